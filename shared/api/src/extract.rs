@@ -1,0 +1,163 @@
+//! Extractors: the client address, a JSON body and a query string parsed with our error
+//! format, and the authenticated caller (with the CSRF check for cookie sessions).
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{Method, header};
+use http_body_util::BodyExt;
+use keiyaku_core::Error;
+use keiyaku_core::accounts::{self, Caller, SessionKind};
+use serde::de::DeserializeOwned;
+use subtle::ConstantTimeEq;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "keiyaku_session";
+/// The header that carries the CSRF token.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// Largest JSON body accepted.
+pub const MAX_JSON_BYTES: usize = 64 * 1024;
+
+/// The client address as the shape knows it (the socket peer locally; API Gateway's
+/// `sourceIp` on AWS), never a raw `X-Forwarded-For`.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        if let Some(addr) = parts.extensions.get::<ClientAddr>() {
+            return Ok(*addr);
+        }
+        if let Some(ConnectInfo(addr)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+            return Ok(ClientAddr(addr.ip()));
+        }
+        Err(ApiError(Error::internal(
+            "no client address on the request",
+        )))
+    }
+}
+
+/// A JSON body (`application/json`, at most 64 KiB) parsed into `T`.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(req.headers().get(header::CONTENT_TYPE)) {
+            return Err(ApiError(Error::UnsupportedMediaType {
+                message: "send the body as application/json".into(),
+            }));
+        }
+        let bytes = read_limited(req.into_body(), MAX_JSON_BYTES).await?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// Whether a Content-Type is JSON.
+pub fn is_json(ct: Option<&header::HeaderValue>) -> bool {
+    ct.and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// Parses JSON with an error that names the problem.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError(Error::bad_request(
+            "invalid_json",
+            format!("the JSON body is not valid: {e}"),
+        ))
+    })
+}
+
+/// Reads a whole body, refusing more than `limit` bytes.
+pub async fn read_limited(body: axum::body::Body, limit: usize) -> Result<bytes::Bytes, ApiError> {
+    match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError(Error::TooLarge {
+            message: format!("the body is larger than {limit} bytes"),
+        })),
+        Err(e) => Err(ApiError(Error::bad_request(
+            "unreadable_body",
+            format!("the body could not be read: {e}"),
+        ))),
+    }
+}
+
+/// A query string parsed into `T`.
+pub struct QueryParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| QueryParams(q.0))
+            .map_err(|e| ApiError(Error::bad_request("invalid_query", e.body_text())))
+    }
+}
+
+/// An authenticated caller: a bearer token (API session) or the session cookie (browser
+/// session, which must send the CSRF token on every state-changing request).
+pub struct Authed(pub Caller);
+
+/// The session token a request carries, and how.
+pub fn session_token(parts: &Parts) -> Option<(String, SessionKind)> {
+    if let Some(auth) = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let token = auth
+            .strip_prefix("Bearer ")
+            .or_else(|| auth.strip_prefix("bearer "))?;
+        return Some((token.trim().to_owned(), SessionKind::Api));
+    }
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| (value.to_owned(), SessionKind::Browser))
+}
+
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ip = ClientAddr::from_request_parts(parts, state).await?.0;
+        let (token, kind) =
+            session_token(parts).ok_or_else(|| ApiError(Error::unauthorized("log in first")))?;
+        let caller = accounts::authenticate(state, &token, kind, ip).await?;
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if kind == SessionKind::Browser && !safe {
+            let sent = parts
+                .headers
+                .get(CSRF_HEADER)
+                .map(|v| v.as_bytes())
+                .unwrap_or_default();
+            if sent.is_empty() || !bool::from(sent.ct_eq(caller.csrf.as_bytes())) {
+                return Err(ApiError(Error::Forbidden {
+                    code: "csrf_token_invalid",
+                    message: "send the CSRF token from GET /api/v1/me in the X-CSRF-Token header"
+                        .into(),
+                }));
+            }
+        }
+        Ok(Authed(caller))
+    }
+}

@@ -1,0 +1,360 @@
+//! Account routes: sign-up, verification, login and logout, the profile, passwords.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use keiyaku_core::accounts::{self, SessionKind, SignUp, TeamRole, User};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::StatusMessage;
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Authed, ClientAddr, JsonBody, SESSION_COOKIE};
+
+/// Sign-up request.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignupRequest {
+    /// E-mail address (confirmed by mail before first login).
+    pub email: String,
+    /// Name as it should appear on contracts.
+    pub name: String,
+    /// Password: at least 10 characters, not a dictionary word, not derived from the
+    /// e-mail address or the name, not easily guessed.
+    pub password: String,
+    /// `ja` (default) or `en`.
+    pub language: Option<String>,
+}
+
+/// A one-time token from a mailed link (taken from the URL fragment by the page).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// The token.
+    pub token: String,
+}
+
+/// Login request.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// E-mail address.
+    pub email: String,
+    /// Password.
+    pub password: String,
+    /// `cookie` (default, for browsers: sets the session cookie) or `token` (for API
+    /// clients: returns a bearer token instead).
+    pub mode: Option<LoginMode>,
+}
+
+/// How a login is used.
+#[derive(Deserialize, ToSchema, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginMode {
+    /// A browser session in an HttpOnly cookie.
+    Cookie,
+    /// A bearer token for API clients.
+    Token,
+}
+
+/// The logged-in user.
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    /// User id.
+    pub id: String,
+    /// Team id.
+    pub team_id: String,
+    /// E-mail address.
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// `ja` or `en`.
+    pub language: String,
+    /// `admin` or `member`.
+    pub role: String,
+    /// Whether the address is confirmed.
+    pub email_verified: bool,
+    /// When the account was made.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// For cookie sessions: send this in `X-CSRF-Token` on every state-changing request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+impl Me {
+    fn new(user: &User, csrf: Option<String>) -> Self {
+        Me {
+            id: user.id.to_string(),
+            team_id: user.team_id.to_string(),
+            email: user.email.to_string(),
+            name: user.name.clone(),
+            language: user.language.clone(),
+            role: match user.role {
+                TeamRole::Admin => "admin".into(),
+                TeamRole::Member => "member".into(),
+            },
+            email_verified: user.email_verified,
+            created_at: rfc3339(user.created_at),
+            csrf_token: csrf,
+        }
+    }
+}
+
+/// Login answer.
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// The user (with the CSRF token for cookie sessions).
+    pub user: Me,
+    /// The bearer token (`mode: token` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+/// A password to check.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordCheckRequest {
+    /// The candidate password.
+    pub password: String,
+    /// The e-mail address it would belong to.
+    pub email: Option<String>,
+    /// The name of its user.
+    pub name: Option<String>,
+}
+
+/// Whether a password would be accepted, and if not why.
+#[derive(Serialize, ToSchema)]
+pub struct PasswordCheckResponse {
+    /// True when it would be accepted.
+    pub acceptable: bool,
+    /// Why not (e.g. `password_too_short`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Why not, in English.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Password change.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    /// The current password.
+    pub current: String,
+    /// The new password.
+    pub new: String,
+}
+
+/// Password reset request.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetRequest {
+    /// The account's e-mail address.
+    pub email: String,
+}
+
+/// Password reset confirmation.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetConfirmRequest {
+    /// The token from the mailed link.
+    pub token: String,
+    /// The new password.
+    pub new: String,
+}
+
+/// Profile change.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMeRequest {
+    /// `ja` or `en`.
+    pub language: Option<String>,
+    /// New name.
+    pub name: Option<String>,
+}
+
+/// Create an account and its own team; a verification mail follows. Answers the same
+/// whether or not the address is registered.
+#[utoipa::path(post, path = "/api/v1/auth/signup", tag = "accounts", request_body = SignupRequest,
+    responses((status = 202, description = "Verification mail sent", body = StatusMessage)))]
+pub async fn signup(
+    State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    JsonBody(req): JsonBody<SignupRequest>,
+) -> ApiResult<(StatusCode, Json<StatusMessage>)> {
+    accounts::sign_up(
+        &s,
+        SignUp {
+            email: &req.email,
+            name: &req.name,
+            password: &req.password,
+            language: req.language.as_deref(),
+        },
+        ip,
+    )
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        StatusMessage::new("verification_sent"),
+    ))
+}
+
+/// Confirm the e-mail address with the token from the mail.
+#[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "accounts", request_body = TokenRequest,
+    responses((status = 200, description = "Address confirmed", body = StatusMessage)))]
+pub async fn verify_email(
+    State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    JsonBody(req): JsonBody<TokenRequest>,
+) -> ApiResult<Json<StatusMessage>> {
+    accounts::verify_email(&s, &req.token, ip).await?;
+    Ok(StatusMessage::new("verified"))
+}
+
+fn session_cookie(s: &AppState, value: &str, max_age: i64) -> Result<HeaderValue, ApiError> {
+    let secure = if s.config.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    ))
+    .map_err(|e| ApiError(keiyaku_core::Error::internal(e)))
+}
+
+/// Log in. Browsers get the session cookie; with `"mode":"token"` API clients get a bearer
+/// token (valid until 90 days unused) instead.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts", request_body = LoginRequest,
+    responses((status = 200, description = "Logged in", body = LoginResponse,
+        headers(("set-cookie" = String, description = "The session cookie (cookie mode)")))))]
+pub async fn login(
+    State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    JsonBody(req): JsonBody<LoginRequest>,
+) -> ApiResult<Response> {
+    let mode = req.mode.unwrap_or(LoginMode::Cookie);
+    let kind = match mode {
+        LoginMode::Cookie => SessionKind::Browser,
+        LoginMode::Token => SessionKind::Api,
+    };
+    let done = accounts::login(&s, &req.email, &req.password, kind, ip).await?;
+    if mode == LoginMode::Token {
+        return Ok(Json(LoginResponse {
+            user: Me::new(&done.user, None),
+            token: Some(done.token),
+        })
+        .into_response());
+    }
+    let cookie = session_cookie(&s, &done.token, s.config.session_absolute.whole_seconds())?;
+    let mut response = Json(LoginResponse {
+        user: Me::new(&done.user, Some(done.csrf)),
+        token: None,
+    })
+    .into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+/// Why a password would be refused (rate-limited).
+#[utoipa::path(post, path = "/api/v1/auth/password-check", tag = "accounts", request_body = PasswordCheckRequest,
+    responses((status = 200, description = "The verdict", body = PasswordCheckResponse)))]
+pub async fn password_check(
+    State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    JsonBody(req): JsonBody<PasswordCheckRequest>,
+) -> ApiResult<Json<PasswordCheckResponse>> {
+    let weakness = accounts::password_check(
+        &s,
+        &req.password,
+        req.email.as_deref(),
+        req.name.as_deref(),
+        ip,
+    )
+    .await?;
+    Ok(Json(PasswordCheckResponse {
+        acceptable: weakness.is_none(),
+        code: weakness.map(|w| w.code().to_owned()),
+        message: weakness.map(|w| w.message().to_owned()),
+    }))
+}
+
+/// Change the password (the current one is required); every other session ends.
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "accounts", request_body = ChangePasswordRequest,
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Changed", body = StatusMessage)))]
+pub async fn change_password(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    JsonBody(req): JsonBody<ChangePasswordRequest>,
+) -> ApiResult<Json<StatusMessage>> {
+    accounts::change_password(&s, &caller, &req.current, &req.new).await?;
+    Ok(StatusMessage::new("password_changed"))
+}
+
+/// Mail a password-reset link (answers the same for unknown addresses).
+#[utoipa::path(post, path = "/api/v1/auth/reset", tag = "accounts", request_body = ResetRequest,
+    responses((status = 202, description = "A mail is on its way if the account exists", body = StatusMessage)))]
+pub async fn request_reset(
+    State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    JsonBody(req): JsonBody<ResetRequest>,
+) -> ApiResult<(StatusCode, Json<StatusMessage>)> {
+    accounts::request_reset(&s, &req.email, ip).await?;
+    Ok((StatusCode::ACCEPTED, StatusMessage::new("reset_mail_sent")))
+}
+
+/// Set a new password with the token from the reset mail; every session ends.
+#[utoipa::path(post, path = "/api/v1/auth/reset/confirm", tag = "accounts", request_body = ResetConfirmRequest,
+    responses((status = 200, description = "Password set", body = StatusMessage)))]
+pub async fn confirm_reset(
+    State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    JsonBody(req): JsonBody<ResetConfirmRequest>,
+) -> ApiResult<Json<StatusMessage>> {
+    accounts::confirm_reset(&s, &req.token, &req.new, ip).await?;
+    Ok(StatusMessage::new("password_reset"))
+}
+
+/// End this session.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "accounts",
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 204, description = "Logged out")))]
+pub async fn logout(State(s): State<AppState>, Authed(caller): Authed) -> ApiResult<Response> {
+    accounts::logout(&s, &caller).await?;
+    let mut headers = HeaderMap::new();
+    headers.insert(header::SET_COOKIE, session_cookie(&s, "", 0)?);
+    Ok((StatusCode::NO_CONTENT, headers).into_response())
+}
+
+/// The logged-in user, with the CSRF token for cookie sessions.
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The user", body = Me)))]
+pub async fn get_me(Authed(caller): Authed) -> Json<Me> {
+    let csrf = (caller.kind == SessionKind::Browser).then(|| caller.csrf.clone());
+    Json(Me::new(&caller.user, csrf))
+}
+
+/// Change name or language.
+#[utoipa::path(patch, path = "/api/v1/me", tag = "accounts", request_body = UpdateMeRequest,
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The updated user", body = Me)))]
+pub async fn update_me(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    JsonBody(req): JsonBody<UpdateMeRequest>,
+) -> ApiResult<Json<Me>> {
+    let user =
+        accounts::update_profile(&s, &caller, req.name.as_deref(), req.language.as_deref()).await?;
+    let csrf = (caller.kind == SessionKind::Browser).then(|| caller.csrf.clone());
+    Ok(Json(Me::new(&user, csrf)))
+}

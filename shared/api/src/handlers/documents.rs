@@ -1,0 +1,447 @@
+//! Document routes: upload slots, creating drafts, listing, reading, downloading, deleting.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::{StreamExt, TryStreamExt};
+use keiyaku_core::Error;
+use keiyaku_core::documents::{
+    self, Document, HistoryEvent, ListQuery, NewDocument, Source, Status,
+};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Authed, JsonBody, QueryParams, is_json, parse_json, read_limited};
+
+/// Asks for an upload slot.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadRequest {
+    /// The file's name on the client's machine.
+    pub filename: String,
+    /// Its exact size in bytes.
+    pub size: u64,
+    /// `document` (default) or `verify`.
+    pub purpose: Option<String>,
+}
+
+/// Where to send the file.
+#[derive(Serialize, ToSchema)]
+pub struct UploadSlot {
+    /// Name this in `POST /documents`.
+    pub upload_id: String,
+    /// Send the file here…
+    pub url: String,
+    /// …with this method (`PUT` here; a presigned `POST` on AWS).
+    pub method: String,
+    /// Form fields to send with a presigned `POST` (empty here).
+    pub fields: std::collections::BTreeMap<String, String>,
+    /// The slot is gone after this.
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+}
+
+/// The file arrived.
+#[derive(Serialize, ToSchema)]
+pub struct UploadReceived {
+    /// The slot.
+    pub upload_id: String,
+    /// Bytes received.
+    pub size: u64,
+}
+
+/// Creates a draft from an upload slot.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateFromUpload {
+    /// The slot the file was sent to.
+    pub upload_id: String,
+    /// Title (≤ 200 characters; defaults to the file name).
+    pub title: Option<String>,
+}
+
+/// Query of the one-call upload.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DirectUploadQuery {
+    /// Title (≤ 200 characters; defaults to the file name).
+    pub title: Option<String>,
+    /// The original file name.
+    pub filename: Option<String>,
+}
+
+/// A document in a listing.
+#[derive(Serialize, ToSchema)]
+pub struct DocumentSummary {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Original file name.
+    pub filename: String,
+    /// Where it is in its life.
+    pub status: Status,
+    /// Pages.
+    pub pages: u32,
+    /// Size of the original in bytes.
+    pub size: u64,
+    /// When it was created.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// When it last changed.
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+/// A document with its details and history.
+#[derive(Serialize, ToSchema)]
+pub struct DocumentDetail {
+    /// The summary fields.
+    #[serde(flatten)]
+    pub summary: DocumentSummary,
+    /// Its sender.
+    pub owner_id: String,
+    /// SHA-256 of the original, hex.
+    pub sha256: String,
+    /// PDF version of the original.
+    pub pdf_version: String,
+    /// Everything that happened to it, oldest first.
+    pub history: Vec<HistoryEvent>,
+}
+
+/// A page of documents.
+#[derive(Serialize, ToSchema)]
+pub struct DocumentList {
+    /// Newest first.
+    pub documents: Vec<DocumentSummary>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Listing filters.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Only this status.
+    pub status: Option<String>,
+    /// Only titles containing this.
+    pub q: Option<String>,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 100 (default 50).
+    pub limit: Option<usize>,
+}
+
+/// Download options.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FileParams {
+    /// `1` to download (attachment) rather than show inline.
+    pub download: Option<String>,
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn summary(d: &Document) -> DocumentSummary {
+    DocumentSummary {
+        id: d.id.to_string(),
+        title: d.title.clone(),
+        filename: d.filename.clone(),
+        status: d.status,
+        pages: d.pages,
+        size: d.original.size,
+        created_at: rfc3339(d.created_at),
+        updated_at: rfc3339(d.updated_at),
+    }
+}
+
+async fn detail(s: &AppState, d: Document) -> ApiResult<DocumentDetail> {
+    let history = documents::history(s, &d).await?;
+    Ok(DocumentDetail {
+        owner_id: d.owner_id.to_string(),
+        sha256: d.original.sha256.clone(),
+        pdf_version: d.pdf_version.clone(),
+        summary: summary(&d),
+        history,
+    })
+}
+
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => v.to_str().map(|s| Some(s.to_owned())).map_err(|_| {
+            ApiError(Error::invalid(
+                "invalid_idempotency_key",
+                "Idempotency-Key",
+                "printable ASCII only",
+            ))
+        }),
+    }
+}
+
+/// Open an upload slot; send the PDF to its `url`, then create the document from it.
+#[utoipa::path(post, path = "/api/v1/documents/uploads", tag = "documents", request_body = UploadRequest,
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 201, description = "The slot", body = UploadSlot)))]
+pub async fn create_upload(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    JsonBody(req): JsonBody<UploadRequest>,
+) -> ApiResult<(StatusCode, Json<UploadSlot>)> {
+    let slot = documents::open_upload(&s, &caller, &req.filename, req.size, req.purpose.as_deref())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(UploadSlot {
+            url: format!("{}/api/v1/uploads/{}", s.config.public_url, slot.id),
+            upload_id: slot.id.to_string(),
+            method: "PUT".into(),
+            fields: Default::default(),
+            expires_at: rfc3339(slot.expires_at),
+        }),
+    ))
+}
+
+/// Receive the file of an upload slot (local shape; on AWS the client posts to S3).
+#[utoipa::path(put, path = "/api/v1/uploads/{upload_id}", tag = "documents",
+    params(("upload_id" = String, Path, description = "The slot")),
+    request_body(content = Vec<u8>, content_type = "application/pdf"),
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Received", body = UploadReceived)))]
+pub async fn receive_upload(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    Path(upload_id): Path<String>,
+    req: Request,
+) -> ApiResult<Json<UploadReceived>> {
+    let body = req
+        .into_body()
+        .into_data_stream()
+        .map_err(std::io::Error::other)
+        .boxed();
+    let size = documents::receive_upload(&s, &caller, &upload_id, body).await?;
+    Ok(Json(UploadReceived { upload_id, size }))
+}
+
+/// Create a draft: from an upload slot (`application/json`), or in one call with the PDF as
+/// the body (`application/pdf`, at most 4 MB). An `Idempotency-Key` makes retries safe.
+#[utoipa::path(post, path = "/api/v1/documents", tag = "documents",
+    params(DirectUploadQuery, ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
+    request_body(content(
+        (CreateFromUpload = "application/json"),
+        (Vec<u8> = "application/pdf"))),
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 201, description = "The draft", body = DocumentDetail)))]
+pub async fn create_document(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    QueryParams(query): QueryParams<DirectUploadQuery>,
+    req: Request,
+) -> ApiResult<Response> {
+    let key = idempotency_key(req.headers())?;
+    let content_type = req.headers().get(header::CONTENT_TYPE).cloned();
+    let (doc, fresh) = if is_json(content_type.as_ref()) {
+        let bytes = read_limited(req.into_body(), crate::extract::MAX_JSON_BYTES).await?;
+        let body: CreateFromUpload = parse_json(&bytes)?;
+        let title = body.title.or(query.title);
+        if let Some(doc) = documents::replayed_upload(
+            &s,
+            &caller,
+            key.as_deref(),
+            &body.upload_id,
+            title.as_deref(),
+        )
+        .await?
+        {
+            (doc, false)
+        } else {
+            let (bytes, filename) =
+                documents::take_upload(&s, &caller, &body.upload_id, "document").await?;
+            let new = NewDocument {
+                bytes,
+                title,
+                filename,
+                idempotency_key: key,
+            };
+            documents::create(&s, &caller, new, Source::Upload(&body.upload_id)).await?
+        }
+    } else if content_type
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/pdf")
+        })
+    {
+        let limit = usize::try_from(s.config.max_direct_upload_bytes).unwrap_or(usize::MAX);
+        let bytes = read_limited(req.into_body(), limit).await?;
+        let new = NewDocument {
+            bytes,
+            title: query.title,
+            filename: query.filename.unwrap_or_default(),
+            idempotency_key: key,
+        };
+        documents::create(&s, &caller, new, Source::Direct).await?
+    } else {
+        return Err(ApiError(Error::UnsupportedMediaType {
+            message:
+                "send application/json naming an upload_id, or the PDF itself as application/pdf"
+                    .into(),
+        }));
+    };
+    let mut response = (StatusCode::CREATED, Json(detail(&s, doc).await?)).into_response();
+    if !fresh {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+/// The caller's documents, newest first.
+#[utoipa::path(get, path = "/api/v1/documents", tag = "documents", params(ListParams),
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "A page", body = DocumentList)))]
+pub async fn list_documents(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    QueryParams(p): QueryParams<ListParams>,
+) -> ApiResult<Json<DocumentList>> {
+    let listing = documents::list(
+        &s,
+        &caller,
+        ListQuery {
+            status: p.status.as_deref(),
+            q: p.q.as_deref(),
+            cursor: p.cursor.as_deref(),
+            limit: p.limit,
+        },
+    )
+    .await?;
+    Ok(Json(DocumentList {
+        documents: listing.documents.iter().map(summary).collect(),
+        next_cursor: listing.next_cursor,
+    }))
+}
+
+/// A document: metadata, status, history.
+#[utoipa::path(get, path = "/api/v1/documents/{id}", tag = "documents",
+    params(("id" = String, Path, description = "Document id")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The document", body = DocumentDetail)))]
+pub async fn get_document(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<DocumentDetail>> {
+    let doc = documents::get(&s, &caller, &id).await?;
+    Ok(Json(detail(&s, doc).await?))
+}
+
+/// Delete a draft.
+#[utoipa::path(delete, path = "/api/v1/documents/{id}", tag = "documents",
+    params(("id" = String, Path, description = "Document id")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 204, description = "Deleted")))]
+pub async fn delete_document(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    documents::delete(&s, &caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// RFC 5987 `attr-char`s stay as they are; everything else is percent-encoded.
+const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
+
+/// `Content-Disposition` with an ASCII fallback and the UTF-8 name per RFC 5987 / 6266.
+pub fn content_disposition(kind: &str, filename: &str) -> String {
+    let fallback: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!(
+        "{kind}; filename=\"{fallback}\"; filename*=UTF-8''{}",
+        utf8_percent_encode(filename, ATTR_CHAR)
+    )
+}
+
+/// The document's current PDF, streamed (verified segment by segment as it goes).
+#[utoipa::path(get, path = "/api/v1/documents/{id}/file", tag = "documents",
+    params(("id" = String, Path, description = "Document id"), FileParams),
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The PDF", content_type = "application/pdf", body = Vec<u8>)))]
+pub async fn get_document_file(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+    QueryParams(p): QueryParams<FileParams>,
+) -> ApiResult<Response> {
+    let (doc, stream) = documents::open_file(&s, &caller, &id).await?;
+    let kind = match p.download.as_deref() {
+        Some("1" | "true") => "attachment",
+        _ => "inline",
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(doc.original.size));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&content_disposition(kind, &doc.filename)) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok((headers, Body::from_stream(stream)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_disposition;
+
+    #[test]
+    fn content_disposition_keeps_japanese_names_safely() {
+        assert_eq!(
+            content_disposition("inline", "契約書 v2.pdf"),
+            "inline; filename=\"___ v2.pdf\"; filename*=UTF-8''%E5%A5%91%E7%B4%84%E6%9B%B8%20v2.pdf"
+        );
+        assert!(
+            content_disposition("attachment", "a\"b.pdf")
+                .starts_with("attachment; filename=\"a_b.pdf\"")
+        );
+    }
+}

@@ -1,0 +1,114 @@
+//! keiyaku's HTTP API, shared by both shapes: the router built from the route table in
+//! `keiyaku-core`, the handlers, the one mapping from domain errors to HTTP, and OpenAPI.
+//! The local server serves this router; on AWS each Lambda serves its one route of it.
+
+pub mod error;
+pub mod extract;
+pub mod handlers;
+pub mod middleware;
+pub mod openapi;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
+use keiyaku_core::routes::{ROUTES, Route, Shape};
+use keiyaku_core::{Error, Services};
+
+use crate::error::ApiError;
+use crate::handlers::{accounts, documents};
+
+/// What every handler gets.
+pub type AppState = Arc<Services>;
+
+/// The handler of a route in the table.
+pub fn method_router(route: &Route) -> Option<MethodRouter<AppState>> {
+    Some(match route.name {
+        "signup" => post(accounts::signup),
+        "verify_email" => post(accounts::verify_email),
+        "login" => post(accounts::login),
+        "password_check" => post(accounts::password_check),
+        "change_password" => post(accounts::change_password),
+        "request_reset" => post(accounts::request_reset),
+        "confirm_reset" => post(accounts::confirm_reset),
+        "logout" => post(accounts::logout),
+        "get_me" => get(accounts::get_me),
+        "update_me" => patch(accounts::update_me),
+        "create_upload" => post(documents::create_upload),
+        "receive_upload" => put(documents::receive_upload),
+        "create_document" => post(documents::create_document),
+        "list_documents" => get(documents::list_documents),
+        "get_document" => get(documents::get_document),
+        "delete_document" => delete(documents::delete_document),
+        "get_document_file" => get(documents::get_document_file),
+        "openapi" => get(openapi::openapi_json),
+        _ => return None,
+    })
+}
+
+/// The API router for the routes of `shape` (the local server serves every route).
+pub fn router(services: Arc<Services>, local: bool) -> Router {
+    let mut router = Router::new();
+    for route in ROUTES.iter().filter(|r| local || r.shape == Shape::Both) {
+        if let Some(handler) = method_router(route) {
+            router = router.route(route.path, handler);
+        }
+    }
+    router
+        .fallback(|| async { ApiError(Error::NotFound) })
+        .method_not_allowed_fallback(|| async {
+            ApiError(Error::Invalid {
+                code: "method_not_allowed",
+                message: "this path does not take that method".into(),
+                field: None,
+            })
+        })
+        // Bodies are limited per route (JSON 64 KiB, PDFs by configuration), not globally.
+        .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(
+            services.clone(),
+            middleware::check_origin,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            services.clone(),
+            middleware::security_headers,
+        ))
+        .layer(axum::middleware::from_fn(middleware::trace))
+        .with_state(services)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_has_a_handler_and_an_openapi_operation() {
+        let doc = openapi::document();
+        for route in ROUTES {
+            assert!(
+                method_router(route).is_some(),
+                "no handler for {}",
+                route.name
+            );
+            let op = &doc["paths"][route.path][route.method.to_lowercase()];
+            assert!(
+                op.is_object(),
+                "{} {} missing from OpenAPI",
+                route.method,
+                route.path
+            );
+        }
+        let documented: usize = doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|p| p.as_object().unwrap().len())
+            .sum();
+        assert_eq!(
+            documented,
+            ROUTES.len(),
+            "OpenAPI has operations the route table lacks"
+        );
+    }
+}

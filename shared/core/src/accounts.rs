@@ -1,0 +1,719 @@
+//! Accounts: sign-up (with its own team), e-mail verification, login and sessions, the
+//! profile, password change and reset. Sessions and one-time tokens are opaque 256-bit
+//! secrets stored only as hashes, checked for expiry on every read; a password change
+//! revokes every other session by bumping the user's session epoch.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use crate::error::{Error, Result};
+use crate::ids::{Secret, TeamId, UserId, hash_token};
+use crate::ports::{Condition, Item, Key, Write};
+use crate::ratelimit::{self, address_subject};
+use crate::services::Services;
+use crate::text::{self, Email};
+use crate::{mail, password};
+
+/// A stored user account.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct User {
+    /// Its id.
+    pub id: UserId,
+    /// The team it belongs to (its own, from sign-up).
+    pub team_id: TeamId,
+    /// Its e-mail address (unique across the service).
+    pub email: Email,
+    /// Its name as typed.
+    pub name: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Whether the address was confirmed.
+    pub email_verified: bool,
+    /// `ja` or `en`.
+    pub language: String,
+    /// Its role in its team.
+    pub role: TeamRole,
+    /// Sessions made under another epoch are revoked.
+    pub session_epoch: u64,
+    /// When it signed up.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// A user's role in a team.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TeamRole {
+    /// Manages the team.
+    Admin,
+    /// A member.
+    Member,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Team {
+    id: TeamId,
+    name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EmailOwner {
+    team_id: TeamId,
+    user_id: UserId,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum TokenPurpose {
+    VerifyEmail,
+    ResetPassword,
+}
+
+#[derive(Serialize, Deserialize)]
+struct OneTimeToken {
+    purpose: TokenPurpose,
+    team_id: TeamId,
+    user_id: UserId,
+}
+
+/// How a session's token travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionKind {
+    /// A browser's cookie: CSRF token required on state-changing requests.
+    Browser,
+    /// An API client's bearer token.
+    Api,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+struct Session {
+    kind: SessionKind,
+    team_id: TeamId,
+    user_id: UserId,
+    csrf: String,
+    epoch: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    last_seen: OffsetDateTime,
+}
+
+/// An authenticated caller: only [`authenticate`] makes one, so a use case that takes a
+/// `&Caller` cannot run for an anonymous request.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// The user, as stored.
+    pub user: User,
+    /// How the session's token travels.
+    pub kind: SessionKind,
+    /// The CSRF token of a browser session.
+    pub csrf: String,
+    /// The client address of this request.
+    pub ip: IpAddr,
+    session_key: Key,
+}
+
+impl Caller {
+    /// The caller's team.
+    pub fn team(&self) -> &TeamId {
+        &self.user.team_id
+    }
+    /// The caller's user id.
+    pub fn user_id(&self) -> &UserId {
+        &self.user.id
+    }
+}
+
+fn user_key(team: &TeamId, user: &UserId) -> Key {
+    Key::new(format!("TEAM#{team}"), format!("USER#{user}"))
+}
+fn email_key(email: &Email) -> Key {
+    Key::new(format!("EMAIL#{email}"), "EMAIL")
+}
+fn token_key(hash: &str) -> Key {
+    Key::new(format!("TOKEN#{hash}"), "TOKEN")
+}
+fn session_key(hash: &str) -> Key {
+    Key::new(format!("SESSION#{hash}"), "SESSION")
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<serde_json::Value> {
+    serde_json::to_value(v).map_err(Error::internal)
+}
+fn from_item<T: for<'de> Deserialize<'de>>(item: &Item) -> Result<T> {
+    serde_json::from_value(item.body.clone()).map_err(Error::internal)
+}
+
+/// Sign-up input.
+pub struct SignUp<'a> {
+    /// E-mail address.
+    pub email: &'a str,
+    /// Name as the user typed it.
+    pub name: &'a str,
+    /// Chosen password.
+    pub password: &'a str,
+    /// `ja` (default) or `en`.
+    pub language: Option<&'a str>,
+}
+
+fn language(raw: Option<&str>) -> Result<String> {
+    match raw.unwrap_or("ja") {
+        l @ ("ja" | "en") => Ok(l.to_owned()),
+        _ => Err(Error::invalid(
+            "invalid_language",
+            "language",
+            "language must be \"ja\" or \"en\"",
+        )),
+    }
+}
+
+/// Creates an account and its own team, and mails a verification link. Answers the same
+/// whether or not the address is already registered (that owner gets a different mail).
+pub async fn sign_up(s: &Services, input: SignUp<'_>, ip: IpAddr) -> Result<()> {
+    let email = Email::parse(input.email, "email")?;
+    let name = text::line(input.name, "name", 100)?;
+    let language = language(input.language)?;
+    password::check(input.password, Some(email.as_str()), Some(&name))
+        .map_err(|w| w.into_error("password"))?;
+    ratelimit::hit(
+        &*s.items,
+        s.now(),
+        ratelimit::SIGNUP_PER_ADDRESS,
+        &address_subject(ip),
+    )
+    .await?;
+
+    if s.items.get(&email_key(&email)).await?.is_some() {
+        s.mailer
+            .send(&mail::already_registered(s, email.as_str())?)
+            .await?;
+        return Ok(());
+    }
+    let now = s.now();
+    let user = User {
+        id: UserId::new(now),
+        team_id: TeamId::new(now),
+        email: email.clone(),
+        name: name.clone(),
+        password_hash: password::hash(input.password).await?,
+        email_verified: false,
+        language,
+        role: TeamRole::Admin,
+        session_epoch: 1,
+        created_at: now,
+    };
+    let team = Team {
+        id: user.team_id.clone(),
+        name: name.clone(),
+        created_at: now,
+    };
+    let token = Secret::generate();
+    let writes = vec![
+        Write::Put {
+            item: Item::new(
+                email_key(&email),
+                to_json(&EmailOwner {
+                    team_id: user.team_id.clone(),
+                    user_id: user.id.clone(),
+                })?,
+            ),
+            condition: Condition::NotExists,
+        },
+        Write::Put {
+            item: Item::new(
+                Key::new(format!("TEAM#{}", team.id), "TEAM"),
+                to_json(&team)?,
+            ),
+            condition: Condition::NotExists,
+        },
+        Write::Put {
+            item: Item::new(user_key(&user.team_id, &user.id), to_json(&user)?),
+            condition: Condition::NotExists,
+        },
+        Write::Put {
+            item: token_item(
+                &token,
+                TokenPurpose::VerifyEmail,
+                &user,
+                now + Duration::hours(24),
+            )?,
+            condition: Condition::NotExists,
+        },
+        audit_write(now, &user.team_id, &user.id, "account.signed_up", ip)?,
+    ];
+    match s.items.transact(writes).await {
+        Ok(()) => {}
+        // Someone registered the same address a moment ago: answer as for a known address.
+        Err(crate::ports::StoreError::ConditionFailed) => {
+            s.mailer
+                .send(&mail::already_registered(s, email.as_str())?)
+                .await?;
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    s.mailer
+        .send(&mail::verify_email(s, email.as_str(), &name, &token.token)?)
+        .await?;
+    Ok(())
+}
+
+fn token_item(
+    token: &Secret,
+    purpose: TokenPurpose,
+    user: &User,
+    expires: OffsetDateTime,
+) -> Result<Item> {
+    let mut item = Item::new(
+        token_key(&token.hash),
+        to_json(&OneTimeToken {
+            purpose,
+            team_id: user.team_id.clone(),
+            user_id: user.id.clone(),
+        })?,
+    );
+    item.expires_at = Some(expires.unix_timestamp());
+    Ok(item)
+}
+
+/// An audit event of the team (who, what, when, from where); kept for the audit log.
+pub fn audit_write(
+    now: OffsetDateTime,
+    team: &TeamId,
+    actor: &UserId,
+    action: &str,
+    ip: IpAddr,
+) -> Result<Write> {
+    let id = crate::ids::new_id(now);
+    Ok(Write::Put {
+        item: Item::new(
+            Key::new(format!("TEAM#{team}"), format!("AUDIT#{id}")),
+            serde_json::json!({
+                "at": now.format(&time::format_description::well_known::Rfc3339).map_err(Error::internal)?,
+                "actor": actor,
+                "action": action,
+                "ip": ip.to_string(),
+            }),
+        ),
+        condition: Condition::NotExists,
+    })
+}
+
+fn invalid_token() -> Error {
+    Error::invalid(
+        "invalid_token",
+        "token",
+        "the link is invalid, already used or expired",
+    )
+}
+
+/// Redeems a one-time token of `purpose`: returns the user and the writes that consume the
+/// token and store the changed user, for one transaction.
+async fn redeem(
+    s: &Services,
+    raw: &str,
+    purpose: TokenPurpose,
+    ip: IpAddr,
+) -> Result<(User, Item, Key)> {
+    ratelimit::hit(
+        &*s.items,
+        s.now(),
+        ratelimit::TOKEN_PER_ADDRESS,
+        &address_subject(ip),
+    )
+    .await?;
+    if raw.is_empty() || raw.len() > 100 {
+        return Err(invalid_token());
+    }
+    let key = token_key(&hash_token(raw));
+    let item = s.items.get(&key).await?.ok_or_else(invalid_token)?;
+    let token: OneTimeToken = from_item(&item)?;
+    if token.purpose != purpose {
+        return Err(invalid_token());
+    }
+    let user_item = s
+        .items
+        .get(&user_key(&token.team_id, &token.user_id))
+        .await?
+        .ok_or_else(invalid_token)?;
+    Ok((from_item(&user_item)?, user_item, key))
+}
+
+async fn commit_user(
+    s: &Services,
+    mut writes: Vec<Write>,
+    user: &User,
+    before: &Item,
+) -> Result<()> {
+    let mut item = before.clone();
+    item.body = to_json(user)?;
+    item.version += 1;
+    writes.push(Write::Put {
+        item,
+        condition: Condition::Version(before.version),
+    });
+    s.items.transact(writes).await.map_err(|e| match e {
+        crate::ports::StoreError::ConditionFailed => Error::conflict(
+            "concurrent_change",
+            "the account changed meanwhile; try again",
+        ),
+        other => other.into(),
+    })
+}
+
+/// Confirms an address from the mailed token (single use).
+pub async fn verify_email(s: &Services, token: &str, ip: IpAddr) -> Result<()> {
+    let (mut user, before, token_key) = redeem(s, token, TokenPurpose::VerifyEmail, ip).await?;
+    user.email_verified = true;
+    let writes = vec![
+        Write::Delete {
+            key: token_key,
+            condition: Condition::Exists,
+        },
+        audit_write(
+            s.now(),
+            &user.team_id,
+            &user.id,
+            "account.email_verified",
+            ip,
+        )?,
+    ];
+    commit_user(s, writes, &user, &before).await
+}
+
+/// A new session's token, and the CSRF token of a browser session.
+pub struct LoggedIn {
+    /// The session token (cookie value or bearer token).
+    pub token: String,
+    /// The CSRF token the browser sends back.
+    pub csrf: String,
+    /// The user.
+    pub user: User,
+}
+
+fn invalid_credentials() -> Error {
+    Error::Unauthorized {
+        code: "invalid_credentials",
+        message: "e-mail address or password is wrong".into(),
+    }
+}
+
+async fn user_by_email(s: &Services, email: &Email) -> Result<Option<(User, Item)>> {
+    let Some(owner) = s.items.get(&email_key(email)).await? else {
+        return Ok(None);
+    };
+    let owner: EmailOwner = from_item(&owner)?;
+    let Some(item) = s
+        .items
+        .get(&user_key(&owner.team_id, &owner.user_id))
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some((from_item(&item)?, item)))
+}
+
+/// Logs in with e-mail and password: a new session of `kind`.
+pub async fn login(
+    s: &Services,
+    email: &str,
+    password_text: &str,
+    kind: SessionKind,
+    ip: IpAddr,
+) -> Result<LoggedIn> {
+    // Limits first, before any hashing, so a flood costs us nothing.
+    ratelimit::hit(
+        &*s.items,
+        s.now(),
+        ratelimit::LOGIN_PER_ADDRESS,
+        &address_subject(ip),
+    )
+    .await?;
+    let email = Email::parse(email, "email").map_err(|_| invalid_credentials())?;
+    ratelimit::hit(
+        &*s.items,
+        s.now(),
+        ratelimit::LOGIN_PER_ACCOUNT,
+        email.as_str(),
+    )
+    .await?;
+    if password_text.len() > 4 * password::MAX_LENGTH {
+        return Err(invalid_credentials());
+    }
+    let found = user_by_email(s, &email).await?;
+    let stored = found.as_ref().map(|(u, _)| u.password_hash.as_str());
+    if !password::verify(password_text, stored).await? {
+        return Err(invalid_credentials());
+    }
+    let (user, _) = found.ok_or_else(invalid_credentials)?;
+    if !user.email_verified {
+        return Err(Error::Forbidden {
+            code: "email_not_verified",
+            message: "confirm your e-mail address first (see the mail we sent)".into(),
+        });
+    }
+    let now = s.now();
+    let token = Secret::generate();
+    let csrf = Secret::generate().token;
+    let session = Session {
+        kind,
+        team_id: user.team_id.clone(),
+        user_id: user.id.clone(),
+        csrf: csrf.clone(),
+        epoch: user.session_epoch,
+        created_at: now,
+        last_seen: now,
+    };
+    let mut item = Item::new(session_key(&token.hash), to_json(&session)?);
+    item.expires_at = Some(session_deadline(s, &session).unix_timestamp());
+    s.items
+        .transact(vec![
+            Write::Put {
+                item,
+                condition: Condition::NotExists,
+            },
+            audit_write(now, &user.team_id, &user.id, "account.logged_in", ip)?,
+        ])
+        .await?;
+    Ok(LoggedIn {
+        token: token.token,
+        csrf,
+        user,
+    })
+}
+
+fn session_deadline(s: &Services, session: &Session) -> OffsetDateTime {
+    match session.kind {
+        SessionKind::Browser => (session.last_seen + s.config.session_idle)
+            .min(session.created_at + s.config.session_absolute),
+        SessionKind::Api => session.last_seen + s.config.api_token_idle,
+    }
+}
+
+/// Resolves a session token to its caller, or `Unauthorized` (unknown, expired, revoked,
+/// or presented the wrong way: a browser session only as a cookie, an API token only as a
+/// bearer token).
+pub async fn authenticate(
+    s: &Services,
+    token: &str,
+    presented_as: SessionKind,
+    ip: IpAddr,
+) -> Result<Caller> {
+    let expired = || Error::unauthorized("not logged in, or the session has ended");
+    if token.is_empty() || token.len() > 100 {
+        return Err(expired());
+    }
+    let key = session_key(&hash_token(token));
+    let item = s.items.get(&key).await?.ok_or_else(expired)?;
+    let mut session: Session = from_item(&item)?;
+    let now = s.now();
+    if session.kind != presented_as || session_deadline(s, &session) <= now {
+        return Err(expired());
+    }
+    let user_item = s
+        .items
+        .get(&user_key(&session.team_id, &session.user_id))
+        .await?
+        .ok_or_else(expired)?;
+    let user: User = from_item(&user_item)?;
+    if user.session_epoch != session.epoch {
+        return Err(expired());
+    }
+    // Record activity at most once a minute.
+    if now - session.last_seen > Duration::minutes(1) {
+        session.last_seen = now;
+        let mut touched = item.clone();
+        touched.body = to_json(&session)?;
+        touched.version += 1;
+        touched.expires_at = Some(session_deadline(s, &session).unix_timestamp());
+        // Losing a race to another request only means an older last_seen.
+        let _ = s.items.put(touched, Condition::Version(item.version)).await;
+    }
+    Ok(Caller {
+        user,
+        kind: session.kind,
+        csrf: session.csrf,
+        ip,
+        session_key: key,
+    })
+}
+
+/// Ends the caller's session.
+pub async fn logout(s: &Services, caller: &Caller) -> Result<()> {
+    s.items.delete(&caller.session_key, Condition::None).await?;
+    Ok(())
+}
+
+/// Changes name and/or language.
+pub async fn update_profile(
+    s: &Services,
+    caller: &Caller,
+    name: Option<&str>,
+    lang: Option<&str>,
+) -> Result<User> {
+    let item = s
+        .items
+        .get(&user_key(caller.team(), caller.user_id()))
+        .await?
+        .ok_or(Error::NotFound)?;
+    let mut user: User = from_item(&item)?;
+    if let Some(name) = name {
+        user.name = text::line(name, "name", 100)?;
+    }
+    if lang.is_some() {
+        user.language = language(lang)?;
+    }
+    commit_user(s, vec![], &user, &item).await?;
+    Ok(user)
+}
+
+/// Changes the password (the current one is required) and revokes every other session.
+pub async fn change_password(
+    s: &Services,
+    caller: &Caller,
+    current: &str,
+    new: &str,
+) -> Result<()> {
+    ratelimit::hit(
+        &*s.items,
+        s.now(),
+        ratelimit::LOGIN_PER_ACCOUNT,
+        caller.user.email.as_str(),
+    )
+    .await?;
+    let item = s
+        .items
+        .get(&user_key(caller.team(), caller.user_id()))
+        .await?
+        .ok_or(Error::NotFound)?;
+    let mut user: User = from_item(&item)?;
+    if current.len() > 4 * password::MAX_LENGTH
+        || !password::verify(current, Some(&user.password_hash)).await?
+    {
+        return Err(Error::invalid(
+            "wrong_password",
+            "current",
+            "the current password is wrong",
+        ));
+    }
+    password::check(new, Some(user.email.as_str()), Some(&user.name))
+        .map_err(|w| w.into_error("new"))?;
+    user.password_hash = password::hash(new).await?;
+    user.session_epoch += 1;
+    // The session making the change moves to the new epoch; every other one is revoked.
+    let session_item = s
+        .items
+        .get(&caller.session_key)
+        .await?
+        .ok_or_else(|| Error::unauthorized("the session has ended"))?;
+    let mut session: Session = from_item(&session_item)?;
+    session.epoch = user.session_epoch;
+    let mut moved = session_item.clone();
+    moved.body = to_json(&session)?;
+    moved.version += 1;
+    let writes = vec![
+        Write::Put {
+            item: moved,
+            condition: Condition::Version(session_item.version),
+        },
+        audit_write(
+            s.now(),
+            &user.team_id,
+            &user.id,
+            "account.password_changed",
+            caller.ip,
+        )?,
+    ];
+    commit_user(s, writes, &user, &item).await
+}
+
+/// Mails a reset link if the address has an account; answers the same either way.
+pub async fn request_reset(s: &Services, email: &str, ip: IpAddr) -> Result<()> {
+    ratelimit::hit(
+        &*s.items,
+        s.now(),
+        ratelimit::RESET_PER_ADDRESS,
+        &address_subject(ip),
+    )
+    .await?;
+    let email = Email::parse(email, "email")?;
+    ratelimit::hit(
+        &*s.items,
+        s.now(),
+        ratelimit::RESET_PER_ACCOUNT,
+        email.as_str(),
+    )
+    .await?;
+    let Some((user, _)) = user_by_email(s, &email).await? else {
+        return Ok(());
+    };
+    let token = Secret::generate();
+    s.items
+        .put(
+            token_item(
+                &token,
+                TokenPurpose::ResetPassword,
+                &user,
+                s.now() + Duration::hours(1),
+            )?,
+            Condition::NotExists,
+        )
+        .await?;
+    s.mailer
+        .send(&mail::password_reset(
+            s,
+            email.as_str(),
+            &user.name,
+            &token.token,
+        )?)
+        .await?;
+    Ok(())
+}
+
+/// Sets a new password from a reset token (single use); every session is revoked. The
+/// mailed link also proves the address, so it counts as verified.
+pub async fn confirm_reset(s: &Services, token: &str, new: &str, ip: IpAddr) -> Result<()> {
+    let (mut user, before, token_key) = redeem(s, token, TokenPurpose::ResetPassword, ip).await?;
+    password::check(new, Some(user.email.as_str()), Some(&user.name))
+        .map_err(|w| w.into_error("new"))?;
+    user.password_hash = password::hash(new).await?;
+    user.session_epoch += 1;
+    user.email_verified = true;
+    let writes = vec![
+        Write::Delete {
+            key: token_key,
+            condition: Condition::Exists,
+        },
+        audit_write(
+            s.now(),
+            &user.team_id,
+            &user.id,
+            "account.password_reset",
+            ip,
+        )?,
+    ];
+    commit_user(s, writes, &user, &before).await
+}
+
+/// Why a password would be refused (rate-limited; no account needed).
+pub async fn password_check(
+    s: &Services,
+    pw: &str,
+    email: Option<&str>,
+    name: Option<&str>,
+    ip: IpAddr,
+) -> Result<Option<password::Weakness>> {
+    ratelimit::hit(
+        &*s.items,
+        s.now(),
+        ratelimit::PASSWORD_CHECK_PER_ADDRESS,
+        &address_subject(ip),
+    )
+    .await?;
+    Ok(password::check(pw, email, name).err())
+}

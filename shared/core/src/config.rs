@@ -1,0 +1,46 @@
+//! Settings the domain needs, the same in both shapes.
+
+use time::Duration;
+
+/// What the domain is configured with.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Base URL written into mails (no trailing slash), e.g. `http://127.0.0.1:8080`.
+    pub public_url: String,
+    /// Largest document accepted, in bytes.
+    pub max_document_bytes: u64,
+    /// Largest one-call upload (body of `POST /documents`), in bytes.
+    pub max_direct_upload_bytes: u64,
+    /// Sender of the service's mail.
+    pub mail_from: String,
+    /// Browser sessions end after this long idle…
+    pub session_idle: Duration,
+    /// …or this long after login.
+    pub session_absolute: Duration,
+    /// API tokens end after this long unused.
+    pub api_token_idle: Duration,
+}
+
+impl Config {
+    /// The defaults of DESIGN.md for a service reachable at `public_url`.
+    pub fn new(public_url: &str) -> Self {
+        Config {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            max_document_bytes: 20 * 1024 * 1024,
+            max_direct_upload_bytes: 4 * 1024 * 1024,
+            mail_from: "keiyaku <no-reply@keiyaku.invalid>".into(),
+            session_idle: Duration::hours(8),
+            session_absolute: Duration::days(7),
+            api_token_idle: Duration::days(90),
+        }
+    }
+
+    /// The origin (scheme, host, port) of the public URL, as browsers send it in `Origin`.
+    pub fn origin(&self) -> &str {
+        let after_scheme = self.public_url.find("://").map(|i| i + 3).unwrap_or(0);
+        match self.public_url[after_scheme..].find('/') {
+            Some(i) => &self.public_url[..after_scheme + i],
+            None => &self.public_url,
+        }
+    }
+}

@@ -1,0 +1,811 @@
+//! Documents: upload slots, validation and encrypted storage of the original, listing,
+//! reading and deleting drafts. Only the owner sees a document for now (team sharing and
+//! 親展 come later); anyone else gets `NotFound`, never `Forbidden`.
+
+use bytes::Bytes;
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::{Duration, OffsetDateTime};
+
+use crate::accounts::{Caller, audit_write};
+use crate::envelope::{self, Binding};
+use crate::error::{Error, Result};
+use crate::ids::{DocumentId, TeamId, UploadId, UserId, hash_token};
+use crate::ports::{ByteStream, Condition, Item, Key, PutMode, Query, StoreError, Write};
+use crate::services::Services;
+use crate::text;
+
+/// Where a document is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Being prepared by its sender.
+    Draft,
+    /// Waiting for an approver.
+    AwaitingApproval,
+    /// Out with its recipients.
+    InProgress,
+    /// Everyone agreed; sealed to long-term form.
+    Completed,
+    /// A recipient declined.
+    Declined,
+    /// An approver rejected it.
+    Rejected,
+    /// Withdrawn by its sender.
+    Cancelled,
+    /// Not answered in time.
+    Expired,
+    /// Sealing failed; operations can retry.
+    SealFailed,
+}
+
+impl Status {
+    /// Parses the API's spelling.
+    pub fn parse(s: &str) -> Option<Status> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
+    }
+}
+
+/// A stored file of a document (the original now; sealed versions later).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StoredFile {
+    /// Blob key.
+    pub blob: String,
+    /// `original` or `sealed`.
+    pub role: String,
+    /// Version number, bound into the encryption.
+    pub version: u32,
+    /// Plaintext size in bytes.
+    pub size: u64,
+    /// SHA-256 of the plaintext, hex.
+    pub sha256: String,
+}
+
+/// A stored document.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Document {
+    /// Its id.
+    pub id: DocumentId,
+    /// The team it belongs to.
+    pub team_id: TeamId,
+    /// Who uploaded it (its sender).
+    pub owner_id: UserId,
+    /// Title.
+    pub title: String,
+    /// Original file name, sanitised.
+    pub filename: String,
+    /// Page count.
+    pub pages: u32,
+    /// PDF version from the header.
+    pub pdf_version: String,
+    /// Where it is in its life.
+    pub status: Status,
+    /// The original as uploaded.
+    pub original: StoredFile,
+    /// When it was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// One entry of a document's history.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct HistoryEvent {
+    /// When, UTC.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: OffsetDateTime,
+    /// Who (a user id).
+    pub actor: String,
+    /// What, e.g. `document.created`.
+    pub action: String,
+    /// From which address.
+    pub ip: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct UploadSlot {
+    id: UploadId,
+    owner_id: UserId,
+    filename: String,
+    declared_size: u64,
+    purpose: String,
+    received: Option<u64>,
+}
+
+fn team_pk(team: &TeamId) -> String {
+    format!("TEAM#{team}")
+}
+fn doc_key(team: &TeamId, id: &DocumentId) -> Key {
+    Key::new(team_pk(team), format!("DOC#{id}"))
+}
+fn upload_key(team: &TeamId, id: &UploadId) -> Key {
+    Key::new(team_pk(team), format!("UPLOAD#{id}"))
+}
+fn upload_blob(team: &TeamId, id: &UploadId) -> String {
+    format!("uploads/{team}/{id}")
+}
+fn upload_binding(id: &UploadId) -> Binding {
+    Binding {
+        owner: format!("upload:{id}"),
+        role: "upload",
+        version: 0,
+    }
+}
+fn owner_index(user: &UserId) -> String {
+    format!("OWNER#{user}")
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<serde_json::Value> {
+    serde_json::to_value(v).map_err(Error::internal)
+}
+fn from_item<T: for<'de> Deserialize<'de>>(item: &Item) -> Result<T> {
+    serde_json::from_value(item.body.clone()).map_err(Error::internal)
+}
+
+/// What an upload slot is for.
+pub const UPLOAD_PURPOSES: [&str; 2] = ["document", "verify"];
+
+/// A new upload slot: the client sends the PDF to it, then names it in `create`.
+pub struct UploadSlotCreated {
+    /// The slot's id.
+    pub id: UploadId,
+    /// Until when it can be used.
+    pub expires_at: OffsetDateTime,
+}
+
+/// Opens an upload slot for a file of `size` bytes.
+pub async fn open_upload(
+    s: &Services,
+    caller: &Caller,
+    filename: &str,
+    size: u64,
+    purpose: Option<&str>,
+) -> Result<UploadSlotCreated> {
+    if size == 0 {
+        return Err(Error::invalid("empty_file", "size", "the file is empty"));
+    }
+    if size > s.config.max_document_bytes {
+        return Err(too_large(s.config.max_document_bytes));
+    }
+    let purpose = purpose.unwrap_or("document");
+    if !UPLOAD_PURPOSES.contains(&purpose) {
+        return Err(Error::invalid(
+            "invalid_purpose",
+            "purpose",
+            "purpose must be \"document\" or \"verify\"",
+        ));
+    }
+    let now = s.now();
+    let slot = UploadSlot {
+        id: UploadId::new(now),
+        owner_id: caller.user_id().clone(),
+        filename: text::file_name(filename),
+        declared_size: size,
+        purpose: purpose.to_owned(),
+        received: None,
+    };
+    let expires_at = now + Duration::days(1);
+    let mut item = Item::new(upload_key(caller.team(), &slot.id), to_json(&slot)?);
+    item.expires_at = Some(expires_at.unix_timestamp());
+    s.items.put(item, Condition::NotExists).await?;
+    Ok(UploadSlotCreated {
+        id: slot.id,
+        expires_at,
+    })
+}
+
+fn too_large(limit: u64) -> Error {
+    Error::TooLarge {
+        message: format!("the file is larger than the limit of {limit} bytes"),
+    }
+}
+
+async fn slot(s: &Services, caller: &Caller, id: &str) -> Result<(UploadSlot, Item)> {
+    let id = UploadId::parse(id).ok_or(Error::NotFound)?;
+    let item = s
+        .items
+        .get(&upload_key(caller.team(), &id))
+        .await?
+        .ok_or(Error::NotFound)?;
+    let slot: UploadSlot = from_item(&item)?;
+    if &slot.owner_id != caller.user_id() {
+        return Err(Error::NotFound);
+    }
+    Ok((slot, item))
+}
+
+/// Receives the bytes of an upload slot, encrypting them as they arrive. The body may not
+/// exceed the declared size; a slot receives once.
+pub async fn receive_upload(
+    s: &Services,
+    caller: &Caller,
+    id: &str,
+    body: ByteStream,
+) -> Result<u64> {
+    let (mut slot, item) = slot(s, caller, id).await?;
+    if slot.received.is_some() {
+        return Err(Error::conflict(
+            "upload_already_received",
+            "this upload slot already has its file",
+        ));
+    }
+    let limit = slot.declared_size;
+    let mut seen = 0u64;
+    let counted = body
+        .map(move |chunk| {
+            let chunk = chunk?;
+            seen += chunk.len() as u64;
+            if seen > limit {
+                return Err(envelope::reject(Error::TooLarge {
+                    message: format!("the body is larger than the declared size of {limit} bytes"),
+                }));
+            }
+            Ok(chunk)
+        })
+        .boxed();
+    let sealed = envelope::encrypt(&*s.keys, &upload_binding(&slot.id), counted).await?;
+    let blob = upload_blob(caller.team(), &slot.id);
+    s.blobs
+        .put(&blob, sealed, PutMode::CreateOnly)
+        .await
+        .map_err(|e| match e {
+            crate::ports::BlobError::AlreadyExists => Error::conflict(
+                "upload_already_received",
+                "this upload slot already has its file",
+            ),
+            other => other.into(),
+        })?;
+    // The size is checked after the fact too: a short body is as wrong as a long one.
+    let plain = open_upload_bytes(s, caller.team(), &slot, u64::MAX)
+        .await
+        .map(|b| b.len() as u64);
+    let received = match plain {
+        Ok(n) if n == slot.declared_size => n,
+        Ok(n) => {
+            s.blobs.delete(&blob).await?;
+            return Err(Error::invalid(
+                "size_mismatch",
+                "size",
+                format!(
+                    "received {n} bytes but {} were declared",
+                    slot.declared_size
+                ),
+            ));
+        }
+        Err(e) => {
+            s.blobs.delete(&blob).await?;
+            return Err(e);
+        }
+    };
+    slot.received = Some(received);
+    let mut updated = item.clone();
+    updated.body = to_json(&slot)?;
+    updated.version += 1;
+    if let Err(e) = s.items.put(updated, Condition::Version(item.version)).await {
+        s.blobs.delete(&blob).await?;
+        return Err(match e {
+            StoreError::ConditionFailed => Error::conflict(
+                "upload_already_received",
+                "this upload slot changed meanwhile",
+            ),
+            other => other.into(),
+        });
+    }
+    Ok(received)
+}
+
+async fn open_upload_bytes(
+    s: &Services,
+    team: &TeamId,
+    slot: &UploadSlot,
+    limit: u64,
+) -> Result<Bytes> {
+    let blob = s.blobs.get(&upload_blob(team, &slot.id)).await?;
+    let plain = envelope::open_stream(&*s.keys, &upload_binding(&slot.id), blob).await?;
+    envelope::collect(plain, usize::try_from(limit).unwrap_or(usize::MAX)).await
+}
+
+/// Takes the received file of an upload slot (for verification, or to create a document),
+/// and forgets the slot.
+pub async fn take_upload(
+    s: &Services,
+    caller: &Caller,
+    id: &str,
+    purpose: &str,
+) -> Result<(Bytes, String)> {
+    let (slot, item) = slot(s, caller, id).await?;
+    if slot.purpose != purpose {
+        return Err(Error::invalid(
+            "wrong_upload_purpose",
+            "upload_id",
+            format!("this upload slot is for {}", slot.purpose),
+        ));
+    }
+    if slot.received.is_none() {
+        return Err(Error::invalid(
+            "upload_not_received",
+            "upload_id",
+            "the file has not been sent to this upload slot yet",
+        ));
+    }
+    let bytes = open_upload_bytes(s, caller.team(), &slot, s.config.max_document_bytes).await?;
+    s.items
+        .delete(&item.key, Condition::Version(item.version))
+        .await
+        .map_err(|e| match e {
+            StoreError::ConditionFailed => Error::NotFound,
+            other => other.into(),
+        })?;
+    s.blobs
+        .delete(&upload_blob(caller.team(), &slot.id))
+        .await?;
+    Ok((bytes, slot.filename))
+}
+
+/// What `create` is given.
+pub struct NewDocument {
+    /// The PDF.
+    pub bytes: Bytes,
+    /// Title (defaults to the file name without `.pdf`).
+    pub title: Option<String>,
+    /// Original file name as the client gave it.
+    pub filename: String,
+    /// The client's `Idempotency-Key`, if any.
+    pub idempotency_key: Option<String>,
+}
+
+/// Where `create` came from, for its idempotency fingerprint.
+pub enum Source<'a> {
+    /// A one-call upload.
+    Direct,
+    /// An upload slot.
+    Upload(&'a str),
+}
+
+#[derive(Serialize, Deserialize)]
+struct IdempotencyRecord {
+    fingerprint: String,
+    document_id: DocumentId,
+}
+
+fn idempotency_key(caller: &Caller, key: &str) -> Key {
+    Key::new(
+        team_pk(caller.team()),
+        format!("IDEM#{}#{}", caller.user_id(), hash_token(key)),
+    )
+}
+
+/// Replays an earlier `create` with the same `Idempotency-Key`: the document it made, or a
+/// conflict when the key was used for something else.
+async fn replay(
+    s: &Services,
+    caller: &Caller,
+    key: &str,
+    fingerprint: &str,
+) -> Result<Option<Document>> {
+    let Some(item) = s.items.get(&idempotency_key(caller, key)).await? else {
+        return Ok(None);
+    };
+    let record: IdempotencyRecord = from_item(&item)?;
+    if record.fingerprint != fingerprint {
+        return Err(Error::conflict(
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for a different request",
+        ));
+    }
+    get(s, caller, record.document_id.as_str()).await.map(Some)
+}
+
+fn check_idempotency_key(key: &str) -> Result<()> {
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::invalid(
+            "invalid_idempotency_key",
+            "Idempotency-Key",
+            "1 to 255 printable ASCII characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Fingerprint of a `create` request for idempotent replays.
+fn fingerprint(source: &Source<'_>, title: Option<&str>, filename: &str, sha256: &str) -> String {
+    let what = match source {
+        Source::Direct => format!("direct:{sha256}:{filename}"),
+        Source::Upload(id) => format!("upload:{id}"),
+    };
+    hash_token(&format!("{what}\0{}", title.unwrap_or("")))
+}
+
+/// Before taking an upload slot's file: the document an earlier request with the same
+/// `Idempotency-Key` made from it, if any (the slot is gone by then).
+pub async fn replayed_upload(
+    s: &Services,
+    caller: &Caller,
+    key: Option<&str>,
+    upload_id: &str,
+    title: Option<&str>,
+) -> Result<Option<Document>> {
+    let Some(key) = key else { return Ok(None) };
+    check_idempotency_key(key)?;
+    replay(
+        s,
+        caller,
+        key,
+        &fingerprint(&Source::Upload(upload_id), title, "", ""),
+    )
+    .await
+}
+
+/// Validates the PDF, encrypts and stores it, and records the draft. Nothing is kept when
+/// anything fails. Returns the document and whether it was made now (false: a replay).
+pub async fn create(
+    s: &Services,
+    caller: &Caller,
+    new: NewDocument,
+    source: Source<'_>,
+) -> Result<(Document, bool)> {
+    let filename = text::file_name(&new.filename);
+    let title = match new.title.as_deref() {
+        Some(t) => text::line(t, "title", 200)?,
+        None => text::line(
+            filename.trim_end_matches(".pdf").trim_end_matches(".PDF"),
+            "title",
+            200,
+        )
+        .or_else(|_| text::line(&filename, "title", 200))?,
+    };
+    let sha256 = hex::encode(Sha256::digest(&new.bytes));
+    let fp = fingerprint(&source, new.title.as_deref(), &new.filename, &sha256);
+    if let Some(key) = new.idempotency_key.as_deref() {
+        check_idempotency_key(key)?;
+        if let Some(doc) = replay(s, caller, key, &fp).await? {
+            return Ok((doc, false));
+        }
+    }
+    let size = new.bytes.len() as u64;
+    if size == 0 {
+        return Err(Error::invalid("empty_file", "file", "the file is empty"));
+    }
+    if size > s.config.max_document_bytes {
+        return Err(too_large(s.config.max_document_bytes));
+    }
+    let info = keiyaku_pdf::inspect(&new.bytes).map_err(|e| Error::Unprocessable {
+        code: e.code(),
+        message: e.to_string(),
+    })?;
+    let now = s.now();
+    let id = DocumentId::new(now);
+    let binding = Binding {
+        owner: id.to_string(),
+        role: "original",
+        version: 1,
+    };
+    let blob = format!("documents/{}/{id}/original-v1", caller.team());
+    let sealed =
+        envelope::encrypt(&*s.keys, &binding, envelope::seal_bytes_source(new.bytes)).await?;
+    s.blobs.put(&blob, sealed, PutMode::CreateOnly).await?;
+
+    let doc = Document {
+        id: id.clone(),
+        team_id: caller.team().clone(),
+        owner_id: caller.user_id().clone(),
+        title,
+        filename,
+        pages: info.page_count,
+        pdf_version: info.version.clone(),
+        status: Status::Draft,
+        original: StoredFile {
+            blob: blob.clone(),
+            role: "original".into(),
+            version: 1,
+            size,
+            sha256,
+        },
+        created_at: now,
+        updated_at: now,
+    };
+    let mut item = Item::new(doc_key(caller.team(), &id), to_json(&doc)?);
+    item.index = Some(Key::new(owner_index(caller.user_id()), format!("DOC#{id}")));
+    let mut writes = vec![
+        Write::Put {
+            item,
+            condition: Condition::NotExists,
+        },
+        history_write(now, &doc, caller, "document.created")?,
+        audit_write(
+            now,
+            caller.team(),
+            caller.user_id(),
+            "document.created",
+            caller.ip,
+        )?,
+    ];
+    if let Some(key) = new.idempotency_key.as_deref() {
+        let mut record = Item::new(
+            idempotency_key(caller, key),
+            to_json(&IdempotencyRecord {
+                fingerprint: fp.clone(),
+                document_id: id.clone(),
+            })?,
+        );
+        record.expires_at = Some((now + Duration::hours(24)).unix_timestamp());
+        writes.push(Write::Put {
+            item: record,
+            condition: Condition::NotExists,
+        });
+    }
+    if let Err(e) = s.items.transact(writes).await {
+        s.blobs.delete(&blob).await?;
+        if let (StoreError::ConditionFailed, Some(key)) = (&e, new.idempotency_key.as_deref()) {
+            // A concurrent request with the same key won: answer with its document.
+            if let Some(doc) = replay(s, caller, key, &fp).await? {
+                return Ok((doc, false));
+            }
+        }
+        return Err(e.into());
+    }
+    Ok((doc, true))
+}
+
+fn history_write(
+    now: OffsetDateTime,
+    doc: &Document,
+    caller: &Caller,
+    action: &str,
+) -> Result<Write> {
+    let event = HistoryEvent {
+        at: now,
+        actor: caller.user_id().to_string(),
+        action: action.to_owned(),
+        ip: caller.ip.to_string(),
+    };
+    Ok(Write::Put {
+        item: Item::new(
+            Key::new(
+                team_pk(&doc.team_id),
+                format!("HIST#{}#{}", doc.id, crate::ids::new_id(now)),
+            ),
+            to_json(&event)?,
+        ),
+        condition: Condition::NotExists,
+    })
+}
+
+async fn load(s: &Services, caller: &Caller, id: &str) -> Result<(Document, Item)> {
+    let id = DocumentId::parse(id).ok_or(Error::NotFound)?;
+    let item = s
+        .items
+        .get(&doc_key(caller.team(), &id))
+        .await?
+        .ok_or(Error::NotFound)?;
+    let doc: Document = from_item(&item)?;
+    if &doc.owner_id != caller.user_id() {
+        return Err(Error::NotFound);
+    }
+    Ok((doc, item))
+}
+
+/// A document the caller may see.
+pub async fn get(s: &Services, caller: &Caller, id: &str) -> Result<Document> {
+    load(s, caller, id).await.map(|(d, _)| d)
+}
+
+/// A document's history, oldest first.
+pub async fn history(s: &Services, doc: &Document) -> Result<Vec<HistoryEvent>> {
+    let mut events = Vec::new();
+    let mut after = None;
+    loop {
+        let page = s
+            .items
+            .query(&Query {
+                pk: team_pk(&doc.team_id),
+                sk_prefix: format!("HIST#{}#", doc.id),
+                after,
+                descending: false,
+                limit: 1000,
+            })
+            .await?;
+        for item in &page.items {
+            events.push(from_item(item)?);
+        }
+        match page.next {
+            Some(n) => after = Some(n),
+            None => return Ok(events),
+        }
+    }
+}
+
+/// Filters and position of a listing.
+pub struct ListQuery<'a> {
+    /// Only this status.
+    pub status: Option<&'a str>,
+    /// Only titles containing this (full/half width and case folded).
+    pub q: Option<&'a str>,
+    /// Where the previous page ended.
+    pub cursor: Option<&'a str>,
+    /// Page size (1..=100, default 50).
+    pub limit: Option<usize>,
+}
+
+/// A page of documents.
+pub struct Listing {
+    /// Newest first.
+    pub documents: Vec<Document>,
+    /// Give this back for the next page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Cursor {
+    u: UserId,
+    k: String,
+}
+
+fn bad_cursor() -> Error {
+    Error::invalid(
+        "invalid_cursor",
+        "cursor",
+        "the cursor is not one this listing gave you",
+    )
+}
+
+/// The caller's documents, newest first, filtered and paged. The cursor is bound to the
+/// caller: another user's cursor is refused.
+pub async fn list(s: &Services, caller: &Caller, q: ListQuery<'_>) -> Result<Listing> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let status = match q.status {
+        Some(st) => Some(
+            Status::parse(st)
+                .ok_or_else(|| Error::invalid("invalid_status", "status", "unknown status"))?,
+        ),
+        None => None,
+    };
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(Error::invalid(
+            "invalid_limit",
+            "limit",
+            "limit must be between 1 and 100",
+        ));
+    }
+    let needle = match q.q {
+        Some(n) if n.chars().count() > 200 => {
+            return Err(Error::invalid(
+                "too_long",
+                "q",
+                "q is longer than 200 characters",
+            ));
+        }
+        Some(n) => Some(text::fold(n.trim())),
+        None => None,
+    };
+    let mut after = match q.cursor {
+        Some(c) => {
+            let raw = b64.decode(c).map_err(|_| bad_cursor())?;
+            let cursor: Cursor = serde_json::from_slice(&raw).map_err(|_| bad_cursor())?;
+            if &cursor.u != caller.user_id() || !cursor.k.starts_with("DOC#") {
+                return Err(bad_cursor());
+            }
+            Some(cursor.k)
+        }
+        None => None,
+    };
+    let mut documents = Vec::new();
+    // Filters apply after the key scan (as a DynamoDB FilterExpression would); scan a
+    // bounded number of batches per request and hand back a cursor to go on.
+    for _ in 0..20 {
+        let page = s
+            .items
+            .query_index(&Query {
+                pk: owner_index(caller.user_id()),
+                sk_prefix: "DOC#".into(),
+                after: after.clone(),
+                descending: true,
+                limit: 100,
+            })
+            .await?;
+        for item in &page.items {
+            let doc: Document = from_item(item)?;
+            let last = item.index.as_ref().map(|k| k.sk.clone());
+            let keep = status.is_none_or(|st| doc.status == st)
+                && needle
+                    .as_deref()
+                    .is_none_or(|n| text::fold(&doc.title).contains(n));
+            if keep {
+                documents.push(doc);
+                if documents.len() == limit {
+                    let cursor = Cursor {
+                        u: caller.user_id().clone(),
+                        k: last.unwrap_or_default(),
+                    };
+                    return Ok(Listing {
+                        documents,
+                        next_cursor: Some(
+                            b64.encode(serde_json::to_vec(&cursor).map_err(Error::internal)?),
+                        ),
+                    });
+                }
+            }
+        }
+        match page.next {
+            Some(n) => after = Some(n),
+            None => {
+                return Ok(Listing {
+                    documents,
+                    next_cursor: None,
+                });
+            }
+        }
+    }
+    let cursor = Cursor {
+        u: caller.user_id().clone(),
+        k: after.unwrap_or_default(),
+    };
+    Ok(Listing {
+        documents,
+        next_cursor: Some(b64.encode(serde_json::to_vec(&cursor).map_err(Error::internal)?)),
+    })
+}
+
+/// The document's current file, decrypted as it streams. The first segment is checked
+/// before this returns, so a corrupt file fails before any byte is sent; later segments
+/// end the stream with an error at the first that fails.
+pub async fn open_file(s: &Services, caller: &Caller, id: &str) -> Result<(Document, ByteStream)> {
+    let doc = get(s, caller, id).await?;
+    let file = &doc.original;
+    let binding = Binding {
+        owner: doc.id.to_string(),
+        role: "original",
+        version: file.version,
+    };
+    let blob = s.blobs.get(&file.blob).await?;
+    let mut plain = envelope::open_stream(&*s.keys, &binding, blob).await?;
+    let first = match plain.next().await {
+        Some(Ok(first)) => first,
+        Some(Err(e)) => return Err(envelope::stream_error(e)),
+        None => Bytes::new(),
+    };
+    let body = futures::stream::once(async move { Ok(first) })
+        .chain(plain)
+        .boxed();
+    Ok((doc, body))
+}
+
+/// Deletes a draft (its file too); a document that went out is kept.
+pub async fn delete(s: &Services, caller: &Caller, id: &str) -> Result<()> {
+    let (doc, item) = load(s, caller, id).await?;
+    if doc.status != Status::Draft {
+        return Err(Error::conflict(
+            "not_a_draft",
+            "only a draft can be deleted",
+        ));
+    }
+    s.items
+        .transact(vec![
+            Write::Delete {
+                key: item.key.clone(),
+                condition: Condition::Version(item.version),
+            },
+            audit_write(
+                s.now(),
+                caller.team(),
+                caller.user_id(),
+                "document.deleted",
+                caller.ip,
+            )?,
+        ])
+        .await
+        .map_err(|e| match e {
+            StoreError::ConditionFailed => {
+                Error::conflict("concurrent_change", "the document changed meanwhile")
+            }
+            other => other.into(),
+        })?;
+    s.blobs.delete(&doc.original.blob).await?;
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! The domain's one error type. The HTTP layer maps it to a status and a JSON body in one
+//! place; `Internal` carries a cause that is logged, never shown to the caller.
+
+use std::time::Duration;
+
+/// Result with the domain error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, in the caller's terms. `code` strings are a stable API.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed or a value breaks a rule.
+    #[error("{message}")]
+    Invalid {
+        code: &'static str,
+        message: String,
+        field: Option<&'static str>,
+    },
+    /// Well-formed, but the content cannot be accepted (e.g. not a sealable PDF).
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
+    /// Not authenticated (no session, expired session, wrong password).
+    #[error("{message}")]
+    Unauthorized { code: &'static str, message: String },
+    /// Authenticated or not, this request is refused (CSRF, foreign origin, unverified).
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    /// No such thing, or not one the caller may see (never 403: that would confirm it exists).
+    #[error("not found")]
+    NotFound,
+    /// The state changed under the caller, or the thing already exists.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// Too large for this route.
+    #[error("{message}")]
+    TooLarge { message: String },
+    /// Wrong content type for this route.
+    #[error("{message}")]
+    UnsupportedMediaType { message: String },
+    /// Slowed down: try again after `retry_after`.
+    #[error("too many requests")]
+    RateLimited { retry_after: Duration },
+    /// Stored data failed authentication: never served.
+    #[error("stored data failed its integrity check")]
+    Integrity(String),
+    /// Anything else: logged with its cause, answered without it.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl Error {
+    /// A validation error for one field.
+    pub fn invalid(code: &'static str, field: &'static str, message: impl Into<String>) -> Self {
+        Error::Invalid {
+            code,
+            message: message.into(),
+            field: Some(field),
+        }
+    }
+
+    /// A validation error not tied to one field.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Error::Invalid {
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    /// A conflict with a code.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Error::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The caller is not (or no longer) authenticated.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Error::Unauthorized {
+            code: "unauthorized",
+            message: message.into(),
+        }
+    }
+
+    /// An internal failure with its cause (logged, not shown).
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Error::Internal(cause.to_string())
+    }
+}
+
+impl From<crate::ports::StoreError> for Error {
+    fn from(e: crate::ports::StoreError) -> Self {
+        Error::Internal(format!("item store: {e}"))
+    }
+}
+
+impl From<crate::ports::BlobError> for Error {
+    fn from(e: crate::ports::BlobError) -> Self {
+        match e {
+            crate::ports::BlobError::NotFound => Error::Internal("blob missing".into()),
+            crate::ports::BlobError::Rejected(inner) => *inner,
+            other => Error::Internal(format!("blob store: {other}")),
+        }
+    }
+}
+
+impl From<crate::ports::KeyError> for Error {
+    fn from(e: crate::ports::KeyError) -> Self {
+        match e {
+            crate::ports::KeyError::Unwrap => Error::Integrity("data key failed to unwrap".into()),
+            other => Error::Internal(format!("keys: {other}")),
+        }
+    }
+}
+
+impl From<crate::ports::MailError> for Error {
+    fn from(e: crate::ports::MailError) -> Self {
+        Error::Internal(format!("mailer: {e}"))
+    }
+}

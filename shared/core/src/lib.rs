@@ -1,0 +1,20 @@
+//! keiyaku's domain: accounts, teams, documents and their rules, written against ports
+//! (traits) that the local and AWS adapters implement. Nothing here names SQLite or AWS.
+
+pub mod accounts;
+pub mod clock;
+pub mod config;
+pub mod documents;
+pub mod envelope;
+pub mod error;
+pub mod ids;
+pub mod mail;
+pub mod password;
+pub mod ports;
+pub mod ratelimit;
+pub mod routes;
+pub mod services;
+pub mod text;
+
+pub use error::{Error, Result};
+pub use services::Services;

@@ -1,0 +1,61 @@
+//! BlobStore: encrypted objects by key, streamed in and out.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+
+/// A stream of bytes, as a blob is written and read.
+pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
+
+/// Whether a put may replace an existing blob.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PutMode {
+    /// Replace any existing blob.
+    Overwrite,
+    /// Fail with [`BlobError::AlreadyExists`] if the key exists (sealed versions).
+    CreateOnly,
+}
+
+/// What a blob store can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    /// No blob at that key.
+    #[error("blob not found")]
+    NotFound,
+    /// A create-only put found a blob already there.
+    #[error("blob already exists")]
+    AlreadyExists,
+    /// The body stream refused to go on (e.g. over the size limit); nothing was kept.
+    #[error("body refused: {0}")]
+    Rejected(Box<crate::Error>),
+    /// The store failed.
+    #[error("blob store unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl BlobError {
+    /// Turns an error from a body stream into a blob error, recovering a domain error that a
+    /// producer wrapped into `io::Error` (see [`crate::envelope::reject`]).
+    pub fn from_body(e: std::io::Error) -> Self {
+        if e.get_ref().is_some_and(|inner| inner.is::<crate::Error>()) {
+            let inner = e.into_inner().expect("checked above");
+            match inner.downcast::<crate::Error>() {
+                Ok(domain) => return BlobError::Rejected(domain),
+                Err(other) => return BlobError::Unavailable(other.to_string()),
+            }
+        }
+        BlobError::Unavailable(e.to_string())
+    }
+}
+
+/// Storage of opaque (already encrypted) objects.
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Stores the whole body under `key`, or nothing (a crash or a failing body never
+    /// leaves half a blob under a real name). Returns the number of bytes stored.
+    async fn put(&self, key: &str, body: ByteStream, mode: PutMode) -> Result<u64, BlobError>;
+    /// Streams the blob at `key`.
+    async fn get(&self, key: &str) -> Result<ByteStream, BlobError>;
+    /// Deletes the blob at `key`; deleting a missing blob is fine.
+    async fn delete(&self, key: &str) -> Result<(), BlobError>;
+}

@@ -1,0 +1,15 @@
+//! The narrow traits the domain talks to. Each has a local adapter (`shared/local`) and an
+//! AWS adapter, and one contract test suite (`shared/contract`) that runs against both.
+
+mod blobs;
+mod items;
+mod keys;
+mod mailer;
+
+pub use blobs::{BlobError, BlobStore, ByteStream, PutMode};
+pub use items::{
+    Condition, Item, ItemStore, Key, MAX_ITEM_BYTES, MAX_TRANSACTION_ITEMS, Page, Query,
+    StoreError, Write, check_size, check_transaction,
+};
+pub use keys::{DataKey, KeyError, Keys};
+pub use mailer::{MailError, Mailer, OutgoingMail};

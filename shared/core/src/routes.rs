@@ -1,0 +1,65 @@
+//! The route table: every API route, once. The HTTP layer builds its router from it, the
+//! OpenAPI document is checked against it, and (with the AWS issue) so is `template.yaml`.
+
+/// Where a route is deployed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// Both the local server and AWS.
+    Both,
+    /// Only the local server (AWS has a managed equivalent).
+    LocalOnly,
+}
+
+/// One route.
+#[derive(Clone, Copy, Debug)]
+pub struct Route {
+    /// A stable name (the Lambda function's name on AWS).
+    pub name: &'static str,
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path template, OpenAPI style.
+    pub path: &'static str,
+    /// Where it runs.
+    pub shape: Shape,
+}
+
+const fn route(name: &'static str, method: &'static str, path: &'static str) -> Route {
+    Route {
+        name,
+        method,
+        path,
+        shape: Shape::Both,
+    }
+}
+
+const fn local(name: &'static str, method: &'static str, path: &'static str) -> Route {
+    Route {
+        name,
+        method,
+        path,
+        shape: Shape::LocalOnly,
+    }
+}
+
+/// Every route of the API.
+pub const ROUTES: &[Route] = &[
+    route("signup", "POST", "/api/v1/auth/signup"),
+    route("verify_email", "POST", "/api/v1/auth/verify-email"),
+    route("login", "POST", "/api/v1/auth/login"),
+    route("password_check", "POST", "/api/v1/auth/password-check"),
+    route("change_password", "POST", "/api/v1/auth/password"),
+    route("request_reset", "POST", "/api/v1/auth/reset"),
+    route("confirm_reset", "POST", "/api/v1/auth/reset/confirm"),
+    route("logout", "POST", "/api/v1/auth/logout"),
+    route("get_me", "GET", "/api/v1/me"),
+    route("update_me", "PATCH", "/api/v1/me"),
+    route("create_upload", "POST", "/api/v1/documents/uploads"),
+    // On AWS the client posts to a presigned S3 URL instead.
+    local("receive_upload", "PUT", "/api/v1/uploads/{upload_id}"),
+    route("create_document", "POST", "/api/v1/documents"),
+    route("list_documents", "GET", "/api/v1/documents"),
+    route("get_document", "GET", "/api/v1/documents/{id}"),
+    route("delete_document", "DELETE", "/api/v1/documents/{id}"),
+    route("get_document_file", "GET", "/api/v1/documents/{id}/file"),
+    route("openapi", "GET", "/api/v1/openapi.json"),
+];

@@ -1,0 +1,32 @@
+//! The ports and settings every use case runs with: one value, built by the local server or
+//! a Lambda's `main`, passed by reference.
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::ports::{BlobStore, ItemStore, Keys, Mailer};
+
+/// Everything a use case needs from the outside world.
+#[derive(Clone)]
+pub struct Services {
+    /// Items (accounts, documents, sessions, counters).
+    pub items: Arc<dyn ItemStore>,
+    /// Encrypted document files.
+    pub blobs: Arc<dyn BlobStore>,
+    /// Data keys.
+    pub keys: Arc<dyn Keys>,
+    /// Outgoing mail.
+    pub mailer: Arc<dyn Mailer>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Settings.
+    pub config: Config,
+}
+
+impl Services {
+    /// Now, from the clock.
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
+    }
+}

@@ -1,0 +1,118 @@
+//! The `keiyaku` command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use keiyaku_core::clock::SystemClock;
+
+use crate::server::{self, ServeOptions};
+
+/// keiyaku: electronic contracts, sealed and timestamped.
+#[derive(Parser, Debug)]
+#[command(name = "keiyaku", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the API (the default when no command is given).
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "KEIYAKU_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Where data, keys and mail are kept.
+    #[arg(long, env = "KEIYAKU_DATA_DIR", default_value = "./keiyaku-data")]
+    data_dir: PathBuf,
+    /// Base URL written into mails and certificates [default: http://<addr>].
+    #[arg(long, env = "KEIYAKU_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// SMTP relay, e.g. smtp://127.0.0.1:25 (mail always also lands in <data-dir>/mail/new).
+    #[arg(long, env = "KEIYAKU_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// Largest document accepted, in MiB.
+    #[arg(long, env = "KEIYAKU_MAX_DOCUMENT_MB", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    max_document_mb: u64,
+}
+
+/// Runs the command line; the process's exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Serve(args)) => args,
+        None => cli.serve,
+    };
+    init_logging();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("keiyaku: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve(args))
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("KEIYAKU_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn serve(args: ServeArgs) -> ExitCode {
+    let options = ServeOptions {
+        addr: args.addr,
+        data_dir: args.data_dir,
+        public_url: args.public_url,
+        smtp_url: args.smtp_url,
+        max_document_bytes: args.max_document_mb * 1024 * 1024,
+    };
+    let running = match server::start(options, Arc::new(SystemClock)).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("keiyaku: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!(
+        "keiyaku is serving {} (data in {})",
+        running.url,
+        running.data_dir.display()
+    );
+    let stop = async {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(t) => t,
+                    Err(_) => return ctrl_c.await.unwrap_or(()),
+                };
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        ctrl_c.await.unwrap_or(());
+    };
+    stop.await;
+    running.stop().await;
+    ExitCode::SUCCESS
+}

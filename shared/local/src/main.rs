@@ -1,0 +1,5 @@
+//! `keiyaku`: the local all-in-one server and tools.
+
+fn main() -> std::process::ExitCode {
+    keiyaku_local::cli::run()
+}

@@ -1,0 +1,177 @@
+//! The all-in-one local server: opens (creating on first start) the data dir — SQLite
+//! database, blob folder, key file, maildir — wires the ports into the API router, and
+//! serves it.
+
+use std::net::SocketAddr;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use keiyaku_core::Services;
+use keiyaku_core::clock::Clock;
+use keiyaku_core::config::Config;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::{FolderBlobStore, KeyFile, Maildir, SqliteItemStore};
+
+/// How to run the server.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// Where everything is kept.
+    pub data_dir: PathBuf,
+    /// The URL written into mails; default `http://<addr>`.
+    pub public_url: Option<String>,
+    /// Optional SMTP relay.
+    pub smtp_url: Option<String>,
+    /// Largest document, in bytes.
+    pub max_document_bytes: u64,
+}
+
+/// Why the server could not start: each a clear message, never a panic.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data dir could not be made or used.
+    #[error("data dir {0}: {1}")]
+    DataDir(String, String),
+    /// A setting is wrong.
+    #[error("{0}")]
+    Config(String),
+    /// The address could not be bound.
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+}
+
+/// A running server.
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its public URL.
+    pub url: String,
+    /// Its data dir.
+    pub data_dir: PathBuf,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, finishes what is in flight, and waits.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+
+    /// Waits until the server stops (on Ctrl-C or SIGTERM when started by `serve`).
+    pub async fn wait(self) -> std::io::Result<()> {
+        self.task.await.map_err(std::io::Error::other)?
+    }
+}
+
+fn make_dir(path: &Path) -> Result<(), StartError> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(|e| StartError::DataDir(path.display().to_string(), e.to_string()))
+}
+
+/// Checks a public URL: `http(s)://host[:port][/path]`, no query or fragment.
+pub fn check_public_url(url: &str) -> Result<String, StartError> {
+    let bad = || {
+        StartError::Config(format!(
+            "KEIYAKU_PUBLIC_URL / --public-url {url:?}: expected http://host[:port] or https://host[:port]"
+        ))
+    };
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(bad)?;
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || url.contains(['?', '#', ' ']) || host.contains('@') {
+        return Err(bad());
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// Opens the data dir and builds the services on it.
+pub fn open_services(
+    options: &ServeOptions,
+    public_url: &str,
+    clock: Arc<dyn Clock>,
+) -> Result<Services, StartError> {
+    let dir = &options.data_dir;
+    let err = |what: &str, e: &dyn std::fmt::Display| {
+        StartError::DataDir(dir.display().to_string(), format!("{what}: {e}"))
+    };
+    make_dir(dir)?;
+    let items = SqliteItemStore::open(&dir.join("keiyaku.db"), clock.clone())
+        .map_err(|e| err("database", &e))?;
+    let blobs = FolderBlobStore::open(&dir.join("blobs")).map_err(|e| err("blobs", &e))?;
+    let keys = KeyFile::open_or_create(&dir.join("master.key")).map_err(|e| err("key file", &e))?;
+    let mut config = Config::new(public_url);
+    config.max_document_bytes = options.max_document_bytes;
+    let mut mailer = Maildir::open(&dir.join("mail")).map_err(|e| err("maildir", &e))?;
+    if let Some(url) = &options.smtp_url {
+        mailer = mailer
+            .with_relay(
+                url,
+                &config.mail_from,
+                vec![
+                    Duration::from_secs(2),
+                    Duration::from_secs(10),
+                    Duration::from_secs(60),
+                ],
+            )
+            .map_err(|e| StartError::Config(e.to_string()))?;
+    }
+    Ok(Services {
+        items: Arc::new(items),
+        blobs: Arc::new(blobs),
+        keys: Arc::new(keys),
+        mailer: Arc::new(mailer),
+        clock,
+        config,
+    })
+}
+
+/// The whole local application: the API (every route, local ones included).
+pub fn app(services: Services) -> Router {
+    keiyaku_api::router(Arc::new(services), true)
+}
+
+/// Binds, opens the data dir and starts serving in the background.
+pub async fn start(options: ServeOptions, clock: Arc<dyn Clock>) -> Result<Running, StartError> {
+    let listener = TcpListener::bind(options.addr)
+        .await
+        .map_err(|e| StartError::Bind(options.addr, e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Bind(options.addr, e))?;
+    let url = match &options.public_url {
+        Some(u) => check_public_url(u)?,
+        None => format!("http://{addr}"),
+    };
+    let services = open_services(&options, &url, clock)?;
+    let app = app(services).into_make_service_with_connect_info::<SocketAddr>();
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(Running {
+        addr,
+        url,
+        data_dir: options.data_dir,
+        shutdown: Some(tx),
+        task,
+    })
+}
