@@ -1,1 +1,501 @@
-//! placeholder
+//! The port contract: one suite of behaviour every adapter must show, run against the local
+//! adapters (SQLite, folder, key file) and — with the AWS issue — against DynamoDB, S3 and
+//! KMS on a local emulator. Each check uses its own partition, so a shared table is fine.
+//! A failed expectation panics with what differed.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::{StreamExt, stream};
+use keiyaku_core::clock::ManualClock;
+use keiyaku_core::ports::{
+    BlobError, BlobStore, ByteStream, Condition, Item, ItemStore, Key, KeyError, Keys, PutMode,
+    Query, StoreError, Write,
+};
+use serde_json::json;
+
+fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{prefix}#{nanos}-{}", N.fetch_add(1, Ordering::Relaxed))
+}
+
+fn item(pk: &str, sk: &str, n: i64) -> Item {
+    Item::new(Key::new(pk, sk), json!({ "n": n, "text": "契約" }))
+}
+
+/// Every ItemStore check. `clock` must be the clock the store was built with.
+pub async fn item_store(store: Arc<dyn ItemStore>, clock: &ManualClock) {
+    conditional_writes(&*store).await;
+    transactions_are_all_or_nothing(&*store).await;
+    prefix_queries_and_paging(&*store).await;
+    index_queries(&*store).await;
+    uniqueness_items(&*store).await;
+    expired_items_are_absent(&*store, clock).await;
+    limits_are_dynamodb_limits(&*store).await;
+    counters(&*store, clock).await;
+}
+
+async fn conditional_writes(s: &dyn ItemStore) {
+    let pk = unique("COND");
+    let key = Key::new(&pk, "A");
+    assert_eq!(s.get(&key).await.unwrap(), None);
+    s.put(item(&pk, "A", 1), Condition::NotExists)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.put(item(&pk, "A", 2), Condition::NotExists).await,
+        Err(StoreError::ConditionFailed),
+        "NotExists must fail on an existing item"
+    );
+    let got = s.get(&key).await.unwrap().expect("item written");
+    assert_eq!(got.body["n"], 1);
+    assert_eq!(got.body["text"], "契約");
+    let mut next = got.clone();
+    next.version = 2;
+    next.body = json!({ "n": 2 });
+    assert_eq!(
+        s.put(next.clone(), Condition::Version(7)).await,
+        Err(StoreError::ConditionFailed),
+        "a stale version must not be overwritten"
+    );
+    s.put(next.clone(), Condition::Version(1)).await.unwrap();
+    assert_eq!(s.get(&key).await.unwrap().unwrap().version, 2);
+    assert_eq!(
+        s.put(next.clone(), Condition::Version(1)).await,
+        Err(StoreError::ConditionFailed),
+        "the same version cannot win twice"
+    );
+    assert_eq!(
+        s.delete(&key, Condition::Version(1)).await,
+        Err(StoreError::ConditionFailed)
+    );
+    s.delete(&key, Condition::Version(2)).await.unwrap();
+    assert_eq!(s.get(&key).await.unwrap(), None);
+    assert_eq!(
+        s.delete(&key, Condition::Exists).await,
+        Err(StoreError::ConditionFailed)
+    );
+    s.delete(&key, Condition::None).await.unwrap();
+    assert_eq!(
+        s.put(item(&pk, "B", 1), Condition::Exists).await,
+        Err(StoreError::ConditionFailed)
+    );
+    s.put(item(&pk, "B", 1), Condition::None).await.unwrap();
+    s.put(item(&pk, "B", 3), Condition::None).await.unwrap();
+    assert_eq!(
+        s.get(&Key::new(&pk, "B")).await.unwrap().unwrap().body["n"],
+        3
+    );
+}
+
+async fn transactions_are_all_or_nothing(s: &dyn ItemStore) {
+    let pk = unique("TX");
+    s.put(item(&pk, "EXISTING", 0), Condition::NotExists)
+        .await
+        .unwrap();
+    let failing = vec![
+        Write::Put {
+            item: item(&pk, "NEW1", 1),
+            condition: Condition::NotExists,
+        },
+        Write::Delete {
+            key: Key::new(&pk, "EXISTING"),
+            condition: Condition::Exists,
+        },
+        Write::Put {
+            item: item(&pk, "EXISTING", 2),
+            condition: Condition::NotExists,
+        },
+    ];
+    // The same key twice is refused outright (as DynamoDB does).
+    assert!(matches!(
+        s.transact(failing).await,
+        Err(StoreError::InvalidTransaction(_))
+    ));
+    let failing = vec![
+        Write::Put {
+            item: item(&pk, "NEW1", 1),
+            condition: Condition::NotExists,
+        },
+        Write::Delete {
+            key: Key::new(&pk, "EXISTING"),
+            condition: Condition::None,
+        },
+        Write::Check {
+            key: Key::new(&pk, "MISSING"),
+            condition: Condition::Exists,
+        },
+    ];
+    assert_eq!(s.transact(failing).await, Err(StoreError::ConditionFailed));
+    assert_eq!(
+        s.get(&Key::new(&pk, "NEW1")).await.unwrap(),
+        None,
+        "nothing of a failed transaction is written"
+    );
+    assert!(
+        s.get(&Key::new(&pk, "EXISTING")).await.unwrap().is_some(),
+        "nothing of a failed transaction is deleted"
+    );
+    let ok = vec![
+        Write::Put {
+            item: item(&pk, "NEW1", 1),
+            condition: Condition::NotExists,
+        },
+        Write::Put {
+            item: item(&pk, "NEW2", 2),
+            condition: Condition::NotExists,
+        },
+        Write::Delete {
+            key: Key::new(&pk, "EXISTING"),
+            condition: Condition::Version(1),
+        },
+        Write::Check {
+            key: Key::new(&pk, "NEW3"),
+            condition: Condition::NotExists,
+        },
+    ];
+    s.transact(ok).await.unwrap();
+    assert!(s.get(&Key::new(&pk, "NEW1")).await.unwrap().is_some());
+    assert!(s.get(&Key::new(&pk, "NEW2")).await.unwrap().is_some());
+    assert_eq!(s.get(&Key::new(&pk, "EXISTING")).await.unwrap(), None);
+}
+
+async fn prefix_queries_and_paging(s: &dyn ItemStore) {
+    let pk = unique("Q");
+    for i in 0..25 {
+        s.put(item(&pk, &format!("DOC#{i:03}"), i), Condition::NotExists)
+            .await
+            .unwrap();
+    }
+    s.put(item(&pk, "DOCX", 99), Condition::NotExists)
+        .await
+        .unwrap();
+    s.put(item(&pk, "HIST#001", 99), Condition::NotExists)
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = s
+            .query(&Query {
+                pk: pk.clone(),
+                sk_prefix: "DOC#".into(),
+                after: after.clone(),
+                descending: false,
+                limit: 10,
+            })
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 10);
+        seen.extend(page.items.iter().map(|i| i.body["n"].as_i64().unwrap()));
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        (0..25).collect::<Vec<_>>(),
+        "ascending pages cover the prefix exactly once"
+    );
+    let newest = s
+        .query(&Query {
+            pk: pk.clone(),
+            sk_prefix: "DOC#".into(),
+            after: None,
+            descending: true,
+            limit: 3,
+        })
+        .await
+        .unwrap();
+    let n: Vec<i64> = newest
+        .items
+        .iter()
+        .map(|i| i.body["n"].as_i64().unwrap())
+        .collect();
+    assert_eq!(n, vec![24, 23, 22]);
+    let rest = s
+        .query(&Query {
+            pk: pk.clone(),
+            sk_prefix: "DOC#".into(),
+            after: newest.next,
+            descending: true,
+            limit: 100,
+        })
+        .await
+        .unwrap();
+    assert_eq!(rest.items.len(), 22);
+    assert_eq!(rest.next, None);
+    let none = s
+        .query(&Query {
+            pk: unique("EMPTY"),
+            sk_prefix: String::new(),
+            after: None,
+            descending: false,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert!(none.items.is_empty() && none.next.is_none());
+}
+
+async fn index_queries(s: &dyn ItemStore) {
+    let pk = unique("IDXBASE");
+    let ipk = unique("OWNER");
+    for i in 0..5 {
+        let mut it = item(&pk, &format!("DOC#{i}"), i);
+        it.index = Some(Key::new(&ipk, format!("DOC#{i}")));
+        s.put(it, Condition::NotExists).await.unwrap();
+    }
+    s.put(item(&pk, "DOC#9", 9), Condition::NotExists)
+        .await
+        .unwrap();
+    let page = s
+        .query_index(&Query {
+            pk: ipk.clone(),
+            sk_prefix: "DOC#".into(),
+            after: None,
+            descending: true,
+            limit: 2,
+        })
+        .await
+        .unwrap();
+    let n: Vec<i64> = page
+        .items
+        .iter()
+        .map(|i| i.body["n"].as_i64().unwrap())
+        .collect();
+    assert_eq!(n, vec![4, 3]);
+    assert_eq!(page.items[0].index, Some(Key::new(&ipk, "DOC#4")));
+    let rest = s
+        .query_index(&Query {
+            pk: ipk,
+            sk_prefix: "DOC#".into(),
+            after: page.next,
+            descending: true,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    let n: Vec<i64> = rest
+        .items
+        .iter()
+        .map(|i| i.body["n"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        n,
+        vec![2, 1, 0],
+        "unindexed items never appear in the index"
+    );
+}
+
+async fn uniqueness_items(s: &dyn ItemStore) {
+    let email = unique("EMAIL");
+    let claim = |user: &str| {
+        vec![
+            Write::Put {
+                item: Item::new(Key::new(&email, "EMAIL"), json!({ "user": user })),
+                condition: Condition::NotExists,
+            },
+            Write::Put {
+                item: item(&format!("{email}-{user}"), "USER", 1),
+                condition: Condition::NotExists,
+            },
+        ]
+    };
+    s.transact(claim("a")).await.unwrap();
+    assert_eq!(
+        s.transact(claim("b")).await,
+        Err(StoreError::ConditionFailed)
+    );
+    assert_eq!(
+        s.get(&Key::new(format!("{email}-b"), "USER"))
+            .await
+            .unwrap(),
+        None,
+        "the loser's user is not written"
+    );
+    assert_eq!(
+        s.get(&Key::new(&email, "EMAIL"))
+            .await
+            .unwrap()
+            .unwrap()
+            .body["user"],
+        "a"
+    );
+}
+
+async fn expired_items_are_absent(s: &dyn ItemStore, clock: &ManualClock) {
+    use keiyaku_core::clock::Clock;
+    let pk = unique("TTL");
+    let now = clock.now().unix_timestamp();
+    let mut it = item(&pk, "SESSION", 1);
+    it.expires_at = Some(now + 60);
+    s.put(it.clone(), Condition::NotExists).await.unwrap();
+    assert!(s.get(&Key::new(&pk, "SESSION")).await.unwrap().is_some());
+    clock.advance(time::Duration::seconds(61));
+    assert_eq!(
+        s.get(&Key::new(&pk, "SESSION")).await.unwrap(),
+        None,
+        "expired items read as absent"
+    );
+    let listed = s
+        .query(&Query {
+            pk: pk.clone(),
+            sk_prefix: String::new(),
+            after: None,
+            descending: false,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert!(listed.items.is_empty(), "expired items are not listed");
+    assert_eq!(
+        s.put(it.clone(), Condition::Exists).await,
+        Err(StoreError::ConditionFailed)
+    );
+    let mut again = it;
+    again.expires_at = Some(clock.now().unix_timestamp() + 60);
+    s.put(again, Condition::NotExists)
+        .await
+        .expect("an expired item does not block NotExists");
+}
+
+async fn limits_are_dynamodb_limits(s: &dyn ItemStore) {
+    let pk = unique("LIMIT");
+    let big = Item::new(
+        Key::new(&pk, "BIG"),
+        json!({ "blob": "x".repeat(401 * 1024) }),
+    );
+    assert!(matches!(
+        s.put(big, Condition::None).await,
+        Err(StoreError::TooLarge(_))
+    ));
+    let many: Vec<Write> = (0..101)
+        .map(|i| Write::Put {
+            item: item(&pk, &format!("I{i}"), i),
+            condition: Condition::None,
+        })
+        .collect();
+    assert!(matches!(
+        s.transact(many).await,
+        Err(StoreError::InvalidTransaction(_))
+    ));
+    let hundred: Vec<Write> = (0..100)
+        .map(|i| Write::Put {
+            item: item(&pk, &format!("I{i}"), i),
+            condition: Condition::None,
+        })
+        .collect();
+    s.transact(hundred).await.expect("100 actions are allowed");
+}
+
+async fn counters(s: &dyn ItemStore, clock: &ManualClock) {
+    use keiyaku_core::clock::Clock;
+    let key = Key::new(unique("RATE"), "W");
+    let end = clock.now().unix_timestamp() + 30;
+    for expected in 1..=5 {
+        assert_eq!(s.increment(&key, end).await.unwrap(), expected);
+    }
+    clock.advance(time::Duration::seconds(31));
+    assert_eq!(
+        s.increment(&key, end + 60).await.unwrap(),
+        1,
+        "an expired counter starts again"
+    );
+}
+
+fn body(chunks: Vec<Vec<u8>>) -> ByteStream {
+    stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from(c)))).boxed()
+}
+
+async fn read_all(s: &dyn BlobStore, key: &str) -> Result<Vec<u8>, BlobError> {
+    let mut stream = s.get(key).await?;
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        out.extend_from_slice(&chunk.map_err(|e| BlobError::Unavailable(e.to_string()))?);
+    }
+    Ok(out)
+}
+
+/// Every BlobStore check.
+pub async fn blob_store(s: Arc<dyn BlobStore>) {
+    let s = &*s;
+    let key = format!("contract/{}", unique("blob").replace('#', "-"));
+    assert!(matches!(read_all(s, &key).await, Err(BlobError::NotFound)));
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let n = s
+        .put(
+            &key,
+            body(data.chunks(70_000).map(<[u8]>::to_vec).collect()),
+            PutMode::CreateOnly,
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, data.len() as u64);
+    assert_eq!(read_all(s, &key).await.unwrap(), data);
+    assert!(matches!(
+        s.put(&key, body(vec![b"other".to_vec()]), PutMode::CreateOnly)
+            .await,
+        Err(BlobError::AlreadyExists)
+    ));
+    assert_eq!(
+        read_all(s, &key).await.unwrap(),
+        data,
+        "a refused create-only put changes nothing"
+    );
+    s.put(&key, body(vec![b"replaced".to_vec()]), PutMode::Overwrite)
+        .await
+        .unwrap();
+    assert_eq!(read_all(s, &key).await.unwrap(), b"replaced");
+
+    let failing_key = format!("{key}-failing");
+    let failing: ByteStream = stream::iter(vec![
+        Ok(Bytes::from_static(b"half a file")),
+        Err(std::io::Error::other("client went away")),
+    ])
+    .boxed();
+    assert!(
+        s.put(&failing_key, failing, PutMode::CreateOnly)
+            .await
+            .is_err()
+    );
+    assert!(
+        matches!(read_all(s, &failing_key).await, Err(BlobError::NotFound)),
+        "a failed body leaves no blob"
+    );
+    s.delete(&key).await.unwrap();
+    s.delete(&key).await.unwrap();
+    assert!(matches!(read_all(s, &key).await, Err(BlobError::NotFound)));
+}
+
+/// Every Keys check.
+pub async fn keys(k: Arc<dyn Keys>) {
+    let a = k.generate_data_key().await.unwrap();
+    let b = k.generate_data_key().await.unwrap();
+    assert_ne!(*a.plaintext, *b.plaintext, "data keys are random");
+    assert_ne!(
+        a.wrapped,
+        a.plaintext.to_vec(),
+        "the wrapped key is not the key"
+    );
+    let unwrapped = k.unwrap_data_key(&a.key_id, &a.wrapped).await.unwrap();
+    assert_eq!(*unwrapped, *a.plaintext);
+    let mut tampered = a.wrapped.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    assert!(matches!(
+        k.unwrap_data_key(&a.key_id, &tampered).await,
+        Err(KeyError::Unwrap)
+    ));
+    assert!(
+        k.unwrap_data_key("some-other-key", &a.wrapped)
+            .await
+            .is_err()
+    );
+}

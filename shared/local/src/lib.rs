@@ -8,6 +8,9 @@ pub mod keys;
 pub mod mailer;
 pub mod server;
 
+#[cfg(test)]
+mod contract_tests;
+
 pub use blobs::FolderBlobStore;
 pub use items::SqliteItemStore;
 pub use keys::KeyFile;
