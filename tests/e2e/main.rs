@@ -1,1 +1,5 @@
-fn main() {}
+//! End to end over HTTP: each test starts its own server (port 0, fresh data dir).
+
+mod accounts;
+mod documents;
+mod hostile;

@@ -1,1 +1,383 @@
+//! Test support: a fresh keiyaku server per test (in-process on port 0, with a clock the
+//! test moves, or the real binary as a separate process), an HTTP client that keeps the
+//! session, and readers for the maildir, the database and the blob folder.
 
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use keiyaku_core::clock::ManualClock;
+use keiyaku_local::server::{self, Running, ServeOptions};
+use reqwest::header::{HeaderMap, HeaderValue};
+use serde_json::{Value, json};
+
+/// A password every test user may use (strong, unrelated to the test names).
+pub const PASSWORD: &str = "Kumo-no-ue 7 tanuki!";
+
+/// A server with its own data dir and test clock.
+pub struct TestApp {
+    /// Its base URL.
+    pub url: String,
+    /// The data dir.
+    pub dir: tempfile::TempDir,
+    /// The clock the server reads.
+    pub clock: Arc<ManualClock>,
+    running: Option<Running>,
+}
+
+impl TestApp {
+    /// Starts a server with a fresh data dir.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(20).await
+    }
+
+    /// Starts a server whose document limit is `max_mb` MiB.
+    pub async fn spawn_with(max_mb: u64) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+        let options = ServeOptions {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: dir.path().join("data"),
+            public_url: None,
+            smtp_url: None,
+            max_document_bytes: max_mb * 1024 * 1024,
+        };
+        let running = server::start(options, clock.clone())
+            .await
+            .expect("server starts");
+        TestApp {
+            url: running.url.clone(),
+            dir,
+            clock,
+            running: Some(running),
+        }
+    }
+
+    /// Stops the server.
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+    }
+
+    /// The data dir.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// A client with no session.
+    pub fn anonymous(&self) -> Client {
+        Client::new(&self.url, None)
+    }
+
+    /// The decoded mails in the maildir, oldest first: (to, subject, text body).
+    pub fn mails(&self) -> Vec<Mail> {
+        read_mails(&self.data_dir().join("mail/new"))
+    }
+
+    /// The last mail to `to`.
+    pub fn last_mail_to(&self, to: &str) -> Mail {
+        self.mails()
+            .into_iter()
+            .rev()
+            .find(|m| m.to == to)
+            .unwrap_or_else(|| panic!("no mail to {to}"))
+    }
+
+    /// Signs up, confirms from the mail and logs in with a bearer token.
+    pub async fn user(&self, email: &str, name: &str) -> Client {
+        let anon = self.anonymous();
+        let r = anon
+            .post_json(
+                "/api/v1/auth/signup",
+                json!({ "email": email, "name": name, "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(r.status(), 202, "sign-up of {email}");
+        let token = self.last_mail_to(email).link_token("/verify-email#");
+        let r = anon
+            .post_json("/api/v1/auth/verify-email", json!({ "token": token }))
+            .await;
+        assert_eq!(r.status(), 200, "verification of {email}");
+        let r = anon
+            .post_json(
+                "/api/v1/auth/login",
+                json!({ "email": email, "password": PASSWORD, "mode": "token" }),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "login of {email}");
+        let body: Value = r.json().await.unwrap();
+        Client::new(&self.url, Some(body["token"].as_str().unwrap().to_owned()))
+    }
+
+    /// How many items of this kind (`DOC#`, `UPLOAD#`…) the database holds.
+    pub fn count_items(&self, sk_prefix: &str) -> i64 {
+        let db = rusqlite::Connection::open(self.data_dir().join("keiyaku.db")).unwrap();
+        db.query_row(
+            "SELECT count(*) FROM items WHERE substr(sk, 1, length(?1)) = ?1",
+            [sk_prefix],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
+    /// Every blob file under the blob folder.
+    pub fn blob_files(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        walk(&self.data_dir().join("blobs/objects"), &mut out);
+        out.sort();
+        out
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(r) = self.running.take() {
+            drop(r);
+        }
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+/// A decoded mail.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    /// The recipient.
+    pub to: String,
+    /// The decoded subject.
+    pub subject: String,
+    /// The decoded text body.
+    pub text: String,
+    /// The Message-ID.
+    pub message_id: String,
+}
+
+impl Mail {
+    /// The token in the first link containing `marker` (e.g. `/verify-email#`).
+    pub fn link_token(&self, marker: &str) -> String {
+        let at = self
+            .text
+            .find(marker)
+            .unwrap_or_else(|| panic!("no {marker} link in {}", self.text));
+        self.text[at + marker.len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect()
+    }
+}
+
+/// Reads every `.eml` in a maildir folder, oldest first.
+pub fn read_mails(dir: &Path) -> Vec<Mail> {
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| {
+                    (
+                        e.metadata()
+                            .and_then(|m| m.modified())
+                            .unwrap_or(std::time::UNIX_EPOCH),
+                        e.path(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+        .into_iter()
+        .map(|(_, p)| {
+            let raw = std::fs::read(&p).unwrap();
+            let msg = mail_parser::MessageParser::default()
+                .parse(&raw[..])
+                .expect("a MIME message");
+            let to = msg
+                .to()
+                .and_then(|a| a.first())
+                .and_then(|a| a.address())
+                .unwrap_or_default()
+                .to_owned();
+            Mail {
+                to,
+                subject: msg.subject().unwrap_or_default().to_owned(),
+                text: msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
+                message_id: msg.message_id().unwrap_or_default().to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// An HTTP client for one caller: a bearer token, or a cookie session with its CSRF token.
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+    bearer: Option<String>,
+    /// Cookie header value and CSRF token of a browser session.
+    pub cookie: Option<(String, String)>,
+}
+
+impl Client {
+    fn new(base: &str, bearer: Option<String>) -> Client {
+        Client {
+            base: base.to_owned(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                // A fresh connection per request: a test that makes the server abort a
+                // response must not have the next request land on that dead connection.
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap(),
+            bearer,
+            cookie: None,
+        }
+    }
+
+    /// The bearer token, if any.
+    pub fn token(&self) -> Option<&str> {
+        self.bearer.as_deref()
+    }
+
+    /// Logs in with a cookie session (as a browser does).
+    pub async fn browser_login(base: &str, email: &str, password: &str) -> Client {
+        let mut c = Client::new(base, None);
+        let r = c
+            .post_json(
+                "/api/v1/auth/login",
+                json!({ "email": email, "password": password }),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let set_cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+        let body: Value = r.json().await.unwrap();
+        let pair = set_cookie.split(';').next().unwrap().to_owned();
+        c.cookie = Some((
+            pair,
+            body["user"]["csrf_token"].as_str().unwrap().to_owned(),
+        ));
+        c
+    }
+
+    /// A request with this caller's credentials.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let mut headers = HeaderMap::new();
+        if let Some(t) = &self.bearer {
+            headers.insert(
+                "authorization",
+                HeaderValue::from_str(&format!("Bearer {t}")).unwrap(),
+            );
+        }
+        if let Some((cookie, csrf)) = &self.cookie {
+            headers.insert("cookie", HeaderValue::from_str(cookie).unwrap());
+            headers.insert("x-csrf-token", HeaderValue::from_str(csrf).unwrap());
+        }
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .headers(headers)
+    }
+
+    /// GET.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.request(reqwest::Method::GET, path)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// POST with a JSON body.
+    pub async fn post_json(&self, path: &str, body: Value) -> reqwest::Response {
+        self.request(reqwest::Method::POST, path)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// PATCH with a JSON body.
+    pub async fn patch_json(&self, path: &str, body: Value) -> reqwest::Response {
+        self.request(reqwest::Method::PATCH, path)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// DELETE.
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.request(reqwest::Method::DELETE, path)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Uploads through an upload slot and creates the document; the final response.
+    pub async fn upload(&self, filename: &str, pdf: Vec<u8>, title: &str) -> reqwest::Response {
+        let slot = self
+            .post_json(
+                "/api/v1/documents/uploads",
+                json!({ "filename": filename, "size": pdf.len() }),
+            )
+            .await;
+        assert_eq!(slot.status(), 201, "upload slot");
+        let slot: Value = slot.json().await.unwrap();
+        let r = self
+            .http
+            .put(slot["url"].as_str().unwrap())
+            .headers(
+                self.request(reqwest::Method::PUT, "/")
+                    .build()
+                    .unwrap()
+                    .headers()
+                    .clone(),
+            )
+            .header("content-type", "application/pdf")
+            .body(pdf)
+            .send()
+            .await
+            .unwrap();
+        if r.status() != 200 {
+            return r;
+        }
+        self.post_json(
+            "/api/v1/documents",
+            json!({ "upload_id": slot["upload_id"], "title": title }),
+        )
+        .await
+    }
+
+    /// The one-call upload.
+    pub async fn upload_direct(&self, filename: &str, pdf: Vec<u8>) -> reqwest::Response {
+        self.request(reqwest::Method::POST, "/api/v1/documents")
+            .query(&[("filename", filename)])
+            .header("content-type", "application/pdf")
+            .body(pdf)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// The error code of a JSON error response.
+pub async fn error_code(r: reqwest::Response) -> String {
+    let status = r.status();
+    let body: Value = r
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("status {status}: not JSON: {e}"));
+    body["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {body}"))
+        .to_owned()
+}

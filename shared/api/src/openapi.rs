@@ -27,8 +27,10 @@ struct ApiDoc;
 /// This document.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta",
     responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object)))]
-pub async fn openapi_json() -> axum::Json<serde_json::Value> {
-    axum::Json(document())
+pub async fn openapi_json(
+    axum::extract::State(s): axum::extract::State<crate::AppState>,
+) -> axum::Json<serde_json::Value> {
+    axum::Json(document(s.config.max_document_bytes))
 }
 
 struct Common;
@@ -98,7 +100,11 @@ impl utoipa::Modify for Common {
     }
 }
 
-/// The OpenAPI document as JSON.
-pub fn document() -> serde_json::Value {
-    serde_json::to_value(ApiDoc::openapi()).unwrap_or_default()
+/// The OpenAPI document as JSON, with this deployment's document size limit.
+pub fn document(max_document_bytes: u64) -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    if let Some(size) = doc.pointer_mut("/components/schemas/UploadRequest/properties/size") {
+        size["maximum"] = max_document_bytes.into();
+    }
+    doc
 }

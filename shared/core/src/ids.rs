@@ -1,17 +1,34 @@
 //! Identifiers and secrets. Ids sort by creation time (newest-first listing is a reverse
 //! key scan); secrets are 256-bit random tokens stored only as their SHA-256.
 
+use std::sync::Mutex;
+
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-/// A new id: 12 hex digits of milliseconds since the epoch, then 64 random bits.
+/// A new id: 12 hex digits of milliseconds since the epoch, a 4-digit sequence that keeps
+/// ids made in the same millisecond by this process in order, then 48 random bits.
 pub fn new_id(now: OffsetDateTime) -> String {
-    let millis = (now.unix_timestamp_nanos() / 1_000_000).max(0) as u64;
-    let mut random = [0u8; 8];
+    static LAST: Mutex<(u64, u64)> = Mutex::new((0, 0));
+    let now_ms = (now.unix_timestamp_nanos() / 1_000_000).max(0) as u64 & 0xffff_ffff_ffff;
+    let (millis, seq) = {
+        let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+        // Never go backwards: a clock step back keeps counting from the last id.
+        if now_ms > last.0 {
+            *last = (now_ms, 0);
+        } else {
+            last.1 += 1;
+            if last.1 > 0xffff {
+                *last = (last.0 + 1, 0);
+            }
+        }
+        *last
+    };
+    let mut random = [0u8; 6];
     rand::rngs::OsRng.fill_bytes(&mut random);
-    format!("{:012x}{}", millis & 0xffff_ffff_ffff, hex::encode(random))
+    format!("{millis:012x}{seq:04x}{}", hex::encode(random))
 }
 
 /// True when `s` has the shape of an id made by [`new_id`] (checked before it reaches a key).
@@ -103,6 +120,12 @@ mod tests {
         let b = new_id(OffsetDateTime::from_unix_timestamp(2_000).unwrap());
         assert!(a < b);
         assert!(is_id(&a));
+        let same = OffsetDateTime::from_unix_timestamp(3_000).unwrap();
+        let ids: Vec<String> = (0..1000).map(|_| new_id(same)).collect();
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "ids of one millisecond stay in order"
+        );
         assert!(DocumentId::parse("../etc").is_none());
         assert!(DocumentId::parse(&a.to_uppercase()).is_none());
     }

@@ -8,7 +8,7 @@ use keiyaku_core::accounts::{self, SessionKind, SignUp, TeamRole, User};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::StatusMessage;
+use super::{Language, StatusMessage};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Authed, ClientAddr, JsonBody, SESSION_COOKIE};
@@ -18,14 +18,16 @@ use crate::extract::{Authed, ClientAddr, JsonBody, SESSION_COOKIE};
 #[serde(deny_unknown_fields)]
 pub struct SignupRequest {
     /// E-mail address (confirmed by mail before first login).
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// Name as it should appear on contracts.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// Password: at least 10 characters, not a dictionary word, not derived from the
     /// e-mail address or the name, not easily guessed.
     pub password: String,
     /// `ja` (default) or `en`.
-    pub language: Option<String>,
+    pub language: Option<Language>,
 }
 
 /// A one-time token from a mailed link (taken from the URL fragment by the page).
@@ -176,8 +178,9 @@ pub struct ResetConfirmRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeRequest {
     /// `ja` or `en`.
-    pub language: Option<String>,
+    pub language: Option<Language>,
     /// New name.
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
 }
 
@@ -196,7 +199,7 @@ pub async fn signup(
             email: &req.email,
             name: &req.name,
             password: &req.password,
-            language: req.language.as_deref(),
+            language: req.language.map(Language::as_str),
         },
         ip,
     )
@@ -353,8 +356,13 @@ pub async fn update_me(
     Authed(caller): Authed,
     JsonBody(req): JsonBody<UpdateMeRequest>,
 ) -> ApiResult<Json<Me>> {
-    let user =
-        accounts::update_profile(&s, &caller, req.name.as_deref(), req.language.as_deref()).await?;
+    let user = accounts::update_profile(
+        &s,
+        &caller,
+        req.name.as_deref(),
+        req.language.map(Language::as_str),
+    )
+    .await?;
     let csrf = (caller.kind == SessionKind::Browser).then(|| caller.csrf.clone());
     Ok(Json(Me::new(&user, csrf)))
 }

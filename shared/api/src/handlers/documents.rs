@@ -14,6 +14,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::PdfBytes;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Authed, JsonBody, QueryParams, is_json, parse_json, read_limited};
@@ -23,11 +24,23 @@ use crate::extract::{Authed, JsonBody, QueryParams, is_json, parse_json, read_li
 #[serde(deny_unknown_fields)]
 pub struct UploadRequest {
     /// The file's name on the client's machine.
+    #[schema(max_length = 1000)]
     pub filename: String,
-    /// Its exact size in bytes.
+    /// Its exact size in bytes (at most the configured limit, 20 MiB by default).
+    #[schema(minimum = 1)]
     pub size: u64,
     /// `document` (default) or `verify`.
-    pub purpose: Option<String>,
+    pub purpose: Option<UploadPurpose>,
+}
+
+/// What an upload is for.
+#[derive(Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadPurpose {
+    /// A new document.
+    Document,
+    /// A file to verify.
+    Verify,
 }
 
 /// Where to send the file.
@@ -62,6 +75,7 @@ pub struct CreateFromUpload {
     /// The slot the file was sent to.
     pub upload_id: String,
     /// Title (≤ 200 characters; defaults to the file name).
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
 }
 
@@ -70,6 +84,7 @@ pub struct CreateFromUpload {
 #[into_params(parameter_in = Query)]
 pub struct DirectUploadQuery {
     /// Title (≤ 200 characters; defaults to the file name).
+    #[param(min_length = 1, max_length = 200)]
     pub title: Option<String>,
     /// The original file name.
     pub filename: Option<String>,
@@ -129,12 +144,15 @@ pub struct DocumentList {
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Only this status.
-    pub status: Option<String>,
+    #[param(inline)]
+    pub status: Option<Status>,
     /// Only titles containing this.
+    #[param(max_length = 200)]
     pub q: Option<String>,
     /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
 }
 
@@ -197,8 +215,11 @@ pub async fn create_upload(
     Authed(caller): Authed,
     JsonBody(req): JsonBody<UploadRequest>,
 ) -> ApiResult<(StatusCode, Json<UploadSlot>)> {
-    let slot = documents::open_upload(&s, &caller, &req.filename, req.size, req.purpose.as_deref())
-        .await?;
+    let purpose = req.purpose.map(|p| match p {
+        UploadPurpose::Document => "document",
+        UploadPurpose::Verify => "verify",
+    });
+    let slot = documents::open_upload(&s, &caller, &req.filename, req.size, purpose).await?;
     Ok((
         StatusCode::CREATED,
         Json(UploadSlot {
@@ -214,7 +235,7 @@ pub async fn create_upload(
 /// Receive the file of an upload slot (local shape; on AWS the client posts to S3).
 #[utoipa::path(put, path = "/api/v1/uploads/{upload_id}", tag = "documents",
     params(("upload_id" = String, Path, description = "The slot")),
-    request_body(content = Vec<u8>, content_type = "application/pdf"),
+    request_body(content = PdfBytes, content_type = "application/pdf"),
     security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "Received", body = UploadReceived)))]
 pub async fn receive_upload(
@@ -238,7 +259,7 @@ pub async fn receive_upload(
     params(DirectUploadQuery, ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
     request_body(content(
         (CreateFromUpload = "application/json"),
-        (Vec<u8> = "application/pdf"))),
+        (PdfBytes = "application/pdf"))),
     security(("bearer" = []), ("cookie" = [])),
     responses((status = 201, description = "The draft", body = DocumentDetail)))]
 pub async fn create_document(
@@ -323,7 +344,7 @@ pub async fn list_documents(
         &s,
         &caller,
         ListQuery {
-            status: p.status.as_deref(),
+            status: p.status,
             q: p.q.as_deref(),
             cursor: p.cursor.as_deref(),
             limit: p.limit,
@@ -401,7 +422,7 @@ pub fn content_disposition(kind: &str, filename: &str) -> String {
 #[utoipa::path(get, path = "/api/v1/documents/{id}/file", tag = "documents",
     params(("id" = String, Path, description = "Document id"), FileParams),
     security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "The PDF", content_type = "application/pdf", body = Vec<u8>)))]
+    responses((status = 200, description = "The PDF", content_type = "application/pdf", body = PdfBytes)))]
 pub async fn get_document_file(
     State(s): State<AppState>,
     Authed(caller): Authed,

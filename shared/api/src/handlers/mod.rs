@@ -21,3 +21,38 @@ impl StatusMessage {
         })
     }
 }
+
+/// A PDF file as a request or response body (a binary string in the schema).
+pub struct PdfBytes;
+
+impl utoipa::PartialSchema for PdfBytes {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
+    }
+}
+
+impl ToSchema for PdfBytes {}
+
+/// The user's language.
+#[derive(Clone, Copy, Debug, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Language {
+    /// 日本語.
+    Ja,
+    /// English.
+    En,
+}
+
+impl Language {
+    /// As the domain spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::Ja => "ja",
+            Language::En => "en",
+        }
+    }
+}

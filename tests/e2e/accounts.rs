@@ -1,0 +1,461 @@
+use keiyaku_tests::{Client, PASSWORD, TestApp, error_code};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn sign_up_confirm_log_in_and_see_yourself() {
+    let app = TestApp::spawn().await;
+    let anon = app.anonymous();
+    let r = anon
+        .post_json(
+            "/api/v1/auth/signup",
+            json!({ "email": "Hanako@Example.jp", "name": "山田 花子", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+
+    // Not confirmed yet: the right password still does not log in.
+    let r = anon
+        .post_json(
+            "/api/v1/auth/login",
+            json!({ "email": "hanako@example.jp", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(error_code(r).await, "email_not_verified");
+
+    let mail = app.last_mail_to("hanako@example.jp");
+    assert!(
+        mail.subject.contains("メールアドレスの確認"),
+        "{}",
+        mail.subject
+    );
+    assert!(mail.text.contains("山田 花子 様"));
+    let token = mail.link_token("/verify-email#");
+    assert!(token.len() >= 43);
+    let r = anon
+        .post_json("/api/v1/auth/verify-email", json!({ "token": token }))
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = anon
+        .post_json("/api/v1/auth/verify-email", json!({ "token": token }))
+        .await;
+    assert_eq!(
+        error_code(r).await,
+        "invalid_token",
+        "the token is single-use"
+    );
+
+    let browser = Client::browser_login(&app.url, "hanako@example.jp", PASSWORD).await;
+    let me: Value = browser.get("/api/v1/me").await.json().await.unwrap();
+    assert_eq!(me["email"], "hanako@example.jp");
+    assert_eq!(me["name"], "山田 花子");
+    assert_eq!(me["role"], "admin");
+    assert_eq!(me["language"], "ja");
+    assert!(me["csrf_token"].as_str().unwrap().len() >= 43);
+    let r = browser
+        .patch_json(
+            "/api/v1/me",
+            json!({ "language": "en", "name": "Hanako Yamada" }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let me: Value = browser.get("/api/v1/me").await.json().await.unwrap();
+    assert_eq!(me["language"], "en");
+    let r = browser
+        .patch_json("/api/v1/me", json!({ "language": "fr" }))
+        .await;
+    assert_eq!(error_code(r).await, "invalid_json");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn login_cookie_is_httponly_and_token_mode_returns_a_bearer_token() {
+    let app = TestApp::spawn().await;
+    let api = app.user("taro@example.jp", "鈴木 太郎").await;
+    assert_eq!(api.get("/api/v1/me").await.status(), 200);
+    let r = app
+        .anonymous()
+        .post_json(
+            "/api/v1/auth/login",
+            json!({ "email": "taro@example.jp", "password": PASSWORD }),
+        )
+        .await;
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("keiyaku_session="));
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/")
+    );
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body.get("token").is_none(),
+        "a browser login does not hand out the token in JSON"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_passwords_and_unknown_accounts_look_the_same() {
+    let app = TestApp::spawn().await;
+    app.user("taro@example.jp", "鈴木 太郎").await;
+    let anon = app.anonymous();
+    for (email, password) in [
+        ("taro@example.jp", "Wrong password 123!"),
+        ("nobody@example.jp", PASSWORD),
+    ] {
+        let r = anon
+            .post_json(
+                "/api/v1/auth/login",
+                json!({ "email": email, "password": password }),
+            )
+            .await;
+        assert_eq!(r.status(), 401);
+        assert_eq!(error_code(r).await, "invalid_credentials");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn signing_up_twice_answers_the_same_and_mails_the_owner() {
+    let app = TestApp::spawn().await;
+    app.user("taro@example.jp", "鈴木 太郎").await;
+    let r = app
+        .anonymous()
+        .post_json(
+            "/api/v1/auth/signup",
+            json!({ "email": "taro@example.jp", "name": "Someone Else", "password": "Another strong one 42!" }),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    let mail = app.last_mail_to("taro@example.jp");
+    assert!(mail.subject.contains("すでに登録"), "{}", mail.subject);
+    // The original password still works: nothing was overwritten.
+    Client::browser_login(&app.url, "taro@example.jp", PASSWORD).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn weak_passwords_are_refused_with_a_reason() {
+    let app = TestApp::spawn().await;
+    let anon = app.anonymous();
+    let cases = [
+        ("short", "password_too_short"),
+        ("aaaaaaaaaaaaaa", "password_repetitive"),
+        ("congratulations", "password_dictionary_word"),
+        ("hanako-2024-contract", "password_personal_info"),
+        ("password123", "password_too_guessable"),
+    ];
+    for (password, code) in cases {
+        let r = anon
+            .post_json(
+                "/api/v1/auth/signup",
+                json!({ "email": "hanako@example.jp", "name": "Hanako", "password": password }),
+            )
+            .await;
+        assert_eq!(r.status(), 400, "{password}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], code, "{password}");
+        assert_eq!(body["error"]["field"], "password");
+        let r = anon
+            .post_json(
+                "/api/v1/auth/password-check",
+                json!({ "password": password, "email": "hanako@example.jp", "name": "Hanako" }),
+            )
+            .await;
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["acceptable"], false);
+        assert_eq!(body["code"], code);
+    }
+    let r = anon
+        .post_json(
+            "/api/v1/auth/password-check",
+            json!({ "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(r.json::<Value>().await.unwrap()["acceptable"], true);
+    assert_eq!(app.count_items("USER#"), 0, "no account was made");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sessions_end_when_idle_logged_out_or_the_password_changes() {
+    let app = TestApp::spawn().await;
+    let api = app.user("taro@example.jp", "鈴木 太郎").await;
+    let browser = Client::browser_login(&app.url, "taro@example.jp", PASSWORD).await;
+    let other_browser = Client::browser_login(&app.url, "taro@example.jp", PASSWORD).await;
+
+    // Idle for more than 8 hours: the browser sessions end; the API token (90 days) does not.
+    app.clock
+        .advance(time::Duration::hours(8) + time::Duration::minutes(1));
+    assert_eq!(browser.get("/api/v1/me").await.status(), 401);
+    assert_eq!(api.get("/api/v1/me").await.status(), 200);
+
+    let browser = Client::browser_login(&app.url, "taro@example.jp", PASSWORD).await;
+    let r = browser
+        .post_json(
+            "/api/v1/auth/password",
+            json!({ "current": "not it at all 99", "new": "Brand new secret 2026!" }),
+        )
+        .await;
+    assert_eq!(error_code(r).await, "wrong_password");
+    let r = browser
+        .post_json(
+            "/api/v1/auth/password",
+            json!({ "current": PASSWORD, "new": "Brand new secret 2026!" }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        browser.get("/api/v1/me").await.status(),
+        200,
+        "the session that changed it goes on"
+    );
+    assert_eq!(
+        api.get("/api/v1/me").await.status(),
+        401,
+        "every other session is revoked"
+    );
+    assert_eq!(other_browser.get("/api/v1/me").await.status(), 401);
+
+    let r = browser.post_json("/api/v1/auth/logout", json!({})).await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(browser.get("/api/v1/me").await.status(), 401);
+
+    // Absolute limit: active every hour, still out after 7 days.
+    let browser =
+        Client::browser_login(&app.url, "taro@example.jp", "Brand new secret 2026!").await;
+    for _ in 0..(7 * 24 / 6) {
+        app.clock.advance(time::Duration::hours(6));
+        if browser.get("/api/v1/me").await.status() != 200 {
+            break;
+        }
+    }
+    assert_eq!(browser.get("/api/v1/me").await.status(), 401);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn cookie_requests_need_the_csrf_token_and_our_origin() {
+    let app = TestApp::spawn().await;
+    app.user("taro@example.jp", "鈴木 太郎").await;
+    let browser = Client::browser_login(&app.url, "taro@example.jp", PASSWORD).await;
+    let (cookie, csrf) = browser.cookie.clone().unwrap();
+    let http = reqwest::Client::new();
+    let patch = |csrf: Option<&str>, origin: Option<&str>| {
+        let mut rb = http
+            .patch(format!("{}/api/v1/me", app.url))
+            .header("cookie", &cookie)
+            .json(&json!({ "name": "Changed" }));
+        if let Some(c) = csrf {
+            rb = rb.header("x-csrf-token", c);
+        }
+        if let Some(o) = origin {
+            rb = rb.header("origin", o);
+        }
+        rb.send()
+    };
+    let r = patch(None, None).await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(error_code(r).await, "csrf_token_invalid");
+    let r = patch(Some("forged"), None).await.unwrap();
+    assert_eq!(r.status(), 403);
+    let r = patch(Some(&csrf), Some("https://evil.example"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(error_code(r).await, "foreign_origin");
+    let r = patch(Some(&csrf), Some(&app.url)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    // A login from another site is refused too (the only check before there is a session).
+    let r = http
+        .post(format!("{}/api/v1/auth/login", app.url))
+        .header("origin", "https://evil.example")
+        .json(&json!({ "email": "taro@example.jp", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn password_reset_by_mail() {
+    let app = TestApp::spawn().await;
+    let api = app.user("taro@example.jp", "鈴木 太郎").await;
+    let anon = app.anonymous();
+    let before = app.mails().len();
+    let r = anon
+        .post_json(
+            "/api/v1/auth/reset",
+            json!({ "email": "nobody@example.jp" }),
+        )
+        .await;
+    assert_eq!(r.status(), 202, "unknown addresses get the same answer");
+    assert_eq!(app.mails().len(), before, "…and no mail");
+    let r = anon
+        .post_json("/api/v1/auth/reset", json!({ "email": "taro@example.jp" }))
+        .await;
+    assert_eq!(r.status(), 202);
+    let token = app.last_mail_to("taro@example.jp").link_token("/reset#");
+    let r = anon
+        .post_json(
+            "/api/v1/auth/reset/confirm",
+            json!({ "token": token, "new": "short" }),
+        )
+        .await;
+    assert_eq!(error_code(r).await, "password_too_short");
+    let r = anon
+        .post_json(
+            "/api/v1/auth/reset/confirm",
+            json!({ "token": token, "new": "Reset and renewed 2026!" }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        api.get("/api/v1/me").await.status(),
+        401,
+        "sessions end on reset"
+    );
+    let r = anon
+        .post_json(
+            "/api/v1/auth/reset/confirm",
+            json!({ "token": token, "new": "Another attempt 2026!" }),
+        )
+        .await;
+    assert_eq!(error_code(r).await, "invalid_token");
+    Client::browser_login(&app.url, "taro@example.jp", "Reset and renewed 2026!").await;
+
+    // A reset link expires after an hour.
+    anon.post_json("/api/v1/auth/reset", json!({ "email": "taro@example.jp" }))
+        .await;
+    let token = app.last_mail_to("taro@example.jp").link_token("/reset#");
+    app.clock.advance(time::Duration::minutes(61));
+    let r = anon
+        .post_json(
+            "/api/v1/auth/reset/confirm",
+            json!({ "token": token, "new": "Too late for this 2026!" }),
+        )
+        .await;
+    assert_eq!(error_code(r).await, "invalid_token");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn login_is_slowed_down_per_account_then_recovers() {
+    let app = TestApp::spawn().await;
+    app.user("taro@example.jp", "鈴木 太郎").await;
+    let anon = app.anonymous();
+    let mut limited = None;
+    for i in 0..15 {
+        let r = anon
+            .post_json(
+                "/api/v1/auth/login",
+                json!({ "email": "taro@example.jp", "password": "wrong wrong wrong 1" }),
+            )
+            .await;
+        if r.status() == 429 {
+            limited = Some((
+                i,
+                r.headers()["retry-after"]
+                    .to_str()
+                    .unwrap()
+                    .parse::<u64>()
+                    .unwrap(),
+            ));
+            break;
+        }
+        assert_eq!(r.status(), 401);
+    }
+    let (attempts, retry_after) = limited.expect("login is rate-limited");
+    assert!(
+        attempts >= 9,
+        "the 10th attempt within the window still counts as one"
+    );
+    assert!(retry_after > 0 && retry_after <= 15 * 60);
+    // Even the right password waits: the account is slowed, not locked.
+    let r = anon
+        .post_json(
+            "/api/v1/auth/login",
+            json!({ "email": "taro@example.jp", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(r.status(), 429);
+    app.clock
+        .advance(time::Duration::seconds(retry_after as i64));
+    Client::browser_login(&app.url, "taro@example.jp", PASSWORD).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_requests_get_json_errors() {
+    let app = TestApp::spawn().await;
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/api/v1/auth/signup", app.url))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(error_code(r).await, "invalid_json");
+    let r = http
+        .post(format!("{}/api/v1/auth/signup", app.url))
+        .header("content-type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    let r = http
+        .post(format!("{}/api/v1/auth/signup", app.url))
+        .json(&json!({ "email": "x@example.jp", "name": "X", "password": PASSWORD, "extra": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r).await, "invalid_json");
+    let r = http
+        .post(format!("{}/api/v1/auth/signup", app.url))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 70 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let r = http
+        .get(format!("{}/api/v1/nothing-here", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(error_code(r).await, "not_found");
+    let r = http
+        .delete(format!("{}/api/v1/me", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    let r = http
+        .get(format!("{}/api/v1/me", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(
+        r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert!(r.headers().contains_key("x-request-id"));
+    let spec: Value = http
+        .get(format!("{}/api/v1/openapi.json", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
+    app.stop().await;
+}
