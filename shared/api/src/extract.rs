@@ -9,6 +9,7 @@ use axum::http::{Method, header};
 use http_body_util::BodyExt;
 use keiyaku_core::Error;
 use keiyaku_core::accounts::{self, Caller, SessionKind};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
@@ -67,14 +68,21 @@ pub fn is_json(ct: Option<&header::HeaderValue>) -> bool {
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
 }
 
-/// Parses JSON with an error that names the problem.
+/// Parses a JSON object with an error that names the problem. (serde would also take an
+/// array for a struct; the API's bodies are objects.)
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| {
+    let invalid = |why: String| {
         ApiError(Error::bad_request(
             "invalid_json",
-            format!("the JSON body is not valid: {e}"),
+            format!("the JSON body is not valid: {why}"),
         ))
-    })
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
+    if !value.is_object() {
+        return Err(invalid("expected an object".into()));
+    }
+    serde_json::from_value(value).map_err(|e| invalid(e.to_string()))
 }
 
 /// Reads a whole body, refusing more than `limit` bytes.
@@ -159,5 +167,18 @@ impl FromRequestParts<AppState> for Authed {
             }
         }
         Ok(Authed(caller))
+    }
+}
+
+/// A non-negative whole number, also when written as `12.0` (JSON Schema counts that as an
+/// integer, so clients may send it).
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    if let Some(u) = n.as_u64() {
+        return Ok(u);
+    }
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(&f) => Ok(f as u64),
+        _ => Err(serde::de::Error::custom(format!("{n} is not a whole number of bytes"))),
     }
 }

@@ -79,11 +79,17 @@ fn header(key: &DataKey, nonce_prefix: &[u8; NONCE_PREFIX]) -> Result<Vec<u8>> {
     Ok(h)
 }
 
-/// Parsed header: (key id, wrapped key, nonce prefix, header length), or `None` if more
-/// bytes are needed. Errors on anything that is not our header.
-fn parse_header(
-    buf: &[u8],
-) -> std::result::Result<Option<(String, Vec<u8>, [u8; 7], usize)>, &'static str> {
+/// A blob's parsed header.
+struct Header {
+    key_id: String,
+    wrapped: Vec<u8>,
+    nonce_prefix: [u8; NONCE_PREFIX],
+    len: usize,
+}
+
+/// The header at the start of `buf`, or `None` if more bytes are needed. Errors on
+/// anything that is not our header.
+fn parse_header(buf: &[u8]) -> std::result::Result<Option<Header>, &'static str> {
     let mut at = 0usize;
     let take = |at: &mut usize, n: usize| -> Option<&[u8]> {
         let s = buf.get(*at..*at + n)?;
@@ -122,7 +128,12 @@ fn parse_header(
     if u32::from_be_bytes([seg[0], seg[1], seg[2], seg[3]]) as usize != SEGMENT {
         return Err("unsupported segment size");
     }
-    Ok(Some((id, wrapped, prefix, at)))
+    Ok(Some(Header {
+        key_id: id,
+        wrapped,
+        nonce_prefix: prefix,
+        len: at,
+    }))
 }
 
 struct Sealing {
@@ -215,7 +226,7 @@ pub async fn open_stream(
     mut input: ByteStream,
 ) -> Result<ByteStream> {
     let mut buf = BytesMut::new();
-    let (key_id, wrapped, prefix, header_len) = loop {
+    let parsed = loop {
         match parse_header(&buf) {
             Ok(Some(h)) => break h,
             Ok(None) if buf.len() > MAX_HEADER => {
@@ -229,15 +240,17 @@ pub async fn open_stream(
             Err(what) => return Err(take_integrity(integrity(binding, what))),
         }
     };
-    let header = buf.split_to(header_len);
-    let plaintext = keys.unwrap_data_key(&key_id, &wrapped).await?;
+    let header = buf.split_to(parsed.len);
+    let plaintext = keys
+        .unwrap_data_key(&parsed.key_id, &parsed.wrapped)
+        .await?;
     let cipher = Aes256Gcm::new(GenericArray::from_slice(plaintext.as_ref()));
     let state = Opening {
         input,
         buf,
         decryptor: Some(DecryptorBE32::from_aead(
             cipher,
-            GenericArray::from_slice(&prefix),
+            GenericArray::from_slice(&parsed.nonce_prefix),
         )),
         aad: binding.aad(&header),
         binding: binding.clone(),

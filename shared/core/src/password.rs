@@ -121,7 +121,7 @@ pub fn check(password: &str, email: Option<&str>, name: Option<&str>) -> Result<
 fn is_repetitive(chars: &[char]) -> bool {
     let n = chars.len();
     let repeats_unit =
-        (1..=n / 2).any(|unit| n % unit == 0 && chars.chunks(unit).all(|c| c == &chars[..unit]));
+        (1..=n / 2).any(|unit| n.is_multiple_of(unit) && chars.chunks(unit).all(|c| c == &chars[..unit]));
     // Digits wrap around (…7890, 2109…) as they do on a keyboard's number row.
     let step = |a: char, b: char| match (a.to_digit(10), b.to_digit(10)) {
         (Some(x), Some(y)) => match (y as i64 - x as i64).rem_euclid(10) {

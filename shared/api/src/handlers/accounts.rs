@@ -25,6 +25,7 @@ pub struct SignupRequest {
     pub name: String,
     /// Password: at least 10 characters, not a dictionary word, not derived from the
     /// e-mail address or the name, not easily guessed.
+    #[schema(min_length = 10, max_length = 256)]
     pub password: String,
     /// `ja` (default) or `en`.
     pub language: Option<Language>,
@@ -160,6 +161,7 @@ pub struct ChangePasswordRequest {
 #[serde(deny_unknown_fields)]
 pub struct ResetRequest {
     /// The account's e-mail address.
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
 }
 

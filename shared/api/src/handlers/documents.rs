@@ -28,6 +28,7 @@ pub struct UploadRequest {
     pub filename: String,
     /// Its exact size in bytes (at most the configured limit, 20 MiB by default).
     #[schema(minimum = 1)]
+    #[serde(deserialize_with = "crate::extract::whole_number")]
     pub size: u64,
     /// `document` (default) or `verify`.
     pub purpose: Option<UploadPurpose>,
@@ -346,7 +347,7 @@ pub async fn list_documents(
         ListQuery {
             status: p.status,
             q: p.q.as_deref(),
-            cursor: p.cursor.as_deref(),
+            cursor: p.cursor.as_deref().filter(|c| !c.is_empty()),
             limit: p.limit,
         },
     )
