@@ -179,6 +179,8 @@ pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Er
     }
     match n.as_f64() {
         Some(f) if f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(&f) => Ok(f as u64),
-        _ => Err(serde::de::Error::custom(format!("{n} is not a whole number of bytes"))),
+        _ => Err(serde::de::Error::custom(format!(
+            "{n} is not a whole number of bytes"
+        ))),
     }
 }

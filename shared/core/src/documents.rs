@@ -167,7 +167,11 @@ pub async fn open_upload(
         return Err(too_large(s.config.max_document_bytes));
     }
     if filename.chars().count() > 1000 {
-        return Err(Error::invalid("too_long", "filename", "the file name is longer than 1000 characters"));
+        return Err(Error::invalid(
+            "too_long",
+            "filename",
+            "the file name is longer than 1000 characters",
+        ));
     }
     let purpose = purpose.unwrap_or("document");
     if !UPLOAD_PURPOSES.contains(&purpose) {

@@ -120,8 +120,8 @@ pub fn check(password: &str, email: Option<&str>, name: Option<&str>) -> Result<
 /// code points either way (abcdefghij, 9876543210).
 fn is_repetitive(chars: &[char]) -> bool {
     let n = chars.len();
-    let repeats_unit =
-        (1..=n / 2).any(|unit| n.is_multiple_of(unit) && chars.chunks(unit).all(|c| c == &chars[..unit]));
+    let repeats_unit = (1..=n / 2)
+        .any(|unit| n.is_multiple_of(unit) && chars.chunks(unit).all(|c| c == &chars[..unit]));
     // Digits wrap around (…7890, 2109…) as they do on a keyboard's number row.
     let step = |a: char, b: char| match (a.to_digit(10), b.to_digit(10)) {
         (Some(x), Some(y)) => match (y as i64 - x as i64).rem_euclid(10) {
