@@ -161,3 +161,121 @@ impl Mailer for Maildir {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    fn mail(id: &str) -> OutgoingMail {
+        OutgoingMail {
+            to: vec!["hanako@example.jp".into()],
+            message_id: format!("{id}@keiyaku"),
+            raw: format!("Message-ID: <{id}@keiyaku>\r\nSubject: =?utf-8?b?5aWR57SE?=\r\n\r\n本文\r\n").into_bytes(),
+        }
+    }
+
+    /// A minimal SMTP server that records each message's DATA.
+    async fn smtp_server() -> (u16, Arc<Mutex<Vec<String>>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let seen = got.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = socket.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    write.write_all(b"220 test ESMTP\r\n").await.unwrap();
+                    let mut data: Option<String> = None;
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        if let Some(body) = data.as_mut() {
+                            if line == "." {
+                                seen.lock().unwrap().push(std::mem::take(body));
+                                data = None;
+                                write.write_all(b"250 queued\r\n").await.unwrap();
+                            } else {
+                                body.push_str(&line);
+                                body.push('\n');
+                            }
+                            continue;
+                        }
+                        let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                        let reply: &[u8] = match verb.as_str() {
+                            "EHLO" | "HELO" => b"250 test\r\n",
+                            "DATA" => {
+                                data = Some(String::new());
+                                b"354 go ahead\r\n"
+                            }
+                            "QUIT" => {
+                                let _ = write.write_all(b"221 bye\r\n").await;
+                                break;
+                            }
+                            _ => b"250 ok\r\n",
+                        };
+                        write.write_all(reply).await.unwrap();
+                    }
+                });
+            }
+        });
+        (port, got)
+    }
+
+    async fn wait_for(what: &str, check: impl Fn() -> bool) {
+        for _ in 0..200 {
+            if check() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("timed out waiting for {what}");
+    }
+
+    #[tokio::test]
+    async fn mail_lands_once_in_the_maildir_and_is_relayed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (port, got) = smtp_server().await;
+        let maildir = Maildir::open(dir.path())
+            .unwrap()
+            .with_relay(&format!("smtp://127.0.0.1:{port}"), "keiyaku <no-reply@keiyaku.invalid>", vec![])
+            .unwrap();
+        maildir.send(&mail("one")).await.unwrap();
+        maildir.send(&mail("one")).await.unwrap();
+        let files: Vec<_> = std::fs::read_dir(maildir.new_dir()).unwrap().collect();
+        assert_eq!(files.len(), 1, "the same Message-ID leaves one file");
+        assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+        wait_for("the relayed messages", || got.lock().unwrap().len() == 2).await;
+        assert!(got.lock().unwrap()[0].contains("Message-ID: <one@keiyaku>"));
+    }
+
+    #[tokio::test]
+    async fn a_failing_relay_is_retried_then_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let maildir = Maildir::open(dir.path())
+            .unwrap()
+            .with_relay(
+                &format!("smtp://127.0.0.1:{closed}"),
+                "keiyaku <no-reply@keiyaku.invalid>",
+                vec![Duration::from_millis(10), Duration::from_millis(10)],
+            )
+            .unwrap();
+        maildir.send(&mail("lost")).await.unwrap();
+        let failed = dir.path().join("failed");
+        wait_for("the failure record", || std::fs::read_dir(&failed).unwrap().count() == 1).await;
+        let record = std::fs::read_dir(&failed).unwrap().next().unwrap().unwrap().path();
+        assert!(std::fs::read_to_string(record).unwrap().starts_with("lost@keiyaku"));
+        assert_eq!(std::fs::read_dir(maildir.new_dir()).unwrap().count(), 1, "the message itself is kept");
+    }
+
+    #[test]
+    fn bad_relay_urls_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for url in ["http://x", "smtp://", "smtp://host:notaport", "smtps://host"] {
+            let m = Maildir::open(dir.path()).unwrap();
+            assert!(m.with_relay(url, "a <a@b.c>", vec![]).is_err(), "{url}");
+        }
+    }
+}

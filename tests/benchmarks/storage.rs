@@ -1,0 +1,177 @@
+//! Storage benchmark: uploads (through an upload slot) and downloads a ~20 MB PDF through a
+//! running release server, and prints, from the same run, the wall times, the floor
+//! (`openssl dgst -sha256` of the file + in-process AES-256-GCM over it + writing and
+//! fsyncing it once), their ratios, and the server's peak RSS growth. Not a timed test:
+//! it prints figures and exits 0 unless something fails outright.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce};
+use keiyaku_tests::{PASSWORD, read_mails};
+use serde_json::{Value, json};
+
+const RUNS: usize = 7;
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn p95(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[((v.len() as f64 * 0.95).ceil() as usize).saturating_sub(1).min(v.len() - 1)]
+}
+
+fn status_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn floor(file: &Path, bytes: &[u8], scratch: &Path) -> (Duration, Duration, Duration) {
+    let t = Instant::now();
+    let out = Command::new("openssl").arg("dgst").arg("-sha256").arg(file).output().expect("openssl");
+    assert!(out.status.success());
+    let sha = t.elapsed();
+
+    let cipher = Aes256Gcm::new_from_slice(&[7u8; 32]).unwrap();
+    let t = Instant::now();
+    let mut buf = Vec::with_capacity(64 * 1024 + 16);
+    for (i, chunk) in bytes.chunks(64 * 1024).enumerate() {
+        buf.clear();
+        buf.extend_from_slice(chunk);
+        let mut nonce = [0u8; 12];
+        nonce[..8].copy_from_slice(&(i as u64).to_be_bytes());
+        cipher.encrypt_in_place(Nonce::from_slice(&nonce), b"", &mut buf).unwrap();
+        std::hint::black_box(&buf);
+    }
+    let aes = t.elapsed();
+
+    let t = Instant::now();
+    let mut f = std::fs::File::create(scratch).unwrap();
+    f.write_all(bytes).unwrap();
+    f.sync_all().unwrap();
+    let write = t.elapsed();
+    (sha, aes, write)
+}
+
+#[tokio::main]
+async fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let binary = root.join("target/release/keiyaku");
+    assert!(binary.exists(), "build the release binary first (tests/bench does)");
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = keiyaku_pdf::sample::pdf_of_size(20 * 1024 * 1024, 42);
+    let file = dir.path().join("bench.pdf");
+    std::fs::write(&file, &pdf).unwrap();
+    println!("file: {} bytes ({:.1} MiB), {RUNS} runs each", pdf.len(), pdf.len() as f64 / 1048576.0);
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let data = dir.path().join("data");
+    let mut server = Command::new(&binary)
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(&data)
+        .env("KEIYAKU_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: Value| http.post(format!("{url}{path}")).json(&body).send();
+    post("/api/v1/auth/signup", json!({ "email": "bench@example.jp", "name": "Bench", "password": PASSWORD }))
+        .await
+        .unwrap();
+    let token = read_mails(&data.join("mail/new")).pop().unwrap().link_token("/verify-email#");
+    post("/api/v1/auth/verify-email", json!({ "token": token })).await.unwrap();
+    let login: Value = post("/api/v1/auth/login", json!({ "email": "bench@example.jp", "password": PASSWORD, "mode": "token" }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bearer = format!("Bearer {}", login["token"].as_str().unwrap());
+    let pid = server.id();
+    let rss_before = status_kib(pid, "VmRSS:");
+
+    let body = bytes::Bytes::from(pdf.clone());
+    let (mut uploads, mut downloads, mut floors) = (Vec::new(), Vec::new(), Vec::new());
+    let mut floor_parts = Vec::new();
+    for run in 0..RUNS {
+        let t = Instant::now();
+        let slot: Value = http
+            .post(format!("{url}/api/v1/documents/uploads"))
+            .header("authorization", &bearer)
+            .json(&json!({ "filename": "bench.pdf", "size": pdf.len() }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let put = http
+            .put(slot["url"].as_str().unwrap())
+            .header("authorization", &bearer)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status(), 200, "upload");
+        let doc: Value = http
+            .post(format!("{url}/api/v1/documents"))
+            .header("authorization", &bearer)
+            .json(&json!({ "upload_id": slot["upload_id"], "title": format!("bench {run}") }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        uploads.push(t.elapsed());
+        let id = doc["id"].as_str().expect("document created").to_owned();
+
+        let t = Instant::now();
+        let got = http
+            .get(format!("{url}/api/v1/documents/{id}/file"))
+            .header("authorization", &bearer)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        downloads.push(t.elapsed());
+        assert_eq!(got.len(), pdf.len());
+        assert!(got == body, "download is byte-for-byte");
+
+        let (sha, aes, write) = floor(&file, &pdf, &dir.path().join("floor.out"));
+        floors.push(sha + aes + write);
+        floor_parts.push((sha, aes, write));
+    }
+    let peak = status_kib(pid, "VmHWM:");
+    let _ = server.kill();
+    let _ = server.wait();
+
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let (up, down, fl) = (median(uploads.clone()), median(downloads.clone()), median(floors.clone()));
+    let parts = floor_parts[RUNS / 2];
+    println!("floor (openssl dgst -sha256 + AES-256-GCM + write+fsync): p50 {:.1} ms (sha {:.1} + aes {:.1} + write {:.1}), p95 {:.1} ms",
+        ms(fl), ms(parts.0), ms(parts.1), ms(parts.2), ms(p95(floors)));
+    println!("upload   (slot + PUT + create):  p50 {:.1} ms, p95 {:.1} ms, ratio to floor {:.2} (target ≤ 2.0)",
+        ms(up), ms(p95(uploads)), ms(up) / ms(fl));
+    println!("download (GET file, verified):   p50 {:.1} ms, p95 {:.1} ms, ratio to floor {:.2} (target ≤ 2.0)",
+        ms(down), ms(p95(downloads)), ms(down) / ms(fl));
+    let growth = peak.saturating_sub(rss_before);
+    println!("server RSS: {:.1} MiB before, peak {:.1} MiB, growth {:.1} MiB = {:.2} × the file (target ≤ 1.0)",
+        rss_before as f64 / 1024.0, peak as f64 / 1024.0, growth as f64 / 1024.0,
+        (growth * 1024) as f64 / pdf.len() as f64);
+}
