@@ -23,7 +23,9 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn p95(mut v: Vec<Duration>) -> Duration {
     v.sort();
-    v[((v.len() as f64 * 0.95).ceil() as usize).saturating_sub(1).min(v.len() - 1)]
+    v[((v.len() as f64 * 0.95).ceil() as usize)
+        .saturating_sub(1)
+        .min(v.len() - 1)]
 }
 
 fn status_kib(pid: u32, field: &str) -> u64 {
@@ -37,7 +39,12 @@ fn status_kib(pid: u32, field: &str) -> u64 {
 
 fn floor(file: &Path, bytes: &[u8], scratch: &Path) -> (Duration, Duration, Duration) {
     let t = Instant::now();
-    let out = Command::new("openssl").arg("dgst").arg("-sha256").arg(file).output().expect("openssl");
+    let out = Command::new("openssl")
+        .arg("dgst")
+        .arg("-sha256")
+        .arg(file)
+        .output()
+        .expect("openssl");
     assert!(out.status.success());
     let sha = t.elapsed();
 
@@ -49,7 +56,9 @@ fn floor(file: &Path, bytes: &[u8], scratch: &Path) -> (Duration, Duration, Dura
         buf.extend_from_slice(chunk);
         let mut nonce = [0u8; 12];
         nonce[..8].copy_from_slice(&(i as u64).to_be_bytes());
-        cipher.encrypt_in_place(Nonce::from_slice(&nonce), b"", &mut buf).unwrap();
+        cipher
+            .encrypt_in_place(Nonce::from_slice(&nonce), b"", &mut buf)
+            .unwrap();
         std::hint::black_box(&buf);
     }
     let aes = t.elapsed();
@@ -66,17 +75,33 @@ fn floor(file: &Path, bytes: &[u8], scratch: &Path) -> (Duration, Duration, Dura
 async fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let binary = root.join("target/release/keiyaku");
-    assert!(binary.exists(), "build the release binary first (tests/bench does)");
+    assert!(
+        binary.exists(),
+        "build the release binary first (tests/bench does)"
+    );
     let dir = tempfile::tempdir().unwrap();
     let pdf = keiyaku_pdf::sample::pdf_of_size(20 * 1024 * 1024, 42);
     let file = dir.path().join("bench.pdf");
     std::fs::write(&file, &pdf).unwrap();
-    println!("file: {} bytes ({:.1} MiB), {RUNS} runs each", pdf.len(), pdf.len() as f64 / 1048576.0);
+    println!(
+        "file: {} bytes ({:.1} MiB), {RUNS} runs each",
+        pdf.len(),
+        pdf.len() as f64 / 1048576.0
+    );
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let data = dir.path().join("data");
     let mut server = Command::new(&binary)
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
         .arg(&data)
         .env("KEIYAKU_LOG", "warn")
         .stdout(Stdio::piped())
@@ -84,21 +109,34 @@ async fn main() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    std::io::BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    std::io::BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let url = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     let post = |path: &str, body: Value| http.post(format!("{url}{path}")).json(&body).send();
-    post("/api/v1/auth/signup", json!({ "email": "bench@example.jp", "name": "Bench", "password": PASSWORD }))
-        .await
-        .unwrap();
-    let token = read_mails(&data.join("mail/new")).pop().unwrap().link_token("/verify-email#");
-    post("/api/v1/auth/verify-email", json!({ "token": token })).await.unwrap();
-    let login: Value = post("/api/v1/auth/login", json!({ "email": "bench@example.jp", "password": PASSWORD, "mode": "token" }))
-        .await
+    post(
+        "/api/v1/auth/signup",
+        json!({ "email": "bench@example.jp", "name": "Bench", "password": PASSWORD }),
+    )
+    .await
+    .unwrap();
+    let token = read_mails(&data.join("mail/new"))
+        .pop()
         .unwrap()
-        .json()
+        .link_token("/verify-email#");
+    post("/api/v1/auth/verify-email", json!({ "token": token }))
         .await
         .unwrap();
+    let login: Value = post(
+        "/api/v1/auth/login",
+        json!({ "email": "bench@example.jp", "password": PASSWORD, "mode": "token" }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     let bearer = format!("Bearer {}", login["token"].as_str().unwrap());
     let pid = server.id();
     let rss_before = status_kib(pid, "VmRSS:");
@@ -162,16 +200,38 @@ async fn main() {
     let _ = server.wait();
 
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let (up, down, fl) = (median(uploads.clone()), median(downloads.clone()), median(floors.clone()));
+    let (up, down, fl) = (
+        median(uploads.clone()),
+        median(downloads.clone()),
+        median(floors.clone()),
+    );
     let parts = floor_parts[RUNS / 2];
-    println!("floor (openssl dgst -sha256 + AES-256-GCM + write+fsync): p50 {:.1} ms (sha {:.1} + aes {:.1} + write {:.1}), p95 {:.1} ms",
-        ms(fl), ms(parts.0), ms(parts.1), ms(parts.2), ms(p95(floors)));
-    println!("upload   (slot + PUT + create):  p50 {:.1} ms, p95 {:.1} ms, ratio to floor {:.2} (target ≤ 2.0)",
-        ms(up), ms(p95(uploads)), ms(up) / ms(fl));
-    println!("download (GET file, verified):   p50 {:.1} ms, p95 {:.1} ms, ratio to floor {:.2} (target ≤ 2.0)",
-        ms(down), ms(p95(downloads)), ms(down) / ms(fl));
+    println!(
+        "floor (openssl dgst -sha256 + AES-256-GCM + write+fsync): p50 {:.1} ms (sha {:.1} + aes {:.1} + write {:.1}), p95 {:.1} ms",
+        ms(fl),
+        ms(parts.0),
+        ms(parts.1),
+        ms(parts.2),
+        ms(p95(floors))
+    );
+    println!(
+        "upload   (slot + PUT + create):  p50 {:.1} ms, p95 {:.1} ms, ratio to floor {:.2} (target ≤ 2.0)",
+        ms(up),
+        ms(p95(uploads)),
+        ms(up) / ms(fl)
+    );
+    println!(
+        "download (GET file, verified):   p50 {:.1} ms, p95 {:.1} ms, ratio to floor {:.2} (target ≤ 2.0)",
+        ms(down),
+        ms(p95(downloads)),
+        ms(down) / ms(fl)
+    );
     let growth = peak.saturating_sub(rss_before);
-    println!("server RSS: {:.1} MiB before, peak {:.1} MiB, growth {:.1} MiB = {:.2} × the file (target ≤ 1.0)",
-        rss_before as f64 / 1024.0, peak as f64 / 1024.0, growth as f64 / 1024.0,
-        (growth * 1024) as f64 / pdf.len() as f64);
+    println!(
+        "server RSS: {:.1} MiB before, peak {:.1} MiB, growth {:.1} MiB = {:.2} × the file (target ≤ 1.0)",
+        rss_before as f64 / 1024.0,
+        peak as f64 / 1024.0,
+        growth as f64 / 1024.0,
+        (growth * 1024) as f64 / pdf.len() as f64
+    );
 }

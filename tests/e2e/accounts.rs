@@ -459,3 +459,70 @@ async fn malformed_requests_get_json_errors() {
     assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn reset_mails_sign_ups_and_password_checks_are_rate_limited() {
+    let app = TestApp::spawn().await;
+    app.user("taro@example.jp", "鈴木 太郎").await;
+    let anon = app.anonymous();
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let r = anon
+            .post_json("/api/v1/auth/reset", json!({ "email": "taro@example.jp" }))
+            .await;
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(
+        statuses,
+        vec![202, 202, 202, 429],
+        "three reset mails per account and hour"
+    );
+    let resets = app
+        .mails()
+        .iter()
+        .filter(|m| m.to == "taro@example.jp" && m.text.contains("/reset#"))
+        .count();
+    assert_eq!(resets, 3);
+
+    // Ten sign-ups per address and hour (the first was taro's).
+    let mut last = 0;
+    for i in 0..10 {
+        let r = anon
+            .post_json(
+                "/api/v1/auth/signup",
+                json!({ "email": format!("user{i}@example.jp"), "name": format!("User {i}"), "password": PASSWORD }),
+            )
+            .await;
+        last = r.status().as_u16();
+        if last == 429 {
+            assert!(r.headers().contains_key("retry-after"));
+            break;
+        }
+    }
+    assert_eq!(last, 429);
+    app.clock.advance(time::Duration::hours(1));
+    let r = anon
+        .post_json(
+            "/api/v1/auth/signup",
+            json!({ "email": "later@example.jp", "name": "Later", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(r.status(), 202, "slowed down, not locked out");
+
+    let mut checks = 0;
+    loop {
+        let r = anon
+            .post_json(
+                "/api/v1/auth/password-check",
+                json!({ "password": "whatever it is" }),
+            )
+            .await;
+        if r.status() == 429 {
+            break;
+        }
+        checks += 1;
+        assert!(checks <= 60, "password checks are limited");
+    }
+    assert_eq!(checks, 60);
+    app.stop().await;
+}

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use keiyaku_tests::{TestApp, error_code, read_mails};
+use keiyaku_tests::{TestApp, error_code, peak_rss_kib, read_mails, start_process};
 use serde_json::{Value, json};
 
 const HANG_GUARD: Duration = Duration::from_secs(60);
@@ -83,85 +83,9 @@ async fn every_fixture_gets_its_answer_and_refusals_keep_nothing() {
     app.stop().await;
 }
 
-/// The real binary, as a separate process whose memory is measured.
-struct Process {
-    child: std::process::Child,
-    url: String,
-    data_dir: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn keiyaku_binary() -> PathBuf {
-    // target/<profile>/deps/e2e-… → target/<profile>/keiyaku
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .and_then(|p| p.parent())
-        .unwrap()
-        .join("keiyaku");
-    assert!(
-        bin.exists(),
-        "{bin:?} missing: build the workspace first (tests/run does)"
-    );
-    bin
-}
-
-fn start_process() -> Process {
-    use std::io::BufRead;
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let data_dir = dir.path().join("data");
-    let mut child = std::process::Command::new(keiyaku_binary())
-        .arg("serve")
-        .arg("--addr")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--data-dir")
-        .arg(&data_dir)
-        .env("KEIYAKU_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(stdout)
-        .read_line(&mut line)
-        .unwrap();
-    assert!(
-        line.contains("keiyaku is serving"),
-        "unexpected start line {line:?}"
-    );
-    Process {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-        data_dir,
-        _dir: dir,
-    }
-}
-
-fn peak_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM in /proc/<pid>/status")
-}
-
 #[tokio::test]
 async fn a_separate_server_process_stays_under_its_memory_cap() {
-    let server = start_process();
+    let server = start_process(&[]);
     let http = reqwest::Client::new();
     let post = |path: &str, body: Value| {
         http.post(format!("{}{path}", server.url))
@@ -244,7 +168,7 @@ async fn a_separate_server_process_stays_under_its_memory_cap() {
         .unwrap();
     assert_eq!(alive.status(), 200);
 
-    let peak = peak_rss_kib(server.child.id());
+    let peak = peak_rss_kib(server.pid());
     assert!(
         peak < MEMORY_CAP_KIB,
         "peak RSS {peak} KiB is over the {MEMORY_CAP_KIB} KiB cap"

@@ -3,3 +3,4 @@
 mod accounts;
 mod documents;
 mod hostile;
+mod process;

@@ -130,14 +130,6 @@ impl TestApp {
     }
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(r) = self.running.take() {
-            drop(r);
-        }
-    }
-}
-
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -380,4 +372,97 @@ pub async fn error_code(r: reqwest::Response) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("no error code in {body}"))
         .to_owned()
+}
+
+/// The real `keiyaku` binary, running as a separate process on a free port.
+pub struct Process {
+    child: std::process::Child,
+    /// Its base URL.
+    pub url: String,
+    /// Its data dir.
+    pub data_dir: PathBuf,
+    /// Where its stderr (the JSON log) goes.
+    pub log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Process {
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `keiyaku` binary next to the test executable (built by `cargo build --workspace`).
+pub fn keiyaku_binary() -> PathBuf {
+    // target/<profile>/deps/e2e-… → target/<profile>/keiyaku
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(|p| p.parent())
+        .unwrap()
+        .join("keiyaku");
+    assert!(
+        bin.exists(),
+        "{bin:?} missing: build the workspace first (tests/run does)"
+    );
+    bin
+}
+
+/// Starts `keiyaku serve` with `env` set, and waits for its start line.
+pub fn start_process(env: &[(&str, &str)]) -> Process {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let data_dir = dir.path().join("data");
+    let log = dir.path().join("stderr.log");
+    let mut child = std::process::Command::new(keiyaku_binary())
+        .arg("serve")
+        .arg("--addr")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .env("KEIYAKU_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .unwrap();
+    assert!(
+        line.contains("keiyaku is serving"),
+        "unexpected start line {line:?}"
+    );
+    Process {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        data_dir,
+        log,
+        _dir: dir,
+    }
+}
+
+/// The peak resident set size of a process, in KiB.
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/<pid>/status")
 }

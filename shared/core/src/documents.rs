@@ -2,7 +2,7 @@
 //! reading and deleting drafts. Only the owner sees a document for now (team sharing and
 //! 親展 come later); anyone else gets `NotFound`, never `Forbidden`.
 
-use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -105,10 +105,27 @@ pub struct HistoryEvent {
 struct UploadSlot {
     id: UploadId,
     owner_id: UserId,
+    /// The document this upload becomes: its file is encrypted for it as it arrives, so it
+    /// is written once.
+    document_id: DocumentId,
     filename: String,
     declared_size: u64,
     purpose: String,
-    received: Option<u64>,
+    received: Option<Received>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Received {
+    sha256: String,
+    /// The PDF check's verdict, reached while the bytes were at hand.
+    verdict: Verdict,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+enum Verdict {
+    Accepted { pages: u32, pdf_version: String },
+    Refused { code: String, message: String },
 }
 
 fn team_pk(team: &TeamId) -> String {
@@ -120,14 +137,18 @@ fn doc_key(team: &TeamId, id: &DocumentId) -> Key {
 fn upload_key(team: &TeamId, id: &UploadId) -> Key {
     Key::new(team_pk(team), format!("UPLOAD#{id}"))
 }
-fn upload_blob(team: &TeamId, id: &UploadId) -> String {
-    format!("uploads/{team}/{id}")
+fn original_blob(team: &TeamId, id: &DocumentId) -> String {
+    format!("documents/{team}/{id}/original-v1")
 }
-fn upload_binding(id: &UploadId) -> Binding {
+fn file_binding(id: &DocumentId, file: &StoredFile) -> Binding {
     Binding {
-        owner: format!("upload:{id}"),
-        role: "upload",
-        version: 0,
+        owner: id.to_string(),
+        role: if file.role == "sealed" {
+            "sealed"
+        } else {
+            "original"
+        },
+        version: file.version,
     }
 }
 fn owner_index(user: &UserId) -> String {
@@ -144,7 +165,7 @@ fn from_item<T: for<'de> Deserialize<'de>>(item: &Item) -> Result<T> {
 /// What an upload slot is for.
 pub const UPLOAD_PURPOSES: [&str; 2] = ["document", "verify"];
 
-/// A new upload slot: the client sends the PDF to it, then names it in `create`.
+/// A new upload slot: the client sends the PDF to it, then names it in `create_from_upload`.
 pub struct UploadSlotCreated {
     /// The slot's id.
     pub id: UploadId,
@@ -185,6 +206,7 @@ pub async fn open_upload(
     let slot = UploadSlot {
         id: UploadId::new(now),
         owner_id: caller.user_id().clone(),
+        document_id: DocumentId::new(now),
         filename: text::file_name(filename),
         declared_size: size,
         purpose: purpose.to_owned(),
@@ -220,8 +242,17 @@ async fn slot(s: &Services, caller: &Caller, id: &str) -> Result<(UploadSlot, It
     Ok((slot, item))
 }
 
-/// Receives the bytes of an upload slot, encrypting them as they arrive. The body may not
-/// exceed the declared size; a slot receives once.
+fn already_received() -> Error {
+    Error::conflict(
+        "upload_already_received",
+        "this upload slot already has its file",
+    )
+}
+
+/// Receives the bytes of an upload slot in one pass: they are encrypted for the slot's
+/// document and stored as they arrive, hashed, and held once in memory so the PDF check can
+/// read them at random; its verdict is kept for `create_from_upload`. A file the check
+/// refuses is not kept. The body may not exceed the declared size; a slot receives once.
 pub async fn receive_upload(
     s: &Services,
     caller: &Caller,
@@ -230,41 +261,43 @@ pub async fn receive_upload(
 ) -> Result<u64> {
     let (mut slot, item) = slot(s, caller, id).await?;
     if slot.received.is_some() {
-        return Err(Error::conflict(
-            "upload_already_received",
-            "this upload slot already has its file",
-        ));
+        return Err(already_received());
     }
     let limit = slot.declared_size;
-    let seen = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let counter = seen.clone();
+    let capacity = usize::try_from(limit).map_err(Error::internal)?;
+    let taken = Arc::new(Mutex::new((Sha256::new(), Vec::with_capacity(capacity))));
+    let tee = taken.clone();
     let counted = body
         .map(move |chunk| {
             let chunk = chunk?;
-            let total =
-                counter.fetch_add(chunk.len() as u64, Ordering::Relaxed) + chunk.len() as u64;
-            if total > limit {
+            let mut taken = tee.lock().unwrap_or_else(|e| e.into_inner());
+            if (taken.1.len() + chunk.len()) as u64 > limit {
                 return Err(envelope::reject(Error::TooLarge {
                     message: format!("the body is larger than the declared size of {limit} bytes"),
                 }));
             }
+            taken.0.update(&chunk);
+            taken.1.extend_from_slice(&chunk);
             Ok(chunk)
         })
         .boxed();
-    let sealed = envelope::encrypt(&*s.keys, &upload_binding(&slot.id), counted).await?;
-    let blob = upload_blob(caller.team(), &slot.id);
+    let blob = original_blob(caller.team(), &slot.document_id);
+    let binding = Binding {
+        owner: slot.document_id.to_string(),
+        role: "original",
+        version: 1,
+    };
+    let sealed = envelope::encrypt(&*s.keys, &binding, counted).await?;
     s.blobs
         .put(&blob, sealed, PutMode::CreateOnly)
         .await
         .map_err(|e| match e {
-            crate::ports::BlobError::AlreadyExists => Error::conflict(
-                "upload_already_received",
-                "this upload slot already has its file",
-            ),
+            crate::ports::BlobError::AlreadyExists => already_received(),
             other => other.into(),
         })?;
+    let (hasher, bytes) = std::mem::take(&mut *taken.lock().unwrap_or_else(|e| e.into_inner()));
+    let received = bytes.len() as u64;
     // A short body is as wrong as a long one.
-    let received = seen.load(Ordering::Relaxed);
     if received != slot.declared_size {
         s.blobs.delete(&blob).await?;
         return Err(Error::invalid(
@@ -276,72 +309,39 @@ pub async fn receive_upload(
             ),
         ));
     }
-    slot.received = Some(received);
+    let verdict = match keiyaku_pdf::inspect(&bytes) {
+        Ok(info) => Verdict::Accepted {
+            pages: info.page_count,
+            pdf_version: info.version,
+        },
+        Err(e) => {
+            tracing::info!(code = e.code(), detail = %e.detail(), "upload refused");
+            s.blobs.delete(&blob).await?;
+            Verdict::Refused {
+                code: e.code().to_owned(),
+                message: e.to_string(),
+            }
+        }
+    };
+    drop(bytes);
+    slot.received = Some(Received {
+        sha256: hex::encode(hasher.finalize()),
+        verdict,
+    });
     let mut updated = item.clone();
     updated.body = to_json(&slot)?;
     updated.version += 1;
     if let Err(e) = s.items.put(updated, Condition::Version(item.version)).await {
         s.blobs.delete(&blob).await?;
         return Err(match e {
-            StoreError::ConditionFailed => Error::conflict(
-                "upload_already_received",
-                "this upload slot changed meanwhile",
-            ),
+            StoreError::ConditionFailed => already_received(),
             other => other.into(),
         });
     }
     Ok(received)
 }
 
-async fn open_upload_bytes(
-    s: &Services,
-    team: &TeamId,
-    slot: &UploadSlot,
-    limit: u64,
-) -> Result<Bytes> {
-    let blob = s.blobs.get(&upload_blob(team, &slot.id)).await?;
-    let plain = envelope::open_stream(&*s.keys, &upload_binding(&slot.id), blob).await?;
-    envelope::collect(plain, usize::try_from(limit).unwrap_or(usize::MAX)).await
-}
-
-/// Takes the received file of an upload slot (for verification, or to create a document),
-/// and forgets the slot.
-pub async fn take_upload(
-    s: &Services,
-    caller: &Caller,
-    id: &str,
-    purpose: &str,
-) -> Result<(Bytes, String)> {
-    let (slot, item) = slot(s, caller, id).await?;
-    if slot.purpose != purpose {
-        return Err(Error::invalid(
-            "wrong_upload_purpose",
-            "upload_id",
-            format!("this upload slot is for {}", slot.purpose),
-        ));
-    }
-    if slot.received.is_none() {
-        return Err(Error::invalid(
-            "upload_not_received",
-            "upload_id",
-            "the file has not been sent to this upload slot yet",
-        ));
-    }
-    let bytes = open_upload_bytes(s, caller.team(), &slot, s.config.max_document_bytes).await?;
-    s.items
-        .delete(&item.key, Condition::Version(item.version))
-        .await
-        .map_err(|e| match e {
-            StoreError::ConditionFailed => Error::NotFound,
-            other => other.into(),
-        })?;
-    s.blobs
-        .delete(&upload_blob(caller.team(), &slot.id))
-        .await?;
-    Ok((bytes, slot.filename))
-}
-
-/// What `create` is given.
+/// A PDF sent in one call.
 pub struct NewDocument {
     /// The PDF.
     pub bytes: Bytes,
@@ -351,14 +351,6 @@ pub struct NewDocument {
     pub filename: String,
     /// The client's `Idempotency-Key`, if any.
     pub idempotency_key: Option<String>,
-}
-
-/// Where `create` came from, for its idempotency fingerprint.
-pub enum Source<'a> {
-    /// A one-call upload.
-    Direct,
-    /// An upload slot.
-    Upload(&'a str),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -374,14 +366,22 @@ fn idempotency_key(caller: &Caller, key: &str) -> Key {
     )
 }
 
-/// Replays an earlier `create` with the same `Idempotency-Key`: the document it made, or a
+/// Replays an earlier create with the same `Idempotency-Key`: the document it made, or a
 /// conflict when the key was used for something else.
 async fn replay(
     s: &Services,
     caller: &Caller,
-    key: &str,
+    key: Option<&str>,
     fingerprint: &str,
 ) -> Result<Option<Document>> {
+    let Some(key) = key else { return Ok(None) };
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::invalid(
+            "invalid_idempotency_key",
+            "Idempotency-Key",
+            "1 to 255 printable ASCII characters",
+        ));
+    }
     let Some(item) = s.items.get(&idempotency_key(caller, key)).await? else {
         return Ok(None);
     };
@@ -395,71 +395,33 @@ async fn replay(
     get(s, caller, record.document_id.as_str()).await.map(Some)
 }
 
-fn check_idempotency_key(key: &str) -> Result<()> {
-    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(Error::invalid(
-            "invalid_idempotency_key",
-            "Idempotency-Key",
-            "1 to 255 printable ASCII characters",
-        ));
-    }
-    Ok(())
-}
-
-/// Fingerprint of a `create` request for idempotent replays.
-fn fingerprint(source: &Source<'_>, title: Option<&str>, filename: &str, sha256: &str) -> String {
-    let what = match source {
-        Source::Direct => format!("direct:{sha256}:{filename}"),
-        Source::Upload(id) => format!("upload:{id}"),
-    };
-    hash_token(&format!("{what}\0{}", title.unwrap_or("")))
-}
-
-/// Before taking an upload slot's file: the document an earlier request with the same
-/// `Idempotency-Key` made from it, if any (the slot is gone by then).
-pub async fn replayed_upload(
-    s: &Services,
-    caller: &Caller,
-    key: Option<&str>,
-    upload_id: &str,
-    title: Option<&str>,
-) -> Result<Option<Document>> {
-    let Some(key) = key else { return Ok(None) };
-    check_idempotency_key(key)?;
-    replay(
-        s,
-        caller,
-        key,
-        &fingerprint(&Source::Upload(upload_id), title, "", ""),
-    )
-    .await
-}
-
-/// Validates the PDF, encrypts and stores it, and records the draft. Nothing is kept when
-/// anything fails. Returns the document and whether it was made now (false: a replay).
-pub async fn create(
-    s: &Services,
-    caller: &Caller,
-    new: NewDocument,
-    source: Source<'_>,
-) -> Result<(Document, bool)> {
-    let filename = text::file_name(&new.filename);
-    let title = match new.title.as_deref() {
-        Some(t) => text::line(t, "title", 200)?,
+fn title_or_default(title: Option<&str>, filename: &str) -> Result<String> {
+    match title {
+        Some(t) => text::line(t, "title", 200),
         None => text::line(
             filename.trim_end_matches(".pdf").trim_end_matches(".PDF"),
             "title",
             200,
         )
-        .or_else(|_| text::line(&filename, "title", 200))?,
-    };
+        .or_else(|_| text::line(filename, "title", 200)),
+    }
+}
+
+/// Validates a PDF sent in one call, encrypts and stores it, and records the draft.
+/// Nothing is kept when anything fails. Returns the document and whether it was made now
+/// (false: an idempotent replay).
+pub async fn create(s: &Services, caller: &Caller, new: NewDocument) -> Result<(Document, bool)> {
+    let filename = text::file_name(&new.filename);
+    let title = title_or_default(new.title.as_deref(), &filename)?;
     let sha256 = hex::encode(Sha256::digest(&new.bytes));
-    let fp = fingerprint(&source, new.title.as_deref(), &new.filename, &sha256);
-    if let Some(key) = new.idempotency_key.as_deref() {
-        check_idempotency_key(key)?;
-        if let Some(doc) = replay(s, caller, key, &fp).await? {
-            return Ok((doc, false));
-        }
+    let fp = hash_token(&format!(
+        "direct:{sha256}:{}\0{}",
+        new.filename,
+        new.title.as_deref().unwrap_or("")
+    ));
+    let key = new.idempotency_key.as_deref();
+    if let Some(doc) = replay(s, caller, key, &fp).await? {
+        return Ok((doc, false));
     }
     let size = new.bytes.len() as u64;
     if size == 0 {
@@ -468,49 +430,170 @@ pub async fn create(
     if size > s.config.max_document_bytes {
         return Err(too_large(s.config.max_document_bytes));
     }
-    let info = keiyaku_pdf::inspect(&new.bytes).map_err(|e| Error::Unprocessable {
-        code: e.code(),
-        message: e.to_string(),
+    let info = keiyaku_pdf::inspect(&new.bytes).map_err(|e| {
+        tracing::info!(code = e.code(), detail = %e.detail(), "upload refused");
+        Error::Unprocessable {
+            code: e.code().to_owned(),
+            message: e.to_string(),
+        }
     })?;
     let now = s.now();
     let id = DocumentId::new(now);
+    let blob = original_blob(caller.team(), &id);
     let binding = Binding {
         owner: id.to_string(),
         role: "original",
         version: 1,
     };
-    let blob = format!("documents/{}/{id}/original-v1", caller.team());
     let sealed =
         envelope::encrypt(&*s.keys, &binding, envelope::seal_bytes_source(new.bytes)).await?;
     s.blobs.put(&blob, sealed, PutMode::CreateOnly).await?;
-
-    let doc = Document {
-        id: id.clone(),
-        team_id: caller.team().clone(),
-        owner_id: caller.user_id().clone(),
+    let doc = draft(
+        caller,
+        id,
         title,
         filename,
-        pages: info.page_count,
-        pdf_version: info.version.clone(),
-        status: Status::Draft,
+        info.page_count,
+        info.version,
+        size,
+        sha256,
+        now,
+    );
+    let writes = draft_writes(caller, &doc, key, &fp)?;
+    if let Err(e) = s.items.transact(writes).await {
+        s.blobs.delete(&blob).await?;
+        // A concurrent request with the same key won: answer with its document.
+        if let Some(doc) = replay(s, caller, key, &fp).await? {
+            return Ok((doc, false));
+        }
+        return Err(e.into());
+    }
+    Ok((doc, true))
+}
+
+/// Creates the draft from an upload slot whose file has arrived (the file is already
+/// encrypted and stored; this records it). A file the PDF check refused is reported now,
+/// and the slot is gone.
+pub async fn create_from_upload(
+    s: &Services,
+    caller: &Caller,
+    upload_id: &str,
+    title: Option<&str>,
+    idempotency_key: Option<&str>,
+) -> Result<(Document, bool)> {
+    let fp = hash_token(&format!("upload:{upload_id}\0{}", title.unwrap_or("")));
+    if let Some(doc) = replay(s, caller, idempotency_key, &fp).await? {
+        return Ok((doc, false));
+    }
+    let (slot, item) = slot(s, caller, upload_id).await?;
+    if slot.purpose != "document" {
+        return Err(Error::invalid(
+            "wrong_upload_purpose",
+            "upload_id",
+            format!("this upload slot is for {}", slot.purpose),
+        ));
+    }
+    let Some(received) = slot.received.clone() else {
+        return Err(Error::invalid(
+            "upload_not_received",
+            "upload_id",
+            "the file has not been sent to this upload slot yet",
+        ));
+    };
+    let title = title_or_default(title, &slot.filename)?;
+    let (pages, pdf_version) = match received.verdict {
+        Verdict::Accepted { pages, pdf_version } => (pages, pdf_version),
+        Verdict::Refused { code, message } => {
+            s.items
+                .delete(&item.key, Condition::Version(item.version))
+                .await?;
+            return Err(Error::Unprocessable { code, message });
+        }
+    };
+    let now = s.now();
+    let doc = draft(
+        caller,
+        slot.document_id.clone(),
+        title,
+        slot.filename.clone(),
+        pages,
+        pdf_version,
+        slot.declared_size,
+        received.sha256,
+        now,
+    );
+    let mut writes = draft_writes(caller, &doc, idempotency_key, &fp)?;
+    writes.push(Write::Delete {
+        key: item.key.clone(),
+        condition: Condition::Version(item.version),
+    });
+    match s.items.transact(writes).await {
+        Ok(()) => Ok((doc, true)),
+        // The file stays: a concurrent request used this slot, and it is that document's.
+        Err(StoreError::ConditionFailed) => match replay(s, caller, idempotency_key, &fp).await? {
+            Some(doc) => Ok((doc, false)),
+            None => Err(Error::conflict(
+                "upload_already_used",
+                "this upload was already used",
+            )),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draft(
+    caller: &Caller,
+    id: DocumentId,
+    title: String,
+    filename: String,
+    pages: u32,
+    pdf_version: String,
+    size: u64,
+    sha256: String,
+    now: OffsetDateTime,
+) -> Document {
+    Document {
         original: StoredFile {
-            blob: blob.clone(),
+            blob: original_blob(caller.team(), &id),
             role: "original".into(),
             version: 1,
             size,
             sha256,
         },
+        id,
+        team_id: caller.team().clone(),
+        owner_id: caller.user_id().clone(),
+        title,
+        filename,
+        pages,
+        pdf_version,
+        status: Status::Draft,
         created_at: now,
         updated_at: now,
-    };
-    let mut item = Item::new(doc_key(caller.team(), &id), to_json(&doc)?);
-    item.index = Some(Key::new(owner_index(caller.user_id()), format!("DOC#{id}")));
+    }
+}
+
+/// The writes that record a new draft: its item, its first history event, the audit event
+/// and the idempotency record, for one transaction.
+fn draft_writes(
+    caller: &Caller,
+    doc: &Document,
+    key: Option<&str>,
+    fingerprint: &str,
+) -> Result<Vec<Write>> {
+    let now = doc.created_at;
+    let mut item = Item::new(doc_key(caller.team(), &doc.id), to_json(doc)?);
+    item.index = Some(Key::new(
+        owner_index(caller.user_id()),
+        format!("DOC#{}", doc.id),
+    ));
     let mut writes = vec![
         Write::Put {
             item,
             condition: Condition::NotExists,
         },
-        history_write(now, &doc, caller, "document.created")?,
+        history_write(now, doc, caller, "document.created")?,
         audit_write(
             now,
             caller.team(),
@@ -519,12 +602,12 @@ pub async fn create(
             caller.ip,
         )?,
     ];
-    if let Some(key) = new.idempotency_key.as_deref() {
+    if let Some(key) = key {
         let mut record = Item::new(
             idempotency_key(caller, key),
             to_json(&IdempotencyRecord {
-                fingerprint: fp.clone(),
-                document_id: id.clone(),
+                fingerprint: fingerprint.to_owned(),
+                document_id: doc.id.clone(),
             })?,
         );
         record.expires_at = Some((now + Duration::hours(24)).unix_timestamp());
@@ -533,17 +616,7 @@ pub async fn create(
             condition: Condition::NotExists,
         });
     }
-    if let Err(e) = s.items.transact(writes).await {
-        s.blobs.delete(&blob).await?;
-        if let (StoreError::ConditionFailed, Some(key)) = (&e, new.idempotency_key.as_deref()) {
-            // A concurrent request with the same key won: answer with its document.
-            if let Some(doc) = replay(s, caller, key, &fp).await? {
-                return Ok((doc, false));
-            }
-        }
-        return Err(e.into());
-    }
-    Ok((doc, true))
+    Ok(writes)
 }
 
 fn history_write(
@@ -747,11 +820,7 @@ pub async fn list(s: &Services, caller: &Caller, q: ListQuery<'_>) -> Result<Lis
 pub async fn open_file(s: &Services, caller: &Caller, id: &str) -> Result<(Document, ByteStream)> {
     let doc = get(s, caller, id).await?;
     let file = &doc.original;
-    let binding = Binding {
-        owner: doc.id.to_string(),
-        role: "original",
-        version: file.version,
-    };
+    let binding = file_binding(&doc.id, file);
     let blob = s.blobs.get(&file.blob).await?;
     let mut plain = envelope::open_stream(&*s.keys, &binding, blob).await?;
     let first = match plain.next().await {

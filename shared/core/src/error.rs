@@ -18,7 +18,7 @@ pub enum Error {
     },
     /// Well-formed, but the content cannot be accepted (e.g. not a sealable PDF).
     #[error("{message}")]
-    Unprocessable { code: &'static str, message: String },
+    Unprocessable { code: String, message: String },
     /// Not authenticated (no session, expired session, wrong password).
     #[error("{message}")]
     Unauthorized { code: &'static str, message: String },

@@ -172,7 +172,10 @@ mod tests {
         OutgoingMail {
             to: vec!["hanako@example.jp".into()],
             message_id: format!("{id}@keiyaku"),
-            raw: format!("Message-ID: <{id}@keiyaku>\r\nSubject: =?utf-8?b?5aWR57SE?=\r\n\r\n本文\r\n").into_bytes(),
+            raw: format!(
+                "Message-ID: <{id}@keiyaku>\r\nSubject: =?utf-8?b?5aWR57SE?=\r\n\r\n本文\r\n"
+            )
+            .into_bytes(),
         }
     }
 
@@ -239,13 +242,20 @@ mod tests {
         let (port, got) = smtp_server().await;
         let maildir = Maildir::open(dir.path())
             .unwrap()
-            .with_relay(&format!("smtp://127.0.0.1:{port}"), "keiyaku <no-reply@keiyaku.invalid>", vec![])
+            .with_relay(
+                &format!("smtp://127.0.0.1:{port}"),
+                "keiyaku <no-reply@keiyaku.invalid>",
+                vec![],
+            )
             .unwrap();
         maildir.send(&mail("one")).await.unwrap();
         maildir.send(&mail("one")).await.unwrap();
         let files: Vec<_> = std::fs::read_dir(maildir.new_dir()).unwrap().collect();
         assert_eq!(files.len(), 1, "the same Message-ID leaves one file");
-        assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+            0
+        );
         wait_for("the relayed messages", || got.lock().unwrap().len() == 2).await;
         assert!(got.lock().unwrap()[0].contains("Message-ID: <one@keiyaku>"));
     }
@@ -253,7 +263,11 @@ mod tests {
     #[tokio::test]
     async fn a_failing_relay_is_retried_then_recorded() {
         let dir = tempfile::tempdir().unwrap();
-        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let maildir = Maildir::open(dir.path())
             .unwrap()
             .with_relay(
@@ -264,16 +278,37 @@ mod tests {
             .unwrap();
         maildir.send(&mail("lost")).await.unwrap();
         let failed = dir.path().join("failed");
-        wait_for("the failure record", || std::fs::read_dir(&failed).unwrap().count() == 1).await;
-        let record = std::fs::read_dir(&failed).unwrap().next().unwrap().unwrap().path();
-        assert!(std::fs::read_to_string(record).unwrap().starts_with("lost@keiyaku"));
-        assert_eq!(std::fs::read_dir(maildir.new_dir()).unwrap().count(), 1, "the message itself is kept");
+        wait_for("the failure record", || {
+            std::fs::read_dir(&failed).unwrap().count() == 1
+        })
+        .await;
+        let record = std::fs::read_dir(&failed)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        assert!(
+            std::fs::read_to_string(record)
+                .unwrap()
+                .starts_with("lost@keiyaku")
+        );
+        assert_eq!(
+            std::fs::read_dir(maildir.new_dir()).unwrap().count(),
+            1,
+            "the message itself is kept"
+        );
     }
 
     #[test]
     fn bad_relay_urls_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        for url in ["http://x", "smtp://", "smtp://host:notaport", "smtps://host"] {
+        for url in [
+            "http://x",
+            "smtp://",
+            "smtp://host:notaport",
+            "smtps://host",
+        ] {
             let m = Maildir::open(dir.path()).unwrap();
             assert!(m.with_relay(url, "a <a@b.c>", vec![]).is_err(), "{url}");
         }

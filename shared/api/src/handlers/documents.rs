@@ -7,9 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::{StreamExt, TryStreamExt};
 use keiyaku_core::Error;
-use keiyaku_core::documents::{
-    self, Document, HistoryEvent, ListQuery, NewDocument, Source, Status,
-};
+use keiyaku_core::documents::{self, Document, HistoryEvent, ListQuery, NewDocument, Status};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -275,27 +273,14 @@ pub async fn create_document(
         let bytes = read_limited(req.into_body(), crate::extract::MAX_JSON_BYTES).await?;
         let body: CreateFromUpload = parse_json(&bytes)?;
         let title = body.title.or(query.title);
-        if let Some(doc) = documents::replayed_upload(
+        documents::create_from_upload(
             &s,
             &caller,
-            key.as_deref(),
             &body.upload_id,
             title.as_deref(),
+            key.as_deref(),
         )
         .await?
-        {
-            (doc, false)
-        } else {
-            let (bytes, filename) =
-                documents::take_upload(&s, &caller, &body.upload_id, "document").await?;
-            let new = NewDocument {
-                bytes,
-                title,
-                filename,
-                idempotency_key: key,
-            };
-            documents::create(&s, &caller, new, Source::Upload(&body.upload_id)).await?
-        }
     } else if content_type
         .as_ref()
         .and_then(|v| v.to_str().ok())
@@ -315,7 +300,7 @@ pub async fn create_document(
             filename: query.filename.unwrap_or_default(),
             idempotency_key: key,
         };
-        documents::create(&s, &caller, new, Source::Direct).await?
+        documents::create(&s, &caller, new).await?
     } else {
         return Err(ApiError(Error::UnsupportedMediaType {
             message:

@@ -1,0 +1,137 @@
+//! The shipped binary: configuration errors at start, and what its log lines say.
+
+use keiyaku_tests::{PASSWORD, keiyaku_binary, read_mails, start_process};
+use serde_json::{Value, json};
+
+#[test]
+fn bad_configuration_is_a_clear_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["--public-url".into(), "ftp://example.jp".into()],
+            "KEIYAKU_PUBLIC_URL",
+        ),
+        (vec!["--addr".into(), "not-an-address".into()], "--addr"),
+        (
+            vec!["--max-document-mb".into(), "0".into()],
+            "--max-document-mb",
+        ),
+        (
+            vec![
+                "--data-dir".into(),
+                file.join("below").display().to_string(),
+            ],
+            "data dir",
+        ),
+        (
+            vec!["--smtp-url".into(), "http://mail".into()],
+            "KEIYAKU_SMTP_URL",
+        ),
+    ];
+    for (args, mention) in cases {
+        let mut full = vec!["serve".to_owned(), "--addr".into(), "127.0.0.1:0".into()];
+        if !args.iter().any(|a| a == "--data-dir") {
+            full.extend([
+                "--data-dir".into(),
+                dir.path().join("data").display().to_string(),
+            ]);
+        }
+        full.extend(args.clone());
+        let out = std::process::Command::new(keiyaku_binary())
+            .args(&full)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(mention),
+            "{args:?} should mention {mention}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn every_request_log_line_has_a_request_id_and_never_a_token_or_an_id_bearing_path() {
+    let server = start_process(&[("KEIYAKU_LOG", "info")]);
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: Value| {
+        http.post(format!("{}{path}", server.url))
+            .json(&body)
+            .send()
+    };
+    post(
+        "/api/v1/auth/signup",
+        json!({ "email": "log@example.jp", "name": "Log", "password": PASSWORD }),
+    )
+    .await
+    .unwrap();
+    let verify = read_mails(&server.data_dir.join("mail/new"))
+        .pop()
+        .unwrap()
+        .link_token("/verify-email#");
+    post("/api/v1/auth/verify-email", json!({ "token": verify }))
+        .await
+        .unwrap();
+    let login: Value = post(
+        "/api/v1/auth/login",
+        json!({ "email": "log@example.jp", "password": PASSWORD, "mode": "token" }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let token = login["token"].as_str().unwrap().to_owned();
+    let doc: Value = http
+        .post(format!("{}/api/v1/documents", server.url))
+        .bearer_auth(&token)
+        .header("content-type", "application/pdf")
+        .body(keiyaku_pdf::sample::pdf_with_pages(1))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = doc["id"].as_str().unwrap().to_owned();
+    for path in [
+        format!("/api/v1/documents/{id}"),
+        format!("/api/v1/documents/{id}/file"),
+        "/api/v1/nope".into(),
+    ] {
+        http.get(format!("{}{path}", server.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+    }
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    let mut answered = 0;
+    for line in log.lines() {
+        let entry: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+        assert!(
+            !line.contains(&token) && !line.contains(&verify),
+            "a secret in the log: {line}"
+        );
+        assert!(!line.contains(&id), "an id-bearing path in the log: {line}");
+        if entry["fields"]["message"] == "answered" {
+            answered += 1;
+            assert!(
+                entry["span"]["request_id"]
+                    .as_str()
+                    .is_some_and(|r| r.len() == 16),
+                "{line}"
+            );
+            assert!(entry["span"]["route"].is_string(), "{line}");
+        }
+    }
+    assert!(answered >= 7, "one line per request: {answered}\n{log}");
+    assert!(
+        log.contains("/api/v1/documents/{id}/file"),
+        "routes are logged as templates"
+    );
+}
