@@ -249,6 +249,13 @@ fn already_received() -> Error {
     )
 }
 
+/// The bytes of an upload as they arrive, and their hash.
+struct Taken {
+    hasher: Sha256,
+    buf: memmap2::MmapMut,
+    len: usize,
+}
+
 /// Receives the bytes of an upload slot in one pass: they are encrypted for the slot's
 /// document and stored as they arrive, hashed, and held once in memory so the PDF check can
 /// read them at random; its verdict is kept for `create_from_upload`. A file the check
@@ -265,19 +272,27 @@ pub async fn receive_upload(
     }
     let limit = slot.declared_size;
     let capacity = usize::try_from(limit).map_err(Error::internal)?;
-    let taken = Arc::new(Mutex::new((Sha256::new(), Vec::with_capacity(capacity))));
+    let taken = Arc::new(Mutex::new(Taken {
+        hasher: Sha256::new(),
+        // An anonymous mapping, not the heap: it is returned to the system when dropped, so
+        // uploads handled on different threads never leave the file resident twice.
+        buf: memmap2::MmapMut::map_anon(capacity).map_err(Error::internal)?,
+        len: 0,
+    }));
     let tee = taken.clone();
     let counted = body
         .map(move |chunk| {
             let chunk = chunk?;
             let mut taken = tee.lock().unwrap_or_else(|e| e.into_inner());
-            if (taken.1.len() + chunk.len()) as u64 > limit {
+            let (start, end) = (taken.len, taken.len + chunk.len());
+            if end as u64 > limit {
                 return Err(envelope::reject(Error::TooLarge {
                     message: format!("the body is larger than the declared size of {limit} bytes"),
                 }));
             }
-            taken.0.update(&chunk);
-            taken.1.extend_from_slice(&chunk);
+            taken.hasher.update(&chunk);
+            taken.buf[start..end].copy_from_slice(&chunk);
+            taken.len = end;
             Ok(chunk)
         })
         .boxed();
@@ -295,8 +310,12 @@ pub async fn receive_upload(
             crate::ports::BlobError::AlreadyExists => already_received(),
             other => other.into(),
         })?;
-    let (hasher, bytes) = std::mem::take(&mut *taken.lock().unwrap_or_else(|e| e.into_inner()));
-    let received = bytes.len() as u64;
+    let Taken { hasher, buf, len } = Arc::try_unwrap(taken)
+        .map_err(|_| Error::internal("upload body still referenced"))?
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    let bytes = &buf[..len];
+    let received = len as u64;
     // A short body is as wrong as a long one.
     if received != slot.declared_size {
         s.blobs.delete(&blob).await?;
@@ -309,7 +328,7 @@ pub async fn receive_upload(
             ),
         ));
     }
-    let verdict = match keiyaku_pdf::inspect(&bytes) {
+    let verdict = match keiyaku_pdf::inspect(bytes) {
         Ok(info) => Verdict::Accepted {
             pages: info.page_count,
             pdf_version: info.version,
@@ -323,7 +342,7 @@ pub async fn receive_upload(
             }
         }
     };
-    drop(bytes);
+    drop(buf);
     slot.received = Some(Received {
         sha256: hex::encode(hasher.finalize()),
         verdict,
