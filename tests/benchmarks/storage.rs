@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
-use keiyaku_tests::{PASSWORD, read_mails};
+use keiyaku_tests::sign_up_and_log_in;
 use serde_json::{Value, json};
 
 const RUNS: usize = 7;
@@ -114,30 +114,8 @@ async fn main() {
         .unwrap();
     let url = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
-    let post = |path: &str, body: Value| http.post(format!("{url}{path}")).json(&body).send();
-    post(
-        "/api/v1/auth/signup",
-        json!({ "email": "bench@example.jp", "name": "Bench", "password": PASSWORD }),
-    )
-    .await
-    .unwrap();
-    let token = read_mails(&data.join("mail/new"))
-        .pop()
-        .unwrap()
-        .link_token("/verify-email#");
-    post("/api/v1/auth/verify-email", json!({ "token": token }))
-        .await
-        .unwrap();
-    let login: Value = post(
-        "/api/v1/auth/login",
-        json!({ "email": "bench@example.jp", "password": PASSWORD, "mode": "token" }),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let bearer = format!("Bearer {}", login["token"].as_str().unwrap());
+    let account = sign_up_and_log_in(&url, &data, "bench@example.jp").await;
+    let bearer = format!("Bearer {}", account.token);
     let pid = server.id();
     let rss_before = status_kib(pid, "VmRSS:");
 

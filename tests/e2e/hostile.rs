@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use keiyaku_tests::{TestApp, error_code, peak_rss_kib, read_mails, start_process};
+use keiyaku_tests::{TestApp, error_code, peak_rss_kib, sign_up_and_log_in, start_process};
 use serde_json::{Value, json};
 
 const HANG_GUARD: Duration = Duration::from_secs(60);
@@ -87,39 +87,8 @@ async fn every_fixture_gets_its_answer_and_refusals_keep_nothing() {
 async fn a_separate_server_process_stays_under_its_memory_cap() {
     let server = start_process(&[]);
     let http = reqwest::Client::new();
-    let post = |path: &str, body: Value| {
-        http.post(format!("{}{path}", server.url))
-            .json(&body)
-            .send()
-    };
-    let password = keiyaku_tests::PASSWORD;
-    assert_eq!(
-        post(
-            "/api/v1/auth/signup",
-            json!({ "email": "m@example.jp", "name": "Memory", "password": password })
-        )
-        .await
-        .unwrap()
-        .status(),
-        202
-    );
-    let mail = read_mails(&server.data_dir.join("mail/new"))
-        .pop()
-        .expect("verification mail");
-    let token = mail.link_token("/verify-email#");
-    post("/api/v1/auth/verify-email", json!({ "token": token }))
-        .await
-        .unwrap();
-    let login: Value = post(
-        "/api/v1/auth/login",
-        json!({ "email": "m@example.jp", "password": password, "mode": "token" }),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let bearer = format!("Bearer {}", login["token"].as_str().unwrap());
+    let account = sign_up_and_log_in(&server.url, &server.data_dir, "m@example.jp").await;
+    let bearer = format!("Bearer {}", account.token);
 
     for (file, bytes, expect) in fixtures() {
         let r = tokio::time::timeout(

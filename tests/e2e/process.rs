@@ -1,7 +1,7 @@
 //! The shipped binary: configuration errors at start, and what its log lines say.
 
-use keiyaku_tests::{PASSWORD, keiyaku_binary, read_mails, start_process};
-use serde_json::{Value, json};
+use keiyaku_tests::{keiyaku_binary, sign_up_and_log_in, start_process};
+use serde_json::Value;
 
 #[test]
 fn bad_configuration_is_a_clear_error_not_a_panic() {
@@ -57,34 +57,8 @@ fn bad_configuration_is_a_clear_error_not_a_panic() {
 async fn every_request_log_line_has_a_request_id_and_never_a_token_or_an_id_bearing_path() {
     let server = start_process(&[("KEIYAKU_LOG", "info")]);
     let http = reqwest::Client::new();
-    let post = |path: &str, body: Value| {
-        http.post(format!("{}{path}", server.url))
-            .json(&body)
-            .send()
-    };
-    post(
-        "/api/v1/auth/signup",
-        json!({ "email": "log@example.jp", "name": "Log", "password": PASSWORD }),
-    )
-    .await
-    .unwrap();
-    let verify = read_mails(&server.data_dir.join("mail/new"))
-        .pop()
-        .unwrap()
-        .link_token("/verify-email#");
-    post("/api/v1/auth/verify-email", json!({ "token": verify }))
-        .await
-        .unwrap();
-    let login: Value = post(
-        "/api/v1/auth/login",
-        json!({ "email": "log@example.jp", "password": PASSWORD, "mode": "token" }),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let token = login["token"].as_str().unwrap().to_owned();
+    let account = sign_up_and_log_in(&server.url, &server.data_dir, "log@example.jp").await;
+    let (token, verify) = (account.token, account.verify_token);
     let doc: Value = http
         .post(format!("{}/api/v1/documents", server.url))
         .bearer_auth(&token)

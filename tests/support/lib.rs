@@ -466,3 +466,51 @@ pub fn peak_rss_kib(pid: u32) -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("VmHWM in /proc/<pid>/status")
 }
+
+/// A user signed up, confirmed from the maildir and logged in over plain HTTP.
+pub struct Account {
+    /// The bearer token.
+    pub token: String,
+    /// The (used) e-mail confirmation token.
+    pub verify_token: String,
+}
+
+/// Signs up `email` on the server at `url` whose data dir is `data_dir`, confirms the
+/// address from the mail, and logs in with a bearer token.
+pub async fn sign_up_and_log_in(url: &str, data_dir: &Path, email: &str) -> Account {
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: Value| http.post(format!("{url}{path}")).json(&body).send();
+    let r = post(
+        "/api/v1/auth/signup",
+        json!({ "email": email, "name": "Test User", "password": PASSWORD }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 202, "sign-up of {email}");
+    let verify_token = read_mails(&data_dir.join("mail/new"))
+        .into_iter()
+        .rev()
+        .find(|m| m.to == email)
+        .expect("verification mail")
+        .link_token("/verify-email#");
+    let r = post(
+        "/api/v1/auth/verify-email",
+        json!({ "token": verify_token }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200, "verification of {email}");
+    let login: Value = post(
+        "/api/v1/auth/login",
+        json!({ "email": email, "password": PASSWORD, "mode": "token" }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    Account {
+        token: login["token"].as_str().expect("a bearer token").to_owned(),
+        verify_token,
+    }
+}

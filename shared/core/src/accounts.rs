@@ -366,24 +366,30 @@ async fn commit_user(
     })
 }
 
-/// Confirms an address from the mailed token (single use).
-pub async fn verify_email(s: &Services, token: &str, ip: IpAddr) -> Result<()> {
-    let (mut user, before, token_key) = redeem(s, token, TokenPurpose::VerifyEmail, ip).await?;
-    user.email_verified = true;
+/// Consumes a redeemed token and stores the changed user, with an audit event, at once.
+async fn consume(
+    s: &Services,
+    user: &User,
+    before: &Item,
+    token_key: Key,
+    action: &str,
+    ip: IpAddr,
+) -> Result<()> {
     let writes = vec![
         Write::Delete {
             key: token_key,
             condition: Condition::Exists,
         },
-        audit_write(
-            s.now(),
-            &user.team_id,
-            &user.id,
-            "account.email_verified",
-            ip,
-        )?,
+        audit_write(s.now(), &user.team_id, &user.id, action, ip)?,
     ];
-    commit_user(s, writes, &user, &before).await
+    commit_user(s, writes, user, before).await
+}
+
+/// Confirms an address from the mailed token (single use).
+pub async fn verify_email(s: &Services, token: &str, ip: IpAddr) -> Result<()> {
+    let (mut user, before, token_key) = redeem(s, token, TokenPurpose::VerifyEmail, ip).await?;
+    user.email_verified = true;
+    consume(s, &user, &before, token_key, "account.email_verified", ip).await
 }
 
 /// A new session's token, and the CSRF token of a browser session.
@@ -684,20 +690,7 @@ pub async fn confirm_reset(s: &Services, token: &str, new: &str, ip: IpAddr) -> 
     user.password_hash = password::hash(new).await?;
     user.session_epoch += 1;
     user.email_verified = true;
-    let writes = vec![
-        Write::Delete {
-            key: token_key,
-            condition: Condition::Exists,
-        },
-        audit_write(
-            s.now(),
-            &user.team_id,
-            &user.id,
-            "account.password_reset",
-            ip,
-        )?,
-    ];
-    commit_user(s, writes, &user, &before).await
+    consume(s, &user, &before, token_key, "account.password_reset", ip).await
 }
 
 /// Why a password would be refused (rate-limited; no account needed).
