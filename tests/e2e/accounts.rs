@@ -526,3 +526,42 @@ async fn reset_mails_sign_ups_and_password_checks_are_rate_limited() {
     assert_eq!(checks, 60);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn behind_tls_the_cookie_is_secure_and_hsts_is_sent() {
+    let app = TestApp::spawn_at("https://keiyaku.example.jp").await;
+    app.user("taro@example.jp", "鈴木 太郎").await;
+    let mail = app.last_mail_to("taro@example.jp");
+    assert!(
+        mail.text
+            .contains("https://keiyaku.example.jp/verify-email#"),
+        "links use the public URL"
+    );
+    let r = app
+        .anonymous()
+        .post_json(
+            "/api/v1/auth/login",
+            json!({ "email": "taro@example.jp", "password": PASSWORD }),
+        )
+        .await;
+    assert!(
+        r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("; Secure")
+    );
+    assert!(
+        r.headers()["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .starts_with("max-age=")
+    );
+    let plain = TestApp::spawn().await;
+    let r = plain.anonymous().get("/api/v1/openapi.json").await;
+    assert!(
+        !r.headers().contains_key("strict-transport-security"),
+        "no HSTS over plain HTTP"
+    );
+    plain.stop().await;
+    app.stop().await;
+}

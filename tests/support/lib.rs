@@ -33,12 +33,21 @@ impl TestApp {
 
     /// Starts a server whose document limit is `max_mb` MiB.
     pub async fn spawn_with(max_mb: u64) -> TestApp {
+        Self::start(max_mb, None).await
+    }
+
+    /// Starts a server that believes it is reached at `public_url` (e.g. behind TLS).
+    pub async fn spawn_at(public_url: &str) -> TestApp {
+        Self::start(20, Some(public_url.to_owned())).await
+    }
+
+    async fn start(max_mb: u64, public_url: Option<String>) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
         let options = ServeOptions {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: dir.path().join("data"),
-            public_url: None,
+            public_url,
             smtp_url: None,
             max_document_bytes: max_mb * 1024 * 1024,
         };
@@ -46,7 +55,7 @@ impl TestApp {
             .await
             .expect("server starts");
         TestApp {
-            url: running.url.clone(),
+            url: format!("http://{}", running.addr),
             dir,
             clock,
             running: Some(running),
