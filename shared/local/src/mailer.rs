@@ -207,7 +207,7 @@ mod tests {
                         }
                         let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
                         let reply: &[u8] = match verb.as_str() {
-                            "EHLO" | "HELO" => b"250 test\r\n",
+                            "EHLO" | "HELO" => b"250-test\r\n250 8BITMIME\r\n",
                             "DATA" => {
                                 data = Some(String::new());
                                 b"354 go ahead\r\n"
