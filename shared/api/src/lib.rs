@@ -17,7 +17,7 @@ use keiyaku_core::routes::{ROUTES, Route, Shape};
 use keiyaku_core::{Error, Services};
 
 use crate::error::ApiError;
-use crate::handlers::{accounts, documents};
+use crate::handlers::{accounts, authority, documents};
 
 /// What every handler gets.
 pub type AppState = Arc<Services>;
@@ -43,6 +43,11 @@ pub fn method_router(route: &Route) -> Option<MethodRouter<AppState>> {
         "delete_document" => delete(documents::delete_document),
         "get_document_file" => get(documents::get_document_file),
         "openapi" => get(openapi::openapi_json),
+        "ca_root_pem" => get(authority::ca_root_pem),
+        "ca_root_cert" => get(authority::ca_root_cert),
+        "ca_issuing_cert" => get(authority::ca_issuing_cert),
+        "ca_root_crl" => get(authority::ca_root_crl),
+        "ca_crl" => get(authority::ca_crl),
         _ => return None,
     })
 }

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{RefOr, ResponseBuilder};
 
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::handlers::{StatusMessage, accounts, documents};
+use crate::handlers::{StatusMessage, accounts, authority, documents};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,6 +18,8 @@ use crate::handlers::{StatusMessage, accounts, documents};
         documents::create_upload, documents::receive_upload, documents::create_document,
         documents::list_documents, documents::get_document, documents::delete_document,
         documents::get_document_file, openapi_json,
+        authority::ca_root_pem, authority::ca_root_cert, authority::ca_issuing_cert,
+        authority::ca_root_crl, authority::ca_crl,
     ),
     components(schemas(ErrorBody, ErrorDetail, StatusMessage)),
     modifiers(&Common),

@@ -62,4 +62,9 @@ pub const ROUTES: &[Route] = &[
     route("delete_document", "DELETE", "/api/v1/documents/{id}"),
     route("get_document_file", "GET", "/api/v1/documents/{id}/file"),
     route("openapi", "GET", "/api/v1/openapi.json"),
+    local("ca_root_pem", "GET", "/api/v1/ca/root.pem"),
+    local("ca_root_cert", "GET", "/api/v1/ca/root.crt"),
+    local("ca_issuing_cert", "GET", "/api/v1/ca/issuing.crt"),
+    local("ca_root_crl", "GET", "/api/v1/ca/root.crl"),
+    local("ca_crl", "GET", "/api/v1/ca/crl"),
 ];

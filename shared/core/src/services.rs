@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::ports::{BlobStore, ItemStore, Keys, Mailer};
+use crate::ports::{BlobStore, ItemStore, Keys, LocalAuthority, Mailer};
 
 /// Everything a use case needs from the outside world.
 #[derive(Clone)]
@@ -20,6 +20,8 @@ pub struct Services {
     pub mailer: Arc<dyn Mailer>,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// The local shape's own CA and TSA (`None` on AWS).
+    pub authority: Option<Arc<dyn LocalAuthority>>,
     /// Settings.
     pub config: Config,
 }

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod items;
 pub mod keys;
 pub mod mailer;
+pub mod pki;
 pub mod server;
 
 #[cfg(test)]

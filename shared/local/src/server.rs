@@ -130,7 +130,10 @@ pub fn open_services(
             )
             .map_err(|e| StartError::Config(e.to_string()))?;
     }
+    let pki = crate::pki::LocalPki::open_or_create(&crate::pki::LocalPki::dir(dir), public_url)
+        .map_err(|e| err("pki", &e))?;
     Ok(Services {
+        authority: Some(Arc::new(pki)),
         items: Arc::new(items),
         blobs: Arc::new(blobs),
         keys: Arc::new(keys),

@@ -12,7 +12,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::PdfBytes;
+use super::Binary;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Authed, JsonBody, QueryParams, is_json, parse_json, read_limited};
@@ -234,7 +234,7 @@ pub async fn create_upload(
 /// Receive the file of an upload slot (local shape; on AWS the client posts to S3).
 #[utoipa::path(put, path = "/api/v1/uploads/{upload_id}", tag = "documents",
     params(("upload_id" = String, Path, description = "The slot")),
-    request_body(content = PdfBytes, content_type = "application/pdf"),
+    request_body(content = Binary, content_type = "application/pdf"),
     security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "Received", body = UploadReceived)))]
 pub async fn receive_upload(
@@ -258,7 +258,7 @@ pub async fn receive_upload(
     params(DirectUploadQuery, ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
     request_body(content(
         (CreateFromUpload = "application/json"),
-        (PdfBytes = "application/pdf"))),
+        (Binary = "application/pdf"))),
     security(("bearer" = []), ("cookie" = [])),
     responses((status = 201, description = "The draft", body = DocumentDetail)))]
 pub async fn create_document(
@@ -408,7 +408,7 @@ pub fn content_disposition(kind: &str, filename: &str) -> String {
 #[utoipa::path(get, path = "/api/v1/documents/{id}/file", tag = "documents",
     params(("id" = String, Path, description = "Document id"), FileParams),
     security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, description = "The PDF", content_type = "application/pdf", body = PdfBytes)))]
+    responses((status = 200, description = "The PDF", content_type = "application/pdf", body = Binary)))]
 pub async fn get_document_file(
     State(s): State<AppState>,
     Authed(caller): Authed,

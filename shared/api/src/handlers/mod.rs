@@ -1,6 +1,7 @@
 //! Handlers: thin HTTP shells around the domain's use cases.
 
 pub mod accounts;
+pub mod authority;
 pub mod documents;
 
 use serde::Serialize;
@@ -22,10 +23,10 @@ impl StatusMessage {
     }
 }
 
-/// A PDF file as a request or response body (a binary string in the schema).
-pub struct PdfBytes;
+/// A binary request or response body: a PDF, a certificate, a CRL (a binary string in the schema).
+pub struct Binary;
 
-impl utoipa::PartialSchema for PdfBytes {
+impl utoipa::PartialSchema for Binary {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
         ObjectBuilder::new()
@@ -35,7 +36,7 @@ impl utoipa::PartialSchema for PdfBytes {
     }
 }
 
-impl ToSchema for PdfBytes {}
+impl ToSchema for Binary {}
 
 /// The user's language.
 #[derive(Clone, Copy, Debug, serde::Deserialize, ToSchema)]

@@ -1,11 +1,13 @@
 //! The narrow traits the domain talks to. Each has a local adapter (`shared/local`) and an
 //! AWS adapter, and one contract test suite (`shared/contract`) that runs against both.
 
+mod authority;
 mod blobs;
 mod items;
 mod keys;
 mod mailer;
 
+pub use authority::{AuthorityError, CaLevel, LocalAuthority};
 pub use blobs::{BlobError, BlobStore, ByteStream, PutMode};
 pub use items::{
     Condition, Item, ItemStore, Key, MAX_ITEM_BYTES, MAX_TRANSACTION_ITEMS, Page, Query,

@@ -1,0 +1,495 @@
+//! The local shape's own PKI, made on first start in `<data-dir>/pki/` (keys PKCS#8, mode
+//! 0600; certificates PEM): a root (20 years), an issuing CA (path length 0), the service's
+//! signing certificate (3 years; digitalSignature + nonRepudiation, EKU documentSigning) and
+//! a TSA certificate (10 years; EKU timeStamping only, critical). Each certificate names its
+//! issuer's CRL (under the public URL) and where to fetch its issuer (AIA). CRLs are issued
+//! fresh on every request, so validation data is always newer than the last timestamp.
+
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use const_oid::AssociatedOid;
+use const_oid::db::rfc5280::{ID_AD_CA_ISSUERS, ID_KP_TIME_STAMPING};
+use const_oid::db::rfc5912::ECDSA_WITH_SHA_256;
+use der::asn1::{BitString, Ia5String, UtcTime};
+use der::referenced::OwnedToRef;
+use der::{Decode, DecodePem, Encode, EncodePem, pem::LineEnding};
+use keiyaku_core::ports::{AuthorityError, CaLevel};
+use p256::ecdsa::{DerSignature, SigningKey};
+use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use rand::RngCore;
+use signature::Signer;
+use spki::{AlgorithmIdentifierOwned, EncodePublicKey, SubjectPublicKeyInfoOwned};
+use x509_cert::builder::{Builder, CertificateBuilder, Profile};
+use x509_cert::crl::{CertificateList, TbsCertList};
+use x509_cert::ext::pkix::crl::dp::DistributionPoint;
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+use x509_cert::ext::pkix::{
+    AccessDescription, AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, CrlDistributionPoints,
+    CrlNumber, ExtendedKeyUsage,
+};
+use x509_cert::ext::{AsExtension, Extension};
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::time::{Time, Validity};
+use x509_cert::{Certificate, Version};
+
+/// id-kp-documentSigning (RFC 9336).
+pub const ID_KP_DOCUMENT_SIGNING: const_oid::ObjectIdentifier =
+    const_oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.36");
+
+const YEAR: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
+/// What making or reading the PKI can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum PkiError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A stored key or certificate is damaged, or a structure could not be encoded.
+    #[error("{0}")]
+    Malformed(String),
+}
+
+fn malformed(e: impl std::fmt::Display) -> PkiError {
+    PkiError::Malformed(e.to_string())
+}
+
+/// A key and the certificate for it.
+#[derive(Clone)]
+pub struct Issued {
+    /// The private key.
+    pub key: SigningKey,
+    /// Its certificate.
+    pub cert: Certificate,
+}
+
+/// The local PKI.
+#[derive(Clone)]
+pub struct LocalPki {
+    /// The trust anchor.
+    pub root: Issued,
+    /// The CA that issues the service's and the TSA's certificates.
+    pub issuing: Issued,
+    /// The service's signing certificate (seals).
+    pub service: Issued,
+    /// The time-stamping authority's certificate.
+    pub tsa: Issued,
+}
+
+/// A critical extended key usage (the library marks EKU non-critical; a TSA's must be).
+struct CriticalEku(ExtendedKeyUsage);
+
+impl AssociatedOid for CriticalEku {
+    const OID: const_oid::ObjectIdentifier = ExtendedKeyUsage::OID;
+}
+
+impl Encode for CriticalEku {
+    fn encoded_len(&self) -> der::Result<der::Length> {
+        self.0.encoded_len()
+    }
+    fn encode(&self, writer: &mut impl der::Writer) -> der::Result<()> {
+        self.0.encode(writer)
+    }
+}
+
+impl AsExtension for CriticalEku {
+    fn critical(&self, _: &Name, _: &[Extension]) -> bool {
+        true
+    }
+}
+
+fn uri(url: String) -> Result<GeneralName, PkiError> {
+    Ok(GeneralName::UniformResourceIdentifier(
+        Ia5String::new(&url).map_err(malformed)?,
+    ))
+}
+
+fn serial() -> SerialNumber {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes[0] &= 0x7f; // positive
+    bytes[0] |= 0x40; // and of full length
+    SerialNumber::new(&bytes).expect("16 bytes make a valid serial number")
+}
+
+fn spki_of(key: &SigningKey) -> Result<SubjectPublicKeyInfoOwned, PkiError> {
+    let der = key.verifying_key().to_public_key_der().map_err(malformed)?;
+    SubjectPublicKeyInfoOwned::from_der(der.as_bytes()).map_err(malformed)
+}
+
+/// URLs a certificate points at: its issuer's CRL and its issuer's certificate.
+struct Pointers {
+    crl: String,
+    issuer: String,
+}
+
+fn issue(
+    profile: Profile,
+    subject: &str,
+    lifetime: Duration,
+    key: &SigningKey,
+    issuer: Option<&Issued>,
+    pointers: Option<&Pointers>,
+    eku: Option<CriticalEku>,
+) -> Result<Certificate, PkiError> {
+    let subject = Name::from_str(subject).map_err(malformed)?;
+    let validity = Validity::from_now(lifetime).map_err(malformed)?;
+    let signer = issuer.map(|i| &i.key).unwrap_or(key);
+    let mut builder =
+        CertificateBuilder::new(profile, serial(), validity, subject, spki_of(key)?, signer)
+            .map_err(malformed)?;
+    if let Some(p) = pointers {
+        builder
+            .add_extension(&CrlDistributionPoints(vec![DistributionPoint {
+                distribution_point: Some(DistributionPointName::FullName(vec![uri(p
+                    .crl
+                    .clone())?])),
+                reasons: None,
+                crl_issuer: None,
+            }]))
+            .map_err(malformed)?;
+        builder
+            .add_extension(&AuthorityInfoAccessSyntax(vec![AccessDescription {
+                access_method: ID_AD_CA_ISSUERS,
+                access_location: uri(p.issuer.clone())?,
+            }]))
+            .map_err(malformed)?;
+    }
+    if let Some(eku) = eku {
+        builder.add_extension(&eku).map_err(malformed)?;
+    }
+    builder.build::<DerSignature>().map_err(malformed)
+}
+
+fn write_private(path: &Path, contents: &[u8]) -> Result<(), PkiError> {
+    let io = |source| PkiError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io)?;
+    f.write_all(contents).map_err(io)?;
+    f.sync_all().map_err(io)
+}
+
+fn read(path: &Path) -> Result<String, PkiError> {
+    std::fs::read_to_string(path).map_err(|source| PkiError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+impl LocalPki {
+    /// Opens the PKI in `dir`, creating it on first start with `public_url` (no trailing
+    /// slash) written into the certificates' CRL and issuer pointers.
+    pub fn open_or_create(dir: &Path, public_url: &str) -> Result<Self, PkiError> {
+        if dir.join("root.pem").exists() {
+            return Self::open(dir);
+        }
+        std::fs::create_dir_all(dir).map_err(|source| PkiError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let keys: Vec<SigningKey> = (0..4)
+            .map(|_| SigningKey::random(&mut rand::rngs::OsRng))
+            .collect();
+        // Names carry a short fingerprint of the root key, so two installations' roots are
+        // told apart in a trust store.
+        let tag = {
+            use sha2::Digest;
+            let spki = keys[0]
+                .verifying_key()
+                .to_public_key_der()
+                .map_err(malformed)?;
+            hex::encode(&sha2::Sha256::digest(spki.as_bytes())[..4])
+        };
+        let ca_url = format!("{public_url}/api/v1/ca");
+        let root_subject = format!("CN=keiyaku Local Root CA {tag},O=keiyaku");
+        let root_cert = issue(
+            Profile::Root,
+            &root_subject,
+            20 * YEAR,
+            &keys[0],
+            None,
+            None,
+            None,
+        )?;
+        let root = Issued {
+            key: keys[0].clone(),
+            cert: root_cert,
+        };
+        let issuing_cert = issue(
+            Profile::SubCA {
+                issuer: root.cert.tbs_certificate.subject.clone(),
+                path_len_constraint: Some(0),
+            },
+            &format!("CN=keiyaku Local Issuing CA {tag},O=keiyaku"),
+            15 * YEAR,
+            &keys[1],
+            Some(&root),
+            Some(&Pointers {
+                crl: format!("{ca_url}/root.crl"),
+                issuer: format!("{ca_url}/root.crt"),
+            }),
+            None,
+        )?;
+        let issuing = Issued {
+            key: keys[1].clone(),
+            cert: issuing_cert,
+        };
+        let leaf = |name: &str, lifetime, key: &SigningKey, eku| {
+            issue(
+                Profile::Leaf {
+                    issuer: issuing.cert.tbs_certificate.subject.clone(),
+                    enable_key_agreement: false,
+                    enable_key_encipherment: false,
+                },
+                &format!("CN={name} {tag},O=keiyaku"),
+                lifetime,
+                key,
+                Some(&issuing),
+                Some(&Pointers {
+                    crl: format!("{ca_url}/crl"),
+                    issuer: format!("{ca_url}/issuing.crt"),
+                }),
+                Some(eku),
+            )
+        };
+        let service_cert = leaf(
+            "keiyaku Document Sealing",
+            3 * YEAR,
+            &keys[2],
+            CriticalEku(ExtendedKeyUsage(vec![ID_KP_DOCUMENT_SIGNING])),
+        )?;
+        let tsa_cert = leaf(
+            "keiyaku Local TSA",
+            10 * YEAR,
+            &keys[3],
+            CriticalEku(ExtendedKeyUsage(vec![ID_KP_TIME_STAMPING])),
+        )?;
+        let pki = LocalPki {
+            root,
+            issuing,
+            service: Issued {
+                key: keys[2].clone(),
+                cert: service_cert,
+            },
+            tsa: Issued {
+                key: keys[3].clone(),
+                cert: tsa_cert,
+            },
+        };
+        for (name, issued) in pki.named() {
+            let key = issued.key.to_pkcs8_pem(LineEnding::LF).map_err(malformed)?;
+            write_private(&dir.join(format!("{name}.key")), key.as_bytes())?;
+            let pem = issued.cert.to_pem(LineEnding::LF).map_err(malformed)?;
+            write_private(&dir.join(format!("{name}.pem")), pem.as_bytes())?;
+        }
+        Ok(pki)
+    }
+
+    fn named(&self) -> [(&'static str, &Issued); 4] {
+        // root.pem last: its presence marks a complete PKI.
+        [
+            ("issuing", &self.issuing),
+            ("service", &self.service),
+            ("tsa", &self.tsa),
+            ("root", &self.root),
+        ]
+    }
+
+    fn open(dir: &Path) -> Result<Self, PkiError> {
+        let load = |name: &str| -> Result<Issued, PkiError> {
+            let key = SigningKey::from_pkcs8_pem(&read(&dir.join(format!("{name}.key")))?)
+                .map_err(|e| PkiError::Malformed(format!("{name}.key: {e}")))?;
+            let cert = Certificate::from_pem(read(&dir.join(format!("{name}.pem")))?)
+                .map_err(|e| PkiError::Malformed(format!("{name}.pem: {e}")))?;
+            Ok(Issued { key, cert })
+        };
+        Ok(LocalPki {
+            root: load("root")?,
+            issuing: load("issuing")?,
+            service: load("service")?,
+            tsa: load("tsa")?,
+        })
+    }
+
+    /// The root certificate, PEM (the trust anchor users install).
+    pub fn root_pem(&self) -> Result<String, PkiError> {
+        self.root.cert.to_pem(LineEnding::LF).map_err(malformed)
+    }
+
+    /// A fresh CRL of `issuer` (root or issuing CA), DER: nothing is revoked; valid a week.
+    pub fn crl(issuer: &Issued, now: time::OffsetDateTime) -> Result<Vec<u8>, PkiError> {
+        let at = |t: time::OffsetDateTime| -> Result<Time, PkiError> {
+            let secs = u64::try_from(t.unix_timestamp()).map_err(malformed)?;
+            Ok(Time::UtcTime(
+                UtcTime::from_unix_duration(Duration::from_secs(secs)).map_err(malformed)?,
+            ))
+        };
+        let algorithm = AlgorithmIdentifierOwned {
+            oid: ECDSA_WITH_SHA_256,
+            parameters: None,
+        };
+        let subject = &issuer.cert.tbs_certificate.subject;
+        // CRL numbers only grow: the issuing second, in nanoseconds.
+        let number = now.unix_timestamp_nanos().max(0) as u128;
+        let extensions = vec![
+            AuthorityKeyIdentifier::try_from(
+                issuer
+                    .cert
+                    .tbs_certificate
+                    .subject_public_key_info
+                    .owned_to_ref(),
+            )
+            .map_err(malformed)?
+            .to_extension(subject, &[])
+            .map_err(malformed)?,
+            CrlNumber(der::asn1::Uint::new(&number.to_be_bytes()).map_err(malformed)?)
+                .to_extension(subject, &[])
+                .map_err(malformed)?,
+        ];
+        let tbs = TbsCertList {
+            version: Version::V2,
+            signature: algorithm.clone(),
+            issuer: subject.clone(),
+            this_update: at(now)?,
+            next_update: Some(at(now + time::Duration::days(7))?),
+            revoked_certificates: None,
+            crl_extensions: Some(extensions),
+        };
+        let signed: DerSignature = issuer.key.sign(&tbs.to_der().map_err(malformed)?);
+        CertificateList {
+            tbs_cert_list: tbs,
+            signature_algorithm: algorithm,
+            signature: BitString::from_bytes(signed.as_bytes()).map_err(malformed)?,
+        }
+        .to_der()
+        .map_err(malformed)
+    }
+
+    /// Where the PKI lives in a data dir.
+    pub fn dir(data_dir: &Path) -> PathBuf {
+        data_dir.join("pki")
+    }
+}
+
+impl keiyaku_core::ports::LocalAuthority for LocalPki {
+    fn root_pem(&self) -> Result<String, AuthorityError> {
+        LocalPki::root_pem(self).map_err(|e| AuthorityError(e.to_string()))
+    }
+
+    fn certificate(&self, level: CaLevel) -> Result<Vec<u8>, AuthorityError> {
+        self.level(level)
+            .cert
+            .to_der()
+            .map_err(|e| AuthorityError(e.to_string()))
+    }
+
+    fn crl(&self, level: CaLevel, now: time::OffsetDateTime) -> Result<Vec<u8>, AuthorityError> {
+        LocalPki::crl(self.level(level), now).map_err(|e| AuthorityError(e.to_string()))
+    }
+}
+
+impl LocalPki {
+    fn level(&self, level: CaLevel) -> &Issued {
+        match level {
+            CaLevel::Root => &self.root,
+            CaLevel::Issuing => &self.issuing,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn openssl(args: &[&str]) -> String {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl on PATH");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "openssl {args:?}: {text}");
+        text
+    }
+
+    #[test]
+    fn the_pki_is_made_once_verifies_in_openssl_and_its_crls_are_signed() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki_dir = dir.path().join("pki");
+        let pki = LocalPki::open_or_create(&pki_dir, "http://127.0.0.1:8080").unwrap();
+        let again = LocalPki::open_or_create(&pki_dir, "http://elsewhere").unwrap();
+        assert_eq!(pki.root.cert, again.root.cert, "made on first start only");
+        use std::os::unix::fs::PermissionsExt;
+        for name in ["root.key", "issuing.key", "service.key", "tsa.key"] {
+            let mode = std::fs::metadata(pki_dir.join(name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
+        let p = |n: &str| pki_dir.join(n).display().to_string();
+        let chain = dir.path().join("chain.pem");
+        std::fs::write(&chain, read(&pki_dir.join("issuing.pem")).unwrap()).unwrap();
+        let chain = chain.display().to_string();
+        let root_pem = p("root.pem");
+        for (leaf, purpose) in [("service.pem", None), ("tsa.pem", Some("timestampsign"))] {
+            let mut args = vec!["verify", "-CAfile", &root_pem, "-untrusted", &chain];
+            if let Some(purpose) = purpose {
+                args.extend(["-purpose", purpose]);
+            }
+            let path = p(leaf);
+            args.push(&path);
+            assert!(openssl(&args).contains(": OK"), "{leaf}");
+        }
+        let tsa = openssl(&["x509", "-in", &p("tsa.pem"), "-noout", "-text"]);
+        assert!(tsa.contains("X509v3 Extended Key Usage: critical"), "{tsa}");
+        assert!(tsa.contains("Time Stamping"));
+        assert!(tsa.contains("http://127.0.0.1:8080/api/v1/ca/crl"));
+        let service = openssl(&["x509", "-in", &p("service.pem"), "-noout", "-text"]);
+        assert!(service.contains("1.3.6.1.5.5.7.3.36"), "{service}");
+        assert!(service.contains("Digital Signature, Non Repudiation"));
+        assert!(service.contains("CA:FALSE"));
+        assert!(service.contains("CA Issuers - URI:http://127.0.0.1:8080/api/v1/ca/issuing.crt"));
+        let issuing = openssl(&["x509", "-in", &p("issuing.pem"), "-noout", "-text"]);
+        assert!(issuing.contains("CA:TRUE, pathlen:0"), "{issuing}");
+        assert!(issuing.contains("Certificate Sign, CRL Sign"));
+
+        let now = time::OffsetDateTime::now_utc();
+        for (issuer, cert) in [(&pki.root, "root.pem"), (&pki.issuing, "issuing.pem")] {
+            let crl = dir.path().join("crl.der");
+            std::fs::write(&crl, LocalPki::crl(issuer, now).unwrap()).unwrap();
+            let text = openssl(&[
+                "crl",
+                "-inform",
+                "DER",
+                "-in",
+                &crl.display().to_string(),
+                "-CAfile",
+                &p(cert),
+                "-noout",
+                "-text",
+            ]);
+            assert!(text.contains("verify OK"), "{text}");
+            assert!(text.contains("No Revoked Certificates"));
+        }
+    }
+}
