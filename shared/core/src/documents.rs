@@ -110,7 +110,7 @@ struct UploadSlot {
     document_id: DocumentId,
     filename: String,
     declared_size: u64,
-    purpose: String,
+    purpose: UploadPurpose,
     received: Option<Received>,
 }
 
@@ -162,8 +162,14 @@ fn from_item<T: for<'de> Deserialize<'de>>(item: &Item) -> Result<T> {
     serde_json::from_value(item.body.clone()).map_err(Error::internal)
 }
 
-/// What an upload slot is for.
-pub const UPLOAD_PURPOSES: [&str; 2] = ["document", "verify"];
+/// What an upload slot is for (verification uploads come with the sealing work).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadPurpose {
+    /// A new document, created with `POST /documents`.
+    #[default]
+    Document,
+}
 
 /// A new upload slot: the client sends the PDF to it, then names it in `create_from_upload`.
 pub struct UploadSlotCreated {
@@ -179,7 +185,7 @@ pub async fn open_upload(
     caller: &Caller,
     filename: &str,
     size: u64,
-    purpose: Option<&str>,
+    purpose: UploadPurpose,
 ) -> Result<UploadSlotCreated> {
     if size == 0 {
         return Err(Error::invalid("empty_file", "size", "the file is empty"));
@@ -194,14 +200,6 @@ pub async fn open_upload(
             "the file name is longer than 1000 characters",
         ));
     }
-    let purpose = purpose.unwrap_or("document");
-    if !UPLOAD_PURPOSES.contains(&purpose) {
-        return Err(Error::invalid(
-            "invalid_purpose",
-            "purpose",
-            "purpose must be \"document\" or \"verify\"",
-        ));
-    }
     let now = s.now();
     let slot = UploadSlot {
         id: UploadId::new(now),
@@ -209,7 +207,7 @@ pub async fn open_upload(
         document_id: DocumentId::new(now),
         filename: text::file_name(filename),
         declared_size: size,
-        purpose: purpose.to_owned(),
+        purpose,
         received: None,
     };
     let expires_at = now + Duration::days(1);
@@ -505,13 +503,6 @@ pub async fn create_from_upload(
         return Ok((doc, false));
     }
     let (slot, item) = slot(s, caller, upload_id).await?;
-    if slot.purpose != "document" {
-        return Err(Error::invalid(
-            "wrong_upload_purpose",
-            "upload_id",
-            format!("this upload slot is for {}", slot.purpose),
-        ));
-    }
     let Some(received) = slot.received.clone() else {
         return Err(Error::invalid(
             "upload_not_received",

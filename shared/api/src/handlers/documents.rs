@@ -7,7 +7,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::{StreamExt, TryStreamExt};
 use keiyaku_core::Error;
-use keiyaku_core::documents::{self, Document, HistoryEvent, ListQuery, NewDocument, Status};
+use keiyaku_core::documents::{
+    self, Document, HistoryEvent, ListQuery, NewDocument, Status, UploadPurpose,
+};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -28,18 +30,8 @@ pub struct UploadRequest {
     #[schema(minimum = 1)]
     #[serde(deserialize_with = "crate::extract::whole_number")]
     pub size: u64,
-    /// `document` (default) or `verify`.
+    /// `document` (the default).
     pub purpose: Option<UploadPurpose>,
-}
-
-/// What an upload is for.
-#[derive(Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum UploadPurpose {
-    /// A new document.
-    Document,
-    /// A file to verify.
-    Verify,
 }
 
 /// Where to send the file.
@@ -214,11 +206,14 @@ pub async fn create_upload(
     Authed(caller): Authed,
     JsonBody(req): JsonBody<UploadRequest>,
 ) -> ApiResult<(StatusCode, Json<UploadSlot>)> {
-    let purpose = req.purpose.map(|p| match p {
-        UploadPurpose::Document => "document",
-        UploadPurpose::Verify => "verify",
-    });
-    let slot = documents::open_upload(&s, &caller, &req.filename, req.size, purpose).await?;
+    let slot = documents::open_upload(
+        &s,
+        &caller,
+        &req.filename,
+        req.size,
+        req.purpose.unwrap_or_default(),
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(UploadSlot {
