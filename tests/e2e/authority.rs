@@ -95,3 +95,150 @@ async fn the_trust_anchor_ca_certificates_and_fresh_crls_are_served() {
     assert_ne!(again.to_vec(), std::fs::read(issuing_crl).unwrap());
     app.stop().await;
 }
+
+async fn tsa_reply(app: &TestApp, query: Vec<u8>) -> Vec<u8> {
+    let r = app
+        .anonymous()
+        .request(reqwest::Method::POST, "/api/v1/tsa")
+        .header("content-type", "application/timestamp-query")
+        .body(query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        200,
+        "RFC 3161 answers over HTTP 200, granted or not"
+    );
+    assert_eq!(r.headers()["content-type"], "application/timestamp-reply");
+    r.bytes().await.unwrap().to_vec()
+}
+
+#[tokio::test]
+async fn the_local_tsa_over_http_satisfies_openssl_ts_verify() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    std::fs::write(path("contract.pdf"), keiyaku_pdf::sample::pdf_with_pages(1)).unwrap();
+    let root = app
+        .anonymous()
+        .get("/api/v1/ca/root.pem")
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    std::fs::write(path("root.pem"), root).unwrap();
+    let pki = app.data_dir().join("pki");
+    let untrusted = format!(
+        "{}{}",
+        std::fs::read_to_string(pki.join("tsa.pem")).unwrap(),
+        std::fs::read_to_string(pki.join("issuing.pem")).unwrap()
+    );
+    std::fs::write(path("untrusted.pem"), untrusted).unwrap();
+
+    // With certReq: the token carries its chain, the root alone verifies it.
+    openssl(&[
+        "ts",
+        "-query",
+        "-data",
+        &path("contract.pdf"),
+        "-sha256",
+        "-cert",
+        "-out",
+        &path("q1.der"),
+    ]);
+    let reply = tsa_reply(&app, std::fs::read(path("q1.der")).unwrap()).await;
+    std::fs::write(path("r1.der"), reply).unwrap();
+    let text = openssl(&["ts", "-reply", "-in", &path("r1.der"), "-text"]);
+    assert!(text.contains("Status: Granted"), "{text}");
+    assert!(
+        text.contains("Policy OID: 1.3.6.1.4.1.32473.3161.1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Nonce: 0x"),
+        "openssl asks with a nonce and it is echoed: {text}"
+    );
+    let verified = openssl(&[
+        "ts",
+        "-verify",
+        "-data",
+        &path("contract.pdf"),
+        "-in",
+        &path("r1.der"),
+        "-CAfile",
+        &path("root.pem"),
+    ]);
+    assert!(verified.contains("Verification: OK"), "{verified}");
+    let verified = openssl(&[
+        "ts",
+        "-verify",
+        "-queryfile",
+        &path("q1.der"),
+        "-in",
+        &path("r1.der"),
+        "-CAfile",
+        &path("root.pem"),
+    ]);
+    assert!(verified.contains("Verification: OK"), "{verified}");
+
+    // Without certReq: no certificates in the token; the verifier brings them.
+    openssl(&[
+        "ts",
+        "-query",
+        "-data",
+        &path("contract.pdf"),
+        "-sha256",
+        "-out",
+        &path("q2.der"),
+    ]);
+    let reply = tsa_reply(&app, std::fs::read(path("q2.der")).unwrap()).await;
+    std::fs::write(path("r2.der"), reply).unwrap();
+    let verified = openssl(&[
+        "ts",
+        "-verify",
+        "-queryfile",
+        &path("q2.der"),
+        "-in",
+        &path("r2.der"),
+        "-CAfile",
+        &path("root.pem"),
+        "-untrusted",
+        &path("untrusted.pem"),
+    ]);
+    assert!(verified.contains("Verification: OK"), "{verified}");
+
+    // Refusals in RFC 3161's own terms.
+    openssl(&[
+        "ts",
+        "-query",
+        "-data",
+        &path("contract.pdf"),
+        "-sha1",
+        "-cert",
+        "-out",
+        &path("q3.der"),
+    ]);
+    let reply = tsa_reply(&app, std::fs::read(path("q3.der")).unwrap()).await;
+    std::fs::write(path("r3.der"), reply).unwrap();
+    let text = openssl(&["ts", "-reply", "-in", &path("r3.der"), "-text"]);
+    assert!(text.contains("Rejected"), "{text}");
+    assert!(
+        text.contains("unrecognized or unsupported algorithm"),
+        "{text}"
+    );
+    let reply = tsa_reply(&app, b"this is not a query".to_vec()).await;
+    std::fs::write(path("r4.der"), reply).unwrap();
+    let text = openssl(&["ts", "-reply", "-in", &path("r4.der"), "-text"]);
+    assert!(text.contains("wrong format"), "{text}");
+
+    let r = app
+        .anonymous()
+        .request(reqwest::Method::POST, "/api/v1/tsa")
+        .body(vec![0u8; 64 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    app.stop().await;
+}

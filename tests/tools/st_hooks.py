@@ -1,9 +1,10 @@
-"""Schemathesis hooks for keiyaku: PDF bodies are sent as raw bytes."""
+"""Schemathesis hooks for keiyaku: binary bodies (PDFs, RFC 3161 queries) are sent as raw
+bytes."""
 import schemathesis
 
 
-@schemathesis.serializer("application/pdf")
-def pdf_serializer(ctx, value):
+@schemathesis.serializer("application/pdf", "application/timestamp-query")
+def binary_serializer(ctx, value):
     if isinstance(value, bytes):
         return value
     if isinstance(value, str):

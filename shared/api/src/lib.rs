@@ -48,6 +48,7 @@ pub fn method_router(route: &Route) -> Option<MethodRouter<AppState>> {
         "ca_issuing_cert" => get(authority::ca_issuing_cert),
         "ca_root_crl" => get(authority::ca_root_crl),
         "ca_crl" => get(authority::ca_crl),
+        "tsa" => post(authority::tsa),
         _ => return None,
     })
 }

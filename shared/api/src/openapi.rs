@@ -19,7 +19,7 @@ use crate::handlers::{StatusMessage, accounts, authority, documents};
         documents::list_documents, documents::get_document, documents::delete_document,
         documents::get_document_file, openapi_json,
         authority::ca_root_pem, authority::ca_root_cert, authority::ca_issuing_cert,
-        authority::ca_root_crl, authority::ca_crl,
+        authority::ca_root_crl, authority::ca_crl, authority::tsa,
     ),
     components(schemas(ErrorBody, ErrorDetail, StatusMessage)),
     modifiers(&Common),

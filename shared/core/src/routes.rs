@@ -67,4 +67,5 @@ pub const ROUTES: &[Route] = &[
     local("ca_issuing_cert", "GET", "/api/v1/ca/issuing.crt"),
     local("ca_root_crl", "GET", "/api/v1/ca/root.crl"),
     local("ca_crl", "GET", "/api/v1/ca/crl"),
+    local("tsa", "POST", "/api/v1/tsa"),
 ];

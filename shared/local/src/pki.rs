@@ -1,7 +1,8 @@
 //! The local shape's own PKI, made on first start in `<data-dir>/pki/` (keys PKCS#8, mode
 //! 0600; certificates PEM): a root (20 years), an issuing CA (path length 0), the service's
 //! signing certificate (3 years; digitalSignature + nonRepudiation, EKU documentSigning) and
-//! a TSA certificate (10 years; EKU timeStamping only, critical). Each certificate names its
+//! a TSA certificate (10 years; EKU timeStamping only, critical — x509-cert marks an EKU
+//! critical unless it lists anyExtendedKeyUsage). Each certificate names its
 //! issuer's CRL (under the public URL) and where to fetch its issuer (AIA). CRLs are issued
 //! fresh on every request, so validation data is always newer than the last timestamp.
 
@@ -9,15 +10,16 @@ use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use const_oid::AssociatedOid;
 use const_oid::db::rfc5280::{ID_AD_CA_ISSUERS, ID_KP_TIME_STAMPING};
 use const_oid::db::rfc5912::ECDSA_WITH_SHA_256;
 use der::asn1::{BitString, Ia5String, UtcTime};
 use der::referenced::OwnedToRef;
 use der::{Decode, DecodePem, Encode, EncodePem, pem::LineEnding};
-use keiyaku_core::ports::{AuthorityError, CaLevel};
+use keiyaku_core::ports::{AuthorityError, CaLevel, Tsa, TsaError};
+use keiyaku_pdf::TsaSigner;
 use p256::ecdsa::{DerSignature, SigningKey};
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use rand::RngCore;
@@ -25,13 +27,13 @@ use signature::Signer;
 use spki::{AlgorithmIdentifierOwned, EncodePublicKey, SubjectPublicKeyInfoOwned};
 use x509_cert::builder::{Builder, CertificateBuilder, Profile};
 use x509_cert::crl::{CertificateList, TbsCertList};
+use x509_cert::ext::AsExtension;
 use x509_cert::ext::pkix::crl::dp::DistributionPoint;
 use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
 use x509_cert::ext::pkix::{
     AccessDescription, AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, CrlDistributionPoints,
     CrlNumber, ExtendedKeyUsage,
 };
-use x509_cert::ext::{AsExtension, Extension};
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::{Time, Validity};
@@ -83,29 +85,15 @@ pub struct LocalPki {
     pub service: Issued,
     /// The time-stamping authority's certificate.
     pub tsa: Issued,
+    /// The last timestamp serial number issued (serials only grow, across restarts too).
+    tsa_serial: Arc<Mutex<u128>>,
 }
 
-/// A critical extended key usage (the library marks EKU non-critical; a TSA's must be).
-struct CriticalEku(ExtendedKeyUsage);
-
-impl AssociatedOid for CriticalEku {
-    const OID: const_oid::ObjectIdentifier = ExtendedKeyUsage::OID;
-}
-
-impl Encode for CriticalEku {
-    fn encoded_len(&self) -> der::Result<der::Length> {
-        self.0.encoded_len()
-    }
-    fn encode(&self, writer: &mut impl der::Writer) -> der::Result<()> {
-        self.0.encode(writer)
-    }
-}
-
-impl AsExtension for CriticalEku {
-    fn critical(&self, _: &Name, _: &[Extension]) -> bool {
-        true
-    }
-}
+/// The local TSA's policy. 1.3.6.1.4.1.32473 is IANA's enterprise number for examples
+/// (RFC 5612): a local installation is not a certified TSA and says so; production uses a
+/// certified TSA with its own policy.
+pub const LOCAL_TSA_POLICY: const_oid::ObjectIdentifier =
+    const_oid::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.32473.3161.1");
 
 fn uri(url: String) -> Result<GeneralName, PkiError> {
     Ok(GeneralName::UniformResourceIdentifier(
@@ -139,7 +127,7 @@ fn issue(
     key: &SigningKey,
     issuer: Option<&Issued>,
     pointers: Option<&Pointers>,
-    eku: Option<CriticalEku>,
+    eku: Option<ExtendedKeyUsage>,
 ) -> Result<Certificate, PkiError> {
     let subject = Name::from_str(subject).map_err(malformed)?;
     let validity = Validity::from_now(lifetime).map_err(malformed)?;
@@ -272,13 +260,13 @@ impl LocalPki {
             "keiyaku Document Sealing",
             3 * YEAR,
             &keys[2],
-            CriticalEku(ExtendedKeyUsage(vec![ID_KP_DOCUMENT_SIGNING])),
+            ExtendedKeyUsage(vec![ID_KP_DOCUMENT_SIGNING]),
         )?;
         let tsa_cert = leaf(
             "keiyaku Local TSA",
             10 * YEAR,
             &keys[3],
-            CriticalEku(ExtendedKeyUsage(vec![ID_KP_TIME_STAMPING])),
+            ExtendedKeyUsage(vec![ID_KP_TIME_STAMPING]),
         )?;
         let pki = LocalPki {
             root,
@@ -291,6 +279,7 @@ impl LocalPki {
                 key: keys[3].clone(),
                 cert: tsa_cert,
             },
+            tsa_serial: Arc::default(),
         };
         for (name, issued) in pki.named() {
             let key = issued.key.to_pkcs8_pem(LineEnding::LF).map_err(malformed)?;
@@ -324,6 +313,7 @@ impl LocalPki {
             issuing: load("issuing")?,
             service: load("service")?,
             tsa: load("tsa")?,
+            tsa_serial: Arc::default(),
         })
     }
 
@@ -402,6 +392,63 @@ impl keiyaku_core::ports::LocalAuthority for LocalPki {
     fn crl(&self, level: CaLevel, now: time::OffsetDateTime) -> Result<Vec<u8>, AuthorityError> {
         LocalPki::crl(self.level(level), now).map_err(|e| AuthorityError(e.to_string()))
     }
+
+    fn timestamp_reply(&self, query: &[u8], now: time::OffsetDateTime) -> Vec<u8> {
+        keiyaku_pdf::timestamp::respond(query, &self.tsa_signer(), self.next_serial(now), now)
+    }
+}
+
+impl LocalPki {
+    /// What the local TSA signs with.
+    pub fn tsa_signer(&self) -> TsaSigner {
+        TsaSigner {
+            key: self.tsa.key.clone(),
+            cert: self.tsa.cert.clone(),
+            chain: vec![self.issuing.cert.clone(), self.root.cert.clone()],
+            policy: LOCAL_TSA_POLICY,
+        }
+    }
+
+    /// The next timestamp serial: the time in nanoseconds, or one more than the last.
+    fn next_serial(&self, now: time::OffsetDateTime) -> u128 {
+        let mut last = self.tsa_serial.lock().unwrap_or_else(|e| e.into_inner());
+        *last = (now.unix_timestamp_nanos().max(0) as u128).max(*last + 1);
+        *last
+    }
+}
+
+/// The local TSA, in-process: the default [`Tsa`] of the local shape.
+pub struct LocalTsa {
+    pki: LocalPki,
+    clock: Arc<dyn keiyaku_core::clock::Clock>,
+}
+
+impl LocalTsa {
+    /// The TSA of this PKI, dating tokens by `clock`.
+    pub fn new(pki: LocalPki, clock: Arc<dyn keiyaku_core::clock::Clock>) -> Self {
+        LocalTsa { pki, clock }
+    }
+}
+
+#[async_trait::async_trait]
+impl Tsa for LocalTsa {
+    async fn timestamp(&self, digest: &[u8; 32]) -> Result<Vec<u8>, TsaError> {
+        let mut nonce = [0u8; 8];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let nonce = u64::from_be_bytes(nonce);
+        let query = keiyaku_pdf::timestamp::request(digest, Some(nonce), true);
+        let now = self.clock.now();
+        let reply = keiyaku_pdf::timestamp::respond(
+            &query,
+            &self.pki.tsa_signer(),
+            self.pki.next_serial(now),
+            now,
+        );
+        // Checked like any TSA's answer: a token we could not verify is never used.
+        keiyaku_pdf::timestamp::check_response(&reply, digest, Some(nonce))
+            .map(|token| token.der)
+            .map_err(|e| TsaError::Refused(e.to_string()))
+    }
 }
 
 impl LocalPki {
@@ -429,6 +476,36 @@ mod tests {
         );
         assert!(out.status.success(), "openssl {args:?}: {text}");
         text
+    }
+
+    #[tokio::test]
+    async fn the_in_process_tsa_issues_checked_tokens_with_growing_serials() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = LocalPki::open_or_create(dir.path(), "http://127.0.0.1:8080").unwrap();
+        let clock = Arc::new(keiyaku_core::clock::ManualClock::new(
+            time::OffsetDateTime::now_utc(),
+        ));
+        let tsa = LocalTsa::new(pki.clone(), clock);
+        let digest = [7u8; 32];
+        let first = tsa.timestamp(&digest).await.unwrap();
+        let second = tsa.timestamp(&digest).await.unwrap();
+        let known = [pki.tsa.cert.clone()];
+        let a = keiyaku_pdf::timestamp::check_token(&first, &digest, &known).unwrap();
+        let b = keiyaku_pdf::timestamp::check_token(&second, &digest, &known).unwrap();
+        assert_eq!(a.policy, LOCAL_TSA_POLICY);
+        assert_eq!(a.tsa_cert, pki.tsa.cert);
+        let serial = |t: &keiyaku_pdf::Token| {
+            u128::from_be_bytes({
+                let mut s = [0u8; 16];
+                s[16 - t.serial.len()..].copy_from_slice(&t.serial);
+                s
+            })
+        };
+        assert!(
+            serial(&b) > serial(&a),
+            "serials grow even within one instant"
+        );
+        assert!(keiyaku_pdf::timestamp::check_token(&first, &[8u8; 32], &known).is_err());
     }
 
     #[test]

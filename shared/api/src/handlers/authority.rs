@@ -70,3 +70,24 @@ pub async fn ca_root_crl(State(s): State<AppState>) -> ApiResult<Response> {
 pub async fn ca_crl(State(s): State<AppState>) -> ApiResult<Response> {
     crl(s, CaLevel::Issuing).await
 }
+
+/// The local RFC 3161 time-stamping authority: a DER `TimeStampReq` in, a DER
+/// `TimeStampResp` out. It answers in RFC 3161's terms: a malformed or refused query gets a
+/// rejection with its failure info (badAlg, badDataFormat, …), not a JSON error.
+#[utoipa::path(post, path = "/api/v1/tsa", tag = "authority",
+    request_body(content = Binary, content_type = "application/timestamp-query"),
+    responses((status = 200, description = "A TimeStampResp (granted or rejected)", content_type = "application/timestamp-reply", body = Binary)))]
+pub async fn tsa(
+    State(s): State<AppState>,
+    request: axum::extract::Request,
+) -> ApiResult<Response> {
+    let authority = authority(&s)?;
+    let query = crate::extract::read_limited(request.into_body(), MAX_QUERY_BYTES).await?;
+    Ok(body(
+        "application/timestamp-reply",
+        authority.timestamp_reply(&query, s.now()),
+    ))
+}
+
+/// A TimeStampReq is a few hundred bytes; anything near this is not one.
+const MAX_QUERY_BYTES: usize = 16 * 1024;

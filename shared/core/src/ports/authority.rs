@@ -1,5 +1,6 @@
-//! LocalAuthority: the local shape's own certificate authority, as the local-only routes
-//! serve it (`/ca/*`). On AWS there is none: a real CA's endpoints serve that purpose.
+//! LocalAuthority: the local shape's own certificate authority and time-stamping authority,
+//! as the local-only routes serve them (`/ca/*`, `/tsa`). On AWS there is none: a real CA's
+//! and TSA's endpoints serve that purpose.
 
 use time::OffsetDateTime;
 
@@ -17,7 +18,7 @@ pub enum CaLevel {
 #[error("local authority: {0}")]
 pub struct AuthorityError(pub String);
 
-/// The local CA.
+/// The local CA and TSA.
 pub trait LocalAuthority: Send + Sync {
     /// The root certificate, PEM.
     fn root_pem(&self) -> Result<String, AuthorityError>;
@@ -25,4 +26,7 @@ pub trait LocalAuthority: Send + Sync {
     fn certificate(&self, level: CaLevel) -> Result<Vec<u8>, AuthorityError>;
     /// A freshly issued CRL of that CA, DER.
     fn crl(&self, level: CaLevel, now: OffsetDateTime) -> Result<Vec<u8>, AuthorityError>;
+    /// The DER TimeStampResp to a DER TimeStampReq: a granted token or an RFC 3161
+    /// rejection (never an error of ours).
+    fn timestamp_reply(&self, query: &[u8], now: OffsetDateTime) -> Vec<u8>;
 }

@@ -6,6 +6,7 @@ mod blobs;
 mod items;
 mod keys;
 mod mailer;
+mod tsa;
 
 pub use authority::{AuthorityError, CaLevel, LocalAuthority};
 pub use blobs::{BlobError, BlobStore, ByteStream, PutMode};
@@ -15,3 +16,4 @@ pub use items::{
 };
 pub use keys::{DataKey, KeyError, Keys};
 pub use mailer::{MailError, Mailer, OutgoingMail};
+pub use tsa::{Tsa, TsaError};
