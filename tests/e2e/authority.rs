@@ -240,5 +240,21 @@ async fn the_local_tsa_over_http_satisfies_openssl_ts_verify() {
         .await
         .unwrap();
     assert_eq!(r.status(), 413);
+    let r = app
+        .anonymous()
+        .request(reqwest::Method::POST, "/api/v1/tsa")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "no query at all is an HTTP error");
+    let r = app
+        .anonymous()
+        .request(reqwest::Method::POST, "/api/v1/tsa")
+        .header("content-type", "application/octet-stream")
+        .body(std::fs::read(path("q1.der")).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415, "RFC 3161 names the media type");
     app.stop().await;
 }

@@ -82,7 +82,25 @@ pub async fn tsa(
     request: axum::extract::Request,
 ) -> ApiResult<Response> {
     let authority = authority(&s)?;
+    let is_query = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/timestamp-query"));
     let query = crate::extract::read_limited(request.into_body(), MAX_QUERY_BYTES).await?;
+    // HTTP-level mistakes (no query at all, another media type) are HTTP errors; a query
+    // that is there but wrong gets RFC 3161's own answer.
+    if query.is_empty() {
+        return Err(ApiError(Error::bad_request(
+            "empty_query",
+            "send a DER TimeStampReq",
+        )));
+    }
+    if !is_query {
+        return Err(ApiError(Error::UnsupportedMediaType {
+            message: "send the query as application/timestamp-query (RFC 3161 section 3.4)".into(),
+        }));
+    }
     Ok(body(
         "application/timestamp-reply",
         authority.timestamp_reply(&query, s.now()),
