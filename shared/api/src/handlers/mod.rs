@@ -32,6 +32,8 @@ impl utoipa::PartialSchema for Binary {
         ObjectBuilder::new()
             .schema_type(Type::String)
             .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            // Every binary body this API takes or gives has content.
+            .min_length(Some(1))
             .into()
     }
 }
