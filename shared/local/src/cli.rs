@@ -24,6 +24,42 @@ pub struct Cli {
 enum Command {
     /// Serve the API (the default when no command is given).
     Serve(ServeArgs),
+    /// Seal a PDF with this data dir's service key and TSA.
+    Seal(SealArgs),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct SealArgs {
+    /// The PDF to seal.
+    input: PathBuf,
+    /// Where to write the sealed PDF.
+    output: PathBuf,
+    /// PAdES level.
+    #[arg(long, value_enum, default_value = "b-t")]
+    level: SealLevel,
+    /// The data dir whose keys seal (its PKI is made if it has none).
+    #[arg(long, env = "KEIYAKU_DATA_DIR", default_value = "./keiyaku-data")]
+    data_dir: PathBuf,
+    /// Base URL the PKI's certificates point at, if it is made now.
+    #[arg(
+        long,
+        env = "KEIYAKU_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    public_url: String,
+    /// `/Reason` of the seal.
+    #[arg(long, default_value = "keiyaku seal")]
+    reason: String,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum SealLevel {
+    /// Signature only.
+    #[value(name = "b-b")]
+    BB,
+    /// Signature with a signature timestamp.
+    #[value(name = "b-t")]
+    BT,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -48,10 +84,6 @@ struct ServeArgs {
 /// Runs the command line; the process's exit code.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    let args = match cli.command {
-        Some(Command::Serve(args)) => args,
-        None => cli.serve,
-    };
     init_logging();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -60,7 +92,51 @@ pub fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(serve(args))
+    match cli.command {
+        Some(Command::Serve(args)) => runtime.block_on(serve(args)),
+        Some(Command::Seal(args)) => runtime.block_on(seal(args)),
+        None => runtime.block_on(serve(cli.serve)),
+    }
+}
+
+async fn seal(args: SealArgs) -> ExitCode {
+    let public_url = match server::check_public_url(&args.public_url) {
+        Ok(u) => u,
+        Err(e) => {
+            eprintln!("keiyaku: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let pki = match crate::pki::LocalPki::open_or_create(
+        &crate::pki::LocalPki::dir(&args.data_dir),
+        &public_url,
+    ) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("keiyaku: data dir {}: {e}", args.data_dir.display());
+            return ExitCode::from(2);
+        }
+    };
+    let level = match args.level {
+        SealLevel::BB => keiyaku_pdf::seal::Level::BB,
+        SealLevel::BT => keiyaku_pdf::seal::Level::BT,
+    };
+    match crate::sealing::seal_file(
+        &pki,
+        Arc::new(SystemClock),
+        &args.input,
+        &args.output,
+        level,
+        &args.reason,
+    )
+    .await
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("keiyaku: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn init_logging() {

@@ -5,6 +5,7 @@ mod error;
 mod lexer;
 mod reader;
 pub mod sample;
+pub mod seal;
 pub mod timestamp;
 mod validate;
 

@@ -1,0 +1,964 @@
+//! PAdES sealing by incremental update. No crate does this, so it is written here on top of
+//! the bounded reader and lopdf's object model and writer: the original bytes stay an exact
+//! prefix of the result, and the appended revision holds new versions of only the catalog,
+//! the AcroForm (when it is an object of its own) and one page, plus the signature field
+//! (an invisible widget) and the signature dictionary. The CMS (ETSI EN 319 142-1 baseline:
+//! content-type, message-digest, signing-certificate-v2; no signing-time) is assembled from
+//! `cms` types rather than with its builder, so the signature can come from an asynchronous
+//! signer (KMS) and the signature timestamp (B-T) can be added after it.
+
+use std::io::Write as _;
+
+use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+use cms::content_info::{CmsVersion, ContentInfo};
+use cms::signed_data::{
+    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
+};
+use const_oid::ObjectIdentifier;
+use const_oid::db::rfc5911::{ID_CONTENT_TYPE, ID_DATA, ID_MESSAGE_DIGEST, ID_SIGNED_DATA};
+use const_oid::db::rfc5912::{ECDSA_WITH_SHA_256, ID_SHA_256};
+use der::asn1::{Any, OctetString, SetOfVec};
+use der::{Decode, Encode};
+use lopdf::{Dictionary, Object, ObjectId, StringFormat};
+use sha2::{Digest, Sha256};
+use spki::AlgorithmIdentifierOwned;
+use time::OffsetDateTime;
+use x509_cert::Certificate;
+use x509_cert::attr::Attribute;
+
+use crate::PdfError;
+use crate::reader::{PdfReader, XrefEntry, XrefKind};
+
+/// id-aa-signatureTimeStampToken (RFC 3161 appendix A): the B-T unsigned attribute.
+pub const ID_AA_SIGNATURE_TIME_STAMP_TOKEN: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.14");
+
+/// What sealing can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    /// The PDF cannot be read strictly (see [`PdfError`]).
+    #[error(transparent)]
+    Pdf(#[from] PdfError),
+    /// The PDF forbids the change (certified with no changes allowed, encrypted).
+    #[error("the PDF cannot be sealed: {0}")]
+    NotSealable(String),
+    /// The CMS did not fit the space reserved for it; seal again with at least this much.
+    #[error("the signature needs {needed} bytes but {reserved} were reserved")]
+    ContentsOverflow {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes reserved.
+        reserved: usize,
+    },
+    /// Signing or time-stamping failed (retryable: nothing was written).
+    #[error("signing failed: {0}")]
+    Signer(String),
+    /// A structure could not be encoded.
+    #[error("encoding failed: {0}")]
+    Encoding(String),
+}
+
+impl SealError {
+    /// A stable code for clients and logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SealError::Pdf(e) => e.code(),
+            SealError::NotSealable(_) => "not_sealable",
+            SealError::ContentsOverflow { .. } => "contents_overflow",
+            SealError::Signer(_) => "signer_failed",
+            SealError::Encoding(_) => "encoding_failed",
+        }
+    }
+}
+
+fn encoding(e: impl std::fmt::Display) -> SealError {
+    SealError::Encoding(e.to_string())
+}
+
+/// How the seal describes itself.
+#[derive(Clone, Debug)]
+pub struct SealOptions {
+    /// `/Reason`: the party and the act, e.g. 「山田 花子 様が同意」.
+    pub reason: String,
+    /// `/Name`: who seals (the service).
+    pub name: String,
+    /// `/M`: when (the timestamp is the evidence; `/M` only claims).
+    pub time: OffsetDateTime,
+    /// Bytes reserved for the CMS in `/Contents`.
+    pub reserved: usize,
+}
+
+/// A file with its seal's revision appended and `/Contents` still empty.
+pub struct Prepared {
+    bytes: Vec<u8>,
+    /// Offset of the `<` that opens `/Contents`.
+    contents_at: usize,
+    reserved: usize,
+    /// SHA-256 over the `/ByteRange`: what the signature's message-digest attribute names.
+    pub digest: [u8; 32],
+}
+
+/// A signature dictionary's `/Contents` placeholder and `/ByteRange` placeholder.
+const BYTE_RANGE_WIDTH: usize = 10;
+
+fn text_string(s: &str) -> Object {
+    // UTF-16BE with a BOM: Japanese reasons and names survive in every reader.
+    let mut bytes = vec![0xFE, 0xFF];
+    for unit in s.encode_utf16() {
+        bytes.extend_from_slice(&unit.to_be_bytes());
+    }
+    Object::String(bytes, StringFormat::Hexadecimal)
+}
+
+fn pdf_date(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "D:{:04}{:02}{:02}{:02}{:02}{:02}+00'00'",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+fn write_object(out: &mut Vec<u8>, object: &Object) -> Result<(), SealError> {
+    lopdf::Writer::write_object(out, object).map_err(encoding)
+}
+
+fn reference(object: &Object) -> Option<ObjectId> {
+    object.as_reference().ok()
+}
+
+/// The first leaf of the page tree, found iteratively with a bound.
+fn first_page(reader: &PdfReader<'_>, catalog: &Dictionary) -> Result<ObjectId, SealError> {
+    let mut id = catalog
+        .get(b"Pages")
+        .ok()
+        .and_then(reference)
+        .ok_or_else(|| PdfError::BrokenPageTree("no /Pages reference".into()))?;
+    for _ in 0..64 {
+        let node = reader.get(id)?;
+        let node = node
+            .as_dict()
+            .map_err(|_| PdfError::BrokenPageTree("page tree node is not a dictionary".into()))?;
+        match node.get(b"Type").ok().and_then(|t| t.as_name().ok()) {
+            Some(b"Page") => return Ok(id),
+            _ => {
+                let kids = reader.resolve(node.get(b"Kids").map_err(|_| {
+                    PdfError::BrokenPageTree("page tree node has no /Kids".into())
+                })?)?;
+                id = kids
+                    .as_array()
+                    .ok()
+                    .and_then(|k| k.first())
+                    .and_then(reference)
+                    .ok_or_else(|| PdfError::BrokenPageTree("empty /Kids".into()))?;
+            }
+        }
+    }
+    Err(PdfError::LimitExceeded("page tree deeper than 64".into()).into())
+}
+
+/// A dictionary entry that may be a reference: resolved to its value.
+fn resolved_array(
+    reader: &PdfReader<'_>,
+    dict: &Dictionary,
+    key: &[u8],
+) -> Result<Vec<Object>, SealError> {
+    match dict.get(key) {
+        Err(_) => Ok(Vec::new()),
+        Ok(value) => Ok(reader
+            .resolve(value)?
+            .as_array()
+            .map_err(|_| {
+                SealError::NotSealable(format!("/{} is not an array", String::from_utf8_lossy(key)))
+            })?
+            .clone()),
+    }
+}
+
+fn generation(reader: &PdfReader<'_>, number: u32) -> u16 {
+    match reader.entry(number) {
+        Some(XrefEntry::InUse { generation, .. }) => generation,
+        _ => 0,
+    }
+}
+
+/// Refuses what a seal must not touch: encryption, and certification (DocMDP) that permits
+/// no changes.
+pub fn check_sealable(reader: &PdfReader<'_>) -> Result<(), SealError> {
+    if reader.trailer().has(b"Encrypt") {
+        return Err(PdfError::Encrypted.into());
+    }
+    let catalog = reader.catalog()?;
+    if let Ok(perms) = catalog.get(b"Perms") {
+        let perms = reader.resolve(perms)?;
+        if let Ok(docmdp) = perms.as_dict().and_then(|p| p.get(b"DocMDP")) {
+            let sig = reader.resolve(docmdp)?;
+            let p = sig
+                .as_dict()
+                .ok()
+                .and_then(|s| s.get(b"Reference").ok())
+                .and_then(|r| r.as_array().ok())
+                .and_then(|refs| refs.first())
+                .map(|r| reader.resolve(r))
+                .transpose()?
+                .and_then(|r| {
+                    r.as_dict()
+                        .ok()
+                        .and_then(|d| d.get(b"TransformParams").ok().cloned())
+                })
+                .map(|tp| reader.resolve(&tp))
+                .transpose()?
+                .and_then(|tp| {
+                    tp.as_dict()
+                        .ok()
+                        .and_then(|d| d.get(b"P").ok().and_then(|p| p.as_i64().ok()))
+                })
+                .unwrap_or(2);
+            if p == 1 {
+                return Err(SealError::NotSealable(
+                    "the document is certified with no changes allowed (DocMDP P=1)".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Appends the seal's revision to `pdf`, with `/Contents` reserved and the digest over the
+/// byte range computed.
+pub fn prepare(pdf: &[u8], options: &SealOptions) -> Result<Prepared, SealError> {
+    let reader = PdfReader::open(pdf)?;
+    check_sealable(&reader)?;
+    let trailer = reader.trailer().clone();
+    let root_id = trailer
+        .get(b"Root")
+        .ok()
+        .and_then(reference)
+        .ok_or_else(|| PdfError::BrokenXref("trailer has no /Root reference".into()))?;
+    let mut catalog = reader.catalog()?;
+    let page_id = first_page(&reader, &catalog)?;
+    let mut page = reader
+        .get(page_id)?
+        .as_dict()
+        .map_err(|_| PdfError::BrokenPageTree("page is not a dictionary".into()))?
+        .clone();
+
+    let mut next = reader.size();
+    let mut allocate = || {
+        let id = (next, 0u16);
+        next += 1;
+        id
+    };
+    let sig_id = allocate();
+    let field_id = allocate();
+
+    // The AcroForm: revised in place when it is an object of its own, otherwise inline in the
+    // catalog's new revision (or made new).
+    let (acroform_id, mut acroform) = match catalog.get(b"AcroForm") {
+        Ok(Object::Reference(id)) => {
+            let form = reader.get(*id)?;
+            let form = form
+                .as_dict()
+                .map_err(|_| SealError::NotSealable("/AcroForm is not a dictionary".into()))?
+                .clone();
+            (Some(*id), form)
+        }
+        Ok(Object::Dictionary(d)) => (None, d.clone()),
+        Ok(_) => {
+            return Err(SealError::NotSealable(
+                "/AcroForm is not a dictionary".into(),
+            ));
+        }
+        Err(_) => (None, Dictionary::new()),
+    };
+    let mut fields = resolved_array(&reader, &acroform, b"Fields")?;
+    let name = format!("keiyaku-seal-{}", fields.len() + 1);
+    fields.push(Object::Reference(field_id));
+    acroform.set("Fields", Object::Array(fields));
+    acroform.set("SigFlags", Object::Integer(3));
+    if acroform_id.is_none() {
+        catalog.set("AcroForm", Object::Dictionary(acroform.clone()));
+    }
+
+    // PDF below 2.0 declares the ETSI extension the signature uses.
+    let version = catalog
+        .get(b"Version")
+        .ok()
+        .and_then(|v| v.as_name().ok())
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .unwrap_or_else(|| reader.version().to_owned());
+    if version.as_str() < "2.0" {
+        let mut extensions = match catalog.get(b"Extensions") {
+            Ok(e) => reader.resolve(e)?.as_dict().cloned().unwrap_or_default(),
+            Err(_) => Dictionary::new(),
+        };
+        if !extensions.has(b"ESIC") {
+            let mut esic = Dictionary::new();
+            esic.set("BaseVersion", Object::Name(b"1.7".to_vec()));
+            esic.set("ExtensionLevel", Object::Integer(2));
+            extensions.set("ESIC", Object::Dictionary(esic));
+        }
+        catalog.set("Extensions", Object::Dictionary(extensions));
+    }
+
+    let mut annots = resolved_array(&reader, &page, b"Annots")?;
+    annots.push(Object::Reference(field_id));
+    page.set("Annots", Object::Array(annots));
+
+    let mut field = Dictionary::new();
+    field.set("Type", Object::Name(b"Annot".to_vec()));
+    field.set("Subtype", Object::Name(b"Widget".to_vec()));
+    field.set("FT", Object::Name(b"Sig".to_vec()));
+    field.set(
+        "T",
+        Object::String(name.into_bytes(), StringFormat::Literal),
+    );
+    field.set("V", Object::Reference(sig_id));
+    field.set("F", Object::Integer(132));
+    field.set(
+        "Rect",
+        Object::Array(vec![0.into(), 0.into(), 0.into(), 0.into()]),
+    );
+    field.set("P", Object::Reference(page_id));
+
+    let mut objects: Vec<(ObjectId, Object)> = vec![
+        (
+            (root_id.0, generation(&reader, root_id.0)),
+            Object::Dictionary(catalog),
+        ),
+        (
+            (page_id.0, generation(&reader, page_id.0)),
+            Object::Dictionary(page),
+        ),
+        (field_id, Object::Dictionary(field)),
+    ];
+    if let Some(id) = acroform_id {
+        objects.push((
+            (id.0, generation(&reader, id.0)),
+            Object::Dictionary(acroform),
+        ));
+    }
+
+    let mut out = Vec::with_capacity(pdf.len() + options.reserved * 2 + 4096);
+    out.extend_from_slice(pdf);
+    if !out.ends_with(b"\n") && !out.ends_with(b"\r") {
+        out.push(b'\n');
+    }
+    let mut offsets: Vec<(ObjectId, usize)> = Vec::new();
+    for (id, object) in &objects {
+        offsets.push((*id, out.len()));
+        writeln!(out, "{} {} obj", id.0, id.1).map_err(encoding)?;
+        write_object(&mut out, object)?;
+        out.extend_from_slice(b"\nendobj\n");
+    }
+
+    // The signature dictionary, written by hand so its placeholders sit at known offsets.
+    offsets.push((sig_id, out.len()));
+    write!(out, "{} 0 obj\n<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /ByteRange [0 ", sig_id.0).map_err(encoding)?;
+    let byte_range_at = out.len();
+    out.extend_from_slice(&[b' '; 3 * (BYTE_RANGE_WIDTH + 1)]);
+    out.extend_from_slice(b"] /Contents ");
+    let contents_at = out.len();
+    out.push(b'<');
+    out.resize(out.len() + options.reserved * 2, b'0');
+    out.push(b'>');
+    let contents_end = out.len();
+    write!(out, " /M ({})", pdf_date(options.time)).map_err(encoding)?;
+    out.extend_from_slice(b" /Reason ");
+    write_object(&mut out, &text_string(&options.reason))?;
+    out.extend_from_slice(b" /Name ");
+    write_object(&mut out, &text_string(&options.name))?;
+    out.extend_from_slice(b" >>\nendobj\n");
+
+    // The cross-reference section, of the kind the file already uses.
+    let prev = reader.startxref();
+    let mut size = next.max(reader.size());
+    let xref_at;
+    match reader.xref_kind() {
+        XrefKind::Table | XrefKind::Hybrid => {
+            offsets.sort();
+            xref_at = out.len();
+            out.extend_from_slice(b"xref\n");
+            for run in runs(&offsets) {
+                writeln!(out, "{} {}", run[0].0.0, run.len()).map_err(encoding)?;
+                for (id, offset) in run {
+                    write!(out, "{offset:010} {:05} n\r\n", id.1).map_err(encoding)?;
+                }
+            }
+            let mut new_trailer = Dictionary::new();
+            new_trailer.set("Size", Object::Integer(i64::from(size)));
+            new_trailer.set("Root", Object::Reference(root_id));
+            new_trailer.set("Prev", Object::Integer(prev as i64));
+            for key in [&b"Info"[..], b"ID"] {
+                if let Ok(v) = trailer.get(key) {
+                    new_trailer.set(key.to_vec(), v.clone());
+                }
+            }
+            out.extend_from_slice(b"trailer\n");
+            write_object(&mut out, &Object::Dictionary(new_trailer))?;
+            out.push(b'\n');
+        }
+        XrefKind::Stream => {
+            let xref_id = (size, 0u16);
+            size += 1;
+            xref_at = out.len();
+            offsets.push((xref_id, xref_at));
+            offsets.sort();
+            let mut data = Vec::new();
+            let mut index = Vec::new();
+            for run in runs(&offsets) {
+                index.push(Object::Integer(i64::from(run[0].0.0)));
+                index.push(Object::Integer(run.len() as i64));
+                for (id, offset) in run {
+                    data.push(1u8);
+                    data.extend_from_slice(
+                        &u32::try_from(*offset).map_err(encoding)?.to_be_bytes(),
+                    );
+                    data.extend_from_slice(&id.1.to_be_bytes());
+                }
+            }
+            let mut dict = Dictionary::new();
+            dict.set("Type", Object::Name(b"XRef".to_vec()));
+            dict.set("Size", Object::Integer(i64::from(size)));
+            dict.set("W", Object::Array(vec![1.into(), 4.into(), 2.into()]));
+            dict.set("Index", Object::Array(index));
+            dict.set("Root", Object::Reference(root_id));
+            dict.set("Prev", Object::Integer(prev as i64));
+            for key in [&b"Info"[..], b"ID"] {
+                if let Ok(v) = trailer.get(key) {
+                    dict.set(key.to_vec(), v.clone());
+                }
+            }
+            dict.set("Length", Object::Integer(data.len() as i64));
+            writeln!(out, "{} 0 obj", xref_id.0).map_err(encoding)?;
+            write_object(&mut out, &Object::Dictionary(dict))?;
+            out.extend_from_slice(b"\nstream\n");
+            out.extend_from_slice(&data);
+            out.extend_from_slice(b"\nendstream\nendobj\n");
+        }
+    }
+    write!(out, "startxref\n{xref_at}\n%%EOF\n").map_err(encoding)?;
+
+    // Now the byte range is known: fill it in and hash it.
+    let total = out.len();
+    let range = [0, contents_at, contents_end, total - contents_end];
+    let mut text = String::new();
+    for n in &range[1..] {
+        let s = n.to_string();
+        if s.len() > BYTE_RANGE_WIDTH {
+            return Err(SealError::Encoding("file too large for /ByteRange".into()));
+        }
+        text.push_str(&format!("{s:<width$} ", width = BYTE_RANGE_WIDTH));
+    }
+    out[byte_range_at..byte_range_at + text.len()].copy_from_slice(text.as_bytes());
+    let mut hasher = Sha256::new();
+    hasher.update(&out[..contents_at]);
+    hasher.update(&out[contents_end..]);
+    Ok(Prepared {
+        bytes: out,
+        contents_at,
+        reserved: options.reserved,
+        digest: hasher.finalize().into(),
+    })
+}
+
+/// Consecutive object numbers, for xref subsections.
+fn runs(sorted: &[(ObjectId, usize)]) -> Vec<&[(ObjectId, usize)]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..=sorted.len() {
+        if i == sorted.len() || sorted[i].0.0 != sorted[i - 1].0.0 + 1 {
+            out.push(&sorted[start..i]);
+            start = i;
+        }
+    }
+    out
+}
+
+impl Prepared {
+    /// Puts the CMS into `/Contents`: the sealed file. Never truncates: a CMS larger than
+    /// the reservation is [`SealError::ContentsOverflow`].
+    pub fn finish(mut self, cms: &[u8]) -> Result<Vec<u8>, SealError> {
+        if cms.len() > self.reserved {
+            return Err(SealError::ContentsOverflow {
+                needed: cms.len(),
+                reserved: self.reserved,
+            });
+        }
+        let hex = hex_upper(cms);
+        let at = self.contents_at + 1;
+        self.bytes[at..at + hex.len()].copy_from_slice(hex.as_bytes());
+        Ok(self.bytes)
+    }
+}
+
+fn hex_upper(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// The signed attributes of a PAdES baseline signature over `digest` by `cert`, and their
+/// DER (a SET OF, as signed).
+pub struct SignedAttributes {
+    attributes: SetOfVec<Attribute>,
+    /// What the signer signs.
+    pub der: Vec<u8>,
+}
+
+/// content-type id-data, message-digest, signing-certificate-v2; no signing-time (PAdES).
+pub fn signed_attributes(
+    digest: &[u8; 32],
+    cert: &Certificate,
+) -> Result<SignedAttributes, SealError> {
+    let single = |oid, value: Any| -> Result<Attribute, SealError> {
+        let mut values = SetOfVec::new();
+        values.insert(value).map_err(encoding)?;
+        Ok(Attribute { oid, values })
+    };
+    let mut attributes = SetOfVec::new();
+    attributes
+        .insert(single(
+            ID_CONTENT_TYPE,
+            Any::encode_from(&ID_DATA).map_err(encoding)?,
+        )?)
+        .map_err(encoding)?;
+    attributes
+        .insert(single(
+            ID_MESSAGE_DIGEST,
+            Any::encode_from(&OctetString::new(digest.to_vec()).map_err(encoding)?)
+                .map_err(encoding)?,
+        )?)
+        .map_err(encoding)?;
+    attributes
+        .insert(crate::timestamp::signing_certificate_v2_attribute(cert).map_err(encoding)?)
+        .map_err(encoding)?;
+    let der = attributes.to_der().map_err(encoding)?;
+    Ok(SignedAttributes { attributes, der })
+}
+
+/// The detached CMS SignedData of a seal: the signer's certificate and chain, one
+/// SignerInfo with `signature` (DER ECDSA over [`SignedAttributes::der`]) and, for B-T,
+/// the timestamp token over that signature as an unsigned attribute.
+pub fn assemble_cms(
+    attributes: SignedAttributes,
+    signature: &[u8],
+    cert: &Certificate,
+    chain: &[Certificate],
+    timestamp_token: Option<&[u8]>,
+) -> Result<Vec<u8>, SealError> {
+    let sha256 = AlgorithmIdentifierOwned {
+        oid: ID_SHA_256,
+        parameters: None,
+    };
+    let unsigned_attrs = match timestamp_token {
+        None => None,
+        Some(token) => {
+            let mut values = SetOfVec::new();
+            values
+                .insert(Any::from_der(token).map_err(encoding)?)
+                .map_err(encoding)?;
+            let mut attrs = SetOfVec::new();
+            attrs
+                .insert(Attribute {
+                    oid: ID_AA_SIGNATURE_TIME_STAMP_TOKEN,
+                    values,
+                })
+                .map_err(encoding)?;
+            Some(attrs)
+        }
+    };
+    let signer_info = SignerInfo {
+        version: CmsVersion::V1,
+        sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+            issuer: cert.tbs_certificate.issuer.clone(),
+            serial_number: cert.tbs_certificate.serial_number.clone(),
+        }),
+        digest_alg: sha256.clone(),
+        signed_attrs: Some(attributes.attributes),
+        signature_algorithm: AlgorithmIdentifierOwned {
+            oid: ECDSA_WITH_SHA_256,
+            parameters: None,
+        },
+        signature: OctetString::new(signature.to_vec()).map_err(encoding)?,
+        unsigned_attrs,
+    };
+    let mut certificates = SetOfVec::new();
+    for c in std::iter::once(cert).chain(chain) {
+        // A SET OF may not hold the same element twice.
+        let choice = CertificateChoices::Certificate(c.clone());
+        if !certificates.iter().any(|existing| existing == &choice) {
+            certificates.insert(choice).map_err(encoding)?;
+        }
+    }
+    let mut digest_algorithms = SetOfVec::new();
+    digest_algorithms.insert(sha256).map_err(encoding)?;
+    let mut signer_infos = SetOfVec::new();
+    signer_infos.insert(signer_info).map_err(encoding)?;
+    let signed_data = SignedData {
+        version: CmsVersion::V1,
+        digest_algorithms,
+        encap_content_info: EncapsulatedContentInfo {
+            econtent_type: ID_DATA,
+            econtent: None,
+        },
+        certificates: Some(CertificateSet(certificates)),
+        crls: None,
+        signer_infos: SignerInfos(signer_infos),
+    };
+    ContentInfo {
+        content_type: ID_SIGNED_DATA,
+        content: Any::encode_from(&signed_data).map_err(encoding)?,
+    }
+    .to_der()
+    .map_err(encoding)
+}
+
+/// The seal's level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// Signature only.
+    BB,
+    /// Signature and signature timestamp.
+    BT,
+}
+
+/// Bytes a CMS needs beyond its certificates and timestamp: attributes, algorithm ids,
+/// an ECDSA signature, framing.
+const CMS_OVERHEAD: usize = 2048;
+
+/// What a seal is made with: the signer's certificate and chain, how to sign and how to get
+/// a timestamp.
+pub struct Sealer<'a, S, T> {
+    /// The signing certificate.
+    pub cert: &'a Certificate,
+    /// Its chain up to the root (embedded so validators need nothing else).
+    pub chain: &'a [Certificate],
+    /// Signs DER signed attributes with the key of `cert` (DER ECDSA P-256 / SHA-256).
+    pub sign: S,
+    /// A timestamp token over a SHA-256 digest.
+    pub timestamp: T,
+    /// Size of a token from that TSA (a dry run's), to reserve room for it.
+    pub token_estimate: usize,
+}
+
+impl<S, T> Sealer<'_, S, T>
+where
+    S: AsyncFn(&[u8]) -> Result<Vec<u8>, String>,
+    T: AsyncFn(&[u8; 32]) -> Result<Vec<u8>, String>,
+{
+    /// Seals `pdf` at `level`. If the CMS outgrows the reserved room it is redone once with
+    /// room for what it needed.
+    pub async fn seal(
+        &self,
+        pdf: &[u8],
+        level: Level,
+        reason: &str,
+        name: &str,
+        time: OffsetDateTime,
+    ) -> Result<Vec<u8>, SealError> {
+        let certs: usize = std::iter::once(self.cert)
+            .chain(self.chain)
+            .map(|c| {
+                c.encoded_len()
+                    .map(|l| u32::from(l) as usize)
+                    .unwrap_or(4096)
+            })
+            .sum();
+        let token = if level == Level::BT {
+            self.token_estimate
+        } else {
+            0
+        };
+        let mut options = SealOptions {
+            reason: reason.to_owned(),
+            name: name.to_owned(),
+            time,
+            reserved: certs + token + CMS_OVERHEAD,
+        };
+        match self.seal_once(pdf, level, &options).await {
+            Err(SealError::ContentsOverflow { needed, .. }) => {
+                options.reserved = needed + CMS_OVERHEAD;
+                self.seal_once(pdf, level, &options).await
+            }
+            other => other,
+        }
+    }
+
+    async fn seal_once(
+        &self,
+        pdf: &[u8],
+        level: Level,
+        options: &SealOptions,
+    ) -> Result<Vec<u8>, SealError> {
+        let prepared = prepare(pdf, options)?;
+        let attributes = signed_attributes(&prepared.digest, self.cert)?;
+        let signature = (self.sign)(&attributes.der)
+            .await
+            .map_err(SealError::Signer)?;
+        let token = match level {
+            Level::BB => None,
+            Level::BT => Some(
+                (self.timestamp)(&Sha256::digest(&signature).into())
+                    .await
+                    .map_err(SealError::Signer)?,
+            ),
+        };
+        let cms = assemble_cms(
+            attributes,
+            &signature,
+            self.cert,
+            self.chain,
+            token.as_deref(),
+        )?;
+        prepared.finish(&cms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample;
+    use cms::signed_data::SignedData;
+    use p256::ecdsa::{DerSignature, SigningKey};
+    use signature::Signer;
+    use std::str::FromStr;
+    use x509_cert::builder::{Builder, CertificateBuilder, Profile};
+
+    fn signer() -> (SigningKey, Certificate) {
+        let key = SigningKey::random(&mut rand::rngs::OsRng);
+        let spki = spki::SubjectPublicKeyInfoOwned::from_key(*key.verifying_key()).unwrap();
+        let cert = CertificateBuilder::new(
+            Profile::Root,
+            x509_cert::serial_number::SerialNumber::from(7u32),
+            x509_cert::time::Validity::from_now(std::time::Duration::from_secs(3600)).unwrap(),
+            x509_cert::name::Name::from_str("CN=seal test,O=keiyaku").unwrap(),
+            spki,
+            &key,
+        )
+        .unwrap()
+        .build::<DerSignature>()
+        .unwrap();
+        (key, cert)
+    }
+
+    async fn seal_with(pdf: &[u8], key: &SigningKey, cert: &Certificate, reason: &str) -> Vec<u8> {
+        let sealer = Sealer {
+            cert,
+            chain: &[],
+            sign: async |msg: &[u8]| -> Result<Vec<u8>, String> {
+                let sig: DerSignature = key.sign(msg);
+                Ok(sig.as_bytes().to_vec())
+            },
+            timestamp: async |_: &[u8; 32]| -> Result<Vec<u8>, String> {
+                Err("no TSA in this test".into())
+            },
+            token_estimate: 0,
+        };
+        sealer
+            .seal(pdf, Level::BB, reason, "keiyaku", OffsetDateTime::now_utc())
+            .await
+            .unwrap()
+    }
+
+    /// The last signature's byte range, contents and CMS, checked: the range covers the
+    /// whole file but the contents, and the CMS signs the range's digest with `cert`.
+    fn check_last_signature(sealed: &[u8], cert: &Certificate) {
+        let at = sealed
+            .windows(12)
+            .rposition(|w| w == b"/ByteRange [")
+            .expect("a signature dictionary");
+        let rest = &sealed[at + 12..];
+        let close = rest.iter().position(|&b| b == b']').unwrap();
+        let nums: Vec<usize> = std::str::from_utf8(&rest[..close])
+            .unwrap()
+            .split_whitespace()
+            .map(|n| n.parse().unwrap())
+            .collect();
+        assert_eq!(nums.len(), 4);
+        assert_eq!(nums[0], 0);
+        assert_eq!(
+            nums[2] + nums[3],
+            sealed.len(),
+            "the range reaches the end of the file"
+        );
+        assert_eq!(sealed[nums[1]], b'<');
+        assert_eq!(sealed[nums[2] - 1], b'>');
+        let hex = std::str::from_utf8(&sealed[nums[1] + 1..nums[2] - 1]).unwrap();
+        let der: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        let info = ContentInfo::from_der(der_prefix(&der)).unwrap();
+        assert_eq!(info.content_type, ID_SIGNED_DATA);
+        let signed_der = info.content.to_der().unwrap();
+        let signed = SignedData::from_der(&signed_der).unwrap();
+        let si = signed.signer_infos.0.iter().next().unwrap();
+        let mut content = sealed[..nums[1]].to_vec();
+        content.extend_from_slice(&sealed[nums[2]..]);
+        crate::timestamp::verify_signer_info(&signed_der, si, &content, ID_DATA, cert)
+            .expect("the CMS signs the byte range");
+        let attrs = si.signed_attrs.as_ref().unwrap();
+        let oids: Vec<String> = attrs.iter().map(|a| a.oid.to_string()).collect();
+        assert!(
+            !oids.contains(&"1.2.840.113549.1.9.5".to_string()),
+            "no signing-time in PAdES"
+        );
+        assert!(
+            oids.contains(&"1.2.840.113549.1.9.16.2.47".to_string()),
+            "signing-certificate-v2"
+        );
+    }
+
+    /// The DER of the CMS without the zero padding after it.
+    fn der_prefix(padded: &[u8]) -> &[u8] {
+        let mut reader = der::SliceReader::new(padded).unwrap();
+        let header = <der::Header as der::Decode>::decode(&mut reader).unwrap();
+        let len = usize::try_from(header.encoded_len().unwrap()).unwrap()
+            + usize::try_from(header.length).unwrap();
+        &padded[..len]
+    }
+
+    #[tokio::test]
+    async fn a_seal_is_an_incremental_update_that_verifies() {
+        let (key, cert) = signer();
+        for original in [sample::pdf_with_pages(3), sample::pdf_with_xref_stream(2)] {
+            let sealed = seal_with(&original, &key, &cert, "送信").await;
+            assert!(
+                sealed.starts_with(&original),
+                "the original is an exact prefix"
+            );
+            check_last_signature(&sealed, &cert);
+            let reader = PdfReader::open(&sealed).expect("the sealed file reads strictly");
+            assert_eq!(reader.sections().len(), 2, "one revision appended");
+            assert_eq!(
+                reader.xref_kind(),
+                PdfReader::open(&original).unwrap().xref_kind(),
+                "the xref section is of the file's kind"
+            );
+            let catalog = reader.catalog().unwrap();
+            let form = catalog.get(b"AcroForm").unwrap().as_dict().unwrap();
+            assert_eq!(form.get(b"SigFlags").unwrap().as_i64().unwrap(), 3);
+            assert!(
+                catalog
+                    .get(b"Extensions")
+                    .unwrap()
+                    .as_dict()
+                    .unwrap()
+                    .has(b"ESIC")
+            );
+            crate::inspect(&sealed).expect("still a valid PDF");
+            if let Some(report) = qpdf_check(&sealed) {
+                assert!(report.0, "qpdf --check: {}", report.1);
+            }
+
+            // A second seal keeps the first one's field and appends again.
+            let twice = seal_with(&sealed, &key, &cert, "山田 花子 様が同意").await;
+            assert!(twice.starts_with(&sealed));
+            check_last_signature(&twice, &cert);
+            let reader = PdfReader::open(&twice).unwrap();
+            let catalog = reader.catalog().unwrap();
+            let fields = catalog
+                .get(b"AcroForm")
+                .unwrap()
+                .as_dict()
+                .unwrap()
+                .get(b"Fields")
+                .unwrap();
+            assert_eq!(
+                fields.as_array().unwrap().len(),
+                2,
+                "existing fields are kept"
+            );
+            if let Some(report) = qpdf_check(&twice) {
+                assert!(report.0, "qpdf --check: {}", report.1);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn an_overflowing_cms_is_redone_with_more_room_never_truncated() {
+        let (key, cert) = signer();
+        let pdf = sample::pdf_with_pages(1);
+        let big_token = vec![0u8; 0];
+        // A "timestamp" far larger than the estimate: the first attempt overflows.
+        let token = {
+            let mut any = der::asn1::OctetString::new(vec![7u8; 9000])
+                .unwrap()
+                .to_der()
+                .unwrap();
+            any.extend_from_slice(&big_token);
+            any
+        };
+        let sealer = Sealer {
+            cert: &cert,
+            chain: &[],
+            sign: async |msg: &[u8]| -> Result<Vec<u8>, String> {
+                let sig: DerSignature = key.sign(msg);
+                Ok(sig.as_bytes().to_vec())
+            },
+            timestamp: async |_: &[u8; 32]| -> Result<Vec<u8>, String> { Ok(token.clone()) },
+            token_estimate: 100,
+        };
+        let sealed = sealer
+            .seal(
+                &pdf,
+                Level::BT,
+                "送信",
+                "keiyaku",
+                OffsetDateTime::now_utc(),
+            )
+            .await
+            .unwrap();
+        check_last_signature(&sealed, &cert);
+        let prepared = prepare(
+            &pdf,
+            &SealOptions {
+                reason: "x".into(),
+                name: "y".into(),
+                time: OffsetDateTime::now_utc(),
+                reserved: 10,
+            },
+        )
+        .unwrap();
+        assert!(matches!(
+            prepared.finish(&[0u8; 11]),
+            Err(SealError::ContentsOverflow {
+                needed: 11,
+                reserved: 10
+            })
+        ));
+    }
+
+    #[test]
+    fn certified_no_changes_and_encrypted_files_are_refused() {
+        let encrypted = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/pdf/encrypted.pdf"
+        ))
+        .unwrap();
+        let options = SealOptions {
+            reason: "x".into(),
+            name: "y".into(),
+            time: OffsetDateTime::now_utc(),
+            reserved: 100,
+        };
+        assert!(prepare(&encrypted, &options).is_err());
+    }
+
+    fn qpdf_check(pdf: &[u8]) -> Option<(bool, String)> {
+        let dir = tempfile::tempdir().ok()?;
+        let path = dir.path().join("sealed.pdf");
+        std::fs::write(&path, pdf).ok()?;
+        let out = std::process::Command::new("qpdf")
+            .arg("--check")
+            .arg(&path)
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        Some((out.status.success() && !text.contains("WARNING"), text))
+    }
+}
