@@ -21,6 +21,9 @@ pub enum PdfError {
     /// The file is encrypted or password-protected.
     #[error("The PDF is encrypted or password-protected; upload an unprotected copy.")]
     Encrypted,
+    /// A certification signature (DocMDP, P=1) forbids any change, so it cannot be sealed.
+    #[error("The PDF is certified with no changes allowed, so it cannot be sealed.")]
+    CertifiedNoChanges,
     /// The cross-reference table or trailer is damaged.
     #[error("The PDF is damaged: its cross-reference table is invalid.")]
     BrokenXref(String),
@@ -51,6 +54,7 @@ impl PdfError {
             PdfError::NotPdf => "not_a_pdf",
             PdfError::Truncated => "truncated_pdf",
             PdfError::Encrypted => "encrypted_pdf",
+            PdfError::CertifiedNoChanges => "certified_no_changes",
             PdfError::BrokenXref(_) => "broken_xref",
             PdfError::BrokenObject { .. } => "broken_object",
             PdfError::BrokenPageTree(_) => "broken_page_tree",

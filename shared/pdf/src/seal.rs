@@ -192,38 +192,8 @@ pub fn check_sealable(reader: &PdfReader<'_>) -> Result<(), SealError> {
     if reader.trailer().has(b"Encrypt") {
         return Err(PdfError::Encrypted.into());
     }
-    let catalog = reader.catalog()?;
-    if let Ok(perms) = catalog.get(b"Perms") {
-        let perms = reader.resolve(perms)?;
-        if let Ok(docmdp) = perms.as_dict().and_then(|p| p.get(b"DocMDP")) {
-            let sig = reader.resolve(docmdp)?;
-            let p = sig
-                .as_dict()
-                .ok()
-                .and_then(|s| s.get(b"Reference").ok())
-                .and_then(|r| r.as_array().ok())
-                .and_then(|refs| refs.first())
-                .map(|r| reader.resolve(r))
-                .transpose()?
-                .and_then(|r| {
-                    r.as_dict()
-                        .ok()
-                        .and_then(|d| d.get(b"TransformParams").ok().cloned())
-                })
-                .map(|tp| reader.resolve(&tp))
-                .transpose()?
-                .and_then(|tp| {
-                    tp.as_dict()
-                        .ok()
-                        .and_then(|d| d.get(b"P").ok().and_then(|p| p.as_i64().ok()))
-                })
-                .unwrap_or(2);
-            if p == 1 {
-                return Err(SealError::NotSealable(
-                    "the document is certified with no changes allowed (DocMDP P=1)".into(),
-                ));
-            }
-        }
+    if crate::validate::docmdp_permission(reader, &reader.catalog()?)? == Some(1) {
+        return Err(PdfError::CertifiedNoChanges.into());
     }
     Ok(())
 }
@@ -934,20 +904,31 @@ mod tests {
 
     #[test]
     fn certified_no_changes_and_encrypted_files_are_refused() {
-        let encrypted = std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/fixtures/pdf/encrypted.pdf"
-        ))
-        .unwrap();
+        let fixture = |name: &str| {
+            std::fs::read(format!(
+                "{}/../../tests/fixtures/pdf/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap()
+        };
         let options = SealOptions {
             reason: "x".into(),
             name: "y".into(),
             time: OffsetDateTime::now_utc(),
             reserved: 100,
         };
-        assert!(prepare(&encrypted, &options).is_err());
+        let code = |name: &str| prepare(&fixture(name), &options).err().map(|e| e.code());
+        assert_eq!(code("encrypted.pdf"), Some("encrypted_pdf"));
+        assert_eq!(
+            code("certified_no_changes.pdf"),
+            Some("certified_no_changes")
+        );
+        assert_eq!(
+            code("certified_form_filling.pdf"),
+            None,
+            "P=2 allows signing"
+        );
     }
-
     fn qpdf_check(pdf: &[u8]) -> Option<(bool, String)> {
         let dir = tempfile::tempdir().ok()?;
         let path = dir.path().join("sealed.pdf");

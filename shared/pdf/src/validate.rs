@@ -33,6 +33,61 @@ pub struct PdfInfo {
     pub signed: bool,
 }
 
+/// The DocMDP permission (`/P`: 1 no changes, 2 form filling and signing, 3 also
+/// annotating) of a certified document; `None` when it is not certified. A certification
+/// without an explicit `/P` counts as 2, as ISO 32000 says.
+pub(crate) fn docmdp_permission(
+    reader: &PdfReader<'_>,
+    catalog: &Dictionary,
+) -> Result<Option<i64>, PdfError> {
+    let Ok(perms) = catalog.get(b"Perms") else {
+        return Ok(None);
+    };
+    let perms = reader.resolve(perms)?;
+    let Some(docmdp) = perms.as_dict().ok().and_then(|p| p.get(b"DocMDP").ok()) else {
+        return Ok(None);
+    };
+    let signature = reader.resolve(docmdp)?;
+    let mut permission = 2;
+    let references = signature
+        .as_dict()
+        .ok()
+        .and_then(|s| s.get(b"Reference").ok())
+        .map(|r| reader.resolve(r))
+        .transpose()?;
+    for reference in references
+        .iter()
+        .filter_map(|r| r.as_array().ok())
+        .flatten()
+        .take(16)
+    {
+        let reference = reader.resolve(reference)?;
+        let Ok(reference) = reference.as_dict() else {
+            continue;
+        };
+        let is_docmdp = reference
+            .get(b"TransformMethod")
+            .ok()
+            .and_then(|m| m.as_name().ok())
+            == Some(b"DocMDP".as_slice());
+        if !is_docmdp {
+            continue;
+        }
+        if let Ok(params) = reference.get(b"TransformParams") {
+            let params = reader.resolve(params)?;
+            if let Some(p) = params
+                .as_dict()
+                .ok()
+                .and_then(|d| d.get(b"P").ok())
+                .and_then(|p| p.as_i64().ok())
+            {
+                permission = p;
+            }
+        }
+    }
+    Ok(Some(permission))
+}
+
 /// Checks an uploaded file and describes it, or says why it is refused.
 pub fn inspect(bytes: &[u8]) -> Result<PdfInfo, PdfError> {
     let reader = PdfReader::open(bytes)?;
@@ -46,10 +101,11 @@ pub fn inspect(bytes: &[u8]) -> Result<PdfInfo, PdfError> {
     reader.check_offsets()?;
     let catalog = reader.catalog()?;
     let page_count = count_pages(&reader, &catalog)?;
-    let certified = match catalog.get(b"Perms") {
-        Ok(perms) => matches!(reader.resolve(perms)?, Object::Dictionary(d) if d.has(b"DocMDP")),
-        Err(_) => false,
-    };
+    let permission = docmdp_permission(&reader, &catalog)?;
+    if permission == Some(1) {
+        return Err(PdfError::CertifiedNoChanges);
+    }
+    let certified = permission.is_some();
     Ok(PdfInfo {
         version: effective_version(reader.version(), &catalog),
         page_count,
