@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # External judges on keiyaku's seals: every valid fixture is sealed three times with
-# `keiyaku seal` (the "sent" seal and two agreements), and after each seal pyHanko validates
-# every signature against the local root (offline) and qpdf checks the structure. A flipped
+# `keiyaku seal` (the "sent" seal and two agreements, the last extended to B-LTA), and after
+# each seal pyHanko validates every signature against the local root (offline, embedded
+# validation data only) and qpdf checks the structure. A flipped
 # byte in a signed range must make pyHanko fail. Usage: judge_seals.sh KEIYAKU_BINARY PYTHON
 set -euo pipefail
 KEIYAKU=$1
@@ -30,23 +31,30 @@ for fixture in valid_table valid_xref_stream valid_xref_stream_no_predictor vali
   prev="$in"
   for n in 1 2 3; do
     out="$WORK/$fixture-$n.pdf"
-    check "$fixture: seal $n" "$KEIYAKU" seal "$prev" "$out" --level b-t --data-dir "$DATA" \
+    # The last agreement's seal is extended to long-term form, as at completion.
+    level=b-t
+    [ "$n" = 3 ] && level=b-lta
+    check "$fixture: seal $n ($level)" "$KEIYAKU" seal "$prev" "$out" --level "$level" --data-dir "$DATA" \
       --reason "同意 $n / agreement $n"
     # pyHanko refuses signatures in hybrid-reference files by policy unless asked to read
     # leniently; we seal them (they are valid PDF) and check them that way.
     lenient=()
     [ "$fixture" = valid_hybrid ] && lenient=(--no-strict-syntax)
     check "$fixture: pyHanko after seal $n" "$PYTHON" "$JUDGE" "$out" "${lenient[@]}" \
-      --trust "$DATA/pki/root.pem" --expect b-t --signatures "$n"
+      --trust "$DATA/pki/root.pem" --expect "$level" --signatures "$n"
     check "$fixture: qpdf --check after seal $n" qpdf --check "$out"
     prev="$out"
   done
 done
 
-# openssl: the CMS of every seal of the last file verifies over its byte range.
-python3 "$ROOT/tests/tools/extract_cms.py" "$WORK/valid_table-3.pdf" "$WORK/cms.der" "$WORK/content.bin"
-check "openssl cms -verify on the last seal" openssl cms -verify -inform DER -in "$WORK/cms.der" \
+# openssl: a seal's CMS verifies over its byte range, and the document timestamp is an
+# RFC 3161 token over its byte range.
+python3 "$ROOT/tests/tools/extract_cms.py" "$WORK/valid_table-2.pdf" "$WORK/cms.der" "$WORK/content.bin"
+check "openssl cms -verify on a seal" openssl cms -verify -inform DER -in "$WORK/cms.der" \
   -content "$WORK/content.bin" -binary -CAfile "$DATA/pki/root.pem" -purpose any -out /dev/null
+python3 "$ROOT/tests/tools/extract_cms.py" "$WORK/valid_table-3.pdf" "$WORK/dts.der" "$WORK/dts-content.bin"
+check "openssl ts -verify on the document timestamp" openssl ts -verify -data "$WORK/dts-content.bin" \
+  -in "$WORK/dts.der" -token_in -CAfile "$DATA/pki/root.pem"
 
 bb="$WORK/bb.pdf"
 check "b-b seal" "$KEIYAKU" seal "$ROOT/tests/fixtures/pdf/valid_table.pdf" "$bb" --level b-b --data-dir "$DATA"

@@ -60,6 +60,9 @@ enum SealLevel {
     /// Signature with a signature timestamp.
     #[value(name = "b-t")]
     BT,
+    /// B-T extended to long-term form: validation data and a document timestamp.
+    #[value(name = "b-lta")]
+    BLta,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -117,9 +120,11 @@ async fn seal(args: SealArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    use crate::sealing::Target;
     let level = match args.level {
-        SealLevel::BB => keiyaku_pdf::seal::Level::BB,
-        SealLevel::BT => keiyaku_pdf::seal::Level::BT,
+        SealLevel::BB => Target::Level(keiyaku_pdf::seal::Level::BB),
+        SealLevel::BT => Target::Level(keiyaku_pdf::seal::Level::BT),
+        SealLevel::BLta => Target::Lta,
     };
     match crate::sealing::seal_file(
         &pki,

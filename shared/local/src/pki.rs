@@ -130,7 +130,7 @@ fn issue(
     eku: Option<ExtendedKeyUsage>,
 ) -> Result<Certificate, PkiError> {
     let subject = Name::from_str(subject).map_err(malformed)?;
-    let validity = Validity::from_now(lifetime).map_err(malformed)?;
+    let validity = validity(lifetime)?;
     let signer = issuer.map(|i| &i.key).unwrap_or(key);
     let mut builder =
         CertificateBuilder::new(profile, serial(), validity, subject, spki_of(key)?, signer)
@@ -156,6 +156,23 @@ fn issue(
         builder.add_extension(&eku).map_err(malformed)?;
     }
     builder.build::<DerSignature>().map_err(malformed)
+}
+
+/// From an hour ago (clocks differ: a token dated by a slightly slower clock must not
+/// predate its TSA's certificate) until `lifetime` from now.
+fn validity(lifetime: Duration) -> Result<Validity, PkiError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(malformed)?;
+    let at = |d: Duration| -> Result<Time, PkiError> {
+        Ok(Time::UtcTime(
+            UtcTime::from_unix_duration(Duration::from_secs(d.as_secs())).map_err(malformed)?,
+        ))
+    };
+    Ok(Validity {
+        not_before: at(now.saturating_sub(Duration::from_secs(3600)))?,
+        not_after: at(now + lifetime)?,
+    })
 }
 
 fn write_private(path: &Path, contents: &[u8]) -> Result<(), PkiError> {

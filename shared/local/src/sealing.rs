@@ -1,5 +1,5 @@
 //! Sealing with this data dir's keys: the service key of the local PKI signs, the local TSA
-//! stamps. Used by `keiyaku seal` (imported paper contracts, measuring); the workflow's Seal
+//! stamps, the local CA issues the revocation data. Used by `keiyaku seal` (imported paper contracts, measuring); the workflow's Seal
 //! task will call the same path through the Keys and Tsa ports.
 
 use std::path::Path;
@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use keiyaku_core::clock::Clock;
 use keiyaku_core::ports::Tsa;
-use keiyaku_pdf::seal::{Level, SealError, Sealer};
+use keiyaku_pdf::seal::{Level, SealError, Sealer, ValidationData};
 use signature::Signer;
 
 use crate::pki::{LocalPki, LocalTsa};
@@ -49,19 +49,87 @@ pub async fn seal_bytes(
         .await
 }
 
+/// Extends a sealed file to long-term form (B-LTA): a DSS with every certificate of every
+/// chain and CRLs issued now (after the last signature's timestamp), then a document
+/// timestamp over all of it. The document timestamp comes from the same TSA, whose chain and
+/// CRL the DSS already holds, so no DSS update has to follow it.
+pub async fn extend_lta(
+    pki: &LocalPki,
+    clock: Arc<dyn Clock>,
+    pdf: &[u8],
+) -> Result<Vec<u8>, SealError> {
+    let encoding = |e: der::Error| SealError::Encoding(e.to_string());
+    let signer = |e: String| SealError::Signer(e);
+    let now = clock.now();
+    let mut certs = Vec::new();
+    for issued in [&pki.service, &pki.tsa, &pki.issuing, &pki.root] {
+        certs.push(der::Encode::to_der(&issued.cert).map_err(encoding)?);
+    }
+    let crls = [&pki.root, &pki.issuing]
+        .into_iter()
+        .map(|issuer| LocalPki::crl(issuer, now).map_err(|e| signer(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let with_dss = keiyaku_pdf::seal::add_dss(
+        pdf,
+        &ValidationData {
+            certs,
+            crls,
+            ocsps: Vec::new(),
+        },
+    )?;
+    let tsa = LocalTsa::new(pki.clone(), clock);
+    let estimate = tsa
+        .timestamp(&[0u8; 32])
+        .await
+        .map_err(|e| signer(e.to_string()))?
+        .len();
+    let mut reserved = estimate + 1024;
+    for _ in 0..2 {
+        let prepared = keiyaku_pdf::seal::prepare_document_timestamp(&with_dss, reserved)?;
+        let token = tsa
+            .timestamp(&prepared.digest)
+            .await
+            .map_err(|e| signer(e.to_string()))?;
+        match prepared.finish(&token) {
+            Err(SealError::ContentsOverflow { needed, .. }) => reserved = needed + 1024,
+            other => return other,
+        }
+    }
+    Err(SealError::Encoding(
+        "the document timestamp outgrew its reservation twice".into(),
+    ))
+}
+
+/// How far `seal_file` goes.
+#[derive(Clone, Copy, Debug)]
+pub enum Target {
+    /// A seal of this level.
+    Level(Level),
+    /// A B-T seal extended to B-LTA.
+    Lta,
+}
+
 /// Seals the file `input` into `output` (written whole or not at all).
 pub async fn seal_file(
     pki: &LocalPki,
     clock: Arc<dyn Clock>,
     input: &Path,
     output: &Path,
-    level: Level,
+    level: Target,
     reason: &str,
 ) -> Result<(), String> {
     let pdf = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
-    let sealed = seal_bytes(pki, clock, &pdf, level, reason)
+    let failed = |e: SealError| format!("{}: {e} ({})", input.display(), e.code());
+    let (level, lta) = match level {
+        Target::Level(level) => (level, false),
+        Target::Lta => (Level::BT, true),
+    };
+    let mut sealed = seal_bytes(pki, clock.clone(), &pdf, level, reason)
         .await
-        .map_err(|e| format!("{}: {e} ({})", input.display(), e.code()))?;
+        .map_err(failed)?;
+    if lta {
+        sealed = extend_lta(pki, clock, &sealed).await.map_err(failed)?;
+    }
     let tmp = output.with_extension("keiyaku-tmp");
     std::fs::write(&tmp, &sealed)
         .and_then(|()| std::fs::rename(&tmp, output))

@@ -179,13 +179,6 @@ fn resolved_array(
     }
 }
 
-fn generation(reader: &PdfReader<'_>, number: u32) -> u16 {
-    match reader.entry(number) {
-        Some(XrefEntry::InUse { generation, .. }) => generation,
-        _ => 0,
-    }
-}
-
 /// Refuses what a seal must not touch: encryption, and certification (DocMDP) that permits
 /// no changes.
 pub fn check_sealable(reader: &PdfReader<'_>) -> Result<(), SealError> {
@@ -198,242 +191,468 @@ pub fn check_sealable(reader: &PdfReader<'_>) -> Result<(), SealError> {
     Ok(())
 }
 
-/// Appends the seal's revision to `pdf`, with `/Contents` reserved and the digest over the
-/// byte range computed.
-pub fn prepare(pdf: &[u8], options: &SealOptions) -> Result<Prepared, SealError> {
-    let reader = PdfReader::open(pdf)?;
-    check_sealable(&reader)?;
-    let trailer = reader.trailer().clone();
-    let root_id = trailer
-        .get(b"Root")
-        .ok()
-        .and_then(reference)
-        .ok_or_else(|| PdfError::BrokenXref("trailer has no /Root reference".into()))?;
-    let mut catalog = reader.catalog()?;
-    let page_id = first_page(&reader, &catalog)?;
-    let mut page = reader
-        .get(page_id)?
-        .as_dict()
-        .map_err(|_| PdfError::BrokenPageTree("page is not a dictionary".into()))?
-        .clone();
+/// What the appended signature dictionary is.
+enum SignatureKind<'a> {
+    /// A seal: `/Type /Sig`, CAdES detached, with `/M`, `/Reason`, `/Name`.
+    Seal(&'a SealOptions),
+    /// A document timestamp: `/Type /DocTimeStamp`, `/SubFilter /ETSI.RFC3161`.
+    DocumentTimestamp,
+}
 
-    let mut next = reader.size();
-    let mut allocate = || {
-        let id = (next, 0u16);
-        next += 1;
+/// One appended revision: new versions of existing objects and new objects, written after
+/// the original bytes with a cross-reference section of the file's kind.
+struct Update<'a> {
+    reader: PdfReader<'a>,
+    root_id: ObjectId,
+    catalog: Dictionary,
+    next: u32,
+    objects: Vec<(ObjectId, Object)>,
+}
+
+impl<'a> Update<'a> {
+    fn new(pdf: &'a [u8]) -> Result<Self, SealError> {
+        let reader = PdfReader::open(pdf)?;
+        check_sealable(&reader)?;
+        let root_id = reader
+            .trailer()
+            .get(b"Root")
+            .ok()
+            .and_then(reference)
+            .ok_or_else(|| PdfError::BrokenXref("trailer has no /Root reference".into()))?;
+        let catalog = reader.catalog()?;
+        let next = reader.size();
+        Ok(Update {
+            reader,
+            root_id,
+            catalog,
+            next,
+            objects: Vec::new(),
+        })
+    }
+
+    fn allocate(&mut self) -> ObjectId {
+        let id = (self.next, 0);
+        self.next += 1;
         id
-    };
-    let sig_id = allocate();
-    let field_id = allocate();
-
-    // The AcroForm: revised in place when it is an object of its own, otherwise inline in the
-    // catalog's new revision (or made new).
-    let (acroform_id, mut acroform) = match catalog.get(b"AcroForm") {
-        Ok(Object::Reference(id)) => {
-            let form = reader.get(*id)?;
-            let form = form
-                .as_dict()
-                .map_err(|_| SealError::NotSealable("/AcroForm is not a dictionary".into()))?
-                .clone();
-            (Some(*id), form)
-        }
-        Ok(Object::Dictionary(d)) => (None, d.clone()),
-        Ok(_) => {
-            return Err(SealError::NotSealable(
-                "/AcroForm is not a dictionary".into(),
-            ));
-        }
-        Err(_) => (None, Dictionary::new()),
-    };
-    let mut fields = resolved_array(&reader, &acroform, b"Fields")?;
-    let name = format!("keiyaku-seal-{}", fields.len() + 1);
-    fields.push(Object::Reference(field_id));
-    acroform.set("Fields", Object::Array(fields));
-    acroform.set("SigFlags", Object::Integer(3));
-    if acroform_id.is_none() {
-        catalog.set("AcroForm", Object::Dictionary(acroform.clone()));
     }
 
-    // PDF below 2.0 declares the ETSI extension the signature uses.
-    let version = catalog
-        .get(b"Version")
-        .ok()
-        .and_then(|v| v.as_name().ok())
-        .map(|v| String::from_utf8_lossy(v).into_owned())
-        .unwrap_or_else(|| reader.version().to_owned());
-    if version.as_str() < "2.0" {
-        let mut extensions = match catalog.get(b"Extensions") {
-            Ok(e) => reader.resolve(e)?.as_dict().cloned().unwrap_or_default(),
-            Err(_) => Dictionary::new(),
+    /// A new version of an existing object (same number and generation).
+    fn revise(&mut self, id: ObjectId, object: Object) {
+        let generation = match self.reader.entry(id.0) {
+            Some(XrefEntry::InUse { generation, .. }) => generation,
+            _ => 0,
         };
-        if !extensions.has(b"ESIC") {
-            let mut esic = Dictionary::new();
-            esic.set("BaseVersion", Object::Name(b"1.7".to_vec()));
-            esic.set("ExtensionLevel", Object::Integer(2));
-            extensions.set("ESIC", Object::Dictionary(esic));
+        self.objects.push(((id.0, generation), object));
+    }
+
+    /// Adds a signature field (an invisible widget on the first page) whose value is
+    /// `sig_id`, to the AcroForm; declares the ETSI extension below PDF 2.0.
+    fn add_signature_field(&mut self, sig_id: ObjectId) -> Result<(), SealError> {
+        let page_id = first_page(&self.reader, &self.catalog)?;
+        let mut page = self
+            .reader
+            .get(page_id)?
+            .as_dict()
+            .map_err(|_| PdfError::BrokenPageTree("page is not a dictionary".into()))?
+            .clone();
+        let field_id = self.allocate();
+        // The AcroForm: revised in place when it is an object of its own, otherwise inline in
+        // the catalog's new revision (or made new).
+        let (acroform_id, mut acroform) = match self.catalog.get(b"AcroForm") {
+            Ok(Object::Reference(id)) => {
+                let form = self.reader.get(*id)?;
+                let form = form
+                    .as_dict()
+                    .map_err(|_| SealError::NotSealable("/AcroForm is not a dictionary".into()))?
+                    .clone();
+                (Some(*id), form)
+            }
+            Ok(Object::Dictionary(d)) => (None, d.clone()),
+            Ok(_) => {
+                return Err(SealError::NotSealable(
+                    "/AcroForm is not a dictionary".into(),
+                ));
+            }
+            Err(_) => (None, Dictionary::new()),
+        };
+        let mut fields = resolved_array(&self.reader, &acroform, b"Fields")?;
+        let name = format!("keiyaku-seal-{}", fields.len() + 1);
+        fields.push(Object::Reference(field_id));
+        acroform.set("Fields", Object::Array(fields));
+        acroform.set("SigFlags", Object::Integer(3));
+        match acroform_id {
+            Some(id) => self.revise(id, Object::Dictionary(acroform)),
+            None => self.catalog.set("AcroForm", Object::Dictionary(acroform)),
         }
-        catalog.set("Extensions", Object::Dictionary(extensions));
-    }
 
-    let mut annots = resolved_array(&reader, &page, b"Annots")?;
-    annots.push(Object::Reference(field_id));
-    page.set("Annots", Object::Array(annots));
-
-    let mut field = Dictionary::new();
-    field.set("Type", Object::Name(b"Annot".to_vec()));
-    field.set("Subtype", Object::Name(b"Widget".to_vec()));
-    field.set("FT", Object::Name(b"Sig".to_vec()));
-    field.set(
-        "T",
-        Object::String(name.into_bytes(), StringFormat::Literal),
-    );
-    field.set("V", Object::Reference(sig_id));
-    field.set("F", Object::Integer(132));
-    field.set(
-        "Rect",
-        Object::Array(vec![0.into(), 0.into(), 0.into(), 0.into()]),
-    );
-    field.set("P", Object::Reference(page_id));
-
-    let mut objects: Vec<(ObjectId, Object)> = vec![
-        (
-            (root_id.0, generation(&reader, root_id.0)),
-            Object::Dictionary(catalog),
-        ),
-        (
-            (page_id.0, generation(&reader, page_id.0)),
-            Object::Dictionary(page),
-        ),
-        (field_id, Object::Dictionary(field)),
-    ];
-    if let Some(id) = acroform_id {
-        objects.push((
-            (id.0, generation(&reader, id.0)),
-            Object::Dictionary(acroform),
-        ));
-    }
-
-    let mut out = Vec::with_capacity(pdf.len() + options.reserved * 2 + 4096);
-    out.extend_from_slice(pdf);
-    if !out.ends_with(b"\n") && !out.ends_with(b"\r") {
-        out.push(b'\n');
-    }
-    let mut offsets: Vec<(ObjectId, usize)> = Vec::new();
-    for (id, object) in &objects {
-        offsets.push((*id, out.len()));
-        writeln!(out, "{} {} obj", id.0, id.1).map_err(encoding)?;
-        write_object(&mut out, object)?;
-        out.extend_from_slice(b"\nendobj\n");
-    }
-
-    // The signature dictionary, written by hand so its placeholders sit at known offsets.
-    offsets.push((sig_id, out.len()));
-    write!(out, "{} 0 obj\n<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /ByteRange [0 ", sig_id.0).map_err(encoding)?;
-    let byte_range_at = out.len();
-    out.extend_from_slice(&[b' '; 3 * (BYTE_RANGE_WIDTH + 1)]);
-    out.extend_from_slice(b"] /Contents ");
-    let contents_at = out.len();
-    out.push(b'<');
-    out.resize(out.len() + options.reserved * 2, b'0');
-    out.push(b'>');
-    let contents_end = out.len();
-    write!(out, " /M ({})", pdf_date(options.time)).map_err(encoding)?;
-    out.extend_from_slice(b" /Reason ");
-    write_object(&mut out, &text_string(&options.reason))?;
-    out.extend_from_slice(b" /Name ");
-    write_object(&mut out, &text_string(&options.name))?;
-    out.extend_from_slice(b" >>\nendobj\n");
-
-    // The cross-reference section, of the kind the file already uses.
-    let prev = reader.startxref();
-    let mut size = next.max(reader.size());
-    let xref_at;
-    match reader.xref_kind() {
-        XrefKind::Table | XrefKind::Hybrid => {
-            offsets.sort();
-            xref_at = out.len();
-            out.extend_from_slice(b"xref\n");
-            for run in runs(&offsets) {
-                writeln!(out, "{} {}", run[0].0.0, run.len()).map_err(encoding)?;
-                for (id, offset) in run {
-                    write!(out, "{offset:010} {:05} n\r\n", id.1).map_err(encoding)?;
-                }
+        let version = self
+            .catalog
+            .get(b"Version")
+            .ok()
+            .and_then(|v| v.as_name().ok())
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_else(|| self.reader.version().to_owned());
+        if version.as_str() < "2.0" {
+            let mut extensions = match self.catalog.get(b"Extensions") {
+                Ok(e) => self
+                    .reader
+                    .resolve(e)?
+                    .as_dict()
+                    .cloned()
+                    .unwrap_or_default(),
+                Err(_) => Dictionary::new(),
+            };
+            if !extensions.has(b"ESIC") {
+                let mut esic = Dictionary::new();
+                esic.set("BaseVersion", Object::Name(b"1.7".to_vec()));
+                esic.set("ExtensionLevel", Object::Integer(2));
+                extensions.set("ESIC", Object::Dictionary(esic));
             }
-            let mut new_trailer = Dictionary::new();
-            new_trailer.set("Size", Object::Integer(i64::from(size)));
-            new_trailer.set("Root", Object::Reference(root_id));
-            new_trailer.set("Prev", Object::Integer(prev as i64));
-            for key in [&b"Info"[..], b"ID"] {
-                if let Ok(v) = trailer.get(key) {
-                    new_trailer.set(key.to_vec(), v.clone());
-                }
-            }
-            out.extend_from_slice(b"trailer\n");
-            write_object(&mut out, &Object::Dictionary(new_trailer))?;
+            self.catalog
+                .set("Extensions", Object::Dictionary(extensions));
+        }
+
+        let mut annots = resolved_array(&self.reader, &page, b"Annots")?;
+        annots.push(Object::Reference(field_id));
+        page.set("Annots", Object::Array(annots));
+        self.revise(page_id, Object::Dictionary(page));
+
+        let mut field = Dictionary::new();
+        field.set("Type", Object::Name(b"Annot".to_vec()));
+        field.set("Subtype", Object::Name(b"Widget".to_vec()));
+        field.set("FT", Object::Name(b"Sig".to_vec()));
+        field.set(
+            "T",
+            Object::String(name.into_bytes(), StringFormat::Literal),
+        );
+        field.set("V", Object::Reference(sig_id));
+        field.set("F", Object::Integer(132));
+        field.set(
+            "Rect",
+            Object::Array(vec![0.into(), 0.into(), 0.into(), 0.into()]),
+        );
+        field.set("P", Object::Reference(page_id));
+        self.objects.push((field_id, Object::Dictionary(field)));
+        Ok(())
+    }
+
+    /// Writes the revision after `pdf`. With a signature, its dictionary is written by hand
+    /// so the placeholders sit at known offsets; the byte range is filled in and hashed.
+    fn write(
+        mut self,
+        pdf: &[u8],
+        signature: Option<(ObjectId, SignatureKind<'_>, usize)>,
+    ) -> Result<Prepared, SealError> {
+        let root = (
+            self.root_id,
+            Object::Dictionary(std::mem::take(&mut self.catalog)),
+        );
+        self.revise(root.0, root.1);
+        let reserved = signature.as_ref().map(|s| s.2).unwrap_or(0);
+        let mut out = Vec::with_capacity(pdf.len() + reserved * 2 + 8192);
+        out.extend_from_slice(pdf);
+        if !out.ends_with(b"\n") && !out.ends_with(b"\r") {
             out.push(b'\n');
         }
-        XrefKind::Stream => {
-            let xref_id = (size, 0u16);
-            size += 1;
-            xref_at = out.len();
-            offsets.push((xref_id, xref_at));
-            offsets.sort();
-            let mut data = Vec::new();
-            let mut index = Vec::new();
-            for run in runs(&offsets) {
-                index.push(Object::Integer(i64::from(run[0].0.0)));
-                index.push(Object::Integer(run.len() as i64));
-                for (id, offset) in run {
-                    data.push(1u8);
-                    data.extend_from_slice(
-                        &u32::try_from(*offset).map_err(encoding)?.to_be_bytes(),
-                    );
-                    data.extend_from_slice(&id.1.to_be_bytes());
-                }
+        let mut offsets: Vec<(ObjectId, usize)> = Vec::new();
+        for (id, object) in &self.objects {
+            offsets.push((*id, out.len()));
+            writeln!(out, "{} {} obj", id.0, id.1).map_err(encoding)?;
+            write_object(&mut out, object)?;
+            out.extend_from_slice(b"\nendobj\n");
+        }
+        let mut placeholders = None;
+        if let Some((sig_id, kind, reserved)) = &signature {
+            offsets.push((*sig_id, out.len()));
+            let (kind_name, sub_filter) = match kind {
+                SignatureKind::Seal(_) => ("Sig", "ETSI.CAdES.detached"),
+                SignatureKind::DocumentTimestamp => ("DocTimeStamp", "ETSI.RFC3161"),
+            };
+            write!(
+                out,
+                "{} 0 obj\n<< /Type /{kind_name} /Filter /Adobe.PPKLite /SubFilter /{sub_filter} /ByteRange [0 ",
+                sig_id.0
+            )
+            .map_err(encoding)?;
+            let byte_range_at = out.len();
+            out.extend_from_slice(&[b' '; 3 * (BYTE_RANGE_WIDTH + 1)]);
+            out.extend_from_slice(b"] /Contents ");
+            let contents_at = out.len();
+            out.push(b'<');
+            out.resize(out.len() + reserved * 2, b'0');
+            out.push(b'>');
+            let contents_end = out.len();
+            if let SignatureKind::Seal(options) = kind {
+                write!(out, " /M ({})", pdf_date(options.time)).map_err(encoding)?;
+                out.extend_from_slice(b" /Reason ");
+                write_object(&mut out, &text_string(&options.reason))?;
+                out.extend_from_slice(b" /Name ");
+                write_object(&mut out, &text_string(&options.name))?;
             }
-            let mut dict = Dictionary::new();
-            dict.set("Type", Object::Name(b"XRef".to_vec()));
-            dict.set("Size", Object::Integer(i64::from(size)));
-            dict.set("W", Object::Array(vec![1.into(), 4.into(), 2.into()]));
-            dict.set("Index", Object::Array(index));
-            dict.set("Root", Object::Reference(root_id));
-            dict.set("Prev", Object::Integer(prev as i64));
+            out.extend_from_slice(b" >>\nendobj\n");
+            placeholders = Some((byte_range_at, contents_at, contents_end));
+        }
+        self.write_xref(&mut out, offsets)?;
+
+        let Some((byte_range_at, contents_at, contents_end)) = placeholders else {
+            return Ok(Prepared {
+                bytes: out,
+                contents_at: 0,
+                reserved: 0,
+                digest: [0; 32],
+            });
+        };
+        // Now the byte range is known: fill it in and hash it.
+        let range = [contents_at, contents_end, out.len() - contents_end];
+        let mut text = String::new();
+        for n in range {
+            let s = n.to_string();
+            if s.len() > BYTE_RANGE_WIDTH {
+                return Err(SealError::Encoding("file too large for /ByteRange".into()));
+            }
+            text.push_str(&format!("{s:<width$} ", width = BYTE_RANGE_WIDTH));
+        }
+        out[byte_range_at..byte_range_at + text.len()].copy_from_slice(text.as_bytes());
+        let mut hasher = Sha256::new();
+        hasher.update(&out[..contents_at]);
+        hasher.update(&out[contents_end..]);
+        Ok(Prepared {
+            bytes: out,
+            contents_at,
+            reserved,
+            digest: hasher.finalize().into(),
+        })
+    }
+
+    /// The cross-reference section, of the kind the file already uses, and the trailer.
+    fn write_xref(
+        &self,
+        out: &mut Vec<u8>,
+        mut offsets: Vec<(ObjectId, usize)>,
+    ) -> Result<(), SealError> {
+        let trailer = self.reader.trailer();
+        let prev = self.reader.startxref();
+        let mut size = self.next.max(self.reader.size());
+        let carried = |dict: &mut Dictionary| {
             for key in [&b"Info"[..], b"ID"] {
                 if let Ok(v) = trailer.get(key) {
                     dict.set(key.to_vec(), v.clone());
                 }
             }
-            dict.set("Length", Object::Integer(data.len() as i64));
-            writeln!(out, "{} 0 obj", xref_id.0).map_err(encoding)?;
-            write_object(&mut out, &Object::Dictionary(dict))?;
-            out.extend_from_slice(b"\nstream\n");
-            out.extend_from_slice(&data);
-            out.extend_from_slice(b"\nendstream\nendobj\n");
+        };
+        let xref_at = out.len();
+        match self.reader.xref_kind() {
+            XrefKind::Table | XrefKind::Hybrid => {
+                offsets.sort();
+                out.extend_from_slice(b"xref\n");
+                for run in runs(&offsets) {
+                    writeln!(out, "{} {}", run[0].0.0, run.len()).map_err(encoding)?;
+                    for (id, offset) in run {
+                        write!(out, "{offset:010} {:05} n\r\n", id.1).map_err(encoding)?;
+                    }
+                }
+                let mut new_trailer = Dictionary::new();
+                new_trailer.set("Size", Object::Integer(i64::from(size)));
+                new_trailer.set("Root", Object::Reference(self.root_id));
+                new_trailer.set("Prev", Object::Integer(prev as i64));
+                carried(&mut new_trailer);
+                out.extend_from_slice(b"trailer\n");
+                write_object(out, &Object::Dictionary(new_trailer))?;
+                out.push(b'\n');
+            }
+            XrefKind::Stream => {
+                let xref_id = (size, 0u16);
+                size += 1;
+                offsets.push((xref_id, xref_at));
+                offsets.sort();
+                let mut data = Vec::new();
+                let mut index = Vec::new();
+                for run in runs(&offsets) {
+                    index.push(Object::Integer(i64::from(run[0].0.0)));
+                    index.push(Object::Integer(run.len() as i64));
+                    for (id, offset) in run {
+                        data.push(1u8);
+                        data.extend_from_slice(
+                            &u32::try_from(*offset).map_err(encoding)?.to_be_bytes(),
+                        );
+                        data.extend_from_slice(&id.1.to_be_bytes());
+                    }
+                }
+                let mut dict = Dictionary::new();
+                dict.set("Type", Object::Name(b"XRef".to_vec()));
+                dict.set("Size", Object::Integer(i64::from(size)));
+                dict.set("W", Object::Array(vec![1.into(), 4.into(), 2.into()]));
+                dict.set("Index", Object::Array(index));
+                dict.set("Root", Object::Reference(self.root_id));
+                dict.set("Prev", Object::Integer(prev as i64));
+                carried(&mut dict);
+                dict.set("Length", Object::Integer(data.len() as i64));
+                writeln!(out, "{} 0 obj", xref_id.0).map_err(encoding)?;
+                write_object(out, &Object::Dictionary(dict))?;
+                out.extend_from_slice(b"\nstream\n");
+                out.extend_from_slice(&data);
+                out.extend_from_slice(b"\nendstream\nendobj\n");
+            }
         }
+        write!(out, "startxref\n{xref_at}\n%%EOF\n").map_err(encoding)?;
+        Ok(())
     }
-    write!(out, "startxref\n{xref_at}\n%%EOF\n").map_err(encoding)?;
+}
 
-    // Now the byte range is known: fill it in and hash it.
-    let total = out.len();
-    let range = [0, contents_at, contents_end, total - contents_end];
-    let mut text = String::new();
-    for n in &range[1..] {
-        let s = n.to_string();
-        if s.len() > BYTE_RANGE_WIDTH {
-            return Err(SealError::Encoding("file too large for /ByteRange".into()));
+/// Appends the seal's revision to `pdf`, with `/Contents` reserved and the digest over the
+/// byte range computed.
+pub fn prepare(pdf: &[u8], options: &SealOptions) -> Result<Prepared, SealError> {
+    let mut update = Update::new(pdf)?;
+    let sig_id = update.allocate();
+    update.add_signature_field(sig_id)?;
+    update.write(
+        pdf,
+        Some((sig_id, SignatureKind::Seal(options), options.reserved)),
+    )
+}
+
+/// Appends a document timestamp's revision (`/Type /DocTimeStamp`, `/ETSI.RFC3161`) with
+/// `reserved` bytes for the token; finish it with a token over [`Prepared::digest`].
+pub fn prepare_document_timestamp(pdf: &[u8], reserved: usize) -> Result<Prepared, SealError> {
+    let mut update = Update::new(pdf)?;
+    let sig_id = update.allocate();
+    update.add_signature_field(sig_id)?;
+    update.write(
+        pdf,
+        Some((sig_id, SignatureKind::DocumentTimestamp, reserved)),
+    )
+}
+
+/// Validation data to embed: certificates, CRLs and OCSP responses, DER.
+#[derive(Clone, Debug, Default)]
+pub struct ValidationData {
+    /// Certificates (every chain of every signature and timestamp).
+    pub certs: Vec<Vec<u8>>,
+    /// CRLs.
+    pub crls: Vec<Vec<u8>>,
+    /// OCSP responses.
+    pub ocsps: Vec<Vec<u8>>,
+}
+
+/// Appends a revision with the Document Security Store (`/DSS`: `/Certs`, `/CRLs`,
+/// `/OCSPs`, and a `/VRI` entry for every signature in the file), keeping what an earlier
+/// DSS held.
+pub fn add_dss(pdf: &[u8], data: &ValidationData) -> Result<Vec<u8>, SealError> {
+    let mut update = Update::new(pdf)?;
+    let (dss_id, mut dss) = match update.catalog.get(b"DSS") {
+        Ok(Object::Reference(id)) => (
+            Some(*id),
+            update
+                .reader
+                .get(*id)?
+                .as_dict()
+                .cloned()
+                .unwrap_or_default(),
+        ),
+        Ok(Object::Dictionary(d)) => (None, d.clone()),
+        _ => (None, Dictionary::new()),
+    };
+    let mut added: Vec<(&str, Vec<Object>)> = Vec::new();
+    for (key, items) in [
+        ("Certs", &data.certs),
+        ("CRLs", &data.crls),
+        ("OCSPs", &data.ocsps),
+    ] {
+        let mut refs = resolved_array(&update.reader, &dss, key.as_bytes())?;
+        let mut new_refs = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for item in items {
+            if !seen.insert(Sha256::digest(item)) {
+                continue;
+            }
+            let id = update.allocate();
+            let mut stream_dict = Dictionary::new();
+            stream_dict.set("Length", Object::Integer(item.len() as i64));
+            update.objects.push((
+                id,
+                Object::Stream(lopdf::Stream::new(stream_dict, item.clone())),
+            ));
+            refs.push(Object::Reference(id));
+            new_refs.push(Object::Reference(id));
         }
-        text.push_str(&format!("{s:<width$} ", width = BYTE_RANGE_WIDTH));
+        if !refs.is_empty() {
+            dss.set(key, Object::Array(refs));
+        }
+        added.push((key, new_refs));
     }
-    out[byte_range_at..byte_range_at + text.len()].copy_from_slice(text.as_bytes());
-    let mut hasher = Sha256::new();
-    hasher.update(&out[..contents_at]);
-    hasher.update(&out[contents_end..]);
-    Ok(Prepared {
-        bytes: out,
-        contents_at,
-        reserved: options.reserved,
-        digest: hasher.finalize().into(),
-    })
+    // /VRI: per signature, keyed by the SHA-1 of its /Contents (as ETSI EN 319 142-1 says),
+    // naming the validation data added here.
+    let mut vri = match dss.get(b"VRI") {
+        Ok(v) => update
+            .reader
+            .resolve(v)?
+            .as_dict()
+            .cloned()
+            .unwrap_or_default(),
+        Err(_) => Dictionary::new(),
+    };
+    for contents in signature_contents(&update.reader, &update.catalog)? {
+        let key = sha1_hex_upper(&contents);
+        let mut entry = Dictionary::new();
+        for (name, refs) in [
+            ("Cert", &added[0].1),
+            ("CRL", &added[1].1),
+            ("OCSP", &added[2].1),
+        ] {
+            if !refs.is_empty() {
+                entry.set(name, Object::Array(refs.clone()));
+            }
+        }
+        vri.set(key.into_bytes(), Object::Dictionary(entry));
+    }
+    dss.set("VRI", Object::Dictionary(vri));
+    match dss_id {
+        Some(id) => update.revise(id, Object::Dictionary(dss)),
+        None => {
+            let id = update.allocate();
+            update.objects.push((id, Object::Dictionary(dss)));
+            update.catalog.set("DSS", Object::Reference(id));
+        }
+    }
+    Ok(update.write(pdf, None)?.bytes)
+}
+
+fn sha1_hex_upper(bytes: &[u8]) -> String {
+    use sha1::Digest as _;
+    sha1::Sha1::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect()
+}
+
+/// The `/Contents` of every signature and document timestamp of the form.
+fn signature_contents(
+    reader: &PdfReader<'_>,
+    catalog: &Dictionary,
+) -> Result<Vec<Vec<u8>>, SealError> {
+    let Ok(form) = catalog.get(b"AcroForm") else {
+        return Ok(Vec::new());
+    };
+    let form = reader.resolve(form)?;
+    let Ok(form) = form.as_dict() else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for field in resolved_array(reader, form, b"Fields")?.iter().take(10_000) {
+        let field = reader.resolve(field)?;
+        let Ok(field) = field.as_dict() else { continue };
+        if field.get(b"FT").ok().and_then(|t| t.as_name().ok()) != Some(b"Sig".as_slice()) {
+            continue;
+        }
+        let Ok(value) = field.get(b"V") else { continue };
+        let value = reader.resolve(value)?;
+        if let Some(Object::String(contents, _)) =
+            value.as_dict().ok().and_then(|v| v.get(b"Contents").ok())
+        {
+            out.push(contents.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// Consecutive object numbers, for xref subsections.
@@ -846,6 +1065,58 @@ mod tests {
                 assert!(report.0, "qpdf --check: {}", report.1);
             }
         }
+    }
+
+    #[tokio::test]
+    async fn a_dss_revision_keeps_earlier_data_and_names_every_signature() {
+        let (key, cert) = signer();
+        let once = seal_with(&sample::pdf_with_pages(1), &key, &cert, "送信").await;
+        let twice = seal_with(&once, &key, &cert, "同意").await;
+        let cert_der = cert.to_der().unwrap();
+        let first = add_dss(
+            &twice,
+            &ValidationData {
+                certs: vec![cert_der.clone(), cert_der.clone()],
+                crls: vec![vec![0x30, 0]],
+                ocsps: vec![],
+            },
+        )
+        .unwrap();
+        assert!(first.starts_with(&twice));
+        let second = add_dss(
+            &first,
+            &ValidationData {
+                certs: vec![vec![0x30, 1]],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let reader = PdfReader::open(&second).unwrap();
+        let catalog = reader.catalog().unwrap();
+        let dss = reader.resolve(catalog.get(b"DSS").unwrap()).unwrap();
+        let dss = dss.as_dict().unwrap();
+        assert_eq!(
+            dss.get(b"Certs").unwrap().as_array().unwrap().len(),
+            2,
+            "duplicates once, earlier kept"
+        );
+        assert_eq!(dss.get(b"CRLs").unwrap().as_array().unwrap().len(), 1);
+        let vri = dss.get(b"VRI").unwrap().as_dict().unwrap();
+        assert_eq!(vri.len(), 2, "one VRI entry per signature");
+        for (name, _) in vri.iter() {
+            assert_eq!(name.len(), 40, "uppercase hex SHA-1");
+            assert!(
+                name.iter()
+                    .all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(c))
+            );
+        }
+        let stamped = prepare_document_timestamp(&second, 64).unwrap();
+        let digest = stamped.digest;
+        assert_ne!(digest, [0; 32]);
+        let done = stamped.finish(&[0x30, 0x00]).unwrap();
+        assert!(done.windows(25).any(|w| w == b"/Type /DocTimeStamp /Filt"));
+        assert!(done.windows(14).any(|w| w == b"/ETSI.RFC3161 "));
+        crate::inspect(&done).unwrap();
     }
 
     #[tokio::test]
