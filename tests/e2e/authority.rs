@@ -258,3 +258,73 @@ async fn the_local_tsa_over_http_satisfies_openssl_ts_verify() {
     assert_eq!(r.status(), 415, "RFC 3161 names the media type");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_remote_tsa_client_checks_what_it_gets_and_seals_with_it() {
+    use keiyaku_core::clock::ManualClock;
+    use keiyaku_core::ports::{Tsa, TsaError};
+    use keiyaku_local::remote_tsa::RemoteTsa;
+    use std::sync::Arc;
+
+    let app = TestApp::spawn().await;
+    let pki = keiyaku_local::pki::LocalPki::open_or_create(&app.data_dir().join("pki"), &app.url)
+        .unwrap();
+    let url = format!("{}/api/v1/tsa", app.url);
+    let tsa = RemoteTsa::new(&url, None, app.clock.clone()).unwrap();
+    let digest = [3u8; 32];
+    let token = tsa.timestamp(&digest).await.expect("a checked token");
+    keiyaku_pdf::timestamp::check_token(&token, &digest, &[pki.tsa.cert.clone()]).unwrap();
+
+    // Sealing through it: a B-T seal whose timestamp came over HTTP.
+    let pdf = keiyaku_pdf::sample::pdf_with_pages(1);
+    let sealed = keiyaku_local::sealing::seal_bytes(
+        &pki,
+        &tsa,
+        app.clock.clone(),
+        &pdf,
+        keiyaku_pdf::seal::Level::BT,
+        "送信",
+    )
+    .await
+    .unwrap();
+    assert!(sealed.starts_with(&pdf));
+    keiyaku_pdf::inspect(&sealed).unwrap();
+
+    // A clock an hour off: the token's genTime is not believed.
+    let skewed = Arc::new(ManualClock::new(
+        time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+    ));
+    let far = RemoteTsa::new(&url, None, skewed).unwrap();
+    assert!(matches!(
+        far.timestamp(&digest).await,
+        Err(TsaError::Refused(_))
+    ));
+    // Not a TSA at all, and nobody there.
+    let wrong = RemoteTsa::new(
+        &format!("{}/api/v1/openapi.json", app.url),
+        None,
+        app.clock.clone(),
+    )
+    .unwrap();
+    assert!(wrong.timestamp(&digest).await.is_err());
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let nobody = RemoteTsa::new(
+        &format!("http://127.0.0.1:{closed}/tsa"),
+        None,
+        app.clock.clone(),
+    )
+    .unwrap();
+    assert!(matches!(
+        nobody.timestamp(&digest).await,
+        Err(TsaError::Unavailable(_))
+    ));
+    assert!(
+        RemoteTsa::new("https://tsa.example", None, app.clock.clone()).is_err(),
+        "no TLS in this build"
+    );
+    app.stop().await;
+}

@@ -50,6 +50,9 @@ struct SealArgs {
     /// `/Reason` of the seal.
     #[arg(long, default_value = "keiyaku seal")]
     reason: String,
+    /// An RFC 3161 service to use instead of the local TSA (http:// only in this build).
+    #[arg(long, env = "KEIYAKU_TSA_URL")]
+    tsa_url: Option<String>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -126,9 +129,21 @@ async fn seal(args: SealArgs) -> ExitCode {
         SealLevel::BT => Target::Level(keiyaku_pdf::seal::Level::BT),
         SealLevel::BLta => Target::Lta,
     };
+    let clock: Arc<dyn keiyaku_core::clock::Clock> = Arc::new(SystemClock);
+    let tsa: Box<dyn keiyaku_core::ports::Tsa> = match &args.tsa_url {
+        Some(url) => match crate::remote_tsa::RemoteTsa::new(url, None, clock.clone()) {
+            Ok(t) => Box::new(t),
+            Err(e) => {
+                eprintln!("keiyaku: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Box::new(crate::pki::LocalTsa::new(pki.clone(), clock.clone())),
+    };
     match crate::sealing::seal_file(
         &pki,
-        Arc::new(SystemClock),
+        &*tsa,
+        clock,
         &args.input,
         &args.output,
         level,

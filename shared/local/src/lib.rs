@@ -7,6 +7,7 @@ pub mod items;
 pub mod keys;
 pub mod mailer;
 pub mod pki;
+pub mod remote_tsa;
 pub mod sealing;
 pub mod server;
 

@@ -10,17 +10,17 @@ use keiyaku_core::ports::Tsa;
 use keiyaku_pdf::seal::{Level, SealError, Sealer, ValidationData};
 use signature::Signer;
 
-use crate::pki::{LocalPki, LocalTsa};
+use crate::pki::LocalPki;
 
-/// Seals `pdf` with the PKI and TSA of this installation.
+/// Seals `pdf` with the service key of this installation's PKI, time-stamped by `tsa`.
 pub async fn seal_bytes(
     pki: &LocalPki,
+    tsa: &dyn Tsa,
     clock: Arc<dyn Clock>,
     pdf: &[u8],
     level: Level,
     reason: &str,
 ) -> Result<Vec<u8>, SealError> {
-    let tsa = LocalTsa::new(pki.clone(), clock.clone());
     // A dry run for the size of this TSA's tokens, so the reservation fits the first time.
     let token_estimate = match level {
         Level::BT => tsa
@@ -51,10 +51,12 @@ pub async fn seal_bytes(
 
 /// Extends a sealed file to long-term form (B-LTA): a DSS with every certificate of every
 /// chain and CRLs issued now (after the last signature's timestamp), then a document
-/// timestamp over all of it. The document timestamp comes from the same TSA, whose chain and
-/// CRL the DSS already holds, so no DSS update has to follow it.
+/// timestamp over all of it. The local TSA's chain and CRL are in the DSS already, so no DSS
+/// update has to follow the document timestamp (a remote TSA's chain is embedded in its
+/// token; its revocation data comes with the Revocation port).
 pub async fn extend_lta(
     pki: &LocalPki,
+    tsa: &dyn Tsa,
     clock: Arc<dyn Clock>,
     pdf: &[u8],
 ) -> Result<Vec<u8>, SealError> {
@@ -77,7 +79,6 @@ pub async fn extend_lta(
             ocsps: Vec::new(),
         },
     )?;
-    let tsa = LocalTsa::new(pki.clone(), clock);
     let estimate = tsa
         .timestamp(&[0u8; 32])
         .await
@@ -112,6 +113,7 @@ pub enum Target {
 /// Seals the file `input` into `output` (written whole or not at all).
 pub async fn seal_file(
     pki: &LocalPki,
+    tsa: &dyn Tsa,
     clock: Arc<dyn Clock>,
     input: &Path,
     output: &Path,
@@ -124,11 +126,11 @@ pub async fn seal_file(
         Target::Level(level) => (level, false),
         Target::Lta => (Level::BT, true),
     };
-    let mut sealed = seal_bytes(pki, clock.clone(), &pdf, level, reason)
+    let mut sealed = seal_bytes(pki, tsa, clock.clone(), &pdf, level, reason)
         .await
         .map_err(failed)?;
     if lta {
-        sealed = extend_lta(pki, clock, &sealed).await.map_err(failed)?;
+        sealed = extend_lta(pki, tsa, clock, &sealed).await.map_err(failed)?;
     }
     let tmp = output.with_extension("keiyaku-tmp");
     std::fs::write(&tmp, &sealed)
