@@ -1,0 +1,236 @@
+//! Seal benchmark: seals a ~20 MB PDF (pages of incompressible images) and a 1-page PDF to
+//! B-T and to B-LTA, with the local TSA over HTTP, and prints p50/p95 of: keiyaku in-process
+//! and as the `keiyaku seal` process; the floor (`openssl dgst -sha256` of the same file);
+//! pyHanko signing the same file with a P-256 key and the same TSA over HTTP, through its
+//! Python API in one process (start-up excluded) and through its CLI; peak RSS of each.
+//! Not a timed test: it prints figures.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use keiyaku_core::clock::{Clock, SystemClock};
+use keiyaku_local::pki::LocalPki;
+use keiyaku_local::remote_tsa::RemoteTsa;
+use keiyaku_pdf::seal::Level;
+
+const RUNS: usize = 7;
+
+fn percentiles(mut v: Vec<Duration>) -> (f64, f64) {
+    v.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let p95 = ((v.len() as f64 * 0.95).ceil() as usize).clamp(1, v.len()) - 1;
+    (ms(v[v.len() / 2]), ms(v[p95]))
+}
+
+/// Runs a command to completion: wall time, peak RSS (KiB, from wait4), success.
+fn measured(cmd: &mut Command) -> (Duration, u64, bool) {
+    let started = Instant::now();
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it for the child we just spawned.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let elapsed = started.elapsed();
+    assert_eq!(reaped, pid, "wait4");
+    (
+        elapsed,
+        usage.ru_maxrss as u64,
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+    )
+}
+
+fn floor(file: &Path) -> (f64, f64) {
+    percentiles(
+        (0..RUNS)
+            .map(|_| {
+                let (t, _, ok) =
+                    measured(Command::new("openssl").arg("dgst").arg("-sha256").arg(file));
+                assert!(ok);
+                t
+            })
+            .collect(),
+    )
+}
+
+#[tokio::main]
+async fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let binary = root.join("target/release/keiyaku");
+    let python = root.join("tests/.cache/venv-pyhanko/bin/python");
+    let pyhanko = root.join("tests/.cache/venv-pyhanko/bin/pyhanko");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(&binary)
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(&data)
+        .env("KEIYAKU_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let tsa_url = format!("http://127.0.0.1:{port}/api/v1/tsa");
+    let pki_dir = data.join("pki");
+    let pki = LocalPki::open_or_create(&pki_dir, &format!("http://127.0.0.1:{port}")).unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let tsa = RemoteTsa::new(&tsa_url, None, clock.clone()).unwrap();
+    let chain = dir.path().join("chain.pem");
+    std::fs::write(
+        &chain,
+        std::fs::read_to_string(pki_dir.join("issuing.pem")).unwrap()
+            + &std::fs::read_to_string(pki_dir.join("root.pem")).unwrap(),
+    )
+    .unwrap();
+
+    let big = keiyaku_pdf::sample::pdf_of_size(20 * 1024 * 1024, 42);
+    let small = keiyaku_pdf::sample::pdf_with_pages(1);
+    println!("runs: {RUNS} each; TSA: keiyaku's local TSA over HTTP for everyone");
+    for (label, pdf) in [("20 MB", &big), ("1 page", &small)] {
+        let input = dir.path().join(format!("in-{}.pdf", pdf.len()));
+        std::fs::write(&input, pdf).unwrap();
+        let (floor_p50, floor_p95) = floor(&input);
+        println!(
+            "\n== {label} ({} bytes); floor openssl dgst -sha256: p50 {floor_p50:.1} ms, p95 {floor_p95:.1} ms",
+            pdf.len()
+        );
+        for (level, name) in [("b-t", "B-T"), ("b-lta", "B-LTA")] {
+            let mut inproc = Vec::new();
+            for _ in 0..RUNS {
+                let started = Instant::now();
+                let mut sealed = keiyaku_local::sealing::seal_bytes(
+                    &pki,
+                    &tsa,
+                    clock.clone(),
+                    pdf,
+                    Level::BT,
+                    "benchmark",
+                )
+                .await
+                .unwrap();
+                if level == "b-lta" {
+                    sealed = keiyaku_local::sealing::extend_lta(&pki, &tsa, clock.clone(), &sealed)
+                        .await
+                        .unwrap();
+                }
+                inproc.push(started.elapsed());
+                std::hint::black_box(sealed);
+            }
+            let (in_p50, in_p95) = percentiles(inproc);
+            let output = dir.path().join("out.pdf");
+            let mut process = Vec::new();
+            let mut process_rss = 0;
+            for _ in 0..RUNS {
+                let (t, rss, ok) = measured(
+                    Command::new(&binary)
+                        .arg("seal")
+                        .arg(&input)
+                        .arg(&output)
+                        .args(["--level", level, "--tsa-url", &tsa_url, "--data-dir"])
+                        .arg(&data),
+                );
+                assert!(ok, "keiyaku seal");
+                process.push(t);
+                process_rss = process_rss.max(rss);
+            }
+            let (pr_p50, pr_p95) = percentiles(process);
+            // pyHanko in one process, start-up excluded.
+            let out = Command::new(&python)
+                .arg(root.join("tests/benchmarks/pyhanko_sign.py"))
+                .arg(&input)
+                .arg(pki_dir.join("service.key"))
+                .arg(pki_dir.join("service.pem"))
+                .arg(&chain)
+                .arg(&tsa_url)
+                .arg(level)
+                .arg(RUNS.to_string())
+                .arg(pki_dir.join("root.pem"))
+                .output()
+                .expect("pyHanko (tests/bench installs it)");
+            let py: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+                panic!("pyHanko: {e}: {}", String::from_utf8_lossy(&out.stderr))
+            });
+            let py_p50 = py["p50_ms"].as_f64().unwrap();
+            // pyHanko's CLI, a process per signature.
+            let mut cli = Vec::new();
+            let mut cli_rss = 0;
+            for _ in 0..RUNS {
+                let mut cmd = Command::new(&pyhanko);
+                cmd.args([
+                    "sign",
+                    "addsig",
+                    "--field",
+                    "Sig1",
+                    "--use-pades",
+                    "--timestamp-url",
+                    &tsa_url,
+                ]);
+                if level == "b-lta" {
+                    cmd.args(["--with-validation-info", "--use-pades-lta", "--trust"])
+                        .arg(pki_dir.join("root.pem"));
+                }
+                cmd.arg("pemder")
+                    .arg("--key")
+                    .arg(pki_dir.join("service.key"))
+                    .arg("--cert")
+                    .arg(pki_dir.join("service.pem"))
+                    .arg("--chain")
+                    .arg(&chain)
+                    .arg("--no-pass")
+                    .arg(&input)
+                    .arg(dir.path().join("py-out.pdf"));
+                let (t, rss, ok) = measured(&mut cmd);
+                assert!(ok, "pyhanko sign addsig");
+                cli.push(t);
+                cli_rss = cli_rss.max(rss);
+            }
+            let (cli_p50, cli_p95) = percentiles(cli);
+            let target = if level == "b-t" { 2.0 } else { 3.0 };
+            println!("{name}:");
+            println!(
+                "  keiyaku in-process   p50 {in_p50:7.1} ms  p95 {in_p95:7.1} ms  = {:.2} × floor (target ≤ {target:.0} for 20 MB)",
+                in_p50 / floor_p50
+            );
+            println!(
+                "  keiyaku seal process p50 {pr_p50:7.1} ms  p95 {pr_p95:7.1} ms  peak RSS {:.1} MiB (target ≤ file + 50 MiB = {:.1} MiB)",
+                process_rss as f64 / 1024.0,
+                (pdf.len() as f64 / 1048576.0) + 50.0
+            );
+            println!(
+                "  pyHanko in-process   p50 {py_p50:7.1} ms  p95 {:7.1} ms  peak RSS {:.1} MiB  → keiyaku is {:.1} × faster (target ≥ 4)",
+                py["p95_ms"].as_f64().unwrap(),
+                py["peak_rss_kib"].as_f64().unwrap() / 1024.0,
+                py_p50 / in_p50
+            );
+            println!(
+                "  pyHanko CLI          p50 {cli_p50:7.1} ms  p95 {cli_p95:7.1} ms  peak RSS {:.1} MiB",
+                cli_rss as f64 / 1024.0
+            );
+        }
+    }
+    println!(
+        "\nverify: not measured yet (keiyaku verify comes with the next step of the sealing issue)"
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+}
