@@ -49,9 +49,9 @@ pub async fn seal_bytes(
         .await
 }
 
-/// Extends a sealed file to long-term form (B-LTA): a DSS with every certificate of every
-/// chain and CRLs issued now (after the last signature's timestamp), then a document
-/// timestamp over all of it. The local TSA's chain and CRL are in the DSS already, so no DSS
+/// Extends a sealed file to long-term form (B-LTA): one revision with a DSS (every
+/// certificate of every chain, CRLs issued now, after the last signature's timestamp) and a
+/// document timestamp over all of it. The local TSA's chain and CRL are in the DSS already, so no DSS
 /// update has to follow the document timestamp (a remote TSA's chain is embedded in its
 /// token; its revocation data comes with the Revocation port).
 pub async fn extend_lta(
@@ -71,14 +71,11 @@ pub async fn extend_lta(
         .into_iter()
         .map(|issuer| LocalPki::crl(issuer, now).map_err(|e| signer(e.to_string())))
         .collect::<Result<Vec<_>, _>>()?;
-    let with_dss = keiyaku_pdf::seal::add_dss(
-        pdf,
-        &ValidationData {
-            certs,
-            crls,
-            ocsps: Vec::new(),
-        },
-    )?;
+    let data = ValidationData {
+        certs,
+        crls,
+        ocsps: Vec::new(),
+    };
     let estimate = tsa
         .timestamp(&[0u8; 32])
         .await
@@ -86,7 +83,7 @@ pub async fn extend_lta(
         .len();
     let mut reserved = estimate + 1024;
     for _ in 0..2 {
-        let prepared = keiyaku_pdf::seal::prepare_document_timestamp(&with_dss, reserved)?;
+        let prepared = keiyaku_pdf::seal::prepare_long_term(pdf, &data, reserved)?;
         let token = tsa
             .timestamp(&prepared.digest)
             .await
@@ -129,6 +126,8 @@ pub async fn seal_file(
     let mut sealed = seal_bytes(pki, tsa, clock.clone(), &pdf, level, reason)
         .await
         .map_err(failed)?;
+    // Hold a 20 MB file as few times as possible: the input is done with.
+    drop(pdf);
     if lta {
         sealed = extend_lta(pki, tsa, clock, &sealed).await.map_err(failed)?;
     }

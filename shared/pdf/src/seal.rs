@@ -539,82 +539,100 @@ pub struct ValidationData {
 /// DSS held.
 pub fn add_dss(pdf: &[u8], data: &ValidationData) -> Result<Vec<u8>, SealError> {
     let mut update = Update::new(pdf)?;
-    let (dss_id, mut dss) = match update.catalog.get(b"DSS") {
-        Ok(Object::Reference(id)) => (
-            Some(*id),
-            update
+    update.add_dss(data)?;
+    Ok(update.write(pdf, None)?.bytes)
+}
+
+/// Appends the long-term revision in one update: the DSS with `data`, and a document
+/// timestamp over everything (the DSS included) with `reserved` bytes for its token. One
+/// revision instead of two: the file is copied and hashed once.
+pub fn prepare_long_term(
+    pdf: &[u8],
+    data: &ValidationData,
+    reserved: usize,
+) -> Result<Prepared, SealError> {
+    let mut update = Update::new(pdf)?;
+    update.add_dss(data)?;
+    let sig_id = update.allocate();
+    update.add_signature_field(sig_id)?;
+    update.write(
+        pdf,
+        Some((sig_id, SignatureKind::DocumentTimestamp, reserved)),
+    )
+}
+
+impl Update<'_> {
+    fn add_dss(&mut self, data: &ValidationData) -> Result<(), SealError> {
+        let (dss_id, mut dss) = match self.catalog.get(b"DSS") {
+            Ok(Object::Reference(id)) => (
+                Some(*id),
+                self.reader.get(*id)?.as_dict().cloned().unwrap_or_default(),
+            ),
+            Ok(Object::Dictionary(d)) => (None, d.clone()),
+            _ => (None, Dictionary::new()),
+        };
+        let mut added: Vec<Vec<Object>> = Vec::new();
+        for (key, items) in [
+            ("Certs", &data.certs),
+            ("CRLs", &data.crls),
+            ("OCSPs", &data.ocsps),
+        ] {
+            let mut refs = resolved_array(&self.reader, &dss, key.as_bytes())?;
+            let mut new_refs = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            for item in items {
+                if !seen.insert(Sha256::digest(item)) {
+                    continue;
+                }
+                let id = self.allocate();
+                let mut stream_dict = Dictionary::new();
+                stream_dict.set("Length", Object::Integer(item.len() as i64));
+                self.objects.push((
+                    id,
+                    Object::Stream(lopdf::Stream::new(stream_dict, item.clone())),
+                ));
+                refs.push(Object::Reference(id));
+                new_refs.push(Object::Reference(id));
+            }
+            if !refs.is_empty() {
+                dss.set(key, Object::Array(refs));
+            }
+            added.push(new_refs);
+        }
+        // /VRI: per signature, keyed by the SHA-1 of its /Contents (ETSI EN 319 142-1),
+        // naming the validation data added here.
+        let mut vri = match dss.get(b"VRI") {
+            Ok(v) => self
                 .reader
-                .get(*id)?
+                .resolve(v)?
                 .as_dict()
                 .cloned()
                 .unwrap_or_default(),
-        ),
-        Ok(Object::Dictionary(d)) => (None, d.clone()),
-        _ => (None, Dictionary::new()),
-    };
-    let mut added: Vec<(&str, Vec<Object>)> = Vec::new();
-    for (key, items) in [
-        ("Certs", &data.certs),
-        ("CRLs", &data.crls),
-        ("OCSPs", &data.ocsps),
-    ] {
-        let mut refs = resolved_array(&update.reader, &dss, key.as_bytes())?;
-        let mut new_refs = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        for item in items {
-            if !seen.insert(Sha256::digest(item)) {
-                continue;
+            Err(_) => Dictionary::new(),
+        };
+        for contents in signature_contents(&self.reader, &self.catalog)? {
+            let mut entry = Dictionary::new();
+            for (name, refs) in ["Cert", "CRL", "OCSP"].into_iter().zip(&added) {
+                if !refs.is_empty() {
+                    entry.set(name, Object::Array(refs.clone()));
+                }
             }
-            let id = update.allocate();
-            let mut stream_dict = Dictionary::new();
-            stream_dict.set("Length", Object::Integer(item.len() as i64));
-            update.objects.push((
-                id,
-                Object::Stream(lopdf::Stream::new(stream_dict, item.clone())),
-            ));
-            refs.push(Object::Reference(id));
-            new_refs.push(Object::Reference(id));
+            vri.set(
+                sha1_hex_upper(&contents).into_bytes(),
+                Object::Dictionary(entry),
+            );
         }
-        if !refs.is_empty() {
-            dss.set(key, Object::Array(refs));
-        }
-        added.push((key, new_refs));
-    }
-    // /VRI: per signature, keyed by the SHA-1 of its /Contents (as ETSI EN 319 142-1 says),
-    // naming the validation data added here.
-    let mut vri = match dss.get(b"VRI") {
-        Ok(v) => update
-            .reader
-            .resolve(v)?
-            .as_dict()
-            .cloned()
-            .unwrap_or_default(),
-        Err(_) => Dictionary::new(),
-    };
-    for contents in signature_contents(&update.reader, &update.catalog)? {
-        let key = sha1_hex_upper(&contents);
-        let mut entry = Dictionary::new();
-        for (name, refs) in [
-            ("Cert", &added[0].1),
-            ("CRL", &added[1].1),
-            ("OCSP", &added[2].1),
-        ] {
-            if !refs.is_empty() {
-                entry.set(name, Object::Array(refs.clone()));
+        dss.set("VRI", Object::Dictionary(vri));
+        match dss_id {
+            Some(id) => self.revise(id, Object::Dictionary(dss)),
+            None => {
+                let id = self.allocate();
+                self.objects.push((id, Object::Dictionary(dss)));
+                self.catalog.set("DSS", Object::Reference(id));
             }
         }
-        vri.set(key.into_bytes(), Object::Dictionary(entry));
+        Ok(())
     }
-    dss.set("VRI", Object::Dictionary(vri));
-    match dss_id {
-        Some(id) => update.revise(id, Object::Dictionary(dss)),
-        None => {
-            let id = update.allocate();
-            update.objects.push((id, Object::Dictionary(dss)));
-            update.catalog.set("DSS", Object::Reference(id));
-        }
-    }
-    Ok(update.write(pdf, None)?.bytes)
 }
 
 fn sha1_hex_upper(bytes: &[u8]) -> String {
