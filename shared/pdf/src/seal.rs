@@ -511,18 +511,6 @@ pub fn prepare(pdf: &[u8], options: &SealOptions) -> Result<Prepared, SealError>
     )
 }
 
-/// Appends a document timestamp's revision (`/Type /DocTimeStamp`, `/ETSI.RFC3161`) with
-/// `reserved` bytes for the token; finish it with a token over [`Prepared::digest`].
-pub fn prepare_document_timestamp(pdf: &[u8], reserved: usize) -> Result<Prepared, SealError> {
-    let mut update = Update::new(pdf)?;
-    let sig_id = update.allocate();
-    update.add_signature_field(sig_id)?;
-    update.write(
-        pdf,
-        Some((sig_id, SignatureKind::DocumentTimestamp, reserved)),
-    )
-}
-
 /// Validation data to embed: certificates, CRLs and OCSP responses, DER.
 #[derive(Clone, Debug, Default)]
 pub struct ValidationData {
@@ -1128,7 +1116,7 @@ mod tests {
                     .all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(c))
             );
         }
-        let stamped = prepare_document_timestamp(&second, 64).unwrap();
+        let stamped = prepare_long_term(&second, &ValidationData::default(), 64).unwrap();
         let digest = stamped.digest;
         assert_ne!(digest, [0; 32]);
         let done = stamped.finish(&[0x30, 0x00]).unwrap();
