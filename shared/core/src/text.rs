@@ -69,6 +69,14 @@ impl std::fmt::Display for Email {
 /// A short single-line text (a person's name, a title): NFC, trimmed, no control
 /// characters, 1..=`max` characters.
 pub fn line(raw: &str, field: &'static str, max: usize) -> Result<String> {
+    // The limit applies to what was sent, before trimming (as the API schema states it).
+    if raw.chars().count() > max {
+        return Err(Error::invalid(
+            "too_long",
+            field,
+            format!("{field} is longer than {max} characters"),
+        ));
+    }
     let s: String = raw.nfc().collect::<String>().trim().to_owned();
     if s.is_empty() {
         return Err(Error::invalid(
@@ -161,6 +169,10 @@ mod tests {
         assert!(line(" ", "name", 10).is_err());
         assert!(line("a\u{7}", "name", 10).is_err());
         assert!(line("あいうえおかきくけこさ", "name", 10).is_err());
+        assert!(
+            line("\tあいうえおかきくけこ", "name", 10).is_err(),
+            "counted as sent"
+        );
         assert_eq!(fold("ＡＢＣ契約"), "abc契約");
     }
 }
