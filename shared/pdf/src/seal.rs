@@ -167,15 +167,17 @@ fn resolved_array(
     dict: &Dictionary,
     key: &[u8],
 ) -> Result<Vec<Object>, SealError> {
-    match dict.get(key) {
-        Err(_) => Ok(Vec::new()),
-        Ok(value) => Ok(reader
-            .resolve(value)?
-            .as_array()
-            .map_err(|_| {
-                SealError::NotSealable(format!("/{} is not an array", String::from_utf8_lossy(key)))
-            })?
-            .clone()),
+    let Ok(value) = dict.get(key) else {
+        return Ok(Vec::new());
+    };
+    match reader.resolve(value)? {
+        Object::Array(items) => Ok(items),
+        // A null value is the same as an absent entry (ISO 32000-1, 7.3.7).
+        Object::Null => Ok(Vec::new()),
+        _ => Err(SealError::NotSealable(format!(
+            "/{} is not an array",
+            String::from_utf8_lossy(key)
+        ))),
     }
 }
 
