@@ -449,6 +449,7 @@ impl<'a> PdfReader<'a> {
         let len = self.bytes.len();
         let size_cap = entry_cap(len);
         let mut visited = HashSet::new();
+        let mut newer_size: Option<i64> = None;
         let mut next = Some(self.startxref);
         while let Some(offset) = next {
             if self.sections.len() >= MAX_SECTIONS {
@@ -474,14 +475,22 @@ impl<'a> PdfReader<'a> {
                     trailer,
                 }
             };
-            match section.trailer.get(b"Size").and_then(Object::as_i64) {
-                Ok(size) if size >= 1 && size as u64 <= size_cap as u64 => {}
+            let size = match section.trailer.get(b"Size").and_then(Object::as_i64) {
+                Ok(size) if size >= 1 && size as u64 <= size_cap as u64 => size,
                 _ => {
                     return Err(PdfError::xref(
                         "trailer /Size is missing or beyond what the file can hold",
                     ));
                 }
+            };
+            // Sections are read newest first; a revision never has fewer objects than the
+            // one it updates (pyHanko's strict reader refuses such files too).
+            if newer_size.is_some_and(|newer| size > newer) {
+                return Err(PdfError::xref(
+                    "a later revision's trailer /Size is smaller than an earlier one's",
+                ));
             }
+            newer_size = Some(size);
             next = match section.trailer.get(b"Prev") {
                 Err(_) => None,
                 Ok(prev) => match prev.as_i64().ok().and_then(|p| usize::try_from(p).ok()) {
