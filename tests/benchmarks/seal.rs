@@ -5,7 +5,6 @@
 //! Python API in one process (start-up excluded) and through its CLI; peak RSS of each.
 //! Not a timed test: it prints figures.
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -70,36 +69,15 @@ fn floor(file: &Path) -> (f64, f64) {
 #[tokio::main]
 async fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let binary = root.join("target/release/keiyaku");
+    let binary = keiyaku_tests::keiyaku_binary();
     let python = root.join("tests/.cache/venv-pyhanko/bin/python");
     let pyhanko = root.join("tests/.cache/venv-pyhanko/bin/pyhanko");
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Command::new(&binary)
-        .args([
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(&data)
-        .env("KEIYAKU_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let tsa_url = format!("http://127.0.0.1:{port}/api/v1/tsa");
+    let server = keiyaku_tests::start_process(&[]);
+    let data = server.data_dir.clone();
+    let tsa_url = format!("{}/api/v1/tsa", server.url);
     let pki_dir = data.join("pki");
-    let pki = LocalPki::open_or_create(&pki_dir, &format!("http://127.0.0.1:{port}")).unwrap();
+    let pki = LocalPki::open_or_create(&pki_dir, &server.url).unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let tsa = RemoteTsa::new(&tsa_url, None, clock.clone()).unwrap();
     let chain = dir.path().join("chain.pem");
@@ -274,6 +252,4 @@ async fn main() {
     println!(
         "\nverify: not measured yet (keiyaku verify comes with the next step of the sealing issue)"
     );
-    let _ = server.kill();
-    let _ = server.wait();
 }

@@ -4,9 +4,9 @@
 //! fsyncing it once), their ratios, and the server's peak RSS growth. Not a timed test:
 //! it prints figures and exits 0 unless something fails outright.
 
-use std::io::{BufRead, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aes_gcm::aead::{AeadInPlace, KeyInit};
@@ -73,12 +73,6 @@ fn floor(file: &Path, bytes: &[u8], scratch: &Path) -> (Duration, Duration, Dura
 
 #[tokio::main]
 async fn main() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let binary = root.join("target/release/keiyaku");
-    assert!(
-        binary.exists(),
-        "build the release binary first (tests/bench does)"
-    );
     let dir = tempfile::tempdir().unwrap();
     let pdf = keiyaku_pdf::sample::pdf_of_size(20 * 1024 * 1024, 42);
     let file = dir.path().join("bench.pdf");
@@ -89,34 +83,13 @@ async fn main() {
         pdf.len() as f64 / 1048576.0
     );
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let data = dir.path().join("data");
-    let mut server = Command::new(&binary)
-        .args([
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(&data)
-        .env("KEIYAKU_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
+    let server = keiyaku_tests::start_process(&[]);
+    let data = server.data_dir.clone();
+    let url = server.url.clone();
     let http = reqwest::Client::new();
     let account = sign_up_and_log_in(&url, &data, "bench@example.jp").await;
     let bearer = format!("Bearer {}", account.token);
-    let pid = server.id();
+    let pid = server.pid();
     let rss_before = status_kib(pid, "VmRSS:");
 
     let body = bytes::Bytes::from(pdf.clone());
@@ -174,8 +147,6 @@ async fn main() {
         floor_parts.push((sha, aes, write));
     }
     let peak = status_kib(pid, "VmHWM:");
-    let _ = server.kill();
-    let _ = server.wait();
 
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let (up, down, fl) = (

@@ -409,10 +409,14 @@ impl Drop for Process {
     }
 }
 
-/// The `keiyaku` binary next to the test executable (built by `cargo build --workspace`).
+/// The `keiyaku` binary of the same build as the running executable: beside it (a benchmark
+/// in target/<profile>/) or one folder up (a test in target/<profile>/deps/).
 pub fn keiyaku_binary() -> PathBuf {
-    // target/<profile>/deps/e2e-… → target/<profile>/keiyaku
     let exe = std::env::current_exe().unwrap();
+    let beside = exe.parent().unwrap().join("keiyaku");
+    if beside.exists() {
+        return beside;
+    }
     let bin = exe
         .parent()
         .and_then(|p| p.parent())
@@ -420,7 +424,7 @@ pub fn keiyaku_binary() -> PathBuf {
         .join("keiyaku");
     assert!(
         bin.exists(),
-        "{bin:?} missing: build the workspace first (tests/run does)"
+        "{bin:?} missing: build the workspace first (tests/run and tests/bench do)"
     );
     bin
 }
