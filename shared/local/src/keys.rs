@@ -47,14 +47,7 @@ impl KeyFile {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut key = Zeroizing::new(vec![0u8; 32]);
                 rand::rngs::OsRng.fill_bytes(&mut key);
-                let mut f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(path)
-                    .map_err(io)?;
-                f.write_all(&key).map_err(io)?;
-                f.sync_all().map_err(io)?;
+                write_secret(path, &key).map_err(io)?;
                 key
             }
             Err(e) => return Err(io(e)),
@@ -126,4 +119,15 @@ impl Keys for KeyFile {
         key.copy_from_slice(&plain);
         Ok(key)
     }
+}
+
+/// Writes a new secret file: created (never overwritten) with mode 0600, and synced.
+pub(crate) fn write_secret(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(contents)?;
+    f.sync_all()
 }

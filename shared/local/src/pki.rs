@@ -6,8 +6,6 @@
 //! issuer's CRL (under the public URL) and where to fetch its issuer (AIA). CRLs are issued
 //! fresh on every request, so validation data is always newer than the last timestamp.
 
-use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -176,18 +174,10 @@ fn validity(lifetime: Duration) -> Result<Validity, PkiError> {
 }
 
 fn write_private(path: &Path, contents: &[u8]) -> Result<(), PkiError> {
-    let io = |source| PkiError::Io {
+    crate::keys::write_secret(path, contents).map_err(|source| PkiError::Io {
         path: path.display().to_string(),
         source,
-    };
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(io)?;
-    f.write_all(contents).map_err(io)?;
-    f.sync_all().map_err(io)
+    })
 }
 
 fn read(path: &Path) -> Result<String, PkiError> {
