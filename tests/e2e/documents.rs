@@ -25,6 +25,9 @@ async fn upload_list_and_download_byte_for_byte() {
     assert_eq!(doc["size"], pdf.len());
     assert!(doc["pages"].as_u64().unwrap() >= 1);
     assert_eq!(doc["history"][0]["action"], "document.created");
+    let me: Value = user.get("/api/v1/me").await.json().await.unwrap();
+    assert_eq!(doc["owner_id"], me["id"]);
+    assert_eq!(doc["team_id"], me["team_id"]);
     assert_eq!(doc["history"][0]["ip"], "127.0.0.1");
     let sha: String = {
         use sha2::Digest;

@@ -112,6 +112,8 @@ pub struct DocumentDetail {
     pub summary: DocumentSummary,
     /// Its sender.
     pub owner_id: String,
+    /// The team it belongs to.
+    pub team_id: String,
     /// SHA-256 of the original, hex.
     pub sha256: String,
     /// PDF version of the original.
@@ -177,6 +179,7 @@ async fn detail(s: &AppState, d: Document) -> ApiResult<DocumentDetail> {
     let history = documents::history(s, &d).await?;
     Ok(DocumentDetail {
         owner_id: d.owner_id.to_string(),
+        team_id: d.team_id.to_string(),
         sha256: d.original.sha256.clone(),
         pdf_version: d.pdf_version.clone(),
         summary: summary(&d),
