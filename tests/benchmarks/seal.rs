@@ -103,7 +103,7 @@ async fn main() {
             let mut inproc = Vec::new();
             for _ in 0..RUNS {
                 let started = Instant::now();
-                let mut sealed = keiyaku_local::sealing::seal_bytes(
+                let (mut sealed, hash) = keiyaku_local::sealing::seal_bytes(
                     &pki,
                     &tsa,
                     clock.clone(),
@@ -114,9 +114,15 @@ async fn main() {
                 .await
                 .unwrap();
                 if level == "b-lta" {
-                    sealed = keiyaku_local::sealing::extend_lta(&pki, &tsa, clock.clone(), &sealed)
-                        .await
-                        .unwrap();
+                    sealed = keiyaku_local::sealing::extend_lta(
+                        &pki,
+                        &tsa,
+                        clock.clone(),
+                        &sealed,
+                        Some(&hash),
+                    )
+                    .await
+                    .unwrap();
                 }
                 inproc.push(started.elapsed());
                 std::hint::black_box(sealed);
@@ -214,7 +220,7 @@ async fn main() {
         }
     }
     // Where a B-LTA extension of the 20 MB file spends its time.
-    let sealed =
+    let (sealed, hash) =
         keiyaku_local::sealing::seal_bytes(&pki, &tsa, clock.clone(), &big, Level::BT, "profile")
             .await
             .unwrap();
@@ -235,6 +241,7 @@ async fn main() {
             ocsps: vec![],
         },
         token.len() + 1024,
+        Some(&hash),
     )
     .unwrap();
     let prepare_time = t.elapsed();
@@ -243,7 +250,7 @@ async fn main() {
     let finish_time = t.elapsed();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "\nprofile of one B-LTA extension (20 MB): TSA call {:.1} ms, CRL {:.1} ms, DSS + document-timestamp revision (a copy and a hash of the file) {:.1} ms, finish {:.1} ms",
+        "\nprofile of one B-LTA extension (20 MB): TSA call {:.1} ms, CRL {:.1} ms, DSS + document-timestamp revision (a copy of the file; only the new revision is hashed) {:.1} ms, finish {:.1} ms",
         ms(tsa_call),
         ms(crl_time),
         ms(prepare_time),

@@ -278,7 +278,7 @@ async fn the_remote_tsa_client_checks_what_it_gets_and_seals_with_it() {
 
     // Sealing through it: a B-T seal whose timestamp came over HTTP.
     let pdf = keiyaku_pdf::sample::pdf_with_pages(1);
-    let sealed = keiyaku_local::sealing::seal_bytes(
+    let (sealed, _) = keiyaku_local::sealing::seal_bytes(
         &pki,
         &tsa,
         app.clock.clone(),

@@ -7,12 +7,13 @@ use std::sync::Arc;
 
 use keiyaku_core::clock::Clock;
 use keiyaku_core::ports::Tsa;
-use keiyaku_pdf::seal::{Level, SealError, Sealer, ValidationData};
+use keiyaku_pdf::seal::{FileHash, Level, SealError, Sealer, ValidationData};
 use signature::Signer;
 
 use crate::pki::LocalPki;
 
-/// Seals `pdf` with the service key of this installation's PKI, time-stamped by `tsa`.
+/// Seals `pdf` with the service key of this installation's PKI, time-stamped by `tsa`; also
+/// the hash of the sealed file, for [`extend_lta`].
 pub async fn seal_bytes(
     pki: &LocalPki,
     tsa: &dyn Tsa,
@@ -20,7 +21,7 @@ pub async fn seal_bytes(
     pdf: &[u8],
     level: Level,
     reason: &str,
-) -> Result<Vec<u8>, SealError> {
+) -> Result<(Vec<u8>, FileHash), SealError> {
     // A dry run for the size of this TSA's tokens, so the reservation fits the first time.
     let token_estimate = match level {
         Level::BT => tsa
@@ -45,13 +46,14 @@ pub async fn seal_bytes(
         token_estimate,
     };
     sealer
-        .seal(pdf, level, reason, "keiyaku", clock.now())
+        .seal_hashed(pdf, level, reason, "keiyaku", clock.now())
         .await
 }
 
 /// Extends a sealed file to long-term form (B-LTA): one revision with a DSS (every
 /// certificate of every chain, CRLs issued now, after the last signature's timestamp) and a
-/// document timestamp over all of it. The local TSA's chain and CRL are in the DSS already, so no DSS
+/// document timestamp over all of it. With `known` (from [`seal_bytes`]) the file is not
+/// hashed again. The local TSA's chain and CRL are in the DSS already, so no DSS
 /// update has to follow the document timestamp (a remote TSA's chain is embedded in its
 /// token; its revocation data comes with the Revocation port).
 pub async fn extend_lta(
@@ -59,6 +61,7 @@ pub async fn extend_lta(
     tsa: &dyn Tsa,
     clock: Arc<dyn Clock>,
     pdf: &[u8],
+    known: Option<&FileHash>,
 ) -> Result<Vec<u8>, SealError> {
     let encoding = |e: der::Error| SealError::Encoding(e.to_string());
     let signer = |e: String| SealError::Signer(e);
@@ -83,7 +86,7 @@ pub async fn extend_lta(
         .len();
     let mut reserved = estimate + 1024;
     for _ in 0..2 {
-        let prepared = keiyaku_pdf::seal::prepare_long_term(pdf, &data, reserved)?;
+        let prepared = keiyaku_pdf::seal::prepare_long_term(pdf, &data, reserved, known)?;
         let token = tsa
             .timestamp(&prepared.digest)
             .await
@@ -123,13 +126,15 @@ pub async fn seal_file(
         Target::Level(level) => (level, false),
         Target::Lta => (Level::BT, true),
     };
-    let mut sealed = seal_bytes(pki, tsa, clock.clone(), &pdf, level, reason)
+    let (mut sealed, hash) = seal_bytes(pki, tsa, clock.clone(), &pdf, level, reason)
         .await
         .map_err(failed)?;
     // Hold a 20 MB file as few times as possible: the input is done with.
     drop(pdf);
     if lta {
-        sealed = extend_lta(pki, tsa, clock, &sealed).await.map_err(failed)?;
+        sealed = extend_lta(pki, tsa, clock, &sealed, Some(&hash))
+            .await
+            .map_err(failed)?;
     }
     let tmp = output.with_extension("keiyaku-tmp");
     std::fs::write(&tmp, &sealed)

@@ -94,12 +94,19 @@ pub struct Prepared {
     /// Offset of the `<` that opens `/Contents`.
     contents_at: usize,
     reserved: usize,
+    /// The hash state after the bytes before `/Contents`, to hash the finished file cheaply.
+    prefix: Sha256,
     /// SHA-256 over the `/ByteRange`: what the signature's message-digest attribute names.
     pub digest: [u8; 32],
 }
 
 /// A signature dictionary's `/Contents` placeholder and `/ByteRange` placeholder.
 const BYTE_RANGE_WIDTH: usize = 10;
+
+/// The SHA-256 state over a whole finished file, so the next revision's digest hashes only
+/// what it appends (a 20 MB file is then hashed once for seal and long-term form together).
+#[derive(Clone)]
+pub struct FileHash(Sha256);
 
 fn text_string(s: &str) -> Object {
     // UTF-16BE with a BOM: Japanese reasons and names survive in every reader.
@@ -344,6 +351,7 @@ impl<'a> Update<'a> {
         mut self,
         pdf: &[u8],
         signature: Option<(ObjectId, SignatureKind<'_>, usize)>,
+        known: Option<&FileHash>,
     ) -> Result<Prepared, SealError> {
         let root = (
             self.root_id,
@@ -401,6 +409,7 @@ impl<'a> Update<'a> {
                 bytes: out,
                 contents_at: 0,
                 reserved: 0,
+                prefix: Sha256::new(),
                 digest: [0; 32],
             });
         };
@@ -415,13 +424,26 @@ impl<'a> Update<'a> {
             text.push_str(&format!("{s:<width$} ", width = BYTE_RANGE_WIDTH));
         }
         out[byte_range_at..byte_range_at + text.len()].copy_from_slice(text.as_bytes());
-        let mut hasher = Sha256::new();
-        hasher.update(&out[..contents_at]);
+        let mut hasher = match known {
+            // The original bytes were hashed already: continue after them.
+            Some(FileHash(state)) => {
+                let mut h = state.clone();
+                h.update(&out[pdf.len()..contents_at]);
+                h
+            }
+            None => {
+                let mut h = Sha256::new();
+                h.update(&out[..contents_at]);
+                h
+            }
+        };
+        let prefix = hasher.clone();
         hasher.update(&out[contents_end..]);
         Ok(Prepared {
             bytes: out,
             contents_at,
             reserved,
+            prefix,
             digest: hasher.finalize().into(),
         })
     }
@@ -510,6 +532,7 @@ pub fn prepare(pdf: &[u8], options: &SealOptions) -> Result<Prepared, SealError>
     update.write(
         pdf,
         Some((sig_id, SignatureKind::Seal(options), options.reserved)),
+        None,
     )
 }
 
@@ -530,16 +553,18 @@ pub struct ValidationData {
 pub fn add_dss(pdf: &[u8], data: &ValidationData) -> Result<Vec<u8>, SealError> {
     let mut update = Update::new(pdf)?;
     update.add_dss(data)?;
-    Ok(update.write(pdf, None)?.bytes)
+    Ok(update.write(pdf, None, None)?.bytes)
 }
 
 /// Appends the long-term revision in one update: the DSS with `data`, and a document
 /// timestamp over everything (the DSS included) with `reserved` bytes for its token. One
-/// revision instead of two: the file is copied and hashed once.
+/// revision instead of two: the file is copied once, and with `known` (the hash of `pdf`
+/// from [`Prepared::finish_hashed`]) only the new revision is hashed.
 pub fn prepare_long_term(
     pdf: &[u8],
     data: &ValidationData,
     reserved: usize,
+    known: Option<&FileHash>,
 ) -> Result<Prepared, SealError> {
     let mut update = Update::new(pdf)?;
     update.add_dss(data)?;
@@ -548,6 +573,7 @@ pub fn prepare_long_term(
     update.write(
         pdf,
         Some((sig_id, SignatureKind::DocumentTimestamp, reserved)),
+        known,
     )
 }
 
@@ -679,7 +705,12 @@ fn runs(sorted: &[(ObjectId, usize)]) -> Vec<&[(ObjectId, usize)]> {
 impl Prepared {
     /// Puts the CMS into `/Contents`: the sealed file. Never truncates: a CMS larger than
     /// the reservation is [`SealError::ContentsOverflow`].
-    pub fn finish(mut self, cms: &[u8]) -> Result<Vec<u8>, SealError> {
+    pub fn finish(self, cms: &[u8]) -> Result<Vec<u8>, SealError> {
+        self.finish_hashed(cms).map(|(bytes, _)| bytes)
+    }
+
+    /// [`Prepared::finish`], and the hash of the whole finished file for the next revision.
+    pub fn finish_hashed(mut self, cms: &[u8]) -> Result<(Vec<u8>, FileHash), SealError> {
         if cms.len() > self.reserved {
             return Err(SealError::ContentsOverflow {
                 needed: cms.len(),
@@ -689,7 +720,8 @@ impl Prepared {
         let hex = hex_upper(cms);
         let at = self.contents_at + 1;
         self.bytes[at..at + hex.len()].copy_from_slice(hex.as_bytes());
-        Ok(self.bytes)
+        self.prefix.update(&self.bytes[self.contents_at..]);
+        Ok((self.bytes, FileHash(self.prefix)))
     }
 }
 
@@ -856,6 +888,20 @@ where
         name: &str,
         time: OffsetDateTime,
     ) -> Result<Vec<u8>, SealError> {
+        self.seal_hashed(pdf, level, reason, name, time)
+            .await
+            .map(|(bytes, _)| bytes)
+    }
+
+    /// [`Sealer::seal`], and the hash of the sealed file for the next revision.
+    pub async fn seal_hashed(
+        &self,
+        pdf: &[u8],
+        level: Level,
+        reason: &str,
+        name: &str,
+        time: OffsetDateTime,
+    ) -> Result<(Vec<u8>, FileHash), SealError> {
         let certs: usize = std::iter::once(self.cert)
             .chain(self.chain)
             .map(|c| {
@@ -889,7 +935,7 @@ where
         pdf: &[u8],
         level: Level,
         options: &SealOptions,
-    ) -> Result<Vec<u8>, SealError> {
+    ) -> Result<(Vec<u8>, FileHash), SealError> {
         let prepared = prepare(pdf, options)?;
         let attributes = signed_attributes(&prepared.digest, self.cert)?;
         let signature = (self.sign)(&attributes.der)
@@ -910,7 +956,7 @@ where
             self.chain,
             token.as_deref(),
         )?;
-        prepared.finish(&cms)
+        prepared.finish_hashed(&cms)
     }
 }
 
@@ -1118,13 +1164,53 @@ mod tests {
                     .all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(c))
             );
         }
-        let stamped = prepare_long_term(&second, &ValidationData::default(), 64).unwrap();
+        let stamped = prepare_long_term(&second, &ValidationData::default(), 64, None).unwrap();
         let digest = stamped.digest;
         assert_ne!(digest, [0; 32]);
         let done = stamped.finish(&[0x30, 0x00]).unwrap();
         assert!(done.windows(25).any(|w| w == b"/Type /DocTimeStamp /Filt"));
         assert!(done.windows(14).any(|w| w == b"/ETSI.RFC3161 "));
         crate::inspect(&done).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_known_file_hash_gives_the_same_digest_as_hashing_everything() {
+        let (key, cert) = signer();
+        let sealer = Sealer {
+            cert: &cert,
+            chain: &[],
+            sign: async |msg: &[u8]| -> Result<Vec<u8>, String> {
+                let sig: DerSignature = key.sign(msg);
+                Ok(sig.as_bytes().to_vec())
+            },
+            timestamp: async |_: &[u8; 32]| -> Result<Vec<u8>, String> { Err("unused".into()) },
+            token_estimate: 0,
+        };
+        for pdf in [sample::pdf_with_pages(2), sample::pdf_with_xref_stream(1)] {
+            let (sealed, hash) = sealer
+                .seal_hashed(
+                    &pdf,
+                    Level::BB,
+                    "送信",
+                    "keiyaku",
+                    OffsetDateTime::now_utc(),
+                )
+                .await
+                .unwrap();
+            let whole: [u8; 32] = Sha256::digest(&sealed).into();
+            assert_eq!(
+                hash.0.clone().finalize().as_slice(),
+                whole.as_slice(),
+                "the hash is of the whole sealed file"
+            );
+            let data = ValidationData {
+                crls: vec![vec![0x30, 0]],
+                ..Default::default()
+            };
+            let cheap = prepare_long_term(&sealed, &data, 64, Some(&hash)).unwrap();
+            let full = prepare_long_term(&sealed, &data, 64, None).unwrap();
+            assert_eq!(cheap.digest, full.digest);
+        }
     }
 
     #[tokio::test]
