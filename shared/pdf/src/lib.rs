@@ -1,5 +1,6 @@
-//! PDF work for keiyaku: a strict, bounded, lazy reader and the upload check built on it
-//! (sealing and verification will build on the same reader), and RFC 3161 time-stamping.
+//! PDF work for keiyaku: a strict, bounded, lazy reader; the upload check and PAdES sealing
+//! (B-B, B-T, long-term form) built on it; and RFC 3161 time-stamping. Verification will
+//! build on the same reader.
 
 mod error;
 mod lexer;
