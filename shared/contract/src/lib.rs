@@ -24,6 +24,14 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}#{nanos}-{}", N.fetch_add(1, Ordering::Relaxed))
 }
 
+/// The `n` of each item of a page, in order.
+fn numbers(page: &keiyaku_core::ports::Page) -> Vec<i64> {
+    page.items
+        .iter()
+        .map(|i| i.body["n"].as_i64().unwrap())
+        .collect()
+}
+
 fn item(pk: &str, sk: &str, n: i64) -> Item {
     Item::new(Key::new(pk, sk), json!({ "n": n, "text": "契約" }))
 }
@@ -192,7 +200,7 @@ async fn prefix_queries_and_paging(s: &dyn ItemStore) {
             .await
             .unwrap();
         assert!(page.items.len() <= 10);
-        seen.extend(page.items.iter().map(|i| i.body["n"].as_i64().unwrap()));
+        seen.extend(numbers(&page));
         match page.next {
             Some(n) => after = Some(n),
             None => break,
@@ -213,11 +221,7 @@ async fn prefix_queries_and_paging(s: &dyn ItemStore) {
         })
         .await
         .unwrap();
-    let n: Vec<i64> = newest
-        .items
-        .iter()
-        .map(|i| i.body["n"].as_i64().unwrap())
-        .collect();
+    let n = numbers(&newest);
     assert_eq!(n, vec![24, 23, 22]);
     let rest = s
         .query(&Query {
@@ -265,11 +269,7 @@ async fn index_queries(s: &dyn ItemStore) {
         })
         .await
         .unwrap();
-    let n: Vec<i64> = page
-        .items
-        .iter()
-        .map(|i| i.body["n"].as_i64().unwrap())
-        .collect();
+    let n = numbers(&page);
     assert_eq!(n, vec![4, 3]);
     assert_eq!(page.items[0].index, Some(Key::new(&ipk, "DOC#4")));
     let rest = s
@@ -282,11 +282,7 @@ async fn index_queries(s: &dyn ItemStore) {
         })
         .await
         .unwrap();
-    let n: Vec<i64> = rest
-        .items
-        .iter()
-        .map(|i| i.body["n"].as_i64().unwrap())
-        .collect();
+    let n = numbers(&rest);
     assert_eq!(
         n,
         vec![2, 1, 0],

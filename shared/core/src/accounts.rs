@@ -336,12 +336,10 @@ async fn redeem(
     if token.purpose != purpose {
         return Err(invalid_token());
     }
-    let user_item = s
-        .items
-        .get(&user_key(&token.team_id, &token.user_id))
+    let (user, item) = load_user(s, &token.team_id, &token.user_id)
         .await?
         .ok_or_else(invalid_token)?;
-    Ok((from_item(&user_item)?, user_item, key))
+    Ok((user, item, key))
 }
 
 async fn commit_user(
@@ -409,19 +407,20 @@ fn invalid_credentials() -> Error {
     }
 }
 
+/// The stored user and its item (for a conditional write back), if there is one.
+async fn load_user(s: &Services, team: &TeamId, user: &UserId) -> Result<Option<(User, Item)>> {
+    match s.items.get(&user_key(team, user)).await? {
+        Some(item) => Ok(Some((from_item(&item)?, item))),
+        None => Ok(None),
+    }
+}
+
 async fn user_by_email(s: &Services, email: &Email) -> Result<Option<(User, Item)>> {
     let Some(owner) = s.items.get(&email_key(email)).await? else {
         return Ok(None);
     };
     let owner: EmailOwner = from_item(&owner)?;
-    let Some(item) = s
-        .items
-        .get(&user_key(&owner.team_id, &owner.user_id))
-        .await?
-    else {
-        return Ok(None);
-    };
-    Ok(Some((from_item(&item)?, item)))
+    load_user(s, &owner.team_id, &owner.user_id).await
 }
 
 /// Logs in with e-mail and password: a new session of `kind`.
@@ -521,12 +520,9 @@ pub async fn authenticate(
     if session.kind != presented_as || session_deadline(s, &session) <= now {
         return Err(expired());
     }
-    let user_item = s
-        .items
-        .get(&user_key(&session.team_id, &session.user_id))
+    let (user, _) = load_user(s, &session.team_id, &session.user_id)
         .await?
         .ok_or_else(expired)?;
-    let user: User = from_item(&user_item)?;
     if user.session_epoch != session.epoch {
         return Err(expired());
     }
@@ -562,12 +558,9 @@ pub async fn update_profile(
     name: Option<&str>,
     lang: Option<&str>,
 ) -> Result<User> {
-    let item = s
-        .items
-        .get(&user_key(caller.team(), caller.user_id()))
+    let (mut user, item) = load_user(s, caller.team(), caller.user_id())
         .await?
         .ok_or(Error::NotFound)?;
-    let mut user: User = from_item(&item)?;
     if let Some(name) = name {
         user.name = text::line(name, "name", 100)?;
     }
@@ -592,12 +585,9 @@ pub async fn change_password(
         caller.user.email.as_str(),
     )
     .await?;
-    let item = s
-        .items
-        .get(&user_key(caller.team(), caller.user_id()))
+    let (mut user, item) = load_user(s, caller.team(), caller.user_id())
         .await?
         .ok_or(Error::NotFound)?;
-    let mut user: User = from_item(&item)?;
     if current.len() > 4 * password::MAX_LENGTH
         || !password::verify(current, Some(&user.password_hash)).await?
     {
