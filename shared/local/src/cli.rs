@@ -26,6 +26,25 @@ enum Command {
     Serve(ServeArgs),
     /// Seal a PDF with this data dir's service key and TSA.
     Seal(SealArgs),
+    /// Verify every signature and timestamp of a PDF, offline (exit 0 valid, 1 invalid,
+    /// 2 indeterminate).
+    Verify(VerifyArgs),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct VerifyArgs {
+    /// The PDF to verify.
+    file: PathBuf,
+    /// Print the report as JSON (the same as `POST /api/v1/verify`).
+    #[arg(long)]
+    json: bool,
+    /// Trust anchors (PEM, one or more certificates) [default: <data-dir>/pki/root.pem when
+    /// it exists].
+    #[arg(long)]
+    trust: Option<PathBuf>,
+    /// The data dir whose root is trusted when `--trust` is not given.
+    #[arg(long, env = "KEIYAKU_DATA_DIR", default_value = "./keiyaku-data")]
+    data_dir: PathBuf,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -101,6 +120,7 @@ pub fn run() -> ExitCode {
     match cli.command {
         Some(Command::Serve(args)) => runtime.block_on(serve(args)),
         Some(Command::Seal(args)) => runtime.block_on(seal(args)),
+        Some(Command::Verify(args)) => verify(&args),
         None => runtime.block_on(serve(cli.serve)),
     }
 }
@@ -157,6 +177,54 @@ async fn seal(args: SealArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn verify(args: &VerifyArgs) -> ExitCode {
+    let fail = |what: String| {
+        eprintln!("keiyaku: {what}");
+        ExitCode::from(2)
+    };
+    let trust_file = args.trust.clone().or_else(|| {
+        let local = crate::pki::LocalPki::dir(&args.data_dir).join("root.pem");
+        local.exists().then_some(local)
+    });
+    let anchors = match &trust_file {
+        Some(path) => match std::fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|pem| keiyaku_pdf::verify::load_anchors(&pem))
+        {
+            Ok(anchors) => anchors,
+            Err(e) => return fail(format!("trust anchors {}: {e}", path.display())),
+        },
+        None => Vec::new(),
+    };
+    let pdf = match std::fs::read(&args.file) {
+        Ok(pdf) => pdf,
+        Err(e) => return fail(format!("{}: {e}", args.file.display())),
+    };
+    let report = match keiyaku_pdf::verify::verify(&pdf, &anchors, time::OffsetDateTime::now_utc())
+    {
+        Ok(report) => report,
+        Err(e) => {
+            return fail(format!(
+                "{}: 検証できません / cannot be verified: {e} ({})",
+                args.file.display(),
+                e.code()
+            ));
+        }
+    };
+    if args.json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(json) => println!("{json}"),
+            Err(e) => return fail(format!("report: {e}")),
+        }
+    } else {
+        if anchors.is_empty() {
+            println!("信頼点なし (--trust を指定) / no trust anchors (give --trust)");
+        }
+        print!("{}", report.summary_text());
+    }
+    ExitCode::from(u8::try_from(report.status.exit_code()).unwrap_or(2))
 }
 
 fn init_logging() {

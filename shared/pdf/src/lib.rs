@@ -2,6 +2,7 @@
 //! (B-B, B-T, long-term form) built on it; and RFC 3161 time-stamping. Verification will
 //! build on the same reader.
 
+mod crypto;
 mod error;
 mod lexer;
 mod reader;
@@ -9,6 +10,7 @@ pub mod sample;
 pub mod seal;
 pub mod timestamp;
 mod validate;
+pub mod verify;
 
 pub use error::PdfError;
 pub use reader::{

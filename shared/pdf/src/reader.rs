@@ -291,6 +291,18 @@ impl<'a> PdfReader<'a> {
         }
     }
 
+    /// Every entry of the merged cross-reference table, in no particular order.
+    pub fn entries(&self) -> impl Iterator<Item = (u32, XrefEntry)> + '_ {
+        self.entries.iter().map(|(&number, &entry)| (number, entry))
+    }
+
+    /// A stream's dictionary and its decoded data, within the reader's decoding budget.
+    pub fn decoded_stream(&self, id: ObjectId) -> Result<(Dictionary, Vec<u8>), PdfError> {
+        let (dict, data) = self.stream(id)?;
+        let decoded = self.decode(&dict, data, Ctx::Object(id))?;
+        Ok((dict, decoded))
+    }
+
     /// Checks that every in-use entry points at its own `N G obj` header and that every
     /// compressed entry names an uncompressed stream object. Cheap (a few bytes per object,
     /// no stream data), and it catches the wrong offsets that make viewers rebuild the table.

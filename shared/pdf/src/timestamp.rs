@@ -27,19 +27,16 @@ use const_oid::db::rfc5911::{
     ID_SIGNED_DATA,
 };
 use const_oid::db::rfc5912::{
-    ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, ECDSA_WITH_SHA_512, ID_CE_EXT_KEY_USAGE,
-    ID_CE_KEY_USAGE, ID_EC_PUBLIC_KEY, ID_KP_TIME_STAMPING, ID_SHA_256, ID_SHA_384, ID_SHA_512,
-    SECP_256_R_1,
+    ID_CE_EXT_KEY_USAGE, ID_CE_KEY_USAGE, ID_KP_TIME_STAMPING, ID_SHA_1, ID_SHA_256, ID_SHA_384,
+    ID_SHA_512,
 };
 use der::asn1::{BitString, GeneralizedTime, Int, OctetString, Uint};
 use der::{
     Any, AnyRef, Decode, DecodeValue, Encode, EncodeValue, FixedTag, Header, Length, Reader,
     Sequence, SliceReader, Tag, TagNumber, Tagged, Writer,
 };
-use p256::ecdsa::{DerSignature, VerifyingKey};
-use p256::pkcs8::DecodePublicKey;
+use p256::ecdsa::DerSignature;
 use sha2::{Digest, Sha256, Sha384, Sha512};
-use signature::hazmat::PrehashVerifier;
 use spki::AlgorithmIdentifierOwned;
 use time::OffsetDateTime;
 use x509_cert::Certificate;
@@ -708,7 +705,7 @@ pub fn check_response_with_certs(
     let token_der = token
         .to_der()
         .map_err(malformed("the token does not re-encode"))?;
-    let (checked, tst_info) = check_token_inner(&token_der, digest, known_certs)?;
+    let (checked, tst_info) = check_token_inner(&token_der, &Imprint::Sha256(digest), known_certs)?;
     if let Some(expected) = nonce
         && tst_info.nonce.as_ref().and_then(int_to_u64) != Some(expected)
     {
@@ -724,12 +721,30 @@ pub fn check_token(
     digest: &[u8; 32],
     known_certs: &[Certificate],
 ) -> Result<Token, TimestampError> {
-    check_token_inner(token, digest, known_certs).map(|(token, _)| token)
+    check_token_inner(token, &Imprint::Sha256(digest), known_certs).map(|(token, _)| token)
+}
+
+/// [`check_token`] for a token found in a file: the imprint is whatever SHA-2 the token
+/// names, over `parts` concatenated (a document timestamp's byte range, a signature value).
+pub fn check_token_over(
+    token: &[u8],
+    parts: &[&[u8]],
+    known_certs: &[Certificate],
+) -> Result<Token, TimestampError> {
+    check_token_inner(token, &Imprint::Over(parts), known_certs).map(|(token, _)| token)
+}
+
+/// What a token's message imprint must match.
+enum Imprint<'a> {
+    /// A SHA-256 digest computed by the caller (our own requests ask for SHA-256).
+    Sha256(&'a [u8; 32]),
+    /// The data itself, hashed with the algorithm the token names.
+    Over(&'a [&'a [u8]]),
 }
 
 fn check_token_inner(
     token_der: &[u8],
-    digest: &[u8; 32],
+    expected: &Imprint<'_>,
     known_certs: &[Certificate],
 ) -> Result<(Token, TstInfoRead), TimestampError> {
     let content_info =
@@ -816,10 +831,12 @@ fn check_token_inner(
         .cloned()
         .ok_or(TimestampError::SignerUnknown)?;
 
+    let content_digest = crate::crypto::digest_parts(&signer_info.digest_alg.oid, &[content])
+        .map_err(TimestampError::from)?;
     verify_signer_info(
         &signed_data_der,
         signer_info,
-        content,
+        &content_digest,
         ID_CT_TST_INFO,
         &tsa_cert,
     )?;
@@ -828,10 +845,19 @@ fn check_token_inner(
 
     // Integrity first, so a tampered token reads as such; then what it says.
     let imprint = &tst_info.message_imprint;
-    if imprint.hash_algorithm.oid != ID_SHA_256
-        || !params_absent_or_null(imprint.hash_algorithm.parameters.as_ref())
-        || imprint.hashed_message.as_bytes() != digest.as_slice()
-    {
+    let algorithm = &imprint.hash_algorithm;
+    let matches = params_absent_or_null(algorithm.parameters.as_ref())
+        && match expected {
+            Imprint::Sha256(digest) => {
+                algorithm.oid == ID_SHA_256
+                    && imprint.hashed_message.as_bytes() == digest.as_slice()
+            }
+            Imprint::Over(parts) => {
+                crate::crypto::digest_parts(&algorithm.oid, parts)?
+                    == imprint.hashed_message.as_bytes()
+            }
+        };
+    if !matches {
         return Err(TimestampError::ImprintMismatch);
     }
 
@@ -846,13 +872,14 @@ fn check_token_inner(
     Ok((token, tst_info))
 }
 
-/// Verifies one SignerInfo of a SignedData: content-type and message-digest attributes, and
+/// Verifies one SignerInfo of a SignedData: content-type and message-digest attributes
+/// (against `content_digest`, the content hashed with the SignerInfo's digestAlgorithm), and
 /// the signature over the signed attributes as they were sent. Reusable for any CMS
 /// signature with signed attributes (PAdES signatures included).
 pub(crate) fn verify_signer_info(
     signed_data_der: &[u8],
     signer_info: &SignerInfo,
-    content: &[u8],
+    content_digest: &[u8],
     content_type: ObjectIdentifier,
     signer_cert: &Certificate,
 ) -> Result<(), TimestampError> {
@@ -872,8 +899,7 @@ pub(crate) fn verify_signer_info(
     let declared_digest = single_attribute(attrs, ID_MESSAGE_DIGEST)?
         .decode_as::<OctetString>()
         .map_err(malformed("message-digest attribute"))?;
-    let actual_digest = hash(&signer_info.digest_alg.oid, content)?;
-    if declared_digest.as_bytes() != actual_digest.as_slice() {
+    if declared_digest.as_bytes() != content_digest {
         return Err(TimestampError::BadSignature(
             "message-digest does not match the content".into(),
         ));
@@ -883,12 +909,25 @@ pub(crate) fn verify_signer_info(
     // the signer signed; the signature covers the bytes as sent, with a SET tag (RFC 5652 §5.4).
     let signed_bytes = signed_attributes_as_sent(signed_data_der)
         .map_err(malformed("signed attributes cannot be located"))?;
-    verify_signature(
-        signer_cert,
+    crate::crypto::verify(
+        &signer_cert.tbs_certificate.subject_public_key_info,
         &signer_info.signature_algorithm,
+        Some(&signer_info.digest_alg.oid),
         &signed_bytes,
         signer_info.signature.as_bytes(),
     )
+    .map_err(TimestampError::from)
+}
+
+impl From<crate::crypto::VerifyError> for TimestampError {
+    fn from(e: crate::crypto::VerifyError) -> Self {
+        use crate::crypto::VerifyError;
+        match e {
+            VerifyError::Unsupported(why) => TimestampError::UnsupportedAlgorithm(why),
+            VerifyError::Bad(why) => TimestampError::BadSignature(why),
+            VerifyError::Malformed(why) => TimestampError::Malformed(why),
+        }
+    }
 }
 
 /// The first SignerInfo's signedAttrs exactly as encoded, re-tagged [0] → SET.
@@ -919,77 +958,42 @@ fn signed_attributes_as_sent(signed_data_der: &[u8]) -> der::Result<Vec<u8>> {
     AnyRef::new(Tag::Set, attrs.value())?.to_der()
 }
 
-fn verify_signature(
-    cert: &Certificate,
-    algorithm: &AlgorithmIdentifierOwned,
-    message: &[u8],
-    signature: &[u8],
-) -> Result<(), TimestampError> {
-    let spki = &cert.tbs_certificate.subject_public_key_info;
-    let curve = spki
-        .algorithm
-        .parameters
-        .as_ref()
-        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
-    if spki.algorithm.oid != ID_EC_PUBLIC_KEY || curve != Some(SECP_256_R_1) {
-        // RSA and other curves: not needed by our own TSA; add when an external TSA needs it.
-        return Err(TimestampError::UnsupportedAlgorithm(format!(
-            "signer key {} {:?}",
-            spki.algorithm.oid, curve
-        )));
-    }
-    let prehash = match algorithm.oid {
-        ECDSA_WITH_SHA_256 => Sha256::digest(message).to_vec(),
-        ECDSA_WITH_SHA_384 => Sha384::digest(message).to_vec(),
-        ECDSA_WITH_SHA_512 => Sha512::digest(message).to_vec(),
-        other => {
-            return Err(TimestampError::UnsupportedAlgorithm(format!(
-                "signature algorithm {other}"
-            )));
-        }
-    };
-    let spki_der = spki.to_der().map_err(malformed("signer public key"))?;
-    let key = VerifyingKey::from_public_key_der(&spki_der)
-        .map_err(|e| TimestampError::Malformed(format!("signer public key: {e}")))?;
-    let signature = DerSignature::from_bytes(signature)
-        .map_err(|e| TimestampError::BadSignature(format!("signature encoding: {e}")))?;
-    key.verify_prehash(&prehash, &signature)
-        .map_err(|_| TimestampError::BadSignature("ECDSA signature does not verify".into()))
-}
+/// What [`check_signing_certificate`] says when there is no such attribute at all.
+pub(crate) const NO_SIGNING_CERTIFICATE: &str = "no ESS signing-certificate attribute";
 
-/// The first ESSCertIDv2 must name the signer certificate (RFC 5035 §3, RFC 3161 §2.4.2).
-fn check_signing_certificate(
+/// The first ESSCertID(v2) must name the signer certificate (RFC 5035 §3, RFC 3161 §2.4.2).
+/// `Ok(true)` for signing-certificate-v2, `Ok(false)` for v1.
+pub(crate) fn check_signing_certificate(
     signer_info: &SignerInfo,
     cert: &Certificate,
-) -> Result<(), TimestampError> {
+) -> Result<bool, TimestampError> {
     let mismatch = |why: &str| TimestampError::SigningCertificateMismatch(why.to_owned());
     let attrs = signer_info
         .signed_attrs
         .as_ref()
         .ok_or_else(|| mismatch("no signed attributes"))?;
-    if !attrs.iter().any(|a| a.oid == ID_AA_SIGNING_CERTIFICATE_V_2) {
-        return Err(
-            if attrs.iter().any(|a| a.oid == ID_AA_SIGNING_CERTIFICATE) {
-                // v1 identifies the certificate by SHA-1, which we do not carry.
-                TimestampError::UnsupportedAlgorithm(
-                    "ESS signing-certificate v1 (SHA-1) instead of v2".into(),
-                )
-            } else {
-                mismatch("no ESS signing-certificate-v2 attribute")
-            },
-        );
-    }
-    let value = single_attribute(attrs, ID_AA_SIGNING_CERTIFICATE_V_2)?
+    // RFC 3161 tokens name their certificate with v1 (SHA-1, RFC 2634) or v2 (RFC 5816);
+    // SHA-1 only identifies the certificate here, it secures nothing.
+    let (oid, default_hash) = if attrs.iter().any(|a| a.oid == ID_AA_SIGNING_CERTIFICATE_V_2) {
+        (ID_AA_SIGNING_CERTIFICATE_V_2, ID_SHA_256)
+    } else if attrs.iter().any(|a| a.oid == ID_AA_SIGNING_CERTIFICATE) {
+        (ID_AA_SIGNING_CERTIFICATE, ID_SHA_1)
+    } else {
+        return Err(mismatch(NO_SIGNING_CERTIFICATE));
+    };
+    // An ESSCertID (v1) decodes as an ESSCertIDv2 without its optional hashAlgorithm.
+    let value = single_attribute(attrs, oid)?
         .decode_as::<SigningCertificateV2>()
-        .map_err(malformed("signing-certificate-v2 attribute"))?;
+        .map_err(malformed("signing-certificate attribute"))?;
     let first = value
         .certs
         .first()
-        .ok_or_else(|| mismatch("signing-certificate-v2 names no certificate"))?;
-    let algorithm = first
-        .hash_algorithm
-        .as_ref()
-        .map_or(ID_SHA_256, |alg| alg.oid);
+        .ok_or_else(|| mismatch("signing-certificate names no certificate"))?;
+    let algorithm = match (&first.hash_algorithm, oid) {
+        (Some(alg), ID_AA_SIGNING_CERTIFICATE_V_2) => alg.oid,
+        (None, _) => default_hash,
+        (Some(_), _) => return Err(mismatch("an ESSCertID (v1) names a hash algorithm")),
+    };
     let cert_der = cert.to_der().map_err(malformed("signer certificate"))?;
     if hash(&algorithm, &cert_der)?.as_slice() != first.cert_hash.as_bytes() {
         return Err(mismatch("certHash is not the signer certificate's"));
@@ -1004,7 +1008,7 @@ fn check_signing_certificate(
             return Err(mismatch("issuerSerial is not the signer certificate's"));
         }
     }
-    Ok(())
+    Ok(oid == ID_AA_SIGNING_CERTIFICATE_V_2)
 }
 
 /// RFC 3161 §2.3: the TSA certificate's extendedKeyUsage is timeStamping alone, critical.
@@ -1036,7 +1040,7 @@ fn check_timestamping_certificate(cert: &Certificate) -> Result<(), TimestampErr
 }
 
 /// Whether `cert` is the one a SignerIdentifier points at.
-fn identifies(sid: &SignerIdentifier, cert: &Certificate) -> bool {
+pub(crate) fn identifies(sid: &SignerIdentifier, cert: &Certificate) -> bool {
     let tbs = &cert.tbs_certificate;
     match sid {
         SignerIdentifier::IssuerAndSerialNumber(id) => {
@@ -1096,6 +1100,7 @@ fn params_absent_or_null(parameters: Option<&Any>) -> bool {
 
 fn hash(oid: &ObjectIdentifier, data: &[u8]) -> Result<Vec<u8>, TimestampError> {
     match *oid {
+        ID_SHA_1 => Ok(sha1::Sha1::digest(data).to_vec()),
         ID_SHA_256 => Ok(Sha256::digest(data).to_vec()),
         ID_SHA_384 => Ok(Sha384::digest(data).to_vec()),
         ID_SHA_512 => Ok(Sha512::digest(data).to_vec()),

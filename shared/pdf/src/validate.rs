@@ -100,7 +100,7 @@ pub fn inspect(bytes: &[u8]) -> Result<PdfInfo, PdfError> {
     }
     reader.check_offsets()?;
     let catalog = reader.catalog()?;
-    let page_count = count_pages(&reader, &catalog)?;
+    let page_count = u32::try_from(pages(&reader, &catalog)?.len()).unwrap_or(MAX_PAGES);
     let permission = docmdp_permission(&reader, &catalog)?;
     if permission == Some(1) {
         return Err(PdfError::CertifiedNoChanges);
@@ -116,10 +116,13 @@ pub fn inspect(bytes: &[u8]) -> Result<PdfInfo, PdfError> {
     })
 }
 
-/// Walks the page tree iteratively from the catalog's `/Pages`, counting `/Type /Page` leaves.
-/// A node seen twice (a cycle, or a page listed twice) is an error, as is any node that is
-/// neither a page nor a page tree node.
-fn count_pages(reader: &PdfReader<'_>, catalog: &Dictionary) -> Result<u32, PdfError> {
+/// Walks the page tree iteratively from the catalog's `/Pages`: the `/Type /Page` leaves, in
+/// document order. A node seen twice (a cycle, or a page listed twice) is an error, as is any
+/// node that is neither a page nor a page tree node.
+pub(crate) fn pages(
+    reader: &PdfReader<'_>,
+    catalog: &Dictionary,
+) -> Result<Vec<ObjectId>, PdfError> {
     let root = match catalog.get(b"Pages") {
         Ok(Object::Reference(id)) => *id,
         Ok(_) => return Err(PdfError::tree("/Pages is not an indirect reference")),
@@ -128,7 +131,7 @@ fn count_pages(reader: &PdfReader<'_>, catalog: &Dictionary) -> Result<u32, PdfE
     let mut stack: Vec<ObjectId> = vec![root];
     let mut seen: HashSet<ObjectId> = HashSet::new();
     let mut listed = 1usize;
-    let mut pages = 0u32;
+    let mut pages = Vec::new();
     while let Some(id) = stack.pop() {
         if !seen.insert(id) {
             return Err(PdfError::tree(format!(
@@ -148,8 +151,8 @@ fn count_pages(reader: &PdfReader<'_>, catalog: &Dictionary) -> Result<u32, PdfE
         }
         match kind {
             b"Page" => {
-                pages += 1;
-                if pages > MAX_PAGES {
+                pages.push(id);
+                if pages.len() > MAX_PAGES as usize {
                     return Err(PdfError::limit("too many pages"));
                 }
             }
@@ -186,7 +189,7 @@ fn count_pages(reader: &PdfReader<'_>, catalog: &Dictionary) -> Result<u32, PdfE
             }
         }
     }
-    if pages == 0 {
+    if pages.is_empty() {
         return Err(PdfError::NoPages);
     }
     Ok(pages)

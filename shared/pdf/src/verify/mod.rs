@@ -1,0 +1,1275 @@
+//! Verification of every signature and document timestamp in a PDF, offline: bytes intact,
+//! what each covers and what was appended after it, the certificate path to the trust
+//! anchors at the time the timestamps prove, revocation from the file's DSS, the timestamps
+//! themselves, and the PAdES level reached. Written here because no Rust crate validates
+//! PAdES; it reads the file with the same strict reader as sealing.
+
+mod chain;
+mod changes;
+
+use std::collections::HashSet;
+
+use cms::content_info::ContentInfo;
+use cms::signed_data::{SignedData, SignerInfo};
+use const_oid::db::rfc5911::{ID_DATA, ID_MESSAGE_DIGEST, ID_SIGNED_DATA};
+use der::asn1::OctetString;
+use der::{Decode, Encode};
+use lopdf::{Dictionary, Object};
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use x509_cert::Certificate;
+use x509_cert::crl::CertificateList;
+
+use crate::PdfError;
+use crate::reader::PdfReader;
+use crate::seal::ID_AA_SIGNATURE_TIME_STAMP_TOKEN;
+use crate::timestamp::{self, TimestampError, Token};
+use chain::{PathResult, Revocation};
+
+/// Most signature fields examined.
+const MAX_FIELDS: usize = 10_000;
+/// Deepest field hierarchy followed.
+const MAX_FIELD_DEPTH: usize = 16;
+/// Most revisions examined per signature when looking for its long-term data.
+const MAX_LT_REVISIONS: usize = 64;
+
+/// The verdict, from best to worst (a report's status is its worst signature's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Intact, trusted, timestamps valid, later changes allowed.
+    Valid,
+    /// Nothing is wrong, but something could not be established (an untrusted root, an
+    /// algorithm this verifier does not check, a certificate outside its validity).
+    Indeterminate,
+    /// Something is wrong: altered bytes, a bad signature, a change that is not allowed, a
+    /// revoked certificate.
+    Invalid,
+}
+
+impl Status {
+    /// The process exit code of `keiyaku verify`: 0 valid, 1 invalid, 2 indeterminate.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Status::Valid => 0,
+            Status::Invalid => 1,
+            Status::Indeterminate => 2,
+        }
+    }
+}
+
+/// The PAdES baseline level a signature reached (ETSI EN 319 142-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Level {
+    /// CAdES signature with signing-certificate-v2.
+    #[serde(rename = "B-B")]
+    BB,
+    /// And a trusted timestamp over it.
+    #[serde(rename = "B-T")]
+    BT,
+    /// And the complete validation data in a DSS appended after it.
+    #[serde(rename = "B-LT")]
+    BLT,
+    /// And a document timestamp over that DSS.
+    #[serde(rename = "B-LTA")]
+    BLTA,
+}
+
+impl Level {
+    /// As written in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::BB => "B-B",
+            Level::BT => "B-T",
+            Level::BLT => "B-LT",
+            Level::BLTA => "B-LTA",
+        }
+    }
+}
+
+/// A signature or a document timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A CMS signature (`/Type /Sig`).
+    Signature,
+    /// An RFC 3161 document timestamp (`/Type /DocTimeStamp`).
+    DocumentTimestamp,
+}
+
+/// How much of the file a signature's byte range covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Coverage {
+    /// Everything.
+    EntireFile,
+    /// An earlier revision, exactly; later revisions were appended.
+    EntireRevision,
+    /// Something that is not a revision: what lies outside is unaccounted for.
+    Partial,
+}
+
+/// Whether what was appended after a signature is allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LaterChanges {
+    /// Nothing was appended.
+    None,
+    /// Only DSS, document timestamps, further signatures, metadata.
+    Allowed,
+    /// Something else.
+    NotAllowed,
+}
+
+/// One finding, with the status it implies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// Stable code for clients.
+    pub code: &'static str,
+    /// What it is, in English.
+    pub message: String,
+    /// The status this finding alone gives (`valid` for notes).
+    pub effect: Status,
+}
+
+/// A certificate, as reports name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertificateSummary {
+    /// Subject distinguished name.
+    pub subject: String,
+    /// Issuer distinguished name.
+    pub issuer: String,
+    /// Serial number, hex.
+    pub serial: String,
+    /// Validity start (RFC 3339).
+    pub not_before: String,
+    /// Validity end (RFC 3339).
+    pub not_after: String,
+}
+
+/// A timestamp, as checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TimestampReport {
+    /// The time it proves (genTime, RFC 3339, UTC).
+    pub time: Option<String>,
+    /// Whether the token is intact, over the right data, signed by its TSA certificate.
+    pub valid: bool,
+    /// Whether the TSA's certificate chains to a trust anchor.
+    pub trusted: bool,
+    /// The TSA's certificate.
+    pub tsa: Option<CertificateSummary>,
+    /// Revocation of the TSA's path: `good`, `revoked` or `no_data`.
+    pub revocation: &'static str,
+}
+
+/// One signature or document timestamp.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignatureReport {
+    /// Position in file order, from 0.
+    pub index: usize,
+    /// Signature or document timestamp.
+    pub kind: Kind,
+    /// The field's fully qualified name.
+    pub field: String,
+    /// `/SubFilter`.
+    pub sub_filter: String,
+    /// The verdict for this one.
+    pub status: Status,
+    /// Whether the signed bytes hash to what was signed (and the byte range is sound).
+    pub intact: bool,
+    /// Whether the signature (or token) verifies with its certificate.
+    pub signature_valid: bool,
+    /// What the byte range covers.
+    pub coverage: Coverage,
+    /// Length of the signed prefix of the file.
+    pub signed_bytes: usize,
+    /// The revision it signs, from 1.
+    pub revision: Option<usize>,
+    /// Whether what came after is allowed.
+    pub later_changes: LaterChanges,
+    /// Kinds of allowed changes after it, and descriptions of the others.
+    pub changes: Vec<String>,
+    /// The signer's (or TSA's) certificate.
+    pub signer: Option<CertificateSummary>,
+    /// Whether that certificate chains to a trust anchor at the time that matters.
+    pub trusted: bool,
+    /// Subjects from the signer up to the anchor.
+    pub chain: Vec<String>,
+    /// Revocation of that path, from the file's DSS: `good`, `revoked` or `no_data`.
+    pub revocation: &'static str,
+    /// `/Reason`.
+    pub reason: Option<String>,
+    /// `/Name`.
+    pub name: Option<String>,
+    /// `/M`: the time the signer claims (not proof).
+    pub claimed_time: Option<String>,
+    /// The signature timestamp (B-T), or for a document timestamp, itself.
+    pub timestamp: Option<TimestampReport>,
+    /// PAdES level reached (signatures only).
+    pub level: Option<Level>,
+    /// What was found.
+    pub problems: Vec<Problem>,
+}
+
+/// The whole verification.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Worst status of all signatures (indeterminate when there are none).
+    pub status: Status,
+    /// Lowest PAdES level over the signatures (not document timestamps).
+    pub level: Option<Level>,
+    /// File length.
+    pub file_size: usize,
+    /// Number of revisions.
+    pub revisions: usize,
+    /// When the verification ran (RFC 3339).
+    pub validated_at: String,
+    /// The trust anchors used (subjects).
+    pub trust_anchors: Vec<String>,
+    /// Signatures and document timestamps, in file order.
+    pub signatures: Vec<SignatureReport>,
+    /// Findings about the file as a whole.
+    pub problems: Vec<Problem>,
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+fn summary(cert: &Certificate) -> CertificateSummary {
+    let tbs = &cert.tbs_certificate;
+    CertificateSummary {
+        subject: tbs.subject.to_string(),
+        issuer: tbs.issuer.to_string(),
+        serial: hex_lower(tbs.serial_number.as_bytes()),
+        not_before: rfc3339(chain::to_datetime(&tbs.validity.not_before)),
+        not_after: rfc3339(chain::to_datetime(&tbs.validity.not_after)),
+    }
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn revocation_name(r: Revocation) -> &'static str {
+    match r {
+        Revocation::Good => "good",
+        Revocation::Revoked => "revoked",
+        Revocation::NoData => "no_data",
+    }
+}
+
+/// Reads certificates from PEM text (one or more `CERTIFICATE` blocks) or one DER
+/// certificate: the trust anchors `--trust` names.
+pub fn load_anchors(bytes: &[u8]) -> Result<Vec<Certificate>, String> {
+    use der::DecodePem;
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Certificate::from_der(bytes)
+            .map(|c| vec![c])
+            .map_err(|e| format!("not PEM, and not a DER certificate: {e}"));
+    };
+    // Block by block (x509-cert 0.2's chain loader panics on some inputs).
+    let mut certs = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(BEGIN) {
+        let Some(len) = rest[start..].find(END) else {
+            return Err("a PEM block has no END line".into());
+        };
+        let block = &rest[start..start + len + END.len()];
+        certs.push(Certificate::from_pem(block).map_err(|e| e.to_string())?);
+        rest = &rest[start + len + END.len()..];
+    }
+    if certs.is_empty() {
+        return Err("no certificate in the file".into());
+    }
+    Ok(certs)
+}
+
+/// A signature field found in the AcroForm, with its value.
+struct Found {
+    field: String,
+    value: Dictionary,
+}
+
+fn signature_fields(reader: &PdfReader<'_>) -> Result<Vec<Found>, PdfError> {
+    let catalog = reader.catalog()?;
+    let Ok(form) = catalog.get(b"AcroForm") else {
+        return Ok(Vec::new());
+    };
+    let Ok(form) = reader.resolve(form)?.as_dict().cloned() else {
+        return Ok(Vec::new());
+    };
+    let Ok(fields) = form.get(b"Fields") else {
+        return Ok(Vec::new());
+    };
+    let Object::Array(fields) = reader.resolve(fields)? else {
+        return Ok(Vec::new());
+    };
+    // (object, parent's qualified name, inherited /FT, depth)
+    let mut stack: Vec<(Object, String, Option<Vec<u8>>, usize)> = fields
+        .into_iter()
+        .rev()
+        .map(|f| (f, String::new(), None, 0))
+        .collect();
+    let mut seen = HashSet::new();
+    let mut found = Vec::new();
+    let mut visited = 0;
+    while let Some((item, parent, inherited, depth)) = stack.pop() {
+        visited += 1;
+        if visited > MAX_FIELDS || depth > MAX_FIELD_DEPTH {
+            return Err(PdfError::limit("too many or too deeply nested form fields"));
+        }
+        if let Object::Reference(id) = item
+            && !seen.insert(id)
+        {
+            continue;
+        }
+        let Ok(field) = reader.resolve(&item)?.as_dict().cloned() else {
+            continue;
+        };
+        let partial = match field.get(b"T") {
+            Ok(Object::String(t, _)) => Some(text(t)),
+            _ => None,
+        };
+        let name = match (&partial, parent.is_empty()) {
+            (Some(p), true) => p.clone(),
+            (Some(p), false) => format!("{parent}.{p}"),
+            (None, _) => parent.clone(),
+        };
+        let kind = field
+            .get(b"FT")
+            .ok()
+            .and_then(|t| t.as_name().ok())
+            .map(<[u8]>::to_vec)
+            .or(inherited);
+        if let Ok(Object::Array(kids)) =
+            field.get(b"Kids").map(|k| reader.resolve(k)).transpose_ok()
+        {
+            for kid in kids.into_iter().rev() {
+                stack.push((kid, name.clone(), kind.clone(), depth + 1));
+            }
+        }
+        if kind.as_deref() != Some(b"Sig") {
+            continue;
+        }
+        let Ok(value) = field.get(b"V") else {
+            continue;
+        };
+        if let Ok(value) = reader.resolve(value)?.as_dict() {
+            found.push(Found {
+                field: name,
+                value: value.clone(),
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// `Result<Result<T>>` flattening for `get(..).map(resolve)`.
+trait TransposeOk<T> {
+    fn transpose_ok(self) -> Result<T, ()>;
+}
+
+impl<T, E1, E2> TransposeOk<T> for Result<Result<T, E2>, E1> {
+    fn transpose_ok(self) -> Result<T, ()> {
+        match self {
+            Ok(Ok(v)) => Ok(v),
+            _ => Err(()),
+        }
+    }
+}
+
+/// A PDF text string: UTF-16BE with a BOM, UTF-8 with a BOM, or PDFDocEncoding (read as
+/// Latin-1, which agrees with it on the printable range).
+fn text(bytes: &[u8]) -> String {
+    if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
+        let units: Vec<u16> = rest
+            .chunks_exact(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]))
+            .collect();
+        String::from_utf16_lossy(&units)
+    } else if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        String::from_utf8_lossy(rest).into_owned()
+    } else {
+        bytes.iter().map(|&b| char::from(b)).collect()
+    }
+}
+
+fn text_entry(dict: &Dictionary, key: &[u8]) -> Option<String> {
+    match dict.get(key).ok()? {
+        Object::String(s, _) => Some(text(s)),
+        _ => None,
+    }
+}
+
+/// Parses a PDF date (`D:YYYYMMDDHHmmSSOHH'mm'`, later parts optional).
+fn pdf_date(s: &str) -> Option<OffsetDateTime> {
+    let s = s.strip_prefix("D:").unwrap_or(s);
+    let digits = |from: usize, len: usize, default: u32| -> Option<u32> {
+        match s.get(from..from + len) {
+            Some(part) if part.bytes().all(|b| b.is_ascii_digit()) => part.parse().ok(),
+            Some(_) => None,
+            None => Some(default),
+        }
+    };
+    let year = i32::try_from(digits(0, 4, 0)?).ok()?;
+    if s.len() < 4 {
+        return None;
+    }
+    let month = u8::try_from(digits(4, 2, 1)?).ok()?;
+    let day = u8::try_from(digits(6, 2, 1)?).ok()?;
+    let hour = u8::try_from(digits(8, 2, 0)?).ok()?;
+    let minute = u8::try_from(digits(10, 2, 0)?).ok()?;
+    let second = u8::try_from(digits(12, 2, 0)?).ok()?;
+    let date =
+        time::Date::from_calendar_date(year, time::Month::try_from(month).ok()?, day).ok()?;
+    let local = date.with_hms(hour, minute, second).ok()?;
+    let offset = match s.get(14..15) {
+        Some("+") | Some("-") => {
+            let sign = if &s[14..15] == "-" { -1 } else { 1 };
+            let h = i8::try_from(digits(15, 2, 0)?).ok()?;
+            let m = i8::try_from(digits(18, 2, 0).or_else(|| digits(17, 2, 0))?).ok()?;
+            time::UtcOffset::from_hms(sign * h, sign * m, 0).ok()?
+        }
+        _ => time::UtcOffset::UTC,
+    };
+    Some(local.assume_offset(offset).to_offset(time::UtcOffset::UTC))
+}
+
+/// The DER value at the start of `padded` (a `/Contents` is zero-padded).
+fn der_prefix(padded: &[u8]) -> Option<&[u8]> {
+    let mut reader = der::SliceReader::new(padded).ok()?;
+    let header = <der::Header as Decode>::decode(&mut reader).ok()?;
+    let len =
+        usize::try_from(header.encoded_len().ok()?).ok()? + usize::try_from(header.length).ok()?;
+    padded.get(..len)
+}
+
+/// Where each revision ends: after each section's `%%EOF` and its end-of-line.
+fn revision_ends(reader: &PdfReader<'_>) -> Vec<usize> {
+    let bytes = reader.bytes();
+    let mut ends: Vec<usize> = reader
+        .sections()
+        .iter()
+        .filter_map(|section| {
+            let from = section.offset;
+            let at = bytes.get(from..)?.windows(5).position(|w| w == b"%%EOF")? + from + 5;
+            let eol = match bytes.get(at..at + 2) {
+                Some(b"\r\n") => 2,
+                _ if matches!(bytes.get(at), Some(b'\n' | b'\r')) => 1,
+                _ => 0,
+            };
+            Some(at + eol)
+        })
+        .collect();
+    ends.sort_unstable();
+    ends.dedup();
+    ends
+}
+
+/// The validation material a revision's DSS holds.
+#[derive(Default)]
+struct Dss {
+    certs: Vec<Certificate>,
+    crls: Vec<CertificateList>,
+}
+
+fn dss(reader: &PdfReader<'_>) -> Result<Dss, PdfError> {
+    let mut out = Dss::default();
+    let catalog = reader.catalog()?;
+    let Ok(dss) = catalog.get(b"DSS") else {
+        return Ok(out);
+    };
+    let Ok(dss) = reader.resolve(dss)?.as_dict().cloned() else {
+        return Ok(out);
+    };
+    for key in [b"Certs".as_slice(), b"CRLs"] {
+        let Ok(items) = dss.get(key) else { continue };
+        let Object::Array(items) = reader.resolve(items)? else {
+            continue;
+        };
+        for item in items.iter().take(MAX_FIELDS) {
+            let Ok(id) = item.as_reference() else {
+                continue;
+            };
+            let Ok((_, data)) = reader.decoded_stream(id) else {
+                continue;
+            };
+            if key == b"Certs" {
+                if let Ok(cert) = Certificate::from_der(&data) {
+                    out.certs.push(cert);
+                }
+            } else if let Ok(crl) = CertificateList::from_der(&data) {
+                out.crls.push(crl);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What one signature's CMS says, once checked.
+struct CmsCheck {
+    intact: bool,
+    signature_valid: bool,
+    signer: Option<Certificate>,
+    certs: Vec<Certificate>,
+    has_signing_certificate_v2: bool,
+    /// The signature timestamp token and the signature value it must cover.
+    timestamp: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+/// A timestamp checked on its own (before its TSA's path is validated).
+struct TokenCheck {
+    token: Option<Token>,
+    problem: Option<Problem>,
+}
+
+fn problem(code: &'static str, message: impl Into<String>, effect: Status) -> Problem {
+    Problem {
+        code,
+        message: message.into(),
+        effect,
+    }
+}
+
+fn timestamp_problem(e: &TimestampError, what: &str) -> Problem {
+    let effect = match e {
+        TimestampError::UnsupportedAlgorithm(_) | TimestampError::SignerUnknown => {
+            Status::Indeterminate
+        }
+        _ => Status::Invalid,
+    };
+    problem(e.code(), format!("{what}: {} ({})", e, e.detail()), effect)
+}
+
+fn check_token(token: &[u8], parts: &[&[u8]], pool: &[Certificate], what: &str) -> TokenCheck {
+    match timestamp::check_token_over(token, parts, pool) {
+        Ok(token) => TokenCheck {
+            token: Some(token),
+            problem: None,
+        },
+        Err(e) => TokenCheck {
+            token: None,
+            problem: Some(timestamp_problem(&e, what)),
+        },
+    }
+}
+
+fn check_cms(
+    contents: &[u8],
+    parts: &[&[u8]],
+    pool: &[Certificate],
+    problems: &mut Vec<Problem>,
+) -> CmsCheck {
+    let mut check = CmsCheck {
+        intact: false,
+        signature_valid: false,
+        signer: None,
+        certs: Vec::new(),
+        has_signing_certificate_v2: false,
+        timestamp: None,
+    };
+    let malformed = |problems: &mut Vec<Problem>, why: String| {
+        problems.push(problem("signature_malformed", why, Status::Invalid));
+    };
+    let Some(der) = der_prefix(contents) else {
+        malformed(problems, "/Contents holds no DER value".into());
+        return check;
+    };
+    let parsed = ContentInfo::from_der(der)
+        .ok()
+        .filter(|ci| ci.content_type == ID_SIGNED_DATA)
+        .and_then(|ci| {
+            let signed_der = ci.content.to_der().ok()?;
+            let signed = SignedData::from_der(&signed_der).ok()?;
+            Some((signed_der, signed))
+        });
+    let Some((signed_der, signed)) = parsed else {
+        malformed(problems, "/Contents is not a CMS SignedData".into());
+        return check;
+    };
+    check.certs = signed
+        .certificates
+        .iter()
+        .flat_map(|set| set.0.iter())
+        .filter_map(|c| match c {
+            cms::cert::CertificateChoices::Certificate(cert) => Some(cert.clone()),
+            cms::cert::CertificateChoices::Other(_) => None,
+        })
+        .collect();
+    let [signer_info] = signed.signer_infos.0.as_slice() else {
+        malformed(
+            problems,
+            format!("{} SignerInfos, not one", signed.signer_infos.0.len()),
+        );
+        return check;
+    };
+    if signed.encap_content_info.econtent.is_some()
+        || signed.encap_content_info.econtent_type != ID_DATA
+    {
+        malformed(
+            problems,
+            "the signature is not detached over id-data".into(),
+        );
+        return check;
+    }
+    let digest = match crate::crypto::digest_parts(&signer_info.digest_alg.oid, parts) {
+        Ok(d) => d,
+        Err(e) => {
+            problems.push(problem(
+                "unsupported_algorithm",
+                e.to_string(),
+                Status::Indeterminate,
+            ));
+            return check;
+        }
+    };
+    check.intact = declared_digest(signer_info).as_deref() == Some(digest.as_slice());
+    if !check.intact {
+        problems.push(problem(
+            "digest_mismatch",
+            "the signed bytes were altered: their digest is not the one signed",
+            Status::Invalid,
+        ));
+        return check;
+    }
+    let signer = check
+        .certs
+        .iter()
+        .chain(pool)
+        .find(|c| timestamp::identifies(&signer_info.sid, c))
+        .cloned();
+    let Some(signer) = signer else {
+        problems.push(problem(
+            "signer_unknown",
+            "the signer's certificate is not in the signature or the DSS",
+            Status::Indeterminate,
+        ));
+        return check;
+    };
+    match timestamp::verify_signer_info(&signed_der, signer_info, &digest, ID_DATA, &signer) {
+        Ok(()) => check.signature_valid = true,
+        Err(e) => problems.push(match e {
+            TimestampError::UnsupportedAlgorithm(why) => {
+                problem("unsupported_algorithm", why, Status::Indeterminate)
+            }
+            other => problem(
+                "signature_invalid",
+                format!("the signature does not verify: {}", other.detail()),
+                Status::Invalid,
+            ),
+        }),
+    }
+    match timestamp::check_signing_certificate(signer_info, &signer) {
+        Ok(v2) => check.has_signing_certificate_v2 = v2,
+        Err(TimestampError::SigningCertificateMismatch(why))
+            if why == timestamp::NO_SIGNING_CERTIFICATE =>
+        {
+            problems.push(problem(
+                "no_signing_certificate_attribute",
+                "no ESS signing-certificate attribute: not a PAdES baseline signature",
+                Status::Valid,
+            ));
+        }
+        Err(e) => problems.push(problem(
+            "signing_certificate_mismatch",
+            format!(
+                "the signed attributes name another certificate: {}",
+                e.detail()
+            ),
+            Status::Invalid,
+        )),
+    }
+    check.timestamp = signature_timestamp(signer_info)
+        .map(|token| (token, signer_info.signature.as_bytes().to_vec()));
+    check.signer = Some(signer);
+    check
+}
+
+fn declared_digest(signer_info: &SignerInfo) -> Option<Vec<u8>> {
+    let attrs = signer_info.signed_attrs.as_ref()?;
+    let mut found = attrs.iter().filter(|a| a.oid == ID_MESSAGE_DIGEST);
+    let attr = found.next()?;
+    if found.next().is_some() || attr.values.len() != 1 {
+        return None;
+    }
+    attr.values
+        .get(0)?
+        .decode_as::<OctetString>()
+        .ok()
+        .map(|o| o.as_bytes().to_vec())
+}
+
+fn signature_timestamp(signer_info: &SignerInfo) -> Option<Vec<u8>> {
+    signer_info
+        .unsigned_attrs
+        .as_ref()?
+        .iter()
+        .find(|a| a.oid == ID_AA_SIGNATURE_TIME_STAMP_TOKEN)?
+        .values
+        .get(0)?
+        .to_der()
+        .ok()
+}
+
+/// One signature as found and checked, before the file-wide steps.
+struct Entry {
+    report: SignatureReport,
+    end: usize,
+    signer: Option<Certificate>,
+    /// The signature timestamp (B-T) or, for a document timestamp, the token itself.
+    token: Option<Token>,
+    cades_v2: bool,
+}
+
+/// Verifies every signature and document timestamp in `pdf` against `anchors`, at `now`.
+/// Fails only when the file cannot be read as a PDF at all.
+pub fn verify(
+    pdf: &[u8],
+    anchors: &[Certificate],
+    now: OffsetDateTime,
+) -> Result<Report, PdfError> {
+    let reader = PdfReader::open(pdf)?;
+    if reader
+        .sections()
+        .iter()
+        .any(|section| section.trailer.has(b"Encrypt"))
+    {
+        return Err(PdfError::Encrypted);
+    }
+    let ends = revision_ends(&reader);
+    let final_dss = dss(&reader)?;
+    let mut entries = Vec::new();
+    for found in signature_fields(&reader)? {
+        entries.push(examine(&reader, &ends, &final_dss, found));
+    }
+    entries.sort_by_key(|e| e.end);
+    for (index, entry) in entries.iter_mut().enumerate() {
+        entry.report.index = index;
+    }
+
+    // Proof of existence: a signature timestamp's time, or the earliest later document
+    // timestamp that covers it.
+    let doc_times: Vec<(usize, OffsetDateTime)> = entries
+        .iter()
+        .filter(|e| e.report.kind == Kind::DocumentTimestamp)
+        .filter_map(|e| Some((e.end, e.token.as_ref()?.gen_time)))
+        .collect();
+    let covered_after = |end: usize| -> OffsetDateTime {
+        doc_times
+            .iter()
+            .filter(|(ts_end, _)| *ts_end > end)
+            .map(|(_, t)| *t)
+            .min()
+            .unwrap_or(now)
+    };
+
+    let mut pool: Vec<Certificate> = final_dss.certs.clone();
+    for entry in &entries {
+        if let Some(token) = &entry.token {
+            pool.extend(token.certs.iter().cloned());
+        }
+        if let Some(signer) = &entry.signer {
+            pool.push(signer.clone());
+        }
+    }
+
+    let mut lt_cache: Vec<(usize, Dss)> = Vec::new();
+    for entry in &mut entries {
+        let token_path = entry.token.as_ref().map(|token| {
+            // A document timestamp, or a signature timestamp inside this signature's
+            // /Contents, is proven to exist by the next document timestamp over it.
+            let poe = covered_after(entry.end);
+            chain::validate(&token.tsa_cert, &pool, anchors, &final_dss.crls, poe)
+        });
+        if let (Some(token), Some(path)) = (&entry.token, &token_path) {
+            let report = TimestampReport {
+                time: Some(rfc3339(token.gen_time)),
+                valid: true,
+                trusted: path.trusted,
+                tsa: Some(summary(&token.tsa_cert)),
+                revocation: revocation_name(path.revocation),
+            };
+            path_problems(path, "the timestamp's TSA", &mut entry.report.problems);
+            entry.report.timestamp = Some(report);
+        }
+        let signer_path = match entry.report.kind {
+            Kind::DocumentTimestamp => token_path.clone(),
+            Kind::Signature => entry.signer.as_ref().map(|signer| {
+                let poe = entry
+                    .token
+                    .as_ref()
+                    .map_or_else(|| covered_after(entry.end), |token| token.gen_time);
+                let path = chain::validate(signer, &pool, anchors, &final_dss.crls, poe);
+                path_problems(&path, "the signer", &mut entry.report.problems);
+                if !chain::allows_signing(signer) {
+                    entry.report.problems.push(problem(
+                        "certificate_unusable",
+                        "the signer's key usage does not allow signatures",
+                        Status::Indeterminate,
+                    ));
+                }
+                path
+            }),
+        };
+        if let Some(path) = &signer_path {
+            entry.report.trusted = path.trusted;
+            entry.report.chain = path.path.iter().map(chain::subject).collect();
+            entry.report.revocation = revocation_name(path.revocation);
+        }
+
+        // `/M` claims a time; a timestamp proves one. A claim after the proof is suspect.
+        if let (Some(claimed), Some(token)) = (
+            entry.report.claimed_time.as_deref().and_then(pdf_date),
+            &entry.token,
+        ) && entry.report.kind == Kind::Signature
+            && claimed > token.gen_time + time::Duration::seconds(1)
+        {
+            entry.report.problems.push(problem(
+                "claimed_time_after_timestamp",
+                format!(
+                    "/M says {} but the timestamp proves {}",
+                    rfc3339(claimed),
+                    rfc3339(token.gen_time)
+                ),
+                Status::Valid,
+            ));
+        }
+
+        // Level (signatures only).
+        if entry.report.kind == Kind::Signature && entry.cades_v2 && entry.report.signature_valid {
+            let mut level = Level::BB;
+            let timestamped = entry.token.is_some()
+                && token_path
+                    .as_ref()
+                    .is_some_and(|p| p.trusted && p.problem.is_none());
+            if timestamped {
+                level = Level::BT;
+                if let (Some(signer_path), Some(token_path)) = (&signer_path, &token_path)
+                    && signer_path.trusted
+                    && let Some(token) = &entry.token
+                    && let Some(lt_end) = long_term_end(
+                        &reader,
+                        &ends,
+                        entry.end,
+                        &[
+                            (signer_path, token.gen_time),
+                            (token_path, covered_after(entry.end)),
+                        ],
+                        &mut lt_cache,
+                    )?
+                {
+                    level = Level::BLT;
+                    let archived = entries_lta(&doc_times, lt_end);
+                    if archived {
+                        level = Level::BLTA;
+                    }
+                }
+            }
+            entry.report.level = Some(level);
+        }
+    }
+
+    // Later changes, per signature, against the whole file.
+    for entry in &mut entries {
+        if entry.report.coverage != Coverage::EntireRevision {
+            continue;
+        }
+        let old = PdfReader::open(&pdf[..entry.end])?;
+        let found = changes::compare(&old, &reader)?;
+        entry.report.later_changes = if found.not_allowed.is_empty() {
+            LaterChanges::Allowed
+        } else {
+            LaterChanges::NotAllowed
+        };
+        entry.report.changes = found.allowed.iter().map(|s| (*s).to_owned()).collect();
+        for change in &found.not_allowed {
+            entry.report.problems.push(problem(
+                "change_not_allowed",
+                format!("after this signature: {change}"),
+                Status::Invalid,
+            ));
+        }
+    }
+
+    let mut report_problems = Vec::new();
+    let mut signatures: Vec<SignatureReport> = entries.into_iter().map(|e| e.report).collect();
+    for s in &mut signatures {
+        s.status = s
+            .problems
+            .iter()
+            .map(|p| p.effect)
+            .max()
+            .unwrap_or(Status::Valid);
+        if !s.trusted && s.status == Status::Valid {
+            s.status = Status::Indeterminate;
+        }
+    }
+    let status = match signatures.iter().map(|s| s.status).max() {
+        Some(status) => status,
+        None => {
+            report_problems.push(problem(
+                "no_signatures",
+                "the file carries no signature or document timestamp",
+                Status::Indeterminate,
+            ));
+            Status::Indeterminate
+        }
+    };
+    let level = signatures
+        .iter()
+        .filter(|s| s.kind == Kind::Signature)
+        .map(|s| s.level)
+        .min()
+        .flatten();
+    Ok(Report {
+        status,
+        level,
+        file_size: pdf.len(),
+        revisions: reader.sections().len(),
+        validated_at: rfc3339(now),
+        trust_anchors: anchors.iter().map(chain::subject).collect(),
+        signatures,
+        problems: report_problems,
+    })
+}
+
+/// Whether a valid document timestamp covers everything up to `lt_end`.
+fn entries_lta(doc_times: &[(usize, OffsetDateTime)], lt_end: usize) -> bool {
+    doc_times.iter().any(|(end, _)| *end >= lt_end)
+}
+
+fn path_problems(path: &PathResult, whose: &str, problems: &mut Vec<Problem>) {
+    if let Some(p) = &path.problem {
+        problems.push(problem(
+            p.code(),
+            format!("{whose}: {}", p.detail()),
+            Status::Indeterminate,
+        ));
+    }
+    if path.revocation == Revocation::Revoked {
+        problems.push(problem(
+            "revoked",
+            format!("{whose}: a certificate of the path was revoked"),
+            Status::Invalid,
+        ));
+    }
+}
+
+/// The end of the earliest revision after `signed_end` whose DSS holds every certificate of
+/// `paths` and, for each certificate below an anchor, a CRL that speaks for the time given.
+fn long_term_end(
+    reader: &PdfReader<'_>,
+    ends: &[usize],
+    signed_end: usize,
+    paths: &[(&PathResult, OffsetDateTime)],
+    cache: &mut Vec<(usize, Dss)>,
+) -> Result<Option<usize>, PdfError> {
+    let bytes = reader.bytes();
+    for &end in ends
+        .iter()
+        .filter(|&&e| e > signed_end)
+        .take(MAX_LT_REVISIONS)
+    {
+        if !cache.iter().any(|(e, _)| *e == end) {
+            let revision = PdfReader::open(&bytes[..end])?;
+            cache.push((end, dss(&revision)?));
+        }
+        let dss = &cache.iter().find(|(e, _)| *e == end).expect("cached").1;
+        let complete = paths.iter().all(|(path, at)| {
+            path.trusted
+                && path.path.iter().all(|c| dss.certs.contains(c))
+                && path.path.windows(2).all(|pair| {
+                    chain::crl_status(&pair[0], &pair[1], &dss.crls, *at) == Revocation::Good
+                })
+        });
+        if complete {
+            return Ok(Some(end));
+        }
+    }
+    Ok(None)
+}
+
+/// Reads one signature field's value: byte range, coverage, CMS or token.
+fn examine(reader: &PdfReader<'_>, ends: &[usize], dss: &Dss, found: Found) -> Entry {
+    let value = &found.value;
+    let bytes = reader.bytes();
+    let kind = match value.get(b"Type").and_then(Object::as_name) {
+        Ok(b"DocTimeStamp") => Kind::DocumentTimestamp,
+        _ => Kind::Signature,
+    };
+    let sub_filter = value
+        .get(b"SubFilter")
+        .and_then(Object::as_name)
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .unwrap_or_default();
+    let mut report = SignatureReport {
+        index: 0,
+        kind,
+        field: found.field,
+        sub_filter: sub_filter.clone(),
+        status: Status::Valid,
+        intact: false,
+        signature_valid: false,
+        coverage: Coverage::Partial,
+        signed_bytes: 0,
+        revision: None,
+        later_changes: LaterChanges::None,
+        changes: Vec::new(),
+        signer: None,
+        trusted: false,
+        chain: Vec::new(),
+        revocation: "no_data",
+        reason: text_entry(value, b"Reason"),
+        name: text_entry(value, b"Name"),
+        claimed_time: text_entry(value, b"M"),
+        timestamp: None,
+        level: None,
+        problems: Vec::new(),
+    };
+    let entry = |report: SignatureReport| Entry {
+        report,
+        end: 0,
+        signer: None,
+        token: None,
+        cades_v2: false,
+    };
+    // /ByteRange [0 a b c]: two ranges around the /Contents hex string, nothing else left out.
+    let range: Option<Vec<usize>> = match value.get(b"ByteRange") {
+        Ok(Object::Array(items)) if items.len() == 4 => items
+            .iter()
+            .map(|i| i.as_i64().ok().and_then(|n| usize::try_from(n).ok()))
+            .collect(),
+        _ => None,
+    };
+    let contents = match value.get(b"Contents") {
+        Ok(Object::String(s, _)) => Some(s.clone()),
+        _ => None,
+    };
+    let (Some(range), Some(contents)) = (range, contents) else {
+        report.problems.push(problem(
+            "byte_range_invalid",
+            "no usable /ByteRange and /Contents",
+            Status::Invalid,
+        ));
+        return entry(report);
+    };
+    let (start, a, b, c) = (range[0], range[1], range[2], range[3]);
+    let end = b.saturating_add(c);
+    let gap_ok = start == 0
+        && a < b
+        && end <= bytes.len()
+        && bytes[a] == b'<'
+        && bytes[b - 1] == b'>'
+        && bytes[a + 1..b - 1]
+            .iter()
+            .all(|x| x.is_ascii_hexdigit() || x.is_ascii_whitespace())
+        && decode_hex(&bytes[a + 1..b - 1]).as_deref() == Some(contents.as_slice());
+    if !gap_ok {
+        report.problems.push(problem(
+            "byte_range_invalid",
+            "the /ByteRange does not leave out exactly the /Contents string",
+            Status::Invalid,
+        ));
+        return entry(report);
+    }
+    report.signed_bytes = end;
+    report.coverage = if end == bytes.len() {
+        Coverage::EntireFile
+    } else if ends.contains(&end) {
+        Coverage::EntireRevision
+    } else {
+        report.problems.push(problem(
+            "incomplete_coverage",
+            "the signature covers part of a revision: the rest is unaccounted for",
+            Status::Invalid,
+        ));
+        Coverage::Partial
+    };
+    report.revision = ends.iter().position(|&e| e == end).map(|i| i + 1);
+    let parts: [&[u8]; 2] = [&bytes[..a], &bytes[b..end]];
+    let mut result = Entry {
+        report,
+        end,
+        signer: None,
+        token: None,
+        cades_v2: false,
+    };
+    match (kind, sub_filter.as_str()) {
+        (Kind::DocumentTimestamp, _) | (_, "ETSI.RFC3161") => {
+            let Some(token) = der_prefix(&contents) else {
+                result.report.problems.push(problem(
+                    "timestamp_malformed",
+                    "/Contents holds no DER value",
+                    Status::Invalid,
+                ));
+                return result;
+            };
+            let checked = check_token(token, &parts, &dss.certs, "the document timestamp");
+            if let Some(token) = checked.token {
+                result.report.intact = true;
+                result.report.signature_valid = true;
+                result.report.signer = Some(summary(&token.tsa_cert));
+                result.signer = Some(token.tsa_cert.clone());
+                result.token = Some(token);
+            } else if let Some(p) = checked.problem {
+                result.report.intact = p.code != "timestamp_imprint_mismatch";
+                result.report.problems.push(p);
+            }
+        }
+        (_, "ETSI.CAdES.detached" | "adbe.pkcs7.detached") => {
+            let check = check_cms(&contents, &parts, &dss.certs, &mut result.report.problems);
+            result.report.intact = check.intact;
+            result.report.signature_valid = check.signature_valid;
+            result.report.signer = check.signer.as_ref().map(summary);
+            result.cades_v2 =
+                sub_filter == "ETSI.CAdES.detached" && check.has_signing_certificate_v2;
+            if let Some((token, signature)) = &check.timestamp {
+                let mut pool = check.certs.clone();
+                pool.extend(dss.certs.iter().cloned());
+                let checked = check_token(token, &[signature], &pool, "the signature timestamp");
+                match checked.token {
+                    Some(token) => result.token = Some(token),
+                    None => {
+                        result.report.timestamp = Some(TimestampReport {
+                            time: None,
+                            valid: false,
+                            trusted: false,
+                            tsa: None,
+                            revocation: "no_data",
+                        });
+                        result.report.problems.extend(checked.problem);
+                    }
+                }
+            }
+            result.signer = check.signer;
+        }
+        (_, other) => result.report.problems.push(problem(
+            "unsupported_algorithm",
+            format!("/SubFilter /{other} is not verified"),
+            Status::Indeterminate,
+        )),
+    }
+    result
+}
+
+fn decode_hex(hex: &[u8]) -> Option<Vec<u8>> {
+    let digits: Vec<u8> = hex
+        .iter()
+        .filter(|b| !b.is_ascii_whitespace())
+        .map(|&b| match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            b'A'..=b'F' => Some(b - b'A' + 10),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    // An odd count ends with an implied 0 (ISO 32000-1, 7.3.4.3).
+    Some(
+        digits
+            .chunks(2)
+            .map(|pair| pair[0] << 4 | pair.get(1).copied().unwrap_or(0))
+            .collect(),
+    )
+}
+
+impl Report {
+    /// A short human summary, Japanese first, then English.
+    pub fn summary_text(&self) -> String {
+        use std::fmt::Write as _;
+        let (ja, en) = match self.status {
+            Status::Valid => ("有効", "VALID"),
+            Status::Invalid => ("無効", "INVALID"),
+            Status::Indeterminate => ("判定不能", "INDETERMINATE"),
+        };
+        let mut out = String::new();
+        let level = self.level.map_or("-", Level::as_str);
+        let _ = writeln!(
+            out,
+            "検証結果: {ja} / Result: {en} (署名 {} 件 / {} signature(s), PAdES {level})",
+            self.signatures.len(),
+            self.signatures.len()
+        );
+        for s in &self.signatures {
+            let (kind_ja, kind_en) = match s.kind {
+                Kind::Signature => ("署名", "signature"),
+                Kind::DocumentTimestamp => ("文書タイムスタンプ", "document timestamp"),
+            };
+            let status = match s.status {
+                Status::Valid => "有効 valid",
+                Status::Invalid => "無効 invalid",
+                Status::Indeterminate => "判定不能 indeterminate",
+            };
+            let _ = writeln!(
+                out,
+                "[{}] {kind_ja} / {kind_en} \"{}\": {status}{}",
+                s.index + 1,
+                s.field,
+                s.level
+                    .map(|l| format!(", {}", l.as_str()))
+                    .unwrap_or_default()
+            );
+            if let Some(signer) = &s.signer {
+                let _ = writeln!(out, "    署名者 / signer: {}", signer.subject);
+            }
+            if let Some(reason) = &s.reason {
+                let _ = writeln!(out, "    理由 / reason: {reason}");
+            }
+            if let Some(time) = s.timestamp.as_ref().and_then(|t| t.time.as_deref()) {
+                let _ = writeln!(out, "    時刻 (タイムスタンプ) / time (timestamp): {time}");
+            }
+            let coverage = match (s.coverage, s.later_changes) {
+                (Coverage::EntireFile, _) => "文書全体 / the whole file",
+                (Coverage::EntireRevision, LaterChanges::NotAllowed) => {
+                    "以後に許されない変更あり / changed after signing in a way not allowed"
+                }
+                (Coverage::EntireRevision, _) => {
+                    "以後は検証情報・署名の追加のみ / only validation data or signatures added after it"
+                }
+                (Coverage::Partial, _) => "範囲が不完全 / incomplete coverage",
+            };
+            let _ = writeln!(out, "    範囲 / coverage: {coverage}");
+            for p in s.problems.iter() {
+                let _ = writeln!(out, "    - {}: {}", p.code, p.message);
+            }
+        }
+        for p in &self.problems {
+            let _ = writeln!(out, "- {}: {}", p.code, p.message);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pdf_dates_parse_with_and_without_offsets() {
+        let t = pdf_date("D:20261126170305+09'00'").unwrap();
+        assert_eq!(rfc3339(t), "2026-11-26T08:03:05Z");
+        let z = pdf_date("D:20261126170305Z").unwrap();
+        assert_eq!(rfc3339(z), "2026-11-26T17:03:05Z");
+        assert_eq!(rfc3339(pdf_date("D:2026").unwrap()), "2026-01-01T00:00:00Z");
+        assert!(pdf_date("D:20261399").is_none());
+        assert!(pdf_date("garbage").is_none());
+    }
+
+    #[test]
+    fn hex_decoding_pads_odd_digits_and_refuses_others() {
+        assert_eq!(decode_hex(b"0a 1B"), Some(vec![0x0a, 0x1b]));
+        assert_eq!(decode_hex(b"abc"), Some(vec![0xab, 0xc0]));
+        assert_eq!(decode_hex(b"zz"), None);
+    }
+
+    #[test]
+    fn statuses_order_from_best_to_worst() {
+        assert!(Status::Valid < Status::Indeterminate);
+        assert!(Status::Indeterminate < Status::Invalid);
+        assert_eq!(Status::Invalid.exit_code(), 1);
+        assert_eq!(Status::Indeterminate.exit_code(), 2);
+    }
+}
