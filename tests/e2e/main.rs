@@ -5,3 +5,4 @@ mod authority;
 mod documents;
 mod hostile;
 mod process;
+mod verify;

@@ -24,6 +24,13 @@ check() { # check DESCRIPTION COMMAND...
   fi
 }
 refuses() { ! "$@"; }
+# verify_says FILE STATUS LEVEL: `keiyaku verify --json` against the local root.
+verify_says() {
+  local report
+  report=$("$KEIYAKU" verify "$1" --json --trust "$DATA/pki/root.pem") || true
+  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(r["status"], r["level"]); sys.exit(0 if (r["status"], r["level"]) == (sys.argv[2], sys.argv[3]) else 1)' \
+    "$report" "$2" "$3"
+}
 
 for fixture in valid_table valid_xref_stream valid_xref_stream_no_predictor valid_hybrid \
                valid_pdf20 incremental_update incremental_xref_stream; do
@@ -43,6 +50,10 @@ for fixture in valid_table valid_xref_stream valid_xref_stream_no_predictor vali
     check "$fixture: pyHanko after seal $n" "$PYTHON" "$JUDGE" "$out" "${lenient[@]}" \
       --trust "$DATA/pki/root.pem" --expect "$level" --signatures "$n"
     check "$fixture: qpdf --check after seal $n" qpdf --check "$out"
+    # Our own verifier, offline, must agree: valid, and the level reached.
+    expect_level=B-T
+    [ "$n" = 3 ] && expect_level=B-LTA
+    check "$fixture: keiyaku verify after seal $n says $expect_level" verify_says "$out" valid "$expect_level"
     prev="$out"
   done
 done
@@ -60,6 +71,7 @@ bb="$WORK/bb.pdf"
 check "b-b seal" "$KEIYAKU" seal "$ROOT/tests/fixtures/pdf/valid_table.pdf" "$bb" --level b-b --data-dir "$DATA"
 check "pyHanko b-b" "$PYTHON" "$JUDGE" "$bb" --trust "$DATA/pki/root.pem" --expect b-b --signatures 1
 check "pyHanko refuses b-t for a b-b seal" refuses "$PYTHON" "$JUDGE" "$bb" --trust "$DATA/pki/root.pem" --expect b-t
+check "keiyaku verify says B-B" verify_says "$bb" valid B-B
 
 # Tampering: one byte inside the first signed range (in the binary comment on line 2, so
 # the file still parses and the signature itself is what fails).
@@ -71,12 +83,18 @@ verdict=0
   || verdict=$?
 check "pyHanko refuses a flipped byte in a signed range" test "$verdict" -ne 0
 check "…because the signature is no longer intact" grep -q "intact=False" "$WORK/tampered.txt"
+verdict=0
+"$KEIYAKU" verify "$tampered" --trust "$DATA/pki/root.pem" >"$WORK/tampered.txt" 2>&1 || verdict=$?
+check "keiyaku verify agrees: invalid (exit 1)" test "$verdict" -eq 1
 
 # Another installation's root is not trusted.
 other="$WORK/other"
 "$KEIYAKU" seal "$ROOT/tests/fixtures/pdf/valid_table.pdf" "$WORK/other.pdf" --data-dir "$other" >/dev/null
 check "pyHanko refuses a foreign root" refuses "$PYTHON" "$JUDGE" "$WORK/valid_table-1.pdf" \
   --trust "$other/pki/root.pem" --expect b-t
+verdict=0
+"$KEIYAKU" verify "$WORK/valid_table-1.pdf" --trust "$other/pki/root.pem" >/dev/null 2>&1 || verdict=$?
+check "keiyaku verify: a foreign root is indeterminate (exit 2)" test "$verdict" -eq 2
 
 echo "seal judges: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Self-test of tests/tools/pyhanko_judge.py, independent of keiyaku's Rust code:
-# builds a throwaway PKI with openssl, signs a tiny PDF in several ways with
-# pyHanko (in-process DummyTimeStamper as TSA, so no network), then checks that
-# the judge passes the good files and fails the bad ones for the right reason.
+# Self-test of tests/tools/pyhanko_judge.py and pyhanko_judge_signed.py, independent
+# of keiyaku's Rust code: builds a throwaway PKI with openssl, signs a tiny PDF in
+# several ways with pyHanko (in-process DummyTimeStamper as TSA, so no network), then
+# checks that the judges pass the good files and fail the bad ones for the right reason.
 #
 #   tests/tools/pyhanko_judge_selftest.sh
 #
@@ -14,6 +14,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 venv=${PYHANKO_VENV:-$repo/tests/.cache/venv-pyhanko}
 out=$repo/tests/.cache/judge-selftest
 judge=$repo/tests/tools/pyhanko_judge.py
+judge_signed=$repo/tests/tools/pyhanko_judge_signed.py
 # Pinned: pyHanko's validation API moves between releases (0.38 dropped the
 # legacy LTV API); bump together with pyhanko_judge.py.
 pyhanko_pins=(pyhanko==0.38.0 pyhanko-cli==0.6.0 pyhanko-certvalidator==0.33.0)
@@ -95,6 +96,7 @@ from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
+from pyhanko.sign.signers import cms_embedder
 from pyhanko.sign.signers.pdf_signer import DSSContentSettings
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko_certvalidator import ValidationContext
@@ -186,6 +188,17 @@ with open(d / "bt.pdf", "rb") as inf:
     w.update_container(page)
     with open(d / "bt-appended.pdf", "wb") as outf:
         w.write(outf)
+
+# For pyhanko_judge_signed.py ("ours" is the last, timestamped signature):
+# a first signature that left /SigFlags 1, then a second one, which sets it to 3.
+real_ensure_sig_flags = cms_embedder.ensure_sig_flags
+cms_embedder.ensure_sig_flags = lambda writer, lock_sig_flags=True: real_ensure_sig_flags(writer, False)
+sign("unsigned.pdf", "flags1.pdf", "Sig1", timestamp=False)
+cms_embedder.ensure_sig_flags = real_ensure_sig_flags
+sign("flags1.pdf", "flags1-2.pdf", "Sig2")
+sign("bt.pdf", "bt-bb.pdf", "Sig2", timestamp=False)
+# A first signature already followed by a disallowed change, then ours.
+sign("bt-appended.pdf", "bt-appended-2.pdf", "Sig2")
 EOF
 
 # --- Expectations -----------------------------------------------------------
@@ -221,6 +234,22 @@ case_ "b-t file fails b-lta" 1 "not a /DocTimeStamp" -- bt.pdf --trust root.pem 
 case_ "b-lta without CRL in DSS fails" 1 "ades_subindic=" -- lta-nocrl.pdf --trust root.pem --expect b-lta
 case_ "hybrid-reference file refused when strict" 1 "hybrid-reference" -- hybrid-bt.pdf --trust root.pem --expect b-t
 case_ "hybrid-reference file passes non-strict" 0 "PASS b-t" -- hybrid-bt.pdf --trust root.pem --expect b-t --no-strict-syntax
+
+# pyhanko_judge_signed.py ORIGINAL SEALED: the same case_ with that judge.
+case_signed() { local judge=$judge_signed; case_ "$@"; }
+case_signed "signed: second signature passes" 0 "PASS b-t" -- bt.pdf bt2.pdf --trust root.pem
+case_signed "signed: /SigFlags 1 -> 3 fails" 1 "Values for dict key /SigFlags differ" -- flags1.pdf flags1-2.pdf --trust root.pem
+case_signed "signed: our seal untimestamped fails b-t" 1 "timestamp_validity=None" -- bt.pdf bt-bb.pdf --trust root.pem
+case_signed "signed: our seal from another root fails" 1 "trusted=False" -- bt.pdf bt2.pdf --trust other-root.pem
+case_signed "signed: no seal appended fails" 1 "1 signatures, expected 2" -- bt.pdf bt-appended.pdf --trust root.pem
+case_signed "signed: earlier tamper fails unless named" 1 "modification_level=OTHER after the seal (was OTHER)" -- \
+    bt-appended.pdf bt-appended-2.pdf --trust root.pem
+case_signed "signed: earlier tamper passes when named" 0 "PASS b-t" -- \
+    bt-appended.pdf bt-appended-2.pdf --trust root.pem --preexisting-tamper
+case_signed "signed: --preexisting-tamper without tamper fails" 1 "flags no signature of the original" -- \
+    bt.pdf bt2.pdf --trust root.pem --preexisting-tamper
+case_signed "signed: --original-refused when readable fails" 1 "lists the original's signatures" -- \
+    bt.pdf bt2.pdf --trust root.pem --original-refused
 
 # One word before the colon so CI's closing-line reader counts it.
 echo "judge-selftest: $passed passed, $failed failed"

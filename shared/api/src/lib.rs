@@ -17,7 +17,7 @@ use keiyaku_core::routes::{ROUTES, Route, Shape};
 use keiyaku_core::{Error, Services};
 
 use crate::error::ApiError;
-use crate::handlers::{accounts, authority, documents};
+use crate::handlers::{accounts, authority, documents, verification};
 
 /// What every handler gets.
 pub type AppState = Arc<Services>;
@@ -42,6 +42,7 @@ pub fn method_router(route: &Route) -> Option<MethodRouter<AppState>> {
         "get_document" => get(documents::get_document),
         "delete_document" => delete(documents::delete_document),
         "get_document_file" => get(documents::get_document_file),
+        "verify" => post(verification::verify),
         "openapi" => get(openapi::openapi_json),
         "ca_root_pem" => get(authority::ca_root_pem),
         "ca_root_cert" => get(authority::ca_root_cert),

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{RefOr, ResponseBuilder};
 
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::handlers::{StatusMessage, accounts, authority, documents};
+use crate::handlers::{StatusMessage, accounts, authority, documents, verification};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,7 +17,7 @@ use crate::handlers::{StatusMessage, accounts, authority, documents};
         accounts::logout, accounts::get_me, accounts::update_me,
         documents::create_upload, documents::receive_upload, documents::create_document,
         documents::list_documents, documents::get_document, documents::delete_document,
-        documents::get_document_file, openapi_json,
+        documents::get_document_file, verification::verify, openapi_json,
         authority::ca_root_pem, authority::ca_root_cert, authority::ca_issuing_cert,
         authority::ca_root_crl, authority::ca_crl, authority::tsa,
     ),

@@ -124,8 +124,19 @@ struct Received {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 enum Verdict {
-    Accepted { pages: u32, pdf_version: String },
-    Refused { code: String, message: String },
+    Accepted {
+        pages: u32,
+        pdf_version: String,
+    },
+    Refused {
+        code: String,
+        message: String,
+    },
+    /// A verification upload: the report, reached while the bytes were at hand (the file
+    /// itself is not kept).
+    Verified {
+        report: serde_json::Value,
+    },
 }
 
 fn team_pk(team: &TeamId) -> String {
@@ -162,13 +173,15 @@ fn from_item<T: for<'de> Deserialize<'de>>(item: &Item) -> Result<T> {
     serde_json::from_value(item.body.clone()).map_err(Error::internal)
 }
 
-/// What an upload slot is for (verification uploads come with the sealing work).
+/// What an upload slot is for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UploadPurpose {
     /// A new document, created with `POST /documents`.
     #[default]
     Document,
+    /// A file to verify with `POST /verify` (verified on arrival, not kept).
+    Verify,
 }
 
 /// A new upload slot: the client sends the PDF to it, then names it in `create_from_upload`.
@@ -268,6 +281,9 @@ pub async fn receive_upload(
     if slot.received.is_some() {
         return Err(already_received());
     }
+    if slot.purpose == UploadPurpose::Verify {
+        return receive_for_verification(s, slot, item, body).await;
+    }
     let limit = slot.declared_size;
     let capacity = usize::try_from(limit).map_err(Error::internal)?;
     let taken = Arc::new(Mutex::new(Taken {
@@ -356,6 +372,95 @@ pub async fn receive_upload(
         });
     }
     Ok(received)
+}
+
+/// Receives a verification upload: held in memory only, verified, and the report kept with
+/// the slot for `POST /verify`.
+async fn receive_for_verification(
+    s: &Services,
+    mut slot: UploadSlot,
+    item: Item,
+    mut body: ByteStream,
+) -> Result<u64> {
+    let limit = slot.declared_size;
+    let capacity = usize::try_from(limit).map_err(Error::internal)?;
+    let mut buf = memmap2::MmapMut::map_anon(capacity).map_err(Error::internal)?;
+    let mut hasher = Sha256::new();
+    let mut len = 0usize;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| Error::internal(format!("upload body: {e}")))?;
+        let end = len + chunk.len();
+        if end > capacity {
+            return Err(Error::TooLarge {
+                message: format!("the body is larger than the declared size of {limit} bytes"),
+            });
+        }
+        hasher.update(&chunk);
+        buf[len..end].copy_from_slice(&chunk);
+        len = end;
+    }
+    if len as u64 != limit {
+        return Err(Error::invalid(
+            "size_mismatch",
+            "size",
+            format!("received {len} bytes but {limit} were declared"),
+        ));
+    }
+    let verdict = match crate::verification::verify(s, &buf[..len]) {
+        Ok(report) => Verdict::Verified { report },
+        Err(Error::Unprocessable { code, message }) => Verdict::Refused { code, message },
+        Err(other) => return Err(other),
+    };
+    drop(buf);
+    slot.received = Some(Received {
+        sha256: hex::encode(hasher.finalize()),
+        verdict,
+    });
+    let mut updated = item.clone();
+    updated.body = to_json(&slot)?;
+    updated.version += 1;
+    s.items
+        .put(updated, Condition::Version(item.version))
+        .await
+        .map_err(|e| match e {
+            StoreError::ConditionFailed => already_received(),
+            other => other.into(),
+        })?;
+    Ok(len as u64)
+}
+
+/// The verification report of a verification upload.
+pub async fn verification_of_upload(
+    s: &Services,
+    caller: &Caller,
+    upload_id: &str,
+) -> Result<serde_json::Value> {
+    let (slot, _) = slot(s, caller, upload_id).await?;
+    if slot.purpose != UploadPurpose::Verify {
+        return Err(wrong_purpose("verify"));
+    }
+    match slot.received.map(|r| r.verdict) {
+        Some(Verdict::Verified { report }) => Ok(report),
+        Some(Verdict::Refused { code, message }) => Err(Error::Unprocessable { code, message }),
+        Some(Verdict::Accepted { .. }) => Err(wrong_purpose("verify")),
+        None => Err(not_received()),
+    }
+}
+
+fn wrong_purpose(needed: &str) -> Error {
+    Error::invalid(
+        "wrong_upload_purpose",
+        "upload_id",
+        format!("this upload slot was not opened with purpose \"{needed}\""),
+    )
+}
+
+fn not_received() -> Error {
+    Error::invalid(
+        "upload_not_received",
+        "upload_id",
+        "the file has not been sent to this upload slot yet",
+    )
 }
 
 /// A PDF sent in one call.
@@ -503,12 +608,11 @@ pub async fn create_from_upload(
         return Ok((doc, false));
     }
     let (slot, item) = slot(s, caller, upload_id).await?;
+    if slot.purpose != UploadPurpose::Document {
+        return Err(wrong_purpose("document"));
+    }
     let Some(received) = slot.received.clone() else {
-        return Err(Error::invalid(
-            "upload_not_received",
-            "upload_id",
-            "the file has not been sent to this upload slot yet",
-        ));
+        return Err(not_received());
     };
     let title = title_or_default(title, &slot.filename)?;
     let (pages, pdf_version) = match received.verdict {
@@ -519,6 +623,7 @@ pub async fn create_from_upload(
                 .await?;
             return Err(Error::Unprocessable { code, message });
         }
+        Verdict::Verified { .. } => return Err(wrong_purpose("document")),
     };
     let now = s.now();
     let doc = draft(

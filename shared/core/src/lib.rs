@@ -15,6 +15,7 @@ pub mod ratelimit;
 pub mod routes;
 pub mod services;
 pub mod text;
+pub mod verification;
 
 pub use error::{Error, Result};
 pub use services::Services;

@@ -64,6 +64,13 @@ pub const TOKEN_PER_ADDRESS: Limit = Limit {
     window_secs: 15 * 60,
 };
 
+/// Verifications of files sent without an account, per client address.
+pub const VERIFY_PER_ADDRESS: Limit = Limit {
+    name: "verify-address",
+    max: 60,
+    window_secs: 15 * 60,
+};
+
 /// The subject for a client address: IPv4 as is, IPv6 by its /64 (one host has them all).
 pub fn address_subject(ip: IpAddr) -> String {
     match ip {

@@ -61,6 +61,7 @@ pub const ROUTES: &[Route] = &[
     route("get_document", "GET", "/api/v1/documents/{id}"),
     route("delete_document", "DELETE", "/api/v1/documents/{id}"),
     route("get_document_file", "GET", "/api/v1/documents/{id}/file"),
+    route("verify", "POST", "/api/v1/verify"),
     route("openapi", "GET", "/api/v1/openapi.json"),
     local("ca_root_pem", "GET", "/api/v1/ca/root.pem"),
     local("ca_root_cert", "GET", "/api/v1/ca/root.crt"),

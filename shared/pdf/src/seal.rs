@@ -288,7 +288,12 @@ impl<'a> Update<'a> {
         let name = format!("keiyaku-seal-{}", fields.len() + 1);
         fields.push(Object::Reference(field_id));
         acroform.set("Fields", Object::Array(fields));
-        acroform.set("SigFlags", Object::Integer(3));
+        // SignaturesExist | AppendOnly on a first signature. When the file is signed already,
+        // its /SigFlags stay as they are: changing them is a change validators hold against
+        // the earlier signatures (pyHanko rates it OTHER).
+        if signature_contents(&self.reader, &self.catalog)?.is_empty() {
+            acroform.set("SigFlags", Object::Integer(3));
+        }
         match acroform_id {
             Some(id) => self.revise(id, Object::Dictionary(acroform)),
             None => self.catalog.set("AcroForm", Object::Dictionary(acroform)),

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod authority;
 pub mod documents;
+pub mod verification;
 
 use serde::Serialize;
 use utoipa::ToSchema;

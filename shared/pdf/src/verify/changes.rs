@@ -128,6 +128,22 @@ fn equal(a: &Object, b: &Object) -> bool {
     }
 }
 
+/// Every reference directly inside `object` (not following them).
+fn collect_references(object: &Object, out: &mut HashSet<ObjectId>) {
+    let mut stack = vec![object];
+    while let Some(object) = stack.pop() {
+        match object {
+            Object::Reference(id) => {
+                out.insert(*id);
+            }
+            Object::Array(items) => stack.extend(items.iter()),
+            Object::Dictionary(dict) => stack.extend(dict.iter().map(|(_, v)| v)),
+            Object::Stream(stream) => stack.extend(stream.dict.iter().map(|(_, v)| v)),
+            _ => {}
+        }
+    }
+}
+
 fn name<'a>(dict: &'a Dictionary, key: &[u8]) -> Option<&'a [u8]> {
     dict.get(key).ok()?.as_name().ok()
 }
@@ -240,8 +256,9 @@ impl<'r, 'a> Context<'r, 'a> {
                     let new_fields = self.array(self.new, &new_form, b"Fields")?;
                     self.added_signature_fields(&old_fields, &new_fields, "field", changes)?;
                 }
-                // Signing sets SigFlags; a signature's appearance may add default resources.
-                b"SigFlags" | b"DR" => {}
+                // A signature's appearance may add default resources. /SigFlags are set by
+                // the first signature; changing them later is held against earlier ones.
+                b"DR" => {}
                 b"DA" if old_form.get(key).is_err() => {}
                 other => {
                     if old_form.get(key).ok() != new_form.get(key).ok() {
@@ -361,13 +378,21 @@ impl<'r, 'a> Context<'r, 'a> {
                         .chain(new.iter())
                         .filter(|(k, _)| !matches!(k.as_slice(), b"V" | b"AP" | b"F"))
                         .all(|(k, _)| old.get(k).ok() == new.get(k).ok());
-                    if others_same {
+                    if !others_same {
+                        changes.not_allowed.push(describe("signature field"));
+                    } else if old.get(b"AP").ok() != new.get(b"AP").ok()
+                        && self.appearance_shared(id, old)?
+                    {
+                        // Its old appearance is also reachable another way: changing the
+                        // field's appearance may change what that other way shows.
+                        changes
+                            .not_allowed
+                            .push(describe("signature field whose appearance is shared"));
+                    } else {
                         changes.allowed.insert(
                             self.signature_field(&Object::Reference(id))?
                                 .unwrap_or("signature"),
                         );
-                    } else {
-                        changes.not_allowed.push(describe("signature field"));
                     }
                 } else {
                     let what = kind.map_or_else(
@@ -400,6 +425,47 @@ impl<'r, 'a> Context<'r, 'a> {
             _ => changes.not_allowed.push(describe("object")),
         }
         Ok(())
+    }
+
+    /// Whether an indirect object of `field`'s old `/AP` (the dictionary or a stream in it)
+    /// is reachable in the signed revision other than through the field itself.
+    fn appearance_shared(&self, field_id: ObjectId, field: &Dictionary) -> Result<bool, PdfError> {
+        let mut targets = HashSet::new();
+        let Ok(ap) = field.get(b"AP") else {
+            return Ok(false);
+        };
+        if let Ok(id) = ap.as_reference() {
+            targets.insert(id);
+        }
+        if let Ok(ap) = self.old.resolve(ap)?.as_dict() {
+            for (_, v) in ap.iter() {
+                collect_references(v, &mut targets);
+            }
+        }
+        if targets.is_empty() {
+            return Ok(false);
+        }
+        // Walk the signed revision from its trailer, not entering the field.
+        let mut seen = HashSet::from([field_id]);
+        let mut stack: Vec<Object> = self.old.trailer().iter().map(|(_, v)| v.clone()).collect();
+        let mut visited = 0usize;
+        while let Some(object) = stack.pop() {
+            visited += 1;
+            if visited > MAX_CHANGED {
+                return Ok(true); // too large to tell: assume the worst
+            }
+            let mut refs = HashSet::new();
+            collect_references(&object, &mut refs);
+            for id in refs {
+                if targets.contains(&id) {
+                    return Ok(true);
+                }
+                if seen.insert(id) {
+                    stack.push(self.old.get(id)?);
+                }
+            }
+        }
+        Ok(false)
     }
 
     fn page(

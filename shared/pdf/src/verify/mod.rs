@@ -18,7 +18,7 @@ use lopdf::{Dictionary, Object};
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use x509_cert::Certificate;
+pub use x509_cert::Certificate;
 use x509_cert::crl::CertificateList;
 
 use crate::PdfError;
@@ -36,6 +36,7 @@ const MAX_LT_REVISIONS: usize = 64;
 
 /// The verdict, from best to worst (a report's status is its worst signature's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Intact, trusted, timestamps valid, later changes allowed.
@@ -61,6 +62,7 @@ impl Status {
 
 /// The PAdES baseline level a signature reached (ETSI EN 319 142-1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Level {
     /// CAdES signature with signing-certificate-v2.
     #[serde(rename = "B-B")]
@@ -90,6 +92,7 @@ impl Level {
 
 /// A signature or a document timestamp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// A CMS signature (`/Type /Sig`).
@@ -100,6 +103,7 @@ pub enum Kind {
 
 /// How much of the file a signature's byte range covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Coverage {
     /// Everything.
@@ -112,6 +116,7 @@ pub enum Coverage {
 
 /// Whether what was appended after a signature is allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LaterChanges {
     /// Nothing was appended.
@@ -124,8 +129,10 @@ pub enum LaterChanges {
 
 /// One finding, with the status it implies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     /// Stable code for clients.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub code: &'static str,
     /// What it is, in English.
     pub message: String,
@@ -135,6 +142,7 @@ pub struct Problem {
 
 /// A certificate, as reports name it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CertificateSummary {
     /// Subject distinguished name.
     pub subject: String,
@@ -150,6 +158,7 @@ pub struct CertificateSummary {
 
 /// A timestamp, as checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TimestampReport {
     /// The time it proves (genTime, RFC 3339, UTC).
     pub time: Option<String>,
@@ -160,11 +169,13 @@ pub struct TimestampReport {
     /// The TSA's certificate.
     pub tsa: Option<CertificateSummary>,
     /// Revocation of the TSA's path: `good`, `revoked` or `no_data`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub revocation: &'static str,
 }
 
 /// One signature or document timestamp.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignatureReport {
     /// Position in file order, from 0.
     pub index: usize,
@@ -197,6 +208,7 @@ pub struct SignatureReport {
     /// Subjects from the signer up to the anchor.
     pub chain: Vec<String>,
     /// Revocation of that path, from the file's DSS: `good`, `revoked` or `no_data`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub revocation: &'static str,
     /// `/Reason`.
     pub reason: Option<String>,
@@ -214,6 +226,7 @@ pub struct SignatureReport {
 
 /// The whole verification.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Report {
     /// Worst status of all signatures (indeterminate when there are none).
     pub status: Status,
@@ -723,6 +736,8 @@ struct Entry {
     /// The signature timestamp (B-T) or, for a document timestamp, the token itself.
     token: Option<Token>,
     cades_v2: bool,
+    /// Certificates the CMS carries (the signer's chain, usually).
+    certs: Vec<Certificate>,
 }
 
 /// Verifies every signature and document timestamp in `pdf` against `anchors`, at `now`.
@@ -772,6 +787,7 @@ pub fn verify(
         if let Some(token) = &entry.token {
             pool.extend(token.certs.iter().cloned());
         }
+        pool.extend(entry.certs.iter().cloned());
         if let Some(signer) = &entry.signer {
             pool.push(signer.clone());
         }
@@ -1036,20 +1052,33 @@ fn examine(reader: &PdfReader<'_>, ends: &[usize], dss: &Dss, found: Found) -> E
         signer: None,
         token: None,
         cades_v2: false,
+        certs: Vec::new(),
     };
-    // /ByteRange [0 a b c]: two ranges around the /Contents hex string, nothing else left out.
+    // /ByteRange [0 a b c]: two ranges around the /Contents hex string, nothing else left
+    // out. Other shapes are still hashed (to tell altered bytes from odd coverage) but never
+    // cover a whole revision.
     let range: Option<Vec<usize>> = match value.get(b"ByteRange") {
-        Ok(Object::Array(items)) if items.len() == 4 => items
-            .iter()
-            .map(|i| i.as_i64().ok().and_then(|n| usize::try_from(n).ok()))
-            .collect(),
+        Ok(Object::Array(items))
+            if !items.is_empty() && items.len() % 2 == 0 && items.len() <= 64 =>
+        {
+            items
+                .iter()
+                .map(|i| i.as_i64().ok().and_then(|n| usize::try_from(n).ok()))
+                .collect()
+        }
         _ => None,
     };
     let contents = match value.get(b"Contents") {
         Ok(Object::String(s, _)) => Some(s.clone()),
         _ => None,
     };
-    let (Some(range), Some(contents)) = (range, contents) else {
+    let ranges: Option<Vec<&[u8]>> = range.as_ref().and_then(|range| {
+        range
+            .chunks(2)
+            .map(|pair| bytes.get(pair[0]..pair[0].checked_add(pair[1])?))
+            .collect()
+    });
+    let (Some(range), Some(contents), Some(parts)) = (range, contents, ranges) else {
         report.problems.push(problem(
             "byte_range_invalid",
             "no usable /ByteRange and /Contents",
@@ -1057,27 +1086,29 @@ fn examine(reader: &PdfReader<'_>, ends: &[usize], dss: &Dss, found: Found) -> E
         ));
         return entry(report);
     };
-    let (start, a, b, c) = (range[0], range[1], range[2], range[3]);
-    let end = b.saturating_add(c);
-    let gap_ok = start == 0
-        && a < b
-        && end <= bytes.len()
-        && bytes[a] == b'<'
-        && bytes[b - 1] == b'>'
-        && bytes[a + 1..b - 1]
-            .iter()
-            .all(|x| x.is_ascii_hexdigit() || x.is_ascii_whitespace())
-        && decode_hex(&bytes[a + 1..b - 1]).as_deref() == Some(contents.as_slice());
-    if !gap_ok {
+    let end = range.chunks(2).map(|p| p[0] + p[1]).max().unwrap_or(0);
+    let standard = match range.as_slice() {
+        &[0, a, b, c] => {
+            a < b
+                && b.saturating_add(c) <= bytes.len()
+                && bytes[a] == b'<'
+                && bytes[b - 1] == b'>'
+                && bytes[a + 1..b - 1]
+                    .iter()
+                    .all(|x| x.is_ascii_hexdigit() || x.is_ascii_whitespace())
+                && decode_hex(&bytes[a + 1..b - 1]).as_deref() == Some(contents.as_slice())
+        }
+        _ => false,
+    };
+    report.signed_bytes = end;
+    report.coverage = if !standard {
         report.problems.push(problem(
             "byte_range_invalid",
             "the /ByteRange does not leave out exactly the /Contents string",
             Status::Invalid,
         ));
-        return entry(report);
-    }
-    report.signed_bytes = end;
-    report.coverage = if end == bytes.len() {
+        Coverage::Partial
+    } else if end == bytes.len() {
         Coverage::EntireFile
     } else if ends.contains(&end) {
         Coverage::EntireRevision
@@ -1090,13 +1121,13 @@ fn examine(reader: &PdfReader<'_>, ends: &[usize], dss: &Dss, found: Found) -> E
         Coverage::Partial
     };
     report.revision = ends.iter().position(|&e| e == end).map(|i| i + 1);
-    let parts: [&[u8]; 2] = [&bytes[..a], &bytes[b..end]];
     let mut result = Entry {
         report,
         end,
         signer: None,
         token: None,
         cades_v2: false,
+        certs: Vec::new(),
     };
     match (kind, sub_filter.as_str()) {
         (Kind::DocumentTimestamp, _) | (_, "ETSI.RFC3161") => {
@@ -1146,6 +1177,7 @@ fn examine(reader: &PdfReader<'_>, ends: &[usize], dss: &Dss, found: Found) -> E
                 }
             }
             result.signer = check.signer;
+            result.certs = check.certs;
         }
         (_, other) => result.report.problems.push(problem(
             "unsupported_algorithm",

@@ -1,0 +1,53 @@
+//! Verification of a PDF's signatures and timestamps for `POST /verify`, against this
+//! installation's trust anchors (the local CA's root).
+
+use crate::error::{Error, Result};
+use crate::services::Services;
+
+/// Largest report kept or returned: beyond it the file holds more signatures than any
+/// contract does.
+const MAX_REPORT_BYTES: usize = 256 * 1024;
+
+/// The trust anchors: the local CA's root when this installation has one.
+fn anchors(s: &Services) -> Result<Vec<keiyaku_pdf::verify::Certificate>> {
+    let Some(authority) = &s.authority else {
+        return Ok(Vec::new());
+    };
+    let pem = authority.root_pem().map_err(Error::internal)?;
+    keiyaku_pdf::verify::load_anchors(pem.as_bytes()).map_err(Error::internal)
+}
+
+/// Verifies `pdf`; the report as JSON (the schema of `keiyaku verify --json`). A file that
+/// cannot be read as a PDF is refused with the reader's code.
+pub fn verify(s: &Services, pdf: &[u8]) -> Result<serde_json::Value> {
+    let report = keiyaku_pdf::verify::verify(pdf, &anchors(s)?, s.now()).map_err(|e| {
+        Error::Unprocessable {
+            code: e.code().to_owned(),
+            message: e.to_string(),
+        }
+    })?;
+    let json = serde_json::to_value(&report).map_err(Error::internal)?;
+    if json.to_string().len() > MAX_REPORT_BYTES {
+        return Err(Error::Unprocessable {
+            code: "too_many_signatures".into(),
+            message: "the file holds too many signatures to report".into(),
+        });
+    }
+    Ok(json)
+}
+
+/// [`verify`] for a file sent in the request itself, by anyone: counted per client address.
+pub async fn verify_sent(
+    s: &Services,
+    pdf: &[u8],
+    ip: std::net::IpAddr,
+) -> Result<serde_json::Value> {
+    crate::ratelimit::hit(
+        &*s.items,
+        s.now(),
+        crate::ratelimit::VERIFY_PER_ADDRESS,
+        &crate::ratelimit::address_subject(ip),
+    )
+    .await?;
+    verify(s, pdf)
+}

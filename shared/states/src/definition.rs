@@ -1,0 +1,1142 @@
+//! Loading a state machine: JSON in, a checked [`Definition`] out. Anything the engine does
+//! not implement, and every structural mistake, is refused here with the JSON path of the
+//! offending node, so a definition that loads is one the engine can run to the end.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::intrinsics::{self, Call};
+use crate::path::Path;
+use crate::supported;
+
+/// A refused definition: where (a JSON path such as `$.States.Send.Retry[0].Foo`) and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct DefinitionError {
+    /// The JSON path of the offending node.
+    pub path: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+fn err<T>(path: &str, message: impl Into<String>) -> Result<T, DefinitionError> {
+    Err(DefinitionError {
+        path: path.to_string(),
+        message: message.into(),
+    })
+}
+
+/// A loaded, checked state machine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Definition {
+    /// The top-level `TimeoutSeconds`, if any.
+    pub timeout_seconds: Option<u64>,
+    /// The top-level states.
+    pub machine: Machine,
+}
+
+/// A set of states with a start: the top level, a Parallel branch or a Map processor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Machine {
+    /// The first state.
+    pub start_at: String,
+    /// The states by name.
+    pub states: BTreeMap<String, State>,
+}
+
+/// One state with the fields every kind shares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    /// What kind of state and its own fields.
+    pub kind: Kind,
+    /// `InputPath` (`$` by default; `null` gives `{}`).
+    pub input_path: DataPath,
+    /// `OutputPath` (`$` by default; `null` gives `{}`).
+    pub output_path: DataPath,
+    /// `Parameters` (for Map: the legacy name of `ItemSelector`).
+    pub parameters: Option<Template>,
+    /// `ResultSelector`.
+    pub result_selector: Option<Template>,
+    /// `ResultPath` (`$` by default; `null` keeps the input).
+    pub result_path: ResultPath,
+    /// A Pass state's `Result`.
+    pub result: Option<Value>,
+    /// `Next` or `End` (absent for Choice, Succeed and Fail).
+    pub transition: Transition,
+    /// `Retry`.
+    pub retry: Vec<Retrier>,
+    /// `Catch`.
+    pub catch: Vec<Catcher>,
+}
+
+/// The kind of a state.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    /// `Pass`.
+    Pass,
+    /// `Task`.
+    Task(TaskSpec),
+    /// `Choice`.
+    Choice(ChoiceSpec),
+    /// `Wait`.
+    Wait(WaitSpec),
+    /// `Succeed`.
+    Succeed,
+    /// `Fail`.
+    Fail(FailSpec),
+    /// `Parallel` with its branches.
+    Parallel(Vec<Machine>),
+    /// `Map` (inline).
+    Map(MapSpec),
+}
+
+impl Kind {
+    /// The `Type` name, as event names use it.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Kind::Pass => "Pass",
+            Kind::Task(_) => "Task",
+            Kind::Choice(_) => "Choice",
+            Kind::Wait(_) => "Wait",
+            Kind::Succeed => "Succeed",
+            Kind::Fail(_) => "Fail",
+            Kind::Parallel(_) => "Parallel",
+            Kind::Map(_) => "Map",
+        }
+    }
+}
+
+/// `InputPath` / `OutputPath` / `ItemsPath`: a path, or `null` (the empty object).
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataPath {
+    /// `null`: the state sees `{}`.
+    Null,
+    /// A path.
+    Path(Path),
+}
+
+/// `ResultPath`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResultPath {
+    /// `null`: the result is discarded and the input passes through.
+    Discard,
+    /// Where in the input the result goes.
+    At(Path),
+}
+
+/// `Next` or `End`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transition {
+    /// Go to the named state.
+    Next(String),
+    /// End the machine (or branch) with this state's output.
+    End,
+    /// Choice, Succeed and Fail decide for themselves.
+    None,
+}
+
+/// A payload template (`Parameters`, `ItemSelector`, `ResultSelector`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Template {
+    /// A value with nothing to evaluate.
+    Literal(Value),
+    /// An object whose fields may be evaluated.
+    Object(Vec<(String, Template)>),
+    /// An array whose items may be evaluated.
+    Array(Vec<Template>),
+    /// A `key.$` field's path.
+    Path(Path),
+    /// A `key.$` field's intrinsic call.
+    Call(Call),
+}
+
+impl Template {
+    /// Whether the template reads `$$.Task.Token` (a waitForTaskToken task must pass it on).
+    pub fn mentions_task_token(&self) -> bool {
+        match self {
+            Template::Literal(_) => false,
+            Template::Object(fields) => fields.iter().any(|(_, t)| t.mentions_task_token()),
+            Template::Array(items) => items.iter().any(Template::mentions_task_token),
+            Template::Path(p) => p.as_str().starts_with("$$.Task.Token"),
+            Template::Call(c) => format!("{c:?}").contains("$$.Task.Token"),
+        }
+    }
+}
+
+/// A Retrier.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retrier {
+    /// `ErrorEquals`.
+    pub error_equals: Vec<String>,
+    /// `IntervalSeconds` (default 1).
+    pub interval_seconds: u64,
+    /// `MaxAttempts` (default 3; 0 never retries).
+    pub max_attempts: u64,
+    /// `BackoffRate` (default 2.0).
+    pub backoff_rate: f64,
+    /// `MaxDelaySeconds`, capping each interval.
+    pub max_delay_seconds: Option<u64>,
+    /// `JitterStrategy: FULL` (a random delay between 0 and the computed interval).
+    pub full_jitter: bool,
+}
+
+/// A Catcher.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Catcher {
+    /// `ErrorEquals`.
+    pub error_equals: Vec<String>,
+    /// `Next`.
+    pub next: String,
+    /// `ResultPath` (default `$`) for the `{Error, Cause}` object.
+    pub result_path: ResultPath,
+}
+
+/// Which service a Task calls and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Integration {
+    /// `arn:aws:states:::lambda:invoke`: request-response; the result has Lambda's shape.
+    LambdaInvoke,
+    /// `arn:aws:states:::lambda:invoke.waitForTaskToken`: the result comes by task token.
+    LambdaInvokeWaitForTaskToken,
+    /// A plain function ARN (or an unresolved `${Name}`): the handler's output is the result.
+    LambdaFunction,
+}
+
+/// A seconds value written inline or read from the input.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Seconds {
+    /// A literal.
+    Fixed(u64),
+    /// A reference path to a positive integer.
+    Path(Path),
+}
+
+/// A Task's own fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskSpec {
+    /// `Resource`, after substitution.
+    pub resource: String,
+    /// How the resource is called.
+    pub integration: Integration,
+    /// `TimeoutSeconds` / `TimeoutSecondsPath`.
+    pub timeout: Option<Seconds>,
+    /// `HeartbeatSeconds` / `HeartbeatSecondsPath`.
+    pub heartbeat: Option<Seconds>,
+}
+
+/// A Choice state's rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChoiceSpec {
+    /// The top-level rules, each with its `Next`.
+    pub choices: Vec<(Rule, String)>,
+    /// `Default`.
+    pub default: Option<String>,
+}
+
+/// A Choice rule.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rule {
+    /// `And`.
+    And(Vec<Rule>),
+    /// `Or`.
+    Or(Vec<Rule>),
+    /// `Not`.
+    Not(Box<Rule>),
+    /// `Variable` with one comparison.
+    Compare {
+        /// `Variable`.
+        variable: Path,
+        /// The operator name without the `Path` suffix (e.g. `NumericEquals`).
+        op: String,
+        /// The value to compare with.
+        operand: Operand,
+    },
+}
+
+/// The right-hand side of a comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operand {
+    /// A literal from the definition.
+    Literal(Value),
+    /// A `...Path` operator's path.
+    Path(Path),
+}
+
+/// A Wait state's duration.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WaitSpec {
+    /// `Seconds`.
+    Seconds(u64),
+    /// `SecondsPath`.
+    SecondsPath(Path),
+    /// `Timestamp`.
+    Timestamp(OffsetDateTime),
+    /// `TimestampPath`.
+    TimestampPath(Path),
+}
+
+/// A string written inline or read from the input.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Text {
+    /// A literal.
+    Fixed(String),
+    /// A path (may be an intrinsic call, as AWS allows for `ErrorPath`/`CausePath`).
+    Path(Path),
+    /// An intrinsic call.
+    Call(Call),
+}
+
+/// A Fail state's fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailSpec {
+    /// `Error` / `ErrorPath`.
+    pub error: Option<Text>,
+    /// `Cause` / `CausePath`.
+    pub cause: Option<Text>,
+}
+
+/// A Map state's own fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapSpec {
+    /// `ItemsPath` (default `$`).
+    pub items_path: Path,
+    /// `ItemSelector` (or the legacy `Parameters`).
+    pub item_selector: Option<Template>,
+    /// `ItemProcessor` (or the legacy `Iterator`).
+    pub processor: Box<Machine>,
+    /// `MaxConcurrency` / `MaxConcurrencyPath` (0: no limit).
+    pub max_concurrency: Seconds,
+}
+
+impl Definition {
+    /// Loads a state machine, refusing what the engine does not implement.
+    pub fn parse(json: &str) -> Result<Definition, DefinitionError> {
+        Definition::parse_with(json, &BTreeMap::new())
+    }
+
+    /// Loads a state machine after replacing each `${Name}` in its string values with
+    /// `substitutions[Name]`, as SAM's `DefinitionSubstitutions` does. Placeholders without
+    /// a value stay as written (a Task `Resource` may then name the function by placeholder).
+    pub fn parse_with(
+        json: &str,
+        substitutions: &BTreeMap<String, String>,
+    ) -> Result<Definition, DefinitionError> {
+        let mut doc: Value = serde_json::from_str(json).map_err(|e| DefinitionError {
+            path: "$".into(),
+            message: format!("not JSON: {e}"),
+        })?;
+        substitute(&mut doc, substitutions);
+        let top = obj(&doc, "$")?;
+        if let Some(q) = top.get("QueryLanguage")
+            && q != "JSONPath"
+        {
+            return err(
+                "$.QueryLanguage",
+                format!("QueryLanguage {q} is not supported: only JSONPath (JSONata is refused)"),
+            );
+        }
+        check_fields(top, "$", supported::TOP_LEVEL, "the top level")?;
+        let timeout_seconds = opt_uint(top, "$", "TimeoutSeconds", 1)?;
+        if let Some(v) = top.get("Version")
+            && !v.is_string()
+        {
+            return err("$.Version", "must be a string");
+        }
+        let machine = parse_machine(top, "$", false)?;
+        Ok(Definition {
+            timeout_seconds,
+            machine,
+        })
+    }
+}
+
+fn substitute(v: &mut Value, subs: &BTreeMap<String, String>) {
+    match v {
+        Value::String(s) if s.contains("${") && !subs.is_empty() => {
+            for (k, x) in subs {
+                let pat = format!("${{{k}}}");
+                if s.contains(&pat) {
+                    *s = s.replace(&pat, x);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| substitute(x, subs)),
+        Value::Object(o) => o.values_mut().for_each(|x| substitute(x, subs)),
+        _ => {}
+    }
+}
+
+/// The JSON path of a field below `base`: dotted when the name allows, bracketed otherwise.
+pub(crate) fn child(base: &str, key: &str) -> String {
+    if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        format!("{base}.{key}")
+    } else {
+        format!("{base}['{}']", key.replace('\'', "\\'"))
+    }
+}
+
+fn obj<'a>(v: &'a Value, at: &str) -> Result<&'a Map<String, Value>, DefinitionError> {
+    match v {
+        Value::Object(o) => Ok(o),
+        _ => err(at, "must be an object"),
+    }
+}
+
+fn check_fields(
+    o: &Map<String, Value>,
+    at: &str,
+    allowed: &[&str],
+    what: &str,
+) -> Result<(), DefinitionError> {
+    for key in o.keys() {
+        if !allowed.contains(&key.as_str()) {
+            let why = supported::refusal_hint(key)
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("field {key} is not supported in {what}"));
+            return err(&child(at, key), why);
+        }
+    }
+    Ok(())
+}
+
+fn opt_str<'a>(
+    o: &'a Map<String, Value>,
+    at: &str,
+    key: &str,
+) -> Result<Option<&'a str>, DefinitionError> {
+    match o.get(key) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => err(&child(at, key), "must be a string"),
+    }
+}
+
+fn req_str<'a>(o: &'a Map<String, Value>, at: &str, key: &str) -> Result<&'a str, DefinitionError> {
+    opt_str(o, at, key)?.map_or_else(|| err(at, format!("{key} is required")), Ok)
+}
+
+fn opt_uint(
+    o: &Map<String, Value>,
+    at: &str,
+    key: &str,
+    min: u64,
+) -> Result<Option<u64>, DefinitionError> {
+    match o.get(key) {
+        None => Ok(None),
+        Some(v) => match v.as_u64() {
+            Some(n) if n >= min && n <= 99_999_999 => Ok(Some(n)),
+            _ => err(
+                &child(at, key),
+                format!("must be an integer from {min} to 99999999"),
+            ),
+        },
+    }
+}
+
+fn opt_path(
+    o: &Map<String, Value>,
+    at: &str,
+    key: &str,
+    reference: bool,
+) -> Result<Option<Path>, DefinitionError> {
+    let Some(s) = opt_str(o, at, key)? else {
+        return Ok(None);
+    };
+    let parsed = if reference {
+        Path::parse_reference(s)
+    } else {
+        Path::parse(s)
+    };
+    parsed.map(Some).map_err(|e| DefinitionError {
+        path: child(at, key),
+        message: e.0,
+    })
+}
+
+fn data_path(o: &Map<String, Value>, at: &str, key: &str) -> Result<DataPath, DefinitionError> {
+    match o.get(key) {
+        Some(Value::Null) => Ok(DataPath::Null),
+        None => Ok(DataPath::Path(Path::parse("$").expect("'$' parses"))),
+        Some(_) => {
+            let p = opt_path(o, at, key, false)?.expect("present");
+            if p.root == crate::path::Root::Context {
+                return err(
+                    &child(at, key),
+                    "must read the state input ($), not the context object",
+                );
+            }
+            Ok(DataPath::Path(p))
+        }
+    }
+}
+
+fn result_path(o: &Map<String, Value>, at: &str) -> Result<ResultPath, DefinitionError> {
+    match o.get("ResultPath") {
+        Some(Value::Null) => Ok(ResultPath::Discard),
+        None => Ok(ResultPath::At(Path::parse("$").expect("'$' parses"))),
+        Some(_) => {
+            let p = opt_path(o, at, "ResultPath", true)?.expect("present");
+            if p.root == crate::path::Root::Context {
+                return err(
+                    &child(at, "ResultPath"),
+                    "cannot write into the context object",
+                );
+            }
+            Ok(ResultPath::At(p))
+        }
+    }
+}
+
+/// Compiles a payload template, checking every `.$` value.
+pub(crate) fn template(v: &Value, at: &str) -> Result<Template, DefinitionError> {
+    let t = match v {
+        Value::Object(o) => {
+            let mut fields = Vec::with_capacity(o.len());
+            for (k, x) in o {
+                let here = child(at, k);
+                if let Some(name) = k.strip_suffix(".$") {
+                    let Value::String(s) = x else {
+                        return err(
+                            &here,
+                            "a field ending in .$ must hold a path or an intrinsic function",
+                        );
+                    };
+                    let t = if intrinsics::looks_like_call(s) {
+                        Template::Call(intrinsics::parse(s).map_err(|m| DefinitionError {
+                            path: here.clone(),
+                            message: m,
+                        })?)
+                    } else {
+                        Template::Path(Path::parse(s).map_err(|e| DefinitionError {
+                            path: here.clone(),
+                            message: e.0,
+                        })?)
+                    };
+                    fields.push((name.to_string(), t));
+                } else {
+                    fields.push((k.clone(), template(x, &here)?));
+                }
+            }
+            if fields
+                .iter()
+                .all(|(_, t)| matches!(t, Template::Literal(_)))
+            {
+                Template::Literal(v.clone())
+            } else {
+                Template::Object(fields)
+            }
+        }
+        Value::Array(items) => {
+            let ts = items
+                .iter()
+                .enumerate()
+                .map(|(i, x)| template(x, &format!("{at}[{i}]")))
+                .collect::<Result<Vec<_>, _>>()?;
+            if ts.iter().all(|t| matches!(t, Template::Literal(_))) {
+                Template::Literal(v.clone())
+            } else {
+                Template::Array(ts)
+            }
+        }
+        other => Template::Literal(other.clone()),
+    };
+    Ok(t)
+}
+
+fn opt_template(
+    o: &Map<String, Value>,
+    at: &str,
+    key: &str,
+) -> Result<Option<Template>, DefinitionError> {
+    o.get(key).map(|v| template(v, &child(at, key))).transpose()
+}
+
+fn parse_machine(
+    o: &Map<String, Value>,
+    at: &str,
+    branch: bool,
+) -> Result<Machine, DefinitionError> {
+    if branch {
+        check_fields(o, at, supported::BRANCH, "a branch")?;
+    }
+    let start_at = req_str(o, at, "StartAt")?.to_string();
+    let states_at = child(at, "States");
+    let Some(states_v) = o.get("States") else {
+        return err(at, "States is required");
+    };
+    let states_o = obj(states_v, &states_at)?;
+    if states_o.is_empty() {
+        return err(&states_at, "must name at least one state");
+    }
+    let mut states = BTreeMap::new();
+    for (name, sv) in states_o {
+        let here = child(&states_at, name);
+        if name.chars().count() > 80 {
+            return err(&here, "state names are limited to 80 characters");
+        }
+        states.insert(name.clone(), parse_state(sv, &here)?);
+    }
+    if !states.contains_key(&start_at) {
+        return err(
+            &child(at, "StartAt"),
+            format!("names no state: {start_at:?}"),
+        );
+    }
+    // Every transition must land in this scope (branches cannot jump out), every state must
+    // be reachable, and something must end the machine.
+    let mut reach: BTreeSet<&str> = BTreeSet::new();
+    let mut queue = VecDeque::from([start_at.as_str()]);
+    while let Some(n) = queue.pop_front() {
+        if !reach.insert(n) {
+            continue;
+        }
+        let state = &states[n];
+        let here = child(&states_at, n);
+        for (target, field) in targets(state, &here) {
+            if !states.contains_key(target) {
+                return err(&field, format!("names no state in this scope: {target:?}"));
+            }
+            queue.push_back(target);
+        }
+    }
+    if let Some(unreached) = states.keys().find(|k| !reach.contains(k.as_str())) {
+        return err(
+            &child(&states_at, unreached),
+            "is not reachable from StartAt",
+        );
+    }
+    let ends = states.values().any(|s| {
+        matches!(s.transition, Transition::End) || matches!(s.kind, Kind::Succeed | Kind::Fail(_))
+    });
+    if !ends {
+        return err(
+            &states_at,
+            "no state ends the machine (End, Succeed or Fail)",
+        );
+    }
+    Ok(Machine { start_at, states })
+}
+
+fn targets<'a>(s: &'a State, at: &str) -> Vec<(&'a str, String)> {
+    let mut out = Vec::new();
+    if let Transition::Next(n) = &s.transition {
+        out.push((n.as_str(), child(at, "Next")));
+    }
+    if let Kind::Choice(c) = &s.kind {
+        for (i, (_, n)) in c.choices.iter().enumerate() {
+            out.push((n.as_str(), format!("{at}.Choices[{i}].Next")));
+        }
+        if let Some(d) = &c.default {
+            out.push((d.as_str(), child(at, "Default")));
+        }
+    }
+    for (i, c) in s.catch.iter().enumerate() {
+        out.push((c.next.as_str(), format!("{at}.Catch[{i}].Next")));
+    }
+    out
+}
+
+fn parse_state(v: &Value, at: &str) -> Result<State, DefinitionError> {
+    let o = obj(v, at)?;
+    let ty = req_str(o, at, "Type")?;
+    let allowed = match ty {
+        "Pass" => supported::PASS,
+        "Task" => supported::TASK,
+        "Choice" => supported::CHOICE,
+        "Wait" => supported::WAIT,
+        "Succeed" => supported::SUCCEED,
+        "Fail" => supported::FAIL,
+        "Parallel" => supported::PARALLEL,
+        "Map" => supported::MAP,
+        other => {
+            return err(
+                &child(at, "Type"),
+                format!("state type {other:?} is not supported"),
+            );
+        }
+    };
+    if let Some(q) = o.get("QueryLanguage") {
+        return err(
+            &child(at, "QueryLanguage"),
+            format!("QueryLanguage {q} is not supported: only JSONPath (JSONata is refused)"),
+        );
+    }
+    check_fields(o, at, allowed, &format!("a {ty} state"))?;
+
+    let transition = match ty {
+        "Choice" | "Succeed" | "Fail" => Transition::None,
+        _ => match (opt_str(o, at, "Next")?, o.get("End")) {
+            (Some(_), Some(_)) => return err(at, "has both Next and End"),
+            (Some(n), None) => Transition::Next(n.to_string()),
+            (None, Some(Value::Bool(true))) => Transition::End,
+            (None, Some(_)) => return err(&child(at, "End"), "must be true (or use Next)"),
+            (None, None) => return err(at, "needs Next or End"),
+        },
+    };
+    let retry = match o.get("Retry") {
+        None => Vec::new(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .enumerate()
+            .map(|(i, r)| parse_retrier(r, &format!("{at}.Retry[{i}]")))
+            .collect::<Result<_, _>>()?,
+        Some(_) => return err(&child(at, "Retry"), "must be an array"),
+    };
+    check_all_last(retry.iter().map(|r| &r.error_equals), &child(at, "Retry"))?;
+    let catch = match o.get("Catch") {
+        None => Vec::new(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .enumerate()
+            .map(|(i, c)| parse_catcher(c, &format!("{at}.Catch[{i}]")))
+            .collect::<Result<_, _>>()?,
+        Some(_) => return err(&child(at, "Catch"), "must be an array"),
+    };
+    check_all_last(catch.iter().map(|c| &c.error_equals), &child(at, "Catch"))?;
+
+    let kind = match ty {
+        "Pass" => Kind::Pass,
+        "Task" => Kind::Task(parse_task(o, at)?),
+        "Choice" => Kind::Choice(parse_choice(o, at)?),
+        "Wait" => Kind::Wait(parse_wait(o, at)?),
+        "Succeed" => Kind::Succeed,
+        "Fail" => Kind::Fail(parse_fail(o, at)?),
+        "Parallel" => {
+            let bat = child(at, "Branches");
+            let Some(Value::Array(bs)) = o.get("Branches") else {
+                return err(at, "Branches is required and must be an array");
+            };
+            if bs.is_empty() {
+                return err(&bat, "must hold at least one branch");
+            }
+            let mut branches = Vec::new();
+            for (i, b) in bs.iter().enumerate() {
+                let here = format!("{bat}[{i}]");
+                branches.push(parse_machine(obj(b, &here)?, &here, true)?);
+            }
+            Kind::Parallel(branches)
+        }
+        _ => Kind::Map(parse_map(o, at)?),
+    };
+    let parameters = if matches!(kind, Kind::Map(_)) {
+        None
+    } else {
+        opt_template(o, at, "Parameters")?
+    };
+    if let Kind::Task(t) = &kind {
+        check_task_parameters(t, parameters.as_ref(), o, at)?;
+    }
+    Ok(State {
+        input_path: data_path(o, at, "InputPath")?,
+        output_path: data_path(o, at, "OutputPath")?,
+        parameters,
+        result_selector: opt_template(o, at, "ResultSelector")?,
+        result_path: result_path(o, at)?,
+        result: o.get("Result").cloned(),
+        transition,
+        retry,
+        catch,
+        kind,
+    })
+}
+
+fn error_equals(o: &Map<String, Value>, at: &str) -> Result<Vec<String>, DefinitionError> {
+    let here = child(at, "ErrorEquals");
+    let Some(Value::Array(a)) = o.get("ErrorEquals") else {
+        return err(at, "ErrorEquals is required and must be an array");
+    };
+    if a.is_empty() {
+        return err(&here, "must name at least one error");
+    }
+    let mut out = Vec::new();
+    for (i, e) in a.iter().enumerate() {
+        let Value::String(s) = e else {
+            return err(&format!("{here}[{i}]"), "must be a string");
+        };
+        if s.starts_with("States.") && !crate::errors::KNOWN.contains(&s.as_str()) {
+            return err(&format!("{here}[{i}]"), format!("unknown error name {s}"));
+        }
+        out.push(s.clone());
+    }
+    if out.len() > 1 && out.iter().any(|e| e == crate::errors::ALL) {
+        return err(&here, "States.ALL must appear alone");
+    }
+    Ok(out)
+}
+
+fn check_all_last<'a>(
+    lists: impl Iterator<Item = &'a Vec<String>>,
+    at: &str,
+) -> Result<(), DefinitionError> {
+    let lists: Vec<_> = lists.collect();
+    for (i, l) in lists.iter().enumerate() {
+        if l.iter().any(|e| e == crate::errors::ALL) && i + 1 != lists.len() {
+            return err(
+                &format!("{at}[{i}].ErrorEquals"),
+                "States.ALL must be in the last entry",
+            );
+        }
+    }
+    Ok(())
+}
+
+fn parse_retrier(v: &Value, at: &str) -> Result<Retrier, DefinitionError> {
+    let o = obj(v, at)?;
+    check_fields(o, at, supported::RETRIER, "a Retrier")?;
+    let backoff_rate = match o.get("BackoffRate") {
+        None => 2.0,
+        Some(b) => match b.as_f64() {
+            Some(x) if x >= 1.0 => x,
+            _ => {
+                return err(
+                    &child(at, "BackoffRate"),
+                    "must be a number of at least 1.0",
+                );
+            }
+        },
+    };
+    let full_jitter = match opt_str(o, at, "JitterStrategy")? {
+        None | Some("NONE") => false,
+        Some("FULL") => true,
+        Some(other) => {
+            return err(
+                &child(at, "JitterStrategy"),
+                format!("must be FULL or NONE, not {other:?}"),
+            );
+        }
+    };
+    Ok(Retrier {
+        error_equals: error_equals(o, at)?,
+        interval_seconds: opt_uint(o, at, "IntervalSeconds", 1)?.unwrap_or(1),
+        max_attempts: opt_uint(o, at, "MaxAttempts", 0)?.unwrap_or(3),
+        backoff_rate,
+        max_delay_seconds: opt_uint(o, at, "MaxDelaySeconds", 1)?,
+        full_jitter,
+    })
+}
+
+fn parse_catcher(v: &Value, at: &str) -> Result<Catcher, DefinitionError> {
+    let o = obj(v, at)?;
+    check_fields(o, at, supported::CATCHER, "a Catcher")?;
+    Ok(Catcher {
+        error_equals: error_equals(o, at)?,
+        next: req_str(o, at, "Next")?.to_string(),
+        result_path: result_path(o, at)?,
+    })
+}
+
+fn seconds(
+    o: &Map<String, Value>,
+    at: &str,
+    key: &str,
+    min: u64,
+) -> Result<Option<Seconds>, DefinitionError> {
+    let path_key = format!("{key}Path");
+    match (o.contains_key(key), o.contains_key(&path_key)) {
+        (true, true) => err(at, format!("has both {key} and {path_key}")),
+        (true, false) => Ok(opt_uint(o, at, key, min)?.map(Seconds::Fixed)),
+        (false, true) => Ok(opt_path(o, at, &path_key, true)?.map(Seconds::Path)),
+        (false, false) => Ok(None),
+    }
+}
+
+fn parse_task(o: &Map<String, Value>, at: &str) -> Result<TaskSpec, DefinitionError> {
+    let resource = req_str(o, at, "Resource")?.to_string();
+    let integration = match resource.as_str() {
+        "arn:aws:states:::lambda:invoke" => Integration::LambdaInvoke,
+        "arn:aws:states:::lambda:invoke.waitForTaskToken" => {
+            Integration::LambdaInvokeWaitForTaskToken
+        }
+        r if r.starts_with("arn:aws:lambda:") && r.contains(":function:") => {
+            Integration::LambdaFunction
+        }
+        r if r.starts_with("${") && r.ends_with('}') && !r[2..].contains('$') => {
+            Integration::LambdaFunction
+        }
+        other => {
+            return err(
+                &child(at, "Resource"),
+                format!(
+                    "resource {other:?} is not supported (Lambda only: lambda:invoke, lambda:invoke.waitForTaskToken, or a function ARN)"
+                ),
+            );
+        }
+    };
+    let timeout = seconds(o, at, "TimeoutSeconds", 1)?;
+    let heartbeat = seconds(o, at, "HeartbeatSeconds", 1)?;
+    if let (Some(Seconds::Fixed(t)), Some(Seconds::Fixed(h))) = (&timeout, &heartbeat)
+        && h >= t
+    {
+        return err(
+            &child(at, "HeartbeatSeconds"),
+            "must be smaller than TimeoutSeconds",
+        );
+    }
+    Ok(TaskSpec {
+        resource,
+        integration,
+        timeout,
+        heartbeat,
+    })
+}
+
+fn check_task_parameters(
+    t: &TaskSpec,
+    params: Option<&Template>,
+    o: &Map<String, Value>,
+    at: &str,
+) -> Result<(), DefinitionError> {
+    if t.integration == Integration::LambdaFunction {
+        return Ok(());
+    }
+    let here = child(at, "Parameters");
+    let Some(Value::Object(p)) = o.get("Parameters") else {
+        return err(
+            at,
+            "Parameters with FunctionName is required for lambda:invoke",
+        );
+    };
+    for k in p.keys() {
+        let base = k.strip_suffix(".$").unwrap_or(k);
+        if !supported::LAMBDA_PARAMETERS.contains(&base) {
+            return err(
+                &child(&here, k),
+                format!("lambda:invoke parameter {base} is not supported"),
+            );
+        }
+    }
+    if !p.contains_key("FunctionName") && !p.contains_key("FunctionName.$") {
+        return err(&here, "FunctionName is required");
+    }
+    if t.integration == Integration::LambdaInvokeWaitForTaskToken
+        && !params.is_some_and(Template::mentions_task_token)
+    {
+        return err(
+            &here,
+            "a .waitForTaskToken task must pass $$.Task.Token in its Parameters",
+        );
+    }
+    Ok(())
+}
+
+fn parse_choice(o: &Map<String, Value>, at: &str) -> Result<ChoiceSpec, DefinitionError> {
+    let cat = child(at, "Choices");
+    let Some(Value::Array(cs)) = o.get("Choices") else {
+        return err(at, "Choices is required and must be an array");
+    };
+    if cs.is_empty() {
+        return err(&cat, "must hold at least one rule");
+    }
+    let mut choices = Vec::new();
+    for (i, c) in cs.iter().enumerate() {
+        let here = format!("{cat}[{i}]");
+        let co = obj(c, &here)?;
+        let next = req_str(co, &here, "Next")?.to_string();
+        choices.push((parse_rule(co, &here)?, next));
+    }
+    let default = opt_str(o, at, "Default")?.map(str::to_string);
+    Ok(ChoiceSpec { choices, default })
+}
+
+fn parse_rule(o: &Map<String, Value>, at: &str) -> Result<Rule, DefinitionError> {
+    let ops = supported::choice_operator_names();
+    for k in o.keys() {
+        if !supported::CHOICE_RULE.contains(&k.as_str()) && !ops.contains(k) {
+            let why = supported::refusal_hint(k)
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("field {k} is not supported in a Choice rule"));
+            return err(&child(at, k), why);
+        }
+    }
+    let present: Vec<&String> = o
+        .keys()
+        .filter(|k| ops.contains(k) || matches!(k.as_str(), "And" | "Or" | "Not"))
+        .collect();
+    if present.len() != 1 {
+        return err(
+            at,
+            "a Choice rule needs exactly one of And, Or, Not or a comparison operator",
+        );
+    }
+    let key = present[0].as_str();
+    let here = child(at, key);
+    let nested = |v: &Value, h: &str| -> Result<Rule, DefinitionError> {
+        let no = obj(v, h)?;
+        if no.contains_key("Next") {
+            return err(&child(h, "Next"), "only top-level Choice rules have Next");
+        }
+        parse_rule(no, h)
+    };
+    match key {
+        "And" | "Or" => {
+            let Value::Array(a) = &o[key] else {
+                return err(&here, "must be an array");
+            };
+            if a.is_empty() {
+                return err(&here, "must hold at least one rule");
+            }
+            let rules = a
+                .iter()
+                .enumerate()
+                .map(|(i, r)| nested(r, &format!("{here}[{i}]")))
+                .collect::<Result<Vec<_>, _>>()?;
+            if o.contains_key("Variable") {
+                return err(&child(at, "Variable"), format!("not allowed beside {key}"));
+            }
+            Ok(if key == "And" {
+                Rule::And(rules)
+            } else {
+                Rule::Or(rules)
+            })
+        }
+        "Not" => Ok(Rule::Not(Box::new(nested(&o[key], &here)?))),
+        op => {
+            let variable = opt_path(o, at, "Variable", false)?
+                .map_or_else(|| err(at, "Variable is required"), Ok)?;
+            let v = &o[op];
+            let (base, operand) = match op
+                .strip_suffix("Path")
+                .filter(|b| supported::CHOICE_OPERATORS.contains(b) && supported::has_path_form(b))
+            {
+                Some(base) => {
+                    let Value::String(s) = v else {
+                        return err(&here, "must be a path");
+                    };
+                    (
+                        base,
+                        Operand::Path(Path::parse(s).map_err(|e| DefinitionError {
+                            path: here.clone(),
+                            message: e.0,
+                        })?),
+                    )
+                }
+                None => {
+                    let ok = match op {
+                        _ if op.starts_with("Is") => v.is_boolean(),
+                        "BooleanEquals" => v.is_boolean(),
+                        _ if op.starts_with("Numeric") => v.is_number(),
+                        _ if op.starts_with("Timestamp") => v
+                            .as_str()
+                            .is_some_and(|s| OffsetDateTime::parse(s, &Rfc3339).is_ok()),
+                        _ => v.is_string(),
+                    };
+                    if !ok {
+                        return err(&here, format!("{v} is not a valid operand for {op}"));
+                    }
+                    (op, Operand::Literal(v.clone()))
+                }
+            };
+            Ok(Rule::Compare {
+                variable,
+                op: base.to_string(),
+                operand,
+            })
+        }
+    }
+}
+
+fn parse_wait(o: &Map<String, Value>, at: &str) -> Result<WaitSpec, DefinitionError> {
+    let keys = ["Seconds", "SecondsPath", "Timestamp", "TimestampPath"];
+    let given: Vec<&str> = keys
+        .iter()
+        .copied()
+        .filter(|k| o.contains_key(*k))
+        .collect();
+    if given.len() != 1 {
+        return err(
+            at,
+            "a Wait state needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath",
+        );
+    }
+    Ok(match given[0] {
+        "Seconds" => WaitSpec::Seconds(opt_uint(o, at, "Seconds", 0)?.expect("present")),
+        "SecondsPath" => {
+            WaitSpec::SecondsPath(opt_path(o, at, "SecondsPath", true)?.expect("present"))
+        }
+        "Timestamp" => {
+            let s = req_str(o, at, "Timestamp")?;
+            WaitSpec::Timestamp(
+                OffsetDateTime::parse(s, &Rfc3339)
+                    .or_else(|_| err(&child(at, "Timestamp"), "must be an RFC 3339 timestamp"))?,
+            )
+        }
+        _ => WaitSpec::TimestampPath(opt_path(o, at, "TimestampPath", true)?.expect("present")),
+    })
+}
+
+fn text(o: &Map<String, Value>, at: &str, key: &str) -> Result<Option<Text>, DefinitionError> {
+    let path_key = format!("{key}Path");
+    match (opt_str(o, at, key)?, opt_str(o, at, &path_key)?) {
+        (Some(_), Some(_)) => err(at, format!("has both {key} and {path_key}")),
+        (Some(s), None) => Ok(Some(Text::Fixed(s.to_string()))),
+        (None, Some(p)) => {
+            let here = child(at, &path_key);
+            if intrinsics::looks_like_call(p) {
+                intrinsics::parse(p)
+                    .map(|c| Some(Text::Call(c)))
+                    .map_err(|m| DefinitionError {
+                        path: here,
+                        message: m,
+                    })
+            } else {
+                Path::parse(p)
+                    .map(|p| Some(Text::Path(p)))
+                    .map_err(|e| DefinitionError {
+                        path: here,
+                        message: e.0,
+                    })
+            }
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+fn parse_fail(o: &Map<String, Value>, at: &str) -> Result<FailSpec, DefinitionError> {
+    Ok(FailSpec {
+        error: text(o, at, "Error")?,
+        cause: text(o, at, "Cause")?,
+    })
+}
+
+fn parse_map(o: &Map<String, Value>, at: &str) -> Result<MapSpec, DefinitionError> {
+    let (pkey, proc_v) = match (o.get("ItemProcessor"), o.get("Iterator")) {
+        (Some(_), Some(_)) => return err(at, "has both ItemProcessor and Iterator"),
+        (Some(p), None) => ("ItemProcessor", p),
+        (None, Some(p)) => ("Iterator", p),
+        (None, None) => return err(at, "ItemProcessor (or Iterator) is required"),
+    };
+    let pat = child(at, pkey);
+    let po = obj(proc_v, &pat)?;
+    if let Some(cfg) = po.get("ProcessorConfig") {
+        let cat = child(&pat, "ProcessorConfig");
+        let co = obj(cfg, &cat)?;
+        check_fields(co, &cat, supported::PROCESSOR_CONFIG, "ProcessorConfig")?;
+        if let Some(m) = co.get("Mode")
+            && m != "INLINE"
+        {
+            return err(
+                &child(&cat, "Mode"),
+                format!("Mode {m} is not supported (INLINE only)"),
+            );
+        }
+    }
+    let processor = Box::new(parse_machine(po, &pat, true)?);
+    let item_selector = match (o.get("ItemSelector"), o.get("Parameters")) {
+        (Some(_), Some(_)) => return err(at, "has both ItemSelector and Parameters"),
+        (Some(v), None) => Some(template(v, &child(at, "ItemSelector"))?),
+        (None, Some(v)) => Some(template(v, &child(at, "Parameters"))?),
+        (None, None) => None,
+    };
+    let items_path = opt_path(o, at, "ItemsPath", true)?
+        .unwrap_or_else(|| Path::parse("$").expect("'$' parses"));
+    let max_concurrency = seconds(o, at, "MaxConcurrency", 0)?.unwrap_or(Seconds::Fixed(0));
+    Ok(MapSpec {
+        items_path,
+        item_selector,
+        processor,
+        max_concurrency,
+    })
+}

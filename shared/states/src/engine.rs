@@ -1,0 +1,2031 @@
+//! Running a definition: an [`Execution`] is a plain serializable value; the driver feeds it
+//! [`Input`]s (task results, fired timers, stop requests) with the current time and performs
+//! the [`Effect`]s it returns (invoke a task, set or cancel a timer, report the end). The
+//! engine reads no clock, does no I/O and draws randomness only from the execution's own
+//! seeded generator, so the driver can persist the value after each call and resume it after
+//! a restart, and tests replay exactly.
+
+use std::cell::OnceCell;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime, UtcOffset};
+
+use crate::definition::{
+    DataPath, Definition, Integration, Kind, Machine, ResultPath, Rule, Seconds, State, Template,
+    Text, Transition, WaitSpec,
+};
+use crate::errors::{self, Failure};
+use crate::history::{EventType, HistoryEvent, MAX_EVENTS};
+use crate::intrinsics::{self, Scope};
+use crate::path::{Path, Root};
+use crate::rng::Rng;
+
+/// AWS's payload quota: 256 KiB of UTF-8 serialized JSON for inputs, outputs and results.
+pub const MAX_PAYLOAD_BYTES: usize = 262_144;
+
+/// Identifies a task invocation within its execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TaskId(pub u64);
+
+/// Identifies a timer within its execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TimerId(pub u64);
+
+/// An execution's status, spelled as `DescribeExecution` spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    /// Still running.
+    Running,
+    /// Ended in success.
+    Succeeded,
+    /// Ended in failure.
+    Failed,
+    /// Ran past the top-level `TimeoutSeconds`.
+    TimedOut,
+    /// Stopped by request.
+    Aborted,
+}
+
+/// How a task is named in an [`Input`]: by id (the invoker's view) or by task token (the
+/// callback's view, as in `SendTaskSuccess`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskRef {
+    /// The id from [`Invocation::task`].
+    Id(TaskId),
+    /// The token from [`Invocation::token`].
+    Token(String),
+}
+
+/// Something that happened, fed to [`Execution::handle`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Input {
+    /// A `.waitForTaskToken` invocation was accepted (the Lambda returned); the task now
+    /// waits for its token. Optional: it only records `TaskSubmitted`.
+    TaskSubmitted {
+        /// Which task.
+        task: TaskRef,
+        /// What the invocation returned.
+        output: Value,
+    },
+    /// The task finished. For `lambda:invoke` give the handler's output: the engine wraps it
+    /// in Lambda's response shape as Step Functions does.
+    TaskSucceeded {
+        /// Which task.
+        task: TaskRef,
+        /// The task's output.
+        output: Value,
+    },
+    /// The task failed (a Lambda error's `errorType` and its cause).
+    TaskFailed {
+        /// Which task.
+        task: TaskRef,
+        /// The error name.
+        error: String,
+        /// The cause text.
+        cause: String,
+    },
+    /// `SendTaskHeartbeat`: restart the heartbeat clock.
+    TaskHeartbeat {
+        /// Which task.
+        task: TaskRef,
+    },
+    /// A timer set by [`Effect::SetTimer`] is due.
+    TimerFired {
+        /// Which timer.
+        timer: TimerId,
+    },
+    /// `StopExecution`.
+    Stop {
+        /// The error to record, if any.
+        error: Option<String>,
+        /// The cause to record, if any.
+        cause: Option<String>,
+    },
+}
+
+/// A task for the driver to run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Invocation {
+    /// The task's id; report its end with [`TaskRef::Id`].
+    pub task: TaskId,
+    /// The Task state's name.
+    pub state: String,
+    /// The `Resource` as written (after substitutions).
+    pub resource: String,
+    /// How the resource is called.
+    pub integration: Integration,
+    /// The Lambda function to call: `Parameters.FunctionName` for `lambda:invoke`, the
+    /// resource itself for a plain function ARN or `${Name}` placeholder.
+    pub function: String,
+    /// The event the function receives: `Parameters.Payload` for `lambda:invoke` (`null`
+    /// when absent: no payload), the effective input for a plain function ARN.
+    pub payload: Value,
+    /// For `.waitForTaskToken`: the token a callback will name.
+    pub token: Option<String>,
+}
+
+/// Something for the driver to do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Effect {
+    /// Run a task, then report [`Input::TaskSucceeded`] or [`Input::TaskFailed`].
+    InvokeTask(Invocation),
+    /// The task's result is no longer wanted (timed out, branch failed, execution ended);
+    /// forget its token. Results that still arrive are refused.
+    CancelTask {
+        /// Which task.
+        task: TaskId,
+    },
+    /// Report [`Input::TimerFired`] at `at` (or at once if that is past).
+    SetTimer {
+        /// Which timer.
+        timer: TimerId,
+        /// When it is due.
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    /// The timer is no longer wanted.
+    CancelTimer {
+        /// Which timer.
+        timer: TimerId,
+    },
+    /// The execution ended.
+    ExecutionFinished {
+        /// How it ended.
+        status: Status,
+        /// The output, on success.
+        output: Option<Value>,
+        /// The error, otherwise.
+        error: Option<String>,
+        /// The cause, otherwise.
+        cause: Option<String>,
+    },
+}
+
+/// Why a start was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    /// The input is over the 256 KiB quota (AWS refuses such a StartExecution).
+    #[error("the execution input is larger than 262144 bytes")]
+    InputTooLarge,
+    /// The name is empty, longer than 80 characters or has characters AWS refuses.
+    #[error("invalid execution name {0:?}")]
+    InvalidName(String),
+}
+
+/// Why an input was refused; the execution is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandleError {
+    /// The execution has ended.
+    #[error("the execution is not running")]
+    NotRunning,
+    /// No running task has this id or token (never issued, finished, timed out or
+    /// cancelled): what `SendTaskSuccess` reports as `TaskTimedOut`/`InvalidToken`.
+    #[error("no running task matches")]
+    UnknownTask,
+}
+
+/// What to start: name, input and the knobs a driver may set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Start {
+    /// The execution name (unique per state machine).
+    pub name: String,
+    /// The execution input.
+    pub input: Value,
+    /// The state machine's ARN (for `$$.StateMachine.Id` and the execution ARN).
+    pub state_machine_arn: String,
+    /// Seed for `JitterStrategy: FULL`, `States.UUID`, `States.MathRandom` and task tokens.
+    pub seed: u64,
+}
+
+impl Start {
+    /// A start with a local state machine ARN and seed 0.
+    pub fn new(name: impl Into<String>, input: Value) -> Start {
+        Start {
+            name: name.into(),
+            input,
+            state_machine_arn: "arn:aws:states:local:000000000000:stateMachine:keiyaku".into(),
+            seed: 0,
+        }
+    }
+
+    /// Sets the random seed.
+    pub fn seed(mut self, seed: u64) -> Start {
+        self.seed = seed;
+        self
+    }
+
+    /// Sets the state machine ARN.
+    pub fn state_machine_arn(mut self, arn: impl Into<String>) -> Start {
+        self.state_machine_arn = arn.into();
+        self
+    }
+}
+
+/// A timer with its due time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timer {
+    /// Its id.
+    pub id: TimerId,
+    /// When it is due.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Meta {
+    execution_arn: String,
+    name: String,
+    state_machine_arn: String,
+    input: Value,
+    #[serde(with = "time::serde::rfc3339")]
+    start_date: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Counters {
+    rng: Rng,
+    next_task: u64,
+    next_timer: u64,
+}
+
+/// One run of a state machine: everything needed to resume it, and its history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Execution {
+    meta: Meta,
+    status: Status,
+    #[serde(with = "time::serde::rfc3339::option")]
+    stop_date: Option<OffsetDateTime>,
+    output: Option<Value>,
+    error: Option<String>,
+    cause: Option<String>,
+    history: Vec<HistoryEvent>,
+    root: Frame,
+    counters: Counters,
+    deadline: Option<Timer>,
+}
+
+/// A running scope: the top level, one Parallel branch or one Map iteration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Frame {
+    status: FrameStatus,
+    active: Option<Active>,
+    last_event: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum FrameStatus {
+    Running,
+    Succeeded(Value),
+    Failed(Failure),
+    Aborted,
+}
+
+/// The state a frame is in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Active {
+    name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    entered: OffsetDateTime,
+    input: Value,
+    retries: Vec<u64>,
+    step: Step,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+enum Step {
+    /// About to run (just entered, or a retry is due).
+    Ready,
+    /// A task is out.
+    Task(Box<TaskWait>),
+    /// Waiting out a retry interval.
+    Backoff(Timer),
+    /// A Wait state.
+    Wait(Timer),
+    /// A Parallel state's branches.
+    Parallel(Vec<Frame>),
+    /// A Map state's iterations.
+    Map(MapRun),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct TaskWait {
+    invocation: Invocation,
+    timeout: Option<Timer>,
+    heartbeat: Option<(Timer, u64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct MapRun {
+    /// Each iteration's input (after ItemSelector).
+    items: Vec<Value>,
+    /// Started iterations, in index order.
+    frames: Vec<Frame>,
+    /// Whether each started iteration's end has been recorded.
+    reported: Vec<bool>,
+    /// At most this many run at once (0: no limit).
+    limit: usize,
+}
+
+enum Outcome {
+    Blocked,
+    Next(String, Value),
+    End(Value),
+    /// A state raised an error; its Retry and Catch decide.
+    Error(Failure),
+    /// The frame fails with this error (no retrier or catcher took it).
+    Fail(Failure),
+}
+
+struct Cx<'a> {
+    now: OffsetDateTime,
+    history: &'a mut Vec<HistoryEvent>,
+    counters: &'a mut Counters,
+    meta: &'a Meta,
+    effects: Vec<Effect>,
+    overflow: bool,
+}
+
+impl Cx<'_> {
+    fn emit(&mut self, prev: &mut u64, kind: EventType, details: Value) -> u64 {
+        let terminal = matches!(
+            kind,
+            EventType::ExecutionSucceeded
+                | EventType::ExecutionFailed
+                | EventType::ExecutionAborted
+                | EventType::ExecutionTimedOut
+        );
+        // AWS: when 24,999 events are logged, event 25,000 must end the execution, or
+        // ExecutionFailed is logged instead. We note the overflow and fail at the end of the
+        // call (see `Execution::finish_call`).
+        if self.history.len() + 1 >= MAX_EVENTS && !terminal {
+            self.overflow = true;
+            return *prev;
+        }
+        let id = self.history.len() as u64 + 1;
+        let mut map = Map::new();
+        if !details.is_null() {
+            map.insert(kind.details_key().to_string(), details);
+        }
+        self.history.push(HistoryEvent {
+            id,
+            previous_event_id: *prev,
+            timestamp: self.now,
+            kind,
+            details: map,
+        });
+        *prev = id;
+        id
+    }
+
+    fn timer(&mut self, at: OffsetDateTime) -> Timer {
+        self.counters.next_timer += 1;
+        let t = Timer {
+            id: TimerId(self.counters.next_timer),
+            at,
+        };
+        self.effects.push(Effect::SetTimer { timer: t.id, at });
+        t
+    }
+
+    fn cancel_timer(&mut self, t: &Timer) {
+        self.effects.push(Effect::CancelTimer { timer: t.id });
+    }
+}
+
+/// AWS writes context-object timestamps with milliseconds and a `Z`.
+pub fn format_timestamp(t: OffsetDateTime) -> String {
+    let t = t.to_offset(UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+fn too_big(v: &Value) -> bool {
+    serde_json::to_vec(v)
+        .map(|b| b.len() > MAX_PAYLOAD_BYTES)
+        .unwrap_or(true)
+}
+
+fn data_limit(what: &str) -> Failure {
+    Failure::new(
+        errors::DATA_LIMIT_EXCEEDED,
+        format!("The {what} has exceeded the maximum number of bytes (262144)."),
+    )
+}
+
+fn runtime(msg: impl Into<String>) -> Failure {
+    Failure::new(errors::RUNTIME, msg)
+}
+
+fn payload_string(v: &Value) -> String {
+    v.to_string()
+}
+
+/// Reads `$` paths from a document and `$$` paths from the context object, built only when
+/// a path asks for it.
+struct Sc<'a> {
+    input: &'a Value,
+    build: &'a dyn Fn() -> Value,
+    ctx: OnceCell<Value>,
+}
+
+impl Scope for Sc<'_> {
+    fn read(&self, path: &Path) -> Option<Value> {
+        match path.root {
+            Root::Input => path.read(self.input),
+            Root::Context => path.read(self.ctx.get_or_init(self.build)),
+        }
+    }
+}
+
+fn eval_template(t: &Template, sc: &Sc<'_>, rng: &mut Rng) -> Result<Value, Failure> {
+    Ok(match t {
+        Template::Literal(v) => v.clone(),
+        Template::Object(fields) => {
+            let mut out = Map::new();
+            for (k, f) in fields {
+                out.insert(k.clone(), eval_template(f, sc, rng)?);
+            }
+            Value::Object(out)
+        }
+        Template::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| eval_template(i, sc, rng))
+                .collect::<Result<_, _>>()?,
+        ),
+        Template::Path(p) => sc.read(p).ok_or_else(|| {
+            Failure::new(
+                errors::PARAMETER_PATH_FAILURE,
+                format!(
+                    "The JSONPath '{}' could not be found in the input '{}'",
+                    p.as_str(),
+                    payload_string(sc.input)
+                ),
+            )
+        })?,
+        Template::Call(c) => intrinsics::eval(c, sc, rng)?,
+    })
+}
+
+fn apply_data_path(p: &DataPath, v: &Value, field: &str) -> Result<Value, Failure> {
+    match p {
+        DataPath::Null => Ok(json!({})),
+        DataPath::Path(p) => p.read(v).ok_or_else(|| {
+            runtime(format!(
+                "Invalid path '{}' in {field}: the input '{}' has no such field",
+                p.as_str(),
+                payload_string(v)
+            ))
+        }),
+    }
+}
+
+fn lambda_response(payload: Value, rng: &mut Rng) -> Value {
+    // Step Functions hands `lambda:invoke` results to ResultSelector/ResultPath in the shape
+    // of Lambda's Invoke response, with the handler's output under `Payload` (hence the
+    // common `OutputPath: $.Payload`). Plain function ARNs and task-token callbacks give the
+    // output as it is. Header values here are representative, not byte-for-byte AWS's.
+    let request_id = rng.uuid();
+    let len = payload.to_string().len().to_string();
+    json!({
+        "ExecutedVersion": "$LATEST",
+        "Payload": payload,
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": {
+                "Content-Length": [len],
+                "Content-Type": ["application/json"],
+                "X-Amz-Executed-Version": ["$LATEST"],
+                "x-amzn-RequestId": [request_id],
+            },
+            "HttpHeaders": {
+                "Content-Length": len,
+                "Content-Type": "application/json",
+                "X-Amz-Executed-Version": "$LATEST",
+                "x-amzn-RequestId": request_id,
+            },
+            "HttpStatusCode": 200
+        },
+        "SdkResponseMetadata": { "RequestId": request_id },
+        "StatusCode": 200
+    })
+}
+
+fn resource_names(i: Integration) -> (&'static str, &'static str) {
+    match i {
+        Integration::LambdaInvoke => ("lambda", "invoke"),
+        Integration::LambdaInvokeWaitForTaskToken => ("lambda", "invoke.waitForTaskToken"),
+        // AWS logs LambdaFunction* events for plain function ARNs; we log the Task* events
+        // with this resource type so one event vocabulary covers every task.
+        Integration::LambdaFunction => ("lambda", "function"),
+    }
+}
+
+impl Execution {
+    /// Starts an execution: records `ExecutionStarted`, runs until the first task or timer,
+    /// and returns what the driver must do.
+    pub fn start(
+        def: &Definition,
+        start: Start,
+        now: OffsetDateTime,
+    ) -> Result<(Execution, Vec<Effect>), StartError> {
+        let valid = |c: char| {
+            !c.is_whitespace() && !"<>{}[]?*\"#%\\^|~`$&,;:/".contains(c) && !c.is_control()
+        };
+        if start.name.is_empty()
+            || start.name.chars().count() > 80
+            || !start.name.chars().all(valid)
+        {
+            return Err(StartError::InvalidName(start.name));
+        }
+        if too_big(&start.input) {
+            return Err(StartError::InputTooLarge);
+        }
+        let sm_name = start
+            .state_machine_arn
+            .rsplit(':')
+            .next()
+            .unwrap_or("keiyaku")
+            .to_string();
+        let prefix = start
+            .state_machine_arn
+            .split(":stateMachine:")
+            .next()
+            .unwrap_or("arn:aws:states:local:000000000000")
+            .to_string();
+        let meta = Meta {
+            execution_arn: format!("{prefix}:execution:{sm_name}:{}", start.name),
+            name: start.name,
+            state_machine_arn: start.state_machine_arn,
+            input: start.input,
+            start_date: now,
+        };
+        let mut exec = Execution {
+            meta,
+            status: Status::Running,
+            stop_date: None,
+            output: None,
+            error: None,
+            cause: None,
+            history: Vec::new(),
+            root: Frame {
+                status: FrameStatus::Running,
+                active: None,
+                last_event: 0,
+            },
+            counters: Counters {
+                rng: Rng::new(start.seed),
+                next_task: 0,
+                next_timer: 0,
+            },
+            deadline: None,
+        };
+        let Execution {
+            meta,
+            history,
+            counters,
+            root,
+            deadline,
+            ..
+        } = &mut exec;
+        let mut cx = Cx {
+            now,
+            history,
+            counters,
+            meta,
+            effects: Vec::new(),
+            overflow: false,
+        };
+        let input = cx.meta.input.clone();
+        cx.emit(
+            &mut root.last_event,
+            EventType::ExecutionStarted,
+            json!({
+                "input": payload_string(&input),
+                "inputDetails": {"truncated": false},
+                "roleArn": "arn:aws:iam::000000000000:role/keiyaku-local"
+            }),
+        );
+        if let Some(secs) = def.timeout_seconds {
+            *deadline = Some(cx.timer(now + Duration::seconds(secs as i64)));
+        }
+        let machine = &def.machine;
+        enter(root, machine, &machine.start_at, input, &mut cx);
+        let outcome = step(root, machine, &mut cx);
+        drive(root, machine, &mut cx, outcome);
+        let (effects, overflow) = (cx.effects, cx.overflow);
+        let effects = exec.finish_call(effects, overflow, now);
+        Ok((exec, effects))
+    }
+
+    /// Feeds one input. On error the execution is unchanged. Timers that are no longer
+    /// pending (cancelled, or fired twice) are ignored: they produce no effects.
+    pub fn handle(
+        &mut self,
+        def: &Definition,
+        input: Input,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Effect>, HandleError> {
+        if self.status != Status::Running {
+            return match input {
+                Input::TimerFired { .. } => Ok(Vec::new()),
+                _ => Err(HandleError::NotRunning),
+            };
+        }
+        let Execution {
+            meta,
+            history,
+            counters,
+            root,
+            deadline,
+            ..
+        } = self;
+        let mut cx = Cx {
+            now,
+            history,
+            counters,
+            meta,
+            effects: Vec::new(),
+            overflow: false,
+        };
+        match &input {
+            Input::Stop { error, cause } => {
+                abort(root, &def.machine, &mut cx);
+                if let Some(t) = deadline.take() {
+                    cx.cancel_timer(&t);
+                }
+                let details = json!({"error": error.clone().unwrap_or_default(), "cause": cause.clone().unwrap_or_default()});
+                cx.emit(&mut root.last_event, EventType::ExecutionAborted, details);
+                let effects = cx.effects;
+                self.end(Status::Aborted, None, error.clone(), cause.clone(), now);
+                return Ok(self.finished_effects(effects));
+            }
+            Input::TimerFired { timer } if deadline.as_ref().is_some_and(|d| d.id == *timer) => {
+                *deadline = None;
+                abort(root, &def.machine, &mut cx);
+                let cause = "The execution ran longer than its TimeoutSeconds.".to_string();
+                cx.emit(
+                    &mut root.last_event,
+                    EventType::ExecutionTimedOut,
+                    json!({"error": errors::TIMEOUT, "cause": cause}),
+                );
+                let effects = cx.effects;
+                self.end(
+                    Status::TimedOut,
+                    None,
+                    Some(errors::TIMEOUT.into()),
+                    Some(cause),
+                    now,
+                );
+                return Ok(self.finished_effects(effects));
+            }
+            _ => {}
+        }
+        if !deliver(root, &def.machine, &mut cx, &input) {
+            return match input {
+                Input::TimerFired { .. } => Ok(Vec::new()),
+                _ => Err(HandleError::UnknownTask),
+            };
+        }
+        let (effects, overflow) = (cx.effects, cx.overflow);
+        Ok(self.finish_call(effects, overflow, now))
+    }
+
+    fn finish_call(
+        &mut self,
+        mut effects: Vec<Effect>,
+        overflow: bool,
+        now: OffsetDateTime,
+    ) -> Vec<Effect> {
+        if overflow {
+            // The execution reached the history quota: AWS logs ExecutionFailed and stops.
+            // AWS does not document the error name; we use States.Runtime.
+            let Execution {
+                meta,
+                history,
+                counters,
+                root,
+                deadline,
+                ..
+            } = self;
+            let mut cx = Cx {
+                now,
+                history,
+                counters,
+                meta,
+                effects,
+                overflow: false,
+            };
+            abort_frame_tasks(root, &mut cx);
+            if let Some(t) = deadline.take() {
+                cx.cancel_timer(&t);
+            }
+            let cause = format!(
+                "The execution reached the maximum number of history events ({MAX_EVENTS})."
+            );
+            cx.emit(
+                &mut root.last_event,
+                EventType::ExecutionFailed,
+                json!({"error": errors::RUNTIME, "cause": cause}),
+            );
+            root.active = None;
+            root.status = FrameStatus::Failed(runtime(cause.clone()));
+            effects = cx.effects;
+            self.end(
+                Status::Failed,
+                None,
+                Some(errors::RUNTIME.into()),
+                Some(cause),
+                now,
+            );
+            return self.finished_effects(effects);
+        }
+        let status = self.root.status.clone();
+        let Execution {
+            meta,
+            history,
+            counters,
+            root,
+            deadline,
+            ..
+        } = self;
+        let mut cx = Cx {
+            now,
+            history,
+            counters,
+            meta,
+            effects,
+            overflow: false,
+        };
+        let ended = match &status {
+            FrameStatus::Running => None,
+            FrameStatus::Succeeded(out) => {
+                cx.emit(
+                    &mut root.last_event,
+                    EventType::ExecutionSucceeded,
+                    json!({"output": payload_string(out), "outputDetails": {"truncated": false}}),
+                );
+                Some((Status::Succeeded, Some(out.clone()), None, None))
+            }
+            FrameStatus::Failed(f) => {
+                cx.emit(
+                    &mut root.last_event,
+                    EventType::ExecutionFailed,
+                    json!({"error": f.error, "cause": f.cause}),
+                );
+                Some((
+                    Status::Failed,
+                    None,
+                    Some(f.error.clone()),
+                    Some(f.cause.clone()),
+                ))
+            }
+            FrameStatus::Aborted => Some((Status::Aborted, None, None, None)),
+        };
+        if ended.is_some()
+            && let Some(t) = deadline.take()
+        {
+            cx.cancel_timer(&t);
+        }
+        let effects = cx.effects;
+        match ended {
+            Some((s, out, e, c)) => {
+                self.end(s, out, e, c, now);
+                self.finished_effects(effects)
+            }
+            None => effects,
+        }
+    }
+
+    fn end(
+        &mut self,
+        status: Status,
+        output: Option<Value>,
+        error: Option<String>,
+        cause: Option<String>,
+        now: OffsetDateTime,
+    ) {
+        self.status = status;
+        self.output = output;
+        self.error = error;
+        self.cause = cause;
+        self.stop_date = Some(now);
+    }
+
+    fn finished_effects(&self, mut effects: Vec<Effect>) -> Vec<Effect> {
+        effects.push(Effect::ExecutionFinished {
+            status: self.status,
+            output: self.output.clone(),
+            error: self.error.clone(),
+            cause: self.cause.clone(),
+        });
+        effects
+    }
+
+    /// The execution's status.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// The output, once succeeded.
+    pub fn output(&self) -> Option<&Value> {
+        self.output.as_ref()
+    }
+
+    /// The error name, once failed, timed out or aborted.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// The cause, once failed, timed out or aborted.
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
+    }
+
+    /// The execution name.
+    pub fn name(&self) -> &str {
+        &self.meta.name
+    }
+
+    /// The execution ARN (`$$.Execution.Id`).
+    pub fn execution_arn(&self) -> &str {
+        &self.meta.execution_arn
+    }
+
+    /// The execution input.
+    pub fn input(&self) -> &Value {
+        &self.meta.input
+    }
+
+    /// When it started.
+    pub fn start_date(&self) -> OffsetDateTime {
+        self.meta.start_date
+    }
+
+    /// When it ended.
+    pub fn stop_date(&self) -> Option<OffsetDateTime> {
+        self.stop_date
+    }
+
+    /// The history, oldest first.
+    pub fn history(&self) -> &[HistoryEvent] {
+        &self.history
+    }
+
+    /// Every task out now, so a restarted driver can re-run or keep waiting for them.
+    pub fn pending_tasks(&self) -> Vec<Invocation> {
+        let mut out = Vec::new();
+        walk(&self.root, &mut |step| {
+            if let Step::Task(t) = step {
+                out.push(t.invocation.clone());
+            }
+        });
+        out
+    }
+
+    /// Every timer pending now, so a restarted driver can set them again.
+    pub fn pending_timers(&self) -> Vec<Timer> {
+        let mut out: Vec<Timer> = self.deadline.iter().copied().collect();
+        walk(&self.root, &mut |step| match step {
+            Step::Task(t) => {
+                out.extend(t.timeout);
+                out.extend(t.heartbeat.map(|h| h.0));
+            }
+            Step::Backoff(t) | Step::Wait(t) => out.push(*t),
+            _ => {}
+        });
+        out.sort_by_key(|t| t.id);
+        out
+    }
+}
+
+fn walk(frame: &Frame, f: &mut dyn FnMut(&Step)) {
+    if let Some(a) = &frame.active {
+        f(&a.step);
+        match &a.step {
+            Step::Parallel(bs) => bs.iter().for_each(|b| walk(b, f)),
+            Step::Map(m) => m.frames.iter().for_each(|b| walk(b, f)),
+            _ => {}
+        }
+    }
+}
+
+fn state<'m>(machine: &'m Machine, frame: &Frame) -> (&'m State, String) {
+    let name = frame
+        .active
+        .as_ref()
+        .map(|a| a.name.clone())
+        .unwrap_or_default();
+    (&machine.states[&name], name)
+}
+
+fn enter(frame: &mut Frame, machine: &Machine, name: &str, input: Value, cx: &mut Cx<'_>) {
+    let st = &machine.states[name];
+    cx.emit(
+        &mut frame.last_event,
+        EventType::entered(&st.kind),
+        json!({"name": name, "input": payload_string(&input), "inputDetails": {"truncated": false}}),
+    );
+    frame.active = Some(Active {
+        name: name.to_string(),
+        entered: cx.now,
+        input,
+        retries: vec![0; st.retry.len()],
+        step: Step::Ready,
+    });
+}
+
+fn context_builder<'a>(
+    meta: &'a Meta,
+    active: &'a Active,
+    token: Option<&'a str>,
+    item: Option<(usize, &'a Value)>,
+) -> impl Fn() -> Value + 'a {
+    move || {
+        let mut c = json!({
+            "Execution": {
+                "Id": meta.execution_arn,
+                "Input": meta.input,
+                "Name": meta.name,
+                "RoleArn": "arn:aws:iam::000000000000:role/keiyaku-local",
+                "StartTime": format_timestamp(meta.start_date),
+                "RedriveCount": 0
+            },
+            "State": {
+                "EnteredTime": format_timestamp(active.entered),
+                "Name": active.name,
+                "RetryCount": active.retries.iter().sum::<u64>()
+            },
+            "StateMachine": {
+                "Id": meta.state_machine_arn,
+                "Name": meta.state_machine_arn.rsplit(':').next().unwrap_or_default()
+            }
+        });
+        if let Some(t) = token {
+            c["Task"] = json!({"Token": t});
+        }
+        if let Some((i, v)) = item {
+            c["Map"] = json!({"Item": {"Index": i, "Value": v}});
+        }
+        c
+    }
+}
+
+/// Runs the frame's Ready state as far as it goes without outside help.
+fn step(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) -> Outcome {
+    let (st, name) = state(machine, frame);
+    let active = frame.active.as_mut().expect("a Ready state");
+    if too_big(&active.input) {
+        return Outcome::Error(data_limit("state input"));
+    }
+    // Fail has no InputPath; everything else sees the input through it.
+    let effective = match &st.kind {
+        Kind::Fail(_) => active.input.clone(),
+        _ => match apply_data_path(&st.input_path, &active.input, "InputPath") {
+            Ok(v) => v,
+            Err(f) => return Outcome::Error(f),
+        },
+    };
+    let params =
+        |active: &Active, cx: &mut Cx<'_>, token: Option<&str>| -> Result<Value, Failure> {
+            match &st.parameters {
+                None => Ok(effective.clone()),
+                Some(t) => {
+                    let build = context_builder(cx.meta, active, token, None);
+                    let sc = Sc {
+                        input: &effective,
+                        build: &build,
+                        ctx: OnceCell::new(),
+                    };
+                    let mut rng = cx.counters.rng;
+                    let v = eval_template(t, &sc, &mut rng);
+                    cx.counters.rng = rng;
+                    v
+                }
+            }
+        };
+    match &st.kind {
+        Kind::Pass => {
+            let result = match &st.result {
+                Some(r) => r.clone(),
+                None => match params(active, cx, None) {
+                    Ok(v) => v,
+                    Err(f) => return Outcome::Error(f),
+                },
+            };
+            finish(frame, st, result, cx)
+        }
+        Kind::Choice(c) => {
+            let mut target = None;
+            {
+                let build = context_builder(cx.meta, active, None, None);
+                let sc = Sc {
+                    input: &effective,
+                    build: &build,
+                    ctx: OnceCell::new(),
+                };
+                for (rule, next) in &c.choices {
+                    match eval_rule(rule, &sc) {
+                        Ok(true) => {
+                            target = Some(next.clone());
+                            break;
+                        }
+                        Ok(false) => {}
+                        Err(f) => return Outcome::Error(f),
+                    }
+                }
+            }
+            let Some(target) = target.or_else(|| c.default.clone()) else {
+                return Outcome::Error(Failure::new(
+                    errors::NO_CHOICE_MATCHED,
+                    format!("No Choice rule of state '{name}' matched and there is no Default."),
+                ));
+            };
+            exit_with_output(frame, st, effective, cx, Transition::Next(target))
+        }
+        Kind::Succeed => exit_with_output(frame, st, effective, cx, Transition::End),
+        Kind::Fail(f) => {
+            let build = context_builder(cx.meta, active, None, None);
+            let sc = Sc {
+                input: &effective,
+                build: &build,
+                ctx: OnceCell::new(),
+            };
+            let mut rng = cx.counters.rng;
+            let mut text = |t: &Option<Text>| -> Result<String, Failure> {
+                Ok(match t {
+                    None => String::new(),
+                    Some(Text::Fixed(s)) => s.clone(),
+                    Some(Text::Path(p)) => match sc.read(p) {
+                        Some(Value::String(s)) => s,
+                        _ => {
+                            return Err(runtime(format!(
+                                "The path '{}' in state '{name}' does not name a string",
+                                p.as_str()
+                            )));
+                        }
+                    },
+                    Some(Text::Call(call)) => match intrinsics::eval(call, &sc, &mut rng)? {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    },
+                })
+            };
+            let failure = match (text(&f.error), text(&f.cause)) {
+                (Ok(e), Ok(c)) => Failure::new(e, c),
+                (Err(x), _) | (_, Err(x)) => x,
+            };
+            cx.counters.rng = rng;
+            Outcome::Fail(failure)
+        }
+        Kind::Wait(w) => {
+            let at = match wait_until(w, &effective, cx.now) {
+                Ok(at) => at,
+                Err(f) => return Outcome::Error(f),
+            };
+            let t = cx.timer(at);
+            active.step = Step::Wait(t);
+            Outcome::Blocked
+        }
+        Kind::Task(spec) => {
+            let token =
+                (spec.integration == Integration::LambdaInvokeWaitForTaskToken).then(|| {
+                    let r = &mut cx.counters.rng;
+                    format!(
+                        "{:016x}{:016x}{:016x}{:016x}",
+                        r.next_u64(),
+                        r.next_u64(),
+                        r.next_u64(),
+                        r.next_u64()
+                    )
+                });
+            let parameters = match params(active, cx, token.as_deref()) {
+                Ok(v) => v,
+                Err(f) => return Outcome::Error(f),
+            };
+            if too_big(&parameters) {
+                return Outcome::Error(data_limit("task input"));
+            }
+            let (function, payload) = match spec.integration {
+                Integration::LambdaFunction => (spec.resource.clone(), parameters.clone()),
+                _ => match parameters.get("FunctionName").and_then(Value::as_str) {
+                    Some(f) => (
+                        f.to_string(),
+                        parameters.get("Payload").cloned().unwrap_or(Value::Null),
+                    ),
+                    None => {
+                        return Outcome::Error(runtime(format!(
+                            "Parameters.FunctionName of state '{name}' is not a string"
+                        )));
+                    }
+                },
+            };
+            let seconds = |s: &Option<Seconds>, what: &str| -> Result<Option<u64>, Failure> {
+                match s {
+                    None => Ok(None),
+                    Some(Seconds::Fixed(n)) => Ok(Some(*n)),
+                    Some(Seconds::Path(p)) => match p.read(&effective).and_then(|v| v.as_u64()) {
+                        Some(n) if n > 0 => Ok(Some(n)),
+                        _ => Err(runtime(format!(
+                            "{what} '{}' of state '{name}' does not name a positive integer",
+                            p.as_str()
+                        ))),
+                    },
+                }
+            };
+            let (timeout, heartbeat) = match (
+                seconds(&spec.timeout, "TimeoutSecondsPath"),
+                seconds(&spec.heartbeat, "HeartbeatSecondsPath"),
+            ) {
+                (Ok(t), Ok(h)) => (t, h),
+                (Err(f), _) | (_, Err(f)) => return Outcome::Error(f),
+            };
+            cx.counters.next_task += 1;
+            let task = TaskId(cx.counters.next_task);
+            let (rtype, rname) = resource_names(spec.integration);
+            let mut sched = json!({
+                "resourceType": rtype,
+                "resource": rname,
+                "region": "local",
+                "parameters": payload_string(&parameters),
+            });
+            if let Some(t) = timeout {
+                sched["timeoutInSeconds"] = json!(t);
+            }
+            if let Some(h) = heartbeat {
+                sched["heartbeatInSeconds"] = json!(h);
+            }
+            cx.emit(&mut frame.last_event, EventType::TaskScheduled, sched);
+            cx.emit(
+                &mut frame.last_event,
+                EventType::TaskStarted,
+                json!({"resourceType": rtype, "resource": rname}),
+            );
+            let invocation = Invocation {
+                task,
+                state: name.clone(),
+                resource: spec.resource.clone(),
+                integration: spec.integration,
+                function,
+                payload,
+                token,
+            };
+            cx.effects.push(Effect::InvokeTask(invocation.clone()));
+            let timeout = timeout.map(|t| cx.timer(cx.now + Duration::seconds(t as i64)));
+            let heartbeat = heartbeat.map(|h| (cx.timer(cx.now + Duration::seconds(h as i64)), h));
+            let active = frame.active.as_mut().expect("active");
+            active.step = Step::Task(Box::new(TaskWait {
+                invocation,
+                timeout,
+                heartbeat,
+            }));
+            Outcome::Blocked
+        }
+        Kind::Parallel(branches) => {
+            let input = match params(active, cx, None) {
+                Ok(v) => v,
+                Err(f) => return Outcome::Error(f),
+            };
+            let started = cx.emit(
+                &mut frame.last_event,
+                EventType::ParallelStateStarted,
+                Value::Null,
+            );
+            let mut frames = Vec::with_capacity(branches.len());
+            for b in branches {
+                let mut f = Frame {
+                    status: FrameStatus::Running,
+                    active: None,
+                    last_event: started,
+                };
+                enter(&mut f, b, &b.start_at, input.clone(), cx);
+                let o = step(&mut f, b, cx);
+                drive(&mut f, b, cx, o);
+                frames.push(f);
+            }
+            frame.active.as_mut().expect("active").step = Step::Parallel(frames);
+            parallel_progress(frame, machine, cx)
+        }
+        Kind::Map(m) => {
+            let items = match m.items_path.read(&effective) {
+                Some(Value::Array(a)) => a,
+                _ => {
+                    return Outcome::Error(runtime(format!(
+                        "ItemsPath '{}' of state '{name}' does not name an array",
+                        m.items_path.as_str()
+                    )));
+                }
+            };
+            let limit = match &m.max_concurrency {
+                Seconds::Fixed(n) => *n as usize,
+                Seconds::Path(p) => match p.read(&effective).and_then(|v| v.as_u64()) {
+                    Some(n) => n as usize,
+                    None => {
+                        return Outcome::Error(runtime(format!(
+                            "MaxConcurrencyPath '{}' does not name an integer",
+                            p.as_str()
+                        )));
+                    }
+                },
+            };
+            let mut inputs = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                let v = match &m.item_selector {
+                    None => item.clone(),
+                    Some(t) => {
+                        let build = context_builder(cx.meta, active, None, Some((i, item)));
+                        let sc = Sc {
+                            input: &effective,
+                            build: &build,
+                            ctx: OnceCell::new(),
+                        };
+                        let mut rng = cx.counters.rng;
+                        let v = eval_template(t, &sc, &mut rng);
+                        cx.counters.rng = rng;
+                        match v {
+                            Ok(v) => v,
+                            Err(f) => return Outcome::Error(f),
+                        }
+                    }
+                };
+                inputs.push(v);
+            }
+            cx.emit(
+                &mut frame.last_event,
+                EventType::MapStateStarted,
+                json!({"length": inputs.len()}),
+            );
+            active.step = Step::Map(MapRun {
+                items: inputs,
+                frames: Vec::new(),
+                reported: Vec::new(),
+                limit,
+            });
+            map_progress(frame, machine, cx)
+        }
+    }
+}
+
+fn wait_until(w: &WaitSpec, input: &Value, now: OffsetDateTime) -> Result<OffsetDateTime, Failure> {
+    Ok(match w {
+        WaitSpec::Seconds(s) => now + Duration::seconds(*s as i64),
+        WaitSpec::Timestamp(t) => *t,
+        WaitSpec::SecondsPath(p) => match p.read(input).and_then(|v| v.as_u64()) {
+            Some(s) => now + Duration::seconds(s as i64),
+            None => {
+                return Err(runtime(format!(
+                    "SecondsPath '{}' does not name a non-negative integer",
+                    p.as_str()
+                )));
+            }
+        },
+        WaitSpec::TimestampPath(p) => match p
+            .read(input)
+            .as_ref()
+            .and_then(Value::as_str)
+            .map(|s| OffsetDateTime::parse(s, &Rfc3339))
+        {
+            Some(Ok(t)) => t,
+            _ => {
+                return Err(runtime(format!(
+                    "TimestampPath '{}' does not name an RFC 3339 timestamp",
+                    p.as_str()
+                )));
+            }
+        },
+    })
+}
+
+/// Choice and Succeed (and Wait when its timer fires): OutputPath over the effective input.
+fn exit_with_output(
+    frame: &mut Frame,
+    st: &State,
+    effective: Value,
+    cx: &mut Cx<'_>,
+    to: Transition,
+) -> Outcome {
+    let output = match apply_data_path(&st.output_path, &effective, "OutputPath") {
+        Ok(v) => v,
+        Err(f) => return Outcome::Error(f),
+    };
+    if too_big(&output) {
+        return Outcome::Error(data_limit("state output"));
+    }
+    exit(frame, st, output, cx, &to)
+}
+
+fn exit(frame: &mut Frame, st: &State, output: Value, cx: &mut Cx<'_>, to: &Transition) -> Outcome {
+    let name = frame
+        .active
+        .as_ref()
+        .map(|a| a.name.clone())
+        .unwrap_or_default();
+    if let Some(kind) = EventType::exited(&st.kind) {
+        cx.emit(
+            &mut frame.last_event,
+            kind,
+            json!({"name": name, "output": payload_string(&output), "outputDetails": {"truncated": false}}),
+        );
+    }
+    match to {
+        Transition::Next(n) => Outcome::Next(n.clone(), output),
+        _ => Outcome::End(output),
+    }
+}
+
+/// Pass, Task, Parallel and Map: ResultSelector, ResultPath and OutputPath over the result.
+fn finish(frame: &mut Frame, st: &State, result: Value, cx: &mut Cx<'_>) -> Outcome {
+    let active = frame.active.as_ref().expect("active");
+    let selected = match &st.result_selector {
+        None => result,
+        Some(t) => {
+            let build = context_builder(cx.meta, active, None, None);
+            let sc = Sc {
+                input: &result,
+                build: &build,
+                ctx: OnceCell::new(),
+            };
+            let mut rng = cx.counters.rng;
+            let v = eval_template(t, &sc, &mut rng);
+            cx.counters.rng = rng;
+            match v {
+                Ok(v) => v,
+                Err(f) => return Outcome::Error(f),
+            }
+        }
+    };
+    let combined = match &st.result_path {
+        ResultPath::Discard => active.input.clone(),
+        ResultPath::At(p) => {
+            let mut doc = active.input.clone();
+            if let Err(why) = p.write(&mut doc, selected) {
+                return Outcome::Error(Failure::new(
+                    errors::RESULT_PATH_MATCH_FAILURE,
+                    format!(
+                        "Unable to apply ResultPath '{}' to input '{}': {why}",
+                        p.as_str(),
+                        payload_string(&active.input)
+                    ),
+                ));
+            }
+            doc
+        }
+    };
+    let output = match apply_data_path(&st.output_path, &combined, "OutputPath") {
+        Ok(v) => v,
+        Err(f) => return Outcome::Error(f),
+    };
+    if too_big(&output) {
+        return Outcome::Error(data_limit("state output"));
+    }
+    exit(frame, st, output, cx, &st.transition)
+}
+
+/// Carries outcomes to their end: enters next states, applies Retry/Catch, ends the frame.
+fn drive(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>, mut outcome: Outcome) {
+    loop {
+        // Once the history is full nothing more is recorded; stop here so that even a machine
+        // that loops without waiting ends (the call then fails the execution).
+        if cx.overflow {
+            return;
+        }
+        outcome = match outcome {
+            Outcome::Blocked => return,
+            Outcome::Next(n, v) => {
+                enter(frame, machine, &n, v, cx);
+                step(frame, machine, cx)
+            }
+            Outcome::End(v) => {
+                frame.active = None;
+                frame.status = FrameStatus::Succeeded(v);
+                return;
+            }
+            Outcome::Error(f) => on_error(frame, machine, f, cx),
+            Outcome::Fail(f) => {
+                frame.active = None;
+                frame.status = FrameStatus::Failed(f);
+                return;
+            }
+        }
+    }
+}
+
+fn on_error(frame: &mut Frame, machine: &Machine, f: Failure, cx: &mut Cx<'_>) -> Outcome {
+    let (st, _) = state(machine, frame);
+    let matches = |list: &[String]| list.iter().any(|p| errors::matches(p, &f.error));
+    // The first retrier that matches decides; once its attempts are spent, Catch decides.
+    if let Some(i) = st.retry.iter().position(|r| matches(&r.error_equals)) {
+        let r = &st.retry[i];
+        let active = frame.active.as_mut().expect("active");
+        if active.retries[i] < r.max_attempts {
+            let attempt = active.retries[i];
+            active.retries[i] += 1;
+            let mut delay = r.interval_seconds as f64
+                * r.backoff_rate.powi(attempt.min(i32::MAX as u64) as i32);
+            if let Some(max) = r.max_delay_seconds {
+                delay = delay.min(max as f64);
+            }
+            // FULL jitter: a uniformly random delay between 0 and the computed interval.
+            if r.full_jitter {
+                delay *= cx.counters.rng.next_f64();
+            }
+            let delay = Duration::milliseconds((delay.min(99_999_999.0) * 1000.0).round() as i64);
+            let t = cx.timer(cx.now + delay);
+            frame.active.as_mut().expect("active").step = Step::Backoff(t);
+            return Outcome::Blocked;
+        }
+    }
+    if let Some(c) = st.catch.iter().find(|c| matches(&c.error_equals)) {
+        let active = frame.active.as_ref().expect("active");
+        let err_obj = json!({"Error": f.error, "Cause": f.cause});
+        let output = match &c.result_path {
+            ResultPath::Discard => active.input.clone(),
+            ResultPath::At(p) => {
+                let mut doc = active.input.clone();
+                if let Err(why) = p.write(&mut doc, err_obj) {
+                    return Outcome::Fail(Failure::new(errors::RESULT_PATH_MATCH_FAILURE, why));
+                }
+                doc
+            }
+        };
+        return exit(frame, st, output, cx, &Transition::Next(c.next.clone()));
+    }
+    Outcome::Fail(f)
+}
+
+fn task_matches(t: &TaskWait, r: &TaskRef) -> bool {
+    match r {
+        TaskRef::Id(id) => t.invocation.task == *id,
+        TaskRef::Token(tok) => t.invocation.token.as_deref() == Some(tok.as_str()),
+    }
+}
+
+/// Hands `input` to the frame that waits for it; false when no frame does.
+fn deliver(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>, input: &Input) -> bool {
+    let Some(active) = frame.active.as_mut() else {
+        return false;
+    };
+    let st = &machine.states[&active.name];
+    let outcome = match &mut active.step {
+        Step::Ready => return false,
+        Step::Backoff(t) => match input {
+            Input::TimerFired { timer } if *timer == t.id => {
+                active.step = Step::Ready;
+                step(frame, machine, cx)
+            }
+            _ => return false,
+        },
+        Step::Wait(t) => match input {
+            Input::TimerFired { timer } if *timer == t.id => {
+                let input_doc = frame.active.as_ref().expect("active").input.clone();
+                match apply_data_path(&st.input_path, &input_doc, "InputPath") {
+                    Ok(eff) => {
+                        let to = st.transition.clone();
+                        exit_with_output(frame, st, eff, cx, to)
+                    }
+                    Err(f) => Outcome::Error(f),
+                }
+            }
+            _ => return false,
+        },
+        Step::Task(t) => match deliver_task(t, &mut frame.last_event, input, cx) {
+            None => return false,
+            Some(TaskEvent::Stay) => Outcome::Blocked,
+            Some(TaskEvent::Done(Ok(result))) => finish(frame, st, result, cx),
+            Some(TaskEvent::Done(Err(f))) => Outcome::Error(f),
+        },
+        Step::Parallel(branches) => {
+            let Kind::Parallel(defs) = &st.kind else {
+                return false;
+            };
+            if !branches
+                .iter_mut()
+                .zip(defs)
+                .any(|(b, d)| deliver(b, d, cx, input))
+            {
+                return false;
+            }
+            parallel_progress(frame, machine, cx)
+        }
+        Step::Map(run) => {
+            let Kind::Map(spec) = &st.kind else {
+                return false;
+            };
+            if !run
+                .frames
+                .iter_mut()
+                .any(|b| deliver(b, &spec.processor, cx, input))
+            {
+                return false;
+            }
+            map_progress(frame, machine, cx)
+        }
+    };
+    drive(frame, machine, cx, outcome);
+    true
+}
+
+enum TaskEvent {
+    Stay,
+    Done(Result<Value, Failure>),
+}
+
+fn deliver_task(
+    t: &mut TaskWait,
+    prev: &mut u64,
+    input: &Input,
+    cx: &mut Cx<'_>,
+) -> Option<TaskEvent> {
+    let (rtype, rname) = resource_names(t.invocation.integration);
+    let stop_timers = |t: &TaskWait, cx: &mut Cx<'_>| {
+        if let Some(x) = &t.timeout {
+            cx.cancel_timer(x);
+        }
+        if let Some((x, _)) = &t.heartbeat {
+            cx.cancel_timer(x);
+        }
+    };
+    match input {
+        Input::TaskSubmitted { task, output } if task_matches(t, task) => {
+            cx.emit(
+                prev,
+                EventType::TaskSubmitted,
+                json!({"resourceType": rtype, "resource": rname, "output": payload_string(output)}),
+            );
+            Some(TaskEvent::Stay)
+        }
+        Input::TaskHeartbeat { task } if task_matches(t, task) => {
+            if let Some((old, secs)) = t.heartbeat {
+                cx.cancel_timer(&old);
+                let fresh = cx.timer(cx.now + Duration::seconds(secs as i64));
+                t.heartbeat = Some((fresh, secs));
+            }
+            Some(TaskEvent::Stay)
+        }
+        Input::TaskSucceeded { task, output } if task_matches(t, task) => {
+            stop_timers(t, cx);
+            if too_big(output) {
+                let f = data_limit("task result");
+                cx.emit(prev, EventType::TaskFailed, json!({"resourceType": rtype, "resource": rname, "error": f.error, "cause": f.cause}));
+                return Some(TaskEvent::Done(Err(f)));
+            }
+            let result = match t.invocation.integration {
+                Integration::LambdaInvoke => lambda_response(output.clone(), &mut cx.counters.rng),
+                _ => output.clone(),
+            };
+            cx.emit(
+                prev,
+                EventType::TaskSucceeded,
+                json!({"resourceType": rtype, "resource": rname, "output": payload_string(&result), "outputDetails": {"truncated": false}}),
+            );
+            Some(TaskEvent::Done(Ok(result)))
+        }
+        Input::TaskFailed { task, error, cause } if task_matches(t, task) => {
+            stop_timers(t, cx);
+            cx.emit(
+                prev,
+                EventType::TaskFailed,
+                json!({"resourceType": rtype, "resource": rname, "error": error, "cause": cause}),
+            );
+            Some(TaskEvent::Done(Err(Failure::new(
+                error.clone(),
+                cause.clone(),
+            ))))
+        }
+        Input::TimerFired { timer } => {
+            let which = if t.timeout.is_some_and(|x| x.id == *timer) {
+                errors::TIMEOUT
+            } else if t.heartbeat.is_some_and(|(x, _)| x.id == *timer) {
+                errors::HEARTBEAT_TIMEOUT
+            } else {
+                return None;
+            };
+            stop_timers(t, cx);
+            cx.effects.push(Effect::CancelTask {
+                task: t.invocation.task,
+            });
+            let cause = if which == errors::TIMEOUT {
+                "The task ran longer than its TimeoutSeconds."
+            } else {
+                "The task sent no heartbeat within its HeartbeatSeconds."
+            };
+            cx.emit(
+                prev,
+                EventType::TaskTimedOut,
+                json!({"resourceType": rtype, "resource": rname, "error": which, "cause": cause}),
+            );
+            Some(TaskEvent::Done(Err(Failure::new(which, cause))))
+        }
+        _ => None,
+    }
+}
+
+fn parallel_progress(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) -> Outcome {
+    let (st, _) = state(machine, frame);
+    let active = frame.active.as_mut().expect("active");
+    let Step::Parallel(branches) = &mut active.step else {
+        return Outcome::Blocked;
+    };
+    // A failed branch fails the Parallel state with the branch's own error (so a Catch on
+    // the Parallel state sees e.g. States.TaskFailed or a Fail state's Error) and stops the
+    // other branches. We have seen AWS report the branch's error rather than
+    // States.BranchFailed; not verified for every case.
+    if let Some(f) = branches.iter().find_map(|b| match &b.status {
+        FrameStatus::Failed(f) => Some(f.clone()),
+        _ => None,
+    }) {
+        let Kind::Parallel(defs) = &st.kind else {
+            return Outcome::Blocked;
+        };
+        for (b, d) in branches.iter_mut().zip(defs) {
+            if b.status == FrameStatus::Running {
+                abort(b, d, cx);
+            }
+        }
+        active.step = Step::Ready;
+        cx.emit(
+            &mut frame.last_event,
+            EventType::ParallelStateFailed,
+            Value::Null,
+        );
+        return Outcome::Error(f);
+    }
+    if branches
+        .iter()
+        .all(|b| matches!(b.status, FrameStatus::Succeeded(_)))
+    {
+        let results = branches
+            .iter()
+            .map(|b| match &b.status {
+                FrameStatus::Succeeded(v) => v.clone(),
+                _ => Value::Null,
+            })
+            .collect();
+        active.step = Step::Ready;
+        cx.emit(
+            &mut frame.last_event,
+            EventType::ParallelStateSucceeded,
+            Value::Null,
+        );
+        return finish(frame, st, Value::Array(results), cx);
+    }
+    Outcome::Blocked
+}
+
+fn map_progress(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) -> Outcome {
+    let (st, name) = state(machine, frame);
+    let Kind::Map(spec) = &st.kind else {
+        return Outcome::Blocked;
+    };
+    loop {
+        let active = frame.active.as_mut().expect("active");
+        let Step::Map(run) = &mut active.step else {
+            return Outcome::Blocked;
+        };
+        // Record iterations that ended since we last looked.
+        let mut failure = None;
+        for (i, f) in run.frames.iter().enumerate() {
+            if run.reported[i] {
+                continue;
+            }
+            let kind = match &f.status {
+                FrameStatus::Running => continue,
+                FrameStatus::Succeeded(_) => EventType::MapIterationSucceeded,
+                FrameStatus::Failed(x) => {
+                    failure.get_or_insert_with(|| x.clone());
+                    EventType::MapIterationFailed
+                }
+                FrameStatus::Aborted => EventType::MapIterationAborted,
+            };
+            run.reported[i] = true;
+            cx.emit(
+                &mut frame.last_event,
+                kind,
+                json!({"name": name, "index": i}),
+            );
+        }
+        if let Some(f) = failure {
+            for (i, b) in run.frames.iter_mut().enumerate() {
+                if b.status == FrameStatus::Running {
+                    abort(b, &spec.processor, cx);
+                    run.reported[i] = true;
+                    cx.emit(
+                        &mut frame.last_event,
+                        EventType::MapIterationAborted,
+                        json!({"name": name, "index": i}),
+                    );
+                }
+            }
+            active.step = Step::Ready;
+            cx.emit(
+                &mut frame.last_event,
+                EventType::MapStateFailed,
+                Value::Null,
+            );
+            return Outcome::Error(f);
+        }
+        let done = run
+            .frames
+            .iter()
+            .filter(|f| !matches!(f.status, FrameStatus::Running))
+            .count();
+        if done == run.items.len() {
+            let results = run
+                .frames
+                .iter()
+                .map(|f| match &f.status {
+                    FrameStatus::Succeeded(v) => v.clone(),
+                    _ => Value::Null,
+                })
+                .collect();
+            active.step = Step::Ready;
+            cx.emit(
+                &mut frame.last_event,
+                EventType::MapStateSucceeded,
+                Value::Null,
+            );
+            return finish(frame, st, Value::Array(results), cx);
+        }
+        let running = run.frames.len() - done;
+        if run.frames.len() == run.items.len() || (run.limit > 0 && running >= run.limit) {
+            return Outcome::Blocked;
+        }
+        let i = run.frames.len();
+        let item = run.items[i].clone();
+        let started = cx.emit(
+            &mut frame.last_event,
+            EventType::MapIterationStarted,
+            json!({"name": name, "index": i}),
+        );
+        let mut f = Frame {
+            status: FrameStatus::Running,
+            active: None,
+            last_event: started,
+        };
+        let p = &spec.processor;
+        enter(&mut f, p, &p.start_at, item, cx);
+        let o = step(&mut f, p, cx);
+        drive(&mut f, p, cx, o);
+        let active = frame.active.as_mut().expect("active");
+        let Step::Map(run) = &mut active.step else {
+            return Outcome::Blocked;
+        };
+        run.frames.push(f);
+        run.reported.push(false);
+    }
+}
+
+/// Stops a frame and everything below it: tasks are cancelled, timers cleared.
+fn abort(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) {
+    if let Some(active) = frame.active.as_mut() {
+        let st = &machine.states[&active.name];
+        match (&mut active.step, &st.kind) {
+            (Step::Parallel(bs), Kind::Parallel(defs)) => {
+                for (b, d) in bs.iter_mut().zip(defs) {
+                    abort(b, d, cx);
+                }
+                cx.emit(
+                    &mut frame.last_event,
+                    EventType::ParallelStateAborted,
+                    Value::Null,
+                );
+            }
+            (Step::Map(run), Kind::Map(spec)) => {
+                for (i, b) in run.frames.iter_mut().enumerate() {
+                    if b.status == FrameStatus::Running {
+                        abort(b, &spec.processor, cx);
+                        cx.emit(
+                            &mut frame.last_event,
+                            EventType::MapIterationAborted,
+                            json!({"name": active.name, "index": i}),
+                        );
+                    }
+                }
+                cx.emit(
+                    &mut frame.last_event,
+                    EventType::MapStateAborted,
+                    Value::Null,
+                );
+            }
+            _ => abort_frame_tasks(frame, cx),
+        }
+    }
+    frame.active = None;
+    frame.status = FrameStatus::Aborted;
+}
+
+/// Cancels every task and timer of a frame tree without logging events (used when the
+/// history is full).
+fn abort_frame_tasks(frame: &mut Frame, cx: &mut Cx<'_>) {
+    if let Some(active) = frame.active.as_mut() {
+        match &mut active.step {
+            Step::Task(t) => {
+                cx.effects.push(Effect::CancelTask {
+                    task: t.invocation.task,
+                });
+                if let Some(x) = &t.timeout {
+                    cx.cancel_timer(x);
+                }
+                if let Some((x, _)) = &t.heartbeat {
+                    cx.cancel_timer(x);
+                }
+            }
+            Step::Backoff(t) | Step::Wait(t) => {
+                let t = *t;
+                cx.cancel_timer(&t);
+            }
+            Step::Parallel(bs) => bs.iter_mut().for_each(|b| abort_frame_tasks(b, cx)),
+            Step::Map(run) => run.frames.iter_mut().for_each(|b| abort_frame_tasks(b, cx)),
+            Step::Ready => {}
+        }
+    }
+}
+
+fn eval_rule(rule: &Rule, sc: &Sc<'_>) -> Result<bool, Failure> {
+    match rule {
+        Rule::And(rs) => {
+            for r in rs {
+                if !eval_rule(r, sc)? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+        Rule::Or(rs) => {
+            for r in rs {
+                if eval_rule(r, sc)? {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        }
+        Rule::Not(r) => Ok(!eval_rule(r, sc)?),
+        Rule::Compare {
+            variable,
+            op,
+            operand,
+        } => {
+            let value = sc.read(variable);
+            if op == "IsPresent" {
+                return Ok(value.is_some()
+                    == (operand == &crate::definition::Operand::Literal(Value::Bool(true))));
+            }
+            let Some(value) = value else {
+                return Err(runtime(format!(
+                    "Invalid path '{}': The choice state's condition path references an invalid value.",
+                    variable.as_str()
+                )));
+            };
+            let rhs = match operand {
+                crate::definition::Operand::Literal(v) => v.clone(),
+                crate::definition::Operand::Path(p) => sc.read(p).ok_or_else(|| {
+                    runtime(format!("Invalid path '{}': The choice state's condition path references an invalid value.", p.as_str()))
+                })?,
+            };
+            Ok(compare(op, &value, &rhs))
+        }
+    }
+}
+
+fn timestamp(v: &Value) -> Option<OffsetDateTime> {
+    v.as_str()
+        .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
+}
+
+/// A comparison; operands of the wrong type make it false, as in AWS.
+fn compare(op: &str, v: &Value, rhs: &Value) -> bool {
+    use std::cmp::Ordering::*;
+    let expect = |o: std::cmp::Ordering| -> bool {
+        if op.ends_with("LessThanEquals") {
+            o != Greater
+        } else if op.ends_with("GreaterThanEquals") {
+            o != Less
+        } else if op.ends_with("LessThan") {
+            o == Less
+        } else if op.ends_with("GreaterThan") {
+            o == Greater
+        } else {
+            o == Equal
+        }
+    };
+    match op {
+        "IsNull" => v.is_null() == (rhs == &Value::Bool(true)),
+        "IsNumeric" => v.is_number() == (rhs == &Value::Bool(true)),
+        "IsString" => v.is_string() == (rhs == &Value::Bool(true)),
+        "IsBoolean" => v.is_boolean() == (rhs == &Value::Bool(true)),
+        "IsTimestamp" => timestamp(v).is_some() == (rhs == &Value::Bool(true)),
+        "BooleanEquals" => v.is_boolean() && v == rhs,
+        "StringMatches" => match (v.as_str(), rhs.as_str()) {
+            (Some(s), Some(p)) => string_matches(s, p),
+            _ => false,
+        },
+        _ if op.starts_with("String") => match (v.as_str(), rhs.as_str()) {
+            (Some(a), Some(b)) => expect(a.cmp(b)),
+            _ => false,
+        },
+        _ if op.starts_with("Numeric") => match (v.as_f64(), rhs.as_f64()) {
+            (Some(a), Some(b)) if v.is_number() && rhs.is_number() => {
+                a.partial_cmp(&b).is_some_and(expect)
+            }
+            _ => false,
+        },
+        _ if op.starts_with("Timestamp") => match (timestamp(v), timestamp(rhs)) {
+            (Some(a), Some(b)) => expect(a.cmp(&b)),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// `StringMatches`: `*` matches any run of characters; `\*` and `\\` are literal.
+fn string_matches(s: &str, pattern: &str) -> bool {
+    #[derive(PartialEq)]
+    enum Tok {
+        Star,
+        Ch(char),
+    }
+    let mut toks = Vec::new();
+    let mut it = pattern.chars();
+    while let Some(c) = it.next() {
+        match c {
+            '\\' => toks.push(Tok::Ch(it.next().unwrap_or('\\'))),
+            '*' => toks.push(Tok::Star),
+            c => toks.push(Tok::Ch(c)),
+        }
+    }
+    let s: Vec<char> = s.chars().collect();
+    // Classic wildcard matching with backtracking to the last star.
+    let (mut i, mut j) = (0usize, 0usize);
+    let (mut star, mut mark) = (None, 0usize);
+    while i < s.len() {
+        if j < toks.len() && toks[j] == Tok::Ch(s[i]) {
+            i += 1;
+            j += 1;
+        } else if j < toks.len() && toks[j] == Tok::Star {
+            star = Some(j);
+            mark = i;
+            j += 1;
+        } else if let Some(sj) = star {
+            j = sj + 1;
+            mark += 1;
+            i = mark;
+        } else {
+            return false;
+        }
+    }
+    while j < toks.len() && toks[j] == Tok::Star {
+        j += 1;
+    }
+    j == toks.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string_matches_follows_the_guide() {
+        assert!(string_matches("log-2020.txt", "log-*.txt"));
+        assert!(string_matches("abc", "*"));
+        assert!(!string_matches("log.txt", "log-*.txt"));
+        assert!(string_matches("a*b", r"a\*b"));
+        assert!(!string_matches("axb", r"a\*b"));
+        assert!(string_matches("", "*"));
+    }
+
+    #[test]
+    fn comparisons_of_the_wrong_type_are_false() {
+        assert!(!compare("NumericEquals", &json!("1"), &json!(1)));
+        assert!(compare("NumericLessThanEquals", &json!(1), &json!(1.0)));
+        assert!(compare("StringGreaterThan", &json!("b"), &json!("a")));
+        assert!(compare(
+            "TimestampLessThan",
+            &json!("2016-03-14T01:59:00Z"),
+            &json!("2016-03-14T02:00:00+00:00")
+        ));
+        assert!(!compare("BooleanEquals", &json!("true"), &json!(true)));
+        assert!(compare(
+            "IsTimestamp",
+            &json!("2016-03-14T01:59:00Z"),
+            &json!(true)
+        ));
+    }
+
+    #[test]
+    fn timestamps_have_milliseconds_and_z() {
+        let t = OffsetDateTime::from_unix_timestamp_nanos(1_553_631_253_192_000_000).unwrap();
+        assert_eq!(format_timestamp(t), "2019-03-26T20:14:13.192Z");
+    }
+}

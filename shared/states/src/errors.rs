@@ -1,0 +1,110 @@
+//! The `States.*` error names and the (error, cause) pair a failing state carries.
+
+use serde::{Deserialize, Serialize};
+
+/// Matches any error except the terminal `States.DataLimitExceeded` and `States.Runtime`.
+pub const ALL: &str = "States.ALL";
+/// A task failed; as a matcher, any error except `States.Timeout` (AWS documents it so).
+pub const TASK_FAILED: &str = "States.TaskFailed";
+/// A task ran longer than `TimeoutSeconds`, or the execution ran past its `TimeoutSeconds`.
+pub const TIMEOUT: &str = "States.Timeout";
+/// A task sent no heartbeat for longer than `HeartbeatSeconds`.
+pub const HEARTBEAT_TIMEOUT: &str = "States.HeartbeatTimeout";
+/// A task lacked privileges (never raised locally; kept so definitions naming it parse).
+pub const PERMISSIONS: &str = "States.Permissions";
+/// `ResultPath` could not be applied to the state's input.
+pub const RESULT_PATH_MATCH_FAILURE: &str = "States.ResultPathMatchFailure";
+/// A `.$` field in `Parameters`, `ItemSelector` or `ResultSelector` named a missing path.
+pub const PARAMETER_PATH_FAILURE: &str = "States.ParameterPathFailure";
+/// A branch of a Parallel state failed (the documented name; see `engine` for what we raise).
+pub const BRANCH_FAILED: &str = "States.BranchFailed";
+/// No Choice rule matched and there is no `Default`.
+pub const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
+/// An intrinsic function failed.
+pub const INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
+/// A Map state's failures exceeded its tolerated threshold.
+pub const EXCEED_TOLERATED_FAILURE_THRESHOLD: &str = "States.ExceedToleratedFailureThreshold";
+/// A Distributed Map's ItemReader failed (never raised: ItemReader is refused at parse time).
+pub const ITEM_READER_FAILED: &str = "States.ItemReaderFailed";
+/// A payload exceeded 256 KiB; terminal: only a matcher that names it catches it.
+pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
+/// An error the execution cannot process (e.g. `InputPath` naming a missing field); never
+/// retried or caught, it always fails the execution.
+pub const RUNTIME: &str = "States.Runtime";
+
+/// Every built-in error name a Retrier or Catcher may list.
+pub const KNOWN: &[&str] = &[
+    ALL,
+    TASK_FAILED,
+    TIMEOUT,
+    HEARTBEAT_TIMEOUT,
+    PERMISSIONS,
+    RESULT_PATH_MATCH_FAILURE,
+    PARAMETER_PATH_FAILURE,
+    BRANCH_FAILED,
+    NO_CHOICE_MATCHED,
+    INTRINSIC_FAILURE,
+    EXCEED_TOLERATED_FAILURE_THRESHOLD,
+    ITEM_READER_FAILED,
+    DATA_LIMIT_EXCEEDED,
+    RUNTIME,
+];
+
+/// An error raised while running a state: the error name and a human-readable cause.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The error name, e.g. `States.Timeout` or a Lambda's `errorType`.
+    pub error: String,
+    /// The cause text (for Lambda errors, a JSON string).
+    pub cause: String,
+}
+
+impl Failure {
+    /// A failure with the given name and cause.
+    pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Failure {
+        Failure {
+            error: error.into(),
+            cause: cause.into(),
+        }
+    }
+}
+
+/// Whether a Retrier's or Catcher's `ErrorEquals` entry matches `error`.
+pub fn matches(pattern: &str, error: &str) -> bool {
+    // Neither terminal error is matched by a wildcard; Runtime is matched by nothing.
+    if error == RUNTIME {
+        return false;
+    }
+    if pattern == error {
+        return true;
+    }
+    if error == DATA_LIMIT_EXCEEDED {
+        return false;
+    }
+    match pattern {
+        ALL => true,
+        // "acts as a wildcard that matches any known error name except for States.Timeout"
+        // (Developer Guide, error names). We read "Timeout" literally: a heartbeat timeout
+        // is matched by TaskFailed. Unverified against AWS.
+        TASK_FAILED => error != TIMEOUT,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_follow_the_documented_exceptions() {
+        assert!(matches(ALL, "Keiyaku.Cancelled"));
+        assert!(matches(ALL, TIMEOUT));
+        assert!(!matches(ALL, DATA_LIMIT_EXCEEDED));
+        assert!(matches(DATA_LIMIT_EXCEEDED, DATA_LIMIT_EXCEEDED));
+        assert!(!matches(ALL, RUNTIME));
+        assert!(!matches(RUNTIME, RUNTIME));
+        assert!(matches(TASK_FAILED, "Lambda.Unknown"));
+        assert!(!matches(TASK_FAILED, TIMEOUT));
+        assert!(!matches("A", "B"));
+    }
+}

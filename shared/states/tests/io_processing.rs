@@ -1,0 +1,241 @@
+//! The Developer Guide's "Input and Output Processing" examples: InputPath, Parameters,
+//! ResultSelector, ResultPath and OutputPath, and the context object.
+
+mod support;
+
+use keiyaku_states::{Integration, Status};
+use serde_json::{Value, json};
+use support::Run;
+
+fn one_task(fields: Value) -> String {
+    let mut task = json!({"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:HelloFunction", "End": true});
+    for (k, v) in fields.as_object().unwrap() {
+        task[k] = v.clone();
+    }
+    json!({"StartAt": "Lambda", "States": {"Lambda": task}}).to_string()
+}
+
+fn one_pass(fields: Value) -> String {
+    let mut pass = json!({"Type": "Pass", "End": true});
+    for (k, v) in fields.as_object().unwrap() {
+        pass[k] = v.clone();
+    }
+    json!({"StartAt": "P", "States": {"P": pass}}).to_string()
+}
+
+#[test]
+fn paths_example_input_result_and_output_paths() {
+    // "Example: Manipulating state data with paths in Step Functions workflows".
+    let input = json!({
+        "comment": "An input comment.",
+        "data": {"val1": 23, "val2": 17},
+        "extra": "foo",
+        "lambda": {"who": "AWS Step Functions"}
+    });
+    let def = one_task(
+        json!({"InputPath": "$.lambda", "ResultPath": "$.data.lambdaresult", "OutputPath": "$.data"}),
+    );
+    let mut run = Run::start(&def, input);
+    let task = run.task();
+    assert_eq!(task.payload, json!({"who": "AWS Step Functions"}));
+    assert_eq!(task.integration, Integration::LambdaFunction);
+    run.succeed(json!("Hello, AWS Step Functions!"));
+    assert_eq!(
+        run.output(),
+        json!({"val1": 23, "val2": 17, "lambdaresult": "Hello, AWS Step Functions!"})
+    );
+}
+
+#[test]
+fn result_path_examples() {
+    // "Specifying state output using ResultPath": the same input and result, four ResultPaths.
+    let input = json!({
+        "comment": "This is a test of the input and output of a Task state.",
+        "details": "Default example",
+        "who": "AWS Step Functions"
+    });
+    let result = json!("Hello, AWS Step Functions!");
+    let cases = [
+        (json!("$"), result.clone()),
+        (json!("$.taskresult"), {
+            let mut v = input.clone();
+            v["taskresult"] = result.clone();
+            v
+        }),
+        (json!(null), input.clone()),
+        (json!("$.strings.lambdaresult"), {
+            let mut v = input.clone();
+            v["strings"] = json!({"lambdaresult": result});
+            v
+        }),
+    ];
+    for (rp, expected) in cases {
+        let mut run = Run::start(&one_task(json!({"ResultPath": rp})), input.clone());
+        run.succeed(result.clone());
+        assert_eq!(run.output(), expected, "ResultPath {rp}");
+    }
+}
+
+#[test]
+fn parameters_example_selects_and_adds_fields() {
+    // "Manipulate parameters in Step Functions workflows".
+    let input = json!({
+        "comment": "Example for Parameters.",
+        "product": {
+            "details": {"color": "blue", "size": "small", "material": "cotton"},
+            "availability": "in stock",
+            "sku": "2317",
+            "cost": "$23"
+        }
+    });
+    let def = one_pass(json!({"Parameters": {
+        "comment": "Selecting what I care about.",
+        "MyDetails": {"size.$": "$.product.details.size", "exists.$": "$.product.availability", "StaticValue": "foo"}
+    }}));
+    let run = Run::start(&def, input);
+    assert_eq!(
+        run.output(),
+        json!({"comment": "Selecting what I care about.", "MyDetails": {"size": "small", "exists": "in stock", "StaticValue": "foo"}})
+    );
+}
+
+#[test]
+fn result_selector_example() {
+    // The guide's ResultSelector example (an EMR createCluster result), with ResultPath.
+    let def = one_task(json!({
+        "ResultSelector": {"ClusterId.$": "$.output.ClusterId", "ResourceType.$": "$.resourceType"},
+        "ResultPath": "$.EMROutput"
+    }));
+    let mut run = Run::start(&def, json!({"cluster": "c"}));
+    run.succeed(json!({
+        "resourceType": "elasticmapreduce",
+        "resource": "createCluster.sync",
+        "output": {"SdkHttpMetadata": {"HttpStatusCode": 200}, "SdkResponseMetadata": {}, "ClusterId": "AKIAIOSFODNN7EXAMPLE"}
+    }));
+    assert_eq!(
+        run.output(),
+        json!({"cluster": "c", "EMROutput": {"ClusterId": "AKIAIOSFODNN7EXAMPLE", "ResourceType": "elasticmapreduce"}})
+    );
+}
+
+#[test]
+fn lambda_invoke_result_has_lambdas_shape() {
+    let def = json!({"StartAt": "Call", "States": {"Call": {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:Seal", "Payload.$": "$"},
+        "End": true
+    }}})
+    .to_string();
+    let mut run = Run::start(&def, json!({"doc": "d1"}));
+    let t = run.task();
+    assert_eq!(
+        t.function,
+        "arn:aws:lambda:us-east-1:123456789012:function:Seal"
+    );
+    assert_eq!(t.payload, json!({"doc": "d1"}));
+    run.succeed(json!({"sealed": true}));
+    let out = run.output();
+    assert_eq!(out["Payload"], json!({"sealed": true}));
+    assert_eq!(out["StatusCode"], json!(200));
+    assert_eq!(out["ExecutedVersion"], json!("$LATEST"));
+    assert_eq!(out["SdkHttpMetadata"]["HttpStatusCode"], json!(200));
+    assert!(out["SdkResponseMetadata"]["RequestId"].is_string());
+
+    // The usual idiom keeps only the handler's output.
+    let def = def.replace("\"End\":true", "\"OutputPath\":\"$.Payload\",\"End\":true");
+    let mut run = Run::start(&def, json!({}));
+    run.succeed(json!({"sealed": true}));
+    assert_eq!(run.output(), json!({"sealed": true}));
+}
+
+#[test]
+fn null_input_and_output_paths_give_empty_objects() {
+    let run = Run::start(&one_pass(json!({"InputPath": null})), json!({"a": 1}));
+    assert_eq!(run.output(), json!({}));
+    let run = Run::start(&one_pass(json!({"OutputPath": null})), json!({"a": 1}));
+    assert_eq!(run.output(), json!({}));
+    let run = Run::start(
+        &one_pass(json!({"Result": {"x": 1}, "ResultPath": "$.r", "OutputPath": "$.r.x"})),
+        json!({"a": 1}),
+    );
+    assert_eq!(run.output(), json!(1));
+}
+
+#[test]
+fn context_object_fields() {
+    let def = one_pass(json!({"Parameters": {
+        "id.$": "$$.Execution.Id",
+        "name.$": "$$.Execution.Name",
+        "input.$": "$$.Execution.Input",
+        "start.$": "$$.Execution.StartTime",
+        "state.$": "$$.State.Name",
+        "entered.$": "$$.State.EnteredTime",
+        "retries.$": "$$.State.RetryCount",
+        "machine.$": "$$.StateMachine.Name"
+    }}));
+    let run = Run::start(&def, json!({"k": "v"}));
+    assert_eq!(
+        run.output(),
+        json!({
+            "id": "arn:aws:states:local:000000000000:execution:keiyaku:test-run",
+            "name": "test-run",
+            "input": {"k": "v"},
+            "start": "2024-04-01T09:00:00.000Z",
+            "state": "P",
+            "entered": "2024-04-01T09:00:00.000Z",
+            "retries": 0,
+            "machine": "keiyaku"
+        })
+    );
+}
+
+#[test]
+fn result_path_into_a_scalar_is_a_result_path_match_failure() {
+    let def = one_task(json!({"ResultPath": "$.a.b"}));
+    let mut run = Run::start(&def, json!({"a": "string"}));
+    run.succeed(json!(1));
+    assert_eq!(run.exec.status(), Status::Failed);
+    assert_eq!(run.exec.error(), Some("States.ResultPathMatchFailure"));
+}
+
+#[test]
+fn missing_input_path_is_a_runtime_error_that_catch_all_does_not_catch() {
+    let def = json!({"StartAt": "Lambda", "States": {
+        "Lambda": {
+            "Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:HelloFunction",
+            "InputPath": "$.missing",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Recovered"}],
+            "Next": "Recovered"
+        },
+        "Recovered": {"Type": "Succeed"}
+    }});
+    let run = Run::start(&def.to_string(), json!({}));
+    assert_eq!(run.exec.status(), Status::Failed);
+    assert_eq!(run.exec.error(), Some("States.Runtime"));
+    assert!(run.tasks.is_empty(), "no task was invoked");
+}
+
+#[test]
+fn missing_parameter_path_is_a_parameter_path_failure() {
+    let run = Run::start(
+        &one_pass(json!({"Parameters": {"x.$": "$.nope"}})),
+        json!({}),
+    );
+    assert_eq!(run.exec.error(), Some("States.ParameterPathFailure"));
+}
+
+#[test]
+fn intrinsics_in_parameters_and_result_selector() {
+    let def = one_task(json!({
+        "Parameters": {"greeting.$": "States.Format('Hello, {}!', $.name)", "id.$": "States.UUID()"},
+        "ResultSelector": {"count.$": "States.ArrayLength($.items)"}
+    }));
+    let mut run = Run::start(&def, json!({"name": "花子"}));
+    let t = run.task();
+    assert_eq!(t.payload["greeting"], json!("Hello, 花子!"));
+    assert_eq!(t.payload["id"].as_str().unwrap().len(), 36);
+    run.succeed(json!({"items": [1, 2, 3]}));
+    assert_eq!(run.output(), json!({"count": 3}));
+}

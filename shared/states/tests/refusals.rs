@@ -1,0 +1,195 @@
+//! Definitions the engine cannot run are refused with the JSON path of the offending node.
+
+use keiyaku_states::Definition;
+use serde_json::{Value, json};
+
+fn refused(def: Value) -> (String, String) {
+    let e = Definition::parse(&def.to_string()).expect_err("refused");
+    (e.path, e.message)
+}
+
+fn with_task(extra: Value) -> Value {
+    let mut task =
+        json!({"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "End": true});
+    for (k, v) in extra.as_object().unwrap() {
+        task[k] = v.clone();
+    }
+    json!({"StartAt": "Send", "States": {"Send": task}})
+}
+
+#[test]
+fn unknown_fields_are_named_by_path() {
+    let (path, msg) = refused(with_task(
+        json!({"Retry": [{"ErrorEquals": ["States.ALL"], "Foo": 1}]}),
+    ));
+    assert_eq!(path, "$.States.Send.Retry[0].Foo");
+    assert!(msg.contains("Foo"), "{msg}");
+    let (path, _) = refused(with_task(json!({"Bogus": true})));
+    assert_eq!(path, "$.States.Send.Bogus");
+    let (path, _) = refused(
+        json!({"StartAt": "A", "States": {"My State": {"Type": "Pass", "End": true, "X": 1}}, "Nope": 1}),
+    );
+    assert_eq!(path, "$.Nope");
+    let (path, _) = refused(
+        json!({"StartAt": "My State", "States": {"My State": {"Type": "Pass", "End": true, "X": 1}}}),
+    );
+    assert_eq!(path, "$.States['My State'].X");
+}
+
+#[test]
+fn jsonata_assign_and_distributed_map_are_refused_by_name() {
+    let (path, msg) = refused(
+        json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}),
+    );
+    assert_eq!(path, "$.QueryLanguage");
+    assert!(msg.contains("JSONata"));
+    let (path, msg) = refused(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Assign": {"x": 1}, "End": true}}}),
+    );
+    assert_eq!(path, "$.States.A.Assign");
+    assert!(msg.contains("Assign"));
+    let (path, msg) = refused(with_task(json!({"Arguments": {}})));
+    assert_eq!(path, "$.States.Send.Arguments");
+    assert!(msg.contains("JSONata"));
+    let (path, msg) = refused(json!({"StartAt": "M", "States": {"M": {
+        "Type": "Map", "ItemReader": {}, "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true
+    }}}));
+    assert_eq!(path, "$.States.M.ItemReader");
+    assert!(msg.contains("Distributed"));
+    let (path, _) = refused(json!({"StartAt": "M", "States": {"M": {
+        "Type": "Map",
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+        "End": true
+    }}}));
+    assert_eq!(path, "$.States.M.ItemProcessor.ProcessorConfig.Mode");
+}
+
+#[test]
+fn unsupported_types_resources_and_intrinsics() {
+    let (path, _) =
+        refused(json!({"StartAt": "A", "States": {"A": {"Type": "Sleep", "End": true}}}));
+    assert_eq!(path, "$.States.A.Type");
+    let (path, msg) = refused(with_task(
+        json!({"Resource": "arn:aws:states:::sns:publish"}),
+    ));
+    assert_eq!(path, "$.States.Send.Resource");
+    assert!(msg.contains("sns:publish"));
+    let (path, msg) = refused(with_task(
+        json!({"Parameters": {"x.$": "States.Nope($.a)"}}),
+    ));
+    assert_eq!(path, "$.States.Send.Parameters['x.$']");
+    assert!(msg.contains("States.Nope"));
+    let (path, _) = refused(with_task(
+        json!({"Parameters": {"deep": {"x.$": "$.a[?(@.b)]"}}}),
+    ));
+    assert_eq!(path, "$.States.Send.Parameters.deep['x.$']");
+    let (path, _) = refused(with_task(json!({"ResultPath": "$.a[*]"})));
+    assert_eq!(path, "$.States.Send.ResultPath");
+    let (path, _) = refused(with_task(
+        json!({"Retry": [{"ErrorEquals": ["States.Nope"]}]}),
+    ));
+    assert_eq!(path, "$.States.Send.Retry[0].ErrorEquals[0]");
+}
+
+#[test]
+fn structural_errors() {
+    let (path, _) =
+        refused(json!({"StartAt": "Nowhere", "States": {"A": {"Type": "Pass", "End": true}}}));
+    assert_eq!(path, "$.StartAt");
+    let (path, _) =
+        refused(json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Ghost"}}}));
+    assert_eq!(path, "$.States.A.Next");
+    let (path, msg) = refused(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B", "End": true}, "B": {"Type": "Succeed"}}}),
+    );
+    assert_eq!(path, "$.States.A");
+    assert!(msg.contains("both Next and End"));
+    let (path, _) = refused(json!({"StartAt": "A", "States": {"A": {"Type": "Pass"}}}));
+    assert_eq!(path, "$.States.A");
+    let (path, msg) = refused(json!({"StartAt": "C", "States": {"C": {"Type": "Choice"}}}));
+    assert_eq!(path, "$.States.C");
+    assert!(msg.contains("Choices"));
+    let (path, msg) =
+        refused(json!({"StartAt": "T", "States": {"T": {"Type": "Task", "End": true}}}));
+    assert_eq!(path, "$.States.T");
+    assert!(msg.contains("Resource"));
+    let (path, _) = refused(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Succeed"}, "B": {"Type": "Succeed"}}}),
+    );
+    assert_eq!(path, "$.States.B");
+    let (path, _) =
+        refused(json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "A"}}}));
+    assert_eq!(path, "$.States");
+    let (path, _) = refused(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+        {"StartAt": "X", "States": {"X": {"Type": "Pass", "Next": "Outside"}}}
+    ]}, "Outside": {"Type": "Succeed"}}}),
+    );
+    assert_eq!(path, "$.States.P.Branches[0].States.X.Next");
+    let (path, _) = refused(
+        json!({"StartAt": "C", "States": {"C": {"Type": "Choice", "Choices": [
+        {"Variable": "$.x", "NumericEquals": "one", "Next": "D"}
+    ]}, "D": {"Type": "Succeed"}}}),
+    );
+    assert_eq!(path, "$.States.C.Choices[0].NumericEquals");
+    let (path, _) = refused(
+        json!({"StartAt": "C", "States": {"C": {"Type": "Choice", "Choices": [
+        {"Not": {"Variable": "$.x", "IsNull": true, "Next": "D"}, "Next": "D"}
+    ]}, "D": {"Type": "Succeed"}}}),
+    );
+    assert_eq!(path, "$.States.C.Choices[0].Not.Next");
+    let (path, _) = refused(with_task(
+        json!({"Retry": [{"ErrorEquals": ["States.ALL"]}, {"ErrorEquals": ["X"]}]}),
+    ));
+    assert_eq!(path, "$.States.Send.Retry[0].ErrorEquals");
+    let (path, _) = refused(with_task(
+        json!({"TimeoutSeconds": 10, "HeartbeatSeconds": 10}),
+    ));
+    assert_eq!(path, "$.States.Send.HeartbeatSeconds");
+    let (path, _) = refused(with_task(
+        json!({"TimeoutSeconds": 10, "TimeoutSecondsPath": "$.t"}),
+    ));
+    assert_eq!(path, "$.States.Send");
+    let (path, _) = refused(
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "SecondsPath": "$.s", "End": true}}}),
+    );
+    assert_eq!(path, "$.States.W");
+}
+
+#[test]
+fn lambda_invoke_needs_function_name_and_wait_for_token_needs_the_token() {
+    let (path, _) = refused(with_task(
+        json!({"Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"Payload.$": "$"}}),
+    ));
+    assert_eq!(path, "$.States.Send.Parameters");
+    let (path, _) = refused(with_task(
+        json!({"Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "f", "InvocationType": "Event"}}),
+    ));
+    assert_eq!(path, "$.States.Send.Parameters.InvocationType");
+    let (path, msg) = refused(with_task(json!({
+        "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {"FunctionName": "f", "Payload.$": "$"}
+    })));
+    assert_eq!(path, "$.States.Send.Parameters");
+    assert!(msg.contains("Task.Token"));
+}
+
+#[test]
+fn substitutions_resolve_placeholders_and_unresolved_ones_stay_names() {
+    let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "${SealFunctionArn}", "End": true}}}).to_string();
+    let parsed = Definition::parse(&def).unwrap();
+    let keiyaku_states::definition::Kind::Task(t) = &parsed.machine.states["T"].kind else {
+        panic!("a task")
+    };
+    assert_eq!(t.resource, "${SealFunctionArn}");
+    let subs = [(
+        "SealFunctionArn".to_string(),
+        "arn:aws:lambda:ap-northeast-1:1:function:seal".to_string(),
+    )]
+    .into();
+    let parsed = Definition::parse_with(&def, &subs).unwrap();
+    let keiyaku_states::definition::Kind::Task(t) = &parsed.machine.states["T"].kind else {
+        panic!("a task")
+    };
+    assert_eq!(t.resource, "arn:aws:lambda:ap-northeast-1:1:function:seal");
+}

@@ -1,0 +1,137 @@
+//! `POST /api/v1/verify`: the report of `keiyaku verify --json`, for a PDF sent in the
+//! request (no account needed) or an upload slot opened for verification.
+
+use std::sync::Arc;
+
+use keiyaku_local::pki::{LocalPki, LocalTsa};
+use keiyaku_pdf::seal::Level;
+use keiyaku_tests::{TestApp, error_code};
+use serde_json::{Value, json};
+
+/// A file sealed (B-T) by the app's own PKI and TSA.
+async fn sealed_by(app: &TestApp) -> Vec<u8> {
+    let pki = LocalPki::open_or_create(&LocalPki::dir(&app.data_dir()), &app.url).unwrap();
+    let clock: Arc<dyn keiyaku_core::clock::Clock> = Arc::new(keiyaku_core::clock::SystemClock);
+    let tsa = LocalTsa::new(pki.clone(), clock.clone());
+    let pdf = keiyaku_pdf::sample::pdf_with_pages(1);
+    keiyaku_local::sealing::seal_bytes(&pki, &tsa, clock, &pdf, Level::BT, "送信")
+        .await
+        .unwrap()
+        .0
+}
+
+#[tokio::test]
+async fn a_sent_pdf_is_verified_against_the_local_root_without_an_account() {
+    let app = TestApp::spawn().await;
+    let sealed = sealed_by(&app).await;
+    let anonymous = app.anonymous();
+    let response = anonymous
+        .request(reqwest::Method::POST, "/api/v1/verify")
+        .header("content-type", "application/pdf")
+        .body(sealed.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let report: Value = response.json().await.unwrap();
+    assert_eq!(report["status"], "valid", "{report}");
+    assert_eq!(report["level"], "B-T");
+    assert_eq!(report["signatures"][0]["reason"], "送信");
+    assert_eq!(report["signatures"][0]["trusted"], true);
+
+    // Altered bytes are invalid; an unreadable file is a 422 naming why; other media 415.
+    let mut tampered = sealed.clone();
+    let at = tampered.windows(2).position(|w| w == b"Tj").unwrap() - 3;
+    tampered[at] ^= 1;
+    let report: Value = anonymous
+        .request(reqwest::Method::POST, "/api/v1/verify")
+        .header("content-type", "application/pdf")
+        .body(tampered)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["status"], "invalid");
+    assert_eq!(report["signatures"][0]["intact"], false);
+    let garbage = anonymous
+        .request(reqwest::Method::POST, "/api/v1/verify")
+        .header("content-type", "application/pdf")
+        .body("not a pdf at all")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), 422);
+    assert_eq!(error_code(garbage).await, "not_a_pdf");
+    let text = anonymous
+        .request(reqwest::Method::POST, "/api/v1/verify")
+        .header("content-type", "text/plain")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(text.status(), 415);
+    // An upload slot needs an account.
+    let slot = anonymous
+        .post_json("/api/v1/verify", json!({ "upload_id": "x" }))
+        .await;
+    assert_eq!(slot.status(), 401);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_upload_slot_for_verification_keeps_the_report_not_the_file() {
+    let app = TestApp::spawn().await;
+    let sealed = sealed_by(&app).await;
+    let user = app.user("verifier@example.com", "検証 太郎").await;
+    let blobs_before = app.blob_files().len();
+    let slot: Value = user
+        .post_json(
+            "/api/v1/documents/uploads",
+            json!({ "filename": "sealed.pdf", "size": sealed.len(), "purpose": "verify" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let upload_id = slot["upload_id"].as_str().unwrap().to_owned();
+    // Not sent yet.
+    let early = user
+        .post_json("/api/v1/verify", json!({ "upload_id": upload_id }))
+        .await;
+    assert_eq!(early.status(), 400);
+    assert_eq!(error_code(early).await, "upload_not_received");
+    let put = user
+        .request(
+            reqwest::Method::PUT,
+            &format!("/api/v1/uploads/{upload_id}"),
+        )
+        .body(sealed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    let report: Value = user
+        .post_json("/api/v1/verify", json!({ "upload_id": upload_id }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["status"], "valid", "{report}");
+    assert_eq!(report["signatures"].as_array().unwrap().len(), 1);
+    // The file was not kept, and the slot cannot become a document.
+    assert_eq!(app.blob_files().len(), blobs_before);
+    let create = user
+        .post_json("/api/v1/documents", json!({ "upload_id": upload_id }))
+        .await;
+    assert_eq!(create.status(), 400);
+    assert_eq!(error_code(create).await, "wrong_upload_purpose");
+    // Nor is it anyone else's.
+    let other = app.user("other@example.com", "他人").await;
+    let theirs = other
+        .post_json("/api/v1/verify", json!({ "upload_id": upload_id }))
+        .await;
+    assert_eq!(theirs.status(), 404);
+    app.stop().await;
+}
