@@ -79,7 +79,22 @@ async fn main() {
     let pki_dir = data.join("pki");
     let pki = LocalPki::open_or_create(&pki_dir, &server.url).unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let tsa = RemoteTsa::new(&tsa_url, None, clock.clone()).unwrap();
+    let revocation = Arc::new(
+        keiyaku_local::revocation::CrlSource::new(Some(pki.clone()), clock.clone()).unwrap(),
+    );
+    let trust = keiyaku_local::remote_tsa::TsaTrust {
+        anchors: vec![pki.root.cert.clone()],
+        revocation: revocation.clone(),
+    };
+    let tsa = RemoteTsa::new(&tsa_url, None, trust, clock.clone()).unwrap();
+    let anchors = [pki.root.cert.clone()];
+    let sealing = keiyaku_local::sealing::Sealing {
+        key: &pki,
+        tsa: &tsa,
+        revocation: &*revocation,
+        anchors: &anchors,
+        clock: clock.clone(),
+    };
     let chain = dir.path().join("chain.pem");
     std::fs::write(
         &chain,
@@ -104,33 +119,15 @@ async fn main() {
             let mut last = Vec::new();
             for _ in 0..RUNS {
                 let started = Instant::now();
-                let (mut sealed, hash) = keiyaku_local::sealing::seal_bytes(
-                    &pki,
-                    &tsa,
-                    clock.clone(),
-                    pdf,
-                    Level::BT,
-                    "benchmark",
-                )
-                .await
-                .unwrap();
+                let (mut sealed, hash) = sealing.seal(pdf, Level::BT, "benchmark").await.unwrap();
                 if level == "b-lta" {
-                    sealed = keiyaku_local::sealing::extend_lta(
-                        &pki,
-                        &tsa,
-                        clock.clone(),
-                        &sealed,
-                        Some(&hash),
-                    )
-                    .await
-                    .unwrap();
+                    sealed = sealing.extend_lta(&sealed, Some(&hash)).await.unwrap().pdf;
                 }
                 inproc.push(started.elapsed());
                 last = sealed;
             }
             let (in_p50, in_p95) = percentiles(inproc);
             // Verifying what was just sealed, against the local root, in-process.
-            let anchors = [pki.root.cert.clone()];
             let mut verifying = Vec::new();
             for _ in 0..RUNS {
                 let started = Instant::now();
@@ -237,10 +234,7 @@ async fn main() {
         }
     }
     // Where a B-LTA extension of the 20 MB file spends its time.
-    let (sealed, hash) =
-        keiyaku_local::sealing::seal_bytes(&pki, &tsa, clock.clone(), &big, Level::BT, "profile")
-            .await
-            .unwrap();
+    let (sealed, hash) = sealing.seal(&big, Level::BT, "profile").await.unwrap();
     let t = Instant::now();
     let token = keiyaku_core::ports::Tsa::timestamp(&tsa, &[0u8; 32])
         .await

@@ -270,7 +270,7 @@ async fn the_remote_tsa_client_checks_what_it_gets_and_seals_with_it() {
     let pki = keiyaku_local::pki::LocalPki::open_or_create(&app.data_dir().join("pki"), &app.url)
         .unwrap();
     let url = format!("{}/api/v1/tsa", app.url);
-    let tsa = RemoteTsa::new(&url, None, app.clock.clone()).unwrap();
+    let tsa = RemoteTsa::new(&url, None, trust(&pki, &app), app.clock.clone()).unwrap();
     let digest = [3u8; 32];
     let token = tsa.timestamp(&digest).await.expect("a checked token");
     keiyaku_pdf::timestamp::check_token(&token, &digest, std::slice::from_ref(&pki.tsa.cert))
@@ -278,16 +278,31 @@ async fn the_remote_tsa_client_checks_what_it_gets_and_seals_with_it() {
 
     // Sealing through it: a B-T seal whose timestamp came over HTTP.
     let pdf = keiyaku_pdf::sample::pdf_with_pages(1);
-    let (sealed, _) = keiyaku_local::sealing::seal_bytes(
-        &pki,
-        &tsa,
-        app.clock.clone(),
-        &pdf,
-        keiyaku_pdf::seal::Level::BT,
-        "送信",
-    )
-    .await
-    .unwrap();
+    let revocation = keiyaku_local::revocation::CrlSource::new(None, app.clock.clone()).unwrap();
+    let anchors = [pki.root.cert.clone()];
+    let sealing = keiyaku_local::sealing::Sealing {
+        key: &pki,
+        tsa: &tsa,
+        revocation: &revocation,
+        anchors: &anchors,
+        clock: app.clock.clone(),
+    };
+    let (sealed, hash) = sealing
+        .seal(&pdf, keiyaku_pdf::seal::Level::BT, "送信")
+        .await
+        .unwrap();
+    // Long-term form with the remote TSA, and the CRLs fetched from the CRL distribution
+    // points the certificates name (this server's /ca routes): no local shortcut.
+    let long_term = sealing.extend_lta(&sealed, Some(&hash)).await.unwrap();
+    let report =
+        keiyaku_pdf::verify::verify(&long_term.pdf, &anchors, time::OffsetDateTime::now_utc())
+            .unwrap();
+    assert_eq!(
+        report.status,
+        keiyaku_pdf::verify::Status::Valid,
+        "{report:?}"
+    );
+    assert_eq!(report.level, Some(keiyaku_pdf::verify::Level::BLTA));
     assert!(sealed.starts_with(&pdf));
     keiyaku_pdf::inspect(&sealed).unwrap();
 
@@ -295,7 +310,7 @@ async fn the_remote_tsa_client_checks_what_it_gets_and_seals_with_it() {
     let skewed = Arc::new(ManualClock::new(
         time::OffsetDateTime::now_utc() + time::Duration::hours(1),
     ));
-    let far = RemoteTsa::new(&url, None, skewed).unwrap();
+    let far = RemoteTsa::new(&url, None, trust(&pki, &app), skewed).unwrap();
     assert!(matches!(
         far.timestamp(&digest).await,
         Err(TsaError::Refused(_))
@@ -304,6 +319,7 @@ async fn the_remote_tsa_client_checks_what_it_gets_and_seals_with_it() {
     let wrong = RemoteTsa::new(
         &format!("{}/api/v1/openapi.json", app.url),
         None,
+        trust(&pki, &app),
         app.clock.clone(),
     )
     .unwrap();
@@ -316,6 +332,7 @@ async fn the_remote_tsa_client_checks_what_it_gets_and_seals_with_it() {
     let nobody = RemoteTsa::new(
         &format!("http://127.0.0.1:{closed}/tsa"),
         None,
+        trust(&pki, &app),
         app.clock.clone(),
     )
     .unwrap();
@@ -324,8 +341,38 @@ async fn the_remote_tsa_client_checks_what_it_gets_and_seals_with_it() {
         Err(TsaError::Unavailable(_))
     ));
     assert!(
-        RemoteTsa::new("https://tsa.example", None, app.clock.clone()).is_err(),
+        RemoteTsa::new(
+            "https://tsa.example",
+            None,
+            trust(&pki, &app),
+            app.clock.clone()
+        )
+        .is_err(),
         "no TLS in this build"
     );
+    // A TSA that chains to no configured anchor is refused; so is a client with no anchors.
+    let other = tempfile::tempdir().unwrap();
+    let other_pki = keiyaku_local::pki::LocalPki::open_or_create(other.path(), &app.url).unwrap();
+    let untrusted = RemoteTsa::new(&url, None, trust(&other_pki, &app), app.clock.clone()).unwrap();
+    match untrusted.timestamp(&digest).await {
+        Err(TsaError::Refused(why)) => assert!(why.contains("not trusted"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    let no_anchors = keiyaku_local::remote_tsa::TsaTrust {
+        anchors: Vec::new(),
+        revocation: trust(&pki, &app).revocation,
+    };
+    assert!(RemoteTsa::new(&url, None, no_anchors, app.clock.clone()).is_err());
     app.stop().await;
+}
+
+/// Trust in `pki`'s root, revocation data fetched from the CRL distribution points (this
+/// app's `/ca` routes).
+fn trust(pki: &keiyaku_local::pki::LocalPki, app: &TestApp) -> keiyaku_local::remote_tsa::TsaTrust {
+    keiyaku_local::remote_tsa::TsaTrust {
+        anchors: vec![pki.root.cert.clone()],
+        revocation: std::sync::Arc::new(
+            keiyaku_local::revocation::CrlSource::new(None, app.clock.clone()).unwrap(),
+        ),
+    }
 }

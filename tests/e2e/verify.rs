@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use keiyaku_local::pki::{LocalPki, LocalTsa};
+use keiyaku_local::revocation::CrlSource;
+use keiyaku_local::sealing::Sealing;
 use keiyaku_pdf::seal::Level;
 use keiyaku_tests::{TestApp, error_code};
 use serde_json::{Value, json};
@@ -13,11 +15,17 @@ async fn sealed_by(app: &TestApp) -> Vec<u8> {
     let pki = LocalPki::open_or_create(&LocalPki::dir(&app.data_dir()), &app.url).unwrap();
     let clock: Arc<dyn keiyaku_core::clock::Clock> = Arc::new(keiyaku_core::clock::SystemClock);
     let tsa = LocalTsa::new(pki.clone(), clock.clone());
+    let revocation = CrlSource::new(Some(pki.clone()), clock.clone()).unwrap();
+    let anchors = [pki.root.cert.clone()];
+    let sealing = Sealing {
+        key: &pki,
+        tsa: &tsa,
+        revocation: &revocation,
+        anchors: &anchors,
+        clock,
+    };
     let pdf = keiyaku_pdf::sample::pdf_with_pages(1);
-    keiyaku_local::sealing::seal_bytes(&pki, &tsa, clock, &pdf, Level::BT, "送信")
-        .await
-        .unwrap()
-        .0
+    sealing.seal(&pdf, Level::BT, "送信").await.unwrap().0
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use futures::{StreamExt, stream};
 use keiyaku_core::clock::ManualClock;
 use keiyaku_core::ports::{
     BlobError, BlobStore, ByteStream, Condition, Item, ItemStore, Key, KeyError, Keys, PutMode,
-    Query, StoreError, Write,
+    Query, SealingKey, StoreError, Write,
 };
 use serde_json::json;
 
@@ -494,4 +494,38 @@ pub async fn keys(k: Arc<dyn Keys>) {
             .await
             .is_err()
     );
+}
+
+/// Every SealingKey check: its signatures verify under its certificate's key (ECDSA P-256,
+/// SHA-256, DER) and only for what was signed; its chain runs from that certificate upward.
+pub async fn sealing_key(k: Arc<dyn SealingKey>) {
+    use der::{Decode, Encode};
+    use p256::pkcs8::DecodePublicKey;
+    use signature::Verifier;
+    let chain = k.chain().await.unwrap();
+    assert!(
+        !chain.is_empty(),
+        "the chain starts with the sealing certificate"
+    );
+    let certs: Vec<x509_cert::Certificate> = chain
+        .iter()
+        .map(|der| x509_cert::Certificate::from_der(der).unwrap())
+        .collect();
+    for pair in certs.windows(2) {
+        assert_eq!(
+            pair[0].tbs_certificate.issuer, pair[1].tbs_certificate.subject,
+            "each certificate is issued by the next"
+        );
+    }
+    let spki = certs[0]
+        .tbs_certificate
+        .subject_public_key_info
+        .to_der()
+        .unwrap();
+    let key = p256::ecdsa::VerifyingKey::from_public_key_der(&spki).unwrap();
+    let message = b"DER signed attributes";
+    let signature = k.sign(message).await.unwrap();
+    let signature = p256::ecdsa::DerSignature::from_bytes(&signature).unwrap();
+    key.verify(message, &signature).unwrap();
+    assert!(key.verify(b"other attributes", &signature).is_err());
 }

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::ports::{BlobStore, ItemStore, Keys, LocalAuthority, Mailer};
+use crate::ports::{
+    BlobStore, ItemStore, Keys, LocalAuthority, Mailer, Revocation, SealingKey, Tsa,
+};
 
 /// Everything a use case needs from the outside world.
 #[derive(Clone)]
@@ -16,6 +18,12 @@ pub struct Services {
     pub blobs: Arc<dyn BlobStore>,
     /// Data keys.
     pub keys: Arc<dyn Keys>,
+    /// The key that seals documents.
+    pub sealing_key: Arc<dyn SealingKey>,
+    /// Timestamps for seals.
+    pub tsa: Arc<dyn Tsa>,
+    /// Revocation data for long-term form.
+    pub revocation: Arc<dyn Revocation>,
     /// Outgoing mail.
     pub mailer: Arc<dyn Mailer>,
     /// Time.

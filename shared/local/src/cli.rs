@@ -72,6 +72,9 @@ struct SealArgs {
     /// An RFC 3161 service to use instead of the local TSA (http:// only in this build).
     #[arg(long, env = "KEIYAKU_TSA_URL")]
     tsa_url: Option<String>,
+    /// The roots that TSA's certificate must chain to (PEM); required with --tsa-url.
+    #[arg(long, env = "KEIYAKU_TSA_TRUST")]
+    tsa_trust: Option<PathBuf>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -150,26 +153,49 @@ async fn seal(args: SealArgs) -> ExitCode {
         SealLevel::BLta => Target::Lta,
     };
     let clock: Arc<dyn keiyaku_core::clock::Clock> = Arc::new(SystemClock);
-    let tsa: Box<dyn keiyaku_core::ports::Tsa> = match &args.tsa_url {
-        Some(url) => match crate::remote_tsa::RemoteTsa::new(url, None, clock.clone()) {
-            Ok(t) => Box::new(t),
-            Err(e) => {
-                eprintln!("keiyaku: {e}");
-                return ExitCode::from(2);
-            }
-        },
-        None => Box::new(crate::pki::LocalTsa::new(pki.clone(), clock.clone())),
+    let usage = |e: String| {
+        eprintln!("keiyaku: {e}");
+        ExitCode::from(2)
     };
-    match crate::sealing::seal_file(
-        &pki,
-        &*tsa,
+    let revocation = match crate::revocation::CrlSource::new(Some(pki.clone()), clock.clone()) {
+        Ok(r) => Arc::new(r),
+        Err(e) => return usage(e.to_string()),
+    };
+    let mut anchors = vec![pki.root.cert.clone()];
+    let tsa: Box<dyn keiyaku_core::ports::Tsa> = match (&args.tsa_url, &args.tsa_trust) {
+        (Some(url), Some(trust)) => {
+            let tsa_anchors = match std::fs::read(trust)
+                .map_err(|e| e.to_string())
+                .and_then(|pem| keiyaku_pdf::verify::load_anchors(&pem))
+            {
+                Ok(a) => a,
+                Err(e) => return usage(format!("{}: {e}", trust.display())),
+            };
+            anchors.extend(tsa_anchors.iter().cloned());
+            let trust = crate::remote_tsa::TsaTrust {
+                anchors: tsa_anchors,
+                revocation: revocation.clone(),
+            };
+            match crate::remote_tsa::RemoteTsa::new(url, None, trust, clock.clone()) {
+                Ok(t) => Box::new(t),
+                Err(e) => return usage(e.to_string()),
+            }
+        }
+        (Some(_), None) => {
+            return usage("--tsa-url needs --tsa-trust (the TSA's root, PEM)".into());
+        }
+        (None, _) => Box::new(crate::pki::LocalTsa::new(pki.clone(), clock.clone())),
+    };
+    let sealing = crate::sealing::Sealing {
+        key: &pki,
+        tsa: &*tsa,
+        revocation: &*revocation,
+        anchors: &anchors,
         clock,
-        &args.input,
-        &args.output,
-        level,
-        &args.reason,
-    )
-    .await
+    };
+    match sealing
+        .seal_file(&args.input, &args.output, level, &args.reason)
+        .await
     {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -22,6 +22,13 @@ async fn folder_blob_store_keeps_the_contract() {
 }
 
 #[tokio::test]
+async fn the_local_pki_seals_as_the_contract_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = crate::pki::LocalPki::open_or_create(dir.path(), "http://127.0.0.1:8080").unwrap();
+    keiyaku_contract::sealing_key(Arc::new(pki)).await;
+}
+
+#[tokio::test]
 async fn key_file_keeps_the_contract() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("master.key");

@@ -8,6 +8,7 @@ pub mod keys;
 pub mod mailer;
 pub mod pki;
 pub mod remote_tsa;
+pub mod revocation;
 pub mod sealing;
 pub mod server;
 

@@ -424,6 +424,24 @@ impl LocalPki {
     }
 }
 
+/// The service's certificate signs seals (KMS holds this key on AWS).
+#[async_trait::async_trait]
+impl keiyaku_core::ports::SealingKey for LocalPki {
+    async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, keiyaku_core::ports::KeyError> {
+        use p256::ecdsa::signature::Signer;
+        let signature: p256::ecdsa::DerSignature = self.service.key.sign(message);
+        Ok(signature.as_bytes().to_vec())
+    }
+
+    async fn chain(&self) -> Result<Vec<Vec<u8>>, keiyaku_core::ports::KeyError> {
+        [&self.service, &self.issuing, &self.root]
+            .iter()
+            .map(|issued| issued.cert.to_der())
+            .collect::<Result<_, _>>()
+            .map_err(|e| keiyaku_core::ports::KeyError::Unavailable(e.to_string()))
+    }
+}
+
 /// The local TSA, in-process: the default [`Tsa`] of the local shape.
 pub struct LocalTsa {
     pki: LocalPki,

@@ -1,20 +1,38 @@
 //! A client for any RFC 3161 time-stamping service over HTTP (a certified Japanese TSA in
 //! production; the local TSA's own route in benchmarks). Every answer is checked — status,
-//! imprint, nonce, the token's signature, the TSA certificate's EKU, a sane genTime — and a
-//! failure is an error the caller retries, never a missing or made-up timestamp.
+//! imprint, nonce, the token's signature, the TSA certificate's EKU, its chain to the
+//! configured TSA anchors at genTime, its revocation (CRLs from the Revocation port, kept
+//! until their nextUpdate), a sane genTime — and a failure is an error the caller retries,
+//! never a missing or made-up timestamp.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use der::{Decode, Encode};
 use keiyaku_core::clock::Clock;
-use keiyaku_core::ports::{Tsa, TsaError};
+use keiyaku_core::ports::{Revocation, Tsa, TsaError};
 use rand::RngCore;
-use std::sync::Arc;
+use time::OffsetDateTime;
+use x509_cert::Certificate;
+use x509_cert::crl::CertificateList;
 
 /// Largest answer read from a TSA.
 const MAX_RESPONSE_BYTES: usize = 1 << 20;
 /// How far a token's genTime may be from our clock.
 const MAX_SKEW: time::Duration = time::Duration::minutes(5);
+
+/// How long a CRL without nextUpdate is kept.
+const CRL_KEPT: time::Duration = time::Duration::hours(1);
+
+/// Who the TSA must be: its chain's anchors, and where revocation data comes from.
+pub struct TsaTrust {
+    /// The roots a TSA certificate must chain to.
+    pub anchors: Vec<Certificate>,
+    /// CRLs for each certificate of that chain.
+    pub revocation: Arc<dyn Revocation>,
+}
 
 /// An RFC 3161 service at a URL.
 pub struct RemoteTsa {
@@ -22,15 +40,25 @@ pub struct RemoteTsa {
     credentials: Option<(String, String)>,
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
+    trust: TsaTrust,
+    /// CRLs by issuer (DER), until they are stale.
+    crls: Mutex<HashMap<Vec<u8>, (CertificateList, OffsetDateTime)>>,
 }
 
 impl RemoteTsa {
-    /// A client for `url`, with HTTP Basic `credentials` if the service wants them.
+    /// A client for `url`, with HTTP Basic `credentials` if the service wants them, that
+    /// accepts tokens only from a TSA that `trust` vouches for.
     pub fn new(
         url: &str,
         credentials: Option<(String, String)>,
+        trust: TsaTrust,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, TsaError> {
+        if trust.anchors.is_empty() {
+            return Err(TsaError::Unavailable(format!(
+                "{url}: no trust anchors for the TSA are configured"
+            )));
+        }
         if !url.starts_with("http://") {
             // This build has no TLS stack; an https TSA needs reqwest's rustls feature.
             return Err(TsaError::Unavailable(format!(
@@ -47,7 +75,73 @@ impl RemoteTsa {
             credentials,
             http,
             clock,
+            trust,
+            crls: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Current CRLs for each certificate of `path` below its anchor.
+    async fn crls_for(&self, path: &[Certificate]) -> Result<Vec<CertificateList>, TsaError> {
+        let now = self.clock.now();
+        let mut out = Vec::new();
+        for pair in path.windows(2) {
+            let issuer = pair[1]
+                .to_der()
+                .map_err(|e| TsaError::Refused(e.to_string()))?;
+            let cached = {
+                let cache = self.crls.lock().unwrap_or_else(|e| e.into_inner());
+                cache
+                    .get(&issuer)
+                    .filter(|(_, until)| *until > now)
+                    .map(|(crl, _)| crl.clone())
+            };
+            if let Some(crl) = cached {
+                out.push(crl);
+                continue;
+            }
+            let cert = pair[0]
+                .to_der()
+                .map_err(|e| TsaError::Refused(e.to_string()))?;
+            let fetched = self
+                .trust
+                .revocation
+                .crls(&cert, &issuer)
+                .await
+                .map_err(|e| TsaError::Unavailable(format!("TSA revocation data: {e}")))?;
+            for der in fetched {
+                let crl = CertificateList::from_der(&der)
+                    .map_err(|e| TsaError::Unavailable(format!("TSA revocation data: {e}")))?;
+                let until = crl.tbs_cert_list.next_update.map_or(now + CRL_KEPT, |t| {
+                    OffsetDateTime::from_unix_timestamp(t.to_unix_duration().as_secs() as i64)
+                        .unwrap_or(now)
+                });
+                self.crls
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(issuer.clone(), (crl.clone(), until));
+                out.push(crl);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The TSA certificate chains to the anchors at `at` and nothing in the chain is revoked.
+    async fn check_trust(&self, token: &keiyaku_pdf::Token) -> Result<(), TsaError> {
+        let refused =
+            |e: String| TsaError::Refused(format!("{}: the TSA is not trusted: {e}", self.url));
+        let validate = |crls: &[CertificateList]| {
+            keiyaku_pdf::verify::validate_path(
+                &token.tsa_cert,
+                &token.certs,
+                &self.trust.anchors,
+                crls,
+                token.gen_time,
+            )
+        };
+        let path = validate(&[]).map_err(refused)?;
+        let crls = self.crls_for(&path).await?;
+        validate(&crls).map_err(refused)?;
+        Ok(())
     }
 }
 
@@ -94,6 +188,7 @@ impl Tsa for RemoteTsa {
                 self.url, token.gen_time
             )));
         }
+        self.check_trust(&token).await?;
         Ok(token.der)
     }
 }

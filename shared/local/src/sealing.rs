@@ -1,112 +1,205 @@
-//! Sealing with this data dir's keys: the service key of the local PKI signs, the local TSA
-//! stamps, the local CA issues the revocation data. Used by `keiyaku seal` (imported paper contracts, measuring); the workflow's Seal
-//! task will call the same path through the Keys and Tsa ports.
+//! Sealing through the ports: the [`SealingKey`] signs, the [`Tsa`] stamps, [`Revocation`]
+//! supplies the CRLs of long-term form. Used by `keiyaku seal` (imported paper contracts,
+//! measuring) and by the workflow's Seal and ExtendLta tasks.
 
 use std::path::Path;
 use std::sync::Arc;
 
+use der::{Decode, Encode};
 use keiyaku_core::clock::Clock;
-use keiyaku_core::ports::Tsa;
+use keiyaku_core::ports::{Revocation, SealingKey, Tsa};
 use keiyaku_pdf::seal::{FileHash, Level, SealError, Sealer, ValidationData};
-use signature::Signer;
+use time::OffsetDateTime;
+use x509_cert::Certificate;
 
-use crate::pki::LocalPki;
-
-/// Seals `pdf` with the service key of this installation's PKI, time-stamped by `tsa`; also
-/// the hash of the sealed file, for [`extend_lta`].
-pub async fn seal_bytes(
-    pki: &LocalPki,
-    tsa: &dyn Tsa,
-    clock: Arc<dyn Clock>,
-    pdf: &[u8],
-    level: Level,
-    reason: &str,
-) -> Result<(Vec<u8>, FileHash), SealError> {
-    // A dry run for the size of this TSA's tokens, so the reservation fits the first time.
-    let token_estimate = match level {
-        Level::BT => tsa
-            .timestamp(&[0u8; 32])
-            .await
-            .map_err(|e| SealError::Signer(e.to_string()))?
-            .len(),
-        Level::BB => 0,
-    };
-    let chain = [pki.issuing.cert.clone(), pki.root.cert.clone()];
-    let key = &pki.service.key;
-    let sealer = Sealer {
-        cert: &pki.service.cert,
-        chain: &chain,
-        sign: async |message: &[u8]| -> Result<Vec<u8>, String> {
-            let signature: p256::ecdsa::DerSignature = key.sign(message);
-            Ok(signature.as_bytes().to_vec())
-        },
-        timestamp: async |digest: &[u8; 32]| -> Result<Vec<u8>, String> {
-            tsa.timestamp(digest).await.map_err(|e| e.to_string())
-        },
-        token_estimate,
-    };
-    sealer
-        .seal_hashed(pdf, level, reason, "keiyaku", clock.now())
-        .await
+/// What a seal is made with.
+pub struct Sealing<'a> {
+    /// Signs (the service's key).
+    pub key: &'a dyn SealingKey,
+    /// Stamps (the local TSA, or a certified one).
+    pub tsa: &'a dyn Tsa,
+    /// Revocation data for long-term form.
+    pub revocation: &'a dyn Revocation,
+    /// The roots the service's and its TSA's certificates chain to.
+    pub anchors: &'a [Certificate],
+    /// Time.
+    pub clock: Arc<dyn Clock>,
 }
 
-/// Extends a sealed file to long-term form (B-LTA): one revision with a DSS (every
-/// certificate of every chain, CRLs issued now, after the last signature's timestamp) and a
-/// document timestamp over all of it. With `known` (from [`seal_bytes`]) the file is not
-/// hashed again. The local TSA's chain and CRL are in the DSS already, so no DSS
-/// update has to follow the document timestamp (a remote TSA's chain is embedded in its
-/// token; its revocation data comes with the Revocation port).
-pub async fn extend_lta(
-    pki: &LocalPki,
-    tsa: &dyn Tsa,
-    clock: Arc<dyn Clock>,
-    pdf: &[u8],
-    known: Option<&FileHash>,
-) -> Result<Vec<u8>, SealError> {
-    let signer = |e: String| SealError::Signer(e);
-    let data = validation_data(pki, clock.now())?;
-    let estimate = tsa
-        .timestamp(&[0u8; 32])
-        .await
-        .map_err(|e| signer(e.to_string()))?
-        .len();
-    let mut reserved = estimate + 1024;
-    for _ in 0..2 {
-        let prepared = keiyaku_pdf::seal::prepare_long_term(pdf, &data, reserved, known)?;
-        let token = tsa
-            .timestamp(&prepared.digest)
+/// A file in long-term form, and when it needs its next document timestamp.
+pub struct LongTerm {
+    /// The file.
+    pub pdf: Vec<u8>,
+    /// The earliest expiry in the document timestamp's certificate path: renew before it.
+    pub renew_by: OffsetDateTime,
+}
+
+fn signer(e: impl std::fmt::Display) -> SealError {
+    SealError::Signer(e.to_string())
+}
+
+impl Sealing<'_> {
+    /// Seals `pdf`; also the hash of the sealed file, for [`Sealing::extend_lta`].
+    pub async fn seal(
+        &self,
+        pdf: &[u8],
+        level: Level,
+        reason: &str,
+    ) -> Result<(Vec<u8>, FileHash), SealError> {
+        // A dry run for the size of this TSA's tokens, so the reservation fits the first time.
+        let token_estimate = match level {
+            Level::BT => self.tsa.timestamp(&[0u8; 32]).await.map_err(signer)?.len(),
+            Level::BB => 0,
+        };
+        let chain = self
+            .key
+            .chain()
             .await
-            .map_err(|e| signer(e.to_string()))?;
-        match prepared.finish(&token) {
-            Err(SealError::ContentsOverflow { needed, .. }) => reserved = needed + 1024,
-            other => return other,
+            .map_err(signer)?
+            .iter()
+            .map(|der| Certificate::from_der(der))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(signer)?;
+        let (cert, chain) = chain
+            .split_first()
+            .ok_or_else(|| SealError::Signer("the sealing key has no certificate".into()))?;
+        let sealer = Sealer {
+            cert,
+            chain,
+            sign: async |message: &[u8]| -> Result<Vec<u8>, String> {
+                self.key.sign(message).await.map_err(|e| e.to_string())
+            },
+            timestamp: async |digest: &[u8; 32]| -> Result<Vec<u8>, String> {
+                self.tsa.timestamp(digest).await.map_err(|e| e.to_string())
+            },
+            token_estimate,
+        };
+        sealer
+            .seal_hashed(pdf, level, reason, "keiyaku", self.clock.now())
+            .await
+    }
+
+    /// Every certificate of `paths` and, for each certificate below an anchor, current CRLs
+    /// from the Revocation port.
+    pub async fn validation_data(
+        &self,
+        paths: &[Vec<Certificate>],
+    ) -> Result<ValidationData, SealError> {
+        let mut certs: Vec<Vec<u8>> = Vec::new();
+        let mut crls: Vec<Vec<u8>> = Vec::new();
+        let mut issuers_done: Vec<Vec<u8>> = Vec::new();
+        for path in paths {
+            for cert in path {
+                let der = cert.to_der().map_err(signer)?;
+                if !certs.contains(&der) {
+                    certs.push(der);
+                }
+            }
+            for pair in path.windows(2) {
+                let issuer = pair[1].to_der().map_err(signer)?;
+                if issuers_done.contains(&issuer) {
+                    continue;
+                }
+                let cert = pair[0].to_der().map_err(signer)?;
+                crls.extend(self.revocation.crls(&cert, &issuer).await.map_err(signer)?);
+                issuers_done.push(issuer);
+            }
         }
+        Ok(ValidationData {
+            certs,
+            crls,
+            ocsps: Vec::new(),
+        })
     }
-    Err(SealError::Encoding(
-        "the document timestamp outgrew its reservation twice".into(),
-    ))
-}
 
-/// Every certificate of the local PKI's chains (service and TSA) and CRLs issued `now`.
-pub fn validation_data(
-    pki: &LocalPki,
-    now: time::OffsetDateTime,
-) -> Result<ValidationData, SealError> {
-    let mut certs = Vec::new();
-    for issued in [&pki.service, &pki.tsa, &pki.issuing, &pki.root] {
-        certs.push(
-            der::Encode::to_der(&issued.cert).map_err(|e| SealError::Encoding(e.to_string()))?,
-        );
+    /// The certificate path of this installation's TSA (from a dry-run token), trusted.
+    async fn tsa_path(&self) -> Result<(Vec<Certificate>, usize), SealError> {
+        let dry = self.tsa.timestamp(&[0u8; 32]).await.map_err(signer)?;
+        let token = keiyaku_pdf::timestamp::check_token(&dry, &[0u8; 32], &[]).map_err(signer)?;
+        let path = keiyaku_pdf::verify::validate_path(
+            &token.tsa_cert,
+            &token.certs,
+            self.anchors,
+            &[],
+            self.clock.now(),
+        )
+        .map_err(|e| SealError::Signer(format!("the TSA is not trusted: {e}")))?;
+        Ok((path, dry.len()))
     }
-    let crls = [&pki.root, &pki.issuing]
-        .into_iter()
-        .map(|issuer| LocalPki::crl(issuer, now).map_err(|e| SealError::Signer(e.to_string())))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(ValidationData {
-        certs,
-        crls,
-        ocsps: Vec::new(),
-    })
+
+    /// Extends a sealed file to long-term form (B-LTA): one revision with a DSS (every
+    /// certificate of every trusted chain in the file and of this TSA, CRLs current now,
+    /// after the last signature's timestamp) and a document timestamp over all of it. The
+    /// DSS already holds the document timestamp's own chain and CRLs, so no DSS update has
+    /// to follow it. With `known` (from [`Sealing::seal`]) the file is not hashed again.
+    pub async fn extend_lta(
+        &self,
+        pdf: &[u8],
+        known: Option<&FileHash>,
+    ) -> Result<LongTerm, SealError> {
+        let (tsa_path, estimate) = self.tsa_path().await?;
+        let mut paths =
+            keiyaku_pdf::verify::certificate_paths(pdf, self.anchors, self.clock.now())?;
+        paths.push(tsa_path.clone());
+        let data = self.validation_data(&paths).await?;
+        let renew_by = tsa_path
+            .iter()
+            .map(|c| {
+                OffsetDateTime::from_unix_timestamp(
+                    c.tbs_certificate
+                        .validity
+                        .not_after
+                        .to_unix_duration()
+                        .as_secs() as i64,
+                )
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+            })
+            .min()
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let mut reserved = estimate + 1024;
+        for _ in 0..2 {
+            let prepared = keiyaku_pdf::seal::prepare_long_term(pdf, &data, reserved, known)?;
+            let token = self.tsa.timestamp(&prepared.digest).await.map_err(signer)?;
+            match prepared.finish(&token) {
+                Err(SealError::ContentsOverflow { needed, .. }) => reserved = needed + 1024,
+                Ok(pdf) => return Ok(LongTerm { pdf, renew_by }),
+                Err(other) => return Err(other),
+            }
+        }
+        Err(SealError::Encoding(
+            "the document timestamp outgrew its reservation twice".into(),
+        ))
+    }
+
+    /// Seals the file `input` into `output` (written whole or not at all).
+    pub async fn seal_file(
+        &self,
+        input: &Path,
+        output: &Path,
+        level: Target,
+        reason: &str,
+    ) -> Result<(), String> {
+        let pdf = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
+        let failed = |e: SealError| format!("{}: {e} ({})", input.display(), e.code());
+        let (level, lta) = match level {
+            Target::Level(level) => (level, false),
+            Target::Lta => (Level::BT, true),
+        };
+        let (mut sealed, hash) = self.seal(&pdf, level, reason).await.map_err(failed)?;
+        // Hold a 20 MB file as few times as possible: the input is done with.
+        drop(pdf);
+        if lta {
+            sealed = self
+                .extend_lta(&sealed, Some(&hash))
+                .await
+                .map_err(failed)?
+                .pdf;
+        }
+        let tmp = output.with_extension("keiyaku-tmp");
+        std::fs::write(&tmp, &sealed)
+            .and_then(|()| std::fs::rename(&tmp, output))
+            .map_err(|e| format!("{}: {e}", output.display()))
+    }
 }
 
 /// How far `seal_file` goes.
@@ -116,38 +209,6 @@ pub enum Target {
     Level(Level),
     /// A B-T seal extended to B-LTA.
     Lta,
-}
-
-/// Seals the file `input` into `output` (written whole or not at all).
-pub async fn seal_file(
-    pki: &LocalPki,
-    tsa: &dyn Tsa,
-    clock: Arc<dyn Clock>,
-    input: &Path,
-    output: &Path,
-    level: Target,
-    reason: &str,
-) -> Result<(), String> {
-    let pdf = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
-    let failed = |e: SealError| format!("{}: {e} ({})", input.display(), e.code());
-    let (level, lta) = match level {
-        Target::Level(level) => (level, false),
-        Target::Lta => (Level::BT, true),
-    };
-    let (mut sealed, hash) = seal_bytes(pki, tsa, clock.clone(), &pdf, level, reason)
-        .await
-        .map_err(failed)?;
-    // Hold a 20 MB file as few times as possible: the input is done with.
-    drop(pdf);
-    if lta {
-        sealed = extend_lta(pki, tsa, clock, &sealed, Some(&hash))
-            .await
-            .map_err(failed)?;
-    }
-    let tmp = output.with_extension("keiyaku-tmp");
-    std::fs::write(&tmp, &sealed)
-        .and_then(|()| std::fs::rename(&tmp, output))
-        .map_err(|e| format!("{}: {e}", output.display()))
 }
 
 #[cfg(test)]
@@ -160,12 +221,15 @@ mod tests {
     use keiyaku_pdf::verify::{Coverage, Kind, LaterChanges, Report, Status, verify};
     use lopdf::Object;
 
-    use crate::pki::LocalTsa;
+    use crate::pki::{LocalPki, LocalTsa};
+    use crate::revocation::CrlSource;
 
     struct Fixture {
         _dir: tempfile::TempDir,
         pki: LocalPki,
         tsa: LocalTsa,
+        revocation: CrlSource,
+        anchors: Vec<Certificate>,
         clock: Arc<dyn Clock>,
     }
 
@@ -174,26 +238,47 @@ mod tests {
         let pki = LocalPki::open_or_create(dir.path(), "http://127.0.0.1:8080").unwrap();
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let tsa = LocalTsa::new(pki.clone(), clock.clone());
+        let revocation = CrlSource::new(Some(pki.clone()), clock.clone()).unwrap();
         Fixture {
             _dir: dir,
+            anchors: vec![pki.root.cert.clone()],
             pki,
             tsa,
+            revocation,
             clock,
         }
     }
 
     impl Fixture {
+        fn sealing(&self) -> Sealing<'_> {
+            Sealing {
+                key: &self.pki,
+                tsa: &self.tsa,
+                revocation: &self.revocation,
+                anchors: &self.anchors,
+                clock: self.clock.clone(),
+            }
+        }
+
         async fn seal(&self, pdf: &[u8], level: Level, reason: &str) -> Vec<u8> {
-            seal_bytes(&self.pki, &self.tsa, self.clock.clone(), pdf, level, reason)
-                .await
-                .unwrap()
-                .0
+            self.sealing().seal(pdf, level, reason).await.unwrap().0
         }
 
         async fn lta(&self, pdf: &[u8]) -> Vec<u8> {
-            extend_lta(&self.pki, &self.tsa, self.clock.clone(), pdf, None)
-                .await
-                .unwrap()
+            let long_term = self.sealing().extend_lta(pdf, None).await.unwrap();
+            // The TSA's own certificate expires first (10 years): renew before then.
+            assert_eq!(
+                long_term.renew_by.unix_timestamp(),
+                self.pki
+                    .tsa
+                    .cert
+                    .tbs_certificate
+                    .validity
+                    .not_after
+                    .to_unix_duration()
+                    .as_secs() as i64
+            );
+            long_term.pdf
         }
 
         fn verify(&self, pdf: &[u8]) -> Report {
@@ -220,8 +305,9 @@ mod tests {
         let pdf = keiyaku_pdf::sample::pdf_with_pages(2);
         let bb = f.seal(&pdf, Level::BB, "送信").await;
         let bt = f.seal(&pdf, Level::BT, "送信").await;
-        let blt = keiyaku_pdf::seal::add_dss(&bt, &validation_data(&f.pki, f.clock.now()).unwrap())
-            .unwrap();
+        let paths = keiyaku_pdf::verify::certificate_paths(&bt, &f.anchors, f.clock.now()).unwrap();
+        let data = f.sealing().validation_data(&paths).await.unwrap();
+        let blt = keiyaku_pdf::seal::add_dss(&bt, &data).unwrap();
         let blta = f.lta(&bt).await;
         for (file, level) in [
             (&bb, keiyaku_pdf::verify::Level::BB),

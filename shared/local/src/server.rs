@@ -132,11 +132,16 @@ pub fn open_services(
     }
     let pki = crate::pki::LocalPki::open_or_create(&crate::pki::LocalPki::dir(dir), public_url)
         .map_err(|e| err("pki", &e))?;
+    let revocation = crate::revocation::CrlSource::new(Some(pki.clone()), clock.clone())
+        .map_err(|e| StartError::Config(e.to_string()))?;
     Ok(Services {
-        authority: Some(Arc::new(pki)),
+        authority: Some(Arc::new(pki.clone())),
         items: Arc::new(items),
         blobs: Arc::new(blobs),
         keys: Arc::new(keys),
+        sealing_key: Arc::new(pki.clone()),
+        tsa: Arc::new(crate::pki::LocalTsa::new(pki, clock.clone())),
+        revocation: Arc::new(revocation),
         mailer: Arc::new(mailer),
         clock,
         config,

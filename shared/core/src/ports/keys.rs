@@ -1,5 +1,6 @@
 //! Keys: data keys for envelope encryption, wrapped by the master key (KMS on AWS, the key
-//! file locally). Signing for seals comes with the sealing issue.
+//! file locally), and the service's sealing key, which signs a seal's CMS signed attributes
+//! (KMS `Sign` with `MessageType=RAW` on AWS; the local PKI's service key locally).
 
 use async_trait::async_trait;
 use zeroize::Zeroizing;
@@ -39,4 +40,15 @@ pub trait Keys: Send + Sync {
         key_id: &str,
         wrapped: &[u8],
     ) -> Result<Zeroizing<[u8; 32]>, KeyError>;
+}
+
+/// The service's sealing key: a capability of its own, so what only encrypts cannot sign
+/// (on AWS, each function's IAM policy grants one or the other).
+#[async_trait]
+pub trait SealingKey: Send + Sync {
+    /// Signs `message` (a seal's DER signed attributes): ECDSA P-256 with SHA-256, the
+    /// signature DER-encoded.
+    async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError>;
+    /// The sealing key's certificate and the chain above it, DER, leaf first.
+    async fn chain(&self) -> Result<Vec<Vec<u8>>, KeyError>;
 }

@@ -6,6 +6,7 @@ mod blobs;
 mod items;
 mod keys;
 mod mailer;
+mod revocation;
 mod tsa;
 
 pub use authority::{AuthorityError, CaLevel, LocalAuthority};
@@ -14,6 +15,7 @@ pub use items::{
     Condition, Item, ItemStore, Key, MAX_ITEM_BYTES, MAX_TRANSACTION_ITEMS, Page, Query,
     StoreError, Write, check_size, check_transaction,
 };
-pub use keys::{DataKey, KeyError, Keys};
+pub use keys::{DataKey, KeyError, Keys, SealingKey};
 pub use mailer::{MailError, Mailer, OutgoingMail};
+pub use revocation::{Revocation, RevocationError};
 pub use tsa::{Tsa, TsaError};

@@ -238,6 +238,9 @@ pub struct Report {
     pub revisions: usize,
     /// When the verification ran (RFC 3339).
     pub validated_at: String,
+    /// For a long-term file: the date by which a new document timestamp must be added (the
+    /// earliest expiry in the newest document timestamp's certificate path).
+    pub renew_by: Option<String>,
     /// The trust anchors used (subjects).
     pub trust_anchors: Vec<String>,
     /// Signatures and document timestamps, in file order.
@@ -747,6 +750,55 @@ pub fn verify(
     anchors: &[Certificate],
     now: OffsetDateTime,
 ) -> Result<Report, PdfError> {
+    run(pdf, anchors, now).map(|(report, _)| report)
+}
+
+/// The certificate paths (leaf first, anchor last) of every signature and timestamp in
+/// `pdf` that chains to `anchors`: what a DSS must hold, with revocation data for each
+/// certificate below an anchor.
+pub fn certificate_paths(
+    pdf: &[u8],
+    anchors: &[Certificate],
+    now: OffsetDateTime,
+) -> Result<Vec<Vec<Certificate>>, PdfError> {
+    run(pdf, anchors, now).map(|(_, paths)| paths)
+}
+
+/// Checks `leaf` up to `anchors` at `at`, issuers from `pool`, revocation from `crls`: the
+/// path (leaf first), or why not. A revoked certificate is refused.
+pub fn validate_path(
+    leaf: &Certificate,
+    pool: &[Certificate],
+    anchors: &[Certificate],
+    crls: &[CertificateList],
+    at: OffsetDateTime,
+) -> Result<Vec<Certificate>, String> {
+    let path = chain::validate(leaf, pool, anchors, crls, at);
+    if let Some(problem) = path.problem {
+        return Err(format!("{}: {}", problem.code(), problem.detail()));
+    }
+    if !path.trusted {
+        return Err("not trusted".into());
+    }
+    if path.revocation == Revocation::Revoked {
+        return Err("a certificate of the path is revoked".into());
+    }
+    Ok(path.path)
+}
+
+/// The earliest `notAfter` of a path: the date by which what it signed must be
+/// time-stamped again (with the CA certificates, a TSA's key is only trusted until then).
+fn path_expiry(path: &[Certificate]) -> Option<OffsetDateTime> {
+    path.iter()
+        .map(|c| chain::to_datetime(&c.tbs_certificate.validity.not_after))
+        .min()
+}
+
+fn run(
+    pdf: &[u8],
+    anchors: &[Certificate],
+    now: OffsetDateTime,
+) -> Result<(Report, Vec<Vec<Certificate>>), PdfError> {
     let reader = PdfReader::open(pdf)?;
     if reader
         .sections()
@@ -794,6 +846,8 @@ pub fn verify(
     }
 
     let mut lt_cache: Vec<(usize, Dss)> = Vec::new();
+    let mut trusted_paths: Vec<Vec<Certificate>> = Vec::new();
+    let mut renew_by = None;
     for entry in &mut entries {
         let token_path = entry.token.as_ref().map(|token| {
             // A document timestamp, or a signature timestamp inside this signature's
@@ -831,6 +885,17 @@ pub fn verify(
                 path
             }),
         };
+        for path in [&signer_path, &token_path].into_iter().flatten() {
+            if path.trusted && !trusted_paths.contains(&path.path) {
+                trusted_paths.push(path.path.clone());
+            }
+        }
+        // The newest document timestamp decides when the file needs a new one.
+        if entry.report.kind == Kind::DocumentTimestamp
+            && let Some(path) = token_path.as_ref().filter(|p| p.trusted)
+        {
+            renew_by = path_expiry(&path.path);
+        }
         if let Some(path) = &signer_path {
             entry.report.trusted = path.trusted;
             entry.report.chain = path.path.iter().map(chain::subject).collect();
@@ -941,16 +1006,18 @@ pub fn verify(
         .map(|s| s.level)
         .min()
         .flatten();
-    Ok(Report {
+    let report = Report {
         status,
         level,
         file_size: pdf.len(),
         revisions: reader.sections().len(),
         validated_at: rfc3339(now),
+        renew_by: renew_by.map(rfc3339),
         trust_anchors: anchors.iter().map(chain::subject).collect(),
         signatures,
         problems: report_problems,
-    })
+    };
+    Ok((report, trusted_paths))
 }
 
 /// Whether a valid document timestamp covers everything up to `lt_end`.
