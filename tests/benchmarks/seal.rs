@@ -85,10 +85,11 @@ async fn main() {
     let trust = keiyaku_local::remote_tsa::TsaTrust {
         anchors: vec![pki.root.cert.clone()],
         revocation: revocation.clone(),
+        tls_roots: Vec::new(),
     };
     let tsa = RemoteTsa::new(&tsa_url, None, trust, clock.clone()).unwrap();
     let anchors = [pki.root.cert.clone()];
-    let sealing = keiyaku_local::sealing::Sealing {
+    let sealing = keiyaku_core::sealing::Sealing {
         key: &pki,
         tsa: &tsa,
         revocation: &*revocation,

@@ -280,7 +280,7 @@ async fn the_remote_tsa_client_checks_what_it_gets_and_seals_with_it() {
     let pdf = keiyaku_pdf::sample::pdf_with_pages(1);
     let revocation = keiyaku_local::revocation::CrlSource::new(None, app.clock.clone()).unwrap();
     let anchors = [pki.root.cert.clone()];
-    let sealing = keiyaku_local::sealing::Sealing {
+    let sealing = keiyaku_core::sealing::Sealing {
         key: &pki,
         tsa: &tsa,
         revocation: &revocation,
@@ -340,15 +340,24 @@ async fn the_remote_tsa_client_checks_what_it_gets_and_seals_with_it() {
         nobody.timestamp(&digest).await,
         Err(TsaError::Unavailable(_))
     ));
+    // A password never travels in clear; only http(s) URLs.
     assert!(
         RemoteTsa::new(
-            "https://tsa.example",
+            &url,
+            Some(("u".into(), "p".into())),
+            trust(&pki, &app),
+            app.clock.clone()
+        )
+        .is_err()
+    );
+    assert!(
+        RemoteTsa::new(
+            "ftp://tsa.example",
             None,
             trust(&pki, &app),
             app.clock.clone()
         )
-        .is_err(),
-        "no TLS in this build"
+        .is_err()
     );
     // A TSA that chains to no configured anchor is refused; so is a client with no anchors.
     let other = tempfile::tempdir().unwrap();
@@ -361,6 +370,7 @@ async fn the_remote_tsa_client_checks_what_it_gets_and_seals_with_it() {
     let no_anchors = keiyaku_local::remote_tsa::TsaTrust {
         anchors: Vec::new(),
         revocation: trust(&pki, &app).revocation,
+        tls_roots: Vec::new(),
     };
     assert!(RemoteTsa::new(&url, None, no_anchors, app.clock.clone()).is_err());
     app.stop().await;
@@ -374,5 +384,189 @@ fn trust(pki: &keiyaku_local::pki::LocalPki, app: &TestApp) -> keiyaku_local::re
         revocation: std::sync::Arc::new(
             keiyaku_local::revocation::CrlSource::new(None, app.clock.clone()).unwrap(),
         ),
+        tls_roots: Vec::new(),
     }
+}
+
+/// A certificate for `127.0.0.1` from a throwaway root: the root (DER), the server's chain
+/// and its PKCS #8 key, for a TLS server on loopback.
+fn loopback_tls_identity() -> (Vec<u8>, Vec<Vec<u8>>, Vec<u8>) {
+    use der::Encode;
+    use p256::pkcs8::{EncodePrivateKey, EncodePublicKey};
+    use std::str::FromStr;
+    use x509_cert::builder::{Builder, CertificateBuilder, Profile};
+    use x509_cert::ext::pkix::SubjectAltName;
+    use x509_cert::ext::pkix::name::GeneralName;
+    use x509_cert::name::Name;
+    use x509_cert::serial_number::SerialNumber;
+    use x509_cert::spki::SubjectPublicKeyInfoOwned;
+    use x509_cert::time::Validity;
+
+    let spki = |key: &p256::ecdsa::SigningKey| {
+        let der = key.verifying_key().to_public_key_der().unwrap();
+        <SubjectPublicKeyInfoOwned as der::Decode>::from_der(der.as_bytes()).unwrap()
+    };
+    let validity = Validity::from_now(std::time::Duration::from_secs(3600)).unwrap();
+    let root_key = p256::ecdsa::SigningKey::random(&mut rand_core());
+    let root_name = Name::from_str("CN=keiyaku test TLS root").unwrap();
+    let root = CertificateBuilder::new(
+        Profile::Root,
+        SerialNumber::from(1u32),
+        validity,
+        root_name.clone(),
+        spki(&root_key),
+        &root_key,
+    )
+    .unwrap()
+    .build::<p256::ecdsa::DerSignature>()
+    .unwrap();
+    let server_key = p256::ecdsa::SigningKey::random(&mut rand_core());
+    let mut server = CertificateBuilder::new(
+        Profile::Leaf {
+            issuer: root_name,
+            enable_key_agreement: false,
+            enable_key_encipherment: false,
+        },
+        SerialNumber::from(2u32),
+        validity,
+        Name::from_str("CN=127.0.0.1").unwrap(),
+        spki(&server_key),
+        &root_key,
+    )
+    .unwrap();
+    server
+        .add_extension(&SubjectAltName(vec![GeneralName::IpAddress(
+            der::asn1::OctetString::new([127u8, 0, 0, 1]).unwrap(),
+        )]))
+        .unwrap();
+    let server = server.build::<p256::ecdsa::DerSignature>().unwrap();
+    (
+        root.to_der().unwrap(),
+        vec![server.to_der().unwrap()],
+        server_key.to_pkcs8_der().unwrap().as_bytes().to_vec(),
+    )
+}
+
+fn rand_core() -> p256::elliptic_curve::rand_core::OsRng {
+    p256::elliptic_curve::rand_core::OsRng
+}
+
+/// An https RFC 3161 endpoint on loopback in front of `pki`'s TSA that wants HTTP Basic
+/// `user:password`; its URL and the TLS root to trust.
+async fn https_tsa(pki: keiyaku_local::pki::LocalPki, credentials: &str) -> (String, Vec<u8>) {
+    use base64::Engine;
+    use keiyaku_core::ports::LocalAuthority;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls;
+
+    let (root, chain, key) = loopback_tls_identity();
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(
+            chain
+                .into_iter()
+                .map(rustls::pki_types::CertificateDer::from)
+                .collect(),
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.into()),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let expected = format!(
+        "authorization: basic {}",
+        base64::engine::general_purpose::STANDARD.encode(credentials)
+    )
+    .to_lowercase();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let Ok(mut tls) = acceptor.accept(tcp).await else {
+                continue;
+            };
+            // One request per connection: headers, then Content-Length bytes of body.
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let head_end = loop {
+                let n = tls.read(&mut chunk).await.unwrap_or(0);
+                if n == 0 {
+                    break None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break Some(at + 4);
+                }
+            };
+            let Some(head_end) = head_end else { continue };
+            let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            while buf.len() < head_end + length {
+                let n = tls.read(&mut chunk).await.unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            let (status, body) = if head.lines().any(|l| l.trim() == expected) {
+                let query = &buf[head_end..(head_end + length).min(buf.len())];
+                (
+                    "200 OK",
+                    pki.timestamp_reply(query, time::OffsetDateTime::now_utc()),
+                )
+            } else {
+                ("401 Unauthorized", Vec::new())
+            };
+            let response = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: application/timestamp-reply\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = tls.write_all(response.as_bytes()).await;
+            let _ = tls.write_all(&body).await;
+            let _ = tls.shutdown().await;
+        }
+    });
+    (format!("https://127.0.0.1:{port}/tsa"), root)
+}
+
+#[tokio::test]
+async fn an_https_tsa_with_a_password_is_used_only_over_tls_it_trusts() {
+    use keiyaku_core::ports::{Tsa, TsaError};
+    use keiyaku_local::remote_tsa::RemoteTsa;
+
+    let app = TestApp::spawn().await;
+    let pki = keiyaku_local::pki::LocalPki::open_or_create(&app.data_dir().join("pki"), &app.url)
+        .unwrap();
+    let (url, tls_root) = https_tsa(pki.clone(), "keiyaku:s3cret").await;
+    let with = |tls_roots: Vec<Vec<u8>>, password: &str| {
+        let mut trust = trust(&pki, &app);
+        trust.tls_roots = tls_roots;
+        RemoteTsa::new(
+            &url,
+            Some(("keiyaku".into(), password.into())),
+            trust,
+            app.clock.clone(),
+        )
+        .unwrap()
+    };
+    let digest = [9u8; 32];
+    let token = with(vec![tls_root.clone()], "s3cret")
+        .timestamp(&digest)
+        .await
+        .expect("a checked token over https");
+    keiyaku_pdf::timestamp::check_token(&token, &digest, std::slice::from_ref(&pki.tsa.cert))
+        .unwrap();
+    // The wrong password is the TSA's refusal; a server certificate nobody vouches for
+    // fails before any password is sent.
+    assert!(matches!(
+        with(vec![tls_root], "wrong").timestamp(&digest).await,
+        Err(TsaError::Unavailable(_))
+    ));
+    assert!(matches!(
+        with(Vec::new(), "s3cret").timestamp(&digest).await,
+        Err(TsaError::Unavailable(_))
+    ));
+    app.stop().await;
 }

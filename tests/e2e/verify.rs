@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
+use keiyaku_core::sealing::Sealing;
 use keiyaku_local::pki::{LocalPki, LocalTsa};
 use keiyaku_local::revocation::CrlSource;
-use keiyaku_local::sealing::Sealing;
 use keiyaku_pdf::seal::Level;
 use keiyaku_tests::{TestApp, error_code};
 use serde_json::{Value, json};

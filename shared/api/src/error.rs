@@ -94,6 +94,14 @@ pub fn status_and_detail(e: &Error) -> (StatusCode, ErrorDetail) {
                 None,
             ),
         ),
+        Error::Unavailable(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            detail(
+                "service_unavailable",
+                "a service we depend on is unavailable; try again later".into(),
+                None,
+            ),
+        ),
         Error::Internal(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             detail(
@@ -111,6 +119,7 @@ impl IntoResponse for ApiError {
         match &self.0 {
             Error::Internal(cause) => tracing::error!(cause = %cause, "internal error"),
             Error::Integrity(cause) => tracing::error!(cause = %cause, "integrity error"),
+            Error::Unavailable(cause) => tracing::warn!(cause = %cause, "dependency unavailable"),
             other => tracing::info!(code = %detail.code, "refused: {other}"),
         }
         let mut response = (status, axum::Json(ErrorBody { error: detail })).into_response();

@@ -78,12 +78,29 @@ pub struct Document {
     pub status: Status,
     /// The original as uploaded.
     pub original: StoredFile,
+    /// The newest sealed version (with every seal so far), once there is one.
+    #[serde(default)]
+    pub sealed: Option<StoredFile>,
+    /// The evidence steps applied, oldest first.
+    #[serde(default)]
+    pub seals: Vec<crate::evidence::SealRecord>,
+    /// For a file in long-term form: the date by which its document timestamp must be
+    /// renewed (the renewal job comes later).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub renew_by: Option<OffsetDateTime>,
     /// When it was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// When it last changed.
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+}
+
+impl Document {
+    /// The current file: the newest sealed version once there is one, else the original.
+    pub fn current_file(&self) -> &StoredFile {
+        self.sealed.as_ref().unwrap_or(&self.original)
+    }
 }
 
 /// One entry of a document's history.
@@ -142,7 +159,7 @@ enum Verdict {
 fn team_pk(team: &TeamId) -> String {
     format!("TEAM#{team}")
 }
-fn doc_key(team: &TeamId, id: &DocumentId) -> Key {
+pub(crate) fn doc_key(team: &TeamId, id: &DocumentId) -> Key {
     Key::new(team_pk(team), format!("DOC#{id}"))
 }
 fn upload_key(team: &TeamId, id: &UploadId) -> Key {
@@ -151,7 +168,7 @@ fn upload_key(team: &TeamId, id: &UploadId) -> Key {
 fn original_blob(team: &TeamId, id: &DocumentId) -> String {
     format!("documents/{team}/{id}/original-v1")
 }
-fn file_binding(id: &DocumentId, file: &StoredFile) -> Binding {
+pub(crate) fn file_binding(id: &DocumentId, file: &StoredFile) -> Binding {
     Binding {
         owner: id.to_string(),
         role: if file.role == "sealed" {
@@ -684,6 +701,9 @@ fn draft(
         pages,
         pdf_version,
         status: Status::Draft,
+        sealed: None,
+        seals: Vec::new(),
+        renew_by: None,
         created_at: now,
         updated_at: now,
     }
@@ -740,11 +760,29 @@ fn history_write(
     caller: &Caller,
     action: &str,
 ) -> Result<Write> {
+    history_event_write(
+        now,
+        doc,
+        caller.user_id().as_str(),
+        action,
+        &caller.ip.to_string(),
+    )
+}
+
+/// The write that adds one event to a document's history: who (a user id, or `keiyaku`
+/// for the service itself), what, from where.
+pub(crate) fn history_event_write(
+    now: OffsetDateTime,
+    doc: &Document,
+    actor: &str,
+    action: &str,
+    ip: &str,
+) -> Result<Write> {
     let event = HistoryEvent {
         at: now,
-        actor: caller.user_id().to_string(),
+        actor: actor.to_owned(),
         action: action.to_owned(),
-        ip: caller.ip.to_string(),
+        ip: ip.to_owned(),
     };
     Ok(Write::Put {
         item: Item::new(
@@ -934,7 +972,7 @@ pub async fn list(s: &Services, caller: &Caller, q: ListQuery<'_>) -> Result<Lis
 /// end the stream with an error at the first that fails.
 pub async fn open_file(s: &Services, caller: &Caller, id: &str) -> Result<(Document, ByteStream)> {
     let doc = get(s, caller, id).await?;
-    let file = &doc.original;
+    let file = doc.current_file();
     let binding = file_binding(&doc.id, file);
     let blob = s.blobs.get(&file.blob).await?;
     let mut plain = envelope::open_stream(&*s.keys, &binding, blob).await?;

@@ -43,6 +43,9 @@ pub enum Error {
     /// Stored data failed authentication: never served.
     #[error("stored data failed its integrity check")]
     Integrity(String),
+    /// A service we depend on (a TSA, the key service, a CRL source) failed: worth retrying.
+    #[error("a service we depend on is unavailable")]
+    Unavailable(String),
     /// Anything else: logged with its cause, answered without it.
     #[error("internal error")]
     Internal(String),

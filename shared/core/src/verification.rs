@@ -9,7 +9,7 @@ use crate::services::Services;
 const MAX_REPORT_BYTES: usize = 256 * 1024;
 
 /// The trust anchors: the local CA's root when this installation has one.
-fn anchors(s: &Services) -> Result<Vec<keiyaku_pdf::verify::Certificate>> {
+pub(crate) fn anchors(s: &Services) -> Result<Vec<keiyaku_pdf::verify::Certificate>> {
     let Some(authority) = &s.authority else {
         return Ok(Vec::new());
     };

@@ -75,6 +75,12 @@ struct SealArgs {
     /// The roots that TSA's certificate must chain to (PEM); required with --tsa-url.
     #[arg(long, env = "KEIYAKU_TSA_TRUST")]
     tsa_trust: Option<PathBuf>,
+    /// HTTP Basic credentials for that TSA, `user:password` (https only).
+    #[arg(long, env = "KEIYAKU_TSA_CREDENTIALS", hide_env_values = true)]
+    tsa_credentials: Option<String>,
+    /// A private root for that TSA's https server (PEM), besides the public web's.
+    #[arg(long, env = "KEIYAKU_TSA_TLS_ROOT")]
+    tsa_tls_root: Option<PathBuf>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -172,11 +178,32 @@ async fn seal(args: SealArgs) -> ExitCode {
                 Err(e) => return usage(format!("{}: {e}", trust.display())),
             };
             anchors.extend(tsa_anchors.iter().cloned());
+            let tls_roots = match &args.tsa_tls_root {
+                Some(path) => match std::fs::read(path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|pem| keiyaku_pdf::verify::load_anchors(&pem))
+                    .and_then(|certs| {
+                        certs
+                            .iter()
+                            .map(|c| der::Encode::to_der(c).map_err(|e| e.to_string()))
+                            .collect::<Result<Vec<_>, _>>()
+                    }) {
+                    Ok(roots) => roots,
+                    Err(e) => return usage(format!("{}: {e}", path.display())),
+                },
+                None => Vec::new(),
+            };
+            let credentials = match args.tsa_credentials.as_deref().map(|c| c.split_once(':')) {
+                None => None,
+                Some(Some((user, password))) => Some((user.to_owned(), password.to_owned())),
+                Some(None) => return usage("--tsa-credentials is user:password".into()),
+            };
             let trust = crate::remote_tsa::TsaTrust {
                 anchors: tsa_anchors,
                 revocation: revocation.clone(),
+                tls_roots,
             };
-            match crate::remote_tsa::RemoteTsa::new(url, None, trust, clock.clone()) {
+            match crate::remote_tsa::RemoteTsa::new(url, credentials, trust, clock.clone()) {
                 Ok(t) => Box::new(t),
                 Err(e) => return usage(e.to_string()),
             }
@@ -186,16 +213,14 @@ async fn seal(args: SealArgs) -> ExitCode {
         }
         (None, _) => Box::new(crate::pki::LocalTsa::new(pki.clone(), clock.clone())),
     };
-    let sealing = crate::sealing::Sealing {
+    let sealing = keiyaku_core::sealing::Sealing {
         key: &pki,
         tsa: &*tsa,
         revocation: &*revocation,
         anchors: &anchors,
         clock,
     };
-    match sealing
-        .seal_file(&args.input, &args.output, level, &args.reason)
-        .await
+    match crate::sealing::seal_file(&sealing, &args.input, &args.output, level, &args.reason).await
     {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

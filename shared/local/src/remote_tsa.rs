@@ -26,12 +26,15 @@ const MAX_SKEW: time::Duration = time::Duration::minutes(5);
 /// How long a CRL without nextUpdate is kept.
 const CRL_KEPT: time::Duration = time::Duration::hours(1);
 
-/// Who the TSA must be: its chain's anchors, and where revocation data comes from.
+/// Who the TSA must be: its chain's anchors, where revocation data comes from, and which
+/// roots its https server may chain to besides the public web's.
 pub struct TsaTrust {
     /// The roots a TSA certificate must chain to.
     pub anchors: Vec<Certificate>,
     /// CRLs for each certificate of that chain.
     pub revocation: Arc<dyn Revocation>,
+    /// Extra roots (DER) for the TLS connection (a private CA's https endpoint).
+    pub tls_roots: Vec<Vec<u8>>,
 }
 
 /// An RFC 3161 service at a URL.
@@ -59,15 +62,28 @@ impl RemoteTsa {
                 "{url}: no trust anchors for the TSA are configured"
             )));
         }
-        if !url.starts_with("http://") {
-            // This build has no TLS stack; an https TSA needs reqwest's rustls feature.
+        let https = url.starts_with("https://");
+        if !https && !url.starts_with("http://") {
             return Err(TsaError::Unavailable(format!(
-                "{url}: only http:// TSAs are supported by this build"
+                "{url}: not an http:// or https:// URL"
             )));
         }
-        let http = reqwest::Client::builder()
+        // Tokens are signed, so plain http is fine for them; a password is not.
+        if credentials.is_some() && !https {
+            return Err(TsaError::Unavailable(format!(
+                "{url}: credentials are only sent over https"
+            )));
+        }
+        let mut http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(10))
+            .https_only(https);
+        for root in &trust.tls_roots {
+            let root = reqwest::Certificate::from_der(root)
+                .map_err(|e| TsaError::Unavailable(format!("TLS root: {e}")))?;
+            http = http.add_root_certificate(root);
+        }
+        let http = http
             .build()
             .map_err(|e| TsaError::Unavailable(e.to_string()))?;
         Ok(RemoteTsa {

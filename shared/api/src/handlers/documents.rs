@@ -118,6 +118,17 @@ pub struct DocumentDetail {
     pub sha256: String,
     /// PDF version of the original.
     pub pdf_version: String,
+    /// SHA-256 of the current file (the newest sealed version once there is one), hex.
+    pub file_sha256: String,
+    /// The seals applied so far (`send`, `agreement:<party>`, `long_term`), oldest first.
+    pub seals: Vec<keiyaku_core::evidence::SealRecord>,
+    /// For a file in long-term form: by when its document timestamp must be renewed.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub renew_by: Option<time::OffsetDateTime>,
     /// Everything that happened to it, oldest first.
     pub history: Vec<HistoryEvent>,
 }
@@ -182,6 +193,9 @@ async fn detail(s: &AppState, d: Document) -> ApiResult<DocumentDetail> {
         team_id: d.team_id.to_string(),
         sha256: d.original.sha256.clone(),
         pdf_version: d.pdf_version.clone(),
+        file_sha256: d.current_file().sha256.clone(),
+        seals: d.seals.clone(),
+        renew_by: d.renew_by,
         summary: summary(&d),
         history,
     })
@@ -423,7 +437,10 @@ pub async fn get_document_file(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/pdf"),
     );
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(doc.original.size));
+    headers.insert(
+        header::CONTENT_LENGTH,
+        HeaderValue::from(doc.current_file().size),
+    );
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),

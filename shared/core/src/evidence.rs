@@ -1,0 +1,248 @@
+//! The evidence a document accumulates: a seal (B-T) when it is sent and at each agreement,
+//! and long-term form (B-LTA) at completion. Each step stores a new encrypted version of
+//! the file and records itself in the document — exactly once per step, however often the
+//! workflow's task runs it: the new version's blob is created once (a retry after a crash
+//! finds and reuses it), and the record is a version-conditioned write.
+
+use futures::StreamExt;
+use keiyaku_pdf::seal::{Level, SealError};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::documents::{Document, StoredFile, doc_key, file_binding, history_event_write};
+use crate::envelope;
+use crate::error::{Error, Result};
+use crate::ids::{DocumentId, TeamId};
+use crate::ports::{BlobError, Condition, PutMode, StoreError, Write};
+use crate::sealing::Sealing;
+use crate::services::Services;
+
+/// How often a step re-reads the document after losing a race to another writer.
+const ATTEMPTS: usize = 3;
+
+/// One evidence step applied to a document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SealRecord {
+    /// The step: `send`, `agreement:<party id>`, or `long_term`.
+    pub step: String,
+    /// The seal's `/Reason` (empty for long-term form).
+    pub reason: String,
+    /// The file version it produced.
+    pub version: u32,
+    /// When it was applied.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: OffsetDateTime,
+}
+
+/// What one step does to the file.
+enum Step<'a> {
+    Seal { reason: &'a str },
+    LongTerm,
+}
+
+fn sealed_blob(team: &TeamId, id: &DocumentId, version: u32) -> String {
+    format!("documents/{team}/{id}/sealed-v{version}")
+}
+
+fn seal_error(e: SealError) -> Error {
+    match e {
+        SealError::Signer(why) => Error::Unavailable(why),
+        SealError::Pdf(e) => Error::Unprocessable {
+            code: e.code().to_owned(),
+            message: e.to_string(),
+        },
+        other => Error::Internal(format!("sealing: {other} ({})", other.code())),
+    }
+}
+
+/// The trust anchors of this installation's own chains (the local root; on AWS, the CA's).
+fn anchors(s: &Services) -> Result<Vec<keiyaku_pdf::verify::Certificate>> {
+    crate::verification::anchors(s)
+}
+
+/// Seals the document's current file for `step` (`send`, `agreement:<party id>`) with
+/// `/Reason` `reason`. Done once per step: a second call finds the step recorded.
+pub async fn seal(
+    s: &Services,
+    team: &TeamId,
+    id: &DocumentId,
+    step: &str,
+    reason: &str,
+) -> Result<()> {
+    apply(s, team, id, step, Step::Seal { reason }).await
+}
+
+/// Extends the document's sealed file to long-term form and records by when its document
+/// timestamp must be renewed. Done once.
+pub async fn extend_long_term(s: &Services, team: &TeamId, id: &DocumentId) -> Result<()> {
+    apply(s, team, id, "long_term", Step::LongTerm).await
+}
+
+async fn apply(
+    s: &Services,
+    team: &TeamId,
+    id: &DocumentId,
+    step: &str,
+    what: Step<'_>,
+) -> Result<()> {
+    for _ in 0..ATTEMPTS {
+        let item = s
+            .items
+            .get(&doc_key(team, id))
+            .await?
+            .ok_or(Error::NotFound)?;
+        let mut doc: Document =
+            serde_json::from_value(item.body.clone()).map_err(Error::internal)?;
+        if doc.seals.iter().any(|r| r.step == step) {
+            return Ok(());
+        }
+        if matches!(what, Step::LongTerm) && doc.sealed.is_none() {
+            return Err(Error::conflict(
+                "not_sealed",
+                "long-term form extends a sealed file; this document has no seal",
+            ));
+        }
+        let current = doc.current_file().clone();
+        let version = doc.sealed.as_ref().map_or(1, |f| f.version + 1);
+        let blob = sealed_blob(team, id, version);
+        let file = StoredFile {
+            blob: blob.clone(),
+            role: "sealed".into(),
+            version,
+            size: 0,
+            sha256: String::new(),
+        };
+        let binding = file_binding(id, &file);
+        let stored = match s.blobs.get(&blob).await {
+            // An earlier attempt made this version and stopped before recording it: the seal
+            // it holds is the one, so it is not made twice.
+            Ok(existing) => read_all(s, &binding, existing).await?,
+            Err(BlobError::NotFound) => {
+                let pdf = read_all(
+                    s,
+                    &file_binding(id, &current),
+                    s.blobs.get(&current.blob).await?,
+                )
+                .await?;
+                let renewed = produce(s, &pdf, &what).await?;
+                let body = envelope::seal_bytes_source(renewed.into());
+                let encrypted = envelope::encrypt(&*s.keys, &binding, body).await?;
+                match s.blobs.put(&blob, encrypted, PutMode::CreateOnly).await {
+                    Ok(_) => {}
+                    // Another attempt got there first: its file is the one.
+                    Err(BlobError::AlreadyExists) => {}
+                    Err(other) => return Err(other.into()),
+                }
+                read_all(s, &binding, s.blobs.get(&blob).await?).await?
+            }
+            Err(other) => return Err(other.into()),
+        };
+        let now = s.now();
+        doc.sealed = Some(StoredFile {
+            size: stored.len() as u64,
+            sha256: hex::encode(Sha256::digest(&stored)),
+            ..file
+        });
+        if matches!(what, Step::LongTerm) {
+            // Read from the file itself, so a retry that reused the blob records the same.
+            doc.renew_by = renew_by(s, &stored)?;
+        }
+        doc.seals.push(SealRecord {
+            step: step.to_owned(),
+            reason: match what {
+                Step::Seal { reason } => reason.to_owned(),
+                Step::LongTerm => String::new(),
+            },
+            version,
+            at: now,
+        });
+        doc.updated_at = now;
+        let mut updated = item.clone();
+        updated.body = serde_json::to_value(&doc).map_err(Error::internal)?;
+        updated.version += 1;
+        let action = match what {
+            Step::Seal { .. } => "document.sealed",
+            Step::LongTerm => "document.long_term",
+        };
+        let result = s
+            .items
+            .transact(vec![
+                Write::Put {
+                    item: updated,
+                    condition: Condition::Version(item.version),
+                },
+                history_event_write(now, &doc, "keiyaku", action, "-")?,
+            ])
+            .await;
+        match result {
+            Ok(()) => return Ok(()),
+            Err(StoreError::ConditionFailed) => continue,
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(Error::conflict(
+        "concurrent_change",
+        "the document kept changing while it was being sealed",
+    ))
+}
+
+/// The whole plaintext of a stored file (at most the document limit plus room for seals).
+async fn read_all(
+    s: &Services,
+    binding: &envelope::Binding,
+    blob: crate::ports::ByteStream,
+) -> Result<Vec<u8>> {
+    let plain = envelope::open_stream(&*s.keys, binding, blob).await?;
+    let limit = usize::try_from(s.config.max_document_bytes).unwrap_or(usize::MAX) + (16 << 20);
+    let mut out = Vec::new();
+    let mut plain = plain;
+    while let Some(chunk) = plain.next().await {
+        let chunk = chunk.map_err(envelope::stream_error)?;
+        if out.len() + chunk.len() > limit {
+            return Err(Error::internal(
+                "a stored file is larger than any document can be",
+            ));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// The new file: `pdf` sealed, or extended to long-term form.
+async fn produce(s: &Services, pdf: &[u8], what: &Step<'_>) -> Result<Vec<u8>> {
+    let anchors = anchors(s)?;
+    let sealing = Sealing {
+        key: &*s.sealing_key,
+        tsa: &*s.tsa,
+        revocation: &*s.revocation,
+        anchors: &anchors,
+        clock: s.clock.clone(),
+    };
+    match what {
+        Step::Seal { reason } => sealing
+            .seal(pdf, Level::BT, reason)
+            .await
+            .map(|(sealed, _)| sealed)
+            .map_err(seal_error),
+        Step::LongTerm => sealing
+            .extend_lta(pdf, None)
+            .await
+            .map(|long_term| long_term.pdf)
+            .map_err(seal_error),
+    }
+}
+
+/// When the file's newest document timestamp must be renewed, from the file itself.
+fn renew_by(s: &Services, pdf: &[u8]) -> Result<Option<OffsetDateTime>> {
+    let report = keiyaku_pdf::verify::verify(pdf, &anchors(s)?, s.now()).map_err(|e| {
+        Error::Unprocessable {
+            code: e.code().to_owned(),
+            message: e.to_string(),
+        }
+    })?;
+    Ok(report.renew_by.as_deref().and_then(|t| {
+        OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+    }))
+}
