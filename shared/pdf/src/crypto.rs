@@ -177,6 +177,78 @@ mod tests {
         }
     }
 
+    /// A self-signed certificate made by openssl with `args` (key options): its signature
+    /// must verify with its own key, and not once a byte of what it signs changes.
+    fn openssl_self_signed(args: &[&str]) -> x509_cert::Certificate {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = dir.path().join("cert.der");
+        let out = std::process::Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-nodes",
+                "-subj",
+                "/CN=keiyaku crypto test",
+                "-days",
+                "1",
+            ])
+            .args(args)
+            .arg("-keyout")
+            .arg(dir.path().join("key.pem"))
+            .args(["-outform", "DER", "-out"])
+            .arg(&cert)
+            .output()
+            .expect("openssl on PATH");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        x509_cert::Certificate::from_der(&std::fs::read(cert).unwrap()).unwrap()
+    }
+
+    fn check_self_signature(cert: &x509_cert::Certificate) -> Result<(), VerifyError> {
+        let tbs = cert.tbs_certificate.to_der().unwrap();
+        verify(
+            &cert.tbs_certificate.subject_public_key_info,
+            &cert.signature_algorithm,
+            None,
+            &tbs,
+            cert.signature.raw_bytes(),
+        )
+    }
+
+    #[test]
+    fn rsa_and_p384_signatures_made_by_openssl_verify() {
+        for args in [
+            &["-newkey", "rsa:2048", "-sha256"][..],
+            &["-newkey", "rsa:3072", "-sha384"][..],
+            &[
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-384",
+                "-sha384",
+            ][..],
+        ] {
+            let cert = openssl_self_signed(args);
+            assert_eq!(check_self_signature(&cert), Ok(()), "{args:?}");
+            let mut altered = cert.clone();
+            altered.tbs_certificate.serial_number =
+                x509_cert::serial_number::SerialNumber::from(42u32);
+            assert!(
+                matches!(check_self_signature(&altered), Err(VerifyError::Bad(_))),
+                "{args:?}"
+            );
+        }
+        // Too small an RSA key is not checked at all.
+        let small = openssl_self_signed(&["-newkey", "rsa:1024", "-sha256"]);
+        assert!(matches!(
+            check_self_signature(&small),
+            Err(VerifyError::Unsupported(_))
+        ));
+    }
+
     #[test]
     fn ecdsa_verifies_and_refuses_another_message_or_a_foreign_algorithm() {
         let key = p256::ecdsa::SigningKey::from_slice(&[7; 32]).unwrap();
