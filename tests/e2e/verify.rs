@@ -34,12 +34,8 @@ async fn a_sent_pdf_is_verified_against_the_local_root_without_an_account() {
     let sealed = sealed_by(&app).await;
     let anonymous = app.anonymous();
     let response = anonymous
-        .request(reqwest::Method::POST, "/api/v1/verify")
-        .header("content-type", "application/pdf")
-        .body(sealed.clone())
-        .send()
-        .await
-        .unwrap();
+        .post_body("/api/v1/verify", "application/pdf", sealed.clone())
+        .await;
     assert_eq!(response.status(), 200);
     let report: Value = response.json().await.unwrap();
     assert_eq!(report["status"], "valid", "{report}");
@@ -52,33 +48,21 @@ async fn a_sent_pdf_is_verified_against_the_local_root_without_an_account() {
     let at = tampered.windows(2).position(|w| w == b"Tj").unwrap() - 3;
     tampered[at] ^= 1;
     let report: Value = anonymous
-        .request(reqwest::Method::POST, "/api/v1/verify")
-        .header("content-type", "application/pdf")
-        .body(tampered)
-        .send()
+        .post_body("/api/v1/verify", "application/pdf", tampered)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(report["status"], "invalid");
     assert_eq!(report["signatures"][0]["intact"], false);
     let garbage = anonymous
-        .request(reqwest::Method::POST, "/api/v1/verify")
-        .header("content-type", "application/pdf")
-        .body("not a pdf at all")
-        .send()
-        .await
-        .unwrap();
+        .post_body("/api/v1/verify", "application/pdf", "not a pdf at all")
+        .await;
     assert_eq!(garbage.status(), 422);
     assert_eq!(error_code(garbage).await, "not_a_pdf");
     let text = anonymous
-        .request(reqwest::Method::POST, "/api/v1/verify")
-        .header("content-type", "text/plain")
-        .body("x")
-        .send()
-        .await
-        .unwrap();
+        .post_body("/api/v1/verify", "text/plain", "x")
+        .await;
     assert_eq!(text.status(), 415);
     // An upload slot needs an account.
     let slot = anonymous

@@ -359,6 +359,22 @@ impl Client {
     }
 
     /// The one-call upload.
+    /// POSTs `body` to `path` with the given content type.
+    pub async fn post_body(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        self.request(reqwest::Method::POST, path)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Sends a PDF in one call (`POST /documents`).
     pub async fn upload_direct(&self, filename: &str, pdf: Vec<u8>) -> reqwest::Response {
         self.request(reqwest::Method::POST, "/api/v1/documents")
             .query(&[("filename", filename)])

@@ -294,7 +294,7 @@ pub async fn receive_upload(
     id: &str,
     body: ByteStream,
 ) -> Result<u64> {
-    let (mut slot, item) = slot(s, caller, id).await?;
+    let (slot, item) = slot(s, caller, id).await?;
     if slot.received.is_some() {
         return Err(already_received());
     }
@@ -374,28 +374,40 @@ pub async fn receive_upload(
         }
     };
     drop(buf);
-    slot.received = Some(Received {
-        sha256: hex::encode(hasher.finalize()),
-        verdict,
-    });
+    let sha256 = hex::encode(hasher.finalize());
+    if let Err(e) = record_received(s, slot, &item, sha256, verdict).await {
+        s.blobs.delete(&blob).await?;
+        return Err(e);
+    }
+    Ok(received)
+}
+
+/// Records in the slot that its file arrived, with the verdict on it; once only.
+async fn record_received(
+    s: &Services,
+    mut slot: UploadSlot,
+    item: &Item,
+    sha256: String,
+    verdict: Verdict,
+) -> Result<()> {
+    slot.received = Some(Received { sha256, verdict });
     let mut updated = item.clone();
     updated.body = to_json(&slot)?;
     updated.version += 1;
-    if let Err(e) = s.items.put(updated, Condition::Version(item.version)).await {
-        s.blobs.delete(&blob).await?;
-        return Err(match e {
+    s.items
+        .put(updated, Condition::Version(item.version))
+        .await
+        .map_err(|e| match e {
             StoreError::ConditionFailed => already_received(),
             other => other.into(),
-        });
-    }
-    Ok(received)
+        })
 }
 
 /// Receives a verification upload: held in memory only, verified, and the report kept with
 /// the slot for `POST /verify`.
 async fn receive_for_verification(
     s: &Services,
-    mut slot: UploadSlot,
+    slot: UploadSlot,
     item: Item,
     mut body: ByteStream,
 ) -> Result<u64> {
@@ -429,20 +441,7 @@ async fn receive_for_verification(
         Err(other) => return Err(other),
     };
     drop(buf);
-    slot.received = Some(Received {
-        sha256: hex::encode(hasher.finalize()),
-        verdict,
-    });
-    let mut updated = item.clone();
-    updated.body = to_json(&slot)?;
-    updated.version += 1;
-    s.items
-        .put(updated, Condition::Version(item.version))
-        .await
-        .map_err(|e| match e {
-            StoreError::ConditionFailed => already_received(),
-            other => other.into(),
-        })?;
+    record_received(s, slot, &item, hex::encode(hasher.finalize()), verdict).await?;
     Ok(len as u64)
 }
 
