@@ -1,0 +1,988 @@
+//! The executor against the SQLite item store, with a manual clock and scripted handlers.
+//! A "restart" is a new runner on a new connection to the same database file: only what
+//! was committed survives, as after a real crash.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::AtomicU32;
+use std::sync::{Arc, Mutex};
+
+use keiyaku_core::clock::{ManualClock, SystemClock};
+use keiyaku_core::ports::ItemStore;
+use keiyaku_local::SqliteItemStore;
+use keiyaku_states::{Definition, EventType, Status};
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+use tokio::sync::Notify;
+
+use super::*;
+
+#[derive(Clone, Debug)]
+struct Call {
+    handler: String,
+    payload: Value,
+    token: Option<String>,
+}
+
+/// Handlers that record every call and answer from a script.
+#[derive(Default)]
+struct Script {
+    calls: Mutex<Vec<Call>>,
+    /// `prepare` fails with `Keiyaku.Retryable` this many more times.
+    prepare_failures: AtomicU32,
+    /// Signalled by `finish`.
+    finished: Notify,
+}
+
+impl Script {
+    fn calls(&self, handler: &str) -> Vec<Call> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.handler == handler)
+            .cloned()
+            .collect()
+    }
+
+    fn count(&self, handler: &str) -> usize {
+        self.calls(handler).len()
+    }
+
+    fn latest_token(&self) -> Option<String> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find_map(|c| c.token.clone())
+    }
+}
+
+#[async_trait]
+impl TaskHandlers for Script {
+    async fn invoke(
+        &self,
+        handler: &str,
+        payload: Value,
+        token: Option<String>,
+    ) -> Result<Value, TaskFailure> {
+        self.calls.lock().unwrap().push(Call {
+            handler: handler.to_string(),
+            payload: payload.clone(),
+            token,
+        });
+        match handler {
+            "prepare" => {
+                let left = self.prepare_failures.load(Ordering::SeqCst);
+                if left > 0 {
+                    self.prepare_failures.store(left - 1, Ordering::SeqCst);
+                    return Err(TaskFailure::new("Keiyaku.Retryable", "not yet"));
+                }
+                Ok(json!({"ready": true}))
+            }
+            "record_wait" => Ok(json!({"recorded": true})),
+            "finish" => {
+                self.finished.notify_one();
+                Ok(json!({"done": true}))
+            }
+            other => Err(TaskFailure::new("Keiyaku.UnknownHandler", other)),
+        }
+    }
+}
+
+/// Task → Wait → waitForTaskToken Task (with timeout, optionally heartbeat) → Choice →
+/// Succeed/Fail.
+fn contract(heartbeat: Option<u64>) -> String {
+    let mut ask = json!({
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {
+            "FunctionName": "${RecordWaitArn}",
+            "Payload": {"doc.$": "$.doc", "token.$": "$$.Task.Token"}
+        },
+        "TimeoutSeconds": 3600,
+        "ResultPath": "$.answer",
+        "Catch": [{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.error", "Next": "Expired"}],
+        "Next": "Decide"
+    });
+    if let Some(h) = heartbeat {
+        ask["HeartbeatSeconds"] = json!(h);
+    }
+    json!({
+        "StartAt": "Prepare",
+        "States": {
+            "Prepare": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "${PrepareArn}", "Payload": {"doc.$": "$.doc"}},
+                "ResultSelector": {"ready.$": "$.Payload.ready"},
+                "ResultPath": "$.prep",
+                "Retry": [{
+                    "ErrorEquals": ["Keiyaku.Retryable"],
+                    "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2
+                }],
+                "Next": "Pause"
+            },
+            "Pause": {"Type": "Wait", "Seconds": 10, "Next": "AskParty"},
+            "AskParty": ask,
+            "Decide": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.answer.decision", "StringEquals": "agree", "Next": "Done"}],
+                "Default": "Declined"
+            },
+            "Done": {"Type": "Succeed"},
+            "Declined": {"Type": "Fail", "Error": "Keiyaku.Declined", "Cause": "the party declined"},
+            "Expired": {"Type": "Fail", "Error": "Keiyaku.Expired", "Cause": "no answer in time"}
+        }
+    })
+    .to_string()
+}
+
+/// Wait `seconds` → Task `finish` → Succeed.
+fn waiter(seconds: u64) -> String {
+    json!({
+        "StartAt": "Pause",
+        "States": {
+            "Pause": {"Type": "Wait", "Seconds": seconds, "Next": "Finish"},
+            "Finish": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "${FinishArn}", "Payload": {}},
+                "End": true
+            }
+        }
+    })
+    .to_string()
+}
+
+fn machines() -> Vec<Machine> {
+    let subs: BTreeMap<String, String> = [
+        ("PrepareArn", "prepare"),
+        ("RecordWaitArn", "record_wait"),
+        ("FinishArn", "finish"),
+    ]
+    .into_iter()
+    .map(|(k, h)| {
+        (
+            k.to_string(),
+            format!("arn:aws:lambda:ap-northeast-1:000000000000:function:{h}"),
+        )
+    })
+    .collect();
+    let parse = |name: &str, text: String| Machine {
+        name: name.to_string(),
+        definition: Definition::parse_with(&text, &subs).unwrap(),
+    };
+    vec![
+        parse("contract", contract(None)),
+        parse("heartbeat", contract(Some(60))),
+        parse("quick", waiter(1)),
+        parse("long", waiter(3600)),
+    ]
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+    clock: Arc<ManualClock>,
+    handlers: Arc<Script>,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+            clock: Arc::new(ManualClock::new(
+                OffsetDateTime::from_unix_timestamp(1_750_000_000).unwrap(),
+            )),
+            handlers: Arc::new(Script::default()),
+        }
+    }
+
+    /// A new connection to the same database: what a restarted process would open.
+    fn store(&self) -> Arc<dyn ItemStore> {
+        Arc::new(
+            SqliteItemStore::open(&self.dir.path().join("items.db"), self.clock.clone()).unwrap(),
+        )
+    }
+
+    fn runner(&self) -> Runner {
+        Runner::new(
+            self.store(),
+            self.clock.clone(),
+            self.handlers.clone(),
+            machines(),
+        )
+    }
+}
+
+async fn status(r: &Runner, id: &ExecutionId) -> Status {
+    r.describe_execution(id).await.unwrap().summary.status
+}
+
+async fn all_events(r: &Runner, id: &ExecutionId) -> Vec<HistoryEvent> {
+    r.history(id, None, 1000).await.unwrap().events
+}
+
+fn kinds(events: &[HistoryEvent]) -> Vec<EventType> {
+    events.iter().map(|e| e.kind).collect()
+}
+
+/// Event type with the state it concerns, the shape two runs must agree on.
+fn shape(events: &[HistoryEvent]) -> Vec<(EventType, Option<String>)> {
+    events
+        .iter()
+        .map(|e| (e.kind, e.detail_str("name").map(str::to_string)))
+        .collect()
+}
+
+fn assert_consecutive(events: &[HistoryEvent]) {
+    for (n, e) in events.iter().enumerate() {
+        assert_eq!(e.id, n as u64 + 1, "event ids must be 1, 2, 3, …");
+    }
+}
+
+/// Starts `machine` and drives it to the token wait; returns the id and the token.
+async fn to_token_wait(env: &Env, r: &Runner, machine: &str, name: &str) -> (ExecutionId, String) {
+    let id = r
+        .start_execution(machine, name, json!({"doc": name}))
+        .await
+        .unwrap();
+    r.idle().await;
+    env.clock.advance(Duration::seconds(10));
+    assert_eq!(r.fire_due_timers().await.unwrap(), 1);
+    r.idle().await;
+    let call = env
+        .handlers
+        .calls("record_wait")
+        .into_iter()
+        .rfind(|c| c.payload["doc"] == json!(name))
+        .expect("record_wait was invoked");
+    let token = call
+        .token
+        .clone()
+        .expect("a waitForTaskToken call carries the token");
+    assert_eq!(
+        call.payload["token"],
+        json!(token),
+        "the payload names the token too"
+    );
+    (id, token)
+}
+
+#[tokio::test]
+async fn a_contract_runs_task_wait_callback_and_choice_to_success() {
+    let env = Env::new();
+    let r = env.runner();
+    let t0 = env.clock.now();
+    let id = r
+        .start_execution("contract", "doc-1", json!({"doc": "d1"}))
+        .await
+        .unwrap();
+    r.idle().await;
+    let prepare = env.handlers.calls("prepare");
+    assert_eq!(prepare.len(), 1);
+    assert_eq!(prepare[0].payload, json!({"doc": "d1"}));
+    assert_eq!(prepare[0].token, None);
+    assert_eq!(status(&r, &id).await, Status::Running);
+
+    // The Wait state's timer: due in 10 s, not fired before.
+    assert_eq!(
+        r.next_timer_due().await.unwrap(),
+        Some(t0 + Duration::seconds(10))
+    );
+    assert_eq!(r.fire_due_timers().await.unwrap(), 0);
+    assert_eq!(env.handlers.count("record_wait"), 0);
+    env.clock.advance(Duration::seconds(10));
+    assert_eq!(r.fire_due_timers().await.unwrap(), 1);
+    r.idle().await;
+    let token = env.handlers.latest_token().unwrap();
+    // Now only the token wait's timeout is pending.
+    assert_eq!(
+        r.next_timer_due().await.unwrap(),
+        Some(t0 + Duration::seconds(10 + 3600))
+    );
+
+    r.send_task_success(&token, json!({"decision": "agree"}))
+        .await
+        .unwrap();
+    let d = r.describe_execution(&id).await.unwrap();
+    assert_eq!(d.summary.status, Status::Succeeded);
+    assert_eq!(d.summary.name, "doc-1");
+    assert_eq!(d.summary.machine, "contract");
+    assert_eq!(d.input, json!({"doc": "d1"}));
+    assert_eq!(
+        d.output,
+        Some(json!({"doc": "d1", "prep": {"ready": true}, "answer": {"decision": "agree"}}))
+    );
+    assert!(d.execution_arn.ends_with(":execution:contract:doc-1"));
+    assert_eq!(
+        r.next_timer_due().await.unwrap(),
+        None,
+        "the timeout was cancelled"
+    );
+    assert!(matches!(
+        r.send_task_success(&token, json!({"decision": "agree"}))
+            .await,
+        Err(WorkflowError::TaskTimedOut)
+    ));
+
+    let events = all_events(&r, &id).await;
+    assert_consecutive(&events);
+    use EventType::*;
+    assert_eq!(
+        kinds(&events),
+        vec![
+            ExecutionStarted,
+            TaskStateEntered,
+            TaskScheduled,
+            TaskStarted,
+            TaskSucceeded,
+            TaskStateExited,
+            WaitStateEntered,
+            WaitStateExited,
+            TaskStateEntered,
+            TaskScheduled,
+            TaskStarted,
+            TaskSubmitted,
+            TaskSucceeded,
+            TaskStateExited,
+            ChoiceStateEntered,
+            ChoiceStateExited,
+            SucceedStateEntered,
+            SucceedStateExited,
+            ExecutionSucceeded,
+        ]
+    );
+}
+
+#[tokio::test]
+async fn declining_or_failing_the_token_task_fails_the_execution() {
+    let env = Env::new();
+    let r = env.runner();
+    let (declined, token) = to_token_wait(&env, &r, "contract", "declined").await;
+    r.send_task_success(&token, json!({"decision": "decline"}))
+        .await
+        .unwrap();
+    let d = r.describe_execution(&declined).await.unwrap();
+    assert_eq!(d.summary.status, Status::Failed);
+    assert_eq!(d.error.as_deref(), Some("Keiyaku.Declined"));
+
+    let (cancelled, token) = to_token_wait(&env, &r, "contract", "cancelled").await;
+    r.send_task_failure(&token, "Keiyaku.Cancelled", "the sender withdrew")
+        .await
+        .unwrap();
+    let d = r.describe_execution(&cancelled).await.unwrap();
+    assert_eq!(d.summary.status, Status::Failed);
+    assert_eq!(d.error.as_deref(), Some("Keiyaku.Cancelled"));
+    assert_eq!(d.cause.as_deref(), Some("the sender withdrew"));
+    assert!(matches!(
+        r.send_task_failure(&token, "Keiyaku.Cancelled", "again")
+            .await,
+        Err(WorkflowError::TaskTimedOut)
+    ));
+}
+
+#[tokio::test]
+async fn an_unanswered_token_wait_times_out_and_bad_tokens_are_refused() {
+    let env = Env::new();
+    let r = env.runner();
+    let (id, token) = to_token_wait(&env, &r, "contract", "late").await;
+    env.clock.advance(Duration::seconds(3599));
+    assert_eq!(r.fire_due_timers().await.unwrap(), 0);
+    assert_eq!(status(&r, &id).await, Status::Running);
+    env.clock.advance(Duration::seconds(1));
+    assert_eq!(r.fire_due_timers().await.unwrap(), 1);
+    let d = r.describe_execution(&id).await.unwrap();
+    assert_eq!(d.summary.status, Status::Failed);
+    assert_eq!(d.error.as_deref(), Some("Keiyaku.Expired"));
+    let events = all_events(&r, &id).await;
+    let timed_out = events
+        .iter()
+        .find(|e| e.kind == EventType::TaskTimedOut)
+        .unwrap();
+    assert_eq!(timed_out.detail_str("error"), Some("States.Timeout"));
+
+    assert!(matches!(
+        r.send_task_success(&token, json!({})).await,
+        Err(WorkflowError::TaskTimedOut)
+    ));
+    assert!(matches!(
+        r.send_task_heartbeat(&"0".repeat(64)).await,
+        Err(WorkflowError::TaskDoesNotExist)
+    ));
+    assert!(matches!(
+        r.send_task_success("", json!({})).await,
+        Err(WorkflowError::InvalidToken)
+    ));
+    assert!(matches!(
+        r.send_task_success(&"a".repeat(1025), json!({})).await,
+        Err(WorkflowError::InvalidToken)
+    ));
+}
+
+#[tokio::test]
+async fn heartbeats_keep_a_token_wait_alive_until_they_stop() {
+    let env = Env::new();
+    let r = env.runner();
+    let (id, token) = to_token_wait(&env, &r, "heartbeat", "hb").await;
+    env.clock.advance(Duration::seconds(50));
+    r.send_task_heartbeat(&token).await.unwrap();
+    env.clock.advance(Duration::seconds(50));
+    // 100 s since the task started, 50 s since the heartbeat: the old 60 s timer is gone.
+    assert_eq!(r.fire_due_timers().await.unwrap(), 0);
+    assert_eq!(status(&r, &id).await, Status::Running);
+    env.clock.advance(Duration::seconds(10));
+    assert_eq!(r.fire_due_timers().await.unwrap(), 1);
+    assert_eq!(status(&r, &id).await, Status::Failed);
+    let events = all_events(&r, &id).await;
+    let timed_out = events
+        .iter()
+        .find(|e| e.kind == EventType::TaskTimedOut)
+        .unwrap();
+    assert_eq!(
+        timed_out.detail_str("error"),
+        Some("States.HeartbeatTimeout")
+    );
+    assert!(matches!(
+        r.send_task_heartbeat(&token).await,
+        Err(WorkflowError::TaskTimedOut)
+    ));
+}
+
+#[tokio::test]
+async fn retries_wait_out_their_backoff_on_timers() {
+    let env = Env::new();
+    env.handlers.prepare_failures.store(2, Ordering::SeqCst);
+    let r = env.runner();
+    let id = r
+        .start_execution("contract", "retry", json!({"doc": "r"}))
+        .await
+        .unwrap();
+    r.idle().await;
+    assert_eq!(env.handlers.count("prepare"), 1);
+    // IntervalSeconds 2, then × BackoffRate 2.
+    for (n, delay) in [(2, 2), (3, 4)] {
+        let now = env.clock.now();
+        assert_eq!(
+            r.next_timer_due().await.unwrap(),
+            Some(now + Duration::seconds(delay))
+        );
+        env.clock.advance(Duration::seconds(delay - 1));
+        assert_eq!(r.fire_due_timers().await.unwrap(), 0);
+        assert_eq!(env.handlers.count("prepare"), n - 1);
+        env.clock.advance(Duration::seconds(1));
+        assert_eq!(r.fire_due_timers().await.unwrap(), 1);
+        r.idle().await;
+        assert_eq!(env.handlers.count("prepare"), n);
+    }
+    // The third attempt succeeded: now the Wait state's timer.
+    assert_eq!(
+        r.next_timer_due().await.unwrap(),
+        Some(env.clock.now() + Duration::seconds(10))
+    );
+    let events = all_events(&r, &id).await;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.kind == EventType::TaskFailed)
+            .count(),
+        2
+    );
+    assert_eq!(status(&r, &id).await, Status::Running);
+}
+
+#[tokio::test]
+async fn stop_execution_aborts_and_closes_tokens_and_timers() {
+    let env = Env::new();
+    let r = env.runner();
+    let (id, token) = to_token_wait(&env, &r, "contract", "stopped").await;
+    r.stop_execution(&id, Some("Ops.Stopped".into()), Some("by hand".into()))
+        .await
+        .unwrap();
+    let d = r.describe_execution(&id).await.unwrap();
+    assert_eq!(d.summary.status, Status::Aborted);
+    assert_eq!(d.error.as_deref(), Some("Ops.Stopped"));
+    assert_eq!(d.cause.as_deref(), Some("by hand"));
+    assert!(d.summary.stop_date.is_some());
+    assert_eq!(r.next_timer_due().await.unwrap(), None);
+    assert!(matches!(
+        r.send_task_success(&token, json!({})).await,
+        Err(WorkflowError::TaskTimedOut)
+    ));
+    // Stopping again changes nothing.
+    r.stop_execution(&id, None, None).await.unwrap();
+    let events = all_events(&r, &id).await;
+    assert_eq!(
+        events.last().map(|e| e.kind),
+        Some(EventType::ExecutionAborted)
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.kind == EventType::ExecutionAborted)
+            .count(),
+        1
+    );
+    let missing = ExecutionId::new("nope");
+    assert!(matches!(
+        r.stop_execution(&missing, None, None).await,
+        Err(WorkflowError::ExecutionDoesNotExist(_))
+    ));
+    assert!(matches!(
+        r.describe_execution(&missing).await,
+        Err(WorkflowError::ExecutionDoesNotExist(_))
+    ));
+    assert!(matches!(
+        r.history(&missing, None, 10).await,
+        Err(WorkflowError::ExecutionDoesNotExist(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_start_by_name_is_idempotent_for_the_same_input_only() {
+    let env = Env::new();
+    let r = env.runner();
+    let input = json!({"doc": "same", "n": 1});
+    let id = r
+        .start_execution("contract", "named", input.clone())
+        .await
+        .unwrap();
+    // The same input in another key order is the same input.
+    let again = r
+        .start_execution("contract", "named", json!({"n": 1, "doc": "same"}))
+        .await
+        .unwrap();
+    assert_eq!(again, id);
+    r.idle().await;
+    assert_eq!(
+        env.handlers.count("prepare"),
+        1,
+        "a repeated start runs nothing twice"
+    );
+    let err = r
+        .start_execution("contract", "named", json!({"doc": "other"}))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, WorkflowError::ExecutionAlreadyExists(_)));
+    assert_eq!(err.code(), "ExecutionAlreadyExists");
+    // The same name under another machine is another execution.
+    let other = r
+        .start_execution("heartbeat", "named", input.clone())
+        .await
+        .unwrap();
+    assert_ne!(other, id);
+    // Once ended, the name stays taken even for the same input (Step Functions' rule).
+    r.stop_execution(&id, None, None).await.unwrap();
+    assert!(matches!(
+        r.start_execution("contract", "named", input.clone()).await,
+        Err(WorkflowError::ExecutionAlreadyExists(_))
+    ));
+    assert!(matches!(
+        r.start_execution("nope", "x", json!({})).await,
+        Err(WorkflowError::StateMachineDoesNotExist(_))
+    ));
+    assert!(matches!(
+        r.start_execution("contract", "bad name", json!({})).await,
+        Err(WorkflowError::InvalidName(_))
+    ));
+    let huge = json!({"doc": "x".repeat(300_000)});
+    assert!(matches!(
+        r.start_execution("contract", "huge", huge).await,
+        Err(WorkflowError::InvalidExecutionInput)
+    ));
+}
+
+#[tokio::test]
+async fn history_is_persisted_and_paged_in_order() {
+    let env = Env::new();
+    let r = env.runner();
+    let (id, token) = to_token_wait(&env, &r, "contract", "paged").await;
+    r.send_task_success(&token, json!({"decision": "agree"}))
+        .await
+        .unwrap();
+    let all = all_events(&r, &id).await;
+    assert_eq!(all.len(), 19);
+    assert_consecutive(&all);
+
+    // A restarted runner reads the same history, three at a time.
+    let fresh = env.runner();
+    let mut paged = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = fresh.history(&id, cursor.as_deref(), 3).await.unwrap();
+        assert!(page.events.len() <= 3);
+        paged.extend(page.events);
+        pages += 1;
+        match page.next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 7);
+    assert_eq!(paged, all);
+    let tail = fresh.history(&id, Some("17"), 10).await.unwrap();
+    assert_eq!(
+        tail.events.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![18, 19]
+    );
+    assert_eq!(tail.next, None);
+    assert!(matches!(
+        fresh.history(&id, Some("x"), 10).await,
+        Err(WorkflowError::InvalidToken)
+    ));
+    assert_eq!(
+        fresh.describe_execution(&id).await.unwrap(),
+        r.describe_execution(&id).await.unwrap()
+    );
+}
+
+#[tokio::test]
+async fn executions_are_listed_by_status_newest_first() {
+    let env = Env::new();
+    let r = env.runner();
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(
+            r.start_execution("contract", &format!("list-{n}"), json!({"doc": n}))
+                .await
+                .unwrap(),
+        );
+        env.clock.advance(Duration::seconds(1));
+    }
+    r.idle().await;
+    r.stop_execution(&ids[1], None, None).await.unwrap();
+    r.stop_execution(&ids[3], None, None).await.unwrap();
+
+    let collect = |status: Option<Status>| {
+        let r = r.clone();
+        async move {
+            let mut out = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let page = r
+                    .list_executions(status, cursor.as_deref(), 2)
+                    .await
+                    .unwrap();
+                assert!(page.executions.len() <= 2);
+                out.extend(page.executions);
+                match page.next {
+                    Some(n) => cursor = Some(n),
+                    None => return out,
+                }
+            }
+        }
+    };
+    let running = collect(Some(Status::Running)).await;
+    assert_eq!(
+        running.iter().map(|s| &s.id).collect::<Vec<_>>(),
+        vec![&ids[4], &ids[2], &ids[0]]
+    );
+    assert!(running.iter().all(|s| s.status == Status::Running));
+    let aborted = collect(Some(Status::Aborted)).await;
+    assert_eq!(
+        aborted.iter().map(|s| &s.id).collect::<Vec<_>>(),
+        vec![&ids[3], &ids[1]]
+    );
+    assert!(aborted.iter().all(|s| s.stop_date.is_some()));
+    let all = collect(None).await;
+    assert_eq!(
+        all.iter().map(|s| &s.id).collect::<Vec<_>>(),
+        ids.iter().rev().collect::<Vec<_>>()
+    );
+    assert_eq!(all[1].status, Status::Aborted);
+    assert_eq!(all[1].name, "list-3");
+    assert!(collect(Some(Status::Succeeded)).await.is_empty());
+}
+
+/// Drives a `contract` execution to its end, answering token waits with "agree" and moving
+/// the clock when nothing is due; after a (simulated) crash it restarts: a new runner on
+/// the same file, `recover()`, and carries on as the application would (repeating the
+/// start by name, answering the latest token again).
+async fn drive(env: &Env, crash: Option<(&str, usize)>) -> (Description, Vec<HistoryEvent>, usize) {
+    let mut restarts = 0;
+    let restart = |restarts: &mut usize| {
+        *restarts += 1;
+        let r = env.runner();
+        async move {
+            r.recover().await.unwrap();
+            r
+        }
+    };
+    let mut r = env.runner();
+    if let Some((name, nth)) = crash {
+        r.crash_at(name, nth);
+    }
+    let input = json!({"doc": "crash"});
+    let id = loop {
+        match r.start_execution("contract", "crash", input.clone()).await {
+            Ok(id) => break id,
+            Err(WorkflowError::Stopped) => r = restart(&mut restarts).await,
+            Err(e) => panic!("start: {e}"),
+        }
+    };
+    let mut answered = HashSet::new();
+    for _ in 0..100 {
+        r.idle().await;
+        if r.crashed() {
+            r = restart(&mut restarts).await;
+            continue;
+        }
+        let d = r.describe_execution(&id).await.unwrap();
+        if d.summary.status != Status::Running {
+            let events = all_events(&r, &id).await;
+            return (d, events, restarts);
+        }
+        if let Some(token) = env
+            .handlers
+            .latest_token()
+            .filter(|t| !answered.contains(t))
+        {
+            match r
+                .send_task_success(&token, json!({"decision": "agree"}))
+                .await
+            {
+                Ok(()) => {
+                    answered.insert(token);
+                }
+                Err(WorkflowError::Stopped) => {}
+                Err(e) => panic!("callback: {e}"),
+            }
+            continue;
+        }
+        match r.fire_due_timers().await {
+            Ok(0) => env.clock.advance(Duration::seconds(10)),
+            Ok(_) | Err(WorkflowError::Stopped) => {}
+            Err(e) => panic!("timers: {e}"),
+        }
+    }
+    panic!("the execution did not end");
+}
+
+#[tokio::test]
+async fn a_crash_at_any_durability_step_recovers_to_the_same_outcome() {
+    let baseline_env = Env::new();
+    let (baseline, baseline_events, restarts) = drive(&baseline_env, None).await;
+    assert_eq!(restarts, 0);
+    assert_eq!(baseline.summary.status, Status::Succeeded);
+    assert_eq!(baseline_env.handlers.count("prepare"), 1);
+    assert_eq!(baseline_env.handlers.count("record_wait"), 1);
+
+    // (failpoint, pass, prepare calls, record_wait calls): a result lost in flight or a
+    // task pending at the crash is invoked again; a committed one is not.
+    let cases = [
+        ("workflow.started_before_invoke", 1, 1, 1),
+        ("workflow.invoked_before_persist", 1, 2, 1),
+        ("workflow.persisted_before_next_invoke", 1, 1, 1),
+        ("workflow.timer_fired_before_persist", 1, 1, 1),
+        ("workflow.persisted_before_next_invoke", 2, 1, 1),
+        ("workflow.invoked_before_persist", 2, 1, 2),
+        ("workflow.persisted_before_next_invoke", 3, 1, 2),
+        ("workflow.callback_before_persist", 1, 1, 2),
+        ("workflow.persisted_before_next_invoke", 4, 1, 1),
+    ];
+    let covered: HashSet<&str> = cases.iter().map(|c| c.0).collect();
+    assert_eq!(covered, FAILPOINTS.iter().copied().collect::<HashSet<_>>());
+    for (failpoint, nth, prepares, waits) in cases {
+        let env = Env::new();
+        let (d, events, restarts) = drive(&env, Some((failpoint, nth))).await;
+        let case = format!("{failpoint} #{nth}");
+        assert_eq!(restarts, 1, "{case}: the crash happened");
+        assert_eq!(d.summary.status, Status::Succeeded, "{case}");
+        assert_eq!(d.output, baseline.output, "{case}");
+        assert_consecutive(&events);
+        assert_eq!(
+            shape(&events),
+            shape(&baseline_events),
+            "{case}: no event lost or repeated"
+        );
+        assert_eq!(
+            env.handlers.count("prepare"),
+            prepares,
+            "{case}: prepare calls"
+        );
+        assert_eq!(
+            env.handlers.count("record_wait"),
+            waits,
+            "{case}: record_wait calls"
+        );
+        // A re-invoked token task carries the same token: the handler records it again.
+        let tokens: HashSet<_> = env
+            .handlers
+            .calls("record_wait")
+            .into_iter()
+            .map(|c| c.token)
+            .collect();
+        assert_eq!(tokens.len(), 1, "{case}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_callbacks_for_one_token_have_exactly_one_winner() {
+    let env = Env::new();
+    let r = env.runner();
+    let (id, token) = to_token_wait(&env, &r, "contract", "race").await;
+    // One runner twice, and a second runner (another connection) once.
+    let other = env.runner();
+    let (a, b, c) = tokio::join!(
+        r.send_task_success(&token, json!({"decision": "agree"})),
+        r.send_task_success(&token, json!({"decision": "decline"})),
+        other.send_task_success(&token, json!({"decision": "decline"})),
+    );
+    let results = [a, b, c];
+    assert_eq!(results.iter().filter(|x| x.is_ok()).count(), 1);
+    for e in results.iter().filter_map(|x| x.as_ref().err()) {
+        assert!(matches!(e, WorkflowError::TaskTimedOut), "{e}");
+    }
+    let events = all_events(&r, &id).await;
+    assert_consecutive(&events);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.kind == EventType::TaskSucceeded)
+            .count(),
+        2,
+        "one for Prepare, one for the winning answer"
+    );
+    assert_ne!(status(&r, &id).await, Status::Running);
+}
+
+#[tokio::test]
+async fn a_stale_runner_loses_the_version_race_reloads_and_applies() {
+    let env = Env::new();
+    let first = env.runner();
+    let (id, token) = to_token_wait(&env, &first, "heartbeat", "stale").await;
+    // The second runner caches the execution at this version.
+    let second = env.runner();
+    assert_eq!(second.recover().await.unwrap(), 1);
+    second.idle().await;
+    // The first moves it on (a heartbeat replaces the heartbeat timer)…
+    env.clock.advance(Duration::seconds(30));
+    first.send_task_heartbeat(&token).await.unwrap();
+    // …so the second's write is refused by the version condition, and it retries on the
+    // fresh state.
+    second
+        .send_task_success(&token, json!({"decision": "agree"}))
+        .await
+        .unwrap();
+    assert_eq!(second.lost_races(), 1);
+    assert_eq!(status(&first, &id).await, Status::Succeeded);
+    let events = all_events(&first, &id).await;
+    assert_consecutive(&events);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.kind == EventType::TaskSubmitted)
+            .count(),
+        1,
+        "the re-invoked token task was acknowledged once"
+    );
+    assert_eq!(first.next_timer_due().await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_state_larger_than_one_item_is_split_and_read_back() {
+    let env = Env::new();
+    let r = env.runner();
+    let doc = "\"quoted\" ".repeat(20_000); // 180 KB, 200 KB escaped, carried in three places
+    let big = r
+        .start_execution("contract", "big-doc", json!({"doc": doc}))
+        .await
+        .unwrap();
+    r.idle().await;
+    let store = env.store();
+    let head = store.get(&layout::head_key(&big)).await.unwrap().unwrap();
+    assert!(
+        head.body["parts"].as_u64().unwrap() > 1,
+        "the snapshot was split"
+    );
+    env.clock.advance(Duration::seconds(10));
+    // A restarted runner reassembles the parts and the events.
+    let fresh = env.runner();
+    fresh.recover().await.unwrap();
+    fresh.idle().await;
+    assert_eq!(fresh.fire_due_timers().await.unwrap(), 1);
+    fresh.idle().await;
+    let token = env.handlers.latest_token().unwrap();
+    fresh
+        .send_task_success(&token, json!({"decision": "agree"}))
+        .await
+        .unwrap();
+    let d = fresh.describe_execution(&big).await.unwrap();
+    assert_eq!(d.summary.status, Status::Succeeded);
+    assert_eq!(d.output.unwrap()["doc"], json!(doc));
+    let events = all_events(&fresh, &big).await;
+    assert_consecutive(&events);
+    assert_eq!(events.len(), 19);
+}
+
+#[tokio::test]
+async fn a_timer_this_process_cannot_run_is_dropped_and_rearmed_by_recovery() {
+    let env = Env::new();
+    let full = env.runner();
+    let id = full
+        .start_execution("contract", "orphan", json!({"doc": "o"}))
+        .await
+        .unwrap();
+    full.idle().await;
+    // A process configured without the `contract` machine cannot fire its timer: it drops
+    // it rather than spin on it, and does not recover the execution.
+    let partial = Runner::new(
+        env.store(),
+        env.clock.clone(),
+        env.handlers.clone(),
+        machines()
+            .into_iter()
+            .filter(|m| m.name != "contract")
+            .collect(),
+    );
+    env.clock.advance(Duration::seconds(10));
+    assert_eq!(partial.fire_due_timers().await.unwrap(), 0);
+    assert_eq!(partial.next_timer_due().await.unwrap(), None);
+    assert_eq!(partial.recover().await.unwrap(), 0);
+    assert_eq!(partial.next_timer_due().await.unwrap(), None);
+    // Configured again, the next start re-arms the timer and the execution goes on.
+    let again = env.runner();
+    assert_eq!(again.recover().await.unwrap(), 0, "no task was pending");
+    assert!(again.next_timer_due().await.unwrap().is_some());
+    assert_eq!(again.fire_due_timers().await.unwrap(), 1);
+    again.idle().await;
+    assert_eq!(env.handlers.count("record_wait"), 1);
+    assert_eq!(status(&again, &id).await, Status::Running);
+}
+
+#[tokio::test]
+async fn the_run_loop_wakes_for_timers_without_polling() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store =
+        Arc::new(SqliteItemStore::open(&dir.path().join("items.db"), clock.clone()).unwrap());
+    let handlers = Arc::new(Script::default());
+    let r = Runner::new(store, clock, handlers.clone(), machines());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let looping = tokio::spawn(r.clone().run(async {
+        let _ = stopped.await;
+    }));
+    // The loop first sleeps towards a timer an hour away…
+    let long = r.start_execution("long", "long", json!({})).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // …and must re-aim at a nearer one set afterwards.
+    let quick = r
+        .start_execution("quick", "quick", json!({}))
+        .await
+        .unwrap();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        handlers.finished.notified(),
+    )
+    .await
+    .expect("the loop fired the 1 s timer");
+    r.idle().await;
+    assert_eq!(status(&r, &quick).await, Status::Succeeded);
+    assert_eq!(status(&r, &long).await, Status::Running);
+    stop.send(()).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(20), looping)
+        .await
+        .expect("the loop stops on shutdown")
+        .unwrap();
+}
