@@ -3,6 +3,7 @@
 mod accounts;
 mod authority;
 mod documents;
+mod drafts;
 mod evidence;
 mod hostile;
 mod process;

@@ -50,7 +50,7 @@ pub fn status_and_detail(e: &Error) -> (StatusCode, ErrorDetail) {
             field,
         } => (
             StatusCode::BAD_REQUEST,
-            detail(code, message.clone(), *field),
+            detail(code, message.clone(), field.as_deref()),
         ),
         Error::Unprocessable { code, message } => (
             StatusCode::UNPROCESSABLE_ENTITY,

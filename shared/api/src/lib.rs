@@ -40,6 +40,7 @@ pub fn method_router(route: &Route) -> Option<MethodRouter<AppState>> {
         "create_document" => post(documents::create_document),
         "list_documents" => get(documents::list_documents),
         "get_document" => get(documents::get_document),
+        "update_document" => patch(documents::update_document),
         "delete_document" => delete(documents::delete_document),
         "get_document_file" => get(documents::get_document_file),
         "verify" => post(verification::verify),

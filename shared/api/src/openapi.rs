@@ -16,7 +16,7 @@ use crate::handlers::{StatusMessage, accounts, authority, documents, verificatio
         accounts::change_password, accounts::request_reset, accounts::confirm_reset,
         accounts::logout, accounts::get_me, accounts::update_me,
         documents::create_upload, documents::receive_upload, documents::create_document,
-        documents::list_documents, documents::get_document, documents::delete_document,
+        documents::list_documents, documents::get_document, documents::update_document, documents::delete_document,
         documents::get_document_file, verification::verify, openapi_json,
         authority::ca_root_pem, authority::ca_root_cert, authority::ca_issuing_cert,
         authority::ca_root_crl, authority::ca_crl, authority::tsa,

@@ -415,7 +415,7 @@ async fn load_user(s: &Services, team: &TeamId, user: &UserId) -> Result<Option<
     }
 }
 
-async fn user_by_email(s: &Services, email: &Email) -> Result<Option<(User, Item)>> {
+pub(crate) async fn user_by_email(s: &Services, email: &Email) -> Result<Option<(User, Item)>> {
     let Some(owner) = s.items.get(&email_key(email)).await? else {
         return Ok(None);
     };

@@ -88,6 +88,18 @@ pub struct Document {
     /// renewed (the renewal job comes later).
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub renew_by: Option<OffsetDateTime>,
+    /// The recipients, in the order they agree.
+    #[serde(default)]
+    pub recipients: Vec<crate::parties::Recipient>,
+    /// The approvers, who answer before it goes out.
+    #[serde(default)]
+    pub approvers: Vec<crate::parties::Approver>,
+    /// The sender's message to the parties.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// The deadline for every answer (set on send when the sender named none).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
     /// When it was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -703,6 +715,10 @@ fn draft(
         sealed: None,
         seals: Vec::new(),
         renew_by: None,
+        recipients: Vec::new(),
+        approvers: Vec::new(),
+        message: None,
+        expires_at: None,
         created_at: now,
         updated_at: now,
     }

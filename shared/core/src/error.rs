@@ -14,7 +14,8 @@ pub enum Error {
     Invalid {
         code: &'static str,
         message: String,
-        field: Option<&'static str>,
+        /// The field, as a JSON path into the request (`recipients[2].email`).
+        field: Option<std::borrow::Cow<'static, str>>,
     },
     /// Well-formed, but the content cannot be accepted (e.g. not a sealable PDF).
     #[error("{message}")]
@@ -57,7 +58,7 @@ impl Error {
         Error::Invalid {
             code,
             message: message.into(),
-            field: Some(field),
+            field: Some(field.into()),
         }
     }
 

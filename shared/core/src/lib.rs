@@ -10,6 +10,7 @@ pub mod error;
 pub mod evidence;
 pub mod ids;
 pub mod mail;
+pub mod parties;
 pub mod password;
 pub mod ports;
 pub mod ratelimit;

@@ -59,6 +59,7 @@ pub const ROUTES: &[Route] = &[
     route("create_document", "POST", "/api/v1/documents"),
     route("list_documents", "GET", "/api/v1/documents"),
     route("get_document", "GET", "/api/v1/documents/{id}"),
+    route("update_document", "PATCH", "/api/v1/documents/{id}"),
     route("delete_document", "DELETE", "/api/v1/documents/{id}"),
     route("get_document_file", "GET", "/api/v1/documents/{id}/file"),
     route("verify", "POST", "/api/v1/verify"),

@@ -10,6 +10,7 @@ use keiyaku_core::Error;
 use keiyaku_core::documents::{
     self, Document, HistoryEvent, ListQuery, NewDocument, Status, UploadPurpose,
 };
+use keiyaku_core::parties::{self, DraftEdit, RecipientInput};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -122,6 +123,20 @@ pub struct DocumentDetail {
     pub file_sha256: String,
     /// The seals applied so far (`send`, `agreement:<party>`, `long_term`), oldest first.
     pub seals: Vec<keiyaku_core::evidence::SealRecord>,
+    /// The recipients, in the order they agree.
+    pub recipients: Vec<RecipientView>,
+    /// The approvers, who answer before it goes out.
+    pub approvers: Vec<ApproverView>,
+    /// The sender's message to the parties.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The deadline for every answer.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<time::OffsetDateTime>,
     /// For a file in long-term form: by when its document timestamp must be renewed.
     #[serde(
         skip_serializing_if = "Option::is_none",
@@ -131,6 +146,79 @@ pub struct DocumentDetail {
     pub renew_by: Option<time::OffsetDateTime>,
     /// Everything that happened to it, oldest first.
     pub history: Vec<HistoryEvent>,
+}
+
+/// A recipient as the sender sees them (the access code itself is never shown).
+#[derive(Serialize, ToSchema)]
+pub struct RecipientView {
+    /// Id within the document (`r1`, …).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// E-mail address.
+    pub email: String,
+    /// 会社名.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+    /// 部署.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// Whether an access code is set.
+    pub has_access_code: bool,
+}
+
+/// An approver.
+#[derive(Serialize, ToSchema)]
+pub struct ApproverView {
+    /// Id within the document (`a1`, …).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// E-mail address.
+    pub email: String,
+}
+
+/// A recipient as the sender names them.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecipientRequest {
+    /// Name.
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+    /// E-mail address.
+    #[schema(format = Email, max_length = 254)]
+    pub email: String,
+    /// 会社名.
+    #[schema(max_length = 100)]
+    pub company: Option<String>,
+    /// 部署.
+    #[schema(max_length = 100)]
+    pub department: Option<String>,
+    /// An access code the recipient must give (4 to 32 letters or digits; full-width
+    /// digits are read as digits). Tell it to them another way than this service's mail.
+    #[schema(min_length = 4, max_length = 32)]
+    pub access_code: Option<String>,
+}
+
+/// What a draft edit changes; absent fields stay as they are.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateDocumentRequest {
+    /// Title.
+    #[schema(min_length = 1, max_length = 200)]
+    pub title: Option<String>,
+    /// The recipients in the order they agree (replaces the list).
+    #[schema(max_items = 30)]
+    pub recipients: Option<Vec<RecipientRequest>>,
+    /// The approvers' e-mail addresses, registered users (replaces the list).
+    #[schema(max_items = 10)]
+    pub approvers: Option<Vec<String>>,
+    /// A message to the parties (empty clears it).
+    #[schema(max_length = 2000)]
+    pub message: Option<String>,
+    /// The deadline for every answer: more than an hour ahead, at most 300 days.
+    #[schema(format = DateTime)]
+    pub expires_at: Option<String>,
 }
 
 /// A page of documents.
@@ -195,6 +283,29 @@ async fn detail(s: &AppState, d: Document) -> ApiResult<DocumentDetail> {
         pdf_version: d.pdf_version.clone(),
         file_sha256: d.current_file().sha256.clone(),
         seals: d.seals.clone(),
+        recipients: d
+            .recipients
+            .iter()
+            .map(|r| RecipientView {
+                id: r.id.clone(),
+                name: r.name.clone(),
+                email: r.email.to_string(),
+                company: r.company.clone(),
+                department: r.department.clone(),
+                has_access_code: r.access_code_hash.is_some(),
+            })
+            .collect(),
+        approvers: d
+            .approvers
+            .iter()
+            .map(|a| ApproverView {
+                id: a.id.clone(),
+                name: a.name.clone(),
+                email: a.email.to_string(),
+            })
+            .collect(),
+        message: d.message.clone(),
+        expires_at: d.expires_at,
         renew_by: d.renew_by,
         summary: summary(&d),
         history,
@@ -366,6 +477,52 @@ pub async fn get_document(
     Path(id): Path<String>,
 ) -> ApiResult<Json<DocumentDetail>> {
     let doc = documents::get(&s, &caller, &id).await?;
+    Ok(Json(detail(&s, doc).await?))
+}
+
+/// Edit a draft: title, recipients (in order), approvers, message, deadline.
+#[utoipa::path(patch, path = "/api/v1/documents/{id}", tag = "documents",
+    params(("id" = String, Path, description = "Document id")),
+    request_body = UpdateDocumentRequest,
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The edited draft", body = DocumentDetail)))]
+pub async fn update_document(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<UpdateDocumentRequest>,
+) -> ApiResult<Json<DocumentDetail>> {
+    let expires_at = match req.expires_at.as_deref() {
+        None => None,
+        Some(raw) => Some(
+            time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| {
+                    ApiError(Error::invalid(
+                        "invalid_expiry",
+                        "expires_at",
+                        "expires_at is an RFC 3339 date and time",
+                    ))
+                })?,
+        ),
+    };
+    let edit = DraftEdit {
+        title: req.title,
+        recipients: req.recipients.map(|list| {
+            list.into_iter()
+                .map(|r| RecipientInput {
+                    name: r.name,
+                    email: r.email,
+                    company: r.company,
+                    department: r.department,
+                    access_code: r.access_code,
+                })
+                .collect()
+        }),
+        approvers: req.approvers,
+        message: req.message,
+        expires_at,
+    };
+    let doc = parties::edit_draft(&s, &caller, &id, edit).await?;
     Ok(Json(detail(&s, doc).await?))
 }
 
