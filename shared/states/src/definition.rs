@@ -36,6 +36,8 @@ pub struct Definition {
     pub timeout_seconds: Option<u64>,
     /// The top-level states.
     pub machine: Machine,
+    /// SHA-256 of the canonical JSON after substitution (see [`Definition::sha256_hex`]).
+    sha256: String,
 }
 
 /// A set of states with a start: the top level, a Parallel branch or a Map processor.
@@ -349,8 +351,57 @@ impl Definition {
         Ok(Definition {
             timeout_seconds,
             machine,
+            sha256: canonical_sha256(&doc),
         })
     }
+
+    /// SHA-256 (lowercase hex) of the definition JSON after substitution, in a canonical
+    /// form: object keys sorted, no insignificant whitespace, strings and numbers as
+    /// `serde_json` writes them. Whitespace and key order in the file do not change it; any
+    /// change of a value, a state or a substituted ARN does. A driver records it when an
+    /// execution starts, to refuse running that execution under another definition.
+    pub fn sha256_hex(&self) -> &str {
+        &self.sha256
+    }
+}
+
+/// The canonical form's hash. Keys are sorted here rather than relying on `serde_json`'s
+/// map order, which changes with its `preserve_order` feature (another crate in a build may
+/// turn it on).
+fn canonical_sha256(doc: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    fn write(v: &Value, out: &mut String) {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(k.clone()).to_string());
+                    out.push(':');
+                    write(&m[k], out);
+                }
+                out.push('}');
+            }
+            Value::Array(a) => {
+                out.push('[');
+                for (i, x) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(x, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut text = String::new();
+    write(doc, &mut text);
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 fn substitute(v: &mut Value, subs: &BTreeMap<String, String>) {

@@ -1,9 +1,17 @@
 //! Running a definition: an [`Execution`] is a plain serializable value; the driver feeds it
 //! [`Input`]s (task results, fired timers, stop requests) with the current time and performs
 //! the [`Effect`]s it returns (invoke a task, set or cancel a timer, report the end). The
-//! engine reads no clock, does no I/O and draws randomness only from the execution's own
-//! seeded generator, so the driver can persist the value after each call and resume it after
-//! a restart, and tests replay exactly.
+//! engine reads no clock and does no I/O. Its randomness comes from two places: the
+//! execution's own seeded generator (jitter, `States.UUID`, `States.MathRandom`), and the
+//! [`TokenSource`] the driver passes to each call for task tokens, which must be secret (see
+//! [`crate::tokens`]). The driver can persist the value after each call and resume it after
+//! a restart, and tests replay exactly with a deterministic token source.
+//!
+//! The history is not part of the serialized value: the execution keeps only a counter of
+//! the event ids it has issued. The events a call records are held in memory until the
+//! driver takes them with [`Execution::take_history`] and stores them elsewhere, so a
+//! snapshot's size does not grow with the history and a resumed execution continues the
+//! event ids without reading the events back.
 
 use std::cell::OnceCell;
 
@@ -21,6 +29,7 @@ use crate::history::{EventType, HistoryEvent, MAX_EVENTS};
 use crate::intrinsics::{self, Scope};
 use crate::path::{Path, Root};
 use crate::rng::Rng;
+use crate::tokens::{self, TokenSource};
 
 /// AWS's payload quota: 256 KiB of UTF-8 serialized JSON for inputs, outputs and results.
 pub const MAX_PAYLOAD_BYTES: usize = 262_144;
@@ -198,7 +207,8 @@ pub struct Start {
     pub input: Value,
     /// The state machine's ARN (for `$$.StateMachine.Id` and the execution ARN).
     pub state_machine_arn: String,
-    /// Seed for `JitterStrategy: FULL`, `States.UUID`, `States.MathRandom` and task tokens.
+    /// Seed for `JitterStrategy: FULL`, `States.UUID` and `States.MathRandom`. Task tokens do
+    /// not come from it: they come from the [`TokenSource`] given to each call.
     pub seed: u64,
 }
 
@@ -253,7 +263,9 @@ struct Counters {
     next_timer: u64,
 }
 
-/// One run of a state machine: everything needed to resume it, and its history.
+/// One run of a state machine: everything needed to resume it. Serialized, it holds the
+/// number of history events issued but not the events themselves (see
+/// [`Execution::take_history`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Execution {
     meta: Meta,
@@ -263,6 +275,11 @@ pub struct Execution {
     output: Option<Value>,
     error: Option<String>,
     cause: Option<String>,
+    /// How many history events have been issued: the last event's id.
+    events: u64,
+    /// The events recorded since this value was made (started or deserialized) or last
+    /// taken; never serialized.
+    #[serde(skip)]
     history: Vec<HistoryEvent>,
     root: Frame,
     counters: Counters,
@@ -343,7 +360,9 @@ enum Outcome {
 
 struct Cx<'a> {
     now: OffsetDateTime,
+    events: &'a mut u64,
     history: &'a mut Vec<HistoryEvent>,
+    tokens: &'a mut dyn TokenSource,
     counters: &'a mut Counters,
     meta: &'a Meta,
     effects: Vec<Effect>,
@@ -362,11 +381,12 @@ impl Cx<'_> {
         // AWS: when 24,999 events are logged, event 25,000 must end the execution, or
         // ExecutionFailed is logged instead. We note the overflow and fail at the end of the
         // call (see `Execution::finish_call`).
-        if self.history.len() + 1 >= MAX_EVENTS && !terminal {
+        if *self.events + 1 >= MAX_EVENTS as u64 && !terminal {
             self.overflow = true;
             return *prev;
         }
-        let id = self.history.len() as u64 + 1;
+        let id = *self.events + 1;
+        *self.events = id;
         let mut map = Map::new();
         if !details.is_null() {
             map.insert(kind.details_key().to_string(), details);
@@ -451,31 +471,64 @@ impl Scope for Sc<'_> {
 }
 
 fn eval_template(t: &Template, sc: &Sc<'_>, rng: &mut Rng) -> Result<Value, Failure> {
+    eval_field(t, None, sc, rng)
+}
+
+/// A `.$` path in `Parameters`, `ItemSelector` or `ResultSelector` that names nothing.
+///
+/// Decision: this is `States.Runtime` (so no `Retry` or `Catch`, not even `States.ALL`,
+/// takes it), with AWS's cause text, and not `States.ParameterPathFailure`.
+///
+/// Sources. The Developer Guide's error names ("Handling errors in Step Functions
+/// workflows", docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html)
+/// and the ASL specification (states-language.net, Appendix A) list
+/// `States.ParameterPathFailure`: "Within a state's Parameters field, the attempt to replace
+/// a field whose name ends in .$ using a path failed"; the guide also says `States.ALL`
+/// cannot catch `States.DataLimitExceeded` or `States.Runtime`. But the service raises
+/// `States.Runtime` for exactly this case: a real execution history (GitHub
+/// ryankarlos/aws_etl, `step_functions/README.md`, us-east-1, 2022) logs `ExecutionFailed`
+/// right after `TaskStateEntered` with error `States.Runtime` and cause "An error occurred
+/// while executing the state 'Glue StartJobRun' (entered at the event id #8). The JSONPath
+/// '$.JobName' specified for the field 'JobName.$' could not be found in the input '{}'";
+/// LocalStack, whose Step Functions tests are recorded against AWS, raises the same
+/// (localstack/localstack#12318, #11951, PR #12094); floci-io/floci#2521 reports the same of
+/// AWS and Step Functions Local. The documented name is kept in `errors::KNOWN` so
+/// definitions that list it in `ErrorEquals` still parse (as on AWS); it is never raised.
+/// Our cause omits AWS's "An error occurred while executing the state …" prefix.
+fn parameter_path_failure(p: &Path, field: Option<&str>, input: &Value) -> Failure {
+    let field = field.map(|k| format!(" specified for the field '{k}.$'"));
+    runtime(format!(
+        "The JSONPath '{}'{} could not be found in the input '{}'",
+        p.as_str(),
+        field.unwrap_or_default(),
+        payload_string(input)
+    ))
+}
+
+fn eval_field(
+    t: &Template,
+    field: Option<&str>,
+    sc: &Sc<'_>,
+    rng: &mut Rng,
+) -> Result<Value, Failure> {
     Ok(match t {
         Template::Literal(v) => v.clone(),
         Template::Object(fields) => {
             let mut out = Map::new();
             for (k, f) in fields {
-                out.insert(k.clone(), eval_template(f, sc, rng)?);
+                out.insert(k.clone(), eval_field(f, Some(k), sc, rng)?);
             }
             Value::Object(out)
         }
         Template::Array(items) => Value::Array(
             items
                 .iter()
-                .map(|i| eval_template(i, sc, rng))
+                .map(|i| eval_field(i, None, sc, rng))
                 .collect::<Result<_, _>>()?,
         ),
-        Template::Path(p) => sc.read(p).ok_or_else(|| {
-            Failure::new(
-                errors::PARAMETER_PATH_FAILURE,
-                format!(
-                    "The JSONPath '{}' could not be found in the input '{}'",
-                    p.as_str(),
-                    payload_string(sc.input)
-                ),
-            )
-        })?,
+        Template::Path(p) => sc
+            .read(p)
+            .ok_or_else(|| parameter_path_failure(p, field, sc.input))?,
         Template::Call(c) => intrinsics::eval(c, sc, rng)?,
     })
 }
@@ -536,10 +589,12 @@ fn resource_names(i: Integration) -> (&'static str, &'static str) {
 impl Execution {
     /// Starts an execution: records `ExecutionStarted`, runs until the first task or timer,
     /// and returns what the driver must do.
+    /// Task tokens are drawn from `tokens` (see [`crate::tokens`]).
     pub fn start(
         def: &Definition,
         start: Start,
         now: OffsetDateTime,
+        tokens: &mut dyn TokenSource,
     ) -> Result<(Execution, Vec<Effect>), StartError> {
         let valid = |c: char| {
             !c.is_whitespace() && !"<>{}[]?*\"#%\\^|~`$&,;:/".contains(c) && !c.is_control()
@@ -579,6 +634,7 @@ impl Execution {
             output: None,
             error: None,
             cause: None,
+            events: 0,
             history: Vec::new(),
             root: Frame {
                 status: FrameStatus::Running,
@@ -594,6 +650,7 @@ impl Execution {
         };
         let Execution {
             meta,
+            events,
             history,
             counters,
             root,
@@ -602,7 +659,9 @@ impl Execution {
         } = &mut exec;
         let mut cx = Cx {
             now,
+            events,
             history,
+            tokens: &mut *tokens,
             counters,
             meta,
             effects: Vec::new(),
@@ -626,17 +685,19 @@ impl Execution {
         let outcome = step(root, machine, &mut cx);
         drive(root, machine, &mut cx, outcome);
         let (effects, overflow) = (cx.effects, cx.overflow);
-        let effects = exec.finish_call(effects, overflow, now);
+        let effects = exec.finish_call(effects, overflow, now, tokens);
         Ok((exec, effects))
     }
 
     /// Feeds one input. On error the execution is unchanged. Timers that are no longer
-    /// pending (cancelled, or fired twice) are ignored: they produce no effects.
+    /// pending (cancelled, or fired twice) are ignored: they produce no effects. Task tokens
+    /// for tasks this input schedules are drawn from `tokens`.
     pub fn handle(
         &mut self,
         def: &Definition,
         input: Input,
         now: OffsetDateTime,
+        tokens: &mut dyn TokenSource,
     ) -> Result<Vec<Effect>, HandleError> {
         if self.status != Status::Running {
             return match input {
@@ -646,6 +707,7 @@ impl Execution {
         }
         let Execution {
             meta,
+            events,
             history,
             counters,
             root,
@@ -654,7 +716,9 @@ impl Execution {
         } = self;
         let mut cx = Cx {
             now,
+            events,
             history,
+            tokens: &mut *tokens,
             counters,
             meta,
             effects: Vec::new(),
@@ -700,7 +764,7 @@ impl Execution {
             };
         }
         let (effects, overflow) = (cx.effects, cx.overflow);
-        Ok(self.finish_call(effects, overflow, now))
+        Ok(self.finish_call(effects, overflow, now, tokens))
     }
 
     fn finish_call(
@@ -708,12 +772,14 @@ impl Execution {
         mut effects: Vec<Effect>,
         overflow: bool,
         now: OffsetDateTime,
+        tokens: &mut dyn TokenSource,
     ) -> Vec<Effect> {
         if overflow {
             // The execution reached the history quota: AWS logs ExecutionFailed and stops.
             // AWS does not document the error name; we use States.Runtime.
             let Execution {
                 meta,
+                events,
                 history,
                 counters,
                 root,
@@ -722,7 +788,9 @@ impl Execution {
             } = self;
             let mut cx = Cx {
                 now,
+                events,
                 history,
+                tokens: &mut *tokens,
                 counters,
                 meta,
                 effects,
@@ -755,6 +823,7 @@ impl Execution {
         let status = self.root.status.clone();
         let Execution {
             meta,
+            events,
             history,
             counters,
             root,
@@ -763,7 +832,9 @@ impl Execution {
         } = self;
         let mut cx = Cx {
             now,
+            events,
             history,
+            tokens: &mut *tokens,
             counters,
             meta,
             effects,
@@ -879,9 +950,24 @@ impl Execution {
         self.stop_date
     }
 
-    /// The history, oldest first.
+    /// The history events recorded since this value was started or deserialized and not yet
+    /// taken by [`Execution::take_history`], oldest first. (A serialized execution does not
+    /// carry its history: the driver stores the events as they come.)
     pub fn history(&self) -> &[HistoryEvent] {
         &self.history
+    }
+
+    /// Takes the events recorded since the last take (or since this value was started or
+    /// deserialized), oldest first, for the driver to store. Their ids are consecutive and
+    /// end at [`Execution::event_count`].
+    pub fn take_history(&mut self) -> Vec<HistoryEvent> {
+        std::mem::take(&mut self.history)
+    }
+
+    /// How many history events this execution has issued (the id of the last one), whether
+    /// or not they are still held in [`Execution::history`].
+    pub fn event_count(&self) -> u64 {
+        self.events
     }
 
     /// Every task out now, so a restarted driver can re-run or keep waiting for them.
@@ -1102,14 +1188,8 @@ fn step(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) -> Outcome {
         Kind::Task(spec) => {
             let token =
                 (spec.integration == Integration::LambdaInvokeWaitForTaskToken).then(|| {
-                    let r = &mut cx.counters.rng;
-                    format!(
-                        "{:016x}{:016x}{:016x}{:016x}",
-                        r.next_u64(),
-                        r.next_u64(),
-                        r.next_u64(),
-                        r.next_u64()
-                    )
+                    // 256 bits from the driver's source, never from the seeded generator.
+                    tokens::encode(cx.tokens.token_bytes())
                 });
             let parameters = match params(active, cx, token.as_deref()) {
                 Ok(v) => v,

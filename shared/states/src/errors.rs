@@ -14,7 +14,9 @@ pub const HEARTBEAT_TIMEOUT: &str = "States.HeartbeatTimeout";
 pub const PERMISSIONS: &str = "States.Permissions";
 /// `ResultPath` could not be applied to the state's input.
 pub const RESULT_PATH_MATCH_FAILURE: &str = "States.ResultPathMatchFailure";
-/// A `.$` field in `Parameters`, `ItemSelector` or `ResultSelector` named a missing path.
+/// Documented for a `.$` field in `Parameters` that names a missing path, but never raised:
+/// AWS raises `States.Runtime` for that (see `engine::parameter_path_failure` for the
+/// sources). Kept so definitions listing it in `ErrorEquals` parse, as they do on AWS.
 pub const PARAMETER_PATH_FAILURE: &str = "States.ParameterPathFailure";
 /// A branch of a Parallel state failed (the documented name; see `engine` for what we raise).
 pub const BRANCH_FAILED: &str = "States.BranchFailed";

@@ -6,10 +6,13 @@
 //! or Python services, which the single-process local shape cannot embed.
 //!
 //! The engine is sans-IO: [`Definition::parse`] checks a file and refuses, by JSON path,
-//! anything not implemented; [`Execution::start`] and [`Execution::handle`] take inputs and
-//! the current time and return [`Effect`]s. A driver persists the serializable
-//! [`Execution`] after each call and performs the effects, which gives durability and
-//! "wake on events and timers, never poll" without the engine knowing about either.
+//! anything not implemented; [`Execution::start`] and [`Execution::handle`] take inputs,
+//! the current time and a [`TokenSource`] for task tokens, and return [`Effect`]s. A driver
+//! persists the serializable [`Execution`] after each call (without its history, which it
+//! takes with [`Execution::take_history`] and stores as it grows) and performs the effects,
+//! which gives durability and "wake on events and timers, never poll" without the engine
+//! knowing about either. [`Definition::sha256_hex`] identifies the definition an execution
+//! was started under.
 //! `SUPPORTED.md` lists what is implemented.
 
 pub mod definition;
@@ -20,6 +23,7 @@ pub mod intrinsics;
 pub mod path;
 pub mod rng;
 pub mod supported;
+pub mod tokens;
 
 pub use definition::{Definition, DefinitionError, Integration};
 pub use engine::{
@@ -28,3 +32,4 @@ pub use engine::{
 };
 pub use errors::Failure;
 pub use history::{EventType, HistoryEvent};
+pub use tokens::{SeededTokens, TOKEN_BYTES, TokenSource};

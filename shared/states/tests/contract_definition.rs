@@ -8,7 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use keiyaku_states::{
-    Definition, Effect, Execution, Input, Integration, Invocation, Start, Status, TaskRef, TimerId,
+    Definition, Effect, Execution, Input, Integration, Invocation, SeededTokens, Start, Status,
+    TaskRef, TimerId,
 };
 use serde_json::{Value, json};
 use time::macros::datetime;
@@ -398,6 +399,8 @@ struct Sim {
     backoffs: Vec<i64>,
     doc: Doc,
     script: Script,
+    /// Deterministic task tokens.
+    tokens: SeededTokens,
 }
 
 const INPUT_KEYS: &[&str] = &[
@@ -417,8 +420,10 @@ impl Sim {
     fn new(approvers: &[&'static str], recipients: &[&'static str], script: Script) -> Sim {
         let def = contract();
         let input = json!({"team_id": "t-1", "document_id": "d-1", "send": 1});
+        let mut tokens = SeededTokens::new(7);
         let (exec, effects) =
-            Execution::start(&def, Start::new("d-1-1", input).seed(7), T0).expect("starts");
+            Execution::start(&def, Start::new("d-1-1", input).seed(7), T0, &mut tokens)
+                .expect("starts");
         let mut sim = Sim {
             def,
             exec,
@@ -437,6 +442,7 @@ impl Sim {
                 deadline: T0 + Duration::days(14),
             },
             script,
+            tokens,
         };
         sim.apply(effects);
         sim
@@ -464,7 +470,7 @@ impl Sim {
     fn handle(&mut self, input: Input) {
         let effects = self
             .exec
-            .handle(&self.def, input, self.now)
+            .handle(&self.def, input, self.now, &mut self.tokens)
             .expect("input accepted");
         self.apply(effects);
     }

@@ -188,6 +188,7 @@ fn an_oversized_execution_input_is_refused_at_start() {
         &def,
         Start::new("big", json!("y".repeat(262_200))),
         support::T0,
+        &mut keiyaku_states::SeededTokens::new(0),
     )
     .unwrap_err();
     assert_eq!(err, keiyaku_states::StartError::InputTooLarge);

@@ -217,13 +217,88 @@ fn missing_input_path_is_a_runtime_error_that_catch_all_does_not_catch() {
     assert!(run.tasks.is_empty(), "no task was invoked");
 }
 
+/// AWS raises `States.Runtime` (uncatchable) for a `.$` path that names nothing, not the
+/// documented `States.ParameterPathFailure`: see `engine::parameter_path_failure` and
+/// SUPPORTED.md for the sources.
 #[test]
-fn missing_parameter_path_is_a_parameter_path_failure() {
+fn missing_parameter_path_is_an_uncatchable_runtime_error_as_on_aws() {
+    let catch_everything = json!([
+        {"ErrorEquals": ["States.ParameterPathFailure"], "Next": "Recovered"},
+        {"ErrorEquals": ["States.ALL"], "Next": "Recovered"}
+    ]);
+    let retry_everything = json!([{"ErrorEquals": ["States.ALL"], "MaxAttempts": 3}]);
+    let with_recovery = |state: Value| {
+        json!({"StartAt": "S", "States": {"S": state, "Recovered": {"Type": "Succeed"}}})
+            .to_string()
+    };
+
+    // Parameters of a Task: no task is invoked, nothing catches or retries it.
+    let task = json!({
+        "Type": "Task",
+        "Resource": "arn:aws:lambda:us-east-1:123456789012:function:HelloFunction",
+        "Parameters": {"JobName.$": "$.JobName"},
+        "Retry": retry_everything,
+        "Catch": catch_everything,
+        "Next": "Recovered"
+    });
+    let run = Run::start(&with_recovery(task), json!({}));
+    assert_eq!(run.exec.status(), Status::Failed);
+    assert_eq!(run.exec.error(), Some("States.Runtime"));
+    assert_eq!(
+        run.exec.cause(),
+        Some(
+            "The JSONPath '$.JobName' specified for the field 'JobName.$' could not be found in the input '{}'"
+        )
+    );
+    assert!(run.tasks.is_empty(), "no task was invoked");
+    assert!(run.timers.is_empty(), "no retry was scheduled");
+
+    // A nested field of a Pass state's Parameters, and a `$$` path.
     let run = Run::start(
-        &one_pass(json!({"Parameters": {"x.$": "$.nope"}})),
+        &one_pass(json!({"Parameters": {"outer": {"x.$": "$.nope"}}})),
+        json!({"a": 1}),
+    );
+    assert_eq!(run.exec.error(), Some("States.Runtime"));
+    assert!(run.exec.cause().unwrap().contains("for the field 'x.$'"));
+    let run = Run::start(
+        &one_pass(json!({"Parameters": {"t.$": "$$.Task.Token"}})),
         json!({}),
     );
-    assert_eq!(run.exec.error(), Some("States.ParameterPathFailure"));
+    assert_eq!(run.exec.error(), Some("States.Runtime"));
+
+    // ResultSelector, over the task's result.
+    let task = json!({
+        "Type": "Task",
+        "Resource": "arn:aws:lambda:us-east-1:123456789012:function:HelloFunction",
+        "ResultSelector": {"n.$": "$.missing"},
+        "Catch": catch_everything,
+        "Next": "Recovered"
+    });
+    let mut run = Run::start(&with_recovery(task), json!({}));
+    run.succeed(json!({"present": 1}));
+    assert_eq!(run.exec.status(), Status::Failed);
+    assert_eq!(run.exec.error(), Some("States.Runtime"));
+
+    // ItemSelector of a Map state.
+    let map = json!({
+        "Type": "Map",
+        "ItemSelector": {"v.$": "$.nope"},
+        "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}},
+        "Catch": catch_everything,
+        "Next": "Recovered"
+    });
+    let run = Run::start(&with_recovery(map), json!([1, 2]));
+    assert_eq!(run.exec.status(), Status::Failed);
+    assert_eq!(run.exec.error(), Some("States.Runtime"));
+
+    // A missing path inside an intrinsic's arguments stays a (catchable) IntrinsicFailure.
+    let pass = json!({
+        "Type": "Pass",
+        "Parameters": {"s.$": "States.Format('{}', $.nope)"},
+        "Next": "Recovered"
+    });
+    let run = Run::start(&with_recovery(pass), json!({}));
+    assert_eq!(run.exec.error(), Some("States.IntrinsicFailure"));
 }
 
 #[test]

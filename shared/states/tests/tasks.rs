@@ -125,6 +125,7 @@ fn wait_for_task_token_completes_by_token_with_the_raw_output() {
             output: json!({}),
         },
         run.now,
+        &mut run.tokens,
     );
     assert_eq!(again, Err(HandleError::NotRunning));
 }
@@ -151,6 +152,7 @@ fn the_timeout_timer_fails_the_task_with_states_timeout() {
             output: json!({}),
         },
         run.now,
+        &mut run.tokens,
     );
     assert_eq!(late, Err(HandleError::NotRunning));
 }
@@ -185,6 +187,7 @@ fn unknown_tokens_and_stale_timers() {
             output: json!({}),
         },
         run.now,
+        &mut run.tokens,
     );
     assert_eq!(bad, Err(HandleError::UnknownTask));
     let stale = run
@@ -195,6 +198,7 @@ fn unknown_tokens_and_stale_timers() {
                 timer: keiyaku_states::TimerId(999),
             },
             run.now,
+            &mut run.tokens,
         )
         .unwrap();
     assert!(stale.is_empty());
@@ -322,7 +326,8 @@ fn long_machine() -> String {
 }
 
 /// Drives the long machine; before each input, optionally replaces the execution with a
-/// copy that went through JSON.
+/// copy that went through JSON. Like a driver, it takes the new history events before each
+/// input (a serialized execution does not carry them).
 fn drive_long(round_trip: bool) -> (Value, Vec<Value>) {
     let def = Definition::parse(&long_machine()).unwrap();
     let mut run = Run::start_with(
@@ -331,9 +336,11 @@ fn drive_long(round_trip: bool) -> (Value, Vec<Value>) {
     );
     let mut failed_once = false;
     let mut guard = 0;
+    let mut events = Vec::new();
     while run.exec.status() == Status::Running {
         guard += 1;
         assert!(guard < 100);
+        events.extend(run.exec.take_history());
         if round_trip {
             let text = serde_json::to_string(&run.exec).unwrap();
             let back: Execution = serde_json::from_str(&text).unwrap();
@@ -364,9 +371,9 @@ fn drive_long(round_trip: bool) -> (Value, Vec<Value>) {
             run.fire_next_timer();
         }
     }
-    let history = run
-        .exec
-        .history()
+    events.extend(run.exec.take_history());
+    assert_eq!(events.len() as u64, run.exec.event_count());
+    let history = events
         .iter()
         .map(|e| serde_json::to_value(e).unwrap())
         .collect();

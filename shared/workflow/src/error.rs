@@ -35,6 +35,22 @@ pub enum WorkflowError {
     /// The execution kept changing under this call (another writer won every retry).
     #[error("the execution changed concurrently too many times")]
     Conflict,
+    /// The execution started under another definition of its state machine than the one
+    /// configured now (their SHA-256 differ); it is not advanced until that definition is
+    /// configured again.
+    #[error(
+        "execution {execution} of state machine {machine:?} started under definition {recorded}, but the current definition is {current}; it is not advanced"
+    )]
+    DefinitionChanged {
+        /// The execution's id.
+        execution: String,
+        /// Its state machine.
+        machine: String,
+        /// The definition hash recorded at its start.
+        recorded: String,
+        /// The configured definition's hash.
+        current: String,
+    },
     /// Stored workflow data could not be read back.
     #[error("stored workflow data is corrupt: {0}")]
     Corrupt(String),
@@ -60,6 +76,7 @@ impl WorkflowError {
             WorkflowError::TaskDoesNotExist => "TaskDoesNotExist",
             WorkflowError::TaskTimedOut => "TaskTimedOut",
             WorkflowError::Conflict
+            | WorkflowError::DefinitionChanged { .. }
             | WorkflowError::Corrupt(_)
             | WorkflowError::Store(_)
             | WorkflowError::Stopped => "InternalError",

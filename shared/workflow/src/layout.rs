@@ -3,7 +3,7 @@
 //!
 //! | pk | sk | what |
 //! |---|---|---|
-//! | `EXEC#<id>` | `STATE` | the head: version-conditioned; summary fields, event count, first chunk of the snapshot |
+//! | `EXEC#<id>` | `STATE` | the head: version-conditioned; summary fields, event count, definition hash, first chunk of the snapshot (which holds no events) |
 //! | `EXEC#<id>` | `STATE#<part 3>` | further chunks of the snapshot, when it is larger than one item |
 //! | `EXEC#<id>` | `EV#<first event id 8>#<chunk 3>` | the events one commit appended, as a JSON array cut into chunks |
 //! | `EXECNAME#<machine>#<name>` | `NAME` | execution id and input, so a name is taken once |
@@ -147,6 +147,10 @@ pub(crate) struct Head {
     pub stop: Option<OffsetDateTime>,
     /// How many history events are committed.
     pub events: usize,
+    /// SHA-256 (hex) of the definition the execution started under, after substitution
+    /// (`Definition::sha256_hex`); absent in heads written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition: Option<String>,
     /// How many chunks the snapshot has (the head holds the first).
     pub parts: usize,
     /// Tasks whose `TaskSubmitted` is recorded, so a re-invocation does not record it twice.

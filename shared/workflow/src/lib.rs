@@ -32,8 +32,9 @@ use keiyaku_core::clock::Clock;
 use keiyaku_core::ports::{Condition, Item, ItemStore, Query, StoreError, Write};
 use keiyaku_states::{
     Definition, Execution, HandleError, HistoryEvent, Input, Invocation, Start, StartError, Status,
-    TaskId, TaskRef, TimerId,
+    TOKEN_BYTES, TaskId, TaskRef, TimerId,
 };
+use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -192,12 +193,24 @@ pub struct HistoryPage {
     pub next: Option<String>,
 }
 
+/// A task token's 256 bits, from the operating system's CSPRNG: a token is the only
+/// credential a callback presents, so it must not be predictable from other tokens or from
+/// the execution's seed.
+fn os_token() -> [u8; TOKEN_BYTES] {
+    let mut b = [0u8; TOKEN_BYTES];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    b
+}
+
 /// A loaded execution, cached between inputs while its version is known to be current.
 struct Live {
     exec: Execution,
     /// The head item's version.
     version: u64,
     machine: String,
+    /// The SHA-256 of the definition the execution started under (`None` for executions
+    /// recorded before hashes were).
+    definition: Option<String>,
     /// How many snapshot chunks are stored.
     parts: usize,
     submitted: BTreeSet<u64>,
@@ -207,7 +220,7 @@ struct Live {
 struct Before {
     timers: BTreeMap<TimerId, OffsetDateTime>,
     tasks: BTreeMap<TaskId, Invocation>,
-    events: usize,
+    events: u64,
     status: Option<Status>,
     parts: usize,
 }
@@ -217,7 +230,7 @@ impl Before {
         Before {
             timers: pending_timers(&live.exec),
             tasks: pending_tasks(&live.exec),
-            events: live.exec.history().len(),
+            events: live.exec.event_count(),
             status: Some(live.exec.status()),
             parts: live.parts,
         }
@@ -459,8 +472,10 @@ impl Runner {
     /// At startup: invokes again every task pending in every running execution (what was
     /// in flight when the process stopped is lost; handlers are idempotent), including
     /// `.waitForTaskToken` tasks, so their handlers record the token again. Timers need no
-    /// re-arming beyond waking the loop: they are items, committed with the state. Returns
-    /// how many tasks were invoked.
+    /// re-arming beyond waking the loop: they are items, committed with the state. An
+    /// execution whose state machine's definition changed since it started (its recorded
+    /// SHA-256 differs) is skipped and logged; inputs to it fail with
+    /// [`WorkflowError::DefinitionChanged`]. Returns how many tasks were invoked.
     pub async fn recover(&self) -> Result<usize> {
         self.inner.recover().await
     }
@@ -526,6 +541,31 @@ impl Runner {
     #[cfg(test)]
     fn crashed(&self) -> bool {
         self.inner.dead.load(Ordering::SeqCst)
+    }
+}
+
+/// Refuses to advance an execution under a definition other than the one it started under
+/// (its states, paths or task ARNs may differ: running on would silently mix two
+/// definitions). Logs the refusal. An execution recorded before hashes were has none to
+/// compare: it runs, with a warning.
+fn check_definition(id: &ExecutionId, live: &Live, def: &Definition) -> Result<()> {
+    let current = def.sha256_hex();
+    match &live.definition {
+        Some(recorded) if recorded == current => Ok(()),
+        Some(recorded) => {
+            let e = WorkflowError::DefinitionChanged {
+                execution: id.to_string(),
+                machine: live.machine.clone(),
+                recorded: recorded.clone(),
+                current: current.to_string(),
+            };
+            tracing::error!(execution = %id, machine = %live.machine, %recorded, %current, error = %e, "execution not advanced: its state machine's definition changed");
+            Err(e)
+        }
+        None => {
+            tracing::warn!(execution = %id, machine = %live.machine, "execution has no recorded definition hash; running it under the current definition");
+            Ok(())
+        }
     }
 }
 
@@ -597,25 +637,28 @@ impl Inner {
         }
         let now = self.clock.now();
         let start = Start::new(name, input.clone())
-            // The seed makes the task tokens; a fresh random one per execution keeps them
-            // unguessable across executions.
+            // The seed drives jitter, States.UUID and States.MathRandom only; task tokens
+            // come from the OS generator (`os_token`).
             .seed(rand::random())
             .state_machine_arn(format!(
                 "arn:aws:states:local:000000000000:stateMachine:{machine}"
             ));
-        let (exec, _effects) = Execution::start(def, start, now).map_err(|e| match e {
-            StartError::InvalidName(n) => WorkflowError::InvalidName(n),
-            StartError::InputTooLarge => WorkflowError::InvalidExecutionInput,
-        })?;
+        let (mut exec, _effects) =
+            Execution::start(def, start, now, &mut os_token).map_err(|e| match e {
+                StartError::InvalidName(n) => WorkflowError::InvalidName(n),
+                StartError::InputTooLarge => WorkflowError::InvalidExecutionInput,
+            })?;
         let id = ExecutionId::random();
+        let events = exec.take_history();
         let mut live = Live {
             exec,
             version: 0,
             machine: machine.to_string(),
+            definition: Some(def.sha256_hex().to_string()),
             parts: 0,
             submitted: BTreeSet::new(),
         };
-        let (mut writes, parts) = self.writes(&id, &live, &Before::nothing(), now)?;
+        let (mut writes, parts) = self.writes(&id, &live, &Before::nothing(), &events, now)?;
         writes.push(Write::Put {
             item: Item::new(
                 layout::name_key(machine, name),
@@ -700,13 +743,15 @@ impl Inner {
                 return Ok(false);
             }
             let def = self.definition(&live.machine)?;
+            check_definition(id, live, def)?;
             let before = Before::of(live);
             let now = self.clock.now();
             let effects = live
                 .exec
-                .handle(def, input.clone(), now)
+                .handle(def, input.clone(), now, &mut os_token)
                 .map_err(ApplyError::Refused)?;
-            if effects.is_empty() && live.exec.history().len() == before.events {
+            let events = live.exec.take_history();
+            if effects.is_empty() && events.is_empty() {
                 return Ok(false);
             }
             if let Input::TaskSubmitted {
@@ -718,7 +763,7 @@ impl Inner {
             }
             let after = pending_tasks(&live.exec);
             live.submitted.retain(|t| after.contains_key(&TaskId(*t)));
-            let written = self.writes(id, live, &before, now);
+            let written = self.writes(id, live, &before, &events, now);
             let committed = match written {
                 Ok((writes, parts)) => match self.alive() {
                     Ok(()) => self.items.transact(writes).await.map(|()| parts),
@@ -784,17 +829,15 @@ impl Inner {
         id: &ExecutionId,
         live: &Live,
         before: &Before,
+        new_events: &[HistoryEvent],
         now: OffsetDateTime,
     ) -> Result<(Vec<Write>, usize)> {
         let exec = &live.exec;
         let mut writes = Vec::new();
 
-        // The snapshot without its history: the events are items of their own.
-        let mut snapshot = serde_json::to_value(exec)?;
-        if let Some(o) = snapshot.as_object_mut() {
-            o.insert("history".into(), Value::Array(Vec::new()));
-        }
-        let text = snapshot.to_string();
+        // The snapshot: the engine leaves the history out of it (it keeps only the event
+        // counter), so its size does not grow with the events, which are items of their own.
+        let text = serde_json::to_string(exec)?;
         let pieces = layout::split(&text);
         let head = Head {
             machine: live.machine.clone(),
@@ -802,7 +845,8 @@ impl Inner {
             status: exec.status(),
             start: exec.start_date(),
             stop: exec.stop_date(),
-            events: exec.history().len(),
+            events: exec.event_count() as usize,
+            definition: live.definition.clone(),
             parts: pieces.len(),
             submitted: live.submitted.iter().copied().collect(),
             data: pieces[0].to_string(),
@@ -838,7 +882,11 @@ impl Inner {
         }
 
         // The events this commit appended, as one record.
-        let new_events = &exec.history()[before.events..];
+        debug_assert_eq!(
+            before.events + new_events.len() as u64,
+            exec.event_count(),
+            "the new events are exactly those since the last commit"
+        );
         if let Some(first) = new_events.first() {
             let text = serde_json::to_string(new_events)?;
             let pieces = layout::split(&text);
@@ -943,7 +991,7 @@ impl Inner {
         Ok((serde_json::from_value(item.body)?, item.version))
     }
 
-    /// The head and the snapshot as a JSON document (its `history` empty), and the version.
+    /// The head and the snapshot as a JSON document, and the version.
     async fn read_snapshot_value(&self, id: &ExecutionId) -> Result<(Head, Value, u64)> {
         let (head, version) = self.read_head(id).await?;
         let mut text = head.data.clone();
@@ -981,29 +1029,22 @@ impl Inner {
         Ok((head, serde_json::from_value(snapshot)?))
     }
 
-    /// The execution with its whole history, ready for inputs.
+    /// The execution, ready for inputs. Its history is not read: the snapshot carries the
+    /// event counter, so new events continue the ids.
     async fn load(&self, id: &ExecutionId) -> Result<Live> {
         let (head, mut snapshot, version) = self.read_snapshot_value(id).await?;
-        let mut events = Vec::with_capacity(head.events);
-        self.scan_events(id, None, |record| {
-            events.extend(record);
-            false
-        })
-        .await?;
-        if events.len() != head.events {
-            return Err(WorkflowError::Corrupt(format!(
-                "execution {id}: {} events stored, {} committed",
-                events.len(),
-                head.events
-            )));
-        }
-        if let Some(o) = snapshot.as_object_mut() {
-            o.insert("history".into(), Value::Array(events));
+        if let Some(o) = snapshot.as_object_mut()
+            && !o.contains_key("events")
+        {
+            // A snapshot written before the engine kept its own counter (its history was
+            // stored empty): the head's event count is the counter.
+            o.insert("events".into(), Value::from(head.events as u64));
         }
         Ok(Live {
             exec: serde_json::from_value(snapshot)?,
             version,
             machine: head.machine,
+            definition: head.definition,
             parts: head.parts,
             submitted: head.submitted.into_iter().collect(),
         })
@@ -1259,8 +1300,9 @@ impl Inner {
                     Ok(false) | Err(ApplyError::Refused(_)) => {}
                     Err(ApplyError::Failed(WorkflowError::ExecutionDoesNotExist(_))) => {}
                     Err(ApplyError::Failed(
-                        e
-                        @ (WorkflowError::StateMachineDoesNotExist(_) | WorkflowError::Corrupt(_)),
+                        e @ (WorkflowError::StateMachineDoesNotExist(_)
+                        | WorkflowError::Corrupt(_)
+                        | WorkflowError::DefinitionChanged { .. }),
                     )) => {
                         // This process cannot run the execution; keeping the due timer at
                         // the head of the queue would spin the loop. `recover` re-arms it
@@ -1300,12 +1342,19 @@ impl Inner {
                 let slot = self.slot(&id);
                 let mut guard = slot.lock().await;
                 let live = match self.load(&id).await {
-                    Ok(live) if self.machines.contains_key(&live.machine) => live,
-                    Ok(live) => {
-                        // One execution this process cannot run must not stop the others.
-                        tracing::error!(execution = %id, machine = %live.machine, "not recovered: unknown state machine");
-                        continue;
-                    }
+                    Ok(live) => match self.machines.get(&live.machine) {
+                        Some(def) => match check_definition(&id, &live, def) {
+                            Ok(()) => live,
+                            // Logged by the check; its tasks are not invoked and its timers
+                            // not re-armed: nothing of it may run under this definition.
+                            Err(_) => continue,
+                        },
+                        None => {
+                            // One execution this process cannot run must not stop the others.
+                            tracing::error!(execution = %id, machine = %live.machine, "not recovered: unknown state machine");
+                            continue;
+                        }
+                    },
                     Err(e @ WorkflowError::Corrupt(_)) => {
                         tracing::error!(execution = %id, error = %e, "not recovered");
                         continue;

@@ -178,7 +178,22 @@ fn machines() -> Vec<Machine> {
         parse("heartbeat", contract(Some(60))),
         parse("quick", waiter(1)),
         parse("long", waiter(3600)),
+        parse("loop", looping()),
     ]
+}
+
+/// Wait 1 s → Pass → Choice, round again until the input has `stop` (never, here): each
+/// round adds events and changes nothing else.
+fn looping() -> String {
+    json!({"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Seconds": 1, "Next": "P"},
+        "P": {"Type": "Pass", "Result": 1, "ResultPath": "$.last", "Next": "C"},
+        "C": {"Type": "Choice",
+              "Choices": [{"Variable": "$.stop", "IsPresent": true, "Next": "Done"}],
+              "Default": "W"},
+        "Done": {"Type": "Succeed"}
+    }})
+    .to_string()
 }
 
 struct Env {
@@ -985,4 +1000,278 @@ async fn the_run_loop_wakes_for_timers_without_polling() {
         .await
         .expect("the loop stops on shutdown")
         .unwrap();
+}
+
+#[test]
+fn tokens_come_from_the_os_not_from_the_seed() {
+    // The engine directly, twice with the same seed, as the runner drives it.
+    let def = Definition::parse(
+        &json!({"StartAt": "Ask", "States": {"Ask": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Parameters": {"FunctionName": "ask", "Payload": {"token.$": "$$.Task.Token"}},
+            "End": true
+        }}})
+        .to_string(),
+    )
+    .unwrap();
+    let token = || {
+        let start = Start::new("same", json!({})).seed(7);
+        let now = OffsetDateTime::from_unix_timestamp(1_750_000_000).unwrap();
+        let (exec, _) = Execution::start(&def, start, now, &mut os_token).unwrap();
+        exec.pending_tasks()[0].token.clone().unwrap()
+    };
+    let tokens: HashSet<String> = (0..8).map(|_| token()).collect();
+    assert_eq!(tokens.len(), 8, "same seed, different tokens");
+    for t in &tokens {
+        assert_eq!(t.len(), 64, "256 bits as hex");
+        assert!(t.chars().all(|c| c.is_ascii_hexdigit()));
+    }
+}
+
+#[tokio::test]
+async fn runner_tokens_are_256_bit_and_distinct() {
+    let env = Env::new();
+    let r = env.runner();
+    let (_, a) = to_token_wait(&env, &r, "contract", "tok-a").await;
+    let (_, b) = to_token_wait(&env, &r, "contract", "tok-b").await;
+    assert_ne!(a, b);
+    for t in [&a, &b] {
+        assert_eq!(t.len(), 64);
+        assert!(t.chars().all(|c| c.is_ascii_hexdigit()));
+    }
+}
+
+/// The head's snapshot text (one part) as JSON, and the head's event count.
+async fn head_snapshot(env: &Env, id: &ExecutionId) -> (Value, String, u64) {
+    let head = env
+        .store()
+        .get(&layout::head_key(id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(head.body["parts"], json!(1));
+    let data = head.body["data"].as_str().unwrap().to_string();
+    let events = head.body["events"].as_u64().unwrap();
+    (serde_json::from_str(&data).unwrap(), data, events)
+}
+
+#[tokio::test]
+async fn snapshots_hold_no_history_and_do_not_grow_with_it() {
+    let env = Env::new();
+    let r = env.runner();
+    let id = r
+        .start_execution("loop", "rounds", json!({}))
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        env.clock.advance(Duration::seconds(1));
+        assert_eq!(r.fire_due_timers().await.unwrap(), 1);
+    }
+    let (snapshot, small, events) = head_snapshot(&env, &id).await;
+    assert!(
+        snapshot.get("history").is_none(),
+        "no events in the snapshot"
+    );
+    assert_eq!(snapshot["events"], json!(events));
+    for _ in 0..100 {
+        env.clock.advance(Duration::seconds(1));
+        assert_eq!(r.fire_due_timers().await.unwrap(), 1);
+    }
+    let (_, big, more) = head_snapshot(&env, &id).await;
+    assert!(more > events + 300);
+    assert!(
+        big.len() < small.len() + 32,
+        "the snapshot grew from {} to {} bytes",
+        small.len(),
+        big.len()
+    );
+    let all = all_events(&r, &id).await;
+    assert_eq!(all.len() as u64, more);
+    assert_consecutive(&all);
+}
+
+#[tokio::test]
+async fn a_resumed_execution_continues_event_ids_without_reading_its_history() {
+    let env = Env::new();
+    let r = env.runner();
+    let (id, token) = to_token_wait(&env, &r, "contract", "resume").await;
+    let (_, _, stored) = head_snapshot(&env, &id).await;
+    // Take the stored events away: a restarted runner must not need them to go on.
+    let store = env.store();
+    let page = store
+        .query(&Query {
+            pk: layout::exec_pk(&id),
+            sk_prefix: layout::EVENT_PREFIX.into(),
+            after: None,
+            descending: false,
+            limit: 1000,
+        })
+        .await
+        .unwrap();
+    assert!(!page.items.is_empty());
+    for item in page.items {
+        store.delete(&item.key, Condition::None).await.unwrap();
+    }
+    let fresh = env.runner();
+    fresh
+        .send_task_success(&token, json!({"decision": "agree"}))
+        .await
+        .unwrap();
+    assert_eq!(status(&fresh, &id).await, Status::Succeeded);
+    let (_, _, total) = head_snapshot(&env, &id).await;
+    assert_eq!(total, 19);
+    let tail = fresh
+        .history(&id, Some(&stored.to_string()), 1000)
+        .await
+        .unwrap()
+        .events;
+    assert_eq!(
+        tail.iter().map(|e| e.id).collect::<Vec<_>>(),
+        (stored + 1..=total).collect::<Vec<_>>(),
+        "the new events continue the ids"
+    );
+    assert_eq!(tail[0].previous_event_id, stored);
+}
+
+/// `machines()` with `contract` replaced by another definition under the same name.
+fn machines_with_changed_contract() -> Vec<Machine> {
+    machines()
+        .into_iter()
+        .map(|m| {
+            if m.name == "contract" {
+                let heartbeat = machines()
+                    .into_iter()
+                    .find(|m| m.name == "heartbeat")
+                    .unwrap();
+                Machine {
+                    name: "contract".into(),
+                    definition: heartbeat.definition,
+                }
+            } else {
+                m
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_execution_is_not_advanced_under_a_changed_definition() {
+    let env = Env::new();
+    let r = env.runner();
+    let (id, token) = to_token_wait(&env, &r, "contract", "pinned").await;
+    let expected = machines()
+        .into_iter()
+        .find(|m| m.name == "contract")
+        .unwrap()
+        .definition
+        .sha256_hex()
+        .to_string();
+    let head = env
+        .store()
+        .get(&layout::head_key(&id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        head.body["definition"],
+        json!(expected),
+        "recorded at start"
+    );
+    let version = head.version;
+
+    let changed = Runner::new(
+        env.store(),
+        env.clock.clone(),
+        env.handlers.clone(),
+        machines_with_changed_contract(),
+    );
+    // A callback is refused with a typed error, and nothing is written.
+    let err = changed
+        .send_task_success(&token, json!({"decision": "agree"}))
+        .await
+        .unwrap_err();
+    match &err {
+        WorkflowError::DefinitionChanged {
+            execution,
+            machine,
+            recorded,
+            current,
+        } => {
+            assert_eq!(execution, id.as_str());
+            assert_eq!(machine, "contract");
+            assert_eq!(recorded, &expected);
+            assert_ne!(current, &expected);
+        }
+        other => panic!("expected DefinitionChanged, got {other:?}"),
+    }
+    assert_eq!(err.code(), "InternalError");
+    let head = env
+        .store()
+        .get(&layout::head_key(&id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(head.version, version, "nothing was written");
+    // Recovery does not invoke its tasks; stopping is refused too.
+    let calls = env.handlers.count("record_wait");
+    assert_eq!(changed.recover().await.unwrap(), 0);
+    changed.idle().await;
+    assert_eq!(env.handlers.count("record_wait"), calls);
+    assert!(matches!(
+        changed.stop_execution(&id, None, None).await,
+        Err(WorkflowError::DefinitionChanged { .. })
+    ));
+    // Its timeout timer, when due, is dropped rather than run (recovery under the right
+    // definition re-arms it).
+    env.clock.advance(Duration::seconds(3600));
+    assert_eq!(changed.fire_due_timers().await.unwrap(), 0);
+    assert_eq!(status(&changed, &id).await, Status::Running);
+    // Under its own definition it goes on.
+    let again = env.runner();
+    again.recover().await.unwrap();
+    again.idle().await;
+    assert_eq!(
+        again.fire_due_timers().await.unwrap(),
+        1,
+        "the re-armed timeout"
+    );
+    let d = again.describe_execution(&id).await.unwrap();
+    assert_eq!(d.summary.status, Status::Failed);
+    assert_eq!(d.error.as_deref(), Some("Keiyaku.Expired"));
+}
+
+#[tokio::test]
+async fn an_execution_without_a_recorded_hash_still_runs() {
+    let env = Env::new();
+    let r = env.runner();
+    let (id, token) = to_token_wait(&env, &r, "contract", "legacy").await;
+    // A head written before hashes were recorded, with a snapshot that still has the old
+    // shape (an empty history, no event counter).
+    let store = env.store();
+    let mut head = store.get(&layout::head_key(&id)).await.unwrap().unwrap();
+    let mut snapshot: Value = serde_json::from_str(head.body["data"].as_str().unwrap()).unwrap();
+    let o = snapshot.as_object_mut().unwrap();
+    o.remove("events");
+    o.insert("history".into(), json!([]));
+    head.body["data"] = json!(snapshot.to_string());
+    head.body.as_object_mut().unwrap().remove("definition");
+    let version = head.version;
+    head.version += 1;
+    store
+        .transact(vec![Write::Put {
+            item: head,
+            condition: Condition::Version(version),
+        }])
+        .await
+        .unwrap();
+    let fresh = env.runner();
+    fresh
+        .send_task_success(&token, json!({"decision": "agree"}))
+        .await
+        .unwrap();
+    assert_eq!(status(&fresh, &id).await, Status::Succeeded);
+    let events = all_events(&fresh, &id).await;
+    assert_eq!(events.len(), 19);
+    assert_consecutive(&events);
 }

@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use keiyaku_states::{Definition, Effect, Execution, Input, Invocation, Start, TaskRef, TimerId};
+use keiyaku_states::{
+    Definition, Effect, Execution, Input, Invocation, SeededTokens, Start, TaskRef, TimerId,
+};
 use serde_json::Value;
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -21,6 +23,8 @@ pub struct Run {
     pub timers: BTreeMap<TimerId, OffsetDateTime>,
     pub tasks: Vec<Invocation>,
     pub log: Vec<Effect>,
+    /// Deterministic task tokens (seeded like the execution).
+    pub tokens: SeededTokens,
 }
 
 impl Run {
@@ -32,7 +36,8 @@ impl Run {
     }
 
     pub fn start_with(def: Definition, start: Start) -> Run {
-        let (exec, effects) = Execution::start(&def, start, T0).expect("starts");
+        let mut tokens = SeededTokens::new(start.seed);
+        let (exec, effects) = Execution::start(&def, start, T0, &mut tokens).expect("starts");
         let mut run = Run {
             def,
             exec,
@@ -40,6 +45,7 @@ impl Run {
             timers: BTreeMap::new(),
             tasks: Vec::new(),
             log: Vec::new(),
+            tokens,
         };
         run.apply(effects);
         run
@@ -66,7 +72,9 @@ impl Run {
     }
 
     pub fn handle(&mut self, input: Input) -> Result<(), keiyaku_states::HandleError> {
-        let effects = self.exec.handle(&self.def, input, self.now)?;
+        let effects = self
+            .exec
+            .handle(&self.def, input, self.now, &mut self.tokens)?;
         self.apply(effects);
         Ok(())
     }
