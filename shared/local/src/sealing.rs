@@ -433,6 +433,81 @@ mod tests {
         assert!(codes(&report).contains(&"digest_mismatch"));
     }
 
+    #[tokio::test]
+    async fn hostile_shapes_are_answered_within_a_hang_guard() {
+        const HANG_GUARD: std::time::Duration = std::time::Duration::from_secs(60);
+        let f = fixture();
+        let sealed = f
+            .seal(&keiyaku_pdf::sample::pdf_with_pages(1), Level::BT, "送信")
+            .await;
+        let size = PdfReader::open(&sealed).unwrap().size();
+        let catalog_id = PdfReader::open(&sealed)
+            .unwrap()
+            .trailer()
+            .get(b"Root")
+            .unwrap()
+            .as_reference()
+            .unwrap();
+        let catalog = PdfReader::open(&sealed).unwrap().catalog().unwrap();
+
+        // Too many signature fields: refused at once, before any hashing.
+        let count = keiyaku_pdf::verify::MAX_SIGNATURES as u32 + 50;
+        let mut objects = Vec::new();
+        let mut fields = Vec::new();
+        for i in 0..count {
+            let (field, sig) = (size + 2 * i, size + 2 * i + 1);
+            fields.push(format!("{field} 0 R"));
+            objects.push((field, format!("<< /FT /Sig /T (s{i}) /V {sig} 0 R >>")));
+            objects.push((
+                sig,
+                "<< /Type /Sig /ByteRange [0 10 20 10] /Contents <00> >>".to_owned(),
+            ));
+        }
+        let mut new_catalog = catalog.clone();
+        let mut form = lopdf::Dictionary::new();
+        form.set(
+            "Fields",
+            Object::Array(
+                (0..count)
+                    .map(|i| Object::Reference((size + 2 * i, 0)))
+                    .collect(),
+            ),
+        );
+        new_catalog.set("AcroForm", Object::Dictionary(form));
+        objects.push((catalog_id.0, text(&Object::Dictionary(new_catalog))));
+        let many = append(&sealed, &objects, false);
+        let started = std::time::Instant::now();
+        let refused = verify(&many, &f.anchors, time::OffsetDateTime::now_utc());
+        assert!(started.elapsed() < HANG_GUARD);
+        assert_eq!(refused.unwrap_err().code(), "pdf_limit_exceeded");
+
+        // Thousands of revisions after a seal: each rewrites the catalog unchanged.
+        let same = text(&Object::Dictionary(catalog));
+        let mut long = sealed.clone();
+        let mut prev = PdfReader::open(&sealed).unwrap().startxref();
+        for _ in 0..2_000 {
+            let offset = long.len() + 1;
+            long.extend_from_slice(
+                format!("\n{} 0 obj\n{same}\nendobj\n", catalog_id.0).as_bytes(),
+            );
+            let at = long.len();
+            long.extend_from_slice(
+                format!(
+                    "xref\n{} 1\n{offset:010} 00000 n \ntrailer\n<< /Size {size} /Root {} 0 R /Prev {prev} >>\nstartxref\n{at}\n%%EOF\n",
+                    catalog_id.0, catalog_id.0
+                )
+                .as_bytes(),
+            );
+            prev = at;
+        }
+        let started = std::time::Instant::now();
+        let report = verify(&long, &f.anchors, time::OffsetDateTime::now_utc()).unwrap();
+        eprintln!("2,000 revisions verified in {:?}", started.elapsed());
+        assert!(started.elapsed() < HANG_GUARD, "{:?}", started.elapsed());
+        assert_eq!(report.status, Status::Valid, "{:?}", codes(&report));
+        assert_eq!(report.revisions, 2_002);
+    }
+
     #[test]
     fn unreadable_files_and_unsigned_files_are_told_apart() {
         let unsigned = keiyaku_pdf::sample::pdf_with_pages(1);

@@ -24,6 +24,9 @@ use crate::crypto::{self, VerifyError};
 
 /// Longest path followed (leaf, intermediates, anchor).
 const MAX_PATH: usize = 8;
+/// Most candidate issuers whose signature is checked at one step of a path (a file may
+/// carry many certificates with the same name).
+const MAX_CANDIDATES: usize = 16;
 
 /// id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1): an OCSP responder's certificate that is not
 /// checked for revocation; harmless to understand when critical.
@@ -280,6 +283,7 @@ pub(crate) fn validate(
             .chain(pool)
             // A self-signed certificate that is not an anchor issues nothing here.
             .filter(|candidate| !same(candidate, &current) && could_issue(&current, candidate))
+            .take(MAX_CANDIDATES)
             .find(|candidate| match signed_by(&current, candidate) {
                 Ok(()) => true,
                 Err(VerifyError::Unsupported(why)) => {

@@ -14,8 +14,9 @@ use lopdf::{Dictionary, Object, ObjectId};
 use crate::PdfError;
 use crate::reader::{PdfReader, XrefEntry};
 
-/// Most changed objects examined before the rest is reported as one change.
-const MAX_CHANGED: usize = 100_000;
+/// Most changed objects examined before the rest is reported as one change (not allowed:
+/// no signing step of this kind rewrites so much).
+const MAX_CHANGED: usize = 10_000;
 
 /// What was appended after a signature.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

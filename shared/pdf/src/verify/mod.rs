@@ -33,6 +33,13 @@ const MAX_FIELDS: usize = 10_000;
 const MAX_FIELD_DEPTH: usize = 16;
 /// Most revisions examined per signature when looking for its long-term data.
 const MAX_LT_REVISIONS: usize = 64;
+/// Most earlier revisions opened in one verification (for long-term data), in all.
+const MAX_REVISIONS_OPENED: usize = 256;
+/// Most signatures and document timestamps verified in one file: far more than any
+/// contract carries, few enough that a hostile file cannot make verification run long.
+pub const MAX_SIGNATURES: usize = 100;
+/// Most certificates or CRLs read from a DSS.
+const MAX_DSS_ITEMS: usize = 1_000;
 
 /// The verdict, from best to worst (a report's status is its worst signature's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -464,15 +471,22 @@ fn der_prefix(padded: &[u8]) -> Option<&[u8]> {
     padded.get(..len)
 }
 
-/// Where each revision ends: after each section's `%%EOF` and its end-of-line.
+/// Where each revision ends: after each section's `%%EOF` and its end-of-line. The file
+/// is scanned once (a file may have thousands of sections).
 fn revision_ends(reader: &PdfReader<'_>) -> Vec<usize> {
     let bytes = reader.bytes();
+    let markers: Vec<usize> = bytes
+        .windows(5)
+        .enumerate()
+        .filter(|(_, w)| *w == b"%%EOF")
+        .map(|(i, _)| i)
+        .collect();
     let mut ends: Vec<usize> = reader
         .sections()
         .iter()
         .filter_map(|section| {
-            let from = section.offset;
-            let at = bytes.get(from..)?.windows(5).position(|w| w == b"%%EOF")? + from + 5;
+            let first = markers.partition_point(|&m| m < section.offset);
+            let at = markers.get(first)? + 5;
             let eol = match bytes.get(at..at + 2) {
                 Some(b"\r\n") => 2,
                 _ if matches!(bytes.get(at), Some(b'\n' | b'\r')) => 1,
@@ -507,7 +521,7 @@ fn dss(reader: &PdfReader<'_>) -> Result<Dss, PdfError> {
         let Object::Array(items) = reader.resolve(items)? else {
             continue;
         };
-        for item in items.iter().take(MAX_FIELDS) {
+        for item in items.iter().take(MAX_DSS_ITEMS) {
             let Ok(id) = item.as_reference() else {
                 continue;
             };
@@ -809,8 +823,14 @@ fn run(
     }
     let ends = revision_ends(&reader);
     let final_dss = dss(&reader)?;
+    let found = signature_fields(&reader)?;
+    if found.len() > MAX_SIGNATURES {
+        return Err(PdfError::limit(format!(
+            "more than {MAX_SIGNATURES} signatures"
+        )));
+    }
     let mut entries = Vec::new();
-    for found in signature_fields(&reader)? {
+    for found in found {
         entries.push(examine(&reader, &ends, &final_dss, found));
     }
     entries.sort_by_key(|e| e.end);
@@ -1058,6 +1078,9 @@ fn long_term_end(
         .take(MAX_LT_REVISIONS)
     {
         if !cache.iter().any(|(e, _)| *e == end) {
+            if cache.len() >= MAX_REVISIONS_OPENED {
+                return Ok(None);
+            }
             let revision = PdfReader::open(&bytes[..end])?;
             cache.push((end, dss(&revision)?));
         }
