@@ -148,7 +148,9 @@ async fn main() {
                         .arg("seal")
                         .arg(&input)
                         .arg(&output)
-                        .args(["--level", level, "--tsa-url", &tsa_url, "--data-dir"])
+                        .args(["--level", level, "--tsa-url", &tsa_url, "--tsa-trust"])
+                        .arg(pki_dir.join("root.pem"))
+                        .arg("--data-dir")
                         .arg(&data),
                 );
                 assert!(ok, "keiyaku seal");

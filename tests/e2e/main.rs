@@ -2,6 +2,7 @@
 
 mod accounts;
 mod authority;
+mod contract_tasks;
 mod documents;
 mod drafts;
 mod evidence;

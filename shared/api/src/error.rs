@@ -94,6 +94,7 @@ pub fn status_and_detail(e: &Error) -> (StatusCode, ErrorDetail) {
                 None,
             ),
         ),
+        Error::Gone { code, message } => (StatusCode::GONE, detail(code, message.clone(), None)),
         Error::Unavailable(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             detail(

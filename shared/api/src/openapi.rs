@@ -47,6 +47,7 @@ const ERRORS: &[(&str, &str)] = &[
     ("404", "No such thing, or not one you may see"),
     ("405", "Method not allowed"),
     ("409", "The state changed, or it already exists"),
+    ("410", "What the request acts on has ended (cancelled, declined, expired)"),
     ("413", "Too large"),
     ("415", "Wrong content type"),
     (
@@ -54,6 +55,7 @@ const ERRORS: &[(&str, &str)] = &[
         "The file cannot be accepted (e.g. not a sealable PDF)",
     ),
     ("429", "Slowed down: retry after Retry-After seconds"),
+    ("503", "A service we depend on is unavailable: retry later"),
 ];
 
 impl utoipa::Modify for Common {

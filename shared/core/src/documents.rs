@@ -100,6 +100,12 @@ pub struct Document {
     /// The deadline for every answer (set on send when the sender named none).
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
+    /// The parties' answers, in the order they came.
+    #[serde(default)]
+    pub answers: Vec<crate::contract::Answer>,
+    /// How many times it was sent (the workflow's executions are named by it).
+    #[serde(default)]
+    pub send: u32,
     /// When it was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -719,6 +725,8 @@ fn draft(
         approvers: Vec::new(),
         message: None,
         expires_at: None,
+        answers: Vec::new(),
+        send: 0,
         created_at: now,
         updated_at: now,
     }

@@ -44,6 +44,9 @@ pub enum Error {
     /// Stored data failed authentication: never served.
     #[error("stored data failed its integrity check")]
     Integrity(String),
+    /// What the request acts on has ended (an answer after cancellation, decline or expiry).
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
     /// A service we depend on (a TSA, the key service, a CRL source) failed: worth retrying.
     #[error("a service we depend on is unavailable")]
     Unavailable(String),

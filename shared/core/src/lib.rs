@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod clock;
 pub mod config;
+pub mod contract;
 pub mod documents;
 pub mod envelope;
 pub mod error;

@@ -46,6 +46,9 @@ pub struct RemoteTsa {
     trust: TsaTrust,
     /// CRLs by issuer (DER), until they are stale.
     crls: Mutex<HashMap<Vec<u8>, (CertificateList, OffsetDateTime)>>,
+    /// The TSA certificate last found trusted (DER), and until when that verdict holds
+    /// (its CRLs' nextUpdate): a TSA signs with one certificate for years.
+    trusted: Mutex<Option<(Vec<u8>, OffsetDateTime)>>,
 }
 
 impl RemoteTsa {
@@ -93,13 +96,19 @@ impl RemoteTsa {
             clock,
             trust,
             crls: Mutex::new(HashMap::new()),
+            trusted: Mutex::new(None),
         })
     }
 
-    /// Current CRLs for each certificate of `path` below its anchor.
-    async fn crls_for(&self, path: &[Certificate]) -> Result<Vec<CertificateList>, TsaError> {
+    /// Current CRLs for each certificate of `path` below its anchor, and until when they are
+    /// all current.
+    async fn crls_for(
+        &self,
+        path: &[Certificate],
+    ) -> Result<(Vec<CertificateList>, OffsetDateTime), TsaError> {
         let now = self.clock.now();
         let mut out = Vec::new();
+        let mut current_until = now + CRL_KEPT;
         for pair in path.windows(2) {
             let issuer = pair[1]
                 .to_der()
@@ -109,9 +118,10 @@ impl RemoteTsa {
                 cache
                     .get(&issuer)
                     .filter(|(_, until)| *until > now)
-                    .map(|(crl, _)| crl.clone())
+                    .cloned()
             };
-            if let Some(crl) = cached {
+            if let Some((crl, until)) = cached {
+                current_until = current_until.min(until);
                 out.push(crl);
                 continue;
             }
@@ -135,10 +145,11 @@ impl RemoteTsa {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .insert(issuer.clone(), (crl.clone(), until));
+                current_until = current_until.min(until);
                 out.push(crl);
             }
         }
-        Ok(out)
+        Ok((out, current_until))
     }
 
     /// The TSA certificate chains to the anchors at `at` and nothing in the chain is revoked.
@@ -154,9 +165,32 @@ impl RemoteTsa {
                 token.gen_time,
             )
         };
+        let cert = token
+            .tsa_cert
+            .to_der()
+            .map_err(|e| TsaError::Refused(e.to_string()))?;
+        let now = self.clock.now();
+        {
+            let trusted = self.trusted.lock().unwrap_or_else(|e| e.into_inner());
+            if matches!(&*trusted, Some((der, until)) if *der == cert && now < *until) {
+                return Ok(());
+            }
+        }
         let path = validate(&[]).map_err(refused)?;
-        let crls = self.crls_for(&path).await?;
+        let (crls, until) = self.crls_for(&path).await?;
         validate(&crls).map_err(refused)?;
+        // Not beyond the certificate's own end either.
+        let expires = OffsetDateTime::from_unix_timestamp(
+            token
+                .tsa_cert
+                .tbs_certificate
+                .validity
+                .not_after
+                .to_unix_duration()
+                .as_secs() as i64,
+        )
+        .unwrap_or(now);
+        *self.trusted.lock().unwrap_or_else(|e| e.into_inner()) = Some((cert, until.min(expires)));
         Ok(())
     }
 }

@@ -475,12 +475,7 @@ fn der_prefix(padded: &[u8]) -> Option<&[u8]> {
 /// is scanned once (a file may have thousands of sections).
 fn revision_ends(reader: &PdfReader<'_>) -> Vec<usize> {
     let bytes = reader.bytes();
-    let markers: Vec<usize> = bytes
-        .windows(5)
-        .enumerate()
-        .filter(|(_, w)| *w == b"%%EOF")
-        .map(|(i, _)| i)
-        .collect();
+    let markers: Vec<usize> = memchr::memmem::find_iter(bytes, b"%%EOF").collect();
     let mut ends: Vec<usize> = reader
         .sections()
         .iter()
@@ -575,8 +570,18 @@ fn timestamp_problem(e: &TimestampError, what: &str) -> Problem {
     problem(e.code(), format!("{what}: {} ({})", e, e.detail()), effect)
 }
 
-fn check_token(token: &[u8], parts: &[&[u8]], pool: &[Certificate], what: &str) -> TokenCheck {
-    match timestamp::check_token_over(token, parts, pool) {
+/// Checks a token; its imprint against `over` when given.
+fn check_token(
+    token: &[u8],
+    over: Option<&[&[u8]]>,
+    pool: &[Certificate],
+    what: &str,
+) -> TokenCheck {
+    let checked = match over {
+        Some(parts) => timestamp::check_token_over(token, parts, pool),
+        None => timestamp::check_token_not_imprint(token, pool),
+    };
+    match checked {
         Ok(token) => TokenCheck {
             token: Some(token),
             problem: None,
@@ -592,6 +597,7 @@ fn check_cms(
     contents: &[u8],
     parts: &[&[u8]],
     pool: &[Certificate],
+    hashing: Hashing,
     problems: &mut Vec<Problem>,
 ) -> CmsCheck {
     let mut check = CmsCheck {
@@ -646,7 +652,13 @@ fn check_cms(
         );
         return check;
     }
-    let digest = match crate::crypto::digest_parts(&signer_info.digest_alg.oid, parts) {
+    let computed = match hashing {
+        Hashing::Check => crate::crypto::digest_parts(&signer_info.digest_alg.oid, parts),
+        Hashing::Skip => declared_digest(signer_info).ok_or_else(|| {
+            crate::crypto::VerifyError::Malformed("no message-digest attribute".into())
+        }),
+    };
+    let digest = match computed {
         Ok(d) => d,
         Err(e) => {
             problems.push(problem(
@@ -764,7 +776,7 @@ pub fn verify(
     anchors: &[Certificate],
     now: OffsetDateTime,
 ) -> Result<Report, PdfError> {
-    run(pdf, anchors, now).map(|(report, _)| report)
+    run(pdf, anchors, now, Hashing::Check).map(|(report, _)| report)
 }
 
 /// The certificate paths (leaf first, anchor last) of every signature and timestamp in
@@ -775,7 +787,9 @@ pub fn certificate_paths(
     anchors: &[Certificate],
     now: OffsetDateTime,
 ) -> Result<Vec<Vec<Certificate>>, PdfError> {
-    run(pdf, anchors, now).map(|(_, paths)| paths)
+    // Only the certificates matter here: the signed bytes are not hashed again (a 20 MB
+    // file's long-term form would otherwise hash it once more).
+    run(pdf, anchors, now, Hashing::Skip).map(|(_, paths)| paths)
 }
 
 /// Checks `leaf` up to `anchors` at `at`, issuers from `pool`, revocation from `crls`: the
@@ -808,10 +822,18 @@ fn path_expiry(path: &[Certificate]) -> Option<OffsetDateTime> {
         .min()
 }
 
+/// Whether signed bytes are hashed (verification) or taken as signed (collecting paths).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Hashing {
+    Check,
+    Skip,
+}
+
 fn run(
     pdf: &[u8],
     anchors: &[Certificate],
     now: OffsetDateTime,
+    hashing: Hashing,
 ) -> Result<(Report, Vec<Vec<Certificate>>), PdfError> {
     let reader = PdfReader::open(pdf)?;
     if reader
@@ -831,7 +853,7 @@ fn run(
     }
     let mut entries = Vec::new();
     for found in found {
-        entries.push(examine(&reader, &ends, &final_dss, found));
+        entries.push(examine(&reader, &ends, &final_dss, found, hashing));
     }
     entries.sort_by_key(|e| e.end);
     for (index, entry) in entries.iter_mut().enumerate() {
@@ -1100,7 +1122,13 @@ fn long_term_end(
 }
 
 /// Reads one signature field's value: byte range, coverage, CMS or token.
-fn examine(reader: &PdfReader<'_>, ends: &[usize], dss: &Dss, found: Found) -> Entry {
+fn examine(
+    reader: &PdfReader<'_>,
+    ends: &[usize],
+    dss: &Dss,
+    found: Found,
+    hashing: Hashing,
+) -> Entry {
     let value = &found.value;
     let bytes = reader.bytes();
     let kind = match value.get(b"Type").and_then(Object::as_name) {
@@ -1229,7 +1257,8 @@ fn examine(reader: &PdfReader<'_>, ends: &[usize], dss: &Dss, found: Found) -> E
                 ));
                 return result;
             };
-            let checked = check_token(token, &parts, &dss.certs, "the document timestamp");
+            let over = (hashing == Hashing::Check).then_some(parts.as_slice());
+            let checked = check_token(token, over, &dss.certs, "the document timestamp");
             if let Some(token) = checked.token {
                 result.report.intact = true;
                 result.report.signature_valid = true;
@@ -1242,7 +1271,13 @@ fn examine(reader: &PdfReader<'_>, ends: &[usize], dss: &Dss, found: Found) -> E
             }
         }
         (_, "ETSI.CAdES.detached" | "adbe.pkcs7.detached") => {
-            let check = check_cms(&contents, &parts, &dss.certs, &mut result.report.problems);
+            let check = check_cms(
+                &contents,
+                &parts,
+                &dss.certs,
+                hashing,
+                &mut result.report.problems,
+            );
             result.report.intact = check.intact;
             result.report.signature_valid = check.signature_valid;
             result.report.signer = check.signer.as_ref().map(summary);
@@ -1251,7 +1286,8 @@ fn examine(reader: &PdfReader<'_>, ends: &[usize], dss: &Dss, found: Found) -> E
             if let Some((token, signature)) = &check.timestamp {
                 let mut pool = check.certs.clone();
                 pool.extend(dss.certs.iter().cloned());
-                let checked = check_token(token, &[signature], &pool, "the signature timestamp");
+                let checked =
+                    check_token(token, Some(&[signature]), &pool, "the signature timestamp");
                 match checked.token {
                     Some(token) => result.token = Some(token),
                     None => {
