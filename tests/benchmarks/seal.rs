@@ -270,7 +270,4 @@ async fn main() {
         ms(prepare_time),
         ms(finish_time)
     );
-    println!(
-        "\nverify: not measured yet (keiyaku verify comes with the next step of the sealing issue)"
-    );
 }

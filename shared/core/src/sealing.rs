@@ -47,7 +47,7 @@ impl Sealing<'_> {
     ) -> Result<(Vec<u8>, FileHash), SealError> {
         // A dry run for the size of this TSA's tokens, so the reservation fits the first time.
         let token_estimate = match level {
-            Level::BT => self.tsa.timestamp(&[0u8; 32]).await.map_err(signer)?.len(),
+            Level::BT => self.tsa.token_size().await.map_err(signer)?,
             Level::BB => 0,
         };
         let chain = self

@@ -446,12 +446,17 @@ impl keiyaku_core::ports::SealingKey for LocalPki {
 pub struct LocalTsa {
     pki: LocalPki,
     clock: Arc<dyn keiyaku_core::clock::Clock>,
+    token_size: keiyaku_core::ports::TokenSize,
 }
 
 impl LocalTsa {
     /// The TSA of this PKI, dating tokens by `clock`.
     pub fn new(pki: LocalPki, clock: Arc<dyn keiyaku_core::clock::Clock>) -> Self {
-        LocalTsa { pki, clock }
+        LocalTsa {
+            pki,
+            clock,
+            token_size: Default::default(),
+        }
     }
 }
 
@@ -473,6 +478,12 @@ impl Tsa for LocalTsa {
         keiyaku_pdf::timestamp::check_response(&reply, digest, Some(nonce))
             .map(|token| token.der)
             .map_err(|e| TsaError::Refused(e.to_string()))
+    }
+
+    async fn token_size(&self) -> Result<usize, TsaError> {
+        self.token_size
+            .get_or_measure(self.timestamp(&[0u8; 32]))
+            .await
     }
 }
 

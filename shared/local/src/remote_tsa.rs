@@ -46,6 +46,8 @@ pub struct RemoteTsa {
     trust: TsaTrust,
     /// CRLs by issuer (DER), until they are stale.
     crls: Mutex<HashMap<Vec<u8>, (CertificateList, OffsetDateTime)>>,
+    /// The size of this TSA's tokens, once measured.
+    token_size: keiyaku_core::ports::TokenSize,
     /// The TSA certificate last found trusted (DER), and until when that verdict holds
     /// (its CRLs' nextUpdate): a TSA signs with one certificate for years.
     trusted: Mutex<Option<(Vec<u8>, OffsetDateTime)>>,
@@ -97,6 +99,7 @@ impl RemoteTsa {
             trust,
             crls: Mutex::new(HashMap::new()),
             trusted: Mutex::new(None),
+            token_size: Default::default(),
         })
     }
 
@@ -240,5 +243,11 @@ impl Tsa for RemoteTsa {
         }
         self.check_trust(&token).await?;
         Ok(token.der)
+    }
+
+    async fn token_size(&self) -> Result<usize, TsaError> {
+        self.token_size
+            .get_or_measure(self.timestamp(&[0u8; 32]))
+            .await
     }
 }

@@ -18,4 +18,4 @@ pub use items::{
 pub use keys::{DataKey, KeyError, Keys, SealingKey};
 pub use mailer::{MailError, Mailer, OutgoingMail};
 pub use revocation::{Revocation, RevocationError};
-pub use tsa::{Tsa, TsaError};
+pub use tsa::{TokenSize, Tsa, TsaError};
