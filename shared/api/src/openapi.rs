@@ -47,7 +47,10 @@ const ERRORS: &[(&str, &str)] = &[
     ("404", "No such thing, or not one you may see"),
     ("405", "Method not allowed"),
     ("409", "The state changed, or it already exists"),
-    ("410", "What the request acts on has ended (cancelled, declined, expired)"),
+    (
+        "410",
+        "What the request acts on has ended (cancelled, declined, expired)",
+    ),
     ("413", "Too large"),
     ("415", "Wrong content type"),
     (

@@ -57,11 +57,6 @@ fn seal_error(e: SealError) -> Error {
     }
 }
 
-/// The trust anchors of this installation's own chains (the local root; on AWS, the CA's).
-fn anchors(s: &Services) -> Result<Vec<keiyaku_pdf::verify::Certificate>> {
-    crate::verification::anchors(s)
-}
-
 /// Seals the document's current file for `step` (`send`, `agreement:<party id>`) with
 /// `/Reason` `reason`. Done once per step: a second call finds the step recorded.
 pub async fn seal(
@@ -212,7 +207,7 @@ async fn read_all(
 
 /// The new file: `pdf` sealed, or extended to long-term form.
 async fn produce(s: &Services, pdf: &[u8], what: &Step<'_>) -> Result<Vec<u8>> {
-    let anchors = anchors(s)?;
+    let anchors = crate::verification::anchors(s)?;
     let sealing = Sealing {
         key: &*s.sealing_key,
         tsa: &*s.tsa,
@@ -236,12 +231,11 @@ async fn produce(s: &Services, pdf: &[u8], what: &Step<'_>) -> Result<Vec<u8>> {
 
 /// When the file's newest document timestamp must be renewed, from the file itself.
 fn renew_by(s: &Services, pdf: &[u8]) -> Result<Option<OffsetDateTime>> {
-    let report = keiyaku_pdf::verify::verify(pdf, &anchors(s)?, s.now()).map_err(|e| {
-        Error::Unprocessable {
+    let report = keiyaku_pdf::verify::verify(pdf, &crate::verification::anchors(s)?, s.now())
+        .map_err(|e| Error::Unprocessable {
             code: e.code().to_owned(),
             message: e.to_string(),
-        }
-    })?;
+        })?;
     Ok(report.renew_by.as_deref().and_then(|t| {
         OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
     }))

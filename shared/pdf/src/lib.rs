@@ -1,6 +1,5 @@
-//! PDF work for keiyaku: a strict, bounded, lazy reader; the upload check and PAdES sealing
-//! (B-B, B-T, long-term form) built on it; and RFC 3161 time-stamping. Verification will
-//! build on the same reader.
+//! PDF work for keiyaku: a strict, bounded, lazy reader; the upload check, PAdES sealing
+//! (B-B, B-T, long-term form) and verification built on it; and RFC 3161 time-stamping.
 
 mod crypto;
 mod error;
