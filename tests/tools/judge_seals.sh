@@ -58,6 +58,35 @@ for fixture in valid_table valid_xref_stream valid_xref_stream_no_predictor vali
   done
 done
 
+# Changes appended after a seal (keiyaku_pdf::tamper: an added annotation, an edited content
+# stream, an added page; in the xref-stream file each overrides objects through an xref
+# stream): pyHanko and keiyaku verify must both see the seal intact and the change as more
+# than form filling.
+TAMPER="$(dirname "$KEIYAKU")/examples/tamper"
+tamper_agree() {
+  local theirs ours
+  theirs=$("$PYTHON" "$ROOT/tests/tools/pyhanko_report.py" "$1")
+  ours=$("$KEIYAKU" verify "$1" --json --trust "$DATA/pki/root.pem") || true
+  python3 - "$theirs" "$ours" <<'PY'
+import json, sys
+theirs, ours = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+t, o = theirs["signatures"][0], ours["signatures"][0]
+print("pyHanko:", t["intact"], t["modification_level"], "| keiyaku:", o["intact"], o["later_changes"], ours["status"])
+ok = (t["intact"] is True and t["modification_level"] not in (None, "NONE", "LTA_UPDATES", "FORM_FILLING")
+      and o["intact"] and o["later_changes"] == "not_allowed" and ours["status"] == "invalid")
+sys.exit(0 if ok else 1)
+PY
+}
+for base in valid_table valid_xref_stream; do
+  flag=()
+  [ "$base" = valid_xref_stream ] && flag=(--xref-stream)
+  mkdir -p "$WORK/tamper-$base"
+  "$TAMPER" "$WORK/$base-1.pdf" "$WORK/tamper-$base" "${flag[@]}" >/dev/null
+  for f in "$WORK/tamper-$base"/*.pdf; do
+    check "$base, $(basename "$f" .pdf) after the seal: pyHanko and keiyaku verify agree" tamper_agree "$f"
+  done
+done
+
 # openssl: a seal's CMS verifies over its byte range, and the document timestamp is an
 # RFC 3161 token over its byte range.
 python3 "$ROOT/tests/tools/extract_cms.py" "$WORK/valid_table-2.pdf" "$WORK/cms.der" "$WORK/content.bin"

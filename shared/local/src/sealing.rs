@@ -232,95 +232,6 @@ mod tests {
         assert_eq!(report.status.exit_code(), 2);
     }
 
-    /// Appends a revision redefining `objects` (number, PDF text), with a classic table or a
-    /// cross-reference stream.
-    fn append(pdf: &[u8], objects: &[(u32, String)], xref_stream: bool) -> Vec<u8> {
-        let reader = PdfReader::open(pdf).unwrap();
-        let root = reader
-            .trailer()
-            .get(b"Root")
-            .unwrap()
-            .as_reference()
-            .unwrap();
-        let size = reader
-            .size()
-            .max(objects.iter().map(|o| o.0 + 1).max().unwrap_or(0));
-        let prev = reader.startxref();
-        let mut out = pdf.to_vec();
-        out.push(b'\n');
-        let mut offsets = Vec::new();
-        for (number, text) in objects {
-            offsets.push((*number, out.len()));
-            out.extend_from_slice(format!("{number} 0 obj\n{text}\nendobj\n").as_bytes());
-        }
-        let at = out.len();
-        if xref_stream {
-            let xref_number = size;
-            offsets.push((xref_number, at));
-            offsets.sort();
-            let mut data = Vec::new();
-            let mut index = String::new();
-            for (number, offset) in &offsets {
-                index.push_str(&format!("{number} 1 "));
-                data.push(1u8);
-                data.extend_from_slice(&u32::try_from(*offset).unwrap().to_be_bytes());
-                data.extend_from_slice(&[0, 0]);
-            }
-            out.extend_from_slice(
-                format!(
-                    "{xref_number} 0 obj\n<< /Type /XRef /Size {} /W [1 4 2] /Index [{index}] \
-                     /Root {} 0 R /Prev {prev} /Length {} >>\nstream\n",
-                    xref_number + 1,
-                    root.0,
-                    data.len()
-                )
-                .as_bytes(),
-            );
-            out.extend_from_slice(&data);
-            out.extend_from_slice(b"\nendstream\nendobj\n");
-        } else {
-            offsets.sort();
-            out.extend_from_slice(b"xref\n");
-            for (number, offset) in &offsets {
-                out.extend_from_slice(format!("{number} 1\n{offset:010} 00000 n \n").as_bytes());
-            }
-            out.extend_from_slice(
-                format!(
-                    "trailer\n<< /Size {size} /Root {} 0 R /Prev {prev} >>\n",
-                    root.0
-                )
-                .as_bytes(),
-            );
-        }
-        out.extend_from_slice(format!("startxref\n{at}\n%%EOF\n").as_bytes());
-        out
-    }
-
-    fn text(object: &Object) -> String {
-        let mut out = Vec::new();
-        lopdf::Writer::write_object(&mut out, object).unwrap();
-        String::from_utf8(out).unwrap()
-    }
-
-    /// The first page's object number and dictionary.
-    fn first_page(pdf: &[u8]) -> (u32, lopdf::Dictionary) {
-        let reader = PdfReader::open(pdf).unwrap();
-        let catalog = reader.catalog().unwrap();
-        let pages = reader
-            .get(catalog.get(b"Pages").unwrap().as_reference().unwrap())
-            .unwrap();
-        let kids = pages
-            .as_dict()
-            .unwrap()
-            .get(b"Kids")
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .clone();
-        let id = kids[0].as_reference().unwrap();
-        (id.0, reader.get(id).unwrap().as_dict().unwrap().clone())
-    }
-
     fn assert_not_allowed(f: &Fixture, pdf: &[u8], what: &str) {
         let report = f.verify(pdf);
         assert_eq!(
@@ -347,73 +258,13 @@ mod tests {
             };
             let sealed = f.seal(&original, Level::BT, "送信").await;
             assert_eq!(f.verify(&sealed).status, Status::Valid);
-            let size = PdfReader::open(&sealed).unwrap().size();
-            let (page, dict) = first_page(&sealed);
-
-            // An annotation added to the page.
-            let mut annotated = dict.clone();
-            let mut annots = annotated
-                .get(b"Annots")
-                .ok()
-                .and_then(|a| a.as_array().ok().cloned())
-                .unwrap_or_default();
-            annots.push(Object::Reference((size, 0)));
-            annotated.set("Annots", Object::Array(annots));
-            let file = append(
-                &sealed,
-                &[
-                    (page, text(&Object::Dictionary(annotated))),
-                    (
-                        size,
-                        "<< /Type /Annot /Subtype /Text /Rect [10 10 30 30] /Contents (x) >>"
-                            .into(),
-                    ),
-                ],
-                xref_stream,
-            );
-            assert_not_allowed(&f, &file, "an added annotation");
-
-            // The page's content stream edited.
-            let content = dict.get(b"Contents").unwrap().as_reference().unwrap();
-            let file = append(
-                &sealed,
-                &[(
-                    content.0,
-                    "<< /Length 30 >>\nstream\nBT /F1 24 Tf (VOID) Tj ET    \nendstream".into(),
-                )],
-                xref_stream,
-            );
-            assert_not_allowed(&f, &file, "an edited content stream");
-
-            // A page added to the page tree.
-            let reader = PdfReader::open(&sealed).unwrap();
-            let pages_id = reader
-                .catalog()
-                .unwrap()
-                .get(b"Pages")
-                .unwrap()
-                .as_reference()
-                .unwrap();
-            let mut tree = reader.get(pages_id).unwrap().as_dict().unwrap().clone();
-            let mut kids = tree.get(b"Kids").unwrap().as_array().unwrap().clone();
-            kids.push(Object::Reference((size, 0)));
-            tree.set("Count", Object::Integer(kids.len() as i64));
-            tree.set("Kids", Object::Array(kids));
-            let file = append(
-                &sealed,
-                &[
-                    (pages_id.0, text(&Object::Dictionary(tree))),
-                    (
-                        size,
-                        format!(
-                            "<< /Type /Page /Parent {} 0 R /MediaBox [0 0 612 792] >>",
-                            pages_id.0
-                        ),
-                    ),
-                ],
-                xref_stream,
-            );
-            assert_not_allowed(&f, &file, "an added page");
+            // An added annotation, an edited content stream, an added page; with an xref
+            // stream, each overrides objects through it.
+            let variants = keiyaku_pdf::tamper::variants(&sealed, xref_stream).unwrap();
+            assert_eq!(variants.len(), 3);
+            for (what, file) in variants {
+                assert_not_allowed(&f, &file, what);
+            }
         }
     }
 
@@ -474,15 +325,18 @@ mod tests {
             ),
         );
         new_catalog.set("AcroForm", Object::Dictionary(form));
-        objects.push((catalog_id.0, text(&Object::Dictionary(new_catalog))));
-        let many = append(&sealed, &objects, false);
+        objects.push((
+            catalog_id.0,
+            keiyaku_pdf::tamper::object_text(&Object::Dictionary(new_catalog)),
+        ));
+        let many = keiyaku_pdf::tamper::append_revision(&sealed, &objects, false).unwrap();
         let started = std::time::Instant::now();
         let refused = verify(&many, &f.anchors, time::OffsetDateTime::now_utc());
         assert!(started.elapsed() < HANG_GUARD);
         assert_eq!(refused.unwrap_err().code(), "pdf_limit_exceeded");
 
         // Thousands of revisions after a seal: each rewrites the catalog unchanged.
-        let same = text(&Object::Dictionary(catalog));
+        let same = keiyaku_pdf::tamper::object_text(&Object::Dictionary(catalog));
         let mut long = sealed.clone();
         let mut prev = PdfReader::open(&sealed).unwrap().startxref();
         for _ in 0..2_000 {

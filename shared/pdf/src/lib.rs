@@ -7,6 +7,7 @@ mod lexer;
 mod reader;
 pub mod sample;
 pub mod seal;
+pub mod tamper;
 pub mod timestamp;
 mod validate;
 pub mod verify;
