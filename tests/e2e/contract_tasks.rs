@@ -2,29 +2,11 @@
 //! how long), answers recorded once, the send seal handing the document to its recipients,
 //! and the deadline closing it.
 
-use std::net::SocketAddr;
-
 use keiyaku_core::Error;
 use keiyaku_core::contract::{self, Decision, Ids, Phase};
 use keiyaku_core::documents::Status;
-use keiyaku_local::server::{ServeOptions, open_services};
 use keiyaku_tests::TestApp;
 use serde_json::{Value, json};
-
-fn services(app: &TestApp) -> keiyaku_core::Services {
-    open_services(
-        &ServeOptions {
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            data_dir: app.data_dir(),
-            public_url: Some(app.url.clone()),
-            smtp_url: None,
-            max_document_bytes: 20 << 20,
-        },
-        &app.url,
-        app.clock.clone(),
-    )
-    .unwrap()
-}
 
 async fn status(s: &keiyaku_core::Services, ids: &Ids) -> Status {
     let item = s
@@ -53,7 +35,7 @@ async fn approvals_then_agreements_each_recorded_once_until_the_deadline() {
         .await
         .unwrap();
     let id = created["id"].as_str().unwrap().to_owned();
-    let s = services(&app);
+    let s = app.services();
     // The sender's caller, as the API builds it from the session.
     let caller = keiyaku_core::accounts::authenticate(
         &s,

@@ -2,11 +2,8 @@
 //! makes a new encrypted version of the file, once per step, and the file served is the
 //! newest; long-term form records by when it must be renewed.
 
-use std::net::SocketAddr;
-
 use keiyaku_core::evidence;
 use keiyaku_core::ids::{DocumentId, TeamId};
-use keiyaku_local::server::{ServeOptions, open_services};
 use keiyaku_pdf::verify::{Level, Status};
 use keiyaku_tests::TestApp;
 use serde_json::Value;
@@ -24,19 +21,7 @@ async fn each_step_seals_once_and_long_term_form_records_its_renewal() {
         .unwrap();
     let id = DocumentId::parse(created["id"].as_str().unwrap()).unwrap();
     let team = TeamId::parse(created["team_id"].as_str().unwrap()).unwrap();
-    // The same data dir the server runs on, as the workflow's tasks see it.
-    let services = open_services(
-        &ServeOptions {
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            data_dir: app.data_dir(),
-            public_url: Some(app.url.clone()),
-            smtp_url: None,
-            max_document_bytes: 20 << 20,
-        },
-        &app.url,
-        app.clock.clone(),
-    )
-    .unwrap();
+    let services = app.services();
     let anchors = keiyaku_pdf::verify::load_anchors(
         &std::fs::read(app.data_dir().join("pki/root.pem")).unwrap(),
     )

@@ -74,6 +74,23 @@ impl TestApp {
         self.dir.path().join("data")
     }
 
+    /// The services on this app's data dir, as the workflow's tasks see them (another
+    /// connection to the same database, blobs, keys and PKI).
+    pub fn services(&self) -> keiyaku_core::Services {
+        keiyaku_local::server::open_services(
+            &ServeOptions {
+                addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+                data_dir: self.data_dir(),
+                public_url: Some(self.url.clone()),
+                smtp_url: None,
+                max_document_bytes: 20 << 20,
+            },
+            &self.url,
+            self.clock.clone(),
+        )
+        .expect("the app's data dir opens")
+    }
+
     /// A client with no session.
     pub fn anonymous(&self) -> Client {
         Client::new(&self.url, None)

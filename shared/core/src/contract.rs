@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::accounts::{Caller, audit_write};
+use crate::accounts::Caller;
 use crate::documents::{Document, Status, doc_key, history_event_write};
 use crate::error::{Error, Result};
 use crate::ids::{DocumentId, TeamId};
@@ -274,37 +274,7 @@ pub async fn send(s: &Services, caller: &Caller, id: &str) -> Result<Ids> {
         Status::AwaitingApproval
     };
     doc.updated_at = now;
-    let mut updated = item.clone();
-    updated.body = serde_json::to_value(&doc).map_err(Error::internal)?;
-    updated.version += 1;
-    s.items
-        .transact(vec![
-            Write::Put {
-                item: updated,
-                condition: Condition::Version(item.version),
-            },
-            history_event_write(
-                now,
-                &doc,
-                caller.user_id().as_str(),
-                "document.sent",
-                &caller.ip.to_string(),
-            )?,
-            audit_write(
-                now,
-                caller.team(),
-                caller.user_id(),
-                "document.sent",
-                caller.ip,
-            )?,
-        ])
-        .await
-        .map_err(|e| match e {
-            StoreError::ConditionFailed => {
-                Error::conflict("concurrent_change", "the document changed meanwhile")
-            }
-            other => other.into(),
-        })?;
+    crate::documents::commit_change(s, caller, &doc, &item, "document.sent").await?;
     Ok(Ids {
         send: doc.send,
         ..ids

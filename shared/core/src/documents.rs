@@ -792,6 +792,38 @@ fn history_write(
     )
 }
 
+/// Writes a document changed by `caller` (conditioned on the version `item` was read at),
+/// with its history event and the audit event `action`, in one transaction; a concurrent
+/// change is a 409.
+pub(crate) async fn commit_change(
+    s: &Services,
+    caller: &Caller,
+    doc: &Document,
+    item: &Item,
+    action: &str,
+) -> Result<()> {
+    let now = doc.updated_at;
+    let mut updated = item.clone();
+    updated.body = to_json(doc)?;
+    updated.version += 1;
+    s.items
+        .transact(vec![
+            Write::Put {
+                item: updated,
+                condition: Condition::Version(item.version),
+            },
+            history_write(now, doc, caller, action)?,
+            audit_write(now, caller.team(), caller.user_id(), action, caller.ip)?,
+        ])
+        .await
+        .map_err(|e| match e {
+            StoreError::ConditionFailed => {
+                Error::conflict("concurrent_change", "the document changed meanwhile")
+            }
+            other => other.into(),
+        })
+}
+
 /// The write that adds one event to a document's history: who (a user id, or `keiyaku`
 /// for the service itself), what, from where.
 pub(crate) fn history_event_write(

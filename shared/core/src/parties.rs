@@ -7,11 +7,10 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use unicode_normalization::UnicodeNormalization;
 
-use crate::accounts::{Caller, audit_write, user_by_email};
-use crate::documents::{Document, Status, doc_key, history_event_write};
+use crate::accounts::{Caller, user_by_email};
+use crate::documents::{Document, Status, doc_key};
 use crate::error::{Error, Result};
 use crate::ids::{DocumentId, UserId};
-use crate::ports::{Condition, StoreError, Write};
 use crate::services::Services;
 use crate::text::{self, Email};
 
@@ -297,37 +296,7 @@ pub async fn edit_draft(
         doc.expires_at = Some(check_expiry(at, now)?);
     }
     doc.updated_at = now;
-    let mut updated = item.clone();
-    updated.body = serde_json::to_value(&doc).map_err(Error::internal)?;
-    updated.version += 1;
-    s.items
-        .transact(vec![
-            Write::Put {
-                item: updated,
-                condition: Condition::Version(item.version),
-            },
-            history_event_write(
-                now,
-                &doc,
-                caller.user_id().as_str(),
-                "document.edited",
-                &caller.ip.to_string(),
-            )?,
-            audit_write(
-                now,
-                caller.team(),
-                caller.user_id(),
-                "document.edited",
-                caller.ip,
-            )?,
-        ])
-        .await
-        .map_err(|e| match e {
-            StoreError::ConditionFailed => {
-                Error::conflict("concurrent_change", "the document changed meanwhile")
-            }
-            other => other.into(),
-        })?;
+    crate::documents::commit_change(s, caller, &doc, &item, "document.edited").await?;
     Ok(doc)
 }
 
