@@ -85,6 +85,35 @@ async fn approvals_then_agreements_each_recorded_once_until_the_deadline() {
     assert_eq!(next.party_id.as_deref(), Some("a1"));
     let left = next.timeout_seconds.unwrap();
     assert!((30 * 86_400 - 5..=30 * 86_400).contains(&left), "{left}");
+    // The wait keeps its token server-side and asks the approver once, however often it runs.
+    contract::record_wait(&s, &ids, Phase::Approval, "a1", "token-1")
+        .await
+        .unwrap();
+    contract::record_wait(&s, &ids, Phase::Approval, "a1", "token-2")
+        .await
+        .unwrap();
+    let asked: Vec<_> = app
+        .mails()
+        .into_iter()
+        .filter(|m| m.to == "boss@example.com")
+        .collect();
+    assert_eq!(asked.len(), 2, "the sign-up mail and one approval request");
+    let request = asked
+        .iter()
+        .find(|m| m.subject.contains("承認のお願い"))
+        .unwrap();
+    assert!(request.text.contains(&format!("/documents/{id}")));
+    assert!(
+        !request.text.contains("token-"),
+        "the task token is never mailed"
+    );
+    assert_eq!(
+        contract::waiting_token(&s, &ids, "a1")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("token-2")
+    );
     // Recipients cannot answer before the document goes out; a stranger is no party.
     assert!(matches!(
         contract::record_answer(&s, &ids, "r1", Decision::Agreed, None, "127.0.0.1").await,
@@ -128,6 +157,40 @@ async fn approvals_then_agreements_each_recorded_once_until_the_deadline() {
         .await
         .unwrap();
     assert_eq!(next.party_id.as_deref(), Some("r1"));
+    // The recipient's mail carries a link token of ours in the URL fragment; a retried wait
+    // mails nothing new and the link it mailed still opens this recipient's document.
+    contract::record_wait(&s, &ids, Phase::Agreement, "r1", "token-3")
+        .await
+        .unwrap();
+    contract::record_wait(&s, &ids, Phase::Agreement, "r1", "token-4")
+        .await
+        .unwrap();
+    let mails: Vec<_> = app
+        .mails()
+        .into_iter()
+        .filter(|m| m.to == "hanako@example.jp")
+        .collect();
+    assert_eq!(mails.len(), 1);
+    let link = mails[0].link_token("/r/#");
+    assert_eq!(link.len(), 64, "256 bits");
+    assert!(!mails[0].text.contains("token-"));
+    let opened = s
+        .items
+        .get(&keiyaku_core::ports::Key::new(
+            format!("RLINK#{}", keiyaku_core::ids::hash_token(&link)),
+            "RLINK",
+        ))
+        .await
+        .unwrap()
+        .expect("the link opens something");
+    assert_eq!(opened.body["party_id"], "r1");
+    assert_eq!(
+        contract::waiting_token(&s, &ids, "r1")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("token-4")
+    );
     assert!(
         contract::record_answer(&s, &ids, "r1", Decision::Agreed, None, "127.0.0.1")
             .await
@@ -169,6 +232,13 @@ async fn approvals_then_agreements_each_recorded_once_until_the_deadline() {
     assert!(matches!(
         contract::record_answer(&s, &ids, "r2", Decision::Agreed, None, "127.0.0.1").await,
         Err(Error::Gone { .. })
+    ));
+    assert!(matches!(
+        contract::record_wait(&s, &ids, Phase::Agreement, "r2", "token-5").await,
+        Err(Error::Gone {
+            code: "expired",
+            ..
+        })
     ));
     app.stop().await;
 }

@@ -494,6 +494,11 @@ pub async fn keys(k: Arc<dyn Keys>) {
             .await
             .is_err()
     );
+    // A MAC is the same for the same message, and another for another.
+    let first = k.mac(b"recipient link d1 r1").await.unwrap();
+    assert_eq!(first, k.mac(b"recipient link d1 r1").await.unwrap());
+    assert_ne!(first, k.mac(b"recipient link d1 r2").await.unwrap());
+    assert_ne!(first, [0u8; 32]);
 }
 
 /// Every SealingKey check: its signatures verify under its certificate's key (ECDSA P-256,

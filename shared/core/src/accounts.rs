@@ -408,7 +408,11 @@ fn invalid_credentials() -> Error {
 }
 
 /// The stored user and its item (for a conditional write back), if there is one.
-async fn load_user(s: &Services, team: &TeamId, user: &UserId) -> Result<Option<(User, Item)>> {
+pub(crate) async fn load_user(
+    s: &Services,
+    team: &TeamId,
+    user: &UserId,
+) -> Result<Option<(User, Item)>> {
     match s.items.get(&user_key(team, user)).await? {
         Some(item) => Ok(Some((from_item(&item)?, item))),
         None => Ok(None),

@@ -238,6 +238,151 @@ pub async fn record_answer(
     }
 }
 
+/// Where a party's latest task token waits (server-side only; never mailed).
+fn wait_key(ids: &Ids, party: &str) -> crate::ports::Key {
+    crate::ports::Key::new(
+        format!("TEAM#{}", ids.team_id),
+        format!("WAIT#{}#{party}", ids.document_id),
+    )
+}
+
+/// Where a recipient link's token (stored hashed) points.
+pub(crate) fn link_key(token_hash: &str) -> crate::ports::Key {
+    crate::ports::Key::new(format!("RLINK#{token_hash}"), "RLINK")
+}
+
+/// What a recipient link opens.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientLink {
+    /// The document and send.
+    pub ids: Ids,
+    /// The recipient.
+    pub party_id: String,
+}
+
+/// A recipient's link token: derived with the key service's MAC from (document, send,
+/// party), so a retried `record_wait` mails the same link, and stored only hashed.
+async fn link_token(s: &Services, ids: &Ids, party: &str) -> Result<String> {
+    let mac = s
+        .keys
+        .mac(
+            format!(
+                "recipient-link\0{}\0{}\0{}\0{party}",
+                ids.team_id, ids.document_id, ids.send
+            )
+            .as_bytes(),
+        )
+        .await?;
+    Ok(hex::encode(mac))
+}
+
+/// `record_wait`: keeps `task_token` as the party's latest (server-side), then asks the
+/// approver (a mail pointing to the app) or mails the recipient their link. One mail per
+/// (document, send, party): its Message-ID is fixed, so a retry sends nothing new. A
+/// document cancelled or past its deadline meanwhile is `Gone` (`cancelled`, `expired`),
+/// which the task reports as `Keiyaku.Cancelled` / a timeout.
+pub async fn record_wait(
+    s: &Services,
+    ids: &Ids,
+    phase: Phase,
+    party: &str,
+    task_token: &str,
+) -> Result<()> {
+    let (doc, _) = load(s, ids).await?;
+    if doc.status == Status::Cancelled {
+        return Err(Error::Gone {
+            code: "cancelled",
+            message: "the sender cancelled the document".into(),
+        });
+    }
+    let now = s.now();
+    if doc.expires_at.is_some_and(|at| at <= now) {
+        return Err(Error::Gone {
+            code: "expired",
+            message: "the deadline has passed".into(),
+        });
+    }
+    let wait = crate::ports::Item::new(
+        wait_key(ids, party),
+        serde_json::json!({ "send": ids.send, "task_token": task_token, "at": now.unix_timestamp() }),
+    );
+    s.items.put(wait, Condition::None).await?;
+    let (sender, _) = crate::accounts::load_user(s, &ids.team_id, &doc.owner_id)
+        .await?
+        .ok_or_else(|| Error::internal("the sender's account is gone"))?;
+    match phase {
+        Phase::Approval => {
+            let approver = doc
+                .approvers
+                .iter()
+                .find(|a| a.id == party)
+                .ok_or_else(|| Error::internal(format!("no approver {party}")))?;
+            let mail = crate::mail::approval_request(
+                s,
+                approver.email.as_str(),
+                &approver.name,
+                &sender.name,
+                &doc.title,
+                doc.id.as_str(),
+                &format!("approval-{}-{}-{party}@keiyaku", doc.id, ids.send),
+            )?;
+            s.mailer.send(&mail).await?;
+        }
+        Phase::Agreement => {
+            let recipient = doc
+                .recipients
+                .iter()
+                .find(|r| r.id == party)
+                .ok_or_else(|| Error::internal(format!("no recipient {party}")))?;
+            let token = link_token(s, ids, party).await?;
+            let link = crate::ports::Item::new(
+                link_key(&crate::ids::hash_token(&token)),
+                serde_json::to_value(RecipientLink {
+                    ids: ids.clone(),
+                    party_id: party.to_owned(),
+                })
+                .map_err(Error::internal)?,
+            );
+            s.items.put(link, Condition::None).await?;
+            let deadline = doc
+                .expires_at
+                .map(|at| {
+                    at.to_offset(time::macros::offset!(+9))
+                        .format(time::macros::format_description!(
+                            "[year]-[month]-[day] [hour]:[minute] JST"
+                        ))
+                        .unwrap_or_default()
+                })
+                .unwrap_or_default();
+            let mail = crate::mail::agreement_request(
+                s,
+                recipient.email.as_str(),
+                &crate::mail::AgreementRequest {
+                    recipient: &recipient.name,
+                    sender: &sender.name,
+                    title: &doc.title,
+                    message: doc.message.as_deref(),
+                    link_token: &token,
+                    deadline: &deadline,
+                    access_code: recipient.access_code_hash.is_some(),
+                },
+                &format!("agreement-{}-{}-{party}@keiyaku", doc.id, ids.send),
+            )?;
+            s.mailer.send(&mail).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The latest task token a party's wait left (what an answer completes).
+pub async fn waiting_token(s: &Services, ids: &Ids, party: &str) -> Result<Option<String>> {
+    Ok(s.items
+        .get(&wait_key(ids, party))
+        .await?
+        .filter(|item| item.body["send"] == ids.send)
+        .and_then(|item| item.body["task_token"].as_str().map(str::to_owned)))
+}
+
 /// Sends a draft: it must name at least one recipient; its deadline defaults to
 /// [`crate::parties::DEFAULT_EXPIRY_DAYS`] ahead; it waits for its approvers, if any, else
 /// goes to its recipients. The ids of this send, for the workflow's execution.

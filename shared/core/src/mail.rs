@@ -116,3 +116,97 @@ pub fn password_reset(
         &fresh_message_id(services.now()),
     )
 }
+
+/// An approver is asked to approve a document before it goes out.
+pub fn approval_request(
+    services: &Services,
+    to: &str,
+    approver: &str,
+    sender: &str,
+    title: &str,
+    document_id: &str,
+    message_id: &str,
+) -> Result<OutgoingMail> {
+    let link = format!("{}/documents/{document_id}", services.config.public_url);
+    let body = format!(
+        "{approver} 様\n\n\
+         {sender} 様から、次の文書の承認が依頼されました。\n\
+         ログインして、承認または差し戻しをしてください。\n\n\
+         文書: {title}\n\
+         {link}\n\n\
+         ----\n\
+         {sender} asks you to approve this document before it is sent.\n\
+         Log in to approve or reject it: {link}\n"
+    );
+    compose(
+        services,
+        to,
+        &format!("【keiyaku】承認のお願い: {title} / Approval requested"),
+        &body,
+        message_id,
+    )
+}
+
+/// What a recipient's request mail says.
+pub struct AgreementRequest<'a> {
+    /// The recipient's name.
+    pub recipient: &'a str,
+    /// The sender's name (and company, when given).
+    pub sender: &'a str,
+    /// The document's title.
+    pub title: &'a str,
+    /// The sender's message, if any.
+    pub message: Option<&'a str>,
+    /// The link's secret (goes in the URL fragment, never to a server).
+    pub link_token: &'a str,
+    /// The deadline, as shown.
+    pub deadline: &'a str,
+    /// Whether an access code is needed (the sender tells it another way).
+    pub access_code: bool,
+}
+
+/// A recipient is asked to review and agree: the link carries our opaque token in its
+/// fragment, so it never reaches a server or CDN log.
+pub fn agreement_request(
+    services: &Services,
+    to: &str,
+    request: &AgreementRequest<'_>,
+    message_id: &str,
+) -> Result<OutgoingMail> {
+    let AgreementRequest {
+        recipient,
+        sender,
+        title,
+        message,
+        link_token,
+        deadline,
+        access_code,
+    } = request;
+    let link = format!("{}/r/#{link_token}", services.config.public_url);
+    let message = message
+        .map(|m| format!("\nメッセージ / Message:\n{m}\n"))
+        .unwrap_or_default();
+    let code = if *access_code {
+        "\nこの文書を開くにはアクセスコードが必要です。送信者から別途お知らせします。\n\
+         An access code is needed to open it; the sender will tell you.\n"
+    } else {
+        ""
+    };
+    let body = format!(
+        "{recipient} 様\n\n\
+         {sender} 様から、次の文書の確認と同意のお願いが届いています。\n\
+         リンクを開いて内容を確認し、同意または辞退してください（期限: {deadline}）。\n\n\
+         文書: {title}\n\
+         {link}\n{message}{code}\n\
+         ----\n\
+         {sender} asks you to review and agree to this document by {deadline}.\n\
+         Open the link above to read it, then agree or decline.\n"
+    );
+    compose(
+        services,
+        to,
+        &format!("【keiyaku】{title} の確認のお願い / Please review and agree"),
+        &body,
+        message_id,
+    )
+}

@@ -17,6 +17,8 @@ use zeroize::Zeroizing;
 pub struct KeyFile {
     key_id: String,
     cipher: Aes256Gcm,
+    /// The MAC key, derived from the master key (so one file holds every secret).
+    mac_key: Zeroizing<[u8; 32]>,
 }
 
 /// What opening the key file can fail with.
@@ -58,7 +60,12 @@ impl KeyFile {
         let key_id = format!("local:{}", &hex::encode(Sha256::digest(&key[..]))[..16]);
         let cipher = Aes256Gcm::new_from_slice(&key)
             .map_err(|_| KeyFileError::Malformed(path.display().to_string()))?;
-        Ok(KeyFile { key_id, cipher })
+        let mac_key = Zeroizing::new(hmac_sha256(&key, b"keiyaku mac key v1"));
+        Ok(KeyFile {
+            key_id,
+            cipher,
+            mac_key,
+        })
     }
 
     /// The id of this master key (written into blob headers).
@@ -67,8 +74,19 @@ impl KeyFile {
     }
 }
 
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
+
 #[async_trait]
 impl Keys for KeyFile {
+    async fn mac(&self, message: &[u8]) -> Result<[u8; 32], KeyError> {
+        Ok(hmac_sha256(self.mac_key.as_ref(), message))
+    }
+
     async fn generate_data_key(&self) -> Result<DataKey, KeyError> {
         let mut plaintext = Zeroizing::new([0u8; 32]);
         rand::rngs::OsRng.fill_bytes(plaintext.as_mut());

@@ -40,6 +40,10 @@ pub trait Keys: Send + Sync {
         key_id: &str,
         wrapped: &[u8],
     ) -> Result<Zeroizing<[u8; 32]>, KeyError>;
+    /// HMAC-SHA256 of `message` under a service key that never leaves the key service (KMS
+    /// `GenerateMac` on AWS): secrets that must come out the same when a task runs twice
+    /// (a recipient's link) are derived with it, never stored in the clear.
+    async fn mac(&self, message: &[u8]) -> Result<[u8; 32], KeyError>;
 }
 
 /// The service's sealing key: a capability of its own, so what only encrypts cannot sign
