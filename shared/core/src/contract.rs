@@ -387,16 +387,7 @@ pub async fn waiting_token(s: &Services, ids: &Ids, party: &str) -> Result<Optio
 /// [`crate::parties::DEFAULT_EXPIRY_DAYS`] ahead; it waits for its approvers, if any, else
 /// goes to its recipients. The ids of this send, for the workflow's execution.
 pub async fn send(s: &Services, caller: &Caller, id: &str) -> Result<Ids> {
-    let id = DocumentId::parse(id).ok_or(Error::NotFound)?;
-    let ids = Ids {
-        team_id: caller.team().clone(),
-        document_id: id,
-        send: 0,
-    };
-    let (mut doc, item) = load(s, &ids).await?;
-    if &doc.owner_id != caller.user_id() {
-        return Err(Error::NotFound);
-    }
+    let (mut doc, item) = crate::documents::load(s, caller, id).await?;
     if doc.status != Status::Draft {
         return Err(Error::conflict("not_a_draft", "only a draft can be sent"));
     }
@@ -421,8 +412,9 @@ pub async fn send(s: &Services, caller: &Caller, id: &str) -> Result<Ids> {
     doc.updated_at = now;
     crate::documents::commit_change(s, caller, &doc, &item, "document.sent").await?;
     Ok(Ids {
+        team_id: doc.team_id,
+        document_id: doc.id,
         send: doc.send,
-        ..ids
     })
 }
 

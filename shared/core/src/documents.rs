@@ -851,7 +851,8 @@ pub(crate) fn history_event_write(
     })
 }
 
-async fn load(s: &Services, caller: &Caller, id: &str) -> Result<(Document, Item)> {
+/// A document of the caller's (404 for anyone else's) and the item it was read from.
+pub(crate) async fn load(s: &Services, caller: &Caller, id: &str) -> Result<(Document, Item)> {
     let id = DocumentId::parse(id).ok_or(Error::NotFound)?;
     let item = s
         .items

@@ -110,10 +110,10 @@ async fn apply(
             sha256: String::new(),
         };
         let binding = file_binding(id, &file);
-        let stored = match s.blobs.get(&blob).await {
+        let (stored, renewal) = match s.blobs.get(&blob).await {
             // An earlier attempt made this version and stopped before recording it: the seal
             // it holds is the one, so it is not made twice.
-            Ok(existing) => read_all(s, &binding, existing).await?,
+            Ok(existing) => reuse(s, &binding, existing, &what).await?,
             Err(BlobError::NotFound) => {
                 let pdf = read_all(
                     s,
@@ -121,16 +121,18 @@ async fn apply(
                     s.blobs.get(&current.blob).await?,
                 )
                 .await?;
-                let renewed = produce(s, &pdf, &what).await?;
-                let body = envelope::seal_bytes_source(renewed.into());
+                let (renewed, renewal) = produce(s, &pdf, &what).await?;
+                let renewed = bytes::Bytes::from(renewed);
+                let body = envelope::seal_bytes_source(renewed.clone());
                 let encrypted = envelope::encrypt(&*s.keys, &binding, body).await?;
                 match s.blobs.put(&blob, encrypted, PutMode::CreateOnly).await {
-                    Ok(_) => {}
+                    Ok(_) => (renewed, renewal),
                     // Another attempt got there first: its file is the one.
-                    Err(BlobError::AlreadyExists) => {}
+                    Err(BlobError::AlreadyExists) => {
+                        reuse(s, &binding, s.blobs.get(&blob).await?, &what).await?
+                    }
                     Err(other) => return Err(other.into()),
                 }
-                read_all(s, &binding, s.blobs.get(&blob).await?).await?
             }
             Err(other) => return Err(other.into()),
         };
@@ -141,8 +143,7 @@ async fn apply(
             ..file
         });
         if matches!(what, Step::LongTerm) {
-            // Read from the file itself, so a retry that reused the blob records the same.
-            doc.renew_by = renew_by(s, &stored)?;
+            doc.renew_by = renewal;
         }
         doc.seals.push(SealRecord {
             step: step.to_owned(),
@@ -205,8 +206,28 @@ async fn read_all(
     Ok(out)
 }
 
-/// The new file: `pdf` sealed, or extended to long-term form.
-async fn produce(s: &Services, pdf: &[u8], what: &Step<'_>) -> Result<Vec<u8>> {
+/// A version an earlier attempt stored, and (for long-term form) its renewal date, read
+/// from the file itself so the record is the same as that attempt's would have been.
+async fn reuse(
+    s: &Services,
+    binding: &envelope::Binding,
+    blob: crate::ports::ByteStream,
+    what: &Step<'_>,
+) -> Result<(bytes::Bytes, Option<OffsetDateTime>)> {
+    let stored = read_all(s, binding, blob).await?;
+    let renewal = match what {
+        Step::LongTerm => renew_by(s, &stored)?,
+        Step::Seal { .. } => None,
+    };
+    Ok((stored.into(), renewal))
+}
+
+/// The new file: `pdf` sealed, or extended to long-term form (with its renewal date).
+async fn produce(
+    s: &Services,
+    pdf: &[u8],
+    what: &Step<'_>,
+) -> Result<(Vec<u8>, Option<OffsetDateTime>)> {
     let anchors = crate::verification::anchors(s)?;
     let sealing = Sealing {
         key: &*s.sealing_key,
@@ -219,12 +240,12 @@ async fn produce(s: &Services, pdf: &[u8], what: &Step<'_>) -> Result<Vec<u8>> {
         Step::Seal { reason } => sealing
             .seal(pdf, Level::BT, reason)
             .await
-            .map(|(sealed, _)| sealed)
+            .map(|(sealed, _)| (sealed, None))
             .map_err(seal_error),
         Step::LongTerm => sealing
             .extend_lta(pdf, None)
             .await
-            .map(|long_term| long_term.pdf)
+            .map(|long_term| (long_term.pdf, Some(long_term.renew_by)))
             .map_err(seal_error),
     }
 }

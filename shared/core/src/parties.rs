@@ -8,9 +8,9 @@ use time::{Duration, OffsetDateTime};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::accounts::{Caller, user_by_email};
-use crate::documents::{Document, Status, doc_key};
+use crate::documents::{Document, Status};
 use crate::error::{Error, Result};
-use crate::ids::{DocumentId, UserId};
+use crate::ids::UserId;
 use crate::services::Services;
 use crate::text::{self, Email};
 
@@ -263,16 +263,7 @@ pub async fn edit_draft(
     id: &str,
     edit: DraftEdit,
 ) -> Result<Document> {
-    let id = DocumentId::parse(id).ok_or(Error::NotFound)?;
-    let item = s
-        .items
-        .get(&doc_key(caller.team(), &id))
-        .await?
-        .ok_or(Error::NotFound)?;
-    let mut doc: Document = serde_json::from_value(item.body.clone()).map_err(Error::internal)?;
-    if &doc.owner_id != caller.user_id() {
-        return Err(Error::NotFound);
-    }
+    let (mut doc, item) = crate::documents::load(s, caller, id).await?;
     if doc.status != Status::Draft {
         return Err(Error::conflict(
             "not_a_draft",

@@ -194,6 +194,13 @@ impl<'a> PdfReader<'a> {
         &self.sections
     }
 
+    /// Whether any revision's trailer names an `/Encrypt` dictionary.
+    pub fn is_encrypted(&self) -> bool {
+        self.sections
+            .iter()
+            .any(|section| section.trailer.has(b"Encrypt"))
+    }
+
     /// The newest trailer (for a hybrid file, the table's trailer).
     pub fn trailer(&self) -> &Dictionary {
         &self.sections[0].trailer

@@ -91,11 +91,7 @@ pub(crate) fn docmdp_permission(
 /// Checks an uploaded file and describes it, or says why it is refused.
 pub fn inspect(bytes: &[u8]) -> Result<PdfInfo, PdfError> {
     let reader = PdfReader::open(bytes)?;
-    if reader
-        .sections()
-        .iter()
-        .any(|section| section.trailer.has(b"Encrypt"))
-    {
+    if reader.is_encrypted() {
         return Err(PdfError::Encrypted);
     }
     reader.check_offsets()?;

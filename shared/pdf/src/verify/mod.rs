@@ -836,11 +836,7 @@ fn run(
     hashing: Hashing,
 ) -> Result<(Report, Vec<Vec<Certificate>>), PdfError> {
     let reader = PdfReader::open(pdf)?;
-    if reader
-        .sections()
-        .iter()
-        .any(|section| section.trailer.has(b"Encrypt"))
-    {
+    if reader.is_encrypted() {
         return Err(PdfError::Encrypted);
     }
     let ends = revision_ends(&reader);
