@@ -201,7 +201,7 @@ pub async fn record_answer(
         party_id: party.to_owned(),
         send: ids.send,
         decision,
-        reason,
+        reason: reason.clone(),
         at: now,
         ip: ip.to_owned(),
     });
@@ -227,12 +227,11 @@ pub async fn record_answer(
         .await
     {
         Ok(()) => Ok(true),
-        // Another request changed the document first (the same party in two tabs, a
-        // cancel): read it again to tell which.
+        // Another request changed the document first (the same party in two tabs, another
+        // party's answer, a cancel): read it again and answer as that reading says — a
+        // replay, a conflict, or this answer recorded now (with its reason).
         Err(StoreError::ConditionFailed) => {
-            Box::pin(record_answer(s, ids, party, decision, None, ip))
-                .await
-                .map(|_| false)
+            Box::pin(record_answer(s, ids, party, decision, reason, ip)).await
         }
         Err(other) => Err(other.into()),
     }
