@@ -597,7 +597,7 @@ fn check_cms(
     contents: &[u8],
     parts: &[&[u8]],
     pool: &[Certificate],
-    hashing: Hashing,
+    mode: Mode,
     problems: &mut Vec<Problem>,
 ) -> CmsCheck {
     let mut check = CmsCheck {
@@ -652,9 +652,9 @@ fn check_cms(
         );
         return check;
     }
-    let computed = match hashing {
-        Hashing::Check => crate::crypto::digest_parts(&signer_info.digest_alg.oid, parts),
-        Hashing::Skip => declared_digest(signer_info).ok_or_else(|| {
+    let computed = match mode {
+        Mode::Verify => crate::crypto::digest_parts(&signer_info.digest_alg.oid, parts),
+        Mode::PathsOnly => declared_digest(signer_info).ok_or_else(|| {
             crate::crypto::VerifyError::Malformed("no message-digest attribute".into())
         }),
     };
@@ -776,7 +776,7 @@ pub fn verify(
     anchors: &[Certificate],
     now: OffsetDateTime,
 ) -> Result<Report, PdfError> {
-    run(pdf, anchors, now, Hashing::Check).map(|(report, _)| report)
+    run(pdf, anchors, now, Mode::Verify).map(|(report, _)| report)
 }
 
 /// The certificate paths (leaf first, anchor last) of every signature and timestamp in
@@ -787,9 +787,7 @@ pub fn certificate_paths(
     anchors: &[Certificate],
     now: OffsetDateTime,
 ) -> Result<Vec<Vec<Certificate>>, PdfError> {
-    // Only the certificates matter here: the signed bytes are not hashed again (a 20 MB
-    // file's long-term form would otherwise hash it once more).
-    run(pdf, anchors, now, Hashing::Skip).map(|(_, paths)| paths)
+    run(pdf, anchors, now, Mode::PathsOnly).map(|(_, paths)| paths)
 }
 
 /// Checks `leaf` up to `anchors` at `at`, issuers from `pool`, revocation from `crls`: the
@@ -822,18 +820,20 @@ fn path_expiry(path: &[Certificate]) -> Option<OffsetDateTime> {
         .min()
 }
 
-/// Whether signed bytes are hashed (verification) or taken as signed (collecting paths).
+/// What a run is for: a full verification, or only the certificate paths (for long-term
+/// form: the signed bytes are not hashed again, and levels and later changes are not
+/// worked out).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Hashing {
-    Check,
-    Skip,
+enum Mode {
+    Verify,
+    PathsOnly,
 }
 
 fn run(
     pdf: &[u8],
     anchors: &[Certificate],
     now: OffsetDateTime,
-    hashing: Hashing,
+    mode: Mode,
 ) -> Result<(Report, Vec<Vec<Certificate>>), PdfError> {
     let reader = PdfReader::open(pdf)?;
     if reader.is_encrypted() {
@@ -849,7 +849,7 @@ fn run(
     }
     let mut entries = Vec::new();
     for found in found {
-        entries.push(examine(&reader, &ends, &final_dss, found, hashing));
+        entries.push(examine(&reader, &ends, &final_dss, found, mode));
     }
     entries.sort_by_key(|e| e.end);
     for (index, entry) in entries.iter_mut().enumerate() {
@@ -959,7 +959,11 @@ fn run(
         }
 
         // Level (signatures only).
-        if entry.report.kind == Kind::Signature && entry.cades_v2 && entry.report.signature_valid {
+        if mode == Mode::Verify
+            && entry.report.kind == Kind::Signature
+            && entry.cades_v2
+            && entry.report.signature_valid
+        {
             let mut level = Level::BB;
             let timestamped = entry.token.is_some()
                 && token_path
@@ -994,7 +998,7 @@ fn run(
 
     // Later changes, per signature, against the whole file.
     for entry in &mut entries {
-        if entry.report.coverage != Coverage::EntireRevision {
+        if mode == Mode::PathsOnly || entry.report.coverage != Coverage::EntireRevision {
             continue;
         }
         let old = PdfReader::open(&pdf[..entry.end])?;
@@ -1118,13 +1122,7 @@ fn long_term_end(
 }
 
 /// Reads one signature field's value: byte range, coverage, CMS or token.
-fn examine(
-    reader: &PdfReader<'_>,
-    ends: &[usize],
-    dss: &Dss,
-    found: Found,
-    hashing: Hashing,
-) -> Entry {
+fn examine(reader: &PdfReader<'_>, ends: &[usize], dss: &Dss, found: Found, mode: Mode) -> Entry {
     let value = &found.value;
     let bytes = reader.bytes();
     let kind = match value.get(b"Type").and_then(Object::as_name) {
@@ -1253,7 +1251,7 @@ fn examine(
                 ));
                 return result;
             };
-            let over = (hashing == Hashing::Check).then_some(parts.as_slice());
+            let over = (mode == Mode::Verify).then_some(parts.as_slice());
             let checked = check_token(token, over, &dss.certs, "the document timestamp");
             if let Some(token) = checked.token {
                 result.report.intact = true;
@@ -1271,7 +1269,7 @@ fn examine(
                 &contents,
                 &parts,
                 &dss.certs,
-                hashing,
+                mode,
                 &mut result.report.problems,
             );
             result.report.intact = check.intact;
