@@ -463,10 +463,7 @@ impl LocalTsa {
 #[async_trait::async_trait]
 impl Tsa for LocalTsa {
     async fn timestamp(&self, digest: &[u8; 32]) -> Result<Vec<u8>, TsaError> {
-        let mut nonce = [0u8; 8];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let nonce = u64::from_be_bytes(nonce);
-        let query = keiyaku_pdf::timestamp::request(digest, Some(nonce), true);
+        let (query, nonce) = crate::remote_tsa::request(digest);
         let now = self.clock.now();
         let reply = keiyaku_pdf::timestamp::respond(
             &query,

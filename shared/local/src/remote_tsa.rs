@@ -23,6 +23,18 @@ const MAX_RESPONSE_BYTES: usize = 1 << 20;
 /// How far a token's genTime may be from our clock.
 const MAX_SKEW: time::Duration = time::Duration::minutes(5);
 
+/// A time-stamp request for `digest` with a fresh random nonce (the answer must echo it),
+/// asking for the TSA's certificates; the request and the nonce.
+pub(crate) fn request(digest: &[u8; 32]) -> (Vec<u8>, u64) {
+    let mut nonce = [0u8; 8];
+    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    let nonce = u64::from_be_bytes(nonce);
+    (
+        keiyaku_pdf::timestamp::request(digest, Some(nonce), true),
+        nonce,
+    )
+}
+
 /// How long a CRL without nextUpdate is kept.
 const CRL_KEPT: time::Duration = time::Duration::hours(1);
 
@@ -201,10 +213,7 @@ impl RemoteTsa {
 #[async_trait]
 impl Tsa for RemoteTsa {
     async fn timestamp(&self, digest: &[u8; 32]) -> Result<Vec<u8>, TsaError> {
-        let mut nonce = [0u8; 8];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let nonce = u64::from_be_bytes(nonce);
-        let query = keiyaku_pdf::timestamp::request(digest, Some(nonce), true);
+        let (query, nonce) = request(digest);
         let mut request = self
             .http
             .post(&self.url)
