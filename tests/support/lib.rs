@@ -74,21 +74,24 @@ impl TestApp {
         self.dir.path().join("data")
     }
 
-    /// The services on this app's data dir, as the workflow's tasks see them (another
-    /// connection to the same database, blobs, keys and PKI).
+    /// The services the app serves with (what the workflow's tasks see).
     pub fn services(&self) -> keiyaku_core::Services {
-        keiyaku_local::server::open_services(
-            &ServeOptions {
-                addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-                data_dir: self.data_dir(),
-                public_url: Some(self.url.clone()),
-                smtp_url: None,
-                max_document_bytes: 20 << 20,
-            },
-            &self.url,
-            self.clock.clone(),
-        )
-        .expect("the app's data dir opens")
+        (*self.running().services).clone()
+    }
+
+    /// The app's workflow executor.
+    pub fn runner(&self) -> keiyaku_workflow::Runner {
+        self.running().runner.clone()
+    }
+
+    fn running(&self) -> &Running {
+        self.running.as_ref().expect("the app is running")
+    }
+
+    /// Waits until the workflow has nothing in flight (every task the last change caused has
+    /// run, and what those caused).
+    pub async fn settle(&self) {
+        self.runner().idle().await;
     }
 
     /// A client with no session.

@@ -11,7 +11,7 @@ use crate::accounts::Caller;
 use crate::documents::{Document, Status, doc_key, history_event_write};
 use crate::error::{Error, Result};
 use crate::ids::{DocumentId, TeamId};
-use crate::ports::{Condition, StoreError, Write};
+use crate::ports::{Condition, Item, Key, StoreError, Write};
 use crate::services::Services;
 
 /// The ids every task payload starts with.
@@ -88,7 +88,67 @@ pub struct Answer {
     pub ip: String,
 }
 
-async fn load(s: &Services, ids: &Ids) -> Result<(Document, crate::ports::Item)> {
+impl Ids {
+    /// The name of this send's execution: `doc-<document id>-<send number>` (at most 80
+    /// characters, as Step Functions requires).
+    pub fn execution_name(&self) -> String {
+        format!("doc-{}-{}", self.document_id, self.send)
+    }
+}
+
+/// Work that follows a committed change and must not be lost if the process stops in
+/// between (an outbox): written in the change's own transaction, deleted once done;
+/// [`crate::answers::reconcile`] finishes any that were left.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Pending {
+    /// Start the send's execution.
+    Start {
+        /// The send.
+        ids: Ids,
+    },
+    /// Complete the party's waiting task with their answer.
+    Answer {
+        /// The send.
+        ids: Ids,
+        /// The party.
+        party_id: String,
+        /// Their answer.
+        decision: Decision,
+    },
+    /// Fail the send's waiting tasks with `Keiyaku.Cancelled`.
+    Cancel {
+        /// The send.
+        ids: Ids,
+    },
+}
+
+/// The partition of outbox entries.
+pub(crate) const PENDING_PK: &str = "PENDING";
+
+impl Pending {
+    /// Where the entry is kept.
+    pub(crate) fn key(&self) -> Key {
+        let sk = match self {
+            Pending::Start { ids } => format!("START#{}#{}", ids.document_id, ids.send),
+            Pending::Answer { ids, party_id, .. } => {
+                format!("ANSWER#{}#{}#{party_id}", ids.document_id, ids.send)
+            }
+            Pending::Cancel { ids } => format!("CANCEL#{}#{}", ids.document_id, ids.send),
+        };
+        Key::new(PENDING_PK, sk)
+    }
+
+    /// The write that records it.
+    pub(crate) fn write(&self) -> Result<Write> {
+        Ok(Write::Put {
+            item: Item::new(self.key(), serde_json::to_value(self).map_err(Error::internal)?),
+            condition: Condition::None,
+        })
+    }
+}
+
+pub(crate) async fn load(s: &Services, ids: &Ids) -> Result<(Document, crate::ports::Item)> {
     let item = s
         .items
         .get(&doc_key(&ids.team_id, &ids.document_id))
@@ -98,7 +158,7 @@ async fn load(s: &Services, ids: &Ids) -> Result<(Document, crate::ports::Item)>
     Ok((doc, item))
 }
 
-fn answered<'d>(doc: &'d Document, send: u32, party: &str) -> Option<&'d Answer> {
+pub(crate) fn answered<'d>(doc: &'d Document, send: u32, party: &str) -> Option<&'d Answer> {
     doc.answers
         .iter()
         .find(|a| a.send == send && a.party_id == party)
@@ -223,6 +283,12 @@ pub async fn record_answer(
                 condition: Condition::Version(item.version),
             },
             history_event_write(now, &doc, party, action, ip)?,
+            Pending::Answer {
+                ids: ids.clone(),
+                party_id: party.to_owned(),
+                decision,
+            }
+            .write()?,
         ])
         .await
     {
@@ -237,36 +303,54 @@ pub async fn record_answer(
     }
 }
 
-/// Where a party's latest task token waits (server-side only; never mailed).
-fn wait_key(ids: &Ids, party: &str) -> crate::ports::Key {
-    crate::ports::Key::new(
+/// Where a party's latest task token waits (server-side only; never mailed). The party
+/// `ops` is the parked failed seal's token, which an operator's retry completes.
+pub(crate) fn wait_key(ids: &Ids, party: &str) -> Key {
+    Key::new(
         format!("TEAM#{}", ids.team_id),
         format!("WAIT#{}#{party}", ids.document_id),
     )
 }
 
-/// Where a recipient link's token (stored hashed) points.
-pub(crate) fn link_key(token_hash: &str) -> crate::ports::Key {
-    crate::ports::Key::new(format!("RLINK#{token_hash}"), "RLINK")
-}
-
-/// What a recipient link opens.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecipientLink {
-    /// The document and send.
-    pub ids: Ids,
-    /// The recipient.
-    pub party_id: String,
+/// The waits recorded in this send: (party, task token), parked seals included.
+pub(crate) async fn waits(s: &Services, ids: &Ids) -> Result<Vec<(String, String)>> {
+    let page = s
+        .items
+        .query(&crate::ports::Query {
+            pk: format!("TEAM#{}", ids.team_id),
+            sk_prefix: format!("WAIT#{}#", ids.document_id),
+            after: None,
+            descending: false,
+            // At most every approver, every recipient and the parked seal.
+            limit: 100,
+        })
+        .await?;
+    Ok(page
+        .items
+        .into_iter()
+        .filter(|item| item.body["send"] == ids.send)
+        .filter_map(|item| {
+            let party = item.key.sk.rsplit('#').next()?.to_owned();
+            let token = item.body["task_token"].as_str()?.to_owned();
+            Some((party, token))
+        })
+        .collect())
 }
 
 /// A recipient's link token: derived with the key service's MAC from (document, send,
-/// party), so a retried `record_wait` mails the same link, and stored only hashed.
-async fn link_token(s: &Services, ids: &Ids, party: &str) -> Result<String> {
+/// party, link generation), so a retried `record_wait` mails the same link and a reissue a
+/// new one; stored only hashed.
+pub(crate) async fn link_token(
+    s: &Services,
+    ids: &Ids,
+    party: &str,
+    generation: u32,
+) -> Result<String> {
     let mac = s
         .keys
         .mac(
             format!(
-                "recipient-link\0{}\0{}\0{}\0{party}",
+                "recipient-link\0{}\0{}\0{}\0{party}\0{generation}",
                 ids.team_id, ids.document_id, ids.send
             )
             .as_bytes(),
@@ -277,9 +361,11 @@ async fn link_token(s: &Services, ids: &Ids, party: &str) -> Result<String> {
 
 /// `record_wait`: keeps `task_token` as the party's latest (server-side), then asks the
 /// approver (a mail pointing to the app) or mails the recipient their link. One mail per
-/// (document, send, party): its Message-ID is fixed, so a retry sends nothing new. A
-/// document cancelled or past its deadline meanwhile is `Gone` (`cancelled`, `expired`),
-/// which the task reports as `Keiyaku.Cancelled` / a timeout.
+/// (document, send, party): its Message-ID is fixed, so a retry sends nothing new. A party
+/// who already answered (their answer recorded, its delivery cut off) has the task
+/// completed here at once. A cancelled document is `Gone` (`cancelled`), which the task
+/// reports as `Keiyaku.Cancelled`; past the deadline nobody is asked, and the wait's own
+/// timeout (the seconds `next_step` gave) ends it.
 pub async fn record_wait(
     s: &Services,
     ids: &Ids,
@@ -295,82 +381,28 @@ pub async fn record_wait(
         });
     }
     let now = s.now();
-    if doc.expires_at.is_some_and(|at| at <= now) {
-        return Err(Error::Gone {
-            code: "expired",
-            message: "the deadline has passed".into(),
-        });
-    }
-    let wait = crate::ports::Item::new(
+    let wait = Item::new(
         wait_key(ids, party),
         serde_json::json!({ "send": ids.send, "task_token": task_token, "at": now.unix_timestamp() }),
     );
     s.items.put(wait, Condition::None).await?;
-    let (sender, _) = crate::accounts::load_user(s, &ids.team_id, &doc.owner_id)
-        .await?
-        .ok_or_else(|| Error::internal("the sender's account is gone"))?;
+    if let Some(answer) = answered(&doc, ids.send, party) {
+        return crate::answers::deliver(s, ids, party, answer.decision).await;
+    }
+    if doc.expires_at.is_some_and(|at| at <= now) {
+        return Ok(());
+    }
     match phase {
-        Phase::Approval => {
-            let approver = doc
-                .approvers
-                .iter()
-                .find(|a| a.id == party)
-                .ok_or_else(|| Error::internal(format!("no approver {party}")))?;
-            let mail = crate::mail::approval_request(
-                s,
-                approver.email.as_str(),
-                &approver.name,
-                &sender.name,
-                &doc.title,
-                doc.id.as_str(),
-                &format!("approval-{}-{}-{party}@keiyaku", doc.id, ids.send),
-            )?;
-            s.mailer.send(&mail).await?;
-        }
+        Phase::Approval => crate::answers::ask_approver(s, &doc, ids, party, None).await,
         Phase::Agreement => {
             let recipient = doc
                 .recipients
                 .iter()
                 .find(|r| r.id == party)
                 .ok_or_else(|| Error::internal(format!("no recipient {party}")))?;
-            let token = link_token(s, ids, party).await?;
-            let link = crate::ports::Item::new(
-                link_key(&crate::ids::hash_token(&token)),
-                serde_json::to_value(RecipientLink {
-                    ids: ids.clone(),
-                    party_id: party.to_owned(),
-                })
-                .map_err(Error::internal)?,
-            );
-            s.items.put(link, Condition::None).await?;
-            let deadline = doc
-                .expires_at
-                .map(|at| {
-                    at.to_offset(time::macros::offset!(+9))
-                        .format(time::macros::format_description!(
-                            "[year]-[month]-[day] [hour]:[minute] JST"
-                        ))
-                        .unwrap_or_default()
-                })
-                .unwrap_or_default();
-            let mail = crate::mail::agreement_request(
-                s,
-                recipient.email.as_str(),
-                &crate::mail::AgreementRequest {
-                    recipient: &recipient.name,
-                    sender: &sender.name,
-                    title: &doc.title,
-                    message: doc.message.as_deref(),
-                    link_token: &token,
-                    deadline: &deadline,
-                    access_code: recipient.access_code_hash.is_some(),
-                },
-                &format!("agreement-{}-{}-{party}@keiyaku", doc.id, ids.send),
-            )?;
-            s.mailer.send(&mail).await?;
+            crate::recipients::issue_link(s, &doc, ids, recipient, None).await
         }
     }
-    Ok(())
 }
 
 /// The latest task token a party's wait left (what an answer completes).
@@ -409,38 +441,77 @@ pub async fn send(s: &Services, caller: &Caller, id: &str) -> Result<Ids> {
         Status::AwaitingApproval
     };
     doc.updated_at = now;
-    crate::documents::commit_change(s, caller, &doc, &item, "document.sent").await?;
-    Ok(Ids {
-        team_id: doc.team_id,
-        document_id: doc.id,
+    let ids = Ids {
+        team_id: doc.team_id.clone(),
+        document_id: doc.id.clone(),
         send: doc.send,
-    })
+    };
+    // The execution starts after this commit; the outbox entry starts it if this process
+    // stops in between. Approvers find the document through their index.
+    let mut extra = vec![Pending::Start { ids: ids.clone() }.write()?];
+    for approver in &doc.approvers {
+        extra.push(Write::Put {
+            item: Item::new(
+                crate::documents::approver_index_key(&approver.user_id, &doc.id),
+                serde_json::json!({ "team_id": doc.team_id }),
+            ),
+            condition: Condition::None,
+        });
+    }
+    crate::documents::commit_change_with(s, caller, &doc, &item, "document.sent", extra).await?;
+    Ok(ids)
 }
 
-/// Moves the document from `from` to `to` (no change when it is already `to`).
-async fn mark(s: &Services, ids: &Ids, from: Status, to: Status) -> Result<()> {
-    let (mut doc, item) = load(s, ids).await?;
-    // Already there, or ended meanwhile (a cancel or expiry the next step will see).
-    if doc.status == to || matches!(doc.status, Status::Cancelled | Status::Expired) {
-        return Ok(());
+/// The status's name as the API spells it (`in_progress`).
+pub(crate) fn status_name(status: Status) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Moves the document from one of `from` to `to`, with a history event (no change when it
+/// is already `to`). A document that ended meanwhile (cancelled, expired) stays as it is:
+/// the document as it is now is returned either way.
+pub(crate) async fn mark(s: &Services, ids: &Ids, from: &[Status], to: Status) -> Result<Document> {
+    for _ in 0..8 {
+        let (mut doc, item) = load(s, ids).await?;
+        if doc.status == to || matches!(doc.status, Status::Cancelled | Status::Expired) {
+            return Ok(doc);
+        }
+        if !from.contains(&doc.status) {
+            return Err(Error::conflict(
+                "concurrent_change",
+                "the document is not where this step expects it",
+            ));
+        }
+        let now = s.now();
+        doc.status = to;
+        doc.updated_at = now;
+        let mut updated = item.clone();
+        updated.body = serde_json::to_value(&doc).map_err(Error::internal)?;
+        updated.version += 1;
+        let action = format!("document.{}", status_name(to));
+        match s
+            .items
+            .transact(vec![
+                Write::Put {
+                    item: updated,
+                    condition: Condition::Version(item.version),
+                },
+                history_event_write(now, &doc, "keiyaku", &action, "-")?,
+            ])
+            .await
+        {
+            Ok(()) => return Ok(doc),
+            // Changed meanwhile (an answer, a cancel): look again.
+            Err(StoreError::ConditionFailed) => continue,
+            Err(other) => return Err(other.into()),
+        }
     }
-    if doc.status != from {
-        return Err(Error::conflict(
-            "concurrent_change",
-            "the document is not where this step expects it",
-        ));
-    }
-    doc.status = to;
-    doc.updated_at = s.now();
-    let mut updated = item.clone();
-    updated.body = serde_json::to_value(&doc).map_err(Error::internal)?;
-    updated.version += 1;
-    match s.items.put(updated, Condition::Version(item.version)).await {
-        Ok(()) => Ok(()),
-        // Changed meanwhile (an answer, a cancel): look again.
-        Err(StoreError::ConditionFailed) => Box::pin(mark(s, ids, from, to)).await,
-        Err(other) => Err(other.into()),
-    }
+    Err(Error::Unavailable(
+        "the document kept changing under a status change".into(),
+    ))
 }
 
 /// `seal`: seals the document for the send (`party` None) or for a recipient's agreement,
@@ -464,7 +535,7 @@ pub async fn seal(s: &Services, ids: &Ids, party: Option<&str>) -> Result<()> {
     };
     crate::evidence::seal(s, &ids.team_id, &ids.document_id, &step, &reason).await?;
     if party.is_none() {
-        mark(s, ids, Status::AwaitingApproval, Status::InProgress).await?;
+        mark(s, ids, &[Status::AwaitingApproval], Status::InProgress).await?;
     }
     Ok(())
 }
@@ -473,3 +544,95 @@ pub async fn seal(s: &Services, ids: &Ids, party: Option<&str>) -> Result<()> {
 pub async fn extend_lta(s: &Services, ids: &Ids) -> Result<()> {
     crate::evidence::extend_long_term(s, &ids.team_id, &ids.document_id).await
 }
+
+/// How a document ended, as `notify` is told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ending {
+    /// An approver rejected it.
+    Rejected,
+    /// A recipient declined.
+    Declined,
+    /// The sender cancelled.
+    Cancelled,
+    /// The deadline passed.
+    Expired,
+}
+
+/// `notify` and `expire`: the document ends as `ending` (a rejected one carries no seal)
+/// and everyone concerned is told, one mail per party and ending. The status it has now.
+pub async fn end(s: &Services, ids: &Ids, ending: Ending) -> Result<Status> {
+    let (from, to): (&[Status], Status) = match ending {
+        Ending::Rejected => (&[Status::AwaitingApproval], Status::Rejected),
+        Ending::Declined => (&[Status::InProgress], Status::Declined),
+        Ending::Cancelled => (&[], Status::Cancelled),
+        Ending::Expired => (
+            &[
+                Status::AwaitingApproval,
+                Status::InProgress,
+                Status::SealFailed,
+            ],
+            Status::Expired,
+        ),
+    };
+    let doc = mark(s, ids, from, to).await?;
+    crate::answers::tell_ending(s, &doc, ids, ending).await?;
+    Ok(doc.status)
+}
+
+/// `complete`: the file is in long-term form; the document is completed and every party
+/// (sender, approvers, recipients) mailed a summary with the sealed file.
+pub async fn complete(s: &Services, ids: &Ids) -> Result<Status> {
+    let doc = mark(s, ids, &[Status::InProgress], Status::Completed).await?;
+    if doc.status == Status::Completed {
+        crate::answers::tell_completed(s, &doc, ids).await?;
+    }
+    Ok(doc.status)
+}
+
+/// `seal_failed`: a seal or the long-term extension failed after its retries. The document
+/// is marked `seal_failed` (its earlier status kept for the retry) and the task token kept
+/// for the operators' retry (`POST /ops/executions/{id}/retry`).
+pub async fn seal_failed(
+    s: &Services,
+    ids: &Ids,
+    step: &str,
+    error: &str,
+    task_token: &str,
+) -> Result<()> {
+    let (doc, _) = load(s, ids).await?;
+    if doc.status == Status::Cancelled {
+        return Err(Error::Gone {
+            code: "cancelled",
+            message: "the sender cancelled the document".into(),
+        });
+    }
+    let previous = if doc.status == Status::SealFailed {
+        // A retried invocation: the status to go back to is the one recorded first.
+        s.items
+            .get(&wait_key(ids, OPS_PARTY))
+            .await?
+            .and_then(|i| serde_json::from_value(i.body["previous"].clone()).ok())
+            .unwrap_or(Status::InProgress)
+    } else {
+        doc.status
+    };
+    let wait = Item::new(
+        wait_key(ids, OPS_PARTY),
+        serde_json::json!({
+            "send": ids.send,
+            "task_token": task_token,
+            "at": s.now().unix_timestamp(),
+            "previous": previous,
+            "step": step,
+            "error": error,
+        }),
+    );
+    s.items.put(wait, Condition::None).await?;
+    tracing::error!(document = %ids.document_id, send = ids.send, step, error, "sealing failed; parked for an operator's retry");
+    mark(s, ids, &[previous], Status::SealFailed).await?;
+    Ok(())
+}
+
+/// The party name under which a parked seal's token is kept.
+pub(crate) const OPS_PARTY: &str = "ops";

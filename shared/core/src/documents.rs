@@ -802,19 +802,34 @@ pub(crate) async fn commit_change(
     item: &Item,
     action: &str,
 ) -> Result<()> {
+    commit_change_with(s, caller, doc, item, action, Vec::new()).await
+}
+
+/// [`commit_change`] with further writes in the same transaction (an outbox entry, an
+/// index).
+pub(crate) async fn commit_change_with(
+    s: &Services,
+    caller: &Caller,
+    doc: &Document,
+    item: &Item,
+    action: &str,
+    extra: Vec<Write>,
+) -> Result<()> {
     let now = doc.updated_at;
     let mut updated = item.clone();
     updated.body = to_json(doc)?;
     updated.version += 1;
+    let mut writes = vec![
+        Write::Put {
+            item: updated,
+            condition: Condition::Version(item.version),
+        },
+        history_write(now, doc, caller, action)?,
+        audit_write(now, caller.team(), caller.user_id(), action, caller.ip)?,
+    ];
+    writes.extend(extra);
     s.items
-        .transact(vec![
-            Write::Put {
-                item: updated,
-                condition: Condition::Version(item.version),
-            },
-            history_write(now, doc, caller, action)?,
-            audit_write(now, caller.team(), caller.user_id(), action, caller.ip)?,
-        ])
+        .transact(writes)
         .await
         .map_err(|e| match e {
             StoreError::ConditionFailed => {
@@ -866,9 +881,47 @@ pub(crate) async fn load(s: &Services, caller: &Caller, id: &str) -> Result<(Doc
     Ok((doc, item))
 }
 
-/// A document the caller may see.
+/// Where an approver finds a document of another team that waits for them (written when
+/// it is sent).
+pub(crate) fn approver_index_key(user: &UserId, id: &DocumentId) -> Key {
+    Key::new(format!("APPROVER#{user}"), format!("DOC#{id}"))
+}
+
+/// A document the caller may see: their own, or one they were named to approve.
 pub async fn get(s: &Services, caller: &Caller, id: &str) -> Result<Document> {
-    load(s, caller, id).await.map(|(d, _)| d)
+    match load(s, caller, id).await {
+        Err(Error::NotFound) => as_approver(s, caller, id).await.map(|(d, _, _)| d),
+        other => other.map(|(d, _)| d),
+    }
+}
+
+/// A document the caller was named to approve: it, its item and the caller's party id.
+pub(crate) async fn as_approver(
+    s: &Services,
+    caller: &Caller,
+    id: &str,
+) -> Result<(Document, Item, String)> {
+    let id = DocumentId::parse(id).ok_or(Error::NotFound)?;
+    let index = s
+        .items
+        .get(&approver_index_key(caller.user_id(), &id))
+        .await?
+        .ok_or(Error::NotFound)?;
+    let team: TeamId = serde_json::from_value(index.body["team_id"].clone())
+        .map_err(Error::internal)?;
+    let item = s
+        .items
+        .get(&doc_key(&team, &id))
+        .await?
+        .ok_or(Error::NotFound)?;
+    let doc: Document = from_item(&item)?;
+    let party = doc
+        .approvers
+        .iter()
+        .find(|a| &a.user_id == caller.user_id())
+        .map(|a| a.id.clone())
+        .ok_or(Error::NotFound)?;
+    Ok((doc, item, party))
 }
 
 /// A document's history, oldest first.
@@ -1028,6 +1081,13 @@ pub async fn list(s: &Services, caller: &Caller, q: ListQuery<'_>) -> Result<Lis
 /// end the stream with an error at the first that fails.
 pub async fn open_file(s: &Services, caller: &Caller, id: &str) -> Result<(Document, ByteStream)> {
     let doc = get(s, caller, id).await?;
+    let body = stream_current(s, &doc).await?;
+    Ok((doc, body))
+}
+
+/// The document's current file, decrypted as it streams; the first segment is checked
+/// before anything is sent.
+pub(crate) async fn stream_current(s: &Services, doc: &Document) -> Result<ByteStream> {
     let file = doc.current_file();
     let binding = file_binding(&doc.id, file);
     let blob = s.blobs.get(&file.blob).await?;
@@ -1037,10 +1097,9 @@ pub async fn open_file(s: &Services, caller: &Caller, id: &str) -> Result<(Docum
         Some(Err(e)) => return Err(envelope::stream_error(e)),
         None => Bytes::new(),
     };
-    let body = futures::stream::once(async move { Ok(first) })
+    Ok(futures::stream::once(async move { Ok(first) })
         .chain(plain)
-        .boxed();
-    Ok((doc, body))
+        .boxed())
 }
 
 /// Deletes a draft (its file too); a document that went out is kept.

@@ -126,3 +126,13 @@ impl From<crate::ports::MailError> for Error {
         Error::Internal(format!("mailer: {e}"))
     }
 }
+
+impl From<crate::ports::WorkflowError> for Error {
+    fn from(e: crate::ports::WorkflowError) -> Self {
+        match e {
+            crate::ports::WorkflowError::NotFound => Error::NotFound,
+            crate::ports::WorkflowError::Unavailable(why) => Error::Unavailable(why),
+            other => Error::Internal(format!("workflow: {other}")),
+        }
+    }
+}

@@ -110,10 +110,11 @@ async fn apply(
             sha256: String::new(),
         };
         let binding = file_binding(id, &file);
+        let long_term = matches!(what, Step::LongTerm);
         let (stored, renewal) = match s.blobs.get(&blob).await {
             // An earlier attempt made this version and stopped before recording it: the seal
             // it holds is the one, so it is not made twice.
-            Ok(existing) => reuse(s, &binding, existing, &what).await?,
+            Ok(existing) => reuse(s, &binding, existing, long_term).await?,
             Err(BlobError::NotFound) => {
                 let pdf = read_all(
                     s,
@@ -129,7 +130,7 @@ async fn apply(
                     Ok(_) => (renewed, renewal),
                     // Another attempt got there first: its file is the one.
                     Err(BlobError::AlreadyExists) => {
-                        reuse(s, &binding, s.blobs.get(&blob).await?, &what).await?
+                        reuse(s, &binding, s.blobs.get(&blob).await?, long_term).await?
                     }
                     Err(other) => return Err(other.into()),
                 }
@@ -184,6 +185,12 @@ async fn apply(
     ))
 }
 
+/// The whole plaintext of the document's current file.
+pub(crate) async fn read_current(s: &Services, doc: &Document) -> Result<Vec<u8>> {
+    let file = doc.current_file();
+    read_all(s, &file_binding(&doc.id, file), s.blobs.get(&file.blob).await?).await
+}
+
 /// The whole plaintext of a stored file (at most the document limit plus room for seals).
 async fn read_all(
     s: &Services,
@@ -212,12 +219,13 @@ async fn reuse(
     s: &Services,
     binding: &envelope::Binding,
     blob: crate::ports::ByteStream,
-    what: &Step<'_>,
+    long_term: bool,
 ) -> Result<(bytes::Bytes, Option<OffsetDateTime>)> {
     let stored = read_all(s, binding, blob).await?;
-    let renewal = match what {
-        Step::LongTerm => renew_by(s, &stored)?,
-        Step::Seal { .. } => None,
+    let renewal = if long_term {
+        renew_by(s, &stored)?
+    } else {
+        None
     };
     Ok((stored.into(), renewal))
 }

@@ -2,6 +2,7 @@
 //! (traits) that the local and AWS adapters implement. Nothing here names SQLite or AWS.
 
 pub mod accounts;
+pub mod answers;
 pub mod clock;
 pub mod config;
 pub mod contract;
@@ -15,9 +16,11 @@ pub mod parties;
 pub mod password;
 pub mod ports;
 pub mod ratelimit;
+pub mod recipients;
 pub mod routes;
 pub mod sealing;
 pub mod services;
+pub mod tasks;
 pub mod text;
 pub mod verification;
 

@@ -117,7 +117,17 @@ pub fn password_reset(
     )
 }
 
-/// An approver is asked to approve a document before it goes out.
+/// `【keiyaku】` or, for a reminder, `【keiyaku・リマインド】`.
+fn tag(reminder: bool) -> &'static str {
+    if reminder {
+        "【keiyaku・リマインド】"
+    } else {
+        "【keiyaku】"
+    }
+}
+
+/// An approver is asked to approve a document before it goes out (again, as a reminder).
+#[allow(clippy::too_many_arguments)]
 pub fn approval_request(
     services: &Services,
     to: &str,
@@ -126,6 +136,7 @@ pub fn approval_request(
     title: &str,
     document_id: &str,
     message_id: &str,
+    reminder: bool,
 ) -> Result<OutgoingMail> {
     let link = format!("{}/documents/{document_id}", services.config.public_url);
     let body = format!(
@@ -141,7 +152,7 @@ pub fn approval_request(
     compose(
         services,
         to,
-        &format!("【keiyaku】承認のお願い: {title} / Approval requested"),
+        &format!("{}承認のお願い: {title} / Approval requested", tag(reminder)),
         &body,
         message_id,
     )
@@ -163,6 +174,8 @@ pub struct AgreementRequest<'a> {
     pub deadline: &'a str,
     /// Whether an access code is needed (the sender tells it another way).
     pub access_code: bool,
+    /// Whether this is a reminder.
+    pub reminder: bool,
 }
 
 /// A recipient is asked to review and agree: the link carries our opaque token in its
@@ -181,6 +194,7 @@ pub fn agreement_request(
         link_token,
         deadline,
         access_code,
+        reminder,
     } = request;
     let link = format!("{}/r/#{link_token}", services.config.public_url);
     let message = message
@@ -205,7 +219,209 @@ pub fn agreement_request(
     compose(
         services,
         to,
-        &format!("【keiyaku】{title} の確認のお願い / Please review and agree"),
+        &format!(
+            "{}{title} の確認のお願い / Please review and agree",
+            tag(*reminder)
+        ),
+        &body,
+        message_id,
+    )
+}
+
+/// How a document ended, for the mail that says so.
+pub struct EndingNotice<'a> {
+    /// The addressee's name.
+    pub name: &'a str,
+    /// The document's title.
+    pub title: &'a str,
+    /// What happened.
+    pub ending: crate::contract::Ending,
+    /// Who did it (the approver or recipient), when a party did.
+    pub by: Option<&'a str>,
+    /// The reason they gave.
+    pub reason: Option<&'a str>,
+}
+
+/// Tells a party that a document ended without being concluded.
+pub fn ending_notice(
+    services: &Services,
+    to: &str,
+    notice: &EndingNotice<'_>,
+    message_id: &str,
+) -> Result<OutgoingMail> {
+    use crate::contract::Ending;
+    let EndingNotice {
+        name,
+        title,
+        ending,
+        by,
+        reason,
+    } = notice;
+    let by = by.unwrap_or("");
+    let (subject_ja, subject_en, ja, en) = match ending {
+        Ending::Rejected => (
+            "差し戻されました",
+            "Rejected",
+            format!("{by} 様が承認せず、差し戻しました。文書は送信されていません。"),
+            format!("{by} rejected it; it was not sent."),
+        ),
+        Ending::Declined => (
+            "辞退されました",
+            "Declined",
+            format!("{by} 様が同意を辞退しました。この文書は締結されません。"),
+            format!("{by} declined; the document will not be concluded."),
+        ),
+        Ending::Cancelled => (
+            "取り消されました",
+            "Cancelled",
+            "送信者がこの文書を取り消しました。対応は不要です。".to_owned(),
+            "The sender cancelled this document; nothing more is needed from you.".to_owned(),
+        ),
+        Ending::Expired => (
+            "期限切れになりました",
+            "Expired",
+            "期限までにすべての回答がそろわなかったため、この文書は期限切れになりました。"
+                .to_owned(),
+            "Not every answer came before the deadline; the document has expired.".to_owned(),
+        ),
+    };
+    let reason = reason
+        .map(|r| format!("\n理由 / Reason:\n{r}\n"))
+        .unwrap_or_default();
+    let body = format!(
+        "{name} 様\n\n\
+         文書: {title}\n\
+         {ja}\n{reason}\n\
+         ----\n\
+         {title}: {en}\n"
+    );
+    compose(
+        services,
+        to,
+        &format!("【keiyaku】{title} は{subject_ja} / {subject_en}"),
+        &body,
+        message_id,
+    )
+}
+
+/// What the completion mail lists.
+pub struct Completion<'a> {
+    /// The addressee's name.
+    pub name: &'a str,
+    /// The document's title.
+    pub title: &'a str,
+    /// One line per party (sender, approvers, recipients).
+    pub parties: &'a [String],
+    /// One line per agreement: who, when.
+    pub agreements: &'a [String],
+    /// One line per timestamp in the file: what, when.
+    pub timestamps: &'a [String],
+    /// Where to open the file (always given; the file is attached too when it fits).
+    pub link: &'a str,
+}
+
+/// Largest message with the PDF attached; beyond it the mail carries only the link.
+pub const MAX_MAIL_BYTES: usize = 7_000_000;
+
+/// Every party is told that the document is concluded, with the sealed PDF attached when
+/// the message stays under [`MAX_MAIL_BYTES`] (else only the link).
+pub fn completed(
+    services: &Services,
+    to: &str,
+    summary: &Completion<'_>,
+    attachment: Option<(&str, &[u8])>,
+    message_id: &str,
+) -> Result<OutgoingMail> {
+    use lettre::message::{Attachment, MultiPart, SinglePart};
+    let Completion {
+        name,
+        title,
+        parties,
+        agreements,
+        timestamps,
+        link,
+    } = summary;
+    let lines = |l: &[String]| l.iter().map(|x| format!("  {x}\n")).collect::<String>();
+    let fits = attachment.filter(|(_, pdf)| pdf.len() / 3 * 4 + 64 * 1024 < MAX_MAIL_BYTES);
+    let file_note = if fits.is_some() {
+        "締結済みの PDF を添付します。次のリンクからも開けます。\n\
+         The sealed PDF is attached; it also opens from this link."
+    } else {
+        "締結済みの PDF は次のリンクから開けます（メールに添付するには大きすぎます）。\n\
+         The sealed PDF opens from this link (too large to attach)."
+    };
+    let body = format!(
+        "{name} 様\n\n\
+         次の文書は、すべての当事者の同意により締結されました。\n\
+         This document is concluded: every party agreed.\n\n\
+         文書 / Document: {title}\n\n\
+         当事者 / Parties:\n{}\n\
+         同意 / Agreements:\n{}\n\
+         タイムスタンプ / Timestamps:\n{}\n\
+         {file_note}\n{link}\n\n\
+         ファイルの署名とタイムスタンプは Adobe Acrobat Reader などで検証できます。\n\
+         Its seals and timestamps can be verified in Adobe Acrobat Reader or any PDF validator.\n",
+        lines(parties),
+        lines(agreements),
+        lines(timestamps),
+    )
+    .replace('\n', "\r\n");
+    let from: Mailbox = services.config.mail_from.parse().map_err(Error::internal)?;
+    let to_box: Mailbox = to.parse().map_err(Error::internal)?;
+    let date: std::time::SystemTime = services.now().into();
+    let builder = Message::builder()
+        .from(from)
+        .to(to_box)
+        .subject(format!("【keiyaku】{title} が締結されました / Concluded"))
+        .date(date)
+        .message_id(Some(format!("<{message_id}>")));
+    let text = SinglePart::builder()
+        .header(ContentType::TEXT_PLAIN)
+        .body(body);
+    let message = match fits {
+        Some((filename, pdf)) => builder.multipart(
+            MultiPart::mixed().singlepart(text).singlepart(
+                Attachment::new(filename.to_owned()).body(
+                    pdf.to_vec(),
+                    ContentType::parse("application/pdf").map_err(Error::internal)?,
+                ),
+            ),
+        ),
+        None => builder.singlepart(text),
+    }
+    .map_err(Error::internal)?;
+    Ok(OutgoingMail {
+        to: vec![to.to_owned()],
+        message_id: message_id.to_owned(),
+        raw: message.formatted(),
+    })
+}
+
+/// The sender is told that a recipient's link was suspended after too many wrong access
+/// codes, and how to reissue it.
+pub fn link_suspended(
+    services: &Services,
+    to: &str,
+    sender: &str,
+    recipient: &str,
+    title: &str,
+    document_id: &str,
+    message_id: &str,
+) -> Result<OutgoingMail> {
+    let link = format!("{}/documents/{document_id}", services.config.public_url);
+    let body = format!(
+        "{sender} 様\n\n\
+         文書「{title}」の {recipient} 様あてのリンクで、アクセスコードが 10 回続けて誤って入力されたため、\n\
+         リンクを停止しました。ご本人に確認のうえ、文書の画面からリンクを再発行してください。\n\n\
+         {link}\n\n\
+         ----\n\
+         The link of {recipient} for \"{title}\" was suspended after 10 wrong access codes.\n\
+         Check with them, then reissue the link from the document's page.\n"
+    );
+    compose(
+        services,
+        to,
+        &format!("【keiyaku】リンクを停止しました: {title} / A recipient link was suspended"),
         &body,
         message_id,
     )

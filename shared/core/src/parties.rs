@@ -41,6 +41,10 @@ pub struct Recipient {
     /// argon2id hash of the access code the sender set, if any (the code goes to the
     /// recipient another way, never by this service's mail).
     pub access_code_hash: Option<String>,
+    /// How many times the sender reissued this recipient's link (part of the link's
+    /// derivation: a reissue makes the earlier link and its sessions worthless).
+    #[serde(default)]
+    pub link_generation: u32,
 }
 
 /// An approver: a registered user who approves or rejects before the document goes out.
@@ -156,6 +160,7 @@ async fn recipients(inputs: &[RecipientInput]) -> Result<Vec<Recipient>> {
             company,
             department,
             access_code_hash,
+            link_generation: 0,
         });
     }
     Ok(out)

@@ -65,11 +65,11 @@ impl Sealing<'_> {
         let sealer = Sealer {
             cert,
             chain,
-            sign: async |message: &[u8]| -> Result<Vec<u8>, String> {
-                self.key.sign(message).await.map_err(|e| e.to_string())
+            sign: |message: Vec<u8>| async move {
+                self.key.sign(&message).await.map_err(|e| e.to_string())
             },
-            timestamp: async |digest: &[u8; 32]| -> Result<Vec<u8>, String> {
-                self.tsa.timestamp(digest).await.map_err(|e| e.to_string())
+            timestamp: |digest: [u8; 32]| async move {
+                self.tsa.timestamp(&digest).await.map_err(|e| e.to_string())
             },
             token_estimate,
         };

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::ports::{
-    BlobStore, ItemStore, Keys, LocalAuthority, Mailer, Revocation, SealingKey, Tsa,
+    BlobStore, ItemStore, Keys, LocalAuthority, Mailer, Revocation, SealingKey, Tsa, Workflow,
 };
 
 /// Everything a use case needs from the outside world.
@@ -26,6 +26,8 @@ pub struct Services {
     pub revocation: Arc<dyn Revocation>,
     /// Outgoing mail.
     pub mailer: Arc<dyn Mailer>,
+    /// The contract state machine's executions.
+    pub workflow: Arc<dyn Workflow>,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// The local shape's own CA and TSA (`None` on AWS).

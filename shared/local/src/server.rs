@@ -5,8 +5,11 @@
 use std::net::SocketAddr;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
+
+use async_trait::async_trait;
+use keiyaku_workflow::{Runner, TaskFailure, TaskHandlers};
 
 use axum::Router;
 use keiyaku_core::Services;
@@ -54,13 +57,21 @@ pub struct Running {
     pub url: String,
     /// Its data dir.
     pub data_dir: PathBuf,
+    /// The services it serves with.
+    pub services: Arc<Services>,
+    /// The workflow executor it runs.
+    pub runner: Runner,
     shutdown: Option<oneshot::Sender<()>>,
+    stop_runner: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl Running {
     /// Stops accepting, finishes what is in flight, and waits.
     pub async fn stop(mut self) {
+        if let Some(tx) = self.stop_runner.take() {
+            let _ = tx.send(());
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -99,19 +110,58 @@ pub fn check_public_url(url: &str) -> Result<String, StartError> {
     Ok(url.trim_end_matches('/').to_owned())
 }
 
-/// Opens the data dir and builds the services on it.
+/// The workflow's task handlers in this process: the core's, on this server's services.
+/// (The services hold the runner, which holds these handlers: a weak link back breaks the
+/// cycle.)
+#[derive(Default)]
+struct ContractTasks {
+    services: OnceLock<Weak<Services>>,
+}
+
+#[async_trait]
+impl TaskHandlers for ContractTasks {
+    async fn invoke(
+        &self,
+        handler: &str,
+        payload: serde_json::Value,
+        _token: Option<String>,
+    ) -> Result<serde_json::Value, TaskFailure> {
+        let services = self
+            .services
+            .get()
+            .and_then(Weak::upgrade)
+            .ok_or_else(|| TaskFailure::new("Keiyaku.Retryable", "the server is stopping"))?;
+        keiyaku_core::tasks::run(&services, handler, payload)
+            .await
+            .map_err(|e| TaskFailure::new(e.error, e.cause))
+    }
+}
+
+/// Opens the data dir and builds the services on it, with the workflow executor (not yet
+/// running) on the contract state machine; a definition the interpreter cannot run is
+/// refused here, naming its JSON path.
 pub fn open_services(
     options: &ServeOptions,
     public_url: &str,
     clock: Arc<dyn Clock>,
-) -> Result<Services, StartError> {
+) -> Result<(Arc<Services>, Runner), StartError> {
     let dir = &options.data_dir;
     let err = |what: &str, e: &dyn std::fmt::Display| {
         StartError::DataDir(dir.display().to_string(), format!("{what}: {e}"))
     };
     make_dir(dir)?;
-    let items = SqliteItemStore::open(&dir.join("keiyaku.db"), clock.clone())
-        .map_err(|e| err("database", &e))?;
+    let items: Arc<dyn keiyaku_core::ports::ItemStore> = Arc::new(
+        SqliteItemStore::open(&dir.join("keiyaku.db"), clock.clone())
+            .map_err(|e| err("database", &e))?,
+    );
+    let machine = keiyaku_workflow::contract_machine().map_err(|e| {
+        StartError::Config(format!(
+            "statemachines/contract.asl.json is refused at {}: {}",
+            e.path, e.message
+        ))
+    })?;
+    let tasks = Arc::new(ContractTasks::default());
+    let runner = Runner::new(items.clone(), clock.clone(), tasks.clone(), vec![machine]);
     let blobs = FolderBlobStore::open(&dir.join("blobs")).map_err(|e| err("blobs", &e))?;
     let keys = KeyFile::open_or_create(&dir.join("master.key")).map_err(|e| err("key file", &e))?;
     let mut config = Config::new(public_url);
@@ -134,23 +184,27 @@ pub fn open_services(
         .map_err(|e| err("pki", &e))?;
     let revocation = crate::revocation::CrlSource::new(Some(pki.clone()), clock.clone())
         .map_err(|e| StartError::Config(e.to_string()))?;
-    Ok(Services {
+    let services = Arc::new(Services {
         authority: Some(Arc::new(pki.clone())),
-        items: Arc::new(items),
+        items,
         blobs: Arc::new(blobs),
         keys: Arc::new(keys),
         sealing_key: Arc::new(pki.clone()),
         tsa: Arc::new(crate::pki::LocalTsa::new(pki, clock.clone())),
         revocation: Arc::new(revocation),
         mailer: Arc::new(mailer),
+        workflow: Arc::new(runner.clone()),
         clock,
         config,
-    })
+    });
+    // Set once, just made: cannot already be set.
+    let _ = tasks.services.set(Arc::downgrade(&services));
+    Ok((services, runner))
 }
 
 /// The whole local application: the API (every route, local ones included).
-pub fn app(services: Services) -> Router {
-    keiyaku_api::router(Arc::new(services), true)
+pub fn app(services: Arc<Services>) -> Router {
+    keiyaku_api::router(services, true)
 }
 
 /// Binds, opens the data dir and starts serving in the background.
@@ -165,8 +219,24 @@ pub async fn start(options: ServeOptions, clock: Arc<dyn Clock>) -> Result<Runni
         Some(u) => check_public_url(u)?,
         None => format!("http://{addr}"),
     };
-    let services = open_services(&options, &url, clock)?;
-    let app = app(services).into_make_service_with_connect_info::<SocketAddr>();
+    let (services, runner) = open_services(&options, &url, clock)?;
+    // Executions that were running when the process stopped go on (their pending tasks are
+    // invoked again), then follow-ups left in the outbox are finished.
+    let (stop_runner, runner_stopped) = oneshot::channel::<()>();
+    tokio::spawn(runner.clone().run(async move {
+        let _ = runner_stopped.await;
+    }));
+    match runner.recover().await {
+        Ok(n) if n > 0 => tracing::info!(tasks = n, "workflow recovered"),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "workflow recovery failed"),
+    }
+    match keiyaku_core::answers::reconcile(&services).await {
+        Ok(n) if n > 0 => tracing::info!(finished = n, "outbox reconciled"),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "outbox reconciliation failed"),
+    }
+    let app = app(services.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -179,7 +249,10 @@ pub async fn start(options: ServeOptions, clock: Arc<dyn Clock>) -> Result<Runni
         addr,
         url,
         data_dir: options.data_dir,
+        services,
+        runner,
         shutdown: Some(tx),
+        stop_runner: Some(stop_runner),
         task,
     })
 }

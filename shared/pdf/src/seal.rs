@@ -878,10 +878,14 @@ pub struct Sealer<'a, S, T> {
     pub token_estimate: usize,
 }
 
-impl<S, T> Sealer<'_, S, T>
+// `sign` and `timestamp` take their input by value: a future that borrows it would be
+// higher-ranked over that borrow, and a caller could then not prove it `Send`.
+impl<S, SF, T, TF> Sealer<'_, S, T>
 where
-    S: AsyncFn(&[u8]) -> Result<Vec<u8>, String>,
-    T: AsyncFn(&[u8; 32]) -> Result<Vec<u8>, String>,
+    S: Fn(Vec<u8>) -> SF,
+    SF: Future<Output = Result<Vec<u8>, String>>,
+    T: Fn([u8; 32]) -> TF,
+    TF: Future<Output = Result<Vec<u8>, String>>,
 {
     /// Seals `pdf` at `level`. If the CMS outgrows the reserved room it is redone once with
     /// room for what it needed.
@@ -943,13 +947,13 @@ where
     ) -> Result<(Vec<u8>, FileHash), SealError> {
         let prepared = prepare(pdf, options)?;
         let attributes = signed_attributes(&prepared.digest, self.cert)?;
-        let signature = (self.sign)(&attributes.der)
+        let signature = (self.sign)(attributes.der.clone())
             .await
             .map_err(SealError::Signer)?;
         let token = match level {
             Level::BB => None,
             Level::BT => Some(
-                (self.timestamp)(&Sha256::digest(&signature).into())
+                (self.timestamp)(Sha256::digest(&signature).into())
                     .await
                     .map_err(SealError::Signer)?,
             ),
@@ -996,13 +1000,11 @@ mod tests {
         let sealer = Sealer {
             cert,
             chain: &[],
-            sign: async |msg: &[u8]| -> Result<Vec<u8>, String> {
-                let sig: DerSignature = key.sign(msg);
-                Ok(sig.as_bytes().to_vec())
+            sign: |msg: Vec<u8>| {
+                let sig: DerSignature = key.sign(&msg);
+                std::future::ready(Ok(sig.as_bytes().to_vec()))
             },
-            timestamp: async |_: &[u8; 32]| -> Result<Vec<u8>, String> {
-                Err("no TSA in this test".into())
-            },
+            timestamp: |_: [u8; 32]| std::future::ready(Err("no TSA in this test".into())),
             token_estimate: 0,
         };
         sealer
@@ -1190,11 +1192,11 @@ mod tests {
         let sealer = Sealer {
             cert: &cert,
             chain: &[],
-            sign: async |msg: &[u8]| -> Result<Vec<u8>, String> {
-                let sig: DerSignature = key.sign(msg);
-                Ok(sig.as_bytes().to_vec())
+            sign: |msg: Vec<u8>| {
+                let sig: DerSignature = key.sign(&msg);
+                std::future::ready(Ok(sig.as_bytes().to_vec()))
             },
-            timestamp: async |_: &[u8; 32]| -> Result<Vec<u8>, String> { Err("unused".into()) },
+            timestamp: |_: [u8; 32]| std::future::ready(Err("unused".into())),
             token_estimate: 0,
         };
         for pdf in [sample::pdf_with_pages(2), sample::pdf_with_xref_stream(1)] {
@@ -1241,11 +1243,11 @@ mod tests {
         let sealer = Sealer {
             cert: &cert,
             chain: &[],
-            sign: async |msg: &[u8]| -> Result<Vec<u8>, String> {
-                let sig: DerSignature = key.sign(msg);
-                Ok(sig.as_bytes().to_vec())
+            sign: |msg: Vec<u8>| {
+                let sig: DerSignature = key.sign(&msg);
+                std::future::ready(Ok(sig.as_bytes().to_vec()))
             },
-            timestamp: async |_: &[u8; 32]| -> Result<Vec<u8>, String> { Ok(token.clone()) },
+            timestamp: |_: [u8; 32]| std::future::ready(Ok(token.clone())),
             token_estimate: 100,
         };
         let sealed = sealer

@@ -19,6 +19,7 @@
 mod error;
 mod failpoint;
 mod layout;
+mod port;
 #[cfg(test)]
 mod tests;
 
@@ -42,6 +43,7 @@ use tokio::sync::Notify;
 
 pub use error::WorkflowError;
 pub use failpoint::{FAILPOINT_EXIT_CODE, FAILPOINTS, failpoint};
+pub use port::{CONTRACT, contract_machine, substitutions};
 
 use layout::{Chunk, Head, NameRecord, TokenRecord};
 

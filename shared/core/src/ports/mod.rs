@@ -8,6 +8,7 @@ mod keys;
 mod mailer;
 mod revocation;
 mod tsa;
+mod workflow;
 
 pub use authority::{AuthorityError, CaLevel, LocalAuthority};
 pub use blobs::{BlobError, BlobStore, ByteStream, PutMode};
@@ -19,3 +20,6 @@ pub use keys::{DataKey, KeyError, Keys, SealingKey};
 pub use mailer::{MailError, Mailer, OutgoingMail};
 pub use revocation::{Revocation, RevocationError};
 pub use tsa::{TokenSize, Tsa, TsaError};
+pub use workflow::{
+    ExecutionDetail, ExecutionList, ExecutionSummary, Workflow, WorkflowError,
+};

@@ -1,0 +1,587 @@
+//! What the sender and the parties do to a document that went out, and what they are told:
+//! sending (which starts the workflow's execution), an approver's or recipient's answer
+//! (written with a conditional write first, then the waiting task completed), cancelling,
+//! reminding; the mails that end a document; and the reconciler that finishes any of these
+//! follow-ups a stopped process left in the outbox.
+
+use serde_json::json;
+
+use crate::accounts::Caller;
+use crate::contract::{self, Decision, Ending, Ids, OPS_PARTY, Pending, PENDING_PK};
+use crate::documents::{Document, Status};
+use crate::error::{Error, Result};
+use crate::ports::{Condition, Query, WorkflowError};
+use crate::ratelimit::{self, Limit};
+use crate::services::Services;
+
+/// Reminders a sender may send per document.
+const REMIND_PER_DOCUMENT: Limit = Limit {
+    name: "remind-document",
+    max: 1,
+    window_secs: 60 * 60,
+};
+
+/// The error a caller gets for a document that ended.
+fn closed(doc: &Document) -> Error {
+    Error::Gone {
+        code: "document_closed",
+        message: format!(
+            "the document is {}, no longer waiting for answers",
+            contract::status_name(doc.status)
+        ),
+    }
+}
+
+fn ids_of(doc: &Document) -> Ids {
+    Ids {
+        team_id: doc.team_id.clone(),
+        document_id: doc.id.clone(),
+        send: doc.send,
+    }
+}
+
+/// Sends a draft and starts its execution (`doc-<id>-<send>`). The document as sent.
+pub async fn send(s: &Services, caller: &Caller, id: &str) -> Result<Document> {
+    let ids = contract::send(s, caller, id).await?;
+    start(s, &ids).await?;
+    crate::documents::get(s, caller, id).await
+}
+
+/// Starts the send's execution (a running one with the same input is left as it is) and
+/// clears its outbox entry.
+async fn start(s: &Services, ids: &Ids) -> Result<()> {
+    let input = serde_json::to_value(ids).map_err(Error::internal)?;
+    match s.workflow.start(&ids.execution_name(), input).await {
+        Ok(_) => {}
+        // Ended already, or (impossibly) another input: nothing to start.
+        Err(WorkflowError::AlreadyExists) => {
+            tracing::warn!(execution = %ids.execution_name(), "execution already exists");
+        }
+        Err(other) => return Err(other.into()),
+    }
+    done(s, &Pending::Start { ids: ids.clone() }).await
+}
+
+async fn done(s: &Services, pending: &Pending) -> Result<()> {
+    s.items.delete(&pending.key(), Condition::None).await?;
+    Ok(())
+}
+
+/// A party's answer: recorded once (a replay is harmless, another answer 409, an answer to
+/// a document that ended 410), then the party's waiting task completed.
+pub(crate) async fn answer(
+    s: &Services,
+    ids: &Ids,
+    party: &str,
+    decision: Decision,
+    reason: Option<String>,
+    ip: &str,
+) -> Result<()> {
+    contract::record_answer(s, ids, party, decision, reason, ip).await?;
+    // Also after a replay: the first request may have stopped before this.
+    deliver(s, ids, party, decision).await
+}
+
+/// Completes the party's waiting task with their recorded answer and clears the outbox
+/// entry. Without a token yet (the wait has not recorded it) the entry stays: the wait
+/// delivers it when it runs.
+pub(crate) async fn deliver(s: &Services, ids: &Ids, party: &str, decision: Decision) -> Result<()> {
+    let Some(token) = contract::waiting_token(s, ids, party).await? else {
+        return Ok(());
+    };
+    match s
+        .workflow
+        .succeed_task(&token, json!({ "decision": decision }))
+        .await
+    {
+        // Gone: delivered before (a replay, the reconciler), or the wait ended otherwise.
+        Ok(()) | Err(WorkflowError::TaskGone) => {}
+        Err(other) => return Err(other.into()),
+    }
+    done(
+        s,
+        &Pending::Answer {
+            ids: ids.clone(),
+            party_id: party.to_owned(),
+            decision,
+        },
+    )
+    .await
+}
+
+/// A logged-in approver approves or rejects (with a reason) a document that waits for them.
+pub async fn approve(
+    s: &Services,
+    caller: &Caller,
+    id: &str,
+    decision: Decision,
+    reason: Option<String>,
+) -> Result<Document> {
+    let (doc, _, party) = crate::documents::as_approver(s, caller, id).await?;
+    let ids = ids_of(&doc);
+    if contract::answered(&doc, ids.send, &party).is_none() {
+        if doc.status != Status::AwaitingApproval {
+            return Err(closed(&doc));
+        }
+        if contract::waiting_token(s, &ids, &party).await?.is_none() {
+            return Err(Error::conflict(
+                "not_your_turn",
+                "an earlier approver has not answered yet",
+            ));
+        }
+    }
+    answer(s, &ids, &party, decision, reason, &caller.ip.to_string()).await?;
+    crate::documents::get(s, caller, id).await
+}
+
+/// The sender withdraws a document that is out: it is cancelled at once, and the waiting
+/// task fails with `Keiyaku.Cancelled` so the machine tells the parties. Once every
+/// recipient agreed the contract stands and cannot be withdrawn.
+pub async fn cancel(s: &Services, caller: &Caller, id: &str) -> Result<Document> {
+    let (mut doc, item) = crate::documents::load(s, caller, id).await?;
+    match doc.status {
+        Status::AwaitingApproval | Status::InProgress | Status::SealFailed => {}
+        Status::Draft => {
+            return Err(Error::conflict(
+                "not_sent",
+                "a draft is not out; delete it instead",
+            ));
+        }
+        _ => return Err(closed(&doc)),
+    }
+    let ids = ids_of(&doc);
+    if doc
+        .recipients
+        .iter()
+        .all(|r| contract::answered(&doc, ids.send, &r.id).is_some())
+    {
+        return Err(Error::conflict(
+            "already_agreed",
+            "every recipient has agreed; the contract stands",
+        ));
+    }
+    doc.status = Status::Cancelled;
+    doc.updated_at = s.now();
+    let pending = Pending::Cancel { ids: ids.clone() };
+    crate::documents::commit_change_with(
+        s,
+        caller,
+        &doc,
+        &item,
+        "document.cancelled",
+        vec![pending.write()?],
+    )
+    .await?;
+    fail_waiting(s, &ids).await?;
+    Ok(doc)
+}
+
+/// Fails every task the send waits on with `Keiyaku.Cancelled`, then clears the outbox.
+async fn fail_waiting(s: &Services, ids: &Ids) -> Result<()> {
+    for (_, token) in contract::waits(s, ids).await? {
+        match s
+            .workflow
+            .fail_task(&token, "Keiyaku.Cancelled", "the sender cancelled the document")
+            .await
+        {
+            Ok(()) | Err(WorkflowError::TaskGone) => {}
+            Err(other) => return Err(other.into()),
+        }
+    }
+    done(s, &Pending::Cancel { ids: ids.clone() }).await
+}
+
+/// The sender reminds the party the document waits for (at most once an hour): the same
+/// request again, marked as a reminder.
+pub async fn remind(s: &Services, caller: &Caller, id: &str) -> Result<()> {
+    let (doc, _) = crate::documents::load(s, caller, id).await?;
+    let phase = match doc.status {
+        Status::AwaitingApproval => contract::Phase::Approval,
+        Status::InProgress => contract::Phase::Agreement,
+        Status::Draft => {
+            return Err(Error::conflict("not_sent", "a draft waits for nobody"));
+        }
+        _ => return Err(closed(&doc)),
+    };
+    let ids = ids_of(&doc);
+    let asked: Vec<String> = contract::waits(s, &ids)
+        .await?
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    let current = match phase {
+        contract::Phase::Approval => doc
+            .approvers
+            .iter()
+            .map(|a| a.id.clone())
+            .find(|p| asked.contains(p) && contract::answered(&doc, ids.send, p).is_none()),
+        contract::Phase::Agreement => doc
+            .recipients
+            .iter()
+            .map(|r| r.id.clone())
+            .find(|p| asked.contains(p) && contract::answered(&doc, ids.send, p).is_none()),
+    }
+    .ok_or_else(|| {
+        Error::conflict(
+            "nobody_waiting",
+            "no party is being asked right now (a seal is being applied); try again shortly",
+        )
+    })?;
+    ratelimit::hit(
+        &*s.items,
+        s.now(),
+        REMIND_PER_DOCUMENT,
+        &format!("{}#{}", doc.id, current),
+    )
+    .await?;
+    let message_id = format!(
+        "remind-{}-{}-{current}-{}@keiyaku",
+        doc.id,
+        ids.send,
+        crate::ids::new_id(s.now())
+    );
+    match phase {
+        contract::Phase::Approval => ask_approver(s, &doc, &ids, &current, Some(&message_id)).await?,
+        contract::Phase::Agreement => {
+            let recipient = doc
+                .recipients
+                .iter()
+                .find(|r| r.id == current)
+                .ok_or_else(|| Error::internal("the current recipient vanished"))?;
+            crate::recipients::issue_link(s, &doc, &ids, recipient, Some(&message_id)).await?;
+        }
+    }
+    let now = s.now();
+    s.items
+        .transact(vec![
+            crate::documents::history_event_write(
+                now,
+                &doc,
+                caller.user_id().as_str(),
+                "document.reminded",
+                &caller.ip.to_string(),
+            )?,
+            crate::accounts::audit_write(
+                now,
+                caller.team(),
+                caller.user_id(),
+                "document.reminded",
+                caller.ip,
+            )?,
+        ])
+        .await?;
+    Ok(())
+}
+
+/// Mails an approver the request to approve (`reminder`: with this fresh Message-ID).
+pub(crate) async fn ask_approver(
+    s: &Services,
+    doc: &Document,
+    ids: &Ids,
+    party: &str,
+    reminder: Option<&str>,
+) -> Result<()> {
+    let approver = doc
+        .approvers
+        .iter()
+        .find(|a| a.id == party)
+        .ok_or_else(|| Error::internal(format!("no approver {party}")))?;
+    let sender = sender(s, doc).await?;
+    let first_id = format!("approval-{}-{}-{party}@keiyaku", doc.id, ids.send);
+    let mail = crate::mail::approval_request(
+        s,
+        approver.email.as_str(),
+        &approver.name,
+        &sender.name,
+        &doc.title,
+        doc.id.as_str(),
+        reminder.unwrap_or(&first_id),
+        reminder.is_some(),
+    )?;
+    s.mailer.send(&mail).await?;
+    Ok(())
+}
+
+async fn sender(s: &Services, doc: &Document) -> Result<crate::accounts::User> {
+    crate::accounts::load_user(s, &doc.team_id, &doc.owner_id)
+        .await?
+        .map(|(u, _)| u)
+        .ok_or_else(|| Error::internal("the sender's account is gone"))
+}
+
+/// Someone to mail: party id (`sender` for the sender), name, address.
+struct Addressee {
+    party: String,
+    name: String,
+    email: String,
+}
+
+/// The parties asked in this send (a wait was recorded for them), in order.
+async fn asked(s: &Services, doc: &Document, ids: &Ids) -> Result<Vec<Addressee>> {
+    let asked: Vec<String> = contract::waits(s, ids)
+        .await?
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| p != OPS_PARTY)
+        .collect();
+    let approvers = doc.approvers.iter().map(|a| Addressee {
+        party: a.id.clone(),
+        name: a.name.clone(),
+        email: a.email.to_string(),
+    });
+    let recipients = doc.recipients.iter().map(|r| Addressee {
+        party: r.id.clone(),
+        name: r.name.clone(),
+        email: r.email.to_string(),
+    });
+    Ok(approvers
+        .chain(recipients)
+        .filter(|a| asked.contains(&a.party))
+        .collect())
+}
+
+/// Tells everyone concerned how the document ended: the sender (unless they cancelled it)
+/// and every party asked so far, except the one who ended it. One mail per party and
+/// ending (fixed Message-IDs).
+pub(crate) async fn tell_ending(
+    s: &Services,
+    doc: &Document,
+    ids: &Ids,
+    ending: Ending,
+) -> Result<()> {
+    let actor = match ending {
+        Ending::Rejected => Some(Decision::Rejected),
+        Ending::Declined => Some(Decision::Declined),
+        Ending::Cancelled | Ending::Expired => None,
+    }
+    .and_then(|d| {
+        doc.answers
+            .iter()
+            .find(|a| a.send == ids.send && a.decision == d)
+    });
+    let by = actor.and_then(|a| {
+        doc.approvers
+            .iter()
+            .map(|p| (&p.id, &p.name))
+            .chain(doc.recipients.iter().map(|r| (&r.id, &r.name)))
+            .find(|(id, _)| **id == a.party_id)
+            .map(|(_, name)| name.clone())
+    });
+    let mut to = asked(s, doc, ids).await?;
+    to.retain(|a| actor.is_none_or(|x| x.party_id != a.party));
+    if ending != Ending::Cancelled {
+        let sender = sender(s, doc).await?;
+        to.insert(
+            0,
+            Addressee {
+                party: "sender".into(),
+                name: sender.name,
+                email: sender.email.to_string(),
+            },
+        );
+    }
+    let word = contract::status_name(match ending {
+        Ending::Rejected => Status::Rejected,
+        Ending::Declined => Status::Declined,
+        Ending::Cancelled => Status::Cancelled,
+        Ending::Expired => Status::Expired,
+    });
+    for a in to {
+        let mail = crate::mail::ending_notice(
+            s,
+            &a.email,
+            &crate::mail::EndingNotice {
+                name: &a.name,
+                title: &doc.title,
+                ending,
+                by: by.as_deref(),
+                reason: actor.and_then(|x| x.reason.as_deref()),
+            },
+            &format!("{word}-{}-{}-{}@keiyaku", doc.id, ids.send, a.party),
+        )?;
+        s.mailer.send(&mail).await?;
+    }
+    Ok(())
+}
+
+/// Mails every party the completion summary with the sealed file (attached when it fits,
+/// else a link: a recipient's own link, the app for the others).
+pub(crate) async fn tell_completed(s: &Services, doc: &Document, ids: &Ids) -> Result<()> {
+    let pdf = crate::evidence::read_current(s, doc).await?;
+    let report = keiyaku_pdf::verify::verify(&pdf, &crate::verification::anchors(s)?, s.now())
+        .map_err(|e| Error::internal(format!("the sealed file does not verify: {e}")))?;
+    let jst_of = |rfc: &str| {
+        time::OffsetDateTime::parse(rfc, &time::format_description::well_known::Rfc3339)
+            .map(crate::recipients::jst)
+            .unwrap_or_else(|_| rfc.to_owned())
+    };
+    let timestamps: Vec<String> = report
+        .signatures
+        .iter()
+        .filter_map(|sig| {
+            let time = sig.timestamp.as_ref()?.time.as_deref()?;
+            let what = match sig.kind {
+                keiyaku_pdf::verify::Kind::Signature => {
+                    sig.reason.clone().unwrap_or_else(|| "署名 / seal".into())
+                }
+                keiyaku_pdf::verify::Kind::DocumentTimestamp => {
+                    "文書タイムスタンプ（長期署名） / document timestamp (B-LTA)".into()
+                }
+            };
+            Some(format!("{what} — {}", jst_of(time)))
+        })
+        .collect();
+    let sender = sender(s, doc).await?;
+    let with_company = |name: &str, company: &Option<String>, department: &Option<String>| {
+        let org: Vec<&str> = [company, department]
+            .into_iter()
+            .filter_map(|x| x.as_deref())
+            .collect();
+        if org.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{name}（{}）", org.join(" "))
+        }
+    };
+    let mut parties = vec![format!("送信者 / Sender: {}", sender.name)];
+    parties.extend(
+        doc.approvers
+            .iter()
+            .map(|a| format!("承認者 / Approver: {}", a.name)),
+    );
+    parties.extend(doc.recipients.iter().map(|r| {
+        format!(
+            "受信者 / Recipient: {}",
+            with_company(&r.name, &r.company, &r.department)
+        )
+    }));
+    let agreements: Vec<String> = doc
+        .recipients
+        .iter()
+        .filter_map(|r| {
+            let a = contract::answered(doc, ids.send, &r.id)?;
+            Some(format!("{} — {}", r.name, crate::recipients::jst(a.at)))
+        })
+        .collect();
+    let app_link = format!("{}/documents/{}", s.config.public_url, doc.id);
+    let mut to: Vec<(Addressee, String)> = vec![(
+        Addressee {
+            party: "sender".into(),
+            name: sender.name.clone(),
+            email: sender.email.to_string(),
+        },
+        app_link.clone(),
+    )];
+    for a in &doc.approvers {
+        to.push((
+            Addressee {
+                party: a.id.clone(),
+                name: a.name.clone(),
+                email: a.email.to_string(),
+            },
+            app_link.clone(),
+        ));
+    }
+    for r in &doc.recipients {
+        let token = contract::link_token(s, ids, &r.id, r.link_generation).await?;
+        to.push((
+            Addressee {
+                party: r.id.clone(),
+                name: r.name.clone(),
+                email: r.email.to_string(),
+            },
+            format!("{}/r/#{token}", s.config.public_url),
+        ));
+    }
+    for (a, link) in to {
+        let mail = crate::mail::completed(
+            s,
+            &a.email,
+            &crate::mail::Completion {
+                name: &a.name,
+                title: &doc.title,
+                parties: &parties,
+                agreements: &agreements,
+                timestamps: &timestamps,
+                link: &link,
+            },
+            Some((&doc.filename, &pdf)),
+            &format!("completed-{}-{}-{}@keiyaku", doc.id, ids.send, a.party),
+        )?;
+        s.mailer.send(&mail).await?;
+    }
+    Ok(())
+}
+
+/// Finishes every follow-up left in the outbox (a process stopped between a committed
+/// change and its effect on the workflow). Returns how many were finished; one that fails
+/// stays for the next run.
+pub async fn reconcile(s: &Services) -> Result<usize> {
+    let page = s
+        .items
+        .query(&Query {
+            pk: PENDING_PK.into(),
+            sk_prefix: String::new(),
+            after: None,
+            descending: false,
+            limit: 1000,
+        })
+        .await?;
+    let mut finished = 0;
+    for item in page.items {
+        let pending: Pending = match serde_json::from_value(item.body) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(key = %item.key.sk, error = %e, "unreadable outbox entry");
+                continue;
+            }
+        };
+        let result = match &pending {
+            Pending::Start { ids } => start(s, ids).await,
+            Pending::Answer {
+                ids,
+                party_id,
+                decision,
+            } => deliver(s, ids, party_id, *decision).await,
+            Pending::Cancel { ids } => fail_waiting(s, ids).await,
+        };
+        match result {
+            Ok(()) => finished += 1,
+            Err(e) => tracing::warn!(key = %item.key.sk, error = %e, "outbox entry not finished"),
+        }
+    }
+    Ok(finished)
+}
+
+/// An operator re-drives a parked seal: the document goes back to where it was, and the
+/// parked task completes so the machine runs the failed step again.
+pub async fn retry_seal(s: &Services, ids: &Ids) -> Result<()> {
+    let (doc, _) = contract::load(s, ids).await?;
+    if doc.status != Status::SealFailed {
+        return Err(Error::conflict(
+            "not_seal_failed",
+            "this document has no failed seal waiting for a retry",
+        ));
+    }
+    let parked = s
+        .items
+        .get(&contract::wait_key(ids, OPS_PARTY))
+        .await?
+        .filter(|i| i.body["send"] == ids.send)
+        .ok_or_else(|| Error::conflict("not_seal_failed", "no parked seal for this send"))?;
+    let previous: Status = serde_json::from_value(parked.body["previous"].clone())
+        .unwrap_or(Status::InProgress);
+    let token = parked.body["task_token"]
+        .as_str()
+        .ok_or_else(|| Error::internal("a parked seal without a token"))?
+        .to_owned();
+    contract::mark(s, ids, &[Status::SealFailed], previous).await?;
+    match s.workflow.succeed_task(&token, json!({ "retry": true })).await {
+        Ok(()) => Ok(()),
+        Err(WorkflowError::TaskGone) => Err(Error::conflict(
+            "not_seal_failed",
+            "the parked seal is no longer waiting",
+        )),
+        Err(other) => Err(other.into()),
+    }
+}

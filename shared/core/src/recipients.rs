@@ -1,0 +1,482 @@
+//! Recipients and their links: the mailed link carries an opaque token of ours (derived
+//! with the key service's MAC, stored only hashed, in the URL fragment); the page exchanges
+//! it — with the access code when the sender set one — for a recipient session, which opens
+//! exactly one document for exactly one party. Ten wrong codes suspend the link until the
+//! sender reissues it.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use crate::contract::{self, Decision, Ids};
+use crate::documents::{Document, Status};
+use crate::error::{Error, Result};
+use crate::ids::{Secret, hash_token};
+use crate::parties::Recipient;
+use crate::ports::{ByteStream, Condition, Item, Key, StoreError};
+use crate::ratelimit::{self, Limit, address_subject};
+use crate::services::Services;
+
+/// Wrong access codes that suspend a link.
+pub const MAX_CODE_FAILURES: u32 = 10;
+/// How long a recipient session lasts.
+pub const SESSION_HOURS: i64 = 8;
+
+/// Link openings per client address (each may hash an access code).
+const OPEN_PER_ADDRESS: Limit = Limit {
+    name: "recipient-link-address",
+    max: 60,
+    window_secs: 15 * 60,
+};
+
+/// What a recipient link opens, with its access-code state.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Link {
+    ids: Ids,
+    party_id: String,
+    #[serde(default)]
+    generation: u32,
+    #[serde(default)]
+    failures: u32,
+    #[serde(default)]
+    suspended: bool,
+}
+
+fn link_key(token_hash: &str) -> Key {
+    Key::new(format!("RLINK#{token_hash}"), "RLINK")
+}
+
+fn session_key(hash: &str) -> Key {
+    Key::new(format!("RSESSION#{hash}"), "RSESSION")
+}
+
+/// A recipient with an open session: one party of one document.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RecipientCaller {
+    /// The document and send.
+    pub ids: Ids,
+    /// The recipient.
+    pub party_id: String,
+    generation: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+}
+
+/// Writes the recipient's link (for their current generation) and mails it: their turn has
+/// come, or (`reminder` with a fresh Message-ID) the sender reminds them. The first mail of
+/// a generation has a fixed Message-ID, so a retried task sends it once.
+pub(crate) async fn issue_link(
+    s: &Services,
+    doc: &Document,
+    ids: &Ids,
+    recipient: &Recipient,
+    reminder: Option<&str>,
+) -> Result<()> {
+    let generation = recipient.link_generation;
+    let token = contract::link_token(s, ids, &recipient.id, generation).await?;
+    let key = link_key(&hash_token(&token));
+    let link = Item::new(
+        key,
+        serde_json::to_value(Link {
+            ids: ids.clone(),
+            party_id: recipient.id.clone(),
+            generation,
+            failures: 0,
+            suspended: false,
+        })
+        .map_err(Error::internal)?,
+    );
+    // Created once: a retry must not reset the count of wrong codes.
+    match s.items.put(link, Condition::NotExists).await {
+        Ok(()) | Err(StoreError::ConditionFailed) => {}
+        Err(other) => return Err(other.into()),
+    }
+    let (sender, _) = crate::accounts::load_user(s, &doc.team_id, &doc.owner_id)
+        .await?
+        .ok_or_else(|| Error::internal("the sender's account is gone"))?;
+    let deadline = doc.expires_at.map(jst).unwrap_or_default();
+    let suffix = if generation == 0 {
+        String::new()
+    } else {
+        format!("-g{generation}")
+    };
+    let first_id = format!(
+        "agreement-{}-{}-{}{suffix}@keiyaku",
+        doc.id, ids.send, recipient.id
+    );
+    let mail = crate::mail::agreement_request(
+        s,
+        recipient.email.as_str(),
+        &crate::mail::AgreementRequest {
+            recipient: &recipient.name,
+            sender: &sender.name,
+            title: &doc.title,
+            message: doc.message.as_deref(),
+            link_token: &token,
+            deadline: &deadline,
+            access_code: recipient.access_code_hash.is_some(),
+            reminder: reminder.is_some(),
+        },
+        reminder.unwrap_or(&first_id),
+    )?;
+    s.mailer.send(&mail).await?;
+    Ok(())
+}
+
+/// A time as shown in mails: Japan time.
+pub(crate) fn jst(at: OffsetDateTime) -> String {
+    at.to_offset(time::macros::offset!(+9))
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute] JST"
+        ))
+        .unwrap_or_default()
+}
+
+/// Opens a recipient link: `token` from the URL fragment and, when the sender set one, the
+/// access code. Returns the session's secret (for the recipient cookie) and the caller.
+pub async fn open_session(
+    s: &Services,
+    token: &str,
+    code: Option<&str>,
+    ip: IpAddr,
+) -> Result<(String, RecipientCaller)> {
+    ratelimit::hit(&*s.items, s.now(), OPEN_PER_ADDRESS, &address_subject(ip)).await?;
+    let invalid = || {
+        Error::invalid(
+            "invalid_link",
+            "token",
+            "this link is not valid; open the newest mail you received",
+        )
+    };
+    if token.is_empty() || token.len() > 128 {
+        return Err(invalid());
+    }
+    let key = link_key(&hash_token(token));
+    let item = s.items.get(&key).await?.ok_or_else(invalid)?;
+    let link: Link = serde_json::from_value(item.body.clone()).map_err(Error::internal)?;
+    let (doc, _) = contract::load(s, &link.ids).await?;
+    let recipient = party(&doc, &link.party_id)?;
+    if recipient.link_generation != link.generation {
+        return Err(invalid());
+    }
+    if link.suspended {
+        return Err(suspended());
+    }
+    if let Some(hash) = &recipient.access_code_hash {
+        let Some(given) = code.filter(|c| !c.trim().is_empty()) else {
+            return Err(Error::Unauthorized {
+                code: "access_code_required",
+                message: "this document needs the access code the sender told you".into(),
+            });
+        };
+        let normalized = crate::parties::normalize_access_code(given).unwrap_or_default();
+        if !crate::password::verify(&normalized, Some(hash)).await? {
+            return Err(wrong_code(s, &doc, recipient, item, link).await?);
+        }
+    }
+    let secret = Secret::generate();
+    let caller = RecipientCaller {
+        ids: link.ids,
+        party_id: link.party_id,
+        generation: link.generation,
+        expires_at: s.now() + Duration::hours(SESSION_HOURS),
+    };
+    let mut session = Item::new(
+        session_key(&secret.hash),
+        serde_json::to_value(&caller).map_err(Error::internal)?,
+    );
+    session.expires_at = Some(caller.expires_at.unix_timestamp());
+    s.items.put(session, Condition::NotExists).await?;
+    Ok((secret.token, caller))
+}
+
+fn suspended() -> Error {
+    Error::Forbidden {
+        code: "link_suspended",
+        message: "too many wrong access codes: this link is suspended until the sender reissues it"
+            .into(),
+    }
+}
+
+/// Counts a wrong code (a conditioned write: two tabs cannot both miss a count); the tenth
+/// suspends the link and tells the sender, once.
+async fn wrong_code(
+    s: &Services,
+    doc: &Document,
+    recipient: &Recipient,
+    mut item: Item,
+    mut link: Link,
+) -> Result<Error> {
+    for _ in 0..8 {
+        link.failures += 1;
+        link.suspended = link.failures >= MAX_CODE_FAILURES;
+        let mut updated = item.clone();
+        updated.body = serde_json::to_value(&link).map_err(Error::internal)?;
+        updated.version += 1;
+        match s.items.put(updated, Condition::Version(item.version)).await {
+            Ok(()) => {
+                if !link.suspended {
+                    let left = MAX_CODE_FAILURES - link.failures;
+                    return Ok(Error::Unauthorized {
+                        code: "access_code_invalid",
+                        message: format!(
+                            "the access code is wrong; {left} more wrong codes suspend this link"
+                        ),
+                    });
+                }
+                let (sender, _) = crate::accounts::load_user(s, &doc.team_id, &doc.owner_id)
+                    .await?
+                    .ok_or_else(|| Error::internal("the sender's account is gone"))?;
+                let now = s.now();
+                s.items
+                    .transact(vec![crate::documents::history_event_write(
+                        now,
+                        doc,
+                        &recipient.id,
+                        "recipient.link_suspended",
+                        "-",
+                    )?])
+                    .await?;
+                let mail = crate::mail::link_suspended(
+                    s,
+                    sender.email.as_str(),
+                    &sender.name,
+                    &recipient.name,
+                    &doc.title,
+                    doc.id.as_str(),
+                    &format!(
+                        "suspended-{}-{}-{}-g{}@keiyaku",
+                        doc.id, link.ids.send, recipient.id, link.generation
+                    ),
+                )?;
+                s.mailer.send(&mail).await?;
+                return Ok(suspended());
+            }
+            Err(StoreError::ConditionFailed) => {
+                item = s
+                    .items
+                    .get(&item.key)
+                    .await?
+                    .ok_or_else(|| Error::internal("a recipient link vanished"))?;
+                link = serde_json::from_value(item.body.clone()).map_err(Error::internal)?;
+                if link.suspended {
+                    return Ok(suspended());
+                }
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(Error::Unavailable("the link kept changing".into()))
+}
+
+fn party<'d>(doc: &'d Document, party: &str) -> Result<&'d Recipient> {
+    doc.recipients
+        .iter()
+        .find(|r| r.id == party)
+        .ok_or(Error::NotFound)
+}
+
+/// The recipient behind a session secret (from the recipient cookie), or `Unauthorized`.
+pub async fn authenticate(s: &Services, secret: &str) -> Result<RecipientCaller> {
+    let ended = || Error::unauthorized("open the link from your mail again");
+    if secret.is_empty() || secret.len() > 100 {
+        return Err(ended());
+    }
+    let item = s
+        .items
+        .get(&session_key(&hash_token(secret)))
+        .await?
+        .ok_or_else(ended)?;
+    let caller: RecipientCaller =
+        serde_json::from_value(item.body).map_err(Error::internal)?;
+    if caller.expires_at <= s.now() {
+        return Err(ended());
+    }
+    Ok(caller)
+}
+
+/// The document and the recipient, checking the session is of the link's current
+/// generation (a reissue ends earlier sessions).
+async fn load(s: &Services, caller: &RecipientCaller) -> Result<(Document, Recipient)> {
+    let (doc, _) = contract::load(s, &caller.ids).await?;
+    let recipient = party(&doc, &caller.party_id)?.clone();
+    if recipient.link_generation != caller.generation {
+        return Err(Error::unauthorized(
+            "this link was reissued; open the newest mail you received",
+        ));
+    }
+    Ok((doc, recipient))
+}
+
+/// A party as a recipient sees them.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct PartyView {
+    /// Name.
+    pub name: String,
+    /// 会社名.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+    /// 部署.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// Their answer so far, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<Decision>,
+    /// When they answered.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub answered_at: Option<OffsetDateTime>,
+}
+
+/// What a recipient sees of the document.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct RecipientView {
+    /// The document's id.
+    pub document_id: String,
+    /// Title.
+    pub title: String,
+    /// File name.
+    pub filename: String,
+    /// Pages.
+    pub pages: u32,
+    /// Where it is in its life.
+    pub status: Status,
+    /// The sender's name.
+    pub sender: String,
+    /// The sender's message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The deadline for answering.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<OffsetDateTime>,
+    /// This recipient.
+    pub you: PartyView,
+    /// Whether this recipient can answer now.
+    pub can_answer: bool,
+    /// Every recipient in order, with their answers.
+    pub recipients: Vec<PartyView>,
+    /// How many seals the file carries so far.
+    pub seals: usize,
+}
+
+fn party_view(doc: &Document, r: &Recipient) -> PartyView {
+    let answer = contract::answered(doc, doc.send, &r.id);
+    PartyView {
+        name: r.name.clone(),
+        company: r.company.clone(),
+        department: r.department.clone(),
+        answer: answer.map(|a| a.decision),
+        answered_at: answer.map(|a| a.at),
+    }
+}
+
+/// The recipient's view of their document.
+pub async fn view(s: &Services, caller: &RecipientCaller) -> Result<RecipientView> {
+    let (doc, me) = load(s, caller).await?;
+    let (sender, _) = crate::accounts::load_user(s, &doc.team_id, &doc.owner_id)
+        .await?
+        .ok_or_else(|| Error::internal("the sender's account is gone"))?;
+    let you = party_view(&doc, &me);
+    let can_answer = doc.status == Status::InProgress
+        && you.answer.is_none()
+        && doc.expires_at.is_some_and(|at| at > s.now());
+    Ok(RecipientView {
+        document_id: doc.id.to_string(),
+        title: doc.title.clone(),
+        filename: doc.filename.clone(),
+        pages: doc.pages,
+        status: doc.status,
+        sender: sender.name,
+        message: doc.message.clone(),
+        expires_at: doc.expires_at,
+        recipients: doc.recipients.iter().map(|r| party_view(&doc, r)).collect(),
+        seals: doc.seals.len(),
+        you,
+        can_answer,
+    })
+}
+
+/// The document's current file (after completion: the sealed file in long-term form).
+pub async fn open_file(s: &Services, caller: &RecipientCaller) -> Result<(Document, ByteStream)> {
+    let (doc, _) = load(s, caller).await?;
+    let stream = crate::documents::stream_current(s, &doc).await?;
+    Ok((doc, stream))
+}
+
+/// The recipient agrees or declines (with a reason): recorded once, then their waiting task
+/// is completed. The view as it is afterwards.
+pub async fn answer(
+    s: &Services,
+    caller: &RecipientCaller,
+    decision: Decision,
+    reason: Option<String>,
+    ip: IpAddr,
+) -> Result<RecipientView> {
+    load(s, caller).await?;
+    crate::answers::answer(
+        s,
+        &caller.ids,
+        &caller.party_id,
+        decision,
+        reason,
+        &ip.to_string(),
+    )
+    .await?;
+    view(s, caller).await
+}
+
+/// The sender reissues a recipient's link (after a suspension, or a lost mail): the earlier
+/// link and its sessions stop working, and a new link is mailed.
+pub async fn reissue(
+    s: &Services,
+    caller: &crate::accounts::Caller,
+    id: &str,
+    party_id: &str,
+) -> Result<()> {
+    let (mut doc, item) = crate::documents::load(s, caller, id).await?;
+    if doc.status != Status::InProgress {
+        return Err(Error::conflict(
+            "not_in_progress",
+            "links are reissued only while the document is with its recipients",
+        ));
+    }
+    let ids = Ids {
+        team_id: doc.team_id.clone(),
+        document_id: doc.id.clone(),
+        send: doc.send,
+    };
+    let waiting: Vec<String> = contract::waits(s, &ids)
+        .await?
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    let at = doc
+        .recipients
+        .iter()
+        .position(|r| r.id == party_id)
+        .ok_or(Error::NotFound)?;
+    if !waiting.iter().any(|p| p == party_id) {
+        return Err(Error::conflict(
+            "not_asked_yet",
+            "this recipient has not been sent a link yet",
+        ));
+    }
+    if contract::answered(&doc, doc.send, party_id).is_some() {
+        return Err(Error::conflict(
+            "already_answered",
+            "this recipient has already answered",
+        ));
+    }
+    doc.recipients[at].link_generation += 1;
+    doc.updated_at = s.now();
+    crate::documents::commit_change(s, caller, &doc, &item, "recipient.link_reissued").await?;
+    issue_link(s, &doc, &ids, &doc.recipients[at], None).await
+}
