@@ -9,3 +9,4 @@ mod evidence;
 mod hostile;
 mod process;
 mod verify;
+mod workflow;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use keiyaku_core::clock::ManualClock;
 use keiyaku_local::server::{self, Running, ServeOptions};
+use mail_parser::MimeHeaders;
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 
@@ -184,6 +185,8 @@ pub struct Mail {
     pub text: String,
     /// The Message-ID.
     pub message_id: String,
+    /// Attachments: (file name, content).
+    pub attachments: Vec<(String, Vec<u8>)>,
 }
 
 impl Mail {
@@ -235,6 +238,15 @@ pub fn read_mails(dir: &Path) -> Vec<Mail> {
                 subject: msg.subject().unwrap_or_default().to_owned(),
                 text: msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
                 message_id: msg.message_id().unwrap_or_default().to_owned(),
+                attachments: msg
+                    .attachments()
+                    .map(|a| {
+                        (
+                            a.attachment_name().unwrap_or_default().to_owned(),
+                            a.contents().to_vec(),
+                        )
+                    })
+                    .collect(),
             }
         })
         .collect()
@@ -291,6 +303,33 @@ impl Client {
         c
     }
 
+    /// Opens a recipient link (`POST /r/session`); on success also a client holding the
+    /// recipient cookie.
+    pub async fn open_link(
+        base: &str,
+        token: &str,
+        code: Option<&str>,
+    ) -> (reqwest::StatusCode, Value, Option<Client>) {
+        let anon = Client::new(base, None);
+        let mut body = json!({ "token": token });
+        if let Some(code) = code {
+            body["code"] = code.into();
+        }
+        let r = anon.post_json("/api/v1/r/session", body).await;
+        let status = r.status();
+        let cookie = r
+            .headers()
+            .get("set-cookie")
+            .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned());
+        let body: Value = r.json().await.unwrap();
+        let client = cookie.map(|c| {
+            let mut client = Client::new(base, None);
+            client.cookie = Some((c, String::new()));
+            client
+        });
+        (status, body, client)
+    }
+
     /// A request with this caller's credentials.
     pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let mut headers = HeaderMap::new();
@@ -302,7 +341,9 @@ impl Client {
         }
         if let Some((cookie, csrf)) = &self.cookie {
             headers.insert("cookie", HeaderValue::from_str(cookie).unwrap());
-            headers.insert("x-csrf-token", HeaderValue::from_str(csrf).unwrap());
+            if !csrf.is_empty() {
+                headers.insert("x-csrf-token", HeaderValue::from_str(csrf).unwrap());
+            }
         }
         self.http
             .request(method, format!("{}{path}", self.base))

@@ -17,7 +17,7 @@ use keiyaku_core::routes::{ROUTES, Route, Shape};
 use keiyaku_core::{Error, Services};
 
 use crate::error::ApiError;
-use crate::handlers::{accounts, authority, documents, verification};
+use crate::handlers::{accounts, authority, contract, documents, ops, recipient, verification};
 
 /// What every handler gets.
 pub type AppState = Arc<Services>;
@@ -43,6 +43,20 @@ pub fn method_router(route: &Route) -> Option<MethodRouter<AppState>> {
         "update_document" => patch(documents::update_document),
         "delete_document" => delete(documents::delete_document),
         "get_document_file" => get(documents::get_document_file),
+        "send_document" => post(contract::send_document),
+        "approve_document" => post(contract::approve_document),
+        "reject_document" => post(contract::reject_document),
+        "cancel_document" => post(contract::cancel_document),
+        "remind_document" => post(contract::remind_document),
+        "reissue_link" => post(contract::reissue_link),
+        "recipient_session" => post(recipient::open_session),
+        "recipient_document" => get(recipient::document),
+        "recipient_file" => get(recipient::file),
+        "recipient_agree" => post(recipient::agree),
+        "recipient_decline" => post(recipient::decline),
+        "list_executions" => get(ops::list_executions),
+        "get_execution" => get(ops::get_execution),
+        "retry_execution" => post(ops::retry_execution),
         "verify" => post(verification::verify),
         "openapi" => get(openapi::openapi_json),
         "ca_root_pem" => get(authority::ca_root_pem),

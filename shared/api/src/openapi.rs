@@ -6,7 +6,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{RefOr, ResponseBuilder};
 
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::handlers::{StatusMessage, accounts, authority, documents, verification};
+use crate::handlers::{
+    StatusMessage, accounts, authority, contract, documents, ops, recipient, verification,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,7 +19,13 @@ use crate::handlers::{StatusMessage, accounts, authority, documents, verificatio
         accounts::logout, accounts::get_me, accounts::update_me,
         documents::create_upload, documents::receive_upload, documents::create_document,
         documents::list_documents, documents::get_document, documents::update_document, documents::delete_document,
-        documents::get_document_file, verification::verify, openapi_json,
+        documents::get_document_file,
+        contract::send_document, contract::approve_document, contract::reject_document,
+        contract::cancel_document, contract::remind_document, contract::reissue_link,
+        recipient::open_session, recipient::document, recipient::file, recipient::agree,
+        recipient::decline,
+        ops::list_executions, ops::get_execution, ops::retry_execution,
+        verification::verify, openapi_json,
         authority::ca_root_pem, authority::ca_root_cert, authority::ca_issuing_cert,
         authority::ca_root_crl, authority::ca_crl, authority::tsa,
     ),
@@ -67,6 +75,12 @@ impl utoipa::Modify for Common {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "recipient",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::handlers::recipient::RECIPIENT_COOKIE,
+            ))),
         );
         components.add_security_scheme(
             "cookie",

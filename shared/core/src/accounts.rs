@@ -37,6 +37,9 @@ pub struct User {
     pub role: TeamRole,
     /// Sessions made under another epoch are revoked.
     pub session_epoch: u64,
+    /// Whether the account may use the ops view (`keiyaku operator grant`).
+    #[serde(default)]
+    pub operator: bool,
     /// When it signed up.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -205,6 +208,7 @@ pub async fn sign_up(s: &Services, input: SignUp<'_>, ip: IpAddr) -> Result<()> 
         language,
         role: TeamRole::Admin,
         session_epoch: 1,
+        operator: false,
         created_at: now,
     };
     let team = Team {
@@ -572,6 +576,34 @@ pub async fn update_profile(
         user.language = language(lang)?;
     }
     commit_user(s, vec![], &user, &item).await?;
+    Ok(user)
+}
+
+/// Gives the account with this address the operator role (the ops view); run by the
+/// `keiyaku operator grant` command on the server itself, never through the API.
+pub async fn grant_operator(s: &Services, email: &str) -> Result<User> {
+    let email = Email::parse(email, "email")?;
+    let (mut user, item) = user_by_email(s, &email).await?.ok_or(Error::NotFound)?;
+    if !user.operator {
+        user.operator = true;
+        let audit = Write::Put {
+            item: Item::new(
+                Key::new(
+                    format!("TEAM#{}", user.team_id),
+                    format!("AUDIT#{}", crate::ids::new_id(s.now())),
+                ),
+                serde_json::json!({
+                    "at": s.now().format(&time::format_description::well_known::Rfc3339).map_err(Error::internal)?,
+                    "actor": "keiyaku operator grant",
+                    "action": "user.operator_granted",
+                    "ip": "-",
+                    "user": user.id,
+                }),
+            ),
+            condition: Condition::NotExists,
+        };
+        commit_user(s, vec![audit], &user, &item).await?;
+    }
     Ok(user)
 }
 

@@ -7,7 +7,7 @@
 use serde_json::json;
 
 use crate::accounts::Caller;
-use crate::contract::{self, Decision, Ending, Ids, OPS_PARTY, Pending, PENDING_PK};
+use crate::contract::{self, Decision, Ending, Ids, OPS_PARTY, PENDING_PK, Pending};
 use crate::documents::{Document, Status};
 use crate::error::{Error, Result};
 use crate::ports::{Condition, Query, WorkflowError};
@@ -67,8 +67,10 @@ async fn done(s: &Services, pending: &Pending) -> Result<()> {
     Ok(())
 }
 
-/// A party's answer: recorded once (a replay is harmless, another answer 409, an answer to
-/// a document that ended 410), then the party's waiting task completed.
+/// A party's answer: recorded once, then the party's waiting task completed. A replay (a
+/// double click, a retried request) and another answer are 409 `already_answered` — the
+/// replay still finishes the delivery its first request may not have —, an answer to a
+/// document that ended 410.
 pub(crate) async fn answer(
     s: &Services,
     ids: &Ids,
@@ -77,15 +79,28 @@ pub(crate) async fn answer(
     reason: Option<String>,
     ip: &str,
 ) -> Result<()> {
-    contract::record_answer(s, ids, party, decision, reason, ip).await?;
+    let recorded = contract::record_answer(s, ids, party, decision, reason, ip).await?;
     // Also after a replay: the first request may have stopped before this.
-    deliver(s, ids, party, decision).await
+    deliver(s, ids, party, decision).await?;
+    if recorded {
+        Ok(())
+    } else {
+        Err(Error::conflict(
+            "already_answered",
+            "this answer was already recorded",
+        ))
+    }
 }
 
 /// Completes the party's waiting task with their recorded answer and clears the outbox
 /// entry. Without a token yet (the wait has not recorded it) the entry stays: the wait
 /// delivers it when it runs.
-pub(crate) async fn deliver(s: &Services, ids: &Ids, party: &str, decision: Decision) -> Result<()> {
+pub(crate) async fn deliver(
+    s: &Services,
+    ids: &Ids,
+    party: &str,
+    decision: Decision,
+) -> Result<()> {
     let Some(token) = contract::waiting_token(s, ids, party).await? else {
         return Ok(());
     };
@@ -181,7 +196,11 @@ async fn fail_waiting(s: &Services, ids: &Ids) -> Result<()> {
     for (_, token) in contract::waits(s, ids).await? {
         match s
             .workflow
-            .fail_task(&token, "Keiyaku.Cancelled", "the sender cancelled the document")
+            .fail_task(
+                &token,
+                "Keiyaku.Cancelled",
+                "the sender cancelled the document",
+            )
             .await
         {
             Ok(()) | Err(WorkflowError::TaskGone) => {}
@@ -241,7 +260,9 @@ pub async fn remind(s: &Services, caller: &Caller, id: &str) -> Result<()> {
         crate::ids::new_id(s.now())
     );
     match phase {
-        contract::Phase::Approval => ask_approver(s, &doc, &ids, &current, Some(&message_id)).await?,
+        contract::Phase::Approval => {
+            ask_approver(s, &doc, &ids, &current, Some(&message_id)).await?
+        }
         contract::Phase::Agreement => {
             let recipient = doc
                 .recipients
@@ -569,14 +590,18 @@ pub async fn retry_seal(s: &Services, ids: &Ids) -> Result<()> {
         .await?
         .filter(|i| i.body["send"] == ids.send)
         .ok_or_else(|| Error::conflict("not_seal_failed", "no parked seal for this send"))?;
-    let previous: Status = serde_json::from_value(parked.body["previous"].clone())
-        .unwrap_or(Status::InProgress);
+    let previous: Status =
+        serde_json::from_value(parked.body["previous"].clone()).unwrap_or(Status::InProgress);
     let token = parked.body["task_token"]
         .as_str()
         .ok_or_else(|| Error::internal("a parked seal without a token"))?
         .to_owned();
     contract::mark(s, ids, &[Status::SealFailed], previous).await?;
-    match s.workflow.succeed_task(&token, json!({ "retry": true })).await {
+    match s
+        .workflow
+        .succeed_task(&token, json!({ "retry": true }))
+        .await
+    {
         Ok(()) => Ok(()),
         Err(WorkflowError::TaskGone) => Err(Error::conflict(
             "not_seal_failed",

@@ -142,7 +142,10 @@ impl Pending {
     /// The write that records it.
     pub(crate) fn write(&self) -> Result<Write> {
         Ok(Write::Put {
-            item: Item::new(self.key(), serde_json::to_value(self).map_err(Error::internal)?),
+            item: Item::new(
+                self.key(),
+                serde_json::to_value(self).map_err(Error::internal)?,
+            ),
             condition: Condition::None,
         })
     }

@@ -828,15 +828,12 @@ pub(crate) async fn commit_change_with(
         audit_write(now, caller.team(), caller.user_id(), action, caller.ip)?,
     ];
     writes.extend(extra);
-    s.items
-        .transact(writes)
-        .await
-        .map_err(|e| match e {
-            StoreError::ConditionFailed => {
-                Error::conflict("concurrent_change", "the document changed meanwhile")
-            }
-            other => other.into(),
-        })
+    s.items.transact(writes).await.map_err(|e| match e {
+        StoreError::ConditionFailed => {
+            Error::conflict("concurrent_change", "the document changed meanwhile")
+        }
+        other => other.into(),
+    })
 }
 
 /// The write that adds one event to a document's history: who (a user id, or `keiyaku`
@@ -907,8 +904,8 @@ pub(crate) async fn as_approver(
         .get(&approver_index_key(caller.user_id(), &id))
         .await?
         .ok_or(Error::NotFound)?;
-    let team: TeamId = serde_json::from_value(index.body["team_id"].clone())
-        .map_err(Error::internal)?;
+    let team: TeamId =
+        serde_json::from_value(index.body["team_id"].clone()).map_err(Error::internal)?;
     let item = s
         .items
         .get(&doc_key(&team, &id))

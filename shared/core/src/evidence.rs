@@ -188,7 +188,12 @@ async fn apply(
 /// The whole plaintext of the document's current file.
 pub(crate) async fn read_current(s: &Services, doc: &Document) -> Result<Vec<u8>> {
     let file = doc.current_file();
-    read_all(s, &file_binding(&doc.id, file), s.blobs.get(&file.blob).await?).await
+    read_all(
+        s,
+        &file_binding(&doc.id, file),
+        s.blobs.get(&file.blob).await?,
+    )
+    .await
 }
 
 /// The whole plaintext of a stored file (at most the document limit plus room for seals).

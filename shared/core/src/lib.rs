@@ -12,6 +12,7 @@ pub mod error;
 pub mod evidence;
 pub mod ids;
 pub mod mail;
+pub mod ops;
 pub mod parties;
 pub mod password;
 pub mod ports;

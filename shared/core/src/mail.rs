@@ -152,7 +152,10 @@ pub fn approval_request(
     compose(
         services,
         to,
-        &format!("{}承認のお願い: {title} / Approval requested", tag(reminder)),
+        &format!(
+            "{}承認のお願い: {title} / Approval requested",
+            tag(reminder)
+        ),
         &body,
         message_id,
     )
@@ -379,14 +382,12 @@ pub fn completed(
         .header(ContentType::TEXT_PLAIN)
         .body(body);
     let message = match fits {
-        Some((filename, pdf)) => builder.multipart(
-            MultiPart::mixed().singlepart(text).singlepart(
-                Attachment::new(filename.to_owned()).body(
-                    pdf.to_vec(),
-                    ContentType::parse("application/pdf").map_err(Error::internal)?,
-                ),
+        Some((filename, pdf)) => builder.multipart(MultiPart::mixed().singlepart(text).singlepart(
+            Attachment::new(filename.to_owned()).body(
+                pdf.to_vec(),
+                ContentType::parse("application/pdf").map_err(Error::internal)?,
             ),
-        ),
+        )),
         None => builder.singlepart(text),
     }
     .map_err(Error::internal)?;

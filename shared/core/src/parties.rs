@@ -219,23 +219,37 @@ async fn approvers(s: &Services, caller: &Caller, emails: &[String]) -> Result<V
 /// A message to the parties: NFC, no control characters but line breaks, at most
 /// [`MAX_MESSAGE`] characters; empty clears it.
 fn message(raw: &str) -> Result<Option<String>> {
+    free_text(raw, "message", MAX_MESSAGE)
+}
+
+/// Longest reason given with a rejection or a decline, in characters.
+pub const MAX_REASON: usize = 1000;
+
+/// A reason given with a rejection or a decline (the rules of a message).
+pub fn reason(raw: Option<&str>) -> Result<Option<String>> {
+    raw.map_or(Ok(None), |r| free_text(r, "reason", MAX_REASON))
+}
+
+/// Free text: NFC, no control characters but line breaks, at most `max` characters; empty
+/// is none.
+fn free_text(raw: &str, field: &'static str, max: usize) -> Result<Option<String>> {
     let text: String = raw.nfc().collect::<String>().replace("\r\n", "\n");
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
     }
-    if text.chars().count() > MAX_MESSAGE {
+    if text.chars().count() > max {
         return Err(Error::invalid(
             "too_long",
-            "message",
-            format!("message is longer than {MAX_MESSAGE} characters"),
+            field,
+            format!("{field} is longer than {max} characters"),
         ));
     }
     if text.chars().any(|c| c.is_control() && c != '\n') {
         return Err(Error::invalid(
             "control_characters",
-            "message",
-            "message contains control characters",
+            field,
+            format!("{field} contains control characters"),
         ));
     }
     Ok(Some(text.to_owned()))

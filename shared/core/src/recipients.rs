@@ -288,8 +288,7 @@ pub async fn authenticate(s: &Services, secret: &str) -> Result<RecipientCaller>
         .get(&session_key(&hash_token(secret)))
         .await?
         .ok_or_else(ended)?;
-    let caller: RecipientCaller =
-        serde_json::from_value(item.body).map_err(Error::internal)?;
+    let caller: RecipientCaller = serde_json::from_value(item.body).map_err(Error::internal)?;
     if caller.expires_at <= s.now() {
         return Err(ended());
     }

@@ -139,7 +139,10 @@ mod tests {
             TaskError::from(Error::Internal("db".into())).error,
             "Keiyaku.Retryable"
         );
-        assert_eq!(TaskError::from(Error::NotFound).error, "Keiyaku.NonRetryable");
+        assert_eq!(
+            TaskError::from(Error::NotFound).error,
+            "Keiyaku.NonRetryable"
+        );
         assert_eq!(
             TaskError::from(Error::Gone {
                 code: "document_closed",

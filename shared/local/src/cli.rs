@@ -29,6 +29,21 @@ enum Command {
     /// Verify every signature and timestamp of a PDF, offline (exit 0 valid, 1 invalid,
     /// 2 indeterminate).
     Verify(VerifyArgs),
+    /// Manage who may use the ops view.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum OperatorCommand {
+    /// Give an account the operator role (the ops view under /api/v1/ops).
+    Grant {
+        /// The account's e-mail address.
+        email: String,
+        /// The data dir of the server.
+        #[arg(long, env = "KEIYAKU_DATA_DIR", default_value = "./keiyaku-data")]
+        data_dir: PathBuf,
+    },
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -130,6 +145,9 @@ pub fn run() -> ExitCode {
         Some(Command::Serve(args)) => runtime.block_on(serve(args)),
         Some(Command::Seal(args)) => runtime.block_on(seal(args)),
         Some(Command::Verify(args)) => verify(&args),
+        Some(Command::Operator(OperatorCommand::Grant { email, data_dir })) => {
+            runtime.block_on(grant_operator(&email, data_dir))
+        }
         None => runtime.block_on(serve(cli.serve)),
     }
 }
@@ -330,4 +348,36 @@ async fn serve(args: ServeArgs) -> ExitCode {
     stop.await;
     running.stop().await;
     ExitCode::SUCCESS
+}
+
+async fn grant_operator(email: &str, data_dir: PathBuf) -> ExitCode {
+    let options = ServeOptions {
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        data_dir,
+        public_url: None,
+        smtp_url: None,
+        max_document_bytes: 20 << 20,
+    };
+    let (services, _) =
+        match server::open_services(&options, "http://127.0.0.1:8080", Arc::new(SystemClock)) {
+            Ok(opened) => opened,
+            Err(e) => {
+                eprintln!("keiyaku: {e}");
+                return ExitCode::from(2);
+            }
+        };
+    match keiyaku_core::accounts::grant_operator(&services, email).await {
+        Ok(user) => {
+            println!("{} ({}) is an operator", user.email, user.name);
+            ExitCode::SUCCESS
+        }
+        Err(keiyaku_core::Error::NotFound) => {
+            eprintln!("keiyaku: no account has the address {email}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("keiyaku: {e}");
+            ExitCode::from(2)
+        }
+    }
 }

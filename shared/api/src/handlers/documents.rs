@@ -274,7 +274,8 @@ fn summary(d: &Document) -> DocumentSummary {
     }
 }
 
-async fn detail(s: &AppState, d: Document) -> ApiResult<DocumentDetail> {
+/// The detail view of a document.
+pub(crate) async fn detail(s: &AppState, d: Document) -> ApiResult<DocumentDetail> {
     let history = documents::history(s, &d).await?;
     Ok(DocumentDetail {
         owner_id: d.owner_id.to_string(),
@@ -492,6 +493,12 @@ pub async fn update_document(
     Path(id): Path<String>,
     JsonBody(req): JsonBody<UpdateDocumentRequest>,
 ) -> ApiResult<Json<DocumentDetail>> {
+    let doc = parties::edit_draft(&s, &caller, &id, draft_edit(req)?).await?;
+    Ok(Json(detail(&s, doc).await?))
+}
+
+/// The domain's draft edit from the request.
+pub(crate) fn draft_edit(req: UpdateDocumentRequest) -> ApiResult<DraftEdit> {
     let expires_at = match req.expires_at.as_deref() {
         None => None,
         Some(raw) => Some(
@@ -522,8 +529,7 @@ pub async fn update_document(
         message: req.message,
         expires_at,
     };
-    let doc = parties::edit_draft(&s, &caller, &id, edit).await?;
-    Ok(Json(detail(&s, doc).await?))
+    Ok(edit)
 }
 
 /// Delete a draft.
@@ -585,7 +591,16 @@ pub async fn get_document_file(
     QueryParams(p): QueryParams<FileParams>,
 ) -> ApiResult<Response> {
     let (doc, stream) = documents::open_file(&s, &caller, &id).await?;
-    let kind = match p.download.as_deref() {
+    Ok(pdf_response(&doc, stream, p.download.as_deref()))
+}
+
+/// A document's file as a response: inline, or as an attachment with `download=1`.
+pub(crate) fn pdf_response(
+    doc: &Document,
+    stream: keiyaku_core::ports::ByteStream,
+    download: Option<&str>,
+) -> Response {
+    let kind = match download {
         Some("1" | "true") => "attachment",
         _ => "inline",
     };
@@ -605,7 +620,7 @@ pub async fn get_document_file(
     if let Ok(v) = HeaderValue::from_str(&content_disposition(kind, &doc.filename)) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
-    Ok((headers, Body::from_stream(stream)).into_response())
+    (headers, Body::from_stream(stream)).into_response()
 }
 
 #[cfg(test)]

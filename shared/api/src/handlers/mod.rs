@@ -2,7 +2,10 @@
 
 pub mod accounts;
 pub mod authority;
+pub mod contract;
 pub mod documents;
+pub mod ops;
+pub mod recipient;
 pub mod verification;
 
 use serde::Serialize;

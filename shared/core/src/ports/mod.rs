@@ -20,6 +20,4 @@ pub use keys::{DataKey, KeyError, Keys, SealingKey};
 pub use mailer::{MailError, Mailer, OutgoingMail};
 pub use revocation::{Revocation, RevocationError};
 pub use tsa::{TokenSize, Tsa, TsaError};
-pub use workflow::{
-    ExecutionDetail, ExecutionList, ExecutionSummary, Workflow, WorkflowError,
-};
+pub use workflow::{ExecutionDetail, ExecutionList, ExecutionSummary, Workflow, WorkflowError};

@@ -80,8 +80,7 @@ pub trait Workflow: Send + Sync {
     /// Completes the waiting task with this token successfully, with `output`.
     async fn succeed_task(&self, token: &str, output: Value) -> Result<(), WorkflowError>;
     /// Fails the waiting task with this token with `error` (e.g. `Keiyaku.Cancelled`).
-    async fn fail_task(&self, token: &str, error: &str, cause: &str)
-    -> Result<(), WorkflowError>;
+    async fn fail_task(&self, token: &str, error: &str, cause: &str) -> Result<(), WorkflowError>;
     /// Executions newest first, optionally only those with `status` (`RUNNING`, …).
     async fn list(
         &self,

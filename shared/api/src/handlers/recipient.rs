@@ -1,0 +1,156 @@
+//! The recipient's routes: the mailed link's token (from the URL fragment) is exchanged for
+//! a recipient cookie (HttpOnly, SameSite=Strict, path `/api/v1/r`), which opens exactly one
+//! document for exactly one party.
+
+use axum::Json;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use keiyaku_core::contract::Decision;
+use keiyaku_core::recipients::{self, RecipientCaller, RecipientView};
+use keiyaku_core::{Error, parties};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::contract::ReasonRequest;
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ClientAddr, JsonBody, QueryParams};
+
+/// The recipient cookie's name.
+pub const RECIPIENT_COOKIE: &str = "keiyaku_recipient";
+
+/// Opens a recipient link.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionRequest {
+    /// The token from the link's fragment (after `#`).
+    #[schema(min_length = 1, max_length = 128)]
+    pub token: String,
+    /// The access code, when the sender set one (full-width digits are accepted).
+    #[schema(max_length = 64)]
+    pub code: Option<String>,
+}
+
+/// A recipient with an open session (from the recipient cookie).
+pub struct Recipient(pub RecipientCaller);
+
+impl FromRequestParts<AppState> for Recipient {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let secret = parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|c| c.trim().split_once('='))
+            .find(|(name, _)| *name == RECIPIENT_COOKIE)
+            .map(|(_, value)| value.to_owned())
+            .ok_or_else(|| {
+                ApiError(Error::unauthorized(
+                    "open the link from your mail to see this document",
+                ))
+            })?;
+        Ok(Recipient(recipients::authenticate(state, &secret).await?))
+    }
+}
+
+fn cookie(s: &AppState, value: &str, max_age: i64) -> ApiResult<HeaderValue> {
+    let secure = if s.config.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{RECIPIENT_COOKIE}={value}; Path=/api/v1/r; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .map_err(|e| ApiError(Error::internal(e)))
+}
+
+/// Open the mailed link: its token and, when the sender set one, the access code. Sets the
+/// recipient cookie. Ten wrong codes suspend the link until the sender reissues it.
+#[utoipa::path(post, path = "/api/v1/r/session", tag = "recipient", request_body = SessionRequest,
+    responses((status = 200, description = "The document as the recipient sees it", body = RecipientView,
+        headers(("set-cookie" = String, description = "The recipient cookie")))))]
+pub async fn open_session(
+    State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    JsonBody(req): JsonBody<SessionRequest>,
+) -> ApiResult<Response> {
+    let (secret, caller) =
+        recipients::open_session(&s, &req.token, req.code.as_deref(), ip).await?;
+    let view = recipients::view(&s, &caller).await?;
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::SET_COOKIE,
+        cookie(&s, &secret, recipients::SESSION_HOURS * 3600)?,
+    );
+    Ok((headers, Json(view)).into_response())
+}
+
+/// The document as the recipient sees it.
+#[utoipa::path(get, path = "/api/v1/r/document", tag = "recipient",
+    security(("recipient" = [])),
+    responses((status = 200, description = "The document", body = RecipientView)))]
+pub async fn document(
+    State(s): State<AppState>,
+    Recipient(caller): Recipient,
+) -> ApiResult<Json<RecipientView>> {
+    Ok(Json(recipients::view(&s, &caller).await?))
+}
+
+/// The document's current PDF (after completion: the sealed file in long-term form).
+#[utoipa::path(get, path = "/api/v1/r/file", tag = "recipient",
+    params(super::documents::FileParams),
+    security(("recipient" = [])),
+    responses((status = 200, description = "The PDF", content_type = "application/pdf", body = super::Binary)))]
+pub async fn file(
+    State(s): State<AppState>,
+    Recipient(caller): Recipient,
+    QueryParams(p): QueryParams<super::documents::FileParams>,
+) -> ApiResult<Response> {
+    let (doc, stream) = recipients::open_file(&s, &caller).await?;
+    Ok(super::documents::pdf_response(
+        &doc,
+        stream,
+        p.download.as_deref(),
+    ))
+}
+
+/// Agree to the document. The service seals the agreement; the next recipient, or the
+/// completion, follows.
+#[utoipa::path(post, path = "/api/v1/r/agree", tag = "recipient",
+    security(("recipient" = [])),
+    responses((status = 200, description = "Agreed", body = RecipientView)))]
+pub async fn agree(
+    State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    Recipient(caller): Recipient,
+) -> ApiResult<Json<RecipientView>> {
+    Ok(Json(
+        recipients::answer(&s, &caller, Decision::Agreed, None, ip).await?,
+    ))
+}
+
+/// Decline the document (with a reason for the sender); it ends, and everyone concerned is
+/// told.
+#[utoipa::path(post, path = "/api/v1/r/decline", tag = "recipient", request_body = ReasonRequest,
+    security(("recipient" = [])),
+    responses((status = 200, description = "Declined", body = RecipientView)))]
+pub async fn decline(
+    State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    Recipient(caller): Recipient,
+    JsonBody(req): JsonBody<ReasonRequest>,
+) -> ApiResult<Json<RecipientView>> {
+    let reason = parties::reason(req.reason.as_deref())?;
+    Ok(Json(
+        recipients::answer(&s, &caller, Decision::Declined, reason, ip).await?,
+    ))
+}

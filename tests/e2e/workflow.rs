@@ -1,0 +1,577 @@
+//! The contract's whole life over HTTP, driven by the workflow running in the server: an
+//! approver, then recipients in order (one with an access code), each agreement sealed, the
+//! file extended to long-term form and mailed to every party; and the other endings —
+//! rejection, decline, cancel, expiry — with reminders, access-code suspension and reissue,
+//! concurrency and the ops view.
+
+use keiyaku_core::clock::Clock;
+use keiyaku_tests::{Client, Mail, TestApp, error_code, keiyaku_binary};
+use serde_json::{Value, json};
+
+/// A draft with `recipients` (name, address, access code) and `approvers`, sent.
+async fn sent(
+    app: &TestApp,
+    sender: &Client,
+    recipients: &[(&str, &str, Option<&str>)],
+    approvers: &[&str],
+) -> String {
+    let created: Value = sender
+        .upload_direct("業務委託契約書.pdf", keiyaku_pdf::sample::pdf_with_pages(2))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let recipients: Vec<Value> = recipients
+        .iter()
+        .map(|(name, email, code)| {
+            let mut r = json!({ "name": name, "email": email, "company": "株式会社サンプル" });
+            if let Some(code) = code {
+                r["access_code"] = (*code).into();
+            }
+            r
+        })
+        .collect();
+    let r = sender
+        .post_json(
+            &format!("/api/v1/documents/{id}/send"),
+            json!({ "recipients": recipients, "approvers": approvers, "message": "ご確認ください" }),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    app.settle().await;
+    id
+}
+
+async fn document(sender: &Client, id: &str) -> Value {
+    sender
+        .get(&format!("/api/v1/documents/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+fn mails_to(app: &TestApp, to: &str) -> Vec<Mail> {
+    app.mails().into_iter().filter(|m| m.to == to).collect()
+}
+
+/// The recipient link in the newest mail to `to`.
+fn link(app: &TestApp, to: &str) -> String {
+    app.last_mail_to(to).link_token("/r/#")
+}
+
+#[tokio::test]
+async fn approval_then_two_agreements_end_sealed_in_long_term_form_and_mailed_to_everyone() {
+    let app = TestApp::spawn().await;
+    let sender = app.user("sender@example.com", "送信 花子").await;
+    let boss = app.user("boss@example.com", "承認 一郎").await;
+    let id = sent(
+        &app,
+        &sender,
+        &[
+            ("山田 花子", "hanako@example.jp", None),
+            ("佐藤 次郎", "jiro@example.jp", Some("１２３４")),
+        ],
+        &["boss@example.com"],
+    )
+    .await;
+    assert_eq!(document(&sender, &id).await["status"], "awaiting_approval");
+    // Nothing went to the recipients before the approval; the approver was asked by mail and
+    // sees the document.
+    assert!(mails_to(&app, "hanako@example.jp").is_empty());
+    assert!(
+        app.last_mail_to("boss@example.com")
+            .text
+            .contains(&format!("/documents/{id}"))
+    );
+    assert_eq!(
+        boss.get(&format!("/api/v1/documents/{id}")).await.status(),
+        200
+    );
+    // The sender cannot approve, nor can the approver edit.
+    assert_eq!(
+        sender
+            .post_json(&format!("/api/v1/documents/{id}/approve"), json!({}))
+            .await
+            .status(),
+        404
+    );
+    let r = boss
+        .post_body(
+            &format!("/api/v1/documents/{id}/approve"),
+            "application/json",
+            "",
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    app.settle().await;
+    let doc = document(&sender, &id).await;
+    assert_eq!(doc["status"], "in_progress");
+    assert_eq!(
+        doc["seals"].as_array().unwrap().len(),
+        1,
+        "sealed when sent"
+    );
+
+    // The first recipient: the link opens their document, with nobody's address in it.
+    let (status, view, hanako) =
+        Client::open_link(&app.url, &link(&app, "hanako@example.jp"), None).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["can_answer"], true);
+    assert_eq!(view["you"]["name"], "山田 花子");
+    assert!(!view.to_string().contains("@example"));
+    let hanako = hanako.unwrap();
+    let file = hanako.get("/api/v1/r/file").await;
+    assert_eq!(file.status(), 200);
+    assert!(file.bytes().await.unwrap().starts_with(b"%PDF-"));
+    let r = hanako.post_json("/api/v1/r/agree", json!({})).await;
+    assert_eq!(r.status(), 200);
+    // A double click: one outcome.
+    let again = hanako.post_json("/api/v1/r/agree", json!({})).await;
+    assert_eq!(again.status(), 409);
+    assert_eq!(error_code(again).await, "already_answered");
+    app.settle().await;
+
+    // The second recipient needs the access code (full-width digits accepted).
+    let token = link(&app, "jiro@example.jp");
+    let (status, body, _) = Client::open_link(&app.url, &token, None).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "access_code_required");
+    let (status, body, _) = Client::open_link(&app.url, &token, Some("9999")).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "access_code_invalid");
+    let (status, _, jiro) = Client::open_link(&app.url, &token, Some("１２３４")).await;
+    assert_eq!(status, 200);
+    let r = jiro.unwrap().post_json("/api/v1/r/agree", json!({})).await;
+    assert_eq!(r.status(), 200);
+    app.settle().await;
+
+    let doc = document(&sender, &id).await;
+    assert_eq!(doc["status"], "completed");
+    let steps: Vec<&str> = doc["seals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        ["1:send", "1:agreement:r1", "1:agreement:r2", "long_term"]
+    );
+    let history: Vec<&str> = doc["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["action"].as_str().unwrap())
+        .collect();
+    for action in [
+        "document.sent",
+        "document.approved",
+        "document.agreed",
+        "document.completed",
+    ] {
+        assert!(history.contains(&action), "{action} missing: {history:?}");
+    }
+
+    // The file: three service seals and the document timestamp, B-LTA, verified by the
+    // shipped binary.
+    let pdf = sender
+        .get(&format!("/api/v1/documents/{id}/file"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("completed.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    if let Ok(judges) = std::env::var("KEIYAKU_JUDGE_DIR") {
+        std::fs::create_dir_all(&judges).unwrap();
+        std::fs::write(std::path::Path::new(&judges).join("lifecycle.pdf"), &pdf).unwrap();
+    }
+    let out = std::process::Command::new(keiyaku_binary())
+        .args(["verify", "--json", "--data-dir"])
+        .arg(app.data_dir())
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["level"], "B-LTA", "{report}");
+    let kinds: Vec<(&str, &str)> = report["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["kind"].as_str().unwrap(),
+                s["reason"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("signature", "送信"),
+            ("signature", "山田 花子 様が同意"),
+            ("signature", "佐藤 次郎 様が同意"),
+            ("document_timestamp", ""),
+        ]
+    );
+
+    // Every party got the summary with the sealed file attached, once.
+    for to in [
+        "sender@example.com",
+        "boss@example.com",
+        "hanako@example.jp",
+        "jiro@example.jp",
+    ] {
+        let done: Vec<Mail> = mails_to(&app, to)
+            .into_iter()
+            .filter(|m| m.message_id.starts_with("completed-"))
+            .collect();
+        assert_eq!(done.len(), 1, "{to}");
+        let mail = &done[0];
+        assert!(mail.subject.contains("締結されました"), "{}", mail.subject);
+        assert!(mail.text.contains("佐藤 次郎"), "{}", mail.text);
+        assert!(mail.text.contains("文書タイムスタンプ"), "{}", mail.text);
+        assert_eq!(mail.attachments.len(), 1, "{to}");
+        assert_eq!(mail.attachments[0].1, pdf.to_vec(), "{to}");
+    }
+    // After completion the same link still shows the sealed file.
+    let (status, view, hanako) =
+        Client::open_link(&app.url, &link(&app, "hanako@example.jp"), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(view["status"], "completed");
+    assert_eq!(view["can_answer"], false);
+    let again = hanako
+        .unwrap()
+        .get("/api/v1/r/file")
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(again, pdf);
+
+    // The execution, as the ops view shows it to an operator (and to nobody else).
+    assert_eq!(sender.get("/api/v1/ops/executions").await.status(), 404);
+    keiyaku_core::accounts::grant_operator(&app.services(), "boss@example.com")
+        .await
+        .unwrap();
+    let list: Value = boss
+        .get("/api/v1/ops/executions?status=SUCCEEDED")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let execution = &list["executions"][0];
+    assert_eq!(execution["name"], format!("doc-{id}-1"));
+    let detail: Value = boss
+        .get(&format!(
+            "/api/v1/ops/executions/{}",
+            execution["id"].as_str().unwrap()
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let events: Vec<&str> = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(events.first(), Some(&"ExecutionStarted"));
+    assert_eq!(events.last(), Some(&"ExecutionSucceeded"));
+    assert!(events.contains(&"TaskSubmitted"));
+    assert!(!detail.to_string().contains("@example"), "ids only");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_rejected_document_carries_no_seal_and_the_sender_hears_why() {
+    let app = TestApp::spawn().await;
+    let sender = app.user("sender@example.com", "送信 花子").await;
+    let boss = app.user("boss@example.com", "承認 一郎").await;
+    let id = sent(
+        &app,
+        &sender,
+        &[("山田 花子", "hanako@example.jp", None)],
+        &["boss@example.com"],
+    )
+    .await;
+    let r = boss
+        .post_json(
+            &format!("/api/v1/documents/{id}/reject"),
+            json!({ "reason": "金額を確認してください" }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    app.settle().await;
+    let doc = document(&sender, &id).await;
+    assert_eq!(doc["status"], "rejected");
+    assert!(doc["seals"].as_array().unwrap().is_empty());
+    let told = app.last_mail_to("sender@example.com");
+    assert!(
+        told.subject.contains("差し戻されました"),
+        "{}",
+        told.subject
+    );
+    assert!(told.text.contains("金額を確認してください"));
+    assert!(mails_to(&app, "hanako@example.jp").is_empty());
+    // Too late for another answer.
+    let r = boss
+        .post_json(&format!("/api/v1/documents/{id}/approve"), json!({}))
+        .await;
+    assert_eq!(r.status(), 409);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_decline_ends_the_document_and_everyone_concerned_is_told() {
+    let app = TestApp::spawn().await;
+    let sender = app.user("sender@example.com", "送信 花子").await;
+    let id = sent(
+        &app,
+        &sender,
+        &[
+            ("山田 花子", "hanako@example.jp", None),
+            ("佐藤 次郎", "jiro@example.jp", None),
+            ("鈴木 三郎", "saburo@example.jp", None),
+        ],
+        &[],
+    )
+    .await;
+    let (_, _, hanako) = Client::open_link(&app.url, &link(&app, "hanako@example.jp"), None).await;
+    let hanako = hanako.unwrap();
+    assert_eq!(
+        hanako
+            .post_json("/api/v1/r/agree", json!({}))
+            .await
+            .status(),
+        200
+    );
+    app.settle().await;
+    let (_, _, jiro) = Client::open_link(&app.url, &link(&app, "jiro@example.jp"), None).await;
+    let jiro = jiro.unwrap();
+    let r = jiro
+        .post_json("/api/v1/r/decline", json!({ "reason": "条件が合いません" }))
+        .await;
+    assert_eq!(r.status(), 200);
+    // The other answer, after the decline: a conflict, not a second outcome.
+    let r = jiro.post_json("/api/v1/r/agree", json!({})).await;
+    assert_eq!(r.status(), 409);
+    app.settle().await;
+    let doc = document(&sender, &id).await;
+    assert_eq!(doc["status"], "declined");
+    assert_eq!(doc["seals"].as_array().unwrap().len(), 2, "send and r1");
+    let told = app.last_mail_to("sender@example.com");
+    assert!(told.subject.contains("辞退されました"), "{}", told.subject);
+    assert!(told.text.contains("条件が合いません"));
+    assert!(
+        app.last_mail_to("hanako@example.jp")
+            .subject
+            .contains("辞退")
+    );
+    assert!(
+        mails_to(&app, "saburo@example.jp").is_empty(),
+        "never asked"
+    );
+    // The first recipient's earlier answer stands; a late one finds the document closed.
+    let r = hanako.post_json("/api/v1/r/agree", json!({})).await;
+    assert_eq!(r.status(), 409);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_cancel_completes_the_waiting_task_and_answers_after_it_are_gone() {
+    let app = TestApp::spawn().await;
+    let sender = app.user("sender@example.com", "送信 花子").await;
+    let id = sent(
+        &app,
+        &sender,
+        &[("山田 花子", "hanako@example.jp", None)],
+        &[],
+    )
+    .await;
+    let (_, _, hanako) = Client::open_link(&app.url, &link(&app, "hanako@example.jp"), None).await;
+    let r = sender
+        .post_json(&format!("/api/v1/documents/{id}/cancel"), json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    // Cancelling twice: the document has ended.
+    let r = sender
+        .post_json(&format!("/api/v1/documents/{id}/cancel"), json!({}))
+        .await;
+    assert_eq!(r.status(), 410);
+    app.settle().await;
+    let r = hanako
+        .unwrap()
+        .post_json("/api/v1/r/agree", json!({}))
+        .await;
+    assert_eq!(r.status(), 410);
+    assert_eq!(error_code(r).await, "document_closed");
+    let doc = document(&sender, &id).await;
+    assert_eq!(doc["status"], "cancelled");
+    assert!(
+        app.last_mail_to("hanako@example.jp")
+            .subject
+            .contains("取り消されました")
+    );
+    // The execution ended through NotifyCancelled.
+    let runner = app.runner();
+    let page = runner
+        .list_executions(Some(keiyaku_states::Status::Succeeded), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(page.executions.len(), 1);
+    let history = runner
+        .history(&page.executions[0].id, None, 1000)
+        .await
+        .unwrap();
+    assert!(
+        history
+            .events
+            .iter()
+            .any(|e| { e.detail_str("name") == Some("NotifyCancelled") })
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn past_the_deadline_the_document_expires_and_reminders_are_rate_limited() {
+    let app = TestApp::spawn().await;
+    let sender = app.user("sender@example.com", "送信 花子").await;
+    let created: Value = sender
+        .upload_direct("契約書.pdf", keiyaku_pdf::sample::pdf_with_pages(1))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let deadline = (app.clock.now() + time::Duration::hours(3))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let r = sender
+        .post_json(
+            &format!("/api/v1/documents/{id}/send"),
+            json!({
+                "recipients": [{ "name": "山田 花子", "email": "hanako@example.jp" }],
+                "expires_at": deadline
+            }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    app.settle().await;
+    // A reminder re-sends the same link; a second within the hour is slowed down.
+    let first = link(&app, "hanako@example.jp");
+    let r = sender
+        .post_json(&format!("/api/v1/documents/{id}/remind"), json!({}))
+        .await;
+    assert_eq!(r.status(), 204);
+    let reminder = app.last_mail_to("hanako@example.jp");
+    assert!(
+        reminder.subject.contains("リマインド"),
+        "{}",
+        reminder.subject
+    );
+    assert_eq!(reminder.link_token("/r/#"), first);
+    let r = sender
+        .post_json(&format!("/api/v1/documents/{id}/remind"), json!({}))
+        .await;
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+
+    // Three hours later the wait times out: the document expires and both are told.
+    app.clock
+        .advance(time::Duration::hours(3) + time::Duration::minutes(1));
+    assert!(app.runner().fire_due_timers().await.unwrap() >= 1);
+    app.settle().await;
+    let doc = document(&sender, &id).await;
+    assert_eq!(doc["status"], "expired");
+    assert!(
+        app.last_mail_to("sender@example.com")
+            .subject
+            .contains("期限切れ")
+    );
+    assert!(
+        app.last_mail_to("hanako@example.jp")
+            .subject
+            .contains("期限切れ")
+    );
+    let (status, view, hanako) = Client::open_link(&app.url, &first, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(view["can_answer"], false);
+    let r = hanako
+        .unwrap()
+        .post_json("/api/v1/r/agree", json!({}))
+        .await;
+    assert_eq!(r.status(), 410);
+    let r = sender
+        .post_json(&format!("/api/v1/documents/{id}/remind"), json!({}))
+        .await;
+    assert_eq!(r.status(), 410);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn ten_wrong_access_codes_suspend_the_link_until_the_sender_reissues_it() {
+    let app = TestApp::spawn().await;
+    let sender = app.user("sender@example.com", "送信 花子").await;
+    let id = sent(
+        &app,
+        &sender,
+        &[("山田 花子", "hanako@example.jp", Some("2468"))],
+        &[],
+    )
+    .await;
+    let token = link(&app, "hanako@example.jp");
+    for i in 1..=9 {
+        let (status, body, _) = Client::open_link(&app.url, &token, Some("0000")).await;
+        assert_eq!(status, 401, "attempt {i}");
+        assert_eq!(body["error"]["code"], "access_code_invalid");
+    }
+    let (status, body, _) = Client::open_link(&app.url, &token, Some("0000")).await;
+    assert_eq!(status, 403);
+    assert_eq!(body["error"]["code"], "link_suspended");
+    // Suspended: even the right code does not open it; the sender was told, once.
+    let (status, _, _) = Client::open_link(&app.url, &token, Some("2468")).await;
+    assert_eq!(status, 403);
+    let told: Vec<Mail> = mails_to(&app, "sender@example.com")
+        .into_iter()
+        .filter(|m| m.subject.contains("リンクを停止しました"))
+        .collect();
+    assert_eq!(told.len(), 1);
+
+    // Reissued: the old link is dead, the new one opens with the code.
+    let r = sender
+        .post_json(
+            &format!("/api/v1/documents/{id}/recipients/r1/reissue"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    let fresh = link(&app, "hanako@example.jp");
+    assert_ne!(fresh, token);
+    let (status, body, _) = Client::open_link(&app.url, &token, Some("2468")).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "invalid_link");
+    let (status, _, hanako) = Client::open_link(&app.url, &fresh, Some("2468")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        hanako
+            .unwrap()
+            .post_json("/api/v1/r/agree", json!({}))
+            .await
+            .status(),
+        200
+    );
+    app.settle().await;
+    assert_eq!(document(&sender, &id).await["status"], "completed");
+    app.stop().await;
+}
