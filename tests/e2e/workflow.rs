@@ -187,7 +187,14 @@ async fn approval_then_two_agreements_end_sealed_in_long_term_form_and_mailed_to
     std::fs::write(&path, &pdf).unwrap();
     if let Ok(judges) = std::env::var("KEIYAKU_JUDGE_DIR") {
         std::fs::create_dir_all(&judges).unwrap();
-        std::fs::write(std::path::Path::new(&judges).join("lifecycle.pdf"), &pdf).unwrap();
+        // tests/run hands this file and its root to pyHanko and qpdf.
+        let judges = std::path::Path::new(&judges);
+        std::fs::write(judges.join("lifecycle.pdf"), &pdf).unwrap();
+        std::fs::copy(
+            app.data_dir().join("pki/root.pem"),
+            judges.join("lifecycle-root.pem"),
+        )
+        .unwrap();
     }
     let out = std::process::Command::new(keiyaku_binary())
         .args(["verify", "--json", "--data-dir"])
