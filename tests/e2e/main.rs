@@ -3,6 +3,7 @@
 mod accounts;
 mod authority;
 mod contract_tasks;
+mod crash;
 mod documents;
 mod drafts;
 mod evidence;

@@ -278,6 +278,11 @@ impl Client {
         }
     }
 
+    /// A client with this bearer token.
+    pub fn with_token(base: &str, token: &str) -> Client {
+        Client::new(base, Some(token.to_owned()))
+    }
+
     /// The bearer token, if any.
     pub fn token(&self) -> Option<&str> {
         self.bearer.as_deref()
@@ -469,6 +474,7 @@ pub struct Process {
     pub data_dir: PathBuf,
     /// Where its stderr (the JSON log) goes.
     pub log: PathBuf,
+    port: u16,
     _dir: tempfile::TempDir,
 }
 
@@ -476,6 +482,22 @@ impl Process {
     /// Its process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Its exit status, once it has exited (without waiting).
+    pub fn exit_code(&mut self) -> Option<i32> {
+        self.child
+            .try_wait()
+            .unwrap()
+            .map(|status| status.code().unwrap_or(-1))
+    }
+
+    /// Starts it again on the same address and data dir (stopping it first if it runs),
+    /// with `env` set instead of the first start's.
+    pub fn restart(&mut self, env: &[(&str, &str)]) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn_server(self.port, &self.data_dir, &self.log, env);
     }
 }
 
@@ -508,7 +530,6 @@ pub fn keiyaku_binary() -> PathBuf {
 
 /// Starts `keiyaku serve` with `env` set, and waits for its start line.
 pub fn start_process(env: &[(&str, &str)]) -> Process {
-    use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -517,16 +538,41 @@ pub fn start_process(env: &[(&str, &str)]) -> Process {
         .port();
     let data_dir = dir.path().join("data");
     let log = dir.path().join("stderr.log");
+    let child = spawn_server(port, &data_dir, &log, env);
+    Process {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        data_dir,
+        log,
+        port,
+        _dir: dir,
+    }
+}
+
+/// `keiyaku serve` on `port` and `data_dir`, its stderr appended to `log`, once it says it
+/// is serving.
+fn spawn_server(
+    port: u16,
+    data_dir: &Path,
+    log: &Path,
+    env: &[(&str, &str)],
+) -> std::process::Child {
+    use std::io::BufRead;
+    let stderr = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
     let mut child = std::process::Command::new(keiyaku_binary())
         .arg("serve")
         .arg("--addr")
         .arg(format!("127.0.0.1:{port}"))
         .arg("--data-dir")
-        .arg(&data_dir)
+        .arg(data_dir)
         .env("KEIYAKU_LOG", "warn")
         .envs(env.iter().copied())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -536,15 +582,10 @@ pub fn start_process(env: &[(&str, &str)]) -> Process {
         .unwrap();
     assert!(
         line.contains("keiyaku is serving"),
-        "unexpected start line {line:?}"
+        "unexpected start line {line:?}; log: {}",
+        std::fs::read_to_string(log).unwrap_or_default()
     );
-    Process {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-        data_dir,
-        log,
-        _dir: dir,
-    }
+    child
 }
 
 /// The peak resident set size of a process, in KiB.

@@ -43,6 +43,7 @@ fn ids_of(doc: &Document) -> Ids {
 /// Sends a draft and starts its execution (`doc-<id>-<send>`). The document as sent.
 pub async fn send(s: &Services, caller: &Caller, id: &str) -> Result<Document> {
     let ids = contract::send(s, caller, id).await?;
+    crate::failpoint::failpoint("send.committed_before_start");
     start(s, &ids).await?;
     crate::documents::get(s, caller, id).await
 }
@@ -80,6 +81,9 @@ pub(crate) async fn answer(
     ip: &str,
 ) -> Result<()> {
     let recorded = contract::record_answer(s, ids, party, decision, reason, ip).await?;
+    if recorded {
+        crate::failpoint::failpoint("answer.recorded_before_deliver");
+    }
     // Also after a replay: the first request may have stopped before this.
     deliver(s, ids, party, decision).await?;
     if recorded {
@@ -530,6 +534,7 @@ pub(crate) async fn tell_completed(s: &Services, doc: &Document, ids: &Ids) -> R
             &format!("completed-{}-{}-{}@keiyaku", doc.id, ids.send, a.party),
         )?;
         s.mailer.send(&mail).await?;
+        crate::failpoint::failpoint("completion.mailed_one");
     }
     Ok(())
 }

@@ -137,6 +137,7 @@ async fn apply(
             }
             Err(other) => return Err(other.into()),
         };
+        crate::failpoint::failpoint("evidence.stored_before_record");
         let now = s.now();
         doc.sealed = Some(StoredFile {
             size: stored.len() as u64,

@@ -10,6 +10,7 @@ pub mod documents;
 pub mod envelope;
 pub mod error;
 pub mod evidence;
+pub mod failpoint;
 pub mod ids;
 pub mod mail;
 pub mod ops;

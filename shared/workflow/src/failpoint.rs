@@ -1,7 +1,6 @@
-//! Failpoints: named places between durability steps where the crash-and-restart tests
-//! kill the process, to prove that a restart (`Runner::recover`) finishes the work.
-
-use std::sync::OnceLock;
+//! The executor's failpoints: named places between durability steps where the
+//! crash-and-restart tests kill the process, to prove that a restart (`Runner::recover`)
+//! finishes the work. (The mechanism is the core's, `keiyaku_core::failpoint`.)
 
 /// Every failpoint the executor passes, in the order an execution meets them.
 pub const FAILPOINTS: &[&str] = &[
@@ -19,17 +18,4 @@ pub const FAILPOINTS: &[&str] = &[
     "workflow.callback_before_persist",
 ];
 
-/// The exit status of a process killed by a failpoint (distinct from panics and signals).
-pub const FAILPOINT_EXIT_CODE: i32 = 86;
-
-/// Exits the process at once (status 86, no destructors, nothing flushed but stderr) when
-/// the environment variable `KEIYAKU_FAILPOINT` equals `name`. The variable is read once,
-/// so a failpoint costs one comparison on the hot path.
-pub fn failpoint(name: &str) {
-    static ARMED: OnceLock<Option<String>> = OnceLock::new();
-    let armed = ARMED.get_or_init(|| std::env::var("KEIYAKU_FAILPOINT").ok());
-    if armed.as_deref() == Some(name) {
-        eprintln!("keiyaku: failpoint {name} reached, exiting");
-        std::process::exit(FAILPOINT_EXIT_CODE);
-    }
-}
+pub use keiyaku_core::failpoint::{FAILPOINT_EXIT_CODE, failpoint};

@@ -165,6 +165,34 @@ pub struct RecipientView {
     pub department: Option<String>,
     /// Whether an access code is set.
     pub has_access_code: bool,
+    /// Their answer in the current send, once given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<AnswerView>,
+}
+
+/// A party's answer.
+#[derive(Serialize, ToSchema)]
+pub struct AnswerView {
+    /// `agreed`, `declined`, `approved` or `rejected`.
+    pub decision: keiyaku_core::contract::Decision,
+    /// When, UTC.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub answered_at: time::OffsetDateTime,
+    /// The reason they gave, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+fn answer_of(d: &Document, party: &str) -> Option<AnswerView> {
+    d.answers
+        .iter()
+        .find(|a| a.send == d.send && a.party_id == party)
+        .map(|a| AnswerView {
+            decision: a.decision,
+            answered_at: a.at,
+            reason: a.reason.clone(),
+        })
 }
 
 /// An approver.
@@ -176,6 +204,9 @@ pub struct ApproverView {
     pub name: String,
     /// E-mail address.
     pub email: String,
+    /// Their answer in the current send, once given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<AnswerView>,
 }
 
 /// A recipient as the sender names them.
@@ -294,6 +325,7 @@ pub(crate) async fn detail(s: &AppState, d: Document) -> ApiResult<DocumentDetai
                 company: r.company.clone(),
                 department: r.department.clone(),
                 has_access_code: r.access_code_hash.is_some(),
+                answer: answer_of(&d, &r.id),
             })
             .collect(),
         approvers: d
@@ -303,6 +335,7 @@ pub(crate) async fn detail(s: &AppState, d: Document) -> ApiResult<DocumentDetai
                 id: a.id.clone(),
                 name: a.name.clone(),
                 email: a.email.to_string(),
+                answer: answer_of(&d, &a.id),
             })
             .collect(),
         message: d.message.clone(),
