@@ -389,6 +389,7 @@ async fn a_decline_ends_the_document_and_everyone_concerned_is_told() {
         mails_to(&app, "saburo@example.jp").is_empty(),
         "never asked"
     );
+    assert_eq!(app.count_items("JOB#"), 0, "its reminders are cancelled");
     // The first recipient's earlier answer stands; a late one finds the document closed.
     let r = hanako.post_json("/api/v1/r/agree", json!({})).await;
     assert_eq!(r.status(), 409);
@@ -570,6 +571,77 @@ async fn ten_wrong_access_codes_suspend_the_link_until_the_sender_reissues_it() 
     assert_eq!(body["error"]["code"], "invalid_link");
     let (status, _, hanako) = Client::open_link(&app.url, &fresh, Some("2468")).await;
     assert_eq!(status, 200);
+    assert_eq!(
+        hanako
+            .unwrap()
+            .post_json("/api/v1/r/agree", json!({}))
+            .await
+            .status(),
+        200
+    );
+    app.settle().await;
+    assert_eq!(document(&sender, &id).await["status"], "completed");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_party_is_reminded_three_days_and_one_day_before_the_deadline() {
+    let app = TestApp::spawn().await;
+    let sender = app.user("sender@example.com", "送信 花子").await;
+    let created: Value = sender
+        .upload_direct("契約書.pdf", keiyaku_pdf::sample::pdf_with_pages(1))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let deadline = (app.clock.now() + time::Duration::days(5))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let r = sender
+        .post_json(
+            &format!("/api/v1/documents/{id}/send"),
+            json!({
+                "recipients": [{ "name": "山田 花子", "email": "hanako@example.jp" }],
+                "expires_at": deadline
+            }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    app.settle().await;
+    assert_eq!(app.count_items("JOB#"), 2);
+    let first = link(&app, "hanako@example.jp");
+    assert_eq!(app.fire_scheduled().await, 0, "nothing due yet");
+
+    // Three days before: the same link again, marked as a reminder; once.
+    app.clock
+        .advance(time::Duration::days(2) + time::Duration::minutes(1));
+    assert_eq!(app.fire_scheduled().await, 1);
+    let reminder = app.last_mail_to("hanako@example.jp");
+    assert!(
+        reminder.subject.contains("リマインド"),
+        "{}",
+        reminder.subject
+    );
+    assert!(reminder.message_id.starts_with("expiry-reminder-"));
+    assert_eq!(reminder.link_token("/r/#"), first);
+    assert_eq!(app.fire_scheduled().await, 0);
+    assert_eq!(mails_to(&app, "hanako@example.jp").len(), 2);
+
+    // One day before: the party again, and the sender hears it is about to expire.
+    app.clock.advance(time::Duration::days(2));
+    assert_eq!(app.fire_scheduled().await, 1);
+    assert_eq!(mails_to(&app, "hanako@example.jp").len(), 3);
+    let notice = app.last_mail_to("sender@example.com");
+    assert!(
+        notice.subject.contains("期限が近づいています"),
+        "{}",
+        notice.subject
+    );
+    assert_eq!(app.count_items("JOB#"), 0);
+
+    // An answer now still counts; the document completes and nothing more is scheduled.
+    let (_, _, hanako) = Client::open_link(&app.url, &first, None).await;
     assert_eq!(
         hanako
             .unwrap()

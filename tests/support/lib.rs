@@ -89,6 +89,15 @@ impl TestApp {
         self.running.as_ref().expect("the app is running")
     }
 
+    /// Runs the reminders due by the test clock; how many ran.
+    pub async fn fire_scheduled(&self) -> usize {
+        self.running()
+            .scheduler
+            .run_due()
+            .await
+            .expect("the timer table")
+    }
+
     /// Waits until the workflow has nothing in flight (every task the last change caused has
     /// run, and what those caused).
     pub async fn settle(&self) {

@@ -48,10 +48,14 @@ pub async fn send(s: &Services, caller: &Caller, id: &str) -> Result<Document> {
     crate::documents::get(s, caller, id).await
 }
 
-/// Starts the send's execution (a running one with the same input is left as it is) and
-/// clears its outbox entry.
+/// Schedules the reminders before the deadline, starts the send's execution (a running one
+/// with the same input is left as it is) and clears its outbox entry.
 async fn start(s: &Services, ids: &Ids) -> Result<()> {
     let input = serde_json::to_value(ids).map_err(Error::internal)?;
+    let (doc, _) = contract::load(s, ids).await?;
+    if let Some(deadline) = doc.expires_at {
+        crate::reminders::schedule(s, ids, deadline).await?;
+    }
     match s.workflow.start(&ids.execution_name(), input).await {
         Ok(_) => {}
         // Ended already, or (impossibly) another input: nothing to start.
@@ -214,37 +218,67 @@ async fn fail_waiting(s: &Services, ids: &Ids) -> Result<()> {
     done(s, &Pending::Cancel { ids: ids.clone() }).await
 }
 
-/// The sender reminds the party the document waits for (at most once an hour): the same
-/// request again, marked as a reminder.
-pub async fn remind(s: &Services, caller: &Caller, id: &str) -> Result<()> {
-    let (doc, _) = crate::documents::load(s, caller, id).await?;
+/// The party the document waits for now: asked (their wait recorded) and not yet answered;
+/// none while a seal is being applied or once it ended.
+pub(crate) async fn current_party(
+    s: &Services,
+    doc: &Document,
+) -> Result<Option<(contract::Phase, String)>> {
     let phase = match doc.status {
         Status::AwaitingApproval => contract::Phase::Approval,
         Status::InProgress => contract::Phase::Agreement,
-        Status::Draft => {
-            return Err(Error::conflict("not_sent", "a draft waits for nobody"));
-        }
-        _ => return Err(closed(&doc)),
+        _ => return Ok(None),
     };
-    let ids = ids_of(&doc);
+    let ids = ids_of(doc);
     let asked: Vec<String> = contract::waits(s, &ids)
         .await?
         .into_iter()
         .map(|(p, _)| p)
         .collect();
-    let current = match phase {
-        contract::Phase::Approval => doc
-            .approvers
-            .iter()
-            .map(|a| a.id.clone())
-            .find(|p| asked.contains(p) && contract::answered(&doc, ids.send, p).is_none()),
-        contract::Phase::Agreement => doc
-            .recipients
-            .iter()
-            .map(|r| r.id.clone())
-            .find(|p| asked.contains(p) && contract::answered(&doc, ids.send, p).is_none()),
+    let parties: Vec<&String> = match phase {
+        contract::Phase::Approval => doc.approvers.iter().map(|a| &a.id).collect(),
+        contract::Phase::Agreement => doc.recipients.iter().map(|r| &r.id).collect(),
+    };
+    Ok(parties
+        .into_iter()
+        .find(|p| asked.contains(p) && contract::answered(doc, ids.send, p).is_none())
+        .map(|p| (phase, p.clone())))
+}
+
+/// Asks the party again, marked as a reminder, under `message_id`.
+pub(crate) async fn ask_again(
+    s: &Services,
+    doc: &Document,
+    phase: contract::Phase,
+    party: &str,
+    message_id: &str,
+) -> Result<()> {
+    let ids = ids_of(doc);
+    match phase {
+        contract::Phase::Approval => ask_approver(s, doc, &ids, party, Some(message_id)).await,
+        contract::Phase::Agreement => {
+            let recipient = doc
+                .recipients
+                .iter()
+                .find(|r| r.id == party)
+                .ok_or_else(|| Error::internal("the current recipient vanished"))?;
+            crate::recipients::issue_link(s, doc, &ids, recipient, Some(message_id)).await
+        }
     }
-    .ok_or_else(|| {
+}
+
+/// The sender reminds the party the document waits for (at most once an hour per party):
+/// the same request again, marked as a reminder.
+pub async fn remind(s: &Services, caller: &Caller, id: &str) -> Result<()> {
+    let (doc, _) = crate::documents::load(s, caller, id).await?;
+    match doc.status {
+        Status::AwaitingApproval | Status::InProgress => {}
+        Status::Draft => {
+            return Err(Error::conflict("not_sent", "a draft waits for nobody"));
+        }
+        _ => return Err(closed(&doc)),
+    }
+    let (phase, current) = current_party(s, &doc).await?.ok_or_else(|| {
         Error::conflict(
             "nobody_waiting",
             "no party is being asked right now (a seal is being applied); try again shortly",
@@ -260,22 +294,10 @@ pub async fn remind(s: &Services, caller: &Caller, id: &str) -> Result<()> {
     let message_id = format!(
         "remind-{}-{}-{current}-{}@keiyaku",
         doc.id,
-        ids.send,
+        doc.send,
         crate::ids::new_id(s.now())
     );
-    match phase {
-        contract::Phase::Approval => {
-            ask_approver(s, &doc, &ids, &current, Some(&message_id)).await?
-        }
-        contract::Phase::Agreement => {
-            let recipient = doc
-                .recipients
-                .iter()
-                .find(|r| r.id == current)
-                .ok_or_else(|| Error::internal("the current recipient vanished"))?;
-            crate::recipients::issue_link(s, &doc, &ids, recipient, Some(&message_id)).await?;
-        }
-    }
+    ask_again(s, &doc, phase, &current, &message_id).await?;
     let now = s.now();
     s.items
         .transact(vec![

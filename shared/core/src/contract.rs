@@ -579,6 +579,7 @@ pub async fn end(s: &Services, ids: &Ids, ending: Ending) -> Result<Status> {
         ),
     };
     let doc = mark(s, ids, from, to).await?;
+    crate::reminders::cancel(s, ids).await;
     crate::answers::tell_ending(s, &doc, ids, ending).await?;
     Ok(doc.status)
 }
@@ -587,6 +588,7 @@ pub async fn end(s: &Services, ids: &Ids, ending: Ending) -> Result<Status> {
 /// (sender, approvers, recipients) mailed a summary with the sealed file.
 pub async fn complete(s: &Services, ids: &Ids) -> Result<Status> {
     let doc = mark(s, ids, &[Status::InProgress], Status::Completed).await?;
+    crate::reminders::cancel(s, ids).await;
     if doc.status == Status::Completed {
         crate::answers::tell_completed(s, &doc, ids).await?;
     }

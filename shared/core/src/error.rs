@@ -136,3 +136,11 @@ impl From<crate::ports::WorkflowError> for Error {
         }
     }
 }
+
+impl From<crate::ports::SchedulerError> for Error {
+    fn from(e: crate::ports::SchedulerError) -> Self {
+        match e {
+            crate::ports::SchedulerError::Unavailable(why) => Error::Unavailable(why),
+        }
+    }
+}

@@ -19,6 +19,7 @@ pub mod password;
 pub mod ports;
 pub mod ratelimit;
 pub mod recipients;
+pub mod reminders;
 pub mod routes;
 pub mod sealing;
 pub mod services;

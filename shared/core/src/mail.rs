@@ -427,3 +427,31 @@ pub fn link_suspended(
         message_id,
     )
 }
+
+/// The sender is told that a document still waiting for answers expires soon.
+pub fn expiry_notice(
+    services: &Services,
+    to: &str,
+    sender: &str,
+    title: &str,
+    document_id: &str,
+    deadline: &str,
+    message_id: &str,
+) -> Result<OutgoingMail> {
+    let link = format!("{}/documents/{document_id}", services.config.public_url);
+    let body = format!(
+        "{sender} 様\n\n\
+         文書「{title}」は、まだすべての回答がそろっていません。期限は {deadline} です。\n\
+         必要に応じて、相手方に確認してください。\n\n\
+         {link}\n\n\
+         ----\n\
+         \"{title}\" is still waiting for answers; it expires at {deadline}.\n"
+    );
+    compose(
+        services,
+        to,
+        &format!("【keiyaku】期限が近づいています: {title} / Expires soon"),
+        &body,
+        message_id,
+    )
+}

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::ports::{
-    BlobStore, ItemStore, Keys, LocalAuthority, Mailer, Revocation, SealingKey, Tsa, Workflow,
+    BlobStore, ItemStore, Keys, LocalAuthority, Mailer, Revocation, Scheduler, SealingKey, Tsa,
+    Workflow,
 };
 
 /// Everything a use case needs from the outside world.
@@ -28,6 +29,8 @@ pub struct Services {
     pub mailer: Arc<dyn Mailer>,
     /// The contract state machine's executions.
     pub workflow: Arc<dyn Workflow>,
+    /// Jobs at a time (reminders, expiry notices).
+    pub scheduler: Arc<dyn Scheduler>,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// The local shape's own CA and TSA (`None` on AWS).

@@ -358,7 +358,7 @@ async fn grant_operator(email: &str, data_dir: PathBuf) -> ExitCode {
         smtp_url: None,
         max_document_bytes: 20 << 20,
     };
-    let (services, _) =
+    let (services, _, _) =
         match server::open_services(&options, "http://127.0.0.1:8080", Arc::new(SystemClock)) {
             Ok(opened) => opened,
             Err(e) => {

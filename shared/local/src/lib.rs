@@ -9,6 +9,7 @@ pub mod mailer;
 pub mod pki;
 pub mod remote_tsa;
 pub mod revocation;
+pub mod scheduler;
 pub mod sealing;
 pub mod server;
 

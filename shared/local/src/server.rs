@@ -61,15 +61,21 @@ pub struct Running {
     pub services: Arc<Services>,
     /// The workflow executor it runs.
     pub runner: Runner,
+    /// The timer table of reminders it runs.
+    pub scheduler: Arc<crate::scheduler::TimerTable>,
     shutdown: Option<oneshot::Sender<()>>,
     stop_runner: Option<oneshot::Sender<()>>,
+    stop_scheduler: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl Running {
     /// Stops accepting, finishes what is in flight, and waits.
     pub async fn stop(mut self) {
-        if let Some(tx) = self.stop_runner.take() {
+        for tx in [self.stop_runner.take(), self.stop_scheduler.take()]
+            .into_iter()
+            .flatten()
+        {
             let _ = tx.send(());
         }
         if let Some(tx) = self.shutdown.take() {
@@ -144,7 +150,7 @@ pub fn open_services(
     options: &ServeOptions,
     public_url: &str,
     clock: Arc<dyn Clock>,
-) -> Result<(Arc<Services>, Runner), StartError> {
+) -> Result<(Arc<Services>, Runner, Arc<crate::scheduler::TimerTable>), StartError> {
     let dir = &options.data_dir;
     let err = |what: &str, e: &dyn std::fmt::Display| {
         StartError::DataDir(dir.display().to_string(), format!("{what}: {e}"))
@@ -160,6 +166,10 @@ pub fn open_services(
             e.path, e.message
         ))
     })?;
+    let scheduler = Arc::new(crate::scheduler::TimerTable::new(
+        items.clone(),
+        clock.clone(),
+    ));
     let tasks = Arc::new(ContractTasks::default());
     let runner = Runner::new(items.clone(), clock.clone(), tasks.clone(), vec![machine]);
     let blobs = FolderBlobStore::open(&dir.join("blobs")).map_err(|e| err("blobs", &e))?;
@@ -194,12 +204,14 @@ pub fn open_services(
         revocation: Arc::new(revocation),
         mailer: Arc::new(mailer),
         workflow: Arc::new(runner.clone()),
+        scheduler: scheduler.clone(),
         clock,
         config,
     });
     // Set once, just made: cannot already be set.
     let _ = tasks.services.set(Arc::downgrade(&services));
-    Ok((services, runner))
+    scheduler.bind(&services);
+    Ok((services, runner, scheduler))
 }
 
 /// The whole local application: the API (every route, local ones included).
@@ -219,12 +231,16 @@ pub async fn start(options: ServeOptions, clock: Arc<dyn Clock>) -> Result<Runni
         Some(u) => check_public_url(u)?,
         None => format!("http://{addr}"),
     };
-    let (services, runner) = open_services(&options, &url, clock)?;
+    let (services, runner, scheduler) = open_services(&options, &url, clock)?;
     // Executions that were running when the process stopped go on (their pending tasks are
     // invoked again), then follow-ups left in the outbox are finished.
     let (stop_runner, runner_stopped) = oneshot::channel::<()>();
+    let (stop_scheduler, scheduler_stopped) = oneshot::channel::<()>();
     tokio::spawn(runner.clone().run(async move {
         let _ = runner_stopped.await;
+    }));
+    tokio::spawn(scheduler.clone().run(async move {
+        let _ = scheduler_stopped.await;
     }));
     match runner.recover().await {
         Ok(n) if n > 0 => tracing::info!(tasks = n, "workflow recovered"),
@@ -251,8 +267,10 @@ pub async fn start(options: ServeOptions, clock: Arc<dyn Clock>) -> Result<Runni
         data_dir: options.data_dir,
         services,
         runner,
+        scheduler,
         shutdown: Some(tx),
         stop_runner: Some(stop_runner),
+        stop_scheduler: Some(stop_scheduler),
         task,
     })
 }

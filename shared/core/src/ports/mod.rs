@@ -7,6 +7,7 @@ mod items;
 mod keys;
 mod mailer;
 mod revocation;
+mod scheduler;
 mod tsa;
 mod workflow;
 
@@ -19,5 +20,6 @@ pub use items::{
 pub use keys::{DataKey, KeyError, Keys, SealingKey};
 pub use mailer::{MailError, Mailer, OutgoingMail};
 pub use revocation::{Revocation, RevocationError};
+pub use scheduler::{Scheduler, SchedulerError};
 pub use tsa::{TokenSize, Tsa, TsaError};
 pub use workflow::{ExecutionDetail, ExecutionList, ExecutionSummary, Workflow, WorkflowError};
