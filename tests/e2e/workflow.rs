@@ -654,3 +654,205 @@ async fn the_party_is_reminded_three_days_and_one_day_before_the_deadline() {
     assert_eq!(document(&sender, &id).await["status"], "completed");
     app.stop().await;
 }
+
+/// A TSA that fails while `broken` is set (as a remote one may for a while).
+struct FlakyTsa {
+    inner: std::sync::Arc<dyn keiyaku_core::ports::Tsa>,
+    broken: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+#[async_trait::async_trait]
+impl keiyaku_core::ports::Tsa for FlakyTsa {
+    async fn timestamp(&self, digest: &[u8; 32]) -> Result<Vec<u8>, keiyaku_core::ports::TsaError> {
+        if self.broken.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(keiyaku_core::ports::TsaError::Unavailable(
+                "connection refused".into(),
+            ));
+        }
+        self.inner.timestamp(digest).await
+    }
+}
+
+#[tokio::test]
+async fn a_seal_that_keeps_failing_parks_until_an_operator_retries_it() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let broken = Arc::new(AtomicBool::new(true));
+    let flag = broken.clone();
+    let app = TestApp::spawn_with_seams(keiyaku_local::server::Seams {
+        tsa: Some(Arc::new(move |inner| {
+            Arc::new(FlakyTsa {
+                inner,
+                broken: flag.clone(),
+            }) as Arc<dyn keiyaku_core::ports::Tsa>
+        })),
+    })
+    .await;
+    let sender = app.user("sender@example.com", "送信 花子").await;
+    let ops = app.user("ops@example.com", "運用 太郎").await;
+    keiyaku_core::accounts::grant_operator(&app.services(), "ops@example.com")
+        .await
+        .unwrap();
+    let id = sent(
+        &app,
+        &sender,
+        &[("山田 花子", "hanako@example.jp", None)],
+        &[],
+    )
+    .await;
+    // The send seal is retried with backoff (the machine's Retry), then parked.
+    for _ in 0..10 {
+        app.clock.advance(time::Duration::seconds(61));
+        app.runner().fire_due_timers().await.unwrap();
+        app.settle().await;
+    }
+    let doc = document(&sender, &id).await;
+    assert_eq!(doc["status"], "seal_failed");
+    assert!(doc["seals"].as_array().unwrap().is_empty());
+    assert!(
+        mails_to(&app, "hanako@example.jp").is_empty(),
+        "nothing went out unsealed"
+    );
+    let running: Value = ops
+        .get("/api/v1/ops/executions?status=RUNNING")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let execution = running["executions"][0]["id"].as_str().unwrap().to_owned();
+    let detail: Value = ops
+        .get(&format!("/api/v1/ops/executions/{execution}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let failures = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "TaskFailed")
+        .count();
+    assert_eq!(failures, 6, "the first attempt and five retries");
+    // Only operators may retry; the sender is told nothing exists.
+    assert_eq!(
+        sender
+            .post_json(
+                &format!("/api/v1/ops/executions/{execution}/retry"),
+                json!({})
+            )
+            .await
+            .status(),
+        404
+    );
+
+    // The TSA is back: the operator's retry seals and the document goes out.
+    broken.store(false, Ordering::SeqCst);
+    let r = ops
+        .post_json(
+            &format!("/api/v1/ops/executions/{execution}/retry"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    app.settle().await;
+    let doc = document(&sender, &id).await;
+    assert_eq!(doc["status"], "in_progress");
+    assert_eq!(doc["seals"].as_array().unwrap().len(), 1);
+    let r = ops
+        .post_json(
+            &format!("/api/v1/ops/executions/{execution}/retry"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 409, "nothing parked any more");
+    let (_, _, hanako) = Client::open_link(&app.url, &link(&app, "hanako@example.jp"), None).await;
+    assert_eq!(
+        hanako
+            .unwrap()
+            .post_json("/api/v1/r/agree", json!({}))
+            .await
+            .status(),
+        200
+    );
+    app.settle().await;
+    assert_eq!(document(&sender, &id).await["status"], "completed");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn racing_answers_and_a_racing_cancel_have_exactly_one_outcome() {
+    let app = TestApp::spawn().await;
+    let sender = app.user("sender@example.com", "送信 花子").await;
+    let id = sent(
+        &app,
+        &sender,
+        &[("山田 花子", "hanako@example.jp", None)],
+        &[],
+    )
+    .await;
+    // The same recipient in two tabs: agree, agree, decline, decline, agree at once.
+    let token = link(&app, "hanako@example.jp");
+    let (_, _, tab1) = Client::open_link(&app.url, &token, None).await;
+    let (_, _, tab2) = Client::open_link(&app.url, &token, None).await;
+    let (tab1, tab2) = (tab1.unwrap(), tab2.unwrap());
+    let decline = json!({ "reason": "やめます" });
+    let (a, b, c, d, e) = tokio::join!(
+        tab1.post_json("/api/v1/r/agree", json!({})),
+        tab2.post_json("/api/v1/r/agree", json!({})),
+        tab1.post_json("/api/v1/r/decline", decline.clone()),
+        tab2.post_json("/api/v1/r/decline", decline.clone()),
+        tab1.post_json("/api/v1/r/agree", json!({})),
+    );
+    let statuses: Vec<u16> = [a, b, c, d, e]
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 409),
+        "{statuses:?}"
+    );
+    app.settle().await;
+    let doc = document(&sender, &id).await;
+    let status = doc["status"].as_str().unwrap().to_owned();
+    assert!(status == "completed" || status == "declined", "{status}");
+    let runner = app.runner();
+    let running = runner
+        .list_executions(Some(keiyaku_states::Status::Running), None, 10)
+        .await
+        .unwrap();
+    assert!(running.executions.is_empty(), "the execution ended too");
+
+    // An agreement racing the sender's cancel: one of them wins, and the execution agrees.
+    let id = sent(
+        &app,
+        &sender,
+        &[("佐藤 次郎", "jiro@example.jp", None)],
+        &[],
+    )
+    .await;
+    let (_, _, jiro) = Client::open_link(&app.url, &link(&app, "jiro@example.jp"), None).await;
+    let jiro = jiro.unwrap();
+    let cancel_path = format!("/api/v1/documents/{id}/cancel");
+    let (agree, cancel) = tokio::join!(
+        jiro.post_json("/api/v1/r/agree", json!({})),
+        sender.post_json(&cancel_path, json!({})),
+    );
+    app.settle().await;
+    let doc = document(&sender, &id).await;
+    match (agree.status().as_u16(), cancel.status().as_u16()) {
+        (200, 409) => assert_eq!(doc["status"], "completed"),
+        (410, 200) => assert_eq!(doc["status"], "cancelled"),
+        other => panic!("both or neither won: {other:?}"),
+    }
+    let running = runner
+        .list_executions(Some(keiyaku_states::Status::Running), None, 10)
+        .await
+        .unwrap();
+    assert!(running.executions.is_empty());
+    app.stop().await;
+}

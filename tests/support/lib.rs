@@ -42,7 +42,16 @@ impl TestApp {
         Self::start(20, Some(public_url.to_owned())).await
     }
 
+    /// Starts a server with test seams (e.g. a TSA that fails while a test says so).
+    pub async fn spawn_with_seams(seams: server::Seams) -> TestApp {
+        Self::start_with(20, None, seams).await
+    }
+
     async fn start(max_mb: u64, public_url: Option<String>) -> TestApp {
+        Self::start_with(max_mb, public_url, server::Seams::default()).await
+    }
+
+    async fn start_with(max_mb: u64, public_url: Option<String>, seams: server::Seams) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
         let options = ServeOptions {
@@ -52,7 +61,7 @@ impl TestApp {
             smtp_url: None,
             max_document_bytes: max_mb * 1024 * 1024,
         };
-        let running = server::start(options, clock.clone())
+        let running = server::start_with(options, clock.clone(), seams)
             .await
             .expect("server starts");
         TestApp {

@@ -358,14 +358,18 @@ async fn grant_operator(email: &str, data_dir: PathBuf) -> ExitCode {
         smtp_url: None,
         max_document_bytes: 20 << 20,
     };
-    let (services, _, _) =
-        match server::open_services(&options, "http://127.0.0.1:8080", Arc::new(SystemClock)) {
-            Ok(opened) => opened,
-            Err(e) => {
-                eprintln!("keiyaku: {e}");
-                return ExitCode::from(2);
-            }
-        };
+    let (services, _, _) = match server::open_services(
+        &options,
+        "http://127.0.0.1:8080",
+        Arc::new(SystemClock),
+        &server::Seams::default(),
+    ) {
+        Ok(opened) => opened,
+        Err(e) => {
+            eprintln!("keiyaku: {e}");
+            return ExitCode::from(2);
+        }
+    };
     match keiyaku_core::accounts::grant_operator(&services, email).await {
         Ok(user) => {
             println!("{} ({}) is an operator", user.email, user.name);

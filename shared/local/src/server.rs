@@ -15,6 +15,7 @@ use axum::Router;
 use keiyaku_core::Services;
 use keiyaku_core::clock::Clock;
 use keiyaku_core::config::Config;
+use keiyaku_core::ports::Tsa;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -143,6 +144,14 @@ impl TaskHandlers for ContractTasks {
     }
 }
 
+/// What tests may put around the server's parts, as they pass it a clock (the shipped
+/// binary sets neither): a wrapper of the TSA, to make it fail for a while.
+#[derive(Clone, Default)]
+pub struct Seams {
+    /// Wraps the TSA the server seals with.
+    pub tsa: Option<Arc<dyn Fn(Arc<dyn Tsa>) -> Arc<dyn Tsa> + Send + Sync>>,
+}
+
 /// Opens the data dir and builds the services on it, with the workflow executor (not yet
 /// running) on the contract state machine; a definition the interpreter cannot run is
 /// refused here, naming its JSON path.
@@ -150,6 +159,7 @@ pub fn open_services(
     options: &ServeOptions,
     public_url: &str,
     clock: Arc<dyn Clock>,
+    seams: &Seams,
 ) -> Result<(Arc<Services>, Runner, Arc<crate::scheduler::TimerTable>), StartError> {
     let dir = &options.data_dir;
     let err = |what: &str, e: &dyn std::fmt::Display| {
@@ -194,13 +204,17 @@ pub fn open_services(
         .map_err(|e| err("pki", &e))?;
     let revocation = crate::revocation::CrlSource::new(Some(pki.clone()), clock.clone())
         .map_err(|e| StartError::Config(e.to_string()))?;
+    let mut tsa: Arc<dyn Tsa> = Arc::new(crate::pki::LocalTsa::new(pki.clone(), clock.clone()));
+    if let Some(wrap) = &seams.tsa {
+        tsa = wrap(tsa);
+    }
     let services = Arc::new(Services {
         authority: Some(Arc::new(pki.clone())),
         items,
         blobs: Arc::new(blobs),
         keys: Arc::new(keys),
         sealing_key: Arc::new(pki.clone()),
-        tsa: Arc::new(crate::pki::LocalTsa::new(pki, clock.clone())),
+        tsa,
         revocation: Arc::new(revocation),
         mailer: Arc::new(mailer),
         workflow: Arc::new(runner.clone()),
@@ -221,6 +235,15 @@ pub fn app(services: Arc<Services>) -> Router {
 
 /// Binds, opens the data dir and starts serving in the background.
 pub async fn start(options: ServeOptions, clock: Arc<dyn Clock>) -> Result<Running, StartError> {
+    start_with(options, clock, Seams::default()).await
+}
+
+/// [`start`] with test seams.
+pub async fn start_with(
+    options: ServeOptions,
+    clock: Arc<dyn Clock>,
+    seams: Seams,
+) -> Result<Running, StartError> {
     let listener = TcpListener::bind(options.addr)
         .await
         .map_err(|e| StartError::Bind(options.addr, e))?;
@@ -231,7 +254,7 @@ pub async fn start(options: ServeOptions, clock: Arc<dyn Clock>) -> Result<Runni
         Some(u) => check_public_url(u)?,
         None => format!("http://{addr}"),
     };
-    let (services, runner, scheduler) = open_services(&options, &url, clock)?;
+    let (services, runner, scheduler) = open_services(&options, &url, clock, &seams)?;
     // Executions that were running when the process stopped go on (their pending tasks are
     // invoked again), then follow-ups left in the outbox are finished.
     let (stop_runner, runner_stopped) = oneshot::channel::<()>();
