@@ -144,12 +144,15 @@ impl TaskHandlers for ContractTasks {
     }
 }
 
+/// Puts something around the TSA the server seals with.
+pub type TsaWrapper = Arc<dyn Fn(Arc<dyn Tsa>) -> Arc<dyn Tsa> + Send + Sync>;
+
 /// What tests may put around the server's parts, as they pass it a clock (the shipped
 /// binary sets neither): a wrapper of the TSA, to make it fail for a while.
 #[derive(Clone, Default)]
 pub struct Seams {
     /// Wraps the TSA the server seals with.
-    pub tsa: Option<Arc<dyn Fn(Arc<dyn Tsa>) -> Arc<dyn Tsa> + Send + Sync>>,
+    pub tsa: Option<TsaWrapper>,
 }
 
 /// Opens the data dir and builds the services on it, with the workflow executor (not yet
