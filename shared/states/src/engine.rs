@@ -580,10 +580,39 @@ fn resource_names(i: Integration) -> (&'static str, &'static str) {
     match i {
         Integration::LambdaInvoke => ("lambda", "invoke"),
         Integration::LambdaInvokeWaitForTaskToken => ("lambda", "invoke.waitForTaskToken"),
-        // AWS logs LambdaFunction* events for plain function ARNs; we log the Task* events
-        // with this resource type so one event vocabulary covers every task.
         Integration::LambdaFunction => ("lambda", "function"),
     }
+}
+
+/// How a task's result is logged. A plain function ARN logs AWS's `LambdaFunction*` events
+/// (without `resourceType`/`resource`); a service integration logs the `Task*` events.
+fn task_result_event(
+    i: Integration,
+    outcome: TaskOutcome,
+    mut details: Value,
+) -> (EventType, Value) {
+    let legacy = i == Integration::LambdaFunction;
+    if legacy && let Some(map) = details.as_object_mut() {
+        map.remove("resourceType");
+        map.remove("resource");
+    }
+    let kind = match (outcome, legacy) {
+        (TaskOutcome::Succeeded, false) => EventType::TaskSucceeded,
+        (TaskOutcome::Failed, false) => EventType::TaskFailed,
+        (TaskOutcome::TimedOut, false) => EventType::TaskTimedOut,
+        (TaskOutcome::Succeeded, true) => EventType::LambdaFunctionSucceeded,
+        (TaskOutcome::Failed, true) => EventType::LambdaFunctionFailed,
+        (TaskOutcome::TimedOut, true) => EventType::LambdaFunctionTimedOut,
+    };
+    (kind, details)
+}
+
+/// How a task ended, for its history event.
+#[derive(Clone, Copy)]
+enum TaskOutcome {
+    Succeeded,
+    Failed,
+    TimedOut,
 }
 
 impl Execution {
@@ -1247,12 +1276,33 @@ fn step(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) -> Outcome {
             if let Some(h) = heartbeat {
                 sched["heartbeatInSeconds"] = json!(h);
             }
-            cx.emit(&mut frame.last_event, EventType::TaskScheduled, sched);
-            cx.emit(
-                &mut frame.last_event,
-                EventType::TaskStarted,
-                json!({"resourceType": rtype, "resource": rname}),
-            );
+            if spec.integration == Integration::LambdaFunction {
+                let mut scheduled = json!({
+                    "resource": function,
+                    "input": payload_string(&payload),
+                    "inputDetails": {"truncated": false},
+                });
+                if let Some(t) = timeout {
+                    scheduled["timeoutInSeconds"] = json!(t);
+                }
+                cx.emit(
+                    &mut frame.last_event,
+                    EventType::LambdaFunctionScheduled,
+                    scheduled,
+                );
+                cx.emit(
+                    &mut frame.last_event,
+                    EventType::LambdaFunctionStarted,
+                    Value::Null,
+                );
+            } else {
+                cx.emit(&mut frame.last_event, EventType::TaskScheduled, sched);
+                cx.emit(
+                    &mut frame.last_event,
+                    EventType::TaskStarted,
+                    json!({"resourceType": rtype, "resource": rname}),
+                );
+            }
             let invocation = Invocation {
                 task,
                 state: name.clone(),
@@ -1658,27 +1708,34 @@ fn deliver_task(
             stop_timers(t, cx);
             if too_big(output) {
                 let f = data_limit("task result");
-                cx.emit(prev, EventType::TaskFailed, json!({"resourceType": rtype, "resource": rname, "error": f.error, "cause": f.cause}));
+                let (kind, details) = task_result_event(
+                    t.invocation.integration,
+                    TaskOutcome::Failed,
+                    json!({"resourceType": rtype, "resource": rname, "error": f.error, "cause": f.cause}),
+                );
+                cx.emit(prev, kind, details);
                 return Some(TaskEvent::Done(Err(f)));
             }
             let result = match t.invocation.integration {
                 Integration::LambdaInvoke => lambda_response(output.clone(), &mut cx.counters.rng),
                 _ => output.clone(),
             };
-            cx.emit(
-                prev,
-                EventType::TaskSucceeded,
+            let (kind, details) = task_result_event(
+                t.invocation.integration,
+                TaskOutcome::Succeeded,
                 json!({"resourceType": rtype, "resource": rname, "output": payload_string(&result), "outputDetails": {"truncated": false}}),
             );
+            cx.emit(prev, kind, details);
             Some(TaskEvent::Done(Ok(result)))
         }
         Input::TaskFailed { task, error, cause } if task_matches(t, task) => {
             stop_timers(t, cx);
-            cx.emit(
-                prev,
-                EventType::TaskFailed,
+            let (kind, details) = task_result_event(
+                t.invocation.integration,
+                TaskOutcome::Failed,
                 json!({"resourceType": rtype, "resource": rname, "error": error, "cause": cause}),
             );
+            cx.emit(prev, kind, details);
             Some(TaskEvent::Done(Err(Failure::new(
                 error.clone(),
                 cause.clone(),
@@ -1701,11 +1758,12 @@ fn deliver_task(
             } else {
                 "The task sent no heartbeat within its HeartbeatSeconds."
             };
-            cx.emit(
-                prev,
-                EventType::TaskTimedOut,
+            let (kind, details) = task_result_event(
+                t.invocation.integration,
+                TaskOutcome::TimedOut,
                 json!({"resourceType": rtype, "resource": rname, "error": which, "cause": cause}),
             );
+            cx.emit(prev, kind, details);
             Some(TaskEvent::Done(Err(Failure::new(which, cause))))
         }
         _ => None,

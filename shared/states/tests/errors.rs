@@ -53,8 +53,9 @@ fn retry_backs_off_by_the_rate_then_gives_up() {
     let scheduled = run
         .event_types()
         .iter()
-        .filter(|t| *t == "TaskScheduled")
+        .filter(|t| *t == "LambdaFunctionScheduled")
         .count();
+    // A plain function ARN logs AWS's LambdaFunction* events.
     assert_eq!(scheduled, 3);
 }
 
@@ -158,7 +159,10 @@ fn task_failed_does_not_match_timeout_but_all_does() {
     run.fire_next_timer();
     assert_eq!(run.entered(), vec!["Flaky", "Recovery"]);
     assert_eq!(run.output()["err"]["Error"], json!("States.Timeout"));
-    assert!(run.event_types().contains(&"TaskTimedOut".to_string()));
+    assert!(
+        run.event_types()
+            .contains(&"LambdaFunctionTimedOut".to_string())
+    );
 }
 
 #[test]

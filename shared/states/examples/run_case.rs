@@ -1,0 +1,119 @@
+//! Runs one differential case with keiyaku's engine, as `tests/tools/moto_differential.py`
+//! runs it on moto's Step Functions: `run_case CASE.json` prints the execution's status,
+//! output (or error and cause) and history events as JSON. Each Lambda task gets the next
+//! of the case's `lambda` results (JSON text, as queued for moto's `lambda-simple` backend;
+//! once they run out, moto's default `"Simple Lambda happy path OK"`); timers fire at once.
+
+use std::collections::VecDeque;
+
+use keiyaku_states::{
+    Definition, Effect, Execution, Input, Invocation, SeededTokens, Start, TaskRef, TimerId,
+};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+/// Keeps what the engine asks for: tasks to run, timers to fire.
+fn take(
+    effects: Vec<Effect>,
+    tasks: &mut VecDeque<Invocation>,
+    timers: &mut Vec<(OffsetDateTime, TimerId)>,
+) {
+    for e in effects {
+        match e {
+            Effect::InvokeTask(inv) => tasks.push_back(inv),
+            Effect::CancelTask { task } => tasks.retain(|t| t.task != task),
+            Effect::SetTimer { timer, at } => timers.push((at, timer)),
+            Effect::CancelTimer { timer } => timers.retain(|(_, t)| *t != timer),
+            Effect::ExecutionFinished { .. } => {}
+        }
+    }
+}
+
+fn main() {
+    let path = std::env::args().nth(1).expect("usage: run_case CASE.json");
+    let case: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("readable"))
+        .expect("a JSON case");
+    let def = match Definition::parse(&case["definition"].to_string()) {
+        Ok(def) => def,
+        Err(e) => {
+            println!(
+                "{}",
+                json!({ "refused": format!("{}: {}", e.path, e.message) })
+            );
+            return;
+        }
+    };
+    let mut results: VecDeque<Value> = case["lambda"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|r| {
+                    let text = r.as_str().expect("lambda results are JSON text");
+                    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.into()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut callbacks: VecDeque<Value> = case["callbacks"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into();
+    let mut now = datetime!(2024-04-01 09:00:00 UTC);
+    let start = Start::new("differential", case["input"].clone());
+    let mut tokens = SeededTokens::new(start.seed);
+    let (mut exec, effects) = Execution::start(&def, start, now, &mut tokens).expect("starts");
+    let mut tasks = VecDeque::new();
+    let mut timers = Vec::new();
+    take(effects, &mut tasks, &mut timers);
+    while exec.status() == keiyaku_states::Status::Running {
+        let input = if let Some(inv) = tasks.pop_front() {
+            let output = results
+                .pop_front()
+                .unwrap_or_else(|| json!("Simple Lambda happy path OK"));
+            match inv.token {
+                // `.waitForTaskToken`: the invocation is acknowledged, then the next of
+                // the case's callbacks completes the task by its token.
+                Some(token) => {
+                    let submitted = Input::TaskSubmitted {
+                        task: TaskRef::Id(inv.task),
+                        output,
+                    };
+                    let effects = exec
+                        .handle(&def, submitted, now, &mut tokens)
+                        .expect("handled");
+                    take(effects, &mut tasks, &mut timers);
+                    Input::TaskSucceeded {
+                        task: TaskRef::Token(token),
+                        output: callbacks.pop_front().expect("a callback for every wait"),
+                    }
+                }
+                None => Input::TaskSucceeded {
+                    task: TaskRef::Id(inv.task),
+                    output,
+                },
+            }
+        } else if !timers.is_empty() {
+            timers.sort();
+            let (at, timer) = timers.remove(0);
+            now = now.max(at);
+            Input::TimerFired { timer }
+        } else {
+            break;
+        };
+        let effects = exec.handle(&def, input, now, &mut tokens).expect("handled");
+        take(effects, &mut tasks, &mut timers);
+    }
+    let status = serde_json::to_value(exec.status()).expect("a status");
+    println!(
+        "{}",
+        json!({
+            "status": status,
+            "output": exec.output(),
+            "error": exec.error(),
+            "cause": exec.cause(),
+            "events": exec.history(),
+        })
+    );
+}
