@@ -881,7 +881,11 @@ pub(crate) async fn load(s: &Services, caller: &Caller, id: &str) -> Result<(Doc
 /// Where an approver finds a document of another team that waits for them (written when
 /// it is sent).
 pub(crate) fn approver_index_key(user: &UserId, id: &DocumentId) -> Key {
-    Key::new(format!("APPROVER#{user}"), format!("DOC#{id}"))
+    Key::new(approver_pk(user), format!("DOC#{id}"))
+}
+
+fn approver_pk(user: &UserId) -> String {
+    format!("APPROVER#{user}")
 }
 
 /// A document the caller may see: their own, or one they were named to approve.
@@ -956,6 +960,19 @@ pub struct ListQuery<'a> {
     pub cursor: Option<&'a str>,
     /// Page size (1..=100, default 50).
     pub limit: Option<usize>,
+    /// Whose list: the caller's own documents, or those they were named to approve.
+    pub role: ListRole,
+}
+
+/// Which documents a listing shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ListRole {
+    /// The caller's own documents, as their sender.
+    #[default]
+    Sender,
+    /// Documents of any team that name the caller as an approver.
+    Approver,
 }
 
 /// A page of documents.
@@ -1020,19 +1037,49 @@ pub async fn list(s: &Services, caller: &Caller, q: ListQuery<'_>) -> Result<Lis
     // Filters apply after the key scan (as a DynamoDB FilterExpression would); scan a
     // bounded number of batches per request and hand back a cursor to go on.
     for _ in 0..20 {
-        let page = s
-            .items
-            .query_index(&Query {
-                pk: owner_index(caller.user_id()),
-                sk_prefix: "DOC#".into(),
-                after: after.clone(),
-                descending: true,
-                limit: 100,
-            })
-            .await?;
+        let page = match q.role {
+            ListRole::Sender => {
+                s.items
+                    .query_index(&Query {
+                        pk: owner_index(caller.user_id()),
+                        sk_prefix: "DOC#".into(),
+                        after: after.clone(),
+                        descending: true,
+                        limit: 100,
+                    })
+                    .await?
+            }
+            // The approver's index holds (team, document); each document is read from its
+            // team, and only shown while it still names the caller.
+            ListRole::Approver => {
+                s.items
+                    .query(&Query {
+                        pk: approver_pk(caller.user_id()),
+                        sk_prefix: "DOC#".into(),
+                        after: after.clone(),
+                        descending: true,
+                        limit: 100,
+                    })
+                    .await?
+            }
+        };
         for item in &page.items {
-            let doc: Document = from_item(item)?;
-            let last = item.index.as_ref().map(|k| k.sk.clone());
+            let (doc, last): (Document, Option<String>) = match q.role {
+                ListRole::Sender => (from_item(item)?, item.index.as_ref().map(|k| k.sk.clone())),
+                ListRole::Approver => {
+                    let team: TeamId = serde_json::from_value(item.body["team_id"].clone())
+                        .map_err(Error::internal)?;
+                    let id = DocumentId(item.key.sk.trim_start_matches("DOC#").to_owned());
+                    let Some(found) = s.items.get(&doc_key(&team, &id)).await? else {
+                        continue;
+                    };
+                    let doc: Document = from_item(&found)?;
+                    if !doc.approvers.iter().any(|a| &a.user_id == caller.user_id()) {
+                        continue;
+                    }
+                    (doc, Some(item.key.sk.clone()))
+                }
+            };
             let keep = status.is_none_or(|st| doc.status == st)
                 && needle
                     .as_deref()

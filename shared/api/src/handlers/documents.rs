@@ -277,6 +277,10 @@ pub struct ListParams {
     /// Page size, 1 to 100 (default 50).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
+    /// `sender` (the default): the caller's own documents; `approver`: documents that name
+    /// the caller as an approver.
+    #[param(inline)]
+    pub role: Option<documents::ListRole>,
 }
 
 /// Download options.
@@ -491,6 +495,7 @@ pub async fn list_documents(
             q: p.q.as_deref(),
             cursor: p.cursor.as_deref().filter(|c| !c.is_empty()),
             limit: p.limit,
+            role: p.role.unwrap_or_default(),
         },
     )
     .await?;
