@@ -97,7 +97,10 @@ async fn approval_then_two_agreements_end_sealed_in_long_term_form_and_mailed_to
         .unwrap();
     assert_eq!(waiting["documents"][0]["id"], id.as_str(), "{waiting}");
     let own: Value = boss.get("/api/v1/documents").await.json().await.unwrap();
-    assert!(own["documents"].as_array().unwrap().is_empty(), "not the approver's own");
+    assert!(
+        own["documents"].as_array().unwrap().is_empty(),
+        "not the approver's own"
+    );
     // The sender cannot approve, nor can the approver edit.
     assert_eq!(
         sender
