@@ -37,8 +37,16 @@ pub async fn list(
             format!("status is one of {}", STATUSES.join(", ")),
         ));
     }
+    let limit = limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(Error::invalid(
+            "invalid_limit",
+            "limit",
+            "limit must be between 1 and 100",
+        ));
+    }
     s.workflow
-        .list(status, cursor, limit.unwrap_or(50).clamp(1, 100))
+        .list(status, cursor, limit)
         .await
         .map_err(|e| match e {
             crate::ports::WorkflowError::TaskGone | crate::ports::WorkflowError::NotFound => {
