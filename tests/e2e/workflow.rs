@@ -43,6 +43,32 @@ async fn sent(
     id
 }
 
+/// A 1-page document sent to 山田 花子 with its deadline `left` ahead.
+async fn sent_to_hanako_until(app: &TestApp, sender: &Client, left: time::Duration) -> String {
+    let created: Value = sender
+        .upload_direct("契約書.pdf", keiyaku_pdf::sample::pdf_with_pages(1))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let deadline = (app.clock.now() + left)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let r = sender
+        .post_json(
+            &format!("/api/v1/documents/{id}/send"),
+            json!({
+                "recipients": [{ "name": "山田 花子", "email": "hanako@example.jp" }],
+                "expires_at": deadline
+            }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    app.settle().await;
+    id
+}
+
 async fn document(sender: &Client, id: &str) -> Value {
     sender
         .get(&format!("/api/v1/documents/{id}"))
@@ -467,27 +493,7 @@ async fn a_cancel_completes_the_waiting_task_and_answers_after_it_are_gone() {
 async fn past_the_deadline_the_document_expires_and_reminders_are_rate_limited() {
     let app = TestApp::spawn().await;
     let sender = app.user("sender@example.com", "送信 花子").await;
-    let created: Value = sender
-        .upload_direct("契約書.pdf", keiyaku_pdf::sample::pdf_with_pages(1))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_str().unwrap().to_owned();
-    let deadline = (app.clock.now() + time::Duration::hours(3))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
-    let r = sender
-        .post_json(
-            &format!("/api/v1/documents/{id}/send"),
-            json!({
-                "recipients": [{ "name": "山田 花子", "email": "hanako@example.jp" }],
-                "expires_at": deadline
-            }),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
-    app.settle().await;
+    let id = sent_to_hanako_until(&app, &sender, time::Duration::hours(3)).await;
     // A reminder re-sends the same link; a second within the hour is slowed down.
     let first = link(&app, "hanako@example.jp");
     let r = sender
@@ -600,27 +606,7 @@ async fn ten_wrong_access_codes_suspend_the_link_until_the_sender_reissues_it() 
 async fn the_party_is_reminded_three_days_and_one_day_before_the_deadline() {
     let app = TestApp::spawn().await;
     let sender = app.user("sender@example.com", "送信 花子").await;
-    let created: Value = sender
-        .upload_direct("契約書.pdf", keiyaku_pdf::sample::pdf_with_pages(1))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_str().unwrap().to_owned();
-    let deadline = (app.clock.now() + time::Duration::days(5))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
-    let r = sender
-        .post_json(
-            &format!("/api/v1/documents/{id}/send"),
-            json!({
-                "recipients": [{ "name": "山田 花子", "email": "hanako@example.jp" }],
-                "expires_at": deadline
-            }),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
-    app.settle().await;
+    let id = sent_to_hanako_until(&app, &sender, time::Duration::days(5)).await;
     assert_eq!(app.count_items("JOB#"), 2);
     let first = link(&app, "hanako@example.jp");
     assert_eq!(app.fire_scheduled().await, 0, "nothing due yet");

@@ -129,6 +129,11 @@ pub fn session_token(parts: &Parts) -> Option<(String, SessionKind)> {
             .or_else(|| auth.strip_prefix("bearer "))?;
         return Some((token.trim().to_owned(), SessionKind::Api));
     }
+    cookie(parts, SESSION_COOKIE).map(|value| (value, SessionKind::Browser))
+}
+
+/// The value of the request's cookie `name`, if it sent one.
+pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
     parts
         .headers
         .get_all(header::COOKIE)
@@ -136,8 +141,27 @@ pub fn session_token(parts: &Parts) -> Option<(String, SessionKind)> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| (value.to_owned(), SessionKind::Browser))
+        .find(|(n, _)| *n == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// A `Set-Cookie` value: HttpOnly, `Secure` when the service is reached over https.
+pub fn set_cookie(
+    s: &AppState,
+    name: &str,
+    value: &str,
+    attributes: &str,
+    max_age: i64,
+) -> Result<axum::http::HeaderValue, ApiError> {
+    let secure = if s.config.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    axum::http::HeaderValue::from_str(&format!(
+        "{name}={value}; {attributes}; HttpOnly; Max-Age={max_age}{secure}"
+    ))
+    .map_err(|e| ApiError(Error::internal(e)))
 }
 
 impl FromRequestParts<AppState> for Authed {

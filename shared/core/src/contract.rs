@@ -378,10 +378,7 @@ pub async fn record_wait(
 ) -> Result<()> {
     let (doc, _) = load(s, ids).await?;
     if doc.status == Status::Cancelled {
-        return Err(Error::Gone {
-            code: "cancelled",
-            message: "the sender cancelled the document".into(),
-        });
+        return Err(cancelled());
     }
     let now = s.now();
     let wait = Item::new(
@@ -405,6 +402,14 @@ pub async fn record_wait(
                 .ok_or_else(|| Error::internal(format!("no recipient {party}")))?;
             crate::recipients::issue_link(s, &doc, ids, recipient, None).await
         }
+    }
+}
+
+/// A task found the document cancelled: reported as `Keiyaku.Cancelled`.
+fn cancelled() -> Error {
+    Error::Gone {
+        code: "cancelled",
+        message: "the sender cancelled the document".into(),
     }
 }
 
@@ -607,10 +612,7 @@ pub async fn seal_failed(
 ) -> Result<()> {
     let (doc, _) = load(s, ids).await?;
     if doc.status == Status::Cancelled {
-        return Err(Error::Gone {
-            code: "cancelled",
-            message: "the sender cancelled the document".into(),
-        });
+        return Err(cancelled());
     }
     let previous = if doc.status == Status::SealFailed {
         // A retried invocation: the status to go back to is the one recorded first.

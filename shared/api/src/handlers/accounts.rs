@@ -225,15 +225,7 @@ pub async fn verify_email(
 }
 
 fn session_cookie(s: &AppState, value: &str, max_age: i64) -> Result<HeaderValue, ApiError> {
-    let secure = if s.config.public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-    ))
-    .map_err(|e| ApiError(keiyaku_core::Error::internal(e)))
+    crate::extract::set_cookie(s, SESSION_COOKIE, value, "Path=/; SameSite=Lax", max_age)
 }
 
 /// Log in. Browsers get the session cookie; with `"mode":"token"` API clients get a bearer

@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use keiyaku_core::contract::Decision;
 use keiyaku_core::recipients::{self, RecipientCaller, RecipientView};
@@ -43,34 +43,13 @@ impl FromRequestParts<AppState> for Recipient {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let secret = parts
-            .headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|c| c.trim().split_once('='))
-            .find(|(name, _)| *name == RECIPIENT_COOKIE)
-            .map(|(_, value)| value.to_owned())
-            .ok_or_else(|| {
-                ApiError(Error::unauthorized(
-                    "open the link from your mail to see this document",
-                ))
-            })?;
+        let secret = crate::extract::cookie(parts, RECIPIENT_COOKIE).ok_or_else(|| {
+            ApiError(Error::unauthorized(
+                "open the link from your mail to see this document",
+            ))
+        })?;
         Ok(Recipient(recipients::authenticate(state, &secret).await?))
     }
-}
-
-fn cookie(s: &AppState, value: &str, max_age: i64) -> ApiResult<HeaderValue> {
-    let secure = if s.config.public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{RECIPIENT_COOKIE}={value}; Path=/api/v1/r; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
-    ))
-    .map_err(|e| ApiError(Error::internal(e)))
 }
 
 /// Open the mailed link: its token and, when the sender set one, the access code. Sets the
@@ -89,7 +68,13 @@ pub async fn open_session(
     let mut headers = HeaderMap::new();
     headers.insert(
         header::SET_COOKIE,
-        cookie(&s, &secret, recipients::SESSION_HOURS * 3600)?,
+        crate::extract::set_cookie(
+            &s,
+            RECIPIENT_COOKIE,
+            &secret,
+            "Path=/api/v1/r; SameSite=Strict",
+            recipients::SESSION_HOURS * 3600,
+        )?,
     );
     Ok((headers, Json(view)).into_response())
 }
