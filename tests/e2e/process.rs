@@ -109,3 +109,43 @@ async fn every_request_log_line_has_a_request_id_and_never_a_token_or_an_id_bear
         "routes are logged as templates"
     );
 }
+
+#[test]
+fn a_state_machine_the_interpreter_cannot_run_is_refused_at_start_naming_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let machines = dir.path().join("statemachines");
+    std::fs::create_dir(&machines).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../statemachines");
+    std::fs::copy(root.join("tasks.json"), machines.join("tasks.json")).unwrap();
+    let mut contract: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("contract.asl.json")).unwrap())
+            .unwrap();
+    // Credentials (cross-account task roles) are not implemented here.
+    contract["States"]["Seal"]["Credentials"] =
+        serde_json::json!({ "RoleArn": "arn:aws:iam::1:role/x" });
+    std::fs::write(
+        machines.join("contract.asl.json"),
+        serde_json::to_string(&contract).unwrap(),
+    )
+    .unwrap();
+    let out = std::process::Command::new(keiyaku_binary())
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg("--statemachines")
+        .arg(&machines)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("$.States.Seal.Credentials"), "{stderr}");
+
+    // The files as they are in statemachines/ start it.
+    std::fs::copy(
+        root.join("contract.asl.json"),
+        machines.join("contract.asl.json"),
+    )
+    .unwrap();
+    let server =
+        keiyaku_tests::start_process(&[("KEIYAKU_STATEMACHINES", machines.to_str().unwrap())]);
+    drop(server);
+}

@@ -60,6 +60,7 @@ impl TestApp {
             public_url,
             smtp_url: None,
             max_document_bytes: max_mb * 1024 * 1024,
+            statemachines: None,
         };
         let running = server::start_with(options, clock.clone(), seams)
             .await

@@ -128,6 +128,9 @@ struct ServeArgs {
     /// Largest document accepted, in MiB.
     #[arg(long, env = "KEIYAKU_MAX_DOCUMENT_MB", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=1024))]
     max_document_mb: u64,
+    /// A folder with contract.asl.json and tasks.json to run instead of the built-in ones.
+    #[arg(long, env = "KEIYAKU_STATEMACHINES")]
+    statemachines: Option<PathBuf>,
 }
 
 /// Runs the command line; the process's exit code.
@@ -315,6 +318,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         public_url: args.public_url,
         smtp_url: args.smtp_url,
         max_document_bytes: args.max_document_mb * 1024 * 1024,
+        statemachines: args.statemachines,
     };
     let running = match server::start(options, Arc::new(SystemClock)).await {
         Ok(r) => r,
@@ -357,6 +361,7 @@ async fn grant_operator(email: &str, data_dir: PathBuf) -> ExitCode {
         public_url: None,
         smtp_url: None,
         max_document_bytes: 20 << 20,
+        statemachines: None,
     };
     let (services, _, _) = match server::open_services(
         &options,

@@ -34,6 +34,9 @@ pub struct ServeOptions {
     pub smtp_url: Option<String>,
     /// Largest document, in bytes.
     pub max_document_bytes: u64,
+    /// A folder with `contract.asl.json` and `tasks.json` to run instead of the ones built
+    /// into the binary (the same files from `statemachines/`).
+    pub statemachines: Option<PathBuf>,
 }
 
 /// Why the server could not start: each a clear message, never a panic.
@@ -173,12 +176,13 @@ pub fn open_services(
         SqliteItemStore::open(&dir.join("keiyaku.db"), clock.clone())
             .map_err(|e| err("database", &e))?,
     );
-    let machine = keiyaku_workflow::contract_machine().map_err(|e| {
-        StartError::Config(format!(
-            "statemachines/contract.asl.json is refused at {}: {}",
-            e.path, e.message
-        ))
-    })?;
+    let machine =
+        keiyaku_workflow::contract_machine(options.statemachines.as_deref()).map_err(|e| {
+            StartError::Config(format!(
+                "the contract state machine is refused at {}: {}",
+                e.path, e.message
+            ))
+        })?;
     let scheduler = Arc::new(crate::scheduler::TimerTable::new(
         items.clone(),
         clock.clone(),

@@ -5,6 +5,7 @@
 //! `DefinitionSubstitutions` use.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use async_trait::async_trait;
 use keiyaku_core::ports::{
@@ -30,12 +31,16 @@ fn function_arn(handler: &str) -> String {
 
 /// The substitutions `tasks.json` maps: each `${Key}` to the function of its handler.
 pub fn substitutions() -> Result<BTreeMap<String, String>, DefinitionError> {
+    substitutions_of(TASKS)
+}
+
+fn substitutions_of(tasks_json: &str) -> Result<BTreeMap<String, String>, DefinitionError> {
     let refuse = |message: String| DefinitionError {
         path: "statemachines/tasks.json".into(),
         message,
     };
     let tasks: serde_json::Map<String, Value> =
-        serde_json::from_str(TASKS).map_err(|e| refuse(e.to_string()))?;
+        serde_json::from_str(tasks_json).map_err(|e| refuse(e.to_string()))?;
     tasks
         .iter()
         .map(|(key, entry)| {
@@ -48,11 +53,24 @@ pub fn substitutions() -> Result<BTreeMap<String, String>, DefinitionError> {
 }
 
 /// The contract state machine, parsed (refused, naming the JSON path, when it uses
-/// anything the interpreter does not implement).
-pub fn contract_machine() -> Result<Machine, DefinitionError> {
+/// anything the interpreter does not implement): the files built into this binary, or
+/// `contract.asl.json` and `tasks.json` read from `dir` when one is given.
+pub fn contract_machine(dir: Option<&Path>) -> Result<Machine, DefinitionError> {
+    let (asl, tasks) = match dir {
+        None => (CONTRACT_ASL.to_owned(), TASKS.to_owned()),
+        Some(dir) => {
+            let read = |name: &str| {
+                std::fs::read_to_string(dir.join(name)).map_err(|e| DefinitionError {
+                    path: dir.join(name).display().to_string(),
+                    message: e.to_string(),
+                })
+            };
+            (read("contract.asl.json")?, read("tasks.json")?)
+        }
+    };
     Ok(Machine {
         name: CONTRACT.into(),
-        definition: Definition::parse_with(CONTRACT_ASL, &substitutions()?)?,
+        definition: Definition::parse_with(&asl, &substitutions_of(&tasks)?)?,
     })
 }
 
@@ -159,7 +177,16 @@ mod tests {
 
     #[test]
     fn the_contract_machine_loads_with_every_handler_substituted() {
-        let machine = contract_machine().expect("the contract machine is accepted");
+        let machine = contract_machine(None).expect("the contract machine is accepted");
+        let from_files = contract_machine(Some(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../statemachines"
+        ))))
+        .expect("the files in statemachines/ are the ones built in");
+        assert_eq!(
+            from_files.definition.sha256_hex(),
+            machine.definition.sha256_hex()
+        );
         assert_eq!(machine.name, CONTRACT);
         let subs = substitutions().unwrap();
         assert_eq!(subs.len(), 8);
