@@ -1,6 +1,7 @@
 //! The port contract: one suite of behaviour every adapter must show, run against the local
-//! adapters (SQLite, folder, key file) and — with the AWS issue — against DynamoDB, S3 and
-//! KMS on a local emulator. Each check uses its own partition, so a shared table is fine.
+//! adapters (SQLite, folder, key file, local PKI, timer table, the embedded executor) and —
+//! with the AWS issue — against DynamoDB, S3, KMS, EventBridge Scheduler and Step Functions
+//! on a local emulator. Each check uses its own partition, so a shared table is fine.
 //! A failed expectation panics with what differed.
 
 use std::sync::Arc;
@@ -533,4 +534,142 @@ pub async fn sealing_key(k: Arc<dyn SealingKey>) {
     let signature = p256::ecdsa::DerSignature::from_bytes(&signature).unwrap();
     key.verify(message, &signature).unwrap();
     assert!(key.verify(b"other attributes", &signature).is_err());
+}
+
+/// How a Scheduler check sees what is scheduled (the timer table's item locally,
+/// EventBridge Scheduler's `GetSchedule` on AWS).
+#[async_trait::async_trait]
+pub trait ScheduleProbe: Send + Sync {
+    /// The time and job scheduled under `name`, if any.
+    async fn scheduled(&self, name: &str) -> Option<(time::OffsetDateTime, serde_json::Value)>;
+}
+
+/// Every Scheduler check: a job is kept under its name with its time; scheduling the name
+/// again replaces it; cancelling forgets it (also a name never scheduled); a name outside
+/// letters, digits, `-` and `_` (or longer than 64) is refused.
+pub async fn scheduler(
+    s: Arc<dyn keiyaku_core::ports::Scheduler>,
+    probe: &dyn ScheduleProbe,
+    now: time::OffsetDateTime,
+) {
+    let name = unique("remind-contract").replace('#', "-");
+    let name = name.as_str();
+    let at = now + time::Duration::days(3);
+    // Whole seconds: EventBridge Scheduler keeps no finer.
+    let at = at - time::Duration::nanoseconds(i64::from(at.nanosecond()));
+    s.schedule(name, at, json!({ "job": "a", "n": 1 }))
+        .await
+        .unwrap();
+    assert_eq!(
+        probe.scheduled(name).await,
+        Some((at, json!({ "job": "a", "n": 1 })))
+    );
+    let later = at + time::Duration::days(1);
+    s.schedule(name, later, json!({ "job": "a", "n": 2 }))
+        .await
+        .unwrap();
+    assert_eq!(
+        probe.scheduled(name).await,
+        Some((later, json!({ "job": "a", "n": 2 }))),
+        "scheduling a name again replaces its job"
+    );
+    s.cancel(name).await.unwrap();
+    assert_eq!(probe.scheduled(name).await, None);
+    s.cancel(name).await.unwrap();
+    s.cancel("never-scheduled").await.unwrap();
+    for bad in ["has space", "slash/no", "", &"x".repeat(65)] {
+        assert!(
+            s.schedule(bad, at, json!({})).await.is_err(),
+            "{bad:?} is refused"
+        );
+    }
+}
+
+/// How a Workflow check learns a waiting task's token: the harness's handler for the
+/// contract machine's first wait records it (never mailed, as in the service).
+#[async_trait::async_trait]
+pub trait TokenProbe: Send + Sync {
+    /// The token of the wait the execution of `name` is in, once it is waiting.
+    async fn waiting(&self, name: &str) -> String;
+}
+
+/// Every Workflow check, on the contract machine whose handlers the harness makes answer:
+/// `next_step` with an approval by `a1`, `record_wait` with an acknowledgement (recording
+/// the token for `tokens`), and `notify` with `{"status": "rejected"}`. Starting is
+/// idempotent for the same input and refused for another; a waiting task completes once
+/// (then its token is gone), an unknown token is gone; listing and describing show the
+/// execution with Step Functions' event names; an unknown execution is not found.
+pub async fn workflow(w: Arc<dyn keiyaku_core::ports::Workflow>, tokens: &dyn TokenProbe) {
+    use keiyaku_core::ports::WorkflowError;
+    let name = unique("doc-contract").replace('#', "-");
+    let input = json!({ "team_id": "t1", "document_id": name, "send": 1 });
+    let id = w.start(&name, input.clone()).await.unwrap();
+    assert_eq!(
+        w.start(&name, input.clone()).await.unwrap(),
+        id,
+        "a retried start is the same execution"
+    );
+    assert!(matches!(
+        w.start(
+            &name,
+            json!({ "team_id": "t1", "document_id": "other", "send": 1 })
+        )
+        .await,
+        Err(WorkflowError::AlreadyExists)
+    ));
+    assert!(matches!(
+        w.succeed_task("no-such-token", json!({})).await,
+        Err(WorkflowError::TaskGone)
+    ));
+    assert!(matches!(
+        w.fail_task("no-such-token", "Keiyaku.Cancelled", "x").await,
+        Err(WorkflowError::TaskGone)
+    ));
+    let token = tokens.waiting(&name).await;
+    let running = w.list(Some("RUNNING"), None, 100).await.unwrap();
+    assert!(
+        running
+            .executions
+            .iter()
+            .any(|e| e.id == id && e.name == name && e.status == "RUNNING"),
+        "the waiting execution is listed as running"
+    );
+    w.succeed_task(&token, json!({ "decision": "rejected" }))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            w.succeed_task(&token, json!({ "decision": "approved" }))
+                .await,
+            Err(WorkflowError::TaskGone)
+        ),
+        "a task completes once"
+    );
+    // The machine goes on to NotifyRejected and ends.
+    let mut detail = w.describe(&id).await.unwrap();
+    for _ in 0..200 {
+        if detail.summary.status != "RUNNING" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        detail = w.describe(&id).await.unwrap();
+    }
+    assert_eq!(detail.summary.status, "SUCCEEDED", "{detail:?}");
+    assert_eq!(detail.input, input);
+    assert_eq!(
+        detail.output.as_ref().unwrap()["outcome"]["status"],
+        "rejected"
+    );
+    let types: Vec<&str> = detail
+        .events
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types.first(), Some(&"ExecutionStarted"));
+    assert_eq!(types.last(), Some(&"ExecutionSucceeded"));
+    assert!(types.contains(&"TaskSubmitted") || types.contains(&"TaskSucceeded"));
+    assert!(matches!(
+        w.describe("0123456789abcdef0123456789abcdef").await,
+        Err(WorkflowError::NotFound)
+    ));
 }
