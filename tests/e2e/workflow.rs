@@ -854,3 +854,50 @@ async fn racing_answers_and_a_racing_cancel_have_exactly_one_outcome() {
     assert!(running.executions.is_empty());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_completion_mail_attaches_the_file_only_while_it_stays_under_7_mb() {
+    let app = TestApp::spawn().await;
+    let services = app.services();
+    let lines = vec!["山田 花子 — 2026-11-26 09:00 JST".to_owned()];
+    let summary = keiyaku_core::mail::Completion {
+        name: "山田 花子",
+        title: "業務委託契約書",
+        parties: &lines,
+        agreements: &lines,
+        timestamps: &lines,
+        link: "http://127.0.0.1/r/#abc",
+    };
+    // Base64 and its line breaks make a file of about 5.1 MB the largest that fits.
+    for (size, attached) in [
+        (1_000_000, true),
+        (5_000_000, true),
+        (5_150_000, false),
+        (20_000_000, false),
+    ] {
+        // Binary, as a PDF's streams are (so it travels as base64).
+        let pdf: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+        let mail = keiyaku_core::mail::completed(
+            &services,
+            "hanako@example.jp",
+            &summary,
+            Some(("契約書.pdf", &pdf)),
+            "completed-test@keiyaku",
+        )
+        .unwrap();
+        assert!(
+            mail.raw.len() < keiyaku_core::mail::MAX_MAIL_BYTES,
+            "{size}"
+        );
+        let parsed = mail_parser::MessageParser::default()
+            .parse(&mail.raw[..])
+            .unwrap();
+        assert_eq!(parsed.attachment_count() == 1, attached, "{size}");
+        let text = parsed.body_text(0).unwrap();
+        assert!(
+            text.contains("http://127.0.0.1/r/#abc"),
+            "the link is always there"
+        );
+    }
+    app.stop().await;
+}

@@ -327,8 +327,24 @@ pub struct Completion<'a> {
 pub const MAX_MAIL_BYTES: usize = 7_000_000;
 
 /// Every party is told that the document is concluded, with the sealed PDF attached when
-/// the message stays under [`MAX_MAIL_BYTES`] (else only the link).
+/// the whole message stays under [`MAX_MAIL_BYTES`] (else only the link).
 pub fn completed(
+    services: &Services,
+    to: &str,
+    summary: &Completion<'_>,
+    attachment: Option<(&str, &[u8])>,
+    message_id: &str,
+) -> Result<OutgoingMail> {
+    if let Some(file) = attachment {
+        let with_file = completion_message(services, to, summary, Some(file), message_id)?;
+        if with_file.raw.len() < MAX_MAIL_BYTES {
+            return Ok(with_file);
+        }
+    }
+    completion_message(services, to, summary, None, message_id)
+}
+
+fn completion_message(
     services: &Services,
     to: &str,
     summary: &Completion<'_>,
@@ -345,8 +361,7 @@ pub fn completed(
         link,
     } = summary;
     let lines = |l: &[String]| l.iter().map(|x| format!("  {x}\n")).collect::<String>();
-    let fits = attachment.filter(|(_, pdf)| pdf.len() / 3 * 4 + 64 * 1024 < MAX_MAIL_BYTES);
-    let file_note = if fits.is_some() {
+    let file_note = if attachment.is_some() {
         "締結済みの PDF を添付します。次のリンクからも開けます。\n\
          The sealed PDF is attached; it also opens from this link."
     } else {
@@ -381,7 +396,7 @@ pub fn completed(
     let text = SinglePart::builder()
         .header(ContentType::TEXT_PLAIN)
         .body(body);
-    let message = match fits {
+    let message = match attachment {
         Some((filename, pdf)) => builder.multipart(MultiPart::mixed().singlepart(text).singlepart(
             Attachment::new(filename.to_owned()).body(
                 pdf.to_vec(),
