@@ -335,6 +335,18 @@ async fn approval_then_two_agreements_end_sealed_in_long_term_form_and_mailed_to
     assert_eq!(events.last(), Some(&"ExecutionSucceeded"));
     assert!(events.contains(&"TaskSubmitted"));
     assert!(!detail.to_string().contains("@example"), "ids only");
+    // The parties' task tokens never show (they would complete a wait).
+    let ids = keiyaku_core::contract::Ids {
+        team_id: keiyaku_core::ids::TeamId(doc["team_id"].as_str().unwrap().to_owned()),
+        document_id: keiyaku_core::ids::DocumentId(id.clone()),
+        send: 1,
+    };
+    let token = keiyaku_core::contract::waiting_token(&app.services(), &ids, "r2")
+        .await
+        .unwrap()
+        .expect("r2's wait left its token");
+    assert!(!detail.to_string().contains(&token));
+    assert!(detail.to_string().contains("(hidden)"));
     app.stop().await;
 }
 
@@ -411,6 +423,18 @@ async fn a_decline_ends_the_document_and_everyone_concerned_is_told() {
     // The other answer, after the decline: a conflict, not a second outcome.
     let r = jiro.post_json("/api/v1/r/agree", json!({})).await;
     assert_eq!(r.status(), 409);
+    // Nor can the sender turn the decline into a cancel: it is ending (409) or has ended
+    // (410), depending on how far the machine got.
+    let r = sender
+        .post_json(&format!("/api/v1/documents/{id}/cancel"), json!({}))
+        .await;
+    let status = r.status().as_u16();
+    let code = error_code(r).await;
+    assert!(
+        (status, code.as_str()) == (409, "already_ending")
+            || (status, code.as_str()) == (410, "document_closed"),
+        "{status} {code}"
+    );
     app.settle().await;
     let doc = document(&sender, &id).await;
     assert_eq!(doc["status"], "declined");
@@ -899,5 +923,43 @@ async fn the_completion_mail_attaches_the_file_only_while_it_stays_under_7_mb() 
             "the link is always there"
         );
     }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn parallel_wrong_codes_are_each_counted_so_ten_is_the_limit() {
+    let app = TestApp::spawn().await;
+    let sender = app.user("sender@example.com", "送信 花子").await;
+    sent(
+        &app,
+        &sender,
+        &[("山田 花子", "hanako@example.jp", Some("2468"))],
+        &[],
+    )
+    .await;
+    let token = link(&app, "hanako@example.jp");
+    let attempts = (0..20).map(|_| Client::open_link(&app.url, &token, Some("0000")));
+    let statuses: Vec<u16> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|(status, _, _)| status.as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        9,
+        "nine wrong codes are answered as such, the tenth suspends: {statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 403).count(),
+        11,
+        "{statuses:?}"
+    );
+    let (status, _, _) = Client::open_link(&app.url, &token, Some("2468")).await;
+    assert_eq!(status, 403, "suspended, even for the right code");
+    let told = mails_to(&app, "sender@example.com")
+        .into_iter()
+        .filter(|m| m.subject.contains("リンクを停止しました"))
+        .count();
+    assert_eq!(told, 1);
     app.stop().await;
 }

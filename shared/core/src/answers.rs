@@ -44,7 +44,7 @@ fn ids_of(doc: &Document) -> Ids {
 pub async fn send(s: &Services, caller: &Caller, id: &str) -> Result<Document> {
     let ids = contract::send(s, caller, id).await?;
     crate::failpoint::failpoint("send.committed_before_start");
-    start(s, &ids).await?;
+    follow_up(s, start(s, &ids).await).await;
     crate::documents::get(s, caller, id).await
 }
 
@@ -89,7 +89,7 @@ pub(crate) async fn answer(
         crate::failpoint::failpoint("answer.recorded_before_deliver");
     }
     // Also after a replay: the first request may have stopped before this.
-    deliver(s, ids, party, decision).await?;
+    follow_up(s, deliver(s, ids, party, decision).await).await;
     if recorded {
         Ok(())
     } else {
@@ -173,11 +173,24 @@ pub async fn cancel(s: &Services, caller: &Caller, id: &str) -> Result<Document>
         _ => return Err(closed(&doc)),
     }
     let ids = ids_of(&doc);
-    if doc
-        .recipients
+    let answers: Vec<Decision> = doc
+        .answers
         .iter()
-        .all(|r| contract::answered(&doc, ids.send, &r.id).is_some())
+        .filter(|a| a.send == ids.send)
+        .map(|a| a.decision)
+        .collect();
+    if answers
+        .iter()
+        .any(|d| matches!(d, Decision::Rejected | Decision::Declined))
     {
+        return Err(Error::conflict(
+            "already_ending",
+            "a party has already rejected or declined; the document is ending",
+        ));
+    }
+    if doc.recipients.iter().all(|r| {
+        contract::answered(&doc, ids.send, &r.id).is_some_and(|a| a.decision == Decision::Agreed)
+    }) {
         return Err(Error::conflict(
             "already_agreed",
             "every recipient has agreed; the contract stands",
@@ -195,8 +208,18 @@ pub async fn cancel(s: &Services, caller: &Caller, id: &str) -> Result<Document>
         vec![pending.write()?],
     )
     .await?;
-    fail_waiting(s, &ids).await?;
+    follow_up(s, fail_waiting(s, &ids).await).await;
     Ok(doc)
+}
+
+/// The follow-up of a committed change (starting an execution, completing or failing a
+/// task) failed: its outbox entry stays, and the reconciler is scheduled to finish it, so
+/// the caller is answered for what was committed.
+async fn follow_up(s: &Services, result: Result<()>) {
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "a follow-up is left in the outbox; the reconciler will finish it");
+        crate::reminders::schedule_reconcile(s).await;
+    }
 }
 
 /// Fails every task the send waits on with `Keiyaku.Cancelled`, then clears the outbox.
@@ -561,27 +584,50 @@ pub(crate) async fn tell_completed(s: &Services, doc: &Document, ids: &Ids) -> R
     Ok(())
 }
 
-/// Finishes every follow-up left in the outbox (a process stopped between a committed
-/// change and its effect on the workflow). Returns how many were finished; one that fails
-/// stays for the next run.
-pub async fn reconcile(s: &Services) -> Result<usize> {
-    let page = s
-        .items
-        .query(&Query {
-            pk: PENDING_PK.into(),
-            sk_prefix: String::new(),
-            after: None,
-            descending: false,
-            limit: 1000,
-        })
-        .await?;
-    let mut finished = 0;
-    for item in page.items {
-        let pending: Pending = match serde_json::from_value(item.body) {
+/// What a reconciliation did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Reconciled {
+    /// Follow-ups finished.
+    pub finished: usize,
+    /// Follow-ups still left (failed again, or an answer whose wait has not run yet).
+    pub left: usize,
+}
+
+/// Finishes every follow-up left in the outbox (a process stopped, or a dependency failed,
+/// between a committed change and its effect on the workflow). Runs at start and whenever
+/// a follow-up failed (through the scheduler); one that fails again stays for the next run.
+pub async fn reconcile(s: &Services) -> Result<Reconciled> {
+    let mut done = Reconciled::default();
+    let mut after = None;
+    loop {
+        let page = s
+            .items
+            .query(&Query {
+                pk: PENDING_PK.into(),
+                sk_prefix: String::new(),
+                after: after.clone(),
+                descending: false,
+                limit: 1000,
+            })
+            .await?;
+        for item in &page.items {
+            reconcile_one(s, item, &mut done).await;
+        }
+        match page.next {
+            Some(n) => after = Some(n),
+            None => return Ok(done),
+        }
+    }
+}
+
+async fn reconcile_one(s: &Services, item: &crate::ports::Item, done: &mut Reconciled) {
+    {
+        let pending: Pending = match serde_json::from_value(item.body.clone()) {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(key = %item.key.sk, error = %e, "unreadable outbox entry");
-                continue;
+                done.left += 1;
+                return;
             }
         };
         let result = match &pending {
@@ -594,15 +640,17 @@ pub async fn reconcile(s: &Services) -> Result<usize> {
             Pending::Cancel { ids } => fail_waiting(s, ids).await,
         };
         match result {
-            Ok(()) => finished += 1,
-            Err(e) => tracing::warn!(key = %item.key.sk, error = %e, "outbox entry not finished"),
+            Ok(()) => done.finished += 1,
+            Err(e) => {
+                done.left += 1;
+                tracing::warn!(key = %item.key.sk, error = %e, "outbox entry not finished");
+            }
         }
     }
-    Ok(finished)
 }
 
-/// An operator re-drives a parked seal: the document goes back to where it was, and the
-/// parked task completes so the machine runs the failed step again.
+/// An operator re-drives a parked seal: the parked task completes, so the machine runs the
+/// failed step again (which puts the document back where it was).
 pub async fn retry_seal(s: &Services, ids: &Ids) -> Result<()> {
     let (doc, _) = contract::load(s, ids).await?;
     if doc.status != Status::SealFailed {
@@ -617,13 +665,12 @@ pub async fn retry_seal(s: &Services, ids: &Ids) -> Result<()> {
         .await?
         .filter(|i| i.body["send"] == ids.send)
         .ok_or_else(|| Error::conflict("not_seal_failed", "no parked seal for this send"))?;
-    let previous: Status =
-        serde_json::from_value(parked.body["previous"].clone()).unwrap_or(Status::InProgress);
     let token = parked.body["task_token"]
         .as_str()
         .ok_or_else(|| Error::internal("a parked seal without a token"))?
         .to_owned();
-    contract::mark(s, ids, &[Status::SealFailed], previous).await?;
+    // The step that runs again puts the document back where it was (so a stop in between
+    // leaves it parked and retryable, never stranded).
     match s
         .workflow
         .succeed_task(&token, json!({ "retry": true }))

@@ -219,6 +219,18 @@ pub async fn record_answer(
     reason: Option<String>,
     ip: &str,
 ) -> Result<bool> {
+    record_answer_attempt(s, ids, party, decision, reason, ip, 1).await
+}
+
+async fn record_answer_attempt(
+    s: &Services,
+    ids: &Ids,
+    party: &str,
+    decision: Decision,
+    reason: Option<String>,
+    ip: &str,
+    attempt: usize,
+) -> Result<bool> {
     let (mut doc, item) = load(s, ids).await?;
     let is_approver = doc.approvers.iter().any(|a| a.id == party);
     let is_recipient = doc.recipients.iter().any(|r| r.id == party);
@@ -299,9 +311,21 @@ pub async fn record_answer(
         // Another request changed the document first (the same party in two tabs, another
         // party's answer, a cancel): read it again and answer as that reading says — a
         // replay, a conflict, or this answer recorded now (with its reason).
-        Err(StoreError::ConditionFailed) => {
-            Box::pin(record_answer(s, ids, party, decision, reason, ip)).await
+        Err(StoreError::ConditionFailed) if attempt < 8 => {
+            Box::pin(record_answer_attempt(
+                s,
+                ids,
+                party,
+                decision,
+                reason,
+                ip,
+                attempt + 1,
+            ))
+            .await
         }
+        Err(StoreError::ConditionFailed) => Err(Error::Unavailable(
+            "the document kept changing while the answer was recorded".into(),
+        )),
         Err(other) => Err(other.into()),
     }
 }
@@ -376,16 +400,18 @@ pub async fn record_wait(
     party: &str,
     task_token: &str,
 ) -> Result<()> {
-    let (doc, _) = load(s, ids).await?;
-    if doc.status == Status::Cancelled {
-        return Err(cancelled());
-    }
     let now = s.now();
     let wait = Item::new(
         wait_key(ids, party),
         serde_json::json!({ "send": ids.send, "task_token": task_token, "at": now.unix_timestamp() }),
     );
     s.items.put(wait, Condition::None).await?;
+    // Read after the token is stored: a cancel or an answer committed before this read is
+    // seen here, and one committed after it finds the stored token — never neither.
+    let (doc, _) = load(s, ids).await?;
+    if doc.status == Status::Cancelled {
+        return Err(cancelled());
+    }
     if let Some(answer) = answered(&doc, ids.send, party) {
         return crate::answers::deliver(s, ids, party, answer.decision).await;
     }
@@ -526,6 +552,7 @@ pub(crate) async fn mark(s: &Services, ids: &Ids, from: &[Status], to: Status) -
 /// naming the act in `/Reason` (「送信」, 「山田 花子 様が同意」). Once per (send, step, party).
 /// After the send seal the document is with its recipients.
 pub async fn seal(s: &Services, ids: &Ids, party: Option<&str>) -> Result<()> {
+    unpark(s, ids).await?;
     let (doc, _) = load(s, ids).await?;
     let (step, reason) = match party {
         None => (format!("{}:send", ids.send), "送信".to_owned()),
@@ -550,6 +577,7 @@ pub async fn seal(s: &Services, ids: &Ids, party: Option<&str>) -> Result<()> {
 
 /// `extend_lta`: long-term form of the sealed file, once.
 pub async fn extend_lta(s: &Services, ids: &Ids) -> Result<()> {
+    unpark(s, ids).await?;
     crate::evidence::extend_long_term(s, &ids.team_id, &ids.document_id).await
 }
 
@@ -585,7 +613,13 @@ pub async fn end(s: &Services, ids: &Ids, ending: Ending) -> Result<Status> {
     };
     let doc = mark(s, ids, from, to).await?;
     crate::reminders::cancel(s, ids).await;
-    crate::answers::tell_ending(s, &doc, ids, ending).await?;
+    // Ended otherwise meanwhile (a cancel overtook a decline): say what it became.
+    let told = match doc.status {
+        Status::Cancelled => Ending::Cancelled,
+        Status::Expired => Ending::Expired,
+        _ => ending,
+    };
+    crate::answers::tell_ending(s, &doc, ids, told).await?;
     Ok(doc.status)
 }
 
@@ -637,7 +671,28 @@ pub async fn seal_failed(
     );
     s.items.put(wait, Condition::None).await?;
     tracing::error!(document = %ids.document_id, send = ids.send, step, error, "sealing failed; parked for an operator's retry");
-    mark(s, ids, &[previous], Status::SealFailed).await?;
+    // As in `record_wait`: a cancel committed before this is seen here, one after it finds
+    // the parked token.
+    if mark(s, ids, &[previous], Status::SealFailed).await?.status == Status::Cancelled {
+        return Err(cancelled());
+    }
+    Ok(())
+}
+
+/// After an operator's retry the parked step runs again: the document goes back to where
+/// it was before the seal failed (idempotent; nothing to do when it is not parked).
+async fn unpark(s: &Services, ids: &Ids) -> Result<()> {
+    let (doc, _) = load(s, ids).await?;
+    if doc.status != Status::SealFailed {
+        return Ok(());
+    }
+    let previous = s
+        .items
+        .get(&wait_key(ids, OPS_PARTY))
+        .await?
+        .and_then(|i| serde_json::from_value(i.body["previous"].clone()).ok())
+        .unwrap_or(Status::InProgress);
+    mark(s, ids, &[Status::SealFailed], previous).await?;
     Ok(())
 }
 

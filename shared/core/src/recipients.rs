@@ -170,9 +170,24 @@ pub async fn open_session(
                 message: "this document needs the access code the sender told you".into(),
             });
         };
+        // The attempt is counted before the code is checked, so parallel requests cannot
+        // try more than the limit allows.
+        let (item, counted) = count_attempt(s, item, link.clone()).await?;
         let normalized = crate::parties::normalize_access_code(given).unwrap_or_default();
         if !crate::password::verify(&normalized, Some(hash)).await? {
-            return Err(wrong_code(s, &doc, recipient, item, link).await?);
+            return Err(wrong_code(s, &doc, recipient, item, counted).await?);
+        }
+        // Ten wrong codes in a row suspend the link: a right one starts the count again.
+        let mut reset = item.clone();
+        reset.body = serde_json::to_value(Link {
+            failures: 0,
+            ..counted
+        })
+        .map_err(Error::internal)?;
+        reset.version += 1;
+        match s.items.put(reset, Condition::Version(item.version)).await {
+            Ok(()) | Err(StoreError::ConditionFailed) => {}
+            Err(other) => return Err(other.into()),
         }
     }
     let secret = Secret::generate();
@@ -199,60 +214,23 @@ fn suspended() -> Error {
     }
 }
 
-/// Counts a wrong code (a conditioned write: two tabs cannot both miss a count); the tenth
-/// suspends the link and tells the sender, once.
-async fn wrong_code(
-    s: &Services,
-    doc: &Document,
-    recipient: &Recipient,
-    mut item: Item,
-    mut link: Link,
-) -> Result<Error> {
-    for _ in 0..8 {
+/// Counts one attempt at the code (a conditioned write: parallel attempts each count), or
+/// refuses when the link is suspended. The link as counted, and its item.
+async fn count_attempt(s: &Services, mut item: Item, mut link: Link) -> Result<(Item, Link)> {
+    for _ in 0..16 {
+        if link.suspended || link.failures >= MAX_CODE_FAILURES {
+            return Err(suspended());
+        }
         link.failures += 1;
-        link.suspended = link.failures >= MAX_CODE_FAILURES;
-        let mut updated = item.clone();
-        updated.body = serde_json::to_value(&link).map_err(Error::internal)?;
-        updated.version += 1;
-        match s.items.put(updated, Condition::Version(item.version)).await {
-            Ok(()) => {
-                if !link.suspended {
-                    let left = MAX_CODE_FAILURES - link.failures;
-                    return Ok(Error::Unauthorized {
-                        code: "access_code_invalid",
-                        message: format!(
-                            "the access code is wrong; {left} more wrong codes suspend this link"
-                        ),
-                    });
-                }
-                let (sender, _) = crate::accounts::load_user(s, &doc.team_id, &doc.owner_id)
-                    .await?
-                    .ok_or_else(|| Error::internal("the sender's account is gone"))?;
-                let now = s.now();
-                s.items
-                    .transact(vec![crate::documents::history_event_write(
-                        now,
-                        doc,
-                        &recipient.id,
-                        "recipient.link_suspended",
-                        "-",
-                    )?])
-                    .await?;
-                let mail = crate::mail::link_suspended(
-                    s,
-                    sender.email.as_str(),
-                    &sender.name,
-                    &recipient.name,
-                    &doc.title,
-                    doc.id.as_str(),
-                    &format!(
-                        "suspended-{}-{}-{}-g{}@keiyaku",
-                        doc.id, link.ids.send, recipient.id, link.generation
-                    ),
-                )?;
-                s.mailer.send(&mail).await?;
-                return Ok(suspended());
-            }
+        let mut counted = item.clone();
+        counted.body = serde_json::to_value(&link).map_err(Error::internal)?;
+        counted.version += 1;
+        match s
+            .items
+            .put(counted.clone(), Condition::Version(item.version))
+            .await
+        {
+            Ok(()) => return Ok((counted, link)),
             Err(StoreError::ConditionFailed) => {
                 item = s
                     .items
@@ -260,9 +238,74 @@ async fn wrong_code(
                     .await?
                     .ok_or_else(|| Error::internal("a recipient link vanished"))?;
                 link = serde_json::from_value(item.body.clone()).map_err(Error::internal)?;
-                if link.suspended {
-                    return Ok(suspended());
-                }
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(Error::Unavailable("the link kept changing".into()))
+}
+
+/// A wrong code, already counted: the error to answer with. The tenth suspends the link
+/// (exactly one attempt counts the tenth) and tells the sender, once.
+async fn wrong_code(
+    s: &Services,
+    doc: &Document,
+    recipient: &Recipient,
+    item: Item,
+    link: Link,
+) -> Result<Error> {
+    if link.failures < MAX_CODE_FAILURES {
+        let left = MAX_CODE_FAILURES - link.failures;
+        return Ok(Error::Unauthorized {
+            code: "access_code_invalid",
+            message: format!("the access code is wrong; {left} more wrong codes suspend this link"),
+        });
+    }
+    suspend(s, item, link.clone()).await?;
+    let (sender, _) = crate::accounts::load_user(s, &doc.team_id, &doc.owner_id)
+        .await?
+        .ok_or_else(|| Error::internal("the sender's account is gone"))?;
+    s.items
+        .transact(vec![crate::documents::history_event_write(
+            s.now(),
+            doc,
+            &recipient.id,
+            "recipient.link_suspended",
+            "-",
+        )?])
+        .await?;
+    let mail = crate::mail::link_suspended(
+        s,
+        sender.email.as_str(),
+        &sender.name,
+        &recipient.name,
+        &doc.title,
+        doc.id.as_str(),
+        &format!(
+            "suspended-{}-{}-{}-g{}@keiyaku",
+            doc.id, link.ids.send, recipient.id, link.generation
+        ),
+    )?;
+    s.mailer.send(&mail).await?;
+    Ok(suspended())
+}
+
+/// Marks the link suspended (whatever else changed it meanwhile).
+async fn suspend(s: &Services, mut item: Item, mut link: Link) -> Result<()> {
+    for _ in 0..16 {
+        link.suspended = true;
+        let mut updated = item.clone();
+        updated.body = serde_json::to_value(&link).map_err(Error::internal)?;
+        updated.version += 1;
+        match s.items.put(updated, Condition::Version(item.version)).await {
+            Ok(()) => return Ok(()),
+            Err(StoreError::ConditionFailed) => {
+                item = s
+                    .items
+                    .get(&item.key)
+                    .await?
+                    .ok_or_else(|| Error::internal("a recipient link vanished"))?;
+                link = serde_json::from_value(item.body.clone()).map_err(Error::internal)?;
             }
             Err(other) => return Err(other.into()),
         }

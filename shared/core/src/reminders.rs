@@ -26,6 +26,23 @@ pub enum Job {
         /// Days before the deadline.
         days: i64,
     },
+    /// Finish the follow-ups left in the outbox.
+    Reconcile,
+}
+
+/// The reconciler's job name: one at a time, however many follow-ups failed.
+const RECONCILE: &str = "reconcile-outbox";
+/// How long after a failed follow-up the reconciler runs.
+const RECONCILE_AFTER_SECONDS: i64 = 30;
+
+/// Schedules the reconciler shortly (a follow-up failed). A failure to schedule leaves the
+/// follow-up for the next start.
+pub async fn schedule_reconcile(s: &Services) {
+    let at = s.now() + Duration::seconds(RECONCILE_AFTER_SECONDS);
+    let job = serde_json::to_value(Job::Reconcile).unwrap_or_default();
+    if let Err(e) = s.scheduler.schedule(RECONCILE, at, job).await {
+        tracing::error!(error = %e, "the reconciler could not be scheduled; the next start runs it");
+    }
 }
 
 fn name(ids: &Ids, days: i64) -> String {
@@ -62,6 +79,14 @@ pub async fn cancel(s: &Services, ids: &Ids) {
 pub async fn run(s: &Services, job: Value) -> Result<()> {
     match serde_json::from_value(job).map_err(|e| Error::internal(format!("a job: {e}")))? {
         Job::ExpiryReminder { ids, days } => expiry_reminder(s, &ids, days).await,
+        Job::Reconcile => {
+            let done = crate::answers::reconcile(s).await?;
+            // Answers wait for their party's wait to run; anything else failed again.
+            if done.left > 0 {
+                schedule_reconcile(s).await;
+            }
+            Ok(())
+        }
     }
 }
 

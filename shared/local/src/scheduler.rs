@@ -183,6 +183,11 @@ impl Scheduler for TimerTable {
             serde_json::json!({ "due_ms": millis(at), "job": job }),
         );
         item.index = Some(Key::new(DUE_PK, format!("{:016}#{name}", millis(at))));
+        // A new version for a replacement, so a run of the job it replaces (which deletes
+        // only the version it ran) leaves it alone.
+        if let Some(existing) = self.items.get(&item.key).await.map_err(unavailable)? {
+            item.version = existing.version + 1;
+        }
         self.items
             .put(item, Condition::None)
             .await

@@ -278,7 +278,13 @@ pub async fn start_with(
         Err(e) => tracing::error!(error = %e, "workflow recovery failed"),
     }
     match keiyaku_core::answers::reconcile(&services).await {
-        Ok(n) if n > 0 => tracing::info!(finished = n, "outbox reconciled"),
+        Ok(done) if done.finished + done.left > 0 => {
+            tracing::info!(
+                finished = done.finished,
+                left = done.left,
+                "outbox reconciled"
+            );
+        }
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "outbox reconciliation failed"),
     }
