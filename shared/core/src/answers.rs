@@ -372,7 +372,8 @@ pub(crate) async fn ask_approver(
     Ok(())
 }
 
-async fn sender(s: &Services, doc: &Document) -> Result<crate::accounts::User> {
+/// The document's sender.
+pub(crate) async fn sender(s: &Services, doc: &Document) -> Result<crate::accounts::User> {
     crate::accounts::load_user(s, &doc.team_id, &doc.owner_id)
         .await?
         .map(|(u, _)| u)

@@ -92,9 +92,7 @@ pub(crate) async fn issue_link(
         Ok(()) | Err(StoreError::ConditionFailed) => {}
         Err(other) => return Err(other.into()),
     }
-    let (sender, _) = crate::accounts::load_user(s, &doc.team_id, &doc.owner_id)
-        .await?
-        .ok_or_else(|| Error::internal("the sender's account is gone"))?;
+    let sender = crate::answers::sender(s, doc).await?;
     let deadline = doc.expires_at.map(jst).unwrap_or_default();
     let suffix = if generation == 0 {
         String::new()
@@ -262,9 +260,7 @@ async fn wrong_code(
         });
     }
     suspend(s, item, link.clone()).await?;
-    let (sender, _) = crate::accounts::load_user(s, &doc.team_id, &doc.owner_id)
-        .await?
-        .ok_or_else(|| Error::internal("the sender's account is gone"))?;
+    let sender = crate::answers::sender(s, doc).await?;
     s.items
         .transact(vec![crate::documents::history_event_write(
             s.now(),
@@ -423,9 +419,7 @@ fn party_view(doc: &Document, r: &Recipient) -> PartyView {
 /// The recipient's view of their document.
 pub async fn view(s: &Services, caller: &RecipientCaller) -> Result<RecipientView> {
     let (doc, me) = load(s, caller).await?;
-    let (sender, _) = crate::accounts::load_user(s, &doc.team_id, &doc.owner_id)
-        .await?
-        .ok_or_else(|| Error::internal("the sender's account is gone"))?;
+    let sender = crate::answers::sender(s, &doc).await?;
     let you = party_view(&doc, &me);
     let can_answer = doc.status == Status::InProgress
         && you.answer.is_none()

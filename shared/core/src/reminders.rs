@@ -104,9 +104,7 @@ async fn expiry_reminder(s: &Services, ids: &Ids, days: i64) -> Result<()> {
     );
     crate::answers::ask_again(s, &doc, phase, &party, &message_id).await?;
     if days == 1 {
-        let (sender, _) = crate::accounts::load_user(s, &doc.team_id, &doc.owner_id)
-            .await?
-            .ok_or_else(|| Error::internal("the sender's account is gone"))?;
+        let sender = crate::answers::sender(s, &doc).await?;
         let mail = crate::mail::expiry_notice(
             s,
             sender.email.as_str(),
