@@ -82,6 +82,18 @@ fn mails_to(app: &TestApp, to: &str) -> Vec<Mail> {
     app.mails().into_iter().filter(|m| m.to == to).collect()
 }
 
+/// Opens the recipient link `token` (with `code`), agrees, and waits for the workflow.
+async fn agree_and_settle(app: &TestApp, token: &str, code: Option<&str>) {
+    let (status, view, recipient) = Client::open_link(&app.url, token, code).await;
+    assert_eq!(status, 200, "{view}");
+    let r = recipient
+        .unwrap()
+        .post_json("/api/v1/r/agree", json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    app.settle().await;
+}
+
 /// The recipient link in the newest mail to `to`.
 fn link(app: &TestApp, to: &str) -> String {
     app.last_mail_to(to).link_token("/r/#")
@@ -611,17 +623,7 @@ async fn ten_wrong_access_codes_suspend_the_link_until_the_sender_reissues_it() 
     let (status, body, _) = Client::open_link(&app.url, &token, Some("2468")).await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], "invalid_link");
-    let (status, _, hanako) = Client::open_link(&app.url, &fresh, Some("2468")).await;
-    assert_eq!(status, 200);
-    assert_eq!(
-        hanako
-            .unwrap()
-            .post_json("/api/v1/r/agree", json!({}))
-            .await
-            .status(),
-        200
-    );
-    app.settle().await;
+    agree_and_settle(&app, &fresh, Some("2468")).await;
     assert_eq!(document(&sender, &id).await["status"], "completed");
     app.stop().await;
 }
@@ -663,16 +665,7 @@ async fn the_party_is_reminded_three_days_and_one_day_before_the_deadline() {
     assert_eq!(app.count_items("JOB#"), 0);
 
     // An answer now still counts; the document completes and nothing more is scheduled.
-    let (_, _, hanako) = Client::open_link(&app.url, &first, None).await;
-    assert_eq!(
-        hanako
-            .unwrap()
-            .post_json("/api/v1/r/agree", json!({}))
-            .await
-            .status(),
-        200
-    );
-    app.settle().await;
+    agree_and_settle(&app, &first, None).await;
     assert_eq!(document(&sender, &id).await["status"], "completed");
     app.stop().await;
 }
@@ -787,16 +780,7 @@ async fn a_seal_that_keeps_failing_parks_until_an_operator_retries_it() {
         )
         .await;
     assert_eq!(r.status(), 409, "nothing parked any more");
-    let (_, _, hanako) = Client::open_link(&app.url, &link(&app, "hanako@example.jp"), None).await;
-    assert_eq!(
-        hanako
-            .unwrap()
-            .post_json("/api/v1/r/agree", json!({}))
-            .await
-            .status(),
-        200
-    );
-    app.settle().await;
+    agree_and_settle(&app, &link(&app, "hanako@example.jp"), None).await;
     assert_eq!(document(&sender, &id).await["status"], "completed");
     app.stop().await;
 }

@@ -161,7 +161,8 @@ pub(crate) async fn load(s: &Services, ids: &Ids) -> Result<(Document, crate::po
     Ok((doc, item))
 }
 
-pub(crate) fn answered<'d>(doc: &'d Document, send: u32, party: &str) -> Option<&'d Answer> {
+/// The party's answer in this send, if they gave one.
+pub fn answered<'d>(doc: &'d Document, send: u32, party: &str) -> Option<&'d Answer> {
     doc.answers
         .iter()
         .find(|a| a.send == send && a.party_id == party)

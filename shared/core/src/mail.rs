@@ -1,12 +1,39 @@
 //! The service's mails, Japanese first with English below, built here as finished MIME so
 //! every shape sends the same bytes.
 
-use lettre::message::{Mailbox, Message, header::ContentType};
+use lettre::message::{Mailbox, Message, MessageBuilder, header::ContentType};
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
 use crate::ports::OutgoingMail;
 use crate::services::Services;
+
+/// The headers every mail of the service has: from, to, subject, date, Message-ID.
+fn headers(
+    services: &Services,
+    to: &str,
+    subject: &str,
+    message_id: &str,
+) -> Result<MessageBuilder> {
+    let from: Mailbox = services.config.mail_from.parse().map_err(Error::internal)?;
+    let to_box: Mailbox = to.parse().map_err(Error::internal)?;
+    let date: std::time::SystemTime = services.now().into();
+    Ok(Message::builder()
+        .from(from)
+        .to(to_box)
+        .subject(subject)
+        .date(date)
+        .message_id(Some(format!("<{message_id}>"))))
+}
+
+/// A finished message for the mailer.
+fn outgoing(to: &str, message_id: &str, message: Message) -> OutgoingMail {
+    OutgoingMail {
+        to: vec![to.to_owned()],
+        message_id: message_id.to_owned(),
+        raw: message.formatted(),
+    }
+}
 
 /// Builds a plain-text UTF-8 message.
 pub fn compose(
@@ -16,23 +43,11 @@ pub fn compose(
     body: &str,
     message_id: &str,
 ) -> Result<OutgoingMail> {
-    let from: Mailbox = services.config.mail_from.parse().map_err(Error::internal)?;
-    let to_box: Mailbox = to.parse().map_err(Error::internal)?;
-    let date: std::time::SystemTime = services.now().into();
-    let message = Message::builder()
-        .from(from)
-        .to(to_box)
-        .subject(subject)
-        .date(date)
-        .message_id(Some(format!("<{message_id}>")))
+    let message = headers(services, to, subject, message_id)?
         .header(ContentType::TEXT_PLAIN)
         .body(body.replace('\n', "\r\n"))
         .map_err(Error::internal)?;
-    Ok(OutgoingMail {
-        to: vec![to.to_owned()],
-        message_id: message_id.to_owned(),
-        raw: message.formatted(),
-    })
+    Ok(outgoing(to, message_id, message))
 }
 
 /// A Message-ID unique to this mail.
@@ -384,15 +399,12 @@ fn completion_message(
         lines(timestamps),
     )
     .replace('\n', "\r\n");
-    let from: Mailbox = services.config.mail_from.parse().map_err(Error::internal)?;
-    let to_box: Mailbox = to.parse().map_err(Error::internal)?;
-    let date: std::time::SystemTime = services.now().into();
-    let builder = Message::builder()
-        .from(from)
-        .to(to_box)
-        .subject(format!("【keiyaku】{title} が締結されました / Concluded"))
-        .date(date)
-        .message_id(Some(format!("<{message_id}>")));
+    let builder = headers(
+        services,
+        to,
+        &format!("【keiyaku】{title} が締結されました / Concluded"),
+        message_id,
+    )?;
     let text = SinglePart::builder()
         .header(ContentType::TEXT_PLAIN)
         .body(body);
@@ -406,11 +418,7 @@ fn completion_message(
         None => builder.singlepart(text),
     }
     .map_err(Error::internal)?;
-    Ok(OutgoingMail {
-        to: vec![to.to_owned()],
-        message_id: message_id.to_owned(),
-        raw: message.formatted(),
-    })
+    Ok(outgoing(to, message_id, message))
 }
 
 /// The sender is told that a recipient's link was suspended after too many wrong access

@@ -489,26 +489,22 @@ pub async fn reissue(
         document_id: doc.id.clone(),
         send: doc.send,
     };
-    let waiting: Vec<String> = contract::waits(s, &ids)
-        .await?
-        .into_iter()
-        .map(|(p, _)| p)
-        .collect();
     let at = doc
         .recipients
         .iter()
         .position(|r| r.id == party_id)
         .ok_or(Error::NotFound)?;
-    if !waiting.iter().any(|p| p == party_id) {
-        return Err(Error::conflict(
-            "not_asked_yet",
-            "this recipient has not been sent a link yet",
-        ));
-    }
     if contract::answered(&doc, doc.send, party_id).is_some() {
         return Err(Error::conflict(
             "already_answered",
             "this recipient has already answered",
+        ));
+    }
+    let asked_now = crate::answers::current_party(s, &doc).await?;
+    if asked_now.is_none_or(|(_, party)| party != party_id) {
+        return Err(Error::conflict(
+            "not_asked_yet",
+            "this recipient has not been sent a link yet",
         ));
     }
     doc.recipients[at].link_generation += 1;

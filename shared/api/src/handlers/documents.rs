@@ -185,14 +185,11 @@ pub struct AnswerView {
 }
 
 fn answer_of(d: &Document, party: &str) -> Option<AnswerView> {
-    d.answers
-        .iter()
-        .find(|a| a.send == d.send && a.party_id == party)
-        .map(|a| AnswerView {
-            decision: a.decision,
-            answered_at: a.at,
-            reason: a.reason.clone(),
-        })
+    keiyaku_core::contract::answered(d, d.send, party).map(|a| AnswerView {
+        decision: a.decision,
+        answered_at: a.at,
+        reason: a.reason.clone(),
+    })
 }
 
 /// An approver.
