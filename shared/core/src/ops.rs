@@ -7,6 +7,7 @@ use crate::contract::Ids;
 use crate::error::{Error, Result};
 use crate::ports::{ExecutionDetail, ExecutionList};
 use crate::services::Services;
+use serde_json::Value;
 
 /// The execution statuses a listing can be filtered by.
 pub const STATUSES: &[&str] = &["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"];
@@ -56,13 +57,51 @@ pub async fn list(
         })
 }
 
-/// One execution with its history.
+/// One execution with its history, task tokens hidden (whatever the adapter).
 pub async fn describe(s: &Services, caller: &Caller, id: &str) -> Result<ExecutionDetail> {
     operator(caller)?;
     if id.is_empty() || id.len() > 100 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(Error::NotFound);
     }
-    Ok(s.workflow.describe(id).await?)
+    let mut detail = s.workflow.describe(id).await?;
+    detail.events = detail.events.into_iter().map(hide_task_tokens).collect();
+    Ok(detail)
+}
+
+/// An event as the ops view shows it: task tokens (which complete a party's wait) hidden
+/// wherever a task's parameters, input or output carry one.
+fn hide_task_tokens(mut event: Value) -> Value {
+    fn hide(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                for (key, value) in map.iter_mut() {
+                    if key == "task_token" || key == "taskToken" {
+                        *value = Value::String("(hidden)".into());
+                    } else {
+                        hide(value);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(hide),
+            _ => {}
+        }
+    }
+    if let Some(map) = event.as_object_mut() {
+        for details in map.values_mut().filter(|v| v.is_object()) {
+            if let Some(fields) = details.as_object_mut() {
+                for field in ["parameters", "input", "output"] {
+                    // AWS keeps these as JSON text.
+                    if let Some(text) = fields.get(field).and_then(Value::as_str)
+                        && let Ok(mut parsed) = serde_json::from_str::<Value>(text)
+                    {
+                        hide(&mut parsed);
+                        fields.insert(field.into(), Value::String(parsed.to_string()));
+                    }
+                }
+            }
+        }
+    }
+    event
 }
 
 /// Re-drives the execution's parked seal: the failed step runs again.
@@ -73,4 +112,27 @@ pub async fn retry(s: &Services, caller: &Caller, id: &str) -> Result<ExecutionD
     crate::answers::retry_seal(s, &ids).await?;
     tracing::info!(execution = id, operator = %caller.user_id(), "seal retry requested");
     describe(s, caller, id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ops_view_never_shows_a_task_token() {
+        let event = serde_json::json!({
+            "id": 3,
+            "type": "TaskScheduled",
+            "taskScheduledEventDetails": {
+                "resource": "invoke.waitForTaskToken",
+                "parameters": "{\"Payload\":{\"document_id\":\"d1\",\"task_token\":\"SECRET\"}}"
+            }
+        });
+        let shown = hide_task_tokens(event).to_string();
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(
+            shown.contains("d1") && shown.contains("(hidden)"),
+            "{shown}"
+        );
+    }
 }

@@ -111,42 +111,6 @@ fn parse_status(name: &str) -> Option<Status> {
     .find(|s| layout::status_name(*s) == name)
 }
 
-/// An event as the ops view shows it: task tokens (which complete a party's wait) hidden
-/// wherever a task's parameters, input or output carry one.
-fn hide_task_tokens(mut event: Value) -> Value {
-    fn hide(v: &mut Value) {
-        match v {
-            Value::Object(map) => {
-                for (key, value) in map.iter_mut() {
-                    if key == "task_token" || key == "taskToken" {
-                        *value = Value::String("(hidden)".into());
-                    } else {
-                        hide(value);
-                    }
-                }
-            }
-            Value::Array(items) => items.iter_mut().for_each(hide),
-            _ => {}
-        }
-    }
-    if let Some(map) = event.as_object_mut() {
-        for details in map.values_mut().filter(|v| v.is_object()) {
-            if let Some(fields) = details.as_object_mut() {
-                for field in ["parameters", "input", "output"] {
-                    // AWS keeps these as JSON text.
-                    if let Some(text) = fields.get(field).and_then(Value::as_str)
-                        && let Ok(mut parsed) = serde_json::from_str::<Value>(text)
-                    {
-                        hide(&mut parsed);
-                        fields.insert(field.into(), Value::String(parsed.to_string()));
-                    }
-                }
-            }
-        }
-    }
-    event
-}
-
 #[async_trait]
 impl Workflow for Runner {
     async fn start(&self, name: &str, input: Value) -> Result<String, PortError> {
@@ -202,7 +166,6 @@ impl Workflow for Runner {
                 .events
                 .iter()
                 .filter_map(|e| serde_json::to_value(e).ok())
-                .map(hide_task_tokens)
                 .collect(),
         })
     }
@@ -231,24 +194,6 @@ mod tests {
             crate::handler_name(&subs["SealFunctionArn"]),
             "seal",
             "the handler is named by the ARN's function"
-        );
-    }
-
-    #[test]
-    fn the_ops_view_never_shows_a_task_token() {
-        let event = serde_json::json!({
-            "id": 3,
-            "type": "TaskScheduled",
-            "taskScheduledEventDetails": {
-                "resource": "invoke.waitForTaskToken",
-                "parameters": "{\"Payload\":{\"document_id\":\"d1\",\"task_token\":\"SECRET\"}}"
-            }
-        });
-        let shown = hide_task_tokens(event).to_string();
-        assert!(!shown.contains("SECRET"), "{shown}");
-        assert!(
-            shown.contains("d1") && shown.contains("(hidden)"),
-            "{shown}"
         );
     }
 
