@@ -258,10 +258,11 @@ mod tests {
             };
             let sealed = f.seal(&original, Level::BT, "送信").await;
             assert_eq!(f.verify(&sealed).status, Status::Valid);
-            // An added annotation, an edited content stream, an added page; with an xref
-            // stream, each overrides objects through it.
+            // An added annotation, an edited content stream, an added page, and edits named
+            // as validation data by a new DSS; with an xref stream, each overrides objects
+            // through it.
             let variants = keiyaku_pdf::tamper::variants(&sealed, xref_stream).unwrap();
-            assert_eq!(variants.len(), 3);
+            assert_eq!(variants.len(), 5);
             for (what, file) in variants {
                 assert_not_allowed(&f, &file, what);
             }

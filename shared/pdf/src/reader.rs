@@ -271,6 +271,27 @@ impl<'a> PdfReader<'a> {
         self.get_at(id, 0)
     }
 
+    /// Reads one indirect object as [`PdfReader::get`] does, but a stream comes without its
+    /// data: for walks that only follow references (a stream's data holds none).
+    pub fn get_without_data(&self, id: ObjectId) -> Result<Object, PdfError> {
+        match self.entries.get(&id.0).copied() {
+            Some(XrefEntry::InUse { offset, generation }) if generation == id.1 => {
+                Ok(match self.read_body(id, offset, 0)? {
+                    Body::Object(object) => object,
+                    Body::Stream {
+                        dict, data_offset, ..
+                    } => Object::Stream(Stream {
+                        dict,
+                        content: Vec::new(),
+                        allows_compression: true,
+                        start_position: Some(data_offset),
+                    }),
+                })
+            }
+            _ => self.get(id),
+        }
+    }
+
     /// Follows references (a bounded chain) until a direct object.
     pub fn resolve(&self, object: &Object) -> Result<Object, PdfError> {
         let &Object::Reference(mut id) = object else {

@@ -638,10 +638,12 @@ impl Update<'_> {
                     entry.set(name, Object::Array(refs.clone()));
                 }
             }
-            vri.set(
-                sha1_hex_upper(&contents).into_bytes(),
-                Object::Dictionary(entry),
-            );
+            // An entry an earlier DSS wrote stays as it is: validators hold a changed VRI
+            // entry against the signatures before it.
+            let key = sha1_hex_upper(&contents).into_bytes();
+            if !vri.has(&key) {
+                vri.set(key, Object::Dictionary(entry));
+            }
         }
         dss.set("VRI", Object::Dictionary(vri));
         match dss_id {

@@ -1,7 +1,8 @@
 //! Changes appended after a seal that a verifier must catch — for tests and the external
 //! judges (`examples/tamper.rs`): an annotation added to a page, a page's content edited, a
-//! page added, each as an incremental update with a classic table or a cross-reference
-//! stream (an object overridden through an xref stream).
+//! page added, and edits disguised as validation data by a new DSS, each as an incremental
+//! update with a classic table or a cross-reference stream (an object overridden through an
+//! xref stream).
 
 use lopdf::{Dictionary, Object, ObjectId};
 
@@ -183,9 +184,53 @@ pub fn variants(
         ],
         xref_stream,
     )?;
+    // The same edits named as validation data by a new DSS: a later revision says what
+    // refers to an object, so what it says may not decide what the object may become.
+    let root = reader
+        .trailer()
+        .get(b"Root")
+        .and_then(Object::as_reference)
+        .map_err(|_| PdfError::xref("trailer has no /Root reference"))?;
+    let with_dss = |key: &str, value: Object| -> Result<String, PdfError> {
+        let mut catalog = reader.catalog()?;
+        let mut dss = Dictionary::new();
+        dss.set(key, value);
+        catalog.set("DSS", Object::Dictionary(dss));
+        Ok(object_text(&Object::Dictionary(catalog)))
+    };
+    let content_as_certs = append_revision(
+        sealed,
+        &[
+            (
+                content.0,
+                format!("<< /Length {} >>\nstream\n{body}\nendstream", body.len()),
+            ),
+            (
+                root.0,
+                with_dss("Certs", Object::Array(vec![Object::Reference(content)]))?,
+            ),
+        ],
+        xref_stream,
+    )?;
+    let mut replaced = page.clone();
+    replaced.set("Contents", Object::Reference((size, 0)));
+    let page_as_vri = append_revision(
+        sealed,
+        &[
+            (page_id.0, object_text(&Object::Dictionary(replaced))),
+            (
+                size,
+                format!("<< /Length {} >>\nstream\n{body}\nendstream", body.len()),
+            ),
+            (root.0, with_dss("VRI", Object::Reference(page_id))?),
+        ],
+        xref_stream,
+    )?;
     Ok(vec![
         ("added-annotation", added_annotation),
         ("edited-content", edited_content),
         ("added-page", added_page),
+        ("edited-content-named-as-dss-certs", content_as_certs),
+        ("replaced-content-page-named-as-vri", page_as_vri),
     ])
 }

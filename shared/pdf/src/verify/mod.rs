@@ -6,6 +6,8 @@
 
 mod chain;
 mod changes;
+mod permissions;
+mod structure;
 
 use std::collections::HashSet;
 
@@ -40,6 +42,8 @@ const MAX_REVISIONS_OPENED: usize = 256;
 pub const MAX_SIGNATURES: usize = 100;
 /// Most certificates or CRLs read from a DSS.
 const MAX_DSS_ITEMS: usize = 1_000;
+/// Most objects read, in all, to analyse what was changed after each signature.
+const MAX_CHANGE_READS: usize = 500_000;
 
 /// The verdict, from best to worst (a report's status is its worst signature's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -132,6 +136,8 @@ pub enum LaterChanges {
     Allowed,
     /// Something else.
     NotAllowed,
+    /// Too much to analyse within the verifier's bounds: neither allowed nor refused.
+    Undetermined,
 }
 
 /// One finding, with the status it implies.
@@ -311,10 +317,11 @@ pub fn load_anchors(bytes: &[u8]) -> Result<Vec<Certificate>, String> {
     Ok(certs)
 }
 
-/// A signature field found in the AcroForm, with its value.
+/// A signature field found in the AcroForm, with its value and its `/Lock`.
 struct Found {
     field: String,
     value: Dictionary,
+    lock: Option<Dictionary>,
 }
 
 fn signature_fields(reader: &PdfReader<'_>) -> Result<Vec<Found>, PdfError> {
@@ -382,9 +389,14 @@ fn signature_fields(reader: &PdfReader<'_>) -> Result<Vec<Found>, PdfError> {
             continue;
         };
         if let Ok(value) = reader.resolve(value)?.as_dict() {
+            let lock = match field.get(b"Lock") {
+                Ok(lock) => reader.resolve(lock)?.as_dict().ok().cloned(),
+                Err(_) => None,
+            };
             found.push(Found {
                 field: name,
                 value: value.clone(),
+                lock,
             });
         }
     }
@@ -767,6 +779,8 @@ struct Entry {
     cades_v2: bool,
     /// Certificates the CMS carries (the signer's chain, usually).
     certs: Vec<Certificate>,
+    /// What this signature forbids after it.
+    permissions: permissions::Permissions,
 }
 
 /// Verifies every signature and document timestamp in `pdf` against `anchors`, at `now`.
@@ -996,20 +1010,44 @@ fn run(
         }
     }
 
-    // Later changes, per signature, against the whole file.
+    // Later changes, per signature: its revision against each later one.
+    let mut budget = structure::Budget::new(MAX_CHANGE_READS);
     for entry in &mut entries {
         if mode == Mode::PathsOnly || entry.report.coverage != Coverage::EntireRevision {
             continue;
         }
-        let old = PdfReader::open(&pdf[..entry.end])?;
-        let found = changes::compare(&old, &reader)?;
-        entry.report.later_changes = if found.not_allowed.is_empty() {
+        // Each later revision up to a bound, and always the whole file: a revision in
+        // between that is not compared on its own is not what a reader shows.
+        let mut later: Vec<usize> = ends
+            .iter()
+            .copied()
+            .filter(|&e| e > entry.end && e < pdf.len())
+            .take(MAX_LT_REVISIONS)
+            .collect();
+        if later.last() != Some(&pdf.len()) {
+            later.push(pdf.len());
+        }
+        let found = match changes::analyse(pdf, entry.end, &later, &mut budget) {
+            Ok(found) => found,
+            Err(e) => {
+                entry.report.later_changes = LaterChanges::Undetermined;
+                entry.report.problems.push(problem(
+                    "changes_undetermined",
+                    format!("what was changed after this signature could not be analysed: {e}"),
+                    Status::Indeterminate,
+                ));
+                continue;
+            }
+        };
+        let mut refused = found.not_allowed.clone();
+        refused.extend(entry.permissions.violations(&found));
+        entry.report.later_changes = if refused.is_empty() {
             LaterChanges::Allowed
         } else {
             LaterChanges::NotAllowed
         };
         entry.report.changes = found.allowed.iter().map(|s| (*s).to_owned()).collect();
-        for change in &found.not_allowed {
+        for change in &refused {
             entry.report.problems.push(problem(
                 "change_not_allowed",
                 format!("after this signature: {change}"),
@@ -1125,6 +1163,9 @@ fn long_term_end(
 fn examine(reader: &PdfReader<'_>, ends: &[usize], dss: &Dss, found: Found, mode: Mode) -> Entry {
     let value = &found.value;
     let bytes = reader.bytes();
+    // Permissions that cannot be read forbid what the strictest would.
+    let permissions = permissions::Permissions::read(reader, value, found.lock.as_ref())
+        .unwrap_or_else(|_| permissions::Permissions::no_changes());
     let kind = match value.get(b"Type").and_then(Object::as_name) {
         Ok(b"DocTimeStamp") => Kind::DocumentTimestamp,
         _ => Kind::Signature,
@@ -1165,6 +1206,7 @@ fn examine(reader: &PdfReader<'_>, ends: &[usize], dss: &Dss, found: Found, mode
         token: None,
         cades_v2: false,
         certs: Vec::new(),
+        permissions: permissions.clone(),
     };
     // /ByteRange [0 a b c]: two ranges around the /Contents hex string, nothing else left
     // out. Other shapes are still hashed (to tell altered bytes from odd coverage) but never
@@ -1240,6 +1282,7 @@ fn examine(reader: &PdfReader<'_>, ends: &[usize], dss: &Dss, found: Found, mode
         token: None,
         cades_v2: false,
         certs: Vec::new(),
+        permissions: permissions.clone(),
     };
     match (kind, sub_filter.as_str()) {
         (Kind::DocumentTimestamp, _) | (_, "ETSI.RFC3161") => {
