@@ -14,7 +14,7 @@ or JavaScript added; an overlay signature field over the page; a countersignatur
 DocMDP P=1 certification. Two benign changes (new /Info text, a DSS added) are controls.
 
 For every signature of every mutant, `keiyaku verify --json` (and, with --url, the
-server's POST /api/v1/verify) must be as strict as pyHanko or stricter: a signature keiyaku
+server's POST /api/v1/verify, for as many as its per-address limit lets through) must be as strict as pyHanko or stricter: a signature keiyaku
 accepts while pyHanko does not fails the run. Every forgery must make keiyaku refuse every
 signature made before it (status invalid), whatever pyHanko says; every control must leave
 the verdict of a base keiyaku accepted unchanged (so the analysis cannot pass by refusing
@@ -25,30 +25,24 @@ everything). Prints the table (mutation x base: keiyaku/pyHanko, A accepts, R re
 from __future__ import annotations
 
 import argparse
-import datetime
 import io
 import json
 import logging
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import urllib.request
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-from pyhanko.keys import load_private_key_from_pemder_data
-from pyhanko.keys.internal import translate_pyca_cryptography_cert_to_asn1
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "fixtures", "signed"))
+import make as make_signed  # noqa: E402
 import pyhanko_report  # noqa: E402
 
 FORGED = b"BT /F1 24 Tf 72 700 Td (FORGED: pay 10,000,000 yen) Tj ET"
@@ -336,7 +330,7 @@ def c_info_text(w):
 def c_dss_added(w):
     if "/DSS" in w.root:
         raise NotApplicable("already has a DSS")
-    cert_der = foreign_signer_material()[1].dump()
+    cert_der = signer().signing_cert.dump()
     ensure_dss(w)[N("/Certs")] = generic.ArrayObject([w.add_object(stream(cert_der))])
 
 
@@ -367,39 +361,12 @@ MUTATIONS = [
 _SIGNER = None
 
 
-def foreign_signer_material():
-    """A fresh self-signed P-256 signer (trust does not matter: verdicts on changes do)."""
+def signer() -> signers.SimpleSigner:
+    """One fresh self-signed signer per run (trust does not matter: verdicts on changes do)."""
     global _SIGNER
     if _SIGNER is None:
-        key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Mutation Corpus Signer")])
-        now = datetime.datetime.now(datetime.timezone.utc)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=3650))
-            .add_extension(
-                x509.KeyUsage(True, True, False, False, False, False, False, False, False),
-                critical=True,
-            )
-            .sign(key, hashes.SHA256())
-        )
-        pem = key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        _SIGNER = (load_private_key_from_pemder_data(pem, passphrase=None), translate_pyca_cryptography_cert_to_asn1(cert))
+        _SIGNER = make_signed.foreign_signer()
     return _SIGNER
-
-
-def signer() -> signers.SimpleSigner:
-    key, cert = foreign_signer_material()
-    return signers.SimpleSigner(
-        signing_cert=cert, signing_key=key, cert_registry=SimpleCertificateStore.from_certs([cert])
-    )
 
 
 def sign(data: bytes, field: str, **meta) -> bytes:
@@ -481,7 +448,9 @@ def keiyaku_verdicts(keiyaku: str, trust: str, path: str, url: str | None) -> di
         except urllib.error.HTTPError as e:
             api = {"http_error": e.code}
         if api.get("http_error") == 413:
-            report["api"] = "too large"
+            pass  # over the route's 4 MB: keiyaku verify alone judges it
+        elif "http_error" in api:
+            report["api"] = f"answered HTTP {api['http_error']}"
         elif [s["later_changes"] for s in api.get("signatures", [])] != [
             s["later_changes"] for s in report["signatures"]
         ] or api.get("status") != report["status"]:
@@ -527,6 +496,8 @@ def main() -> int:
     ap.add_argument("--corpus")
     ap.add_argument("--corpus-max", type=int, default=12)
     ap.add_argument("--url")
+    # POST /api/v1/verify answers 60 files per client address in 15 minutes.
+    ap.add_argument("--url-max", type=int, default=50)
     args = ap.parse_args()
     logging.basicConfig(level=logging.CRITICAL)
 
@@ -536,7 +507,7 @@ def main() -> int:
             bases.append(("pyhanko:" + os.path.relpath(path, args.corpus), open(path, "rb").read()))
     # A DocMDP P=1 certification (keiyaku refuses such uploads, but verifies them) and a
     # countersignature over it: a forgery of the certification's terms.
-    unsigned = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "pdf", "valid_table.pdf")
+    unsigned = make_signed.BASE
     certified = sign(open(unsigned, "rb").read(), "Certification", certify=True, docmdp_permissions=fields.MDPPerm.NO_CHANGES)
     extra = [("countersign_p1", "certified-p1", certified, countersign, True)]
 
@@ -556,6 +527,7 @@ def main() -> int:
         jobs.append(("freed_recreated", base_name, data, freed_and_recreated, True))
     jobs += [(n, b, certified, fn, f) for n, b, _, fn, f in extra]
 
+    posted = 0
     for name, base_name, data, make, forgery in jobs:
         try:
             mutant = make(data)
@@ -568,7 +540,9 @@ def main() -> int:
             continue
         path = os.path.join(work, "mutant.pdf")
         open(path, "wb").write(mutant)
-        ours = keiyaku_verdicts(args.keiyaku, args.trust, path, args.url)
+        url = args.url if posted < args.url_max else None
+        posted += url is not None
+        ours = keiyaku_verdicts(args.keiyaku, args.trust, path, url)
         theirs = pyhanko_report.report(path, strict=False)
         base_count = len(baseline[base_name]["signatures"])
         problems = []
@@ -605,6 +579,8 @@ def main() -> int:
         print("FAIL:", f)
     judged = [v for v in table.values() if v != "."]
     failed = sum(1 for v in judged if v.endswith("!"))
+    if args.url:
+        print(f"(the first {posted} mutants also through POST /api/v1/verify, within its per-address limit)")
     print(f"mutation corpus: {len(judged) - failed} passed, {failed} failed")
     return 1 if failures else 0
 
