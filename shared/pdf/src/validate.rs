@@ -48,44 +48,54 @@ pub(crate) fn docmdp_permission(
         return Ok(None);
     };
     let signature = reader.resolve(docmdp)?;
+    let Ok(signature) = signature.as_dict() else {
+        return Ok(Some(2));
+    };
     let mut permission = 2;
-    let references = signature
-        .as_dict()
-        .ok()
-        .and_then(|s| s.get(b"Reference").ok())
-        .map(|r| reader.resolve(r))
-        .transpose()?;
-    for reference in references
-        .iter()
-        .filter_map(|r| r.as_array().ok())
-        .flatten()
-        .take(16)
-    {
-        let reference = reader.resolve(reference)?;
-        let Ok(reference) = reference.as_dict() else {
-            continue;
-        };
-        let is_docmdp = reference
-            .get(b"TransformMethod")
-            .ok()
-            .and_then(|m| m.as_name().ok())
-            == Some(b"DocMDP".as_slice());
-        if !is_docmdp {
-            continue;
-        }
-        if let Ok(params) = reference.get(b"TransformParams") {
-            let params = reader.resolve(params)?;
-            if let Some(p) = params
-                .as_dict()
-                .ok()
-                .and_then(|d| d.get(b"P").ok())
-                .and_then(|p| p.as_i64().ok())
-            {
-                permission = p;
-            }
+    for (method, params) in transforms(reader, signature)? {
+        if method == b"DocMDP"
+            && let Ok(p) = params.get(b"P").and_then(Object::as_i64)
+        {
+            permission = p;
         }
     }
     Ok(Some(permission))
+}
+
+/// Most `/Reference` entries of a signature read.
+const MAX_TRANSFORMS: usize = 16;
+
+/// A signature dictionary's `/Reference` entries: each transform method (`DocMDP`,
+/// `FieldMDP`, ...) with its `/TransformParams` (empty when absent).
+pub(crate) fn transforms(
+    reader: &PdfReader<'_>,
+    signature: &Dictionary,
+) -> Result<Vec<(Vec<u8>, Dictionary)>, PdfError> {
+    let Ok(references) = signature.get(b"Reference") else {
+        return Ok(Vec::new());
+    };
+    let references = reader.resolve(references)?;
+    let mut found = Vec::new();
+    for reference in references
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .take(MAX_TRANSFORMS)
+    {
+        let Ok(reference) = reader.resolve(reference)?.as_dict().cloned() else {
+            continue;
+        };
+        let Ok(method) = reference.get(b"TransformMethod").and_then(Object::as_name) else {
+            continue;
+        };
+        let params = match reference.get(b"TransformParams") {
+            Ok(p) => reader.resolve(p)?.as_dict().cloned().unwrap_or_default(),
+            Err(_) => Dictionary::new(),
+        };
+        found.push((method.to_vec(), params));
+    }
+    Ok(found)
 }
 
 /// Checks an uploaded file and describes it, or says why it is refused.

@@ -8,7 +8,7 @@ use super::changes::{Changes, Level};
 use crate::PdfError;
 use crate::reader::PdfReader;
 
-/// Most `/Reference` entries or locked field names read.
+/// Most locked field names read.
 const MAX_ENTRIES: usize = 256;
 
 /// Which fields a lock covers.
@@ -53,31 +53,15 @@ impl Permissions {
         lock: Option<&Dictionary>,
     ) -> Result<Self, PdfError> {
         let mut permissions = Permissions::default();
-        if let Ok(references) = value.get(b"Reference") {
-            let references = reader.resolve(references)?;
-            for reference in references
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or(&[])
-                .iter()
-                .take(MAX_ENTRIES)
-            {
-                let Ok(reference) = reader.resolve(reference)?.as_dict().cloned() else {
-                    continue;
-                };
-                let params = match reference.get(b"TransformParams") {
-                    Ok(p) => reader.resolve(p)?.as_dict().cloned().unwrap_or_default(),
-                    Err(_) => Dictionary::new(),
-                };
-                match reference.get(b"TransformMethod").and_then(Object::as_name) {
-                    // A certification without an explicit /P allows form filling (P=2).
-                    Ok(b"DocMDP") => {
-                        permissions.docmdp =
-                            Some(params.get(b"P").and_then(Object::as_i64).unwrap_or(2));
-                    }
-                    Ok(b"FieldMDP") => permissions.locks.extend(read_lock(reader, &params)?),
-                    _ => {}
+        for (method, params) in crate::validate::transforms(reader, value)? {
+            match method.as_slice() {
+                // A certification without an explicit /P allows form filling (P=2).
+                b"DocMDP" => {
+                    permissions.docmdp =
+                        Some(params.get(b"P").and_then(Object::as_i64).unwrap_or(2));
                 }
+                b"FieldMDP" => permissions.locks.extend(read_lock(reader, &params)?),
+                _ => {}
             }
         }
         if let Some(lock) = lock {
