@@ -268,28 +268,13 @@ impl<'a> PdfReader<'a> {
     /// Reads one indirect object. A free or unknown object, or a generation that does not
     /// match, is the null object (as the spec says); a damaged one is an error.
     pub fn get(&self, id: ObjectId) -> Result<Object, PdfError> {
-        self.get_at(id, 0)
+        self.get_at(id, 0, true)
     }
 
     /// Reads one indirect object as [`PdfReader::get`] does, but a stream comes without its
     /// data: for walks that only follow references (a stream's data holds none).
     pub fn get_without_data(&self, id: ObjectId) -> Result<Object, PdfError> {
-        match self.entries.get(&id.0).copied() {
-            Some(XrefEntry::InUse { offset, generation }) if generation == id.1 => {
-                Ok(match self.read_body(id, offset, 0)? {
-                    Body::Object(object) => object,
-                    Body::Stream {
-                        dict, data_offset, ..
-                    } => Object::Stream(Stream {
-                        dict,
-                        content: Vec::new(),
-                        allows_compression: true,
-                        start_position: Some(data_offset),
-                    }),
-                })
-            }
-            _ => self.get(id),
-        }
+        self.get_at(id, 0, false)
     }
 
     /// Follows references (a bounded chain) until a direct object.
@@ -363,7 +348,8 @@ impl<'a> PdfReader<'a> {
         Ok(())
     }
 
-    fn get_at(&self, id: ObjectId, depth: usize) -> Result<Object, PdfError> {
+    /// Reads `id`; a stream's data is copied only `with_data`.
+    fn get_at(&self, id: ObjectId, depth: usize, with_data: bool) -> Result<Object, PdfError> {
         if depth > MAX_READ_DEPTH {
             return Err(PdfError::limit("objects refer to each other too deeply"));
         }
@@ -381,7 +367,7 @@ impl<'a> PdfReader<'a> {
                         data_offset,
                     } => Object::Stream(Stream {
                         dict,
-                        content: data.to_vec(),
+                        content: if with_data { data.to_vec() } else { Vec::new() },
                         allows_compression: true,
                         start_position: Some(data_offset),
                     }),
@@ -423,7 +409,7 @@ impl<'a> PdfReader<'a> {
 
     fn length_value(&self, length: &Object, depth: usize) -> Result<Option<i64>, PdfError> {
         match length {
-            Object::Reference(id) => Ok(self.get_at(*id, depth + 1)?.as_i64().ok()),
+            Object::Reference(id) => Ok(self.get_at(*id, depth + 1, true)?.as_i64().ok()),
             other => Ok(other.as_i64().ok()),
         }
     }

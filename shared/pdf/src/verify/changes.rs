@@ -104,8 +104,9 @@ pub(crate) fn analyse(
     for &end in later_ends {
         budget.take()?;
         let new = PdfReader::open(&pdf[..end])?;
-        watched.extend(changed_objects(&old, &new));
-        later.push(new);
+        let changed = changed_objects(&old, &new);
+        watched.extend(changed.iter().copied());
+        later.push((new, changed));
     }
     let mut changes = Changes::default();
     if watched.len() > MAX_CHANGED {
@@ -113,8 +114,8 @@ pub(crate) fn analyse(
         return Ok(changes);
     }
     let signed = Signed::read(&old, &watched, budget)?;
-    for new in &later {
-        Comparison::new(&signed, new)?.run(&mut changes, budget)?;
+    for (new, changed) in &later {
+        Comparison::new(&signed, new)?.run(changed, &mut changes, budget)?;
     }
     Ok(changes)
 }
@@ -173,6 +174,26 @@ fn all_direct(object: &Object) -> bool {
     }
 }
 
+/// A signature field a later revision added.
+struct NewField {
+    kind: &'static str,
+    level: Level,
+    /// Its qualified name.
+    name: String,
+    /// Whether its widget has an area.
+    visible: bool,
+}
+
+/// The kind and level of a field's value: a document timestamp in an invisible field is
+/// long-term data (allowed by DocMDP P=1); a signature, or anything visible, is signing.
+fn signed_as(timestamp: bool, visible: bool) -> (&'static str, Level) {
+    match (timestamp, visible) {
+        (true, false) => ("document_timestamp", Level::LongTerm),
+        (true, true) => ("document_timestamp", Level::Signing),
+        (false, _) => ("signature", Level::Signing),
+    }
+}
+
 /// A signed revision against one later revision.
 struct Comparison<'s, 'r, 'a> {
     signed: &'s Signed<'r, 'a>,
@@ -198,10 +219,17 @@ impl<'s, 'r, 'a> Comparison<'s, 'r, 'a> {
         })
     }
 
-    fn run(&self, changes: &mut Changes, budget: &mut Budget) -> Result<(), PdfError> {
+    /// Judges the objects numbered `changed` (see [`changed_objects`]), the trailer and the
+    /// catalog.
+    fn run(
+        &self,
+        changed: &BTreeSet<u32>,
+        changes: &mut Changes,
+        budget: &mut Budget,
+    ) -> Result<(), PdfError> {
         self.trailer(changes)?;
         self.catalog(changes, budget)?;
-        for number in changed_objects(self.old, self.new) {
+        for &number in changed {
             let Some(generation) =
                 generation(self.old.entry(number)).or(generation(self.new.entry(number)))
             else {
@@ -360,9 +388,9 @@ impl<'s, 'r, 'a> Comparison<'s, 'r, 'a> {
         for item in new.iter().filter(|item| !old.contains(item)) {
             budget.take()?;
             match self.new_field(item, page)? {
-                Ok((kind, level, name, visible)) => {
-                    changes.allow(Some(kind), level);
-                    changes.fields.push((name, !visible));
+                Ok(field) => {
+                    changes.allow(Some(field.kind), field.level);
+                    changes.fields.push((field.name, !field.visible));
                 }
                 Err(why) => changes.refuse(why),
             }
@@ -370,14 +398,12 @@ impl<'s, 'r, 'a> Comparison<'s, 'r, 'a> {
         Ok(())
     }
 
-    /// A new signature field (or a new widget of one): its kind, level, qualified name and
-    /// visibility; or why it is not one that may be added.
-    #[allow(clippy::type_complexity)]
+    /// A new signature field (or a new widget of one), or why it is not one that may be added.
     fn new_field(
         &self,
         item: &Object,
         page: Option<ObjectId>,
-    ) -> Result<Result<(&'static str, Level, String, bool), String>, PdfError> {
+    ) -> Result<Result<NewField, String>, PdfError> {
         let Object::Reference(id) = item else {
             return Ok(Err(
                 "a direct object was added as a field or annotation".into()
@@ -439,27 +465,25 @@ impl<'s, 'r, 'a> Comparison<'s, 'r, 'a> {
                 share * 100.0
             )));
         }
-        let value = match field.get(b"V") {
-            Ok(v) => Some(self.new.resolve(v)?),
-            Err(_) => None,
-        };
-        let timestamp = value
-            .as_ref()
-            .and_then(|v| v.as_dict().ok())
-            .is_some_and(|v| name(v, b"Type") == Some(b"DocTimeStamp"));
-        let (kind, level) = if timestamp && !visible {
-            ("document_timestamp", Level::LongTerm)
-        } else if timestamp {
-            ("document_timestamp", Level::Signing)
-        } else {
-            ("signature", Level::Signing)
-        };
-        Ok(Ok((
+        let (kind, level) = signed_as(self.holds_timestamp(&field)?, visible);
+        Ok(Ok(NewField {
             kind,
             level,
-            qualified_name(self.new, field_id)?,
+            name: qualified_name(self.new, field_id)?,
             visible,
-        )))
+        }))
+    }
+
+    /// Whether `field` (in the new revision) holds a document timestamp.
+    fn holds_timestamp(&self, field: &Dictionary) -> Result<bool, PdfError> {
+        Ok(match field.get(b"V") {
+            Ok(value) => self
+                .new
+                .resolve(value)?
+                .as_dict()
+                .is_ok_and(|v| name(v, b"Type") == Some(b"DocTimeStamp")),
+            Err(_) => false,
+        })
     }
 
     /// The share of `page`'s media box that `widget`'s rectangle covers.
@@ -701,10 +725,7 @@ impl<'s, 'r, 'a> Comparison<'s, 'r, 'a> {
             refuse(changes, "a signature field whose appearance is shared");
             return Ok(());
         }
-        let (kind, level) = match timestamp {
-            true => ("document_timestamp", Level::LongTerm),
-            false => ("signature", Level::Signing),
-        };
+        let (kind, level) = signed_as(timestamp, false);
         changes.allow(Some(kind), level);
         changes
             .fields
@@ -736,15 +757,10 @@ impl<'s, 'r, 'a> Comparison<'s, 'r, 'a> {
         let Ok(new_field) = self.new.get(field)?.as_dict().cloned() else {
             return Ok(None);
         };
-        let Ok(value) = new_field.get(b"V") else {
+        if !new_field.has(b"V") {
             return Ok(None);
-        };
-        let timestamp = self
-            .new
-            .resolve(value)?
-            .as_dict()
-            .is_ok_and(|v| name(v, b"Type") == Some(b"DocTimeStamp"));
-        Ok(Some((field, timestamp)))
+        }
+        Ok(Some((field, self.holds_timestamp(&new_field)?)))
     }
 
     /// A DSS (`value`, in the new revision) of the shape PAdES gives it.
@@ -771,14 +787,11 @@ impl<'s, 'r, 'a> Comparison<'s, 'r, 'a> {
                     }
                 }
                 b"VRI" => {
-                    let old_vri = match self.signed.catalog.get(b"DSS") {
-                        Ok(old) => match self.old.resolve(old)?.as_dict() {
-                            Ok(old) => match old.get(b"VRI") {
-                                Ok(vri) => self.old.resolve(vri)?,
-                                Err(_) => Object::Null,
-                            },
-                            Err(_) => Object::Null,
-                        },
+                    let old_dss = self
+                        .old
+                        .resolve(self.signed.catalog.get(b"DSS").unwrap_or(&Object::Null))?;
+                    let old_vri = match old_dss.as_dict().and_then(|d| d.get(b"VRI")) {
+                        Ok(vri) => self.old.resolve(vri)?,
                         Err(_) => Object::Null,
                     };
                     let new_vri = self.new.resolve(item)?;
@@ -962,7 +975,7 @@ fn rect(dict: &Dictionary) -> Option<[f64; 4]> {
 }
 
 /// A field's fully qualified name (its `/T` and its parents').
-pub(crate) fn qualified_name(reader: &PdfReader<'_>, field: ObjectId) -> Result<String, PdfError> {
+fn qualified_name(reader: &PdfReader<'_>, field: ObjectId) -> Result<String, PdfError> {
     let mut parts = Vec::new();
     let mut next = Some(field);
     for _ in 0..16 {

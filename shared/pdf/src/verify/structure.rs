@@ -250,28 +250,20 @@ impl<'r, 'a> Signed<'r, 'a> {
         let mut seen: HashSet<ObjectId> = HashSet::new();
         let mut queue: Vec<ObjectId> = Vec::new();
         let trailer = Object::Dictionary(self.reader.trailer().clone());
-        self.scan(None, &trailer, &mut Vec::new(), watched, &mut |id| {
-            if seen.insert(id) {
-                queue.push(id);
-            }
-        });
-        while let Some(id) = queue.pop() {
+        let mut reached = Vec::new();
+        self.scan(None, &trailer, &mut Vec::new(), watched, &mut reached);
+        loop {
+            queue.extend(reached.drain(..).filter(|&id| seen.insert(id)));
+            let Some(id) = queue.pop() else {
+                return Ok(());
+            };
             budget.take()?;
             let object = self.reader.get_without_data(id)?;
-            let mut found = Vec::new();
-            self.scan(Some(id), &object, &mut Vec::new(), watched, &mut |child| {
-                found.push(child)
-            });
-            for child in found {
-                if seen.insert(child) {
-                    queue.push(child);
-                }
-            }
+            self.scan(Some(id), &object, &mut Vec::new(), watched, &mut reached);
         }
-        Ok(())
     }
 
-    /// Calls `reach` with every reference directly inside `object` (held by `by`), and
+    /// Adds to `reached` every reference directly inside `object` (held by `by`), and
     /// records the usage of the watched ones.
     fn scan<'o>(
         &mut self,
@@ -279,7 +271,7 @@ impl<'r, 'a> Signed<'r, 'a> {
         object: &'o Object,
         path: &mut Vec<Seg<'o>>,
         watched: &BTreeSet<u32>,
-        reach: &mut dyn FnMut(ObjectId),
+        reached: &mut Vec<ObjectId>,
     ) {
         match object {
             Object::Reference(id) => {
@@ -295,17 +287,17 @@ impl<'r, 'a> Signed<'r, 'a> {
                     };
                     self.usages.entry(*id).or_default().push(usage);
                 }
-                reach(*id);
+                reached.push(*id);
             }
             Object::Array(items) => {
                 for item in items {
                     path.push(Seg::Index);
-                    self.scan(by, item, path, watched, reach);
+                    self.scan(by, item, path, watched, reached);
                     path.pop();
                 }
             }
-            Object::Dictionary(dict) => self.scan_dict(by, dict, path, watched, reach),
-            Object::Stream(stream) => self.scan_dict(by, &stream.dict, path, watched, reach),
+            Object::Dictionary(dict) => self.scan_dict(by, dict, path, watched, reached),
+            Object::Stream(stream) => self.scan_dict(by, &stream.dict, path, watched, reached),
             _ => {}
         }
     }
@@ -316,11 +308,11 @@ impl<'r, 'a> Signed<'r, 'a> {
         dict: &'o Dictionary,
         path: &mut Vec<Seg<'o>>,
         watched: &BTreeSet<u32>,
-        reach: &mut dyn FnMut(ObjectId),
+        reached: &mut Vec<ObjectId>,
     ) {
         for (key, value) in dict.iter() {
             path.push(Seg::Key(key));
-            self.scan(by, value, path, watched, reach);
+            self.scan(by, value, path, watched, reached);
             path.pop();
         }
     }
