@@ -36,7 +36,6 @@ import urllib.request
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -400,30 +399,30 @@ def freed_and_recreated(data: bytes) -> bytes:
     """Two raw revisions: the page's content stream object freed (generation + 1), then
     re-created under the next generation with other text. The page still says `N 0 R`: a
     reader that ignores generations shows the new text."""
-    reader = PdfFileReader(io.BytesIO(data))
     w = IncrementalPdfFileWriter(io.BytesIO(data))
+    reader = w.prev
     ref = content_ref(w)
     if reader.xrefs.get_xref_container_info(reader.xrefs.total_revisions - 1).stream_ref is not None:
         raise NotApplicable("raw table sections after an xref stream")
-    size = int(reader.trailer["/Size"])
     root = reader.trailer.raw_get("/Root")
+
+    def trailer(prev: int, at: int) -> bytes:
+        return b"trailer\n<< /Size %d /Root %d %d R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (
+            int(reader.trailer["/Size"]), root.idnum, root.generation, prev, at)
+
     out = bytearray(data)
     if not out.endswith(b"\n"):
         out += b"\n"
-    prev = reader.last_startxref
-    at = len(out)
+    freed_at = len(out)
     gen = ref.generation + 1
     out += b"xref\n0 1\n0000000000 65535 f \n%d 1\n0000000000 %05d f \n" % (ref.idnum, gen)
-    out += b"trailer\n<< /Size %d /Root %d %d R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (
-        size, root.idnum, root.generation, prev, at)
-    prev = at
+    out += trailer(reader.last_startxref, freed_at)
     obj_at = len(out)
     out += b"%d %d obj\n<< /Length %d >>\nstream\n%s\nendstream\nendobj\n" % (
         ref.idnum, gen, len(FORGED), FORGED)
     at = len(out)
     out += b"xref\n%d 1\n%010d %05d n \n" % (ref.idnum, obj_at, gen)
-    out += b"trailer\n<< /Size %d /Root %d %d R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (
-        size, root.idnum, root.generation, prev, at)
+    out += trailer(freed_at, at)
     return bytes(out)
 
 
