@@ -1276,13 +1276,8 @@ fn examine(reader: &PdfReader<'_>, ends: &[usize], dss: &Dss, found: Found, mode
     };
     report.revision = ends.iter().position(|&e| e == end).map(|i| i + 1);
     let mut result = Entry {
-        report,
         end,
-        signer: None,
-        token: None,
-        cades_v2: false,
-        certs: Vec::new(),
-        permissions: permissions.clone(),
+        ..entry(report)
     };
     match (kind, sub_filter.as_str()) {
         (Kind::DocumentTimestamp, _) | (_, "ETSI.RFC3161") => {
