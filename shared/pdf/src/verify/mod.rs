@@ -1416,6 +1416,9 @@ impl Report {
                 (Coverage::EntireRevision, LaterChanges::NotAllowed) => {
                     "以後に許されない変更あり / changed after signing in a way not allowed"
                 }
+                (Coverage::EntireRevision, LaterChanges::Undetermined) => {
+                    "以後の変更は判定できず / what changed after signing could not be analysed"
+                }
                 (Coverage::EntireRevision, _) => {
                     "以後は検証情報・署名の追加のみ / only validation data or signatures added after it"
                 }
@@ -1453,6 +1456,58 @@ mod tests {
         assert_eq!(decode_hex(b"0a 1B"), Some(vec![0x0a, 0x1b]));
         assert_eq!(decode_hex(b"abc"), Some(vec![0xab, 0xc0]));
         assert_eq!(decode_hex(b"zz"), None);
+    }
+
+    #[test]
+    fn the_summary_says_what_is_known_of_later_changes() {
+        let signature = |later_changes| SignatureReport {
+            index: 0,
+            kind: Kind::Signature,
+            field: "Sig1".into(),
+            sub_filter: "ETSI.CAdES.detached".into(),
+            status: Status::Indeterminate,
+            intact: true,
+            signature_valid: true,
+            coverage: Coverage::EntireRevision,
+            signed_bytes: 10,
+            revision: Some(1),
+            later_changes,
+            changes: Vec::new(),
+            signer: None,
+            trusted: false,
+            chain: Vec::new(),
+            revocation: "no_data",
+            reason: None,
+            name: None,
+            claimed_time: None,
+            timestamp: None,
+            level: None,
+            problems: Vec::new(),
+        };
+        let summary = |later_changes| {
+            Report {
+                status: Status::Indeterminate,
+                level: None,
+                file_size: 20,
+                revisions: 2,
+                validated_at: String::new(),
+                renew_by: None,
+                trust_anchors: Vec::new(),
+                signatures: vec![signature(later_changes)],
+                problems: Vec::new(),
+            }
+            .summary_text()
+        };
+        assert!(summary(LaterChanges::Allowed).contains("only validation data or signatures"));
+        let undetermined = summary(LaterChanges::Undetermined);
+        assert!(
+            undetermined.contains("could not be analysed"),
+            "{undetermined}"
+        );
+        assert!(
+            !undetermined.contains("only validation data"),
+            "{undetermined}"
+        );
     }
 
     #[test]
