@@ -10,8 +10,9 @@ use keiyaku_pdf::seal::Level;
 use keiyaku_tests::{TestApp, error_code};
 use serde_json::{Value, json};
 
-/// A file sealed (B-T) by the app's own PKI and TSA.
-async fn sealed_by(app: &TestApp) -> Vec<u8> {
+/// A file sealed (B-T) by the app's own PKI and TSA, the same file in long-term form
+/// (B-LTA), and the trust anchor.
+async fn sealed_and_extended(app: &TestApp) -> (Vec<u8>, Vec<u8>, x509_cert::Certificate) {
     let pki = LocalPki::open_or_create(&LocalPki::dir(&app.data_dir()), &app.url).unwrap();
     let clock: Arc<dyn keiyaku_core::clock::Clock> = Arc::new(keiyaku_core::clock::SystemClock);
     let tsa = LocalTsa::new(pki.clone(), clock.clone());
@@ -25,7 +26,38 @@ async fn sealed_by(app: &TestApp) -> Vec<u8> {
         clock,
     };
     let pdf = keiyaku_pdf::sample::pdf_with_pages(1);
-    sealing.seal(&pdf, Level::BT, "送信").await.unwrap().0
+    let (sealed, hash) = sealing.seal(&pdf, Level::BT, "送信").await.unwrap();
+    let long_term = sealing.extend_lta(&sealed, Some(&hash)).await.unwrap();
+    (sealed, long_term.pdf, pki.root.cert.clone())
+}
+
+async fn sealed_by(app: &TestApp) -> Vec<u8> {
+    sealed_and_extended(app).await.0
+}
+
+#[tokio::test]
+async fn an_expired_seal_is_valid_only_with_revocation_data_from_before_it_expired() {
+    use keiyaku_pdf::verify::{Status, verify};
+    let app = TestApp::spawn().await;
+    let (sealed, long_term, root) = sealed_and_extended(&app).await;
+    // Four years on, the sealing certificate (three years) has expired; the TSA's (ten)
+    // has not. The timestamp proves the seal was made while the certificate was valid.
+    let later = time::OffsetDateTime::now_utc() + time::Duration::days(4 * 365);
+    let anchors = [root];
+    let b_t = verify(&sealed, &anchors, later).unwrap();
+    assert_eq!(b_t.status, Status::Indeterminate, "{b_t:?}");
+    let codes: Vec<_> = b_t.signatures[0].problems.iter().map(|p| p.code).collect();
+    assert!(codes.contains(&"expired_without_revocation"), "{codes:?}");
+    // The long-term form carries a CRL issued after the seal's timestamp: still valid.
+    let b_lta = verify(&long_term, &anchors, later).unwrap();
+    assert_eq!(b_lta.status, Status::Valid, "{b_lta:?}");
+    // Today both are valid.
+    let now = time::OffsetDateTime::now_utc();
+    assert_eq!(
+        verify(&sealed, &anchors, now).unwrap().status,
+        Status::Valid
+    );
+    app.stop().await;
 }
 
 #[tokio::test]

@@ -1,8 +1,10 @@
 //! Signature verification for what PDF signatures, time-stamp tokens, certificates and CRLs
 //! are signed with: ECDSA over P-256 or P-384, and RSA PKCS #1 v1.5 (most commercial CAs and
-//! TSAs), each with SHA-256, SHA-384 or SHA-512. The primitives are RustCrypto's; this module
-//! only maps algorithm identifiers to them. SHA-1 signatures and RSA below 2048 bits are
-//! reported as unsupported (no longer on the CRYPTREC list), never as valid.
+//! TSAs), each with SHA-256, SHA-384 or SHA-512, and Ed25519 (RFC 8419). The primitives are
+//! RustCrypto's and dalek's; this module only maps algorithm identifiers to them. SHA-1
+//! signatures and RSA below 2048 bits are reported as unsupported (no longer on the CRYPTREC
+//! list), never as valid. Ed448 is reported as unsupported too: no released crate verifies
+//! it (ed448-goldilocks signs and verifies only in its 0.14 pre-releases).
 
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5912::{
@@ -10,6 +12,7 @@ use const_oid::db::rfc5912::{
     ID_SHA_384, ID_SHA_512, RSA_ENCRYPTION, SECP_256_R_1, SECP_384_R_1,
     SHA_256_WITH_RSA_ENCRYPTION, SHA_384_WITH_RSA_ENCRYPTION, SHA_512_WITH_RSA_ENCRYPTION,
 };
+use const_oid::db::rfc8410::{ID_ED_448, ID_ED_25519};
 use der::Encode;
 use p256::pkcs8::DecodePublicKey;
 use rsa::traits::PublicKeyParts;
@@ -84,8 +87,29 @@ pub(crate) fn verify(
     message: &[u8],
     signature: &[u8],
 ) -> Result<(), VerifyError> {
+    verify_parts(spki, algorithm, digest, &[message], signature)
+}
+
+/// [`verify`] over `parts` concatenated (a CMS signature without signed attributes signs the
+/// content itself, here the two parts of a `/ByteRange`).
+pub(crate) fn verify_parts(
+    spki: &SubjectPublicKeyInfoOwned,
+    algorithm: &AlgorithmIdentifierOwned,
+    digest: Option<&ObjectIdentifier>,
+    parts: &[&[u8]],
+    signature: &[u8],
+) -> Result<(), VerifyError> {
+    match spki.algorithm.oid {
+        ID_ED_25519 => return verify_ed25519(spki, algorithm, parts, signature),
+        ID_ED_448 => {
+            return Err(VerifyError::Unsupported(
+                "Ed448 (no released Rust crate verifies it yet)".into(),
+            ));
+        }
+        _ => {}
+    }
     let digest_oid = digest_of(&algorithm.oid, digest)?;
-    let prehash = digest_parts(&digest_oid, &[message])?;
+    let prehash = digest_parts(&digest_oid, parts)?;
     let spki_der = spki
         .to_der()
         .map_err(|e| VerifyError::Malformed(format!("public key: {e}")))?;
@@ -156,6 +180,35 @@ pub(crate) fn verify(
         }
         other => Err(VerifyError::Unsupported(format!("key algorithm {other}"))),
     }
+}
+
+/// PureEdDSA over the message itself (RFC 8419 §3: whatever digestAlgorithm a SignerInfo
+/// names, Ed25519 hashes internally); strict verification refuses malleable signatures and
+/// small-order keys.
+fn verify_ed25519(
+    spki: &SubjectPublicKeyInfoOwned,
+    algorithm: &AlgorithmIdentifierOwned,
+    parts: &[&[u8]],
+    signature: &[u8],
+) -> Result<(), VerifyError> {
+    if algorithm.oid != ID_ED_25519 || algorithm.parameters.is_some() {
+        return Err(VerifyError::Bad(format!(
+            "an Ed25519 key with algorithm {}",
+            algorithm.oid
+        )));
+    }
+    let key: [u8; 32] = spki
+        .subject_public_key
+        .as_bytes()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| VerifyError::Malformed("an Ed25519 key is 32 bytes".into()))?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&key)
+        .map_err(|e| VerifyError::Malformed(format!("Ed25519 key: {e}")))?;
+    let signature = ed25519_dalek::Signature::from_slice(signature)
+        .map_err(|e| VerifyError::Bad(format!("signature encoding: {e}")))?;
+    let message = parts.concat();
+    key.verify_strict(&message, &signature)
+        .map_err(|_| VerifyError::Bad("Ed25519 signature".into()))
 }
 
 #[cfg(test)]
@@ -245,6 +298,33 @@ mod tests {
         let small = openssl_self_signed(&["-newkey", "rsa:1024", "-sha256"]);
         assert!(matches!(
             check_self_signature(&small),
+            Err(VerifyError::Unsupported(_))
+        ));
+    }
+
+    #[test]
+    fn ed25519_made_by_openssl_verifies_and_ed448_is_unsupported() {
+        let cert = openssl_self_signed(&["-newkey", "ed25519"]);
+        assert_eq!(check_self_signature(&cert), Ok(()));
+        let mut altered = cert.clone();
+        altered.tbs_certificate.serial_number = x509_cert::serial_number::SerialNumber::from(42u32);
+        assert!(matches!(
+            check_self_signature(&altered),
+            Err(VerifyError::Bad(_))
+        ));
+        // An Ed25519 key does not verify under another algorithm's name.
+        let tbs = cert.tbs_certificate.to_der().unwrap();
+        let renamed = verify(
+            &cert.tbs_certificate.subject_public_key_info,
+            &alg(ECDSA_WITH_SHA_256),
+            None,
+            &tbs,
+            cert.signature.raw_bytes(),
+        );
+        assert!(matches!(renamed, Err(VerifyError::Bad(_))));
+        let ed448 = openssl_self_signed(&["-newkey", "ed448"]);
+        assert!(matches!(
+            check_self_signature(&ed448),
             Err(VerifyError::Unsupported(_))
         ));
     }

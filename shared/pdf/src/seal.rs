@@ -710,6 +710,16 @@ fn runs(sorted: &[(ObjectId, usize)]) -> Vec<&[(ObjectId, usize)]> {
 }
 
 impl Prepared {
+    /// The bytes the `/ByteRange` covers, in its two parts: what a signer signs directly when
+    /// it signs the content itself (no signed attributes) or hashes it with another digest.
+    pub fn signed_parts(&self) -> [&[u8]; 2] {
+        let contents_end = self.contents_at + 2 * self.reserved + 2;
+        [
+            &self.bytes[..self.contents_at],
+            &self.bytes[contents_end.min(self.bytes.len())..],
+        ]
+    }
+
     /// Puts the CMS into `/Contents`: the sealed file. Never truncates: a CMS larger than
     /// the reservation is [`SealError::ContentsOverflow`].
     pub fn finish(self, cms: &[u8]) -> Result<Vec<u8>, SealError> {
@@ -745,10 +755,8 @@ pub struct SignedAttributes {
 }
 
 /// content-type id-data, message-digest, signing-certificate-v2; no signing-time (PAdES).
-pub fn signed_attributes(
-    digest: &[u8; 32],
-    cert: &Certificate,
-) -> Result<SignedAttributes, SealError> {
+/// `digest` is of the signed bytes with the SignerInfo's digest algorithm.
+pub fn signed_attributes(digest: &[u8], cert: &Certificate) -> Result<SignedAttributes, SealError> {
     let single = |oid, value: Any| -> Result<Attribute, SealError> {
         let mut values = SetOfVec::new();
         values.insert(value).map_err(encoding)?;

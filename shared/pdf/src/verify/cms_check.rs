@@ -122,6 +122,10 @@ pub(super) fn check_cms(
         );
         return check;
     }
+    if signer_info.signed_attrs.is_none() {
+        check_without_attributes(&mut check, signer_info, parts, pool, problems);
+        return check;
+    }
     let computed = match mode {
         Mode::Verify => crate::crypto::digest_parts(&signer_info.digest_alg.oid, parts),
         Mode::PathsOnly => declared_digest(signer_info).ok_or_else(|| {
@@ -148,18 +152,7 @@ pub(super) fn check_cms(
         ));
         return check;
     }
-    let signer = check
-        .certs
-        .iter()
-        .chain(pool)
-        .find(|c| timestamp::identifies(&signer_info.sid, c))
-        .cloned();
-    let Some(signer) = signer else {
-        problems.push(problem(
-            "signer_unknown",
-            "the signer's certificate is not in the signature or the DSS",
-            Status::Indeterminate,
-        ));
+    let Some(signer) = find_signer(&check.certs, signer_info, pool, problems) else {
         return check;
     };
     match timestamp::verify_signer_info(&signed_der, signer_info, &digest, ID_DATA, &signer) {
@@ -199,6 +192,76 @@ pub(super) fn check_cms(
         .map(|token| (token, signer_info.signature.as_bytes().to_vec()));
     check.signer = Some(signer);
     check
+}
+
+/// The signer's certificate, from the signature's own certificates or the pool; a problem
+/// when neither holds it.
+fn find_signer(
+    certs: &[Certificate],
+    signer_info: &SignerInfo,
+    pool: &[Certificate],
+    problems: &mut Vec<Problem>,
+) -> Option<Certificate> {
+    let signer = certs
+        .iter()
+        .chain(pool)
+        .find(|c| timestamp::identifies(&signer_info.sid, c))
+        .cloned();
+    if signer.is_none() {
+        problems.push(problem(
+            "signer_unknown",
+            "the signer's certificate is not in the signature or the DSS",
+            Status::Indeterminate,
+        ));
+    }
+    signer
+}
+
+/// A SignerInfo without signed attributes (RFC 5652 §5.4, allowed by `adbe.pkcs7.detached`):
+/// the signature is over the signed bytes themselves, so altered bytes and a wrong signature
+/// cannot be told apart, and nothing names the signer's certificate in signed form.
+fn check_without_attributes(
+    check: &mut CmsCheck,
+    signer_info: &SignerInfo,
+    parts: &[&[u8]],
+    pool: &[Certificate],
+    problems: &mut Vec<Problem>,
+) {
+    let Some(signer) = find_signer(&check.certs, signer_info, pool, problems) else {
+        return;
+    };
+    match crate::crypto::verify_parts(
+        &signer.tbs_certificate.subject_public_key_info,
+        &signer_info.signature_algorithm,
+        Some(&signer_info.digest_alg.oid),
+        parts,
+        signer_info.signature.as_bytes(),
+    ) {
+        Ok(()) => {
+            check.intact = true;
+            check.signature_valid = true;
+        }
+        Err(crate::crypto::VerifyError::Unsupported(why)) => {
+            problems.push(problem("unsupported_algorithm", why, Status::Indeterminate));
+        }
+        Err(e) => problems.push(problem(
+            "signature_invalid",
+            format!(
+                "the signature does not verify over the signed bytes ({e}); it has no signed \
+                 attributes, so altered bytes and a wrong signature look alike"
+            ),
+            Status::Invalid,
+        )),
+    }
+    problems.push(problem(
+        "no_signed_attributes",
+        "no signed attributes (RFC 5652 §5.4): the signature covers the bytes directly and no \
+         signed attribute names the signer's certificate; not a PAdES baseline signature",
+        Status::Valid,
+    ));
+    check.timestamp = signature_timestamp(signer_info)
+        .map(|token| (token, signer_info.signature.as_bytes().to_vec()));
+    check.signer = Some(signer);
 }
 
 pub(super) fn declared_digest(signer_info: &SignerInfo) -> Option<Vec<u8>> {

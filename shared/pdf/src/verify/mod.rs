@@ -488,6 +488,23 @@ fn run(
                     .map_or_else(|| covered_after(entry.end), |token| token.gen_time);
                 let path = chain::validate(signer, &pool, anchors, &final_dss.crls, poe);
                 path_problems(&path, "the signer", &mut entry.report.problems);
+                if let Some(expired) = expired_without_revocation(&path, &final_dss.crls, poe, now)
+                {
+                    entry.report.problems.push(problem(
+                        "expired_without_revocation",
+                        format!(
+                            "{} expired on {}, and no revocation data in the file speaks for \
+                             {}, the time its signature is proven to exist: whether it was \
+                             revoked before then can no longer be learned",
+                            chain::subject(expired),
+                            rfc3339(chain::to_datetime(
+                                &expired.tbs_certificate.validity.not_after
+                            )),
+                            rfc3339(poe)
+                        ),
+                        Status::Indeterminate,
+                    ));
+                }
                 if !chain::allows_signing(signer) {
                     entry.report.problems.push(problem(
                         "certificate_unusable",
@@ -659,6 +676,26 @@ fn run(
         problems: report_problems,
     };
     Ok((report, trusted_paths))
+}
+
+/// The first certificate below the anchor of a trusted `path` that has expired by `now`
+/// with no CRL in the file speaking for `poe`. Once a certificate expires its CA may drop it
+/// from its CRLs, so only data gathered while it was valid can prove it was not revoked
+/// (EN 319 102-1 §5.6.2.4): without it the signature is indeterminate, not valid.
+fn expired_without_revocation<'a>(
+    path: &'a PathResult,
+    crls: &[CertificateList],
+    poe: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Option<&'a Certificate> {
+    if !path.trusted || path.problem.is_some() {
+        return None;
+    }
+    path.path.windows(2).find_map(|pair| {
+        let expired = chain::to_datetime(&pair[0].tbs_certificate.validity.not_after) < now;
+        (expired && chain::crl_status(&pair[0], &pair[1], crls, poe) != Revocation::Good)
+            .then_some(&pair[0])
+    })
 }
 
 /// Whether a valid document timestamp covers everything up to `lt_end`.
