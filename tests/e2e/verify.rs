@@ -159,3 +159,49 @@ async fn an_upload_slot_for_verification_keeps_the_report_not_the_file() {
     assert_eq!(theirs.status(), 404);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn verification_is_counted_per_address_or_per_signed_in_account() {
+    let app = TestApp::spawn().await;
+    let pdf = keiyaku_pdf::sample::pdf_with_pages(1);
+    let anonymous = app.anonymous();
+    for _ in 0..60 {
+        let r = anonymous
+            .post_body("/api/v1/verify", "application/pdf", pdf.clone())
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+    let over = anonymous
+        .post_body("/api/v1/verify", "application/pdf", pdf.clone())
+        .await;
+    assert_eq!(over.status(), 429);
+    assert!(over.headers().contains_key("retry-after"));
+
+    // Signed in from the same address: the account's own budget, not the address's.
+    let user = app.user("bulk-verifier@example.com", "検証 花子").await;
+    for _ in 0..600 {
+        let r = user
+            .post_body("/api/v1/verify", "application/pdf", pdf.clone())
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+    let over = user
+        .post_body("/api/v1/verify", "application/pdf", pdf.clone())
+        .await;
+    assert_eq!(over.status(), 429);
+    // Verification upload slots (20 MB) draw on the same budget.
+    let slot = user
+        .post_json(
+            "/api/v1/documents/uploads",
+            json!({ "filename": "x.pdf", "size": pdf.len(), "purpose": "verify" }),
+        )
+        .await;
+    assert_eq!(slot.status(), 429);
+    // A token that does not authenticate is refused, not counted as anonymous.
+    let stranger = keiyaku_tests::Client::with_token(&app.url, "not-a-session");
+    let r = stranger
+        .post_body("/api/v1/verify", "application/pdf", pdf)
+        .await;
+    assert_eq!(r.status(), 401);
+    app.stop().await;
+}

@@ -248,6 +248,9 @@ pub async fn open_upload(
             "the file name is longer than 1000 characters",
         ));
     }
+    if purpose == UploadPurpose::Verify {
+        crate::verification::count_for_account(s, caller).await?;
+    }
     let now = s.now();
     let slot = UploadSlot {
         id: UploadId::new(now),

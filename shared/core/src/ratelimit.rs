@@ -71,6 +71,14 @@ pub const VERIFY_PER_ADDRESS: Limit = Limit {
     window_secs: 15 * 60,
 };
 
+/// Verifications by a signed-in account (files sent in the request and verification upload
+/// slots alike), wherever it calls from: an office behind one address shares no budget.
+pub const VERIFY_PER_ACCOUNT: Limit = Limit {
+    name: "verify-account",
+    max: 600,
+    window_secs: 60 * 60,
+};
+
 /// The subject for a client address: IPv4 as is, IPv6 by its /64 (one host has them all).
 pub fn address_subject(ip: IpAddr) -> String {
     match ip {

@@ -1,7 +1,9 @@
 //! Verification of a PDF's signatures and timestamps for `POST /verify`, against this
 //! installation's trust anchors (the local CA's root).
 
+use crate::accounts::Caller;
 use crate::error::{Error, Result};
+use crate::ratelimit;
 use crate::services::Services;
 
 /// Largest report kept or returned: beyond it the file holds more signatures than any
@@ -36,18 +38,36 @@ pub fn verify(s: &Services, pdf: &[u8]) -> Result<serde_json::Value> {
     Ok(json)
 }
 
-/// [`verify`] for a file sent in the request itself, by anyone: counted per client address.
+/// [`verify`] for a file sent in the request itself: counted per account when the caller is
+/// signed in, else per client address.
 pub async fn verify_sent(
     s: &Services,
     pdf: &[u8],
     ip: std::net::IpAddr,
+    caller: Option<&Caller>,
 ) -> Result<serde_json::Value> {
-    crate::ratelimit::hit(
+    match caller {
+        Some(caller) => count_for_account(s, caller).await?,
+        None => {
+            ratelimit::hit(
+                &*s.items,
+                s.now(),
+                ratelimit::VERIFY_PER_ADDRESS,
+                &ratelimit::address_subject(ip),
+            )
+            .await?
+        }
+    }
+    verify(s, pdf)
+}
+
+/// Counts one verification against a signed-in account's budget.
+pub(crate) async fn count_for_account(s: &Services, caller: &Caller) -> Result<()> {
+    ratelimit::hit(
         &*s.items,
         s.now(),
-        crate::ratelimit::VERIFY_PER_ADDRESS,
-        &crate::ratelimit::address_subject(ip),
+        ratelimit::VERIFY_PER_ACCOUNT,
+        caller.user_id().as_str(),
     )
-    .await?;
-    verify(s, pdf)
+    .await
 }

@@ -24,6 +24,17 @@ pub fn append_revision(
     objects: &[(u32, String)],
     xref_stream: bool,
 ) -> Result<Vec<u8>, PdfError> {
+    append_revision_with_info(pdf, objects, xref_stream, None)
+}
+
+/// [`append_revision`] whose trailer names object `info` as the document's `/Info`.
+pub fn append_revision_with_info(
+    pdf: &[u8],
+    objects: &[(u32, String)],
+    xref_stream: bool,
+    info: Option<u32>,
+) -> Result<Vec<u8>, PdfError> {
+    let info = info.map(|n| format!(" /Info {n} 0 R")).unwrap_or_default();
     let reader = PdfReader::open(pdf)?;
     let root = reader
         .trailer()
@@ -59,7 +70,7 @@ pub fn append_revision(
         out.extend_from_slice(
             format!(
                 "{xref_number} 0 obj\n<< /Type /XRef /Size {} /W [1 4 2] /Index [{index}] \
-                 /Root {} 0 R /Prev {prev} /Length {} >>\nstream\n",
+                 /Root {} 0 R{info} /Prev {prev} /Length {} >>\nstream\n",
                 xref_number + 1,
                 root.0,
                 data.len()
@@ -76,7 +87,7 @@ pub fn append_revision(
         }
         out.extend_from_slice(
             format!(
-                "trailer\n<< /Size {size} /Root {} 0 R /Prev {prev} >>\n",
+                "trailer\n<< /Size {size} /Root {} 0 R{info} /Prev {prev} >>\n",
                 root.0
             )
             .as_bytes(),

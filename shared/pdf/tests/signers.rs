@@ -2,8 +2,7 @@
 //! signed attributes (RFC 5652 §5.4, `adbe.pkcs7.detached`) and Ed25519 (RFC 8419), each
 //! with and without signed attributes. Each test seals with a throwaway P-256 root.
 
-use std::str::FromStr;
-use std::time::Duration;
+mod common;
 
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::content_info::{CmsVersion, ContentInfo};
@@ -25,51 +24,8 @@ use signature::Signer;
 use signature::hazmat::PrehashSigner;
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::Certificate;
-use x509_cert::builder::{Builder, CertificateBuilder, Profile};
-use x509_cert::name::Name;
-use x509_cert::serial_number::SerialNumber;
-use x509_cert::time::Validity;
 
-struct Root {
-    key: SigningKey,
-    cert: Certificate,
-}
-
-fn root() -> Root {
-    let key = SigningKey::random(&mut rand::rngs::OsRng);
-    let spki = SubjectPublicKeyInfoOwned::from_key(*key.verifying_key()).unwrap();
-    let cert = CertificateBuilder::new(
-        Profile::Root,
-        SerialNumber::from(1u32),
-        Validity::from_now(Duration::from_secs(3600)).unwrap(),
-        Name::from_str("CN=signers test root,O=keiyaku").unwrap(),
-        spki,
-        &key,
-    )
-    .unwrap()
-    .build::<DerSignature>()
-    .unwrap();
-    Root { key, cert }
-}
-
-/// A document-signing leaf for `spki`, issued by `root`.
-fn leaf(root: &Root, spki: SubjectPublicKeyInfoOwned) -> Certificate {
-    CertificateBuilder::new(
-        Profile::Leaf {
-            issuer: root.cert.tbs_certificate.subject.clone(),
-            enable_key_agreement: false,
-            enable_key_encipherment: false,
-        },
-        SerialNumber::from(2u32),
-        Validity::from_now(Duration::from_secs(3600)).unwrap(),
-        Name::from_str("CN=signers test signer,O=keiyaku").unwrap(),
-        spki,
-        &root.key,
-    )
-    .unwrap()
-    .build::<DerSignature>()
-    .unwrap()
-}
+use common::{Root, leaf, p256_spki, root};
 
 fn ed25519_spki(key: &ed25519_dalek::SigningKey) -> SubjectPublicKeyInfoOwned {
     SubjectPublicKeyInfoOwned {
@@ -192,10 +148,7 @@ fn page_text_changed(pdf: &[u8]) -> Vec<u8> {
 fn a_p256_signature_without_signed_attributes_is_valid_and_its_altered_file_is_not() {
     let root = root();
     let key = SigningKey::random(&mut rand::rngs::OsRng);
-    let cert = leaf(
-        &root,
-        SubjectPublicKeyInfoOwned::from_key(*key.verifying_key()).unwrap(),
-    );
+    let cert = leaf(&root, p256_spki(&key));
     // ECDSA over SHA-256 of the signed bytes themselves.
     let sign = |content: &[u8]| {
         let digest = sha2::Sha256::digest(content);

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::Binary;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Authed, ClientAddr, is_json, parse_json, read_limited};
+use crate::extract::{Authed, ClientAddr, is_json, parse_json, read_limited, session_token};
 
 /// A verification upload to report on.
 #[derive(Deserialize, ToSchema)]
@@ -24,7 +24,8 @@ pub struct VerifyUpload {
 
 /// Verify every signature and timestamp of a PDF: an upload slot's (`application/json`,
 /// signed in), or the PDF itself as the body (`application/pdf`, at most 4 MB, no account
-/// needed).
+/// needed). Counted per client address (60 in 15 minutes) or, signed in, per account (600
+/// an hour, upload slots for verification included).
 #[utoipa::path(post, path = "/api/v1/verify", tag = "verification",
     request_body(content(
         (VerifyUpload = "application/json"),
@@ -57,8 +58,15 @@ pub async fn verify(
                     .into(),
         }));
     }
+    // Signed-in callers are counted per account; a session that does not authenticate is
+    // refused rather than counted as anonymous.
+    let (mut parts, body) = req.into_parts();
+    let caller = match session_token(&parts) {
+        Some(_) => Some(Authed::from_request_parts(&mut parts, &s).await?.0),
+        None => None,
+    };
     let limit = usize::try_from(s.config.max_direct_upload_bytes).unwrap_or(usize::MAX);
-    let bytes = read_limited(req.into_body(), limit).await?;
+    let bytes = read_limited(body, limit).await?;
     if bytes.is_empty() {
         return Err(ApiError(Error::invalid(
             "empty_file",
@@ -66,5 +74,7 @@ pub async fn verify(
             "the file is empty",
         )));
     }
-    Ok(Json(verification::verify_sent(&s, &bytes, ip).await?))
+    Ok(Json(
+        verification::verify_sent(&s, &bytes, ip, caller.as_ref()).await?,
+    ))
 }
