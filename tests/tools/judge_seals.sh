@@ -2,7 +2,8 @@
 # External judges on keiyaku's seals: every valid fixture is sealed three times with
 # `keiyaku seal` (the "sent" seal and two agreements, the last extended to B-LTA), and after
 # each seal pyHanko validates every signature against the local root (offline, embedded
-# validation data only) and qpdf checks the structure. A flipped
+# validation data only), pdfsig (poppler/NSS) finds every seal valid and trusted, and qpdf
+# checks the structure. A flipped
 # byte in a signed range must make pyHanko fail. Usage: judge_seals.sh KEIYAKU_BINARY PYTHON
 set -euo pipefail
 KEIYAKU=$1
@@ -50,6 +51,9 @@ for fixture in valid_table valid_xref_stream valid_xref_stream_no_predictor vali
     check "$fixture: pyHanko after seal $n" "$PYTHON" "$JUDGE" "$out" "${lenient[@]}" \
       --trust "$DATA/pki/root.pem" --expect "$level" --signatures "$n"
     check "$fixture: qpdf --check after seal $n" qpdf --check "$out"
+    # poppler/NSS (Evince, Okular) with the root trusted: every seal valid and trusted.
+    check "$fixture: pdfsig after seal $n" "$PYTHON" "$ROOT/tests/tools/pdfsig_judge.py" "$out" \
+      --trust "$DATA/pki/root.pem" --seals "$n"
     # Our own verifier, offline, must agree: valid, and the level reached.
     expect_level=B-T
     [ "$n" = 3 ] && expect_level=B-LTA

@@ -11,7 +11,9 @@ replaced, then disguised as /Info, DSS, VRI, Certs/CRLs/OCSPs, /Metadata, /Exten
 form field or a signature's appearance, written through an xref stream or an object
 stream, over a reused object number, through a freed and re-created object; an annotation
 or JavaScript added; an overlay signature field over the page; a countersignature on a
-DocMDP P=1 certification. Two benign changes (new /Info text, a DSS added) are controls.
+DocMDP P=1 certification. Benign changes are controls: new /Info text, a DSS added, an
+indirect /Extensions updated in place, a second signer rewriting the appearance stream of
+the empty field it signs (the last two are allowed by pyHanko and must be by keiyaku).
 
 For every signature of every mutant, `keiyaku verify --json` (and, with --url, the
 server's POST /api/v1/verify, for as many as its per-address limit lets through) must be as strict as pyHanko or stricter: a signature keiyaku
@@ -333,6 +335,69 @@ def c_dss_added(w):
     ensure_dss(w)[N("/Certs")] = generic.ArrayObject([w.add_object(stream(cert_der))])
 
 
+def c_extensions_in_place(w):
+    """An indirect /Extensions dictionary updated in place (pyHanko allows it)."""
+    ref = w.root.raw_get("/Extensions") if "/Extensions" in w.root else None
+    if not isinstance(ref, generic.IndirectObject):
+        raise NotApplicable("no indirect /Extensions")
+    ref.get_object()[N("/ADBE")] = generic.DictionaryObject(
+        {N("/BaseVersion"): N("/1.7"), N("/ExtensionLevel"): generic.NumberObject(8)}
+    )
+    w.mark_update(ref)
+
+
+def with_extensions(data: bytes) -> bytes:
+    """The unsigned base with an indirect /Extensions dictionary, signed."""
+    w = IncrementalPdfFileWriter(io.BytesIO(data))
+    w.root[N("/Extensions")] = w.add_object(
+        generic.DictionaryObject(
+            {N("/ADBE"): generic.DictionaryObject(
+                {N("/BaseVersion"): N("/1.7"), N("/ExtensionLevel"): generic.NumberObject(3)}
+            )}
+        )
+    )
+    w.update_root()
+    out = io.BytesIO()
+    w.write(out)
+    return sign(out.getvalue(), "Signature1")
+
+
+def with_empty_field(data: bytes) -> bytes:
+    """The unsigned base with an empty visible signature field "Second" (its appearance an
+    indirect stream), then signed in a new field "First"."""
+    w = IncrementalPdfFileWriter(io.BytesIO(data))
+    fields.append_signature_field(w, fields.SigFieldSpec("Second", box=(300, 50, 500, 120)))
+    out = io.BytesIO()
+    w.write(out)
+    return sign(out.getvalue(), "First")
+
+
+def second_signer_rewrites_appearance(data: bytes) -> bytes:
+    """A second signer signs the empty field and rewrites that field's own appearance stream
+    in place, in the same revision (pyHanko allows it)."""
+    w = IncrementalPdfFileWriter(io.BytesIO(data))
+    second = next(
+        f.get_object() for f in w.root["/AcroForm"]["/Fields"] if f.get_object()["/T"] == "Second"
+    )
+    ref = second["/AP"].raw_get("/N")
+    w.objects[(ref.generation, ref.idnum)] = stream(
+        b"q 0.2 g 0 0 200 70 re f Q", **{
+            "/Type": N("/XObject"), "/Subtype": N("/Form"),
+            "/BBox": generic.ArrayObject(generic.NumberObject(x) for x in (0, 0, 200, 70)),
+        }
+    )
+    # pyHanko's own signer would point /AP at a new stream instead; this one keeps it.
+    from pyhanko.sign.signers import cms_embedder
+
+    real = cms_embedder.SigAppearanceSetup.apply
+    cms_embedder.SigAppearanceSetup.apply = lambda self, annot, writer: None
+    try:
+        out = signers.sign_pdf(w, signers.PdfSignatureMetadata(field_name="Second"), signer=signer())
+    finally:
+        cms_embedder.SigAppearanceSetup.apply = real
+    return out.getvalue()
+
+
 MUTATIONS = [
     ("content_replaced", m_content_replaced, True),
     ("content_overwritten", m_content_overwritten, True),
@@ -355,6 +420,7 @@ MUTATIONS = [
     ("overlay_field", m_overlay_field, True),
     ("control_info_text", c_info_text, False),
     ("control_dss_added", c_dss_added, False),
+    ("control_extensions_in_place", c_extensions_in_place, False),
 ]
 
 _SIGNER = None
@@ -512,6 +578,14 @@ def main() -> int:
     unsigned = make_signed.BASE
     certified = sign(open(unsigned, "rb").read(), "Certification", certify=True, docmdp_permissions=fields.MDPPerm.NO_CHANGES)
     extra = [("countersign_p1", "certified-p1", certified, countersign, True)]
+    # What pyHanko rightly allows, keiyaku must allow too: an indirect /Extensions updated in
+    # place (a control run on every base), and a second signer rewriting the empty field's
+    # own appearance stream.
+    base_pdf = open(unsigned, "rb").read()
+    bases.append(("extensions-indirect", with_extensions(base_pdf)))
+    bases.append(("empty-field", with_empty_field(base_pdf)))
+    extra.append(("control_second_signer_ap", "empty-field", bases[-1][1],
+                  second_signer_rewrites_appearance, False))
 
     failures = []
     table = {}
@@ -527,7 +601,7 @@ def main() -> int:
         for name, fn, forgery in MUTATIONS:
             jobs.append((name, base_name, data, (lambda d, fn=fn: mutate(d, fn)), forgery))
         jobs.append(("freed_recreated", base_name, data, freed_and_recreated, True))
-    jobs += [(n, b, certified, fn, f) for n, b, _, fn, f in extra]
+    jobs += extra
 
     posted = 0
     for name, base_name, data, make, forgery in jobs:
@@ -569,7 +643,7 @@ def main() -> int:
         for why in problems:
             failures.append(f"{name} on {base_name}: {why}")
 
-    names = [n for n, _, _ in MUTATIONS] + ["freed_recreated", "countersign_p1"]
+    names = [n for n, _, _ in MUTATIONS] + ["freed_recreated"] + [n for n, *_ in extra]
     columns = [b for b, _ in bases] + ["certified-p1"]
     print("mutation corpus: keiyaku/pyHanko per base (A accepts every earlier signature, R refuses, . n/a, ! failure)")
     for i, c in enumerate(columns):

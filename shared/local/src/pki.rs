@@ -1,6 +1,8 @@
 //! The local shape's own PKI, made on first start in `<data-dir>/pki/` (keys PKCS#8, mode
 //! 0600; certificates PEM): a root (20 years), an issuing CA (path length 0), the service's
-//! signing certificate (3 years; digitalSignature + nonRepudiation, EKU documentSigning) and
+//! signing certificate (3 years; digitalSignature + nonRepudiation, EKU documentSigning,
+//! emailProtection and Adobe's Authentic Documents Trust, reissued on start for data dirs
+//! made before) and
 //! a TSA certificate (10 years; EKU timeStamping only, critical — x509-cert marks an EKU
 //! critical unless it lists anyExtendedKeyUsage). Each certificate names its
 //! issuer's CRL (under the public URL) and where to fetch its issuer (AIA). CRLs are issued
@@ -11,7 +13,7 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use const_oid::db::rfc5280::{ID_AD_CA_ISSUERS, ID_KP_TIME_STAMPING};
+use const_oid::db::rfc5280::{ID_AD_CA_ISSUERS, ID_KP_EMAIL_PROTECTION, ID_KP_TIME_STAMPING};
 use const_oid::db::rfc5912::ECDSA_WITH_SHA_256;
 use der::asn1::{BitString, Ia5String, UtcTime};
 use der::referenced::OwnedToRef;
@@ -40,6 +42,10 @@ use x509_cert::{Certificate, Version};
 /// id-kp-documentSigning (RFC 9336).
 pub const ID_KP_DOCUMENT_SIGNING: const_oid::ObjectIdentifier =
     const_oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.36");
+
+/// Adobe Authentic Documents Trust (Acrobat's purpose for document-signing certificates).
+const ADOBE_AUTHENTIC_DOCUMENTS_TRUST: const_oid::ObjectIdentifier =
+    const_oid::ObjectIdentifier::new_unwrap("1.2.840.113583.1.1.5");
 
 const YEAR: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
@@ -156,6 +162,56 @@ fn issue(
     builder.build::<DerSignature>().map_err(malformed)
 }
 
+/// Names carry a short fingerprint of the root key, so two installations' roots are told
+/// apart in a trust store.
+fn tag(root_key: &SigningKey) -> Result<String, PkiError> {
+    use sha2::Digest;
+    let spki = root_key
+        .verifying_key()
+        .to_public_key_der()
+        .map_err(malformed)?;
+    Ok(hex::encode(&sha2::Sha256::digest(spki.as_bytes())[..4]))
+}
+
+/// A leaf certificate from the issuing CA, pointing at its CRL and certificate under
+/// `ca_url`.
+fn issue_leaf(
+    issuing: &Issued,
+    name: &str,
+    lifetime: Duration,
+    key: &SigningKey,
+    ca_url: &str,
+    eku: ExtendedKeyUsage,
+) -> Result<Certificate, PkiError> {
+    issue(
+        Profile::Leaf {
+            issuer: issuing.cert.tbs_certificate.subject.clone(),
+            enable_key_agreement: false,
+            enable_key_encipherment: false,
+        },
+        &format!("CN={name},O=keiyaku"),
+        lifetime,
+        key,
+        Some(issuing),
+        Some(&Pointers {
+            crl: format!("{ca_url}/crl"),
+            issuer: format!("{ca_url}/issuing.crt"),
+        }),
+        Some(eku),
+    )
+}
+
+/// What the sealing certificate may be used for: documentSigning (RFC 9336), and the
+/// purposes NSS (Evince, Okular, `pdfsig`: emailProtection) and Adobe (Authentic Documents
+/// Trust) require of a document signer; pyHanko accepts all three.
+fn sealing_purposes() -> ExtendedKeyUsage {
+    ExtendedKeyUsage(vec![
+        ID_KP_DOCUMENT_SIGNING,
+        ID_KP_EMAIL_PROTECTION,
+        ADOBE_AUTHENTIC_DOCUMENTS_TRUST,
+    ])
+}
+
 /// From an hour ago (clocks differ: a token dated by a slightly slower clock must not
 /// predate its TSA's certificate) until `lifetime` from now.
 fn validity(lifetime: Duration) -> Result<Validity, PkiError> {
@@ -192,7 +248,9 @@ impl LocalPki {
     /// slash) written into the certificates' CRL and issuer pointers.
     pub fn open_or_create(dir: &Path, public_url: &str) -> Result<Self, PkiError> {
         if dir.join("root.pem").exists() {
-            return Self::open(dir);
+            let mut pki = Self::open(dir)?;
+            pki.upgrade(dir, public_url)?;
+            return Ok(pki);
         }
         std::fs::create_dir_all(dir).map_err(|source| PkiError::Io {
             path: dir.display().to_string(),
@@ -201,16 +259,7 @@ impl LocalPki {
         let keys: Vec<SigningKey> = (0..4)
             .map(|_| SigningKey::random(&mut rand::rngs::OsRng))
             .collect();
-        // Names carry a short fingerprint of the root key, so two installations' roots are
-        // told apart in a trust store.
-        let tag = {
-            use sha2::Digest;
-            let spki = keys[0]
-                .verifying_key()
-                .to_public_key_der()
-                .map_err(malformed)?;
-            hex::encode(&sha2::Sha256::digest(spki.as_bytes())[..4])
-        };
+        let tag = tag(&keys[0])?;
         let ca_url = format!("{public_url}/api/v1/ca");
         let root_subject = format!("CN=keiyaku Local Root CA {tag},O=keiyaku");
         let root_cert = issue(
@@ -245,34 +294,20 @@ impl LocalPki {
             key: keys[1].clone(),
             cert: issuing_cert,
         };
-        let leaf = |name: &str, lifetime, key: &SigningKey, eku| {
-            issue(
-                Profile::Leaf {
-                    issuer: issuing.cert.tbs_certificate.subject.clone(),
-                    enable_key_agreement: false,
-                    enable_key_encipherment: false,
-                },
-                &format!("CN={name} {tag},O=keiyaku"),
-                lifetime,
-                key,
-                Some(&issuing),
-                Some(&Pointers {
-                    crl: format!("{ca_url}/crl"),
-                    issuer: format!("{ca_url}/issuing.crt"),
-                }),
-                Some(eku),
-            )
-        };
-        let service_cert = leaf(
-            "keiyaku Document Sealing",
+        let service_cert = issue_leaf(
+            &issuing,
+            &format!("keiyaku Document Sealing {tag}"),
             3 * YEAR,
             &keys[2],
-            ExtendedKeyUsage(vec![ID_KP_DOCUMENT_SIGNING]),
+            &ca_url,
+            sealing_purposes(),
         )?;
-        let tsa_cert = leaf(
-            "keiyaku Local TSA",
+        let tsa_cert = issue_leaf(
+            &issuing,
+            &format!("keiyaku Local TSA {tag}"),
             10 * YEAR,
             &keys[3],
+            &ca_url,
             ExtendedKeyUsage(vec![ID_KP_TIME_STAMPING]),
         )?;
         let pki = LocalPki {
@@ -295,6 +330,48 @@ impl LocalPki {
             write_private(&dir.join(format!("{name}.pem")), pem.as_bytes())?;
         }
         Ok(pki)
+    }
+
+    /// Brings the PKI of an existing data dir up to what this version issues: a sealing
+    /// certificate made before it carried the extended key usages validators require is
+    /// issued again for the same key (seals already made keep theirs, which stays valid).
+    fn upgrade(&mut self, dir: &Path, public_url: &str) -> Result<(), PkiError> {
+        let current = self
+            .service
+            .cert
+            .tbs_certificate
+            .extensions
+            .as_deref()
+            .unwrap_or(&[])
+            .iter()
+            .find(|e| e.extn_id == const_oid::db::rfc5280::ID_CE_EXT_KEY_USAGE)
+            .and_then(|e| ExtendedKeyUsage::from_der(e.extn_value.as_bytes()).ok());
+        if current.is_some_and(|eku| eku == sealing_purposes()) {
+            return Ok(());
+        }
+        let cert = issue_leaf(
+            &self.issuing,
+            &format!("keiyaku Document Sealing {}", tag(&self.root.key)?),
+            3 * YEAR,
+            &self.service.key,
+            &format!("{public_url}/api/v1/ca"),
+            sealing_purposes(),
+        )?;
+        let pem = cert.to_pem(LineEnding::LF).map_err(malformed)?;
+        // Written beside, then renamed over: a crash leaves the old certificate or the new.
+        let fresh = dir.join("service.pem.new");
+        let _ = std::fs::remove_file(&fresh);
+        write_private(&fresh, pem.as_bytes())?;
+        let path = dir.join("service.pem");
+        std::fs::rename(&fresh, &path).map_err(|source| PkiError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        tracing::info!(
+            "the sealing certificate was issued again with the extended key usages validators require"
+        );
+        self.service.cert = cert;
+        Ok(())
     }
 
     fn named(&self) -> [(&'static str, &Issued); 4] {
@@ -561,7 +638,11 @@ mod tests {
         std::fs::write(&chain, read(&pki_dir.join("issuing.pem")).unwrap()).unwrap();
         let chain = chain.display().to_string();
         let root_pem = p("root.pem");
-        for (leaf, purpose) in [("service.pem", None), ("tsa.pem", Some("timestampsign"))] {
+        // smimesign: what NSS asks of a PDF signer (emailProtection).
+        for (leaf, purpose) in [
+            ("service.pem", Some("smimesign")),
+            ("tsa.pem", Some("timestampsign")),
+        ] {
             let mut args = vec!["verify", "-CAfile", &root_pem, "-untrusted", &chain];
             if let Some(purpose) = purpose {
                 args.extend(["-purpose", purpose]);
@@ -576,6 +657,8 @@ mod tests {
         assert!(tsa.contains("http://127.0.0.1:8080/api/v1/ca/crl"));
         let service = openssl(&["x509", "-in", &p("service.pem"), "-noout", "-text"]);
         assert!(service.contains("1.3.6.1.5.5.7.3.36"), "{service}");
+        assert!(service.contains("E-mail Protection"), "{service}");
+        assert!(service.contains("1.2.840.113583.1.1.5"), "{service}");
         assert!(service.contains("Digital Signature, Non Repudiation"));
         assert!(service.contains("CA:FALSE"));
         assert!(service.contains("CA Issuers - URI:http://127.0.0.1:8080/api/v1/ca/issuing.crt"));
@@ -601,5 +684,47 @@ mod tests {
             assert!(text.contains("verify OK"), "{text}");
             assert!(text.contains("No Revoked Certificates"));
         }
+    }
+
+    #[test]
+    fn a_sealing_certificate_from_before_is_issued_again_for_the_same_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = "http://127.0.0.1:8080";
+        let pki = LocalPki::open_or_create(dir.path(), url).unwrap();
+        // A data dir made by an earlier version: documentSigning alone.
+        let old = issue_leaf(
+            &pki.issuing,
+            "keiyaku Document Sealing old",
+            3 * YEAR,
+            &pki.service.key,
+            url,
+            ExtendedKeyUsage(vec![ID_KP_DOCUMENT_SIGNING]),
+        )
+        .unwrap();
+        let pem = old.to_pem(LineEnding::LF).unwrap();
+        std::fs::write(dir.path().join("service.pem"), pem).unwrap();
+
+        let upgraded = LocalPki::open_or_create(dir.path(), url).unwrap();
+        let cert = &upgraded.service.cert;
+        assert_ne!(cert, &old);
+        assert_eq!(
+            cert.tbs_certificate.subject_public_key_info,
+            old.tbs_certificate.subject_public_key_info,
+            "the same key"
+        );
+        assert_eq!(upgraded.root.cert, pki.root.cert);
+        let stored = Certificate::from_pem(read(&dir.path().join("service.pem")).unwrap()).unwrap();
+        assert_eq!(&stored, cert, "written back");
+        let path = keiyaku_pdf::verify::validate_path(
+            cert,
+            std::slice::from_ref(&upgraded.issuing.cert),
+            std::slice::from_ref(&upgraded.root.cert),
+            &[],
+            time::OffsetDateTime::now_utc(),
+        );
+        assert!(path.is_ok(), "{path:?}");
+        // Issued once: the next start keeps it.
+        let again = LocalPki::open_or_create(dir.path(), url).unwrap();
+        assert_eq!(&again.service.cert, cert);
     }
 }

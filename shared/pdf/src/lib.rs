@@ -1,6 +1,7 @@
 //! PDF work for keiyaku: a strict, bounded, lazy reader; the upload check, PAdES sealing
 //! (B-B, B-T, long-term form) and verification built on it; and RFC 3161 time-stamping.
 
+mod cms_read;
 mod crypto;
 mod error;
 mod lexer;

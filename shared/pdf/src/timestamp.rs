@@ -18,9 +18,7 @@
 
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::content_info::{CmsVersion, ContentInfo};
-use cms::signed_data::{
-    EncapsulatedContentInfo, SignedAttributes, SignedData, SignerIdentifier, SignerInfo,
-};
+use cms::signed_data::{EncapsulatedContentInfo, SignedAttributes, SignerIdentifier, SignerInfo};
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5911::{
     ID_AA_SIGNING_CERTIFICATE, ID_AA_SIGNING_CERTIFICATE_V_2, ID_CONTENT_TYPE, ID_MESSAGE_DIGEST,
@@ -771,8 +769,8 @@ fn check_token_inner(
         .content
         .to_der()
         .map_err(malformed("SignedData"))?;
-    let signed_data =
-        SignedData::from_der(&signed_data_der).map_err(malformed("SignedData does not parse"))?;
+    let (signed_data_der, signed_data) = crate::cms_read::signed_data(&signed_data_der)
+        .map_err(malformed("SignedData does not parse"))?;
 
     // RFC 5652 §5.1: an eContentType other than id-data makes SignedData version 3 or more.
     // Versions are covered by no signature, so they are checked against what the rest says.

@@ -3,7 +3,7 @@
 //! certificate path is validated).
 
 use cms::content_info::ContentInfo;
-use cms::signed_data::{SignedData, SignerInfo};
+use cms::signed_data::SignerInfo;
 use const_oid::db::rfc5911::{ID_DATA, ID_MESSAGE_DIGEST, ID_SIGNED_DATA};
 use der::asn1::OctetString;
 use der::{Decode, Encode};
@@ -90,8 +90,7 @@ pub(super) fn check_cms(
         .filter(|ci| ci.content_type == ID_SIGNED_DATA)
         .and_then(|ci| {
             let signed_der = ci.content.to_der().ok()?;
-            let signed = SignedData::from_der(&signed_der).ok()?;
-            Some((signed_der, signed))
+            crate::cms_read::signed_data(&signed_der).ok()
         });
     let Some((signed_der, signed)) = parsed else {
         malformed(problems, "/Contents is not a CMS SignedData".into());
