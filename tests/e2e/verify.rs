@@ -205,3 +205,76 @@ async fn verification_is_counted_per_address_or_per_signed_in_account() {
     assert_eq!(r.status(), 401);
     app.stop().await;
 }
+
+/// A 2 MB file with 15 revisions, each a "signature" over the whole revision whose CMS
+/// (the app's certificate, a signature over another digest) parses: every revision is hashed
+/// and compared with every later one.
+fn costly_to_verify(app: &TestApp) -> Vec<u8> {
+    let pki = LocalPki::open_or_create(&LocalPki::dir(&app.data_dir()), &app.url).unwrap();
+    let attributes = keiyaku_pdf::seal::signed_attributes(&[7; 32], &pki.service.cert).unwrap();
+    let cms = keiyaku_pdf::seal::assemble_cms(
+        attributes,
+        &[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01],
+        &pki.service.cert,
+        &[],
+        None,
+    )
+    .unwrap();
+    let base = keiyaku_pdf::sample::pdf_of_size(2 << 20, 11);
+    keiyaku_pdf::tamper::many_signature_revisions(&base, &cms, 15).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn costly_verifications_in_parallel_do_not_stall_other_clients() {
+    use std::time::{Duration, Instant};
+    let app = TestApp::spawn().await;
+    let costly = costly_to_verify(&app);
+    assert!(costly.len() < 4 << 20, "within the route's 4 MB");
+    let user = app.user("reader@example.com", "読者 一郎").await;
+
+    let attack: Vec<_> = (0..5)
+        .map(|_| {
+            let client = app.anonymous();
+            let body = costly.clone();
+            tokio::spawn(async move {
+                let r = client
+                    .post_body("/api/v1/verify", "application/pdf", body)
+                    .await;
+                let status = r.status().as_u16();
+                let report: Value = r.json().await.unwrap_or(Value::Null);
+                (status, report, Instant::now())
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut worst = Duration::ZERO;
+    for _ in 0..20 {
+        let started = Instant::now();
+        let me = user.get("/api/v1/me").await;
+        assert_eq!(me.status(), 200);
+        worst = worst.max(started.elapsed());
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let measured_until = Instant::now();
+    // Generous: a stalled runtime would hold GET /me for the whole verification.
+    assert!(
+        worst < Duration::from_secs(2),
+        "GET /me took {worst:?} under attack"
+    );
+    let mut still_running = false;
+    for task in attack {
+        let (status, report, finished) = task.await.unwrap();
+        // Verified (and found wanting), or told to come back: never a 5xx but 503.
+        match status {
+            200 => assert_ne!(report["status"], "valid", "{report}"),
+            503 => {}
+            other => panic!("the costly file was answered {other}: {report}"),
+        }
+        still_running |= finished > measured_until;
+    }
+    assert!(
+        still_running,
+        "the attack ended before the other client was measured"
+    );
+    app.stop().await;
+}

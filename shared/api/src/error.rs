@@ -95,6 +95,14 @@ pub fn status_and_detail(e: &Error) -> (StatusCode, ErrorDetail) {
             ),
         ),
         Error::Gone { code, message } => (StatusCode::GONE, detail(code, message.clone(), None)),
+        Error::Busy { .. } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            detail(
+                "busy",
+                "the server is busy checking other files; try again shortly".into(),
+                None,
+            ),
+        ),
         Error::Unavailable(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             detail(
@@ -124,7 +132,7 @@ impl IntoResponse for ApiError {
             other => tracing::info!(code = %detail.code, "refused: {other}"),
         }
         let mut response = (status, axum::Json(ErrorBody { error: detail })).into_response();
-        if let Error::RateLimited { retry_after } = &self.0
+        if let Error::RateLimited { retry_after } | Error::Busy { retry_after } = &self.0
             && let Ok(v) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, v);

@@ -366,7 +366,6 @@ pub async fn receive_upload(
         .map_err(|_| Error::internal("upload body still referenced"))?
         .into_inner()
         .unwrap_or_else(|e| e.into_inner());
-    let bytes = &buf[..len];
     let received = len as u64;
     // A short body is as wrong as a long one.
     if received != slot.declared_size {
@@ -380,7 +379,16 @@ pub async fn receive_upload(
             ),
         ));
     }
-    let verdict = match keiyaku_pdf::inspect(bytes) {
+    let inspected = s.cpu.run(move || keiyaku_pdf::inspect(&buf[..len])).await;
+    let inspected = match inspected {
+        Ok(inspected) => inspected,
+        Err(busy) => {
+            // Nothing was recorded: the client may send the file again.
+            s.blobs.delete(&blob).await?;
+            return Err(busy);
+        }
+    };
+    let verdict = match inspected {
         Ok(info) => Verdict::Accepted {
             pages: info.page_count,
             pdf_version: info.version,
@@ -394,7 +402,6 @@ pub async fn receive_upload(
             }
         }
     };
-    drop(buf);
     let sha256 = hex::encode(hasher.finalize());
     if let Err(e) = record_received(s, slot, &item, sha256, verdict).await {
         s.blobs.delete(&blob).await?;
@@ -456,12 +463,11 @@ async fn receive_for_verification(
             format!("received {len} bytes but {limit} were declared"),
         ));
     }
-    let verdict = match crate::verification::verify(s, &buf[..len]) {
+    let verdict = match crate::verification::verify(s, Prefix(buf, len)).await {
         Ok(report) => Verdict::Verified { report },
         Err(Error::Unprocessable { code, message }) => Verdict::Refused { code, message },
         Err(other) => return Err(other),
     };
-    drop(buf);
     record_received(s, slot, &item, hex::encode(hasher.finalize()), verdict).await?;
     Ok(len as u64)
 }
@@ -498,6 +504,15 @@ fn not_received() -> Error {
         "upload_id",
         "the file has not been sent to this upload slot yet",
     )
+}
+
+/// The first `.1` bytes of a buffer: a received file without copying it.
+struct Prefix(memmap2::MmapMut, usize);
+
+impl AsRef<[u8]> for Prefix {
+    fn as_ref(&self) -> &[u8] {
+        &self.0[..self.1]
+    }
 }
 
 /// A PDF sent in one call.
@@ -589,7 +604,9 @@ pub async fn create(s: &Services, caller: &Caller, new: NewDocument) -> Result<(
     if size > s.config.max_document_bytes {
         return Err(too_large(s.config.max_document_bytes));
     }
-    let info = keiyaku_pdf::inspect(&new.bytes).map_err(|e| {
+    let pdf = new.bytes.clone();
+    let info = s.cpu.run(move || keiyaku_pdf::inspect(&pdf)).await?;
+    let info = info.map_err(|e| {
         tracing::info!(code = e.code(), detail = %e.detail(), "upload refused");
         Error::Unprocessable {
             code: e.code().to_owned(),

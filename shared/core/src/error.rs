@@ -47,6 +47,9 @@ pub enum Error {
     /// What the request acts on has ended (an answer after cancellation, decline or expiry).
     #[error("{message}")]
     Gone { code: &'static str, message: String },
+    /// This server is at capacity for such work: try again after `retry_after`.
+    #[error("busy")]
+    Busy { retry_after: Duration },
     /// A service we depend on (a TSA, the key service, a CRL source) failed: worth retrying.
     #[error("a service we depend on is unavailable")]
     Unavailable(String),

@@ -227,13 +227,13 @@ async fn reuse(
     blob: crate::ports::ByteStream,
     long_term: bool,
 ) -> Result<(bytes::Bytes, Option<OffsetDateTime>)> {
-    let stored = read_all(s, binding, blob).await?;
+    let stored = bytes::Bytes::from(read_all(s, binding, blob).await?);
     let renewal = if long_term {
-        renew_by(s, &stored)?
+        renew_by(s, stored.clone()).await?
     } else {
         None
     };
-    Ok((stored.into(), renewal))
+    Ok((stored, renewal))
 }
 
 /// The new file: `pdf` sealed, or extended to long-term form (with its renewal date).
@@ -265,12 +265,8 @@ async fn produce(
 }
 
 /// When the file's newest document timestamp must be renewed, from the file itself.
-fn renew_by(s: &Services, pdf: &[u8]) -> Result<Option<OffsetDateTime>> {
-    let report = keiyaku_pdf::verify::verify(pdf, &crate::verification::anchors(s)?, s.now())
-        .map_err(|e| Error::Unprocessable {
-            code: e.code().to_owned(),
-            message: e.to_string(),
-        })?;
+async fn renew_by(s: &Services, pdf: bytes::Bytes) -> Result<Option<OffsetDateTime>> {
+    let report = crate::verification::report_on_own(s, pdf).await?;
     Ok(report.renew_by.as_deref().and_then(|t| {
         OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
     }))

@@ -6,6 +6,7 @@ pub mod answers;
 pub mod clock;
 pub mod config;
 pub mod contract;
+pub mod cpu;
 pub mod documents;
 pub mod envelope;
 pub mod error;

@@ -37,6 +37,8 @@ pub struct Services {
     pub authority: Option<Arc<dyn LocalAuthority>>,
     /// Settings.
     pub config: Config,
+    /// Where CPU-heavy work on untrusted input runs.
+    pub cpu: crate::cpu::CpuPool,
 }
 
 impl Services {

@@ -19,15 +19,22 @@ pub(crate) fn anchors(s: &Services) -> Result<Vec<keiyaku_pdf::verify::Certifica
     keiyaku_pdf::verify::load_anchors(pem.as_bytes()).map_err(Error::internal)
 }
 
-/// Verifies `pdf`; the report as JSON (the schema of `keiyaku verify --json`). A file that
-/// cannot be read as a PDF is refused with the reader's code.
-pub fn verify(s: &Services, pdf: &[u8]) -> Result<serde_json::Value> {
-    let report = keiyaku_pdf::verify::verify(pdf, &anchors(s)?, s.now()).map_err(|e| {
-        Error::Unprocessable {
+/// Verifies `pdf` on the CPU pool; the report as JSON (the schema of `keiyaku verify
+/// --json`). A file that cannot be read as a PDF is refused with the reader's code.
+pub async fn verify<B>(s: &Services, pdf: B) -> Result<serde_json::Value>
+where
+    B: AsRef<[u8]> + Send + 'static,
+{
+    let anchors = anchors(s)?;
+    let now = s.now();
+    let report = s
+        .cpu
+        .run(move || keiyaku_pdf::verify::verify(pdf.as_ref(), &anchors, now))
+        .await?
+        .map_err(|e| Error::Unprocessable {
             code: e.code().to_owned(),
             message: e.to_string(),
-        }
-    })?;
+        })?;
     let json = serde_json::to_value(&report).map_err(Error::internal)?;
     if json.to_string().len() > MAX_REPORT_BYTES {
         return Err(Error::Unprocessable {
@@ -38,11 +45,25 @@ pub fn verify(s: &Services, pdf: &[u8]) -> Result<serde_json::Value> {
     Ok(json)
 }
 
+/// The report on a file this service sealed (checked before it is mailed or renewed): on
+/// the CPU pool, waiting its turn.
+pub(crate) async fn report_on_own<B>(s: &Services, pdf: B) -> Result<keiyaku_pdf::verify::Report>
+where
+    B: AsRef<[u8]> + Send + 'static,
+{
+    let anchors = anchors(s)?;
+    let now = s.now();
+    s.cpu
+        .run_queued(move || keiyaku_pdf::verify::verify(pdf.as_ref(), &anchors, now))
+        .await?
+        .map_err(|e| Error::internal(format!("the sealed file does not verify: {e}")))
+}
+
 /// [`verify`] for a file sent in the request itself: counted per account when the caller is
 /// signed in, else per client address.
 pub async fn verify_sent(
     s: &Services,
-    pdf: &[u8],
+    pdf: bytes::Bytes,
     ip: std::net::IpAddr,
     caller: Option<&Caller>,
 ) -> Result<serde_json::Value> {
@@ -58,7 +79,7 @@ pub async fn verify_sent(
             .await?
         }
     }
-    verify(s, pdf)
+    verify(s, pdf).await
 }
 
 /// Counts one verification against a signed-in account's budget.

@@ -228,6 +228,7 @@ pub fn open_services(
         scheduler: scheduler.clone(),
         clock,
         config,
+        cpu: keiyaku_core::cpu::CpuPool::for_this_machine(),
     });
     // Set once, just made: cannot already be set.
     let _ = tasks.services.set(Arc::downgrade(&services));

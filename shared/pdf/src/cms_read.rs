@@ -26,6 +26,10 @@ pub(crate) fn signed_data(der: &[u8]) -> der::Result<(Vec<u8>, SignedData)> {
 /// `der` with the elements of its `[0]` certificates and `[1]` crls sorted and unique.
 fn with_sets_in_order(der: &[u8]) -> der::Result<Vec<u8>> {
     let sequence = AnyRef::from_der(der)?;
+    // Only the sets are put in order: nothing else is repaired.
+    if sequence.tag() != Tag::Sequence {
+        return Err(sequence.tag().value_error());
+    }
     let mut reader = SliceReader::new(sequence.value())?;
     let mut fields = Vec::new();
     while !reader.is_finished() {

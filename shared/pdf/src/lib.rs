@@ -15,8 +15,8 @@ pub mod verify;
 
 pub use error::PdfError;
 pub use reader::{
-    MAX_DECODED_STREAM, MAX_DECODED_TOTAL, MAX_OBJECT_NUMBER, MAX_SECTIONS, PdfReader, SectionKind,
-    XrefEntry, XrefKind, XrefSection,
+    MAX_DECODED_STREAM, MAX_DECODED_TOTAL, MAX_OBJECT_NUMBER, MAX_SECTIONS, PdfReader, ReadBudget,
+    SectionKind, XrefEntry, XrefKind, XrefSection,
 };
 pub use timestamp::{FailureInfo, TimestampError, Token, TsaSigner};
 pub use validate::{MAX_PAGE_TREE_NODES, MAX_PAGES, PdfInfo, inspect};

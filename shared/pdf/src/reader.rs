@@ -12,7 +12,9 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use lopdf::{Dictionary, Object, ObjectId, Stream};
 
@@ -25,7 +27,8 @@ pub const MAX_OBJECT_NUMBER: u32 = 8_388_607;
 pub const MAX_SECTIONS: usize = 10_000;
 /// Most bytes one stream (object stream, cross-reference stream) may decode to.
 pub const MAX_DECODED_STREAM: usize = 16 << 20;
-/// Most bytes all decoding done by one reader may produce in total.
+/// Most bytes all decoding done by one reader (or the readers sharing one [`ReadBudget`])
+/// may produce in total.
 pub const MAX_DECODED_TOTAL: usize = 256 << 20;
 /// Most decoded object-stream bytes kept in the cache before it is emptied.
 const OBJSTM_CACHE_BYTES: usize = 64 << 20;
@@ -95,6 +98,75 @@ struct ObjStm {
     members: Vec<(u32, usize)>,
 }
 
+/// What every reader of one request shares (a verification opens the file once per
+/// revision it compares): one budget of decoded bytes, one deadline, and the object streams
+/// decoded so far, so that a stream read by each revision's reader is decoded once.
+#[derive(Clone)]
+pub struct ReadBudget(Arc<SharedRead>);
+
+impl std::fmt::Debug for ReadBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadBudget")
+            .field("decoded", &self.0.decoded)
+            .field("deadline", &self.0.deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+struct SharedRead {
+    decoded: AtomicUsize,
+    deadline: Option<Instant>,
+    /// Decoded object streams by (offset, raw length), with the dictionary they were decoded
+    /// with: the same bytes with the same dictionary decode the same in any revision.
+    objstms: Mutex<ObjStmCache>,
+}
+
+/// Bytes held, and the decoded object streams by (offset, raw length).
+type ObjStmCache = (usize, HashMap<(usize, usize), (Dictionary, Arc<ObjStm>)>);
+
+impl ReadBudget {
+    /// A budget of [`MAX_DECODED_TOTAL`] bytes, until `deadline` if given.
+    pub fn new(deadline: Option<Instant>) -> Self {
+        ReadBudget(Arc::new(SharedRead {
+            decoded: AtomicUsize::new(0),
+            deadline,
+            objstms: Mutex::new((0, HashMap::new())),
+        }))
+    }
+
+    /// Whether the deadline has passed.
+    pub fn expired(&self) -> bool {
+        self.0.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    fn check_time(&self) -> Result<(), PdfError> {
+        match self.expired() {
+            true => Err(PdfError::limit(
+                "the time allowed for reading the file ran out",
+            )),
+            false => Ok(()),
+        }
+    }
+
+    fn cached(&self, key: (usize, usize), dict: &Dictionary) -> Option<Arc<ObjStm>> {
+        let cache = self.0.objstms.lock().unwrap_or_else(|e| e.into_inner());
+        match cache.1.get(&key) {
+            Some((seen, objstm)) if seen == dict => Some(Arc::clone(objstm)),
+            _ => None,
+        }
+    }
+
+    fn keep(&self, key: (usize, usize), dict: Dictionary, objstm: &Arc<ObjStm>) {
+        let mut cache = self.0.objstms.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.0 + objstm.data.len() > OBJSTM_CACHE_BYTES {
+            cache.1.clear();
+            cache.0 = 0;
+        }
+        cache.0 += objstm.data.len();
+        cache.1.insert(key, (dict, Arc::clone(objstm)));
+    }
+}
+
 /// The body of an indirect object as read from the file.
 enum Body<'a> {
     Object(Object),
@@ -137,7 +209,7 @@ pub struct PdfReader<'a> {
     startxref: usize,
     sections: Vec<XrefSection>,
     entries: HashMap<u32, XrefEntry>,
-    decoded_total: Cell<usize>,
+    shared: ReadBudget,
     objstms: RefCell<HashMap<u32, Arc<ObjStm>>>,
     objstm_bytes: Cell<usize>,
     /// Objects being read right now, to turn a self-reference into an error.
@@ -159,6 +231,12 @@ impl std::fmt::Debug for PdfReader<'_> {
 impl<'a> PdfReader<'a> {
     /// Checks the header and reads the whole cross-reference chain (no object is parsed yet).
     pub fn open(bytes: &'a [u8]) -> Result<Self, PdfError> {
+        Self::open_within(bytes, &ReadBudget::new(None))
+    }
+
+    /// [`PdfReader::open`], decoding within `budget` (shared with other readers).
+    pub fn open_within(bytes: &'a [u8], budget: &ReadBudget) -> Result<Self, PdfError> {
+        budget.check_time()?;
         if bytes.is_empty() {
             return Err(PdfError::Empty);
         }
@@ -170,7 +248,7 @@ impl<'a> PdfReader<'a> {
             startxref,
             sections: Vec::new(),
             entries: HashMap::new(),
-            decoded_total: Cell::new(0),
+            shared: budget.clone(),
             objstms: RefCell::new(HashMap::new()),
             objstm_bytes: Cell::new(0),
             reading: RefCell::new(Vec::new()),
@@ -353,6 +431,7 @@ impl<'a> PdfReader<'a> {
         if depth > MAX_READ_DEPTH {
             return Err(PdfError::limit("objects refer to each other too deeply"));
         }
+        self.shared.check_time()?;
         match self.entries.get(&id.0).copied() {
             None | Some(XrefEntry::Free) => Ok(Object::Null),
             Some(XrefEntry::InUse { offset, generation }) => {
@@ -433,6 +512,13 @@ impl<'a> PdfReader<'a> {
         if !dict.has_type(b"ObjStm") {
             return Err(PdfError::object(id, "object stream lacks /Type /ObjStm"));
         }
+        let key = (offset, data.len());
+        if let Some(objstm) = self.shared.cached(key, &dict) {
+            self.objstms
+                .borrow_mut()
+                .insert(number, Arc::clone(&objstm));
+            return Ok(objstm);
+        }
         let n = non_negative(&dict, b"N").ok_or_else(|| PdfError::object(id, "bad /N"))?;
         let first =
             non_negative(&dict, b"First").ok_or_else(|| PdfError::object(id, "bad /First"))?;
@@ -447,6 +533,7 @@ impl<'a> PdfReader<'a> {
             first,
             members,
         });
+        self.shared.keep(key, dict, &objstm);
         // Keep the cache bounded: empty it rather than let a file hold many 16 MiB streams.
         if self.objstm_bytes.get() + objstm.data.len() > OBJSTM_CACHE_BYTES {
             self.objstms.borrow_mut().clear();
@@ -461,12 +548,13 @@ impl<'a> PdfReader<'a> {
     }
 
     /// Decodes a stream's data with lopdf's bounded decoders, within the per-stream cap and
-    /// the reader's total budget.
+    /// the reader's total budget (shared with the other readers of its [`ReadBudget`]).
     fn decode(&self, dict: &Dictionary, data: &[u8], ctx: Ctx) -> Result<Vec<u8>, PdfError> {
-        let left = MAX_DECODED_TOTAL.saturating_sub(self.decoded_total.get());
+        self.shared.check_time()?;
+        let decoded_total = &self.shared.0.decoded;
+        let left = MAX_DECODED_TOTAL.saturating_sub(decoded_total.load(Ordering::Relaxed));
         let decoded = decode_stream(dict, data, MAX_DECODED_STREAM.min(left), ctx)?;
-        self.decoded_total
-            .set(self.decoded_total.get() + decoded.len());
+        decoded_total.fetch_add(decoded.len(), Ordering::Relaxed);
         Ok(decoded)
     }
 

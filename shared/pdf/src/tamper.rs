@@ -2,7 +2,8 @@
 //! judges (`examples/tamper.rs`): an annotation added to a page, a page's content edited, a
 //! page added, and edits disguised as validation data by a new DSS, each as an incremental
 //! update with a classic table or a cross-reference stream (an object overridden through an
-//! xref stream).
+//! xref stream); and a file built to cost a verifier as much as one can (many revisions,
+//! each a signature over the whole file).
 
 use lopdf::{Dictionary, Object, ObjectId};
 
@@ -244,4 +245,26 @@ pub fn variants(
         ("edited-content-named-as-dss-certs", content_as_certs),
         ("replaced-content-page-named-as-vri", page_as_vri),
     ])
+}
+
+/// `pdf` with `count` more revisions, each adding a signature field whose byte range covers
+/// its whole revision and whose `/Contents` is `cms` (one that parses and names a digest, so
+/// a verifier hashes every revision and compares it with each later one): the costliest
+/// file to verify per byte sent.
+pub fn many_signature_revisions(
+    pdf: &[u8],
+    cms: &[u8],
+    count: usize,
+) -> Result<Vec<u8>, crate::seal::SealError> {
+    let mut out = pdf.to_vec();
+    for n in 0..count {
+        let options = crate::seal::SealOptions {
+            reason: format!("revision {n}"),
+            name: "many revisions".into(),
+            time: time::OffsetDateTime::UNIX_EPOCH,
+            reserved: cms.len(),
+        };
+        out = crate::seal::prepare(&out, &options)?.finish(cms)?;
+    }
+    Ok(out)
 }

@@ -75,6 +75,6 @@ pub async fn verify(
         )));
     }
     Ok(Json(
-        verification::verify_sent(&s, &bytes, ip, caller.as_ref()).await?,
+        verification::verify_sent(&s, bytes, ip, caller.as_ref()).await?,
     ))
 }

@@ -98,12 +98,12 @@ pub(crate) fn analyse(
     later_ends: &[usize],
     budget: &mut Budget,
 ) -> Result<Changes, PdfError> {
-    let old = PdfReader::open(&pdf[..signed_end])?;
+    let old = PdfReader::open_within(&pdf[..signed_end], &budget.read)?;
     let mut later = Vec::new();
     let mut watched = BTreeSet::new();
     for &end in later_ends {
         budget.take()?;
-        let new = PdfReader::open(&pdf[..end])?;
+        let new = PdfReader::open_within(&pdf[..end], &budget.read)?;
         let changed = changed_objects(&old, &new);
         watched.extend(changed.iter().copied());
         later.push((new, changed));

@@ -25,7 +25,7 @@ pub use x509_cert::Certificate;
 use x509_cert::crl::CertificateList;
 
 use crate::PdfError;
-use crate::reader::PdfReader;
+use crate::reader::{PdfReader, ReadBudget};
 use crate::timestamp::Token;
 use chain::{PathResult, Revocation};
 use cms_check::{check_cms, check_token, der_prefix};
@@ -45,6 +45,9 @@ pub const MAX_SIGNATURES: usize = 100;
 const MAX_DSS_ITEMS: usize = 1_000;
 /// Most objects read, in all, to analyse what was changed after each signature.
 const MAX_CHANGE_READS: usize = 500_000;
+/// Wall-clock time one verification may take: far beyond any contract's (a 20 MB file with
+/// ten seals verifies in well under a second), well short of a client's patience.
+pub const TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
@@ -344,14 +347,59 @@ struct Entry {
     permissions: permissions::Permissions,
 }
 
-/// Verifies every signature and document timestamp in `pdf` against `anchors`, at `now`.
-/// Fails only when the file cannot be read as a PDF at all.
+/// Verifies every signature and document timestamp in `pdf` against `anchors`, at `now`,
+/// within [`TIME_LIMIT`]. Fails only when the file cannot be read as a PDF at all.
 pub fn verify(
     pdf: &[u8],
     anchors: &[Certificate],
     now: OffsetDateTime,
 ) -> Result<Report, PdfError> {
-    run(pdf, anchors, now, Mode::Verify).map(|(report, _)| report)
+    verify_within(pdf, anchors, now, TIME_LIMIT)
+}
+
+/// [`verify`] within `limit` of wall-clock time: a verification that runs out of it is
+/// indeterminate, and says so.
+pub fn verify_within(
+    pdf: &[u8],
+    anchors: &[Certificate],
+    now: OffsetDateTime,
+    limit: std::time::Duration,
+) -> Result<Report, PdfError> {
+    let read = ReadBudget::new(Some(std::time::Instant::now() + limit));
+    match run(pdf, anchors, now, Mode::Verify, &read) {
+        Ok((mut report, _)) => {
+            // What ran out of time may read as damage: the verdict is undecided.
+            if read.expired() {
+                report.status = Status::Indeterminate;
+                report.problems.push(out_of_time(limit));
+            }
+            Ok(report)
+        }
+        Err(_) if read.expired() => Ok(Report {
+            status: Status::Indeterminate,
+            level: None,
+            file_size: pdf.len(),
+            revisions: 0,
+            validated_at: rfc3339(now),
+            renew_by: None,
+            trust_anchors: anchors.iter().map(chain::subject).collect(),
+            signatures: Vec::new(),
+            problems: vec![out_of_time(limit)],
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+fn out_of_time(limit: std::time::Duration) -> Problem {
+    problem(
+        "time_limit_exceeded",
+        format!(
+            "the file could not be verified within {} s: it has too many revisions, \
+             signatures or objects",
+            limit.as_secs()
+        ),
+        Status::Indeterminate,
+    )
 }
 
 /// The certificate paths (leaf first, anchor last) of every signature and timestamp in
@@ -362,7 +410,7 @@ pub fn certificate_paths(
     anchors: &[Certificate],
     now: OffsetDateTime,
 ) -> Result<Vec<Vec<Certificate>>, PdfError> {
-    run(pdf, anchors, now, Mode::PathsOnly).map(|(_, paths)| paths)
+    run(pdf, anchors, now, Mode::PathsOnly, &ReadBudget::new(None)).map(|(_, paths)| paths)
 }
 
 /// Checks `leaf` up to `anchors` at `at`, issuers from `pool`, revocation from `crls`: the
@@ -409,8 +457,9 @@ fn run(
     anchors: &[Certificate],
     now: OffsetDateTime,
     mode: Mode,
+    read: &ReadBudget,
 ) -> Result<(Report, Vec<Vec<Certificate>>), PdfError> {
-    let reader = PdfReader::open(pdf)?;
+    let reader = PdfReader::open_within(pdf, read)?;
     if reader.is_encrypted() {
         return Err(PdfError::Encrypted);
     }
@@ -424,6 +473,10 @@ fn run(
     }
     let mut entries = Vec::new();
     for found in found {
+        // Out of time: the report is indeterminate whatever the rest would say.
+        if read.expired() {
+            break;
+        }
         entries.push(examine(&reader, &ends, &final_dss, found, mode));
     }
     entries.sort_by_key(|e| e.end);
@@ -575,6 +628,7 @@ fn run(
                             (token_path, covered_after(entry.end)),
                         ],
                         &mut lt_cache,
+                        read,
                     )?
                 {
                     level = Level::BLT;
@@ -589,7 +643,7 @@ fn run(
     }
 
     // Later changes, per signature: its revision against each later one.
-    let mut budget = structure::Budget::new(MAX_CHANGE_READS);
+    let mut budget = structure::Budget::new(MAX_CHANGE_READS, read.clone());
     for entry in &mut entries {
         if mode == Mode::PathsOnly || entry.report.coverage != Coverage::EntireRevision {
             continue;
@@ -728,6 +782,7 @@ fn long_term_end(
     signed_end: usize,
     paths: &[(&PathResult, OffsetDateTime)],
     cache: &mut Vec<(usize, Dss)>,
+    read: &ReadBudget,
 ) -> Result<Option<usize>, PdfError> {
     let bytes = reader.bytes();
     for &end in ends
@@ -739,7 +794,7 @@ fn long_term_end(
             if cache.len() >= MAX_REVISIONS_OPENED {
                 return Ok(None);
             }
-            let revision = PdfReader::open(&bytes[..end])?;
+            let revision = PdfReader::open_within(&bytes[..end], read)?;
             cache.push((end, dss(&revision)?));
         }
         let dss = &cache.iter().find(|(e, _)| *e == end).expect("cached").1;

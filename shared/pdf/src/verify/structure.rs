@@ -8,24 +8,30 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use lopdf::{Dictionary, Object, ObjectId};
 
 use crate::PdfError;
-use crate::reader::PdfReader;
+use crate::reader::{PdfReader, ReadBudget};
 
 /// Most form fields and widgets followed in the signed revision's form tree.
 const MAX_FORM_NODES: usize = 10_000;
 /// Deepest direct nesting scanned inside one object.
 const MAX_NESTING: usize = 32;
 
-/// Objects read so far for one verification's change analysis, against a cap: a hostile
-/// file with many revisions and objects gets an undecided verdict, not a long wait.
+/// Objects read so far for one verification's change analysis, against a cap, and the
+/// readers' shared budget (decoded bytes, deadline): a hostile file with many revisions and
+/// objects gets an undecided verdict, not a long wait.
 #[derive(Debug)]
 pub(crate) struct Budget {
     left: usize,
+    /// What every reader the analysis opens decodes within.
+    pub(crate) read: ReadBudget,
 }
 
 impl Budget {
-    /// A budget of `objects` reads.
-    pub(crate) fn new(objects: usize) -> Self {
-        Budget { left: objects }
+    /// A budget of `objects` reads, the readers within `read`.
+    pub(crate) fn new(objects: usize, read: ReadBudget) -> Self {
+        Budget {
+            left: objects,
+            read,
+        }
     }
 
     /// Takes one read, or fails when none is left.
