@@ -348,6 +348,7 @@ impl Definition {
             return err("$.Version", "must be a string");
         }
         let machine = parse_machine(top, "$", false)?;
+        unique_names(&machine, "$", &mut BTreeMap::new())?;
         Ok(Definition {
             timeout_seconds,
             machine,
@@ -363,6 +364,37 @@ impl Definition {
     pub fn sha256_hex(&self) -> &str {
         &self.sha256
     }
+}
+
+/// State names are unique in the whole state machine, branches and Map processors included
+/// (the Developer Guide: "Names must be unique within the scope of the whole state machine";
+/// CreateStateMachine refuses a duplicate). `seen` maps each name to where it was first met.
+fn unique_names(
+    machine: &Machine,
+    at: &str,
+    seen: &mut BTreeMap<String, String>,
+) -> Result<(), DefinitionError> {
+    for (name, state) in &machine.states {
+        let here = format!("{at}.States.{name}");
+        if let Some(first) = seen.insert(name.clone(), here.clone()) {
+            return err(
+                &here,
+                format!(
+                    "state name {name:?} is already used at {first}: names must be unique in the whole state machine"
+                ),
+            );
+        }
+        match &state.kind {
+            Kind::Parallel(branches) => {
+                for (i, branch) in branches.iter().enumerate() {
+                    unique_names(branch, &format!("{here}.Branches[{i}]"), seen)?;
+                }
+            }
+            Kind::Map(map) => unique_names(&map.processor, &format!("{here}.ItemProcessor"), seen)?,
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The canonical form's hash. Keys are sorted here rather than relying on `serde_json`'s
@@ -511,16 +543,9 @@ fn data_path(o: &Map<String, Value>, at: &str, key: &str) -> Result<DataPath, De
     match o.get(key) {
         Some(Value::Null) => Ok(DataPath::Null),
         None => Ok(DataPath::Path(Path::parse("$").expect("'$' parses"))),
-        Some(_) => {
-            let p = opt_path(o, at, key, false)?.expect("present");
-            if p.root == crate::path::Root::Context {
-                return err(
-                    &child(at, key),
-                    "must read the state input ($), not the context object",
-                );
-            }
-            Ok(DataPath::Path(p))
-        }
+        Some(_) => Ok(DataPath::Path(
+            opt_path(o, at, key, false)?.expect("present"),
+        )),
     }
 }
 

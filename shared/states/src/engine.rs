@@ -533,16 +533,31 @@ fn eval_field(
     })
 }
 
-fn apply_data_path(p: &DataPath, v: &Value, field: &str) -> Result<Value, Failure> {
+/// `InputPath` / `OutputPath` over `v`, or over the context object when the path reads `$$`
+/// (the Developer Guide allows it in both).
+fn apply_data_path(
+    p: &DataPath,
+    v: &Value,
+    field: &str,
+    context: &dyn Fn() -> Value,
+) -> Result<Value, Failure> {
     match p {
         DataPath::Null => Ok(json!({})),
-        DataPath::Path(p) => p.read(v).ok_or_else(|| {
+        DataPath::Path(p) => read_input_or_context(p, v, context).ok_or_else(|| {
             runtime(format!(
                 "Invalid path '{}' in {field}: the input '{}' has no such field",
                 p.as_str(),
                 payload_string(v)
             ))
         }),
+    }
+}
+
+/// `p` read from `input`, or from the context object when it starts with `$$`.
+fn read_input_or_context(p: &Path, input: &Value, context: &dyn Fn() -> Value) -> Option<Value> {
+    match p.root {
+        Root::Context => p.read(&context()),
+        Root::Input => p.read(input),
     }
 }
 
@@ -1108,10 +1123,13 @@ fn step(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) -> Outcome {
     // Fail has no InputPath; everything else sees the input through it.
     let effective = match &st.kind {
         Kind::Fail(_) => active.input.clone(),
-        _ => match apply_data_path(&st.input_path, &active.input, "InputPath") {
-            Ok(v) => v,
-            Err(f) => return Outcome::Error(f),
-        },
+        _ => {
+            let build = context_builder(cx.meta, active, None, None);
+            match apply_data_path(&st.input_path, &active.input, "InputPath", &build) {
+                Ok(v) => v,
+                Err(f) => return Outcome::Error(f),
+            }
+        }
     };
     let params =
         |active: &Active, cx: &mut Cx<'_>, token: Option<&str>| -> Result<Value, Failure> {
@@ -1349,7 +1367,11 @@ fn step(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) -> Outcome {
             parallel_progress(frame, machine, cx)
         }
         Kind::Map(m) => {
-            let items = match m.items_path.read(&effective) {
+            let items = {
+                let build = context_builder(cx.meta, active, None, None);
+                read_input_or_context(&m.items_path, &effective, &build)
+            };
+            let items = match items {
                 Some(Value::Array(a)) => a,
                 _ => {
                     return Outcome::Error(runtime(format!(
@@ -1446,7 +1468,11 @@ fn exit_with_output(
     cx: &mut Cx<'_>,
     to: Transition,
 ) -> Outcome {
-    let output = match apply_data_path(&st.output_path, &effective, "OutputPath") {
+    let output = {
+        let build = context_builder(cx.meta, frame.active.as_ref().expect("active"), None, None);
+        apply_data_path(&st.output_path, &effective, "OutputPath", &build)
+    };
+    let output = match output {
         Ok(v) => v,
         Err(f) => return Outcome::Error(f),
     };
@@ -1513,7 +1539,11 @@ fn finish(frame: &mut Frame, st: &State, result: Value, cx: &mut Cx<'_>) -> Outc
             doc
         }
     };
-    let output = match apply_data_path(&st.output_path, &combined, "OutputPath") {
+    let output = {
+        let build = context_builder(cx.meta, frame.active.as_ref().expect("active"), None, None);
+        apply_data_path(&st.output_path, &combined, "OutputPath", &build)
+    };
+    let output = match output {
         Ok(v) => v,
         Err(f) => return Outcome::Error(f),
     };
@@ -1619,8 +1649,12 @@ fn deliver(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>, input: &Input)
         },
         Step::Wait(t) => match input {
             Input::TimerFired { timer } if *timer == t.id => {
-                let input_doc = frame.active.as_ref().expect("active").input.clone();
-                match apply_data_path(&st.input_path, &input_doc, "InputPath") {
+                let effective = {
+                    let active = frame.active.as_ref().expect("active");
+                    let build = context_builder(cx.meta, active, None, None);
+                    apply_data_path(&st.input_path, &active.input, "InputPath", &build)
+                };
+                match effective {
                     Ok(eff) => {
                         let to = st.transition.clone();
                         exit_with_output(frame, st, eff, cx, to)
@@ -2069,8 +2103,10 @@ fn compare(op: &str, v: &Value, rhs: &Value) -> bool {
             (Some(s), Some(p)) => string_matches(s, p),
             _ => false,
         },
+        // Java's String.compareTo orders by UTF-16 code units, not by code points: a
+        // character outside the BMP (a surrogate pair, 0xD800…) sorts before U+E000…U+FFFF.
         _ if op.starts_with("String") => match (v.as_str(), rhs.as_str()) {
-            (Some(a), Some(b)) => expect(a.cmp(b)),
+            (Some(a), Some(b)) => expect(a.encode_utf16().cmp(b.encode_utf16())),
             _ => false,
         },
         _ if op.starts_with("Numeric") => match (v.as_f64(), rhs.as_f64()) {

@@ -333,7 +333,7 @@ pub fn eval(call: &Call, scope: &dyn Scope, rng: &mut Rng) -> Result<Value, Fail
                 "SHA-256" => hex::encode(Sha256::digest(data.as_bytes())),
                 "SHA-384" => hex::encode(Sha384::digest(data.as_bytes())),
                 "SHA-512" => hex::encode(Sha512::digest(data.as_bytes())),
-                // AWS also offers MD5; no MD5 crate is in the workspace, so it fails here.
+                "MD5" => hex::encode(md5::Md5::digest(data.as_bytes())),
                 other => {
                     return Err(fail(format!(
                         "{name}: algorithm {other:?} is not supported"
@@ -505,6 +505,12 @@ mod tests {
             .unwrap(),
             json!("{\"foo\":\"bar\"}")
         );
+        // Keys keep their order, as on Step Functions (not sorted).
+        let input: Value = serde_json::from_str(r#"{"o": {"zeta": 1, "alpha": 2}}"#).unwrap();
+        assert_eq!(
+            run("States.JsonToString($.o)", input).unwrap(),
+            json!("{\"zeta\":1,\"alpha\":2}")
+        );
         assert_eq!(
             run("States.Array('Foo', 2020, $.name)", json!({"name": "Bar"})).unwrap(),
             json!(["Foo", 2020, "Bar"])
@@ -617,8 +623,13 @@ mod tests {
             run("States.Hash('abc', 'SHA-1')", json!({})).unwrap(),
             json!("a9993e364706816aba3e25717850c26c9cd0d89d")
         );
+        // RFC 1321's test vector; the Developer Guide lists MD5 among States.Hash's algorithms.
         assert_eq!(
-            run("States.Hash('abc', 'MD5')", json!({}))
+            run("States.Hash('abc', 'MD5')", json!({})).unwrap(),
+            json!("900150983cd24fb0d6963f7d28e17f72")
+        );
+        assert_eq!(
+            run("States.Hash('abc', 'MD4')", json!({}))
                 .unwrap_err()
                 .error,
             INTRINSIC_FAILURE

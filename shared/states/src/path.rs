@@ -4,8 +4,10 @@
 //!
 //! AWS evaluates paths with Jayway JsonPath. We implement the parts its documentation shows:
 //! `$`, `$$` (the context object), `.name`, `['name']`, `[n]` (negative counts from the end),
-//! `[*]` / `.*`, `[a:b]` slices, `[0,1]` unions and `..name` descent. Filter expressions
-//! (`[?(...)]`) and functions (`.length()`) are refused when the definition is parsed.
+//! `[*]` / `.*`, `[a:b]` slices, `[0,1]` unions, `..name` descent, and filter expressions
+//! (`[?(@.price < 10 && @.kind == 'book')]`: a relative path alone, or compared with a
+//! number, string, boolean or null by `== != < <= > >=`, joined by `&&` and `||`). Functions
+//! (`.length()`) and other filter forms are refused when the definition is parsed.
 
 use serde_json::{Map, Value};
 
@@ -33,6 +35,93 @@ pub enum Segment {
     Union(Vec<Segment>),
     /// `..name` or `..*`: every match at any depth.
     Descend(Option<String>),
+    /// `[?(...)]`: the elements of an array for which the filter holds.
+    Filter(Filter),
+}
+
+/// A filter expression: alternatives (`||`) of conjunctions (`&&`), Jayway's precedence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter(Vec<Vec<Condition>>);
+
+/// One condition of a filter: `@.path` exists, or compares with a literal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    path: Vec<Segment>,
+    test: Option<(Comparison, Value)>,
+}
+
+/// A comparison operator of a filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+impl Filter {
+    fn holds(&self, item: &Value) -> bool {
+        self.0
+            .iter()
+            .any(|all| all.iter().all(|condition| condition.holds(item)))
+    }
+}
+
+impl Condition {
+    fn holds(&self, item: &Value) -> bool {
+        let mut cur = item;
+        for seg in &self.path {
+            let next = match seg {
+                Segment::Field(name) => cur.as_object().and_then(|o| o.get(name)),
+                Segment::Index(i) => cur
+                    .as_array()
+                    .and_then(|a| normalize(*i, a.len()).and_then(|at| a.get(at))),
+                _ => None,
+            };
+            // A missing node is Jayway's "undefined": equal to nothing, so only `!=` holds.
+            let Some(next) = next else {
+                return matches!(self.test, Some((Comparison::Ne, _)));
+            };
+            cur = next;
+        }
+        let Some((op, literal)) = &self.test else {
+            return true;
+        };
+        use std::cmp::Ordering;
+        // Values of different types never compare (Jayway); numbers compare as numbers.
+        let order = match (cur, literal) {
+            (Value::Number(a), Value::Number(b)) => a
+                .as_f64()
+                .zip(b.as_f64())
+                .and_then(|(a, b)| a.partial_cmp(&b)),
+            (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
+            (Value::Bool(a), Value::Bool(b)) if matches!(op, Comparison::Eq | Comparison::Ne) => {
+                Some(a.cmp(b))
+            }
+            (Value::Null, Value::Null) if matches!(op, Comparison::Eq | Comparison::Ne) => {
+                Some(Ordering::Equal)
+            }
+            _ => None,
+        };
+        match (op, order) {
+            (Comparison::Ne, None) => true,
+            (_, None) => false,
+            (Comparison::Eq, Some(o)) => o == Ordering::Equal,
+            (Comparison::Ne, Some(o)) => o != Ordering::Equal,
+            (Comparison::Lt, Some(o)) => o == Ordering::Less,
+            (Comparison::Le, Some(o)) => o != Ordering::Greater,
+            (Comparison::Gt, Some(o)) => o == Ordering::Greater,
+            (Comparison::Ge, Some(o)) => o != Ordering::Less,
+        }
+    }
 }
 
 /// A parsed path.
@@ -208,6 +297,11 @@ fn select<'a>(seg: &Segment, v: &'a Value, out: &mut Vec<&'a Value>) {
             }
         }
         Segment::Descend(name) => descend(name.as_deref(), v, out),
+        Segment::Filter(filter) => match v {
+            Value::Array(a) => out.extend(a.iter().filter(|item| filter.holds(item))),
+            other if filter.holds(other) => out.push(other),
+            _ => {}
+        },
     }
 }
 
@@ -282,6 +376,8 @@ fn take_name(s: &str) -> (&str, &str) {
 fn take_bracket(s: &str) -> Result<(&str, &str), String> {
     let mut quote: Option<char> = None;
     let mut escaped = false;
+    // Brackets nest inside a filter (`[?(@.a[0] > 1)]`).
+    let mut depth = 0usize;
     for (i, c) in s.char_indices() {
         if escaped {
             escaped = false;
@@ -291,6 +387,8 @@ fn take_bracket(s: &str) -> Result<(&str, &str), String> {
             (Some(_), '\\') => escaped = true,
             (Some(q), c) if c == q => quote = None,
             (None, '\'' | '"') => quote = Some(c),
+            (None, '[') => depth += 1,
+            (None, ']') if depth > 0 => depth -= 1,
             (None, ']') => return Ok((&s[..i], &s[i + 1..])),
             _ => {}
         }
@@ -298,12 +396,108 @@ fn take_bracket(s: &str) -> Result<(&str, &str), String> {
     Err("unclosed '['".into())
 }
 
+/// `?(...)` inside brackets.
+fn parse_filter(inner: &str) -> Result<Segment, String> {
+    let body = inner
+        .strip_prefix('?')
+        .map(str::trim)
+        .and_then(|b| b.strip_prefix('('))
+        .and_then(|b| b.strip_suffix(')'))
+        .ok_or_else(|| format!("filter {inner:?} must be written ?(...)"))?;
+    let alternatives = split_top_str(body, "||")
+        .into_iter()
+        .map(|any| {
+            split_top_str(any, "&&")
+                .into_iter()
+                .map(|one| parse_condition(one.trim()))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Segment::Filter(Filter(alternatives)))
+}
+
+fn parse_condition(text: &str) -> Result<Condition, String> {
+    const OPERATORS: [(&str, Comparison); 6] = [
+        ("==", Comparison::Eq),
+        ("!=", Comparison::Ne),
+        ("<=", Comparison::Le),
+        (">=", Comparison::Ge),
+        ("<", Comparison::Lt),
+        (">", Comparison::Gt),
+    ];
+    let found = OPERATORS.iter().find_map(|(token, op)| {
+        let parts = split_top_str(text, token);
+        (parts.len() == 2).then(|| (parts[0].trim(), *op, parts[1].trim()))
+    });
+    let (lhs, test) = match found {
+        Some((lhs, op, rhs)) => (lhs, Some((op, literal(rhs)?))),
+        None => (text, None),
+    };
+    if lhs.contains(|c: char| c.is_whitespace() || "=!<>~/".contains(c)) {
+        return Err(format!("filter condition {text:?} is not supported"));
+    }
+    let relative = lhs
+        .strip_prefix('@')
+        .ok_or_else(|| format!("filter condition {text:?} must start with '@'"))?;
+    let path = parse_segments(relative)?;
+    if !path
+        .iter()
+        .all(|s| matches!(s, Segment::Field(_) | Segment::Index(_)))
+    {
+        return Err(format!("filter path {lhs:?} must name one node"));
+    }
+    Ok(Condition { path, test })
+}
+
+fn literal(text: &str) -> Result<Value, String> {
+    if let Some(q) = text.chars().next().filter(|c| *c == '\'' || *c == '"') {
+        return match parse_one(text)? {
+            Segment::Field(s) if text.ends_with(q) => Ok(Value::String(s)),
+            _ => Err(format!("bad string {text:?}")),
+        };
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(v @ (Value::Number(_) | Value::Bool(_) | Value::Null)) => Ok(v),
+        _ => Err(format!(
+            "filter value {text:?} is not a number, string, boolean or null"
+        )),
+    }
+}
+
+/// [`split_top`] on a separator of several characters.
+fn split_top_str<'a>(s: &'a str, sep: &str) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut start = 0;
+    let mut i = 0;
+    while i < s.len() {
+        let c = s[i..].chars().next().expect("within the string");
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (None, '\'' | '"') => quote = Some(c),
+            (None, _) if s[i..].starts_with(sep) => {
+                out.push(&s[start..i]);
+                i += sep.len();
+                start = i;
+                continue;
+            }
+            _ => {}
+        }
+        i += c.len_utf8();
+    }
+    out.push(&s[start..]);
+    out
+}
+
 fn parse_bracket(inner: &str) -> Result<Segment, String> {
     if inner == "*" {
         return Ok(Segment::Wildcard);
     }
-    if inner.starts_with('?') || inner.starts_with('(') {
-        return Err("filter and script expressions are not supported".into());
+    if inner.starts_with('?') {
+        return parse_filter(inner);
+    }
+    if inner.starts_with('(') {
+        return Err("script expressions are not supported".into());
     }
     let parts = split_top(inner, ',');
     if parts.len() > 1 {
@@ -400,8 +594,57 @@ mod tests {
     }
 
     #[test]
+    fn filters_select_the_elements_that_match() {
+        // The Developer Guide's example (InputPath, "Using JsonPath filter expressions").
+        let doc = json!({"items": [
+            {"name": "a", "price": 5, "kind": "book", "tags": ["x"]},
+            {"name": "b", "price": 15, "kind": "book"},
+            {"name": "c", "price": 8, "kind": "pen", "stock": null},
+            {"name": "d", "price": "9"}
+        ]});
+        let names = |p: &str| {
+            let found = read(p, &doc).unwrap();
+            found
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v["name"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names("$.items[?(@.price < 10)]"),
+            ["a", "c"],
+            "a string never compares with a number"
+        );
+        assert_eq!(
+            names("$.items[?(@.price <= 15 && @.kind == 'book')]"),
+            ["a", "b"]
+        );
+        assert_eq!(
+            names("$.items[?(@.kind == \"pen\" || @.price > 10)]"),
+            ["b", "c"]
+        );
+        assert_eq!(names("$.items[?(@.stock)]"), ["c"]);
+        assert_eq!(names("$.items[?(@.stock == null)]"), ["c"]);
+        assert_eq!(names("$.items[?(@.tags[0] == 'x')]"), ["a"]);
+        assert_eq!(names("$.items[?(@.kind != 'book')]"), ["c", "d"]);
+        assert_eq!(
+            read("$.items[?(@.price > 10)].name", &doc),
+            Some(json!(["b"]))
+        );
+        assert!(
+            !Path::parse("$.items[?(@.price > 10)]")
+                .unwrap()
+                .is_definite()
+        );
+    }
+
+    #[test]
     fn refuses_what_it_does_not_implement() {
-        assert!(Path::parse("$.a[?(@.x > 1)]").is_err());
+        assert!(Path::parse("$.a[?(@.x > $.y)]").is_err());
+        assert!(Path::parse("$.a[?(@.x =~ /a/)]").is_err());
+        assert!(Path::parse("$.a[?(@..x)]").is_err());
+        assert!(Path::parse("$.a[(@.length-1)]").is_err());
         assert!(Path::parse("$.a.length()").is_err());
         assert!(Path::parse("a.b").is_err());
         assert!(Path::parse_reference("$.a[*]").is_err());

@@ -232,3 +232,20 @@ fn choice_applies_input_and_output_paths() {
     assert_eq!(run.output(), json!({"k": 1}));
     assert_eq!(run.entered(), vec!["C", "Done"]);
 }
+
+#[test]
+fn string_comparisons_order_by_utf16_code_units_as_java_does() {
+    // Step Functions compares with Java's String.compareTo: "𠀋" (U+2000B, the surrogate
+    // pair D840 DC0B) sorts before "ｱ" (U+FF71), although its code point is larger.
+    let def = choice_machine(
+        json!([{"Variable": "$.s", "StringLessThan": "ｱ", "Next": "Yes"}]),
+        true,
+    );
+    assert_eq!(route(&def, json!({"s": "𠀋"})), json!("Yes"));
+    assert_eq!(route(&def, json!({"s": "ｲ"})), json!("DefaultState"));
+    let def = choice_machine(
+        json!([{"Variable": "$.s", "StringGreaterThanEquals": "\u{e000}", "Next": "Yes"}]),
+        true,
+    );
+    assert_eq!(route(&def, json!({"s": "😀"})), json!("DefaultState"));
+}

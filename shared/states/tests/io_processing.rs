@@ -314,3 +314,23 @@ fn intrinsics_in_parameters_and_result_selector() {
     run.succeed(json!({"items": [1, 2, 3]}));
     assert_eq!(run.output(), json!({"count": 3}));
 }
+
+#[test]
+fn input_output_and_items_paths_may_read_the_context_object() {
+    // Developer Guide, "Accessing execution data from the Context object": `$$` may be
+    // used in InputPath, OutputPath and ItemsPath as in Parameters.
+    let def = json!({"StartAt": "In", "States": {
+        "In": {"Type": "Pass", "InputPath": "$$.Execution.Input", "ResultPath": "$.seen", "Next": "Out"},
+        "Out": {"Type": "Pass", "OutputPath": "$$.State.Name", "Next": "Each"},
+        "Each": {"Type": "Map", "ItemsPath": "$$.Execution.Input.list", "End": true,
+            "ItemProcessor": {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": true}}}}
+    }})
+    .to_string();
+    let out = Run::start(&def, json!({"list": [1, 2, 3]})).output();
+    assert_eq!(out, json!([1, 2, 3]));
+    let def = json!({"StartAt": "Out", "States": {
+        "Out": {"Type": "Pass", "Result": {"x": 1}, "OutputPath": "$$.State.Name", "End": true}
+    }})
+    .to_string();
+    assert_eq!(Run::start(&def, json!({})).output(), json!("Out"));
+}

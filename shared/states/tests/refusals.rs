@@ -80,7 +80,7 @@ fn unsupported_types_resources_and_intrinsics() {
     assert_eq!(path, "$.States.Send.Parameters['x.$']");
     assert!(msg.contains("States.Nope"));
     let (path, _) = refused(with_task(
-        json!({"Parameters": {"deep": {"x.$": "$.a[?(@.b)]"}}}),
+        json!({"Parameters": {"deep": {"x.$": "$.a[?(@.b =~ /x/)]"}}}),
     ));
     assert_eq!(path, "$.States.Send.Parameters.deep['x.$']");
     let (path, _) = refused(with_task(json!({"ResultPath": "$.a[*]"})));
@@ -192,4 +192,33 @@ fn substitutions_resolve_placeholders_and_unresolved_ones_stay_names() {
         panic!("a task")
     };
     assert_eq!(t.resource, "arn:aws:lambda:ap-northeast-1:1:function:seal");
+}
+
+#[test]
+fn a_state_name_used_twice_anywhere_in_the_machine_is_refused() {
+    // Developer Guide (state machine structure): "State names must be unique within the
+    // scope of the whole state machine." Two branches with one name are refused.
+    let branch =
+        |name: &str| json!({"StartAt": name, "States": {name: {"Type": "Pass", "End": true}}});
+    let (path, msg) = refused(json!({"StartAt": "P", "States": {"P": {
+        "Type": "Parallel", "End": true, "Branches": [branch("Same"), branch("Same")]
+    }}}));
+    assert_eq!(path, "$.States.P.Branches[1].States.Same");
+    assert!(msg.contains("unique"), "{msg}");
+    // Inside a Map processor and at the top level.
+    let (path, _) = refused(json!({"StartAt": "M", "States": {
+        "M": {"Type": "Map", "Next": "Echo", "ItemProcessor": branch("Echo")},
+        "Echo": {"Type": "Pass", "End": true}
+    }}));
+    assert!(path.ends_with(".States.Echo"), "{path}");
+    // Distinct names are fine.
+    assert!(
+        Definition::parse(
+            &json!({"StartAt": "P", "States": {"P": {
+                "Type": "Parallel", "End": true, "Branches": [branch("A"), branch("B")]
+            }}})
+            .to_string()
+        )
+        .is_ok()
+    );
 }
