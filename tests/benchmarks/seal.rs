@@ -73,7 +73,8 @@ async fn main() {
     let python = root.join("tests/.cache/venv-pyhanko/bin/python");
     let pyhanko = root.join("tests/.cache/venv-pyhanko/bin/pyhanko");
     let dir = tempfile::tempdir().unwrap();
-    let server = keiyaku_tests::start_process(&[]);
+    // pyHanko and keiyaku ask the same TSA over HTTP.
+    let server = keiyaku_tests::start_process(&[("KEIYAKU_PUBLIC_TSA", "true")]);
     let data = server.data_dir.clone();
     let tsa_url = format!("{}/api/v1/tsa", server.url);
     let pki_dir = data.join("pki");

@@ -295,7 +295,12 @@ async fn password_reset_by_mail() {
         .post_json("/api/v1/auth/reset", json!({ "email": "taro@example.jp" }))
         .await;
     assert_eq!(r.status(), 202);
+    let first = app.last_mail_to("taro@example.jp").link_token("/reset#");
+    // A second request: two links out, and the one used ends the other.
+    anon.post_json("/api/v1/auth/reset", json!({ "email": "taro@example.jp" }))
+        .await;
     let token = app.last_mail_to("taro@example.jp").link_token("/reset#");
+    assert_ne!(first, token);
     let r = anon
         .post_json(
             "/api/v1/auth/reset/confirm",
@@ -322,11 +327,45 @@ async fn password_reset_by_mail() {
         )
         .await;
     assert_eq!(error_code(r).await, "invalid_token");
-    Client::browser_login(&app.url, "taro@example.jp", "Reset and renewed 2026!").await;
+    let r = anon
+        .post_json(
+            "/api/v1/auth/reset/confirm",
+            json!({ "token": first, "new": "The older link 2026!" }),
+        )
+        .await;
+    assert_eq!(
+        error_code(r).await,
+        "invalid_token",
+        "the other link stopped working"
+    );
+    let browser =
+        Client::browser_login(&app.url, "taro@example.jp", "Reset and renewed 2026!").await;
 
-    // A reset link expires after an hour.
+    // A link asked for before a password change stops working with the change.
     anon.post_json("/api/v1/auth/reset", json!({ "email": "taro@example.jp" }))
         .await;
+    let before_change = app.last_mail_to("taro@example.jp").link_token("/reset#");
+    let r = browser
+        .post_json(
+            "/api/v1/auth/password",
+            json!({ "current": "Reset and renewed 2026!", "new": "Changed by the owner 2026!" }),
+        )
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let r = anon
+        .post_json(
+            "/api/v1/auth/reset/confirm",
+            json!({ "token": before_change, "new": "An attacker's choice 2026!" }),
+        )
+        .await;
+    assert_eq!(error_code(r).await, "invalid_token");
+
+    // A reset link expires after an hour (asked for in the next hour: three an hour).
+    app.clock.advance(time::Duration::minutes(61));
+    let r = anon
+        .post_json("/api/v1/auth/reset", json!({ "email": "taro@example.jp" }))
+        .await;
+    assert_eq!(r.status(), 202);
     let token = app.last_mail_to("taro@example.jp").link_token("/reset#");
     app.clock.advance(time::Duration::minutes(61));
     let r = anon
@@ -528,7 +567,7 @@ async fn reset_mails_sign_ups_and_password_checks_are_rate_limited() {
 }
 
 #[tokio::test]
-async fn behind_tls_the_cookie_is_secure_and_hsts_is_sent() {
+async fn behind_tls_the_cookie_is_secure_and_prefixed_and_hsts_is_sent() {
     let app = TestApp::spawn_at("https://keiyaku.example.jp").await;
     app.user("taro@example.jp", "鈴木 太郎").await;
     let mail = app.last_mail_to("taro@example.jp");
@@ -544,11 +583,47 @@ async fn behind_tls_the_cookie_is_secure_and_hsts_is_sent() {
             json!({ "email": "taro@example.jp", "password": PASSWORD }),
         )
         .await;
+    let set_cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(set_cookie.contains("; Secure"), "{set_cookie}");
+    // `__Host-`: the browser keeps it Secure, host-only and site-wide; no subdomain can
+    // plant or shadow it.
     assert!(
-        r.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .contains("; Secure")
+        set_cookie.starts_with("__Host-keiyaku_session="),
+        "{set_cookie}"
+    );
+    assert!(set_cookie.contains("Path=/;") && !set_cookie.contains("Domain"));
+    let pair = set_cookie.split(';').next().unwrap().to_owned();
+    let me = app
+        .anonymous()
+        .request(reqwest::Method::GET, "/api/v1/me")
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200, "the prefixed cookie is the session");
+    let unprefixed = pair.trim_start_matches("__Host-");
+    let me = app
+        .anonymous()
+        .request(reqwest::Method::GET, "/api/v1/me")
+        .header("cookie", unprefixed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401, "over https only the prefixed name counts");
+    let spec: Value = app
+        .anonymous()
+        .get("/api/v1/openapi.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        spec["components"]["securitySchemes"]["cookie"]["name"],
+        "__Host-keiyaku_session"
+    );
+    assert_eq!(
+        spec["components"]["securitySchemes"]["recipient"]["name"],
+        "__Secure-keiyaku_recipient"
     );
     assert!(
         r.headers()["strict-transport-security"]

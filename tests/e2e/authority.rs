@@ -115,8 +115,42 @@ async fn tsa_reply(app: &TestApp, query: Vec<u8>) -> Vec<u8> {
 }
 
 #[tokio::test]
-async fn the_local_tsa_over_http_satisfies_openssl_ts_verify() {
+async fn the_local_tsa_answers_only_when_made_public_and_then_within_its_limit() {
+    // It signs whatever it is sent with a key the verifier trusts: off by default.
     let app = TestApp::spawn().await;
+    let query = keiyaku_pdf::timestamp::request(&[1; 32], None, false);
+    let r = app
+        .anonymous()
+        .request(reqwest::Method::POST, "/api/v1/tsa")
+        .header("content-type", "application/timestamp-query")
+        .body(query.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    app.stop().await;
+
+    let app = TestApp::spawn_with_public_tsa().await;
+    let mut statuses = Vec::new();
+    for _ in 0..121 {
+        let r = app
+            .anonymous()
+            .request(reqwest::Method::POST, "/api/v1/tsa")
+            .header("content-type", "application/timestamp-query")
+            .body(query.clone())
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert!(statuses[..120].iter().all(|s| *s == 200));
+    assert_eq!(statuses[120], 429, "120 per client address in 15 minutes");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_local_tsa_over_http_satisfies_openssl_ts_verify() {
+    let app = TestApp::spawn_with_public_tsa().await;
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).display().to_string();
     std::fs::write(path("contract.pdf"), keiyaku_pdf::sample::pdf_with_pages(1)).unwrap();
@@ -266,7 +300,7 @@ async fn the_remote_tsa_client_checks_what_it_gets_and_seals_with_it() {
     use keiyaku_local::remote_tsa::RemoteTsa;
     use std::sync::Arc;
 
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with_public_tsa().await;
     let pki = keiyaku_local::pki::LocalPki::open_or_create(&app.data_dir().join("pki"), &app.url)
         .unwrap();
     let url = format!("{}/api/v1/tsa", app.url);

@@ -278,3 +278,53 @@ async fn costly_verifications_in_parallel_do_not_stall_other_clients() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_budget_and_strangers_cannot_spoof() {
+    let pdf = keiyaku_pdf::sample::pdf_with_pages(1);
+    let send = |app: &TestApp, forwarded: &'static str| {
+        let client = app.anonymous();
+        let pdf = pdf.clone();
+        async move {
+            client
+                .request(reqwest::Method::POST, "/api/v1/verify")
+                .header("content-type", "application/pdf")
+                .header("x-forwarded-for", forwarded)
+                .body(pdf)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // The proxy (this test, at 127.0.0.1) is trusted: the address it forwards is the client.
+    let app = TestApp::spawn_behind(&["127.0.0.1/32".parse().unwrap()]).await;
+    for _ in 0..60 {
+        assert_eq!(send(&app, "203.0.113.5").await, 200);
+    }
+    assert_eq!(send(&app, "203.0.113.5").await, 429);
+    assert_eq!(
+        send(&app, "198.51.100.1, 203.0.113.6").await,
+        200,
+        "another client"
+    );
+    app.stop().await;
+
+    // Not trusted: the header is ignored, and every request counts against the peer.
+    let app = TestApp::spawn().await;
+    for n in 0..60 {
+        let spoofed: &'static str = if n % 2 == 0 {
+            "203.0.113.7"
+        } else {
+            "203.0.113.8"
+        };
+        assert_eq!(send(&app, spoofed).await, 200);
+    }
+    assert_eq!(
+        send(&app, "203.0.113.9").await,
+        429,
+        "a spoofed header buys nothing"
+    );
+    app.stop().await;
+}

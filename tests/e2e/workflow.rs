@@ -582,7 +582,7 @@ async fn past_the_deadline_the_document_expires_and_reminders_are_rate_limited()
 }
 
 #[tokio::test]
-async fn ten_wrong_access_codes_suspend_the_link_until_the_sender_reissues_it() {
+async fn ten_wrong_access_codes_in_total_suspend_the_link_until_the_sender_reissues_it() {
     let app = TestApp::spawn().await;
     let sender = app.user("sender@example.com", "送信 花子").await;
     let id = sent(
@@ -597,6 +597,12 @@ async fn ten_wrong_access_codes_suspend_the_link_until_the_sender_reissues_it() 
         let (status, body, _) = Client::open_link(&app.url, &token, Some("0000")).await;
         assert_eq!(status, 401, "attempt {i}");
         assert_eq!(body["error"]["code"], "access_code_invalid");
+        // The owner opening the link in between does not start the count again: ten wrong
+        // in total, not in a row.
+        if i % 3 == 0 {
+            let (status, _, _) = Client::open_link(&app.url, &token, Some("2468")).await;
+            assert_eq!(status, 200, "the right code after {i} wrong ones");
+        }
     }
     let (status, body, _) = Client::open_link(&app.url, &token, Some("0000")).await;
     assert_eq!(status, 403);
@@ -618,6 +624,16 @@ async fn ten_wrong_access_codes_suspend_the_link_until_the_sender_reissues_it() 
         )
         .await;
     assert_eq!(r.status(), 204);
+    // Each reissue mails the recipient: five an hour for one party, then 429.
+    for n in 2..=6 {
+        let r = sender
+            .post_json(
+                &format!("/api/v1/documents/{id}/recipients/r1/reissue"),
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status(), if n <= 5 { 204 } else { 429 }, "reissue {n}");
+    }
     let fresh = link(&app, "hanako@example.jp");
     assert_ne!(fresh, token);
     let (status, body, _) = Client::open_link(&app.url, &token, Some("2468")).await;

@@ -44,14 +44,30 @@ impl TestApp {
 
     /// Starts a server with test seams (e.g. a TSA that fails while a test says so).
     pub async fn spawn_with_seams(seams: server::Seams) -> TestApp {
-        Self::start_with(20, None, seams).await
+        Self::start_with(20, None, seams, false, &[]).await
+    }
+
+    /// Starts a server whose TSA answers anyone at `POST /api/v1/tsa` (`--public-tsa`).
+    pub async fn spawn_with_public_tsa() -> TestApp {
+        Self::start_with(20, None, server::Seams::default(), true, &[]).await
+    }
+
+    /// Starts a server that believes `X-Forwarded-For` from peers in `proxies`.
+    pub async fn spawn_behind(proxies: &[ipnet::IpNet]) -> TestApp {
+        Self::start_with(20, None, server::Seams::default(), false, proxies).await
     }
 
     async fn start(max_mb: u64, public_url: Option<String>) -> TestApp {
-        Self::start_with(max_mb, public_url, server::Seams::default()).await
+        Self::start_with(max_mb, public_url, server::Seams::default(), false, &[]).await
     }
 
-    async fn start_with(max_mb: u64, public_url: Option<String>, seams: server::Seams) -> TestApp {
+    async fn start_with(
+        max_mb: u64,
+        public_url: Option<String>,
+        seams: server::Seams,
+        public_tsa: bool,
+        trusted_proxies: &[ipnet::IpNet],
+    ) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
         let options = ServeOptions {
@@ -61,6 +77,8 @@ impl TestApp {
             smtp_url: None,
             max_document_bytes: max_mb * 1024 * 1024,
             statemachines: None,
+            public_tsa,
+            trusted_proxies: trusted_proxies.to_vec(),
         };
         let running = server::start_with(options, clock.clone(), seams)
             .await

@@ -16,7 +16,7 @@ use subtle::ConstantTimeEq;
 use crate::AppState;
 use crate::error::ApiError;
 
-/// The session cookie's name.
+/// The session cookie's name (over https, with the `__Host-` prefix: see [`cookie_name`]).
 pub const SESSION_COOKIE: &str = "keiyaku_session";
 /// The header that carries the CSRF token.
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -118,7 +118,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
 pub struct Authed(pub Caller);
 
 /// The session token a request carries, and how.
-pub fn session_token(parts: &Parts) -> Option<(String, SessionKind)> {
+pub fn session_token(parts: &Parts, s: &AppState) -> Option<(String, SessionKind)> {
     if let Some(auth) = parts
         .headers
         .get(header::AUTHORIZATION)
@@ -129,10 +129,21 @@ pub fn session_token(parts: &Parts) -> Option<(String, SessionKind)> {
             .or_else(|| auth.strip_prefix("bearer "))?;
         return Some((token.trim().to_owned(), SessionKind::Api));
     }
-    cookie(parts, SESSION_COOKIE).map(|value| (value, SessionKind::Browser))
+    cookie(parts, &cookie_name(s, SESSION_COOKIE, true)).map(|value| (value, SessionKind::Browser))
 }
 
-/// The value of the request's cookie `name`, if it sent one.
+/// The name cookie `base` goes by. Over https the browser enforces what a prefix promises:
+/// `__Host-` (Secure, no Domain, Path=/) for a cookie of the whole site, so no subdomain can
+/// plant or shadow it; `__Secure-` for one scoped to a path.
+pub fn cookie_name(s: &AppState, base: &str, whole_site: bool) -> String {
+    match (s.config.public_url.starts_with("https://"), whole_site) {
+        (false, _) => base.to_owned(),
+        (true, true) => format!("__Host-{base}"),
+        (true, false) => format!("__Secure-{base}"),
+    }
+}
+
+/// The value of the request's cookie `name` (as [`cookie_name`] gives it), if it sent one.
 pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
     parts
         .headers
@@ -145,7 +156,8 @@ pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
-/// A `Set-Cookie` value: HttpOnly, `Secure` when the service is reached over https.
+/// A `Set-Cookie` value: HttpOnly, `Secure` when the service is reached over https. `name`
+/// is the one [`cookie_name`] gives.
 pub fn set_cookie(
     s: &AppState,
     name: &str,
@@ -172,8 +184,8 @@ impl FromRequestParts<AppState> for Authed {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let ip = ClientAddr::from_request_parts(parts, state).await?.0;
-        let (token, kind) =
-            session_token(parts).ok_or_else(|| ApiError(Error::unauthorized("log in first")))?;
+        let (token, kind) = session_token(parts, state)
+            .ok_or_else(|| ApiError(Error::unauthorized("log in first")))?;
         let caller = accounts::authenticate(state, &token, kind, ip).await?;
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if kind == SessionKind::Browser && !safe {

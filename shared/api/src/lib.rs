@@ -100,6 +100,10 @@ pub fn router(services: Arc<Services>, local: bool) -> Router {
             services.clone(),
             middleware::security_headers,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            services.clone(),
+            middleware::client_address,
+        ))
         .layer(axum::middleware::from_fn(middleware::trace))
         .with_state(services)
 }

@@ -1,6 +1,6 @@
 //! Cross-cutting layers: a request id and a log span naming the route template (never the
-//! path, which may carry ids), the `Origin` check on state-changing requests, and the
-//! security headers on every response.
+//! path, which may carry ids), the client's address (through trusted proxies only), the
+//! `Origin` check on state-changing requests, and the security headers on every response.
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, header};
@@ -12,6 +12,56 @@ use tracing::Instrument;
 
 use crate::AppState;
 use crate::error::ApiError;
+
+/// Sets the request's [`ClientAddr`](crate::extract::ClientAddr): the socket peer, or —
+/// only when the peer is a trusted proxy — the nearest `X-Forwarded-For` address that is
+/// not one. Without trusted proxies the header is never read.
+pub async fn client_address(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
+    if !s.config.trusted_proxies.is_empty()
+        && let Some(axum::extract::ConnectInfo(peer)) = req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .copied()
+    {
+        let forwarded: Vec<&str> = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let client = forwarded_client(peer.ip(), &forwarded, &s.config.trusted_proxies);
+        req.extensions_mut()
+            .insert(crate::extract::ClientAddr(client));
+    }
+    next.run(req).await
+}
+
+/// The client behind `peer`: read right to left, each `X-Forwarded-For` entry was appended by
+/// the hop before it, so entries are believed only while the hop that wrote them is trusted.
+/// The first untrusted address is the client; an entry that is not an address ends the walk
+/// (the hop that appended it is then the client as far as anyone can tell).
+pub fn forwarded_client(
+    peer: std::net::IpAddr,
+    forwarded_for: &[&str],
+    trusted: &[ipnet::IpNet],
+) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let mut client = peer;
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let entries = forwarded_for.iter().flat_map(|v| v.split(',')).rev();
+    for entry in entries {
+        let Ok(ip) = entry.trim().parse::<std::net::IpAddr>() else {
+            return client;
+        };
+        client = ip;
+        if !is_trusted(&ip) {
+            return ip;
+        }
+    }
+    client
+}
 
 /// Header carrying the request id back to the client.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -106,4 +156,53 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
         );
     }
     response
+}
+
+#[cfg(test)]
+mod forwarded_tests {
+    use super::forwarded_client;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn only_trusted_peers_are_believed_and_only_right_to_left() {
+        let proxies: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        // A stranger's header says nothing.
+        assert_eq!(
+            forwarded_client(ip("198.51.100.7"), &["203.0.113.9"], &proxies),
+            ip("198.51.100.7")
+        );
+        // Through the proxy: the address it appended, not what the client wrote before it.
+        assert_eq!(
+            forwarded_client(ip("10.0.0.2"), &["1.2.3.4, 203.0.113.9"], &proxies),
+            ip("203.0.113.9")
+        );
+        // Two trusted hops, over two header lines.
+        assert_eq!(
+            forwarded_client(
+                ip("10.0.0.2"),
+                &["203.0.113.9, 10.1.1.1", "10.2.2.2"],
+                &proxies
+            ),
+            ip("203.0.113.9")
+        );
+        // Garbage ends the walk at the last hop that could be believed.
+        assert_eq!(
+            forwarded_client(ip("10.0.0.2"), &["203.0.113.9, not-an-ip"], &proxies),
+            ip("10.0.0.2")
+        );
+        // No header from the proxy: the proxy itself.
+        assert_eq!(
+            forwarded_client(ip("10.0.0.2"), &[], &proxies),
+            ip("10.0.0.2")
+        );
+        // No proxies at all: never read.
+        assert_eq!(
+            forwarded_client(ip("10.0.0.2"), &["203.0.113.9"], &[]),
+            ip("10.0.0.2")
+        );
+    }
 }

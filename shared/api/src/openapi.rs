@@ -40,7 +40,21 @@ struct ApiDoc;
 pub async fn openapi_json(
     axum::extract::State(s): axum::extract::State<crate::AppState>,
 ) -> axum::Json<serde_json::Value> {
-    axum::Json(document(s.config.max_document_bytes))
+    let mut doc = document(s.config.max_document_bytes);
+    // The cookies' names as this deployment sets them (prefixed over https).
+    for (scheme, base, whole_site) in [
+        ("cookie", crate::extract::SESSION_COOKIE, true),
+        (
+            "recipient",
+            crate::handlers::recipient::RECIPIENT_COOKIE,
+            false,
+        ),
+    ] {
+        if let Some(name) = doc.pointer_mut(&format!("/components/securitySchemes/{scheme}/name")) {
+            *name = serde_json::Value::String(crate::extract::cookie_name(&s, base, whole_site));
+        }
+    }
+    axum::Json(doc)
 }
 
 struct Common;

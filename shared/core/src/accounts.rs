@@ -81,6 +81,10 @@ struct OneTimeToken {
     purpose: TokenPurpose,
     team_id: TeamId,
     user_id: UserId,
+    /// The account's session epoch when the token was issued: a password change or reset
+    /// moves the epoch on, and every reset link issued before stops working.
+    #[serde(default)]
+    epoch: u64,
 }
 
 /// How a session's token travels.
@@ -279,6 +283,7 @@ fn token_item(
             purpose,
             team_id: user.team_id.clone(),
             user_id: user.id.clone(),
+            epoch: user.session_epoch,
         })?,
     );
     item.expires_at = Some(expires.unix_timestamp());
@@ -343,6 +348,9 @@ async fn redeem(
     let (user, item) = load_user(s, &token.team_id, &token.user_id)
         .await?
         .ok_or_else(invalid_token)?;
+    if purpose == TokenPurpose::ResetPassword && token.epoch != user.session_epoch {
+        return Err(invalid_token());
+    }
     Ok((user, item, key))
 }
 

@@ -19,6 +19,12 @@ pub struct Config {
     pub session_absolute: Duration,
     /// API tokens end after this long unused.
     pub api_token_idle: Duration,
+    /// Whether the local TSA answers anyone at `POST /api/v1/tsa` (it timestamps whatever it
+    /// is sent with a key the verifier trusts: off unless asked for).
+    pub public_tsa: bool,
+    /// Peers whose `X-Forwarded-For` is believed (a reverse proxy in front of the local
+    /// shape); from anyone else the header is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Config {
@@ -32,6 +38,8 @@ impl Config {
             session_idle: Duration::hours(8),
             session_absolute: Duration::days(7),
             api_token_idle: Duration::days(90),
+            public_tsa: false,
+            trusted_proxies: Vec::new(),
         }
     }
 

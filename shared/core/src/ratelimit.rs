@@ -79,6 +79,13 @@ pub const VERIFY_PER_ACCOUNT: Limit = Limit {
     window_secs: 60 * 60,
 };
 
+/// Timestamps from the local TSA (when it is public), per client address.
+pub const TSA_PER_ADDRESS: Limit = Limit {
+    name: "tsa-address",
+    max: 120,
+    window_secs: 15 * 60,
+};
+
 /// The subject for a client address: IPv4 as is, IPv6 by its /64 (one host has them all).
 pub fn address_subject(ip: IpAddr) -> String {
     match ip {

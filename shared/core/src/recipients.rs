@@ -1,8 +1,8 @@
 //! Recipients and their links: the mailed link carries an opaque token of ours (derived
 //! with the key service's MAC, stored only hashed, in the URL fragment); the page exchanges
 //! it — with the access code when the sender set one — for a recipient session, which opens
-//! exactly one document for exactly one party. Ten wrong codes suspend the link until the
-//! sender reissues it.
+//! exactly one document for exactly one party. Ten wrong codes (in total, not in a row)
+//! suspend the link until the sender reissues it.
 
 use std::net::IpAddr;
 
@@ -175,18 +175,9 @@ pub async fn open_session(
         if !crate::password::verify(&normalized, Some(hash)).await? {
             return Err(wrong_code(s, &doc, recipient, item, counted).await?);
         }
-        // Ten wrong codes in a row suspend the link: a right one starts the count again.
-        let mut reset = item.clone();
-        reset.body = serde_json::to_value(Link {
-            failures: 0,
-            ..counted
-        })
-        .map_err(Error::internal)?;
-        reset.version += 1;
-        match s.items.put(reset, Condition::Version(item.version)).await {
-            Ok(()) | Err(StoreError::ConditionFailed) => {}
-            Err(other) => return Err(other.into()),
-        }
+        // Ten wrong codes in total suspend the link: a right one takes back only its own
+        // count, so guesses between the owner's visits add up.
+        uncount_attempt(s, item, counted).await?;
     }
     let secret = Secret::generate();
     let caller = RecipientCaller {
@@ -229,6 +220,34 @@ async fn count_attempt(s: &Services, mut item: Item, mut link: Link) -> Result<(
             .await
         {
             Ok(()) => return Ok((counted, link)),
+            Err(StoreError::ConditionFailed) => {
+                item = s
+                    .items
+                    .get(&item.key)
+                    .await?
+                    .ok_or_else(|| Error::internal("a recipient link vanished"))?;
+                link = serde_json::from_value(item.body.clone()).map_err(Error::internal)?;
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(Error::Unavailable("the link kept changing".into()))
+}
+
+/// Takes back the count of one attempt that gave the right code (a conditioned write,
+/// retried when a parallel attempt changed the link).
+async fn uncount_attempt(s: &Services, mut item: Item, mut link: Link) -> Result<()> {
+    for _ in 0..16 {
+        link.failures = link.failures.saturating_sub(1);
+        let mut uncounted = item.clone();
+        uncounted.body = serde_json::to_value(&link).map_err(Error::internal)?;
+        uncounted.version += 1;
+        match s
+            .items
+            .put(uncounted, Condition::Version(item.version))
+            .await
+        {
+            Ok(()) => return Ok(()),
             Err(StoreError::ConditionFailed) => {
                 item = s
                     .items
@@ -469,8 +488,16 @@ pub async fn answer(
     view(s, caller).await
 }
 
+/// Reissued links per party of a document.
+const REISSUE_PER_PARTY: Limit = Limit {
+    name: "reissue-party",
+    max: 5,
+    window_secs: 60 * 60,
+};
+
 /// The sender reissues a recipient's link (after a suspension, or a lost mail): the earlier
-/// link and its sessions stop working, and a new link is mailed.
+/// link and its sessions stop working, and a new link is mailed; at most five an hour for
+/// one party.
 pub async fn reissue(
     s: &Services,
     caller: &crate::accounts::Caller,
@@ -507,6 +534,14 @@ pub async fn reissue(
             "this recipient has not been sent a link yet",
         ));
     }
+    // Each reissue mails the recipient: a sender cannot flood their inbox.
+    ratelimit::hit(
+        &*s.items,
+        s.now(),
+        REISSUE_PER_PARTY,
+        &format!("{}#{party_id}", doc.id),
+    )
+    .await?;
     doc.recipients[at].link_generation += 1;
     doc.updated_at = s.now();
     crate::documents::commit_change(s, caller, &doc, &item, "recipient.link_reissued").await?;

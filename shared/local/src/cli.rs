@@ -131,6 +131,19 @@ struct ServeArgs {
     /// A folder with contract.asl.json and tasks.json to run instead of the built-in ones.
     #[arg(long, env = "KEIYAKU_STATEMACHINES")]
     statemachines: Option<PathBuf>,
+    /// Let anyone ask the local TSA for timestamps at POST /api/v1/tsa (rate-limited per
+    /// client address). Off by default: it signs whatever it is sent with a key the verifier
+    /// trusts.
+    #[arg(long, env = "KEIYAKU_PUBLIC_TSA")]
+    public_tsa: bool,
+    /// A reverse proxy's address range (CIDR; repeatable, or comma-separated in the
+    /// variable): X-Forwarded-For is read only from these peers, right to left.
+    #[arg(
+        long = "trusted-proxy",
+        env = "KEIYAKU_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Runs the command line; the process's exit code.
@@ -319,6 +332,8 @@ async fn serve(args: ServeArgs) -> ExitCode {
         smtp_url: args.smtp_url,
         max_document_bytes: args.max_document_mb * 1024 * 1024,
         statemachines: args.statemachines,
+        public_tsa: args.public_tsa,
+        trusted_proxies: args.trusted_proxies,
     };
     let running = match server::start(options, Arc::new(SystemClock)).await {
         Ok(r) => r,
@@ -362,6 +377,8 @@ async fn grant_operator(email: &str, data_dir: PathBuf) -> ExitCode {
         smtp_url: None,
         max_document_bytes: 20 << 20,
         statemachines: None,
+        public_tsa: false,
+        trusted_proxies: Vec::new(),
     };
     let (services, _, _) = match server::open_services(
         &options,

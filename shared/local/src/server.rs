@@ -37,6 +37,10 @@ pub struct ServeOptions {
     /// A folder with `contract.asl.json` and `tasks.json` to run instead of the ones built
     /// into the binary (the same files from `statemachines/`).
     pub statemachines: Option<PathBuf>,
+    /// Whether `POST /api/v1/tsa` answers anyone (rate-limited per client address).
+    pub public_tsa: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Why the server could not start: each a clear message, never a panic.
@@ -193,6 +197,8 @@ pub fn open_services(
     let keys = KeyFile::open_or_create(&dir.join("master.key")).map_err(|e| err("key file", &e))?;
     let mut config = Config::new(public_url);
     config.max_document_bytes = options.max_document_bytes;
+    config.public_tsa = options.public_tsa;
+    config.trusted_proxies = options.trusted_proxies.clone();
     let mut mailer = Maildir::open(&dir.join("mail")).map_err(|e| err("maildir", &e))?;
     if let Some(url) = &options.smtp_url {
         mailer = mailer

@@ -225,7 +225,8 @@ pub async fn verify_email(
 }
 
 fn session_cookie(s: &AppState, value: &str, max_age: i64) -> Result<HeaderValue, ApiError> {
-    crate::extract::set_cookie(s, SESSION_COOKIE, value, "Path=/; SameSite=Lax", max_age)
+    let name = crate::extract::cookie_name(s, SESSION_COOKIE, true);
+    crate::extract::set_cookie(s, &name, value, "Path=/; SameSite=Lax", max_age)
 }
 
 /// Log in. Browsers get the session cookie; with `"mode":"token"` API clients get a bearer

@@ -10,6 +10,7 @@ use keiyaku_core::ports::{CaLevel, LocalAuthority};
 use super::Binary;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::ClientAddr;
 
 fn authority(s: &AppState) -> ApiResult<&dyn LocalAuthority> {
     s.authority.as_deref().ok_or(ApiError(Error::NotFound))
@@ -73,14 +74,27 @@ pub async fn ca_crl(State(s): State<AppState>) -> ApiResult<Response> {
 
 /// The local RFC 3161 time-stamping authority: a DER `TimeStampReq` in, a DER
 /// `TimeStampResp` out. It answers in RFC 3161's terms: a malformed or refused query gets a
-/// rejection with its failure info (badAlg, badDataFormat, …), not a JSON error.
+/// rejection with its failure info (badAlg, badDataFormat, …), not a JSON error. Only when
+/// the server was started with `--public-tsa` (404 otherwise); 120 per client address in 15
+/// minutes.
 #[utoipa::path(post, path = "/api/v1/tsa", tag = "authority",
     request_body(content = Binary, content_type = "application/timestamp-query"),
     responses((status = 200, description = "A TimeStampResp (granted or rejected)", content_type = "application/timestamp-reply", body = Binary)))]
 pub async fn tsa(
     State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
     request: axum::extract::Request,
 ) -> ApiResult<Response> {
+    if !s.config.public_tsa {
+        return Err(ApiError(Error::NotFound));
+    }
+    keiyaku_core::ratelimit::hit(
+        &*s.items,
+        s.now(),
+        keiyaku_core::ratelimit::TSA_PER_ADDRESS,
+        &keiyaku_core::ratelimit::address_subject(ip),
+    )
+    .await?;
     let authority = authority(&s)?;
     let is_query = request
         .headers()

@@ -43,7 +43,8 @@ impl FromRequestParts<AppState> for Recipient {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let secret = crate::extract::cookie(parts, RECIPIENT_COOKIE).ok_or_else(|| {
+        let name = crate::extract::cookie_name(state, RECIPIENT_COOKIE, false);
+        let secret = crate::extract::cookie(parts, &name).ok_or_else(|| {
             ApiError(Error::unauthorized(
                 "open the link from your mail to see this document",
             ))
@@ -70,7 +71,7 @@ pub async fn open_session(
         header::SET_COOKIE,
         crate::extract::set_cookie(
             &s,
-            RECIPIENT_COOKIE,
+            &crate::extract::cookie_name(&s, RECIPIENT_COOKIE, false),
             &secret,
             "Path=/api/v1/r; SameSite=Strict",
             recipients::SESSION_HOURS * 3600,

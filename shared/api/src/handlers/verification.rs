@@ -61,7 +61,7 @@ pub async fn verify(
     // Signed-in callers are counted per account; a session that does not authenticate is
     // refused rather than counted as anonymous.
     let (mut parts, body) = req.into_parts();
-    let caller = match session_token(&parts) {
+    let caller = match session_token(&parts, &s) {
         Some(_) => Some(Authed::from_request_parts(&mut parts, &s).await?.0),
         None => None,
     };
