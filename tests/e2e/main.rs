@@ -6,6 +6,7 @@ mod contract_tasks;
 mod crash;
 mod documents;
 mod drafts;
+mod edge;
 mod evidence;
 mod hostile;
 mod process;

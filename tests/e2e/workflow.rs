@@ -717,6 +717,7 @@ async fn a_seal_that_keeps_failing_parks_until_an_operator_retries_it() {
                 broken: flag.clone(),
             }) as Arc<dyn keiyaku_core::ports::Tsa>
         })),
+        ..Default::default()
     })
     .await;
     let sender = app.user("sender@example.com", "送信 花子").await;

@@ -79,6 +79,7 @@ impl TestApp {
             statemachines: None,
             public_tsa,
             trusted_proxies: trusted_proxies.to_vec(),
+            tls: None,
         };
         let running = server::start_with(options, clock.clone(), seams)
             .await

@@ -95,6 +95,14 @@ pub fn status_and_detail(e: &Error) -> (StatusCode, ErrorDetail) {
             ),
         ),
         Error::Gone { code, message } => (StatusCode::GONE, detail(code, message.clone(), None)),
+        Error::Timeout { limit } => (
+            StatusCode::REQUEST_TIMEOUT,
+            detail(
+                "request_timeout",
+                format!("the request took longer than {} s", limit.as_secs()),
+                None,
+            ),
+        ),
         Error::Busy { .. } => (
             StatusCode::SERVICE_UNAVAILABLE,
             detail(

@@ -94,6 +94,10 @@ pub fn router(services: Arc<Services>, local: bool) -> Router {
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn_with_state(
             services.clone(),
+            middleware::request_timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            services.clone(),
             middleware::check_origin,
         ))
         .layer(axum::middleware::from_fn_with_state(

@@ -63,6 +63,26 @@ pub fn forwarded_client(
     client
 }
 
+/// Answers 408 when a request is not answered within the configured time (longer for an
+/// upload to its slot): a client sending its body slowly, or work that runs long, cannot
+/// hold a connection and a task forever.
+pub async fn request_timeout(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let upload = req.method() == Method::PUT
+        && req
+            .extensions()
+            .get::<MatchedPath>()
+            .is_some_and(|p| p.as_str() == "/api/v1/uploads/{upload_id}");
+    let limit = if upload {
+        s.config.upload_timeout
+    } else {
+        s.config.request_timeout
+    };
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError(Error::Timeout { limit }).into_response(),
+    }
+}
+
 /// Header carrying the request id back to the client.
 pub const REQUEST_ID: &str = "x-request-id";
 

@@ -73,6 +73,7 @@ const ERRORS: &[(&str, &str)] = &[
         "410",
         "What the request acts on has ended (cancelled, declined, expired)",
     ),
+    ("408", "The request took longer than the server allows"),
     ("413", "Too large"),
     ("415", "Wrong content type"),
     (

@@ -25,6 +25,10 @@ pub struct Config {
     /// Peers whose `X-Forwarded-For` is believed (a reverse proxy in front of the local
     /// shape); from anyone else the header is ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How long a request may take from its head to its answer's head (the seed's 60 s).
+    pub request_timeout: std::time::Duration,
+    /// How long an upload to an upload slot may take (20 MB over a slow line).
+    pub upload_timeout: std::time::Duration,
 }
 
 impl Config {
@@ -40,6 +44,8 @@ impl Config {
             api_token_idle: Duration::days(90),
             public_tsa: false,
             trusted_proxies: Vec::new(),
+            request_timeout: std::time::Duration::from_secs(60),
+            upload_timeout: std::time::Duration::from_secs(600),
         }
     }
 

@@ -47,6 +47,9 @@ pub enum Error {
     /// What the request acts on has ended (an answer after cancellation, decline or expiry).
     #[error("{message}")]
     Gone { code: &'static str, message: String },
+    /// The request took longer than the server allows.
+    #[error("request timed out")]
+    Timeout { limit: Duration },
     /// This server is at capacity for such work: try again after `retry_after`.
     #[error("busy")]
     Busy { retry_after: Duration },

@@ -144,6 +144,12 @@ struct ServeArgs {
         value_delimiter = ','
     )]
     trusted_proxies: Vec<ipnet::IpNet>,
+    /// Serve https (TLS 1.2 and 1.3) with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, env = "KEIYAKU_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "KEIYAKU_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 /// Runs the command line; the process's exit code.
@@ -334,6 +340,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         statemachines: args.statemachines,
         public_tsa: args.public_tsa,
         trusted_proxies: args.trusted_proxies,
+        tls: args.tls_cert.zip(args.tls_key),
     };
     let running = match server::start(options, Arc::new(SystemClock)).await {
         Ok(r) => r,
@@ -379,6 +386,7 @@ async fn grant_operator(email: &str, data_dir: PathBuf) -> ExitCode {
         statemachines: None,
         public_tsa: false,
         trusted_proxies: Vec::new(),
+        tls: None,
     };
     let (services, _, _) = match server::open_services(
         &options,

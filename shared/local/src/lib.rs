@@ -5,6 +5,7 @@ pub mod blobs;
 pub mod cli;
 pub mod items;
 pub mod keys;
+pub mod listen;
 pub mod mailer;
 pub mod pki;
 pub mod remote_tsa;

@@ -41,6 +41,8 @@ pub struct ServeOptions {
     pub public_tsa: bool,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Serve https with this certificate chain and key (PEM files).
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// Why the server could not start: each a clear message, never a panic.
@@ -155,11 +157,14 @@ impl TaskHandlers for ContractTasks {
 pub type TsaWrapper = Arc<dyn Fn(Arc<dyn Tsa>) -> Arc<dyn Tsa> + Send + Sync>;
 
 /// What tests may put around the server's parts, as they pass it a clock (the shipped
-/// binary sets neither): a wrapper of the TSA, to make it fail for a while.
+/// binary sets none): a wrapper of the TSA, to make it fail for a while; a short request
+/// timeout.
 #[derive(Clone, Default)]
 pub struct Seams {
     /// Wraps the TSA the server seals with.
     pub tsa: Option<TsaWrapper>,
+    /// A shorter request timeout than the 60 s one.
+    pub request_timeout: Option<std::time::Duration>,
 }
 
 /// Opens the data dir and builds the services on it, with the workflow executor (not yet
@@ -199,6 +204,10 @@ pub fn open_services(
     config.max_document_bytes = options.max_document_bytes;
     config.public_tsa = options.public_tsa;
     config.trusted_proxies = options.trusted_proxies.clone();
+    if let Some(limit) = seams.request_timeout {
+        config.request_timeout = limit;
+        config.upload_timeout = limit;
+    }
     let mut mailer = Maildir::open(&dir.join("mail")).map_err(|e| err("maildir", &e))?;
     if let Some(url) = &options.smtp_url {
         mailer = mailer
@@ -264,8 +273,16 @@ pub async fn start_with(
     let addr = listener
         .local_addr()
         .map_err(|e| StartError::Bind(options.addr, e))?;
+    let tls = match &options.tls {
+        Some((cert, key)) => Some(
+            crate::listen::tls_config(cert, key)
+                .map_err(|e| StartError::Config(format!("--tls-cert / --tls-key: {e}")))?,
+        ),
+        None => None,
+    };
     let url = match &options.public_url {
         Some(u) => check_public_url(u)?,
+        None if tls.is_some() => format!("https://{addr}"),
         None => format!("http://{addr}"),
     };
     let (services, runner, scheduler) = open_services(&options, &url, clock, &seams)?;
@@ -295,14 +312,14 @@ pub async fn start_with(
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "outbox reconciliation failed"),
     }
-    let app = app(services.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = app(services.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
+        crate::listen::serve(listener, app, tls, async move {
+            let _ = rx.await;
+        })
+        .await;
+        Ok(())
     });
     Ok(Running {
         addr,
