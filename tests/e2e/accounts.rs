@@ -640,3 +640,71 @@ async fn behind_tls_the_cookie_is_secure_and_prefixed_and_hsts_is_sent() {
     plain.stop().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn guesses_from_elsewhere_do_not_lock_the_owner_out_of_a_device_it_logged_in_from() {
+    // Behind a trusted proxy (this test at 127.0.0.1), each X-Forwarded-For is a client.
+    let app = TestApp::spawn_behind(&["127.0.0.1/32".parse().unwrap()]).await;
+    app.user("taro@example.jp", "鈴木 太郎").await;
+    let login = |from: &'static str, password: &'static str, device: Option<String>| {
+        let client = app.anonymous();
+        async move {
+            let mut request = client
+                .request(reqwest::Method::POST, "/api/v1/auth/login")
+                .header("x-forwarded-for", from)
+                .json(&json!({ "email": "taro@example.jp", "password": password }));
+            if let Some(device) = device {
+                request = request.header("cookie", device);
+            }
+            request.send().await.unwrap()
+        }
+    };
+    // The owner logs in from their browser once: it gets a device cookie.
+    let r = login("198.51.100.10", PASSWORD, None).await;
+    assert_eq!(r.status(), 200);
+    let device = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("keiyaku_device="))
+        .expect("a device cookie");
+    assert!(device.contains("HttpOnly") && device.contains("SameSite=Strict"));
+    let device = device.split(';').next().unwrap().to_owned();
+
+    // Eleven wrong guesses, each from another address: the account is slowed down.
+    let mut statuses = Vec::new();
+    for n in 1..=11 {
+        let from: &'static str = Box::leak(format!("203.0.113.{n}").into_boxed_str());
+        statuses.push(
+            login(from, "wrong guess 2026!", None)
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    // (Every attempt counts, the owner's two successful logins too.)
+    let first_refused = statuses
+        .iter()
+        .position(|s| *s == 429)
+        .expect("slowed down");
+    assert!(
+        statuses[..first_refused].iter().all(|s| *s == 401),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[first_refused..].iter().all(|s| *s == 429),
+        "{statuses:?}"
+    );
+    // A new device is slowed down too, but the owner's known one logs in at once.
+    assert_eq!(login("198.51.100.20", PASSWORD, None).await.status(), 429);
+    let r = login("198.51.100.10", PASSWORD, Some(device.clone())).await;
+    assert_eq!(
+        r.status(),
+        200,
+        "the owner's device passes the account's limit"
+    );
+    // The failures are in the account's history.
+    assert!(app.count_items("AUDIT#") >= 10);
+    app.stop().await;
+}

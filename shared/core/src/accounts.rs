@@ -148,6 +148,19 @@ fn token_key(hash: &str) -> Key {
 fn session_key(hash: &str) -> Key {
     Key::new(format!("SESSION#{hash}"), "SESSION")
 }
+fn device_key(hash: &str) -> Key {
+    Key::new(format!("DEVICE#{hash}"), "DEVICE")
+}
+
+/// How long a device that logged in is known by its cookie.
+const DEVICE_DAYS: i64 = 365;
+
+/// A browser that logged in to an account (OWASP's device cookie, kept server-side: only the
+/// hash of its token is stored).
+#[derive(Serialize, Deserialize)]
+struct Device {
+    email: String,
+}
 
 fn to_json<T: Serialize>(v: &T) -> Result<serde_json::Value> {
     serde_json::to_value(v).map_err(Error::internal)
@@ -410,6 +423,8 @@ pub struct LoggedIn {
     pub csrf: String,
     /// The user.
     pub user: User,
+    /// A new device token, when the caller did not send a valid one for this account.
+    pub device: Option<String>,
 }
 
 fn invalid_credentials() -> Error {
@@ -439,13 +454,15 @@ pub(crate) async fn user_by_email(s: &Services, email: &Email) -> Result<Option<
     load_user(s, &owner.team_id, &owner.user_id).await
 }
 
-/// Logs in with e-mail and password: a new session of `kind`.
+/// Logs in with e-mail and password: a new session of `kind`. `device` is the token of the
+/// caller's device cookie, if it sent one.
 pub async fn login(
     s: &Services,
     email: &str,
     password_text: &str,
     kind: SessionKind,
     ip: IpAddr,
+    device: Option<&str>,
 ) -> Result<LoggedIn> {
     // Limits first, before any hashing, so a flood costs us nothing.
     ratelimit::hit(
@@ -456,19 +473,44 @@ pub async fn login(
     )
     .await?;
     let email = Email::parse(email, "email").map_err(|_| invalid_credentials())?;
-    ratelimit::hit(
-        &*s.items,
-        s.now(),
-        ratelimit::LOGIN_PER_ACCOUNT,
-        email.as_str(),
-    )
-    .await?;
+    // A device that logged in to this account before has its own budget, so guesses from
+    // elsewhere cannot lock the owner out; any other device shares the account's, and its
+    // address has its own.
+    let known_device = match device {
+        Some(token) => known_device(s, token, &email).await?,
+        None => None,
+    };
+    let budgets = match &known_device {
+        Some(hash) => vec![(ratelimit::LOGIN_PER_DEVICE, format!("{email}#{hash}"))],
+        None => vec![
+            (ratelimit::LOGIN_PER_ACCOUNT, email.as_str().to_owned()),
+            (
+                ratelimit::LOGIN_PER_ACCOUNT_ADDRESS,
+                format!("{email}#{}", address_subject(ip)),
+            ),
+        ],
+    };
+    for (limit, subject) in budgets {
+        ratelimit::hit(&*s.items, s.now(), limit, &subject).await?;
+    }
     if password_text.len() > 4 * password::MAX_LENGTH {
         return Err(invalid_credentials());
     }
     let found = user_by_email(s, &email).await?;
     let stored = found.as_ref().map(|(u, _)| u.password_hash.as_str());
     if !password::verify(password_text, stored).await? {
+        // The owner sees failed logins in the account's history.
+        if let Some((user, _)) = &found {
+            s.items
+                .transact(vec![audit_write(
+                    s.now(),
+                    &user.team_id,
+                    &user.id,
+                    "account.login_failed",
+                    ip,
+                )?])
+                .await?;
+        }
         return Err(invalid_credentials());
     }
     let (user, _) = found.ok_or_else(invalid_credentials)?;
@@ -501,11 +543,46 @@ pub async fn login(
             audit_write(now, &user.team_id, &user.id, "account.logged_in", ip)?,
         ])
         .await?;
+    let device = match known_device {
+        Some(_) => None,
+        None => Some(remember_device(s, &email).await?),
+    };
     Ok(LoggedIn {
         token: token.token,
         csrf,
         user,
+        device,
     })
+}
+
+/// The hash of `token` when it is a device cookie of the account `email`.
+async fn known_device(s: &Services, token: &str, email: &Email) -> Result<Option<String>> {
+    if token.is_empty() || token.len() > 100 {
+        return Ok(None);
+    }
+    let hash = hash_token(token);
+    let Some(item) = s.items.get(&device_key(&hash)).await? else {
+        return Ok(None);
+    };
+    let expired = item
+        .expires_at
+        .is_some_and(|t| t <= s.now().unix_timestamp());
+    let device: Device = from_item(&item)?;
+    Ok((!expired && device.email == email.as_str()).then_some(hash))
+}
+
+/// A new device token for the account `email` (its hash stored for a year).
+async fn remember_device(s: &Services, email: &Email) -> Result<String> {
+    let token = Secret::generate();
+    let mut item = Item::new(
+        device_key(&token.hash),
+        to_json(&Device {
+            email: email.as_str().to_owned(),
+        })?,
+    );
+    item.expires_at = Some((s.now() + Duration::days(DEVICE_DAYS)).unix_timestamp());
+    s.items.put(item, Condition::NotExists).await?;
+    Ok(token.token)
 }
 
 fn session_deadline(s: &Services, session: &Session) -> OffsetDateTime {
@@ -625,8 +702,8 @@ pub async fn change_password(
     ratelimit::hit(
         &*s.items,
         s.now(),
-        ratelimit::LOGIN_PER_ACCOUNT,
-        caller.user.email.as_str(),
+        ratelimit::PASSWORD_CHANGE_PER_ACCOUNT,
+        caller.user_id().as_str(),
     )
     .await?;
     let (mut user, item) = load_user(s, caller.team(), caller.user_id())

@@ -21,9 +21,30 @@ pub struct Limit {
     pub window_secs: i64,
 }
 
-/// Login attempts per account.
+/// Login attempts per account from devices it has not logged in from before: an attacker
+/// spread over many addresses is slowed down; the owner's known device is not (see
+/// [`LOGIN_PER_DEVICE`]).
 pub const LOGIN_PER_ACCOUNT: Limit = Limit {
     name: "login-account",
+    max: 10,
+    window_secs: 15 * 60,
+};
+/// Login attempts per account and client address.
+pub const LOGIN_PER_ACCOUNT_ADDRESS: Limit = Limit {
+    name: "login-account-address",
+    max: 10,
+    window_secs: 15 * 60,
+};
+/// Login attempts per account from one device that logged in to it before (OWASP's device
+/// cookies): such attempts pass the per-account limit.
+pub const LOGIN_PER_DEVICE: Limit = Limit {
+    name: "login-device",
+    max: 10,
+    window_secs: 15 * 60,
+};
+/// Password changes per account (a signed-in act: login failures do not count here).
+pub const PASSWORD_CHANGE_PER_ACCOUNT: Limit = Limit {
+    name: "password-change",
     max: 10,
     window_secs: 15 * 60,
 };

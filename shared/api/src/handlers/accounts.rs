@@ -224,6 +224,11 @@ pub async fn verify_email(
     Ok(StatusMessage::new("verified"))
 }
 
+/// The device cookie's name (prefixed over https).
+pub const DEVICE_COOKIE: &str = "keiyaku_device";
+/// How long a browser keeps its device cookie: a year, as the server keeps its record.
+const DEVICE_MAX_AGE: i64 = 365 * 24 * 3600;
+
 fn session_cookie(s: &AppState, value: &str, max_age: i64) -> Result<HeaderValue, ApiError> {
     let name = crate::extract::cookie_name(s, SESSION_COOKIE, true);
     crate::extract::set_cookie(s, &name, value, "Path=/; SameSite=Lax", max_age)
@@ -233,10 +238,11 @@ fn session_cookie(s: &AppState, value: &str, max_age: i64) -> Result<HeaderValue
 /// token (valid until 90 days unused) instead.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts", request_body = LoginRequest,
     responses((status = 200, description = "Logged in", body = LoginResponse,
-        headers(("set-cookie" = String, description = "The session cookie (cookie mode)")))))]
+        headers(("set-cookie" = String, description = "The session cookie (cookie mode), and a device cookie the first time this browser logs in to the account")))))]
 pub async fn login(
     State(s): State<AppState>,
     ClientAddr(ip): ClientAddr,
+    parts: axum::http::request::Parts,
     JsonBody(req): JsonBody<LoginRequest>,
 ) -> ApiResult<Response> {
     let mode = req.mode.unwrap_or(LoginMode::Cookie);
@@ -244,21 +250,37 @@ pub async fn login(
         LoginMode::Cookie => SessionKind::Browser,
         LoginMode::Token => SessionKind::Api,
     };
-    let done = accounts::login(&s, &req.email, &req.password, kind, ip).await?;
-    if mode == LoginMode::Token {
-        return Ok(Json(LoginResponse {
+    let device_cookie = crate::extract::cookie_name(&s, DEVICE_COOKIE, true);
+    let device = crate::extract::cookie(&parts, &device_cookie);
+    let done = accounts::login(&s, &req.email, &req.password, kind, ip, device.as_deref()).await?;
+    let mut response = if mode == LoginMode::Token {
+        Json(LoginResponse {
             user: Me::new(&done.user, None),
             token: Some(done.token),
         })
-        .into_response());
+        .into_response()
+    } else {
+        let cookie = session_cookie(&s, &done.token, s.config.session_absolute.whole_seconds())?;
+        let mut response = Json(LoginResponse {
+            user: Me::new(&done.user, Some(done.csrf)),
+            token: None,
+        })
+        .into_response();
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+        response
+    };
+    // A browser that logged in is known by its device cookie from now on: login failures
+    // from elsewhere do not lock it out.
+    if let Some(token) = &done.device {
+        let cookie = crate::extract::set_cookie(
+            &s,
+            &device_cookie,
+            token,
+            "Path=/; SameSite=Strict",
+            DEVICE_MAX_AGE,
+        )?;
+        response.headers_mut().append(header::SET_COOKIE, cookie);
     }
-    let cookie = session_cookie(&s, &done.token, s.config.session_absolute.whole_seconds())?;
-    let mut response = Json(LoginResponse {
-        user: Me::new(&done.user, Some(done.csrf)),
-        token: None,
-    })
-    .into_response();
-    response.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(response)
 }
 
