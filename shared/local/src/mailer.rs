@@ -1,8 +1,10 @@
 //! Mailer into a maildir: every message lands as an `.eml` file, written to `tmp/`,
 //! fsynced, then moved to `new/`. Its name comes from the Message-ID, so sending the same
-//! message twice leaves one file. With an SMTP URL the message is also relayed; a failed
-//! relay is retried with backoff, and a relay that still fails is logged as an error and
-//! recorded in `failed/` beside the message, never silently dropped.
+//! message twice leaves one file. Without a relay the maildir is the delivery. With an SMTP
+//! URL the file is only the outbox: once the relay accepts the message it is deleted (mail
+//! holds link tokens and signed contracts in the clear); a failed relay is retried with
+//! backoff, and a relay that still fails is logged as an error and recorded in `failed/`
+//! beside the message, which stays, never silently dropped.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -148,13 +150,21 @@ impl Mailer for Maildir {
         if let Some(relay) = self.relay.clone() {
             let mail = mail.clone();
             let failed = self.root.join("failed").join(format!("{name}.txt"));
+            let sent = self.root.join("new").join(&name);
             // The message is safe in the maildir; relaying runs on its own so a slow relay
             // does not hold the request, and its final failure is recorded.
             tokio::spawn(async move {
-                if let Err(why) = relay.send(&mail).await {
-                    tracing::error!(message_id = %mail.message_id, "SMTP relay gave up: {why}");
-                    let _ =
-                        tokio::fs::write(&failed, format!("{}\n{why}\n", mail.message_id)).await;
+                match relay.send(&mail).await {
+                    Ok(()) => {
+                        if let Err(e) = tokio::fs::remove_file(&sent).await {
+                            tracing::warn!(message_id = %mail.message_id, "relayed, but its file stays: {e}");
+                        }
+                    }
+                    Err(why) => {
+                        tracing::error!(message_id = %mail.message_id, "SMTP relay gave up: {why}");
+                        let _ = tokio::fs::write(&failed, format!("{}\n{why}\n", mail.message_id))
+                            .await;
+                    }
                 }
             });
         }
@@ -237,7 +247,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn mail_lands_once_in_the_maildir_and_is_relayed() {
+    async fn relayed_mail_is_sent_and_not_kept_on_disk() {
         let dir = tempfile::tempdir().unwrap();
         let (port, got) = smtp_server().await;
         let maildir = Maildir::open(dir.path())
@@ -250,14 +260,17 @@ mod tests {
             .unwrap();
         maildir.send(&mail("one")).await.unwrap();
         maildir.send(&mail("one")).await.unwrap();
-        let files: Vec<_> = std::fs::read_dir(maildir.new_dir()).unwrap().collect();
-        assert_eq!(files.len(), 1, "the same Message-ID leaves one file");
         assert_eq!(
             std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
             0
         );
         wait_for("the relayed messages", || got.lock().unwrap().len() == 2).await;
         assert!(got.lock().unwrap()[0].contains("Message-ID: <one@keiyaku>"));
+        // Relayed: nothing holding its link tokens stays on disk.
+        wait_for("the outbox emptied", || {
+            std::fs::read_dir(maildir.new_dir()).unwrap().count() == 0
+        })
+        .await;
     }
 
     #[tokio::test]
