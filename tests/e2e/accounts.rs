@@ -708,3 +708,49 @@ async fn guesses_from_elsewhere_do_not_lock_the_owner_out_of_a_device_it_logged_
     assert!(app.count_items("AUDIT#") >= 10);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn api_tokens_are_listed_revoked_and_end_ninety_days_after_issue() {
+    let app = TestApp::spawn().await;
+    let first = app.user("api@example.jp", "API 花子").await;
+    let login = app
+        .anonymous()
+        .post_json(
+            "/api/v1/auth/login",
+            json!({ "email": "api@example.jp", "password": PASSWORD, "mode": "token" }),
+        )
+        .await;
+    let second: Value = login.json().await.unwrap();
+    let second = Client::with_token(&app.url, second["token"].as_str().unwrap());
+
+    let tokens: Value = second.get("/api/v1/me/tokens").await.json().await.unwrap();
+    let tokens = tokens.as_array().unwrap().clone();
+    assert_eq!(tokens.len(), 2, "{tokens:?}");
+    assert_eq!(tokens.iter().filter(|t| t["current"] == true).count(), 1);
+    assert!(
+        !tokens[0].to_string().contains(second.token().unwrap()),
+        "never shown again"
+    );
+    // The other one is revoked from here: it stops working at once.
+    let other = tokens.iter().find(|t| t["current"] == false).unwrap();
+    let r = second
+        .delete(&format!(
+            "/api/v1/me/tokens/{}",
+            other["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(first.get("/api/v1/me").await.status(), 401);
+    let left: Value = second.get("/api/v1/me/tokens").await.json().await.unwrap();
+    assert_eq!(left.as_array().unwrap().len(), 1);
+    assert_eq!(second.delete("/api/v1/me/tokens/nope").await.status(), 404);
+
+    // Used every few weeks, it still ends 90 days after it was issued.
+    for _ in 0..2 {
+        app.clock.advance(time::Duration::days(44));
+        assert_eq!(second.get("/api/v1/me").await.status(), 200);
+    }
+    app.clock.advance(time::Duration::days(3));
+    assert_eq!(second.get("/api/v1/me").await.status(), 401);
+    app.stop().await;
+}

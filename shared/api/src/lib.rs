@@ -35,6 +35,8 @@ pub fn method_router(route: &Route) -> Option<MethodRouter<AppState>> {
         "logout" => post(accounts::logout),
         "get_me" => get(accounts::get_me),
         "update_me" => patch(accounts::update_me),
+        "list_tokens" => get(accounts::list_tokens),
+        "revoke_token" => delete(accounts::revoke_token),
         "create_upload" => post(documents::create_upload),
         "receive_upload" => put(documents::receive_upload),
         "create_document" => post(documents::create_document),

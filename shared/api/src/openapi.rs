@@ -17,6 +17,7 @@ use crate::handlers::{
         accounts::signup, accounts::verify_email, accounts::login, accounts::password_check,
         accounts::change_password, accounts::request_reset, accounts::confirm_reset,
         accounts::logout, accounts::get_me, accounts::update_me,
+        accounts::list_tokens, accounts::revoke_token,
         documents::create_upload, documents::receive_upload, documents::create_document,
         documents::list_documents, documents::get_document, documents::update_document, documents::delete_document,
         documents::get_document_file,

@@ -148,12 +148,39 @@ fn token_key(hash: &str) -> Key {
 fn session_key(hash: &str) -> Key {
     Key::new(format!("SESSION#{hash}"), "SESSION")
 }
+/// An API token's record under its owner, so the owner can list and revoke it.
+fn api_token_key(team: &TeamId, user: &UserId, id: &str) -> Key {
+    Key::new(format!("TEAM#{team}"), format!("APITOKEN#{user}#{id}"))
+}
 fn device_key(hash: &str) -> Key {
     Key::new(format!("DEVICE#{hash}"), "DEVICE")
 }
 
 /// How long a device that logged in is known by its cookie.
 const DEVICE_DAYS: i64 = 365;
+
+/// What the owner sees of an API token (never the token itself).
+#[derive(Serialize, Deserialize)]
+struct ApiTokenRecord {
+    id: String,
+    /// Hash of the token: the key of its session.
+    session_hash: String,
+}
+
+/// One of the caller's API tokens.
+#[derive(Clone, Debug)]
+pub struct ApiToken {
+    /// Its id (for `DELETE /me/tokens/{id}`).
+    pub id: String,
+    /// When it was issued.
+    pub created_at: OffsetDateTime,
+    /// When it was last used.
+    pub last_used: OffsetDateTime,
+    /// When it ends unless revoked first.
+    pub expires_at: OffsetDateTime,
+    /// Whether the request asking is made with it.
+    pub current: bool,
+}
 
 /// A browser that logged in to an account (OWASP's device cookie, kept server-side: only the
 /// hash of its token is stored).
@@ -534,15 +561,29 @@ pub async fn login(
     };
     let mut item = Item::new(session_key(&token.hash), to_json(&session)?);
     item.expires_at = Some(session_deadline(s, &session).unix_timestamp());
-    s.items
-        .transact(vec![
-            Write::Put {
-                item,
-                condition: Condition::NotExists,
-            },
-            audit_write(now, &user.team_id, &user.id, "account.logged_in", ip)?,
-        ])
-        .await?;
+    let mut writes = vec![
+        Write::Put {
+            item,
+            condition: Condition::NotExists,
+        },
+        audit_write(now, &user.team_id, &user.id, "account.logged_in", ip)?,
+    ];
+    if kind == SessionKind::Api {
+        let id = crate::ids::new_id(now);
+        let mut record = Item::new(
+            api_token_key(&user.team_id, &user.id, &id),
+            to_json(&ApiTokenRecord {
+                id,
+                session_hash: token.hash.clone(),
+            })?,
+        );
+        record.expires_at = Some((now + s.config.api_token_absolute).unix_timestamp());
+        writes.push(Write::Put {
+            item: record,
+            condition: Condition::NotExists,
+        });
+    }
+    s.items.transact(writes).await?;
     let device = match known_device {
         Some(_) => None,
         None => Some(remember_device(s, &email).await?),
@@ -589,8 +630,74 @@ fn session_deadline(s: &Services, session: &Session) -> OffsetDateTime {
     match session.kind {
         SessionKind::Browser => (session.last_seen + s.config.session_idle)
             .min(session.created_at + s.config.session_absolute),
-        SessionKind::Api => session.last_seen + s.config.api_token_idle,
+        SessionKind::Api => (session.last_seen + s.config.api_token_idle)
+            .min(session.created_at + s.config.api_token_absolute),
     }
+}
+
+/// The caller's API tokens that still work, newest first.
+pub async fn list_api_tokens(s: &Services, caller: &Caller) -> Result<Vec<ApiToken>> {
+    let page = s
+        .items
+        .query(&crate::ports::Query {
+            pk: format!("TEAM#{}", caller.team()),
+            sk_prefix: format!("APITOKEN#{}#", caller.user_id()),
+            after: None,
+            descending: true,
+            limit: 1000,
+        })
+        .await?;
+    let mut out = Vec::new();
+    for item in page.items {
+        let record: ApiTokenRecord = from_item(&item)?;
+        let key = session_key(&record.session_hash);
+        let Some(session_item) = s.items.get(&key).await? else {
+            continue;
+        };
+        let session: Session = from_item(&session_item)?;
+        let expires_at = session_deadline(s, &session);
+        if expires_at <= s.now() || session.epoch != caller.user.session_epoch {
+            continue;
+        }
+        out.push(ApiToken {
+            id: record.id,
+            created_at: session.created_at,
+            last_used: session.last_seen,
+            expires_at,
+            current: key == caller.session_key,
+        });
+    }
+    Ok(out)
+}
+
+/// Revokes one of the caller's API tokens.
+pub async fn revoke_api_token(s: &Services, caller: &Caller, id: &str) -> Result<()> {
+    if id.is_empty() || id.len() > 64 {
+        return Err(Error::NotFound);
+    }
+    let key = api_token_key(caller.team(), caller.user_id(), id);
+    let item = s.items.get(&key).await?.ok_or(Error::NotFound)?;
+    let record: ApiTokenRecord = from_item(&item)?;
+    s.items
+        .transact(vec![
+            Write::Delete {
+                key: session_key(&record.session_hash),
+                condition: Condition::None,
+            },
+            Write::Delete {
+                key,
+                condition: Condition::None,
+            },
+            audit_write(
+                s.now(),
+                caller.team(),
+                caller.user_id(),
+                "account.api_token_revoked",
+                caller.ip,
+            )?,
+        ])
+        .await?;
+    Ok(())
 }
 
 /// Resolves a session token to its caller, or `Unauthorized` (unknown, expired, revoked,

@@ -17,8 +17,10 @@ pub struct Config {
     pub session_idle: Duration,
     /// …or this long after login.
     pub session_absolute: Duration,
-    /// API tokens end after this long unused.
+    /// API tokens end after this long unused…
     pub api_token_idle: Duration,
+    /// …or this long after they were issued, used or not.
+    pub api_token_absolute: Duration,
     /// Whether the local TSA answers anyone at `POST /api/v1/tsa` (it timestamps whatever it
     /// is sent with a key the verifier trusts: off unless asked for).
     pub public_tsa: bool,
@@ -42,6 +44,7 @@ impl Config {
             session_idle: Duration::hours(8),
             session_absolute: Duration::days(7),
             api_token_idle: Duration::days(90),
+            api_token_absolute: Duration::days(90),
             public_tsa: false,
             trusted_proxies: Vec::new(),
             request_timeout: std::time::Duration::from_secs(60),

@@ -53,6 +53,8 @@ pub const ROUTES: &[Route] = &[
     route("logout", "POST", "/api/v1/auth/logout"),
     route("get_me", "GET", "/api/v1/me"),
     route("update_me", "PATCH", "/api/v1/me"),
+    route("list_tokens", "GET", "/api/v1/me/tokens"),
+    route("revoke_token", "DELETE", "/api/v1/me/tokens/{token_id}"),
     route("create_upload", "POST", "/api/v1/documents/uploads"),
     // On AWS the client posts to a presigned S3 URL instead.
     local("receive_upload", "PUT", "/api/v1/uploads/{upload_id}"),

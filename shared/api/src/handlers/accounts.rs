@@ -355,6 +355,63 @@ pub async fn logout(State(s): State<AppState>, Authed(caller): Authed) -> ApiRes
     Ok((StatusCode::NO_CONTENT, headers).into_response())
 }
 
+/// One of the caller's API tokens (the token itself is never shown again).
+#[derive(Serialize, ToSchema)]
+pub struct ApiTokenView {
+    /// Its id, for `DELETE /api/v1/me/tokens/{token_id}`.
+    pub id: String,
+    /// When it was issued (RFC 3339).
+    pub created_at: String,
+    /// When it was last used (RFC 3339).
+    pub last_used: String,
+    /// When it ends unless revoked first: 90 days after it was issued, or sooner when
+    /// unused for 90 days (RFC 3339).
+    pub expires_at: String,
+    /// Whether this request is made with it.
+    pub current: bool,
+}
+
+/// The API tokens of the logged-in user that still work, newest first.
+#[utoipa::path(get, path = "/api/v1/me/tokens", tag = "accounts",
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The tokens", body = [ApiTokenView])))]
+pub async fn list_tokens(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+) -> ApiResult<Json<Vec<ApiTokenView>>> {
+    let rfc3339 = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
+    let tokens = accounts::list_api_tokens(&s, &caller).await?;
+    Ok(Json(
+        tokens
+            .into_iter()
+            .map(|t| ApiTokenView {
+                id: t.id,
+                created_at: rfc3339(t.created_at),
+                last_used: rfc3339(t.last_used),
+                expires_at: rfc3339(t.expires_at),
+                current: t.current,
+            })
+            .collect(),
+    ))
+}
+
+/// Revoke one of the logged-in user's API tokens: it stops working at once.
+#[utoipa::path(delete, path = "/api/v1/me/tokens/{token_id}", tag = "accounts",
+    params(("token_id" = String, Path, description = "The token's id", max_length = 64)),
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 204, description = "Revoked")))]
+pub async fn revoke_token(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    axum::extract::Path(token_id): axum::extract::Path<String>,
+) -> ApiResult<StatusCode> {
+    accounts::revoke_api_token(&s, &caller, &token_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// The logged-in user, with the CSRF token for cookie sessions.
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
     security(("bearer" = []), ("cookie" = [])),
