@@ -5,7 +5,7 @@
 //! concurrency and the ops view.
 
 use keiyaku_core::clock::Clock;
-use keiyaku_tests::{Client, Mail, TestApp, error_code, keiyaku_binary};
+use keiyaku_tests::{Client, Mail, PASSWORD, TestApp, error_code, keiyaku_binary};
 use serde_json::{Value, json};
 
 /// A draft with `recipients` (name, address, access code) and `approvers`, sent.
@@ -962,5 +962,66 @@ async fn parallel_wrong_codes_are_each_counted_so_ten_is_the_limit() {
         .filter(|m| m.subject.contains("リンクを停止しました"))
         .count();
     assert_eq!(told, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn links_can_be_revoked_and_end_ninety_days_after_the_document_did() {
+    let app = TestApp::spawn().await;
+    let sender = app.user("sender@example.com", "送信 花子").await;
+    let id = sent(
+        &app,
+        &sender,
+        &[("山田 花子", "hanako@example.jp", None)],
+        &[],
+    )
+    .await;
+    let first = link(&app, "hanako@example.jp");
+    // Revoked: it stops working at once, and nothing new is mailed.
+    let mails = app.mails().len();
+    let r = sender
+        .post_json(
+            &format!("/api/v1/documents/{id}/recipients/r1/revoke"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(app.mails().len(), mails);
+    let (status, body, _) = Client::open_link(&app.url, &first, None).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "invalid_link");
+    // Reissued: a new link, which completes the contract.
+    let r = sender
+        .post_json(
+            &format!("/api/v1/documents/{id}/recipients/r1/reissue"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    let second = link(&app, "hanako@example.jp");
+    agree_and_settle(&app, &second, None).await;
+    assert_eq!(document(&sender, &id).await["status"], "completed");
+
+    // The completion mail's link shows the sealed file for 90 days, then no more.
+    app.clock.advance(time::Duration::days(89));
+    let (status, _, _) = Client::open_link(&app.url, &second, None).await;
+    assert_eq!(status, 200);
+    app.clock.advance(time::Duration::days(2));
+    let (status, body, _) = Client::open_link(&app.url, &second, None).await;
+    assert_eq!(status, 410);
+    assert_eq!(body["error"]["code"], "link_expired");
+    // The sender can reissue it after the end: the new link counts from its issue.
+    let sender = Client::browser_login(&app.url, "sender@example.com", PASSWORD).await;
+    let r = sender
+        .post_json(
+            &format!("/api/v1/documents/{id}/recipients/r1/reissue"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    let third = link(&app, "hanako@example.jp");
+    let (status, view, _) = Client::open_link(&app.url, &third, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(view["can_answer"], false);
     app.stop().await;
 }

@@ -51,6 +51,7 @@ pub fn method_router(route: &Route) -> Option<MethodRouter<AppState>> {
         "cancel_document" => post(contract::cancel_document),
         "remind_document" => post(contract::remind_document),
         "reissue_link" => post(contract::reissue_link),
+        "revoke_link" => post(contract::revoke_link),
         "recipient_session" => post(recipient::open_session),
         "recipient_document" => get(recipient::document),
         "recipient_file" => get(recipient::file),

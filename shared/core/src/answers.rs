@@ -198,6 +198,7 @@ pub async fn cancel(s: &Services, caller: &Caller, id: &str) -> Result<Document>
     }
     doc.status = Status::Cancelled;
     doc.updated_at = s.now();
+    doc.ended_at = Some(s.now());
     let pending = Pending::Cancel { ids: ids.clone() };
     crate::documents::commit_change_with(
         s,

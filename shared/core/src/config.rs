@@ -21,6 +21,9 @@ pub struct Config {
     pub api_token_idle: Duration,
     /// …or this long after they were issued, used or not.
     pub api_token_absolute: Duration,
+    /// How long after a document ended (or after a link was issued, if later) its recipient
+    /// links keep opening it.
+    pub link_after_end: Duration,
     /// Whether the local TSA answers anyone at `POST /api/v1/tsa` (it timestamps whatever it
     /// is sent with a key the verifier trusts: off unless asked for).
     pub public_tsa: bool,
@@ -45,6 +48,7 @@ impl Config {
             session_absolute: Duration::days(7),
             api_token_idle: Duration::days(90),
             api_token_absolute: Duration::days(90),
+            link_after_end: Duration::days(90),
             public_tsa: false,
             trusted_proxies: Vec::new(),
             request_timeout: std::time::Duration::from_secs(60),

@@ -523,6 +523,12 @@ pub(crate) async fn mark(s: &Services, ids: &Ids, from: &[Status], to: Status) -
         let now = s.now();
         doc.status = to;
         doc.updated_at = now;
+        if matches!(
+            to,
+            Status::Completed | Status::Declined | Status::Rejected | Status::Expired
+        ) {
+            doc.ended_at = Some(now);
+        }
         let mut updated = item.clone();
         updated.body = serde_json::to_value(&doc).map_err(Error::internal)?;
         updated.version += 1;

@@ -112,6 +112,10 @@ pub struct Document {
     /// When it last changed.
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// When it ended (completed, declined, rejected, cancelled or expired): recipient links
+    /// expire a while after.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub ended_at: Option<OffsetDateTime>,
 }
 
 impl Document {
@@ -749,6 +753,7 @@ fn draft(
         send: 0,
         created_at: now,
         updated_at: now,
+        ended_at: None,
     }
 }
 

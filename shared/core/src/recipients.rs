@@ -41,6 +41,9 @@ struct Link {
     failures: u32,
     #[serde(default)]
     suspended: bool,
+    /// When it was issued (links written before this was recorded count from the end).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    issued_at: Option<OffsetDateTime>,
 }
 
 fn link_key(token_hash: &str) -> Key {
@@ -84,6 +87,7 @@ pub(crate) async fn issue_link(
             generation,
             failures: 0,
             suspended: false,
+            issued_at: Some(s.now()),
         })
         .map_err(Error::internal)?,
     );
@@ -160,6 +164,20 @@ pub async fn open_session(
     }
     if link.suspended {
         return Err(suspended());
+    }
+    // A forwarded mail does not open the contract forever: a link ends a while after the
+    // document did (or after it was reissued, if later).
+    if let Some(ended) = doc.ended_at {
+        let from = link.issued_at.map_or(ended, |issued| issued.max(ended));
+        if s.now() > from + s.config.link_after_end {
+            return Err(Error::Gone {
+                code: "link_expired",
+                message: format!(
+                    "this link ended {} days after the document did; ask the sender to reissue it",
+                    s.config.link_after_end.whole_days()
+                ),
+            });
+        }
     }
     if let Some(hash) = &recipient.access_code_hash {
         let Some(given) = code.filter(|c| !c.trim().is_empty()) else {
@@ -495,45 +513,16 @@ const REISSUE_PER_PARTY: Limit = Limit {
     window_secs: 60 * 60,
 };
 
-/// The sender reissues a recipient's link (after a suspension, or a lost mail): the earlier
-/// link and its sessions stop working, and a new link is mailed; at most five an hour for
-/// one party.
+/// The sender reissues a recipient's link at any time once it was sent (after a
+/// suspension, a lost mail, or for the sealed file after the end): the earlier link and its
+/// sessions stop working, and a new link is mailed; at most five an hour for one party.
 pub async fn reissue(
     s: &Services,
     caller: &crate::accounts::Caller,
     id: &str,
     party_id: &str,
 ) -> Result<()> {
-    let (mut doc, item) = crate::documents::load(s, caller, id).await?;
-    if doc.status != Status::InProgress {
-        return Err(Error::conflict(
-            "not_in_progress",
-            "links are reissued only while the document is with its recipients",
-        ));
-    }
-    let ids = Ids {
-        team_id: doc.team_id.clone(),
-        document_id: doc.id.clone(),
-        send: doc.send,
-    };
-    let at = doc
-        .recipients
-        .iter()
-        .position(|r| r.id == party_id)
-        .ok_or(Error::NotFound)?;
-    if contract::answered(&doc, doc.send, party_id).is_some() {
-        return Err(Error::conflict(
-            "already_answered",
-            "this recipient has already answered",
-        ));
-    }
-    let asked_now = crate::answers::current_party(s, &doc).await?;
-    if asked_now.is_none_or(|(_, party)| party != party_id) {
-        return Err(Error::conflict(
-            "not_asked_yet",
-            "this recipient has not been sent a link yet",
-        ));
-    }
+    let (mut doc, item, ids, at) = linked_party(s, caller, id, party_id).await?;
     // Each reissue mails the recipient: a sender cannot flood their inbox.
     ratelimit::hit(
         &*s.items,
@@ -546,4 +535,56 @@ pub async fn reissue(
     doc.updated_at = s.now();
     crate::documents::commit_change(s, caller, &doc, &item, "recipient.link_reissued").await?;
     issue_link(s, &doc, &ids, &doc.recipients[at], None).await
+}
+
+/// The sender revokes a recipient's link: it and its sessions stop working at once, and no
+/// new one is sent until the sender reissues it.
+pub async fn revoke(
+    s: &Services,
+    caller: &crate::accounts::Caller,
+    id: &str,
+    party_id: &str,
+) -> Result<()> {
+    let (mut doc, item, _, at) = linked_party(s, caller, id, party_id).await?;
+    doc.recipients[at].link_generation += 1;
+    doc.updated_at = s.now();
+    crate::documents::commit_change(s, caller, &doc, &item, "recipient.link_revoked").await
+}
+
+/// The caller's document, its item and ids, and where `party_id` is among its recipients:
+/// one who was sent a link (of this generation or an earlier one).
+async fn linked_party(
+    s: &Services,
+    caller: &crate::accounts::Caller,
+    id: &str,
+    party_id: &str,
+) -> Result<(Document, Item, Ids, usize)> {
+    let (doc, item) = crate::documents::load(s, caller, id).await?;
+    let ids = Ids {
+        team_id: doc.team_id.clone(),
+        document_id: doc.id.clone(),
+        send: doc.send,
+    };
+    let at = doc
+        .recipients
+        .iter()
+        .position(|r| r.id == party_id)
+        .ok_or(Error::NotFound)?;
+    let current = doc.recipients[at].link_generation;
+    let mut sent = false;
+    // Newest first; a party's links are few (each reissue is rate-limited).
+    for generation in (0..=current).rev().take(64) {
+        let token = contract::link_token(s, &ids, party_id, generation).await?;
+        if s.items.get(&link_key(&hash_token(&token))).await?.is_some() {
+            sent = true;
+            break;
+        }
+    }
+    if doc.status == Status::Draft || !sent {
+        return Err(Error::conflict(
+            "not_asked_yet",
+            "this recipient has not been sent a link yet",
+        ));
+    }
+    Ok((doc, item, ids, at))
 }

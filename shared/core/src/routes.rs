@@ -74,6 +74,11 @@ pub const ROUTES: &[Route] = &[
         "POST",
         "/api/v1/documents/{id}/recipients/{party_id}/reissue",
     ),
+    route(
+        "revoke_link",
+        "POST",
+        "/api/v1/documents/{id}/recipients/{party_id}/revoke",
+    ),
     route("recipient_session", "POST", "/api/v1/r/session"),
     route("recipient_document", "GET", "/api/v1/r/document"),
     route("recipient_file", "GET", "/api/v1/r/file"),

@@ -110,8 +110,9 @@ pub async fn remind_document(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Reissue a recipient's link (after too many wrong access codes, or a lost mail): the
-/// earlier link stops working and a new one is mailed.
+/// Reissue a recipient's link at any time once one was sent (after too many wrong access
+/// codes, a lost mail, or to show the sealed file after the end): the earlier link stops
+/// working and a new one is mailed; five an hour for one recipient.
 #[utoipa::path(post, path = "/api/v1/documents/{id}/recipients/{party_id}/reissue", tag = "workflow",
     params(("id" = String, Path, description = "Document id"),
            ("party_id" = String, Path, description = "The recipient (`r1`, …)")),
@@ -123,5 +124,21 @@ pub async fn reissue_link(
     Path((id, party_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     recipients::reissue(&s, &caller, &id, &party_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revoke a recipient's link: it stops working at once and nothing new is mailed (reissue
+/// it to send a new one).
+#[utoipa::path(post, path = "/api/v1/documents/{id}/recipients/{party_id}/revoke", tag = "workflow",
+    params(("id" = String, Path, description = "Document id"),
+           ("party_id" = String, Path, description = "The recipient (`r1`, …)")),
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 204, description = "Revoked")))]
+pub async fn revoke_link(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    Path((id, party_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    recipients::revoke(&s, &caller, &id, &party_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
