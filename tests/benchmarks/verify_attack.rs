@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use keiyaku_local::pki::LocalPki;
 use keiyaku_tests::sign_up_and_log_in;
 
 const SAMPLES: usize = 400;
@@ -52,18 +51,7 @@ async fn main() {
     let reader_bearer = format!("Bearer {}", reader.token);
     let attacker_bearer = format!("Bearer {}", attacker.token);
 
-    let pki = LocalPki::open_or_create(&LocalPki::dir(&server.data_dir), &server.url).unwrap();
-    let attributes = keiyaku_pdf::seal::signed_attributes(&[7; 32], &pki.service.cert).unwrap();
-    let cms = keiyaku_pdf::seal::assemble_cms(
-        attributes,
-        &[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01],
-        &pki.service.cert,
-        &[],
-        None,
-    )
-    .unwrap();
-    let base = keiyaku_pdf::sample::pdf_of_size(3 << 20, 5);
-    let costly = keiyaku_pdf::tamper::many_signature_revisions(&base, &cms, 60).unwrap();
+    let costly = keiyaku_tests::costly_to_verify(&server.data_dir, &server.url, 3 << 20, 60);
     println!(
         "costly file: {:.1} MB, 60 revisions each signed over the whole file",
         costly.len() as f64 / 1e6

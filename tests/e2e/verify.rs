@@ -206,29 +206,12 @@ async fn verification_is_counted_per_address_or_per_signed_in_account() {
     app.stop().await;
 }
 
-/// A 2 MB file with 15 revisions, each a "signature" over the whole revision whose CMS
-/// (the app's certificate, a signature over another digest) parses: every revision is hashed
-/// and compared with every later one.
-fn costly_to_verify(app: &TestApp) -> Vec<u8> {
-    let pki = LocalPki::open_or_create(&LocalPki::dir(&app.data_dir()), &app.url).unwrap();
-    let attributes = keiyaku_pdf::seal::signed_attributes(&[7; 32], &pki.service.cert).unwrap();
-    let cms = keiyaku_pdf::seal::assemble_cms(
-        attributes,
-        &[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01],
-        &pki.service.cert,
-        &[],
-        None,
-    )
-    .unwrap();
-    let base = keiyaku_pdf::sample::pdf_of_size(2 << 20, 11);
-    keiyaku_pdf::tamper::many_signature_revisions(&base, &cms, 15).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn costly_verifications_in_parallel_do_not_stall_other_clients() {
     use std::time::{Duration, Instant};
     let app = TestApp::spawn().await;
-    let costly = costly_to_verify(&app);
+    // 2 MB with 15 whole-file signatures.
+    let costly = keiyaku_tests::costly_to_verify(&app.data_dir(), &app.url, 2 << 20, 15);
     assert!(costly.len() < 4 << 20, "within the route's 4 MB");
     let user = app.user("reader@example.com", "読者 一郎").await;
 

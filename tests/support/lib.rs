@@ -683,3 +683,23 @@ pub async fn sign_up_and_log_in(url: &str, data_dir: &Path, email: &str) -> Acco
         verify_token,
     }
 }
+
+/// A PDF of about `size` bytes with `revisions` more revisions, each a "signature" over the
+/// whole revision whose CMS (the sealing certificate of the data dir's PKI, a signature over
+/// another digest) parses: the costliest file to verify per byte (every revision is hashed
+/// and compared with every later one).
+pub fn costly_to_verify(data_dir: &Path, url: &str, size: usize, revisions: usize) -> Vec<u8> {
+    use keiyaku_local::pki::LocalPki;
+    let pki = LocalPki::open_or_create(&LocalPki::dir(data_dir), url).unwrap();
+    let attributes = keiyaku_pdf::seal::signed_attributes(&[7; 32], &pki.service.cert).unwrap();
+    let cms = keiyaku_pdf::seal::assemble_cms(
+        attributes,
+        &[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01],
+        &pki.service.cert,
+        &[],
+        None,
+    )
+    .unwrap();
+    let base = keiyaku_pdf::sample::pdf_of_size(size, 11);
+    keiyaku_pdf::tamper::many_signature_revisions(&base, &cms, revisions).unwrap()
+}

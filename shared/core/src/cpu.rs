@@ -57,16 +57,9 @@ impl CpuPool {
             .await
             .map_err(|_| busy())?
             .map_err(Error::internal)?;
-        tokio::task::spawn_blocking(move || {
-            let _held = (admitted, worker);
-            work()
-        })
-        .await
-        .map_err(Error::internal)
+        on_worker((admitted, worker), work).await
     }
-}
 
-impl CpuPool {
     /// Runs the service's own work (checking a file it sealed) on a worker thread: it waits
     /// its turn however long the queue, and is never refused.
     pub async fn run_queued<T, F>(&self, work: F) -> Result<T>
@@ -80,13 +73,23 @@ impl CpuPool {
             .acquire_owned()
             .await
             .map_err(Error::internal)?;
-        tokio::task::spawn_blocking(move || {
-            let _held = worker;
-            work()
-        })
-        .await
-        .map_err(Error::internal)
+        on_worker(worker, work).await
     }
+}
+
+/// Runs `work` on a blocking thread, holding `permits` until it is done.
+async fn on_worker<T, F, P>(permits: P, work: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+    P: Send + 'static,
+{
+    tokio::task::spawn_blocking(move || {
+        let _held = permits;
+        work()
+    })
+    .await
+    .map_err(Error::internal)
 }
 
 #[cfg(test)]

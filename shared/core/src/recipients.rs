@@ -223,49 +223,47 @@ fn suspended() -> Error {
 
 /// Counts one attempt at the code (a conditioned write: parallel attempts each count), or
 /// refuses when the link is suspended. The link as counted, and its item.
-async fn count_attempt(s: &Services, mut item: Item, mut link: Link) -> Result<(Item, Link)> {
-    for _ in 0..16 {
+async fn count_attempt(s: &Services, item: Item, link: Link) -> Result<(Item, Link)> {
+    update_link(s, item, link, |link| {
         if link.suspended || link.failures >= MAX_CODE_FAILURES {
             return Err(suspended());
         }
         link.failures += 1;
-        let mut counted = item.clone();
-        counted.body = serde_json::to_value(&link).map_err(Error::internal)?;
-        counted.version += 1;
-        match s
-            .items
-            .put(counted.clone(), Condition::Version(item.version))
-            .await
-        {
-            Ok(()) => return Ok((counted, link)),
-            Err(StoreError::ConditionFailed) => {
-                item = s
-                    .items
-                    .get(&item.key)
-                    .await?
-                    .ok_or_else(|| Error::internal("a recipient link vanished"))?;
-                link = serde_json::from_value(item.body.clone()).map_err(Error::internal)?;
-            }
-            Err(other) => return Err(other.into()),
-        }
-    }
-    Err(Error::Unavailable("the link kept changing".into()))
+        Ok(())
+    })
+    .await
 }
 
-/// Takes back the count of one attempt that gave the right code (a conditioned write,
-/// retried when a parallel attempt changed the link).
-async fn uncount_attempt(s: &Services, mut item: Item, mut link: Link) -> Result<()> {
-    for _ in 0..16 {
+/// Takes back the count of one attempt that gave the right code.
+async fn uncount_attempt(s: &Services, item: Item, link: Link) -> Result<()> {
+    update_link(s, item, link, |link| {
         link.failures = link.failures.saturating_sub(1);
-        let mut uncounted = item.clone();
-        uncounted.body = serde_json::to_value(&link).map_err(Error::internal)?;
-        uncounted.version += 1;
+        Ok(())
+    })
+    .await
+    .map(|_| ())
+}
+
+/// Applies `change` to the link and writes it on the condition that nothing changed it
+/// meanwhile; when something did, reads it again and applies `change` to that. The link as
+/// written, and its item.
+async fn update_link(
+    s: &Services,
+    mut item: Item,
+    mut link: Link,
+    change: impl Fn(&mut Link) -> Result<()>,
+) -> Result<(Item, Link)> {
+    for _ in 0..16 {
+        change(&mut link)?;
+        let mut updated = item.clone();
+        updated.body = serde_json::to_value(&link).map_err(Error::internal)?;
+        updated.version += 1;
         match s
             .items
-            .put(uncounted, Condition::Version(item.version))
+            .put(updated.clone(), Condition::Version(item.version))
             .await
         {
-            Ok(()) => return Ok(()),
+            Ok(()) => return Ok((updated, link)),
             Err(StoreError::ConditionFailed) => {
                 item = s
                     .items
@@ -324,26 +322,13 @@ async fn wrong_code(
 }
 
 /// Marks the link suspended (whatever else changed it meanwhile).
-async fn suspend(s: &Services, mut item: Item, mut link: Link) -> Result<()> {
-    for _ in 0..16 {
+async fn suspend(s: &Services, item: Item, link: Link) -> Result<()> {
+    update_link(s, item, link, |link| {
         link.suspended = true;
-        let mut updated = item.clone();
-        updated.body = serde_json::to_value(&link).map_err(Error::internal)?;
-        updated.version += 1;
-        match s.items.put(updated, Condition::Version(item.version)).await {
-            Ok(()) => return Ok(()),
-            Err(StoreError::ConditionFailed) => {
-                item = s
-                    .items
-                    .get(&item.key)
-                    .await?
-                    .ok_or_else(|| Error::internal("a recipient link vanished"))?;
-                link = serde_json::from_value(item.body.clone()).map_err(Error::internal)?;
-            }
-            Err(other) => return Err(other.into()),
-        }
-    }
-    Err(Error::Unavailable("the link kept changing".into()))
+        Ok(())
+    })
+    .await
+    .map(|_| ())
 }
 
 fn party<'d>(doc: &'d Document, party: &str) -> Result<&'d Recipient> {
