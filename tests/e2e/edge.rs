@@ -1,6 +1,7 @@
 //! The network edge of the local shape: a slow client cannot hold a connection (request head
-//! within 10 s, whole request within the request timeout), and https by rustls with TLS 1.2
-//! and 1.3 only, judged by `openssl s_client`.
+//! within 10 s, whole request within the request timeout), connections beyond the cap are
+//! closed, and https is served by rustls with TLS 1.2 and 1.3 only, judged by
+//! `openssl s_client`.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -145,4 +146,38 @@ async fn https_is_served_with_tls_1_2_and_1_3_only() {
             "{version} was accepted: {text}"
         );
     }
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_are_closed_and_the_server_recovers() {
+    let app = TestApp::spawn_with_seams(keiyaku_local::server::Seams {
+        max_connections: Some(3),
+        ..Default::default()
+    })
+    .await;
+    let addr = app.url.trim_start_matches("http://").to_owned();
+    // Three clients hold connections open without sending anything.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // A fourth is closed as it arrives: its request gets no answer.
+    let mut fourth = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let _ = fourth
+        .write_all(b"GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), fourth.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the fourth connection was left open");
+    assert!(buf.is_empty(), "the fourth connection was served");
+    // One held connection goes away: a new client is served again.
+    held.pop();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let r = reqwest::get(format!("{}/api/v1/openapi.json", app.url))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    drop(held);
+    app.stop().await;
 }

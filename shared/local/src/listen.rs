@@ -56,15 +56,17 @@ pub fn tls_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, String> 
     Ok(Arc::new(config))
 }
 
-/// Serves `app` on `listener` until `stop` resolves, then lets open connections finish.
+/// Serves `app` on `listener` until `stop` resolves, then lets open connections finish; at
+/// most `max_connections` at once.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     tls: Option<Arc<ServerConfig>>,
+    max_connections: usize,
     stop: impl Future<Output = ()>,
 ) {
     let acceptor = tls.map(TlsAcceptor::from);
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let slots = Arc::new(Semaphore::new(max_connections));
     let graceful = GracefulShutdown::new();
     tokio::pin!(stop);
     loop {

@@ -158,13 +158,15 @@ pub type TsaWrapper = Arc<dyn Fn(Arc<dyn Tsa>) -> Arc<dyn Tsa> + Send + Sync>;
 
 /// What tests may put around the server's parts, as they pass it a clock (the shipped
 /// binary sets none): a wrapper of the TSA, to make it fail for a while; a short request
-/// timeout.
+/// timeout; a small connection cap.
 #[derive(Clone, Default)]
 pub struct Seams {
     /// Wraps the TSA the server seals with.
     pub tsa: Option<TsaWrapper>,
     /// A shorter request timeout than the 60 s one.
     pub request_timeout: Option<std::time::Duration>,
+    /// A smaller cap on open connections than the 1,024 one.
+    pub max_connections: Option<usize>,
 }
 
 /// Opens the data dir and builds the services on it, with the workflow executor (not yet
@@ -313,9 +315,12 @@ pub async fn start_with(
         Err(e) => tracing::error!(error = %e, "outbox reconciliation failed"),
     }
     let app = app(services.clone());
+    let max_connections = seams
+        .max_connections
+        .unwrap_or(crate::listen::MAX_CONNECTIONS);
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        crate::listen::serve(listener, app, tls, async move {
+        crate::listen::serve(listener, app, tls, max_connections, async move {
             let _ = rx.await;
         })
         .await;
