@@ -119,7 +119,20 @@ struct SharedRead {
     /// Decoded object streams by (offset, raw length), with the dictionary they were decoded
     /// with: the same bytes with the same dictionary decode the same in any revision.
     objstms: Mutex<ObjStmCache>,
+    /// Parsed objects (not streams) by (start of the file, offset), with the length of the
+    /// file that parsed them: an object that fit in one prefix of a file parses the same in
+    /// every longer one (a verification reads each revision of one file).
+    parsed: Mutex<ParsedCache>,
+    /// Whether objects are kept in `parsed` (only for readers that share the budget).
+    keep_objects: bool,
 }
+
+/// Parsed objects by (start of the file, offset): the length of the file that parsed each,
+/// its id, and the object.
+type ParsedCache = HashMap<(usize, usize), (usize, ObjectId, Object)>;
+
+/// Most parsed objects kept before the cache is emptied.
+const PARSED_CACHE_OBJECTS: usize = 100_000;
 
 /// Bytes held, and the decoded object streams by (offset, raw length).
 type ObjStmCache = (usize, HashMap<(usize, usize), (Dictionary, Arc<ObjStm>)>);
@@ -127,11 +140,57 @@ type ObjStmCache = (usize, HashMap<(usize, usize), (Dictionary, Arc<ObjStm>)>);
 impl ReadBudget {
     /// A budget of [`MAX_DECODED_TOTAL`] bytes, until `deadline` if given.
     pub fn new(deadline: Option<Instant>) -> Self {
+        Self::with(deadline, false)
+    }
+
+    /// [`ReadBudget::new`] for readers of the revisions of one file, which also share the
+    /// objects they parse.
+    pub fn for_revisions(deadline: Option<Instant>) -> Self {
+        Self::with(deadline, true)
+    }
+
+    fn with(deadline: Option<Instant>, keep_objects: bool) -> Self {
         ReadBudget(Arc::new(SharedRead {
             decoded: AtomicUsize::new(0),
             deadline,
             objstms: Mutex::new((0, HashMap::new())),
+            parsed: Mutex::new(HashMap::new()),
+            keep_objects,
         }))
+    }
+
+    fn parsed(&self, bytes: &[u8], offset: usize, id: ObjectId) -> Option<Object> {
+        if !self.0.keep_objects {
+            return None;
+        }
+        let cache = self.0.parsed.lock().unwrap_or_else(|e| e.into_inner());
+        match cache.get(&(bytes.as_ptr() as usize, offset)) {
+            Some((len, found, object)) if *len <= bytes.len() && *found == id => {
+                Some(object.clone())
+            }
+            _ => None,
+        }
+    }
+
+    fn keep_parsed(&self, bytes: &[u8], offset: usize, id: ObjectId, object: &Object) {
+        // Large objects are parsed again rather than held twice.
+        let small = match object {
+            Object::Array(items) => items.len() <= 1_000,
+            Object::Dictionary(dict) => dict.len() <= 1_000,
+            Object::String(s, _) => s.len() <= 64 * 1024,
+            _ => true,
+        };
+        if !self.0.keep_objects || !small {
+            return;
+        }
+        let mut cache = self.0.parsed.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= PARSED_CACHE_OBJECTS {
+            cache.clear();
+        }
+        cache.insert(
+            (bytes.as_ptr() as usize, offset),
+            (bytes.len(), id, object.clone()),
+        );
     }
 
     /// Whether the deadline has passed.
@@ -465,6 +524,9 @@ impl<'a> PdfReader<'a> {
     /// Reads the indirect object `id` at `offset`, guarding against an object whose reading
     /// needs itself (a `/Length` that is, or lives in, the object being read).
     fn read_body(&self, id: ObjectId, offset: usize, depth: usize) -> Result<Body<'a>, PdfError> {
+        if let Some(object) = self.shared.parsed(self.bytes, offset, id) {
+            return Ok(Body::Object(object));
+        }
         if self.reading.borrow().contains(&id) {
             return Err(PdfError::object(
                 id,
@@ -482,6 +544,9 @@ impl<'a> PdfReader<'a> {
                 "entry for object {} {} points at object {} {}",
                 id.0, id.1, found.0, found.1
             )));
+        }
+        if let Body::Object(object) = &body {
+            self.shared.keep_parsed(self.bytes, offset, id, object);
         }
         Ok(body)
     }

@@ -365,7 +365,7 @@ pub fn verify_within(
     now: OffsetDateTime,
     limit: std::time::Duration,
 ) -> Result<Report, PdfError> {
-    let read = ReadBudget::new(Some(std::time::Instant::now() + limit));
+    let read = ReadBudget::for_revisions(Some(std::time::Instant::now() + limit));
     match run(pdf, anchors, now, Mode::Verify, &read) {
         Ok((mut report, _)) => {
             // What ran out of time may read as damage: the verdict is undecided.
