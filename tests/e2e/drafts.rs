@@ -1,6 +1,6 @@
 //! Editing a draft: recipients in order (with 会社名, 部署 and an access code), approvers
-//! who are registered users, a message and a deadline — each refused with a code naming the
-//! field when wrong.
+//! named by address (registered or not: the answer never tells), a message and a deadline —
+//! each refused with a code naming the field when wrong.
 
 use keiyaku_tests::{TestApp, error_code};
 use serde_json::{Value, json};
@@ -46,7 +46,7 @@ async fn a_draft_names_its_parties_and_deadline() {
                       "department": "法務部", "access_code": "１２３４" },
                     { "name": "Taro Sato", "email": "taro@example.com" }
                 ],
-                "approvers": ["boss@example.com"],
+                "approvers": ["boss@example.com", { "email": "kacho@example.com", "name": "課長" }],
                 "message": "ご確認をお願いします。\r\nよろしくお願いいたします。",
                 "expires_at": expires
             }),
@@ -65,7 +65,15 @@ async fn a_draft_names_its_parties_and_deadline() {
     );
     assert_eq!(d["recipients"][1]["id"], "r2");
     assert_eq!(d["recipients"][1]["has_access_code"], false);
-    assert_eq!(d["approvers"][0]["name"], "承認 一郎");
+    // Naming an approver looks nobody up: the registered name is not echoed.
+    assert_eq!(
+        d["approvers"][0],
+        json!({ "id": "a1", "email": "boss@example.com" })
+    );
+    assert_eq!(
+        d["approvers"][1],
+        json!({ "id": "a2", "email": "kacho@example.com", "name": "課長" })
+    );
     assert_eq!(
         d["message"],
         "ご確認をお願いします。\nよろしくお願いいたします。"
@@ -109,9 +117,14 @@ async fn a_draft_names_its_parties_and_deadline() {
             "recipients[0].email",
         ),
         (
-            json!({ "approvers": ["nobody@example.com"] }),
-            "approver_not_found",
-            "approvers[0]",
+            json!({ "approvers": ["a@example.com", "A@example.com"] }),
+            "duplicate_approver",
+            "approvers[1]",
+        ),
+        (
+            json!({ "approvers": [{ "email": "a@example.com", "name": "\u{7}" }] }),
+            "control_characters",
+            "approvers[0].name",
         ),
         (
             json!({ "approvers": ["sender@example.com"] }),

@@ -402,6 +402,99 @@ async fn a_rejected_document_carries_no_seal_and_the_sender_hears_why() {
 }
 
 #[tokio::test]
+async fn an_unregistered_approver_is_invited_and_sees_names_but_no_addresses() {
+    let app = TestApp::spawn().await;
+    let sender = app.user("sender@example.com", "送信 花子").await;
+    let id = sent(
+        &app,
+        &sender,
+        &[("山田 花子", "hanako@example.jp", None)],
+        &["newboss@example.com"],
+    )
+    .await;
+    assert_eq!(document(&sender, &id).await["status"], "awaiting_approval");
+    // The request invites them to register with the address it went to.
+    let asked = app.last_mail_to("newboss@example.com");
+    assert!(asked.text.contains("/signup"), "{}", asked.text);
+    assert!(asked.text.contains(&format!("/documents/{id}")));
+
+    // Someone who signs up with that address cannot log in until they confirm it.
+    let anon = app.anonymous();
+    let r = anon
+        .post_json(
+            "/api/v1/auth/signup",
+            json!({ "email": "newboss@example.com", "name": "新任 部長", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(r.status(), 202);
+    let r = anon
+        .post_json(
+            "/api/v1/auth/login",
+            json!({ "email": "newboss@example.com", "password": PASSWORD, "mode": "token" }),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(error_code(r).await, "email_not_verified");
+    let token = app
+        .last_mail_to("newboss@example.com")
+        .link_token("/verify-email#");
+    let r = anon
+        .post_json("/api/v1/auth/verify-email", json!({ "token": token }))
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = anon
+        .post_json(
+            "/api/v1/auth/login",
+            json!({ "email": "newboss@example.com", "password": PASSWORD, "mode": "token" }),
+        )
+        .await;
+    let body: Value = r.json().await.unwrap();
+    let boss = Client::with_token(&app.url, body["token"].as_str().unwrap());
+
+    // Confirmed, they find it and see what approving needs: names and companies, no
+    // address of anyone, no client address in the history.
+    let listed: Value = boss
+        .get("/api/v1/documents?role=approver&status=awaiting_approval")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["documents"][0]["id"], id.as_str(), "{listed}");
+    let seen: Value = boss
+        .get(&format!("/api/v1/documents/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["recipients"][0]["name"], "山田 花子");
+    assert_eq!(seen["recipients"][0]["company"], "株式会社サンプル");
+    assert!(!seen.to_string().contains('@'), "{seen}");
+    assert!(
+        seen["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e.get("ip").is_none()),
+        "{seen}"
+    );
+    // The sender still sees every address and where each change came from.
+    let full = document(&sender, &id).await;
+    assert_eq!(full["approvers"][0]["email"], "newboss@example.com");
+    assert!(full["history"][0]["ip"].is_string(), "{full}");
+
+    let r = boss
+        .post_json(&format!("/api/v1/documents/{id}/approve"), json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let answered: Value = r.json().await.unwrap();
+    assert!(!answered.to_string().contains('@'), "{answered}");
+    app.settle().await;
+    assert_eq!(document(&sender, &id).await["status"], "in_progress");
+    assert_eq!(mails_to(&app, "hanako@example.jp").len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_decline_ends_the_document_and_everyone_concerned_is_told() {
     let app = TestApp::spawn().await;
     let sender = app.user("sender@example.com", "送信 花子").await;

@@ -358,11 +358,21 @@ pub(crate) async fn ask_approver(
         .find(|a| a.id == party)
         .ok_or_else(|| Error::internal(format!("no approver {party}")))?;
     let sender = sender(s, doc).await?;
+    // The mail goes to this address alone, so it may greet a registered holder by their own
+    // name; anyone else is invited to register with it first.
+    let holder = crate::accounts::user_by_email(s, &approver.email)
+        .await?
+        .map(|(u, _)| u)
+        .filter(|u| u.email_verified);
+    let greeting = holder
+        .as_ref()
+        .map_or_else(|| approver_greeting(approver), |u| u.name.clone());
     let first_id = format!("approval-{}-{}-{party}@keiyaku", doc.id, ids.send);
     let mail = crate::mail::approval_request(
         s,
         approver.email.as_str(),
-        &approver.name,
+        &greeting,
+        holder.is_some(),
         &sender.name,
         &doc.title,
         doc.id.as_str(),
@@ -379,6 +389,12 @@ pub(crate) async fn sender(s: &Services, doc: &Document) -> Result<crate::accoun
         .await?
         .map(|(u, _)| u)
         .ok_or_else(|| Error::internal("the sender's account is gone"))
+}
+
+/// How a mail to an approver greets them: the name the sender gave, else their address
+/// (the mail goes to that address alone).
+fn approver_greeting(a: &crate::parties::Approver) -> String {
+    a.name.clone().unwrap_or_else(|| a.email.to_string())
 }
 
 /// Someone to mail: party id (`sender` for the sender), name, address.
@@ -398,7 +414,7 @@ async fn asked(s: &Services, doc: &Document, ids: &Ids) -> Result<Vec<Addressee>
         .collect();
     let approvers = doc.approvers.iter().map(|a| Addressee {
         party: a.id.clone(),
-        name: a.name.clone(),
+        name: approver_greeting(a),
         email: a.email.to_string(),
     });
     let recipients = doc.recipients.iter().map(|r| Addressee {
@@ -434,10 +450,10 @@ pub(crate) async fn tell_ending(
     let by = actor.and_then(|a| {
         doc.approvers
             .iter()
-            .map(|p| (&p.id, &p.name))
-            .chain(doc.recipients.iter().map(|r| (&r.id, &r.name)))
+            .map(|p| (&p.id, p.label()))
+            .chain(doc.recipients.iter().map(|r| (&r.id, r.name.as_str())))
             .find(|(id, _)| **id == a.party_id)
-            .map(|(_, name)| name.clone())
+            .map(|(_, name)| name.to_owned())
     });
     let mut to = asked(s, doc, ids).await?;
     to.retain(|a| actor.is_none_or(|x| x.party_id != a.party));
@@ -518,7 +534,7 @@ pub(crate) async fn tell_completed(s: &Services, doc: &Document, ids: &Ids) -> R
     parties.extend(
         doc.approvers
             .iter()
-            .map(|a| format!("承認者 / Approver: {}", a.name)),
+            .map(|a| format!("承認者 / Approver: {}", a.label())),
     );
     parties.extend(doc.recipients.iter().map(|r| {
         format!(
@@ -547,7 +563,7 @@ pub(crate) async fn tell_completed(s: &Services, doc: &Document, ids: &Ids) -> R
         to.push((
             Addressee {
                 party: a.id.clone(),
-                name: a.name.clone(),
+                name: approver_greeting(a),
                 email: a.email.to_string(),
             },
             app_link.clone(),

@@ -487,7 +487,7 @@ pub async fn send(s: &Services, caller: &Caller, id: &str) -> Result<Ids> {
     for approver in &doc.approvers {
         extra.push(Write::Put {
             item: Item::new(
-                crate::documents::approver_index_key(&approver.user_id, &doc.id),
+                crate::documents::approver_index_key(&approver.email, &doc.id),
                 serde_json::json!({ "team_id": doc.team_id }),
             ),
             condition: Condition::None,

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::ids::{DocumentId, TeamId, UploadId, UserId, hash_token};
 use crate::ports::{ByteStream, Condition, Item, Key, PutMode, Query, StoreError, Write};
 use crate::services::Services;
-use crate::text;
+use crate::text::{self, Email};
 
 /// Where a document is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -904,13 +904,28 @@ pub(crate) async fn load(s: &Services, caller: &Caller, id: &str) -> Result<(Doc
 }
 
 /// Where an approver finds a document of another team that waits for them (written when
-/// it is sent).
-pub(crate) fn approver_index_key(user: &UserId, id: &DocumentId) -> Key {
-    Key::new(approver_pk(user), format!("DOC#{id}"))
+/// it is sent): under the approver's address, which need not be registered yet.
+pub(crate) fn approver_index_key(email: &Email, id: &DocumentId) -> Key {
+    Key::new(approver_pk(email), format!("DOC#{id}"))
 }
 
-fn approver_pk(user: &UserId) -> String {
-    format!("APPROVER#{user}")
+fn approver_pk(email: &Email) -> String {
+    format!("APPROVER#{email}")
+}
+
+/// Where documents sent before approvers were named by address alone indexed them (by
+/// user id); still read so that their approvals can finish.
+fn legacy_approver_index_key(user: &UserId, id: &DocumentId) -> Key {
+    Key::new(format!("APPROVER#{user}"), format!("DOC#{id}"))
+}
+
+/// The address the caller may approve for: only a confirmed one.
+fn approver_address(caller: &Caller) -> Result<&Email> {
+    if caller.user.email_verified {
+        Ok(&caller.user.email)
+    } else {
+        Err(Error::NotFound)
+    }
 }
 
 /// A document the caller may see: their own, or one they were named to approve.
@@ -928,11 +943,15 @@ pub(crate) async fn as_approver(
     id: &str,
 ) -> Result<(Document, Item, String)> {
     let id = DocumentId::parse(id).ok_or(Error::NotFound)?;
-    let index = s
-        .items
-        .get(&approver_index_key(caller.user_id(), &id))
-        .await?
-        .ok_or(Error::NotFound)?;
+    let email = approver_address(caller)?;
+    let index = match s.items.get(&approver_index_key(email, &id)).await? {
+        Some(index) => index,
+        None => s
+            .items
+            .get(&legacy_approver_index_key(caller.user_id(), &id))
+            .await?
+            .ok_or(Error::NotFound)?,
+    };
     let team: TeamId =
         serde_json::from_value(index.body["team_id"].clone()).map_err(Error::internal)?;
     let item = s
@@ -944,7 +963,7 @@ pub(crate) async fn as_approver(
     let party = doc
         .approvers
         .iter()
-        .find(|a| &a.user_id == caller.user_id())
+        .find(|a| &a.email == email)
         .map(|a| a.id.clone())
         .ok_or(Error::NotFound)?;
     Ok((doc, item, party))
@@ -1001,6 +1020,7 @@ pub enum ListRole {
 }
 
 /// A page of documents.
+#[derive(Default)]
 pub struct Listing {
     /// Newest first.
     pub documents: Vec<Document>,
@@ -1058,6 +1078,13 @@ pub async fn list(s: &Services, caller: &Caller, q: ListQuery<'_>) -> Result<Lis
         }
         None => None,
     };
+    let approver = match q.role {
+        ListRole::Approver => match approver_address(caller) {
+            Ok(email) => Some(email),
+            Err(_) => return Ok(Listing::default()),
+        },
+        ListRole::Sender => None,
+    };
     let mut documents = Vec::new();
     // Filters apply after the key scan (as a DynamoDB FilterExpression would); scan a
     // bounded number of batches per request and hand back a cursor to go on.
@@ -1079,7 +1106,7 @@ pub async fn list(s: &Services, caller: &Caller, q: ListQuery<'_>) -> Result<Lis
             ListRole::Approver => {
                 s.items
                     .query(&Query {
-                        pk: approver_pk(caller.user_id()),
+                        pk: approver.map(approver_pk).unwrap_or_default(),
                         sk_prefix: "DOC#".into(),
                         after: after.clone(),
                         descending: true,
@@ -1099,7 +1126,7 @@ pub async fn list(s: &Services, caller: &Caller, q: ListQuery<'_>) -> Result<Lis
                         continue;
                     };
                     let doc: Document = from_item(&found)?;
-                    if !doc.approvers.iter().any(|a| &a.user_id == caller.user_id()) {
+                    if !doc.approvers.iter().any(|a| Some(&a.email) == approver) {
                         continue;
                     }
                     (doc, Some(item.key.sk.clone()))

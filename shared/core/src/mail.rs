@@ -141,28 +141,48 @@ fn tag(reminder: bool) -> &'static str {
     }
 }
 
-/// An approver is asked to approve a document before it goes out (again, as a reminder).
+/// An approver is asked to approve a document before it goes out (again, as a reminder);
+/// someone without a confirmed account at this address (`registered` false) is invited to
+/// make one first.
 #[allow(clippy::too_many_arguments)]
 pub fn approval_request(
     services: &Services,
     to: &str,
     approver: &str,
+    registered: bool,
     sender: &str,
     title: &str,
     document_id: &str,
     message_id: &str,
     reminder: bool,
 ) -> Result<OutgoingMail> {
-    let link = format!("{}/documents/{document_id}", services.config.public_url);
+    let base = &services.config.public_url;
+    let link = format!("{base}/documents/{document_id}");
+    let (invite_ja, invite_en) = if registered {
+        (String::new(), String::new())
+    } else {
+        (
+            format!(
+                "keiyaku のアカウントをお持ちでない場合は、このメールアドレス（{to}）で\n\
+                 登録し、アドレスを確認してから開いてください: {base}/signup\n"
+            ),
+            format!(
+                "No account yet? Sign up with this address ({to}) and confirm it first: \
+                 {base}/signup\n"
+            ),
+        )
+    };
     let body = format!(
         "{approver} 様\n\n\
          {sender} 様から、次の文書の承認が依頼されました。\n\
-         ログインして、承認または差し戻しをしてください。\n\n\
+         ログインして、承認または差し戻しをしてください。\n\
+         {invite_ja}\n\
          文書: {title}\n\
          {link}\n\n\
          ----\n\
          {sender} asks you to approve this document before it is sent.\n\
-         Log in to approve or reject it: {link}\n"
+         Log in to approve or reject it: {link}\n\
+         {invite_en}"
     );
     compose(
         services,

@@ -7,10 +7,9 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use unicode_normalization::UnicodeNormalization;
 
-use crate::accounts::{Caller, user_by_email};
+use crate::accounts::Caller;
 use crate::documents::{Document, Status};
 use crate::error::{Error, Result};
-use crate::ids::UserId;
 use crate::services::Services;
 use crate::text::{self, Email};
 
@@ -47,17 +46,37 @@ pub struct Recipient {
     pub link_generation: u32,
 }
 
-/// An approver: a registered user who approves or rejects before the document goes out.
+/// An approver: whoever holds this address and has confirmed it in an account here
+/// approves or rejects before the document goes out. Naming one looks nothing up, so the
+/// sender learns nothing about who is registered; someone not yet registered is invited by
+/// the approval mail.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Approver {
     /// Stable id within the document (`a1`, `a2`, …).
     pub id: String,
-    /// The user.
-    pub user_id: UserId,
-    /// Their name when named.
-    pub name: String,
-    /// Their address.
+    /// Their name as the sender knows it (documents from before approvers were named by
+    /// address alone carry the registered name here).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Their address: the approver's identity.
     pub email: Email,
+}
+
+impl Approver {
+    /// How mails to the other parties name them: the name the sender gave, else only the
+    /// role (their address is not the other parties' to see).
+    pub fn label(&self) -> &str {
+        self.name.as_deref().unwrap_or("（承認者）")
+    }
+}
+
+/// An approver as the sender names them.
+#[derive(Clone, Debug, Default)]
+pub struct ApproverInput {
+    /// E-mail address.
+    pub email: String,
+    /// Name, if the sender gives one.
+    pub name: Option<String>,
 }
 
 /// A recipient as the sender names them.
@@ -82,8 +101,8 @@ pub struct DraftEdit {
     pub title: Option<String>,
     /// The recipients, in order (replaces the list).
     pub recipients: Option<Vec<RecipientInput>>,
-    /// The approvers' e-mail addresses, in order (replaces the list).
-    pub approvers: Option<Vec<String>>,
+    /// The approvers, in order (replaces the list).
+    pub approvers: Option<Vec<ApproverInput>>,
     /// The message to the parties (`Some("")` clears it).
     pub message: Option<String>,
     /// The deadline for every answer.
@@ -174,42 +193,39 @@ fn reindex(e: Error, path: String) -> Error {
     }
 }
 
-async fn approvers(s: &Services, caller: &Caller, emails: &[String]) -> Result<Vec<Approver>> {
-    if emails.len() > MAX_APPROVERS {
+fn approvers(caller: &Caller, inputs: &[ApproverInput]) -> Result<Vec<Approver>> {
+    if inputs.len() > MAX_APPROVERS {
         return Err(Error::invalid(
             "too_many_approvers",
             "approvers",
             format!("at most {MAX_APPROVERS} approvers"),
         ));
     }
-    let mut out: Vec<Approver> = Vec::with_capacity(emails.len());
-    for (i, raw) in emails.iter().enumerate() {
+    let mut out: Vec<Approver> = Vec::with_capacity(inputs.len());
+    for (i, input) in inputs.iter().enumerate() {
         let path = format!("approvers[{i}]");
-        let email = Email::parse(raw, "approvers").map_err(|e| reindex(e, path.clone()))?;
+        let email =
+            Email::parse(&input.email, "approvers").map_err(|e| reindex(e, path.clone()))?;
         if out.iter().any(|a| a.email == email) {
             return Err(invalid_at("duplicate_approver", path, "named twice"));
         }
-        let user = match user_by_email(s, &email).await? {
-            Some((user, _)) if user.email_verified => user,
-            _ => {
-                return Err(invalid_at(
-                    "approver_not_found",
-                    path,
-                    "an approver must be a registered user with a confirmed address",
-                ));
-            }
-        };
-        if &user.id == caller.user_id() {
+        if email == caller.user.email {
             return Err(invalid_at(
                 "approver_is_sender",
                 path,
                 "the sender cannot approve their own document",
             ));
         }
+        let name = match input.name.as_deref() {
+            None => None,
+            Some(v) if v.trim().is_empty() => None,
+            Some(v) => {
+                Some(text::line(v, "name", 100).map_err(|e| reindex(e, format!("{path}.name")))?)
+            }
+        };
         out.push(Approver {
             id: format!("a{}", i + 1),
-            user_id: user.id,
-            name: user.name,
+            name,
             email,
         });
     }
@@ -296,8 +312,8 @@ pub async fn edit_draft(
     if let Some(inputs) = &edit.recipients {
         doc.recipients = recipients(inputs).await?;
     }
-    if let Some(emails) = &edit.approvers {
-        doc.approvers = approvers(s, caller, emails).await?;
+    if let Some(inputs) = &edit.approvers {
+        doc.approvers = approvers(caller, inputs)?;
     }
     if let Some(raw) = &edit.message {
         doc.message = message(raw)?;

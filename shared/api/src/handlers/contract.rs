@@ -48,7 +48,7 @@ pub async fn send_document(
         parties::edit_draft(&s, &caller, &id, draft_edit(edits)?).await?;
     }
     let doc = answers::send(&s, &caller, &id).await?;
-    Ok(Json(detail(&s, doc).await?))
+    Ok(Json(detail(&s, &caller, doc).await?))
 }
 
 /// An approver approves the document; the next approver, or its recipients, come next.
@@ -62,7 +62,7 @@ pub async fn approve_document(
     Path(id): Path<String>,
 ) -> ApiResult<Json<DocumentDetail>> {
     let doc = answers::approve(&s, &caller, &id, Decision::Approved, None).await?;
-    Ok(Json(detail(&s, doc).await?))
+    Ok(Json(detail(&s, &caller, doc).await?))
 }
 
 /// An approver rejects the document: it is not sent, and the sender is told why.
@@ -79,7 +79,7 @@ pub async fn reject_document(
 ) -> ApiResult<Json<DocumentDetail>> {
     let reason = parties::reason(req.reason.as_deref())?;
     let doc = answers::approve(&s, &caller, &id, Decision::Rejected, reason).await?;
-    Ok(Json(detail(&s, doc).await?))
+    Ok(Json(detail(&s, &caller, doc).await?))
 }
 
 /// The sender withdraws the document; the parties asked so far are told.
@@ -93,7 +93,7 @@ pub async fn cancel_document(
     Path(id): Path<String>,
 ) -> ApiResult<Json<DocumentDetail>> {
     let doc = answers::cancel(&s, &caller, &id).await?;
-    Ok(Json(detail(&s, doc).await?))
+    Ok(Json(detail(&s, &caller, doc).await?))
 }
 
 /// Remind the party the document waits for (at most once an hour per party).

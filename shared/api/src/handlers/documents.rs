@@ -7,10 +7,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::{StreamExt, TryStreamExt};
 use keiyaku_core::Error;
-use keiyaku_core::documents::{
-    self, Document, HistoryEvent, ListQuery, NewDocument, Status, UploadPurpose,
-};
-use keiyaku_core::parties::{self, DraftEdit, RecipientInput};
+use keiyaku_core::accounts::Caller;
+use keiyaku_core::documents::{self, Document, ListQuery, NewDocument, Status, UploadPurpose};
+use keiyaku_core::parties::{self, ApproverInput, DraftEdit, RecipientInput};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -145,18 +144,36 @@ pub struct DocumentDetail {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub renew_by: Option<time::OffsetDateTime>,
     /// Everything that happened to it, oldest first.
-    pub history: Vec<HistoryEvent>,
+    pub history: Vec<HistoryView>,
 }
 
-/// A recipient as the sender sees them (the access code itself is never shown).
+/// Something that happened to a document.
+#[derive(Serialize, ToSchema)]
+pub struct HistoryView {
+    /// When, UTC.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: time::OffsetDateTime,
+    /// Who (a user id, or the party's id).
+    pub actor: String,
+    /// What, e.g. `document.created`.
+    pub action: String,
+    /// From which address (shown to the sender only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+}
+
+/// A recipient as the sender sees them (the access code itself is never shown); an
+/// approver sees no addresses.
 #[derive(Serialize, ToSchema)]
 pub struct RecipientView {
     /// Id within the document (`r1`, …).
     pub id: String,
     /// Name.
     pub name: String,
-    /// E-mail address.
-    pub email: String,
+    /// E-mail address (shown to the sender only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
     /// 会社名.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
@@ -197,10 +214,12 @@ fn answer_of(d: &Document, party: &str) -> Option<AnswerView> {
 pub struct ApproverView {
     /// Id within the document (`a1`, …).
     pub id: String,
-    /// Name.
-    pub name: String,
-    /// E-mail address.
-    pub email: String,
+    /// Name, as the sender gave it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// E-mail address (shown to the sender only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
     /// Their answer in the current send, once given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answer: Option<AnswerView>,
@@ -228,6 +247,29 @@ pub struct RecipientRequest {
     pub access_code: Option<String>,
 }
 
+/// An approver as the sender names them: an address, or an address with a name.
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum ApproverRequest {
+    /// The address alone.
+    #[schema(format = Email)]
+    Email(String),
+    /// The address and a name.
+    Named(NamedApprover),
+}
+
+/// An approver's address and name.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NamedApprover {
+    /// E-mail address.
+    #[schema(format = Email, max_length = 254)]
+    pub email: String,
+    /// Name.
+    #[schema(max_length = 100)]
+    pub name: Option<String>,
+}
+
 /// What a draft edit changes; absent fields stay as they are.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -238,9 +280,11 @@ pub struct UpdateDocumentRequest {
     /// The recipients in the order they agree (replaces the list).
     #[schema(max_items = 30)]
     pub recipients: Option<Vec<RecipientRequest>>,
-    /// The approvers' e-mail addresses, registered users (replaces the list).
+    /// The approvers, in order (replaces the list): each an e-mail address, or the address
+    /// with a name. Whoever confirms that address in an account here approves; someone
+    /// without one is invited by the approval mail.
     #[schema(max_items = 10)]
-    pub approvers: Option<Vec<String>>,
+    pub approvers: Option<Vec<ApproverRequest>>,
     /// A message to the parties (empty clears it).
     #[schema(max_length = 2000)]
     pub message: Option<String>,
@@ -306,9 +350,26 @@ fn summary(d: &Document) -> DocumentSummary {
     }
 }
 
-/// The detail view of a document.
-pub(crate) async fn detail(s: &AppState, d: Document) -> ApiResult<DocumentDetail> {
-    let history = documents::history(s, &d).await?;
+/// The detail view of a document as `viewer` may see it: the sender sees everything; an
+/// approver sees what approving needs (the parties' names and companies, not their
+/// addresses nor the addresses requests came from).
+pub(crate) async fn detail(
+    s: &AppState,
+    viewer: &Caller,
+    d: Document,
+) -> ApiResult<DocumentDetail> {
+    let sender = &d.owner_id == viewer.user_id();
+    let shown = |value: String| sender.then_some(value);
+    let history = documents::history(s, &d)
+        .await?
+        .into_iter()
+        .map(|e| HistoryView {
+            at: e.at,
+            actor: e.actor,
+            action: e.action,
+            ip: shown(e.ip),
+        })
+        .collect();
     Ok(DocumentDetail {
         owner_id: d.owner_id.to_string(),
         team_id: d.team_id.to_string(),
@@ -322,7 +383,7 @@ pub(crate) async fn detail(s: &AppState, d: Document) -> ApiResult<DocumentDetai
             .map(|r| RecipientView {
                 id: r.id.clone(),
                 name: r.name.clone(),
-                email: r.email.to_string(),
+                email: shown(r.email.to_string()),
                 company: r.company.clone(),
                 department: r.department.clone(),
                 has_access_code: r.access_code_hash.is_some(),
@@ -335,7 +396,7 @@ pub(crate) async fn detail(s: &AppState, d: Document) -> ApiResult<DocumentDetai
             .map(|a| ApproverView {
                 id: a.id.clone(),
                 name: a.name.clone(),
-                email: a.email.to_string(),
+                email: shown(a.email.to_string()),
                 answer: answer_of(&d, &a.id),
             })
             .collect(),
@@ -466,7 +527,7 @@ pub async fn create_document(
                     .into(),
         }));
     };
-    let mut response = (StatusCode::CREATED, Json(detail(&s, doc).await?)).into_response();
+    let mut response = (StatusCode::CREATED, Json(detail(&s, &caller, doc).await?)).into_response();
     if !fresh {
         response
             .headers_mut()
@@ -513,7 +574,7 @@ pub async fn get_document(
     Path(id): Path<String>,
 ) -> ApiResult<Json<DocumentDetail>> {
     let doc = documents::get(&s, &caller, &id).await?;
-    Ok(Json(detail(&s, doc).await?))
+    Ok(Json(detail(&s, &caller, doc).await?))
 }
 
 /// Edit a draft: title, recipients (in order), approvers, message, deadline.
@@ -529,7 +590,7 @@ pub async fn update_document(
     JsonBody(req): JsonBody<UpdateDocumentRequest>,
 ) -> ApiResult<Json<DocumentDetail>> {
     let doc = parties::edit_draft(&s, &caller, &id, draft_edit(req)?).await?;
-    Ok(Json(detail(&s, doc).await?))
+    Ok(Json(detail(&s, &caller, doc).await?))
 }
 
 /// The domain's draft edit from the request.
@@ -560,7 +621,17 @@ pub(crate) fn draft_edit(req: UpdateDocumentRequest) -> ApiResult<DraftEdit> {
                 })
                 .collect()
         }),
-        approvers: req.approvers,
+        approvers: req.approvers.map(|list| {
+            list.into_iter()
+                .map(|a| match a {
+                    ApproverRequest::Email(email) => ApproverInput { email, name: None },
+                    ApproverRequest::Named(n) => ApproverInput {
+                        email: n.email,
+                        name: n.name,
+                    },
+                })
+                .collect()
+        }),
         message: req.message,
         expires_at,
     };
