@@ -77,7 +77,7 @@ impl TestApp {
             smtp_url: None,
             max_document_bytes: max_mb * 1024 * 1024,
             statemachines: None,
-            public_tsa,
+            public_tsa: public_tsa.then_some(keiyaku_core::ratelimit::TSA_PER_ADDRESS.max),
             trusted_proxies: trusted_proxies.to_vec(),
             tls: None,
         };

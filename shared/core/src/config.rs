@@ -27,6 +27,8 @@ pub struct Config {
     /// Whether the local TSA answers anyone at `POST /api/v1/tsa` (it timestamps whatever it
     /// is sent with a key the verifier trusts: off unless asked for).
     pub public_tsa: bool,
+    /// How many timestamps one client address gets from the public TSA in 15 minutes.
+    pub public_tsa_limit: u64,
     /// Peers whose `X-Forwarded-For` is believed (a reverse proxy in front of the local
     /// shape); from anyone else the header is ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -50,6 +52,7 @@ impl Config {
             api_token_absolute: Duration::days(90),
             link_after_end: Duration::days(90),
             public_tsa: false,
+            public_tsa_limit: crate::ratelimit::TSA_PER_ADDRESS.max,
             trusted_proxies: Vec::new(),
             request_timeout: std::time::Duration::from_secs(60),
             upload_timeout: std::time::Duration::from_secs(600),

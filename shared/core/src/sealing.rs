@@ -45,6 +45,17 @@ impl Sealing<'_> {
         level: Level,
         reason: &str,
     ) -> Result<(Vec<u8>, FileHash), SealError> {
+        let (revision, hash) = self.seal_revision(pdf, level, reason).await?;
+        Ok(([pdf, &revision].concat(), hash))
+    }
+
+    /// [`Sealing::seal`] without the copy of `pdf`: the revision to append to it.
+    pub async fn seal_revision(
+        &self,
+        pdf: &[u8],
+        level: Level,
+        reason: &str,
+    ) -> Result<(Vec<u8>, FileHash), SealError> {
         // A dry run for the size of this TSA's tokens, so the reservation fits the first time.
         let token_estimate = match level {
             Level::BT => self.tsa.token_size().await.map_err(signer)?,
@@ -74,7 +85,7 @@ impl Sealing<'_> {
             token_estimate,
         };
         sealer
-            .seal_hashed(pdf, level, reason, "keiyaku", self.clock.now())
+            .seal_revision(pdf, level, reason, "keiyaku", self.clock.now())
             .await
     }
 
@@ -136,6 +147,20 @@ impl Sealing<'_> {
         pdf: &[u8],
         known: Option<&FileHash>,
     ) -> Result<LongTerm, SealError> {
+        let (revision, renew_by) = self.extend_lta_revision(pdf, known).await?;
+        Ok(LongTerm {
+            pdf: [pdf, &revision].concat(),
+            renew_by,
+        })
+    }
+
+    /// [`Sealing::extend_lta`] without the copy of `pdf`: the revision to append to it, and
+    /// when the file needs its next document timestamp.
+    pub async fn extend_lta_revision(
+        &self,
+        pdf: &[u8],
+        known: Option<&FileHash>,
+    ) -> Result<(Vec<u8>, OffsetDateTime), SealError> {
         let (tsa_path, estimate) = self.tsa_path().await?;
         let mut paths =
             keiyaku_pdf::verify::certificate_paths(pdf, self.anchors, self.clock.now())?;
@@ -159,9 +184,9 @@ impl Sealing<'_> {
         for _ in 0..2 {
             let prepared = keiyaku_pdf::seal::prepare_long_term(pdf, &data, reserved, known)?;
             let token = self.tsa.timestamp(&prepared.digest).await.map_err(signer)?;
-            match prepared.finish(&token) {
+            match prepared.finish_revision(&token) {
                 Err(SealError::ContentsOverflow { needed, .. }) => reserved = needed + 1024,
-                Ok(pdf) => return Ok(LongTerm { pdf, renew_by }),
+                Ok((revision, _)) => return Ok((revision, renew_by)),
                 Err(other) => return Err(other),
             }
         }

@@ -136,6 +136,9 @@ struct ServeArgs {
     /// trusts.
     #[arg(long, env = "KEIYAKU_PUBLIC_TSA")]
     public_tsa: bool,
+    /// Timestamps the public TSA gives one client address in 15 minutes.
+    #[arg(long, env = "KEIYAKU_PUBLIC_TSA_LIMIT", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
+    public_tsa_limit: u64,
     /// A reverse proxy's address range (CIDR; repeatable, or comma-separated in the
     /// variable): X-Forwarded-For is read only from these peers, right to left.
     #[arg(
@@ -338,7 +341,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         smtp_url: args.smtp_url,
         max_document_bytes: args.max_document_mb * 1024 * 1024,
         statemachines: args.statemachines,
-        public_tsa: args.public_tsa,
+        public_tsa: args.public_tsa.then_some(args.public_tsa_limit),
         trusted_proxies: args.trusted_proxies,
         tls: args.tls_cert.zip(args.tls_key),
     };
@@ -384,7 +387,7 @@ async fn grant_operator(email: &str, data_dir: PathBuf) -> ExitCode {
         smtp_url: None,
         max_document_bytes: 20 << 20,
         statemachines: None,
-        public_tsa: false,
+        public_tsa: None,
         trusted_proxies: Vec::new(),
         tls: None,
     };

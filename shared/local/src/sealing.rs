@@ -14,24 +14,28 @@ pub async fn seal_file(
     level: Target,
     reason: &str,
 ) -> Result<(), String> {
-    let pdf = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
+    // The file is held once: each revision is appended to the buffer it was read into (a
+    // large buffer grows by remapping, not copying), hashed once, written once.
+    let mut pdf = std::fs::read(input).map_err(|e| format!("{}: {e}", input.display()))?;
     let failed = |e: SealError| format!("{}: {e} ({})", input.display(), e.code());
     let (level, lta) = match level {
         Target::Level(level) => (level, false),
         Target::Lta => (Level::BT, true),
     };
-    let (mut sealed, hash) = sealing.seal(&pdf, level, reason).await.map_err(failed)?;
-    // Hold a 20 MB file as few times as possible: the input is done with.
-    drop(pdf);
+    let (revision, hash) = sealing
+        .seal_revision(&pdf, level, reason)
+        .await
+        .map_err(failed)?;
+    pdf.extend_from_slice(&revision);
     if lta {
-        sealed = sealing
-            .extend_lta(&sealed, Some(&hash))
+        let (revision, _) = sealing
+            .extend_lta_revision(&pdf, Some(&hash))
             .await
-            .map_err(failed)?
-            .pdf;
+            .map_err(failed)?;
+        pdf.extend_from_slice(&revision);
     }
     let tmp = output.with_extension("keiyaku-tmp");
-    std::fs::write(&tmp, &sealed)
+    std::fs::write(&tmp, &pdf)
         .and_then(|()| std::fs::rename(&tmp, output))
         .map_err(|e| format!("{}: {e}", output.display()))
 }

@@ -37,8 +37,9 @@ pub struct ServeOptions {
     /// A folder with `contract.asl.json` and `tasks.json` to run instead of the ones built
     /// into the binary (the same files from `statemachines/`).
     pub statemachines: Option<PathBuf>,
-    /// Whether `POST /api/v1/tsa` answers anyone (rate-limited per client address).
-    pub public_tsa: bool,
+    /// Whether `POST /api/v1/tsa` answers anyone, and how many timestamps one client address
+    /// gets in 15 minutes.
+    pub public_tsa: Option<u64>,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Serve https with this certificate chain and key (PEM files).
@@ -204,7 +205,10 @@ pub fn open_services(
     let keys = KeyFile::open_or_create(&dir.join("master.key")).map_err(|e| err("key file", &e))?;
     let mut config = Config::new(public_url);
     config.max_document_bytes = options.max_document_bytes;
-    config.public_tsa = options.public_tsa;
+    if let Some(limit) = options.public_tsa {
+        config.public_tsa = true;
+        config.public_tsa_limit = limit;
+    }
     config.trusted_proxies = options.trusted_proxies.clone();
     if let Some(limit) = seams.request_timeout {
         config.request_timeout = limit;

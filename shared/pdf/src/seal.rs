@@ -88,10 +88,14 @@ pub struct SealOptions {
     pub reserved: usize,
 }
 
-/// A file with its seal's revision appended and `/Contents` still empty.
-pub struct Prepared {
-    bytes: Vec<u8>,
-    /// Offset of the `<` that opens `/Contents`.
+/// A file with its seal's revision appended and `/Contents` still empty: the original
+/// borrowed, the revision apart, so the original is never copied unless a caller asks
+/// for the whole file.
+pub struct Prepared<'a> {
+    original: &'a [u8],
+    /// What is appended to `original` (from a separating newline, when it needs one).
+    revision: Vec<u8>,
+    /// Offset in the whole file of the `<` that opens `/Contents`.
     contents_at: usize,
     reserved: usize,
     /// The hash state after the bytes before `/Contents`, to hash the finished file cheaply.
@@ -352,33 +356,34 @@ impl<'a> Update<'a> {
 
     /// Writes the revision after `pdf`. With a signature, its dictionary is written by hand
     /// so the placeholders sit at known offsets; the byte range is filled in and hashed.
-    fn write(
+    fn write<'p>(
         mut self,
-        pdf: &[u8],
+        pdf: &'p [u8],
         signature: Option<(ObjectId, SignatureKind<'_>, usize)>,
         known: Option<&FileHash>,
-    ) -> Result<Prepared, SealError> {
+    ) -> Result<Prepared<'p>, SealError> {
         let root = (
             self.root_id,
             Object::Dictionary(std::mem::take(&mut self.catalog)),
         );
         self.revise(root.0, root.1);
         let reserved = signature.as_ref().map(|s| s.2).unwrap_or(0);
-        let mut out = Vec::with_capacity(pdf.len() + reserved * 2 + 8192);
-        out.extend_from_slice(pdf);
-        if !out.ends_with(b"\n") && !out.ends_with(b"\r") {
+        // `out` is the revision; offsets in the file are `base + out.len()`.
+        let base = pdf.len();
+        let mut out = Vec::with_capacity(reserved * 2 + 8192);
+        if !pdf.ends_with(b"\n") && !pdf.ends_with(b"\r") {
             out.push(b'\n');
         }
         let mut offsets: Vec<(ObjectId, usize)> = Vec::new();
         for (id, object) in &self.objects {
-            offsets.push((*id, out.len()));
+            offsets.push((*id, base + out.len()));
             writeln!(out, "{} {} obj", id.0, id.1).map_err(encoding)?;
             write_object(&mut out, object)?;
             out.extend_from_slice(b"\nendobj\n");
         }
         let mut placeholders = None;
         if let Some((sig_id, kind, reserved)) = &signature {
-            offsets.push((*sig_id, out.len()));
+            offsets.push((*sig_id, base + out.len()));
             let (kind_name, sub_filter) = match kind {
                 SignatureKind::Seal(_) => ("Sig", "ETSI.CAdES.detached"),
                 SignatureKind::DocumentTimestamp => ("DocTimeStamp", "ETSI.RFC3161"),
@@ -407,11 +412,12 @@ impl<'a> Update<'a> {
             out.extend_from_slice(b" >>\nendobj\n");
             placeholders = Some((byte_range_at, contents_at, contents_end));
         }
-        self.write_xref(&mut out, offsets)?;
+        self.write_xref(&mut out, base, offsets)?;
 
         let Some((byte_range_at, contents_at, contents_end)) = placeholders else {
             return Ok(Prepared {
-                bytes: out,
+                original: pdf,
+                revision: out,
                 contents_at: 0,
                 reserved: 0,
                 prefix: Sha256::new(),
@@ -419,7 +425,11 @@ impl<'a> Update<'a> {
             });
         };
         // Now the byte range is known: fill it in and hash it.
-        let range = [contents_at, contents_end, out.len() - contents_end];
+        let range = [
+            base + contents_at,
+            base + contents_end,
+            out.len() - contents_end,
+        ];
         let mut text = String::new();
         for n in range {
             let s = n.to_string();
@@ -431,22 +441,16 @@ impl<'a> Update<'a> {
         out[byte_range_at..byte_range_at + text.len()].copy_from_slice(text.as_bytes());
         let mut hasher = match known {
             // The original bytes were hashed already: continue after them.
-            Some(FileHash(state)) => {
-                let mut h = state.clone();
-                h.update(&out[pdf.len()..contents_at]);
-                h
-            }
-            None => {
-                let mut h = Sha256::new();
-                h.update(&out[..contents_at]);
-                h
-            }
+            Some(FileHash(state)) => state.clone(),
+            None => Sha256::new().chain_update(pdf),
         };
+        hasher.update(&out[..contents_at]);
         let prefix = hasher.clone();
         hasher.update(&out[contents_end..]);
         Ok(Prepared {
-            bytes: out,
-            contents_at,
+            original: pdf,
+            revision: out,
+            contents_at: base + contents_at,
             reserved,
             prefix,
             digest: hasher.finalize().into(),
@@ -457,6 +461,7 @@ impl<'a> Update<'a> {
     fn write_xref(
         &self,
         out: &mut Vec<u8>,
+        base: usize,
         mut offsets: Vec<(ObjectId, usize)>,
     ) -> Result<(), SealError> {
         let trailer = self.reader.trailer();
@@ -469,7 +474,7 @@ impl<'a> Update<'a> {
                 }
             }
         };
-        let xref_at = out.len();
+        let xref_at = base + out.len();
         match self.reader.xref_kind() {
             XrefKind::Table | XrefKind::Hybrid => {
                 offsets.sort();
@@ -530,7 +535,7 @@ impl<'a> Update<'a> {
 
 /// Appends the seal's revision to `pdf`, with `/Contents` reserved and the digest over the
 /// byte range computed.
-pub fn prepare(pdf: &[u8], options: &SealOptions) -> Result<Prepared, SealError> {
+pub fn prepare<'p>(pdf: &'p [u8], options: &SealOptions) -> Result<Prepared<'p>, SealError> {
     let mut update = Update::new(pdf)?;
     let sig_id = update.allocate();
     update.add_signature_field(sig_id)?;
@@ -558,19 +563,20 @@ pub struct ValidationData {
 pub fn add_dss(pdf: &[u8], data: &ValidationData) -> Result<Vec<u8>, SealError> {
     let mut update = Update::new(pdf)?;
     update.add_dss(data)?;
-    Ok(update.write(pdf, None, None)?.bytes)
+    let revision = update.write(pdf, None, None)?.revision;
+    Ok([pdf, &revision].concat())
 }
 
 /// Appends the long-term revision in one update: the DSS with `data`, and a document
 /// timestamp over everything (the DSS included) with `reserved` bytes for its token. One
 /// revision instead of two: the file is copied once, and with `known` (the hash of `pdf`
 /// from [`Prepared::finish_hashed`]) only the new revision is hashed.
-pub fn prepare_long_term(
-    pdf: &[u8],
+pub fn prepare_long_term<'p>(
+    pdf: &'p [u8],
     data: &ValidationData,
     reserved: usize,
     known: Option<&FileHash>,
-) -> Result<Prepared, SealError> {
+) -> Result<Prepared<'p>, SealError> {
     let mut update = Update::new(pdf)?;
     update.add_dss(data)?;
     let sig_id = update.allocate();
@@ -709,15 +715,13 @@ fn runs(sorted: &[(ObjectId, usize)]) -> Vec<&[(ObjectId, usize)]> {
     out
 }
 
-impl Prepared {
-    /// The bytes the `/ByteRange` covers, in its two parts: what a signer signs directly when
-    /// it signs the content itself (no signed attributes) or hashes it with another digest.
-    pub fn signed_parts(&self) -> [&[u8]; 2] {
-        let contents_end = self.contents_at + 2 * self.reserved + 2;
-        [
-            &self.bytes[..self.contents_at],
-            &self.bytes[contents_end.min(self.bytes.len())..],
-        ]
+impl Prepared<'_> {
+    /// The bytes the `/ByteRange` covers, in order: what a signer signs directly when it
+    /// signs the content itself (no signed attributes) or hashes it with another digest.
+    pub fn signed_parts(&self) -> [&[u8]; 3] {
+        let at = self.contents_at - self.original.len();
+        let end = (at + 2 * self.reserved + 2).min(self.revision.len());
+        [self.original, &self.revision[..at], &self.revision[end..]]
     }
 
     /// Puts the CMS into `/Contents`: the sealed file. Never truncates: a CMS larger than
@@ -727,7 +731,16 @@ impl Prepared {
     }
 
     /// [`Prepared::finish`], and the hash of the whole finished file for the next revision.
-    pub fn finish_hashed(mut self, cms: &[u8]) -> Result<(Vec<u8>, FileHash), SealError> {
+    pub fn finish_hashed(self, cms: &[u8]) -> Result<(Vec<u8>, FileHash), SealError> {
+        let original = self.original;
+        let (revision, hash) = self.finish_revision(cms)?;
+        Ok(([original, &revision].concat(), hash))
+    }
+
+    /// Puts the CMS into `/Contents` and hands back only the revision (what follows the
+    /// original in the sealed file), with the hash of the whole sealed file: a caller that
+    /// holds the original elsewhere (a file on disk) appends this instead of copying it.
+    pub fn finish_revision(mut self, cms: &[u8]) -> Result<(Vec<u8>, FileHash), SealError> {
         if cms.len() > self.reserved {
             return Err(SealError::ContentsOverflow {
                 needed: cms.len(),
@@ -735,10 +748,10 @@ impl Prepared {
             });
         }
         let hex = hex_upper(cms);
-        let at = self.contents_at + 1;
-        self.bytes[at..at + hex.len()].copy_from_slice(hex.as_bytes());
-        self.prefix.update(&self.bytes[self.contents_at..]);
-        Ok((self.bytes, FileHash(self.prefix)))
+        let at = self.contents_at - self.original.len();
+        self.revision[at + 1..at + 1 + hex.len()].copy_from_slice(hex.as_bytes());
+        self.prefix.update(&self.revision[at..]);
+        Ok((self.revision, FileHash(self.prefix)))
     }
 }
 
@@ -921,6 +934,19 @@ where
         name: &str,
         time: OffsetDateTime,
     ) -> Result<(Vec<u8>, FileHash), SealError> {
+        let (revision, hash) = self.seal_revision(pdf, level, reason, name, time).await?;
+        Ok(([pdf, &revision].concat(), hash))
+    }
+
+    /// [`Sealer::seal_hashed`] without the copy of `pdf`: only the revision to append to it.
+    pub async fn seal_revision(
+        &self,
+        pdf: &[u8],
+        level: Level,
+        reason: &str,
+        name: &str,
+        time: OffsetDateTime,
+    ) -> Result<(Vec<u8>, FileHash), SealError> {
         let certs: usize = std::iter::once(self.cert)
             .chain(self.chain)
             .map(|c| {
@@ -975,7 +1001,7 @@ where
             self.chain,
             token.as_deref(),
         )?;
-        prepared.finish_hashed(&cms)
+        prepared.finish_revision(&cms)
     }
 }
 

@@ -49,8 +49,9 @@ fn base() -> &'static Base {
         let root = common::root();
         let key = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
         let cert = common::leaf(&root, common::p256_spki(&key));
+        let original = keiyaku_pdf::sample::pdf_with_pages(2);
         let prepared = seal::prepare(
-            &keiyaku_pdf::sample::pdf_with_pages(2),
+            &original,
             &SealOptions {
                 reason: "fuzz".into(),
                 name: "change fuzz".into(),

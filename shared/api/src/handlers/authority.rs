@@ -76,7 +76,7 @@ pub async fn ca_crl(State(s): State<AppState>) -> ApiResult<Response> {
 /// `TimeStampResp` out. It answers in RFC 3161's terms: a malformed or refused query gets a
 /// rejection with its failure info (badAlg, badDataFormat, …), not a JSON error. Only when
 /// the server was started with `--public-tsa` (404 otherwise); 120 per client address in 15
-/// minutes.
+/// minutes (`--public-tsa-limit`).
 #[utoipa::path(post, path = "/api/v1/tsa", tag = "authority",
     request_body(content = Binary, content_type = "application/timestamp-query"),
     responses((status = 200, description = "A TimeStampResp (granted or rejected)", content_type = "application/timestamp-reply", body = Binary)))]
@@ -91,7 +91,10 @@ pub async fn tsa(
     keiyaku_core::ratelimit::hit(
         &*s.items,
         s.now(),
-        keiyaku_core::ratelimit::TSA_PER_ADDRESS,
+        keiyaku_core::ratelimit::Limit {
+            max: s.config.public_tsa_limit,
+            ..keiyaku_core::ratelimit::TSA_PER_ADDRESS
+        },
         &keiyaku_core::ratelimit::address_subject(ip),
     )
     .await?;
