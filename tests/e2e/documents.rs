@@ -415,6 +415,134 @@ async fn listing_pages_filters_and_binds_the_cursor_to_its_caller() {
     app.stop().await;
 }
 
+/// The titles `q` finds for `client`, following every cursor (`limit` per page).
+async fn search(client: &keiyaku_tests::Client, q: &str, limit: usize) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut query = vec![("q", q.to_owned()), ("limit", limit.to_string())];
+        if let Some(c) = &cursor {
+            query.push(("cursor", c.clone()));
+        }
+        let r = client
+            .request(reqwest::Method::GET, "/api/v1/documents")
+            .query(&query)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let page: Value = r.json().await.unwrap();
+        found.extend(
+            page["documents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["title"].as_str().unwrap().to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return found,
+        }
+    }
+}
+
+/// Posting items of the title index for a document.
+fn postings(app: &TestApp, id: &str) -> i64 {
+    let db = rusqlite::Connection::open(app.data_dir().join("keiyaku.db")).unwrap();
+    db.query_row(
+        "SELECT count(*) FROM items WHERE pk LIKE 'TITLE#%' AND sk = ?1",
+        [format!("DOC#{id}")],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn title_search_finds_substrings_through_the_index_and_follows_edits() {
+    let app = TestApp::spawn().await;
+    let user = app.user("hanako@example.jp", "山田 花子").await;
+    let other = app.user("taro@example.jp", "鈴木 太郎").await;
+    let mut ids = Vec::new();
+    for t in [
+        "業務委託基本契約書",
+        "売買契約書",
+        "秘密保持契約（ＮＤＡ）",
+        "契",
+        "契約書 第2版",
+    ] {
+        let r = user
+            .request(reqwest::Method::POST, "/api/v1/documents")
+            .query(&[("title", t), ("filename", "x.pdf")])
+            .header("content-type", "application/pdf")
+            .body(sample::pdf_with_pages(1))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let d: Value = r.json().await.unwrap();
+        ids.push(d["id"].as_str().unwrap().to_owned());
+    }
+    let r = other
+        .request(reqwest::Method::POST, "/api/v1/documents")
+        .query(&[("title", "他社の契約書"), ("filename", "x.pdf")])
+        .header("content-type", "application/pdf")
+        .body(sample::pdf_with_pages(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+
+    // Newest first, every page once, nobody else's.
+    assert_eq!(
+        search(&user, "契約", 2).await,
+        ["契約書 第2版", "秘密保持契約（ＮＤＡ）", "売買契約書", "業務委託基本契約書"]
+    );
+    assert_eq!(search(&user, "基本契約", 50).await, ["業務委託基本契約書"]);
+    assert_eq!(search(&user, "書 第2", 50).await, ["契約書 第2版"]);
+    assert_eq!(search(&user, "nda", 50).await, ["秘密保持契約（ＮＤＡ）"]);
+    assert_eq!(search(&user, "契", 50).await.len(), 5, "one character");
+    // Grams in the title but not as a substring: not found.
+    assert!(search(&user, "約書契", 50).await.is_empty());
+    assert_eq!(search(&other, "契約", 50).await, ["他社の契約書"]);
+
+    // A retitled draft is found by its new title only; a deleted one is gone, with its
+    // postings.
+    let r = user
+        .patch_json(
+            &format!("/api/v1/documents/{}", ids[1]),
+            json!({ "title": "賃貸借契約書" }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(search(&user, "売買", 50).await.is_empty());
+    assert_eq!(search(&user, "賃貸", 50).await, ["賃貸借契約書"]);
+    assert!(postings(&app, &ids[0]) > 0);
+    let r = user
+        .delete(&format!("/api/v1/documents/{}", ids[0]))
+        .await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(postings(&app, &ids[0]), 0);
+    assert!(search(&user, "委託", 50).await.is_empty());
+
+    // Documents from before the index: found once the team's titles are indexed on its
+    // first search.
+    {
+        let db = rusqlite::Connection::open(app.data_dir().join("keiyaku.db")).unwrap();
+        db.execute(
+            "DELETE FROM items WHERE pk LIKE 'TITLE#%' OR sk = 'TITLEINDEX'",
+            [],
+        )
+        .unwrap();
+    }
+    assert_eq!(postings(&app, &ids[4]), 0);
+    assert_eq!(
+        search(&user, "契約", 50).await,
+        ["契約書 第2版", "秘密保持契約（ＮＤＡ）", "賃貸借契約書"]
+    );
+    assert!(postings(&app, &ids[4]) > 0);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn deleting_a_draft_removes_its_file() {
     let app = TestApp::spawn().await;

@@ -640,6 +640,7 @@ pub async fn create(s: &Services, caller: &Caller, new: NewDocument) -> Result<(
         now,
     );
     let writes = draft_writes(caller, &doc, key, &fp)?;
+    crate::search::index_title(&*s.items, &doc.team_id, &doc.id, None, &doc.title).await?;
     if let Err(e) = s.items.transact(writes).await {
         s.blobs.delete(&blob).await?;
         // A concurrent request with the same key won: answer with its document.
@@ -700,6 +701,7 @@ pub async fn create_from_upload(
         key: item.key.clone(),
         condition: Condition::Version(item.version),
     });
+    crate::search::index_title(&*s.items, &doc.team_id, &doc.id, None, &doc.title).await?;
     match s.items.transact(writes).await {
         Ok(()) => Ok((doc, true)),
         // The file stays: a concurrent request used this slot, and it is that document's.
@@ -1078,6 +1080,11 @@ pub async fn list(s: &Services, caller: &Caller, q: ListQuery<'_>) -> Result<Lis
         }
         None => None,
     };
+    if let (ListRole::Sender, Some(n)) = (q.role, needle.as_deref())
+        && crate::search::searchable(n)
+    {
+        return search_own(s, caller, n, status, limit, after).await;
+    }
     let approver = match q.role {
         ListRole::Approver => match approver_address(caller) {
             Ok(email) => Some(email),
@@ -1139,15 +1146,9 @@ pub async fn list(s: &Services, caller: &Caller, q: ListQuery<'_>) -> Result<Lis
             if keep {
                 documents.push(doc);
                 if documents.len() == limit {
-                    let cursor = Cursor {
-                        u: caller.user_id().clone(),
-                        k: last.unwrap_or_default(),
-                    };
                     return Ok(Listing {
                         documents,
-                        next_cursor: Some(
-                            b64.encode(serde_json::to_vec(&cursor).map_err(Error::internal)?),
-                        ),
+                        next_cursor: Some(cursor(caller, last.unwrap_or_default())?),
                     });
                 }
             }
@@ -1162,14 +1163,102 @@ pub async fn list(s: &Services, caller: &Caller, q: ListQuery<'_>) -> Result<Lis
             }
         }
     }
-    let cursor = Cursor {
-        u: caller.user_id().clone(),
-        k: after.unwrap_or_default(),
-    };
     Ok(Listing {
         documents,
-        next_cursor: Some(b64.encode(serde_json::to_vec(&cursor).map_err(Error::internal)?)),
+        next_cursor: Some(cursor(caller, after.unwrap_or_default())?),
     })
+}
+
+/// The cursor that resumes the caller's listing after the sort key `k`.
+fn cursor(caller: &Caller, k: String) -> Result<String> {
+    use base64::Engine;
+    let cursor = Cursor {
+        u: caller.user_id().clone(),
+        k,
+    };
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(serde_json::to_vec(&cursor).map_err(Error::internal)?))
+}
+
+/// Postings and documents one search request reads at most before it answers with what it
+/// found so far and a cursor.
+const SEARCH_BUDGET: usize = 2000;
+
+/// The caller's own documents whose titles hold the folded `needle`, newest first, through
+/// the title index: the cost follows what is found, not how many documents there are.
+async fn search_own(
+    s: &Services,
+    caller: &Caller,
+    needle: &str,
+    status: Option<Status>,
+    limit: usize,
+    after: Option<String>,
+) -> Result<Listing> {
+    ensure_title_index(s, caller.team()).await?;
+    let Some(mut walk) = crate::search::TitleMatches::new(&*s.items, caller.team(), needle, after)
+    else {
+        return Ok(Listing::default());
+    };
+    let mut documents = Vec::new();
+    let mut fetched = 0;
+    while let Some(sk) = walk.next().await? {
+        let id = DocumentId(sk.trim_start_matches("DOC#").to_owned());
+        fetched += 1;
+        // A posting is a candidate: the document may be gone, another's, or retitled.
+        if let Some(item) = s.items.get(&doc_key(caller.team(), &id)).await? {
+            let doc: Document = from_item(&item)?;
+            if &doc.owner_id == caller.user_id()
+                && status.is_none_or(|st| doc.status == st)
+                && text::fold(&doc.title).contains(needle)
+            {
+                documents.push(doc);
+            }
+        }
+        if documents.len() == limit || walk.reads() + fetched >= SEARCH_BUDGET {
+            return Ok(Listing {
+                documents,
+                next_cursor: Some(cursor(caller, sk)?),
+            });
+        }
+    }
+    Ok(Listing {
+        documents,
+        next_cursor: None,
+    })
+}
+
+/// Indexes the titles of a team's documents from before the title index, once per team
+/// (idempotent: a crash or a concurrent request only repeats the same writes).
+async fn ensure_title_index(s: &Services, team: &TeamId) -> Result<()> {
+    let marker = crate::search::indexed_marker(team);
+    if s.items.get(&marker).await?.is_some() {
+        return Ok(());
+    }
+    let mut after = None;
+    loop {
+        let page = s
+            .items
+            .query(&Query {
+                pk: team_pk(team),
+                sk_prefix: "DOC#".into(),
+                after,
+                descending: false,
+                limit: 100,
+            })
+            .await?;
+        for item in &page.items {
+            let doc: Document = from_item(item)?;
+            crate::search::index_title(&*s.items, team, &doc.id, None, &doc.title).await?;
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    s.items
+        .put(Item::new(marker, serde_json::json!({})), Condition::None)
+        .await?;
+    Ok(())
 }
 
 /// The document's current file, decrypted as it streams. The first segment is checked
@@ -1229,5 +1318,6 @@ pub async fn delete(s: &Services, caller: &Caller, id: &str) -> Result<()> {
             other => other.into(),
         })?;
     s.blobs.delete(&doc.original.blob).await?;
+    crate::search::unindex_title(&*s.items, &doc.team_id, &doc.id, &doc.title).await?;
     Ok(())
 }

@@ -23,6 +23,7 @@ pub mod recipients;
 pub mod reminders;
 pub mod routes;
 pub mod sealing;
+pub mod search;
 pub mod services;
 pub mod tasks;
 pub mod text;

@@ -306,6 +306,7 @@ pub async fn edit_draft(
         ));
     }
     let now = s.now();
+    let before = doc.title.clone();
     if let Some(title) = &edit.title {
         doc.title = text::line(title, "title", 200)?;
     }
@@ -322,6 +323,12 @@ pub async fn edit_draft(
         doc.expires_at = Some(check_expiry(at, now)?);
     }
     doc.updated_at = now;
+    if doc.title != before {
+        // The old title's postings stay: deleting them could race a concurrent edit back
+        // to it, and a search reads each candidate's title anyway.
+        crate::search::index_title(&*s.items, &doc.team_id, &doc.id, Some(&before), &doc.title)
+            .await?;
+    }
     crate::documents::commit_change(s, caller, &doc, &item, "document.edited").await?;
     Ok(doc)
 }
