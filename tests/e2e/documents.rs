@@ -495,7 +495,12 @@ async fn title_search_finds_substrings_through_the_index_and_follows_edits() {
     // Newest first, every page once, nobody else's.
     assert_eq!(
         search(&user, "契約", 2).await,
-        ["契約書 第2版", "秘密保持契約（ＮＤＡ）", "売買契約書", "業務委託基本契約書"]
+        [
+            "契約書 第2版",
+            "秘密保持契約（ＮＤＡ）",
+            "売買契約書",
+            "業務委託基本契約書"
+        ]
     );
     assert_eq!(search(&user, "基本契約", 50).await, ["業務委託基本契約書"]);
     assert_eq!(search(&user, "書 第2", 50).await, ["契約書 第2版"]);
@@ -517,9 +522,7 @@ async fn title_search_finds_substrings_through_the_index_and_follows_edits() {
     assert!(search(&user, "売買", 50).await.is_empty());
     assert_eq!(search(&user, "賃貸", 50).await, ["賃貸借契約書"]);
     assert!(postings(&app, &ids[0]) > 0);
-    let r = user
-        .delete(&format!("/api/v1/documents/{}", ids[0]))
-        .await;
+    let r = user.delete(&format!("/api/v1/documents/{}", ids[0])).await;
     assert_eq!(r.status(), 204);
     assert_eq!(postings(&app, &ids[0]), 0);
     assert!(search(&user, "委託", 50).await.is_empty());

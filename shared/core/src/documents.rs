@@ -1169,6 +1169,44 @@ pub async fn list(s: &Services, caller: &Caller, q: ListQuery<'_>) -> Result<Lis
     })
 }
 
+/// Copies of the document `id` of `team` under new ids, one per title, as if each had been
+/// created in turn (the file is not copied): for benchmarks of listing and search at
+/// scale, which cannot wait for 100,000 uploads. Not reachable from the API.
+#[doc(hidden)]
+pub async fn copies_for_benchmark(
+    items: &dyn crate::ports::ItemStore,
+    team: &TeamId,
+    id: &DocumentId,
+    titles: &[String],
+) -> Result<()> {
+    let template: Document = from_item(
+        &items
+            .get(&doc_key(team, id))
+            .await?
+            .ok_or(Error::NotFound)?,
+    )?;
+    for chunk in titles.chunks(crate::ports::MAX_TRANSACTION_ITEMS) {
+        let mut writes = Vec::with_capacity(chunk.len());
+        for title in chunk {
+            let mut doc = template.clone();
+            doc.id = DocumentId(crate::ids::new_id(time::OffsetDateTime::now_utc()));
+            doc.title = title.clone();
+            crate::search::index_title(items, team, &doc.id, None, title).await?;
+            let mut item = Item::new(doc_key(team, &doc.id), to_json(&doc)?);
+            item.index = Some(Key::new(
+                owner_index(&doc.owner_id),
+                format!("DOC#{}", doc.id),
+            ));
+            writes.push(Write::Put {
+                item,
+                condition: Condition::NotExists,
+            });
+        }
+        items.transact(writes).await?;
+    }
+    Ok(())
+}
+
 /// The cursor that resumes the caller's listing after the sort key `k`.
 fn cursor(caller: &Caller, k: String) -> Result<String> {
     use base64::Engine;
