@@ -2,8 +2,8 @@
 //! 100,000, and p50/p99 of `GET /api/v1/documents` through the real server: the first page
 //! of the listing, and searches for a word most titles hold, one a tenth hold, one that
 //! three titles per scale hold, one character, and a word no title holds. The floor is
-//! `GET /api/v1/me`
-//! (the same request path, authentication and JSON, without documents) in the same run.
+//! `GET /api/v1/me` (the same request path, authentication and JSON, without documents)
+//! in the same run.
 //! Documents beyond the first are copies of it with other titles, written straight into
 //! the data dir (100,000 uploads would take hours). Not a timed test: it prints figures.
 
