@@ -1118,3 +1118,42 @@ async fn links_can_be_revoked_and_end_ninety_days_after_the_document_did() {
     assert_eq!(view["can_answer"], false);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn reissues_are_limited_per_party_and_per_document() {
+    let app = TestApp::spawn().await;
+    let sender = app.user("sender@example.com", "送信 花子").await;
+    let parties: Vec<(String, String)> = (1..=5)
+        .map(|n| (format!("受信 {n}"), format!("r{n}@example.jp")))
+        .collect();
+    let named: Vec<(&str, &str, Option<&str>)> = parties
+        .iter()
+        .map(|(name, email)| (name.as_str(), email.as_str(), None))
+        .collect();
+    let id = sent(&app, &sender, &named, &[]).await;
+    for (_, email) in &parties {
+        agree_and_settle(&app, &link(&app, email), None).await;
+    }
+    assert_eq!(document(&sender, &id).await["status"], "completed");
+    // After the end every party has a link: four each is twenty for the document.
+    for n in 1..=5 {
+        for _ in 0..4 {
+            let r = sender
+                .post_json(
+                    &format!("/api/v1/documents/{id}/recipients/r{n}/reissue"),
+                    json!({}),
+                )
+                .await;
+            assert_eq!(r.status(), 204, "r{n}");
+        }
+    }
+    let r = sender
+        .post_json(
+            &format!("/api/v1/documents/{id}/recipients/r5/reissue"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 429, "the document's twenty-first in the hour");
+    assert!(r.headers().contains_key("retry-after"));
+    app.stop().await;
+}

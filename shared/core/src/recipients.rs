@@ -498,9 +498,17 @@ const REISSUE_PER_PARTY: Limit = Limit {
     window_secs: 60 * 60,
 };
 
+/// Reissued links per document, all parties together (after the end every party has one).
+const REISSUE_PER_DOCUMENT: Limit = Limit {
+    name: "reissue-document",
+    max: 20,
+    window_secs: 60 * 60,
+};
+
 /// The sender reissues a recipient's link at any time once it was sent (after a
 /// suspension, a lost mail, or for the sealed file after the end): the earlier link and its
-/// sessions stop working, and a new link is mailed; at most five an hour for one party.
+/// sessions stop working, and a new link is mailed; at most five an hour for one party and
+/// twenty for the document.
 pub async fn reissue(
     s: &Services,
     caller: &crate::accounts::Caller,
@@ -516,6 +524,7 @@ pub async fn reissue(
         &format!("{}#{party_id}", doc.id),
     )
     .await?;
+    ratelimit::hit(&*s.items, s.now(), REISSUE_PER_DOCUMENT, doc.id.as_str()).await?;
     doc.recipients[at].link_generation += 1;
     doc.updated_at = s.now();
     crate::documents::commit_change(s, caller, &doc, &item, "recipient.link_reissued").await?;
