@@ -451,7 +451,7 @@ fn postings(app: &TestApp, id: &str) -> i64 {
     let db = rusqlite::Connection::open(app.data_dir().join("keiyaku.db")).unwrap();
     db.query_row(
         "SELECT count(*) FROM items WHERE pk LIKE 'TITLE#%' AND sk = ?1",
-        [format!("DOC#{id}")],
+        [id],
         |r| r.get(0),
     )
     .unwrap()

@@ -9,6 +9,7 @@ mod drafts;
 mod edge;
 mod evidence;
 mod hostile;
+mod housekeeping;
 mod process;
 mod verify;
 mod workflow;

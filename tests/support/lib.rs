@@ -118,7 +118,8 @@ impl TestApp {
         self.running.as_ref().expect("the app is running")
     }
 
-    /// Runs the reminders due by the test clock; how many ran.
+    /// Runs the jobs due by the test clock; how many ran in this call (the server's own
+    /// loop may have run some meanwhile: by the return, everything due ran).
     pub async fn fire_scheduled(&self) -> usize {
         self.running()
             .scheduler

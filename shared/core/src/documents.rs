@@ -266,6 +266,20 @@ pub async fn open_upload(
         received: None,
     };
     let expires_at = now + Duration::days(1);
+    // The cleanup first: a slot never exists without it.
+    let cleanup = crate::housekeeping::AbandonedUpload {
+        team_id: caller.team().clone(),
+        upload_id: slot.id.clone(),
+        document_id: slot.document_id.clone(),
+    };
+    s.scheduler
+        .schedule(
+            &crate::housekeeping::upload_job_name(&slot.id),
+            expires_at + crate::housekeeping::UPLOAD_GRACE,
+            serde_json::to_value(crate::reminders::Job::AbandonedUpload(cleanup))
+                .map_err(Error::internal)?,
+        )
+        .await?;
     let mut item = Item::new(upload_key(caller.team(), &slot.id), to_json(&slot)?);
     item.expires_at = Some(expires_at.unix_timestamp());
     s.items.put(item, Condition::NotExists).await?;
@@ -412,6 +426,31 @@ pub async fn receive_upload(
         return Err(e);
     }
     Ok(received)
+}
+
+/// Deletes the file and slot of an upload once its slot expired, unless a document was made
+/// from it (then the file is that document's).
+pub(crate) async fn remove_unused_upload(
+    s: &Services,
+    upload: &crate::housekeeping::AbandonedUpload,
+) -> Result<()> {
+    if s.items
+        .get(&doc_key(&upload.team_id, &upload.document_id))
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    s.blobs
+        .delete(&original_blob(&upload.team_id, &upload.document_id))
+        .await?;
+    s.items
+        .delete(
+            &upload_key(&upload.team_id, &upload.upload_id),
+            Condition::None,
+        )
+        .await?;
+    Ok(())
 }
 
 /// Records in the slot that its file arrived, with the verdict on it; once only.
@@ -1233,14 +1272,16 @@ async fn search_own(
     after: Option<String>,
 ) -> Result<Listing> {
     ensure_title_index(s, caller.team()).await?;
-    let Some(mut walk) = crate::search::TitleMatches::new(&*s.items, caller.team(), needle, after)
+    // The listing's cursors name `DOC#<id>`.
+    let after = after.map(|k| DocumentId(k.trim_start_matches("DOC#").to_owned()));
+    let Some(mut walk) =
+        crate::search::TitleMatches::new(&*s.items, caller.team(), needle, after.as_ref())
     else {
         return Ok(Listing::default());
     };
     let mut documents = Vec::new();
     let mut fetched = 0;
-    while let Some(sk) = walk.next().await? {
-        let id = DocumentId(sk.trim_start_matches("DOC#").to_owned());
+    while let Some(id) = walk.next().await? {
         fetched += 1;
         // A posting is a candidate: the document may be gone, another's, or retitled.
         if let Some(item) = s.items.get(&doc_key(caller.team(), &id)).await? {
@@ -1255,7 +1296,7 @@ async fn search_own(
         if documents.len() == limit || walk.reads() + fetched >= SEARCH_BUDGET {
             return Ok(Listing {
                 documents,
-                next_cursor: Some(cursor(caller, sk)?),
+                next_cursor: Some(cursor(caller, format!("DOC#{id}"))?),
             });
         }
     }

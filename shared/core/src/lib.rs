@@ -12,6 +12,7 @@ pub mod envelope;
 pub mod error;
 pub mod evidence;
 pub mod failpoint;
+pub mod housekeeping;
 pub mod ids;
 pub mod mail;
 pub mod ops;

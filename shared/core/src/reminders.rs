@@ -28,6 +28,10 @@ pub enum Job {
     },
     /// Finish the follow-ups left in the outbox.
     Reconcile,
+    /// Purge expired items (daily).
+    Housekeeping,
+    /// Remove what an upload slot left if it was never used.
+    AbandonedUpload(crate::housekeeping::AbandonedUpload),
 }
 
 /// The reconciler's job name: one at a time, however many follow-ups failed.
@@ -87,6 +91,8 @@ pub async fn run(s: &Services, job: Value) -> Result<()> {
             }
             Ok(())
         }
+        Job::Housekeeping => crate::housekeeping::sweep(s).await,
+        Job::AbandonedUpload(upload) => crate::housekeeping::abandoned_upload(s, &upload).await,
     }
 }
 

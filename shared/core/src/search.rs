@@ -1,7 +1,8 @@
 //! Title search that costs in proportion to what it finds, the same on both shapes: an
 //! n-gram index on the ItemStore. Each document's folded title (NFKC, lower case) is cut
 //! into its distinct characters and pairs of characters; each gets a posting item under
-//! `TITLE#<team>#<gram>` with the sort key of the document (`DOC#<id>`, so newest first).
+//! `TITLE#<team>#<gram>` whose sort key is the document's id (ids sort by creation, so
+//! newest first).
 //! A search walks the postings of a few grams of the needle together, newest first,
 //! seeking each list past what another already ruled out (a leapfrog join), so a rare gram
 //! skips a common one's long list. What it yields are candidates: the caller reads each
@@ -31,7 +32,7 @@ fn posting_pk(team: &TeamId, gram: &str) -> String {
 }
 
 fn posting_sk(id: &DocumentId) -> String {
-    format!("DOC#{id}")
+    id.to_string()
 }
 
 /// Where a team records that every document it had when the index came is indexed.
@@ -163,7 +164,7 @@ impl Postings {
         let page = items
             .query(&Query {
                 pk: self.pk.clone(),
-                sk_prefix: "DOC#".into(),
+                sk_prefix: String::new(),
                 after,
                 descending: true,
                 limit,
@@ -201,7 +202,8 @@ impl Postings {
             self.buffered.pop_front();
         }
         if self.buffered.is_empty() && !self.done {
-            // From `target` itself: no sort key lies between `DOC#<id>` and `DOC#<id>~`.
+            // From `target` itself: ids have one length, so no sort key lies between an id
+            // and the id followed by `~`.
             self.page = FIRST_PAGE;
             self.fetch(items, Some(format!("{target}~")), SEEK_PAGE, reads)
                 .await?;
@@ -218,14 +220,15 @@ pub(crate) struct TitleMatches<'a> {
 }
 
 impl<'a> TitleMatches<'a> {
-    /// The walk for the folded `needle`, resuming after the sort key `after` (`None` when
+    /// The walk for the folded `needle`, resuming after the document `after` (`None` when
     /// the needle has nothing to search by).
     pub(crate) fn new(
         items: &'a dyn ItemStore,
         team: &TeamId,
         needle: &str,
-        after: Option<String>,
+        after: Option<&DocumentId>,
     ) -> Option<Self> {
+        let after = after.map(posting_sk);
         let grams = needle_grams(needle);
         (!grams.is_empty()).then(|| TitleMatches {
             items,
@@ -248,8 +251,8 @@ impl<'a> TitleMatches<'a> {
         self.reads
     }
 
-    /// The sort key (`DOC#<id>`) of the next candidate, or `None` at the end.
-    pub(crate) async fn next(&mut self) -> Result<Option<String>, StoreError> {
+    /// The next candidate, or `None` at the end.
+    pub(crate) async fn next(&mut self) -> Result<Option<DocumentId>, StoreError> {
         loop {
             // Every list must reach the oldest of their heads: nothing newer is common.
             let mut target: Option<String> = None;
@@ -277,7 +280,7 @@ impl<'a> TitleMatches<'a> {
                 for list in &mut self.lists {
                     list.buffered.pop_front();
                 }
-                return Ok(Some(target));
+                return Ok(Some(DocumentId(target)));
             }
         }
     }
@@ -349,13 +352,16 @@ mod tests {
         async fn increment(&self, _: &Key, _: i64) -> Result<u64, StoreError> {
             Ok(1)
         }
+        async fn purge_expired(&self, _: usize) -> Result<usize, StoreError> {
+            Ok(0)
+        }
     }
 
     async fn walk_all(store: &Postings, team: &TeamId, needle: &str) -> (Vec<String>, usize) {
         let mut walk = TitleMatches::new(store, team, &text::fold(needle), None).unwrap();
         let mut found = Vec::new();
-        while let Some(sk) = walk.next().await.unwrap() {
-            found.push(sk);
+        while let Some(id) = walk.next().await.unwrap() {
+            found.push(id.to_string());
         }
         (found, walk.reads())
     }
@@ -378,9 +384,9 @@ mod tests {
         assert_eq!(
             found,
             [
-                "DOC#0000000000000000000000002007",
-                "DOC#0000000000000000000000001007",
-                "DOC#0000000000000000000000000007"
+                "0000000000000000000000002007",
+                "0000000000000000000000001007",
+                "0000000000000000000000000007"
             ]
         );
         // The common pair 契約 has 3,000 postings; the walk reads a few per match.
@@ -408,12 +414,12 @@ mod tests {
             &store,
             &team,
             "保持",
-            Some("DOC#0000000000000000000000000003".into()),
+            Some(&DocumentId(format!("{:028}", 3))),
         )
         .unwrap();
         assert_eq!(
-            walk.next().await.unwrap().as_deref(),
-            Some("DOC#0000000000000000000000000002")
+            walk.next().await.unwrap().map(|id| id.to_string()),
+            Some(format!("{:028}", 2))
         );
         let gone = DocumentId(format!("{:028}", 1));
         unindex_title(&store, &team, &gone, "秘密保持契約")
@@ -421,7 +427,7 @@ mod tests {
             .unwrap();
         let (found, _) = walk_all(&store, &team, "秘密保持").await;
         assert_eq!(found.len(), 4);
-        assert!(!found.contains(&"DOC#0000000000000000000000000001".to_owned()));
+        assert!(!found.contains(&"0000000000000000000000000001".to_owned()));
     }
 
     #[test]

@@ -51,7 +51,9 @@ impl SqliteItemStore {
                  body TEXT NOT NULL,
                  PRIMARY KEY (pk, sk)
              ) WITHOUT ROWID;
-             CREATE INDEX IF NOT EXISTS items_by_index ON items (ipk, isk) WHERE ipk IS NOT NULL;",
+             CREATE INDEX IF NOT EXISTS items_by_index ON items (ipk, isk) WHERE ipk IS NOT NULL;
+             CREATE INDEX IF NOT EXISTS items_by_expiry ON items (expires_at)
+                 WHERE expires_at IS NOT NULL;",
         )
         .map_err(unavailable)?;
         Ok(SqliteItemStore {
@@ -316,6 +318,19 @@ impl ItemStore for SqliteItemStore {
             write_item(&tx, &item)?;
             tx.commit().map_err(unavailable)?;
             Ok(count)
+        })
+        .await
+    }
+
+    async fn purge_expired(&self, limit: usize) -> Result<usize, StoreError> {
+        self.with(move |conn, now| {
+            conn.execute(
+                "DELETE FROM items WHERE (pk, sk) IN (
+                   SELECT pk, sk FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?1
+                   LIMIT ?2)",
+                params![now, limit as i64],
+            )
+            .map_err(unavailable)
         })
         .await
     }

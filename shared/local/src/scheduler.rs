@@ -25,6 +25,9 @@ pub struct TimerTable {
     items: Arc<dyn ItemStore>,
     clock: Arc<dyn Clock>,
     wake: Notify,
+    /// One pass over the due jobs at a time (the loop and a caller of `run_due`): when
+    /// `run_due` returns, everything due has run, whoever ran it.
+    passing: tokio::sync::Mutex<()>,
     /// The services jobs run with (weak: the services hold this table).
     services: OnceLock<Weak<Services>>,
 }
@@ -48,6 +51,7 @@ impl TimerTable {
             items,
             clock,
             wake: Notify::new(),
+            passing: tokio::sync::Mutex::new(()),
             services: OnceLock::new(),
         }
     }
@@ -82,11 +86,12 @@ impl TimerTable {
         }))
     }
 
-    /// Runs every job due by the clock's now; how many ran.
+    /// Runs every job due by the clock's now; how many ran in this call.
     pub async fn run_due(&self) -> Result<usize, StoreError> {
         let Some(services) = self.services.get().and_then(Weak::upgrade) else {
             return Ok(0);
         };
+        let _pass = self.passing.lock().await;
         let now = millis(self.clock.now());
         let mut ran = 0;
         for item in self.due_page().await? {

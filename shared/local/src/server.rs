@@ -318,6 +318,9 @@ pub async fn start_with(
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "outbox reconciliation failed"),
     }
+    if let Err(e) = keiyaku_core::housekeeping::schedule_sweep(&services).await {
+        tracing::error!(error = %e, "housekeeping could not be scheduled");
+    }
     let app = app(services.clone());
     let max_connections = seams
         .max_connections

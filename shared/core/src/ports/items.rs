@@ -152,6 +152,9 @@ pub trait ItemStore: Send + Sync {
     /// Atomically adds one to a counter item (created live until `expires_at` when absent or
     /// expired) and returns the new count. Rate limits use it.
     async fn increment(&self, key: &Key, expires_at: i64) -> Result<u64, StoreError>;
+    /// Removes up to `limit` items past their expiry (reads already treat them as absent)
+    /// and says how many it removed. DynamoDB's TTL removes them by itself.
+    async fn purge_expired(&self, limit: usize) -> Result<usize, StoreError>;
 }
 
 /// Checks a transaction's shape the way DynamoDB does.
