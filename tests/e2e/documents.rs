@@ -259,6 +259,19 @@ async fn one_call_upload_is_idempotent_and_names_are_sanitised() {
             .body(body)
             .send()
     };
+    for bad in ["key 1", &"k".repeat(256)] {
+        let r = user
+            .request(reqwest::Method::POST, "/api/v1/documents")
+            .query(&[("filename", "a.pdf")])
+            .header("content-type", "application/pdf")
+            .header("idempotency-key", bad)
+            .body(pdf.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+        assert_eq!(error_code(r).await, "invalid_idempotency_key");
+    }
     let r1 = send("key-1", pdf.clone()).await.unwrap();
     assert_eq!(r1.status(), 201);
     assert!(r1.headers().get("idempotent-replayed").is_none());
@@ -591,8 +604,12 @@ async fn sizes_and_slots_are_enforced_and_refusals_keep_nothing() {
     };
     let r = slot(0).await;
     assert_eq!(error_code(r).await, "empty_file");
+    // A declared size over the limit breaks a rule the schema states: 400, naming the field.
     let r = slot(21 * 1024 * 1024).await;
-    assert_eq!(r.status(), 413);
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_large");
+    assert_eq!(body["error"]["field"], "size");
     let r = user.upload_direct("a.pdf", Vec::new()).await;
     assert_eq!(r.status(), 400);
     assert_eq!(error_code(r).await, "empty_file");
@@ -659,7 +676,8 @@ async fn a_smaller_configured_limit_is_enforced() {
             json!({ "filename": "a.pdf", "size": 2 * 1024 * 1024 }),
         )
         .await;
-    assert_eq!(r.status(), 413);
+    assert_eq!(r.status(), 400);
+    assert_eq!(error_code(r).await, "too_large");
     let r = user
         .upload_direct("big.pdf", sample::pdf_of_size(1_500_000, 3))
         .await;

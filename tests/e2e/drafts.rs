@@ -116,6 +116,22 @@ async fn a_draft_names_its_parties_and_deadline() {
             "invalid_email",
             "recipients[0].email",
         ),
+        // Control characters are refused anywhere, also where trimming would drop them.
+        (
+            json!({ "recipients": [{ "name": "A\t", "email": "a@example.com" }] }),
+            "control_characters",
+            "recipients[0].name",
+        ),
+        (
+            json!({ "recipients": [{ "name": "A", "email": "a@example.com", "company": "\t" }] }),
+            "control_characters",
+            "recipients[0].company",
+        ),
+        (
+            json!({ "message": "よろしく\t" }),
+            "control_characters",
+            "message",
+        ),
         (
             json!({ "approvers": ["a@example.com", "A@example.com"] }),
             "duplicate_approver",
@@ -165,5 +181,14 @@ async fn a_draft_names_its_parties_and_deadline() {
     let theirs = other.patch_json(&path, json!({ "title": "x" })).await;
     assert_eq!(theirs.status(), 404);
     assert_eq!(error_code(theirs).await, "not_found");
+    // A `null` body to send is no edits (an optional body); another JSON value is refused.
+    let r = sender
+        .post_body(&format!("{path}/send"), "application/json", "[]")
+        .await;
+    assert_eq!(r.status(), 400);
+    let r = sender
+        .post_body(&format!("{path}/send"), "application/json", "null")
+        .await;
+    assert_eq!(r.status(), 200);
     app.stop().await;
 }

@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations. Every operation also
 //! lists the error statuses the API answers with, all sharing the one error body.
 
+use keiyaku_core::text;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, ResponseBuilder};
@@ -138,11 +139,104 @@ impl utoipa::Modify for Common {
     }
 }
 
+/// The server's text rules (`keiyaku_core::text`) by the properties they apply to: set here
+/// because utoipa's attributes take a pattern only as a literal, and the server and the
+/// schema must share one.
+const TEXT_PATTERNS: &[(&str, &str)] = &[
+    ("SignupRequest/properties/name", text::LINE_PATTERN),
+    ("UpdateMeRequest/properties/name", text::LINE_PATTERN),
+    ("RecipientRequest/properties/name", text::LINE_PATTERN),
+    (
+        "RecipientRequest/properties/company",
+        text::OPTIONAL_LINE_PATTERN,
+    ),
+    (
+        "RecipientRequest/properties/department",
+        text::OPTIONAL_LINE_PATTERN,
+    ),
+    ("NamedApprover/properties/name", text::OPTIONAL_LINE_PATTERN),
+    ("CreateFromUpload/properties/title", text::LINE_PATTERN),
+    ("UpdateDocumentRequest/properties/title", text::LINE_PATTERN),
+    (
+        "UpdateDocumentRequest/properties/message",
+        text::FREE_TEXT_PATTERN,
+    ),
+    ("ReasonRequest/properties/reason", text::FREE_TEXT_PATTERN),
+];
+
 /// The OpenAPI document as JSON, with this deployment's document size limit.
 pub fn document(max_document_bytes: u64) -> serde_json::Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     if let Some(size) = doc.pointer_mut("/components/schemas/UploadRequest/properties/size") {
         size["maximum"] = max_document_bytes.into();
     }
+    for (at, pattern) in TEXT_PATTERNS {
+        if let Some(property) = doc.pointer_mut(&format!("/components/schemas/{at}")) {
+            property["pattern"] = (*pattern).into();
+        }
+    }
+    if let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) {
+        for (path, item) in paths.iter_mut() {
+            let Some(operations) = item.as_object_mut() else {
+                continue;
+            };
+            for operation in operations.values_mut() {
+                let Some(parameters) = operation
+                    .get_mut("parameters")
+                    .and_then(|p| p.as_array_mut())
+                else {
+                    continue;
+                };
+                for parameter in parameters {
+                    match (path.as_str(), parameter["name"].as_str()) {
+                        (_, Some("Idempotency-Key")) => {
+                            parameter["schema"] = serde_json::json!({
+                                "type": "string",
+                                "minLength": 1,
+                                "maxLength": crate::handlers::documents::MAX_IDEMPOTENCY_KEY,
+                                "pattern": crate::handlers::documents::IDEMPOTENCY_KEY_PATTERN,
+                            });
+                        }
+                        ("/api/v1/documents", Some("title")) => {
+                            parameter["schema"]["pattern"] = text::LINE_PATTERN.into();
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
     doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A renamed schema or property would silently lose its rule: each must be found.
+    #[test]
+    fn every_text_rule_lands_on_a_property() {
+        let doc = document(20 << 20);
+        for (at, pattern) in TEXT_PATTERNS {
+            let property = doc
+                .pointer(&format!("/components/schemas/{at}"))
+                .unwrap_or_else(|| panic!("no property {at}"));
+            assert_eq!(property["pattern"], *pattern, "{at}");
+        }
+        let parameters = doc
+            .pointer("/paths/~1api~1v1~1documents/post/parameters")
+            .and_then(|p| p.as_array())
+            .expect("the one-call upload's parameters");
+        let named = |name: &str| {
+            parameters
+                .iter()
+                .find(|p| p["name"] == name)
+                .unwrap_or_else(|| panic!("no parameter {name}"))
+        };
+        assert_eq!(named("title")["schema"]["pattern"], text::LINE_PATTERN);
+        assert_eq!(
+            named("Idempotency-Key")["schema"]["maxLength"],
+            crate::handlers::documents::MAX_IDEMPOTENCY_KEY
+        );
+    }
 }

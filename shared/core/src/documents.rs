@@ -242,8 +242,17 @@ pub async fn open_upload(
     if size == 0 {
         return Err(Error::invalid("empty_file", "size", "the file is empty"));
     }
+    // A size over the limit is a field that breaks a rule the schema states (400); 413 is
+    // for a body that is too large.
     if size > s.config.max_document_bytes {
-        return Err(too_large(s.config.max_document_bytes));
+        return Err(Error::invalid(
+            "too_large",
+            "size",
+            format!(
+                "the file is larger than the limit of {} bytes",
+                s.config.max_document_bytes
+            ),
+        ));
     }
     if filename.chars().count() > 1000 {
         return Err(Error::invalid(

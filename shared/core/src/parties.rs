@@ -150,12 +150,7 @@ async fn recipients(inputs: &[RecipientInput]) -> Result<Vec<Recipient>> {
             ));
         }
         let optional = |value: &Option<String>, sub: &'static str| -> Result<Option<String>> {
-            match value.as_deref().map(str::trim) {
-                None | Some("") => Ok(None),
-                Some(v) => text::line(v, sub, 100)
-                    .map(Some)
-                    .map_err(|e| reindex(e, at(sub))),
-            }
+            text::optional_line(value.as_deref(), sub, 100).map_err(|e| reindex(e, at(sub)))
         };
         let company = optional(&input.company, "company")?;
         let department = optional(&input.department, "department")?;
@@ -216,13 +211,8 @@ fn approvers(caller: &Caller, inputs: &[ApproverInput]) -> Result<Vec<Approver>>
                 "the sender cannot approve their own document",
             ));
         }
-        let name = match input.name.as_deref() {
-            None => None,
-            Some(v) if v.trim().is_empty() => None,
-            Some(v) => {
-                Some(text::line(v, "name", 100).map_err(|e| reindex(e, format!("{path}.name")))?)
-            }
-        };
+        let name = text::optional_line(input.name.as_deref(), "name", 100)
+            .map_err(|e| reindex(e, format!("{path}.name")))?;
         out.push(Approver {
             id: format!("a{}", i + 1),
             name,
@@ -235,7 +225,7 @@ fn approvers(caller: &Caller, inputs: &[ApproverInput]) -> Result<Vec<Approver>>
 /// A message to the parties: NFC, no control characters but line breaks, at most
 /// [`MAX_MESSAGE`] characters; empty clears it.
 fn message(raw: &str) -> Result<Option<String>> {
-    free_text(raw, "message", MAX_MESSAGE)
+    text::free_text(raw, "message", MAX_MESSAGE)
 }
 
 /// Longest reason given with a rejection or a decline, in characters.
@@ -243,32 +233,7 @@ pub const MAX_REASON: usize = 1000;
 
 /// A reason given with a rejection or a decline (the rules of a message).
 pub fn reason(raw: Option<&str>) -> Result<Option<String>> {
-    raw.map_or(Ok(None), |r| free_text(r, "reason", MAX_REASON))
-}
-
-/// Free text: NFC, no control characters but line breaks, at most `max` characters; empty
-/// is none.
-fn free_text(raw: &str, field: &'static str, max: usize) -> Result<Option<String>> {
-    let text: String = raw.nfc().collect::<String>().replace("\r\n", "\n");
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    if text.chars().count() > max {
-        return Err(Error::invalid(
-            "too_long",
-            field,
-            format!("{field} is longer than {max} characters"),
-        ));
-    }
-    if text.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(Error::invalid(
-            "control_characters",
-            field,
-            format!("{field} contains control characters"),
-        ));
-    }
-    Ok(Some(text.to_owned()))
+    raw.map_or(Ok(None), |r| text::free_text(r, "reason", MAX_REASON))
 }
 
 /// A deadline: after now, at most [`MAX_EXPIRY_DAYS`] ahead.

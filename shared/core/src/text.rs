@@ -66,9 +66,32 @@ impl std::fmt::Display for Email {
     }
 }
 
-/// A short single-line text (a person's name, a title): NFC, trimmed, no control
-/// characters, 1..=`max` characters.
-pub fn line(raw: &str, field: &'static str, max: usize) -> Result<String> {
+/// The API schema's pattern for what [`line`] accepts: no control character anywhere, and
+/// one character that is neither a control nor white space (Unicode White_Space, what
+/// `trim` removes).
+pub const LINE_PATTERN: &str = concat!(
+    r"^[^\u0000-\u001F\u007F-\u009F]*",
+    r"[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]",
+    r"[^\u0000-\u001F\u007F-\u009F]*$"
+);
+/// The API schema's pattern for what [`optional_line`] accepts: no control character.
+pub const OPTIONAL_LINE_PATTERN: &str = r"^[^\u0000-\u001F\u007F-\u009F]*$";
+/// The API schema's pattern for free text (a message, a reason): no control character but
+/// line breaks.
+pub const FREE_TEXT_PATTERN: &str = r"^[^\u0000-\u0009\u000B\u000C\u000E-\u001F\u007F-\u009F]*$";
+
+fn refuse_controls(raw: &str, field: &'static str, allowed: &[char]) -> Result<()> {
+    if raw.chars().any(|c| c.is_control() && !allowed.contains(&c)) {
+        return Err(Error::invalid(
+            "control_characters",
+            field,
+            format!("{field} contains control characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn refuse_longer(raw: &str, field: &'static str, max: usize) -> Result<()> {
     // The limit applies to what was sent, before trimming (as the API schema states it).
     if raw.chars().count() > max {
         return Err(Error::invalid(
@@ -77,26 +100,52 @@ pub fn line(raw: &str, field: &'static str, max: usize) -> Result<String> {
             format!("{field} is longer than {max} characters"),
         ));
     }
+    Ok(())
+}
+
+/// A short single-line text that may be left out (会社名, 部署): the rules of [`line`], but
+/// empty or white space alone is none.
+pub fn optional_line(raw: Option<&str>, field: &'static str, max: usize) -> Result<Option<String>> {
+    match raw {
+        None => Ok(None),
+        Some(v) => {
+            refuse_longer(v, field, max)?;
+            refuse_controls(v, field, &[])?;
+            if v.trim().is_empty() {
+                Ok(None)
+            } else {
+                line(v, field, max).map(Some)
+            }
+        }
+    }
+}
+
+/// Free text (a message, a reason): NFC, line breaks as `\n`, trimmed, no other control
+/// character (anywhere, as [`FREE_TEXT_PATTERN`] says), at most `max` characters; empty is
+/// none.
+pub fn free_text(raw: &str, field: &'static str, max: usize) -> Result<Option<String>> {
+    refuse_longer(raw, field, max)?;
+    refuse_controls(raw, field, &['\n', '\r'])?;
+    let text: String = raw
+        .nfc()
+        .collect::<String>()
+        .replace("\r\n", "\n")
+        .replace('\r', "\n");
+    let text = text.trim();
+    Ok((!text.is_empty()).then(|| text.to_owned()))
+}
+
+/// A short single-line text (a person's name, a title): NFC, trimmed, no control
+/// characters (anywhere, as [`LINE_PATTERN`] says), 1..=`max` characters.
+pub fn line(raw: &str, field: &'static str, max: usize) -> Result<String> {
+    refuse_longer(raw, field, max)?;
+    refuse_controls(raw, field, &[])?;
     let s: String = raw.nfc().collect::<String>().trim().to_owned();
     if s.is_empty() {
         return Err(Error::invalid(
             "required",
             field,
             format!("{field} must not be empty"),
-        ));
-    }
-    if s.chars().count() > max {
-        return Err(Error::invalid(
-            "too_long",
-            field,
-            format!("{field} is longer than {max} characters"),
-        ));
-    }
-    if s.chars().any(char::is_control) {
-        return Err(Error::invalid(
-            "control_characters",
-            field,
-            format!("{field} contains control characters"),
         ));
     }
     Ok(s)
@@ -130,6 +179,66 @@ pub fn fold(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The API schema's patterns say what the server accepts: for every sample, the
+    /// pattern matches exactly when the rule accepts.
+    #[test]
+    fn the_schema_patterns_agree_with_the_rules() {
+        let line_re = regex::Regex::new(LINE_PATTERN).unwrap();
+        let optional_re = regex::Regex::new(OPTIONAL_LINE_PATTERN).unwrap();
+        let free_re = regex::Regex::new(FREE_TEXT_PATTERN).unwrap();
+        let samples = [
+            "山田 花子",
+            "",
+            " ",
+            "\u{3000}",
+            "\u{3000}山田\u{3000}",
+            "a",
+            "\t",
+            "\ta",
+            "a\t",
+            "a\nb",
+            "a\r\nb",
+            "a\rb",
+            "\n",
+            "\u{7}",
+            "\u{85}",
+            "\u{a0}",
+            "\u{a0}x",
+            "\u{feff}",
+            "\u{200b}",
+            "\u{2028}",
+            "x\u{2029}",
+            "\u{1680}",
+            "\u{202f}\u{205f}",
+            "\u{9f}",
+            "\u{7f}",
+            "(株)サンプル",
+            "ｶﾀｶﾅ",
+            "\u{1f600}",
+        ];
+        for s in samples {
+            assert_eq!(
+                line_re.is_match(s),
+                line(s, "name", 100).is_ok(),
+                "line {s:?}"
+            );
+            assert_eq!(
+                optional_re.is_match(s),
+                optional_line(Some(s), "company", 100).is_ok(),
+                "optional line {s:?}"
+            );
+            assert_eq!(
+                free_re.is_match(s),
+                free_text(s, "message", 100).is_ok(),
+                "free text {s:?}"
+            );
+        }
+        assert_eq!(
+            free_text(" a\rb\r\n ", "message", 100).unwrap().as_deref(),
+            Some("a\nb")
+        );
+    }
 
     #[test]
     fn emails() {

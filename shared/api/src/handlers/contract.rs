@@ -44,8 +44,12 @@ pub async fn send_document(
                 message: "send the edits as application/json, or no body".into(),
             }));
         }
-        let edits: UpdateDocumentRequest = parse_json(&bytes)?;
-        parties::edit_draft(&s, &caller, &id, draft_edit(edits)?).await?;
+        // `null` is no edits, as the schema says (an optional body).
+        if serde_json::from_slice::<serde_json::Value>(&bytes).ok() != Some(serde_json::Value::Null)
+        {
+            let edits: UpdateDocumentRequest = parse_json(&bytes)?;
+            parties::edit_draft(&s, &caller, &id, draft_edit(edits)?).await?;
+        }
     }
     let doc = answers::send(&s, &caller, &id).await?;
     Ok(Json(detail(&s, &caller, doc).await?))

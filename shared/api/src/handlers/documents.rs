@@ -408,17 +408,27 @@ pub(crate) async fn detail(
     })
 }
 
+/// Longest `Idempotency-Key`.
+pub(crate) const MAX_IDEMPOTENCY_KEY: usize = 255;
+/// What an `Idempotency-Key` is made of: visible ASCII, no spaces.
+pub(crate) const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~]+$";
+
 fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
-    match headers.get("idempotency-key") {
-        None => Ok(None),
-        Some(v) => v.to_str().map(|s| Some(s.to_owned())).map_err(|_| {
-            ApiError(Error::invalid(
-                "invalid_idempotency_key",
-                "Idempotency-Key",
-                "printable ASCII only",
-            ))
-        }),
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let bytes = value.as_bytes();
+    if bytes.is_empty()
+        || bytes.len() > MAX_IDEMPOTENCY_KEY
+        || !bytes.iter().all(|b| (b'!'..=b'~').contains(b))
+    {
+        return Err(ApiError(Error::invalid(
+            "invalid_idempotency_key",
+            "Idempotency-Key",
+            format!("1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters, no spaces"),
+        )));
     }
+    Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
 }
 
 /// Open an upload slot; send the PDF to its `url`, then create the document from it.
