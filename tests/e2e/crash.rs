@@ -4,13 +4,15 @@
 //! (status 86) and is started again on the same data dir, and the life cycle is driven on
 //! until the execution succeeds. The outcome must be the one a run without a crash has:
 //! every seal once (and no stray file version), every mail once, every history event once,
-//! one execution whose history enters each state as often as the life cycle needs.
+//! one execution whose history enters each state as often as the life cycle needs. Mail
+//! goes through an SMTP relay on loopback that counts every delivery: each party gets each
+//! mail exactly once through the relay too.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use keiyaku_tests::{
-    Client, Process, keiyaku_binary, read_mails, sign_up_and_log_in, start_process,
+    Client, Process, SmtpSink, keiyaku_binary, sign_up_and_log_in_with, start_process,
 };
 use serde_json::{Value, json};
 
@@ -25,7 +27,7 @@ enum Step {
 /// One step forward from wherever the document is: send it, or agree for the recipient
 /// whose link has arrived; `Done` once the execution succeeded. Any failed request (the
 /// server may be gone) is just `Again`.
-async fn advance(server: &Process, sender: &Client, id: &str) -> Step {
+async fn advance(server: &Process, relay: &SmtpSink, sender: &Client, id: &str) -> Step {
     let Ok(r) = sender
         .request(reqwest::Method::GET, &format!("/api/v1/documents/{id}"))
         .send()
@@ -54,7 +56,8 @@ async fn advance(server: &Process, sender: &Client, id: &str) -> Step {
                 return Step::Again;
             };
             let email = next["email"].as_str().unwrap();
-            let Some(mail) = read_mails(&server.data_dir.join("mail/new"))
+            let Some(mail) = relay
+                .mails()
                 .into_iter()
                 .rev()
                 .find(|m| m.to == email && m.message_id.starts_with("agreement-"))
@@ -104,8 +107,10 @@ fn count<'a>(items: impl Iterator<Item = &'a str>) -> BTreeMap<&'a str, usize> {
 }
 
 async fn survives(failpoint: &str) {
-    let mut server = start_process(&[("KEIYAKU_FAILPOINT", failpoint)]);
-    let account = sign_up_and_log_in(&server.url, &server.data_dir, "sender@example.jp").await;
+    let relay = SmtpSink::start().await;
+    let smtp = ("KEIYAKU_SMTP_URL", relay.url.as_str());
+    let mut server = start_process(&[("KEIYAKU_FAILPOINT", failpoint), smtp]);
+    let account = sign_up_and_log_in_with(&server.url, "sender@example.jp", || relay.mails()).await;
     let out = std::process::Command::new(keiyaku_binary())
         .args(["operator", "grant", "sender@example.jp", "--data-dir"])
         .arg(&server.data_dir)
@@ -147,9 +152,9 @@ async fn survives(failpoint: &str) {
                 "{failpoint}: a restart without the failpoint crashed"
             );
             crashed = true;
-            server.restart(&[]);
+            server.restart(&[smtp]);
         }
-        match advance(&server, &sender, &id).await {
+        match advance(&server, &relay, &sender, &id).await {
             Step::Done => {
                 done = true;
                 break;
@@ -213,15 +218,37 @@ async fn survives(failpoint: &str) {
     ] {
         assert_eq!(actions.get(action), Some(&n), "{failpoint}: {actions:?}");
     }
-    // Every mail once: a request per recipient, the summary per party.
-    let mails = read_mails(&server.data_dir.join("mail/new"));
-    let ids = count(
+    // Every mail delivered once through the relay: a request per recipient, the summary
+    // per party, nothing twice. The outbox is empty first (a retry may still be running).
+    let outbox = server.data_dir.join("mail/relay");
+    let give_up = std::time::Instant::now() + Duration::from_secs(60);
+    while std::fs::read_dir(&outbox).unwrap().count() > 0 {
+        assert!(
+            std::time::Instant::now() < give_up,
+            "{failpoint}: the outbox never emptied"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mails = relay.mails();
+    let deliveries = count(mails.iter().map(|m| m.message_id.as_str()));
+    assert!(
+        deliveries.values().all(|n| *n == 1),
+        "{failpoint}: a mail delivered twice: {deliveries:?}"
+    );
+    let kinds = count(
         mails
             .iter()
             .map(|m| m.message_id.split('-').next().unwrap()),
     );
-    assert_eq!(ids.get("agreement"), Some(&2), "{failpoint}: {ids:?}");
-    assert_eq!(ids.get("completed"), Some(&3), "{failpoint}: {ids:?}");
+    assert_eq!(kinds.get("agreement"), Some(&2), "{failpoint}: {kinds:?}");
+    assert_eq!(kinds.get("completed"), Some(&3), "{failpoint}: {kinds:?}");
+    for party in ["sender@example.jp", RECIPIENTS[0], RECIPIENTS[1]] {
+        let completed = mails
+            .iter()
+            .filter(|m| m.to == party && m.message_id.starts_with("completed-"))
+            .count();
+        assert_eq!(completed, 1, "{failpoint}: {party}");
+    }
     // One execution; its history enters each state as often as the life cycle needs.
     let list: Value = sender
         .get("/api/v1/ops/executions")

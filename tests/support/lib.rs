@@ -23,7 +23,30 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     /// The clock the server reads.
     pub clock: Arc<ManualClock>,
+    /// Every message the mailer delivered, in order, repeats included.
+    deliveries: Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
     running: Option<Running>,
+}
+
+/// A mailer that records every delivery, then hands it to the real one (the maildir).
+struct Recording {
+    inner: Arc<dyn keiyaku_core::ports::Mailer>,
+    deliveries: Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+}
+
+#[async_trait::async_trait]
+impl keiyaku_core::ports::Mailer for Recording {
+    async fn send(
+        &self,
+        mail: &keiyaku_core::ports::OutgoingMail,
+    ) -> Result<(), keiyaku_core::ports::MailError> {
+        self.inner.send(mail).await?;
+        self.deliveries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(mail.raw.clone());
+        Ok(())
+    }
 }
 
 impl TestApp {
@@ -70,6 +93,17 @@ impl TestApp {
     ) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+        let deliveries = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut seams = seams;
+        if seams.mailer.is_none() {
+            let recorded = deliveries.clone();
+            seams.mailer = Some(Arc::new(move |inner| {
+                Arc::new(Recording {
+                    inner,
+                    deliveries: recorded.clone(),
+                }) as Arc<dyn keiyaku_core::ports::Mailer>
+            }));
+        }
         let options = ServeOptions {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: dir.path().join("data"),
@@ -88,6 +122,7 @@ impl TestApp {
             url: format!("http://{}", running.addr),
             dir,
             clock,
+            deliveries,
             running: Some(running),
         }
     }
@@ -139,9 +174,15 @@ impl TestApp {
         Client::new(&self.url, None)
     }
 
-    /// The decoded mails in the maildir, oldest first: (to, subject, text body).
+    /// Every mail delivered, decoded, oldest first, each delivery once (a message sent twice
+    /// is here twice, though the maildir keeps one file for it).
     pub fn mails(&self) -> Vec<Mail> {
-        read_mails(&self.data_dir().join("mail/new"))
+        self.deliveries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|raw| parse_mail(raw))
+            .collect()
     }
 
     /// The last mail to `to`.
@@ -261,34 +302,36 @@ pub fn read_mails(dir: &Path) -> Vec<Mail> {
     files.sort();
     files
         .into_iter()
-        .map(|(_, p)| {
-            let raw = std::fs::read(&p).unwrap();
-            let msg = mail_parser::MessageParser::default()
-                .parse(&raw[..])
-                .expect("a MIME message");
-            let to = msg
-                .to()
-                .and_then(|a| a.first())
-                .and_then(|a| a.address())
-                .unwrap_or_default()
-                .to_owned();
-            Mail {
-                to,
-                subject: msg.subject().unwrap_or_default().to_owned(),
-                text: msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
-                message_id: msg.message_id().unwrap_or_default().to_owned(),
-                attachments: msg
-                    .attachments()
-                    .map(|a| {
-                        (
-                            a.attachment_name().unwrap_or_default().to_owned(),
-                            a.contents().to_vec(),
-                        )
-                    })
-                    .collect(),
-            }
-        })
+        .map(|(_, p)| parse_mail(&std::fs::read(&p).unwrap()))
         .collect()
+}
+
+/// One MIME message, decoded.
+pub fn parse_mail(raw: &[u8]) -> Mail {
+    let msg = mail_parser::MessageParser::default()
+        .parse(raw)
+        .expect("a MIME message");
+    let to = msg
+        .to()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .unwrap_or_default()
+        .to_owned();
+    Mail {
+        to,
+        subject: msg.subject().unwrap_or_default().to_owned(),
+        text: msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
+        message_id: msg.message_id().unwrap_or_default().to_owned(),
+        attachments: msg
+            .attachments()
+            .map(|a| {
+                (
+                    a.attachment_name().unwrap_or_default().to_owned(),
+                    a.contents().to_vec(),
+                )
+            })
+            .collect(),
+    }
 }
 
 /// An HTTP client for one caller: a bearer token, or a cookie session with its CSRF token.
@@ -648,6 +691,17 @@ pub struct Account {
 /// Signs up `email` on the server at `url` whose data dir is `data_dir`, confirms the
 /// address from the mail, and logs in with a bearer token.
 pub async fn sign_up_and_log_in(url: &str, data_dir: &Path, email: &str) -> Account {
+    let maildir = data_dir.join("mail/new");
+    sign_up_and_log_in_with(url, email, || read_mails(&maildir)).await
+}
+
+/// [`sign_up_and_log_in`], reading the confirmation mail from `mails` (e.g. an
+/// [`SmtpSink`]).
+pub async fn sign_up_and_log_in_with(
+    url: &str,
+    email: &str,
+    mails: impl Fn() -> Vec<Mail>,
+) -> Account {
     let http = reqwest::Client::new();
     let post = |path: &str, body: Value| http.post(format!("{url}{path}")).json(&body).send();
     let r = post(
@@ -657,7 +711,7 @@ pub async fn sign_up_and_log_in(url: &str, data_dir: &Path, email: &str) -> Acco
     .await
     .unwrap();
     assert_eq!(r.status(), 202, "sign-up of {email}");
-    let verify_token = read_mails(&data_dir.join("mail/new"))
+    let verify_token = mails()
         .into_iter()
         .rev()
         .find(|m| m.to == email)
@@ -703,4 +757,86 @@ pub fn costly_to_verify(data_dir: &Path, url: &str, size: usize, revisions: usiz
     .unwrap();
     let base = keiyaku_pdf::sample::pdf_of_size(size, 11);
     keiyaku_pdf::tamper::many_signature_revisions(&base, &cms, revisions).unwrap()
+}
+
+/// An SMTP server on loopback that records every message relayed to it (a delivery each
+/// time, repeats included): what a relay configured with `KEIYAKU_SMTP_URL` delivered.
+pub struct SmtpSink {
+    /// `smtp://127.0.0.1:<port>`.
+    pub url: String,
+    received: Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+}
+
+impl SmtpSink {
+    /// Starts listening (on the current Tokio runtime).
+    pub async fn start() -> SmtpSink {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("smtp://{}", listener.local_addr().unwrap());
+        let received = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = received.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let sink = sink.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = socket.into_split();
+                    let mut lines = BufReader::new(read);
+                    if write.write_all(b"220 sink\r\n").await.is_err() {
+                        return;
+                    }
+                    let mut data: Option<Vec<u8>> = None;
+                    let mut line = Vec::new();
+                    loop {
+                        line.clear();
+                        match lines.read_until(b'\n', &mut line).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) => {}
+                        }
+                        if let Some(body) = data.as_mut() {
+                            if line == b".\r\n" {
+                                let message = data.take().unwrap_or_default();
+                                sink.lock().unwrap_or_else(|e| e.into_inner()).push(message);
+                                if write.write_all(b"250 queued\r\n").await.is_err() {
+                                    return;
+                                }
+                            } else {
+                                // Dot-unstuffing (RFC 5321 section 4.5.2).
+                                let text = line.strip_prefix(b".").unwrap_or(&line);
+                                body.extend_from_slice(text);
+                            }
+                            continue;
+                        }
+                        let verb = String::from_utf8_lossy(line.get(..4).unwrap_or(&[]))
+                            .to_ascii_uppercase();
+                        let reply: &[u8] = match verb.as_str() {
+                            "EHLO" | "HELO" => b"250-sink\r\n250 8BITMIME\r\n",
+                            "DATA" => {
+                                data = Some(Vec::new());
+                                b"354 go ahead\r\n"
+                            }
+                            "QUIT" => {
+                                let _ = write.write_all(b"221 bye\r\n").await;
+                                return;
+                            }
+                            _ => b"250 ok\r\n",
+                        };
+                        if write.write_all(reply).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        SmtpSink { url, received }
+    }
+
+    /// Every message received, decoded, in order.
+    pub fn mails(&self) -> Vec<Mail> {
+        self.received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|raw| parse_mail(raw))
+            .collect()
+    }
 }

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod contract;
 pub mod cpu;
+pub mod delivery;
 pub mod documents;
 pub mod envelope;
 pub mod error;

@@ -1,10 +1,12 @@
 //! Mailer into a maildir: every message lands as an `.eml` file, written to `tmp/`,
 //! fsynced, then moved to `new/`. Its name comes from the Message-ID, so sending the same
 //! message twice leaves one file. Without a relay the maildir is the delivery. With an SMTP
-//! URL the file is only the outbox: once the relay accepts the message it is deleted (mail
-//! holds link tokens and signed contracts in the clear); a failed relay is retried with
-//! backoff, and a relay that still fails is logged as an error and recorded in `failed/`
-//! beside the message, which stays, never silently dropped.
+//! URL the file is only the outbox: a note in `relay/` (its envelope recipients) is written
+//! before it, and once the relay accepts the message both are deleted (mail holds link
+//! tokens and signed contracts in the clear). The first attempt is made before `send`
+//! returns; a start relays what a stop left in the outbox. A failed relay is retried with
+//! backoff on its own task, and a relay that still fails is logged as an error and recorded
+//! in `failed/` beside the message, which stays, never silently dropped.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -37,7 +39,7 @@ fn unavailable(e: impl std::fmt::Display) -> MailError {
 impl Maildir {
     /// Uses (creating) the maildir at `root`.
     pub fn open(root: &Path) -> Result<Self, MailError> {
-        for sub in ["tmp", "new", "cur", "failed"] {
+        for sub in ["tmp", "new", "cur", "failed", "relay"] {
             std::fs::create_dir_all(root.join(sub)).map_err(unavailable)?;
         }
         Ok(Maildir {
@@ -117,28 +119,99 @@ impl Maildir {
 }
 
 impl Relay {
-    async fn send(&self, mail: &OutgoingMail) -> Result<(), String> {
+    /// One SMTP transaction.
+    async fn send_once(&self, mail: &OutgoingMail) -> Result<(), String> {
         let to = mail
             .to
             .iter()
             .map(|a| a.parse::<lettre::Address>().map_err(|e| e.to_string()))
             .collect::<Result<Vec<_>, _>>()?;
         let envelope = Envelope::new(Some(self.from.clone()), to).map_err(|e| e.to_string())?;
-        let mut last = String::new();
-        for (attempt, wait) in std::iter::once(Duration::ZERO)
-            .chain(self.backoff.iter().copied())
-            .enumerate()
-        {
-            tokio::time::sleep(wait).await;
-            match self.transport.send_raw(&envelope, &mail.raw).await {
-                Ok(_) => return Ok(()),
-                Err(e) => {
-                    tracing::warn!(message_id = %mail.message_id, attempt, "SMTP relay failed: {e}");
-                    last = e.to_string();
-                }
+        self.transport
+            .send_raw(&envelope, &mail.raw)
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                tracing::warn!(message_id = %mail.message_id, "SMTP relay failed: {e}");
+                e.to_string()
+            })
+    }
+
+    /// Tries again after each wait of the backoff.
+    async fn retry(&self, mail: &OutgoingMail) -> Result<(), String> {
+        let mut last = String::from("no retry configured");
+        for wait in &self.backoff {
+            tokio::time::sleep(*wait).await;
+            match self.send_once(mail).await {
+                Ok(()) => return Ok(()),
+                Err(e) => last = e,
             }
         }
         Err(last)
+    }
+}
+
+impl Maildir {
+    /// Removes a relayed message and its note from the outbox.
+    async fn relayed(root: &Path, name: &str, message_id: &str) {
+        for done in [root.join("new").join(name), root.join("relay").join(name)] {
+            if let Err(e) = tokio::fs::remove_file(&done).await {
+                tracing::warn!(%message_id, "relayed, but {} stays: {e}", done.display());
+            }
+        }
+    }
+
+    /// Relays, on its own task with the backoff, the message in `new/<name>`: a slow relay
+    /// does not hold the request, and its final failure is recorded.
+    fn relay_in_background(root: PathBuf, relay: Relay, name: String, mail: OutgoingMail) {
+        tokio::spawn(async move {
+            match relay.retry(&mail).await {
+                Ok(()) => Self::relayed(&root, &name, &mail.message_id).await,
+                Err(why) => {
+                    tracing::error!(message_id = %mail.message_id, "SMTP relay gave up: {why}");
+                    let failed = root.join("failed").join(format!("{name}.txt"));
+                    let _ =
+                        tokio::fs::write(&failed, format!("{}\n{why}\n", mail.message_id)).await;
+                }
+            }
+        });
+    }
+
+    /// Relays what a stop left in the outbox (a note in `relay/` whose message is still in
+    /// `new/`); a note without its message (the stop came before the message was written)
+    /// is dropped. Needs a Tokio runtime; does nothing without a relay.
+    pub fn resume_relays(&self) {
+        let Some(relay) = self.relay.clone() else {
+            return;
+        };
+        let Ok(notes) = std::fs::read_dir(self.root.join("relay")) else {
+            return;
+        };
+        for note in notes.flatten() {
+            let name = note.file_name().to_string_lossy().into_owned();
+            let (Ok(to), Ok(raw)) = (
+                std::fs::read_to_string(note.path()),
+                std::fs::read(self.root.join("new").join(&name)),
+            ) else {
+                let _ = std::fs::remove_file(note.path());
+                continue;
+            };
+            let mut lines = to.lines();
+            let message_id = lines.next().unwrap_or_default().to_owned();
+            let mail = OutgoingMail {
+                to: lines.map(str::to_owned).collect(),
+                message_id,
+                raw,
+            };
+            tracing::info!(message_id = %mail.message_id, "relaying what the last stop left");
+            let (root, relay) = (self.root.clone(), relay.clone());
+            tokio::spawn(async move {
+                match relay.send_once(&mail).await {
+                    Ok(()) => Self::relayed(&root, &name, &mail.message_id).await,
+                    Err(_) => Self::relay_in_background(root, relay, name, mail),
+                }
+            });
+        }
     }
 }
 
@@ -146,27 +219,25 @@ impl Relay {
 impl Mailer for Maildir {
     async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError> {
         let name = Self::file_name(mail);
+        if self.relay.is_some() {
+            // The note first: a message in `new/` without one would never be relayed.
+            let note = std::iter::once(mail.message_id.as_str())
+                .chain(mail.to.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join("\n");
+            tokio::fs::write(self.root.join("relay").join(&name), note)
+                .await
+                .map_err(unavailable)?;
+        }
         self.deliver(&name, &mail.raw).await?;
         if let Some(relay) = self.relay.clone() {
-            let mail = mail.clone();
-            let failed = self.root.join("failed").join(format!("{name}.txt"));
-            let sent = self.root.join("new").join(&name);
-            // The message is safe in the maildir; relaying runs on its own so a slow relay
-            // does not hold the request, and its final failure is recorded.
-            tokio::spawn(async move {
-                match relay.send(&mail).await {
-                    Ok(()) => {
-                        if let Err(e) = tokio::fs::remove_file(&sent).await {
-                            tracing::warn!(message_id = %mail.message_id, "relayed, but its file stays: {e}");
-                        }
-                    }
-                    Err(why) => {
-                        tracing::error!(message_id = %mail.message_id, "SMTP relay gave up: {why}");
-                        let _ = tokio::fs::write(&failed, format!("{}\n{why}\n", mail.message_id))
-                            .await;
-                    }
-                }
-            });
+            // The first attempt is made now, so that once this returns a relay that
+            // answered has the message and the outbox no longer holds it; only the retries
+            // of a relay that is down run on their own.
+            match relay.send_once(mail).await {
+                Ok(()) => Self::relayed(&self.root, &name, &mail.message_id).await,
+                Err(_) => Self::relay_in_background(self.root.clone(), relay, name, mail.clone()),
+            }
         }
         Ok(())
     }
@@ -311,6 +382,101 @@ mod tests {
             1,
             "the message itself is kept"
         );
+    }
+
+    #[tokio::test]
+    async fn what_a_stop_left_in_the_outbox_is_relayed_at_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        // The relay is down: the message and its note stay, as after a stop.
+        let down = Maildir::open(dir.path())
+            .unwrap()
+            .with_relay(
+                &format!("smtp://127.0.0.1:{closed}"),
+                "keiyaku <no-reply@keiyaku.invalid>",
+                vec![],
+            )
+            .unwrap();
+        down.send(&mail("left")).await.unwrap();
+        wait_for("the failure record", || {
+            std::fs::read_dir(dir.path().join("failed"))
+                .unwrap()
+                .count()
+                == 1
+        })
+        .await;
+        // A note whose message was never written is dropped.
+        std::fs::write(
+            dir.path().join("relay/ghost.eml"),
+            "ghost@keiyaku\nx@example.jp",
+        )
+        .unwrap();
+        let (port, got) = smtp_server().await;
+        let up = Maildir::open(dir.path())
+            .unwrap()
+            .with_relay(
+                &format!("smtp://127.0.0.1:{port}"),
+                "keiyaku <no-reply@keiyaku.invalid>",
+                vec![],
+            )
+            .unwrap();
+        up.resume_relays();
+        wait_for("the left message relayed", || {
+            got.lock().unwrap().len() == 1
+        })
+        .await;
+        assert!(got.lock().unwrap()[0].contains("Message-ID: <left@keiyaku>"));
+        wait_for("the outbox emptied", || {
+            std::fs::read_dir(up.new_dir()).unwrap().count() == 0
+                && std::fs::read_dir(dir.path().join("relay")).unwrap().count() == 0
+        })
+        .await;
+    }
+
+    /// Counts what reaches it, failing while `fail` is set.
+    #[derive(Default)]
+    struct Counting {
+        sent: Mutex<Vec<String>>,
+        fail: std::sync::atomic::AtomicBool,
+    }
+
+    #[async_trait]
+    impl Mailer for Counting {
+        async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError> {
+            if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(MailError::Unavailable("down".into()));
+            }
+            self.sent.lock().unwrap().push(mail.message_id.clone());
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn each_message_id_is_delivered_once_and_a_failed_one_again() {
+        use keiyaku_core::clock::ManualClock;
+        use keiyaku_core::delivery::DeliverOnce;
+        let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+        let items = Arc::new(crate::items::SqliteItemStore::in_memory(clock.clone()).unwrap());
+        let inner = Arc::new(Counting::default());
+        let once = DeliverOnce::new(items, inner.clone(), clock.clone());
+        once.send(&mail("a")).await.unwrap();
+        once.send(&mail("a")).await.unwrap();
+        assert_eq!(
+            *inner.sent.lock().unwrap(),
+            ["a@keiyaku"],
+            "a retry skips it"
+        );
+        // A failed send is sent by the next attempt.
+        inner.fail.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(once.send(&mail("b")).await.is_err());
+        inner.fail.store(false, std::sync::atomic::Ordering::SeqCst);
+        once.send(&mail("b")).await.unwrap();
+        once.send(&mail("b")).await.unwrap();
+        assert_eq!(*inner.sent.lock().unwrap(), ["a@keiyaku", "b@keiyaku"]);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use axum::Router;
 use keiyaku_core::Services;
 use keiyaku_core::clock::Clock;
 use keiyaku_core::config::Config;
-use keiyaku_core::ports::Tsa;
+use keiyaku_core::ports::{Mailer, Tsa};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -156,14 +156,18 @@ impl TaskHandlers for ContractTasks {
 
 /// Puts something around the TSA the server seals with.
 pub type TsaWrapper = Arc<dyn Fn(Arc<dyn Tsa>) -> Arc<dyn Tsa> + Send + Sync>;
+/// A wrapper of the delivering mailer (tests).
+pub type MailerWrapper = Arc<dyn Fn(Arc<dyn Mailer>) -> Arc<dyn Mailer> + Send + Sync>;
 
 /// What tests may put around the server's parts, as they pass it a clock (the shipped
-/// binary sets none): a wrapper of the TSA, to make it fail for a while; a short request
-/// timeout; a small connection cap.
+/// binary sets none): a wrapper of the TSA, to make it fail for a while; one of the
+/// mailer, to count every delivery; a short request timeout; a small connection cap.
 #[derive(Clone, Default)]
 pub struct Seams {
     /// Wraps the TSA the server seals with.
     pub tsa: Option<TsaWrapper>,
+    /// Wraps the mailer that delivers (under the record that sends each message once).
+    pub mailer: Option<MailerWrapper>,
     /// A shorter request timeout than the 60 s one.
     pub request_timeout: Option<std::time::Duration>,
     /// A smaller cap on open connections than the 1,024 one.
@@ -228,6 +232,11 @@ pub fn open_services(
             )
             .map_err(|e| StartError::Config(e.to_string()))?;
     }
+    mailer.resume_relays();
+    let mut delivering: Arc<dyn Mailer> = Arc::new(mailer);
+    if let Some(wrap) = &seams.mailer {
+        delivering = wrap(delivering);
+    }
     let pki = crate::pki::LocalPki::open_or_create(&crate::pki::LocalPki::dir(dir), public_url)
         .map_err(|e| err("pki", &e))?;
     let revocation = crate::revocation::CrlSource::new(Some(pki.clone()), clock.clone())
@@ -236,6 +245,11 @@ pub fn open_services(
     if let Some(wrap) = &seams.tsa {
         tsa = wrap(tsa);
     }
+    let mailer = Arc::new(keiyaku_core::delivery::DeliverOnce::new(
+        items.clone(),
+        delivering,
+        clock.clone(),
+    ));
     let services = Arc::new(Services {
         authority: Some(Arc::new(pki.clone())),
         items,
@@ -244,7 +258,7 @@ pub fn open_services(
         sealing_key: Arc::new(pki.clone()),
         tsa,
         revocation: Arc::new(revocation),
-        mailer: Arc::new(mailer),
+        mailer,
         workflow: Arc::new(runner.clone()),
         scheduler: scheduler.clone(),
         clock,
