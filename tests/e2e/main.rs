@@ -8,6 +8,7 @@ mod documents;
 mod drafts;
 mod edge;
 mod evidence;
+mod guards;
 mod hostile;
 mod housekeeping;
 mod process;
