@@ -469,6 +469,37 @@ pub async fn blob_store(s: Arc<dyn BlobStore>) {
     s.delete(&key).await.unwrap();
     s.delete(&key).await.unwrap();
     assert!(matches!(read_all(s, &key).await, Err(BlobError::NotFound)));
+
+    // No key can name a path outside the store, on any adapter.
+    for hostile in [
+        "",
+        "..",
+        "contract/../../escape",
+        "/etc/passwd",
+        "contract//double",
+        "contract/./here",
+        "contract/trailing/",
+        "contract\\back",
+        "contract/nul\0byte",
+        "contract/ space",
+        "contract/日本語",
+    ] {
+        let put = s
+            .put(hostile, body(vec![b"x".to_vec()]), PutMode::Overwrite)
+            .await;
+        assert!(
+            matches!(put, Err(BlobError::InvalidKey(_))),
+            "put {hostile:?}: {put:?}"
+        );
+        assert!(
+            matches!(read_all(s, hostile).await, Err(BlobError::InvalidKey(_))),
+            "get {hostile:?}"
+        );
+        assert!(
+            matches!(s.delete(hostile).await, Err(BlobError::InvalidKey(_))),
+            "delete {hostile:?}"
+        );
+    }
 }
 
 /// Every Keys check.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use futures::StreamExt;
-use keiyaku_core::ports::{BlobError, BlobStore, ByteStream, PutMode};
+use keiyaku_core::ports::{BlobError, BlobStore, ByteStream, PutMode, check_blob_key};
 use rand::RngCore;
 use tokio::io::AsyncWriteExt;
 
@@ -30,20 +30,9 @@ impl FolderBlobStore {
         })
     }
 
-    /// The file holding `key`; keys are `/`-separated segments of `[A-Za-z0-9._-]`.
+    /// The file holding `key` (checked by the port's rule).
     fn path(&self, key: &str) -> Result<PathBuf, BlobError> {
-        let ok = !key.is_empty()
-            && key.split('/').all(|seg| {
-                !seg.is_empty()
-                    && seg != "."
-                    && seg != ".."
-                    && seg
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-            });
-        if !ok {
-            return Err(BlobError::Unavailable(format!("invalid blob key {key:?}")));
-        }
+        check_blob_key(key)?;
         Ok(self.root.join("objects").join(key))
     }
 }

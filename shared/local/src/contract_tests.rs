@@ -16,9 +16,17 @@ async fn sqlite_item_store_keeps_the_contract() {
 #[tokio::test]
 async fn folder_blob_store_keeps_the_contract() {
     let dir = tempfile::tempdir().unwrap();
-    keiyaku_contract::blob_store(Arc::new(FolderBlobStore::open(dir.path()).unwrap())).await;
-    let leftovers = std::fs::read_dir(dir.path().join("tmp")).unwrap().count();
+    let root = dir.path().join("store");
+    keiyaku_contract::blob_store(Arc::new(FolderBlobStore::open(&root).unwrap())).await;
+    let leftovers = std::fs::read_dir(root.join("tmp")).unwrap().count();
     assert_eq!(leftovers, 0, "no temporary files are left behind");
+    // Nothing was written beside the store by a hostile key.
+    let beside: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(beside, ["store"]);
 }
 
 #[tokio::test]

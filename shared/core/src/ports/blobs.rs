@@ -28,9 +28,33 @@ pub enum BlobError {
     /// The body stream refused to go on (e.g. over the size limit); nothing was kept.
     #[error("body refused: {0}")]
     Rejected(Box<crate::Error>),
+    /// The key is not one of ours: `/`-separated segments of `[A-Za-z0-9._-]`, none empty,
+    /// `.` or `..` (no path can leave the store, on any adapter).
+    #[error("invalid blob key {0:?}")]
+    InvalidKey(String),
     /// The store failed.
     #[error("blob store unavailable: {0}")]
     Unavailable(String),
+}
+
+/// Refuses a key that is not `/`-separated segments of `[A-Za-z0-9._-]` (none empty, `.`
+/// or `..`): every adapter checks it, so no key can name a path outside the store.
+pub fn check_blob_key(key: &str) -> Result<(), BlobError> {
+    let ok = !key.is_empty()
+        && key.len() <= 1024
+        && key.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(BlobError::InvalidKey(key.to_owned()))
+    }
 }
 
 impl BlobError {

@@ -12,7 +12,7 @@ mod tsa;
 mod workflow;
 
 pub use authority::{AuthorityError, CaLevel, LocalAuthority};
-pub use blobs::{BlobError, BlobStore, ByteStream, PutMode};
+pub use blobs::{BlobError, BlobStore, ByteStream, PutMode, check_blob_key};
 pub use items::{
     Condition, Item, ItemStore, Key, MAX_ITEM_BYTES, MAX_TRANSACTION_ITEMS, Page, Query,
     StoreError, Write, check_size, check_transaction,
