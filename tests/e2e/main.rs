@@ -11,6 +11,7 @@ mod evidence;
 mod guards;
 mod hostile;
 mod housekeeping;
+mod limits;
 mod process;
 mod verify;
 mod workflow;

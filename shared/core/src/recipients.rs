@@ -24,7 +24,7 @@ pub const MAX_CODE_FAILURES: u32 = 10;
 pub const SESSION_HOURS: i64 = 8;
 
 /// Link openings per client address (each may hash an access code).
-const OPEN_PER_ADDRESS: Limit = Limit {
+pub const OPEN_PER_ADDRESS: Limit = Limit {
     name: "recipient-link-address",
     max: 60,
     window_secs: 15 * 60,
