@@ -773,3 +773,39 @@ async fn api_tokens_are_listed_revoked_and_end_ninety_days_after_issue() {
     assert_eq!(second.get("/api/v1/me").await.status(), 401);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_address_is_confirmed_within_24_hours_of_sign_up_not_after() {
+    let app = TestApp::spawn().await;
+    let anon = app.anonymous();
+    for email in ["early@example.jp", "late@example.jp"] {
+        let r = anon
+            .post_json(
+                "/api/v1/auth/signup",
+                json!({ "email": email, "name": "確認 太郎", "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(r.status(), 202);
+    }
+    let token = |email: &str| app.last_mail_to(email).link_token("/verify-email#");
+    let (early, late) = (token("early@example.jp"), token("late@example.jp"));
+    app.clock
+        .advance(time::Duration::hours(24) - time::Duration::minutes(1));
+    let r = anon
+        .post_json("/api/v1/auth/verify-email", json!({ "token": early }))
+        .await;
+    assert_eq!(r.status(), 200, "a minute before the day is over");
+    app.clock.advance(time::Duration::minutes(2));
+    let r = anon
+        .post_json("/api/v1/auth/verify-email", json!({ "token": late }))
+        .await;
+    assert_eq!(r.status(), 400, "a minute after");
+    let r = anon
+        .post_json(
+            "/api/v1/auth/login",
+            json!({ "email": "late@example.jp", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(error_code(r).await, "email_not_verified");
+    app.stop().await;
+}

@@ -1168,3 +1168,61 @@ async fn reissues_are_limited_per_party_and_per_document() {
     assert!(r.headers().contains_key("retry-after"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_recipient_cookie_opens_one_document_for_eight_hours_until_a_reissue() {
+    let app = TestApp::spawn().await;
+    let sender = app.user("sender@example.com", "送信 花子").await;
+    let first = sent(
+        &app,
+        &sender,
+        &[("山田 花子", "hanako@example.jp", None)],
+        &[],
+    )
+    .await;
+    let first_link = link(&app, "hanako@example.jp");
+    let second = sent(
+        &app,
+        &sender,
+        &[("山田 花子", "hanako@example.jp", None)],
+        &[],
+    )
+    .await;
+    let (status, _, hanako) = Client::open_link(&app.url, &first_link, None).await;
+    assert_eq!(status, 200);
+    let hanako = hanako.unwrap();
+    // Its document, and only that: the same person's other document is not reachable with
+    // it, nor is any signed-in route.
+    let seen: Value = hanako.get("/api/v1/r/document").await.json().await.unwrap();
+    assert_eq!(seen["document_id"], first.as_str(), "{seen}");
+    for path in [
+        format!("/api/v1/documents/{second}"),
+        format!("/api/v1/documents/{second}/file"),
+        format!("/api/v1/documents/{first}"),
+        "/api/v1/me".to_owned(),
+    ] {
+        assert_eq!(hanako.get(&path).await.status(), 401, "{path}");
+    }
+    // Eight hours, not a minute more.
+    app.clock
+        .advance(time::Duration::hours(8) - time::Duration::minutes(1));
+    assert_eq!(hanako.get("/api/v1/r/document").await.status(), 200);
+    app.clock.advance(time::Duration::minutes(2));
+    assert_eq!(hanako.get("/api/v1/r/document").await.status(), 401);
+    // A reissue ends the sessions of the earlier link at once.
+    let (status, _, again) = Client::open_link(&app.url, &first_link, None).await;
+    assert_eq!(status, 200);
+    let again = again.unwrap();
+    assert_eq!(again.get("/api/v1/r/document").await.status(), 200);
+    let r = sender
+        .post_json(
+            &format!("/api/v1/documents/{first}/recipients/r1/reissue"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    assert_ne!(again.get("/api/v1/r/document").await.status(), 200);
+    let r = again.post_json("/api/v1/r/agree", json!({})).await;
+    assert_ne!(r.status(), 200);
+    app.stop().await;
+}
