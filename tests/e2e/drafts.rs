@@ -95,6 +95,7 @@ async fn a_draft_names_its_parties_and_deadline() {
         .unwrap();
     assert_eq!(d["recipients"].as_array().unwrap().len(), 2);
 
+    let before: Value = sender.get(&path).await.json().await.unwrap();
     for (body, code, field) in [
         (
             json!({ "recipients": [{ "name": "A", "email": "a@example.com" }, { "name": "B", "email": "A@example.com" }] }),
@@ -166,6 +167,8 @@ async fn a_draft_names_its_parties_and_deadline() {
             "{body}"
         );
     }
+    let after: Value = sender.get(&path).await.json().await.unwrap();
+    assert_eq!(after, before, "a refused edit changes nothing");
     let far = (time::OffsetDateTime::now_utc() + time::Duration::days(301))
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();

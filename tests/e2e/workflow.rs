@@ -139,7 +139,7 @@ async fn approval_then_two_agreements_end_sealed_in_long_term_form_and_mailed_to
         own["documents"].as_array().unwrap().is_empty(),
         "not the approver's own"
     );
-    // The sender cannot approve, nor can the approver edit.
+    // The sender cannot approve, nor can the approver edit (nor cancel, remind, send).
     assert_eq!(
         sender
             .post_json(&format!("/api/v1/documents/{id}/approve"), json!({}))
@@ -147,6 +147,27 @@ async fn approval_then_two_agreements_end_sealed_in_long_term_form_and_mailed_to
             .status(),
         404
     );
+    let before = document(&sender, &id).await;
+    let mails_before = app.mails().len();
+    let r = boss
+        .patch_json(
+            &format!("/api/v1/documents/{id}"),
+            json!({ "title": "承認者の改題" }),
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    for action in ["cancel", "remind", "send"] {
+        let r = boss
+            .post_json(&format!("/api/v1/documents/{id}/{action}"), json!({}))
+            .await;
+        assert_eq!(r.status(), 404, "{action}");
+    }
+    assert_eq!(
+        document(&sender, &id).await,
+        before,
+        "the approver changed nothing"
+    );
+    assert_eq!(app.mails().len(), mails_before);
     let r = boss
         .post_body(
             &format!("/api/v1/documents/{id}/approve"),
@@ -640,10 +661,16 @@ async fn past_the_deadline_the_document_expires_and_reminders_are_rate_limited()
         reminder.subject
     );
     assert_eq!(reminder.link_token("/r/#"), first);
+    let mails_before = app.mails().len();
     let r = sender
         .post_json(&format!("/api/v1/documents/{id}/remind"), json!({}))
         .await;
     assert_eq!(r.status(), 429);
+    assert_eq!(
+        app.mails().len(),
+        mails_before,
+        "a refused reminder mails nobody"
+    );
     assert!(r.headers().contains_key("retry-after"));
 
     // Three hours later the wait times out: the document expires and both are told.
