@@ -1253,3 +1253,43 @@ async fn a_recipient_cookie_opens_one_document_for_eight_hours_until_a_reissue()
     assert_ne!(r.status(), 200);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_large_contract_completes_with_a_link_instead_of_an_attachment() {
+    let app = TestApp::spawn().await;
+    let sender = app.user("sender@example.com", "送信 花子").await;
+    // About 6 MB: past what a 7 MB mail carries once base64 has grown it.
+    let pdf = keiyaku_pdf::sample::pdf_of_size(6 * 1024 * 1024, 7);
+    let r = sender.upload("大きな契約書.pdf", pdf, "大きな契約書").await;
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = sender
+        .post_json(
+            &format!("/api/v1/documents/{id}/send"),
+            json!({ "recipients": [{ "name": "山田 花子", "email": "hanako@example.jp" }] }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    app.settle().await;
+    agree_and_settle(&app, &link(&app, "hanako@example.jp"), None).await;
+    assert_eq!(document(&sender, &id).await["status"], "completed");
+    for party in ["sender@example.com", "hanako@example.jp"] {
+        let done: Vec<Mail> = mails_to(&app, party)
+            .into_iter()
+            .filter(|m| m.message_id.starts_with("completed-"))
+            .collect();
+        assert_eq!(done.len(), 1, "{party}");
+        assert!(
+            done[0].attachments.is_empty(),
+            "{party}: too large to attach"
+        );
+        assert!(
+            done[0].text.contains(&app.url) || done[0].text.contains("/r/#"),
+            "{party}: the link to the sealed file is there"
+        );
+    }
+    app.stop().await;
+}
