@@ -87,14 +87,28 @@ judge() {
   elif "$PYTHON" "$ROOT/tests/tools/pyhanko_judge.py" "$out" "${lenient[@]}" \
       --trust "$WORK/data/pki/root.pem" --expect b-t --signatures 1 >"$WORK/judge" 2>&1; then
     passed=$((passed + 1))
-  elif listed "$STRICT_REFUSED" "$file" && ! "$PYTHON" -c \
-      'import sys; from pyhanko.pdf_utils.reader import PdfFileReader; PdfFileReader(open(sys.argv[1], "rb")).root' \
-      "$in" >/dev/null 2>&1; then
+  elif listed "$STRICT_REFUSED" "$file" && strict_refuses "$in"; then
     # pyHanko's strict reader refuses the original itself: not a defect of the seal.
     passed=$((passed + 1))
   else
     fail "$file: pyHanko: $(tail -1 "$WORK/judge")"
   fi
+}
+
+# strict_refuses FILE: pyHanko's strict reader refuses FILE with its own strict-read error
+# (exit 3), not with any other failure (a crash or a missing module exits otherwise).
+strict_refuses() {
+  local got=0
+  "$PYTHON" -c '
+import sys
+from pyhanko.pdf_utils.misc import PdfStrictReadError
+from pyhanko.pdf_utils.reader import PdfFileReader
+try:
+    PdfFileReader(open(sys.argv[1], "rb")).root
+except PdfStrictReadError:
+    sys.exit(3)
+' "$1" >/dev/null 2>&1 || got=$?
+  [ "$got" = 3 ]
 }
 
 while IFS=$'\t' read -r file expect; do

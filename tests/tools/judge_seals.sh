@@ -24,7 +24,15 @@ check() { # check DESCRIPTION COMMAND...
     echo "FAIL: $what"; sed 's/^/    /' "$WORK/out.txt"
   fi
 }
-refuses() { ! "$@"; }
+# refuses NEEDLE COMMAND...: the judge said FAIL (exit 1: not a crash, not a usage error,
+# which exit otherwise) and named NEEDLE as the reason.
+refuses() {
+  local needle=$1 got=0 log
+  shift
+  log=$("$@" 2>&1) || got=$?
+  echo "$log"
+  [ "$got" = 1 ] && grep -qF -- "$needle" <<<"$log"
+}
 # verify_says FILE STATUS LEVEL: `keiyaku verify --json` against the local root.
 verify_says() {
   local report
@@ -103,7 +111,8 @@ check "openssl ts -verify on the document timestamp" openssl ts -verify -data "$
 bb="$WORK/bb.pdf"
 check "b-b seal" "$KEIYAKU" seal "$ROOT/tests/fixtures/pdf/valid_table.pdf" "$bb" --level b-b --data-dir "$DATA"
 check "pyHanko b-b" "$PYTHON" "$JUDGE" "$bb" --trust "$DATA/pki/root.pem" --expect b-b --signatures 1
-check "pyHanko refuses b-t for a b-b seal" refuses "$PYTHON" "$JUDGE" "$bb" --trust "$DATA/pki/root.pem" --expect b-t
+check "pyHanko refuses b-t for a b-b seal: no timestamp" refuses "timestamp_validity=None" \
+  "$PYTHON" "$JUDGE" "$bb" --trust "$DATA/pki/root.pem" --expect b-t
 check "keiyaku verify says B-B" verify_says "$bb" valid B-B
 
 # Tampering: one byte inside the first signed range (in the binary comment on line 2, so
@@ -114,7 +123,7 @@ printf 'X' | dd of="$tampered" bs=1 seek=11 conv=notrunc status=none
 verdict=0
 "$PYTHON" "$JUDGE" "$tampered" --trust "$DATA/pki/root.pem" --expect b-t >"$WORK/tampered.txt" 2>&1 \
   || verdict=$?
-check "pyHanko refuses a flipped byte in a signed range" test "$verdict" -ne 0
+check "pyHanko refuses a flipped byte in a signed range (FAIL, exit 1)" test "$verdict" -eq 1
 check "…because the signature is no longer intact" grep -q "intact=False" "$WORK/tampered.txt"
 verdict=0
 "$KEIYAKU" verify "$tampered" --trust "$DATA/pki/root.pem" >"$WORK/tampered.txt" 2>&1 || verdict=$?
@@ -123,8 +132,8 @@ check "keiyaku verify agrees: invalid (exit 1)" test "$verdict" -eq 1
 # Another installation's root is not trusted.
 other="$WORK/other"
 "$KEIYAKU" seal "$ROOT/tests/fixtures/pdf/valid_table.pdf" "$WORK/other.pdf" --data-dir "$other" >/dev/null
-check "pyHanko refuses a foreign root" refuses "$PYTHON" "$JUDGE" "$WORK/valid_table-1.pdf" \
-  --trust "$other/pki/root.pem" --expect b-t
+check "pyHanko refuses a foreign root: untrusted" refuses "trusted=False" \
+  "$PYTHON" "$JUDGE" "$WORK/valid_table-1.pdf" --trust "$other/pki/root.pem" --expect b-t
 verdict=0
 "$KEIYAKU" verify "$WORK/valid_table-1.pdf" --trust "$other/pki/root.pem" >/dev/null 2>&1 || verdict=$?
 check "keiyaku verify: a foreign root is indeterminate (exit 2)" test "$verdict" -eq 2
