@@ -43,6 +43,17 @@ async fn sent(
     id
 }
 
+/// A document sent to 山田 花子 alone, no approver.
+async fn sent_to_hanako(app: &TestApp, sender: &Client) -> String {
+    sent(
+        app,
+        sender,
+        &[("山田 花子", "hanako@example.jp", None)],
+        &[],
+    )
+    .await
+}
+
 /// A 1-page document sent to 山田 花子 with its deadline `left` ahead.
 async fn sent_to_hanako_until(app: &TestApp, sender: &Client, left: time::Duration) -> String {
     let created: Value = sender
@@ -592,13 +603,7 @@ async fn a_decline_ends_the_document_and_everyone_concerned_is_told() {
 async fn a_cancel_completes_the_waiting_task_and_answers_after_it_are_gone() {
     let app = TestApp::spawn().await;
     let sender = app.user("sender@example.com", "送信 花子").await;
-    let id = sent(
-        &app,
-        &sender,
-        &[("山田 花子", "hanako@example.jp", None)],
-        &[],
-    )
-    .await;
+    let id = sent_to_hanako(&app, &sender).await;
     let (_, _, hanako) = Client::open_link(&app.url, &link(&app, "hanako@example.jp"), None).await;
     let r = sender
         .post_json(&format!("/api/v1/documents/{id}/cancel"), json!({}))
@@ -856,13 +861,7 @@ async fn a_seal_that_keeps_failing_parks_until_an_operator_retries_it() {
     keiyaku_core::accounts::grant_operator(&app.services(), "ops@example.com")
         .await
         .unwrap();
-    let id = sent(
-        &app,
-        &sender,
-        &[("山田 花子", "hanako@example.jp", None)],
-        &[],
-    )
-    .await;
+    let id = sent_to_hanako(&app, &sender).await;
     // The send seal is retried with backoff (the machine's Retry), then parked.
     for _ in 0..10 {
         app.clock.advance(time::Duration::seconds(61));
@@ -937,13 +936,7 @@ async fn a_seal_that_keeps_failing_parks_until_an_operator_retries_it() {
 async fn racing_answers_and_a_racing_cancel_have_exactly_one_outcome() {
     let app = TestApp::spawn().await;
     let sender = app.user("sender@example.com", "送信 花子").await;
-    let id = sent(
-        &app,
-        &sender,
-        &[("山田 花子", "hanako@example.jp", None)],
-        &[],
-    )
-    .await;
+    let id = sent_to_hanako(&app, &sender).await;
     // The same recipient in two tabs: agree, agree, decline, decline, agree at once.
     let token = link(&app, "hanako@example.jp");
     let (_, _, tab1) = Client::open_link(&app.url, &token, None).await;
@@ -1100,13 +1093,7 @@ async fn parallel_wrong_codes_are_each_counted_so_ten_is_the_limit() {
 async fn links_can_be_revoked_and_end_ninety_days_after_the_document_did() {
     let app = TestApp::spawn().await;
     let sender = app.user("sender@example.com", "送信 花子").await;
-    let id = sent(
-        &app,
-        &sender,
-        &[("山田 花子", "hanako@example.jp", None)],
-        &[],
-    )
-    .await;
+    let id = sent_to_hanako(&app, &sender).await;
     let first = link(&app, "hanako@example.jp");
     // Revoked: it stops working at once, and nothing new is mailed.
     let mails = app.mails().len();
@@ -1200,21 +1187,9 @@ async fn reissues_are_limited_per_party_and_per_document() {
 async fn a_recipient_cookie_opens_one_document_for_eight_hours_until_a_reissue() {
     let app = TestApp::spawn().await;
     let sender = app.user("sender@example.com", "送信 花子").await;
-    let first = sent(
-        &app,
-        &sender,
-        &[("山田 花子", "hanako@example.jp", None)],
-        &[],
-    )
-    .await;
+    let first = sent_to_hanako(&app, &sender).await;
     let first_link = link(&app, "hanako@example.jp");
-    let second = sent(
-        &app,
-        &sender,
-        &[("山田 花子", "hanako@example.jp", None)],
-        &[],
-    )
-    .await;
+    let second = sent_to_hanako(&app, &sender).await;
     let (status, _, hanako) = Client::open_link(&app.url, &first_link, None).await;
     assert_eq!(status, 200);
     let hanako = hanako.unwrap();
