@@ -195,6 +195,17 @@ async fn approval_then_two_agreements_end_sealed_in_long_term_form_and_mailed_to
         1,
         "sealed when sent"
     );
+    // The recorded hash is the sealed file's (hashed as it was sealed, not read again).
+    let sealed = sender
+        .get(&format!("/api/v1/documents/{id}/file"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(
+        doc["file_sha256"].as_str().unwrap(),
+        format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&sealed))
+    );
 
     // The first recipient: the link opens their document, with nobody's address in it.
     let (status, view, hanako) =

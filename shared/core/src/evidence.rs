@@ -111,7 +111,7 @@ async fn apply(
         };
         let binding = file_binding(id, &file);
         let long_term = matches!(what, Step::LongTerm);
-        let (stored, renewal) = match s.blobs.get(&blob).await {
+        let (stored, renewal, sha256) = match s.blobs.get(&blob).await {
             // An earlier attempt made this version and stopped before recording it: the seal
             // it holds is the one, so it is not made twice.
             Ok(existing) => reuse(s, &binding, existing, long_term).await?,
@@ -122,12 +122,12 @@ async fn apply(
                     s.blobs.get(&current.blob).await?,
                 )
                 .await?;
-                let (renewed, renewal) = produce(s, &pdf, &what).await?;
+                let (renewed, renewal, sha256) = produce(s, pdf, &what).await?;
                 let renewed = bytes::Bytes::from(renewed);
                 let body = envelope::seal_bytes_source(renewed.clone());
                 let encrypted = envelope::encrypt(&*s.keys, &binding, body).await?;
                 match s.blobs.put(&blob, encrypted, PutMode::CreateOnly).await {
-                    Ok(_) => (renewed, renewal),
+                    Ok(_) => (renewed, renewal, sha256),
                     // Another attempt got there first: its file is the one.
                     Err(BlobError::AlreadyExists) => {
                         reuse(s, &binding, s.blobs.get(&blob).await?, long_term).await?
@@ -141,7 +141,7 @@ async fn apply(
         let now = s.now();
         doc.sealed = Some(StoredFile {
             size: stored.len() as u64,
-            sha256: hex::encode(Sha256::digest(&stored)),
+            sha256,
             ..file
         });
         if matches!(what, Step::LongTerm) {
@@ -226,22 +226,25 @@ async fn reuse(
     binding: &envelope::Binding,
     blob: crate::ports::ByteStream,
     long_term: bool,
-) -> Result<(bytes::Bytes, Option<OffsetDateTime>)> {
+) -> Result<(bytes::Bytes, Option<OffsetDateTime>, String)> {
     let stored = bytes::Bytes::from(read_all(s, binding, blob).await?);
     let renewal = if long_term {
         renew_by(s, stored.clone()).await?
     } else {
         None
     };
-    Ok((stored, renewal))
+    let sha256 = hex::encode(Sha256::digest(&stored));
+    Ok((stored, renewal, sha256))
 }
 
-/// The new file: `pdf` sealed, or extended to long-term form (with its renewal date).
+/// The new file: `pdf` sealed, or extended to long-term form (with its renewal date), and
+/// its SHA-256. The new revision is appended to `pdf` itself (a large buffer grows by
+/// remapping, not copying), and the file is hashed once, as it is sealed.
 async fn produce(
     s: &Services,
-    pdf: &[u8],
+    mut pdf: Vec<u8>,
     what: &Step<'_>,
-) -> Result<(Vec<u8>, Option<OffsetDateTime>)> {
+) -> Result<(Vec<u8>, Option<OffsetDateTime>, String)> {
     let anchors = crate::verification::anchors(s)?;
     let sealing = Sealing {
         key: &*s.sealing_key,
@@ -250,18 +253,24 @@ async fn produce(
         anchors: &anchors,
         clock: s.clock.clone(),
     };
-    match what {
-        Step::Seal { reason } => sealing
-            .seal(pdf, Level::BT, reason)
-            .await
-            .map(|(sealed, _)| (sealed, None))
-            .map_err(seal_error),
-        Step::LongTerm => sealing
-            .extend_lta(pdf, None)
-            .await
-            .map(|long_term| (long_term.pdf, Some(long_term.renew_by)))
-            .map_err(seal_error),
-    }
+    let (revision, renewal, hash) = match what {
+        Step::Seal { reason } => {
+            let (revision, hash) = sealing
+                .seal_revision(&pdf, Level::BT, reason)
+                .await
+                .map_err(seal_error)?;
+            (revision, None, hash)
+        }
+        Step::LongTerm => {
+            let (revision, renew_by, hash) = sealing
+                .extend_lta_revision(&pdf, None)
+                .await
+                .map_err(seal_error)?;
+            (revision, Some(renew_by), hash)
+        }
+    };
+    pdf.extend_from_slice(&revision);
+    Ok((pdf, renewal, hash.hex()))
 }
 
 /// When the file's newest document timestamp must be renewed, from the file itself.

@@ -147,20 +147,20 @@ impl Sealing<'_> {
         pdf: &[u8],
         known: Option<&FileHash>,
     ) -> Result<LongTerm, SealError> {
-        let (revision, renew_by) = self.extend_lta_revision(pdf, known).await?;
+        let (revision, renew_by, _) = self.extend_lta_revision(pdf, known).await?;
         Ok(LongTerm {
             pdf: [pdf, &revision].concat(),
             renew_by,
         })
     }
 
-    /// [`Sealing::extend_lta`] without the copy of `pdf`: the revision to append to it, and
-    /// when the file needs its next document timestamp.
+    /// [`Sealing::extend_lta`] without the copy of `pdf`: the revision to append to it, when
+    /// the file needs its next document timestamp, and the hash of the extended file.
     pub async fn extend_lta_revision(
         &self,
         pdf: &[u8],
         known: Option<&FileHash>,
-    ) -> Result<(Vec<u8>, OffsetDateTime), SealError> {
+    ) -> Result<(Vec<u8>, OffsetDateTime, FileHash), SealError> {
         let (tsa_path, estimate) = self.tsa_path().await?;
         let mut paths =
             keiyaku_pdf::verify::certificate_paths(pdf, self.anchors, self.clock.now())?;
@@ -186,7 +186,7 @@ impl Sealing<'_> {
             let token = self.tsa.timestamp(&prepared.digest).await.map_err(signer)?;
             match prepared.finish_revision(&token) {
                 Err(SealError::ContentsOverflow { needed, .. }) => reserved = needed + 1024,
-                Ok((revision, _)) => return Ok((revision, renew_by)),
+                Ok((revision, hash)) => return Ok((revision, renew_by, hash)),
                 Err(other) => return Err(other),
             }
         }

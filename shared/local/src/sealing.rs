@@ -28,7 +28,7 @@ pub async fn seal_file(
         .map_err(failed)?;
     pdf.extend_from_slice(&revision);
     if lta {
-        let (revision, _) = sealing
+        let (revision, _, _) = sealing
             .extend_lta_revision(&pdf, Some(&hash))
             .await
             .map_err(failed)?;

@@ -112,6 +112,18 @@ const BYTE_RANGE_WIDTH: usize = 10;
 #[derive(Clone)]
 pub struct FileHash(Sha256);
 
+impl FileHash {
+    /// The SHA-256 of the whole file, lower-case hex.
+    pub fn hex(&self) -> String {
+        self.0
+            .clone()
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
 fn text_string(s: &str) -> Object {
     // UTF-16BE with a BOM: Japanese reasons and names survive in every reader.
     let mut bytes = vec![0xFE, 0xFF];
