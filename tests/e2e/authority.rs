@@ -487,7 +487,17 @@ fn rand_core() -> p256::elliptic_curve::rand_core::OsRng {
 
 /// An https RFC 3161 endpoint on loopback in front of `pki`'s TSA that wants HTTP Basic
 /// `user:password`; its URL and the TLS root to trust.
-async fn https_tsa(pki: keiyaku_local::pki::LocalPki, credentials: &str) -> (String, Vec<u8>) {
+/// A TSA over https that wants `credentials` (Basic): its URL, its TLS root, and how many
+/// requests reached it through a finished handshake (each carrying whatever credentials
+/// the client sent).
+async fn https_tsa(
+    pki: keiyaku_local::pki::LocalPki,
+    credentials: &str,
+) -> (
+    String,
+    Vec<u8>,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
     use base64::Engine;
     use keiyaku_core::ports::LocalAuthority;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -512,6 +522,8 @@ async fn https_tsa(pki: keiyaku_local::pki::LocalPki, credentials: &str) -> (Str
         base64::engine::general_purpose::STANDARD.encode(credentials)
     )
     .to_lowercase();
+    let requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = requests.clone();
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
             let Ok(mut tls) = acceptor.accept(tcp).await else {
@@ -531,6 +543,7 @@ async fn https_tsa(pki: keiyaku_local::pki::LocalPki, credentials: &str) -> (Str
                 }
             };
             let Some(head_end) = head_end else { continue };
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
             let length: usize = head
                 .lines()
@@ -562,7 +575,7 @@ async fn https_tsa(pki: keiyaku_local::pki::LocalPki, credentials: &str) -> (Str
             let _ = tls.shutdown().await;
         }
     });
-    (format!("https://127.0.0.1:{port}/tsa"), root)
+    (format!("https://127.0.0.1:{port}/tsa"), root, requests)
 }
 
 #[tokio::test]
@@ -573,7 +586,7 @@ async fn an_https_tsa_with_a_password_is_used_only_over_tls_it_trusts() {
     let app = TestApp::spawn().await;
     let pki = keiyaku_local::pki::LocalPki::open_or_create(&app.data_dir().join("pki"), &app.url)
         .unwrap();
-    let (url, tls_root) = https_tsa(pki.clone(), "keiyaku:s3cret").await;
+    let (url, tls_root, requests) = https_tsa(pki.clone(), "keiyaku:s3cret").await;
     let with = |tls_roots: Vec<Vec<u8>>, password: &str| {
         let mut trust = trust(&pki, &app);
         trust.tls_roots = tls_roots;
@@ -598,9 +611,15 @@ async fn an_https_tsa_with_a_password_is_used_only_over_tls_it_trusts() {
         with(vec![tls_root], "wrong").timestamp(&digest).await,
         Err(TsaError::Unavailable(_))
     ));
+    let reached = requests.load(std::sync::atomic::Ordering::SeqCst);
     assert!(matches!(
         with(Vec::new(), "s3cret").timestamp(&digest).await,
         Err(TsaError::Unavailable(_))
     ));
+    assert_eq!(
+        requests.load(std::sync::atomic::Ordering::SeqCst),
+        reached,
+        "no request (and so no password) crossed the untrusted handshake"
+    );
     app.stop().await;
 }
