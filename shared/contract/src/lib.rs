@@ -704,3 +704,19 @@ pub async fn workflow(w: Arc<dyn keiyaku_core::ports::Workflow>, tokens: &dyn To
         Err(WorkflowError::NotFound)
     ));
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use keiyaku_core::clock::ManualClock;
+    use keiyaku_core::ports::MemoryItemStore;
+
+    /// The in-memory store that tests of the engine and the domain use keeps the contract
+    /// the adapters keep.
+    #[tokio::test]
+    async fn memory_item_store_keeps_the_contract() {
+        let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+        super::item_store(Arc::new(MemoryItemStore::new(clock.clone())), &clock).await;
+    }
+}

@@ -289,75 +289,20 @@ impl<'a> TitleMatches<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
-    use std::sync::Mutex;
+    use crate::clock::{Clock, ManualClock};
+    use crate::ports::MemoryItemStore;
 
-    /// Just enough of an item store for postings: keys in order, queries by prefix.
-    #[derive(Default)]
-    struct Postings(Mutex<BTreeMap<(String, String), ()>>);
-
-    #[async_trait::async_trait]
-    impl ItemStore for Postings {
-        async fn get(&self, _: &Key) -> Result<Option<Item>, StoreError> {
-            Ok(None)
-        }
-        async fn put(&self, item: Item, _: Condition) -> Result<(), StoreError> {
-            self.0
-                .lock()
-                .unwrap()
-                .insert((item.key.pk, item.key.sk), ());
-            Ok(())
-        }
-        async fn delete(&self, key: &Key, _: Condition) -> Result<(), StoreError> {
-            self.0
-                .lock()
-                .unwrap()
-                .remove(&(key.pk.clone(), key.sk.clone()));
-            Ok(())
-        }
-        async fn query(&self, q: &Query) -> Result<crate::ports::Page, StoreError> {
-            let map = self.0.lock().unwrap();
-            let mut keys: Vec<&String> = map
-                .keys()
-                .filter(|(pk, sk)| *pk == q.pk && sk.starts_with(&q.sk_prefix))
-                .filter(|(_, sk)| q.after.as_ref().is_none_or(|a| sk < a))
-                .map(|(_, sk)| sk)
-                .collect();
-            assert!(q.descending);
-            keys.reverse();
-            let more = keys.len() > q.limit;
-            keys.truncate(q.limit);
-            let items: Vec<Item> = keys
-                .into_iter()
-                .map(|sk| Item::new(Key::new(q.pk.clone(), sk.clone()), serde_json::json!({})))
-                .collect();
-            let next = more
-                .then(|| items.last().map(|i| i.key.sk.clone()))
-                .flatten();
-            Ok(crate::ports::Page { items, next })
-        }
-        async fn query_index(&self, q: &Query) -> Result<crate::ports::Page, StoreError> {
-            self.query(q).await
-        }
-        async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-            for w in writes {
-                match w {
-                    Write::Put { item, condition } => self.put(item, condition).await?,
-                    Write::Delete { key, condition } => self.delete(&key, condition).await?,
-                    Write::Check { .. } => {}
-                }
-            }
-            Ok(())
-        }
-        async fn increment(&self, _: &Key, _: i64) -> Result<u64, StoreError> {
-            Ok(1)
-        }
-        async fn purge_expired(&self, _: usize) -> Result<usize, StoreError> {
-            Ok(0)
-        }
+    fn store() -> MemoryItemStore {
+        let clock: std::sync::Arc<dyn Clock> =
+            std::sync::Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+        MemoryItemStore::new(clock)
     }
 
-    async fn walk_all(store: &Postings, team: &TeamId, needle: &str) -> (Vec<String>, usize) {
+    async fn walk_all(
+        store: &MemoryItemStore,
+        team: &TeamId,
+        needle: &str,
+    ) -> (Vec<String>, usize) {
         let mut walk = TitleMatches::new(store, team, &text::fold(needle), None).unwrap();
         let mut found = Vec::new();
         while let Some(id) = walk.next().await.unwrap() {
@@ -368,7 +313,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_rare_gram_skips_a_common_ones_long_list() {
-        let store = Postings::default();
+        let store = store();
         let team = TeamId("t".repeat(28));
         // 3,000 contracts; every 1,000th is a lease. Ids sort by creation, like new_id's.
         for n in 0..3000u32 {
@@ -402,7 +347,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_walk_resumes_after_a_cursor_and_deleted_postings_are_gone() {
-        let store = Postings::default();
+        let store = store();
         let team = TeamId("t".repeat(28));
         for n in 0..5u32 {
             let id = DocumentId(format!("{n:028}"));

@@ -7,8 +7,7 @@ use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex};
 
 use keiyaku_core::clock::{ManualClock, SystemClock};
-use keiyaku_core::ports::ItemStore;
-use keiyaku_local::SqliteItemStore;
+use keiyaku_core::ports::{ItemStore, MemoryItemStore};
 use keiyaku_states::{Definition, EventType, Status};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -197,27 +196,27 @@ fn looping() -> String {
 }
 
 struct Env {
-    dir: tempfile::TempDir,
+    items: Arc<MemoryItemStore>,
     clock: Arc<ManualClock>,
     handlers: Arc<Script>,
 }
 
 impl Env {
     fn new() -> Env {
+        let clock = Arc::new(ManualClock::new(
+            OffsetDateTime::from_unix_timestamp(1_750_000_000).unwrap(),
+        ));
         Env {
-            dir: tempfile::tempdir().unwrap(),
-            clock: Arc::new(ManualClock::new(
-                OffsetDateTime::from_unix_timestamp(1_750_000_000).unwrap(),
-            )),
+            items: Arc::new(MemoryItemStore::new(clock.clone())),
+            clock,
             handlers: Arc::new(Script::default()),
         }
     }
 
-    /// A new connection to the same database: what a restarted process would open.
+    /// The same stored items: what a restarted process finds (a runner made on it keeps
+    /// nothing of an earlier one but what was stored).
     fn store(&self) -> Arc<dyn ItemStore> {
-        Arc::new(
-            SqliteItemStore::open(&self.dir.path().join("items.db"), self.clock.clone()).unwrap(),
-        )
+        self.items.clone()
     }
 
     fn runner(&self) -> Runner {
@@ -968,10 +967,8 @@ async fn a_timer_this_process_cannot_run_is_dropped_and_rearmed_by_recovery() {
 
 #[tokio::test]
 async fn the_run_loop_wakes_for_timers_without_polling() {
-    let dir = tempfile::tempdir().unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store =
-        Arc::new(SqliteItemStore::open(&dir.path().join("items.db"), clock.clone()).unwrap());
+    let store = Arc::new(MemoryItemStore::new(clock.clone()));
     let handlers = Arc::new(Script::default());
     let r = Runner::new(store, clock, handlers.clone(), machines());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -6,6 +6,7 @@ mod blobs;
 mod items;
 mod keys;
 mod mailer;
+mod memory;
 mod revocation;
 mod scheduler;
 mod tsa;
@@ -19,6 +20,7 @@ pub use items::{
 };
 pub use keys::{DataKey, KeyError, Keys, SealingKey};
 pub use mailer::{MailError, Mailer, OutgoingMail};
+pub use memory::MemoryItemStore;
 pub use revocation::{Revocation, RevocationError};
 pub use scheduler::{Scheduler, SchedulerError};
 pub use tsa::{TokenSize, Tsa, TsaError};
