@@ -161,6 +161,15 @@ impl Maildir {
         }
     }
 
+    /// Relays the message in `new/<name>` once now; if the relay does not take it, the
+    /// retries run on their own task.
+    async fn relay(root: &Path, relay: Relay, name: String, mail: OutgoingMail) {
+        match relay.send_once(&mail).await {
+            Ok(()) => Self::relayed(root, &name, &mail.message_id).await,
+            Err(_) => Self::relay_in_background(root.to_owned(), relay, name, mail),
+        }
+    }
+
     /// Relays, on its own task with the backoff, the message in `new/<name>`: a slow relay
     /// does not hold the request, and its final failure is recorded.
     fn relay_in_background(root: PathBuf, relay: Relay, name: String, mail: OutgoingMail) {
@@ -205,12 +214,7 @@ impl Maildir {
             };
             tracing::info!(message_id = %mail.message_id, "relaying what the last stop left");
             let (root, relay) = (self.root.clone(), relay.clone());
-            tokio::spawn(async move {
-                match relay.send_once(&mail).await {
-                    Ok(()) => Self::relayed(&root, &name, &mail.message_id).await,
-                    Err(_) => Self::relay_in_background(root, relay, name, mail),
-                }
-            });
+            tokio::spawn(async move { Self::relay(&root, relay, name, mail).await });
         }
     }
 }
@@ -234,10 +238,7 @@ impl Mailer for Maildir {
             // The first attempt is made now, so that once this returns a relay that
             // answered has the message and the outbox no longer holds it; only the retries
             // of a relay that is down run on their own.
-            match relay.send_once(mail).await {
-                Ok(()) => Self::relayed(&self.root, &name, &mail.message_id).await,
-                Err(_) => Self::relay_in_background(self.root.clone(), relay, name, mail.clone()),
-            }
+            Self::relay(&self.root, relay, name, mail.clone()).await;
         }
         Ok(())
     }
@@ -317,18 +318,32 @@ mod tests {
         panic!("timed out waiting for {what}");
     }
 
-    #[tokio::test]
-    async fn relayed_mail_is_sent_and_not_kept_on_disk() {
-        let dir = tempfile::tempdir().unwrap();
-        let (port, got) = smtp_server().await;
-        let maildir = Maildir::open(dir.path())
+    /// A maildir at `dir` relaying to 127.0.0.1:`port` with `backoff`.
+    fn relaying(dir: &Path, port: u16, backoff: Vec<Duration>) -> Maildir {
+        Maildir::open(dir)
             .unwrap()
             .with_relay(
                 &format!("smtp://127.0.0.1:{port}"),
                 "keiyaku <no-reply@keiyaku.invalid>",
-                vec![],
+                backoff,
             )
-            .unwrap();
+            .unwrap()
+    }
+
+    /// A loopback port nothing listens on.
+    fn closed_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    #[tokio::test]
+    async fn relayed_mail_is_sent_and_not_kept_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let (port, got) = smtp_server().await;
+        let maildir = relaying(dir.path(), port, vec![]);
         maildir.send(&mail("one")).await.unwrap();
         maildir.send(&mail("one")).await.unwrap();
         assert_eq!(
@@ -347,19 +362,12 @@ mod tests {
     #[tokio::test]
     async fn a_failing_relay_is_retried_then_recorded() {
         let dir = tempfile::tempdir().unwrap();
-        let closed = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let maildir = Maildir::open(dir.path())
-            .unwrap()
-            .with_relay(
-                &format!("smtp://127.0.0.1:{closed}"),
-                "keiyaku <no-reply@keiyaku.invalid>",
-                vec![Duration::from_millis(10), Duration::from_millis(10)],
-            )
-            .unwrap();
+        let closed = closed_port();
+        let maildir = relaying(
+            dir.path(),
+            closed,
+            vec![Duration::from_millis(10), Duration::from_millis(10)],
+        );
         maildir.send(&mail("lost")).await.unwrap();
         let failed = dir.path().join("failed");
         wait_for("the failure record", || {
@@ -387,20 +395,9 @@ mod tests {
     #[tokio::test]
     async fn what_a_stop_left_in_the_outbox_is_relayed_at_the_next_start() {
         let dir = tempfile::tempdir().unwrap();
-        let closed = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let closed = closed_port();
         // The relay is down: the message and its note stay, as after a stop.
-        let down = Maildir::open(dir.path())
-            .unwrap()
-            .with_relay(
-                &format!("smtp://127.0.0.1:{closed}"),
-                "keiyaku <no-reply@keiyaku.invalid>",
-                vec![],
-            )
-            .unwrap();
+        let down = relaying(dir.path(), closed, vec![]);
         down.send(&mail("left")).await.unwrap();
         wait_for("the failure record", || {
             std::fs::read_dir(dir.path().join("failed"))
@@ -416,14 +413,7 @@ mod tests {
         )
         .unwrap();
         let (port, got) = smtp_server().await;
-        let up = Maildir::open(dir.path())
-            .unwrap()
-            .with_relay(
-                &format!("smtp://127.0.0.1:{port}"),
-                "keiyaku <no-reply@keiyaku.invalid>",
-                vec![],
-            )
-            .unwrap();
+        let up = relaying(dir.path(), port, vec![]);
         up.resume_relays();
         wait_for("the left message relayed", || {
             got.lock().unwrap().len() == 1
