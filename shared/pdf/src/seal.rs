@@ -582,7 +582,7 @@ pub fn add_dss(pdf: &[u8], data: &ValidationData) -> Result<Vec<u8>, SealError> 
 /// Appends the long-term revision in one update: the DSS with `data`, and a document
 /// timestamp over everything (the DSS included) with `reserved` bytes for its token. One
 /// revision instead of two: the file is copied once, and with `known` (the hash of `pdf`
-/// from [`Prepared::finish_hashed`]) only the new revision is hashed.
+/// from [`Prepared::finish_revision`]) only the new revision is hashed.
 pub fn prepare_long_term<'p>(
     pdf: &'p [u8],
     data: &ValidationData,
@@ -739,14 +739,9 @@ impl Prepared<'_> {
     /// Puts the CMS into `/Contents`: the sealed file. Never truncates: a CMS larger than
     /// the reservation is [`SealError::ContentsOverflow`].
     pub fn finish(self, cms: &[u8]) -> Result<Vec<u8>, SealError> {
-        self.finish_hashed(cms).map(|(bytes, _)| bytes)
-    }
-
-    /// [`Prepared::finish`], and the hash of the whole finished file for the next revision.
-    pub fn finish_hashed(self, cms: &[u8]) -> Result<(Vec<u8>, FileHash), SealError> {
         let original = self.original;
-        let (revision, hash) = self.finish_revision(cms)?;
-        Ok(([original, &revision].concat(), hash))
+        let (revision, _) = self.finish_revision(cms)?;
+        Ok([original, &revision].concat())
     }
 
     /// Puts the CMS into `/Contents` and hands back only the revision (what follows the
@@ -932,25 +927,12 @@ where
         name: &str,
         time: OffsetDateTime,
     ) -> Result<Vec<u8>, SealError> {
-        self.seal_hashed(pdf, level, reason, name, time)
-            .await
-            .map(|(bytes, _)| bytes)
+        let (revision, _) = self.seal_revision(pdf, level, reason, name, time).await?;
+        Ok([pdf, &revision].concat())
     }
 
-    /// [`Sealer::seal`], and the hash of the sealed file for the next revision.
-    pub async fn seal_hashed(
-        &self,
-        pdf: &[u8],
-        level: Level,
-        reason: &str,
-        name: &str,
-        time: OffsetDateTime,
-    ) -> Result<(Vec<u8>, FileHash), SealError> {
-        let (revision, hash) = self.seal_revision(pdf, level, reason, name, time).await?;
-        Ok(([pdf, &revision].concat(), hash))
-    }
-
-    /// [`Sealer::seal_hashed`] without the copy of `pdf`: only the revision to append to it.
+    /// [`Sealer::seal`] without the copy of `pdf`: only the revision to append to it, and
+    /// the hash of the whole sealed file for the next revision.
     pub async fn seal_revision(
         &self,
         pdf: &[u8],
@@ -1248,8 +1230,8 @@ mod tests {
             token_estimate: 0,
         };
         for pdf in [sample::pdf_with_pages(2), sample::pdf_with_xref_stream(1)] {
-            let (sealed, hash) = sealer
-                .seal_hashed(
+            let (revision, hash) = sealer
+                .seal_revision(
                     &pdf,
                     Level::BB,
                     "送信",
@@ -1258,6 +1240,7 @@ mod tests {
                 )
                 .await
                 .unwrap();
+            let sealed = [&pdf[..], &revision].concat();
             let whole: [u8; 32] = Sha256::digest(&sealed).into();
             assert_eq!(
                 hash.0.clone().finalize().as_slice(),
