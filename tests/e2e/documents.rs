@@ -461,13 +461,7 @@ async fn search(client: &keiyaku_tests::Client, q: &str, limit: usize) -> Vec<St
 
 /// Posting items of the title index for a document.
 fn postings(app: &TestApp, id: &str) -> i64 {
-    let db = rusqlite::Connection::open(app.data_dir().join("keiyaku.db")).unwrap();
-    db.query_row(
-        "SELECT count(*) FROM items WHERE pk LIKE 'TITLE#%' AND sk = ?1",
-        [id],
-        |r| r.get(0),
-    )
-    .unwrap()
+    app.count_rows("pk LIKE 'TITLE#%' AND sk = ?1", id)
 }
 
 #[tokio::test]

@@ -9,13 +9,10 @@ use serde_json::{Value, json};
 
 /// Rows whose expiry has passed by the app's clock (reads already skip them).
 fn expired_rows(app: &TestApp) -> i64 {
-    let db = rusqlite::Connection::open(app.data_dir().join("keiyaku.db")).unwrap();
-    db.query_row(
-        "SELECT count(*) FROM items WHERE expires_at IS NOT NULL AND expires_at <= ?1",
-        [app.clock.now().unix_timestamp()],
-        |r| r.get(0),
+    app.count_rows(
+        "expires_at IS NOT NULL AND expires_at <= ?1",
+        app.clock.now().unix_timestamp(),
     )
-    .unwrap()
 }
 
 #[tokio::test]

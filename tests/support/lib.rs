@@ -222,10 +222,16 @@ impl TestApp {
 
     /// How many items of this kind (`DOC#`, `UPLOAD#`…) the database holds.
     pub fn count_items(&self, sk_prefix: &str) -> i64 {
+        self.count_rows("substr(sk, 1, length(?1)) = ?1", sk_prefix)
+    }
+
+    /// How many rows of the database's items meet `condition` (SQL, with `?1` bound to
+    /// `param`), expired ones included: what is stored, not what reads see.
+    pub fn count_rows(&self, condition: &str, param: impl rusqlite::ToSql) -> i64 {
         let db = rusqlite::Connection::open(self.data_dir().join("keiyaku.db")).unwrap();
         db.query_row(
-            "SELECT count(*) FROM items WHERE substr(sk, 1, length(?1)) = ?1",
-            [sk_prefix],
+            &format!("SELECT count(*) FROM items WHERE {condition}"),
+            [param],
             |r| r.get(0),
         )
         .unwrap()
