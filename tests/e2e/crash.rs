@@ -64,8 +64,11 @@ async fn advance(server: &Process, relay: &SmtpSink, sender: &Client, id: &str) 
             else {
                 return Step::Again;
             };
-            let (status, _, recipient) =
-                Client::open_link(&server.url, &mail.link_token("/r/#"), None).await;
+            let Ok((status, _, recipient)) =
+                Client::try_open_link(&server.url, &mail.link_token("/r/#"), None).await
+            else {
+                return Step::Again;
+            };
             if status == 200 {
                 let _ = recipient
                     .unwrap()

@@ -403,24 +403,40 @@ impl Client {
         token: &str,
         code: Option<&str>,
     ) -> (reqwest::StatusCode, Value, Option<Client>) {
+        Self::try_open_link(base, token, code)
+            .await
+            .expect("the server answers")
+    }
+
+    /// [`Client::open_link`], or `Err` when the request got no answer (a server that is
+    /// going away).
+    pub async fn try_open_link(
+        base: &str,
+        token: &str,
+        code: Option<&str>,
+    ) -> reqwest::Result<(reqwest::StatusCode, Value, Option<Client>)> {
         let anon = Client::new(base, None);
         let mut body = json!({ "token": token });
         if let Some(code) = code {
             body["code"] = code.into();
         }
-        let r = anon.post_json("/api/v1/r/session", body).await;
+        let r = anon
+            .request(reqwest::Method::POST, "/api/v1/r/session")
+            .json(&body)
+            .send()
+            .await?;
         let status = r.status();
         let cookie = r
             .headers()
             .get("set-cookie")
             .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned());
-        let body: Value = r.json().await.unwrap();
+        let body: Value = r.json().await?;
         let client = cookie.map(|c| {
             let mut client = Client::new(base, None);
             client.cookie = Some((c, String::new()));
             client
         });
-        (status, body, client)
+        Ok((status, body, client))
     }
 
     /// A request with this caller's credentials.
