@@ -1,3 +1,4 @@
+use keiyaku_core::store::keys;
 use keiyaku_tests::{Client, PASSWORD, TestApp, error_code};
 use serde_json::{Value, json};
 
@@ -198,7 +199,7 @@ async fn weak_passwords_are_refused_with_a_reason() {
         )
         .await;
     assert_eq!(r.json::<Value>().await.unwrap()["acceptable"], true);
-    assert_eq!(app.count_items("USER#"), 0, "no account was made");
+    assert_eq!(app.count_items(keys::USER), 0, "no account was made");
     app.stop().await;
 }
 
@@ -754,7 +755,7 @@ async fn guesses_from_elsewhere_do_not_lock_the_owner_out_of_a_device_it_logged_
         "the owner's device passes the account's limit"
     );
     // The failures are in the account's history.
-    assert!(app.count_items("AUDIT#") >= 10);
+    assert!(app.count_items(keys::AUDIT) >= 10);
     app.stop().await;
 }
 

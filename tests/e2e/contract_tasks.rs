@@ -5,16 +5,14 @@
 use keiyaku_core::Error;
 use keiyaku_core::contract::{self, Decision, Ids, Phase};
 use keiyaku_core::documents::Status;
+use keiyaku_core::store::keys;
 use keiyaku_tests::TestApp;
 use serde_json::{Value, json};
 
 async fn status(s: &keiyaku_core::Services, ids: &Ids) -> Status {
     let item = s
         .items
-        .get(&keiyaku_core::ports::Key::new(
-            format!("TEAM#{}", ids.team_id),
-            format!("DOC#{}", ids.document_id),
-        ))
+        .get(&keys::document(&ids.team_id, &ids.document_id))
         .await
         .unwrap()
         .unwrap();
@@ -176,10 +174,7 @@ async fn approvals_then_agreements_each_recorded_once_until_the_deadline() {
     assert!(!mails[0].text.contains("token-"));
     let opened = s
         .items
-        .get(&keiyaku_core::ports::Key::new(
-            format!("RLINK#{}", keiyaku_core::ids::hash_token(&link)),
-            "RLINK",
-        ))
+        .get(&keys::recipient_link(&keiyaku_core::ids::hash_token(&link)))
         .await
         .unwrap()
         .expect("the link opens something");

@@ -1,3 +1,4 @@
+use keiyaku_core::store::keys;
 use std::collections::HashSet;
 
 use keiyaku_pdf::sample;
@@ -283,7 +284,7 @@ async fn one_call_upload_is_idempotent_and_names_are_sanitised() {
     let d2: Value = r2.json().await.unwrap();
     assert_eq!(d1["id"], d2["id"]);
     assert_eq!(
-        app.count_items("DOC#"),
+        app.count_items(keys::DOC),
         1,
         "a retry makes no second document"
     );
@@ -582,7 +583,7 @@ async fn deleting_a_draft_removes_its_file() {
         404
     );
     assert!(app.blob_files().is_empty());
-    assert_eq!(app.count_items("DOC#"), 0);
+    assert_eq!(app.count_items(keys::DOC), 0);
     app.stop().await;
 }
 
@@ -635,12 +636,12 @@ async fn sizes_and_slots_are_enforced_and_refusals_keep_nothing() {
     assert_eq!(r.status(), 422);
     assert_eq!(error_code(r).await, "not_a_pdf");
     assert_eq!(
-        app.count_items("UPLOAD#"),
+        app.count_items(keys::UPLOAD),
         1,
         "only the first, unfilled slot remains"
     );
     assert!(app.blob_files().is_empty());
-    assert_eq!(app.count_items("DOC#"), 0);
+    assert_eq!(app.count_items(keys::DOC), 0);
 
     let r = user
         .post_json(

@@ -3,6 +3,7 @@
 //! refusal, the server still serving, and a separately measured server process under a
 //! memory cap.
 
+use keiyaku_core::store::keys;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -44,7 +45,7 @@ async fn every_fixture_gets_its_answer_and_refusals_keep_nothing() {
     let mut wrong = Vec::new();
     let mut accepted = 0;
     for (file, bytes, expect) in fixtures() {
-        let docs_before = app.count_items("DOC#");
+        let docs_before = app.count_items(keys::DOC);
         let blobs_before = app.blob_files().len();
         let r = tokio::time::timeout(HANG_GUARD, user.upload_direct(&file, bytes))
             .await
@@ -63,7 +64,7 @@ async fn every_fixture_gets_its_answer_and_refusals_keep_nothing() {
         }
         if status >= 400 {
             assert_eq!(
-                app.count_items("DOC#"),
+                app.count_items(keys::DOC),
                 docs_before,
                 "{file}: a refusal keeps no item"
             );
@@ -79,7 +80,7 @@ async fn every_fixture_gets_its_answer_and_refusals_keep_nothing() {
         assert_eq!(alive.status(), 200, "{file}: the server keeps serving");
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
-    assert_eq!(app.count_items("DOC#"), accepted);
+    assert_eq!(app.count_items(keys::DOC), accepted);
     app.stop().await;
 }
 

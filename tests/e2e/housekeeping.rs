@@ -3,6 +3,8 @@
 //! database.
 
 use keiyaku_core::clock::Clock;
+use keiyaku_core::store::keys;
+use keiyaku_local::scheduler::JOB;
 use keiyaku_pdf::sample;
 use keiyaku_tests::TestApp;
 use serde_json::{Value, json};
@@ -45,18 +47,22 @@ async fn unused_uploads_lose_their_file_and_expired_items_are_purged() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(app.blob_files().len(), 2);
-    assert_eq!(app.count_items("UPLOAD#"), 1);
+    assert_eq!(app.count_items(keys::UPLOAD), 1);
 
     // Before the slot expired (and an hour after), nothing goes.
     app.clock.advance(time::Duration::hours(24));
     app.fire_scheduled().await;
     assert_eq!(app.blob_files().len(), 2);
-    assert_eq!(app.count_items("JOB#upload-"), 2);
+    assert_eq!(app.count_items(&format!("{JOB}upload-")), 2);
     app.clock.advance(time::Duration::minutes(61));
     app.fire_scheduled().await;
-    assert_eq!(app.count_items("JOB#upload-"), 0, "both cleanups ran");
+    assert_eq!(
+        app.count_items(&format!("{JOB}upload-")),
+        0,
+        "both cleanups ran"
+    );
     assert_eq!(app.blob_files().len(), 1, "the abandoned file is gone");
-    assert_eq!(app.count_items("UPLOAD#"), 0);
+    assert_eq!(app.count_items(keys::UPLOAD), 0);
     let file = user
         .get(&format!(
             "/api/v1/documents/{}/file",

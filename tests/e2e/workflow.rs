@@ -5,6 +5,7 @@
 //! concurrency and the ops view.
 
 use keiyaku_core::clock::Clock;
+use keiyaku_local::scheduler::JOB;
 use keiyaku_tests::{Client, Mail, PASSWORD, TestApp, error_code, keiyaku_binary};
 use serde_json::{Value, json};
 
@@ -600,7 +601,7 @@ async fn a_decline_ends_the_document_and_everyone_concerned_is_told() {
         "never asked"
     );
     assert_eq!(
-        app.count_items("JOB#remind-"),
+        app.count_items(&format!("{JOB}remind-")),
         0,
         "its reminders are cancelled"
     );
@@ -789,7 +790,7 @@ async fn the_party_is_reminded_three_days_and_one_day_before_the_deadline() {
     let app = TestApp::spawn().await;
     let sender = app.user("sender@example.com", "送信 花子").await;
     let id = sent_to_hanako_until(&app, &sender, time::Duration::days(5)).await;
-    assert_eq!(app.count_items("JOB#remind-"), 2);
+    assert_eq!(app.count_items(&format!("{JOB}remind-")), 2);
     let first = link(&app, "hanako@example.jp");
     app.fire_scheduled().await;
     assert_eq!(
@@ -813,7 +814,7 @@ async fn the_party_is_reminded_three_days_and_one_day_before_the_deadline() {
     assert_eq!(reminder.link_token("/r/#"), first);
     app.fire_scheduled().await;
     assert_eq!(mails_to(&app, "hanako@example.jp").len(), 2, "once");
-    assert_eq!(app.count_items("JOB#remind-"), 1);
+    assert_eq!(app.count_items(&format!("{JOB}remind-")), 1);
 
     // One day before: the party again, and the sender hears it is about to expire.
     app.clock.advance(time::Duration::days(2));
@@ -825,7 +826,7 @@ async fn the_party_is_reminded_three_days_and_one_day_before_the_deadline() {
         "{}",
         notice.subject
     );
-    assert_eq!(app.count_items("JOB#remind-"), 0);
+    assert_eq!(app.count_items(&format!("{JOB}remind-")), 0);
 
     // An answer now still counts; the document completes and nothing more is scheduled.
     agree_and_settle(&app, &first, None).await;

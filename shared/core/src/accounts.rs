@@ -13,6 +13,7 @@ use crate::ids::{Secret, TeamId, UserId, hash_token};
 use crate::ports::{Condition, Item, Key, Write};
 use crate::ratelimit::{self, address_subject};
 use crate::services::Services;
+use crate::store::keys;
 use crate::text::{self, Email};
 use crate::{mail, password};
 
@@ -136,26 +137,6 @@ impl Caller {
     }
 }
 
-fn user_key(team: &TeamId, user: &UserId) -> Key {
-    Key::new(format!("TEAM#{team}"), format!("USER#{user}"))
-}
-fn email_key(email: &Email) -> Key {
-    Key::new(format!("EMAIL#{email}"), "EMAIL")
-}
-fn token_key(hash: &str) -> Key {
-    Key::new(format!("TOKEN#{hash}"), "TOKEN")
-}
-fn session_key(hash: &str) -> Key {
-    Key::new(format!("SESSION#{hash}"), "SESSION")
-}
-/// An API token's record under its owner, so the owner can list and revoke it.
-fn api_token_key(team: &TeamId, user: &UserId, id: &str) -> Key {
-    Key::new(format!("TEAM#{team}"), format!("APITOKEN#{user}#{id}"))
-}
-fn device_key(hash: &str) -> Key {
-    Key::new(format!("DEVICE#{hash}"), "DEVICE")
-}
-
 /// How long a device that logged in is known by its cookie.
 const DEVICE_DAYS: i64 = 365;
 
@@ -235,7 +216,7 @@ pub async fn sign_up(s: &Services, input: SignUp<'_>, ip: IpAddr) -> Result<()> 
     )
     .await?;
 
-    if s.items.get(&email_key(&email)).await?.is_some() {
+    if s.items.get(&keys::email(&email)).await?.is_some() {
         s.mailer
             .send(&mail::already_registered(s, email.as_str())?)
             .await?;
@@ -264,7 +245,7 @@ pub async fn sign_up(s: &Services, input: SignUp<'_>, ip: IpAddr) -> Result<()> 
     let writes = vec![
         Write::Put {
             item: Item::new(
-                email_key(&email),
+                keys::email(&email),
                 to_json(&EmailOwner {
                     team_id: user.team_id.clone(),
                     user_id: user.id.clone(),
@@ -273,14 +254,11 @@ pub async fn sign_up(s: &Services, input: SignUp<'_>, ip: IpAddr) -> Result<()> 
             condition: Condition::NotExists,
         },
         Write::Put {
-            item: Item::new(
-                Key::new(format!("TEAM#{}", team.id), "TEAM"),
-                to_json(&team)?,
-            ),
+            item: Item::new(keys::team(&team.id), to_json(&team)?),
             condition: Condition::NotExists,
         },
         Write::Put {
-            item: Item::new(user_key(&user.team_id, &user.id), to_json(&user)?),
+            item: Item::new(keys::user(&user.team_id, &user.id), to_json(&user)?),
             condition: Condition::NotExists,
         },
         Write::Put {
@@ -318,7 +296,7 @@ fn token_item(
     expires: OffsetDateTime,
 ) -> Result<Item> {
     let mut item = Item::new(
-        token_key(&token.hash),
+        keys::token(&token.hash),
         to_json(&OneTimeToken {
             purpose,
             team_id: user.team_id.clone(),
@@ -341,7 +319,7 @@ pub fn audit_write(
     let id = crate::ids::new_id(now);
     Ok(Write::Put {
         item: Item::new(
-            Key::new(format!("TEAM#{team}"), format!("AUDIT#{id}")),
+            keys::audit(team, &id),
             serde_json::json!({
                 "at": now.format(&time::format_description::well_known::Rfc3339).map_err(Error::internal)?,
                 "actor": actor,
@@ -379,7 +357,7 @@ async fn redeem(
     if raw.is_empty() || raw.len() > 100 {
         return Err(invalid_token());
     }
-    let key = token_key(&hash_token(raw));
+    let key = keys::token(&hash_token(raw));
     let item = s.items.get(&key).await?.ok_or_else(invalid_token)?;
     let token: OneTimeToken = from_item(&item)?;
     if token.purpose != purpose {
@@ -467,14 +445,14 @@ pub(crate) async fn load_user(
     team: &TeamId,
     user: &UserId,
 ) -> Result<Option<(User, Item)>> {
-    match s.items.get(&user_key(team, user)).await? {
+    match s.items.get(&keys::user(team, user)).await? {
         Some(item) => Ok(Some((from_item(&item)?, item))),
         None => Ok(None),
     }
 }
 
 pub(crate) async fn user_by_email(s: &Services, email: &Email) -> Result<Option<(User, Item)>> {
-    let Some(owner) = s.items.get(&email_key(email)).await? else {
+    let Some(owner) = s.items.get(&keys::email(email)).await? else {
         return Ok(None);
     };
     let owner: EmailOwner = from_item(&owner)?;
@@ -559,7 +537,7 @@ pub async fn login(
         created_at: now,
         last_seen: now,
     };
-    let mut item = Item::new(session_key(&token.hash), to_json(&session)?);
+    let mut item = Item::new(keys::session(&token.hash), to_json(&session)?);
     item.expires_at = Some(session_deadline(s, &session).unix_timestamp());
     let mut writes = vec![
         Write::Put {
@@ -571,7 +549,7 @@ pub async fn login(
     if kind == SessionKind::Api {
         let id = crate::ids::new_id(now);
         let mut record = Item::new(
-            api_token_key(&user.team_id, &user.id, &id),
+            keys::api_token(&user.team_id, &user.id, &id),
             to_json(&ApiTokenRecord {
                 id,
                 session_hash: token.hash.clone(),
@@ -602,7 +580,7 @@ async fn known_device(s: &Services, token: &str, email: &Email) -> Result<Option
         return Ok(None);
     }
     let hash = hash_token(token);
-    let Some(item) = s.items.get(&device_key(&hash)).await? else {
+    let Some(item) = s.items.get(&keys::device(&hash)).await? else {
         return Ok(None);
     };
     let expired = item
@@ -616,7 +594,7 @@ async fn known_device(s: &Services, token: &str, email: &Email) -> Result<Option
 async fn remember_device(s: &Services, email: &Email) -> Result<String> {
     let token = Secret::generate();
     let mut item = Item::new(
-        device_key(&token.hash),
+        keys::device(&token.hash),
         to_json(&Device {
             email: email.as_str().to_owned(),
         })?,
@@ -640,8 +618,8 @@ pub async fn list_api_tokens(s: &Services, caller: &Caller) -> Result<Vec<ApiTok
     let page = s
         .items
         .query(&crate::ports::Query {
-            pk: format!("TEAM#{}", caller.team()),
-            sk_prefix: format!("APITOKEN#{}#", caller.user_id()),
+            pk: keys::team_pk(caller.team()),
+            sk_prefix: keys::api_tokens_prefix(caller.user_id()),
             after: None,
             descending: true,
             limit: 1000,
@@ -650,7 +628,7 @@ pub async fn list_api_tokens(s: &Services, caller: &Caller) -> Result<Vec<ApiTok
     let mut out = Vec::new();
     for item in page.items {
         let record: ApiTokenRecord = from_item(&item)?;
-        let key = session_key(&record.session_hash);
+        let key = keys::session(&record.session_hash);
         let Some(session_item) = s.items.get(&key).await? else {
             continue;
         };
@@ -675,13 +653,13 @@ pub async fn revoke_api_token(s: &Services, caller: &Caller, id: &str) -> Result
     if id.is_empty() || id.len() > 64 {
         return Err(Error::NotFound);
     }
-    let key = api_token_key(caller.team(), caller.user_id(), id);
+    let key = keys::api_token(caller.team(), caller.user_id(), id);
     let item = s.items.get(&key).await?.ok_or(Error::NotFound)?;
     let record: ApiTokenRecord = from_item(&item)?;
     s.items
         .transact(vec![
             Write::Delete {
-                key: session_key(&record.session_hash),
+                key: keys::session(&record.session_hash),
                 condition: Condition::None,
             },
             Write::Delete {
@@ -713,7 +691,7 @@ pub async fn authenticate(
     if token.is_empty() || token.len() > 100 {
         return Err(expired());
     }
-    let key = session_key(&hash_token(token));
+    let key = keys::session(&hash_token(token));
     let item = s.items.get(&key).await?.ok_or_else(expired)?;
     let mut session: Session = from_item(&item)?;
     let now = s.now();
@@ -780,10 +758,7 @@ pub async fn grant_operator(s: &Services, email: &str) -> Result<User> {
         user.operator = true;
         let audit = Write::Put {
             item: Item::new(
-                Key::new(
-                    format!("TEAM#{}", user.team_id),
-                    format!("AUDIT#{}", crate::ids::new_id(s.now())),
-                ),
+                keys::audit(&user.team_id, &crate::ids::new_id(s.now())),
                 serde_json::json!({
                     "at": s.now().format(&time::format_description::well_known::Rfc3339).map_err(Error::internal)?,
                     "actor": "keiyaku operator grant",

@@ -7,12 +7,13 @@
 use serde_json::json;
 
 use crate::accounts::Caller;
-use crate::contract::{self, Decision, Ending, Ids, OPS_PARTY, PENDING_PK, Pending};
+use crate::contract::{self, Decision, Ending, Ids, OPS_PARTY, Pending};
 use crate::documents::{Document, Status};
 use crate::error::{Error, Result};
 use crate::ports::{Condition, Query, WorkflowError};
 use crate::ratelimit::{self, Limit};
 use crate::services::Services;
+use crate::store::keys;
 
 /// Reminders a sender may send per document.
 const REMIND_PER_DOCUMENT: Limit = Limit {
@@ -620,7 +621,7 @@ pub async fn reconcile(s: &Services) -> Result<Reconciled> {
         let page = s
             .items
             .query(&Query {
-                pk: PENDING_PK.into(),
+                pk: keys::PENDING.into(),
                 sk_prefix: String::new(),
                 after: after.clone(),
                 descending: false,

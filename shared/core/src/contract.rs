@@ -8,11 +8,12 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::accounts::Caller;
-use crate::documents::{Document, Status, doc_key, history_event_write};
+use crate::documents::{Document, Status, history_event_write};
 use crate::error::{Error, Result};
 use crate::ids::{DocumentId, TeamId};
 use crate::ports::{Condition, Item, Key, StoreError, Write};
 use crate::services::Services;
+use crate::store::keys;
 
 /// The ids every task payload starts with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,20 +124,16 @@ pub enum Pending {
     },
 }
 
-/// The partition of outbox entries.
-pub(crate) const PENDING_PK: &str = "PENDING";
-
 impl Pending {
     /// Where the entry is kept.
     pub(crate) fn key(&self) -> Key {
-        let sk = match self {
-            Pending::Start { ids } => format!("START#{}#{}", ids.document_id, ids.send),
+        match self {
+            Pending::Start { ids } => keys::pending("START", &ids.document_id, ids.send, None),
             Pending::Answer { ids, party_id, .. } => {
-                format!("ANSWER#{}#{}#{party_id}", ids.document_id, ids.send)
+                keys::pending("ANSWER", &ids.document_id, ids.send, Some(party_id))
             }
-            Pending::Cancel { ids } => format!("CANCEL#{}#{}", ids.document_id, ids.send),
-        };
-        Key::new(PENDING_PK, sk)
+            Pending::Cancel { ids } => keys::pending("CANCEL", &ids.document_id, ids.send, None),
+        }
     }
 
     /// The write that records it.
@@ -154,7 +151,7 @@ impl Pending {
 pub(crate) async fn load(s: &Services, ids: &Ids) -> Result<(Document, crate::ports::Item)> {
     let item = s
         .items
-        .get(&doc_key(&ids.team_id, &ids.document_id))
+        .get(&keys::document(&ids.team_id, &ids.document_id))
         .await?
         .ok_or(Error::NotFound)?;
     let doc = serde_json::from_value(item.body.clone()).map_err(Error::internal)?;
@@ -334,10 +331,7 @@ async fn record_answer_attempt(
 /// Where a party's latest task token waits (server-side only; never mailed). The party
 /// `ops` is the parked failed seal's token, which an operator's retry completes.
 pub(crate) fn wait_key(ids: &Ids, party: &str) -> Key {
-    Key::new(
-        format!("TEAM#{}", ids.team_id),
-        format!("WAIT#{}#{party}", ids.document_id),
-    )
+    keys::wait(&ids.team_id, &ids.document_id, party)
 }
 
 /// The waits recorded in this send: (party, task token), parked seals included.
@@ -345,8 +339,8 @@ pub(crate) async fn waits(s: &Services, ids: &Ids) -> Result<Vec<(String, String
     let page = s
         .items
         .query(&crate::ports::Query {
-            pk: format!("TEAM#{}", ids.team_id),
-            sk_prefix: format!("WAIT#{}#", ids.document_id),
+            pk: keys::team_pk(&ids.team_id),
+            sk_prefix: keys::waits_prefix(&ids.document_id),
             after: None,
             descending: false,
             // At most every approver, every recipient and the parked seal.
@@ -487,7 +481,7 @@ pub async fn send(s: &Services, caller: &Caller, id: &str) -> Result<Ids> {
     for approver in &doc.approvers {
         extra.push(Write::Put {
             item: Item::new(
-                crate::documents::approver_index_key(&approver.email, &doc.id),
+                keys::approver_index(&approver.email, &doc.id),
                 serde_json::json!({ "team_id": doc.team_id }),
             ),
             condition: Condition::None,

@@ -14,6 +14,7 @@ use time::Duration;
 
 use crate::clock::Clock;
 use crate::ports::{Condition, Item, ItemStore, Key, MailError, Mailer, OutgoingMail, StoreError};
+use crate::store::keys;
 
 /// How long an attempt holds a message before another may take it over.
 const HOLD: Duration = Duration::minutes(5);
@@ -95,15 +96,10 @@ fn in_flight() -> MailError {
     MailError::Unavailable("another attempt is sending this message".into())
 }
 
-/// Where the send of a Message-ID is recorded.
-fn record_key(message_id: &str) -> Key {
-    Key::new(format!("MAIL#{message_id}"), "MAIL")
-}
-
 #[async_trait]
 impl Mailer for DeliverOnce {
     async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError> {
-        let key = record_key(&mail.message_id);
+        let key = keys::mail_sent(&mail.message_id);
         let Some(version) = self.take(&key).await? else {
             return Ok(());
         };

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::ids::{DocumentId, TeamId, UploadId, UserId, hash_token};
 use crate::ports::{ByteStream, Condition, Item, Key, PutMode, Query, StoreError, Write};
 use crate::services::Services;
+use crate::store::keys;
 use crate::text::{self, Email};
 
 /// Where a document is in its life.
@@ -178,15 +179,6 @@ enum Verdict {
     },
 }
 
-fn team_pk(team: &TeamId) -> String {
-    format!("TEAM#{team}")
-}
-pub(crate) fn doc_key(team: &TeamId, id: &DocumentId) -> Key {
-    Key::new(team_pk(team), format!("DOC#{id}"))
-}
-fn upload_key(team: &TeamId, id: &UploadId) -> Key {
-    Key::new(team_pk(team), format!("UPLOAD#{id}"))
-}
 fn original_blob(team: &TeamId, id: &DocumentId) -> String {
     format!("documents/{team}/{id}/original-v1")
 }
@@ -200,9 +192,6 @@ pub(crate) fn file_binding(id: &DocumentId, file: &StoredFile) -> Binding {
         },
         version: file.version,
     }
-}
-fn owner_index(user: &UserId) -> String {
-    format!("OWNER#{user}")
 }
 
 fn to_json<T: Serialize>(v: &T) -> Result<serde_json::Value> {
@@ -289,7 +278,7 @@ pub async fn open_upload(
                 .map_err(Error::internal)?,
         )
         .await?;
-    let mut item = Item::new(upload_key(caller.team(), &slot.id), to_json(&slot)?);
+    let mut item = Item::new(keys::upload(caller.team(), &slot.id), to_json(&slot)?);
     item.expires_at = Some(expires_at.unix_timestamp());
     s.items.put(item, Condition::NotExists).await?;
     Ok(UploadSlotCreated {
@@ -308,7 +297,7 @@ async fn slot(s: &Services, caller: &Caller, id: &str) -> Result<(UploadSlot, It
     let id = UploadId::parse(id).ok_or(Error::NotFound)?;
     let item = s
         .items
-        .get(&upload_key(caller.team(), &id))
+        .get(&keys::upload(caller.team(), &id))
         .await?
         .ok_or(Error::NotFound)?;
     let slot: UploadSlot = from_item(&item)?;
@@ -444,7 +433,7 @@ pub(crate) async fn remove_unused_upload(
     upload: &crate::housekeeping::AbandonedUpload,
 ) -> Result<()> {
     if s.items
-        .get(&doc_key(&upload.team_id, &upload.document_id))
+        .get(&keys::document(&upload.team_id, &upload.document_id))
         .await?
         .is_some()
     {
@@ -455,7 +444,7 @@ pub(crate) async fn remove_unused_upload(
         .await?;
     s.items
         .delete(
-            &upload_key(&upload.team_id, &upload.upload_id),
+            &keys::upload(&upload.team_id, &upload.upload_id),
             Condition::None,
         )
         .await?;
@@ -586,10 +575,7 @@ struct IdempotencyRecord {
 }
 
 fn idempotency_key(caller: &Caller, key: &str) -> Key {
-    Key::new(
-        team_pk(caller.team()),
-        format!("IDEM#{}#{}", caller.user_id(), hash_token(key)),
-    )
+    keys::idempotency(caller.team(), caller.user_id(), &hash_token(key))
 }
 
 /// Replays an earlier create with the same `Idempotency-Key`: the document it made, or a
@@ -816,11 +802,8 @@ fn draft_writes(
     fingerprint: &str,
 ) -> Result<Vec<Write>> {
     let now = doc.created_at;
-    let mut item = Item::new(doc_key(caller.team(), &doc.id), to_json(doc)?);
-    item.index = Some(Key::new(
-        owner_index(caller.user_id()),
-        format!("DOC#{}", doc.id),
-    ));
+    let mut item = Item::new(keys::document(caller.team(), &doc.id), to_json(doc)?);
+    item.index = Some(keys::owner_index(caller.user_id(), &doc.id));
     let mut writes = vec![
         Write::Put {
             item,
@@ -928,10 +911,7 @@ pub(crate) fn history_event_write(
     };
     Ok(Write::Put {
         item: Item::new(
-            Key::new(
-                team_pk(&doc.team_id),
-                format!("HIST#{}#{}", doc.id, crate::ids::new_id(now)),
-            ),
+            keys::history(&doc.team_id, &doc.id, &crate::ids::new_id(now)),
             to_json(&event)?,
         ),
         condition: Condition::NotExists,
@@ -943,7 +923,7 @@ pub(crate) async fn load(s: &Services, caller: &Caller, id: &str) -> Result<(Doc
     let id = DocumentId::parse(id).ok_or(Error::NotFound)?;
     let item = s
         .items
-        .get(&doc_key(caller.team(), &id))
+        .get(&keys::document(caller.team(), &id))
         .await?
         .ok_or(Error::NotFound)?;
     let doc: Document = from_item(&item)?;
@@ -951,22 +931,6 @@ pub(crate) async fn load(s: &Services, caller: &Caller, id: &str) -> Result<(Doc
         return Err(Error::NotFound);
     }
     Ok((doc, item))
-}
-
-/// Where an approver finds a document of another team that waits for them (written when
-/// it is sent): under the approver's address, which need not be registered yet.
-pub(crate) fn approver_index_key(email: &Email, id: &DocumentId) -> Key {
-    Key::new(approver_pk(email), format!("DOC#{id}"))
-}
-
-fn approver_pk(email: &Email) -> String {
-    format!("APPROVER#{email}")
-}
-
-/// Where documents sent before approvers were named by address alone indexed them (by
-/// user id); still read so that their approvals can finish.
-fn legacy_approver_index_key(user: &UserId, id: &DocumentId) -> Key {
-    Key::new(format!("APPROVER#{user}"), format!("DOC#{id}"))
 }
 
 /// The address the caller may approve for: only a confirmed one.
@@ -994,11 +958,11 @@ pub(crate) async fn as_approver(
 ) -> Result<(Document, Item, String)> {
     let id = DocumentId::parse(id).ok_or(Error::NotFound)?;
     let email = approver_address(caller)?;
-    let index = match s.items.get(&approver_index_key(email, &id)).await? {
+    let index = match s.items.get(&keys::approver_index(email, &id)).await? {
         Some(index) => index,
         None => s
             .items
-            .get(&legacy_approver_index_key(caller.user_id(), &id))
+            .get(&keys::legacy_approver_index(caller.user_id(), &id))
             .await?
             .ok_or(Error::NotFound)?,
     };
@@ -1006,7 +970,7 @@ pub(crate) async fn as_approver(
         serde_json::from_value(index.body["team_id"].clone()).map_err(Error::internal)?;
     let item = s
         .items
-        .get(&doc_key(&team, &id))
+        .get(&keys::document(&team, &id))
         .await?
         .ok_or(Error::NotFound)?;
     let doc: Document = from_item(&item)?;
@@ -1027,8 +991,8 @@ pub async fn history(s: &Services, doc: &Document) -> Result<Vec<HistoryEvent>> 
         let page = s
             .items
             .query(&Query {
-                pk: team_pk(&doc.team_id),
-                sk_prefix: format!("HIST#{}#", doc.id),
+                pk: keys::team_pk(&doc.team_id),
+                sk_prefix: keys::history_prefix(&doc.id),
                 after,
                 descending: false,
                 limit: 1000,
@@ -1121,7 +1085,7 @@ pub async fn list(s: &Services, caller: &Caller, q: ListQuery<'_>) -> Result<Lis
         Some(c) => {
             let raw = b64.decode(c).map_err(|_| bad_cursor())?;
             let cursor: Cursor = serde_json::from_slice(&raw).map_err(|_| bad_cursor())?;
-            if &cursor.u != caller.user_id() || !cursor.k.starts_with("DOC#") {
+            if &cursor.u != caller.user_id() || keys::document_id(&cursor.k).is_none() {
                 return Err(bad_cursor());
             }
             Some(cursor.k)
@@ -1148,8 +1112,8 @@ pub async fn list(s: &Services, caller: &Caller, q: ListQuery<'_>) -> Result<Lis
             ListRole::Sender => {
                 s.items
                     .query_index(&Query {
-                        pk: owner_index(caller.user_id()),
-                        sk_prefix: "DOC#".into(),
+                        pk: keys::owner_index_pk(caller.user_id()),
+                        sk_prefix: keys::DOC.into(),
                         after: after.clone(),
                         descending: true,
                         limit: 100,
@@ -1161,8 +1125,8 @@ pub async fn list(s: &Services, caller: &Caller, q: ListQuery<'_>) -> Result<Lis
             ListRole::Approver => {
                 s.items
                     .query(&Query {
-                        pk: approver.map(approver_pk).unwrap_or_default(),
-                        sk_prefix: "DOC#".into(),
+                        pk: approver.map(keys::approver_index_pk).unwrap_or_default(),
+                        sk_prefix: keys::DOC.into(),
                         after: after.clone(),
                         descending: true,
                         limit: 100,
@@ -1176,8 +1140,10 @@ pub async fn list(s: &Services, caller: &Caller, q: ListQuery<'_>) -> Result<Lis
                 ListRole::Approver => {
                     let team: TeamId = serde_json::from_value(item.body["team_id"].clone())
                         .map_err(Error::internal)?;
-                    let id = DocumentId(item.key.sk.trim_start_matches("DOC#").to_owned());
-                    let Some(found) = s.items.get(&doc_key(&team, &id)).await? else {
+                    let Some(id) = keys::document_id(&item.key.sk) else {
+                        continue;
+                    };
+                    let Some(found) = s.items.get(&keys::document(&team, &id)).await? else {
                         continue;
                     };
                     let doc: Document = from_item(&found)?;
@@ -1229,7 +1195,7 @@ pub async fn copies_for_benchmark(
 ) -> Result<()> {
     let template: Document = from_item(
         &items
-            .get(&doc_key(team, id))
+            .get(&keys::document(team, id))
             .await?
             .ok_or(Error::NotFound)?,
     )?;
@@ -1240,11 +1206,8 @@ pub async fn copies_for_benchmark(
             doc.id = DocumentId(crate::ids::new_id(time::OffsetDateTime::now_utc()));
             doc.title = title.clone();
             crate::search::index_title(items, team, &doc.id, None, title).await?;
-            let mut item = Item::new(doc_key(team, &doc.id), to_json(&doc)?);
-            item.index = Some(Key::new(
-                owner_index(&doc.owner_id),
-                format!("DOC#{}", doc.id),
-            ));
+            let mut item = Item::new(keys::document(team, &doc.id), to_json(&doc)?);
+            item.index = Some(keys::owner_index(&doc.owner_id, &doc.id));
             writes.push(Write::Put {
                 item,
                 condition: Condition::NotExists,
@@ -1282,7 +1245,7 @@ async fn search_own(
 ) -> Result<Listing> {
     ensure_title_index(s, caller.team()).await?;
     // The listing's cursors name `DOC#<id>`.
-    let after = after.map(|k| DocumentId(k.trim_start_matches("DOC#").to_owned()));
+    let after = after.as_deref().and_then(keys::document_id);
     let Some(mut walk) =
         crate::search::TitleMatches::new(&*s.items, caller.team(), needle, after.as_ref())
     else {
@@ -1293,7 +1256,7 @@ async fn search_own(
     while let Some(id) = walk.next().await? {
         fetched += 1;
         // A posting is a candidate: the document may be gone, another's, or retitled.
-        if let Some(item) = s.items.get(&doc_key(caller.team(), &id)).await? {
+        if let Some(item) = s.items.get(&keys::document(caller.team(), &id)).await? {
             let doc: Document = from_item(&item)?;
             if &doc.owner_id == caller.user_id()
                 && status.is_none_or(|st| doc.status == st)
@@ -1305,7 +1268,7 @@ async fn search_own(
         if documents.len() == limit || walk.reads() + fetched >= SEARCH_BUDGET {
             return Ok(Listing {
                 documents,
-                next_cursor: Some(cursor(caller, format!("DOC#{id}"))?),
+                next_cursor: Some(cursor(caller, keys::document_sk(&id))?),
             });
         }
     }
@@ -1318,7 +1281,7 @@ async fn search_own(
 /// Indexes the titles of a team's documents from before the title index, once per team
 /// (idempotent: a crash or a concurrent request only repeats the same writes).
 async fn ensure_title_index(s: &Services, team: &TeamId) -> Result<()> {
-    let marker = crate::search::indexed_marker(team);
+    let marker = keys::titles_indexed(team);
     if s.items.get(&marker).await?.is_some() {
         return Ok(());
     }
@@ -1327,8 +1290,8 @@ async fn ensure_title_index(s: &Services, team: &TeamId) -> Result<()> {
         let page = s
             .items
             .query(&Query {
-                pk: team_pk(team),
-                sk_prefix: "DOC#".into(),
+                pk: keys::team_pk(team),
+                sk_prefix: keys::DOC.into(),
                 after,
                 descending: false,
                 limit: 100,

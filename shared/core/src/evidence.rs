@@ -10,13 +10,14 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::documents::{Document, StoredFile, doc_key, file_binding, history_event_write};
+use crate::documents::{Document, StoredFile, file_binding, history_event_write};
 use crate::envelope;
 use crate::error::{Error, Result};
 use crate::ids::{DocumentId, TeamId};
 use crate::ports::{BlobError, Condition, PutMode, StoreError, Write};
 use crate::sealing::Sealing;
 use crate::services::Services;
+use crate::store::keys;
 
 /// How often a step re-reads the document after losing a race to another writer.
 const ATTEMPTS: usize = 3;
@@ -85,7 +86,7 @@ async fn apply(
     for _ in 0..ATTEMPTS {
         let item = s
             .items
-            .get(&doc_key(team, id))
+            .get(&keys::document(team, id))
             .await?
             .ok_or(Error::NotFound)?;
         let mut doc: Document =

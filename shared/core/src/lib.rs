@@ -27,6 +27,7 @@ pub mod routes;
 pub mod sealing;
 pub mod search;
 pub mod services;
+pub mod store;
 pub mod tasks;
 pub mod text;
 pub mod verification;

@@ -8,7 +8,8 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
-use crate::ports::{ItemStore, Key};
+use crate::ports::ItemStore;
+use crate::store::keys;
 
 /// A limit: at most `max` hits per `window` for one subject.
 #[derive(Clone, Copy, Debug)]
@@ -131,10 +132,7 @@ pub async fn hit(
     let t = now.unix_timestamp();
     let start = t - t.rem_euclid(limit.window_secs);
     let end = start + limit.window_secs;
-    let key = Key::new(
-        format!("RATE#{}#{}", limit.name, crate::ids::hash_token(subject)),
-        format!("W#{start}"),
-    );
+    let key = keys::rate(limit.name, &crate::ids::hash_token(subject), start);
     let count = items.increment(&key, end).await?;
     if count > limit.max {
         return Err(Error::RateLimited {

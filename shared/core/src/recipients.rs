@@ -14,9 +14,10 @@ use crate::documents::{Document, Status};
 use crate::error::{Error, Result};
 use crate::ids::{Secret, hash_token};
 use crate::parties::Recipient;
-use crate::ports::{ByteStream, Condition, Item, Key, StoreError};
+use crate::ports::{ByteStream, Condition, Item, StoreError};
 use crate::ratelimit::{self, Limit, address_subject};
 use crate::services::Services;
+use crate::store::keys;
 
 /// Wrong access codes that suspend a link.
 pub const MAX_CODE_FAILURES: u32 = 10;
@@ -46,14 +47,6 @@ struct Link {
     issued_at: Option<OffsetDateTime>,
 }
 
-fn link_key(token_hash: &str) -> Key {
-    Key::new(format!("RLINK#{token_hash}"), "RLINK")
-}
-
-fn session_key(hash: &str) -> Key {
-    Key::new(format!("RSESSION#{hash}"), "RSESSION")
-}
-
 /// A recipient with an open session: one party of one document.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RecipientCaller {
@@ -78,7 +71,7 @@ pub(crate) async fn issue_link(
 ) -> Result<()> {
     let generation = recipient.link_generation;
     let token = contract::link_token(s, ids, &recipient.id, generation).await?;
-    let key = link_key(&hash_token(&token));
+    let key = keys::recipient_link(&hash_token(&token));
     let link = Item::new(
         key,
         serde_json::to_value(Link {
@@ -154,7 +147,7 @@ pub async fn open_session(
     if token.is_empty() || token.len() > 128 {
         return Err(invalid());
     }
-    let key = link_key(&hash_token(token));
+    let key = keys::recipient_link(&hash_token(token));
     let item = s.items.get(&key).await?.ok_or_else(invalid)?;
     let link: Link = serde_json::from_value(item.body.clone()).map_err(Error::internal)?;
     let (doc, _) = contract::load(s, &link.ids).await?;
@@ -205,7 +198,7 @@ pub async fn open_session(
         expires_at: s.now() + Duration::hours(SESSION_HOURS),
     };
     let mut session = Item::new(
-        session_key(&secret.hash),
+        keys::recipient_session(&secret.hash),
         serde_json::to_value(&caller).map_err(Error::internal)?,
     );
     session.expires_at = Some(caller.expires_at.unix_timestamp());
@@ -346,7 +339,7 @@ pub async fn authenticate(s: &Services, secret: &str) -> Result<RecipientCaller>
     }
     let item = s
         .items
-        .get(&session_key(&hash_token(secret)))
+        .get(&keys::recipient_session(&hash_token(secret)))
         .await?
         .ok_or_else(ended)?;
     let caller: RecipientCaller = serde_json::from_value(item.body).map_err(Error::internal)?;
@@ -569,7 +562,11 @@ async fn linked_party(
     // Newest first; a party's links are few (each reissue is rate-limited).
     for generation in (0..=current).rev().take(64) {
         let token = contract::link_token(s, &ids, party_id, generation).await?;
-        if s.items.get(&link_key(&hash_token(&token))).await?.is_some() {
+        if s.items
+            .get(&keys::recipient_link(&hash_token(&token)))
+            .await?
+            .is_some()
+        {
             sent = true;
             break;
         }

@@ -13,9 +13,8 @@
 use std::collections::{BTreeSet, VecDeque};
 
 use crate::ids::{DocumentId, TeamId};
-use crate::ports::{
-    Condition, Item, ItemStore, Key, MAX_TRANSACTION_ITEMS, Query, StoreError, Write,
-};
+use crate::ports::{Condition, Item, ItemStore, MAX_TRANSACTION_ITEMS, Query, StoreError, Write};
+use crate::store::keys;
 use crate::text;
 
 /// Most grams of a needle walked together (any subset is a correct filter).
@@ -26,19 +25,6 @@ const SEEK_PAGE: usize = 4;
 /// many, up to [`MAX_PAGE`].
 const FIRST_PAGE: usize = 16;
 const MAX_PAGE: usize = 256;
-
-fn posting_pk(team: &TeamId, gram: &str) -> String {
-    format!("TITLE#{team}#{gram}")
-}
-
-fn posting_sk(id: &DocumentId) -> String {
-    id.to_string()
-}
-
-/// Where a team records that every document it had when the index came is indexed.
-pub(crate) fn indexed_marker(team: &TeamId) -> Key {
-    Key::new(format!("TEAM#{team}"), "TITLEINDEX")
-}
 
 /// The grams of a folded text: each character and each pair of neighbouring characters,
 /// leaving out any with white space.
@@ -115,10 +101,7 @@ pub(crate) async fn index_title(
     let writes = grams(&text::fold(title))
         .difference(&old)
         .map(|g| Write::Put {
-            item: Item::new(
-                Key::new(posting_pk(team, g), posting_sk(id)),
-                serde_json::json!({}),
-            ),
+            item: Item::new(keys::title_posting(team, g, id), serde_json::json!({})),
             condition: Condition::None,
         })
         .collect();
@@ -135,7 +118,7 @@ pub(crate) async fn unindex_title(
     let writes = grams(&text::fold(title))
         .iter()
         .map(|g| Write::Delete {
-            key: Key::new(posting_pk(team, g), posting_sk(id)),
+            key: keys::title_posting(team, g, id),
             condition: Condition::None,
         })
         .collect();
@@ -228,14 +211,14 @@ impl<'a> TitleMatches<'a> {
         needle: &str,
         after: Option<&DocumentId>,
     ) -> Option<Self> {
-        let after = after.map(posting_sk);
+        let after = after.map(|id| id.to_string());
         let grams = needle_grams(needle);
         (!grams.is_empty()).then(|| TitleMatches {
             items,
             lists: grams
                 .iter()
                 .map(|g| Postings {
-                    pk: posting_pk(team, g),
+                    pk: keys::title_postings_pk(team, g),
                     page: FIRST_PAGE,
                     buffered: VecDeque::new(),
                     after: after.clone(),

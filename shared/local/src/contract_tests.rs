@@ -67,10 +67,10 @@ struct TimerProbe(Arc<SqliteItemStore>);
 #[async_trait::async_trait]
 impl keiyaku_contract::ScheduleProbe for TimerProbe {
     async fn scheduled(&self, name: &str) -> Option<(time::OffsetDateTime, serde_json::Value)> {
-        use keiyaku_core::ports::{ItemStore, Key};
+        use keiyaku_core::ports::ItemStore;
         let item = self
             .0
-            .get(&Key::new("SCHEDULE", format!("JOB#{name}")))
+            .get(&crate::scheduler::job_key(name))
             .await
             .unwrap()?;
         let ms = item.body["due_ms"].as_i64().unwrap();

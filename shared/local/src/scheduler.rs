@@ -40,8 +40,12 @@ fn millis(at: OffsetDateTime) -> i64 {
     (at.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-fn job_key(name: &str) -> Key {
-    Key::new(PK, format!("JOB#{name}"))
+/// Sort-key prefix of the timer table's jobs.
+pub const JOB: &str = "JOB#";
+
+/// Where a job waits for its time.
+pub(crate) fn job_key(name: &str) -> Key {
+    Key::new(PK, format!("{JOB}{name}"))
 }
 
 impl TimerTable {
