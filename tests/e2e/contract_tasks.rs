@@ -3,8 +3,10 @@
 //! and the deadline closing it.
 
 use keiyaku_core::Error;
-use keiyaku_core::contract::{self, Decision, Ids, Phase};
-use keiyaku_core::documents::Status;
+use keiyaku_core::contract::{self, Phase};
+use keiyaku_core::domain::answer::Decision;
+use keiyaku_core::domain::document::Ids;
+use keiyaku_core::domain::document::Status;
 use keiyaku_core::store::keys;
 use keiyaku_tests::TestApp;
 use serde_json::{Value, json};
@@ -16,7 +18,7 @@ async fn status(s: &keiyaku_core::Services, ids: &Ids) -> Status {
         .await
         .unwrap()
         .unwrap();
-    serde_json::from_value::<keiyaku_core::documents::Document>(item.body)
+    serde_json::from_value::<keiyaku_core::domain::document::Document>(item.body)
         .unwrap()
         .status
 }
@@ -38,7 +40,7 @@ async fn approvals_then_agreements_each_recorded_once_until_the_deadline() {
     let caller = keiyaku_core::accounts::authenticate(
         &s,
         sender.token().unwrap(),
-        keiyaku_core::accounts::SessionKind::Api,
+        keiyaku_core::domain::user::SessionKind::Api,
         "127.0.0.1".parse().unwrap(),
     )
     .await

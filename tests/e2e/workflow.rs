@@ -392,7 +392,7 @@ async fn approval_then_two_agreements_end_sealed_in_long_term_form_and_mailed_to
     assert!(events.contains(&"TaskSubmitted"));
     assert!(!detail.to_string().contains("@example"), "ids only");
     // The parties' task tokens never show (they would complete a wait).
-    let ids = keiyaku_core::contract::Ids {
+    let ids = keiyaku_core::domain::document::Ids {
         team_id: keiyaku_core::ids::TeamId(doc["team_id"].as_str().unwrap().to_owned()),
         document_id: keiyaku_core::ids::DocumentId(id.clone()),
         send: 1,

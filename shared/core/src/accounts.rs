@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
+use crate::domain::user::{Caller, SessionKind, TeamRole, User};
 use crate::error::{Error, Result};
 use crate::ids::{Secret, TeamId, UserId, hash_token};
 use crate::ports::{Condition, Item, Key, Write};
@@ -16,45 +17,6 @@ use crate::services::Services;
 use crate::store::keys;
 use crate::text::{self, Email};
 use crate::{mail, password};
-
-/// A stored user account.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct User {
-    /// Its id.
-    pub id: UserId,
-    /// The team it belongs to (its own, from sign-up).
-    pub team_id: TeamId,
-    /// Its e-mail address (unique across the service).
-    pub email: Email,
-    /// Its name as typed.
-    pub name: String,
-    /// argon2id PHC string.
-    pub password_hash: String,
-    /// Whether the address was confirmed.
-    pub email_verified: bool,
-    /// `ja` or `en`.
-    pub language: String,
-    /// Its role in its team.
-    pub role: TeamRole,
-    /// Sessions made under another epoch are revoked.
-    pub session_epoch: u64,
-    /// Whether the account may use the ops view (`keiyaku operator grant`).
-    #[serde(default)]
-    pub operator: bool,
-    /// When it signed up.
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-}
-
-/// A user's role in a team.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TeamRole {
-    /// Manages the team.
-    Admin,
-    /// A member.
-    Member,
-}
 
 #[derive(Serialize, Deserialize)]
 struct Team {
@@ -88,16 +50,6 @@ struct OneTimeToken {
     epoch: u64,
 }
 
-/// How a session's token travels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SessionKind {
-    /// A browser's cookie: CSRF token required on state-changing requests.
-    Browser,
-    /// An API client's bearer token.
-    Api,
-}
-
 #[derive(Clone, Serialize, Deserialize)]
 struct Session {
     kind: SessionKind,
@@ -109,32 +61,6 @@ struct Session {
     created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     last_seen: OffsetDateTime,
-}
-
-/// An authenticated caller: only [`authenticate`] makes one, so a use case that takes a
-/// `&Caller` cannot run for an anonymous request.
-#[derive(Clone, Debug)]
-pub struct Caller {
-    /// The user, as stored.
-    pub user: User,
-    /// How the session's token travels.
-    pub kind: SessionKind,
-    /// The CSRF token of a browser session.
-    pub csrf: String,
-    /// The client address of this request.
-    pub ip: IpAddr,
-    session_key: Key,
-}
-
-impl Caller {
-    /// The caller's team.
-    pub fn team(&self) -> &TeamId {
-        &self.user.team_id
-    }
-    /// The caller's user id.
-    pub fn user_id(&self) -> &UserId {
-        &self.user.id
-    }
 }
 
 /// How long a device that logged in is known by its cookie.
@@ -642,7 +568,7 @@ pub async fn list_api_tokens(s: &Services, caller: &Caller) -> Result<Vec<ApiTok
             created_at: session.created_at,
             last_used: session.last_seen,
             expires_at,
-            current: key == caller.session_key,
+            current: key == keys::session(&caller.session_hash),
         });
     }
     Ok(out)
@@ -691,8 +617,12 @@ pub async fn authenticate(
     if token.is_empty() || token.len() > 100 {
         return Err(expired());
     }
-    let key = keys::session(&hash_token(token));
-    let item = s.items.get(&key).await?.ok_or_else(expired)?;
+    let session_hash = hash_token(token);
+    let item = s
+        .items
+        .get(&keys::session(&session_hash))
+        .await?
+        .ok_or_else(expired)?;
     let mut session: Session = from_item(&item)?;
     let now = s.now();
     if session.kind != presented_as || session_deadline(s, &session) <= now {
@@ -719,13 +649,15 @@ pub async fn authenticate(
         kind: session.kind,
         csrf: session.csrf,
         ip,
-        session_key: key,
+        session_hash,
     })
 }
 
 /// Ends the caller's session.
 pub async fn logout(s: &Services, caller: &Caller) -> Result<()> {
-    s.items.delete(&caller.session_key, Condition::None).await?;
+    s.items
+        .delete(&keys::session(&caller.session_hash), Condition::None)
+        .await?;
     Ok(())
 }
 
@@ -807,7 +739,7 @@ pub async fn change_password(
     // The session making the change moves to the new epoch; every other one is revoked.
     let session_item = s
         .items
-        .get(&caller.session_key)
+        .get(&keys::session(&caller.session_hash))
         .await?
         .ok_or_else(|| Error::unauthorized("the session has ended"))?;
     let mut session: Session = from_item(&session_item)?;

@@ -6,9 +6,11 @@
 
 use serde_json::json;
 
-use crate::accounts::Caller;
-use crate::contract::{self, Decision, Ending, Ids, OPS_PARTY, Pending};
-use crate::documents::{Document, Status};
+use crate::contract::{self, Ending, OPS_PARTY, Pending};
+use crate::domain::answer::Decision;
+use crate::domain::document::{Document, Ids, Status};
+use crate::domain::user::Caller;
+
 use crate::error::{Error, Result};
 use crate::ports::{Condition, Query, WorkflowError};
 use crate::ratelimit::{self, Limit};
@@ -28,7 +30,7 @@ fn closed(doc: &Document) -> Error {
         code: "document_closed",
         message: format!(
             "the document is {}, no longer waiting for answers",
-            contract::status_name(doc.status)
+            doc.status.name()
         ),
     }
 }
@@ -143,7 +145,7 @@ pub async fn approve(
 ) -> Result<Document> {
     let (doc, _, party) = crate::documents::as_approver(s, caller, id).await?;
     let ids = ids_of(&doc);
-    if contract::answered(&doc, ids.send, &party).is_none() {
+    if doc.answer_of(ids.send, &party).is_none() {
         if doc.status != Status::AwaitingApproval {
             return Err(closed(&doc));
         }
@@ -190,7 +192,8 @@ pub async fn cancel(s: &Services, caller: &Caller, id: &str) -> Result<Document>
         ));
     }
     if doc.recipients.iter().all(|r| {
-        contract::answered(&doc, ids.send, &r.id).is_some_and(|a| a.decision == Decision::Agreed)
+        doc.answer_of(ids.send, &r.id)
+            .is_some_and(|a| a.decision == Decision::Agreed)
     }) {
         return Err(Error::conflict(
             "already_agreed",
@@ -266,7 +269,7 @@ pub(crate) async fn current_party(
     };
     Ok(parties
         .into_iter()
-        .find(|p| asked.contains(p) && contract::answered(doc, ids.send, p).is_none())
+        .find(|p| asked.contains(p) && doc.answer_of(ids.send, p).is_none())
         .map(|p| (phase, p.clone())))
 }
 
@@ -385,7 +388,7 @@ pub(crate) async fn ask_approver(
 }
 
 /// The document's sender.
-pub(crate) async fn sender(s: &Services, doc: &Document) -> Result<crate::accounts::User> {
+pub(crate) async fn sender(s: &Services, doc: &Document) -> Result<crate::domain::user::User> {
     crate::accounts::load_user(s, &doc.team_id, &doc.owner_id)
         .await?
         .map(|(u, _)| u)
@@ -394,7 +397,7 @@ pub(crate) async fn sender(s: &Services, doc: &Document) -> Result<crate::accoun
 
 /// How a mail to an approver greets them: the name the sender gave, else their address
 /// (the mail goes to that address alone).
-fn approver_greeting(a: &crate::parties::Approver) -> String {
+fn approver_greeting(a: &crate::domain::party::Approver) -> String {
     a.name.clone().unwrap_or_else(|| a.email.to_string())
 }
 
@@ -469,12 +472,13 @@ pub(crate) async fn tell_ending(
             },
         );
     }
-    let word = contract::status_name(match ending {
+    let word = match ending {
         Ending::Rejected => Status::Rejected,
         Ending::Declined => Status::Declined,
         Ending::Cancelled => Status::Cancelled,
         Ending::Expired => Status::Expired,
-    });
+    }
+    .name();
     for a in to {
         let mail = crate::mail::ending_notice(
             s,
@@ -547,7 +551,7 @@ pub(crate) async fn tell_completed(s: &Services, doc: &Document, ids: &Ids) -> R
         .recipients
         .iter()
         .filter_map(|r| {
-            let a = contract::answered(doc, ids.send, &r.id)?;
+            let a = doc.answer_of(ids.send, &r.id)?;
             Some(format!("{} — {}", r.name, crate::recipients::jst(a.at)))
         })
         .collect();

@@ -5,26 +5,15 @@
 //! before the waiting task is completed.
 
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 
-use crate::accounts::Caller;
-use crate::documents::{Document, Status, history_event_write};
+use crate::documents::history_event_write;
+use crate::domain::answer::{Answer, Decision};
+use crate::domain::document::{Document, Ids, Status};
+use crate::domain::user::Caller;
 use crate::error::{Error, Result};
-use crate::ids::{DocumentId, TeamId};
 use crate::ports::{Condition, Item, Key, StoreError, Write};
 use crate::services::Services;
 use crate::store::keys;
-
-/// The ids every task payload starts with.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Ids {
-    /// The document's team.
-    pub team_id: TeamId,
-    /// The document.
-    pub document_id: DocumentId,
-    /// Which send of the document this execution is (1 for the first).
-    pub send: u32,
-}
 
 /// Which loop of the machine asks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,46 +43,6 @@ impl NextStep {
             party_id: None,
             timeout_seconds: None,
         }
-    }
-}
-
-/// A party's answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    /// An approver approves.
-    Approved,
-    /// An approver rejects.
-    Rejected,
-    /// A recipient agrees.
-    Agreed,
-    /// A recipient declines.
-    Declined,
-}
-
-/// One recorded answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Answer {
-    /// Who (`a1`, `r2`, …).
-    pub party_id: String,
-    /// In which send.
-    pub send: u32,
-    /// What.
-    pub decision: Decision,
-    /// The reason given with a rejection or a decline.
-    pub reason: Option<String>,
-    /// When.
-    #[serde(with = "time::serde::rfc3339")]
-    pub at: OffsetDateTime,
-    /// From which address.
-    pub ip: String,
-}
-
-impl Ids {
-    /// The name of this send's execution: `doc-<document id>-<send number>` (at most 80
-    /// characters, as Step Functions requires).
-    pub fn execution_name(&self) -> String {
-        format!("doc-{}-{}", self.document_id, self.send)
     }
 }
 
@@ -158,13 +107,6 @@ pub(crate) async fn load(s: &Services, ids: &Ids) -> Result<(Document, crate::po
     Ok((doc, item))
 }
 
-/// The party's answer in this send, if they gave one.
-pub fn answered<'d>(doc: &'d Document, send: u32, party: &str) -> Option<&'d Answer> {
-    doc.answers
-        .iter()
-        .find(|a| a.send == send && a.party_id == party)
-}
-
 /// `next_step`: the next approver or recipient who has not answered in this send, with the
 /// seconds left before the deadline; `done` when all have; `cancelled` or `expired` when
 /// the document ended while no task was waiting.
@@ -194,7 +136,7 @@ pub async fn next_step(s: &Services, ids: &Ids, phase: Phase) -> Result<NextStep
     Ok(
         match parties
             .into_iter()
-            .find(|p| answered(&doc, ids.send, p).is_none())
+            .find(|p| doc.answer_of(ids.send, p).is_none())
         {
             Some(party) => NextStep {
                 kind: kind.to_owned(),
@@ -239,7 +181,7 @@ async fn record_answer_attempt(
     if !fits {
         return Err(Error::NotFound);
     }
-    if let Some(earlier) = answered(&doc, ids.send, party) {
+    if let Some(earlier) = doc.answer_of(ids.send, party) {
         return if earlier.decision == decision {
             Ok(false)
         } else {
@@ -407,7 +349,7 @@ pub async fn record_wait(
     if doc.status == Status::Cancelled {
         return Err(cancelled());
     }
-    if let Some(answer) = answered(&doc, ids.send, party) {
+    if let Some(answer) = doc.answer_of(ids.send, party) {
         return crate::answers::deliver(s, ids, party, answer.decision).await;
     }
     if doc.expires_at.is_some_and(|at| at <= now) {
@@ -444,7 +386,7 @@ pub async fn waiting_token(s: &Services, ids: &Ids, party: &str) -> Result<Optio
 }
 
 /// Sends a draft: it must name at least one recipient; its deadline defaults to
-/// [`crate::parties::DEFAULT_EXPIRY_DAYS`] ahead; it waits for its approvers, if any, else
+/// [`crate::domain::party::DEFAULT_EXPIRY_DAYS`] ahead; it waits for its approvers, if any, else
 /// goes to its recipients. The ids of this send, for the workflow's execution.
 pub async fn send(s: &Services, caller: &Caller, id: &str) -> Result<Ids> {
     let (mut doc, item) = crate::documents::load(s, caller, id).await?;
@@ -460,8 +402,8 @@ pub async fn send(s: &Services, caller: &Caller, id: &str) -> Result<Ids> {
     }
     let now = s.now();
     doc.expires_at = Some(match doc.expires_at {
-        Some(at) => crate::parties::check_expiry(at, now)?,
-        None => now + time::Duration::days(crate::parties::DEFAULT_EXPIRY_DAYS),
+        Some(at) => crate::domain::party::check_expiry(at, now)?,
+        None => now + time::Duration::days(crate::domain::party::DEFAULT_EXPIRY_DAYS),
     });
     doc.send += 1;
     doc.status = if doc.approvers.is_empty() {
@@ -491,14 +433,6 @@ pub async fn send(s: &Services, caller: &Caller, id: &str) -> Result<Ids> {
     Ok(ids)
 }
 
-/// The status's name as the API spells it (`in_progress`).
-pub(crate) fn status_name(status: Status) -> String {
-    serde_json::to_value(status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 /// Moves the document from one of `from` to `to`, with a history event (no change when it
 /// is already `to`). A document that ended meanwhile (cancelled, expired) stays as it is:
 /// the document as it is now is returned either way.
@@ -526,7 +460,7 @@ pub(crate) async fn mark(s: &Services, ids: &Ids, from: &[Status], to: Status) -
         let mut updated = item.clone();
         updated.body = serde_json::to_value(&doc).map_err(Error::internal)?;
         updated.version += 1;
-        let action = format!("document.{}", status_name(to));
+        let action = format!("document.{}", to.name());
         match s
             .items
             .transact(vec![

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
-use crate::accounts::{Caller, audit_write};
+use crate::accounts::audit_write;
+use crate::domain::document::{Document, HistoryEvent, Status, StoredFile};
+use crate::domain::user::Caller;
 use crate::envelope::{self, Binding};
 use crate::error::{Error, Result};
 use crate::ids::{DocumentId, TeamId, UploadId, UserId, hash_token};
@@ -18,128 +20,6 @@ use crate::ports::{ByteStream, Condition, Item, Key, PutMode, Query, StoreError,
 use crate::services::Services;
 use crate::store::keys;
 use crate::text::{self, Email};
-
-/// Where a document is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Being prepared by its sender.
-    Draft,
-    /// Waiting for an approver.
-    AwaitingApproval,
-    /// Out with its recipients.
-    InProgress,
-    /// Everyone agreed; sealed to long-term form.
-    Completed,
-    /// A recipient declined.
-    Declined,
-    /// An approver rejected it.
-    Rejected,
-    /// Withdrawn by its sender.
-    Cancelled,
-    /// Not answered in time.
-    Expired,
-    /// Sealing failed; operations can retry.
-    SealFailed,
-}
-
-/// A stored file of a document (the original now; sealed versions later).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct StoredFile {
-    /// Blob key.
-    pub blob: String,
-    /// `original` or `sealed`.
-    pub role: String,
-    /// Version number, bound into the encryption.
-    pub version: u32,
-    /// Plaintext size in bytes.
-    pub size: u64,
-    /// SHA-256 of the plaintext, hex.
-    pub sha256: String,
-}
-
-/// A stored document.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Document {
-    /// Its id.
-    pub id: DocumentId,
-    /// The team it belongs to.
-    pub team_id: TeamId,
-    /// Who uploaded it (its sender).
-    pub owner_id: UserId,
-    /// Title.
-    pub title: String,
-    /// Original file name, sanitised.
-    pub filename: String,
-    /// Page count.
-    pub pages: u32,
-    /// PDF version from the header.
-    pub pdf_version: String,
-    /// Where it is in its life.
-    pub status: Status,
-    /// The original as uploaded.
-    pub original: StoredFile,
-    /// The newest sealed version (with every seal so far), once there is one.
-    #[serde(default)]
-    pub sealed: Option<StoredFile>,
-    /// The evidence steps applied, oldest first.
-    #[serde(default)]
-    pub seals: Vec<crate::evidence::SealRecord>,
-    /// For a file in long-term form: the date by which its document timestamp must be
-    /// renewed (the renewal job comes later).
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    pub renew_by: Option<OffsetDateTime>,
-    /// The recipients, in the order they agree.
-    #[serde(default)]
-    pub recipients: Vec<crate::parties::Recipient>,
-    /// The approvers, who answer before it goes out.
-    #[serde(default)]
-    pub approvers: Vec<crate::parties::Approver>,
-    /// The sender's message to the parties.
-    #[serde(default)]
-    pub message: Option<String>,
-    /// The deadline for every answer (set on send when the sender named none).
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    pub expires_at: Option<OffsetDateTime>,
-    /// The parties' answers, in the order they came.
-    #[serde(default)]
-    pub answers: Vec<crate::contract::Answer>,
-    /// How many times it was sent (the workflow's executions are named by it).
-    #[serde(default)]
-    pub send: u32,
-    /// When it was created.
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-    /// When it last changed.
-    #[serde(with = "time::serde::rfc3339")]
-    pub updated_at: OffsetDateTime,
-    /// When it ended (completed, declined, rejected, cancelled or expired): recipient links
-    /// expire a while after.
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    pub ended_at: Option<OffsetDateTime>,
-}
-
-impl Document {
-    /// The current file: the newest sealed version once there is one, else the original.
-    pub fn current_file(&self) -> &StoredFile {
-        self.sealed.as_ref().unwrap_or(&self.original)
-    }
-}
-
-/// One entry of a document's history.
-#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct HistoryEvent {
-    /// When, UTC.
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub at: OffsetDateTime,
-    /// Who (a user id).
-    pub actor: String,
-    /// What, e.g. `document.created`.
-    pub action: String,
-    /// From which address.
-    pub ip: String,
-}
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct UploadSlot {

@@ -6,11 +6,12 @@
 
 use futures::StreamExt;
 use keiyaku_pdf::seal::{Level, SealError};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::documents::{Document, StoredFile, file_binding, history_event_write};
+use crate::documents::{file_binding, history_event_write};
+use crate::domain::document::{Document, StoredFile};
+use crate::domain::seal::SealRecord;
 use crate::envelope;
 use crate::error::{Error, Result};
 use crate::ids::{DocumentId, TeamId};
@@ -21,21 +22,6 @@ use crate::store::keys;
 
 /// How often a step re-reads the document after losing a race to another writer.
 const ATTEMPTS: usize = 3;
-
-/// One evidence step applied to a document.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct SealRecord {
-    /// The step: `send`, `agreement:<party id>`, or `long_term`.
-    pub step: String,
-    /// The seal's `/Reason` (empty for long-term form).
-    pub reason: String,
-    /// The file version it produced.
-    pub version: u32,
-    /// When it was applied.
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub at: OffsetDateTime,
-}
 
 /// What one step does to the file.
 enum Step<'a> {

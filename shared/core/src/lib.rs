@@ -9,6 +9,7 @@ pub mod contract;
 pub mod cpu;
 pub mod delivery;
 pub mod documents;
+pub mod domain;
 pub mod envelope;
 pub mod error;
 pub mod evidence;

@@ -2,8 +2,8 @@
 //! failed seal. Operators only (`keiyaku operator grant`); anyone else is answered 404, as
 //! for something that does not exist.
 
-use crate::accounts::Caller;
-use crate::contract::Ids;
+use crate::domain::document::Ids;
+use crate::domain::user::Caller;
 use crate::error::{Error, Result};
 use crate::ports::{ExecutionDetail, ExecutionList};
 use crate::services::Services;

@@ -9,11 +9,13 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::contract::{self, Decision, Ids};
-use crate::documents::{Document, Status};
+use crate::contract;
+use crate::domain::answer::Decision;
+use crate::domain::document::{Document, Ids, Status};
+
+use crate::domain::party::Recipient;
 use crate::error::{Error, Result};
 use crate::ids::{Secret, hash_token};
-use crate::parties::Recipient;
 use crate::ports::{ByteStream, Condition, Item, StoreError};
 use crate::ratelimit::{self, Limit, address_subject};
 use crate::services::Services;
@@ -182,7 +184,7 @@ pub async fn open_session(
         // The attempt is counted before the code is checked, so parallel requests cannot
         // try more than the limit allows.
         let (item, counted) = count_attempt(s, item, link.clone()).await?;
-        let normalized = crate::parties::normalize_access_code(given).unwrap_or_default();
+        let normalized = crate::domain::party::normalize_access_code(given).unwrap_or_default();
         if !crate::password::verify(&normalized, Some(hash)).await? {
             return Err(wrong_code(s, &doc, recipient, item, counted).await?);
         }
@@ -421,7 +423,7 @@ pub struct RecipientView {
 }
 
 fn party_view(doc: &Document, r: &Recipient) -> PartyView {
-    let answer = contract::answered(doc, doc.send, &r.id);
+    let answer = doc.answer_of(doc.send, &r.id);
     PartyView {
         name: r.name.clone(),
         company: r.company.clone(),
@@ -504,7 +506,7 @@ const REISSUE_PER_DOCUMENT: Limit = Limit {
 /// twenty for the document.
 pub async fn reissue(
     s: &Services,
-    caller: &crate::accounts::Caller,
+    caller: &crate::domain::user::Caller,
     id: &str,
     party_id: &str,
 ) -> Result<()> {
@@ -528,7 +530,7 @@ pub async fn reissue(
 /// new one is sent until the sender reissues it.
 pub async fn revoke(
     s: &Services,
-    caller: &crate::accounts::Caller,
+    caller: &crate::domain::user::Caller,
     id: &str,
     party_id: &str,
 ) -> Result<()> {
@@ -542,7 +544,7 @@ pub async fn revoke(
 /// one who was sent a link (of this generation or an earlier one).
 async fn linked_party(
     s: &Services,
-    caller: &crate::accounts::Caller,
+    caller: &crate::domain::user::Caller,
     id: &str,
     party_id: &str,
 ) -> Result<(Document, Item, Ids, usize)> {

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
-use crate::contract::{self, Ids};
+use crate::contract;
+use crate::domain::document::Ids;
 use crate::error::{Error, Result};
 use crate::services::Services;
 

@@ -7,7 +7,8 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::contract::{self, Ending, Ids, Phase};
+use crate::contract::{self, Ending, Phase};
+use crate::domain::document::Ids;
 use crate::error::Error;
 use crate::services::Services;
 
@@ -95,16 +96,16 @@ pub async fn run(s: &Services, handler: &str, payload: Value) -> Result<Value, T
         }
         "complete" => {
             let status = contract::complete(s, ids).await?;
-            Ok(json!({ "status": contract::status_name(status) }))
+            Ok(json!({ "status": status.name() }))
         }
         "notify" => {
             let ending = p.event.ok_or_else(|| missing("event"))?;
             let status = contract::end(s, ids, ending).await?;
-            Ok(json!({ "status": contract::status_name(status) }))
+            Ok(json!({ "status": status.name() }))
         }
         "expire" => {
             let status = contract::end(s, ids, Ending::Expired).await?;
-            Ok(json!({ "status": contract::status_name(status) }))
+            Ok(json!({ "status": status.name() }))
         }
         "seal_failed" => {
             let token = p.task_token.ok_or_else(|| missing("task_token"))?;

@@ -1,7 +1,7 @@
 //! Verification of a PDF's signatures and timestamps for `POST /verify`, against this
 //! installation's trust anchors (the local CA's root).
 
-use crate::accounts::Caller;
+use crate::domain::user::Caller;
 use crate::error::{Error, Result};
 use crate::ratelimit;
 use crate::services::Services;

@@ -4,7 +4,8 @@
 use axum::Json;
 use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, header};
-use keiyaku_core::contract::Decision;
+use keiyaku_core::domain::answer::Decision;
+use keiyaku_core::domain::party::reason;
 use keiyaku_core::{Error, answers, parties, recipients};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -81,7 +82,7 @@ pub async fn reject_document(
     Path(id): Path<String>,
     JsonBody(req): JsonBody<ReasonRequest>,
 ) -> ApiResult<Json<DocumentDetail>> {
-    let reason = parties::reason(req.reason.as_deref())?;
+    let reason = reason(req.reason.as_deref())?;
     let doc = answers::approve(&s, &caller, &id, Decision::Rejected, reason).await?;
     Ok(Json(detail(&s, &caller, doc).await?))
 }

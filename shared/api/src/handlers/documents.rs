@@ -7,8 +7,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::{StreamExt, TryStreamExt};
 use keiyaku_core::Error;
-use keiyaku_core::accounts::Caller;
-use keiyaku_core::documents::{self, Document, ListQuery, NewDocument, Status, UploadPurpose};
+use keiyaku_core::documents::{self, ListQuery, NewDocument, UploadPurpose};
+use keiyaku_core::domain::document::{Document, Status};
+use keiyaku_core::domain::user::Caller;
 use keiyaku_core::parties::{self, ApproverInput, DraftEdit, RecipientInput};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
@@ -121,7 +122,7 @@ pub struct DocumentDetail {
     /// SHA-256 of the current file (the newest sealed version once there is one), hex.
     pub file_sha256: String,
     /// The seals applied so far (`send`, `agreement:<party>`, `long_term`), oldest first.
-    pub seals: Vec<keiyaku_core::evidence::SealRecord>,
+    pub seals: Vec<keiyaku_core::domain::seal::SealRecord>,
     /// The recipients, in the order they agree.
     pub recipients: Vec<RecipientView>,
     /// The approvers, who answer before it goes out.
@@ -191,7 +192,7 @@ pub struct RecipientView {
 #[derive(Serialize, ToSchema)]
 pub struct AnswerView {
     /// `agreed`, `declined`, `approved` or `rejected`.
-    pub decision: keiyaku_core::contract::Decision,
+    pub decision: keiyaku_core::domain::answer::Decision,
     /// When, UTC.
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -202,7 +203,7 @@ pub struct AnswerView {
 }
 
 fn answer_of(d: &Document, party: &str) -> Option<AnswerView> {
-    keiyaku_core::contract::answered(d, d.send, party).map(|a| AnswerView {
+    d.answer_of(d.send, party).map(|a| AnswerView {
         decision: a.decision,
         answered_at: a.at,
         reason: a.reason.clone(),

@@ -7,9 +7,10 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use keiyaku_core::contract::Decision;
+use keiyaku_core::Error;
+use keiyaku_core::domain::answer::Decision;
+use keiyaku_core::domain::party::reason;
 use keiyaku_core::recipients::{self, RecipientCaller, RecipientView};
-use keiyaku_core::{Error, parties};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -135,7 +136,7 @@ pub async fn decline(
     Recipient(caller): Recipient,
     JsonBody(req): JsonBody<ReasonRequest>,
 ) -> ApiResult<Json<RecipientView>> {
-    let reason = parties::reason(req.reason.as_deref())?;
+    let reason = reason(req.reason.as_deref())?;
     Ok(Json(
         recipients::answer(&s, &caller, Decision::Declined, reason, ip).await?,
     ))

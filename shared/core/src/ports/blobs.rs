@@ -59,7 +59,7 @@ pub fn check_blob_key(key: &str) -> Result<(), BlobError> {
 
 impl BlobError {
     /// Turns an error from a body stream into a blob error, recovering a domain error that a
-    /// producer wrapped into `io::Error` (see [`crate::envelope::reject`]).
+    /// producer wrapped into `io::Error` (as the envelope's stream does).
     pub fn from_body(e: std::io::Error) -> Self {
         if e.get_ref().is_some_and(|inner| inner.is::<crate::Error>()) {
             let inner = e.into_inner().expect("checked above");

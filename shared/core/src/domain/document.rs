@@ -1,0 +1,198 @@
+//! A document and its life: where it is (its status and the moves between them), the files
+//! it has had, its parties' answers and its history. Pure records and rules; the store keeps
+//! them and the use cases change them.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::domain::answer::Answer;
+use crate::domain::party::{Approver, Recipient};
+use crate::domain::seal::SealRecord;
+use crate::ids::{DocumentId, TeamId, UserId};
+
+/// Where a document is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Being prepared by its sender.
+    Draft,
+    /// Waiting for an approver.
+    AwaitingApproval,
+    /// Out with its recipients.
+    InProgress,
+    /// Everyone agreed; sealed to long-term form.
+    Completed,
+    /// A recipient declined.
+    Declined,
+    /// An approver rejected it.
+    Rejected,
+    /// Withdrawn by its sender.
+    Cancelled,
+    /// Not answered in time.
+    Expired,
+    /// Sealing failed; operations can retry.
+    SealFailed,
+}
+
+/// A stored file of a document (the original now; sealed versions later).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StoredFile {
+    /// Blob key.
+    pub blob: String,
+    /// `original` or `sealed`.
+    pub role: String,
+    /// Version number, bound into the encryption.
+    pub version: u32,
+    /// Plaintext size in bytes.
+    pub size: u64,
+    /// SHA-256 of the plaintext, hex.
+    pub sha256: String,
+}
+
+/// A stored document.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Document {
+    /// Its id.
+    pub id: DocumentId,
+    /// The team it belongs to.
+    pub team_id: TeamId,
+    /// Who uploaded it (its sender).
+    pub owner_id: UserId,
+    /// Title.
+    pub title: String,
+    /// Original file name, sanitised.
+    pub filename: String,
+    /// Page count.
+    pub pages: u32,
+    /// PDF version from the header.
+    pub pdf_version: String,
+    /// Where it is in its life.
+    pub status: Status,
+    /// The original as uploaded.
+    pub original: StoredFile,
+    /// The newest sealed version (with every seal so far), once there is one.
+    #[serde(default)]
+    pub sealed: Option<StoredFile>,
+    /// The evidence steps applied, oldest first.
+    #[serde(default)]
+    pub seals: Vec<SealRecord>,
+    /// For a file in long-term form: the date by which its document timestamp must be
+    /// renewed (the renewal job comes later).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub renew_by: Option<OffsetDateTime>,
+    /// The recipients, in the order they agree.
+    #[serde(default)]
+    pub recipients: Vec<Recipient>,
+    /// The approvers, who answer before it goes out.
+    #[serde(default)]
+    pub approvers: Vec<Approver>,
+    /// The sender's message to the parties.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// The deadline for every answer (set on send when the sender named none).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    /// The parties' answers, in the order they came.
+    #[serde(default)]
+    pub answers: Vec<Answer>,
+    /// How many times it was sent (the workflow's executions are named by it).
+    #[serde(default)]
+    pub send: u32,
+    /// When it was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    /// When it ended (completed, declined, rejected, cancelled or expired): recipient links
+    /// expire a while after.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub ended_at: Option<OffsetDateTime>,
+}
+
+impl Document {
+    /// The current file: the newest sealed version once there is one, else the original.
+    pub fn current_file(&self) -> &StoredFile {
+        self.sealed.as_ref().unwrap_or(&self.original)
+    }
+
+    /// The party's answer in this send, if they gave one.
+    pub fn answer_of(&self, send: u32, party: &str) -> Option<&Answer> {
+        self.answers
+            .iter()
+            .find(|a| a.send == send && a.party_id == party)
+    }
+}
+
+impl Status {
+    /// The status's name as the API spells it (`in_progress`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Draft => "draft",
+            Status::AwaitingApproval => "awaiting_approval",
+            Status::InProgress => "in_progress",
+            Status::Completed => "completed",
+            Status::Declined => "declined",
+            Status::Rejected => "rejected",
+            Status::Cancelled => "cancelled",
+            Status::Expired => "expired",
+            Status::SealFailed => "seal_failed",
+        }
+    }
+}
+
+/// One entry of a document's history.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct HistoryEvent {
+    /// When, UTC.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: OffsetDateTime,
+    /// Who (a user id).
+    pub actor: String,
+    /// What, e.g. `document.created`.
+    pub action: String,
+    /// From which address.
+    pub ip: String,
+}
+
+/// One send of a document: the ids every workflow task payload starts with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ids {
+    /// The document's team.
+    pub team_id: TeamId,
+    /// The document.
+    pub document_id: DocumentId,
+    /// Which send of the document this execution is (1 for the first).
+    pub send: u32,
+}
+
+impl Ids {
+    /// The name of this send's execution: `doc-<document id>-<send number>` (at most 80
+    /// characters, as Step Functions requires).
+    pub fn execution_name(&self) -> String {
+        format!("doc-{}-{}", self.document_id, self.send)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_names_are_the_api_spelling() {
+        for status in [
+            Status::Draft,
+            Status::AwaitingApproval,
+            Status::InProgress,
+            Status::Completed,
+            Status::Declined,
+            Status::Rejected,
+            Status::Cancelled,
+            Status::Expired,
+            Status::SealFailed,
+        ] {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.name());
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! The domain: keiyaku's records and their rules, pure and synchronous (no ports, no I/O),
+//! so each rule is tested on its own. The store keeps these records; the use cases change
+//! them.
+
+pub mod answer;
+pub mod document;
+pub mod party;
+pub mod seal;
+pub mod user;
