@@ -3,11 +3,10 @@
 //! and the deadline closing it.
 
 use keiyaku_core::Error;
-use keiyaku_core::contract::{self, Phase};
+use keiyaku_core::contract;
 use keiyaku_core::domain::answer::Decision;
-use keiyaku_core::domain::document::Ids;
-use keiyaku_core::domain::document::Status;
-use keiyaku_core::store::keys;
+use keiyaku_core::domain::document::{Ids, Phase, Status};
+use keiyaku_core::store::{keys, waits};
 use keiyaku_tests::TestApp;
 use serde_json::{Value, json};
 
@@ -108,7 +107,7 @@ async fn approvals_then_agreements_each_recorded_once_until_the_deadline() {
         "the task token is never mailed"
     );
     assert_eq!(
-        contract::waiting_token(&s, &ids, "a1")
+        waits::waiting_token(&s, &ids, "a1")
             .await
             .unwrap()
             .as_deref(),
@@ -182,7 +181,7 @@ async fn approvals_then_agreements_each_recorded_once_until_the_deadline() {
         .expect("the link opens something");
     assert_eq!(opened.body["party_id"], "r1");
     assert_eq!(
-        contract::waiting_token(&s, &ids, "r1")
+        waits::waiting_token(&s, &ids, "r1")
             .await
             .unwrap()
             .as_deref(),

@@ -397,7 +397,7 @@ async fn approval_then_two_agreements_end_sealed_in_long_term_form_and_mailed_to
         document_id: keiyaku_core::ids::DocumentId(id.clone()),
         send: 1,
     };
-    let token = keiyaku_core::contract::waiting_token(&app.services(), &ids, "r2")
+    let token = keiyaku_core::store::waits::waiting_token(&app.services(), &ids, "r2")
         .await
         .unwrap()
         .expect("r2's wait left its token");

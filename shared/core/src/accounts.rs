@@ -15,6 +15,7 @@ use crate::ports::{Condition, Item, Key, Write};
 use crate::ratelimit::{self, address_subject};
 use crate::services::Services;
 use crate::store::keys;
+use crate::store::users::EmailOwner;
 use crate::text::{self, Email};
 use crate::{mail, password};
 
@@ -24,12 +25,6 @@ struct Team {
     name: String,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
-}
-
-#[derive(Serialize, Deserialize)]
-struct EmailOwner {
-    team_id: TeamId,
-    user_id: UserId,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,7 +191,7 @@ pub async fn sign_up(s: &Services, input: SignUp<'_>, ip: IpAddr) -> Result<()> 
             )?,
             condition: Condition::NotExists,
         },
-        audit_write(now, &user.team_id, &user.id, "account.signed_up", ip)?,
+        crate::store::audit::audit_write(now, &user.team_id, &user.id, "account.signed_up", ip)?,
     ];
     match s.items.transact(writes).await {
         Ok(()) => {}
@@ -234,29 +229,6 @@ fn token_item(
     Ok(item)
 }
 
-/// An audit event of the team (who, what, when, from where); kept for the audit log.
-pub fn audit_write(
-    now: OffsetDateTime,
-    team: &TeamId,
-    actor: &UserId,
-    action: &str,
-    ip: IpAddr,
-) -> Result<Write> {
-    let id = crate::ids::new_id(now);
-    Ok(Write::Put {
-        item: Item::new(
-            keys::audit(team, &id),
-            serde_json::json!({
-                "at": now.format(&time::format_description::well_known::Rfc3339).map_err(Error::internal)?,
-                "actor": actor,
-                "action": action,
-                "ip": ip.to_string(),
-            }),
-        ),
-        condition: Condition::NotExists,
-    })
-}
-
 fn invalid_token() -> Error {
     Error::invalid(
         "invalid_token",
@@ -289,7 +261,7 @@ async fn redeem(
     if token.purpose != purpose {
         return Err(invalid_token());
     }
-    let (user, item) = load_user(s, &token.team_id, &token.user_id)
+    let (user, item) = crate::store::users::load_user(s, &token.team_id, &token.user_id)
         .await?
         .ok_or_else(invalid_token)?;
     if purpose == TokenPurpose::ResetPassword && token.epoch != user.session_epoch {
@@ -334,7 +306,7 @@ async fn consume(
             key: token_key,
             condition: Condition::Exists,
         },
-        audit_write(s.now(), &user.team_id, &user.id, action, ip)?,
+        crate::store::audit::audit_write(s.now(), &user.team_id, &user.id, action, ip)?,
     ];
     commit_user(s, writes, user, before).await
 }
@@ -363,26 +335,6 @@ fn invalid_credentials() -> Error {
         code: "invalid_credentials",
         message: "e-mail address or password is wrong".into(),
     }
-}
-
-/// The stored user and its item (for a conditional write back), if there is one.
-pub(crate) async fn load_user(
-    s: &Services,
-    team: &TeamId,
-    user: &UserId,
-) -> Result<Option<(User, Item)>> {
-    match s.items.get(&keys::user(team, user)).await? {
-        Some(item) => Ok(Some((from_item(&item)?, item))),
-        None => Ok(None),
-    }
-}
-
-pub(crate) async fn user_by_email(s: &Services, email: &Email) -> Result<Option<(User, Item)>> {
-    let Some(owner) = s.items.get(&keys::email(email)).await? else {
-        return Ok(None);
-    };
-    let owner: EmailOwner = from_item(&owner)?;
-    load_user(s, &owner.team_id, &owner.user_id).await
 }
 
 /// Logs in with e-mail and password: a new session of `kind`. `device` is the token of the
@@ -427,13 +379,13 @@ pub async fn login(
     if password_text.len() > 4 * password::MAX_LENGTH {
         return Err(invalid_credentials());
     }
-    let found = user_by_email(s, &email).await?;
+    let found = crate::store::users::user_by_email(s, &email).await?;
     let stored = found.as_ref().map(|(u, _)| u.password_hash.as_str());
     if !password::verify(password_text, stored).await? {
         // The owner sees failed logins in the account's history.
         if let Some((user, _)) = &found {
             s.items
-                .transact(vec![audit_write(
+                .transact(vec![crate::store::audit::audit_write(
                     s.now(),
                     &user.team_id,
                     &user.id,
@@ -470,7 +422,7 @@ pub async fn login(
             item,
             condition: Condition::NotExists,
         },
-        audit_write(now, &user.team_id, &user.id, "account.logged_in", ip)?,
+        crate::store::audit::audit_write(now, &user.team_id, &user.id, "account.logged_in", ip)?,
     ];
     if kind == SessionKind::Api {
         let id = crate::ids::new_id(now);
@@ -592,7 +544,7 @@ pub async fn revoke_api_token(s: &Services, caller: &Caller, id: &str) -> Result
                 key,
                 condition: Condition::None,
             },
-            audit_write(
+            crate::store::audit::audit_write(
                 s.now(),
                 caller.team(),
                 caller.user_id(),
@@ -628,7 +580,7 @@ pub async fn authenticate(
     if session.kind != presented_as || session_deadline(s, &session) <= now {
         return Err(expired());
     }
-    let (user, _) = load_user(s, &session.team_id, &session.user_id)
+    let (user, _) = crate::store::users::load_user(s, &session.team_id, &session.user_id)
         .await?
         .ok_or_else(expired)?;
     if user.session_epoch != session.epoch {
@@ -668,7 +620,7 @@ pub async fn update_profile(
     name: Option<&str>,
     lang: Option<&str>,
 ) -> Result<User> {
-    let (mut user, item) = load_user(s, caller.team(), caller.user_id())
+    let (mut user, item) = crate::store::users::load_user(s, caller.team(), caller.user_id())
         .await?
         .ok_or(Error::NotFound)?;
     if let Some(name) = name {
@@ -685,7 +637,9 @@ pub async fn update_profile(
 /// `keiyaku operator grant` command on the server itself, never through the API.
 pub async fn grant_operator(s: &Services, email: &str) -> Result<User> {
     let email = Email::parse(email, "email")?;
-    let (mut user, item) = user_by_email(s, &email).await?.ok_or(Error::NotFound)?;
+    let (mut user, item) = crate::store::users::user_by_email(s, &email)
+        .await?
+        .ok_or(Error::NotFound)?;
     if !user.operator {
         user.operator = true;
         let audit = Write::Put {
@@ -720,7 +674,7 @@ pub async fn change_password(
         caller.user_id().as_str(),
     )
     .await?;
-    let (mut user, item) = load_user(s, caller.team(), caller.user_id())
+    let (mut user, item) = crate::store::users::load_user(s, caller.team(), caller.user_id())
         .await?
         .ok_or(Error::NotFound)?;
     if current.len() > 4 * password::MAX_LENGTH
@@ -752,7 +706,7 @@ pub async fn change_password(
             item: moved,
             condition: Condition::Version(session_item.version),
         },
-        audit_write(
+        crate::store::audit::audit_write(
             s.now(),
             &user.team_id,
             &user.id,
@@ -780,7 +734,7 @@ pub async fn request_reset(s: &Services, email: &str, ip: IpAddr) -> Result<()> 
         email.as_str(),
     )
     .await?;
-    let Some((user, _)) = user_by_email(s, &email).await? else {
+    let Some((user, _)) = crate::store::users::user_by_email(s, &email).await? else {
         return Ok(());
     };
     let token = Secret::generate();

@@ -6,10 +6,12 @@
 
 use serde_json::json;
 
-use crate::contract::{self, Ending, OPS_PARTY, Pending};
+use crate::contract::{self, OPS_PARTY};
 use crate::domain::answer::Decision;
-use crate::domain::document::{Document, Ids, Status};
+use crate::domain::answer::Ending;
+use crate::domain::document::{Document, Ids, Phase, Status};
 use crate::domain::user::Caller;
+use crate::store::outbox::Pending;
 
 use crate::error::{Error, Result};
 use crate::ports::{Condition, Query, WorkflowError};
@@ -35,14 +37,6 @@ fn closed(doc: &Document) -> Error {
     }
 }
 
-fn ids_of(doc: &Document) -> Ids {
-    Ids {
-        team_id: doc.team_id.clone(),
-        document_id: doc.id.clone(),
-        send: doc.send,
-    }
-}
-
 /// Sends a draft and starts its execution (`doc-<id>-<send>`). The document as sent.
 pub async fn send(s: &Services, caller: &Caller, id: &str) -> Result<Document> {
     let ids = contract::send(s, caller, id).await?;
@@ -55,7 +49,7 @@ pub async fn send(s: &Services, caller: &Caller, id: &str) -> Result<Document> {
 /// with the same input is left as it is) and clears its outbox entry.
 async fn start(s: &Services, ids: &Ids) -> Result<()> {
     let input = serde_json::to_value(ids).map_err(Error::internal)?;
-    let (doc, _) = contract::load(s, ids).await?;
+    let (doc, _) = crate::store::documents::load(s, ids).await?;
     if let Some(deadline) = doc.expires_at {
         crate::reminders::schedule(s, ids, deadline).await?;
     }
@@ -112,7 +106,7 @@ pub(crate) async fn deliver(
     party: &str,
     decision: Decision,
 ) -> Result<()> {
-    let Some(token) = contract::waiting_token(s, ids, party).await? else {
+    let Some(token) = crate::store::waits::waiting_token(s, ids, party).await? else {
         return Ok(());
     };
     match s
@@ -144,12 +138,15 @@ pub async fn approve(
     reason: Option<String>,
 ) -> Result<Document> {
     let (doc, _, party) = crate::documents::as_approver(s, caller, id).await?;
-    let ids = ids_of(&doc);
+    let ids = doc.current_send();
     if doc.answer_of(ids.send, &party).is_none() {
         if doc.status != Status::AwaitingApproval {
             return Err(closed(&doc));
         }
-        if contract::waiting_token(s, &ids, &party).await?.is_none() {
+        if crate::store::waits::waiting_token(s, &ids, &party)
+            .await?
+            .is_none()
+        {
             return Err(Error::conflict(
                 "not_your_turn",
                 "an earlier approver has not answered yet",
@@ -175,7 +172,7 @@ pub async fn cancel(s: &Services, caller: &Caller, id: &str) -> Result<Document>
         }
         _ => return Err(closed(&doc)),
     }
-    let ids = ids_of(&doc);
+    let ids = doc.current_send();
     let answers: Vec<Decision> = doc
         .answers
         .iter()
@@ -204,7 +201,7 @@ pub async fn cancel(s: &Services, caller: &Caller, id: &str) -> Result<Document>
     doc.updated_at = s.now();
     doc.ended_at = Some(s.now());
     let pending = Pending::Cancel { ids: ids.clone() };
-    crate::documents::commit_change_with(
+    crate::store::documents::commit_change_with(
         s,
         caller,
         &doc,
@@ -229,7 +226,7 @@ async fn follow_up(s: &Services, result: Result<()>) {
 
 /// Fails every task the send waits on with `Keiyaku.Cancelled`, then clears the outbox.
 async fn fail_waiting(s: &Services, ids: &Ids) -> Result<()> {
-    for (_, token) in contract::waits(s, ids).await? {
+    for (_, token) in crate::store::waits::waits(s, ids).await? {
         match s
             .workflow
             .fail_task(
@@ -246,45 +243,18 @@ async fn fail_waiting(s: &Services, ids: &Ids) -> Result<()> {
     done(s, &Pending::Cancel { ids: ids.clone() }).await
 }
 
-/// The party the document waits for now: asked (their wait recorded) and not yet answered;
-/// none while a seal is being applied or once it ended.
-pub(crate) async fn current_party(
-    s: &Services,
-    doc: &Document,
-) -> Result<Option<(contract::Phase, String)>> {
-    let phase = match doc.status {
-        Status::AwaitingApproval => contract::Phase::Approval,
-        Status::InProgress => contract::Phase::Agreement,
-        _ => return Ok(None),
-    };
-    let ids = ids_of(doc);
-    let asked: Vec<String> = contract::waits(s, &ids)
-        .await?
-        .into_iter()
-        .map(|(p, _)| p)
-        .collect();
-    let parties: Vec<&String> = match phase {
-        contract::Phase::Approval => doc.approvers.iter().map(|a| &a.id).collect(),
-        contract::Phase::Agreement => doc.recipients.iter().map(|r| &r.id).collect(),
-    };
-    Ok(parties
-        .into_iter()
-        .find(|p| asked.contains(p) && doc.answer_of(ids.send, p).is_none())
-        .map(|p| (phase, p.clone())))
-}
-
 /// Asks the party again, marked as a reminder, under `message_id`.
 pub(crate) async fn ask_again(
     s: &Services,
     doc: &Document,
-    phase: contract::Phase,
+    phase: Phase,
     party: &str,
     message_id: &str,
 ) -> Result<()> {
-    let ids = ids_of(doc);
+    let ids = doc.current_send();
     match phase {
-        contract::Phase::Approval => ask_approver(s, doc, &ids, party, Some(message_id)).await,
-        contract::Phase::Agreement => {
+        Phase::Approval => ask_approver(s, doc, &ids, party, Some(message_id)).await,
+        Phase::Agreement => {
             let recipient = doc
                 .recipients
                 .iter()
@@ -306,12 +276,14 @@ pub async fn remind(s: &Services, caller: &Caller, id: &str) -> Result<()> {
         }
         _ => return Err(closed(&doc)),
     }
-    let (phase, current) = current_party(s, &doc).await?.ok_or_else(|| {
-        Error::conflict(
-            "nobody_waiting",
-            "no party is being asked right now (a seal is being applied); try again shortly",
-        )
-    })?;
+    let (phase, current) = crate::store::waits::current_party(s, &doc)
+        .await?
+        .ok_or_else(|| {
+            Error::conflict(
+                "nobody_waiting",
+                "no party is being asked right now (a seal is being applied); try again shortly",
+            )
+        })?;
     ratelimit::hit(
         &*s.items,
         s.now(),
@@ -329,14 +301,14 @@ pub async fn remind(s: &Services, caller: &Caller, id: &str) -> Result<()> {
     let now = s.now();
     s.items
         .transact(vec![
-            crate::documents::history_event_write(
+            crate::store::documents::history_event_write(
                 now,
                 &doc,
                 caller.user_id().as_str(),
                 "document.reminded",
                 &caller.ip.to_string(),
             )?,
-            crate::accounts::audit_write(
+            crate::store::audit::audit_write(
                 now,
                 caller.team(),
                 caller.user_id(),
@@ -361,10 +333,10 @@ pub(crate) async fn ask_approver(
         .iter()
         .find(|a| a.id == party)
         .ok_or_else(|| Error::internal(format!("no approver {party}")))?;
-    let sender = sender(s, doc).await?;
+    let sender = crate::store::users::sender(s, doc).await?;
     // The mail goes to this address alone, so it may greet a registered holder by their own
     // name; anyone else is invited to register with it first.
-    let holder = crate::accounts::user_by_email(s, &approver.email)
+    let holder = crate::store::users::user_by_email(s, &approver.email)
         .await?
         .map(|(u, _)| u)
         .filter(|u| u.email_verified);
@@ -387,14 +359,6 @@ pub(crate) async fn ask_approver(
     Ok(())
 }
 
-/// The document's sender.
-pub(crate) async fn sender(s: &Services, doc: &Document) -> Result<crate::domain::user::User> {
-    crate::accounts::load_user(s, &doc.team_id, &doc.owner_id)
-        .await?
-        .map(|(u, _)| u)
-        .ok_or_else(|| Error::internal("the sender's account is gone"))
-}
-
 /// How a mail to an approver greets them: the name the sender gave, else their address
 /// (the mail goes to that address alone).
 fn approver_greeting(a: &crate::domain::party::Approver) -> String {
@@ -410,7 +374,7 @@ struct Addressee {
 
 /// The parties asked in this send (a wait was recorded for them), in order.
 async fn asked(s: &Services, doc: &Document, ids: &Ids) -> Result<Vec<Addressee>> {
-    let asked: Vec<String> = contract::waits(s, ids)
+    let asked: Vec<String> = crate::store::waits::waits(s, ids)
         .await?
         .into_iter()
         .map(|(p, _)| p)
@@ -462,7 +426,7 @@ pub(crate) async fn tell_ending(
     let mut to = asked(s, doc, ids).await?;
     to.retain(|a| actor.is_none_or(|x| x.party_id != a.party));
     if ending != Ending::Cancelled {
-        let sender = sender(s, doc).await?;
+        let sender = crate::store::users::sender(s, doc).await?;
         to.insert(
             0,
             Addressee {
@@ -500,7 +464,7 @@ pub(crate) async fn tell_ending(
 /// Mails every party the completion summary with the sealed file (attached when it fits,
 /// else a link: a recipient's own link, the app for the others).
 pub(crate) async fn tell_completed(s: &Services, doc: &Document, ids: &Ids) -> Result<()> {
-    let pdf = bytes::Bytes::from(crate::evidence::read_current(s, doc).await?);
+    let pdf = bytes::Bytes::from(crate::store::documents::read_current(s, doc).await?);
     let report = crate::verification::report_on_own(s, pdf.clone()).await?;
     let jst_of = |rfc: &str| {
         time::OffsetDateTime::parse(rfc, &time::format_description::well_known::Rfc3339)
@@ -523,7 +487,7 @@ pub(crate) async fn tell_completed(s: &Services, doc: &Document, ids: &Ids) -> R
             Some(format!("{what} — {}", jst_of(time)))
         })
         .collect();
-    let sender = sender(s, doc).await?;
+    let sender = crate::store::users::sender(s, doc).await?;
     let with_company = |name: &str, company: &Option<String>, department: &Option<String>| {
         let org: Vec<&str> = [company, department]
             .into_iter()
@@ -674,7 +638,7 @@ async fn reconcile_one(s: &Services, item: &crate::ports::Item, done: &mut Recon
 /// An operator re-drives a parked seal: the parked task completes, so the machine runs the
 /// failed step again (which puts the document back where it was).
 pub async fn retry_seal(s: &Services, ids: &Ids) -> Result<()> {
-    let (doc, _) = contract::load(s, ids).await?;
+    let (doc, _) = crate::store::documents::load(s, ids).await?;
     if doc.status != Status::SealFailed {
         return Err(Error::conflict(
             "not_seal_failed",
@@ -683,7 +647,7 @@ pub async fn retry_seal(s: &Services, ids: &Ids) -> Result<()> {
     }
     let parked = s
         .items
-        .get(&contract::wait_key(ids, OPS_PARTY))
+        .get(&crate::store::waits::wait_key(ids, OPS_PARTY))
         .await?
         .filter(|i| i.body["send"] == ids.send)
         .ok_or_else(|| Error::conflict("not_seal_failed", "no parked seal for this send"))?;

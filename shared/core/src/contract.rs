@@ -6,24 +6,16 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::documents::history_event_write;
-use crate::domain::answer::{Answer, Decision};
-use crate::domain::document::{Document, Ids, Status};
+use crate::domain::answer::{Answer, Decision, Ending};
+use crate::domain::document::{Document, Status};
+use crate::domain::document::{Ids, Phase};
 use crate::domain::user::Caller;
 use crate::error::{Error, Result};
-use crate::ports::{Condition, Item, Key, StoreError, Write};
+use crate::ports::{Condition, Item, StoreError, Write};
 use crate::services::Services;
+use crate::store::documents::history_event_write;
 use crate::store::keys;
-
-/// Which loop of the machine asks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    /// Approvers, before anything goes out.
-    Approval,
-    /// Recipients, in order.
-    Agreement,
-}
+use crate::store::outbox::Pending;
 
 /// What comes next, as `next_step` returns it (all three keys always present).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,72 +38,11 @@ impl NextStep {
     }
 }
 
-/// Work that follows a committed change and must not be lost if the process stops in
-/// between (an outbox): written in the change's own transaction, deleted once done;
-/// [`crate::answers::reconcile`] finishes any that were left.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Pending {
-    /// Start the send's execution.
-    Start {
-        /// The send.
-        ids: Ids,
-    },
-    /// Complete the party's waiting task with their answer.
-    Answer {
-        /// The send.
-        ids: Ids,
-        /// The party.
-        party_id: String,
-        /// Their answer.
-        decision: Decision,
-    },
-    /// Fail the send's waiting tasks with `Keiyaku.Cancelled`.
-    Cancel {
-        /// The send.
-        ids: Ids,
-    },
-}
-
-impl Pending {
-    /// Where the entry is kept.
-    pub(crate) fn key(&self) -> Key {
-        match self {
-            Pending::Start { ids } => keys::pending("START", &ids.document_id, ids.send, None),
-            Pending::Answer { ids, party_id, .. } => {
-                keys::pending("ANSWER", &ids.document_id, ids.send, Some(party_id))
-            }
-            Pending::Cancel { ids } => keys::pending("CANCEL", &ids.document_id, ids.send, None),
-        }
-    }
-
-    /// The write that records it.
-    pub(crate) fn write(&self) -> Result<Write> {
-        Ok(Write::Put {
-            item: Item::new(
-                self.key(),
-                serde_json::to_value(self).map_err(Error::internal)?,
-            ),
-            condition: Condition::None,
-        })
-    }
-}
-
-pub(crate) async fn load(s: &Services, ids: &Ids) -> Result<(Document, crate::ports::Item)> {
-    let item = s
-        .items
-        .get(&keys::document(&ids.team_id, &ids.document_id))
-        .await?
-        .ok_or(Error::NotFound)?;
-    let doc = serde_json::from_value(item.body.clone()).map_err(Error::internal)?;
-    Ok((doc, item))
-}
-
 /// `next_step`: the next approver or recipient who has not answered in this send, with the
 /// seconds left before the deadline; `done` when all have; `cancelled` or `expired` when
 /// the document ended while no task was waiting.
 pub async fn next_step(s: &Services, ids: &Ids, phase: Phase) -> Result<NextStep> {
-    let (doc, _) = load(s, ids).await?;
+    let (doc, _) = crate::store::documents::load(s, ids).await?;
     if doc.status == Status::Cancelled {
         return Ok(NextStep::ended("cancelled"));
     }
@@ -171,7 +102,7 @@ async fn record_answer_attempt(
     ip: &str,
     attempt: usize,
 ) -> Result<bool> {
-    let (mut doc, item) = load(s, ids).await?;
+    let (mut doc, item) = crate::store::documents::load(s, ids).await?;
     let is_approver = doc.approvers.iter().any(|a| a.id == party);
     let is_recipient = doc.recipients.iter().any(|r| r.id == party);
     let fits = match decision {
@@ -270,37 +201,6 @@ async fn record_answer_attempt(
     }
 }
 
-/// Where a party's latest task token waits (server-side only; never mailed). The party
-/// `ops` is the parked failed seal's token, which an operator's retry completes.
-pub(crate) fn wait_key(ids: &Ids, party: &str) -> Key {
-    keys::wait(&ids.team_id, &ids.document_id, party)
-}
-
-/// The waits recorded in this send: (party, task token), parked seals included.
-pub(crate) async fn waits(s: &Services, ids: &Ids) -> Result<Vec<(String, String)>> {
-    let page = s
-        .items
-        .query(&crate::ports::Query {
-            pk: keys::team_pk(&ids.team_id),
-            sk_prefix: keys::waits_prefix(&ids.document_id),
-            after: None,
-            descending: false,
-            // At most every approver, every recipient and the parked seal.
-            limit: 100,
-        })
-        .await?;
-    Ok(page
-        .items
-        .into_iter()
-        .filter(|item| item.body["send"] == ids.send)
-        .filter_map(|item| {
-            let party = item.key.sk.rsplit('#').next()?.to_owned();
-            let token = item.body["task_token"].as_str()?.to_owned();
-            Some((party, token))
-        })
-        .collect())
-}
-
 /// A recipient's link token: derived with the key service's MAC from (document, send,
 /// party, link generation), so a retried `record_wait` mails the same link and a reissue a
 /// new one; stored only hashed.
@@ -339,13 +239,13 @@ pub async fn record_wait(
 ) -> Result<()> {
     let now = s.now();
     let wait = Item::new(
-        wait_key(ids, party),
+        crate::store::waits::wait_key(ids, party),
         serde_json::json!({ "send": ids.send, "task_token": task_token, "at": now.unix_timestamp() }),
     );
     s.items.put(wait, Condition::None).await?;
     // Read after the token is stored: a cancel or an answer committed before this read is
     // seen here, and one committed after it finds the stored token — never neither.
-    let (doc, _) = load(s, ids).await?;
+    let (doc, _) = crate::store::documents::load(s, ids).await?;
     if doc.status == Status::Cancelled {
         return Err(cancelled());
     }
@@ -374,15 +274,6 @@ fn cancelled() -> Error {
         code: "cancelled",
         message: "the sender cancelled the document".into(),
     }
-}
-
-/// The latest task token a party's wait left (what an answer completes).
-pub async fn waiting_token(s: &Services, ids: &Ids, party: &str) -> Result<Option<String>> {
-    Ok(s.items
-        .get(&wait_key(ids, party))
-        .await?
-        .filter(|item| item.body["send"] == ids.send)
-        .and_then(|item| item.body["task_token"].as_str().map(str::to_owned)))
 }
 
 /// Sends a draft: it must name at least one recipient; its deadline defaults to
@@ -429,7 +320,8 @@ pub async fn send(s: &Services, caller: &Caller, id: &str) -> Result<Ids> {
             condition: Condition::None,
         });
     }
-    crate::documents::commit_change_with(s, caller, &doc, &item, "document.sent", extra).await?;
+    crate::store::documents::commit_change_with(s, caller, &doc, &item, "document.sent", extra)
+        .await?;
     Ok(ids)
 }
 
@@ -438,7 +330,7 @@ pub async fn send(s: &Services, caller: &Caller, id: &str) -> Result<Ids> {
 /// the document as it is now is returned either way.
 pub(crate) async fn mark(s: &Services, ids: &Ids, from: &[Status], to: Status) -> Result<Document> {
     for _ in 0..8 {
-        let (mut doc, item) = load(s, ids).await?;
+        let (mut doc, item) = crate::store::documents::load(s, ids).await?;
         if doc.status == to || matches!(doc.status, Status::Cancelled | Status::Expired) {
             return Ok(doc);
         }
@@ -488,7 +380,7 @@ pub(crate) async fn mark(s: &Services, ids: &Ids, from: &[Status], to: Status) -
 /// After the send seal the document is with its recipients.
 pub async fn seal(s: &Services, ids: &Ids, party: Option<&str>) -> Result<()> {
     unpark(s, ids).await?;
-    let (doc, _) = load(s, ids).await?;
+    let (doc, _) = crate::store::documents::load(s, ids).await?;
     let (step, reason) = match party {
         None => (format!("{}:send", ids.send), "送信".to_owned()),
         Some(party) => {
@@ -514,20 +406,6 @@ pub async fn seal(s: &Services, ids: &Ids, party: Option<&str>) -> Result<()> {
 pub async fn extend_lta(s: &Services, ids: &Ids) -> Result<()> {
     unpark(s, ids).await?;
     crate::evidence::extend_long_term(s, &ids.team_id, &ids.document_id).await
-}
-
-/// How a document ended, as `notify` is told.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Ending {
-    /// An approver rejected it.
-    Rejected,
-    /// A recipient declined.
-    Declined,
-    /// The sender cancelled.
-    Cancelled,
-    /// The deadline passed.
-    Expired,
 }
 
 /// `notify` and `expire`: the document ends as `ending` (a rejected one carries no seal)
@@ -579,14 +457,14 @@ pub async fn seal_failed(
     error: &str,
     task_token: &str,
 ) -> Result<()> {
-    let (doc, _) = load(s, ids).await?;
+    let (doc, _) = crate::store::documents::load(s, ids).await?;
     if doc.status == Status::Cancelled {
         return Err(cancelled());
     }
     let previous = if doc.status == Status::SealFailed {
         // A retried invocation: the status to go back to is the one recorded first.
         s.items
-            .get(&wait_key(ids, OPS_PARTY))
+            .get(&crate::store::waits::wait_key(ids, OPS_PARTY))
             .await?
             .and_then(|i| serde_json::from_value(i.body["previous"].clone()).ok())
             .unwrap_or(Status::InProgress)
@@ -594,7 +472,7 @@ pub async fn seal_failed(
         doc.status
     };
     let wait = Item::new(
-        wait_key(ids, OPS_PARTY),
+        crate::store::waits::wait_key(ids, OPS_PARTY),
         serde_json::json!({
             "send": ids.send,
             "task_token": task_token,
@@ -617,13 +495,13 @@ pub async fn seal_failed(
 /// After an operator's retry the parked step runs again: the document goes back to where
 /// it was before the seal failed (idempotent; nothing to do when it is not parked).
 async fn unpark(s: &Services, ids: &Ids) -> Result<()> {
-    let (doc, _) = load(s, ids).await?;
+    let (doc, _) = crate::store::documents::load(s, ids).await?;
     if doc.status != Status::SealFailed {
         return Ok(());
     }
     let previous = s
         .items
-        .get(&wait_key(ids, OPS_PARTY))
+        .get(&crate::store::waits::wait_key(ids, OPS_PARTY))
         .await?
         .and_then(|i| serde_json::from_value(i.body["previous"].clone()).ok())
         .unwrap_or(Status::InProgress);

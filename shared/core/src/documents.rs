@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
-use crate::accounts::audit_write;
 use crate::domain::document::{Document, HistoryEvent, Status, StoredFile};
 use crate::domain::user::Caller;
 use crate::envelope::{self, Binding};
@@ -18,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::ids::{DocumentId, TeamId, UploadId, UserId, hash_token};
 use crate::ports::{ByteStream, Condition, Item, Key, PutMode, Query, StoreError, Write};
 use crate::services::Services;
+use crate::store::audit::audit_write;
 use crate::store::keys;
 use crate::text::{self, Email};
 
@@ -62,18 +62,6 @@ enum Verdict {
 fn original_blob(team: &TeamId, id: &DocumentId) -> String {
     format!("documents/{team}/{id}/original-v1")
 }
-pub(crate) fn file_binding(id: &DocumentId, file: &StoredFile) -> Binding {
-    Binding {
-        owner: id.to_string(),
-        role: if file.role == "sealed" {
-            "sealed"
-        } else {
-            "original"
-        },
-        version: file.version,
-    }
-}
-
 fn to_json<T: Serialize>(v: &T) -> Result<serde_json::Value> {
     serde_json::to_value(v).map_err(Error::internal)
 }
@@ -689,7 +677,7 @@ fn draft_writes(
             item,
             condition: Condition::NotExists,
         },
-        history_write(now, doc, caller, "document.created")?,
+        crate::store::documents::history_write(now, doc, caller, "document.created")?,
         audit_write(
             now,
             caller.team(),
@@ -713,89 +701,6 @@ fn draft_writes(
         });
     }
     Ok(writes)
-}
-
-fn history_write(
-    now: OffsetDateTime,
-    doc: &Document,
-    caller: &Caller,
-    action: &str,
-) -> Result<Write> {
-    history_event_write(
-        now,
-        doc,
-        caller.user_id().as_str(),
-        action,
-        &caller.ip.to_string(),
-    )
-}
-
-/// Writes a document changed by `caller` (conditioned on the version `item` was read at),
-/// with its history event and the audit event `action`, in one transaction; a concurrent
-/// change is a 409.
-pub(crate) async fn commit_change(
-    s: &Services,
-    caller: &Caller,
-    doc: &Document,
-    item: &Item,
-    action: &str,
-) -> Result<()> {
-    commit_change_with(s, caller, doc, item, action, Vec::new()).await
-}
-
-/// [`commit_change`] with further writes in the same transaction (an outbox entry, an
-/// index).
-pub(crate) async fn commit_change_with(
-    s: &Services,
-    caller: &Caller,
-    doc: &Document,
-    item: &Item,
-    action: &str,
-    extra: Vec<Write>,
-) -> Result<()> {
-    let now = doc.updated_at;
-    let mut updated = item.clone();
-    updated.body = to_json(doc)?;
-    updated.version += 1;
-    let mut writes = vec![
-        Write::Put {
-            item: updated,
-            condition: Condition::Version(item.version),
-        },
-        history_write(now, doc, caller, action)?,
-        audit_write(now, caller.team(), caller.user_id(), action, caller.ip)?,
-    ];
-    writes.extend(extra);
-    s.items.transact(writes).await.map_err(|e| match e {
-        StoreError::ConditionFailed => {
-            Error::conflict("concurrent_change", "the document changed meanwhile")
-        }
-        other => other.into(),
-    })
-}
-
-/// The write that adds one event to a document's history: who (a user id, or `keiyaku`
-/// for the service itself), what, from where.
-pub(crate) fn history_event_write(
-    now: OffsetDateTime,
-    doc: &Document,
-    actor: &str,
-    action: &str,
-    ip: &str,
-) -> Result<Write> {
-    let event = HistoryEvent {
-        at: now,
-        actor: actor.to_owned(),
-        action: action.to_owned(),
-        ip: ip.to_owned(),
-    };
-    Ok(Write::Put {
-        item: Item::new(
-            keys::history(&doc.team_id, &doc.id, &crate::ids::new_id(now)),
-            to_json(&event)?,
-        ),
-        condition: Condition::NotExists,
-    })
 }
 
 /// A document of the caller's (404 for anyone else's) and the item it was read from.
@@ -1197,25 +1102,8 @@ async fn ensure_title_index(s: &Services, team: &TeamId) -> Result<()> {
 /// end the stream with an error at the first that fails.
 pub async fn open_file(s: &Services, caller: &Caller, id: &str) -> Result<(Document, ByteStream)> {
     let doc = get(s, caller, id).await?;
-    let body = stream_current(s, &doc).await?;
+    let body = crate::store::documents::stream_current(s, &doc).await?;
     Ok((doc, body))
-}
-
-/// The document's current file, decrypted as it streams; the first segment is checked
-/// before anything is sent.
-pub(crate) async fn stream_current(s: &Services, doc: &Document) -> Result<ByteStream> {
-    let file = doc.current_file();
-    let binding = file_binding(&doc.id, file);
-    let blob = s.blobs.get(&file.blob).await?;
-    let mut plain = envelope::open_stream(&*s.keys, &binding, blob).await?;
-    let first = match plain.next().await {
-        Some(Ok(first)) => first,
-        Some(Err(e)) => return Err(envelope::stream_error(e)),
-        None => Bytes::new(),
-    };
-    Ok(futures::stream::once(async move { Ok(first) })
-        .chain(plain)
-        .boxed())
 }
 
 /// Deletes a draft (its file too); a document that went out is kept.

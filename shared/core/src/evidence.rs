@@ -4,12 +4,10 @@
 //! workflow's task runs it: the new version's blob is created once (a retry after a crash
 //! finds and reuses it), and the record is a version-conditioned write.
 
-use futures::StreamExt;
 use keiyaku_pdf::seal::{Level, SealError};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::documents::{file_binding, history_event_write};
 use crate::domain::document::{Document, StoredFile};
 use crate::domain::seal::SealRecord;
 use crate::envelope;
@@ -18,6 +16,7 @@ use crate::ids::{DocumentId, TeamId};
 use crate::ports::{BlobError, Condition, PutMode, StoreError, Write};
 use crate::sealing::Sealing;
 use crate::services::Services;
+use crate::store::documents::{file_binding, history_event_write};
 use crate::store::keys;
 
 /// How often a step re-reads the document after losing a race to another writer.
@@ -103,7 +102,7 @@ async fn apply(
             // it holds is the one, so it is not made twice.
             Ok(existing) => reuse(s, &binding, existing, long_term).await?,
             Err(BlobError::NotFound) => {
-                let pdf = read_all(
+                let pdf = crate::store::documents::read_all(
                     s,
                     &file_binding(id, &current),
                     s.blobs.get(&current.blob).await?,
@@ -173,39 +172,6 @@ async fn apply(
     ))
 }
 
-/// The whole plaintext of the document's current file.
-pub(crate) async fn read_current(s: &Services, doc: &Document) -> Result<Vec<u8>> {
-    let file = doc.current_file();
-    read_all(
-        s,
-        &file_binding(&doc.id, file),
-        s.blobs.get(&file.blob).await?,
-    )
-    .await
-}
-
-/// The whole plaintext of a stored file (at most the document limit plus room for seals).
-async fn read_all(
-    s: &Services,
-    binding: &envelope::Binding,
-    blob: crate::ports::ByteStream,
-) -> Result<Vec<u8>> {
-    let plain = envelope::open_stream(&*s.keys, binding, blob).await?;
-    let limit = usize::try_from(s.config.max_document_bytes).unwrap_or(usize::MAX) + (16 << 20);
-    let mut out = Vec::new();
-    let mut plain = plain;
-    while let Some(chunk) = plain.next().await {
-        let chunk = chunk.map_err(envelope::stream_error)?;
-        if out.len() + chunk.len() > limit {
-            return Err(Error::internal(
-                "a stored file is larger than any document can be",
-            ));
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
-}
-
 /// A version an earlier attempt stored, and (for long-term form) its renewal date, read
 /// from the file itself so the record is the same as that attempt's would have been.
 async fn reuse(
@@ -214,7 +180,7 @@ async fn reuse(
     blob: crate::ports::ByteStream,
     long_term: bool,
 ) -> Result<(bytes::Bytes, Option<OffsetDateTime>, String)> {
-    let stored = bytes::Bytes::from(read_all(s, binding, blob).await?);
+    let stored = bytes::Bytes::from(crate::store::documents::read_all(s, binding, blob).await?);
     let renewal = if long_term {
         renew_by(s, stored.clone()).await?
     } else {

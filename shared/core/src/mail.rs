@@ -273,7 +273,7 @@ pub struct EndingNotice<'a> {
     /// The document's title.
     pub title: &'a str,
     /// What happened.
-    pub ending: crate::contract::Ending,
+    pub ending: crate::domain::answer::Ending,
     /// Who did it (the approver or recipient), when a party did.
     pub by: Option<&'a str>,
     /// The reason they gave.
@@ -287,7 +287,7 @@ pub fn ending_notice(
     notice: &EndingNotice<'_>,
     message_id: &str,
 ) -> Result<OutgoingMail> {
-    use crate::contract::Ending;
+    use crate::domain::answer::Ending;
     let EndingNotice {
         name,
         title,

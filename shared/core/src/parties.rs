@@ -196,6 +196,6 @@ pub async fn edit_draft(
         crate::search::index_title(&*s.items, &doc.team_id, &doc.id, Some(&before), &doc.title)
             .await?;
     }
-    crate::documents::commit_change(s, caller, &doc, &item, "document.edited").await?;
+    crate::store::documents::commit_change(s, caller, &doc, &item, "document.edited").await?;
     Ok(doc)
 }

@@ -91,7 +91,7 @@ pub(crate) async fn issue_link(
         Ok(()) | Err(StoreError::ConditionFailed) => {}
         Err(other) => return Err(other.into()),
     }
-    let sender = crate::answers::sender(s, doc).await?;
+    let sender = crate::store::users::sender(s, doc).await?;
     let deadline = doc.expires_at.map(jst).unwrap_or_default();
     let suffix = if generation == 0 {
         String::new()
@@ -152,7 +152,7 @@ pub async fn open_session(
     let key = keys::recipient_link(&hash_token(token));
     let item = s.items.get(&key).await?.ok_or_else(invalid)?;
     let link: Link = serde_json::from_value(item.body.clone()).map_err(Error::internal)?;
-    let (doc, _) = contract::load(s, &link.ids).await?;
+    let (doc, _) = crate::store::documents::load(s, &link.ids).await?;
     let recipient = party(&doc, &link.party_id)?;
     if recipient.link_generation != link.generation {
         return Err(invalid());
@@ -290,9 +290,9 @@ async fn wrong_code(
         });
     }
     suspend(s, item, link.clone()).await?;
-    let sender = crate::answers::sender(s, doc).await?;
+    let sender = crate::store::users::sender(s, doc).await?;
     s.items
-        .transact(vec![crate::documents::history_event_write(
+        .transact(vec![crate::store::documents::history_event_write(
             s.now(),
             doc,
             &recipient.id,
@@ -354,7 +354,7 @@ pub async fn authenticate(s: &Services, secret: &str) -> Result<RecipientCaller>
 /// The document and the recipient, checking the session is of the link's current
 /// generation (a reissue ends earlier sessions).
 async fn load(s: &Services, caller: &RecipientCaller) -> Result<(Document, Recipient)> {
-    let (doc, _) = contract::load(s, &caller.ids).await?;
+    let (doc, _) = crate::store::documents::load(s, &caller.ids).await?;
     let recipient = party(&doc, &caller.party_id)?.clone();
     if recipient.link_generation != caller.generation {
         return Err(Error::unauthorized(
@@ -436,7 +436,7 @@ fn party_view(doc: &Document, r: &Recipient) -> PartyView {
 /// The recipient's view of their document.
 pub async fn view(s: &Services, caller: &RecipientCaller) -> Result<RecipientView> {
     let (doc, me) = load(s, caller).await?;
-    let sender = crate::answers::sender(s, &doc).await?;
+    let sender = crate::store::users::sender(s, &doc).await?;
     let you = party_view(&doc, &me);
     let can_answer = doc.status == Status::InProgress
         && you.answer.is_none()
@@ -460,7 +460,7 @@ pub async fn view(s: &Services, caller: &RecipientCaller) -> Result<RecipientVie
 /// The document's current file (after completion: the sealed file in long-term form).
 pub async fn open_file(s: &Services, caller: &RecipientCaller) -> Result<(Document, ByteStream)> {
     let (doc, _) = load(s, caller).await?;
-    let stream = crate::documents::stream_current(s, &doc).await?;
+    let stream = crate::store::documents::stream_current(s, &doc).await?;
     Ok((doc, stream))
 }
 
@@ -522,7 +522,8 @@ pub async fn reissue(
     ratelimit::hit(&*s.items, s.now(), REISSUE_PER_DOCUMENT, doc.id.as_str()).await?;
     doc.recipients[at].link_generation += 1;
     doc.updated_at = s.now();
-    crate::documents::commit_change(s, caller, &doc, &item, "recipient.link_reissued").await?;
+    crate::store::documents::commit_change(s, caller, &doc, &item, "recipient.link_reissued")
+        .await?;
     issue_link(s, &doc, &ids, &doc.recipients[at], None).await
 }
 
@@ -537,7 +538,7 @@ pub async fn revoke(
     let (mut doc, item, _, at) = linked_party(s, caller, id, party_id).await?;
     doc.recipients[at].link_generation += 1;
     doc.updated_at = s.now();
-    crate::documents::commit_change(s, caller, &doc, &item, "recipient.link_revoked").await
+    crate::store::documents::commit_change(s, caller, &doc, &item, "recipient.link_revoked").await
 }
 
 /// The caller's document, its item and ids, and where `party_id` is among its recipients:

@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
-use crate::contract;
 use crate::domain::document::Ids;
 use crate::error::{Error, Result};
 use crate::services::Services;
@@ -98,11 +97,11 @@ pub async fn run(s: &Services, job: Value) -> Result<()> {
 }
 
 async fn expiry_reminder(s: &Services, ids: &Ids, days: i64) -> Result<()> {
-    let (doc, _) = contract::load(s, ids).await?;
+    let (doc, _) = crate::store::documents::load(s, ids).await?;
     if doc.send != ids.send {
         return Ok(());
     }
-    let Some((phase, party)) = crate::answers::current_party(s, &doc).await? else {
+    let Some((phase, party)) = crate::store::waits::current_party(s, &doc).await? else {
         return Ok(());
     };
     let message_id = format!(
@@ -111,7 +110,7 @@ async fn expiry_reminder(s: &Services, ids: &Ids, days: i64) -> Result<()> {
     );
     crate::answers::ask_again(s, &doc, phase, &party, &message_id).await?;
     if days == 1 {
-        let sender = crate::answers::sender(s, &doc).await?;
+        let sender = crate::store::users::sender(s, &doc).await?;
         let mail = crate::mail::expiry_notice(
             s,
             sender.email.as_str(),

@@ -7,8 +7,10 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::contract::{self, Ending, Phase};
+use crate::contract;
+use crate::domain::answer::Ending;
 use crate::domain::document::Ids;
+use crate::domain::document::Phase;
 use crate::error::Error;
 use crate::services::Services;
 

@@ -35,3 +35,17 @@ pub struct Answer {
     /// From which address.
     pub ip: String,
 }
+
+/// How a document ended, as `notify` is told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ending {
+    /// An approver rejected it.
+    Rejected,
+    /// A recipient declined.
+    Declined,
+    /// The sender cancelled.
+    Cancelled,
+    /// The deadline passed.
+    Expired,
+}

@@ -116,6 +116,15 @@ impl Document {
         self.sealed.as_ref().unwrap_or(&self.original)
     }
 
+    /// Its latest send (what its workflow's execution is named by).
+    pub fn current_send(&self) -> Ids {
+        Ids {
+            team_id: self.team_id.clone(),
+            document_id: self.id.clone(),
+            send: self.send,
+        }
+    }
+
     /// The party's answer in this send, if they gave one.
     pub fn answer_of(&self, send: u32, party: &str) -> Option<&Answer> {
         self.answers
@@ -173,6 +182,16 @@ impl Ids {
     pub fn execution_name(&self) -> String {
         format!("doc-{}-{}", self.document_id, self.send)
     }
+}
+
+/// Which loop of the machine asks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Approvers, before anything goes out.
+    Approval,
+    /// Recipients, in order.
+    Agreement,
 }
 
 #[cfg(test)]

@@ -58,7 +58,7 @@ pub enum SessionKind {
     Api,
 }
 
-/// An authenticated caller: only [`crate::accounts::authenticate`] makes one, so a use case that takes a
+/// An authenticated caller: only authentication (`accounts::authenticate`) makes one, so a use case that takes a
 /// `&Caller` cannot run for an anonymous request.
 #[derive(Clone, Debug)]
 pub struct Caller {

@@ -1,0 +1,50 @@
+//! Accounts in the store: a user by id or by address, and a document's sender.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::document::Document;
+use crate::domain::user::User;
+use crate::error::{Error, Result};
+use crate::ids::{TeamId, UserId};
+use crate::ports::Item;
+use crate::services::Services;
+use crate::store::from_item;
+use crate::store::keys;
+use crate::text::Email;
+
+/// The stored user and its item (for a conditional write back), if there is one.
+pub(crate) async fn load_user(
+    s: &Services,
+    team: &TeamId,
+    user: &UserId,
+) -> Result<Option<(User, Item)>> {
+    match s.items.get(&keys::user(team, user)).await? {
+        Some(item) => Ok(Some((from_item(&item)?, item))),
+        None => Ok(None),
+    }
+}
+
+pub(crate) async fn user_by_email(s: &Services, email: &Email) -> Result<Option<(User, Item)>> {
+    let Some(owner) = s.items.get(&keys::email(email)).await? else {
+        return Ok(None);
+    };
+    let owner: EmailOwner = from_item(&owner)?;
+    load_user(s, &owner.team_id, &owner.user_id).await
+}
+
+/// The document's sender.
+pub(crate) async fn sender(s: &Services, doc: &Document) -> Result<crate::domain::user::User> {
+    crate::store::users::load_user(s, &doc.team_id, &doc.owner_id)
+        .await?
+        .map(|(u, _)| u)
+        .ok_or_else(|| Error::internal("the sender's account is gone"))
+}
+
+/// The account an address belongs to (the uniqueness item of an address).
+#[derive(Serialize, Deserialize)]
+pub(crate) struct EmailOwner {
+    /// The account's team.
+    pub(crate) team_id: TeamId,
+    /// The account.
+    pub(crate) user_id: UserId,
+}
