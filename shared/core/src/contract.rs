@@ -201,28 +201,6 @@ async fn record_answer_attempt(
     }
 }
 
-/// A recipient's link token: derived with the key service's MAC from (document, send,
-/// party, link generation), so a retried `record_wait` mails the same link and a reissue a
-/// new one; stored only hashed.
-pub(crate) async fn link_token(
-    s: &Services,
-    ids: &Ids,
-    party: &str,
-    generation: u32,
-) -> Result<String> {
-    let mac = s
-        .keys
-        .mac(
-            format!(
-                "recipient-link\0{}\0{}\0{}\0{party}\0{generation}",
-                ids.team_id, ids.document_id, ids.send
-            )
-            .as_bytes(),
-        )
-        .await?;
-    Ok(hex::encode(mac))
-}
-
 /// `record_wait`: keeps `task_token` as the party's latest (server-side), then asks the
 /// approver (a mail pointing to the app) or mails the recipient their link. One mail per
 /// (document, send, party): its Message-ID is fixed, so a retry sends nothing new. A party
@@ -250,20 +228,20 @@ pub async fn record_wait(
         return Err(cancelled());
     }
     if let Some(answer) = doc.answer_of(ids.send, party) {
-        return crate::answers::deliver(s, ids, party, answer.decision).await;
+        return crate::followups::deliver(s, ids, party, answer.decision).await;
     }
     if doc.expires_at.is_some_and(|at| at <= now) {
         return Ok(());
     }
     match phase {
-        Phase::Approval => crate::answers::ask_approver(s, &doc, ids, party, None).await,
+        Phase::Approval => crate::notify::ask_approver(s, &doc, ids, party, None).await,
         Phase::Agreement => {
             let recipient = doc
                 .recipients
                 .iter()
                 .find(|r| r.id == party)
                 .ok_or_else(|| Error::internal(format!("no recipient {party}")))?;
-            crate::recipients::issue_link(s, &doc, ids, recipient, None).await
+            crate::notify::issue_link(s, &doc, ids, recipient, None).await
         }
     }
 }
@@ -425,14 +403,14 @@ pub async fn end(s: &Services, ids: &Ids, ending: Ending) -> Result<Status> {
         ),
     };
     let doc = mark(s, ids, from, to).await?;
-    crate::reminders::cancel(s, ids).await;
+    crate::jobs::cancel_reminders(s, ids).await;
     // Ended otherwise meanwhile (a cancel overtook a decline): say what it became.
     let told = match doc.status {
         Status::Cancelled => Ending::Cancelled,
         Status::Expired => Ending::Expired,
         _ => ending,
     };
-    crate::answers::tell_ending(s, &doc, ids, told).await?;
+    crate::notify::tell_ending(s, &doc, ids, told).await?;
     Ok(doc.status)
 }
 
@@ -440,9 +418,9 @@ pub async fn end(s: &Services, ids: &Ids, ending: Ending) -> Result<Status> {
 /// (sender, approvers, recipients) mailed a summary with the sealed file.
 pub async fn complete(s: &Services, ids: &Ids) -> Result<Status> {
     let doc = mark(s, ids, &[Status::InProgress], Status::Completed).await?;
-    crate::reminders::cancel(s, ids).await;
+    crate::jobs::cancel_reminders(s, ids).await;
     if doc.status == Status::Completed {
-        crate::answers::tell_completed(s, &doc, ids).await?;
+        crate::notify::tell_completed(s, &doc, ids).await?;
     }
     Ok(doc.status)
 }
@@ -464,7 +442,10 @@ pub async fn seal_failed(
     let previous = if doc.status == Status::SealFailed {
         // A retried invocation: the status to go back to is the one recorded first.
         s.items
-            .get(&crate::store::waits::wait_key(ids, OPS_PARTY))
+            .get(&crate::store::waits::wait_key(
+                ids,
+                crate::store::waits::OPS_PARTY,
+            ))
             .await?
             .and_then(|i| serde_json::from_value(i.body["previous"].clone()).ok())
             .unwrap_or(Status::InProgress)
@@ -472,7 +453,7 @@ pub async fn seal_failed(
         doc.status
     };
     let wait = Item::new(
-        crate::store::waits::wait_key(ids, OPS_PARTY),
+        crate::store::waits::wait_key(ids, crate::store::waits::OPS_PARTY),
         serde_json::json!({
             "send": ids.send,
             "task_token": task_token,
@@ -501,13 +482,13 @@ async fn unpark(s: &Services, ids: &Ids) -> Result<()> {
     }
     let previous = s
         .items
-        .get(&crate::store::waits::wait_key(ids, OPS_PARTY))
+        .get(&crate::store::waits::wait_key(
+            ids,
+            crate::store::waits::OPS_PARTY,
+        ))
         .await?
         .and_then(|i| serde_json::from_value(i.body["previous"].clone()).ok())
         .unwrap_or(Status::InProgress);
     mark(s, ids, &[Status::SealFailed], previous).await?;
     Ok(())
 }
-
-/// The party name under which a parked seal's token is kept.
-pub(crate) const OPS_PARTY: &str = "ops";

@@ -133,16 +133,16 @@ pub async fn open_upload(
     };
     let expires_at = now + Duration::days(1);
     // The cleanup first: a slot never exists without it.
-    let cleanup = crate::housekeeping::AbandonedUpload {
+    let cleanup = crate::jobs::AbandonedUpload {
         team_id: caller.team().clone(),
         upload_id: slot.id.clone(),
         document_id: slot.document_id.clone(),
     };
     s.scheduler
         .schedule(
-            &crate::housekeeping::upload_job_name(&slot.id),
-            expires_at + crate::housekeeping::UPLOAD_GRACE,
-            serde_json::to_value(crate::reminders::Job::AbandonedUpload(cleanup))
+            &crate::jobs::upload_job_name(&slot.id),
+            expires_at + crate::jobs::UPLOAD_GRACE,
+            serde_json::to_value(crate::jobs::Job::AbandonedUpload(cleanup))
                 .map_err(Error::internal)?,
         )
         .await?;
@@ -298,7 +298,7 @@ pub async fn receive_upload(
 /// from it (then the file is that document's).
 pub(crate) async fn remove_unused_upload(
     s: &Services,
-    upload: &crate::housekeeping::AbandonedUpload,
+    upload: &crate::jobs::AbandonedUpload,
 ) -> Result<()> {
     if s.items
         .get(&keys::document(&upload.team_id, &upload.document_id))

@@ -498,3 +498,12 @@ pub fn expiry_notice(
         message_id,
     )
 }
+
+/// A time as shown in mails: Japan time.
+pub(crate) fn jst(at: OffsetDateTime) -> String {
+    at.to_offset(time::macros::offset!(+9))
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute] JST"
+        ))
+        .unwrap_or_default()
+}

@@ -2,12 +2,12 @@
 //! failed seal. Operators only (`keiyaku operator grant`); anyone else is answered 404, as
 //! for something that does not exist.
 
-use crate::domain::document::Ids;
+use crate::domain::document::{Ids, Status};
 use crate::domain::user::Caller;
 use crate::error::{Error, Result};
-use crate::ports::{ExecutionDetail, ExecutionList};
+use crate::ports::{ExecutionDetail, ExecutionList, WorkflowError};
 use crate::services::Services;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The execution statuses a listing can be filtered by.
 pub const STATUSES: &[&str] = &["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"];
@@ -109,9 +109,48 @@ pub async fn retry(s: &Services, caller: &Caller, id: &str) -> Result<ExecutionD
     let execution = describe(s, caller, id).await?;
     let ids: Ids = serde_json::from_value(execution.input.clone())
         .map_err(|_| Error::conflict("not_a_contract", "this execution is not a document's"))?;
-    crate::answers::retry_seal(s, &ids).await?;
+    retry_seal(s, &ids).await?;
     tracing::info!(execution = id, operator = %caller.user_id(), "seal retry requested");
     describe(s, caller, id).await
+}
+
+/// An operator re-drives a parked seal: the parked task completes, so the machine runs the
+/// failed step again (which puts the document back where it was).
+pub async fn retry_seal(s: &Services, ids: &Ids) -> Result<()> {
+    let (doc, _) = crate::store::documents::load(s, ids).await?;
+    if doc.status != Status::SealFailed {
+        return Err(Error::conflict(
+            "not_seal_failed",
+            "this document has no failed seal waiting for a retry",
+        ));
+    }
+    let parked = s
+        .items
+        .get(&crate::store::waits::wait_key(
+            ids,
+            crate::store::waits::OPS_PARTY,
+        ))
+        .await?
+        .filter(|i| i.body["send"] == ids.send)
+        .ok_or_else(|| Error::conflict("not_seal_failed", "no parked seal for this send"))?;
+    let token = parked.body["task_token"]
+        .as_str()
+        .ok_or_else(|| Error::internal("a parked seal without a token"))?
+        .to_owned();
+    // The step that runs again puts the document back where it was (so a stop in between
+    // leaves it parked and retryable, never stranded).
+    match s
+        .workflow
+        .succeed_task(&token, json!({ "retry": true }))
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(WorkflowError::TaskGone) => Err(Error::conflict(
+            "not_seal_failed",
+            "the parked seal is no longer waiting",
+        )),
+        Err(other) => Err(other.into()),
+    }
 }
 
 #[cfg(test)]

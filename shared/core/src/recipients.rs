@@ -9,7 +9,6 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::contract;
 use crate::domain::answer::Decision;
 use crate::domain::document::{Document, Ids, Status};
 
@@ -20,6 +19,7 @@ use crate::ports::{ByteStream, Condition, Item, StoreError};
 use crate::ratelimit::{self, Limit, address_subject};
 use crate::services::Services;
 use crate::store::keys;
+use crate::store::links::Link;
 
 /// Wrong access codes that suspend a link.
 pub const MAX_CODE_FAILURES: u32 = 10;
@@ -33,22 +33,6 @@ pub const OPEN_PER_ADDRESS: Limit = Limit {
     window_secs: 15 * 60,
 };
 
-/// What a recipient link opens, with its access-code state.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct Link {
-    ids: Ids,
-    party_id: String,
-    #[serde(default)]
-    generation: u32,
-    #[serde(default)]
-    failures: u32,
-    #[serde(default)]
-    suspended: bool,
-    /// When it was issued (links written before this was recorded count from the end).
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    issued_at: Option<OffsetDateTime>,
-}
-
 /// A recipient with an open session: one party of one document.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RecipientCaller {
@@ -59,75 +43,6 @@ pub struct RecipientCaller {
     generation: u32,
     #[serde(with = "time::serde::rfc3339")]
     expires_at: OffsetDateTime,
-}
-
-/// Writes the recipient's link (for their current generation) and mails it: their turn has
-/// come, or (`reminder` with a fresh Message-ID) the sender reminds them. The first mail of
-/// a generation has a fixed Message-ID, so a retried task sends it once.
-pub(crate) async fn issue_link(
-    s: &Services,
-    doc: &Document,
-    ids: &Ids,
-    recipient: &Recipient,
-    reminder: Option<&str>,
-) -> Result<()> {
-    let generation = recipient.link_generation;
-    let token = contract::link_token(s, ids, &recipient.id, generation).await?;
-    let key = keys::recipient_link(&hash_token(&token));
-    let link = Item::new(
-        key,
-        serde_json::to_value(Link {
-            ids: ids.clone(),
-            party_id: recipient.id.clone(),
-            generation,
-            failures: 0,
-            suspended: false,
-            issued_at: Some(s.now()),
-        })
-        .map_err(Error::internal)?,
-    );
-    // Created once: a retry must not reset the count of wrong codes.
-    match s.items.put(link, Condition::NotExists).await {
-        Ok(()) | Err(StoreError::ConditionFailed) => {}
-        Err(other) => return Err(other.into()),
-    }
-    let sender = crate::store::users::sender(s, doc).await?;
-    let deadline = doc.expires_at.map(jst).unwrap_or_default();
-    let suffix = if generation == 0 {
-        String::new()
-    } else {
-        format!("-g{generation}")
-    };
-    let first_id = format!(
-        "agreement-{}-{}-{}{suffix}@keiyaku",
-        doc.id, ids.send, recipient.id
-    );
-    let mail = crate::mail::agreement_request(
-        s,
-        recipient.email.as_str(),
-        &crate::mail::AgreementRequest {
-            recipient: &recipient.name,
-            sender: &sender.name,
-            title: &doc.title,
-            message: doc.message.as_deref(),
-            link_token: &token,
-            deadline: &deadline,
-            access_code: recipient.access_code_hash.is_some(),
-            reminder: reminder.is_some(),
-        },
-        reminder.unwrap_or(&first_id),
-    )?;
-    s.mailer.send(&mail).await?;
-    Ok(())
-}
-
-/// A time as shown in mails: Japan time.
-pub(crate) fn jst(at: OffsetDateTime) -> String {
-    at.to_offset(time::macros::offset!(+9))
-        .format(time::macros::format_description!(
-            "[year]-[month]-[day] [hour]:[minute] JST"
-        ))
-        .unwrap_or_default()
 }
 
 /// Opens a recipient link: `token` from the URL fragment and, when the sender set one, the
@@ -524,7 +439,7 @@ pub async fn reissue(
     doc.updated_at = s.now();
     crate::store::documents::commit_change(s, caller, &doc, &item, "recipient.link_reissued")
         .await?;
-    issue_link(s, &doc, &ids, &doc.recipients[at], None).await
+    crate::notify::issue_link(s, &doc, &ids, &doc.recipients[at], None).await
 }
 
 /// The sender revokes a recipient's link: it and its sessions stop working at once, and no
@@ -564,7 +479,7 @@ async fn linked_party(
     let mut sent = false;
     // Newest first; a party's links are few (each reissue is rate-limited).
     for generation in (0..=current).rev().take(64) {
-        let token = contract::link_token(s, &ids, party_id, generation).await?;
+        let token = crate::store::links::link_token(s, &ids, party_id, generation).await?;
         if s.items
             .get(&keys::recipient_link(&hash_token(&token)))
             .await?

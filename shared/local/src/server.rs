@@ -321,7 +321,7 @@ pub async fn start_with(
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "workflow recovery failed"),
     }
-    match keiyaku_core::answers::reconcile(&services).await {
+    match keiyaku_core::followups::reconcile(&services).await {
         Ok(done) if done.finished + done.left > 0 => {
             tracing::info!(
                 finished = done.finished,
@@ -332,7 +332,7 @@ pub async fn start_with(
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "outbox reconciliation failed"),
     }
-    if let Err(e) = keiyaku_core::housekeeping::schedule_sweep(&services).await {
+    if let Err(e) = keiyaku_core::jobs::schedule_sweep(&services).await {
         tracing::error!(error = %e, "housekeeping could not be scheduled");
     }
     let app = app(services.clone());

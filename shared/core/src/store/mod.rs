@@ -10,6 +10,7 @@ use crate::ports::Item;
 pub mod audit;
 pub mod documents;
 pub mod keys;
+pub mod links;
 pub mod outbox;
 pub mod users;
 pub mod waits;

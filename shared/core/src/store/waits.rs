@@ -70,3 +70,6 @@ pub(crate) async fn current_party(s: &Services, doc: &Document) -> Result<Option
         .find(|p| asked.contains(p) && doc.answer_of(ids.send, p).is_none())
         .map(|p| (phase, p.clone())))
 }
+
+/// The party name under which a parked seal's token is kept.
+pub(crate) const OPS_PARTY: &str = "ops";
