@@ -16,6 +16,7 @@ use crate::ratelimit::{self, address_subject};
 use crate::services::Services;
 use crate::store::keys;
 use crate::store::users::EmailOwner;
+use crate::store::{from_item, to_json};
 use crate::text::{self, Email};
 use crate::{mail, password};
 
@@ -89,13 +90,6 @@ pub struct ApiToken {
 #[derive(Serialize, Deserialize)]
 struct Device {
     email: String,
-}
-
-fn to_json<T: Serialize>(v: &T) -> Result<serde_json::Value> {
-    serde_json::to_value(v).map_err(Error::internal)
-}
-fn from_item<T: for<'de> Deserialize<'de>>(item: &Item) -> Result<T> {
-    serde_json::from_value(item.body.clone()).map_err(Error::internal)
 }
 
 /// Sign-up input.

@@ -24,5 +24,5 @@ pub(crate) async fn abandoned_upload(
     s: &Services,
     upload: &crate::jobs::AbandonedUpload,
 ) -> Result<()> {
-    crate::documents::remove_unused_upload(s, upload).await
+    crate::uploads::remove_unused_upload(s, upload).await
 }

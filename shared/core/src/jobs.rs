@@ -92,7 +92,7 @@ const SWEEP_EVERY: Duration = Duration::days(1);
 /// How long after its slot expired an unused upload's file is deleted: by then no request
 /// can make a document from the slot (an expired slot is absent to the conditional write
 /// that would use it).
-pub(crate) const UPLOAD_GRACE: Duration = Duration::hours(1);
+const UPLOAD_GRACE: Duration = Duration::hours(1);
 
 /// What an unused upload leaves behind.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -122,6 +122,21 @@ async fn sweep_at(s: &Services, at: OffsetDateTime) -> Result<()> {
 }
 
 /// The job name for an upload slot's cleanup.
-pub(crate) fn upload_job_name(upload: &UploadId) -> String {
+fn upload_job_name(upload: &UploadId) -> String {
     format!("upload-{upload}")
+}
+
+/// Schedules the cleanup of an upload slot that expires at `expires_at`, for when no
+/// request can use it any more.
+pub(crate) async fn schedule_upload_cleanup(
+    s: &Services,
+    upload: AbandonedUpload,
+    expires_at: OffsetDateTime,
+) -> Result<()> {
+    let name = upload_job_name(&upload.upload_id);
+    let job = serde_json::to_value(Job::AbandonedUpload(upload)).map_err(Error::internal)?;
+    s.scheduler
+        .schedule(&name, expires_at + UPLOAD_GRACE, job)
+        .await?;
+    Ok(())
 }

@@ -18,6 +18,7 @@ pub mod followups;
 pub mod housekeeping;
 pub mod ids;
 pub mod jobs;
+pub mod listing;
 pub mod mail;
 pub mod notify;
 pub mod ops;
@@ -35,6 +36,7 @@ pub mod services;
 pub mod store;
 pub mod tasks;
 pub mod text;
+pub mod uploads;
 pub mod verification;
 
 pub use error::{Error, Result};

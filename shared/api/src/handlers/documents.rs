@@ -7,10 +7,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::{StreamExt, TryStreamExt};
 use keiyaku_core::Error;
-use keiyaku_core::documents::{self, ListQuery, NewDocument, UploadPurpose};
+use keiyaku_core::documents::{self, NewDocument};
 use keiyaku_core::domain::document::{Document, Status};
 use keiyaku_core::domain::user::Caller;
+use keiyaku_core::listing::{self, ListQuery};
 use keiyaku_core::parties::{self, ApproverInput, DraftEdit, RecipientInput};
+use keiyaku_core::uploads::{self, UploadPurpose};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -322,7 +324,7 @@ pub struct ListParams {
     /// `sender` (the default): the caller's own documents; `approver`: documents that name
     /// the caller as an approver.
     #[param(inline)]
-    pub role: Option<documents::ListRole>,
+    pub role: Option<listing::ListRole>,
 }
 
 /// Download options.
@@ -441,7 +443,7 @@ pub async fn create_upload(
     Authed(caller): Authed,
     JsonBody(req): JsonBody<UploadRequest>,
 ) -> ApiResult<(StatusCode, Json<UploadSlot>)> {
-    let slot = documents::open_upload(
+    let slot = uploads::open_upload(
         &s,
         &caller,
         &req.filename,
@@ -478,7 +480,7 @@ pub async fn receive_upload(
         .into_data_stream()
         .map_err(std::io::Error::other)
         .boxed();
-    let size = documents::receive_upload(&s, &caller, &upload_id, body).await?;
+    let size = uploads::receive_upload(&s, &caller, &upload_id, body).await?;
     Ok(Json(UploadReceived { upload_id, size }))
 }
 
@@ -556,7 +558,7 @@ pub async fn list_documents(
     Authed(caller): Authed,
     QueryParams(p): QueryParams<ListParams>,
 ) -> ApiResult<Json<DocumentList>> {
-    let listing = documents::list(
+    let listing = listing::list(
         &s,
         &caller,
         ListQuery {
