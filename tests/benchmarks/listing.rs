@@ -128,7 +128,7 @@ async fn main() {
                 }
             })
             .collect();
-        keiyaku_core::listing::copies_for_benchmark(&items, &team, &template, &titles)
+        keiyaku_core::app::listing::copies_for_benchmark(&items, &team, &template, &titles)
             .await
             .unwrap();
         have = scale;

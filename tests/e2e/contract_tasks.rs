@@ -3,7 +3,7 @@
 //! and the deadline closing it.
 
 use keiyaku_core::Error;
-use keiyaku_core::contract;
+use keiyaku_core::app::contract;
 use keiyaku_core::domain::answer::Decision;
 use keiyaku_core::domain::document::{Ids, Phase, Status};
 use keiyaku_core::store::{keys, waits};
@@ -36,7 +36,7 @@ async fn approvals_then_agreements_each_recorded_once_until_the_deadline() {
     let id = created["id"].as_str().unwrap().to_owned();
     let s = app.services();
     // The sender's caller, as the API builds it from the session.
-    let caller = keiyaku_core::accounts::authenticate(
+    let caller = keiyaku_core::app::accounts::authenticate(
         &s,
         sender.token().unwrap(),
         keiyaku_core::domain::user::SessionKind::Api,

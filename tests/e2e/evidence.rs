@@ -2,7 +2,7 @@
 //! makes a new encrypted version of the file, once per step, and the file served is the
 //! newest; long-term form records by when it must be renewed.
 
-use keiyaku_core::evidence;
+use keiyaku_core::app::evidence;
 use keiyaku_core::ids::{DocumentId, TeamId};
 use keiyaku_pdf::verify::{Level, Status};
 use keiyaku_tests::TestApp;

@@ -3,11 +3,11 @@
 //! another address is not slowed down by it. Addresses come through `X-Forwarded-For` from
 //! the loopback proxy the server trusts here.
 
+use keiyaku_core::app::recipients::OPEN_PER_ADDRESS;
 use keiyaku_core::ratelimit::{
     LOGIN_PER_ADDRESS, Limit, PASSWORD_CHECK_PER_ADDRESS, RESET_PER_ADDRESS, SIGNUP_PER_ADDRESS,
     TOKEN_PER_ADDRESS, VERIFY_PER_ADDRESS,
 };
-use keiyaku_core::recipients::OPEN_PER_ADDRESS;
 use keiyaku_tests::{PASSWORD, TestApp};
 use serde_json::json;
 

@@ -361,7 +361,7 @@ async fn approval_then_two_agreements_end_sealed_in_long_term_form_and_mailed_to
 
     // The execution, as the ops view shows it to an operator (and to nobody else).
     assert_eq!(sender.get("/api/v1/ops/executions").await.status(), 404);
-    keiyaku_core::accounts::grant_operator(&app.services(), "boss@example.com")
+    keiyaku_core::app::accounts::grant_operator(&app.services(), "boss@example.com")
         .await
         .unwrap();
     let list: Value = boss
@@ -870,7 +870,7 @@ async fn a_seal_that_keeps_failing_parks_until_an_operator_retries_it() {
     .await;
     let sender = app.user("sender@example.com", "送信 花子").await;
     let ops = app.user("ops@example.com", "運用 太郎").await;
-    keiyaku_core::accounts::grant_operator(&app.services(), "ops@example.com")
+    keiyaku_core::app::accounts::grant_operator(&app.services(), "ops@example.com")
         .await
         .unwrap();
     let id = sent_to_hanako(&app, &sender).await;
@@ -1021,7 +1021,7 @@ async fn the_completion_mail_attaches_the_file_only_while_it_stays_under_7_mb() 
     let app = TestApp::spawn().await;
     let services = app.services();
     let lines = vec!["山田 花子 — 2026-11-26 09:00 JST".to_owned()];
-    let summary = keiyaku_core::mail::Completion {
+    let summary = keiyaku_core::app::mail::Completion {
         name: "山田 花子",
         title: "業務委託契約書",
         parties: &lines,
@@ -1038,7 +1038,7 @@ async fn the_completion_mail_attaches_the_file_only_while_it_stays_under_7_mb() 
     ] {
         // Binary, as a PDF's streams are (so it travels as base64).
         let pdf: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
-        let mail = keiyaku_core::mail::completed(
+        let mail = keiyaku_core::app::mail::completed(
             &services,
             "hanako@example.jp",
             &summary,
@@ -1047,7 +1047,7 @@ async fn the_completion_mail_attaches_the_file_only_while_it_stays_under_7_mb() 
         )
         .unwrap();
         assert!(
-            mail.raw.len() < keiyaku_core::mail::MAX_MAIL_BYTES,
+            mail.raw.len() < keiyaku_core::app::mail::MAX_MAIL_BYTES,
             "{size}"
         );
         let parsed = mail_parser::MessageParser::default()

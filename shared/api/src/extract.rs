@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{Method, header};
 use http_body_util::BodyExt;
 use keiyaku_core::Error;
-use keiyaku_core::accounts;
+use keiyaku_core::app::accounts;
 use keiyaku_core::domain::user::{Caller, SessionKind};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;

@@ -1,6 +1,6 @@
 //! The core's layers, checked on its own sources so they stay true: no module imports
 //! another in a circle, the domain uses nothing but itself and the foundation (ids, text,
-//! errors), and the store nothing above it (no use case).
+//! errors), and nothing but the use cases (`app`) uses a use case.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -133,7 +133,7 @@ fn circle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
 #[test]
 fn no_module_imports_another_in_a_circle() {
     let graph = imports();
-    assert!(graph.contains_key("store::keys") && graph.contains_key("answers"));
+    assert!(graph.contains_key("store::keys") && graph.contains_key("app::answers"));
     if let Some(found) = circle(&graph) {
         panic!("import circle in core: {}", found.join(" → "));
     }
@@ -155,17 +155,15 @@ fn the_domain_uses_only_itself_and_the_foundation() {
 }
 
 #[test]
-fn the_store_uses_nothing_above_it() {
-    let below_the_use_cases = ["domain", "store", "ports", "services", "envelope", "clock"];
+fn nothing_below_the_use_cases_uses_them() {
     for (module, used) in imports() {
-        if !module.starts_with("store") {
+        if module == "app" || module.starts_with("app::") {
             continue;
         }
         for u in used {
             assert!(
-                below_the_use_cases.iter().any(|b| u.starts_with(b))
-                    || FOUNDATION.contains(&u.as_str()),
-                "{module} uses {u}, a use case: the store is below them"
+                !u.starts_with("app::"),
+                "{module} uses {u}, a use case: the store, the ports and the foundation are below them"
             );
         }
     }
@@ -184,7 +182,7 @@ fn the_checker_finds_a_circle() {
     .collect();
     assert_eq!(circle(&graph).unwrap(), ["a", "b", "c", "a"]);
     assert_eq!(
-        crate_paths("use crate::{mail, store::keys};\nlet x = crate::answers::send(s);"),
-        ["mail", "store::keys", "answers::send"]
+        crate_paths("use crate::{mail, store::keys};\nlet x = crate::app::answers::send(s);"),
+        ["mail", "store::keys", "app::answers::send"]
     );
 }

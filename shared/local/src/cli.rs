@@ -403,7 +403,7 @@ async fn grant_operator(email: &str, data_dir: PathBuf) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match keiyaku_core::accounts::grant_operator(&services, email).await {
+    match keiyaku_core::app::accounts::grant_operator(&services, email).await {
         Ok(user) => {
             println!("{} ({}) is an operator", user.email, user.name);
             ExitCode::SUCCESS

@@ -103,7 +103,7 @@ impl TimerTable {
                 break;
             }
             let name = item.key.sk.trim_start_matches("JOB#").to_owned();
-            match keiyaku_core::scheduled::run(&services, item.body["job"].clone()).await {
+            match keiyaku_core::app::scheduled::run(&services, item.body["job"].clone()).await {
                 Ok(()) => {
                     ran += 1;
                     // Rescheduled meanwhile (another version): that one stays.

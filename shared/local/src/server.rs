@@ -148,7 +148,7 @@ impl TaskHandlers for ContractTasks {
             .get()
             .and_then(Weak::upgrade)
             .ok_or_else(|| TaskFailure::new("Keiyaku.Retryable", "the server is stopping"))?;
-        keiyaku_core::tasks::run(&services, handler, payload)
+        keiyaku_core::app::tasks::run(&services, handler, payload)
             .await
             .map_err(|e| TaskFailure::new(e.error, e.cause))
     }
@@ -321,7 +321,7 @@ pub async fn start_with(
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "workflow recovery failed"),
     }
-    match keiyaku_core::followups::reconcile(&services).await {
+    match keiyaku_core::app::followups::reconcile(&services).await {
         Ok(done) if done.finished + done.left > 0 => {
             tracing::info!(
                 finished = done.finished,
@@ -332,7 +332,7 @@ pub async fn start_with(
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "outbox reconciliation failed"),
     }
-    if let Err(e) = keiyaku_core::jobs::schedule_sweep(&services).await {
+    if let Err(e) = keiyaku_core::app::jobs::schedule_sweep(&services).await {
         tracing::error!(error = %e, "housekeeping could not be scheduled");
     }
     let app = app(services.clone());

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use keiyaku_core::accounts::{self, SignUp};
+use keiyaku_core::app::accounts::{self, SignUp};
 use keiyaku_core::domain::user::{SessionKind, TeamRole, User};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

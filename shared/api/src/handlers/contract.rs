@@ -6,7 +6,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, header};
 use keiyaku_core::domain::answer::Decision;
 use keiyaku_core::domain::party::reason;
-use keiyaku_core::{Error, answers, parties, recipients};
+use keiyaku_core::{Error, app::answers, app::parties, app::recipients};
 use serde::Deserialize;
 use utoipa::ToSchema;
 

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use keiyaku_core::ops;
+use keiyaku_core::app::ops;
 use keiyaku_core::ports::{ExecutionDetail, ExecutionList};
 use serde::Deserialize;
 use utoipa::IntoParams;

@@ -8,9 +8,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use keiyaku_core::Error;
+use keiyaku_core::app::recipients::{self, RecipientCaller, RecipientView};
 use keiyaku_core::domain::answer::Decision;
 use keiyaku_core::domain::party::reason;
-use keiyaku_core::recipients::{self, RecipientCaller, RecipientView};
 use serde::Deserialize;
 use utoipa::ToSchema;
 

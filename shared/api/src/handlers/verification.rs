@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header;
 use keiyaku_core::Error;
-use keiyaku_core::verification;
+use keiyaku_core::app::verification;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -43,7 +43,8 @@ pub async fn verify(
         let bytes = read_limited(body, crate::extract::MAX_JSON_BYTES).await?;
         let body: VerifyUpload = parse_json(&bytes)?;
         return Ok(Json(
-            keiyaku_core::uploads::verification_of_upload(&s, &caller, &body.upload_id).await?,
+            keiyaku_core::app::uploads::verification_of_upload(&s, &caller, &body.upload_id)
+                .await?,
         ));
     }
     let is_pdf = content_type

@@ -12,6 +12,7 @@ pub mod documents;
 pub mod keys;
 pub mod links;
 pub mod outbox;
+pub mod search;
 pub mod users;
 pub mod waits;
 

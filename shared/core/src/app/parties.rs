@@ -165,7 +165,7 @@ pub async fn edit_draft(
     id: &str,
     edit: DraftEdit,
 ) -> Result<Document> {
-    let (mut doc, item) = crate::documents::load(s, caller, id).await?;
+    let (mut doc, item) = crate::app::documents::load(s, caller, id).await?;
     if doc.status != Status::Draft {
         return Err(Error::conflict(
             "not_a_draft",
@@ -193,8 +193,14 @@ pub async fn edit_draft(
     if doc.title != before {
         // The old title's postings stay: deleting them could race a concurrent edit back
         // to it, and a search reads each candidate's title anyway.
-        crate::search::index_title(&*s.items, &doc.team_id, &doc.id, Some(&before), &doc.title)
-            .await?;
+        crate::store::search::index_title(
+            &*s.items,
+            &doc.team_id,
+            &doc.id,
+            Some(&before),
+            &doc.title,
+        )
+        .await?;
     }
     crate::store::documents::commit_change(s, caller, &doc, &item, "document.edited").await?;
     Ok(doc)

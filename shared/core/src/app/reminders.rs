@@ -20,16 +20,18 @@ pub(crate) async fn expiry_reminder(s: &Services, ids: &Ids, days: i64) -> Resul
         "expiry-reminder-{}-{}-{party}-{days}d@keiyaku",
         doc.id, ids.send
     );
-    crate::notify::ask_again(s, &doc, phase, &party, &message_id).await?;
+    crate::app::notify::ask_again(s, &doc, phase, &party, &message_id).await?;
     if days == 1 {
         let sender = crate::store::users::sender(s, &doc).await?;
-        let mail = crate::mail::expiry_notice(
+        let mail = crate::app::mail::expiry_notice(
             s,
             sender.email.as_str(),
             &sender.name,
             &doc.title,
             doc.id.as_str(),
-            &doc.expires_at.map(crate::mail::jst).unwrap_or_default(),
+            &doc.expires_at
+                .map(crate::app::mail::jst)
+                .unwrap_or_default(),
             &format!("expiry-notice-{}-{}@keiyaku", doc.id, ids.send),
         )?;
         s.mailer.send(&mail).await?;

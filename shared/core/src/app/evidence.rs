@@ -198,7 +198,7 @@ async fn produce(
     mut pdf: Vec<u8>,
     what: &Step<'_>,
 ) -> Result<(Vec<u8>, Option<OffsetDateTime>, String)> {
-    let anchors = crate::verification::anchors(s)?;
+    let anchors = crate::app::verification::anchors(s)?;
     let sealing = Sealing {
         key: &*s.sealing_key,
         tsa: &*s.tsa,
@@ -228,7 +228,7 @@ async fn produce(
 
 /// When the file's newest document timestamp must be renewed, from the file itself.
 async fn renew_by(s: &Services, pdf: bytes::Bytes) -> Result<Option<OffsetDateTime>> {
-    let report = crate::verification::report_on_own(s, pdf).await?;
+    let report = crate::app::verification::report_on_own(s, pdf).await?;
     Ok(report.renew_by.as_deref().and_then(|t| {
         OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
     }))

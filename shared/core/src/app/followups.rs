@@ -19,7 +19,7 @@ pub(crate) async fn start(s: &Services, ids: &Ids) -> Result<()> {
     let input = serde_json::to_value(ids).map_err(Error::internal)?;
     let (doc, _) = crate::store::documents::load(s, ids).await?;
     if let Some(deadline) = doc.expires_at {
-        crate::jobs::schedule_reminders(s, ids, deadline).await?;
+        crate::app::jobs::schedule_reminders(s, ids, deadline).await?;
     }
     match s.workflow.start(&ids.execution_name(), input).await {
         Ok(_) => {}
@@ -75,7 +75,7 @@ pub(crate) async fn deliver(
 pub(crate) async fn follow_up(s: &Services, result: Result<()>) {
     if let Err(e) = result {
         tracing::warn!(error = %e, "a follow-up is left in the outbox; the reconciler will finish it");
-        crate::jobs::schedule_reconcile(s).await;
+        crate::app::jobs::schedule_reconcile(s).await;
     }
 }
 

@@ -7,7 +7,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::contract;
+use crate::app::contract;
 use crate::domain::answer::Ending;
 use crate::domain::document::Ids;
 use crate::domain::document::Phase;

@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
+use crate::app::uploads::{
+    UploadPurpose, Verdict, not_received, original_blob, slot, too_large, wrong_purpose,
+};
 use crate::domain::document::{Document, HistoryEvent, Status, StoredFile};
 use crate::domain::user::Caller;
 use crate::envelope::{self, Binding};
@@ -18,9 +21,6 @@ use crate::store::audit::audit_write;
 use crate::store::keys;
 use crate::store::{from_item, to_json};
 use crate::text::{self, Email};
-use crate::uploads::{
-    UploadPurpose, Verdict, not_received, original_blob, slot, too_large, wrong_purpose,
-};
 
 /// A PDF sent in one call.
 pub struct NewDocument {
@@ -140,7 +140,7 @@ pub async fn create(s: &Services, caller: &Caller, new: NewDocument) -> Result<(
         now,
     );
     let writes = draft_writes(caller, &doc, key, &fp)?;
-    crate::search::index_title(&*s.items, &doc.team_id, &doc.id, None, &doc.title).await?;
+    crate::store::search::index_title(&*s.items, &doc.team_id, &doc.id, None, &doc.title).await?;
     if let Err(e) = s.items.transact(writes).await {
         s.blobs.delete(&blob).await?;
         // A concurrent request with the same key won: answer with its document.
@@ -201,7 +201,7 @@ pub async fn create_from_upload(
         key: item.key.clone(),
         condition: Condition::Version(item.version),
     });
-    crate::search::index_title(&*s.items, &doc.team_id, &doc.id, None, &doc.title).await?;
+    crate::store::search::index_title(&*s.items, &doc.team_id, &doc.id, None, &doc.title).await?;
     match s.items.transact(writes).await {
         Ok(()) => Ok((doc, true)),
         // The file stays: a concurrent request used this slot, and it is that document's.
@@ -431,6 +431,6 @@ pub async fn delete(s: &Services, caller: &Caller, id: &str) -> Result<()> {
             other => other.into(),
         })?;
     s.blobs.delete(&doc.original.blob).await?;
-    crate::search::unindex_title(&*s.items, &doc.team_id, &doc.id, &doc.title).await?;
+    crate::store::search::unindex_title(&*s.items, &doc.team_id, &doc.id, &doc.title).await?;
     Ok(())
 }

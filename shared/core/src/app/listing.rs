@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::documents::approver_address;
+use crate::app::documents::approver_address;
 use crate::domain::document::{Document, Status};
 use crate::domain::user::Caller;
 use crate::error::{Error, Result};
@@ -100,7 +100,7 @@ pub async fn list(s: &Services, caller: &Caller, q: ListQuery<'_>) -> Result<Lis
         None => None,
     };
     if let (ListRole::Sender, Some(n)) = (q.role, needle.as_deref())
-        && crate::search::searchable(n)
+        && crate::store::search::searchable(n)
     {
         return search_own(s, caller, n, status, limit, after).await;
     }
@@ -212,7 +212,7 @@ pub async fn copies_for_benchmark(
             let mut doc = template.clone();
             doc.id = DocumentId(crate::ids::new_id(time::OffsetDateTime::now_utc()));
             doc.title = title.clone();
-            crate::search::index_title(items, team, &doc.id, None, title).await?;
+            crate::store::search::index_title(items, team, &doc.id, None, title).await?;
             let mut item = Item::new(keys::document(team, &doc.id), to_json(&doc)?);
             item.index = Some(keys::owner_index(&doc.owner_id, &doc.id));
             writes.push(Write::Put {
@@ -254,7 +254,7 @@ async fn search_own(
     // The listing's cursors name `DOC#<id>`.
     let after = after.as_deref().and_then(keys::document_id);
     let Some(mut walk) =
-        crate::search::TitleMatches::new(&*s.items, caller.team(), needle, after.as_ref())
+        crate::store::search::TitleMatches::new(&*s.items, caller.team(), needle, after.as_ref())
     else {
         return Ok(Listing::default());
     };
@@ -306,7 +306,7 @@ async fn ensure_title_index(s: &Services, team: &TeamId) -> Result<()> {
             .await?;
         for item in &page.items {
             let doc: Document = from_item(item)?;
-            crate::search::index_title(&*s.items, team, &doc.id, None, &doc.title).await?;
+            crate::store::search::index_title(&*s.items, team, &doc.id, None, &doc.title).await?;
         }
         match page.next {
             Some(next) => after = Some(next),

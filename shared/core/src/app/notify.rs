@@ -3,11 +3,11 @@
 //! how a document ended or mailed the completed file. Each mail has a fixed Message-ID per
 //! party and occasion, so a retried step mails nobody twice.
 
+use crate::app::mail::jst;
 use crate::domain::answer::{Decision, Ending};
 use crate::domain::document::{Document, Ids, Phase, Status};
 use crate::domain::party::Recipient;
 use crate::error::{Error, Result};
-use crate::mail::jst;
 use crate::services::Services;
 use crate::store::links;
 use crate::store::users::sender;
@@ -36,10 +36,10 @@ pub(crate) async fn issue_link(
         "agreement-{}-{}-{}{suffix}@keiyaku",
         doc.id, ids.send, recipient.id
     );
-    let mail = crate::mail::agreement_request(
+    let mail = crate::app::mail::agreement_request(
         s,
         recipient.email.as_str(),
-        &crate::mail::AgreementRequest {
+        &crate::app::mail::AgreementRequest {
             recipient: &recipient.name,
             sender: &sender.name,
             title: &doc.title,
@@ -72,7 +72,7 @@ pub(crate) async fn ask_again(
                 .iter()
                 .find(|r| r.id == party)
                 .ok_or_else(|| Error::internal("the current recipient vanished"))?;
-            crate::notify::issue_link(s, doc, &ids, recipient, Some(message_id)).await
+            crate::app::notify::issue_link(s, doc, &ids, recipient, Some(message_id)).await
         }
     }
 }
@@ -101,7 +101,7 @@ pub(crate) async fn ask_approver(
         .as_ref()
         .map_or_else(|| approver_greeting(approver), |u| u.name.clone());
     let first_id = format!("approval-{}-{}-{party}@keiyaku", doc.id, ids.send);
-    let mail = crate::mail::approval_request(
+    let mail = crate::app::mail::approval_request(
         s,
         approver.email.as_str(),
         &greeting,
@@ -201,10 +201,10 @@ pub(crate) async fn tell_ending(
     }
     .name();
     for a in to {
-        let mail = crate::mail::ending_notice(
+        let mail = crate::app::mail::ending_notice(
             s,
             &a.email,
-            &crate::mail::EndingNotice {
+            &crate::app::mail::EndingNotice {
                 name: &a.name,
                 title: &doc.title,
                 ending,
@@ -222,10 +222,10 @@ pub(crate) async fn tell_ending(
 /// else a link: a recipient's own link, the app for the others).
 pub(crate) async fn tell_completed(s: &Services, doc: &Document, ids: &Ids) -> Result<()> {
     let pdf = bytes::Bytes::from(crate::store::documents::read_current(s, doc).await?);
-    let report = crate::verification::report_on_own(s, pdf.clone()).await?;
+    let report = crate::app::verification::report_on_own(s, pdf.clone()).await?;
     let jst_of = |rfc: &str| {
         time::OffsetDateTime::parse(rfc, &time::format_description::well_known::Rfc3339)
-            .map(crate::mail::jst)
+            .map(crate::app::mail::jst)
             .unwrap_or_else(|_| rfc.to_owned())
     };
     let timestamps: Vec<String> = report
@@ -273,7 +273,7 @@ pub(crate) async fn tell_completed(s: &Services, doc: &Document, ids: &Ids) -> R
         .iter()
         .filter_map(|r| {
             let a = doc.answer_of(ids.send, &r.id)?;
-            Some(format!("{} — {}", r.name, crate::mail::jst(a.at)))
+            Some(format!("{} — {}", r.name, crate::app::mail::jst(a.at)))
         })
         .collect();
     let app_link = format!("{}/documents/{}", s.config.public_url, doc.id);
@@ -307,10 +307,10 @@ pub(crate) async fn tell_completed(s: &Services, doc: &Document, ids: &Ids) -> R
         ));
     }
     for (a, link) in to {
-        let mail = crate::mail::completed(
+        let mail = crate::app::mail::completed(
             s,
             &a.email,
-            &crate::mail::Completion {
+            &crate::app::mail::Completion {
                 name: &a.name,
                 title: &doc.title,
                 parties: &parties,

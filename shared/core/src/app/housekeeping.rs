@@ -16,13 +16,13 @@ const SWEEP_LIMIT: usize = 100_000;
 pub(crate) async fn sweep(s: &Services) -> Result<()> {
     let removed = s.items.purge_expired(SWEEP_LIMIT).await?;
     tracing::info!(removed, "housekeeping: expired items purged");
-    crate::jobs::schedule_next_sweep(s).await
+    crate::app::jobs::schedule_next_sweep(s).await
 }
 
 /// Deletes an unused upload's file and slot; a file a document was made from stays.
 pub(crate) async fn abandoned_upload(
     s: &Services,
-    upload: &crate::jobs::AbandonedUpload,
+    upload: &crate::app::jobs::AbandonedUpload,
 ) -> Result<()> {
-    crate::uploads::remove_unused_upload(s, upload).await
+    crate::app::uploads::remove_unused_upload(s, upload).await
 }

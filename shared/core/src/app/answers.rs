@@ -4,7 +4,7 @@
 //! reminding; the mails that end a document; and the reconciler that finishes any of these
 //! follow-ups a stopped process left in the outbox.
 
-use crate::contract;
+use crate::app::contract;
 use crate::domain::answer::Decision;
 use crate::domain::document::{Document, Ids, Status};
 use crate::domain::user::Caller;
@@ -36,8 +36,8 @@ fn closed(doc: &Document) -> Error {
 pub async fn send(s: &Services, caller: &Caller, id: &str) -> Result<Document> {
     let ids = contract::send(s, caller, id).await?;
     crate::failpoint::failpoint("send.committed_before_start");
-    crate::followups::follow_up(s, crate::followups::start(s, &ids).await).await;
-    crate::documents::get(s, caller, id).await
+    crate::app::followups::follow_up(s, crate::app::followups::start(s, &ids).await).await;
+    crate::app::documents::get(s, caller, id).await
 }
 
 /// A party's answer: recorded once, then the party's waiting task completed. A replay (a
@@ -57,7 +57,11 @@ pub(crate) async fn answer(
         crate::failpoint::failpoint("answer.recorded_before_deliver");
     }
     // Also after a replay: the first request may have stopped before this.
-    crate::followups::follow_up(s, crate::followups::deliver(s, ids, party, decision).await).await;
+    crate::app::followups::follow_up(
+        s,
+        crate::app::followups::deliver(s, ids, party, decision).await,
+    )
+    .await;
     if recorded {
         Ok(())
     } else {
@@ -76,7 +80,7 @@ pub async fn approve(
     decision: Decision,
     reason: Option<String>,
 ) -> Result<Document> {
-    let (doc, _, party) = crate::documents::as_approver(s, caller, id).await?;
+    let (doc, _, party) = crate::app::documents::as_approver(s, caller, id).await?;
     let ids = doc.current_send();
     if doc.answer_of(ids.send, &party).is_none() {
         if doc.status != Status::AwaitingApproval {
@@ -93,14 +97,14 @@ pub async fn approve(
         }
     }
     answer(s, &ids, &party, decision, reason, &caller.ip.to_string()).await?;
-    crate::documents::get(s, caller, id).await
+    crate::app::documents::get(s, caller, id).await
 }
 
 /// The sender withdraws a document that is out: it is cancelled at once, and the waiting
 /// task fails with `Keiyaku.Cancelled` so the machine tells the parties. Once every
 /// recipient agreed the contract stands and cannot be withdrawn.
 pub async fn cancel(s: &Services, caller: &Caller, id: &str) -> Result<Document> {
-    let (mut doc, item) = crate::documents::load(s, caller, id).await?;
+    let (mut doc, item) = crate::app::documents::load(s, caller, id).await?;
     match doc.status {
         Status::AwaitingApproval | Status::InProgress | Status::SealFailed => {}
         Status::Draft => {
@@ -149,14 +153,14 @@ pub async fn cancel(s: &Services, caller: &Caller, id: &str) -> Result<Document>
         vec![pending.write()?],
     )
     .await?;
-    crate::followups::follow_up(s, crate::followups::fail_waiting(s, &ids).await).await;
+    crate::app::followups::follow_up(s, crate::app::followups::fail_waiting(s, &ids).await).await;
     Ok(doc)
 }
 
 /// The sender reminds the party the document waits for (at most once an hour per party):
 /// the same request again, marked as a reminder.
 pub async fn remind(s: &Services, caller: &Caller, id: &str) -> Result<()> {
-    let (doc, _) = crate::documents::load(s, caller, id).await?;
+    let (doc, _) = crate::app::documents::load(s, caller, id).await?;
     match doc.status {
         Status::AwaitingApproval | Status::InProgress => {}
         Status::Draft => {
@@ -185,7 +189,7 @@ pub async fn remind(s: &Services, caller: &Caller, id: &str) -> Result<()> {
         doc.send,
         crate::ids::new_id(s.now())
     );
-    crate::notify::ask_again(s, &doc, phase, &current, &message_id).await?;
+    crate::app::notify::ask_again(s, &doc, phase, &current, &message_id).await?;
     let now = s.now();
     s.items
         .transact(vec![

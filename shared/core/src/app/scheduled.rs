@@ -2,23 +2,27 @@
 
 use serde_json::Value;
 
+use crate::app::jobs::Job;
 use crate::error::{Error, Result};
-use crate::jobs::Job;
 use crate::services::Services;
 
 /// Runs a job the scheduler hands back.
 pub async fn run(s: &Services, job: Value) -> Result<()> {
     match serde_json::from_value(job).map_err(|e| Error::internal(format!("a job: {e}")))? {
-        Job::ExpiryReminder { ids, days } => crate::reminders::expiry_reminder(s, &ids, days).await,
+        Job::ExpiryReminder { ids, days } => {
+            crate::app::reminders::expiry_reminder(s, &ids, days).await
+        }
         Job::Reconcile => {
-            let done = crate::followups::reconcile(s).await?;
+            let done = crate::app::followups::reconcile(s).await?;
             // Answers wait for their party's wait to run; anything else failed again.
             if done.left > 0 {
-                crate::jobs::schedule_reconcile(s).await;
+                crate::app::jobs::schedule_reconcile(s).await;
             }
             Ok(())
         }
-        Job::Housekeeping => crate::housekeeping::sweep(s).await,
-        Job::AbandonedUpload(upload) => crate::housekeeping::abandoned_upload(s, &upload).await,
+        Job::Housekeeping => crate::app::housekeeping::sweep(s).await,
+        Job::AbandonedUpload(upload) => {
+            crate::app::housekeeping::abandoned_upload(s, &upload).await
+        }
     }
 }

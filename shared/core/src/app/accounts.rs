@@ -18,7 +18,7 @@ use crate::store::keys;
 use crate::store::users::EmailOwner;
 use crate::store::{from_item, to_json};
 use crate::text::{self, Email};
-use crate::{mail, password};
+use crate::{app::mail, password};
 
 #[derive(Serialize, Deserialize)]
 struct Team {

@@ -112,7 +112,7 @@ pub async fn open_upload(
         ));
     }
     if purpose == UploadPurpose::Verify {
-        crate::verification::count_for_account(s, caller).await?;
+        crate::app::verification::count_for_account(s, caller).await?;
     }
     let now = s.now();
     let slot = UploadSlot {
@@ -126,12 +126,12 @@ pub async fn open_upload(
     };
     let expires_at = now + Duration::days(1);
     // The cleanup first: a slot never exists without it.
-    let cleanup = crate::jobs::AbandonedUpload {
+    let cleanup = crate::app::jobs::AbandonedUpload {
         team_id: caller.team().clone(),
         upload_id: slot.id.clone(),
         document_id: slot.document_id.clone(),
     };
-    crate::jobs::schedule_upload_cleanup(s, cleanup, expires_at).await?;
+    crate::app::jobs::schedule_upload_cleanup(s, cleanup, expires_at).await?;
     let mut item = Item::new(keys::upload(caller.team(), &slot.id), to_json(&slot)?);
     item.expires_at = Some(expires_at.unix_timestamp());
     s.items.put(item, Condition::NotExists).await?;
@@ -284,7 +284,7 @@ pub async fn receive_upload(
 /// from it (then the file is that document's).
 pub(crate) async fn remove_unused_upload(
     s: &Services,
-    upload: &crate::jobs::AbandonedUpload,
+    upload: &crate::app::jobs::AbandonedUpload,
 ) -> Result<()> {
     if s.items
         .get(&keys::document(&upload.team_id, &upload.document_id))
@@ -358,7 +358,7 @@ async fn receive_for_verification(
             format!("received {len} bytes but {limit} were declared"),
         ));
     }
-    let verdict = match crate::verification::verify(s, Prefix(buf, len)).await {
+    let verdict = match crate::app::verification::verify(s, Prefix(buf, len)).await {
         Ok(report) => Verdict::Verified { report },
         Err(Error::Unprocessable { code, message }) => Verdict::Refused { code, message },
         Err(other) => return Err(other),

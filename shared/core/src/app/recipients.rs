@@ -215,7 +215,7 @@ async fn wrong_code(
             "-",
         )?])
         .await?;
-    let mail = crate::mail::link_suspended(
+    let mail = crate::app::mail::link_suspended(
         s,
         sender.email.as_str(),
         &sender.name,
@@ -389,7 +389,7 @@ pub async fn answer(
     ip: IpAddr,
 ) -> Result<RecipientView> {
     load(s, caller).await?;
-    crate::answers::answer(
+    crate::app::answers::answer(
         s,
         &caller.ids,
         &caller.party_id,
@@ -439,7 +439,7 @@ pub async fn reissue(
     doc.updated_at = s.now();
     crate::store::documents::commit_change(s, caller, &doc, &item, "recipient.link_reissued")
         .await?;
-    crate::notify::issue_link(s, &doc, &ids, &doc.recipients[at], None).await
+    crate::app::notify::issue_link(s, &doc, &ids, &doc.recipients[at], None).await
 }
 
 /// The sender revokes a recipient's link: it and its sessions stop working at once, and no
@@ -464,7 +464,7 @@ async fn linked_party(
     id: &str,
     party_id: &str,
 ) -> Result<(Document, Item, Ids, usize)> {
-    let (doc, item) = crate::documents::load(s, caller, id).await?;
+    let (doc, item) = crate::app::documents::load(s, caller, id).await?;
     let ids = Ids {
         team_id: doc.team_id.clone(),
         document_id: doc.id.clone(),

@@ -228,20 +228,20 @@ pub async fn record_wait(
         return Err(cancelled());
     }
     if let Some(answer) = doc.answer_of(ids.send, party) {
-        return crate::followups::deliver(s, ids, party, answer.decision).await;
+        return crate::app::followups::deliver(s, ids, party, answer.decision).await;
     }
     if doc.expires_at.is_some_and(|at| at <= now) {
         return Ok(());
     }
     match phase {
-        Phase::Approval => crate::notify::ask_approver(s, &doc, ids, party, None).await,
+        Phase::Approval => crate::app::notify::ask_approver(s, &doc, ids, party, None).await,
         Phase::Agreement => {
             let recipient = doc
                 .recipients
                 .iter()
                 .find(|r| r.id == party)
                 .ok_or_else(|| Error::internal(format!("no recipient {party}")))?;
-            crate::notify::issue_link(s, &doc, ids, recipient, None).await
+            crate::app::notify::issue_link(s, &doc, ids, recipient, None).await
         }
     }
 }
@@ -258,7 +258,7 @@ fn cancelled() -> Error {
 /// [`crate::domain::party::DEFAULT_EXPIRY_DAYS`] ahead; it waits for its approvers, if any, else
 /// goes to its recipients. The ids of this send, for the workflow's execution.
 pub async fn send(s: &Services, caller: &Caller, id: &str) -> Result<Ids> {
-    let (mut doc, item) = crate::documents::load(s, caller, id).await?;
+    let (mut doc, item) = crate::app::documents::load(s, caller, id).await?;
     if doc.status != Status::Draft {
         return Err(Error::conflict("not_a_draft", "only a draft can be sent"));
     }
@@ -373,7 +373,7 @@ pub async fn seal(s: &Services, ids: &Ids, party: Option<&str>) -> Result<()> {
             )
         }
     };
-    crate::evidence::seal(s, &ids.team_id, &ids.document_id, &step, &reason).await?;
+    crate::app::evidence::seal(s, &ids.team_id, &ids.document_id, &step, &reason).await?;
     if party.is_none() {
         mark(s, ids, &[Status::AwaitingApproval], Status::InProgress).await?;
     }
@@ -383,7 +383,7 @@ pub async fn seal(s: &Services, ids: &Ids, party: Option<&str>) -> Result<()> {
 /// `extend_lta`: long-term form of the sealed file, once.
 pub async fn extend_lta(s: &Services, ids: &Ids) -> Result<()> {
     unpark(s, ids).await?;
-    crate::evidence::extend_long_term(s, &ids.team_id, &ids.document_id).await
+    crate::app::evidence::extend_long_term(s, &ids.team_id, &ids.document_id).await
 }
 
 /// `notify` and `expire`: the document ends as `ending` (a rejected one carries no seal)
@@ -403,14 +403,14 @@ pub async fn end(s: &Services, ids: &Ids, ending: Ending) -> Result<Status> {
         ),
     };
     let doc = mark(s, ids, from, to).await?;
-    crate::jobs::cancel_reminders(s, ids).await;
+    crate::app::jobs::cancel_reminders(s, ids).await;
     // Ended otherwise meanwhile (a cancel overtook a decline): say what it became.
     let told = match doc.status {
         Status::Cancelled => Ending::Cancelled,
         Status::Expired => Ending::Expired,
         _ => ending,
     };
-    crate::notify::tell_ending(s, &doc, ids, told).await?;
+    crate::app::notify::tell_ending(s, &doc, ids, told).await?;
     Ok(doc.status)
 }
 
@@ -418,9 +418,9 @@ pub async fn end(s: &Services, ids: &Ids, ending: Ending) -> Result<Status> {
 /// (sender, approvers, recipients) mailed a summary with the sealed file.
 pub async fn complete(s: &Services, ids: &Ids) -> Result<Status> {
     let doc = mark(s, ids, &[Status::InProgress], Status::Completed).await?;
-    crate::jobs::cancel_reminders(s, ids).await;
+    crate::app::jobs::cancel_reminders(s, ids).await;
     if doc.status == Status::Completed {
-        crate::notify::tell_completed(s, &doc, ids).await?;
+        crate::app::notify::tell_completed(s, &doc, ids).await?;
     }
     Ok(doc.status)
 }
