@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use keiyaku_core::clock::{Clock, SystemClock};
 use keiyaku_local::pki::LocalPki;
-use keiyaku_local::remote_tsa::RemoteTsa;
+use keiyaku_net::tsa::RemoteTsa;
 use keiyaku_pdf::seal::Level;
 
 const RUNS: usize = 7;
@@ -110,9 +110,8 @@ async fn main() {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     // Revocation data fetched over HTTP from the CRL distribution points, as pyHanko does:
     // both do the same revocation work for long-term form.
-    let revocation =
-        Arc::new(keiyaku_local::revocation::CrlSource::new(None, clock.clone()).unwrap());
-    let trust = keiyaku_local::remote_tsa::TsaTrust {
+    let revocation = Arc::new(keiyaku_net::crl::CrlFetcher::new().unwrap());
+    let trust = keiyaku_net::tsa::TsaTrust {
         anchors: vec![pki.root.cert.clone()],
         revocation: revocation.clone(),
         tls_roots: Vec::new(),

@@ -297,14 +297,14 @@ async fn the_local_tsa_over_http_satisfies_openssl_ts_verify() {
 async fn the_remote_tsa_client_checks_what_it_gets_and_seals_with_it() {
     use keiyaku_core::clock::ManualClock;
     use keiyaku_core::ports::{Tsa, TsaError};
-    use keiyaku_local::remote_tsa::RemoteTsa;
+    use keiyaku_net::tsa::RemoteTsa;
     use std::sync::Arc;
 
     let app = TestApp::spawn_with_public_tsa().await;
     let pki = keiyaku_local::pki::LocalPki::open_or_create(&app.data_dir().join("pki"), &app.url)
         .unwrap();
     let url = format!("{}/api/v1/tsa", app.url);
-    let tsa = RemoteTsa::new(&url, None, trust(&pki, &app), app.clock.clone()).unwrap();
+    let tsa = RemoteTsa::new(&url, None, trust(&pki), app.clock.clone()).unwrap();
     let digest = [3u8; 32];
     let token = tsa.timestamp(&digest).await.expect("a checked token");
     keiyaku_pdf::timestamp::check_token(&token, &digest, std::slice::from_ref(&pki.tsa.cert))
@@ -312,7 +312,7 @@ async fn the_remote_tsa_client_checks_what_it_gets_and_seals_with_it() {
 
     // Sealing through it: a B-T seal whose timestamp came over HTTP.
     let pdf = keiyaku_pdf::sample::pdf_with_pages(1);
-    let revocation = keiyaku_local::revocation::CrlSource::new(None, app.clock.clone()).unwrap();
+    let revocation = keiyaku_net::crl::CrlFetcher::new().unwrap();
     let anchors = [pki.root.cert.clone()];
     let sealing = keiyaku_core::sealing::Sealing {
         key: &pki,
@@ -344,7 +344,7 @@ async fn the_remote_tsa_client_checks_what_it_gets_and_seals_with_it() {
     let skewed = Arc::new(ManualClock::new(
         time::OffsetDateTime::now_utc() + time::Duration::hours(1),
     ));
-    let far = RemoteTsa::new(&url, None, trust(&pki, &app), skewed).unwrap();
+    let far = RemoteTsa::new(&url, None, trust(&pki), skewed).unwrap();
     assert!(matches!(
         far.timestamp(&digest).await,
         Err(TsaError::Refused(_))
@@ -353,7 +353,7 @@ async fn the_remote_tsa_client_checks_what_it_gets_and_seals_with_it() {
     let wrong = RemoteTsa::new(
         &format!("{}/api/v1/openapi.json", app.url),
         None,
-        trust(&pki, &app),
+        trust(&pki),
         app.clock.clone(),
     )
     .unwrap();
@@ -366,7 +366,7 @@ async fn the_remote_tsa_client_checks_what_it_gets_and_seals_with_it() {
     let nobody = RemoteTsa::new(
         &format!("http://127.0.0.1:{closed}/tsa"),
         None,
-        trust(&pki, &app),
+        trust(&pki),
         app.clock.clone(),
     )
     .unwrap();
@@ -379,31 +379,23 @@ async fn the_remote_tsa_client_checks_what_it_gets_and_seals_with_it() {
         RemoteTsa::new(
             &url,
             Some(("u".into(), "p".into())),
-            trust(&pki, &app),
+            trust(&pki),
             app.clock.clone()
         )
         .is_err()
     );
-    assert!(
-        RemoteTsa::new(
-            "ftp://tsa.example",
-            None,
-            trust(&pki, &app),
-            app.clock.clone()
-        )
-        .is_err()
-    );
+    assert!(RemoteTsa::new("ftp://tsa.example", None, trust(&pki), app.clock.clone()).is_err());
     // A TSA that chains to no configured anchor is refused; so is a client with no anchors.
     let other = tempfile::tempdir().unwrap();
     let other_pki = keiyaku_local::pki::LocalPki::open_or_create(other.path(), &app.url).unwrap();
-    let untrusted = RemoteTsa::new(&url, None, trust(&other_pki, &app), app.clock.clone()).unwrap();
+    let untrusted = RemoteTsa::new(&url, None, trust(&other_pki), app.clock.clone()).unwrap();
     match untrusted.timestamp(&digest).await {
         Err(TsaError::Refused(why)) => assert!(why.contains("not trusted"), "{why}"),
         other => panic!("{other:?}"),
     }
-    let no_anchors = keiyaku_local::remote_tsa::TsaTrust {
+    let no_anchors = keiyaku_net::tsa::TsaTrust {
         anchors: Vec::new(),
-        revocation: trust(&pki, &app).revocation,
+        revocation: trust(&pki).revocation,
         tls_roots: Vec::new(),
     };
     assert!(RemoteTsa::new(&url, None, no_anchors, app.clock.clone()).is_err());
@@ -412,12 +404,10 @@ async fn the_remote_tsa_client_checks_what_it_gets_and_seals_with_it() {
 
 /// Trust in `pki`'s root, revocation data fetched from the CRL distribution points (this
 /// app's `/ca` routes).
-fn trust(pki: &keiyaku_local::pki::LocalPki, app: &TestApp) -> keiyaku_local::remote_tsa::TsaTrust {
-    keiyaku_local::remote_tsa::TsaTrust {
+fn trust(pki: &keiyaku_local::pki::LocalPki) -> keiyaku_net::tsa::TsaTrust {
+    keiyaku_net::tsa::TsaTrust {
         anchors: vec![pki.root.cert.clone()],
-        revocation: std::sync::Arc::new(
-            keiyaku_local::revocation::CrlSource::new(None, app.clock.clone()).unwrap(),
-        ),
+        revocation: std::sync::Arc::new(keiyaku_net::crl::CrlFetcher::new().unwrap()),
         tls_roots: Vec::new(),
     }
 }
@@ -581,14 +571,14 @@ async fn https_tsa(
 #[tokio::test]
 async fn an_https_tsa_with_a_password_is_used_only_over_tls_it_trusts() {
     use keiyaku_core::ports::{Tsa, TsaError};
-    use keiyaku_local::remote_tsa::RemoteTsa;
+    use keiyaku_net::tsa::RemoteTsa;
 
     let app = TestApp::spawn().await;
     let pki = keiyaku_local::pki::LocalPki::open_or_create(&app.data_dir().join("pki"), &app.url)
         .unwrap();
     let (url, tls_root, requests) = https_tsa(pki.clone(), "keiyaku:s3cret").await;
     let with = |tls_roots: Vec<Vec<u8>>, password: &str| {
-        let mut trust = trust(&pki, &app);
+        let mut trust = trust(&pki);
         trust.tls_roots = tls_roots;
         RemoteTsa::new(
             &url,

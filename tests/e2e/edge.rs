@@ -30,7 +30,7 @@ async fn a_request_head_sent_slowly_is_cut_off() {
 
 #[tokio::test]
 async fn a_request_not_answered_in_time_gets_408() {
-    let app = TestApp::spawn_with_seams(keiyaku_local::server::Seams {
+    let app = TestApp::spawn_with_seams(keiyaku_server::Seams {
         request_timeout: Some(Duration::from_secs(1)),
         ..Default::default()
     })
@@ -150,7 +150,7 @@ async fn https_is_served_with_tls_1_2_and_1_3_only() {
 
 #[tokio::test]
 async fn connections_beyond_the_cap_are_closed_and_the_server_recovers() {
-    let app = TestApp::spawn_with_seams(keiyaku_local::server::Seams {
+    let app = TestApp::spawn_with_seams(keiyaku_server::Seams {
         max_connections: Some(3),
         ..Default::default()
     })

@@ -13,5 +13,6 @@ mod hostile;
 mod housekeeping;
 mod limits;
 mod process;
+mod revocation;
 mod verify;
 mod workflow;

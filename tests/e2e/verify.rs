@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use keiyaku_core::sealing::Sealing;
 use keiyaku_local::pki::{LocalPki, LocalTsa};
-use keiyaku_local::revocation::CrlSource;
+use keiyaku_local::revocation::LocalRevocation;
+use keiyaku_net::crl::CrlFetcher;
 use keiyaku_pdf::seal::Level;
 use keiyaku_tests::{TestApp, error_code};
 use serde_json::{Value, json};
@@ -16,7 +17,11 @@ async fn sealed_and_extended(app: &TestApp) -> (Vec<u8>, Vec<u8>, x509_cert::Cer
     let pki = LocalPki::open_or_create(&LocalPki::dir(&app.data_dir()), &app.url).unwrap();
     let clock: Arc<dyn keiyaku_core::clock::Clock> = Arc::new(keiyaku_core::clock::SystemClock);
     let tsa = LocalTsa::new(pki.clone(), clock.clone());
-    let revocation = CrlSource::new(Some(pki.clone()), clock.clone()).unwrap();
+    let revocation = LocalRevocation::new(
+        pki.clone(),
+        clock.clone(),
+        Arc::new(CrlFetcher::new().unwrap()),
+    );
     let anchors = [pki.root.cert.clone()];
     let sealing = Sealing {
         key: &pki,

@@ -858,7 +858,7 @@ async fn a_seal_that_keeps_failing_parks_until_an_operator_retries_it() {
     use std::sync::atomic::{AtomicBool, Ordering};
     let broken = Arc::new(AtomicBool::new(true));
     let flag = broken.clone();
-    let app = TestApp::spawn_with_seams(keiyaku_local::server::Seams {
+    let app = TestApp::spawn_with_seams(keiyaku_server::Seams {
         tsa: Some(Arc::new(move |inner| {
             Arc::new(FlakyTsa {
                 inner,

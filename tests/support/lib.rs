@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use keiyaku_core::clock::ManualClock;
-use keiyaku_local::server::{self, Running, ServeOptions};
+use keiyaku_server::{self as server, Running, ServeOptions};
 use mail_parser::MimeHeaders;
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};

@@ -1,18 +1,15 @@
-//! The local shape: SQLite, a blob folder, a key file and a maildir behind keiyaku's ports,
-//! and the all-in-one server that `cargo run --release` starts.
+//! The local shape's adapters: SQLite, a blob folder, a key file, a maildir (and SMTP), a
+//! timer table, the local CA and TSA, behind keiyaku's ports. The `keiyaku` binary
+//! (`shared/server`) composes them into the all-in-one server.
 
 pub mod blobs;
-pub mod cli;
 pub mod items;
 pub mod keys;
-pub mod listen;
 pub mod mailer;
 pub mod pki;
-pub mod remote_tsa;
 pub mod revocation;
 pub mod scheduler;
 pub mod sealing;
-pub mod server;
 
 #[cfg(test)]
 mod contract_tests;

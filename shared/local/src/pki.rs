@@ -540,7 +540,8 @@ impl LocalTsa {
 #[async_trait::async_trait]
 impl Tsa for LocalTsa {
     async fn timestamp(&self, digest: &[u8; 32]) -> Result<Vec<u8>, TsaError> {
-        let (query, nonce) = crate::remote_tsa::request(digest);
+        let nonce = rand::random::<u64>();
+        let query = keiyaku_pdf::timestamp::request(digest, Some(nonce), true);
         let now = self.clock.now();
         let reply = keiyaku_pdf::timestamp::respond(
             &query,

@@ -63,13 +63,13 @@ mod tests {
     use lopdf::Object;
 
     use crate::pki::{LocalPki, LocalTsa};
-    use crate::revocation::CrlSource;
+    use crate::revocation::LocalRevocation;
 
     struct Fixture {
         _dir: tempfile::TempDir,
         pki: LocalPki,
         tsa: LocalTsa,
-        revocation: CrlSource,
+        revocation: LocalRevocation,
         anchors: Vec<Certificate>,
         clock: Arc<dyn Clock>,
     }
@@ -79,7 +79,11 @@ mod tests {
         let pki = LocalPki::open_or_create(dir.path(), "http://127.0.0.1:8080").unwrap();
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let tsa = LocalTsa::new(pki.clone(), clock.clone());
-        let revocation = CrlSource::new(Some(pki.clone()), clock.clone()).unwrap();
+        let revocation = LocalRevocation::new(
+            pki.clone(),
+            clock.clone(),
+            Arc::new(keiyaku_net::crl::CrlFetcher::new().unwrap()),
+        );
         Fixture {
             _dir: dir,
             anchors: vec![pki.root.cert.clone()],

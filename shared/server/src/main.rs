@@ -1,5 +1,5 @@
 //! `keiyaku`: the local all-in-one server and tools.
 
 fn main() -> std::process::ExitCode {
-    keiyaku_local::cli::run()
+    keiyaku_server::cli::run()
 }

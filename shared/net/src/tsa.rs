@@ -25,7 +25,7 @@ const MAX_SKEW: time::Duration = time::Duration::minutes(5);
 
 /// A time-stamp request for `digest` with a fresh random nonce (the answer must echo it),
 /// asking for the TSA's certificates; the request and the nonce.
-pub(crate) fn request(digest: &[u8; 32]) -> (Vec<u8>, u64) {
+pub fn request(digest: &[u8; 32]) -> (Vec<u8>, u64) {
     let mut nonce = [0u8; 8];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
     let nonce = u64::from_be_bytes(nonce);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use keiyaku_core::clock::SystemClock;
 
-use crate::server::{self, ServeOptions};
+use crate::{self as server, ServeOptions};
 
 /// keiyaku: electronic contracts, sealed and timestamped.
 #[derive(Parser, Debug)]
@@ -185,8 +185,8 @@ async fn seal(args: SealArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let pki = match crate::pki::LocalPki::open_or_create(
-        &crate::pki::LocalPki::dir(&args.data_dir),
+    let pki = match keiyaku_local::pki::LocalPki::open_or_create(
+        &keiyaku_local::pki::LocalPki::dir(&args.data_dir),
         &public_url,
     ) {
         Ok(p) => p,
@@ -195,7 +195,7 @@ async fn seal(args: SealArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    use crate::sealing::Target;
+    use keiyaku_local::sealing::Target;
     let level = match args.level {
         SealLevel::BB => Target::Level(keiyaku_pdf::seal::Level::BB),
         SealLevel::BT => Target::Level(keiyaku_pdf::seal::Level::BT),
@@ -206,8 +206,12 @@ async fn seal(args: SealArgs) -> ExitCode {
         eprintln!("keiyaku: {e}");
         ExitCode::from(2)
     };
-    let revocation = match crate::revocation::CrlSource::new(Some(pki.clone()), clock.clone()) {
-        Ok(r) => Arc::new(r),
+    let revocation = match keiyaku_net::crl::CrlFetcher::new() {
+        Ok(fetcher) => Arc::new(keiyaku_local::revocation::LocalRevocation::new(
+            pki.clone(),
+            clock.clone(),
+            Arc::new(fetcher),
+        )),
         Err(e) => return usage(e.to_string()),
     };
     let mut anchors = vec![pki.root.cert.clone()];
@@ -241,12 +245,12 @@ async fn seal(args: SealArgs) -> ExitCode {
                 Some(Some((user, password))) => Some((user.to_owned(), password.to_owned())),
                 Some(None) => return usage("--tsa-credentials is user:password".into()),
             };
-            let trust = crate::remote_tsa::TsaTrust {
+            let trust = keiyaku_net::tsa::TsaTrust {
                 anchors: tsa_anchors,
                 revocation: revocation.clone(),
                 tls_roots,
             };
-            match crate::remote_tsa::RemoteTsa::new(url, credentials, trust, clock.clone()) {
+            match keiyaku_net::tsa::RemoteTsa::new(url, credentials, trust, clock.clone()) {
                 Ok(t) => Box::new(t),
                 Err(e) => return usage(e.to_string()),
             }
@@ -254,7 +258,10 @@ async fn seal(args: SealArgs) -> ExitCode {
         (Some(_), None) => {
             return usage("--tsa-url needs --tsa-trust (the TSA's root, PEM)".into());
         }
-        (None, _) => Box::new(crate::pki::LocalTsa::new(pki.clone(), clock.clone())),
+        (None, _) => Box::new(keiyaku_local::pki::LocalTsa::new(
+            pki.clone(),
+            clock.clone(),
+        )),
     };
     let sealing = keiyaku_core::sealing::Sealing {
         key: &pki,
@@ -263,7 +270,14 @@ async fn seal(args: SealArgs) -> ExitCode {
         anchors: &anchors,
         clock,
     };
-    match crate::sealing::seal_file(&sealing, &args.input, &args.output, level, &args.reason).await
+    match keiyaku_local::sealing::seal_file(
+        &sealing,
+        &args.input,
+        &args.output,
+        level,
+        &args.reason,
+    )
+    .await
     {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -279,7 +293,7 @@ fn verify(args: &VerifyArgs) -> ExitCode {
         ExitCode::from(2)
     };
     let trust_file = args.trust.clone().or_else(|| {
-        let local = crate::pki::LocalPki::dir(&args.data_dir).join("root.pem");
+        let local = keiyaku_local::pki::LocalPki::dir(&args.data_dir).join("root.pem");
         local.exists().then_some(local)
     });
     let anchors = match &trust_file {

@@ -1,6 +1,10 @@
-//! The all-in-one local server: opens (creating on first start) the data dir — SQLite
+//! The `keiyaku` binary's library: its CLI (`cli`), its listener (`listen`) and the local
+//! shape's composition root. The all-in-one local server opens (creating on first start) the data dir — SQLite
 //! database, blob folder, key file, maildir — wires the ports into the API router, and
 //! serves it.
+
+pub mod cli;
+pub mod listen;
 
 use std::net::SocketAddr;
 use std::os::unix::fs::DirBuilderExt;
@@ -19,7 +23,7 @@ use keiyaku_core::ports::{Mailer, Tsa};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::{FolderBlobStore, KeyFile, Maildir, SqliteItemStore};
+use keiyaku_local::{FolderBlobStore, KeyFile, Maildir, SqliteItemStore};
 
 /// How to run the server.
 #[derive(Clone, Debug)]
@@ -73,7 +77,7 @@ pub struct Running {
     /// The workflow executor it runs.
     pub runner: Runner,
     /// The timer table of reminders it runs.
-    pub scheduler: Arc<crate::scheduler::TimerTable>,
+    pub scheduler: Arc<keiyaku_local::scheduler::TimerTable>,
     shutdown: Option<oneshot::Sender<()>>,
     stop_runner: Option<oneshot::Sender<()>>,
     stop_scheduler: Option<oneshot::Sender<()>>,
@@ -182,7 +186,14 @@ pub fn open_services(
     public_url: &str,
     clock: Arc<dyn Clock>,
     seams: &Seams,
-) -> Result<(Arc<Services>, Runner, Arc<crate::scheduler::TimerTable>), StartError> {
+) -> Result<
+    (
+        Arc<Services>,
+        Runner,
+        Arc<keiyaku_local::scheduler::TimerTable>,
+    ),
+    StartError,
+> {
     let dir = &options.data_dir;
     let err = |what: &str, e: &dyn std::fmt::Display| {
         StartError::DataDir(dir.display().to_string(), format!("{what}: {e}"))
@@ -199,7 +210,7 @@ pub fn open_services(
                 e.path, e.message
             ))
         })?;
-    let scheduler = Arc::new(crate::scheduler::TimerTable::new(
+    let scheduler = Arc::new(keiyaku_local::scheduler::TimerTable::new(
         items.clone(),
         clock.clone(),
     ));
@@ -237,11 +248,22 @@ pub fn open_services(
     if let Some(wrap) = &seams.mailer {
         delivering = wrap(delivering);
     }
-    let pki = crate::pki::LocalPki::open_or_create(&crate::pki::LocalPki::dir(dir), public_url)
-        .map_err(|e| err("pki", &e))?;
-    let revocation = crate::revocation::CrlSource::new(Some(pki.clone()), clock.clone())
-        .map_err(|e| StartError::Config(e.to_string()))?;
-    let mut tsa: Arc<dyn Tsa> = Arc::new(crate::pki::LocalTsa::new(pki.clone(), clock.clone()));
+    let pki = keiyaku_local::pki::LocalPki::open_or_create(
+        &keiyaku_local::pki::LocalPki::dir(dir),
+        public_url,
+    )
+    .map_err(|e| err("pki", &e))?;
+    let fetcher =
+        keiyaku_net::crl::CrlFetcher::new().map_err(|e| StartError::Config(e.to_string()))?;
+    let revocation = keiyaku_local::revocation::LocalRevocation::new(
+        pki.clone(),
+        clock.clone(),
+        Arc::new(fetcher),
+    );
+    let mut tsa: Arc<dyn Tsa> = Arc::new(keiyaku_local::pki::LocalTsa::new(
+        pki.clone(),
+        clock.clone(),
+    ));
     if let Some(wrap) = &seams.tsa {
         tsa = wrap(tsa);
     }
