@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::ids::{Secret, TeamId, UserId, hash_token};
 use crate::ports::{Condition, Item, Key, Write};
 use crate::ratelimit::{self, address_subject};
-use crate::services::Services;
+use crate::services::needs::{Items, Mail, Settings, Time};
 use crate::store::keys;
 use crate::store::users::EmailOwner;
 use crate::store::{from_item, to_json};
@@ -117,22 +117,26 @@ fn language(raw: Option<&str>) -> Result<String> {
 
 /// Creates an account and its own team, and mails a verification link. Answers the same
 /// whether or not the address is already registered (that owner gets a different mail).
-pub async fn sign_up(s: &Services, input: SignUp<'_>, ip: IpAddr) -> Result<()> {
+pub async fn sign_up(
+    s: &(impl Items + Mail + Time + Settings),
+    input: SignUp<'_>,
+    ip: IpAddr,
+) -> Result<()> {
     let email = Email::parse(input.email, "email")?;
     let name = text::line(input.name, "name", 100)?;
     let language = language(input.language)?;
     password::check(input.password, Some(email.as_str()), Some(&name))
         .map_err(|w| w.into_error("password"))?;
     ratelimit::hit(
-        &*s.items,
+        s.items(),
         s.now(),
         ratelimit::SIGNUP_PER_ADDRESS,
         &address_subject(ip),
     )
     .await?;
 
-    if s.items.get(&keys::email(&email)).await?.is_some() {
-        s.mailer
+    if s.items().get(&keys::email(&email)).await?.is_some() {
+        s.mailer()
             .send(&mail::already_registered(s, email.as_str())?)
             .await?;
         return Ok(());
@@ -187,18 +191,18 @@ pub async fn sign_up(s: &Services, input: SignUp<'_>, ip: IpAddr) -> Result<()> 
         },
         crate::store::audit::audit_write(now, &user.team_id, &user.id, "account.signed_up", ip)?,
     ];
-    match s.items.transact(writes).await {
+    match s.items().transact(writes).await {
         Ok(()) => {}
         // Someone registered the same address a moment ago: answer as for a known address.
         Err(crate::ports::StoreError::ConditionFailed) => {
-            s.mailer
+            s.mailer()
                 .send(&mail::already_registered(s, email.as_str())?)
                 .await?;
             return Ok(());
         }
         Err(e) => return Err(e.into()),
     }
-    s.mailer
+    s.mailer()
         .send(&mail::verify_email(s, email.as_str(), &name, &token.token)?)
         .await?;
     Ok(())
@@ -234,13 +238,13 @@ fn invalid_token() -> Error {
 /// Redeems a one-time token of `purpose`: returns the user and the writes that consume the
 /// token and store the changed user, for one transaction.
 async fn redeem(
-    s: &Services,
+    s: &(impl Items + Time),
     raw: &str,
     purpose: TokenPurpose,
     ip: IpAddr,
 ) -> Result<(User, Item, Key)> {
     ratelimit::hit(
-        &*s.items,
+        s.items(),
         s.now(),
         ratelimit::TOKEN_PER_ADDRESS,
         &address_subject(ip),
@@ -250,7 +254,7 @@ async fn redeem(
         return Err(invalid_token());
     }
     let key = keys::token(&hash_token(raw));
-    let item = s.items.get(&key).await?.ok_or_else(invalid_token)?;
+    let item = s.items().get(&key).await?.ok_or_else(invalid_token)?;
     let token: OneTimeToken = from_item(&item)?;
     if token.purpose != purpose {
         return Err(invalid_token());
@@ -265,7 +269,7 @@ async fn redeem(
 }
 
 async fn commit_user(
-    s: &Services,
+    s: &impl Items,
     mut writes: Vec<Write>,
     user: &User,
     before: &Item,
@@ -277,7 +281,7 @@ async fn commit_user(
         item,
         condition: Condition::Version(before.version),
     });
-    s.items.transact(writes).await.map_err(|e| match e {
+    s.items().transact(writes).await.map_err(|e| match e {
         crate::ports::StoreError::ConditionFailed => Error::conflict(
             "concurrent_change",
             "the account changed meanwhile; try again",
@@ -288,7 +292,7 @@ async fn commit_user(
 
 /// Consumes a redeemed token and stores the changed user, with an audit event, at once.
 async fn consume(
-    s: &Services,
+    s: &(impl Items + Time),
     user: &User,
     before: &Item,
     token_key: Key,
@@ -306,7 +310,7 @@ async fn consume(
 }
 
 /// Confirms an address from the mailed token (single use).
-pub async fn verify_email(s: &Services, token: &str, ip: IpAddr) -> Result<()> {
+pub async fn verify_email(s: &(impl Items + Time), token: &str, ip: IpAddr) -> Result<()> {
     let (mut user, before, token_key) = redeem(s, token, TokenPurpose::VerifyEmail, ip).await?;
     user.email_verified = true;
     consume(s, &user, &before, token_key, "account.email_verified", ip).await
@@ -334,7 +338,7 @@ fn invalid_credentials() -> Error {
 /// Logs in with e-mail and password: a new session of `kind`. `device` is the token of the
 /// caller's device cookie, if it sent one.
 pub async fn login(
-    s: &Services,
+    s: &(impl Items + Time + Settings),
     email: &str,
     password_text: &str,
     kind: SessionKind,
@@ -343,7 +347,7 @@ pub async fn login(
 ) -> Result<LoggedIn> {
     // Limits first, before any hashing, so a flood costs us nothing.
     ratelimit::hit(
-        &*s.items,
+        s.items(),
         s.now(),
         ratelimit::LOGIN_PER_ADDRESS,
         &address_subject(ip),
@@ -368,7 +372,7 @@ pub async fn login(
         ],
     };
     for (limit, subject) in budgets {
-        ratelimit::hit(&*s.items, s.now(), limit, &subject).await?;
+        ratelimit::hit(s.items(), s.now(), limit, &subject).await?;
     }
     if password_text.len() > 4 * password::MAX_LENGTH {
         return Err(invalid_credentials());
@@ -378,7 +382,7 @@ pub async fn login(
     if !password::verify(password_text, stored).await? {
         // The owner sees failed logins in the account's history.
         if let Some((user, _)) = &found {
-            s.items
+            s.items()
                 .transact(vec![crate::store::audit::audit_write(
                     s.now(),
                     &user.team_id,
@@ -427,13 +431,13 @@ pub async fn login(
                 session_hash: token.hash.clone(),
             })?,
         );
-        record.expires_at = Some((now + s.config.api_token_absolute).unix_timestamp());
+        record.expires_at = Some((now + s.config().api_token_absolute).unix_timestamp());
         writes.push(Write::Put {
             item: record,
             condition: Condition::NotExists,
         });
     }
-    s.items.transact(writes).await?;
+    s.items().transact(writes).await?;
     let device = match known_device {
         Some(_) => None,
         None => Some(remember_device(s, &email).await?),
@@ -447,12 +451,16 @@ pub async fn login(
 }
 
 /// The hash of `token` when it is a device cookie of the account `email`.
-async fn known_device(s: &Services, token: &str, email: &Email) -> Result<Option<String>> {
+async fn known_device(
+    s: &(impl Items + Time),
+    token: &str,
+    email: &Email,
+) -> Result<Option<String>> {
     if token.is_empty() || token.len() > 100 {
         return Ok(None);
     }
     let hash = hash_token(token);
-    let Some(item) = s.items.get(&keys::device(&hash)).await? else {
+    let Some(item) = s.items().get(&keys::device(&hash)).await? else {
         return Ok(None);
     };
     let expired = item
@@ -463,7 +471,7 @@ async fn known_device(s: &Services, token: &str, email: &Email) -> Result<Option
 }
 
 /// A new device token for the account `email` (its hash stored for a year).
-async fn remember_device(s: &Services, email: &Email) -> Result<String> {
+async fn remember_device(s: &(impl Items + Time), email: &Email) -> Result<String> {
     let token = Secret::generate();
     let mut item = Item::new(
         keys::device(&token.hash),
@@ -472,23 +480,26 @@ async fn remember_device(s: &Services, email: &Email) -> Result<String> {
         })?,
     );
     item.expires_at = Some((s.now() + Duration::days(DEVICE_DAYS)).unix_timestamp());
-    s.items.put(item, Condition::NotExists).await?;
+    s.items().put(item, Condition::NotExists).await?;
     Ok(token.token)
 }
 
-fn session_deadline(s: &Services, session: &Session) -> OffsetDateTime {
+fn session_deadline(s: &impl Settings, session: &Session) -> OffsetDateTime {
     match session.kind {
-        SessionKind::Browser => (session.last_seen + s.config.session_idle)
-            .min(session.created_at + s.config.session_absolute),
-        SessionKind::Api => (session.last_seen + s.config.api_token_idle)
-            .min(session.created_at + s.config.api_token_absolute),
+        SessionKind::Browser => (session.last_seen + s.config().session_idle)
+            .min(session.created_at + s.config().session_absolute),
+        SessionKind::Api => (session.last_seen + s.config().api_token_idle)
+            .min(session.created_at + s.config().api_token_absolute),
     }
 }
 
 /// The caller's API tokens that still work, newest first.
-pub async fn list_api_tokens(s: &Services, caller: &Caller) -> Result<Vec<ApiToken>> {
+pub async fn list_api_tokens(
+    s: &(impl Items + Time + Settings),
+    caller: &Caller,
+) -> Result<Vec<ApiToken>> {
     let page = s
-        .items
+        .items()
         .query(&crate::ports::Query {
             pk: keys::team_pk(caller.team()),
             sk_prefix: keys::api_tokens_prefix(caller.user_id()),
@@ -501,7 +512,7 @@ pub async fn list_api_tokens(s: &Services, caller: &Caller) -> Result<Vec<ApiTok
     for item in page.items {
         let record: ApiTokenRecord = from_item(&item)?;
         let key = keys::session(&record.session_hash);
-        let Some(session_item) = s.items.get(&key).await? else {
+        let Some(session_item) = s.items().get(&key).await? else {
             continue;
         };
         let session: Session = from_item(&session_item)?;
@@ -521,14 +532,14 @@ pub async fn list_api_tokens(s: &Services, caller: &Caller) -> Result<Vec<ApiTok
 }
 
 /// Revokes one of the caller's API tokens.
-pub async fn revoke_api_token(s: &Services, caller: &Caller, id: &str) -> Result<()> {
+pub async fn revoke_api_token(s: &(impl Items + Time), caller: &Caller, id: &str) -> Result<()> {
     if id.is_empty() || id.len() > 64 {
         return Err(Error::NotFound);
     }
     let key = keys::api_token(caller.team(), caller.user_id(), id);
-    let item = s.items.get(&key).await?.ok_or(Error::NotFound)?;
+    let item = s.items().get(&key).await?.ok_or(Error::NotFound)?;
     let record: ApiTokenRecord = from_item(&item)?;
-    s.items
+    s.items()
         .transact(vec![
             Write::Delete {
                 key: keys::session(&record.session_hash),
@@ -554,7 +565,7 @@ pub async fn revoke_api_token(s: &Services, caller: &Caller, id: &str) -> Result
 /// or presented the wrong way: a browser session only as a cookie, an API token only as a
 /// bearer token).
 pub async fn authenticate(
-    s: &Services,
+    s: &(impl Items + Time + Settings),
     token: &str,
     presented_as: SessionKind,
     ip: IpAddr,
@@ -565,7 +576,7 @@ pub async fn authenticate(
     }
     let session_hash = hash_token(token);
     let item = s
-        .items
+        .items()
         .get(&keys::session(&session_hash))
         .await?
         .ok_or_else(expired)?;
@@ -588,7 +599,10 @@ pub async fn authenticate(
         touched.version += 1;
         touched.expires_at = Some(session_deadline(s, &session).unix_timestamp());
         // Losing a race to another request only means an older last_seen.
-        let _ = s.items.put(touched, Condition::Version(item.version)).await;
+        let _ = s
+            .items()
+            .put(touched, Condition::Version(item.version))
+            .await;
     }
     Ok(Caller {
         user,
@@ -600,8 +614,8 @@ pub async fn authenticate(
 }
 
 /// Ends the caller's session.
-pub async fn logout(s: &Services, caller: &Caller) -> Result<()> {
-    s.items
+pub async fn logout(s: &impl Items, caller: &Caller) -> Result<()> {
+    s.items()
         .delete(&keys::session(&caller.session_hash), Condition::None)
         .await?;
     Ok(())
@@ -609,7 +623,7 @@ pub async fn logout(s: &Services, caller: &Caller) -> Result<()> {
 
 /// Changes name and/or language.
 pub async fn update_profile(
-    s: &Services,
+    s: &impl Items,
     caller: &Caller,
     name: Option<&str>,
     lang: Option<&str>,
@@ -629,7 +643,7 @@ pub async fn update_profile(
 
 /// Gives the account with this address the operator role (the ops view); run by the
 /// `keiyaku operator grant` command on the server itself, never through the API.
-pub async fn grant_operator(s: &Services, email: &str) -> Result<User> {
+pub async fn grant_operator(s: &(impl Items + Time), email: &str) -> Result<User> {
     let email = Email::parse(email, "email")?;
     let (mut user, item) = crate::store::users::user_by_email(s, &email)
         .await?
@@ -656,13 +670,13 @@ pub async fn grant_operator(s: &Services, email: &str) -> Result<User> {
 
 /// Changes the password (the current one is required) and revokes every other session.
 pub async fn change_password(
-    s: &Services,
+    s: &(impl Items + Time),
     caller: &Caller,
     current: &str,
     new: &str,
 ) -> Result<()> {
     ratelimit::hit(
-        &*s.items,
+        s.items(),
         s.now(),
         ratelimit::PASSWORD_CHANGE_PER_ACCOUNT,
         caller.user_id().as_str(),
@@ -686,7 +700,7 @@ pub async fn change_password(
     user.session_epoch += 1;
     // The session making the change moves to the new epoch; every other one is revoked.
     let session_item = s
-        .items
+        .items()
         .get(&keys::session(&caller.session_hash))
         .await?
         .ok_or_else(|| Error::unauthorized("the session has ended"))?;
@@ -712,9 +726,13 @@ pub async fn change_password(
 }
 
 /// Mails a reset link if the address has an account; answers the same either way.
-pub async fn request_reset(s: &Services, email: &str, ip: IpAddr) -> Result<()> {
+pub async fn request_reset(
+    s: &(impl Items + Mail + Time + Settings),
+    email: &str,
+    ip: IpAddr,
+) -> Result<()> {
     ratelimit::hit(
-        &*s.items,
+        s.items(),
         s.now(),
         ratelimit::RESET_PER_ADDRESS,
         &address_subject(ip),
@@ -722,7 +740,7 @@ pub async fn request_reset(s: &Services, email: &str, ip: IpAddr) -> Result<()> 
     .await?;
     let email = Email::parse(email, "email")?;
     ratelimit::hit(
-        &*s.items,
+        s.items(),
         s.now(),
         ratelimit::RESET_PER_ACCOUNT,
         email.as_str(),
@@ -732,7 +750,7 @@ pub async fn request_reset(s: &Services, email: &str, ip: IpAddr) -> Result<()> 
         return Ok(());
     };
     let token = Secret::generate();
-    s.items
+    s.items()
         .put(
             token_item(
                 &token,
@@ -743,7 +761,7 @@ pub async fn request_reset(s: &Services, email: &str, ip: IpAddr) -> Result<()> 
             Condition::NotExists,
         )
         .await?;
-    s.mailer
+    s.mailer()
         .send(&mail::password_reset(
             s,
             email.as_str(),
@@ -756,7 +774,12 @@ pub async fn request_reset(s: &Services, email: &str, ip: IpAddr) -> Result<()> 
 
 /// Sets a new password from a reset token (single use); every session is revoked. The
 /// mailed link also proves the address, so it counts as verified.
-pub async fn confirm_reset(s: &Services, token: &str, new: &str, ip: IpAddr) -> Result<()> {
+pub async fn confirm_reset(
+    s: &(impl Items + Time),
+    token: &str,
+    new: &str,
+    ip: IpAddr,
+) -> Result<()> {
     let (mut user, before, token_key) = redeem(s, token, TokenPurpose::ResetPassword, ip).await?;
     password::check(new, Some(user.email.as_str()), Some(&user.name))
         .map_err(|w| w.into_error("new"))?;
@@ -768,14 +791,14 @@ pub async fn confirm_reset(s: &Services, token: &str, new: &str, ip: IpAddr) -> 
 
 /// Why a password would be refused (rate-limited; no account needed).
 pub async fn password_check(
-    s: &Services,
+    s: &(impl Items + Time),
     pw: &str,
     email: Option<&str>,
     name: Option<&str>,
     ip: IpAddr,
 ) -> Result<Option<password::Weakness>> {
     ratelimit::hit(
-        &*s.items,
+        s.items(),
         s.now(),
         ratelimit::PASSWORD_CHECK_PER_ADDRESS,
         &address_subject(ip),

@@ -12,7 +12,7 @@ use crate::store::outbox::Pending;
 
 use crate::error::{Error, Result};
 use crate::ratelimit::{self, Limit};
-use crate::services::Services;
+use crate::services::needs::{DataKeys, Items, Mail, Schedule, Settings, Time, Workflows};
 
 /// Reminders a sender may send per document.
 const REMIND_PER_DOCUMENT: Limit = Limit {
@@ -33,7 +33,11 @@ fn closed(doc: &Document) -> Error {
 }
 
 /// Sends a draft and starts its execution (`doc-<id>-<send>`). The document as sent.
-pub async fn send(s: &Services, caller: &Caller, id: &str) -> Result<Document> {
+pub async fn send(
+    s: &(impl Items + Workflows + Schedule + Time),
+    caller: &Caller,
+    id: &str,
+) -> Result<Document> {
     let ids = contract::send(s, caller, id).await?;
     crate::failpoint::failpoint("send.committed_before_start");
     crate::app::followups::follow_up(s, crate::app::followups::start(s, &ids).await).await;
@@ -45,7 +49,7 @@ pub async fn send(s: &Services, caller: &Caller, id: &str) -> Result<Document> {
 /// replay still finishes the delivery its first request may not have —, an answer to a
 /// document that ended 410.
 pub(crate) async fn answer(
-    s: &Services,
+    s: &(impl Items + Workflows + Schedule + Time),
     ids: &Ids,
     party: &str,
     decision: Decision,
@@ -74,7 +78,7 @@ pub(crate) async fn answer(
 
 /// A logged-in approver approves or rejects (with a reason) a document that waits for them.
 pub async fn approve(
-    s: &Services,
+    s: &(impl Items + Workflows + Schedule + Time),
     caller: &Caller,
     id: &str,
     decision: Decision,
@@ -103,7 +107,11 @@ pub async fn approve(
 /// The sender withdraws a document that is out: it is cancelled at once, and the waiting
 /// task fails with `Keiyaku.Cancelled` so the machine tells the parties. Once every
 /// recipient agreed the contract stands and cannot be withdrawn.
-pub async fn cancel(s: &Services, caller: &Caller, id: &str) -> Result<Document> {
+pub async fn cancel(
+    s: &(impl Items + Workflows + Schedule + Time),
+    caller: &Caller,
+    id: &str,
+) -> Result<Document> {
     let (mut doc, item) = crate::app::documents::load(s, caller, id).await?;
     match doc.status {
         Status::AwaitingApproval | Status::InProgress | Status::SealFailed => {}
@@ -159,7 +167,11 @@ pub async fn cancel(s: &Services, caller: &Caller, id: &str) -> Result<Document>
 
 /// The sender reminds the party the document waits for (at most once an hour per party):
 /// the same request again, marked as a reminder.
-pub async fn remind(s: &Services, caller: &Caller, id: &str) -> Result<()> {
+pub async fn remind(
+    s: &(impl Items + DataKeys + Mail + Time + Settings),
+    caller: &Caller,
+    id: &str,
+) -> Result<()> {
     let (doc, _) = crate::app::documents::load(s, caller, id).await?;
     match doc.status {
         Status::AwaitingApproval | Status::InProgress => {}
@@ -177,7 +189,7 @@ pub async fn remind(s: &Services, caller: &Caller, id: &str) -> Result<()> {
             )
         })?;
     ratelimit::hit(
-        &*s.items,
+        s.items(),
         s.now(),
         REMIND_PER_DOCUMENT,
         &format!("{}#{}", doc.id, current),
@@ -191,7 +203,7 @@ pub async fn remind(s: &Services, caller: &Caller, id: &str) -> Result<()> {
     );
     crate::app::notify::ask_again(s, &doc, phase, &current, &message_id).await?;
     let now = s.now();
-    s.items
+    s.items()
         .transact(vec![
             crate::store::documents::history_event_write(
                 now,

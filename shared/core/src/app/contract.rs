@@ -12,7 +12,9 @@ use crate::domain::document::{Ids, Phase};
 use crate::domain::user::Caller;
 use crate::error::{Error, Result};
 use crate::ports::{Condition, Item, StoreError, Write};
-use crate::services::Services;
+use crate::services::needs::{
+    Authority, Blobs, Cpu, DataKeys, Items, Mail, Schedule, SealingPorts, Settings, Time, Workflows,
+};
 use crate::store::documents::history_event_write;
 use crate::store::keys;
 use crate::store::outbox::Pending;
@@ -41,7 +43,7 @@ impl NextStep {
 /// `next_step`: the next approver or recipient who has not answered in this send, with the
 /// seconds left before the deadline; `done` when all have; `cancelled` or `expired` when
 /// the document ended while no task was waiting.
-pub async fn next_step(s: &Services, ids: &Ids, phase: Phase) -> Result<NextStep> {
+pub async fn next_step(s: &(impl Items + Time), ids: &Ids, phase: Phase) -> Result<NextStep> {
     let (doc, _) = crate::store::documents::load(s, ids).await?;
     if doc.status == Status::Cancelled {
         return Ok(NextStep::ended("cancelled"));
@@ -83,7 +85,7 @@ pub async fn next_step(s: &Services, ids: &Ids, phase: Phase) -> Result<NextStep
 /// answer is a conflict; an answer to a document that ended is `document_closed`. `Ok(true)`
 /// when this call recorded it (the caller then completes the waiting task).
 pub async fn record_answer(
-    s: &Services,
+    s: &(impl Items + Time),
     ids: &Ids,
     party: &str,
     decision: Decision,
@@ -94,7 +96,7 @@ pub async fn record_answer(
 }
 
 async fn record_answer_attempt(
-    s: &Services,
+    s: &(impl Items + Time),
     ids: &Ids,
     party: &str,
     decision: Decision,
@@ -162,7 +164,7 @@ async fn record_answer_attempt(
     updated.body = serde_json::to_value(&doc).map_err(Error::internal)?;
     updated.version += 1;
     match s
-        .items
+        .items()
         .transact(vec![
             Write::Put {
                 item: updated,
@@ -209,7 +211,7 @@ async fn record_answer_attempt(
 /// reports as `Keiyaku.Cancelled`; past the deadline nobody is asked, and the wait's own
 /// timeout (the seconds `next_step` gave) ends it.
 pub async fn record_wait(
-    s: &Services,
+    s: &(impl Items + DataKeys + Mail + Workflows + Time + Settings),
     ids: &Ids,
     phase: Phase,
     party: &str,
@@ -220,7 +222,7 @@ pub async fn record_wait(
         crate::store::waits::wait_key(ids, party),
         serde_json::json!({ "send": ids.send, "task_token": task_token, "at": now.unix_timestamp() }),
     );
-    s.items.put(wait, Condition::None).await?;
+    s.items().put(wait, Condition::None).await?;
     // Read after the token is stored: a cancel or an answer committed before this read is
     // seen here, and one committed after it finds the stored token — never neither.
     let (doc, _) = crate::store::documents::load(s, ids).await?;
@@ -257,7 +259,7 @@ fn cancelled() -> Error {
 /// Sends a draft: it must name at least one recipient; its deadline defaults to
 /// [`crate::domain::party::DEFAULT_EXPIRY_DAYS`] ahead; it waits for its approvers, if any, else
 /// goes to its recipients. The ids of this send, for the workflow's execution.
-pub async fn send(s: &Services, caller: &Caller, id: &str) -> Result<Ids> {
+pub async fn send(s: &(impl Items + Time), caller: &Caller, id: &str) -> Result<Ids> {
     let (mut doc, item) = crate::app::documents::load(s, caller, id).await?;
     if doc.status != Status::Draft {
         return Err(Error::conflict("not_a_draft", "only a draft can be sent"));
@@ -306,7 +308,12 @@ pub async fn send(s: &Services, caller: &Caller, id: &str) -> Result<Ids> {
 /// Moves the document from one of `from` to `to`, with a history event (no change when it
 /// is already `to`). A document that ended meanwhile (cancelled, expired) stays as it is:
 /// the document as it is now is returned either way.
-pub(crate) async fn mark(s: &Services, ids: &Ids, from: &[Status], to: Status) -> Result<Document> {
+pub(crate) async fn mark(
+    s: &(impl Items + Time),
+    ids: &Ids,
+    from: &[Status],
+    to: Status,
+) -> Result<Document> {
     for _ in 0..8 {
         let (mut doc, item) = crate::store::documents::load(s, ids).await?;
         if doc.status == to || matches!(doc.status, Status::Cancelled | Status::Expired) {
@@ -332,7 +339,7 @@ pub(crate) async fn mark(s: &Services, ids: &Ids, from: &[Status], to: Status) -
         updated.version += 1;
         let action = format!("document.{}", to.name());
         match s
-            .items
+            .items()
             .transact(vec![
                 Write::Put {
                     item: updated,
@@ -356,7 +363,11 @@ pub(crate) async fn mark(s: &Services, ids: &Ids, from: &[Status], to: Status) -
 /// `seal`: seals the document for the send (`party` None) or for a recipient's agreement,
 /// naming the act in `/Reason` (「送信」, 「山田 花子 様が同意」). Once per (send, step, party).
 /// After the send seal the document is with its recipients.
-pub async fn seal(s: &Services, ids: &Ids, party: Option<&str>) -> Result<()> {
+pub async fn seal(
+    s: &(impl Items + Blobs + DataKeys + SealingPorts + Time + Settings + Cpu + Authority),
+    ids: &Ids,
+    party: Option<&str>,
+) -> Result<()> {
     unpark(s, ids).await?;
     let (doc, _) = crate::store::documents::load(s, ids).await?;
     let (step, reason) = match party {
@@ -381,14 +392,21 @@ pub async fn seal(s: &Services, ids: &Ids, party: Option<&str>) -> Result<()> {
 }
 
 /// `extend_lta`: long-term form of the sealed file, once.
-pub async fn extend_lta(s: &Services, ids: &Ids) -> Result<()> {
+pub async fn extend_lta(
+    s: &(impl Items + Blobs + DataKeys + SealingPorts + Time + Settings + Cpu + Authority),
+    ids: &Ids,
+) -> Result<()> {
     unpark(s, ids).await?;
     crate::app::evidence::extend_long_term(s, &ids.team_id, &ids.document_id).await
 }
 
 /// `notify` and `expire`: the document ends as `ending` (a rejected one carries no seal)
 /// and everyone concerned is told, one mail per party and ending. The status it has now.
-pub async fn end(s: &Services, ids: &Ids, ending: Ending) -> Result<Status> {
+pub async fn end(
+    s: &(impl Items + Mail + Schedule + Time + Settings),
+    ids: &Ids,
+    ending: Ending,
+) -> Result<Status> {
     let (from, to): (&[Status], Status) = match ending {
         Ending::Rejected => (&[Status::AwaitingApproval], Status::Rejected),
         Ending::Declined => (&[Status::InProgress], Status::Declined),
@@ -416,7 +434,10 @@ pub async fn end(s: &Services, ids: &Ids, ending: Ending) -> Result<Status> {
 
 /// `complete`: the file is in long-term form; the document is completed and every party
 /// (sender, approvers, recipients) mailed a summary with the sealed file.
-pub async fn complete(s: &Services, ids: &Ids) -> Result<Status> {
+pub async fn complete(
+    s: &(impl Items + Blobs + DataKeys + Mail + Schedule + Time + Settings + Cpu + Authority),
+    ids: &Ids,
+) -> Result<Status> {
     let doc = mark(s, ids, &[Status::InProgress], Status::Completed).await?;
     crate::app::jobs::cancel_reminders(s, ids).await;
     if doc.status == Status::Completed {
@@ -429,7 +450,7 @@ pub async fn complete(s: &Services, ids: &Ids) -> Result<Status> {
 /// is marked `seal_failed` (its earlier status kept for the retry) and the task token kept
 /// for the operators' retry (`POST /ops/executions/{id}/retry`).
 pub async fn seal_failed(
-    s: &Services,
+    s: &(impl Items + Time),
     ids: &Ids,
     step: &str,
     error: &str,
@@ -441,7 +462,7 @@ pub async fn seal_failed(
     }
     let previous = if doc.status == Status::SealFailed {
         // A retried invocation: the status to go back to is the one recorded first.
-        s.items
+        s.items()
             .get(&crate::store::waits::wait_key(
                 ids,
                 crate::store::waits::OPS_PARTY,
@@ -463,7 +484,7 @@ pub async fn seal_failed(
             "error": error,
         }),
     );
-    s.items.put(wait, Condition::None).await?;
+    s.items().put(wait, Condition::None).await?;
     tracing::error!(document = %ids.document_id, send = ids.send, step, error, "sealing failed; parked for an operator's retry");
     // As in `record_wait`: a cancel committed before this is seen here, one after it finds
     // the parked token.
@@ -475,13 +496,13 @@ pub async fn seal_failed(
 
 /// After an operator's retry the parked step runs again: the document goes back to where
 /// it was before the seal failed (idempotent; nothing to do when it is not parked).
-async fn unpark(s: &Services, ids: &Ids) -> Result<()> {
+async fn unpark(s: &(impl Items + Time), ids: &Ids) -> Result<()> {
     let (doc, _) = crate::store::documents::load(s, ids).await?;
     if doc.status != Status::SealFailed {
         return Ok(());
     }
     let previous = s
-        .items
+        .items()
         .get(&crate::store::waits::wait_key(
             ids,
             crate::store::waits::OPS_PARTY,

@@ -16,7 +16,7 @@ use crate::envelope::{self, Binding};
 use crate::error::{Error, Result};
 use crate::ids::{DocumentId, TeamId, hash_token};
 use crate::ports::{ByteStream, Condition, Item, Key, PutMode, Query, StoreError, Write};
-use crate::services::Services;
+use crate::services::needs::{Blobs, Cpu, DataKeys, Items, Settings, Time};
 use crate::store::audit::audit_write;
 use crate::store::keys;
 use crate::store::{from_item, to_json};
@@ -47,7 +47,7 @@ fn idempotency_key(caller: &Caller, key: &str) -> Key {
 /// Replays an earlier create with the same `Idempotency-Key`: the document it made, or a
 /// conflict when the key was used for something else.
 async fn replay(
-    s: &Services,
+    s: &impl Items,
     caller: &Caller,
     key: Option<&str>,
     fingerprint: &str,
@@ -60,7 +60,7 @@ async fn replay(
             "1 to 255 printable ASCII characters",
         ));
     }
-    let Some(item) = s.items.get(&idempotency_key(caller, key)).await? else {
+    let Some(item) = s.items().get(&idempotency_key(caller, key)).await? else {
         return Ok(None);
     };
     let record: IdempotencyRecord = from_item(&item)?;
@@ -88,7 +88,11 @@ fn title_or_default(title: Option<&str>, filename: &str) -> Result<String> {
 /// Validates a PDF sent in one call, encrypts and stores it, and records the draft.
 /// Nothing is kept when anything fails. Returns the document and whether it was made now
 /// (false: an idempotent replay).
-pub async fn create(s: &Services, caller: &Caller, new: NewDocument) -> Result<(Document, bool)> {
+pub async fn create(
+    s: &(impl Items + Blobs + DataKeys + Time + Settings + Cpu),
+    caller: &Caller,
+    new: NewDocument,
+) -> Result<(Document, bool)> {
     let filename = text::file_name(&new.filename);
     let title = title_or_default(new.title.as_deref(), &filename)?;
     let sha256 = hex::encode(Sha256::digest(&new.bytes));
@@ -105,11 +109,11 @@ pub async fn create(s: &Services, caller: &Caller, new: NewDocument) -> Result<(
     if size == 0 {
         return Err(Error::invalid("empty_file", "file", "the file is empty"));
     }
-    if size > s.config.max_document_bytes {
-        return Err(too_large(s.config.max_document_bytes));
+    if size > s.config().max_document_bytes {
+        return Err(too_large(s.config().max_document_bytes));
     }
     let pdf = new.bytes.clone();
-    let info = s.cpu.run(move || keiyaku_pdf::inspect(&pdf)).await?;
+    let info = s.cpu().run(move || keiyaku_pdf::inspect(&pdf)).await?;
     let info = info.map_err(|e| {
         tracing::info!(code = e.code(), detail = %e.detail(), "upload refused");
         Error::Unprocessable {
@@ -126,8 +130,8 @@ pub async fn create(s: &Services, caller: &Caller, new: NewDocument) -> Result<(
         version: 1,
     };
     let sealed =
-        envelope::encrypt(&*s.keys, &binding, envelope::seal_bytes_source(new.bytes)).await?;
-    s.blobs.put(&blob, sealed, PutMode::CreateOnly).await?;
+        envelope::encrypt(s.keys(), &binding, envelope::seal_bytes_source(new.bytes)).await?;
+    s.blobs().put(&blob, sealed, PutMode::CreateOnly).await?;
     let doc = draft(
         caller,
         id,
@@ -140,9 +144,9 @@ pub async fn create(s: &Services, caller: &Caller, new: NewDocument) -> Result<(
         now,
     );
     let writes = draft_writes(caller, &doc, key, &fp)?;
-    crate::store::search::index_title(&*s.items, &doc.team_id, &doc.id, None, &doc.title).await?;
-    if let Err(e) = s.items.transact(writes).await {
-        s.blobs.delete(&blob).await?;
+    crate::store::search::index_title(s.items(), &doc.team_id, &doc.id, None, &doc.title).await?;
+    if let Err(e) = s.items().transact(writes).await {
+        s.blobs().delete(&blob).await?;
         // A concurrent request with the same key won: answer with its document.
         if let Some(doc) = replay(s, caller, key, &fp).await? {
             return Ok((doc, false));
@@ -156,7 +160,7 @@ pub async fn create(s: &Services, caller: &Caller, new: NewDocument) -> Result<(
 /// encrypted and stored; this records it). A file the PDF check refused is reported now,
 /// and the slot is gone.
 pub async fn create_from_upload(
-    s: &Services,
+    s: &(impl Items + Time),
     caller: &Caller,
     upload_id: &str,
     title: Option<&str>,
@@ -177,7 +181,7 @@ pub async fn create_from_upload(
     let (pages, pdf_version) = match received.verdict {
         Verdict::Accepted { pages, pdf_version } => (pages, pdf_version),
         Verdict::Refused { code, message } => {
-            s.items
+            s.items()
                 .delete(&item.key, Condition::Version(item.version))
                 .await?;
             return Err(Error::Unprocessable { code, message });
@@ -201,8 +205,8 @@ pub async fn create_from_upload(
         key: item.key.clone(),
         condition: Condition::Version(item.version),
     });
-    crate::store::search::index_title(&*s.items, &doc.team_id, &doc.id, None, &doc.title).await?;
-    match s.items.transact(writes).await {
+    crate::store::search::index_title(s.items(), &doc.team_id, &doc.id, None, &doc.title).await?;
+    match s.items().transact(writes).await {
         Ok(()) => Ok((doc, true)),
         // The file stays: a concurrent request used this slot, and it is that document's.
         Err(StoreError::ConditionFailed) => match replay(s, caller, idempotency_key, &fp).await? {
@@ -302,10 +306,10 @@ fn draft_writes(
 }
 
 /// A document of the caller's (404 for anyone else's) and the item it was read from.
-pub(crate) async fn load(s: &Services, caller: &Caller, id: &str) -> Result<(Document, Item)> {
+pub(crate) async fn load(s: &impl Items, caller: &Caller, id: &str) -> Result<(Document, Item)> {
     let id = DocumentId::parse(id).ok_or(Error::NotFound)?;
     let item = s
-        .items
+        .items()
         .get(&keys::document(caller.team(), &id))
         .await?
         .ok_or(Error::NotFound)?;
@@ -326,7 +330,7 @@ pub(crate) fn approver_address(caller: &Caller) -> Result<&Email> {
 }
 
 /// A document the caller may see: their own, or one they were named to approve.
-pub async fn get(s: &Services, caller: &Caller, id: &str) -> Result<Document> {
+pub async fn get(s: &impl Items, caller: &Caller, id: &str) -> Result<Document> {
     match load(s, caller, id).await {
         Err(Error::NotFound) => as_approver(s, caller, id).await.map(|(d, _, _)| d),
         other => other.map(|(d, _)| d),
@@ -335,16 +339,16 @@ pub async fn get(s: &Services, caller: &Caller, id: &str) -> Result<Document> {
 
 /// A document the caller was named to approve: it, its item and the caller's party id.
 pub(crate) async fn as_approver(
-    s: &Services,
+    s: &impl Items,
     caller: &Caller,
     id: &str,
 ) -> Result<(Document, Item, String)> {
     let id = DocumentId::parse(id).ok_or(Error::NotFound)?;
     let email = approver_address(caller)?;
-    let index = match s.items.get(&keys::approver_index(email, &id)).await? {
+    let index = match s.items().get(&keys::approver_index(email, &id)).await? {
         Some(index) => index,
         None => s
-            .items
+            .items()
             .get(&keys::legacy_approver_index(caller.user_id(), &id))
             .await?
             .ok_or(Error::NotFound)?,
@@ -352,7 +356,7 @@ pub(crate) async fn as_approver(
     let team: TeamId =
         serde_json::from_value(index.body["team_id"].clone()).map_err(Error::internal)?;
     let item = s
-        .items
+        .items()
         .get(&keys::document(&team, &id))
         .await?
         .ok_or(Error::NotFound)?;
@@ -367,12 +371,12 @@ pub(crate) async fn as_approver(
 }
 
 /// A document's history, oldest first.
-pub async fn history(s: &Services, doc: &Document) -> Result<Vec<HistoryEvent>> {
+pub async fn history(s: &impl Items, doc: &Document) -> Result<Vec<HistoryEvent>> {
     let mut events = Vec::new();
     let mut after = None;
     loop {
         let page = s
-            .items
+            .items()
             .query(&Query {
                 pk: keys::team_pk(&doc.team_id),
                 sk_prefix: keys::history_prefix(&doc.id),
@@ -394,14 +398,18 @@ pub async fn history(s: &Services, doc: &Document) -> Result<Vec<HistoryEvent>> 
 /// The document's current file, decrypted as it streams. The first segment is checked
 /// before this returns, so a corrupt file fails before any byte is sent; later segments
 /// end the stream with an error at the first that fails.
-pub async fn open_file(s: &Services, caller: &Caller, id: &str) -> Result<(Document, ByteStream)> {
+pub async fn open_file(
+    s: &(impl Items + Blobs + DataKeys),
+    caller: &Caller,
+    id: &str,
+) -> Result<(Document, ByteStream)> {
     let doc = get(s, caller, id).await?;
     let body = crate::store::documents::stream_current(s, &doc).await?;
     Ok((doc, body))
 }
 
 /// Deletes a draft (its file too); a document that went out is kept.
-pub async fn delete(s: &Services, caller: &Caller, id: &str) -> Result<()> {
+pub async fn delete(s: &(impl Items + Blobs + Time), caller: &Caller, id: &str) -> Result<()> {
     let (doc, item) = load(s, caller, id).await?;
     if doc.status != Status::Draft {
         return Err(Error::conflict(
@@ -409,7 +417,7 @@ pub async fn delete(s: &Services, caller: &Caller, id: &str) -> Result<()> {
             "only a draft can be deleted",
         ));
     }
-    s.items
+    s.items()
         .transact(vec![
             Write::Delete {
                 key: item.key.clone(),
@@ -430,7 +438,7 @@ pub async fn delete(s: &Services, caller: &Caller, id: &str) -> Result<()> {
             }
             other => other.into(),
         })?;
-    s.blobs.delete(&doc.original.blob).await?;
-    crate::store::search::unindex_title(&*s.items, &doc.team_id, &doc.id, &doc.title).await?;
+    s.blobs().delete(&doc.original.blob).await?;
+    crate::store::search::unindex_title(s.items(), &doc.team_id, &doc.id, &doc.title).await?;
     Ok(())
 }

@@ -15,7 +15,9 @@ use crate::error::{Error, Result};
 use crate::ids::{DocumentId, TeamId};
 use crate::ports::{BlobError, Condition, PutMode, StoreError, Write};
 use crate::sealing::Sealing;
-use crate::services::Services;
+use crate::services::needs::{
+    Authority, Blobs, Cpu, DataKeys, Items, SealingPorts, Settings, Time,
+};
 use crate::store::documents::{file_binding, history_event_write};
 use crate::store::keys;
 
@@ -46,7 +48,7 @@ fn seal_error(e: SealError) -> Error {
 /// Seals the document's current file for `step` (`send`, `agreement:<party id>`) with
 /// `/Reason` `reason`. Done once per step: a second call finds the step recorded.
 pub async fn seal(
-    s: &Services,
+    s: &(impl Items + Blobs + DataKeys + SealingPorts + Time + Settings + Cpu + Authority),
     team: &TeamId,
     id: &DocumentId,
     step: &str,
@@ -57,12 +59,16 @@ pub async fn seal(
 
 /// Extends the document's sealed file to long-term form and records by when its document
 /// timestamp must be renewed. Done once.
-pub async fn extend_long_term(s: &Services, team: &TeamId, id: &DocumentId) -> Result<()> {
+pub async fn extend_long_term(
+    s: &(impl Items + Blobs + DataKeys + SealingPorts + Time + Settings + Cpu + Authority),
+    team: &TeamId,
+    id: &DocumentId,
+) -> Result<()> {
     apply(s, team, id, "long_term", Step::LongTerm).await
 }
 
 async fn apply(
-    s: &Services,
+    s: &(impl Items + Blobs + DataKeys + SealingPorts + Time + Settings + Cpu + Authority),
     team: &TeamId,
     id: &DocumentId,
     step: &str,
@@ -70,7 +76,7 @@ async fn apply(
 ) -> Result<()> {
     for _ in 0..ATTEMPTS {
         let item = s
-            .items
+            .items()
             .get(&keys::document(team, id))
             .await?
             .ok_or(Error::NotFound)?;
@@ -97,7 +103,7 @@ async fn apply(
         };
         let binding = file_binding(id, &file);
         let long_term = matches!(what, Step::LongTerm);
-        let (stored, renewal, sha256) = match s.blobs.get(&blob).await {
+        let (stored, renewal, sha256) = match s.blobs().get(&blob).await {
             // An earlier attempt made this version and stopped before recording it: the seal
             // it holds is the one, so it is not made twice.
             Ok(existing) => reuse(s, &binding, existing, long_term).await?,
@@ -105,18 +111,18 @@ async fn apply(
                 let pdf = crate::store::documents::read_all(
                     s,
                     &file_binding(id, &current),
-                    s.blobs.get(&current.blob).await?,
+                    s.blobs().get(&current.blob).await?,
                 )
                 .await?;
                 let (renewed, renewal, sha256) = produce(s, pdf, &what).await?;
                 let renewed = bytes::Bytes::from(renewed);
                 let body = envelope::seal_bytes_source(renewed.clone());
-                let encrypted = envelope::encrypt(&*s.keys, &binding, body).await?;
-                match s.blobs.put(&blob, encrypted, PutMode::CreateOnly).await {
+                let encrypted = envelope::encrypt(s.keys(), &binding, body).await?;
+                match s.blobs().put(&blob, encrypted, PutMode::CreateOnly).await {
                     Ok(_) => (renewed, renewal, sha256),
                     // Another attempt got there first: its file is the one.
                     Err(BlobError::AlreadyExists) => {
-                        reuse(s, &binding, s.blobs.get(&blob).await?, long_term).await?
+                        reuse(s, &binding, s.blobs().get(&blob).await?, long_term).await?
                     }
                     Err(other) => return Err(other.into()),
                 }
@@ -151,7 +157,7 @@ async fn apply(
             Step::LongTerm => "document.long_term",
         };
         let result = s
-            .items
+            .items()
             .transact(vec![
                 Write::Put {
                     item: updated,
@@ -175,7 +181,7 @@ async fn apply(
 /// A version an earlier attempt stored, and (for long-term form) its renewal date, read
 /// from the file itself so the record is the same as that attempt's would have been.
 async fn reuse(
-    s: &Services,
+    s: &(impl DataKeys + Time + Settings + Cpu + Authority),
     binding: &envelope::Binding,
     blob: crate::ports::ByteStream,
     long_term: bool,
@@ -194,17 +200,17 @@ async fn reuse(
 /// its SHA-256. The new revision is appended to `pdf` itself (a large buffer grows by
 /// remapping, not copying), and the file is hashed once, as it is sealed.
 async fn produce(
-    s: &Services,
+    s: &(impl SealingPorts + Time + Authority),
     mut pdf: Vec<u8>,
     what: &Step<'_>,
 ) -> Result<(Vec<u8>, Option<OffsetDateTime>, String)> {
     let anchors = crate::app::verification::anchors(s)?;
     let sealing = Sealing {
-        key: &*s.sealing_key,
-        tsa: &*s.tsa,
-        revocation: &*s.revocation,
+        key: s.sealing_key(),
+        tsa: s.tsa(),
+        revocation: s.revocation(),
         anchors: &anchors,
-        clock: s.clock.clone(),
+        clock: s.clock().clone(),
     };
     let (revision, renewal, hash) = match what {
         Step::Seal { reason } => {
@@ -227,7 +233,10 @@ async fn produce(
 }
 
 /// When the file's newest document timestamp must be renewed, from the file itself.
-async fn renew_by(s: &Services, pdf: bytes::Bytes) -> Result<Option<OffsetDateTime>> {
+async fn renew_by(
+    s: &(impl Time + Cpu + Authority),
+    pdf: bytes::Bytes,
+) -> Result<Option<OffsetDateTime>> {
     let report = crate::app::verification::report_on_own(s, pdf).await?;
     Ok(report.renew_by.as_deref().and_then(|t| {
         OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()

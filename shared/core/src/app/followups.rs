@@ -9,19 +9,19 @@ use crate::domain::answer::Decision;
 use crate::domain::document::Ids;
 use crate::error::{Error, Result};
 use crate::ports::{Condition, Query, WorkflowError};
-use crate::services::Services;
+use crate::services::needs::{Items, Schedule, Time, Workflows};
 use crate::store::keys;
 use crate::store::outbox::Pending;
 
 /// Schedules the reminders before the deadline, starts the send's execution (a running one
 /// with the same input is left as it is) and clears its outbox entry.
-pub(crate) async fn start(s: &Services, ids: &Ids) -> Result<()> {
+pub(crate) async fn start(s: &(impl Items + Workflows + Schedule + Time), ids: &Ids) -> Result<()> {
     let input = serde_json::to_value(ids).map_err(Error::internal)?;
     let (doc, _) = crate::store::documents::load(s, ids).await?;
     if let Some(deadline) = doc.expires_at {
         crate::app::jobs::schedule_reminders(s, ids, deadline).await?;
     }
-    match s.workflow.start(&ids.execution_name(), input).await {
+    match s.workflow().start(&ids.execution_name(), input).await {
         Ok(_) => {}
         // Ended already, or (impossibly) another input: nothing to start.
         Err(WorkflowError::AlreadyExists) => {
@@ -32,8 +32,8 @@ pub(crate) async fn start(s: &Services, ids: &Ids) -> Result<()> {
     done(s, &Pending::Start { ids: ids.clone() }).await
 }
 
-async fn done(s: &Services, pending: &Pending) -> Result<()> {
-    s.items.delete(&pending.key(), Condition::None).await?;
+async fn done(s: &impl Items, pending: &Pending) -> Result<()> {
+    s.items().delete(&pending.key(), Condition::None).await?;
     Ok(())
 }
 
@@ -41,7 +41,7 @@ async fn done(s: &Services, pending: &Pending) -> Result<()> {
 /// entry. Without a token yet (the wait has not recorded it) the entry stays: the wait
 /// delivers it when it runs.
 pub(crate) async fn deliver(
-    s: &Services,
+    s: &(impl Items + Workflows),
     ids: &Ids,
     party: &str,
     decision: Decision,
@@ -50,7 +50,7 @@ pub(crate) async fn deliver(
         return Ok(());
     };
     match s
-        .workflow
+        .workflow()
         .succeed_task(&token, json!({ "decision": decision }))
         .await
     {
@@ -72,7 +72,7 @@ pub(crate) async fn deliver(
 /// The follow-up of a committed change (starting an execution, completing or failing a
 /// task) failed: its outbox entry stays, and the reconciler is scheduled to finish it, so
 /// the caller is answered for what was committed.
-pub(crate) async fn follow_up(s: &Services, result: Result<()>) {
+pub(crate) async fn follow_up(s: &(impl Schedule + Time), result: Result<()>) {
     if let Err(e) = result {
         tracing::warn!(error = %e, "a follow-up is left in the outbox; the reconciler will finish it");
         crate::app::jobs::schedule_reconcile(s).await;
@@ -80,10 +80,10 @@ pub(crate) async fn follow_up(s: &Services, result: Result<()>) {
 }
 
 /// Fails every task the send waits on with `Keiyaku.Cancelled`, then clears the outbox.
-pub(crate) async fn fail_waiting(s: &Services, ids: &Ids) -> Result<()> {
+pub(crate) async fn fail_waiting(s: &(impl Items + Workflows), ids: &Ids) -> Result<()> {
     for (_, token) in crate::store::waits::waits(s, ids).await? {
         match s
-            .workflow
+            .workflow()
             .fail_task(
                 &token,
                 "Keiyaku.Cancelled",
@@ -110,12 +110,12 @@ pub struct Reconciled {
 /// Finishes every follow-up left in the outbox (a process stopped, or a dependency failed,
 /// between a committed change and its effect on the workflow). Runs at start and whenever
 /// a follow-up failed (through the scheduler); one that fails again stays for the next run.
-pub async fn reconcile(s: &Services) -> Result<Reconciled> {
+pub async fn reconcile(s: &(impl Items + Workflows + Schedule + Time)) -> Result<Reconciled> {
     let mut done = Reconciled::default();
     let mut after = None;
     loop {
         let page = s
-            .items
+            .items()
             .query(&Query {
                 pk: keys::PENDING.into(),
                 sk_prefix: String::new(),
@@ -134,7 +134,11 @@ pub async fn reconcile(s: &Services) -> Result<Reconciled> {
     }
 }
 
-async fn reconcile_one(s: &Services, item: &crate::ports::Item, done: &mut Reconciled) {
+async fn reconcile_one(
+    s: &(impl Items + Workflows + Schedule + Time),
+    item: &crate::ports::Item,
+    done: &mut Reconciled,
+) {
     {
         let pending: Pending = match serde_json::from_value(item.body.clone()) {
             Ok(p) => p,

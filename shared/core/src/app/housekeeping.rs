@@ -7,21 +7,21 @@
 //! Scheduler) keeps them across a crash.
 
 use crate::error::Result;
-use crate::services::Services;
+use crate::services::needs::{Blobs, Items, Schedule, Time};
 
 /// Expired items one sweep removes at most (the next removes the rest).
 const SWEEP_LIMIT: usize = 100_000;
 
 /// Purges expired items, then schedules the next sweep.
-pub(crate) async fn sweep(s: &Services) -> Result<()> {
-    let removed = s.items.purge_expired(SWEEP_LIMIT).await?;
+pub(crate) async fn sweep(s: &(impl Items + Schedule + Time)) -> Result<()> {
+    let removed = s.items().purge_expired(SWEEP_LIMIT).await?;
     tracing::info!(removed, "housekeeping: expired items purged");
     crate::app::jobs::schedule_next_sweep(s).await
 }
 
 /// Deletes an unused upload's file and slot; a file a document was made from stays.
 pub(crate) async fn abandoned_upload(
-    s: &Services,
+    s: &(impl Items + Blobs),
     upload: &crate::app::jobs::AbandonedUpload,
 ) -> Result<()> {
     crate::app::uploads::remove_unused_upload(s, upload).await

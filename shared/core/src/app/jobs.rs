@@ -8,7 +8,7 @@ use time::{Duration, OffsetDateTime};
 use crate::domain::document::Ids;
 use crate::error::{Error, Result};
 use crate::ids::{DocumentId, TeamId, UploadId};
-use crate::services::Services;
+use crate::services::needs::{Schedule, Time};
 
 /// Days before the deadline at which the party is reminded (the last also tells the sender).
 pub const DAYS_BEFORE: [i64; 2] = [3, 1];
@@ -40,10 +40,10 @@ const RECONCILE_AFTER_SECONDS: i64 = 30;
 
 /// Schedules the reconciler shortly (a follow-up failed). A failure to schedule leaves the
 /// follow-up for the next start.
-pub async fn schedule_reconcile(s: &Services) {
+pub async fn schedule_reconcile(s: &(impl Schedule + Time)) {
     let at = s.now() + Duration::seconds(RECONCILE_AFTER_SECONDS);
     let job = serde_json::to_value(Job::Reconcile).unwrap_or_default();
-    if let Err(e) = s.scheduler.schedule(RECONCILE, at, job).await {
+    if let Err(e) = s.scheduler().schedule(RECONCILE, at, job).await {
         tracing::error!(error = %e, "the reconciler could not be scheduled; the next start runs it");
     }
 }
@@ -53,7 +53,11 @@ fn reminder_name(ids: &Ids, days: i64) -> String {
 }
 
 /// Schedules the send's reminders (those still ahead by more than an hour).
-pub async fn schedule_reminders(s: &Services, ids: &Ids, deadline: OffsetDateTime) -> Result<()> {
+pub async fn schedule_reminders(
+    s: &(impl Schedule + Time),
+    ids: &Ids,
+    deadline: OffsetDateTime,
+) -> Result<()> {
     for days in DAYS_BEFORE {
         let at = deadline - Duration::days(days);
         if at <= s.now() + Duration::hours(1) {
@@ -64,7 +68,7 @@ pub async fn schedule_reminders(s: &Services, ids: &Ids, deadline: OffsetDateTim
             days,
         })
         .map_err(Error::internal)?;
-        s.scheduler
+        s.scheduler()
             .schedule(&reminder_name(ids, days), at, job)
             .await?;
     }
@@ -72,9 +76,9 @@ pub async fn schedule_reminders(s: &Services, ids: &Ids, deadline: OffsetDateTim
 }
 
 /// Forgets the send's reminders (it ended). A failure only leaves jobs that will do nothing.
-pub async fn cancel_reminders(s: &Services, ids: &Ids) {
+pub async fn cancel_reminders(s: &impl Schedule, ids: &Ids) {
     for days in DAYS_BEFORE {
-        if let Err(e) = s.scheduler.cancel(&reminder_name(ids, days)).await {
+        if let Err(e) = s.scheduler().cancel(&reminder_name(ids, days)).await {
             tracing::warn!(error = %e, "a reminder was not cancelled; it will do nothing");
         }
     }
@@ -106,18 +110,18 @@ pub struct AbandonedUpload {
 }
 
 /// Schedules the first sweep after a start.
-pub async fn schedule_sweep(s: &Services) -> Result<()> {
+pub async fn schedule_sweep(s: &(impl Schedule + Time)) -> Result<()> {
     sweep_at(s, s.now() + FIRST_SWEEP_AFTER).await
 }
 
 /// Schedules the next daily sweep.
-pub(crate) async fn schedule_next_sweep(s: &Services) -> Result<()> {
+pub(crate) async fn schedule_next_sweep(s: &(impl Schedule + Time)) -> Result<()> {
     sweep_at(s, s.now() + SWEEP_EVERY).await
 }
 
-async fn sweep_at(s: &Services, at: OffsetDateTime) -> Result<()> {
+async fn sweep_at(s: &impl Schedule, at: OffsetDateTime) -> Result<()> {
     let job = serde_json::to_value(Job::Housekeeping).map_err(Error::internal)?;
-    s.scheduler.schedule(SWEEP, at, job).await?;
+    s.scheduler().schedule(SWEEP, at, job).await?;
     Ok(())
 }
 
@@ -129,13 +133,13 @@ fn upload_job_name(upload: &UploadId) -> String {
 /// Schedules the cleanup of an upload slot that expires at `expires_at`, for when no
 /// request can use it any more.
 pub(crate) async fn schedule_upload_cleanup(
-    s: &Services,
+    s: &impl Schedule,
     upload: AbandonedUpload,
     expires_at: OffsetDateTime,
 ) -> Result<()> {
     let name = upload_job_name(&upload.upload_id);
     let job = serde_json::to_value(Job::AbandonedUpload(upload)).map_err(Error::internal)?;
-    s.scheduler
+    s.scheduler()
         .schedule(&name, expires_at + UPLOAD_GRACE, job)
         .await?;
     Ok(())

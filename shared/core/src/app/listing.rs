@@ -10,7 +10,7 @@ use crate::domain::user::Caller;
 use crate::error::{Error, Result};
 use crate::ids::{DocumentId, TeamId, UserId};
 use crate::ports::{Condition, Item, Query, Write};
-use crate::services::Services;
+use crate::services::needs::Items;
 use crate::store::keys;
 use crate::store::{from_item, to_json};
 use crate::text;
@@ -65,7 +65,7 @@ fn bad_cursor() -> Error {
 
 /// The caller's documents, newest first, filtered and paged. The cursor is bound to the
 /// caller: another user's cursor is refused.
-pub async fn list(s: &Services, caller: &Caller, q: ListQuery<'_>) -> Result<Listing> {
+pub async fn list(s: &impl Items, caller: &Caller, q: ListQuery<'_>) -> Result<Listing> {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let status = q.status;
@@ -117,7 +117,7 @@ pub async fn list(s: &Services, caller: &Caller, q: ListQuery<'_>) -> Result<Lis
     for _ in 0..20 {
         let page = match q.role {
             ListRole::Sender => {
-                s.items
+                s.items()
                     .query_index(&Query {
                         pk: keys::owner_index_pk(caller.user_id()),
                         sk_prefix: keys::DOC.into(),
@@ -130,7 +130,7 @@ pub async fn list(s: &Services, caller: &Caller, q: ListQuery<'_>) -> Result<Lis
             // The approver's index holds (team, document); each document is read from its
             // team, and only shown while it still names the caller.
             ListRole::Approver => {
-                s.items
+                s.items()
                     .query(&Query {
                         pk: approver.map(keys::approver_index_pk).unwrap_or_default(),
                         sk_prefix: keys::DOC.into(),
@@ -150,7 +150,7 @@ pub async fn list(s: &Services, caller: &Caller, q: ListQuery<'_>) -> Result<Lis
                     let Some(id) = keys::document_id(&item.key.sk) else {
                         continue;
                     };
-                    let Some(found) = s.items.get(&keys::document(&team, &id)).await? else {
+                    let Some(found) = s.items().get(&keys::document(&team, &id)).await? else {
                         continue;
                     };
                     let doc: Document = from_item(&found)?;
@@ -243,7 +243,7 @@ const SEARCH_BUDGET: usize = 2000;
 /// The caller's own documents whose titles hold the folded `needle`, newest first, through
 /// the title index: the cost follows what is found, not how many documents there are.
 async fn search_own(
-    s: &Services,
+    s: &impl Items,
     caller: &Caller,
     needle: &str,
     status: Option<Status>,
@@ -254,7 +254,7 @@ async fn search_own(
     // The listing's cursors name `DOC#<id>`.
     let after = after.as_deref().and_then(keys::document_id);
     let Some(mut walk) =
-        crate::store::search::TitleMatches::new(&*s.items, caller.team(), needle, after.as_ref())
+        crate::store::search::TitleMatches::new(s.items(), caller.team(), needle, after.as_ref())
     else {
         return Ok(Listing::default());
     };
@@ -263,7 +263,7 @@ async fn search_own(
     while let Some(id) = walk.next().await? {
         fetched += 1;
         // A posting is a candidate: the document may be gone, another's, or retitled.
-        if let Some(item) = s.items.get(&keys::document(caller.team(), &id)).await? {
+        if let Some(item) = s.items().get(&keys::document(caller.team(), &id)).await? {
             let doc: Document = from_item(&item)?;
             if &doc.owner_id == caller.user_id()
                 && status.is_none_or(|st| doc.status == st)
@@ -287,15 +287,15 @@ async fn search_own(
 
 /// Indexes the titles of a team's documents from before the title index, once per team
 /// (idempotent: a crash or a concurrent request only repeats the same writes).
-async fn ensure_title_index(s: &Services, team: &TeamId) -> Result<()> {
+async fn ensure_title_index(s: &impl Items, team: &TeamId) -> Result<()> {
     let marker = keys::titles_indexed(team);
-    if s.items.get(&marker).await?.is_some() {
+    if s.items().get(&marker).await?.is_some() {
         return Ok(());
     }
     let mut after = None;
     loop {
         let page = s
-            .items
+            .items()
             .query(&Query {
                 pk: keys::team_pk(team),
                 sk_prefix: keys::DOC.into(),
@@ -306,14 +306,14 @@ async fn ensure_title_index(s: &Services, team: &TeamId) -> Result<()> {
             .await?;
         for item in &page.items {
             let doc: Document = from_item(item)?;
-            crate::store::search::index_title(&*s.items, team, &doc.id, None, &doc.title).await?;
+            crate::store::search::index_title(s.items(), team, &doc.id, None, &doc.title).await?;
         }
         match page.next {
             Some(next) => after = Some(next),
             None => break,
         }
     }
-    s.items
+    s.items()
         .put(Item::new(marker, serde_json::json!({})), Condition::None)
         .await?;
     Ok(())

@@ -6,18 +6,18 @@ use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
 use crate::ports::OutgoingMail;
-use crate::services::Services;
+use crate::services::needs::{Settings, Time};
 
 /// The headers every mail of the service has: from, to, subject, date, Message-ID.
 fn headers(
-    services: &Services,
+    s: &(impl Time + Settings),
     to: &str,
     subject: &str,
     message_id: &str,
 ) -> Result<MessageBuilder> {
-    let from: Mailbox = services.config.mail_from.parse().map_err(Error::internal)?;
+    let from: Mailbox = s.config().mail_from.parse().map_err(Error::internal)?;
     let to_box: Mailbox = to.parse().map_err(Error::internal)?;
-    let date: std::time::SystemTime = services.now().into();
+    let date: std::time::SystemTime = s.now().into();
     Ok(Message::builder()
         .from(from)
         .to(to_box)
@@ -37,13 +37,13 @@ fn outgoing(to: &str, message_id: &str, message: Message) -> OutgoingMail {
 
 /// Builds a plain-text UTF-8 message.
 pub fn compose(
-    services: &Services,
+    s: &(impl Time + Settings),
     to: &str,
     subject: &str,
     body: &str,
     message_id: &str,
 ) -> Result<OutgoingMail> {
-    let message = headers(services, to, subject, message_id)?
+    let message = headers(s, to, subject, message_id)?
         .header(ContentType::TEXT_PLAIN)
         .body(body.replace('\n', "\r\n"))
         .map_err(Error::internal)?;
@@ -57,12 +57,12 @@ pub fn fresh_message_id(now: OffsetDateTime) -> String {
 
 /// The address-confirmation mail after sign-up.
 pub fn verify_email(
-    services: &Services,
+    s: &(impl Time + Settings),
     to: &str,
     name: &str,
     token: &str,
 ) -> Result<OutgoingMail> {
-    let link = format!("{}/verify-email#{token}", services.config.public_url);
+    let link = format!("{}/verify-email#{token}", s.config().public_url);
     let body = format!(
         "{name} 様\n\n\
          keiyaku へのご登録ありがとうございます。\n\
@@ -75,18 +75,18 @@ pub fn verify_email(
          If you did not sign up, ignore this mail.\n"
     );
     compose(
-        services,
+        s,
         to,
         "【keiyaku】メールアドレスの確認 / Confirm your e-mail address",
         &body,
-        &fresh_message_id(services.now()),
+        &fresh_message_id(s.now()),
     )
 }
 
 /// Sent when someone signs up with an address that already has an account (the API answers
 /// the same either way, so sign-up does not reveal which addresses are registered).
-pub fn already_registered(services: &Services, to: &str) -> Result<OutgoingMail> {
-    let link = format!("{}/reset", services.config.public_url);
+pub fn already_registered(s: &(impl Time + Settings), to: &str) -> Result<OutgoingMail> {
+    let link = format!("{}/reset", s.config().public_url);
     let body = format!(
         "このメールアドレスで keiyaku の新規登録が試みられましたが、すでにアカウントがあります。\n\
          パスワードをお忘れの場合は、次のページから再設定してください。\n\n\
@@ -96,22 +96,22 @@ pub fn already_registered(services: &Services, to: &str) -> Result<OutgoingMail>
          If you forgot your password, reset it on the page above.\n"
     );
     compose(
-        services,
+        s,
         to,
         "【keiyaku】アカウントはすでに登録されています / You already have an account",
         &body,
-        &fresh_message_id(services.now()),
+        &fresh_message_id(s.now()),
     )
 }
 
 /// The password-reset mail.
 pub fn password_reset(
-    services: &Services,
+    s: &(impl Time + Settings),
     to: &str,
     name: &str,
     token: &str,
 ) -> Result<OutgoingMail> {
-    let link = format!("{}/reset#{token}", services.config.public_url);
+    let link = format!("{}/reset#{token}", s.config().public_url);
     let body = format!(
         "{name} 様\n\n\
          パスワード再設定のご依頼を受け付けました。\n\
@@ -124,11 +124,11 @@ pub fn password_reset(
          If you did not ask for this, ignore this mail; your password stays as it is.\n"
     );
     compose(
-        services,
+        s,
         to,
         "【keiyaku】パスワードの再設定 / Reset your password",
         &body,
-        &fresh_message_id(services.now()),
+        &fresh_message_id(s.now()),
     )
 }
 
@@ -146,7 +146,7 @@ fn tag(reminder: bool) -> &'static str {
 /// make one first.
 #[allow(clippy::too_many_arguments)]
 pub fn approval_request(
-    services: &Services,
+    s: &(impl Time + Settings),
     to: &str,
     approver: &str,
     registered: bool,
@@ -156,7 +156,7 @@ pub fn approval_request(
     message_id: &str,
     reminder: bool,
 ) -> Result<OutgoingMail> {
-    let base = &services.config.public_url;
+    let base = &s.config().public_url;
     let link = format!("{base}/documents/{document_id}");
     let (invite_ja, invite_en) = if registered {
         (String::new(), String::new())
@@ -185,7 +185,7 @@ pub fn approval_request(
          {invite_en}"
     );
     compose(
-        services,
+        s,
         to,
         &format!(
             "{}承認のお願い: {title} / Approval requested",
@@ -219,7 +219,7 @@ pub struct AgreementRequest<'a> {
 /// A recipient is asked to review and agree: the link carries our opaque token in its
 /// fragment, so it never reaches a server or CDN log.
 pub fn agreement_request(
-    services: &Services,
+    s: &(impl Time + Settings),
     to: &str,
     request: &AgreementRequest<'_>,
     message_id: &str,
@@ -234,7 +234,7 @@ pub fn agreement_request(
         access_code,
         reminder,
     } = request;
-    let link = format!("{}/r/#{link_token}", services.config.public_url);
+    let link = format!("{}/r/#{link_token}", s.config().public_url);
     let message = message
         .map(|m| format!("\nメッセージ / Message:\n{m}\n"))
         .unwrap_or_default();
@@ -255,7 +255,7 @@ pub fn agreement_request(
          Open the link above to read it, then agree or decline.\n"
     );
     compose(
-        services,
+        s,
         to,
         &format!(
             "{}{title} の確認のお願い / Please review and agree",
@@ -282,7 +282,7 @@ pub struct EndingNotice<'a> {
 
 /// Tells a party that a document ended without being concluded.
 pub fn ending_notice(
-    services: &Services,
+    s: &(impl Time + Settings),
     to: &str,
     notice: &EndingNotice<'_>,
     message_id: &str,
@@ -334,7 +334,7 @@ pub fn ending_notice(
          {title}: {en}\n"
     );
     compose(
-        services,
+        s,
         to,
         &format!("【keiyaku】{title} は{subject_ja} / {subject_en}"),
         &body,
@@ -364,23 +364,23 @@ pub const MAX_MAIL_BYTES: usize = 7_000_000;
 /// Every party is told that the document is concluded, with the sealed PDF attached when
 /// the whole message stays under [`MAX_MAIL_BYTES`] (else only the link).
 pub fn completed(
-    services: &Services,
+    s: &(impl Time + Settings),
     to: &str,
     summary: &Completion<'_>,
     attachment: Option<(&str, &[u8])>,
     message_id: &str,
 ) -> Result<OutgoingMail> {
     if let Some(file) = attachment {
-        let with_file = completion_message(services, to, summary, Some(file), message_id)?;
+        let with_file = completion_message(s, to, summary, Some(file), message_id)?;
         if with_file.raw.len() < MAX_MAIL_BYTES {
             return Ok(with_file);
         }
     }
-    completion_message(services, to, summary, None, message_id)
+    completion_message(s, to, summary, None, message_id)
 }
 
 fn completion_message(
-    services: &Services,
+    s: &(impl Time + Settings),
     to: &str,
     summary: &Completion<'_>,
     attachment: Option<(&str, &[u8])>,
@@ -420,7 +420,7 @@ fn completion_message(
     )
     .replace('\n', "\r\n");
     let builder = headers(
-        services,
+        s,
         to,
         &format!("【keiyaku】{title} が締結されました / Concluded"),
         message_id,
@@ -444,7 +444,7 @@ fn completion_message(
 /// The sender is told that a recipient's link was suspended after too many wrong access
 /// codes, and how to reissue it.
 pub fn link_suspended(
-    services: &Services,
+    s: &(impl Time + Settings),
     to: &str,
     sender: &str,
     recipient: &str,
@@ -452,7 +452,7 @@ pub fn link_suspended(
     document_id: &str,
     message_id: &str,
 ) -> Result<OutgoingMail> {
-    let link = format!("{}/documents/{document_id}", services.config.public_url);
+    let link = format!("{}/documents/{document_id}", s.config().public_url);
     let body = format!(
         "{sender} 様\n\n\
          文書「{title}」の {recipient} 様あてのリンクで、アクセスコードが 10 回続けて誤って入力されたため、\n\
@@ -463,7 +463,7 @@ pub fn link_suspended(
          Check with them, then reissue the link from the document's page.\n"
     );
     compose(
-        services,
+        s,
         to,
         &format!("【keiyaku】リンクを停止しました: {title} / A recipient link was suspended"),
         &body,
@@ -473,7 +473,7 @@ pub fn link_suspended(
 
 /// The sender is told that a document still waiting for answers expires soon.
 pub fn expiry_notice(
-    services: &Services,
+    s: &(impl Time + Settings),
     to: &str,
     sender: &str,
     title: &str,
@@ -481,7 +481,7 @@ pub fn expiry_notice(
     deadline: &str,
     message_id: &str,
 ) -> Result<OutgoingMail> {
-    let link = format!("{}/documents/{document_id}", services.config.public_url);
+    let link = format!("{}/documents/{document_id}", s.config().public_url);
     let body = format!(
         "{sender} 様\n\n\
          文書「{title}」は、まだすべての回答がそろっていません。期限は {deadline} です。\n\
@@ -491,7 +491,7 @@ pub fn expiry_notice(
          \"{title}\" is still waiting for answers; it expires at {deadline}.\n"
     );
     compose(
-        services,
+        s,
         to,
         &format!("【keiyaku】期限が近づいています: {title} / Expires soon"),
         &body,

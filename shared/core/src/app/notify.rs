@@ -8,7 +8,7 @@ use crate::domain::answer::{Decision, Ending};
 use crate::domain::document::{Document, Ids, Phase, Status};
 use crate::domain::party::Recipient;
 use crate::error::{Error, Result};
-use crate::services::Services;
+use crate::services::needs::{Authority, Blobs, Cpu, DataKeys, Items, Mail, Settings, Time};
 use crate::store::links;
 use crate::store::users::sender;
 use crate::store::waits::OPS_PARTY;
@@ -17,7 +17,7 @@ use crate::store::waits::OPS_PARTY;
 /// come, or (`reminder` with a fresh Message-ID) the sender reminds them. The first mail of
 /// a generation has a fixed Message-ID, so a retried task sends it once.
 pub(crate) async fn issue_link(
-    s: &Services,
+    s: &(impl Items + DataKeys + Mail + Time + Settings),
     doc: &Document,
     ids: &Ids,
     recipient: &Recipient,
@@ -51,13 +51,13 @@ pub(crate) async fn issue_link(
         },
         reminder.unwrap_or(&first_id),
     )?;
-    s.mailer.send(&mail).await?;
+    s.mailer().send(&mail).await?;
     Ok(())
 }
 
 /// Asks the party again, marked as a reminder, under `message_id`.
 pub(crate) async fn ask_again(
-    s: &Services,
+    s: &(impl Items + DataKeys + Mail + Time + Settings),
     doc: &Document,
     phase: Phase,
     party: &str,
@@ -79,7 +79,7 @@ pub(crate) async fn ask_again(
 
 /// Mails an approver the request to approve (`reminder`: with this fresh Message-ID).
 pub(crate) async fn ask_approver(
-    s: &Services,
+    s: &(impl Items + Mail + Time + Settings),
     doc: &Document,
     ids: &Ids,
     party: &str,
@@ -112,7 +112,7 @@ pub(crate) async fn ask_approver(
         reminder.unwrap_or(&first_id),
         reminder.is_some(),
     )?;
-    s.mailer.send(&mail).await?;
+    s.mailer().send(&mail).await?;
     Ok(())
 }
 
@@ -130,7 +130,7 @@ struct Addressee {
 }
 
 /// The parties asked in this send (a wait was recorded for them), in order.
-async fn asked(s: &Services, doc: &Document, ids: &Ids) -> Result<Vec<Addressee>> {
+async fn asked(s: &impl Items, doc: &Document, ids: &Ids) -> Result<Vec<Addressee>> {
     let asked: Vec<String> = crate::store::waits::waits(s, ids)
         .await?
         .into_iter()
@@ -157,7 +157,7 @@ async fn asked(s: &Services, doc: &Document, ids: &Ids) -> Result<Vec<Addressee>
 /// and every party asked so far, except the one who ended it. One mail per party and
 /// ending (fixed Message-IDs).
 pub(crate) async fn tell_ending(
-    s: &Services,
+    s: &(impl Items + Mail + Time + Settings),
     doc: &Document,
     ids: &Ids,
     ending: Ending,
@@ -213,14 +213,18 @@ pub(crate) async fn tell_ending(
             },
             &format!("{word}-{}-{}-{}@keiyaku", doc.id, ids.send, a.party),
         )?;
-        s.mailer.send(&mail).await?;
+        s.mailer().send(&mail).await?;
     }
     Ok(())
 }
 
 /// Mails every party the completion summary with the sealed file (attached when it fits,
 /// else a link: a recipient's own link, the app for the others).
-pub(crate) async fn tell_completed(s: &Services, doc: &Document, ids: &Ids) -> Result<()> {
+pub(crate) async fn tell_completed(
+    s: &(impl Items + Blobs + DataKeys + Mail + Time + Settings + Cpu + Authority),
+    doc: &Document,
+    ids: &Ids,
+) -> Result<()> {
     let pdf = bytes::Bytes::from(crate::store::documents::read_current(s, doc).await?);
     let report = crate::app::verification::report_on_own(s, pdf.clone()).await?;
     let jst_of = |rfc: &str| {
@@ -276,7 +280,7 @@ pub(crate) async fn tell_completed(s: &Services, doc: &Document, ids: &Ids) -> R
             Some(format!("{} — {}", r.name, crate::app::mail::jst(a.at)))
         })
         .collect();
-    let app_link = format!("{}/documents/{}", s.config.public_url, doc.id);
+    let app_link = format!("{}/documents/{}", s.config().public_url, doc.id);
     let mut to: Vec<(Addressee, String)> = vec![(
         Addressee {
             party: "sender".into(),
@@ -303,7 +307,7 @@ pub(crate) async fn tell_completed(s: &Services, doc: &Document, ids: &Ids) -> R
                 name: r.name.clone(),
                 email: r.email.to_string(),
             },
-            format!("{}/r/#{token}", s.config.public_url),
+            format!("{}/r/#{token}", s.config().public_url),
         ));
     }
     for (a, link) in to {
@@ -321,7 +325,7 @@ pub(crate) async fn tell_completed(s: &Services, doc: &Document, ids: &Ids) -> R
             Some((&doc.filename, &pdf)),
             &format!("completed-{}-{}-{}@keiyaku", doc.id, ids.send, a.party),
         )?;
-        s.mailer.send(&mail).await?;
+        s.mailer().send(&mail).await?;
         crate::failpoint::failpoint("completion.mailed_one");
     }
     Ok(())

@@ -6,7 +6,7 @@ use crate::domain::document::{Ids, Status};
 use crate::domain::user::Caller;
 use crate::error::{Error, Result};
 use crate::ports::{ExecutionDetail, ExecutionList, WorkflowError};
-use crate::services::Services;
+use crate::services::needs::{Items, Workflows};
 use serde_json::{Value, json};
 
 /// The execution statuses a listing can be filtered by.
@@ -22,7 +22,7 @@ fn operator(caller: &Caller) -> Result<()> {
 
 /// Executions newest first, optionally of one status.
 pub async fn list(
-    s: &Services,
+    s: &impl Workflows,
     caller: &Caller,
     status: Option<&str>,
     cursor: Option<&str>,
@@ -46,7 +46,7 @@ pub async fn list(
             "limit must be between 1 and 100",
         ));
     }
-    s.workflow
+    s.workflow()
         .list(status, cursor, limit)
         .await
         .map_err(|e| match e {
@@ -58,12 +58,12 @@ pub async fn list(
 }
 
 /// One execution with its history, task tokens hidden (whatever the adapter).
-pub async fn describe(s: &Services, caller: &Caller, id: &str) -> Result<ExecutionDetail> {
+pub async fn describe(s: &impl Workflows, caller: &Caller, id: &str) -> Result<ExecutionDetail> {
     operator(caller)?;
     if id.is_empty() || id.len() > 100 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(Error::NotFound);
     }
-    let mut detail = s.workflow.describe(id).await?;
+    let mut detail = s.workflow().describe(id).await?;
     detail.events = detail.events.into_iter().map(hide_task_tokens).collect();
     Ok(detail)
 }
@@ -105,7 +105,11 @@ fn hide_task_tokens(mut event: Value) -> Value {
 }
 
 /// Re-drives the execution's parked seal: the failed step runs again.
-pub async fn retry(s: &Services, caller: &Caller, id: &str) -> Result<ExecutionDetail> {
+pub async fn retry(
+    s: &(impl Items + Workflows),
+    caller: &Caller,
+    id: &str,
+) -> Result<ExecutionDetail> {
     let execution = describe(s, caller, id).await?;
     let ids: Ids = serde_json::from_value(execution.input.clone())
         .map_err(|_| Error::conflict("not_a_contract", "this execution is not a document's"))?;
@@ -116,7 +120,7 @@ pub async fn retry(s: &Services, caller: &Caller, id: &str) -> Result<ExecutionD
 
 /// An operator re-drives a parked seal: the parked task completes, so the machine runs the
 /// failed step again (which puts the document back where it was).
-pub async fn retry_seal(s: &Services, ids: &Ids) -> Result<()> {
+pub async fn retry_seal(s: &(impl Items + Workflows), ids: &Ids) -> Result<()> {
     let (doc, _) = crate::store::documents::load(s, ids).await?;
     if doc.status != Status::SealFailed {
         return Err(Error::conflict(
@@ -125,7 +129,7 @@ pub async fn retry_seal(s: &Services, ids: &Ids) -> Result<()> {
         ));
     }
     let parked = s
-        .items
+        .items()
         .get(&crate::store::waits::wait_key(
             ids,
             crate::store::waits::OPS_PARTY,
@@ -140,7 +144,7 @@ pub async fn retry_seal(s: &Services, ids: &Ids) -> Result<()> {
     // The step that runs again puts the document back where it was (so a stop in between
     // leaves it parked and retryable, never stranded).
     match s
-        .workflow
+        .workflow()
         .succeed_task(&token, json!({ "retry": true }))
         .await
     {

@@ -13,7 +13,7 @@ use crate::domain::party::{
 use crate::domain::user::Caller;
 
 use crate::error::{Error, Result};
-use crate::services::Services;
+use crate::services::needs::{Items, Time};
 use crate::text::{self, Email};
 
 /// An approver as the sender names them.
@@ -160,7 +160,7 @@ fn approvers(caller: &Caller, inputs: &[ApproverInput]) -> Result<Vec<Approver>>
 /// Edits a draft: title, recipients, approvers, message, deadline. Only the sender, only a
 /// draft; one conditioned write with a history event.
 pub async fn edit_draft(
-    s: &Services,
+    s: &(impl Items + Time),
     caller: &Caller,
     id: &str,
     edit: DraftEdit,
@@ -194,7 +194,7 @@ pub async fn edit_draft(
         // The old title's postings stay: deleting them could race a concurrent edit back
         // to it, and a search reads each candidate's title anyway.
         crate::store::search::index_title(
-            &*s.items,
+            s.items(),
             &doc.team_id,
             &doc.id,
             Some(&before),

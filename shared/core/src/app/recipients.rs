@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::ids::{Secret, hash_token};
 use crate::ports::{ByteStream, Condition, Item, StoreError};
 use crate::ratelimit::{self, Limit, address_subject};
-use crate::services::Services;
+use crate::services::needs::{Blobs, DataKeys, Items, Mail, Schedule, Settings, Time, Workflows};
 use crate::store::keys;
 use crate::store::links::Link;
 
@@ -48,12 +48,12 @@ pub struct RecipientCaller {
 /// Opens a recipient link: `token` from the URL fragment and, when the sender set one, the
 /// access code. Returns the session's secret (for the recipient cookie) and the caller.
 pub async fn open_session(
-    s: &Services,
+    s: &(impl Items + Mail + Time + Settings),
     token: &str,
     code: Option<&str>,
     ip: IpAddr,
 ) -> Result<(String, RecipientCaller)> {
-    ratelimit::hit(&*s.items, s.now(), OPEN_PER_ADDRESS, &address_subject(ip)).await?;
+    ratelimit::hit(s.items(), s.now(), OPEN_PER_ADDRESS, &address_subject(ip)).await?;
     let invalid = || {
         Error::invalid(
             "invalid_link",
@@ -65,7 +65,7 @@ pub async fn open_session(
         return Err(invalid());
     }
     let key = keys::recipient_link(&hash_token(token));
-    let item = s.items.get(&key).await?.ok_or_else(invalid)?;
+    let item = s.items().get(&key).await?.ok_or_else(invalid)?;
     let link: Link = serde_json::from_value(item.body.clone()).map_err(Error::internal)?;
     let (doc, _) = crate::store::documents::load(s, &link.ids).await?;
     let recipient = party(&doc, &link.party_id)?;
@@ -79,12 +79,12 @@ pub async fn open_session(
     // document did (or after it was reissued, if later).
     if let Some(ended) = doc.ended_at {
         let from = link.issued_at.map_or(ended, |issued| issued.max(ended));
-        if s.now() > from + s.config.link_after_end {
+        if s.now() > from + s.config().link_after_end {
             return Err(Error::Gone {
                 code: "link_expired",
                 message: format!(
                     "this link ended {} days after the document did; ask the sender to reissue it",
-                    s.config.link_after_end.whole_days()
+                    s.config().link_after_end.whole_days()
                 ),
             });
         }
@@ -119,7 +119,7 @@ pub async fn open_session(
         serde_json::to_value(&caller).map_err(Error::internal)?,
     );
     session.expires_at = Some(caller.expires_at.unix_timestamp());
-    s.items.put(session, Condition::NotExists).await?;
+    s.items().put(session, Condition::NotExists).await?;
     Ok((secret.token, caller))
 }
 
@@ -133,7 +133,7 @@ fn suspended() -> Error {
 
 /// Counts one attempt at the code (a conditioned write: parallel attempts each count), or
 /// refuses when the link is suspended. The link as counted, and its item.
-async fn count_attempt(s: &Services, item: Item, link: Link) -> Result<(Item, Link)> {
+async fn count_attempt(s: &impl Items, item: Item, link: Link) -> Result<(Item, Link)> {
     update_link(s, item, link, |link| {
         if link.suspended || link.failures >= MAX_CODE_FAILURES {
             return Err(suspended());
@@ -145,7 +145,7 @@ async fn count_attempt(s: &Services, item: Item, link: Link) -> Result<(Item, Li
 }
 
 /// Takes back the count of one attempt that gave the right code.
-async fn uncount_attempt(s: &Services, item: Item, link: Link) -> Result<()> {
+async fn uncount_attempt(s: &impl Items, item: Item, link: Link) -> Result<()> {
     update_link(s, item, link, |link| {
         link.failures = link.failures.saturating_sub(1);
         Ok(())
@@ -158,7 +158,7 @@ async fn uncount_attempt(s: &Services, item: Item, link: Link) -> Result<()> {
 /// meanwhile; when something did, reads it again and applies `change` to that. The link as
 /// written, and its item.
 async fn update_link(
-    s: &Services,
+    s: &impl Items,
     mut item: Item,
     mut link: Link,
     change: impl Fn(&mut Link) -> Result<()>,
@@ -169,14 +169,14 @@ async fn update_link(
         updated.body = serde_json::to_value(&link).map_err(Error::internal)?;
         updated.version += 1;
         match s
-            .items
+            .items()
             .put(updated.clone(), Condition::Version(item.version))
             .await
         {
             Ok(()) => return Ok((updated, link)),
             Err(StoreError::ConditionFailed) => {
                 item = s
-                    .items
+                    .items()
                     .get(&item.key)
                     .await?
                     .ok_or_else(|| Error::internal("a recipient link vanished"))?;
@@ -191,7 +191,7 @@ async fn update_link(
 /// A wrong code, already counted: the error to answer with. The tenth suspends the link
 /// (exactly one attempt counts the tenth) and tells the sender, once.
 async fn wrong_code(
-    s: &Services,
+    s: &(impl Items + Mail + Time + Settings),
     doc: &Document,
     recipient: &Recipient,
     item: Item,
@@ -206,7 +206,7 @@ async fn wrong_code(
     }
     suspend(s, item, link.clone()).await?;
     let sender = crate::store::users::sender(s, doc).await?;
-    s.items
+    s.items()
         .transact(vec![crate::store::documents::history_event_write(
             s.now(),
             doc,
@@ -227,12 +227,12 @@ async fn wrong_code(
             doc.id, link.ids.send, recipient.id, link.generation
         ),
     )?;
-    s.mailer.send(&mail).await?;
+    s.mailer().send(&mail).await?;
     Ok(suspended())
 }
 
 /// Marks the link suspended (whatever else changed it meanwhile).
-async fn suspend(s: &Services, item: Item, link: Link) -> Result<()> {
+async fn suspend(s: &impl Items, item: Item, link: Link) -> Result<()> {
     update_link(s, item, link, |link| {
         link.suspended = true;
         Ok(())
@@ -249,13 +249,13 @@ fn party<'d>(doc: &'d Document, party: &str) -> Result<&'d Recipient> {
 }
 
 /// The recipient behind a session secret (from the recipient cookie), or `Unauthorized`.
-pub async fn authenticate(s: &Services, secret: &str) -> Result<RecipientCaller> {
+pub async fn authenticate(s: &(impl Items + Time), secret: &str) -> Result<RecipientCaller> {
     let ended = || Error::unauthorized("open the link from your mail again");
     if secret.is_empty() || secret.len() > 100 {
         return Err(ended());
     }
     let item = s
-        .items
+        .items()
         .get(&keys::recipient_session(&hash_token(secret)))
         .await?
         .ok_or_else(ended)?;
@@ -268,7 +268,7 @@ pub async fn authenticate(s: &Services, secret: &str) -> Result<RecipientCaller>
 
 /// The document and the recipient, checking the session is of the link's current
 /// generation (a reissue ends earlier sessions).
-async fn load(s: &Services, caller: &RecipientCaller) -> Result<(Document, Recipient)> {
+async fn load(s: &impl Items, caller: &RecipientCaller) -> Result<(Document, Recipient)> {
     let (doc, _) = crate::store::documents::load(s, &caller.ids).await?;
     let recipient = party(&doc, &caller.party_id)?.clone();
     if recipient.link_generation != caller.generation {
@@ -349,7 +349,7 @@ fn party_view(doc: &Document, r: &Recipient) -> PartyView {
 }
 
 /// The recipient's view of their document.
-pub async fn view(s: &Services, caller: &RecipientCaller) -> Result<RecipientView> {
+pub async fn view(s: &(impl Items + Time), caller: &RecipientCaller) -> Result<RecipientView> {
     let (doc, me) = load(s, caller).await?;
     let sender = crate::store::users::sender(s, &doc).await?;
     let you = party_view(&doc, &me);
@@ -373,7 +373,10 @@ pub async fn view(s: &Services, caller: &RecipientCaller) -> Result<RecipientVie
 }
 
 /// The document's current file (after completion: the sealed file in long-term form).
-pub async fn open_file(s: &Services, caller: &RecipientCaller) -> Result<(Document, ByteStream)> {
+pub async fn open_file(
+    s: &(impl Items + Blobs + DataKeys),
+    caller: &RecipientCaller,
+) -> Result<(Document, ByteStream)> {
     let (doc, _) = load(s, caller).await?;
     let stream = crate::store::documents::stream_current(s, &doc).await?;
     Ok((doc, stream))
@@ -382,7 +385,7 @@ pub async fn open_file(s: &Services, caller: &RecipientCaller) -> Result<(Docume
 /// The recipient agrees or declines (with a reason): recorded once, then their waiting task
 /// is completed. The view as it is afterwards.
 pub async fn answer(
-    s: &Services,
+    s: &(impl Items + Workflows + Schedule + Time),
     caller: &RecipientCaller,
     decision: Decision,
     reason: Option<String>,
@@ -420,7 +423,7 @@ const REISSUE_PER_DOCUMENT: Limit = Limit {
 /// sessions stop working, and a new link is mailed; at most five an hour for one party and
 /// twenty for the document.
 pub async fn reissue(
-    s: &Services,
+    s: &(impl Items + DataKeys + Mail + Time + Settings),
     caller: &crate::domain::user::Caller,
     id: &str,
     party_id: &str,
@@ -428,13 +431,13 @@ pub async fn reissue(
     let (mut doc, item, ids, at) = linked_party(s, caller, id, party_id).await?;
     // Each reissue mails the recipient: a sender cannot flood their inbox.
     ratelimit::hit(
-        &*s.items,
+        s.items(),
         s.now(),
         REISSUE_PER_PARTY,
         &format!("{}#{party_id}", doc.id),
     )
     .await?;
-    ratelimit::hit(&*s.items, s.now(), REISSUE_PER_DOCUMENT, doc.id.as_str()).await?;
+    ratelimit::hit(s.items(), s.now(), REISSUE_PER_DOCUMENT, doc.id.as_str()).await?;
     doc.recipients[at].link_generation += 1;
     doc.updated_at = s.now();
     crate::store::documents::commit_change(s, caller, &doc, &item, "recipient.link_reissued")
@@ -445,7 +448,7 @@ pub async fn reissue(
 /// The sender revokes a recipient's link: it and its sessions stop working at once, and no
 /// new one is sent until the sender reissues it.
 pub async fn revoke(
-    s: &Services,
+    s: &(impl Items + DataKeys + Time),
     caller: &crate::domain::user::Caller,
     id: &str,
     party_id: &str,
@@ -459,7 +462,7 @@ pub async fn revoke(
 /// The caller's document, its item and ids, and where `party_id` is among its recipients:
 /// one who was sent a link (of this generation or an earlier one).
 async fn linked_party(
-    s: &Services,
+    s: &(impl Items + DataKeys),
     caller: &crate::domain::user::Caller,
     id: &str,
     party_id: &str,
@@ -480,7 +483,7 @@ async fn linked_party(
     // Newest first; a party's links are few (each reissue is rate-limited).
     for generation in (0..=current).rev().take(64) {
         let token = crate::store::links::link_token(s, &ids, party_id, generation).await?;
-        if s.items
+        if s.items()
             .get(&keys::recipient_link(&hash_token(&token)))
             .await?
             .is_some()

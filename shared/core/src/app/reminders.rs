@@ -6,9 +6,13 @@
 
 use crate::domain::document::Ids;
 use crate::error::Result;
-use crate::services::Services;
+use crate::services::needs::{DataKeys, Items, Mail, Settings, Time};
 
-pub(crate) async fn expiry_reminder(s: &Services, ids: &Ids, days: i64) -> Result<()> {
+pub(crate) async fn expiry_reminder(
+    s: &(impl Items + DataKeys + Mail + Time + Settings),
+    ids: &Ids,
+    days: i64,
+) -> Result<()> {
     let (doc, _) = crate::store::documents::load(s, ids).await?;
     if doc.send != ids.send {
         return Ok(());
@@ -34,7 +38,7 @@ pub(crate) async fn expiry_reminder(s: &Services, ids: &Ids, days: i64) -> Resul
                 .unwrap_or_default(),
             &format!("expiry-notice-{}-{}@keiyaku", doc.id, ids.send),
         )?;
-        s.mailer.send(&mail).await?;
+        s.mailer().send(&mail).await?;
     }
     Ok(())
 }

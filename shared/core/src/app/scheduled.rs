@@ -4,10 +4,13 @@ use serde_json::Value;
 
 use crate::app::jobs::Job;
 use crate::error::{Error, Result};
-use crate::services::Services;
+use crate::services::needs::{Blobs, DataKeys, Items, Mail, Schedule, Settings, Time, Workflows};
 
 /// Runs a job the scheduler hands back.
-pub async fn run(s: &Services, job: Value) -> Result<()> {
+pub async fn run(
+    s: &(impl Items + Blobs + DataKeys + Mail + Workflows + Schedule + Time + Settings),
+    job: Value,
+) -> Result<()> {
     match serde_json::from_value(job).map_err(|e| Error::internal(format!("a job: {e}")))? {
         Job::ExpiryReminder { ids, days } => {
             crate::app::reminders::expiry_reminder(s, &ids, days).await

@@ -12,7 +12,9 @@ use crate::domain::answer::Ending;
 use crate::domain::document::Ids;
 use crate::domain::document::Phase;
 use crate::error::Error;
-use crate::services::Services;
+use crate::services::needs::{
+    Authority, Blobs, Cpu, DataKeys, Items, Mail, Schedule, SealingPorts, Settings, Time, Workflows,
+};
 
 /// A handler's failure, as a Lambda function reports it (`errorType`, `errorMessage`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +64,23 @@ fn missing(field: &str) -> TaskError {
 }
 
 /// Runs handler `handler` on `payload`; its result (the Lambda's `Payload`).
-pub async fn run(s: &Services, handler: &str, payload: Value) -> Result<Value, TaskError> {
+pub async fn run(
+    s: &(
+         impl Items
+         + Blobs
+         + DataKeys
+         + SealingPorts
+         + Mail
+         + Workflows
+         + Schedule
+         + Time
+         + Settings
+         + Cpu
+         + Authority
+     ),
+    handler: &str,
+    payload: Value,
+) -> Result<Value, TaskError> {
     let p: Payload = serde_json::from_value(payload).map_err(|e| TaskError {
         error: "Keiyaku.NonRetryable",
         cause: format!("unreadable payload: {e}"),

@@ -15,7 +15,7 @@ use crate::envelope::{self, Binding};
 use crate::error::{Error, Result};
 use crate::ids::{DocumentId, TeamId, UploadId, UserId};
 use crate::ports::{ByteStream, Condition, Item, PutMode, StoreError};
-use crate::services::Services;
+use crate::services::needs::{Authority, Blobs, Cpu, DataKeys, Items, Schedule, Settings, Time};
 use crate::store::keys;
 use crate::store::{from_item, to_json};
 use crate::text;
@@ -83,7 +83,7 @@ pub struct UploadSlotCreated {
 
 /// Opens an upload slot for a file of `size` bytes.
 pub async fn open_upload(
-    s: &Services,
+    s: &(impl Items + Schedule + Time + Settings),
     caller: &Caller,
     filename: &str,
     size: u64,
@@ -94,13 +94,13 @@ pub async fn open_upload(
     }
     // A size over the limit is a field that breaks a rule the schema states (400); 413 is
     // for a body that is too large.
-    if size > s.config.max_document_bytes {
+    if size > s.config().max_document_bytes {
         return Err(Error::invalid(
             "too_large",
             "size",
             format!(
                 "the file is larger than the limit of {} bytes",
-                s.config.max_document_bytes
+                s.config().max_document_bytes
             ),
         ));
     }
@@ -134,7 +134,7 @@ pub async fn open_upload(
     crate::app::jobs::schedule_upload_cleanup(s, cleanup, expires_at).await?;
     let mut item = Item::new(keys::upload(caller.team(), &slot.id), to_json(&slot)?);
     item.expires_at = Some(expires_at.unix_timestamp());
-    s.items.put(item, Condition::NotExists).await?;
+    s.items().put(item, Condition::NotExists).await?;
     Ok(UploadSlotCreated {
         id: slot.id,
         expires_at,
@@ -147,10 +147,10 @@ pub(crate) fn too_large(limit: u64) -> Error {
     }
 }
 
-pub(crate) async fn slot(s: &Services, caller: &Caller, id: &str) -> Result<(UploadSlot, Item)> {
+pub(crate) async fn slot(s: &impl Items, caller: &Caller, id: &str) -> Result<(UploadSlot, Item)> {
     let id = UploadId::parse(id).ok_or(Error::NotFound)?;
     let item = s
-        .items
+        .items()
         .get(&keys::upload(caller.team(), &id))
         .await?
         .ok_or(Error::NotFound)?;
@@ -180,7 +180,7 @@ struct Taken {
 /// read them at random; its verdict is kept for `create_from_upload`. A file the check
 /// refuses is not kept. The body may not exceed the declared size; a slot receives once.
 pub async fn receive_upload(
-    s: &Services,
+    s: &(impl Items + Blobs + DataKeys + Time + Cpu + Authority),
     caller: &Caller,
     id: &str,
     body: ByteStream,
@@ -224,8 +224,8 @@ pub async fn receive_upload(
         role: "original",
         version: 1,
     };
-    let sealed = envelope::encrypt(&*s.keys, &binding, counted).await?;
-    s.blobs
+    let sealed = envelope::encrypt(s.keys(), &binding, counted).await?;
+    s.blobs()
         .put(&blob, sealed, PutMode::CreateOnly)
         .await
         .map_err(|e| match e {
@@ -239,7 +239,7 @@ pub async fn receive_upload(
     let received = len as u64;
     // A short body is as wrong as a long one.
     if received != slot.declared_size {
-        s.blobs.delete(&blob).await?;
+        s.blobs().delete(&blob).await?;
         return Err(Error::invalid(
             "size_mismatch",
             "size",
@@ -249,12 +249,12 @@ pub async fn receive_upload(
             ),
         ));
     }
-    let inspected = s.cpu.run(move || keiyaku_pdf::inspect(&buf[..len])).await;
+    let inspected = s.cpu().run(move || keiyaku_pdf::inspect(&buf[..len])).await;
     let inspected = match inspected {
         Ok(inspected) => inspected,
         Err(busy) => {
             // Nothing was recorded: the client may send the file again.
-            s.blobs.delete(&blob).await?;
+            s.blobs().delete(&blob).await?;
             return Err(busy);
         }
     };
@@ -265,7 +265,7 @@ pub async fn receive_upload(
         },
         Err(e) => {
             tracing::info!(code = e.code(), detail = %e.detail(), "upload refused");
-            s.blobs.delete(&blob).await?;
+            s.blobs().delete(&blob).await?;
             Verdict::Refused {
                 code: e.code().to_owned(),
                 message: e.to_string(),
@@ -274,7 +274,7 @@ pub async fn receive_upload(
     };
     let sha256 = hex::encode(hasher.finalize());
     if let Err(e) = record_received(s, slot, &item, sha256, verdict).await {
-        s.blobs.delete(&blob).await?;
+        s.blobs().delete(&blob).await?;
         return Err(e);
     }
     Ok(received)
@@ -283,20 +283,20 @@ pub async fn receive_upload(
 /// Deletes the file and slot of an upload once its slot expired, unless a document was made
 /// from it (then the file is that document's).
 pub(crate) async fn remove_unused_upload(
-    s: &Services,
+    s: &(impl Items + Blobs),
     upload: &crate::app::jobs::AbandonedUpload,
 ) -> Result<()> {
-    if s.items
+    if s.items()
         .get(&keys::document(&upload.team_id, &upload.document_id))
         .await?
         .is_some()
     {
         return Ok(());
     }
-    s.blobs
+    s.blobs()
         .delete(&original_blob(&upload.team_id, &upload.document_id))
         .await?;
-    s.items
+    s.items()
         .delete(
             &keys::upload(&upload.team_id, &upload.upload_id),
             Condition::None,
@@ -307,7 +307,7 @@ pub(crate) async fn remove_unused_upload(
 
 /// Records in the slot that its file arrived, with the verdict on it; once only.
 async fn record_received(
-    s: &Services,
+    s: &impl Items,
     mut slot: UploadSlot,
     item: &Item,
     sha256: String,
@@ -317,7 +317,7 @@ async fn record_received(
     let mut updated = item.clone();
     updated.body = to_json(&slot)?;
     updated.version += 1;
-    s.items
+    s.items()
         .put(updated, Condition::Version(item.version))
         .await
         .map_err(|e| match e {
@@ -329,7 +329,7 @@ async fn record_received(
 /// Receives a verification upload: held in memory only, verified, and the report kept with
 /// the slot for `POST /verify`.
 async fn receive_for_verification(
-    s: &Services,
+    s: &(impl Items + Time + Cpu + Authority),
     slot: UploadSlot,
     item: Item,
     mut body: ByteStream,
@@ -369,7 +369,7 @@ async fn receive_for_verification(
 
 /// The verification report of a verification upload.
 pub async fn verification_of_upload(
-    s: &Services,
+    s: &impl Items,
     caller: &Caller,
     upload_id: &str,
 ) -> Result<serde_json::Value> {

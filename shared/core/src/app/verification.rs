@@ -4,15 +4,15 @@
 use crate::domain::user::Caller;
 use crate::error::{Error, Result};
 use crate::ratelimit;
-use crate::services::Services;
+use crate::services::needs::{Authority, Cpu, Items, Time};
 
 /// Largest report kept or returned: beyond it the file holds more signatures than any
 /// contract does.
 const MAX_REPORT_BYTES: usize = 256 * 1024;
 
 /// The trust anchors: the local CA's root when this installation has one.
-pub(crate) fn anchors(s: &Services) -> Result<Vec<keiyaku_pdf::verify::Certificate>> {
-    let Some(authority) = &s.authority else {
+pub(crate) fn anchors(s: &impl Authority) -> Result<Vec<keiyaku_pdf::verify::Certificate>> {
+    let Some(authority) = s.authority() else {
         return Ok(Vec::new());
     };
     let pem = authority.root_pem().map_err(Error::internal)?;
@@ -21,14 +21,14 @@ pub(crate) fn anchors(s: &Services) -> Result<Vec<keiyaku_pdf::verify::Certifica
 
 /// Verifies `pdf` on the CPU pool; the report as JSON (the schema of `keiyaku verify
 /// --json`). A file that cannot be read as a PDF is refused with the reader's code.
-pub async fn verify<B>(s: &Services, pdf: B) -> Result<serde_json::Value>
+pub async fn verify<B>(s: &(impl Time + Cpu + Authority), pdf: B) -> Result<serde_json::Value>
 where
     B: AsRef<[u8]> + Send + 'static,
 {
     let anchors = anchors(s)?;
     let now = s.now();
     let report = s
-        .cpu
+        .cpu()
         .run(move || keiyaku_pdf::verify::verify(pdf.as_ref(), &anchors, now))
         .await?
         .map_err(|e| Error::Unprocessable {
@@ -47,13 +47,16 @@ where
 
 /// The report on a file this service sealed (checked before it is mailed or renewed): on
 /// the CPU pool, waiting its turn.
-pub(crate) async fn report_on_own<B>(s: &Services, pdf: B) -> Result<keiyaku_pdf::verify::Report>
+pub(crate) async fn report_on_own<B>(
+    s: &(impl Time + Cpu + Authority),
+    pdf: B,
+) -> Result<keiyaku_pdf::verify::Report>
 where
     B: AsRef<[u8]> + Send + 'static,
 {
     let anchors = anchors(s)?;
     let now = s.now();
-    s.cpu
+    s.cpu()
         .run_queued(move || keiyaku_pdf::verify::verify(pdf.as_ref(), &anchors, now))
         .await?
         .map_err(|e| Error::internal(format!("the sealed file does not verify: {e}")))
@@ -62,7 +65,7 @@ where
 /// [`verify`] for a file sent in the request itself: counted per account when the caller is
 /// signed in, else per client address.
 pub async fn verify_sent(
-    s: &Services,
+    s: &(impl Items + Time + Cpu + Authority),
     pdf: bytes::Bytes,
     ip: std::net::IpAddr,
     caller: Option<&Caller>,
@@ -71,7 +74,7 @@ pub async fn verify_sent(
         Some(caller) => count_for_account(s, caller).await?,
         None => {
             ratelimit::hit(
-                &*s.items,
+                s.items(),
                 s.now(),
                 ratelimit::VERIFY_PER_ADDRESS,
                 &ratelimit::address_subject(ip),
@@ -83,9 +86,9 @@ pub async fn verify_sent(
 }
 
 /// Counts one verification against a signed-in account's budget.
-pub(crate) async fn count_for_account(s: &Services, caller: &Caller) -> Result<()> {
+pub(crate) async fn count_for_account(s: &(impl Items + Time), caller: &Caller) -> Result<()> {
     ratelimit::hit(
-        &*s.items,
+        s.items(),
         s.now(),
         ratelimit::VERIFY_PER_ACCOUNT,
         caller.user_id().as_str(),

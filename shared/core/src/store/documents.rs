@@ -13,7 +13,7 @@ use crate::envelope::{self, Binding};
 use crate::error::{Error, Result};
 use crate::ids::DocumentId;
 use crate::ports::{ByteStream, Condition, Item, StoreError, Write};
-use crate::services::Services;
+use crate::services::needs::{Blobs, DataKeys, Items, Settings};
 use crate::store::audit::audit_write;
 use crate::store::keys;
 use crate::store::to_json;
@@ -49,7 +49,7 @@ pub(crate) fn history_write(
 /// with its history event and the audit event `action`, in one transaction; a concurrent
 /// change is a 409.
 pub(crate) async fn commit_change(
-    s: &Services,
+    s: &impl Items,
     caller: &Caller,
     doc: &Document,
     item: &Item,
@@ -61,7 +61,7 @@ pub(crate) async fn commit_change(
 /// [`commit_change`] with further writes in the same transaction (an outbox entry, an
 /// index).
 pub(crate) async fn commit_change_with(
-    s: &Services,
+    s: &impl Items,
     caller: &Caller,
     doc: &Document,
     item: &Item,
@@ -81,7 +81,7 @@ pub(crate) async fn commit_change_with(
         audit_write(now, caller.team(), caller.user_id(), action, caller.ip)?,
     ];
     writes.extend(extra);
-    s.items.transact(writes).await.map_err(|e| match e {
+    s.items().transact(writes).await.map_err(|e| match e {
         StoreError::ConditionFailed => {
             Error::conflict("concurrent_change", "the document changed meanwhile")
         }
@@ -115,11 +115,14 @@ pub(crate) fn history_event_write(
 
 /// The document's current file, decrypted as it streams; the first segment is checked
 /// before anything is sent.
-pub(crate) async fn stream_current(s: &Services, doc: &Document) -> Result<ByteStream> {
+pub(crate) async fn stream_current(
+    s: &(impl Blobs + DataKeys),
+    doc: &Document,
+) -> Result<ByteStream> {
     let file = doc.current_file();
     let binding = file_binding(&doc.id, file);
-    let blob = s.blobs.get(&file.blob).await?;
-    let mut plain = envelope::open_stream(&*s.keys, &binding, blob).await?;
+    let blob = s.blobs().get(&file.blob).await?;
+    let mut plain = envelope::open_stream(s.keys(), &binding, blob).await?;
     let first = match plain.next().await {
         Some(Ok(first)) => first,
         Some(Err(e)) => return Err(envelope::stream_error(e)),
@@ -130,9 +133,9 @@ pub(crate) async fn stream_current(s: &Services, doc: &Document) -> Result<ByteS
         .boxed())
 }
 
-pub(crate) async fn load(s: &Services, ids: &Ids) -> Result<(Document, crate::ports::Item)> {
+pub(crate) async fn load(s: &impl Items, ids: &Ids) -> Result<(Document, crate::ports::Item)> {
     let item = s
-        .items
+        .items()
         .get(&keys::document(&ids.team_id, &ids.document_id))
         .await?
         .ok_or(Error::NotFound)?;
@@ -141,24 +144,27 @@ pub(crate) async fn load(s: &Services, ids: &Ids) -> Result<(Document, crate::po
 }
 
 /// The whole plaintext of the document's current file.
-pub(crate) async fn read_current(s: &Services, doc: &Document) -> Result<Vec<u8>> {
+pub(crate) async fn read_current(
+    s: &(impl Blobs + DataKeys + Settings),
+    doc: &Document,
+) -> Result<Vec<u8>> {
     let file = doc.current_file();
     read_all(
         s,
         &file_binding(&doc.id, file),
-        s.blobs.get(&file.blob).await?,
+        s.blobs().get(&file.blob).await?,
     )
     .await
 }
 
 /// The whole plaintext of a stored file (at most the document limit plus room for seals).
 pub(crate) async fn read_all(
-    s: &Services,
+    s: &(impl DataKeys + Settings),
     binding: &envelope::Binding,
     blob: crate::ports::ByteStream,
 ) -> Result<Vec<u8>> {
-    let plain = envelope::open_stream(&*s.keys, binding, blob).await?;
-    let limit = usize::try_from(s.config.max_document_bytes).unwrap_or(usize::MAX) + (16 << 20);
+    let plain = envelope::open_stream(s.keys(), binding, blob).await?;
+    let limit = usize::try_from(s.config().max_document_bytes).unwrap_or(usize::MAX) + (16 << 20);
     let mut out = Vec::new();
     let mut plain = plain;
     while let Some(chunk) = plain.next().await {

@@ -9,7 +9,7 @@ use crate::domain::party::Recipient;
 use crate::error::{Error, Result};
 use crate::ids::hash_token;
 use crate::ports::{Condition, Item, StoreError};
-use crate::services::Services;
+use crate::services::needs::{DataKeys, Items, Time};
 use crate::store::keys;
 
 /// What a recipient link opens, with its access-code state.
@@ -37,13 +37,13 @@ pub(crate) struct Link {
 /// party, link generation), so a retried `record_wait` mails the same link and a reissue a
 /// new one; stored only hashed.
 pub(crate) async fn link_token(
-    s: &Services,
+    s: &impl DataKeys,
     ids: &Ids,
     party: &str,
     generation: u32,
 ) -> Result<String> {
     let mac = s
-        .keys
+        .keys()
         .mac(
             format!(
                 "recipient-link\0{}\0{}\0{}\0{party}\0{generation}",
@@ -57,7 +57,11 @@ pub(crate) async fn link_token(
 
 /// Writes the recipient's link for their current generation (once: a retry must not reset
 /// its count of wrong codes) and returns its token.
-pub(crate) async fn create(s: &Services, ids: &Ids, recipient: &Recipient) -> Result<String> {
+pub(crate) async fn create(
+    s: &(impl Items + DataKeys + Time),
+    ids: &Ids,
+    recipient: &Recipient,
+) -> Result<String> {
     let generation = recipient.link_generation;
     let token = link_token(s, ids, &recipient.id, generation).await?;
     let link = Item::new(
@@ -72,7 +76,7 @@ pub(crate) async fn create(s: &Services, ids: &Ids, recipient: &Recipient) -> Re
         })
         .map_err(Error::internal)?,
     );
-    match s.items.put(link, Condition::NotExists).await {
+    match s.items().put(link, Condition::NotExists).await {
         Ok(()) | Err(StoreError::ConditionFailed) => Ok(token),
         Err(other) => Err(other.into()),
     }

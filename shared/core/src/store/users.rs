@@ -7,25 +7,25 @@ use crate::domain::user::User;
 use crate::error::{Error, Result};
 use crate::ids::{TeamId, UserId};
 use crate::ports::Item;
-use crate::services::Services;
+use crate::services::needs::Items;
 use crate::store::from_item;
 use crate::store::keys;
 use crate::text::Email;
 
 /// The stored user and its item (for a conditional write back), if there is one.
 pub(crate) async fn load_user(
-    s: &Services,
+    s: &impl Items,
     team: &TeamId,
     user: &UserId,
 ) -> Result<Option<(User, Item)>> {
-    match s.items.get(&keys::user(team, user)).await? {
+    match s.items().get(&keys::user(team, user)).await? {
         Some(item) => Ok(Some((from_item(&item)?, item))),
         None => Ok(None),
     }
 }
 
-pub(crate) async fn user_by_email(s: &Services, email: &Email) -> Result<Option<(User, Item)>> {
-    let Some(owner) = s.items.get(&keys::email(email)).await? else {
+pub(crate) async fn user_by_email(s: &impl Items, email: &Email) -> Result<Option<(User, Item)>> {
+    let Some(owner) = s.items().get(&keys::email(email)).await? else {
         return Ok(None);
     };
     let owner: EmailOwner = from_item(&owner)?;
@@ -33,7 +33,7 @@ pub(crate) async fn user_by_email(s: &Services, email: &Email) -> Result<Option<
 }
 
 /// The document's sender.
-pub(crate) async fn sender(s: &Services, doc: &Document) -> Result<crate::domain::user::User> {
+pub(crate) async fn sender(s: &impl Items, doc: &Document) -> Result<crate::domain::user::User> {
     crate::store::users::load_user(s, &doc.team_id, &doc.owner_id)
         .await?
         .map(|(u, _)| u)

@@ -4,7 +4,7 @@
 use crate::domain::document::{Document, Ids, Phase, Status};
 use crate::error::Result;
 use crate::ports::Key;
-use crate::services::Services;
+use crate::services::needs::Items;
 use crate::store::keys;
 
 /// Where a party's latest task token waits (server-side only; never mailed). The party
@@ -14,9 +14,9 @@ pub(crate) fn wait_key(ids: &Ids, party: &str) -> Key {
 }
 
 /// The waits recorded in this send: (party, task token), parked seals included.
-pub(crate) async fn waits(s: &Services, ids: &Ids) -> Result<Vec<(String, String)>> {
+pub(crate) async fn waits(s: &impl Items, ids: &Ids) -> Result<Vec<(String, String)>> {
     let page = s
-        .items
+        .items()
         .query(&crate::ports::Query {
             pk: keys::team_pk(&ids.team_id),
             sk_prefix: keys::waits_prefix(&ids.document_id),
@@ -39,8 +39,8 @@ pub(crate) async fn waits(s: &Services, ids: &Ids) -> Result<Vec<(String, String
 }
 
 /// The latest task token a party's wait left (what an answer completes).
-pub async fn waiting_token(s: &Services, ids: &Ids, party: &str) -> Result<Option<String>> {
-    Ok(s.items
+pub async fn waiting_token(s: &impl Items, ids: &Ids, party: &str) -> Result<Option<String>> {
+    Ok(s.items()
         .get(&wait_key(ids, party))
         .await?
         .filter(|item| item.body["send"] == ids.send)
@@ -49,7 +49,10 @@ pub async fn waiting_token(s: &Services, ids: &Ids, party: &str) -> Result<Optio
 
 /// The party the document waits for now: asked (their wait recorded) and not yet answered;
 /// none while a seal is being applied or once it ended.
-pub(crate) async fn current_party(s: &Services, doc: &Document) -> Result<Option<(Phase, String)>> {
+pub(crate) async fn current_party(
+    s: &impl Items,
+    doc: &Document,
+) -> Result<Option<(Phase, String)>> {
     let phase = match doc.status {
         Status::AwaitingApproval => Phase::Approval,
         Status::InProgress => Phase::Agreement,
