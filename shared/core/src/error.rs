@@ -12,47 +12,89 @@ pub enum Error {
     /// The request is malformed or a value breaks a rule.
     #[error("{message}")]
     Invalid {
+        /// The stable code clients choose their words by.
         code: &'static str,
+        /// What happened, for a person (never a cause from inside).
         message: String,
         /// The field, as a JSON path into the request (`recipients[2].email`).
         field: Option<std::borrow::Cow<'static, str>>,
     },
     /// Well-formed, but the content cannot be accepted (e.g. not a sealable PDF).
     #[error("{message}")]
-    Unprocessable { code: String, message: String },
+    Unprocessable {
+        /// The stable code clients choose their words by.
+        code: String,
+        /// What happened, for a person (never a cause from inside).
+        message: String,
+    },
     /// Not authenticated (no session, expired session, wrong password).
     #[error("{message}")]
-    Unauthorized { code: &'static str, message: String },
+    Unauthorized {
+        /// The stable code clients choose their words by.
+        code: &'static str,
+        /// What happened, for a person (never a cause from inside).
+        message: String,
+    },
     /// Authenticated or not, this request is refused (CSRF, foreign origin, unverified).
     #[error("{message}")]
-    Forbidden { code: &'static str, message: String },
+    Forbidden {
+        /// The stable code clients choose their words by.
+        code: &'static str,
+        /// What happened, for a person (never a cause from inside).
+        message: String,
+    },
     /// No such thing, or not one the caller may see (never 403: that would confirm it exists).
     #[error("not found")]
     NotFound,
     /// The state changed under the caller, or the thing already exists.
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict {
+        /// The stable code clients choose their words by.
+        code: &'static str,
+        /// What happened, for a person (never a cause from inside).
+        message: String,
+    },
     /// Too large for this route.
     #[error("{message}")]
-    TooLarge { message: String },
+    TooLarge {
+        /// What happened, for a person (never a cause from inside).
+        message: String,
+    },
     /// Wrong content type for this route.
     #[error("{message}")]
-    UnsupportedMediaType { message: String },
+    UnsupportedMediaType {
+        /// What happened, for a person (never a cause from inside).
+        message: String,
+    },
     /// Slowed down: try again after `retry_after`.
     #[error("too many requests")]
-    RateLimited { retry_after: Duration },
+    RateLimited {
+        /// When to try again.
+        retry_after: Duration,
+    },
     /// Stored data failed authentication: never served.
     #[error("stored data failed its integrity check")]
     Integrity(String),
     /// What the request acts on has ended (an answer after cancellation, decline or expiry).
     #[error("{message}")]
-    Gone { code: &'static str, message: String },
+    Gone {
+        /// The stable code clients choose their words by.
+        code: &'static str,
+        /// What happened, for a person (never a cause from inside).
+        message: String,
+    },
     /// The request took longer than the server allows.
     #[error("request timed out")]
-    Timeout { limit: Duration },
+    Timeout {
+        /// The time the server allows.
+        limit: Duration,
+    },
     /// This server is at capacity for such work: try again after `retry_after`.
     #[error("busy")]
-    Busy { retry_after: Duration },
+    Busy {
+        /// When to try again.
+        retry_after: Duration,
+    },
     /// A service we depend on (a TSA, the key service, a CRL source) failed: worth retrying.
     #[error("a service we depend on is unavailable")]
     Unavailable(String),

@@ -85,11 +85,26 @@ pub enum Condition {
 #[derive(Clone, Debug)]
 pub enum Write {
     /// Put an item if the condition holds.
-    Put { item: Item, condition: Condition },
+    Put {
+        /// The item.
+        item: Item,
+        /// What must hold.
+        condition: Condition,
+    },
     /// Delete an item if the condition holds.
-    Delete { key: Key, condition: Condition },
+    Delete {
+        /// Its key.
+        key: Key,
+        /// What must hold.
+        condition: Condition,
+    },
     /// Write nothing, but require the condition.
-    Check { key: Key, condition: Condition },
+    Check {
+        /// Its key.
+        key: Key,
+        /// What must hold.
+        condition: Condition,
+    },
 }
 
 /// A query of one partition by sort-key prefix.

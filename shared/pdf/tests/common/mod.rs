@@ -14,12 +14,12 @@ use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::Validity;
 
 /// A self-signed root, valid for an hour.
-pub struct Root {
+pub(crate) struct Root {
     pub key: SigningKey,
     pub cert: Certificate,
 }
 
-pub fn root() -> Root {
+pub(crate) fn root() -> Root {
     let key = SigningKey::random(&mut rand::rngs::OsRng);
     let cert = CertificateBuilder::new(
         Profile::Root,
@@ -35,12 +35,12 @@ pub fn root() -> Root {
     Root { key, cert }
 }
 
-pub fn p256_spki(key: &SigningKey) -> SubjectPublicKeyInfoOwned {
+pub(crate) fn p256_spki(key: &SigningKey) -> SubjectPublicKeyInfoOwned {
     SubjectPublicKeyInfoOwned::from_key(*key.verifying_key()).unwrap()
 }
 
 /// A document-signing leaf for `spki`, issued by `root`.
-pub fn leaf(root: &Root, spki: SubjectPublicKeyInfoOwned) -> Certificate {
+pub(crate) fn leaf(root: &Root, spki: SubjectPublicKeyInfoOwned) -> Certificate {
     CertificateBuilder::new(
         Profile::Leaf {
             issuer: root.cert.tbs_certificate.subject.clone(),

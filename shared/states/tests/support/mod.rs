@@ -13,10 +13,10 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 /// The clock every test starts at.
-pub const T0: OffsetDateTime = datetime!(2024-04-01 09:00:00 UTC);
+pub(crate) const T0: OffsetDateTime = datetime!(2024-04-01 09:00:00 UTC);
 
 /// An execution with its definition, a clock and what it waits for.
-pub struct Run {
+pub(crate) struct Run {
     pub def: Definition,
     pub exec: Execution,
     pub now: OffsetDateTime,
@@ -28,14 +28,14 @@ pub struct Run {
 }
 
 impl Run {
-    pub fn start(json: &str, input: Value) -> Run {
+    pub(crate) fn start(json: &str, input: Value) -> Run {
         Run::start_with(
             Definition::parse(json).expect("definition parses"),
             Start::new("test-run", input),
         )
     }
 
-    pub fn start_with(def: Definition, start: Start) -> Run {
+    pub(crate) fn start_with(def: Definition, start: Start) -> Run {
         let mut tokens = SeededTokens::new(start.seed);
         let (exec, effects) = Execution::start(&def, start, T0, &mut tokens).expect("starts");
         let mut run = Run {
@@ -51,7 +51,7 @@ impl Run {
         run
     }
 
-    pub fn apply(&mut self, effects: Vec<Effect>) {
+    pub(crate) fn apply(&mut self, effects: Vec<Effect>) {
         for e in effects {
             match &e {
                 Effect::InvokeTask(inv) => self.tasks.push(inv.clone()),
@@ -71,7 +71,7 @@ impl Run {
         }
     }
 
-    pub fn handle(&mut self, input: Input) -> Result<(), keiyaku_states::HandleError> {
+    pub(crate) fn handle(&mut self, input: Input) -> Result<(), keiyaku_states::HandleError> {
         let effects = self
             .exec
             .handle(&self.def, input, self.now, &mut self.tokens)?;
@@ -80,11 +80,11 @@ impl Run {
     }
 
     /// The oldest task still out.
-    pub fn task(&self) -> Invocation {
+    pub(crate) fn task(&self) -> Invocation {
         self.tasks.first().cloned().expect("a pending task")
     }
 
-    pub fn succeed(&mut self, output: Value) -> Invocation {
+    pub(crate) fn succeed(&mut self, output: Value) -> Invocation {
         let t = self.tasks.remove(0);
         self.handle(Input::TaskSucceeded {
             task: TaskRef::Id(t.task),
@@ -94,7 +94,7 @@ impl Run {
         t
     }
 
-    pub fn fail(&mut self, error: &str, cause: &str) -> Invocation {
+    pub(crate) fn fail(&mut self, error: &str, cause: &str) -> Invocation {
         let t = self.tasks.remove(0);
         self.handle(Input::TaskFailed {
             task: TaskRef::Id(t.task),
@@ -106,7 +106,7 @@ impl Run {
     }
 
     /// The earliest pending timer and when it is due.
-    pub fn next_timer(&self) -> Option<(TimerId, OffsetDateTime)> {
+    pub(crate) fn next_timer(&self) -> Option<(TimerId, OffsetDateTime)> {
         self.timers
             .iter()
             .min_by_key(|(id, at)| (**at, **id))
@@ -114,7 +114,7 @@ impl Run {
     }
 
     /// Moves the clock to the earliest timer and fires it; returns how far the clock moved.
-    pub fn fire_next_timer(&mut self) -> time::Duration {
+    pub(crate) fn fire_next_timer(&mut self) -> time::Duration {
         let (id, at) = self.next_timer().expect("a pending timer");
         let moved = at - self.now;
         if at > self.now {
@@ -127,7 +127,10 @@ impl Run {
     }
 
     /// Answers every task with `handler` and fires timers until the execution ends.
-    pub fn run(&mut self, mut handler: impl FnMut(&Invocation) -> Result<Value, (String, String)>) {
+    pub(crate) fn run(
+        &mut self,
+        mut handler: impl FnMut(&Invocation) -> Result<Value, (String, String)>,
+    ) {
         let mut guard = 0;
         while self.exec.status() == keiyaku_states::Status::Running {
             guard += 1;
@@ -149,7 +152,7 @@ impl Run {
         }
     }
 
-    pub fn output(&self) -> Value {
+    pub(crate) fn output(&self) -> Value {
         self.exec.output().cloned().unwrap_or_else(|| {
             panic!(
                 "no output: status {:?}, error {:?}, cause {:?}",
@@ -161,7 +164,7 @@ impl Run {
     }
 
     /// The event types in order, as strings.
-    pub fn event_types(&self) -> Vec<String> {
+    pub(crate) fn event_types(&self) -> Vec<String> {
         self.exec
             .history()
             .iter()
@@ -170,7 +173,7 @@ impl Run {
     }
 
     /// Names of the states entered, in order.
-    pub fn entered(&self) -> Vec<String> {
+    pub(crate) fn entered(&self) -> Vec<String> {
         self.exec
             .history()
             .iter()
