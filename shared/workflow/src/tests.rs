@@ -14,6 +14,8 @@ use time::{Duration, OffsetDateTime};
 use tokio::sync::Notify;
 
 use super::*;
+use keiyaku_core::ports::{Condition, Write};
+use keiyaku_states::{Execution, Start};
 
 #[derive(Clone, Debug)]
 struct Call {

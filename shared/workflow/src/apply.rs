@@ -1,0 +1,557 @@
+//! Applying an input to an execution durably: under the execution's lock, the engine takes
+//! the input, and everything it changed (snapshot, new history events, timers, task tokens,
+//! listing) is written in one transaction conditioned on the snapshot's version; only then
+//! are the new tasks invoked. Starting, callbacks and invocations all go through here.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use keiyaku_core::ports::{Condition, Item, StoreError, Write};
+use keiyaku_states::{
+    Execution, HandleError, HistoryEvent, Input, Invocation, Start, StartError, Status, TaskId,
+    TaskRef, TimerId,
+};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use layout::{Chunk, Head, NameRecord, TokenRecord};
+
+use crate::{
+    ExecutionId, InFlight, Inner, MAX_ATTEMPTS, MAX_TOKEN_LEN, Result, TaskFailure, WorkflowError,
+    check_definition, handler_name, layout, os_token, summary,
+};
+
+/// A loaded execution, cached between inputs while its version is known to be current.
+pub(crate) struct Live {
+    pub(crate) exec: Execution,
+    /// The head item's version.
+    pub(crate) version: u64,
+    pub(crate) machine: String,
+    /// The SHA-256 of the definition the execution started under (`None` for executions
+    /// recorded before hashes were).
+    pub(crate) definition: Option<String>,
+    /// How many snapshot chunks are stored.
+    pub(crate) parts: usize,
+    pub(crate) submitted: BTreeSet<u64>,
+}
+
+/// What was pending before an input, to tell what the input added and removed.
+pub(crate) struct Before {
+    pub(crate) timers: BTreeMap<TimerId, OffsetDateTime>,
+    pub(crate) tasks: BTreeMap<TaskId, Invocation>,
+    pub(crate) events: u64,
+    pub(crate) status: Option<Status>,
+    pub(crate) parts: usize,
+}
+
+impl Before {
+    fn of(live: &Live) -> Before {
+        Before {
+            timers: pending_timers(&live.exec),
+            tasks: pending_tasks(&live.exec),
+            events: live.exec.event_count(),
+            status: Some(live.exec.status()),
+            parts: live.parts,
+        }
+    }
+
+    fn nothing() -> Before {
+        Before {
+            timers: BTreeMap::new(),
+            tasks: BTreeMap::new(),
+            events: 0,
+            status: None,
+            parts: 0,
+        }
+    }
+}
+
+pub(crate) fn pending_timers(exec: &Execution) -> BTreeMap<TimerId, OffsetDateTime> {
+    exec.pending_timers()
+        .into_iter()
+        .map(|t| (t.id, t.at))
+        .collect()
+}
+
+pub(crate) fn pending_tasks(exec: &Execution) -> BTreeMap<TaskId, Invocation> {
+    exec.pending_tasks()
+        .into_iter()
+        .map(|i| (i.task, i))
+        .collect()
+}
+
+/// Why [`Inner::apply`] did not apply an input.
+pub(crate) enum ApplyError {
+    /// The engine refused it (the task is no longer pending, the execution has ended).
+    Refused(HandleError),
+    /// Something failed.
+    Failed(WorkflowError),
+}
+
+impl From<WorkflowError> for ApplyError {
+    fn from(e: WorkflowError) -> Self {
+        ApplyError::Failed(e)
+    }
+}
+
+impl From<StoreError> for ApplyError {
+    fn from(e: StoreError) -> Self {
+        ApplyError::Failed(e.into())
+    }
+}
+
+impl Inner {
+    pub(crate) async fn start_execution(
+        self: &Arc<Self>,
+        machine: &str,
+        name: &str,
+        input: Value,
+    ) -> Result<ExecutionId> {
+        self.alive()?;
+        let def = self.definition(machine)?;
+        if let Some(id) = self.existing(machine, name, &input).await? {
+            return Ok(id);
+        }
+        let now = self.clock.now();
+        let start = Start::new(name, input.clone())
+            // The seed drives jitter, States.UUID and States.MathRandom only; task tokens
+            // come from the OS generator (`os_token`).
+            .seed(rand::random())
+            .state_machine_arn(format!(
+                "arn:aws:states:local:000000000000:stateMachine:{machine}"
+            ));
+        let (mut exec, _effects) =
+            Execution::start(def, start, now, &mut os_token).map_err(|e| match e {
+                StartError::InvalidName(n) => WorkflowError::InvalidName(n),
+                StartError::InputTooLarge => WorkflowError::InvalidExecutionInput,
+            })?;
+        let id = ExecutionId::random();
+        let events = exec.take_history();
+        let mut live = Live {
+            exec,
+            version: 0,
+            machine: machine.to_string(),
+            definition: Some(def.sha256_hex().to_string()),
+            parts: 0,
+            submitted: BTreeSet::new(),
+        };
+        let (mut writes, parts) = self.writes(&id, &live, &Before::nothing(), &events, now)?;
+        writes.push(Write::Put {
+            item: Item::new(
+                layout::name_key(machine, name),
+                serde_json::to_value(NameRecord {
+                    execution: id.clone(),
+                    input: input.clone(),
+                })?,
+            ),
+            condition: Condition::NotExists,
+        });
+        self.alive()?;
+        match self.items.transact(writes).await {
+            Ok(()) => {}
+            Err(StoreError::ConditionFailed) => {
+                // Another start of the same name won the race: same rule as above.
+                return self
+                    .existing(machine, name, &input)
+                    .await?
+                    .ok_or(WorkflowError::Conflict);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        live.version = 1;
+        live.parts = parts;
+        let tasks: Vec<Invocation> = live.exec.pending_tasks();
+        let timers = !live.exec.pending_timers().is_empty();
+        if live.exec.status() == Status::Running {
+            *self.slot(&id).lock().await = Some(live);
+        }
+        self.fp("workflow.started_before_invoke")?;
+        for inv in tasks {
+            self.spawn_invocation(id.clone(), inv, false);
+        }
+        if timers {
+            self.wake.notify_one();
+        }
+        Ok(id)
+    }
+
+    /// The execution already holding `name`, when a start with `input` may return it.
+    pub(crate) async fn existing(
+        &self,
+        machine: &str,
+        name: &str,
+        input: &Value,
+    ) -> Result<Option<ExecutionId>> {
+        let Some(item) = self.items.get(&layout::name_key(machine, name)).await? else {
+            return Ok(None);
+        };
+        let record: NameRecord = serde_json::from_value(item.body)?;
+        let head = self.read_head(&record.execution).await?.0;
+        if head.status == Status::Running && record.input == *input {
+            Ok(Some(record.execution))
+        } else {
+            Err(WorkflowError::ExecutionAlreadyExists(name.to_string()))
+        }
+    }
+
+    /// Applies one input to an execution and commits the result; then invokes the tasks it
+    /// scheduled. A commit that loses to another writer reloads and tries again.
+    /// Returns whether anything changed (an ignored timer or a heartbeat for a task without
+    /// `HeartbeatSeconds` changes nothing and writes nothing).
+    pub(crate) async fn apply(
+        self: &Arc<Self>,
+        id: &ExecutionId,
+        input: Input,
+    ) -> Result<bool, ApplyError> {
+        for _ in 0..MAX_ATTEMPTS {
+            self.alive()?;
+            let slot = self.slot(id);
+            let mut guard = slot.lock().await;
+            if guard.is_none() {
+                *guard = Some(self.load(id).await?);
+            }
+            let Some(live) = guard.as_mut() else {
+                continue;
+            };
+            // A re-invoked `.waitForTaskToken` task is acknowledged again; its
+            // TaskSubmitted is recorded once.
+            if let Input::TaskSubmitted {
+                task: TaskRef::Id(t),
+                ..
+            } = &input
+                && live.submitted.contains(&t.0)
+            {
+                return Ok(false);
+            }
+            let def = self.definition(&live.machine)?;
+            check_definition(id, live, def)?;
+            let before = Before::of(live);
+            let now = self.clock.now();
+            let effects = live
+                .exec
+                .handle(def, input.clone(), now, &mut os_token)
+                .map_err(ApplyError::Refused)?;
+            let events = live.exec.take_history();
+            if effects.is_empty() && events.is_empty() {
+                return Ok(false);
+            }
+            if let Input::TaskSubmitted {
+                task: TaskRef::Id(t),
+                ..
+            } = &input
+            {
+                live.submitted.insert(t.0);
+            }
+            let after = pending_tasks(&live.exec);
+            live.submitted.retain(|t| after.contains_key(&TaskId(*t)));
+            let written = self.writes(id, live, &before, &events, now);
+            let committed = match written {
+                Ok((writes, parts)) => match self.alive() {
+                    Ok(()) => self.items.transact(writes).await.map(|()| parts),
+                    Err(e) => {
+                        *guard = None;
+                        return Err(e.into());
+                    }
+                },
+                Err(e) => {
+                    *guard = None;
+                    return Err(e.into());
+                }
+            };
+            let parts = match committed {
+                Ok(parts) => parts,
+                Err(StoreError::ConditionFailed) => {
+                    #[cfg(test)]
+                    self.lost_races.fetch_add(1, Ordering::SeqCst);
+                    // Another writer moved the execution on: our cached copy (now also
+                    // changed by this attempt) is stale. Reload and apply to the fresh one.
+                    *guard = None;
+                    continue;
+                }
+                Err(e) => {
+                    *guard = None;
+                    return Err(e.into());
+                }
+            };
+            live.version += 1;
+            live.parts = parts;
+            let added: Vec<Invocation> = after
+                .into_iter()
+                .filter(|(t, _)| !before.tasks.contains_key(t))
+                .map(|(_, inv)| inv)
+                .collect();
+            let new_timer = live
+                .exec
+                .pending_timers()
+                .iter()
+                .any(|t| !before.timers.contains_key(&t.id));
+            if live.exec.status() != Status::Running {
+                // Nothing more will be applied: free the memory.
+                *guard = None;
+            }
+            drop(guard);
+            self.fp("workflow.persisted_before_next_invoke")?;
+            for inv in added {
+                self.spawn_invocation(id.clone(), inv, false);
+            }
+            if new_timer {
+                self.wake.notify_one();
+            }
+            return Ok(true);
+        }
+        Err(WorkflowError::Conflict.into())
+    }
+
+    /// Everything a commit writes: the snapshot (head and parts), the new events, timers
+    /// and tokens that appeared or went, and the listing when the status changed. Returns
+    /// the writes and the snapshot's new part count.
+    pub(crate) fn writes(
+        &self,
+        id: &ExecutionId,
+        live: &Live,
+        before: &Before,
+        new_events: &[HistoryEvent],
+        now: OffsetDateTime,
+    ) -> Result<(Vec<Write>, usize)> {
+        let exec = &live.exec;
+        let mut writes = Vec::new();
+
+        // The snapshot: the engine leaves the history out of it (it keeps only the event
+        // counter), so its size does not grow with the events, which are items of their own.
+        let text = serde_json::to_string(exec)?;
+        let pieces = layout::split(&text);
+        let head = Head {
+            machine: live.machine.clone(),
+            name: exec.name().to_string(),
+            status: exec.status(),
+            start: exec.start_date(),
+            stop: exec.stop_date(),
+            events: exec.event_count() as usize,
+            definition: live.definition.clone(),
+            parts: pieces.len(),
+            submitted: live.submitted.iter().copied().collect(),
+            data: pieces[0].to_string(),
+        };
+        let mut head_item = Item::new(layout::head_key(id), serde_json::to_value(&head)?);
+        head_item.version = live.version + 1;
+        writes.push(Write::Put {
+            item: head_item,
+            condition: if before.status.is_none() {
+                Condition::NotExists
+            } else {
+                Condition::Version(live.version)
+            },
+        });
+        for (n, piece) in pieces.iter().enumerate().skip(1) {
+            writes.push(Write::Put {
+                item: Item::new(
+                    layout::part_key(id, n),
+                    serde_json::to_value(Chunk {
+                        chunk: n,
+                        chunks: pieces.len(),
+                        data: piece.to_string(),
+                    })?,
+                ),
+                condition: Condition::None,
+            });
+        }
+        for n in pieces.len()..before.parts {
+            writes.push(Write::Delete {
+                key: layout::part_key(id, n),
+                condition: Condition::None,
+            });
+        }
+
+        // The events this commit appended, as one record.
+        debug_assert_eq!(
+            before.events + new_events.len() as u64,
+            exec.event_count(),
+            "the new events are exactly those since the last commit"
+        );
+        if let Some(first) = new_events.first() {
+            let text = serde_json::to_string(new_events)?;
+            let pieces = layout::split(&text);
+            for (n, piece) in pieces.iter().enumerate() {
+                writes.push(Write::Put {
+                    item: Item::new(
+                        layout::events_key(id, first.id, n),
+                        serde_json::to_value(Chunk {
+                            chunk: n,
+                            chunks: pieces.len(),
+                            data: piece.to_string(),
+                        })?,
+                    ),
+                    condition: Condition::NotExists,
+                });
+            }
+        }
+
+        // Timers.
+        let timers = pending_timers(exec);
+        for (t, at) in &before.timers {
+            if !timers.contains_key(t) {
+                writes.push(Write::Delete {
+                    key: layout::timer_key(*at, id, *t),
+                    condition: Condition::None,
+                });
+            }
+        }
+        for (t, at) in &timers {
+            if !before.timers.contains_key(t) {
+                writes.push(Write::Put {
+                    item: layout::timer_item(*at, id, *t),
+                    condition: Condition::None,
+                });
+            }
+        }
+
+        // Task tokens: open while the task is pending, closed (kept a while) after.
+        let tasks = pending_tasks(exec);
+        let token_item = |inv: &Invocation, token: &str, closed: bool| -> Result<Item> {
+            let mut item = Item::new(
+                layout::token_key(token),
+                serde_json::to_value(TokenRecord {
+                    execution: id.clone(),
+                    task: inv.task.0,
+                    closed,
+                })?,
+            );
+            if closed {
+                item.expires_at = Some(now.unix_timestamp() + layout::CLOSED_TOKEN_SECONDS);
+            }
+            Ok(item)
+        };
+        for (t, inv) in &before.tasks {
+            if let (false, Some(token)) = (tasks.contains_key(t), &inv.token) {
+                writes.push(Write::Put {
+                    item: token_item(inv, token, true)?,
+                    condition: Condition::None,
+                });
+            }
+        }
+        for (t, inv) in &tasks {
+            if let (false, Some(token)) = (before.tasks.contains_key(t), &inv.token) {
+                writes.push(Write::Put {
+                    item: token_item(inv, token, false)?,
+                    condition: Condition::None,
+                });
+            }
+        }
+
+        // The listing, when the status is new.
+        if before.status != Some(exec.status()) {
+            let body = serde_json::to_value(summary(id, &live.machine, exec))?;
+            let start = exec.start_date();
+            if let Some(old) = before.status {
+                writes.push(Write::Delete {
+                    key: layout::list_key(Some(old), start, id),
+                    condition: Condition::None,
+                });
+            }
+            writes.push(Write::Put {
+                item: Item::new(
+                    layout::list_key(Some(exec.status()), start, id),
+                    body.clone(),
+                ),
+                condition: Condition::None,
+            });
+            writes.push(Write::Put {
+                item: Item::new(layout::list_key(None, start, id), body),
+                condition: Condition::None,
+            });
+        }
+        Ok((writes, pieces.len()))
+    }
+
+    /// Looks up a task token and applies the callback's input to its execution.
+    pub(crate) async fn callback(
+        self: &Arc<Self>,
+        token: &str,
+        input: impl FnOnce(TaskRef) -> Input,
+    ) -> Result<()> {
+        self.alive()?;
+        if token.is_empty() || token.len() > MAX_TOKEN_LEN {
+            return Err(WorkflowError::InvalidToken);
+        }
+        let item = self
+            .items
+            .get(&layout::token_key(token))
+            .await?
+            .ok_or(WorkflowError::TaskDoesNotExist)?;
+        let record: TokenRecord = serde_json::from_value(item.body)?;
+        if record.closed {
+            return Err(WorkflowError::TaskTimedOut);
+        }
+        self.fp("workflow.callback_before_persist")?;
+        match self
+            .apply(&record.execution, input(TaskRef::Token(token.to_string())))
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Answered, timed out or stopped meanwhile (the engine compares the token).
+            Err(ApplyError::Refused(_)) => Err(WorkflowError::TaskTimedOut),
+            Err(ApplyError::Failed(WorkflowError::ExecutionDoesNotExist(_))) => {
+                Err(WorkflowError::TaskDoesNotExist)
+            }
+            Err(ApplyError::Failed(e)) => Err(e),
+        }
+    }
+
+    /// Calls a task's handler in the background and applies its result.
+    pub(crate) fn spawn_invocation(
+        self: &Arc<Self>,
+        id: ExecutionId,
+        inv: Invocation,
+        again: bool,
+    ) {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let inner = self.clone();
+        tokio::spawn(async move {
+            let _in_flight = InFlight(inner.clone());
+            if inner.alive().is_err() {
+                return;
+            }
+            let handler = handler_name(&inv.function).to_string();
+            tracing::debug!(execution = %id, task = inv.task.0, %handler, again, "invoking task");
+            let handlers = inner.handlers.clone();
+            let (payload, token) = (inv.payload.clone(), inv.token.clone());
+            // The call runs in a task of its own so a panicking handler is a task failure
+            // (as a crashed Lambda is), not a lost result.
+            let result =
+                tokio::spawn(async move { handlers.invoke(&handler, payload, token).await })
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(TaskFailure::new(
+                            "Lambda.Unknown",
+                            format!("the handler did not finish: {e}"),
+                        ))
+                    });
+            if inner.fp("workflow.invoked_before_persist").is_err() {
+                return;
+            }
+            let task = TaskRef::Id(inv.task);
+            let input = match result {
+                Ok(output) if inv.token.is_some() => Input::TaskSubmitted { task, output },
+                Ok(output) => Input::TaskSucceeded { task, output },
+                Err(f) => Input::TaskFailed {
+                    task,
+                    error: f.error,
+                    cause: f.cause,
+                },
+            };
+            match inner.apply(&id, input).await {
+                Ok(_) => {}
+                // Stopped, timed out or answered meanwhile: the result is not wanted.
+                Err(ApplyError::Refused(e)) => {
+                    tracing::debug!(execution = %id, task = inv.task.0, error = %e, "task result dropped");
+                }
+                Err(ApplyError::Failed(WorkflowError::Stopped)) => {}
+                Err(ApplyError::Failed(e)) => {
+                    // The task stays pending; recovery at the next start invokes it again.
+                    tracing::warn!(execution = %id, task = inv.task.0, error = %e, "task result not recorded");
+                }
+            }
+        });
+    }
+}
