@@ -1,0 +1,397 @@
+//! One step of a state: its effective input, then what each kind of state does with it.
+
+use super::{
+    Active, Cx, Effect, Frame, FrameStatus, Invocation, MapRun, Outcome, Sc, Step, TaskId,
+    TaskWait, apply_data_path, context_builder, data_limit, drive, enter, eval_rule, eval_template,
+    exit_with_output, finish, map_progress, parallel_progress, payload_string,
+    read_input_or_context, resource_names, runtime, state, too_big, wait_until,
+};
+use crate::definition::{ChoiceSpec, FailSpec, MapSpec, TaskSpec};
+use crate::definition::{Integration, Kind, Machine, Seconds, State, Text, Transition, WaitSpec};
+use crate::errors::Failure;
+use crate::history::EventType;
+use crate::intrinsics::Scope;
+use crate::{errors, intrinsics, tokens};
+use serde_json::{Value, json};
+use std::cell::OnceCell;
+use time::Duration;
+
+/// Runs the frame's Ready state as far as it goes without outside help.
+pub(super) fn step(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) -> Outcome {
+    let (st, name) = state(machine, frame);
+    let active = frame.active.as_mut().expect("a Ready state");
+    if too_big(&active.input) {
+        return Outcome::Error(data_limit("state input"));
+    }
+    // Fail has no InputPath; everything else sees the input through it.
+    let effective = match &st.kind {
+        Kind::Fail(_) => active.input.clone(),
+        _ => {
+            let build = context_builder(cx.meta, active, None, None);
+            match apply_data_path(&st.input_path, &active.input, "InputPath", &build) {
+                Ok(v) => v,
+                Err(f) => return Outcome::Error(f),
+            }
+        }
+    };
+    match &st.kind {
+        Kind::Pass => pass(frame, st, effective, cx),
+        Kind::Choice(c) => choice(frame, st, c, &name, effective, cx),
+        Kind::Succeed => exit_with_output(frame, st, effective, cx, Transition::End),
+        Kind::Fail(f) => fail(frame, f, &name, effective, cx),
+        Kind::Wait(w) => wait(frame, w, effective, cx),
+        Kind::Task(spec) => task(frame, st, spec, &name, effective, cx),
+        Kind::Parallel(branches) => parallel(frame, machine, st, branches, effective, cx),
+        Kind::Map(m) => map(frame, machine, m, &name, effective, cx),
+    }
+}
+
+/// The state's Parameters evaluated over its effective input (the input itself without
+/// them); `token` is the task token of a callback task.
+fn parameters(
+    st: &State,
+    effective: &Value,
+    active: &Active,
+    cx: &mut Cx<'_>,
+    token: Option<&str>,
+) -> Result<Value, Failure> {
+    match &st.parameters {
+        None => Ok(effective.clone()),
+        Some(t) => {
+            let build = context_builder(cx.meta, active, token, None);
+            let sc = Sc {
+                input: effective,
+                build: &build,
+                ctx: OnceCell::new(),
+            };
+            let mut rng = cx.counters.rng;
+            let v = eval_template(t, &sc, &mut rng);
+            cx.counters.rng = rng;
+            v
+        }
+    }
+}
+
+/// A Pass state: its Result, or its input through its Parameters.
+fn pass(frame: &mut Frame, st: &State, effective: Value, cx: &mut Cx<'_>) -> Outcome {
+    let active = frame.active.as_mut().expect("a Ready state");
+    let result = match &st.result {
+        Some(r) => r.clone(),
+        None => match parameters(st, &effective, active, cx, None) {
+            Ok(v) => v,
+            Err(f) => return Outcome::Error(f),
+        },
+    };
+    finish(frame, st, result, cx)
+}
+
+/// A Choice state: the first rule that matches, else the Default, else `States.NoChoiceMatched`.
+fn choice(
+    frame: &mut Frame,
+    st: &State,
+    c: &ChoiceSpec,
+    name: &str,
+    effective: Value,
+    cx: &mut Cx<'_>,
+) -> Outcome {
+    let active = frame.active.as_mut().expect("a Ready state");
+    let mut target = None;
+    {
+        let build = context_builder(cx.meta, active, None, None);
+        let sc = Sc {
+            input: &effective,
+            build: &build,
+            ctx: OnceCell::new(),
+        };
+        for (rule, next) in &c.choices {
+            match eval_rule(rule, &sc) {
+                Ok(true) => {
+                    target = Some(next.clone());
+                    break;
+                }
+                Ok(false) => {}
+                Err(f) => return Outcome::Error(f),
+            }
+        }
+    }
+    let Some(target) = target.or_else(|| c.default.clone()) else {
+        return Outcome::Error(Failure::new(
+            errors::NO_CHOICE_MATCHED,
+            format!("No Choice rule of state '{name}' matched and there is no Default."),
+        ));
+    };
+    exit_with_output(frame, st, effective, cx, Transition::Next(target))
+}
+
+/// A Fail state: its error and cause (fixed, from a path or from an intrinsic).
+fn fail(frame: &mut Frame, f: &FailSpec, name: &str, effective: Value, cx: &mut Cx<'_>) -> Outcome {
+    let active = frame.active.as_mut().expect("a Ready state");
+    let build = context_builder(cx.meta, active, None, None);
+    let sc = Sc {
+        input: &effective,
+        build: &build,
+        ctx: OnceCell::new(),
+    };
+    let mut rng = cx.counters.rng;
+    let mut text = |t: &Option<Text>| -> Result<String, Failure> {
+        Ok(match t {
+            None => String::new(),
+            Some(Text::Fixed(s)) => s.clone(),
+            Some(Text::Path(p)) => match sc.read(p) {
+                Some(Value::String(s)) => s,
+                _ => {
+                    return Err(runtime(format!(
+                        "The path '{}' in state '{name}' does not name a string",
+                        p.as_str()
+                    )));
+                }
+            },
+            Some(Text::Call(call)) => match intrinsics::eval(call, &sc, &mut rng)? {
+                Value::String(s) => s,
+                other => other.to_string(),
+            },
+        })
+    };
+    let failure = match (text(&f.error), text(&f.cause)) {
+        (Ok(e), Ok(c)) => Failure::new(e, c),
+        (Err(x), _) | (_, Err(x)) => x,
+    };
+    cx.counters.rng = rng;
+    Outcome::Fail(failure)
+}
+
+/// A Wait state: a timer until its time.
+fn wait(frame: &mut Frame, w: &WaitSpec, effective: Value, cx: &mut Cx<'_>) -> Outcome {
+    let active = frame.active.as_mut().expect("a Ready state");
+    let at = match wait_until(w, &effective, cx.now) {
+        Ok(at) => at,
+        Err(f) => return Outcome::Error(f),
+    };
+    let t = cx.timer(at);
+    active.step = Step::Wait(t);
+    Outcome::Blocked
+}
+
+/// A Task state: the invocation, its history events and its timeout and heartbeat timers.
+fn task(
+    frame: &mut Frame,
+    st: &State,
+    spec: &TaskSpec,
+    name: &str,
+    effective: Value,
+    cx: &mut Cx<'_>,
+) -> Outcome {
+    let active = frame.active.as_mut().expect("a Ready state");
+    let token = (spec.integration == Integration::LambdaInvokeWaitForTaskToken).then(|| {
+        // 256 bits from the driver's source, never from the seeded generator.
+        tokens::encode(cx.tokens.token_bytes())
+    });
+    let parameters = match parameters(st, &effective, active, cx, token.as_deref()) {
+        Ok(v) => v,
+        Err(f) => return Outcome::Error(f),
+    };
+    if too_big(&parameters) {
+        return Outcome::Error(data_limit("task input"));
+    }
+    let (function, payload) = match spec.integration {
+        Integration::LambdaFunction => (spec.resource.clone(), parameters.clone()),
+        _ => match parameters.get("FunctionName").and_then(Value::as_str) {
+            Some(f) => (
+                f.to_string(),
+                parameters.get("Payload").cloned().unwrap_or(Value::Null),
+            ),
+            None => {
+                return Outcome::Error(runtime(format!(
+                    "Parameters.FunctionName of state '{name}' is not a string"
+                )));
+            }
+        },
+    };
+    let seconds = |s: &Option<Seconds>, what: &str| -> Result<Option<u64>, Failure> {
+        match s {
+            None => Ok(None),
+            Some(Seconds::Fixed(n)) => Ok(Some(*n)),
+            Some(Seconds::Path(p)) => match p.read(&effective).and_then(|v| v.as_u64()) {
+                Some(n) if n > 0 => Ok(Some(n)),
+                _ => Err(runtime(format!(
+                    "{what} '{}' of state '{name}' does not name a positive integer",
+                    p.as_str()
+                ))),
+            },
+        }
+    };
+    let (timeout, heartbeat) = match (
+        seconds(&spec.timeout, "TimeoutSecondsPath"),
+        seconds(&spec.heartbeat, "HeartbeatSecondsPath"),
+    ) {
+        (Ok(t), Ok(h)) => (t, h),
+        (Err(f), _) | (_, Err(f)) => return Outcome::Error(f),
+    };
+    cx.counters.next_task += 1;
+    let task = TaskId(cx.counters.next_task);
+    let (rtype, rname) = resource_names(spec.integration);
+    let mut sched = json!({
+        "resourceType": rtype,
+        "resource": rname,
+        "region": "local",
+        "parameters": payload_string(&parameters),
+    });
+    if let Some(t) = timeout {
+        sched["timeoutInSeconds"] = json!(t);
+    }
+    if let Some(h) = heartbeat {
+        sched["heartbeatInSeconds"] = json!(h);
+    }
+    if spec.integration == Integration::LambdaFunction {
+        let mut scheduled = json!({
+            "resource": function,
+            "input": payload_string(&payload),
+            "inputDetails": {"truncated": false},
+        });
+        if let Some(t) = timeout {
+            scheduled["timeoutInSeconds"] = json!(t);
+        }
+        cx.emit(
+            &mut frame.last_event,
+            EventType::LambdaFunctionScheduled,
+            scheduled,
+        );
+        cx.emit(
+            &mut frame.last_event,
+            EventType::LambdaFunctionStarted,
+            Value::Null,
+        );
+    } else {
+        cx.emit(&mut frame.last_event, EventType::TaskScheduled, sched);
+        cx.emit(
+            &mut frame.last_event,
+            EventType::TaskStarted,
+            json!({"resourceType": rtype, "resource": rname}),
+        );
+    }
+    let invocation = Invocation {
+        task,
+        state: name.to_owned(),
+        resource: spec.resource.clone(),
+        integration: spec.integration,
+        function,
+        payload,
+        token,
+    };
+    cx.effects.push(Effect::InvokeTask(invocation.clone()));
+    let timeout = timeout.map(|t| cx.timer(cx.now + Duration::seconds(t as i64)));
+    let heartbeat = heartbeat.map(|h| (cx.timer(cx.now + Duration::seconds(h as i64)), h));
+    let active = frame.active.as_mut().expect("active");
+    active.step = Step::Task(Box::new(TaskWait {
+        invocation,
+        timeout,
+        heartbeat,
+    }));
+    Outcome::Blocked
+}
+
+/// A Parallel state: every branch started on the same input.
+fn parallel(
+    frame: &mut Frame,
+    machine: &Machine,
+    st: &State,
+    branches: &[Machine],
+    effective: Value,
+    cx: &mut Cx<'_>,
+) -> Outcome {
+    let active = frame.active.as_mut().expect("a Ready state");
+    let input = match parameters(st, &effective, active, cx, None) {
+        Ok(v) => v,
+        Err(f) => return Outcome::Error(f),
+    };
+    let started = cx.emit(
+        &mut frame.last_event,
+        EventType::ParallelStateStarted,
+        Value::Null,
+    );
+    let mut frames = Vec::with_capacity(branches.len());
+    for b in branches {
+        let mut f = Frame {
+            status: FrameStatus::Running,
+            active: None,
+            last_event: started,
+        };
+        enter(&mut f, b, &b.start_at, input.clone(), cx);
+        let o = step(&mut f, b, cx);
+        drive(&mut f, b, cx, o);
+        frames.push(f);
+    }
+    frame.active.as_mut().expect("active").step = Step::Parallel(frames);
+    parallel_progress(frame, machine, cx)
+}
+
+/// A Map state: the items, their selectors, and as many iterations as its concurrency allows.
+fn map(
+    frame: &mut Frame,
+    machine: &Machine,
+    m: &MapSpec,
+    name: &str,
+    effective: Value,
+    cx: &mut Cx<'_>,
+) -> Outcome {
+    let active = frame.active.as_mut().expect("a Ready state");
+    let items = {
+        let build = context_builder(cx.meta, active, None, None);
+        read_input_or_context(&m.items_path, &effective, &build)
+    };
+    let items = match items {
+        Some(Value::Array(a)) => a,
+        _ => {
+            return Outcome::Error(runtime(format!(
+                "ItemsPath '{}' of state '{name}' does not name an array",
+                m.items_path.as_str()
+            )));
+        }
+    };
+    let limit = match &m.max_concurrency {
+        Seconds::Fixed(n) => *n as usize,
+        Seconds::Path(p) => match p.read(&effective).and_then(|v| v.as_u64()) {
+            Some(n) => n as usize,
+            None => {
+                return Outcome::Error(runtime(format!(
+                    "MaxConcurrencyPath '{}' does not name an integer",
+                    p.as_str()
+                )));
+            }
+        },
+    };
+    let mut inputs = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let v = match &m.item_selector {
+            None => item.clone(),
+            Some(t) => {
+                let build = context_builder(cx.meta, active, None, Some((i, item)));
+                let sc = Sc {
+                    input: &effective,
+                    build: &build,
+                    ctx: OnceCell::new(),
+                };
+                let mut rng = cx.counters.rng;
+                let v = eval_template(t, &sc, &mut rng);
+                cx.counters.rng = rng;
+                match v {
+                    Ok(v) => v,
+                    Err(f) => return Outcome::Error(f),
+                }
+            }
+        };
+        inputs.push(v);
+    }
+    cx.emit(
+        &mut frame.last_event,
+        EventType::MapStateStarted,
+        json!({"length": inputs.len()}),
+    );
+    active.step = Step::Map(MapRun {
+        items: inputs,
+        frames: Vec::new(),
+        reported: Vec::new(),
+        limit,
+    });
+    map_progress(frame, machine, cx)
+}
