@@ -151,30 +151,31 @@ pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, value)| value.to_owned())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
 }
 
-/// A `Set-Cookie` value: HttpOnly, `Secure` when the service is reached over https. `name`
-/// is the one [`cookie_name`] gives.
+/// A `Set-Cookie` value for `path` with `same_site`: HttpOnly, `Secure` when the service is
+/// reached over https, ending after `max_age` seconds. `name` is the one [`cookie_name`]
+/// gives.
 pub fn set_cookie(
     s: &AppState,
     name: &str,
     value: &str,
-    attributes: &str,
+    path: &str,
+    same_site: cookie::SameSite,
     max_age: i64,
 ) -> Result<axum::http::HeaderValue, ApiError> {
-    let secure = if s.config.public_url.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
-    axum::http::HeaderValue::from_str(&format!(
-        "{name}={value}; {attributes}; HttpOnly; Max-Age={max_age}{secure}"
-    ))
-    .map_err(|e| ApiError(Error::internal(e)))
+    let cookie = cookie::Cookie::build((name, value))
+        .path(path)
+        .same_site(same_site)
+        .http_only(true)
+        .max_age(cookie::time::Duration::seconds(max_age))
+        .secure(s.config.public_url.starts_with("https://"))
+        .build();
+    axum::http::HeaderValue::from_str(&cookie.to_string()).map_err(|e| ApiError(Error::internal(e)))
 }
 
 impl FromRequestParts<AppState> for Authed {

@@ -82,7 +82,7 @@ fn distribution_points(cert: &Certificate) -> Vec<String> {
             GeneralName::UniformResourceIdentifier(uri) => Some(uri.to_string()),
             _ => None,
         })
-        .filter(|uri| uri.starts_with("http://"))
+        .filter(|uri| url::Url::parse(uri).is_ok_and(|u| u.scheme() == "http"))
         .collect()
 }
 

@@ -79,8 +79,9 @@ impl RemoteTsa {
                 "{url}: no trust anchors for the TSA are configured"
             )));
         }
-        let https = url.starts_with("https://");
-        if !https && !url.starts_with("http://") {
+        let scheme = url::Url::parse(url).map(|u| u.scheme().to_owned());
+        let https = scheme.as_deref() == Ok("https");
+        if !https && scheme.as_deref() != Ok("http") {
             return Err(TsaError::Unavailable(format!(
                 "{url}: not an http:// or https:// URL"
             )));

@@ -120,15 +120,18 @@ pub fn check_public_url(url: &str) -> Result<String, StartError> {
             "KEIYAKU_PUBLIC_URL / --public-url {url:?}: expected http://host[:port] or https://host[:port]"
         ))
     };
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(bad)?;
-    let host = rest.split('/').next().unwrap_or("");
-    if host.is_empty() || url.contains(['?', '#', ' ']) || host.contains('@') {
+    let parsed = url::Url::parse(url).map_err(|_| bad())?;
+    if !matches!(parsed.scheme(), "http" | "https")
+        || parsed.host_str().is_none_or(str::is_empty)
+        || !parsed.username().is_empty()
+        || parsed.password().is_some()
+        || parsed.query().is_some()
+        || parsed.fragment().is_some()
+        || url.contains(char::is_whitespace)
+    {
         return Err(bad());
     }
-    Ok(url.trim_end_matches('/').to_owned())
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
 }
 
 /// The workflow's task handlers in this process: the core's, on this server's services.
@@ -381,4 +384,37 @@ pub async fn start_with(
         stop_scheduler: Some(stop_scheduler),
         task,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_public_url;
+
+    #[test]
+    fn a_public_url_is_an_http_or_https_base_without_secrets() {
+        assert_eq!(
+            check_public_url("https://keiyaku.example.jp/").unwrap(),
+            "https://keiyaku.example.jp"
+        );
+        assert_eq!(
+            check_public_url("http://127.0.0.1:8080").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            check_public_url("https://example.jp/keiyaku/").unwrap(),
+            "https://example.jp/keiyaku"
+        );
+        for bad in [
+            "ftp://example.jp",
+            "example.jp",
+            "https://",
+            "https://user:pw@example.jp",
+            "https://example.jp/?x=1",
+            "https://example.jp/#x",
+            "https://exa mple.jp",
+            "https://example.jp/a b",
+        ] {
+            assert!(check_public_url(bad).is_err(), "{bad} was accepted");
+        }
+    }
 }

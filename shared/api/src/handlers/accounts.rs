@@ -232,7 +232,7 @@ const DEVICE_MAX_AGE: i64 = 365 * 24 * 3600;
 
 fn session_cookie(s: &AppState, value: &str, max_age: i64) -> Result<HeaderValue, ApiError> {
     let name = crate::extract::cookie_name(s, SESSION_COOKIE, true);
-    crate::extract::set_cookie(s, &name, value, "Path=/; SameSite=Lax", max_age)
+    crate::extract::set_cookie(s, &name, value, "/", cookie::SameSite::Lax, max_age)
 }
 
 /// Log in. Browsers get the session cookie; with `"mode":"token"` API clients get a bearer
@@ -277,7 +277,8 @@ pub async fn login(
             &s,
             &device_cookie,
             token,
-            "Path=/; SameSite=Strict",
+            "/",
+            cookie::SameSite::Strict,
             DEVICE_MAX_AGE,
         )?;
         response.headers_mut().append(header::SET_COOKIE, cookie);

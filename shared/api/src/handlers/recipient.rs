@@ -74,7 +74,8 @@ pub async fn open_session(
             &s,
             &crate::extract::cookie_name(&s, RECIPIENT_COOKIE, false),
             &secret,
-            "Path=/api/v1/r; SameSite=Strict",
+            "/api/v1/r",
+            cookie::SameSite::Strict,
             recipients::SESSION_HOURS * 3600,
         )?,
     );
