@@ -6,8 +6,10 @@ mod crypto;
 mod error;
 mod lexer;
 mod reader;
+#[cfg(any(test, feature = "test-support"))]
 pub mod sample;
 pub mod seal;
+#[cfg(any(test, feature = "test-support"))]
 pub mod tamper;
 pub mod timestamp;
 mod validate;
