@@ -1,10 +1,9 @@
 //! Failpoints: named places between durability steps where the crash-and-restart tests
 //! kill the process, to prove that a restart finishes the work and that every effect still
 //! happens exactly once. `KEIYAKU_FAILPOINT=<name>` exits at the first pass of `<name>`,
-//! `<name>@<n>` at its n-th pass.
-
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
+//! `<name>@<n>` at its n-th pass. The mechanism is the `fail` crate's, compiled in only
+//! with the `failpoints` feature (the tests' builds turn it on; `cargo run --release`
+//! leaves it out).
 
 /// The domain's failpoints (the executor's are in `keiyaku-workflow`).
 pub const FAILPOINTS: &[&str] = &[
@@ -22,23 +21,36 @@ pub const FAILPOINTS: &[&str] = &[
 pub const FAILPOINT_EXIT_CODE: i32 = 86;
 
 /// Exits the process at once (status 86, no destructors, nothing flushed but stderr) when
-/// the environment arms `name` and this is the pass it names. The variable is read once, so
-/// a failpoint costs one comparison when another (or none) is armed.
+/// `name` is armed ([`arm_from_env`]) and this is the pass it names. Without the
+/// `failpoints` feature (every shipped build) this is nothing at all.
 pub fn failpoint(name: &str) {
-    static ARMED: OnceLock<Option<(String, usize)>> = OnceLock::new();
-    static PASSES: AtomicUsize = AtomicUsize::new(0);
-    let armed = ARMED.get_or_init(|| {
-        let raw = std::env::var("KEIYAKU_FAILPOINT").ok()?;
-        Some(match raw.split_once('@') {
-            Some((name, n)) => (name.to_owned(), n.parse().unwrap_or(1)),
-            None => (raw, 1),
-        })
+    #[cfg(not(feature = "failpoints"))]
+    let _ = name;
+    fail::fail_point!(name, |_| {
+        eprintln!("keiyaku: failpoint {name} reached, exiting");
+        std::process::exit(FAILPOINT_EXIT_CODE)
     });
-    if let Some((armed, nth)) = armed
-        && armed == name
-        && PASSES.fetch_add(1, Ordering::SeqCst) + 1 == *nth
+}
+
+/// Arms the failpoint that `KEIYAKU_FAILPOINT` names — `<name>` for its first pass,
+/// `<name>@<n>` for its n-th — in a build with the `failpoints` feature; call it once at
+/// start. Returns the name armed.
+pub fn arm_from_env() -> Option<String> {
+    let raw = std::env::var("KEIYAKU_FAILPOINT").ok()?;
+    let (name, nth) = match raw.split_once('@') {
+        Some((name, n)) => (name.to_owned(), n.parse().unwrap_or(1)),
+        None => (raw, 1usize),
+    };
+    // `fail`'s actions: pass `nth - 1` times doing nothing, then return (exit, above).
+    let action = match nth {
+        0 | 1 => "return".to_owned(),
+        n => format!("{}*off->return", n - 1),
+    };
+    if cfg!(feature = "failpoints")
+        && let Err(e) = fail::cfg(name.clone(), &action)
     {
-        eprintln!("keiyaku: failpoint {name} reached (pass {nth}), exiting");
-        std::process::exit(FAILPOINT_EXIT_CODE);
+        eprintln!("keiyaku: failpoint {name}: {e}");
+        return None;
     }
+    cfg!(feature = "failpoints").then_some(name)
 }

@@ -159,6 +159,9 @@ struct ServeArgs {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    if let Some(name) = keiyaku_core::failpoint::arm_from_env() {
+        tracing::warn!(failpoint = %name, "a failpoint is armed (a test build)");
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
