@@ -46,6 +46,14 @@ impl Email {
         {
             return Err(bad("characters"));
         }
+        // RFC 5322's addr-spec (dot-atoms: no leading, trailing or doubled dots), on top of
+        // the policy above (no quoted parts, comments or domain literals; a dotted domain).
+        let syntax = email_address::Options::default()
+            .without_display_text()
+            .without_domain_literal()
+            .with_required_tld();
+        email_address::EmailAddress::parse_with_options(&s, syntax)
+            .map_err(|e| bad(&e.to_string()))?;
         Ok(Email(s))
     }
 
@@ -257,8 +265,15 @@ mod tests {
             "a@-x.com",
             "a@@x.com",
             "a@x..com",
+            // Dot-atoms: no leading, trailing or doubled dots in the local part.
+            ".a@example.com",
+            "a.@example.com",
+            "a..b@example.com",
         ] {
             assert!(Email::parse(bad, "email").is_err(), "{bad}");
+        }
+        for good in ["taro.yamada+keiyaku@example.jp", "o'brien@example.ie", "山田@例え.jp"] {
+            assert!(Email::parse(good, "email").is_ok(), "{good}");
         }
     }
 
