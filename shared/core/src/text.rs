@@ -272,7 +272,11 @@ mod tests {
         ] {
             assert!(Email::parse(bad, "email").is_err(), "{bad}");
         }
-        for good in ["taro.yamada+keiyaku@example.jp", "o'brien@example.ie", "山田@例え.jp"] {
+        for good in [
+            "taro.yamada+keiyaku@example.jp",
+            "o'brien@example.ie",
+            "山田@例え.jp",
+        ] {
             assert!(Email::parse(good, "email").is_ok(), "{good}");
         }
     }
