@@ -47,6 +47,7 @@ pub async fn item_store(store: Arc<dyn ItemStore>, clock: &ManualClock) {
     expired_items_are_absent(&*store, clock).await;
     limits_are_dynamodb_limits(&*store).await;
     counters(&*store, clock).await;
+    expired_items_are_purged(&*store, clock).await;
 }
 
 async fn conditional_writes(s: &dyn ItemStore) {
@@ -405,6 +406,32 @@ async fn counters(s: &dyn ItemStore, clock: &ManualClock) {
         1,
         "an expired counter starts again"
     );
+}
+
+async fn expired_items_are_purged(s: &dyn ItemStore, clock: &ManualClock) {
+    use keiyaku_core::clock::Clock;
+    // What the other checks left expired goes first, so the counts below are this check's.
+    s.purge_expired(usize::MAX).await.unwrap();
+    let pk = unique("PURGE");
+    let now = clock.now().unix_timestamp();
+    for (sk, expires) in [("A", 10), ("B", 10), ("C", 10), ("LATER", 1000)] {
+        let mut it = item(&pk, sk, 1);
+        it.expires_at = Some(now + expires);
+        s.put(it, Condition::NotExists).await.unwrap();
+    }
+    s.put(item(&pk, "FOREVER", 1), Condition::NotExists)
+        .await
+        .unwrap();
+    clock.advance(time::Duration::seconds(11));
+    assert_eq!(s.purge_expired(2).await.unwrap(), 2, "at most the limit");
+    assert_eq!(s.purge_expired(10).await.unwrap(), 1, "then the rest");
+    assert_eq!(s.purge_expired(10).await.unwrap(), 0, "and nothing twice");
+    for live in ["LATER", "FOREVER"] {
+        assert!(
+            s.get(&Key::new(&pk, live)).await.unwrap().is_some(),
+            "{live} is live and stays"
+        );
+    }
 }
 
 fn body(chunks: Vec<Vec<u8>>) -> ByteStream {

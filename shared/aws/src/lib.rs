@@ -1,0 +1,40 @@
+//! The AWS shape's adapters of keiyaku's ports. Each turns SDK errors into the port's own
+//! at its boundary (no SDK type leaves this crate), and all share one SDK configuration on
+//! rustls with ring, the crypto provider the rest of keiyaku uses.
+
+pub mod items;
+
+pub use items::DynamoItemStore;
+
+use aws_sdk_dynamodb::config::{Credentials, Region};
+
+/// Where the SDK connects and as whom.
+#[derive(Clone, Debug, Default)]
+pub struct Connection {
+    /// An endpoint other than AWS's own (a local emulator in tests).
+    pub endpoint: Option<String>,
+    /// The region; `None` takes it from the environment (Lambda sets `AWS_REGION`).
+    pub region: Option<String>,
+    /// Fixed credentials (an emulator's); `None` takes the environment's chain (a Lambda's
+    /// role).
+    pub credentials: Option<(String, String)>,
+}
+
+/// The SDK configuration for `connection`, with an HTTPS client on rustls with ring.
+pub async fn sdk_config(connection: &Connection) -> aws_config::SdkConfig {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http);
+    if let Some(url) = &connection.endpoint {
+        loader = loader.endpoint_url(url);
+    }
+    if let Some(region) = &connection.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some((id, secret)) = &connection.credentials {
+        loader = loader.credentials_provider(Credentials::new(id, secret, None, None, "fixed"));
+    }
+    loader.load().await
+}
