@@ -2,8 +2,10 @@
 //! at its boundary (no SDK type leaves this crate), and all share one SDK configuration on
 //! rustls with ring, the crypto provider the rest of keiyaku uses.
 
+pub mod blobs;
 pub mod items;
 
+pub use blobs::S3BlobStore;
 pub use items::DynamoItemStore;
 
 use aws_sdk_dynamodb::config::{Credentials, Region};
