@@ -4,9 +4,11 @@
 
 pub mod blobs;
 pub mod items;
+pub mod keys;
 
 pub use blobs::S3BlobStore;
 pub use items::DynamoItemStore;
+pub use keys::KmsKeys;
 
 use aws_sdk_dynamodb::config::{Credentials, Region};
 

@@ -5,7 +5,10 @@
 use std::sync::Arc;
 
 use keiyaku_aws::blobs::create_bucket;
-use keiyaku_aws::{Connection, DynamoItemStore, S3BlobStore, items::create_table, sdk_config};
+use keiyaku_aws::keys::create_keys;
+use keiyaku_aws::{
+    Connection, DynamoItemStore, KmsKeys, S3BlobStore, items::create_table, sdk_config,
+};
 use keiyaku_core::clock::{Clock, ManualClock};
 
 async fn connection() -> aws_config::SdkConfig {
@@ -41,6 +44,13 @@ async fn s3_blob_store_keeps_the_contract() {
         .await
         .unwrap();
     keiyaku_contract::blob_store(Arc::new(S3BlobStore::new(client, bucket))).await;
+}
+
+#[tokio::test]
+async fn kms_keys_keep_the_contract() {
+    let client = aws_sdk_kms::Client::new(&connection().await);
+    let (data_key, mac_key) = create_keys(&client).await.unwrap();
+    keiyaku_contract::keys(Arc::new(KmsKeys::new(client, data_key, mac_key))).await;
 }
 
 #[tokio::test]

@@ -1,0 +1,148 @@
+//! The Keys port on KMS: data keys from `GenerateDataKey` under the service's symmetric key
+//! (a multi-Region key, so the Osaka replica can unwrap what Tokyo wrapped), unwrapped by
+//! `Decrypt`, and link MACs from `GenerateMac` under an HMAC key that never leaves KMS.
+
+use async_trait::async_trait;
+use aws_sdk_kms::Client;
+use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_kms::primitives::Blob;
+use aws_sdk_kms::types::{DataKeySpec, MacAlgorithmSpec};
+use keiyaku_core::ports::{DataKey, KeyError, Keys};
+use zeroize::Zeroizing;
+
+/// The service's keys in KMS.
+pub struct KmsKeys {
+    client: Client,
+    data_key: String,
+    mac_key: String,
+}
+
+/// An SDK error as the port's: a ciphertext KMS refuses, a key it does not know, or the
+/// service being unavailable (its code and message; no SDK type leaves this module).
+fn key_error<E, R>(e: SdkError<E, R>) -> KeyError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let service = e.as_service_error();
+    match service.and_then(|s| s.code()) {
+        Some("InvalidCiphertextException") | Some("IncorrectKeyException") => KeyError::Unwrap,
+        Some("NotFoundException") => KeyError::UnknownKey(
+            service
+                .and_then(|s| s.message())
+                .unwrap_or("no such key")
+                .to_owned(),
+        ),
+        _ => KeyError::Unavailable(aws_sdk_kms::error::DisplayErrorContext(&e).to_string()),
+    }
+}
+
+/// 32 bytes, or the service answered with something else.
+fn exactly_32(bytes: &[u8], what: &str) -> Result<[u8; 32], KeyError> {
+    bytes
+        .try_into()
+        .map_err(|_| KeyError::Unavailable(format!("{what} is {} bytes, not 32", bytes.len())))
+}
+
+impl KmsKeys {
+    /// Keys under `data_key` (symmetric, ENCRYPT_DECRYPT) and `mac_key` (HMAC_256,
+    /// GENERATE_VERIFY_MAC), each an id, ARN or alias.
+    pub fn new(client: Client, data_key: impl Into<String>, mac_key: impl Into<String>) -> Self {
+        KmsKeys {
+            client,
+            data_key: data_key.into(),
+            mac_key: mac_key.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl Keys for KmsKeys {
+    async fn generate_data_key(&self) -> Result<DataKey, KeyError> {
+        let out = self
+            .client
+            .generate_data_key()
+            .key_id(&self.data_key)
+            .key_spec(DataKeySpec::Aes256)
+            .send()
+            .await
+            .map_err(key_error)?;
+        let plaintext = out
+            .plaintext()
+            .ok_or_else(|| KeyError::Unavailable("a data key without its plaintext".into()))?;
+        Ok(DataKey {
+            key_id: out.key_id().unwrap_or(&self.data_key).to_owned(),
+            plaintext: Zeroizing::new(exactly_32(plaintext.as_ref(), "a data key")?),
+            wrapped: out
+                .ciphertext_blob()
+                .ok_or_else(|| KeyError::Unavailable("a data key without its ciphertext".into()))?
+                .as_ref()
+                .to_vec(),
+        })
+    }
+
+    async fn unwrap_data_key(
+        &self,
+        key_id: &str,
+        wrapped: &[u8],
+    ) -> Result<Zeroizing<[u8; 32]>, KeyError> {
+        let out = self
+            .client
+            .decrypt()
+            .key_id(key_id)
+            .ciphertext_blob(Blob::new(wrapped))
+            .send()
+            .await
+            .map_err(key_error)?;
+        let plaintext = out
+            .plaintext()
+            .ok_or_else(|| KeyError::Unavailable("a decrypt without its plaintext".into()))?;
+        Ok(Zeroizing::new(exactly_32(
+            plaintext.as_ref(),
+            "a data key",
+        )?))
+    }
+
+    async fn mac(&self, message: &[u8]) -> Result<[u8; 32], KeyError> {
+        let out = self
+            .client
+            .generate_mac()
+            .key_id(&self.mac_key)
+            .mac_algorithm(MacAlgorithmSpec::HmacSha256)
+            .message(Blob::new(message))
+            .send()
+            .await
+            .map_err(key_error)?;
+        let mac = out
+            .mac()
+            .ok_or_else(|| KeyError::Unavailable("a MAC answer without its MAC".into()))?;
+        exactly_32(mac.as_ref(), "a MAC")
+    }
+}
+
+/// Creates the two keys [`KmsKeys`] uses and returns their ids (emulators and tests; the
+/// keys stack in `infra/` declares the real, multi-Region ones).
+pub async fn create_keys(client: &Client) -> Result<(String, String), KeyError> {
+    use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+    let data = client
+        .create_key()
+        .key_usage(KeyUsageType::EncryptDecrypt)
+        .key_spec(KeySpec::SymmetricDefault)
+        .description("keiyaku data keys")
+        .send()
+        .await
+        .map_err(key_error)?;
+    let mac = client
+        .create_key()
+        .key_usage(KeyUsageType::GenerateVerifyMac)
+        .key_spec(KeySpec::Hmac256)
+        .description("keiyaku link MACs")
+        .send()
+        .await
+        .map_err(key_error)?;
+    let id = |m: Option<&aws_sdk_kms::types::KeyMetadata>| {
+        m.map(|m| m.key_id().to_owned())
+            .ok_or_else(|| KeyError::Unavailable("a key without metadata".into()))
+    };
+    Ok((id(data.key_metadata())?, id(mac.key_metadata())?))
+}
