@@ -12,7 +12,11 @@ use crate::{self as server, ServeOptions};
 
 /// keiyaku: electronic contracts, sealed and timestamped.
 #[derive(Parser, Debug)]
-#[command(name = "keiyaku", version, about)]
+#[command(
+    name = "keiyaku",
+    version,
+    about = "keiyaku: electronic contracts, sealed and timestamped — the all-in-one local server and its tools"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
