@@ -2,6 +2,10 @@
 
 use time::Duration;
 
+/// How many timestamps one client address gets from the public TSA in 15 minutes, unless
+/// configured otherwise.
+pub const DEFAULT_PUBLIC_TSA_LIMIT: u64 = 120;
+
 /// What the domain is configured with.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -52,7 +56,7 @@ impl Config {
             api_token_absolute: Duration::days(90),
             link_after_end: Duration::days(90),
             public_tsa: false,
-            public_tsa_limit: crate::ratelimit::TSA_PER_ADDRESS.max,
+            public_tsa_limit: DEFAULT_PUBLIC_TSA_LIMIT,
             trusted_proxies: Vec::new(),
             request_timeout: std::time::Duration::from_secs(60),
             upload_timeout: std::time::Duration::from_secs(600),

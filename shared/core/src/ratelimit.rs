@@ -104,7 +104,7 @@ pub const VERIFY_PER_ACCOUNT: Limit = Limit {
 /// Timestamps from the local TSA (when it is public), per client address.
 pub const TSA_PER_ADDRESS: Limit = Limit {
     name: "tsa-address",
-    max: 120,
+    max: crate::config::DEFAULT_PUBLIC_TSA_LIMIT,
     window_secs: 15 * 60,
 };
 

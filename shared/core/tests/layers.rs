@@ -140,6 +140,24 @@ fn no_module_imports_another_in_a_circle() {
 }
 
 #[test]
+fn no_top_level_module_imports_another_in_a_circle() {
+    // The same graph with each folder as one module (`store`, `app`, `domain`, …): a circle
+    // through two files of a folder is a circle of the folder.
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let top = |m: &str| m.split("::").next().unwrap_or(m).to_owned();
+    for (module, used) in imports() {
+        let entry = graph.entry(top(&module)).or_default();
+        entry.extend(used.iter().map(|u| top(u)).filter(|u| *u != top(&module)));
+    }
+    if let Some(found) = circle(&graph) {
+        panic!(
+            "import circle between core's top-level modules: {}",
+            found.join(" → ")
+        );
+    }
+}
+
+#[test]
 fn the_domain_uses_only_itself_and_the_foundation() {
     for (module, used) in imports() {
         if !module.starts_with("domain") {
