@@ -71,33 +71,44 @@ where
     }
 }
 
-/// A condition as a ConditionExpression (with `#exp`, `:now` and `:v` bound by the caller).
-fn expression(condition: &Condition) -> Option<&'static str> {
-    match condition {
-        Condition::None => None,
-        Condition::NotExists => Some("attribute_not_exists(pk) OR #exp <= :now"),
-        Condition::Exists => {
-            Some("attribute_exists(pk) AND (attribute_not_exists(#exp) OR #exp > :now)")
-        }
-        Condition::Version(_) => {
-            Some("attribute_exists(pk) AND #v = :v AND (attribute_not_exists(#exp) OR #exp > :now)")
-        }
-    }
+/// A condition as DynamoDB states it: its ConditionExpression (none for `None`), with the
+/// names and values it uses. Liveness is part of every condition: `exp` against `now`.
+struct Conditioned {
+    expression: Option<String>,
+    names: Option<HashMap<String, String>>,
+    values: Option<Attributes>,
 }
 
-/// The names and values a condition's expression uses.
-fn bindings(condition: &Condition, now: i64) -> (HashMap<String, String>, Attributes) {
-    let mut names = HashMap::new();
-    let mut values = HashMap::new();
-    if !matches!(condition, Condition::None) {
-        names.insert("#exp".to_owned(), "exp".to_owned());
-        values.insert(":now".to_owned(), n(now));
+impl Conditioned {
+    fn new(condition: &Condition, now: i64) -> Self {
+        let expression = match condition {
+            Condition::None => {
+                return Conditioned {
+                    expression: None,
+                    names: None,
+                    values: None,
+                };
+            }
+            Condition::NotExists => "attribute_not_exists(pk) OR #exp <= :now",
+            Condition::Exists => {
+                "attribute_exists(pk) AND (attribute_not_exists(#exp) OR #exp > :now)"
+            }
+            Condition::Version(_) => {
+                "attribute_exists(pk) AND #v = :v AND (attribute_not_exists(#exp) OR #exp > :now)"
+            }
+        };
+        let mut names = HashMap::from([("#exp".to_owned(), "exp".to_owned())]);
+        let mut values = HashMap::from([(":now".to_owned(), n(now))]);
+        if let Condition::Version(v) = condition {
+            names.insert("#v".to_owned(), "v".to_owned());
+            values.insert(":v".to_owned(), n(v));
+        }
+        Conditioned {
+            expression: Some(expression.to_owned()),
+            names: Some(names),
+            values: Some(values),
+        }
     }
-    if let Condition::Version(v) = condition {
-        names.insert("#v".to_owned(), "v".to_owned());
-        values.insert(":v".to_owned(), n(v));
-    }
-    (names, values)
 }
 
 fn key_attributes(key: &Key) -> Attributes {
@@ -245,14 +256,14 @@ impl DynamoItemStore {
     }
 
     async fn put_conditioned(&self, item: &Item, condition: &Condition) -> Result<(), StoreError> {
-        let (names, values) = bindings(condition, self.now());
+        let c = Conditioned::new(condition, self.now());
         self.client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(to_attributes(item)))
-            .set_condition_expression(expression(condition).map(str::to_owned))
-            .set_expression_attribute_names((!names.is_empty()).then_some(names))
-            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .set_condition_expression(c.expression)
+            .set_expression_attribute_names(c.names)
+            .set_expression_attribute_values(c.values)
             .send()
             .await
             .map_err(|e| store_error(e, |e| e.is_conditional_check_failed_exception()))?;
@@ -263,43 +274,44 @@ impl DynamoItemStore {
         let built = |e: aws_sdk_dynamodb::error::BuildError| unavailable(e);
         let item = match write {
             Write::Put { item, condition } => {
-                let (names, values) = bindings(condition, now);
+                let c = Conditioned::new(condition, now);
                 TransactWriteItem::builder().put(
                     Put::builder()
                         .table_name(&self.table)
                         .set_item(Some(to_attributes(item)))
-                        .set_condition_expression(expression(condition).map(str::to_owned))
-                        .set_expression_attribute_names((!names.is_empty()).then_some(names))
-                        .set_expression_attribute_values((!values.is_empty()).then_some(values))
+                        .set_condition_expression(c.expression)
+                        .set_expression_attribute_names(c.names)
+                        .set_expression_attribute_values(c.values)
                         .build()
                         .map_err(built)?,
                 )
             }
             Write::Delete { key, condition } => {
-                let (names, values) = bindings(condition, now);
+                let c = Conditioned::new(condition, now);
                 TransactWriteItem::builder().delete(
                     Delete::builder()
                         .table_name(&self.table)
                         .set_key(Some(key_attributes(key)))
-                        .set_condition_expression(expression(condition).map(str::to_owned))
-                        .set_expression_attribute_names((!names.is_empty()).then_some(names))
-                        .set_expression_attribute_values((!values.is_empty()).then_some(values))
+                        .set_condition_expression(c.expression)
+                        .set_expression_attribute_names(c.names)
+                        .set_expression_attribute_values(c.values)
                         .build()
                         .map_err(built)?,
                 )
             }
             Write::Check { key, condition } => {
-                let (names, values) = bindings(condition, now);
+                let c = Conditioned::new(condition, now);
                 // A check must name a condition: `None` is one that always holds.
-                let expression = expression(condition)
-                    .unwrap_or("attribute_exists(pk) OR attribute_not_exists(pk)");
+                let expression = c
+                    .expression
+                    .unwrap_or_else(|| "attribute_exists(pk) OR attribute_not_exists(pk)".into());
                 TransactWriteItem::builder().condition_check(
                     ConditionCheck::builder()
                         .table_name(&self.table)
                         .set_key(Some(key_attributes(key)))
                         .condition_expression(expression)
-                        .set_expression_attribute_names((!names.is_empty()).then_some(names))
-                        .set_expression_attribute_values((!values.is_empty()).then_some(values))
+                        .set_expression_attribute_names(c.names)
+                        .set_expression_attribute_values(c.values)
                         .build()
                         .map_err(built)?,
                 )
@@ -333,14 +345,14 @@ impl ItemStore for DynamoItemStore {
     }
 
     async fn delete(&self, key: &Key, condition: Condition) -> Result<(), StoreError> {
-        let (names, values) = bindings(&condition, self.now());
+        let c = Conditioned::new(&condition, self.now());
         self.client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(key_attributes(key)))
-            .set_condition_expression(expression(&condition).map(str::to_owned))
-            .set_expression_attribute_names((!names.is_empty()).then_some(names))
-            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .set_condition_expression(c.expression)
+            .set_expression_attribute_names(c.names)
+            .set_expression_attribute_values(c.values)
             .send()
             .await
             .map_err(|e| store_error(e, |e| e.is_conditional_check_failed_exception()))?;
