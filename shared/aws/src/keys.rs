@@ -19,7 +19,7 @@ pub struct KmsKeys {
 
 /// An SDK error as the port's: a ciphertext KMS refuses, a key it does not know, or the
 /// service being unavailable (its code and message; no SDK type leaves this module).
-fn key_error<E, R>(e: SdkError<E, R>) -> KeyError
+pub(crate) fn key_error<E, R>(e: SdkError<E, R>) -> KeyError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,

@@ -5,10 +5,12 @@
 pub mod blobs;
 pub mod items;
 pub mod keys;
+pub mod sealing;
 
 pub use blobs::S3BlobStore;
 pub use items::DynamoItemStore;
 pub use keys::KmsKeys;
+pub use sealing::KmsSealingKey;
 
 use aws_sdk_dynamodb::config::{Credentials, Region};
 

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use keiyaku_aws::blobs::create_bucket;
 use keiyaku_aws::keys::create_keys;
 use keiyaku_aws::{
-    Connection, DynamoItemStore, KmsKeys, S3BlobStore, items::create_table, sdk_config,
+    Connection, DynamoItemStore, KmsKeys, KmsSealingKey, S3BlobStore, items::create_table,
+    sdk_config,
 };
 use keiyaku_core::clock::{Clock, ManualClock};
 
@@ -123,4 +124,154 @@ async fn s3_puts_large_bodies_in_parts_whole_or_not_at_all() {
         store.get("large/two").await.map(|_| ()),
         Err(BlobError::NotFound)
     ));
+}
+
+/// The sealing key in KMS, certified the way the README tells an organisation to: a
+/// certificate request signed by the KMS key ([`sealing_csr`]), certified by a CA with
+/// `openssl x509 -req` (here the issuing CA of a local PKI, whose TSA and CRLs the seal
+/// then uses), the chain read from S3. It keeps the SealingKey contract; a chain for another
+/// key is refused when loaded; and a file sealed through it and extended to B-LTA verifies
+/// in `keiyaku verify`'s verifier. With `KEIYAKU_JUDGE_DIR` set, the file and its root are
+/// left there for pyHanko and pdfsig (`tests/run`'s judges).
+#[tokio::test]
+async fn kms_sealing_key_seals_files_that_verify() {
+    use der::{EncodePem, pem::LineEnding};
+    use keiyaku_aws::sealing::{create_sealing_key, read_chain, sealing_csr};
+    use keiyaku_core::sealing::Sealing;
+    use keiyaku_local::pki::{LocalPki, LocalTsa};
+    use keiyaku_local::revocation::LocalRevocation;
+    use keiyaku_pdf::verify::{Status, verify};
+    use std::process::Command;
+
+    let config = connection().await;
+    let kms = aws_sdk_kms::Client::new(&config);
+    let key_id = create_sealing_key(&kms).await.unwrap();
+    let csr = sealing_csr(
+        &kms,
+        &key_id,
+        "CN=keiyaku Document Sealing,O=Example K.K.,C=JP",
+    )
+    .await
+    .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let pki_dir = dir.path().join("pki");
+    let pki = LocalPki::open_or_create(&pki_dir, "http://127.0.0.1:8080").unwrap();
+    let csr_pem = der::pem::encode_string("CERTIFICATE REQUEST", LineEnding::LF, &csr).unwrap();
+    std::fs::write(dir.path().join("kms.csr"), csr_pem).unwrap();
+    std::fs::write(
+        dir.path().join("sealing.ext"),
+        "keyUsage = critical, digitalSignature, nonRepudiation\n\
+         extendedKeyUsage = 1.3.6.1.5.5.7.3.36, emailProtection, 1.2.840.113583.1.1.5\n\
+         crlDistributionPoints = URI:http://127.0.0.1:8080/api/v1/ca/crl\n\
+         subjectKeyIdentifier = hash\n\
+         authorityKeyIdentifier = keyid\n",
+    )
+    .unwrap();
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // openssl checks the request's signature (made by KMS) before it certifies it.
+    openssl(&["req", "-in", "kms.csr", "-verify", "-noout"]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "kms.csr",
+        "-CA",
+        "pki/issuing.pem",
+        "-CAkey",
+        "pki/issuing.key",
+        "-set_serial",
+        "0x4b4d53",
+        "-days",
+        "1095",
+        "-sha256",
+        "-extfile",
+        "sealing.ext",
+        "-out",
+        "sealing.pem",
+    ]);
+    let chain_pem = [
+        std::fs::read_to_string(dir.path().join("sealing.pem")).unwrap(),
+        pki.issuing.cert.to_pem(LineEnding::LF).unwrap(),
+        pki.root.cert.to_pem(LineEnding::LF).unwrap(),
+    ]
+    .concat();
+
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = unique("sealing");
+    create_bucket(&s3, &bucket, "ap-northeast-1").await.unwrap();
+    s3.put_object()
+        .bucket(&bucket)
+        .key("sealing/chain.pem")
+        .body(chain_pem.clone().into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+    let read = read_chain(&s3, &bucket, "sealing/chain.pem").await.unwrap();
+    assert_eq!(read, chain_pem);
+    assert!(
+        read_chain(&s3, &bucket, "sealing/none.pem").await.is_err(),
+        "a missing chain is an error"
+    );
+    // The local PKI's own sealing certificate is for another key.
+    let wrong = pki.service.cert.to_pem(LineEnding::LF).unwrap();
+    assert!(
+        KmsSealingKey::new(kms.clone(), &key_id, &wrong)
+            .await
+            .is_err()
+    );
+    assert!(
+        KmsSealingKey::new(kms.clone(), &key_id, "no pem here")
+            .await
+            .is_err()
+    );
+
+    let key = Arc::new(KmsSealingKey::new(kms, &key_id, &read).await.unwrap());
+    keiyaku_contract::sealing_key(key.clone()).await;
+
+    let clock: Arc<dyn Clock> = Arc::new(keiyaku_core::clock::SystemClock);
+    let tsa = LocalTsa::new(pki.clone(), clock.clone());
+    let revocation = LocalRevocation::new(
+        pki.clone(),
+        clock.clone(),
+        Arc::new(keiyaku_net::crl::CrlFetcher::new().unwrap()),
+    );
+    let anchors = [pki.root.cert.clone()];
+    let sealing = Sealing {
+        key: key.as_ref(),
+        tsa: &tsa,
+        revocation: &revocation,
+        anchors: &anchors,
+        clock,
+    };
+    let pdf = keiyaku_pdf::sample::pdf_with_pages(2);
+    let (sealed, hash) = sealing
+        .seal(&pdf, keiyaku_pdf::seal::Level::BT, "送信")
+        .await
+        .unwrap();
+    let long_term = sealing.extend_lta(&sealed, Some(&hash)).await.unwrap();
+    let report = verify(&long_term.pdf, &anchors, time::OffsetDateTime::now_utc()).unwrap();
+    assert_eq!(report.status, Status::Valid, "{report:?}");
+
+    if let Ok(judges) = std::env::var("KEIYAKU_JUDGE_DIR") {
+        let judges = std::path::Path::new(&judges);
+        std::fs::create_dir_all(judges).unwrap();
+        std::fs::write(judges.join("kms-seal.pdf"), &long_term.pdf).unwrap();
+        std::fs::write(judges.join("kms-seal-root.pem"), pki.root_pem().unwrap()).unwrap();
+    }
 }
