@@ -5,11 +5,13 @@
 pub mod blobs;
 pub mod items;
 pub mod keys;
+pub mod mail;
 pub mod sealing;
 
 pub use blobs::S3BlobStore;
 pub use items::DynamoItemStore;
 pub use keys::KmsKeys;
+pub use mail::SesMailer;
 pub use sealing::KmsSealingKey;
 
 use aws_sdk_dynamodb::config::{Credentials, Region};

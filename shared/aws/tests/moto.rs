@@ -275,3 +275,82 @@ async fn kms_sealing_key_seals_files_that_verify() {
         std::fs::write(judges.join("kms-seal-root.pem"), pki.root_pem().unwrap()).unwrap();
     }
 }
+
+/// Mail through SES v2 under the core's DeliverOnce (its record in a DynamoDB table): the
+/// raw message arrives as built, to its envelope recipients, and a retried send of the
+/// same Message-ID mails nobody twice. A sender SES does not know is refused as an error.
+/// What SES took is read back from moto's `GET /moto-api/data.json`.
+#[tokio::test]
+async fn ses_mailer_sends_each_message_once() {
+    use keiyaku_aws::SesMailer;
+    use keiyaku_core::delivery::DeliverOnce;
+    use keiyaku_core::ports::{Mailer, OutgoingMail};
+
+    let config = connection().await;
+    let ses = aws_sdk_sesv2::Client::new(&config);
+    let domain = format!("{}.example.jp", unique("ses"));
+    ses.create_email_identity()
+        .email_identity(&domain)
+        .send()
+        .await
+        .unwrap();
+    let dynamo = aws_sdk_dynamodb::Client::new(&config);
+    let table = unique("mail");
+    create_table(&dynamo, &table).await.unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(keiyaku_core::clock::SystemClock);
+    let items = Arc::new(DynamoItemStore::new(dynamo, table, clock.clone()));
+    let mailer = DeliverOnce::new(
+        items,
+        Arc::new(SesMailer::new(ses.clone(), None)),
+        clock,
+    );
+    let message_id = format!("{}@keiyaku", unique("m"));
+    let raw = format!(
+        "From: keiyaku <no-reply@{domain}>\r\nTo: hanako@example.jp\r\n\
+         Subject: =?utf-8?b?44CQa2VpeWFrdeOAkQ==?=\r\nMessage-ID: <{message_id}>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n44GU56K66KqN44GP44Gg44GV44GE\r\n"
+    );
+    let mail = OutgoingMail {
+        to: vec!["hanako@example.jp".into()],
+        message_id: message_id.clone(),
+        raw: raw.clone().into_bytes(),
+    };
+    mailer.send(&mail).await.unwrap();
+    mailer.send(&mail).await.unwrap();
+
+    let url = std::env::var("KEIYAKU_MOTO_URL").unwrap();
+    let data: serde_json::Value = reqwest::get(format!("{url}/moto-api/data.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sent: Vec<&serde_json::Value> = data["ses"]["RawMessage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["raw_data"].as_str().unwrap().contains(&message_id))
+        .collect();
+    assert_eq!(sent.len(), 1, "sent once: {sent:?}");
+    assert_eq!(sent[0]["raw_data"], raw.as_str(), "the bytes as built");
+    assert!(
+        sent[0]["destinations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d == "hanako@example.jp")
+    );
+
+    let stranger = OutgoingMail {
+        to: vec!["hanako@example.jp".into()],
+        message_id: "stranger@keiyaku".into(),
+        raw: raw
+            .replace(&format!("no-reply@{domain}"), "someone@unknown.example")
+            .into_bytes(),
+    };
+    assert!(
+        SesMailer::new(ses, None).send(&stranger).await.is_err(),
+        "SES refuses a sender it does not know"
+    );
+}
