@@ -6,12 +6,14 @@ pub mod blobs;
 pub mod items;
 pub mod keys;
 pub mod mail;
+pub mod schedule;
 pub mod sealing;
 
 pub use blobs::S3BlobStore;
 pub use items::DynamoItemStore;
 pub use keys::KmsKeys;
 pub use mail::SesMailer;
+pub use schedule::EventBridgeScheduler;
 pub use sealing::KmsSealingKey;
 
 use aws_sdk_dynamodb::config::{Credentials, Region};

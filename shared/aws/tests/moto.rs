@@ -299,11 +299,7 @@ async fn ses_mailer_sends_each_message_once() {
     create_table(&dynamo, &table).await.unwrap();
     let clock: Arc<dyn Clock> = Arc::new(keiyaku_core::clock::SystemClock);
     let items = Arc::new(DynamoItemStore::new(dynamo, table, clock.clone()));
-    let mailer = DeliverOnce::new(
-        items,
-        Arc::new(SesMailer::new(ses.clone(), None)),
-        clock,
-    );
+    let mailer = DeliverOnce::new(items, Arc::new(SesMailer::new(ses.clone(), None)), clock);
     let message_id = format!("{}@keiyaku", unique("m"));
     let raw = format!(
         "From: keiyaku <no-reply@{domain}>\r\nTo: hanako@example.jp\r\n\
@@ -353,4 +349,61 @@ async fn ses_mailer_sends_each_message_once() {
         SesMailer::new(ses, None).send(&stranger).await.is_err(),
         "SES refuses a sender it does not know"
     );
+}
+
+/// What EventBridge Scheduler holds under a name: its `at(…)` time and its target's input.
+struct Schedules {
+    client: aws_sdk_scheduler::Client,
+    group: String,
+}
+
+#[async_trait::async_trait]
+impl keiyaku_contract::ScheduleProbe for Schedules {
+    async fn scheduled(&self, name: &str) -> Option<(time::OffsetDateTime, serde_json::Value)> {
+        let out = self
+            .client
+            .get_schedule()
+            .group_name(&self.group)
+            .name(name)
+            .send()
+            .await
+            .ok()?;
+        assert_eq!(out.schedule_expression_timezone(), Some("UTC"));
+        assert_eq!(
+            out.action_after_completion(),
+            Some(&aws_sdk_scheduler::types::ActionAfterCompletion::Delete),
+            "a one-time schedule deletes itself once it ran"
+        );
+        let target = out.target()?;
+        assert_eq!(
+            target.arn(),
+            "arn:aws:lambda:ap-northeast-1:123456789012:function:keiyaku-tasks"
+        );
+        let at = keiyaku_aws::schedule::parse_at_expression(out.schedule_expression()?)?;
+        Some((at, serde_json::from_str(target.input()?).unwrap()))
+    }
+}
+
+#[tokio::test]
+async fn eventbridge_scheduler_keeps_the_contract() {
+    let client = aws_sdk_scheduler::Client::new(&connection().await);
+    let group = unique("jobs");
+    client
+        .create_schedule_group()
+        .name(&group)
+        .send()
+        .await
+        .unwrap();
+    let scheduler = keiyaku_aws::EventBridgeScheduler::new(
+        client.clone(),
+        group.clone(),
+        "arn:aws:lambda:ap-northeast-1:123456789012:function:keiyaku-tasks".into(),
+        "arn:aws:iam::123456789012:role/keiyaku-scheduler".into(),
+    );
+    keiyaku_contract::scheduler(
+        Arc::new(scheduler),
+        &Schedules { client, group },
+        time::OffsetDateTime::now_utc(),
+    )
+    .await;
 }

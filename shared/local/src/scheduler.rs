@@ -177,16 +177,7 @@ impl Scheduler for TimerTable {
         at: OffsetDateTime,
         job: Value,
     ) -> Result<(), SchedulerError> {
-        if name.is_empty()
-            || name.len() > 64
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            return Err(SchedulerError::Unavailable(format!(
-                "invalid job name {name:?}"
-            )));
-        }
+        keiyaku_core::ports::check_job_name(name)?;
         let mut item = Item::new(
             job_key(name),
             serde_json::json!({ "due_ms": millis(at), "job": job }),

@@ -22,6 +22,6 @@ pub use keys::{DataKey, KeyError, Keys, SealingKey};
 pub use mailer::{MailError, Mailer, OutgoingMail};
 pub use memory::MemoryItemStore;
 pub use revocation::{Revocation, RevocationError};
-pub use scheduler::{Scheduler, SchedulerError};
+pub use scheduler::{Scheduler, SchedulerError, check_job_name};
 pub use tsa::{TokenSize, Tsa, TsaError};
 pub use workflow::{ExecutionDetail, ExecutionList, ExecutionSummary, Workflow, WorkflowError};

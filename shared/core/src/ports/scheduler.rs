@@ -28,3 +28,20 @@ pub trait Scheduler: Send + Sync {
     /// Forgets the job of that name, if any.
     async fn cancel(&self, name: &str) -> Result<(), SchedulerError>;
 }
+
+/// A job name as [`Scheduler::schedule`] takes it: 1–64 letters, digits, `-` and `_` (what
+/// EventBridge Scheduler's names allow, less `.`); anything else is refused by every adapter.
+pub fn check_job_name(name: &str) -> Result<(), SchedulerError> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if valid {
+        Ok(())
+    } else {
+        Err(SchedulerError::Unavailable(format!(
+            "invalid job name {name:?}"
+        )))
+    }
+}
