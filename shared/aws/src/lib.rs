@@ -8,6 +8,7 @@ pub mod keys;
 pub mod mail;
 pub mod schedule;
 pub mod sealing;
+pub mod workflow;
 
 pub use blobs::S3BlobStore;
 pub use items::DynamoItemStore;
@@ -15,6 +16,7 @@ pub use keys::KmsKeys;
 pub use mail::SesMailer;
 pub use schedule::EventBridgeScheduler;
 pub use sealing::KmsSealingKey;
+pub use workflow::StepFunctionsWorkflow;
 
 use aws_sdk_dynamodb::config::{Credentials, Region};
 
