@@ -1,6 +1,7 @@
 //! The Keys port on KMS: data keys from `GenerateDataKey` under the service's symmetric key
 //! (a multi-Region key, so the Osaka replica can unwrap what Tokyo wrapped), unwrapped by
-//! `Decrypt`, and link MACs from `GenerateMac` under an HMAC key that never leaves KMS.
+//! `Decrypt` (each bound to the id of what it encrypts by the encryption context, so a
+//! wrapped key unwraps for that document only and CloudTrail names it), and link MACs from `GenerateMac` under an HMAC key that never leaves KMS.
 
 use async_trait::async_trait;
 use aws_sdk_kms::Client;
@@ -9,6 +10,9 @@ use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{DataKeySpec, MacAlgorithmSpec};
 use keiyaku_core::ports::{DataKey, KeyError, Keys};
 use zeroize::Zeroizing;
+
+/// The encryption context's key: its value is the id of what a data key encrypts.
+const CONTEXT: &str = "keiyaku:owner";
 
 /// The service's keys in KMS.
 pub struct KmsKeys {
@@ -58,11 +62,12 @@ impl KmsKeys {
 
 #[async_trait]
 impl Keys for KmsKeys {
-    async fn generate_data_key(&self) -> Result<DataKey, KeyError> {
+    async fn generate_data_key(&self, context: &str) -> Result<DataKey, KeyError> {
         let out = self
             .client
             .generate_data_key()
             .key_id(&self.data_key)
+            .encryption_context(CONTEXT, context)
             .key_spec(DataKeySpec::Aes256)
             .send()
             .await
@@ -85,11 +90,13 @@ impl Keys for KmsKeys {
         &self,
         key_id: &str,
         wrapped: &[u8],
+        context: &str,
     ) -> Result<Zeroizing<[u8; 32]>, KeyError> {
         let out = self
             .client
             .decrypt()
             .key_id(key_id)
+            .encryption_context(CONTEXT, context)
             .ciphertext_blob(Blob::new(wrapped))
             .send()
             .await

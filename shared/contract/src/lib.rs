@@ -531,25 +531,35 @@ pub async fn blob_store(s: Arc<dyn BlobStore>) {
 
 /// Every Keys check.
 pub async fn keys(k: Arc<dyn Keys>) {
-    let a = k.generate_data_key().await.unwrap();
-    let b = k.generate_data_key().await.unwrap();
+    let a = k.generate_data_key("doc-1").await.unwrap();
+    let b = k.generate_data_key("doc-1").await.unwrap();
     assert_ne!(*a.plaintext, *b.plaintext, "data keys are random");
     assert_ne!(
         a.wrapped,
         a.plaintext.to_vec(),
         "the wrapped key is not the key"
     );
-    let unwrapped = k.unwrap_data_key(&a.key_id, &a.wrapped).await.unwrap();
+    let unwrapped = k
+        .unwrap_data_key(&a.key_id, &a.wrapped, "doc-1")
+        .await
+        .unwrap();
     assert_eq!(*unwrapped, *a.plaintext);
+    assert!(
+        matches!(
+            k.unwrap_data_key(&a.key_id, &a.wrapped, "doc-2").await,
+            Err(KeyError::Unwrap)
+        ),
+        "a data key unwraps only for what it was made for"
+    );
     let mut tampered = a.wrapped.clone();
     let last = tampered.len() - 1;
     tampered[last] ^= 1;
     assert!(matches!(
-        k.unwrap_data_key(&a.key_id, &tampered).await,
+        k.unwrap_data_key(&a.key_id, &tampered, "doc-1").await,
         Err(KeyError::Unwrap)
     ));
     assert!(
-        k.unwrap_data_key("some-other-key", &a.wrapped)
+        k.unwrap_data_key("some-other-key", &a.wrapped, "doc-1")
             .await
             .is_err()
     );

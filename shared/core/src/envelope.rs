@@ -242,7 +242,7 @@ pub async fn open_stream(
     };
     let header = buf.split_to(parsed.len);
     let plaintext = keys
-        .unwrap_data_key(&parsed.key_id, &parsed.wrapped)
+        .unwrap_data_key(&parsed.key_id, &parsed.wrapped, &binding.owner)
         .await?;
     let cipher = Aes256Gcm::new(GenericArray::from_slice(plaintext.as_ref()));
     let state = Opening {
@@ -328,7 +328,7 @@ pub async fn collect(mut input: ByteStream, limit: usize) -> Result<Bytes> {
 
 /// Generates a data key and encrypts `input` for `binding` under it.
 pub async fn encrypt(keys: &dyn Keys, binding: &Binding, input: ByteStream) -> Result<ByteStream> {
-    let key = keys.generate_data_key().await?;
+    let key = keys.generate_data_key(&binding.owner).await?;
     seal_stream(&key, binding, input)
 }
 
@@ -344,7 +344,7 @@ mod tests {
 
     #[async_trait]
     impl Keys for PlainKeys {
-        async fn generate_data_key(&self) -> std::result::Result<DataKey, KeyError> {
+        async fn generate_data_key(&self, _: &str) -> std::result::Result<DataKey, KeyError> {
             let mut k = [0u8; 32];
             rand::rngs::OsRng.fill_bytes(&mut k);
             Ok(DataKey {
@@ -357,6 +357,7 @@ mod tests {
             &self,
             _: &str,
             wrapped: &[u8],
+            _: &str,
         ) -> std::result::Result<Zeroizing<[u8; 32]>, KeyError> {
             Ok(Zeroizing::new(
                 wrapped.try_into().map_err(|_| KeyError::Unwrap)?,

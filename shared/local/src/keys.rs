@@ -13,6 +13,11 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+/// The first byte of a wrapped key bound to a context: nonce, key and tag follow.
+const BOUND: u8 = 2;
+/// The length of a key wrapped before contexts existed: nonce, key, tag.
+const UNBOUND_LEN: usize = 12 + 32 + 16;
+
 /// The master key from the key file.
 pub struct KeyFile {
     key_id: String,
@@ -68,6 +73,15 @@ impl KeyFile {
         })
     }
 
+    /// What a wrap is bound to: this master key and, for keys made since contexts exist,
+    /// the id of what the data key encrypts.
+    fn aad(&self, context: Option<&str>) -> Vec<u8> {
+        match context {
+            None => self.key_id.as_bytes().to_vec(),
+            Some(c) => format!("{}\0{c}", self.key_id).into_bytes(),
+        }
+    }
+
     /// The id of this master key (written into blob headers).
     pub fn key_id(&self) -> &str {
         &self.key_id
@@ -87,7 +101,7 @@ impl Keys for KeyFile {
         Ok(hmac_sha256(self.mac_key.as_ref(), message))
     }
 
-    async fn generate_data_key(&self) -> Result<DataKey, KeyError> {
+    async fn generate_data_key(&self, context: &str) -> Result<DataKey, KeyError> {
         let mut plaintext = Zeroizing::new([0u8; 32]);
         rand::rngs::OsRng.fill_bytes(plaintext.as_mut());
         let mut nonce = [0u8; 12];
@@ -98,11 +112,12 @@ impl Keys for KeyFile {
                 Nonce::from_slice(&nonce),
                 Payload {
                     msg: plaintext.as_ref(),
-                    aad: self.key_id.as_bytes(),
+                    aad: &self.aad(Some(context)),
                 },
             )
             .map_err(|_| KeyError::Unavailable("wrap failed".into()))?;
-        let mut wrapped = nonce.to_vec();
+        let mut wrapped = vec![BOUND];
+        wrapped.extend_from_slice(&nonce);
         wrapped.extend_from_slice(&sealed);
         Ok(DataKey {
             key_id: self.key_id.clone(),
@@ -115,20 +130,24 @@ impl Keys for KeyFile {
         &self,
         key_id: &str,
         wrapped: &[u8],
+        context: &str,
     ) -> Result<Zeroizing<[u8; 32]>, KeyError> {
         if key_id != self.key_id {
             return Err(KeyError::UnknownKey(key_id.to_owned()));
         }
-        if wrapped.len() != 12 + 32 + 16 {
-            return Err(KeyError::Unwrap);
-        }
+        // Keys wrapped before contexts existed are 60 bytes without the format byte.
+        let (body, context) = match wrapped.len() {
+            UNBOUND_LEN => (wrapped, None),
+            n if n == UNBOUND_LEN + 1 && wrapped[0] == BOUND => (&wrapped[1..], Some(context)),
+            _ => return Err(KeyError::Unwrap),
+        };
         let plain = Zeroizing::new(
             self.cipher
                 .decrypt(
-                    Nonce::from_slice(&wrapped[..12]),
+                    Nonce::from_slice(&body[..12]),
                     Payload {
-                        msg: &wrapped[12..],
-                        aad: self.key_id.as_bytes(),
+                        msg: &body[12..],
+                        aad: &self.aad(context),
                     },
                 )
                 .map_err(|_| KeyError::Unwrap)?,
@@ -148,4 +167,51 @@ pub(crate) fn write_secret(path: &Path, contents: &[u8]) -> std::io::Result<()> 
         .open(path)?;
     f.write_all(contents)?;
     f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A data key wrapped before wraps were bound to a context (a data dir made earlier)
+    /// still unwraps, whatever context is asked; new wraps are bound to theirs.
+    #[tokio::test]
+    async fn keys_wrapped_before_contexts_still_unwrap() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = KeyFile::open_or_create(&dir.path().join("master.key")).unwrap();
+        let key = [7u8; 32];
+        let nonce = [1u8; 12];
+        let mut legacy = nonce.to_vec();
+        legacy.extend_from_slice(
+            &file
+                .cipher
+                .encrypt(
+                    Nonce::from_slice(&nonce),
+                    Payload {
+                        msg: &key,
+                        aad: file.key_id.as_bytes(),
+                    },
+                )
+                .unwrap(),
+        );
+        let unwrapped = file
+            .unwrap_data_key(file.key_id(), &legacy, "doc-1")
+            .await
+            .unwrap();
+        assert_eq!(*unwrapped, key);
+
+        let bound = file.generate_data_key("doc-1").await.unwrap();
+        assert_eq!(bound.wrapped.len(), UNBOUND_LEN + 1);
+        assert!(matches!(
+            file.unwrap_data_key(file.key_id(), &bound.wrapped, "doc-2")
+                .await,
+            Err(KeyError::Unwrap)
+        ));
+        // Without its format byte, a bound key is not taken for an unbound one.
+        assert!(matches!(
+            file.unwrap_data_key(file.key_id(), &bound.wrapped[1..], "doc-1")
+                .await,
+            Err(KeyError::Unwrap)
+        ));
+    }
 }

@@ -32,13 +32,15 @@ pub enum KeyError {
 /// The service's key material.
 #[async_trait]
 pub trait Keys: Send + Sync {
-    /// A new random data key and its wrapped form.
-    async fn generate_data_key(&self) -> Result<DataKey, KeyError>;
-    /// The plaintext of a wrapped data key.
+    /// A new random data key and its wrapped form, bound to `context` (the id of what it
+    /// encrypts: KMS's encryption context, which CloudTrail records with every use).
+    async fn generate_data_key(&self, context: &str) -> Result<DataKey, KeyError>;
+    /// The plaintext of a wrapped data key; `context` must be the one it was made for.
     async fn unwrap_data_key(
         &self,
         key_id: &str,
         wrapped: &[u8],
+        context: &str,
     ) -> Result<Zeroizing<[u8; 32]>, KeyError>;
     /// HMAC-SHA256 of `message` under a service key that never leaves the key service (KMS
     /// `GenerateMac` on AWS): secrets that must come out the same when a task runs twice
