@@ -1,8 +1,9 @@
 //! The port contract: one suite of behaviour every adapter must show, run against the local
-//! adapters (SQLite, folder, key file, local PKI, timer table, the embedded executor) and —
-//! with the AWS issue — against DynamoDB, S3, KMS, EventBridge Scheduler and Step Functions
-//! on a local emulator. Each check uses its own partition, so a shared table is fine.
-//! A failed expectation panics with what differed.
+//! adapters (SQLite, folder, key file, local PKI, maildir, timer table, the embedded
+//! executor) and against the AWS ones (DynamoDB, S3, KMS, SES, EventBridge Scheduler, Step
+//! Functions) on moto's server. Each check uses its own partition, so a shared table is
+//! fine. A failed expectation panics with what differed; a suite that passed notes itself
+//! for `tests/run`, which fails unless the same suites passed on both shapes.
 
 use std::sync::Arc;
 
@@ -14,6 +15,27 @@ use keiyaku_core::ports::{
     Query, SealingKey, StoreError, Write,
 };
 use serde_json::json;
+
+/// Notes that `suite` passed, for `tests/run`, which compares what passed against the
+/// local adapters with what passed against the AWS ones: a line `<package>\t<suite>`
+/// appended to the file `KEIYAKU_CONTRACT_LOG` names (cargo names the package running).
+fn passed(suite: &str) {
+    use std::io::Write;
+    let (Ok(path), Ok(package)) = (
+        std::env::var("KEIYAKU_CONTRACT_LOG"),
+        std::env::var("CARGO_PKG_NAME"),
+    ) else {
+        return;
+    };
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    // One write of one short line: appends from parallel tests do not interleave.
+    log.write_all(format!("{package}\t{suite}\n").as_bytes())
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+}
 
 fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,6 +70,7 @@ pub async fn item_store(store: Arc<dyn ItemStore>, clock: &ManualClock) {
     limits_are_dynamodb_limits(&*store).await;
     counters(&*store, clock).await;
     expired_items_are_purged(&*store, clock).await;
+    passed("item_store");
 }
 
 async fn conditional_writes(s: &dyn ItemStore) {
@@ -527,6 +550,7 @@ pub async fn blob_store(s: Arc<dyn BlobStore>) {
             "delete {hostile:?}"
         );
     }
+    passed("blob_store");
 }
 
 /// Every Keys check.
@@ -568,6 +592,7 @@ pub async fn keys(k: Arc<dyn Keys>) {
     assert_eq!(first, k.mac(b"recipient link d1 r1").await.unwrap());
     assert_ne!(first, k.mac(b"recipient link d1 r2").await.unwrap());
     assert_ne!(first, [0u8; 32]);
+    passed("keys");
 }
 
 /// Every SealingKey check: its signatures verify under its certificate's key (ECDSA P-256,
@@ -602,6 +627,7 @@ pub async fn sealing_key(k: Arc<dyn SealingKey>) {
     let signature = p256::ecdsa::DerSignature::from_bytes(&signature).unwrap();
     key.verify(message, &signature).unwrap();
     assert!(key.verify(b"other attributes", &signature).is_err());
+    passed("sealing_key");
 }
 
 /// How a Scheduler check sees what is scheduled (the timer table's item locally,
@@ -651,6 +677,54 @@ pub async fn scheduler(
             "{bad:?} is refused"
         );
     }
+    passed("scheduler");
+}
+
+/// How a Mailer check sees what was handed over for delivery (the maildir's files locally,
+/// what SES took on AWS).
+#[async_trait::async_trait]
+pub trait MailProbe: Send + Sync {
+    /// Every message handed over whose Message-ID is `message_id`, as raw bytes.
+    async fn delivered(&self, message_id: &str) -> Vec<Vec<u8>>;
+}
+
+/// Every Mailer check, under the core's DeliverOnce (its records in `items`): a message is
+/// handed over with the bytes it was built with (UTF-8 Japanese in an encoded subject and a
+/// base64 body), and sending it again (a retried task) mails nobody twice. `domain` is a
+/// sender domain the mailer may send from.
+pub async fn mailer(
+    m: Arc<dyn keiyaku_core::ports::Mailer>,
+    items: Arc<dyn ItemStore>,
+    probe: &dyn MailProbe,
+    domain: &str,
+) {
+    use keiyaku_core::ports::{Mailer, OutgoingMail};
+    let clock = Arc::new(keiyaku_core::clock::SystemClock);
+    let once = keiyaku_core::delivery::DeliverOnce::new(items, m, clock);
+    let message = |id: &str| OutgoingMail {
+        to: vec!["hanako@example.jp".into()],
+        message_id: id.to_owned(),
+        raw: format!(
+            "From: keiyaku <no-reply@{domain}>\r\nTo: hanako@example.jp\r\n\
+             Subject: =?utf-8?b?44CQa2VpeWFrdeOAkQ==?=\r\nMessage-ID: <{id}>\r\n\
+             MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n44GU56K66KqN44GP44Gg44GV44GE\r\n"
+        )
+        .into_bytes(),
+    };
+    let first = message(&format!("{}@keiyaku", unique("mail").replace('#', "-")));
+    once.send(&first).await.unwrap();
+    once.send(&first).await.unwrap();
+    assert_eq!(
+        probe.delivered(&first.message_id).await,
+        vec![first.raw.clone()],
+        "handed over once, as built"
+    );
+    let second = message(&format!("{}@keiyaku", unique("mail").replace('#', "-")));
+    once.send(&second).await.unwrap();
+    assert_eq!(probe.delivered(&second.message_id).await, vec![second.raw]);
+    assert_eq!(probe.delivered(&first.message_id).await.len(), 1);
+    passed("mailer");
 }
 
 /// How a Workflow check learns a waiting task's token: the harness's handler for the
@@ -743,6 +817,7 @@ pub async fn workflow(w: Arc<dyn keiyaku_core::ports::Workflow>, tokens: &dyn To
         w.describe("0123456789abcdef0123456789abcdef").await,
         Err(WorkflowError::NotFound)
     ));
+    passed("workflow");
 }
 
 #[cfg(test)]

@@ -36,6 +36,37 @@ async fn the_local_pki_seals_as_the_contract_says() {
     keiyaku_contract::sealing_key(Arc::new(pki)).await;
 }
 
+/// What the maildir holds: each file in `new/` is one message handed over.
+struct MaildirProbe(std::path::PathBuf);
+
+#[async_trait::async_trait]
+impl keiyaku_contract::MailProbe for MaildirProbe {
+    async fn delivered(&self, message_id: &str) -> Vec<Vec<u8>> {
+        let header = format!("Message-ID: <{message_id}>");
+        std::fs::read_dir(self.0.join("new"))
+            .unwrap()
+            .flatten()
+            .map(|e| std::fs::read(e.path()).unwrap())
+            .filter(|raw| String::from_utf8_lossy(raw).contains(&header))
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn the_maildir_keeps_the_mailer_contract() {
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let dir = tempfile::tempdir().unwrap();
+    let items = Arc::new(SqliteItemStore::in_memory(clock).unwrap());
+    let maildir = crate::Maildir::open(dir.path()).unwrap();
+    keiyaku_contract::mailer(
+        Arc::new(maildir),
+        items,
+        &MaildirProbe(dir.path().to_owned()),
+        "example.jp",
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn key_file_keeps_the_contract() {
     let dir = tempfile::tempdir().unwrap();
