@@ -8,6 +8,7 @@ pub mod keys;
 pub mod mail;
 pub mod schedule;
 pub mod sealing;
+pub mod secrets;
 pub mod workflow;
 
 pub use blobs::S3BlobStore;

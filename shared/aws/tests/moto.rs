@@ -525,3 +525,48 @@ async fn step_functions_workflow_keeps_the_contract() {
     let workflow = keiyaku_aws::StepFunctionsWorkflow::new(client, machine);
     keiyaku_contract::workflow(Arc::new(workflow), &tokens).await;
 }
+
+/// The remote TSA's credentials from Secrets Manager: both fields read; a secret that is
+/// not the credentials object, or is missing, is an error that does not show its value.
+#[tokio::test]
+async fn tsa_credentials_come_from_secrets_manager() {
+    use keiyaku_aws::secrets::{SecretError, credentials};
+    let client = aws_sdk_secretsmanager::Client::new(&connection().await);
+    let put = |name: String, value: &str| {
+        let client = client.clone();
+        let value = value.to_owned();
+        async move {
+            client
+                .create_secret()
+                .name(&name)
+                .secret_string(value)
+                .send()
+                .await
+                .unwrap();
+            name
+        }
+    };
+    let good = put(
+        unique("tsa"),
+        r#"{"username": "keiyaku", "password": "s3cret-契約"}"#,
+    )
+    .await;
+    assert_eq!(
+        credentials(&client, &good).await.unwrap(),
+        ("keiyaku".to_owned(), "s3cret-契約".to_owned())
+    );
+    for bad in [
+        r#"{"username": "keiyaku"}"#,
+        r#"{"username": "", "password": "x"}"#,
+        "keiyaku:s3cret-in-the-clear",
+    ] {
+        let name = put(unique("tsa-bad"), bad).await;
+        let e = credentials(&client, &name).await.unwrap_err();
+        assert!(matches!(e, SecretError::Malformed(_)), "{bad}: {e}");
+        assert!(!e.to_string().contains("s3cret"), "{e}");
+    }
+    assert!(matches!(
+        credentials(&client, "keiyaku-no-such-secret").await,
+        Err(SecretError::Unavailable { .. })
+    ));
+}
