@@ -9,6 +9,7 @@ pub mod mail;
 pub mod schedule;
 pub mod sealing;
 pub mod secrets;
+pub mod staging;
 pub mod workflow;
 
 pub use blobs::S3BlobStore;
@@ -17,6 +18,7 @@ pub use keys::KmsKeys;
 pub use mail::SesMailer;
 pub use schedule::EventBridgeScheduler;
 pub use sealing::KmsSealingKey;
+pub use staging::S3Staging;
 pub use workflow::StepFunctionsWorkflow;
 
 use aws_sdk_dynamodb::config::{Credentials, Region};

@@ -570,3 +570,60 @@ async fn tsa_credentials_come_from_secrets_manager() {
         Err(SecretError::Unavailable { .. })
     ));
 }
+
+/// Uploads staged by a presigned POST: the form the staging area hands out is accepted by
+/// S3 (moto) as a browser would send it — the fields, then the file —, the staged file is
+/// taken back whole, and discarded; an upload never sent has nothing to take.
+#[tokio::test]
+async fn s3_staging_takes_what_a_presigned_post_sent() {
+    use futures::StreamExt;
+    use keiyaku_core::ports::Staging;
+    let config = connection().await;
+    let client = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = unique("staging");
+    create_bucket(&client, &bucket, "ap-northeast-1")
+        .await
+        .unwrap();
+    let url = std::env::var("KEIYAKU_MOTO_URL").unwrap();
+    let staging =
+        keiyaku_aws::S3Staging::new(&config, client, bucket.clone(), format!("{url}/{bucket}"))
+            .unwrap();
+    let file: Vec<u8> = keiyaku_pdf::sample::pdf_with_pages(3);
+    let expires = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    let target = staging
+        .target("u-staged", file.len() as u64, expires)
+        .await
+        .unwrap();
+    assert_eq!(target.method, "POST");
+    assert_eq!(target.fields["key"], "uploads/u-staged");
+    let mut form = reqwest::multipart::Form::new();
+    for (name, value) in &target.fields {
+        form = form.text(name.clone(), value.clone());
+    }
+    form = form.part(
+        "file",
+        reqwest::multipart::Part::bytes(file.clone()).file_name("contract.pdf"),
+    );
+    let sent = reqwest::Client::new()
+        .post(&target.url)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert!(sent.status().is_success(), "{}", sent.status());
+
+    let mut taken = Vec::new();
+    let mut body = staging.take("u-staged").await.unwrap().expect("staged");
+    while let Some(chunk) = body.next().await {
+        taken.extend_from_slice(&chunk.unwrap());
+    }
+    assert!(taken == file, "taken back whole");
+    staging.discard("u-staged").await.unwrap();
+    assert!(staging.take("u-staged").await.unwrap().is_none());
+    assert!(staging.take("u-never-sent").await.unwrap().is_none());
+    staging.discard("u-never-sent").await.unwrap();
+}

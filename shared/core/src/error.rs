@@ -185,6 +185,14 @@ impl From<crate::ports::WorkflowError> for Error {
     }
 }
 
+impl From<crate::ports::StagingError> for Error {
+    fn from(e: crate::ports::StagingError) -> Self {
+        match e {
+            crate::ports::StagingError::Unavailable(why) => Error::Unavailable(why),
+        }
+    }
+}
+
 impl From<crate::ports::SchedulerError> for Error {
     fn from(e: crate::ports::SchedulerError) -> Self {
         match e {

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::ports::{
-    BlobStore, ItemStore, Keys, LocalAuthority, Mailer, Revocation, Scheduler, SealingKey, Tsa,
-    Workflow,
+    BlobStore, ItemStore, Keys, LocalAuthority, Mailer, Revocation, Scheduler, SealingKey, Staging,
+    Tsa, Workflow,
 };
 
 /// Everything a use case needs from the outside world.
@@ -17,6 +17,8 @@ pub struct Services {
     pub items: Arc<dyn ItemStore>,
     /// Encrypted document files.
     pub blobs: Arc<dyn BlobStore>,
+    /// Where uploads wait to be checked.
+    pub staging: Arc<dyn Staging>,
     /// Data keys.
     pub keys: Arc<dyn Keys>,
     /// The key that seals documents.
@@ -61,8 +63,8 @@ pub mod needs {
     use crate::config::Config;
     use crate::cpu::CpuPool;
     use crate::ports::{
-        BlobStore, ItemStore, Keys, LocalAuthority, Mailer, Revocation, Scheduler, SealingKey, Tsa,
-        Workflow,
+        BlobStore, ItemStore, Keys, LocalAuthority, Mailer, Revocation, Scheduler, SealingKey,
+        Staging, Tsa, Workflow,
     };
 
     /// Items (accounts, documents, sessions, counters).
@@ -74,6 +76,11 @@ pub mod needs {
     pub trait Blobs {
         /// The blob store.
         fn blobs(&self) -> &dyn BlobStore;
+    }
+    /// Where uploads wait to be checked.
+    pub trait Stage {
+        /// The staging area.
+        fn staging(&self) -> &dyn Staging;
     }
     /// Data keys and link MACs.
     pub trait DataKeys {
@@ -148,6 +155,7 @@ pub mod needs {
     }
     need!(Items, items, &dyn ItemStore, |s| &*s.items);
     need!(Blobs, blobs, &dyn BlobStore, |s| &*s.blobs);
+    need!(Stage, staging, &dyn Staging, |s| &*s.staging);
     need!(DataKeys, keys, &dyn Keys, |s| &*s.keys);
     need!(Mail, mailer, &dyn Mailer, |s| &*s.mailer);
     need!(Workflows, workflow, &dyn Workflow, |s| &*s.workflow);

@@ -10,6 +10,7 @@ pub mod pki;
 pub mod revocation;
 pub mod scheduler;
 pub mod sealing;
+pub mod staging;
 
 #[cfg(test)]
 mod contract_tests;

@@ -279,6 +279,9 @@ pub fn open_services(
         authority: Some(Arc::new(pki.clone())),
         items,
         blobs: Arc::new(blobs),
+        staging: Arc::new(keiyaku_local::staging::ServerReceives::new(
+            config.public_url.clone(),
+        )),
         keys: Arc::new(keys),
         sealing_key: Arc::new(pki.clone()),
         tsa,

@@ -44,9 +44,10 @@ pub struct UploadSlot {
     pub upload_id: String,
     /// Send the file here…
     pub url: String,
-    /// …with this method (`PUT` here; a presigned `POST` on AWS).
+    /// …with this method: `PUT` (the body is the file; the local shape), or `POST` (a
+    /// presigned S3 POST on AWS: a multipart form of `fields`, then the file as `file`).
     pub method: String,
-    /// Form fields to send with a presigned `POST` (empty here).
+    /// The form fields of a `POST`, sent before the file (empty for `PUT`).
     pub fields: std::collections::BTreeMap<String, String>,
     /// The slot is gone after this.
     #[schema(format = DateTime)]
@@ -454,10 +455,10 @@ pub async fn create_upload(
     Ok((
         StatusCode::CREATED,
         Json(UploadSlot {
-            url: format!("{}/api/v1/uploads/{}", s.config.public_url, slot.id),
+            url: slot.target.url,
             upload_id: slot.id.to_string(),
-            method: "PUT".into(),
-            fields: Default::default(),
+            method: slot.target.method,
+            fields: slot.target.fields,
             expires_at: rfc3339(slot.expires_at),
         }),
     ))

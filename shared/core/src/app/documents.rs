@@ -16,7 +16,7 @@ use crate::envelope::{self, Binding};
 use crate::error::{Error, Result};
 use crate::ids::{DocumentId, TeamId, hash_token};
 use crate::ports::{ByteStream, Condition, Item, Key, PutMode, Query, StoreError, Write};
-use crate::services::needs::{Blobs, Cpu, DataKeys, Items, Settings, Time};
+use crate::services::needs::{Authority, Blobs, Cpu, DataKeys, Items, Settings, Stage, Time};
 use crate::store::audit::audit_write;
 use crate::store::keys;
 use crate::store::{from_item, to_json};
@@ -156,11 +156,12 @@ pub async fn create(
     Ok((doc, true))
 }
 
-/// Creates the draft from an upload slot whose file has arrived (the file is already
-/// encrypted and stored; this records it). A file the PDF check refused is reported now,
+/// Creates the draft from an upload slot whose file has arrived (sent to the slot, the file
+/// is already encrypted and stored; sent to the staging area, it is received from there
+/// first). A file the PDF check refused is reported now,
 /// and the slot is gone.
 pub async fn create_from_upload(
-    s: &(impl Items + Time),
+    s: &(impl Items + Blobs + DataKeys + Stage + Time + Cpu + Authority),
     caller: &Caller,
     upload_id: &str,
     title: Option<&str>,
@@ -170,6 +171,7 @@ pub async fn create_from_upload(
     if let Some(doc) = replay(s, caller, idempotency_key, &fp).await? {
         return Ok((doc, false));
     }
+    crate::app::uploads::receive_staged(s, caller, upload_id).await?;
     let (slot, item) = slot(s, caller, upload_id).await?;
     if slot.purpose != UploadPurpose::Document {
         return Err(wrong_purpose("document"));

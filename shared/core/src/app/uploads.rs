@@ -15,7 +15,9 @@ use crate::envelope::{self, Binding};
 use crate::error::{Error, Result};
 use crate::ids::{DocumentId, TeamId, UploadId, UserId};
 use crate::ports::{ByteStream, Condition, Item, PutMode, StoreError};
-use crate::services::needs::{Authority, Blobs, Cpu, DataKeys, Items, Schedule, Settings, Time};
+use crate::services::needs::{
+    Authority, Blobs, Cpu, DataKeys, Items, Schedule, Settings, Stage, Time,
+};
 use crate::store::keys;
 use crate::store::{from_item, to_json};
 use crate::text;
@@ -79,11 +81,13 @@ pub struct UploadSlotCreated {
     pub id: UploadId,
     /// Until when it can be used.
     pub expires_at: OffsetDateTime,
+    /// Where the client sends the file.
+    pub target: crate::ports::UploadTarget,
 }
 
 /// Opens an upload slot for a file of `size` bytes.
 pub async fn open_upload(
-    s: &(impl Items + Schedule + Time + Settings),
+    s: &(impl Items + Stage + Schedule + Time + Settings),
     caller: &Caller,
     filename: &str,
     size: u64,
@@ -125,6 +129,10 @@ pub async fn open_upload(
         received: None,
     };
     let expires_at = now + Duration::days(1);
+    let target = s
+        .staging()
+        .target(slot.id.as_str(), size, expires_at)
+        .await?;
     // The cleanup first: a slot never exists without it.
     let cleanup = crate::app::jobs::AbandonedUpload {
         team_id: caller.team().clone(),
@@ -138,6 +146,7 @@ pub async fn open_upload(
     Ok(UploadSlotCreated {
         id: slot.id,
         expires_at,
+        target,
     })
 }
 
@@ -280,6 +289,35 @@ pub async fn receive_upload(
     Ok(received)
 }
 
+/// Receives the file of upload `id` from the staging area, where the client sent it (a
+/// presigned POST on AWS), unless the slot has its file already: checked and encrypted as
+/// if it had been sent to the slot, then the staged copy removed. A copy that does not fit
+/// the slot (its size) is removed too, so the client can send it again; one that could not
+/// be handled now (a full pool) stays for the next call.
+pub(crate) async fn receive_staged(
+    s: &(impl Items + Blobs + DataKeys + Stage + Time + Cpu + Authority),
+    caller: &Caller,
+    id: &str,
+) -> Result<()> {
+    let (slot, _) = slot(s, caller, id).await?;
+    if slot.received.is_some() {
+        return Ok(());
+    }
+    let Some(body) = s.staging().take(id).await? else {
+        return Ok(());
+    };
+    match receive_upload(s, caller, id, body).await {
+        Ok(_) | Err(Error::Conflict { .. }) => {}
+        Err(e @ (Error::Invalid { .. } | Error::TooLarge { .. })) => {
+            s.staging().discard(id).await?;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    }
+    s.staging().discard(id).await?;
+    Ok(())
+}
+
 /// Deletes the file and slot of an upload once its slot expired, unless a document was made
 /// from it (then the file is that document's).
 pub(crate) async fn remove_unused_upload(
@@ -369,10 +407,11 @@ async fn receive_for_verification(
 
 /// The verification report of a verification upload.
 pub async fn verification_of_upload(
-    s: &impl Items,
+    s: &(impl Items + Blobs + DataKeys + Stage + Time + Cpu + Authority),
     caller: &Caller,
     upload_id: &str,
 ) -> Result<serde_json::Value> {
+    receive_staged(s, caller, upload_id).await?;
     let (slot, _) = slot(s, caller, upload_id).await?;
     if slot.purpose != UploadPurpose::Verify {
         return Err(wrong_purpose("verify"));

@@ -9,6 +9,7 @@ mod mailer;
 mod memory;
 mod revocation;
 mod scheduler;
+mod staging;
 mod tsa;
 mod workflow;
 
@@ -23,5 +24,6 @@ pub use mailer::{MailError, Mailer, OutgoingMail};
 pub use memory::MemoryItemStore;
 pub use revocation::{Revocation, RevocationError};
 pub use scheduler::{Scheduler, SchedulerError, check_job_name};
+pub use staging::{Staging, StagingError, UploadTarget};
 pub use tsa::{TokenSize, Tsa, TsaError};
 pub use workflow::{ExecutionDetail, ExecutionList, ExecutionSummary, Workflow, WorkflowError};
