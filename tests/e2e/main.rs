@@ -2,6 +2,7 @@
 
 mod accounts;
 mod authority;
+mod aws;
 mod contract_tasks;
 mod crash;
 mod documents;

@@ -179,6 +179,23 @@ pub struct Seams {
     pub request_timeout: Option<std::time::Duration>,
     /// A smaller cap on open connections than the 1,024 one.
     pub max_connections: Option<usize>,
+    /// Other adapters for items, files, data keys and staging (the AWS ones, on an
+    /// emulator): the whole service, workflow included, runs on them instead of SQLite, the
+    /// blob folder and the key file.
+    pub storage: Option<Storage>,
+}
+
+/// The adapters a [`Seams::storage`] puts in place of the data dir's.
+#[derive(Clone)]
+pub struct Storage {
+    /// Items, the workflow's executions and timers included.
+    pub items: Arc<dyn keiyaku_core::ports::ItemStore>,
+    /// Encrypted files.
+    pub blobs: Arc<dyn keiyaku_core::ports::BlobStore>,
+    /// Data keys and link MACs.
+    pub keys: Arc<dyn keiyaku_core::ports::Keys>,
+    /// Where uploads wait to be checked.
+    pub staging: Arc<dyn keiyaku_core::ports::Staging>,
 }
 
 /// Opens the data dir and builds the services on it, with the workflow executor (not yet
@@ -202,10 +219,13 @@ pub fn open_services(
         StartError::DataDir(dir.display().to_string(), format!("{what}: {e}"))
     };
     make_dir(dir)?;
-    let items: Arc<dyn keiyaku_core::ports::ItemStore> = Arc::new(
-        SqliteItemStore::open(&dir.join("keiyaku.db"), clock.clone())
-            .map_err(|e| err("database", &e))?,
-    );
+    let items: Arc<dyn keiyaku_core::ports::ItemStore> = match &seams.storage {
+        Some(storage) => storage.items.clone(),
+        None => Arc::new(
+            SqliteItemStore::open(&dir.join("keiyaku.db"), clock.clone())
+                .map_err(|e| err("database", &e))?,
+        ),
+    };
     let machine =
         keiyaku_workflow::contract_machine(options.statemachines.as_deref()).map_err(|e| {
             StartError::Config(format!(
@@ -219,8 +239,19 @@ pub fn open_services(
     ));
     let tasks = Arc::new(ContractTasks::default());
     let runner = Runner::new(items.clone(), clock.clone(), tasks.clone(), vec![machine]);
-    let blobs = FolderBlobStore::open(&dir.join("blobs")).map_err(|e| err("blobs", &e))?;
-    let keys = KeyFile::open_or_create(&dir.join("master.key")).map_err(|e| err("key file", &e))?;
+    let (blobs, keys): (
+        Arc<dyn keiyaku_core::ports::BlobStore>,
+        Arc<dyn keiyaku_core::ports::Keys>,
+    ) = match &seams.storage {
+        Some(storage) => (storage.blobs.clone(), storage.keys.clone()),
+        None => (
+            Arc::new(FolderBlobStore::open(&dir.join("blobs")).map_err(|e| err("blobs", &e))?),
+            Arc::new(
+                KeyFile::open_or_create(&dir.join("master.key"))
+                    .map_err(|e| err("key file", &e))?,
+            ),
+        ),
+    };
     let mut config = Config::new(public_url);
     config.max_document_bytes = options.max_document_bytes;
     if let Some(limit) = options.public_tsa {
@@ -278,11 +309,14 @@ pub fn open_services(
     let services = Arc::new(Services {
         authority: Some(Arc::new(pki.clone())),
         items,
-        blobs: Arc::new(blobs),
-        staging: Arc::new(keiyaku_local::staging::ServerReceives::new(
-            config.public_url.clone(),
-        )),
-        keys: Arc::new(keys),
+        blobs,
+        staging: match &seams.storage {
+            Some(storage) => storage.staging.clone(),
+            None => Arc::new(keiyaku_local::staging::ServerReceives::new(
+                config.public_url.clone(),
+            )),
+        },
+        keys,
         sealing_key: Arc::new(pki.clone()),
         tsa,
         revocation: Arc::new(revocation),
