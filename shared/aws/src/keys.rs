@@ -41,6 +41,16 @@ where
     }
 }
 
+/// A key's id without its ARN (`arn:aws:kms:<region>:<account>:key/<id>` → `<id>`): what
+/// blob headers keep, so the replica of a multi-Region key (same id, another region's ARN)
+/// unwraps in Osaka what Tokyo wrapped.
+fn region_free(key: &str) -> &str {
+    match key.strip_prefix("arn:") {
+        Some(_) => key.rsplit_once(":key/").map_or(key, |(_, id)| id),
+        None => key,
+    }
+}
+
 /// 32 bytes, or the service answered with something else.
 fn exactly_32(bytes: &[u8], what: &str) -> Result<[u8; 32], KeyError> {
     bytes
@@ -76,7 +86,7 @@ impl Keys for KmsKeys {
             .plaintext()
             .ok_or_else(|| KeyError::Unavailable("a data key without its plaintext".into()))?;
         Ok(DataKey {
-            key_id: out.key_id().unwrap_or(&self.data_key).to_owned(),
+            key_id: region_free(out.key_id().unwrap_or(&self.data_key)).to_owned(),
             plaintext: Zeroizing::new(exactly_32(plaintext.as_ref(), "a data key")?),
             wrapped: out
                 .ciphertext_blob()
@@ -128,7 +138,9 @@ impl Keys for KmsKeys {
 }
 
 /// Creates the two keys [`KmsKeys`] uses and returns their ids (emulators and tests; the
-/// keys stack in `infra/` declares the real, multi-Region ones).
+/// keys stack in `infra/` declares the real ones). The MAC key is multi-Region as the real
+/// one; the data key is not, because moto cannot decrypt under a multi-Region key (its
+/// ciphertext keeps 36 characters of key id, and `mrk-` ids have 40).
 pub async fn create_keys(client: &Client) -> Result<(String, String), KeyError> {
     use aws_sdk_kms::types::{KeySpec, KeyUsageType};
     let data = client
@@ -143,6 +155,7 @@ pub async fn create_keys(client: &Client) -> Result<(String, String), KeyError> 
         .create_key()
         .key_usage(KeyUsageType::GenerateVerifyMac)
         .key_spec(KeySpec::Hmac256)
+        .multi_region(true)
         .description("keiyaku link MACs")
         .send()
         .await
@@ -152,4 +165,18 @@ pub async fn create_keys(client: &Client) -> Result<(String, String), KeyError> 
             .ok_or_else(|| KeyError::Unavailable("a key without metadata".into()))
     };
     Ok((id(data.key_metadata())?, id(mac.key_metadata())?))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn key_ids_are_kept_without_their_region() {
+        use super::region_free;
+        assert_eq!(
+            region_free("arn:aws:kms:ap-northeast-1:123456789012:key/mrk-1234abcd"),
+            "mrk-1234abcd"
+        );
+        assert_eq!(region_free("mrk-1234abcd"), "mrk-1234abcd");
+        assert_eq!(region_free("alias/keiyaku-data"), "alias/keiyaku-data");
+    }
 }

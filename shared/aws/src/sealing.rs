@@ -156,14 +156,15 @@ pub async fn read_chain(
         .map_err(|_| unavailable(format!("s3://{bucket}/{key} is not PEM")))
 }
 
-/// Creates a sealing key (emulators and tests; the keys stack in `infra/` declares the
-/// real, multi-Region one) and returns its id.
+/// Creates a multi-Region sealing key like the real one (which the keys stack in `infra/`
+/// declares) and returns its id (emulators and tests).
 pub async fn create_sealing_key(client: &Client) -> Result<String, KeyError> {
     use aws_sdk_kms::types::{KeySpec, KeyUsageType};
     let out = client
         .create_key()
         .key_usage(KeyUsageType::SignVerify)
         .key_spec(KeySpec::EccNistP256)
+        .multi_region(true)
         .description("keiyaku sealing key")
         .send()
         .await

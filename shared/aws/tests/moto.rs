@@ -627,3 +627,99 @@ async fn s3_staging_takes_what_a_presigned_post_sent() {
     assert!(staging.take("u-never-sent").await.unwrap().is_none());
     staging.discard("u-never-sent").await.unwrap();
 }
+
+/// If Tokyo is lost, Osaka carries on with the replicas of the multi-Region keys: link MACs
+/// come out the same (mailed links keep working), and the sealing key's replica signs under
+/// the same certificate. (Data keys: moto cannot decrypt under a multi-Region key at all —
+/// see `create_keys` —, so that Osaka unwraps what Tokyo wrapped rests on blob headers
+/// keeping the key id without its region, which `keys.rs` tests.)
+#[tokio::test]
+async fn osaka_unwraps_macs_and_seals_with_the_replicas() {
+    use keiyaku_aws::sealing::{create_sealing_key, sealing_csr};
+    use keiyaku_core::ports::Keys;
+    let tokyo = aws_sdk_kms::Client::new(&connection().await);
+    let url = std::env::var("KEIYAKU_MOTO_URL").unwrap();
+    let osaka = aws_sdk_kms::Client::new(
+        &sdk_config(&Connection {
+            endpoint: Some(url),
+            region: Some("ap-northeast-3".into()),
+            credentials: Some(("testing".into(), "testing".into())),
+        })
+        .await,
+    );
+    let (data_key, mac_key) = create_keys(&tokyo).await.unwrap();
+    let sealing_key = create_sealing_key(&tokyo).await.unwrap();
+    for key in [&mac_key, &sealing_key] {
+        assert!(key.starts_with("mrk-"), "{key} is a multi-Region key");
+        tokyo
+            .replicate_key()
+            .key_id(key)
+            .replica_region("ap-northeast-3")
+            .send()
+            .await
+            .unwrap();
+    }
+    let in_tokyo = KmsKeys::new(tokyo.clone(), &data_key, &mac_key);
+    let in_osaka = KmsKeys::new(osaka.clone(), &data_key, &mac_key);
+    let made = in_tokyo.generate_data_key("doc-1").await.unwrap();
+    assert!(!made.key_id.starts_with("arn:"), "{}", made.key_id);
+    assert_eq!(
+        in_osaka.mac(b"recipient link").await.unwrap(),
+        in_tokyo.mac(b"recipient link").await.unwrap()
+    );
+
+    // A chain for the key (self-issued here: only the key's identity matters) is accepted
+    // in both regions, and Osaka's signature verifies under it.
+    let csr = sealing_csr(&tokyo, &sealing_key, "CN=keiyaku Document Sealing")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("kms.csr"),
+        der::pem::encode_string("CERTIFICATE REQUEST", der::pem::LineEnding::LF, &csr).unwrap(),
+    )
+    .unwrap();
+    let ca = keiyaku_local::pki::LocalPki::open_or_create(
+        &dir.path().join("pki"),
+        "http://127.0.0.1:8080",
+    )
+    .unwrap();
+    let out = std::process::Command::new("openssl")
+        .args([
+            "x509",
+            "-req",
+            "-in",
+            "kms.csr",
+            "-CA",
+            "pki/issuing.pem",
+            "-CAkey",
+            "pki/issuing.key",
+            "-set_serial",
+            "7",
+            "-days",
+            "30",
+            "-out",
+            "sealing.pem",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let chain = [
+        std::fs::read_to_string(dir.path().join("sealing.pem")).unwrap(),
+        der::EncodePem::to_pem(&ca.issuing.cert, der::pem::LineEnding::LF).unwrap(),
+        der::EncodePem::to_pem(&ca.root.cert, der::pem::LineEnding::LF).unwrap(),
+    ]
+    .concat();
+    KmsSealingKey::new(tokyo, &sealing_key, &chain)
+        .await
+        .unwrap();
+    let sealing_in_osaka = KmsSealingKey::new(osaka, &sealing_key, &chain)
+        .await
+        .unwrap();
+    keiyaku_contract::sealing_key(Arc::new(sealing_in_osaka)).await;
+}
