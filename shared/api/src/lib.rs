@@ -74,8 +74,22 @@ pub fn method_router(route: &Route) -> Option<MethodRouter<AppState>> {
 
 /// The API router for the routes of `shape` (the local server serves every route).
 pub fn router(services: Arc<Services>, local: bool) -> Router {
+    routes(
+        services,
+        ROUTES.iter().filter(|r| local || r.shape == Shape::Both),
+    )
+}
+
+/// The router of the one route named `name` (a Lambda function's), with the same layers as
+/// the whole API; `None` for a name the table does not have.
+pub fn single_route(services: Arc<Services>, name: &str) -> Option<Router> {
+    let route = ROUTES.iter().find(|r| r.name == name)?;
+    Some(routes(services, std::iter::once(route)))
+}
+
+fn routes<'a>(services: Arc<Services>, table: impl Iterator<Item = &'a Route>) -> Router {
     let mut router = Router::new();
-    for route in ROUTES.iter().filter(|r| local || r.shape == Shape::Both) {
+    for route in table {
         if let Some(handler) = method_router(route) {
             router = router.route(route.path, handler);
         }
