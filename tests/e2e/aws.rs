@@ -168,3 +168,194 @@ async fn a_contract_completes_with_its_storage_on_dynamodb_s3_and_kms() {
     assert_eq!(report.signatures.len(), 3, "{report:?}");
     app.stop().await;
 }
+
+/// A function composed from its environment as the template sets it, on moto: the sealing
+/// key in KMS with its chain read from S3 (certified from a request the KMS key signed, by
+/// the CA of a running keiyaku whose TSA stamps the seals), seals a file to long-term form
+/// that verifies against the roots the composition trusts; the function answers its route;
+/// and a missing or broken setting stops it at start, naming the variable.
+#[tokio::test]
+async fn a_function_composed_from_its_environment_seals_to_long_term_form() {
+    use keiyaku_core::services::needs::{SealingPorts, Settings, Time};
+    use std::collections::HashMap;
+    let authority = TestApp::spawn_with_public_tsa().await;
+    let url = std::env::var("KEIYAKU_MOTO_URL").unwrap();
+    let config = sdk_config(&Connection {
+        endpoint: Some(url.clone()),
+        region: Some("ap-northeast-1".into()),
+        credentials: Some(("testing".into(), "testing".into())),
+    })
+    .await;
+    let dynamo = aws_sdk_dynamodb::Client::new(&config);
+    let table = unique("fn-items");
+    create_table(&dynamo, &table).await.unwrap();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    let (documents, staging) = (unique("fn-documents"), unique("fn-staging"));
+    for bucket in [&documents, &staging] {
+        create_bucket(&s3, bucket, "ap-northeast-1").await.unwrap();
+    }
+    let kms = aws_sdk_kms::Client::new(&config);
+    let (data_key, mac_key) = create_keys(&kms).await.unwrap();
+    let sealing_key = keiyaku_aws::sealing::create_sealing_key(&kms)
+        .await
+        .unwrap();
+
+    // The sealing certificate, from a request the KMS key signed, by the running CA.
+    let csr = keiyaku_aws::sealing::sealing_csr(&kms, &sealing_key, "CN=keiyaku Sealing,O=Example")
+        .await
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(
+        work.path().join("kms.csr"),
+        der::pem::encode_string("CERTIFICATE REQUEST", der::pem::LineEnding::LF, &csr).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        work.path().join("sealing.ext"),
+        format!(
+            "keyUsage = critical, digitalSignature, nonRepudiation\n\
+             extendedKeyUsage = 1.3.6.1.5.5.7.3.36, emailProtection\n\
+             crlDistributionPoints = URI:{}/api/v1/ca/crl\n",
+            authority.url
+        ),
+    )
+    .unwrap();
+    let pki = authority.data_dir().join("pki");
+    let out = std::process::Command::new("openssl")
+        .args([
+            "x509",
+            "-req",
+            "-in",
+            "kms.csr",
+            "-days",
+            "30",
+            "-set_serial",
+            "11",
+        ])
+        .arg("-CA")
+        .arg(pki.join("issuing.pem"))
+        .arg("-CAkey")
+        .arg(pki.join("issuing.key"))
+        .args(["-extfile", "sealing.ext", "-out", "sealing.pem"])
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // openssl dates the certificate from the real now; the TSA's clock has stood still
+    // since its start, so it is moved past that.
+    authority.clock.advance(time::Duration::minutes(2));
+    let root = std::fs::read_to_string(pki.join("root.pem")).unwrap();
+    let chain = [
+        std::fs::read_to_string(work.path().join("sealing.pem")).unwrap(),
+        std::fs::read_to_string(pki.join("issuing.pem")).unwrap(),
+        root.clone(),
+    ]
+    .concat();
+    for (key, body) in [
+        (keiyaku_lambda::compose::SEALING_CHAIN, chain),
+        (keiyaku_lambda::compose::TSA_TRUST, root),
+    ] {
+        s3.put_object()
+            .bucket(&documents)
+            .key(key)
+            .body(body.into_bytes().into())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let mut vars: HashMap<&'static str, String> = HashMap::from([
+        (
+            "KEIYAKU_PUBLIC_URL",
+            "https://keiyaku.example.jp".to_owned(),
+        ),
+        ("KEIYAKU_TABLE", table),
+        ("KEIYAKU_DOCUMENTS_BUCKET", documents),
+        ("KEIYAKU_STAGING_BUCKET", staging.clone()),
+        ("KEIYAKU_STAGING_URL", format!("{url}/{staging}")),
+        ("KEIYAKU_S3_FORCE_PATH_STYLE", "true".to_owned()),
+        ("KEIYAKU_DATA_KEY", data_key),
+        ("KEIYAKU_MAC_KEY", mac_key),
+        ("KEIYAKU_SEALING_KEY", sealing_key),
+        ("KEIYAKU_TSA_URL", format!("{}/api/v1/tsa", authority.url)),
+        (
+            "KEIYAKU_STATE_MACHINE_ARN",
+            "arn:aws:states:ap-northeast-1:123456789012:stateMachine:keiyaku-contract".to_owned(),
+        ),
+        ("KEIYAKU_SCHEDULE_GROUP", "keiyaku".to_owned()),
+        (
+            "KEIYAKU_SCHEDULER_TARGET_ARN",
+            "arn:aws:lambda:ap-northeast-1:123456789012:function:keiyaku-tasks".to_owned(),
+        ),
+        (
+            "KEIYAKU_SCHEDULER_ROLE_ARN",
+            "arn:aws:iam::123456789012:role/keiyaku-scheduler".to_owned(),
+        ),
+    ]);
+    let compose = |vars: HashMap<&'static str, String>| {
+        let config = config.clone();
+        async move {
+            let env = keiyaku_lambda::env::Env::new(move |name: &str| vars.get(name).cloned());
+            keiyaku_lambda::compose::services(&env, &config).await
+        }
+    };
+    let mut without_table = vars.clone();
+    without_table.remove("KEIYAKU_TABLE");
+    let e = compose(without_table).await.err().unwrap();
+    assert!(e.to_string().starts_with("KEIYAKU_TABLE is not set"), "{e}");
+    let mut wrong_key = vars.clone();
+    wrong_key.insert("KEIYAKU_SEALING_KEY", vars["KEIYAKU_DATA_KEY"].clone());
+    let e = compose(wrong_key).await.err().unwrap();
+    assert!(e.to_string().starts_with("KEIYAKU_SEALING_KEY="), "{e}");
+    vars.insert(
+        "KEIYAKU_PUBLIC_URL",
+        "https://keiyaku.example.jp/".to_owned(),
+    );
+    let services = Arc::new(compose(vars).await.unwrap());
+
+    let anchors = services.config().trust_anchors.clone();
+    let sealing = keiyaku_core::sealing::Sealing {
+        key: services.sealing_key(),
+        tsa: services.tsa(),
+        revocation: services.revocation(),
+        anchors: &anchors,
+        clock: services.clock().clone(),
+    };
+    let pdf = keiyaku_pdf::sample::pdf_with_pages(1);
+    let (sealed, hash) = sealing
+        .seal(&pdf, keiyaku_pdf::seal::Level::BT, "送信")
+        .await
+        .unwrap();
+    let long_term = sealing.extend_lta(&sealed, Some(&hash)).await.unwrap();
+    let report =
+        keiyaku_pdf::verify::verify(&long_term.pdf, &anchors, time::OffsetDateTime::now_utc())
+            .unwrap();
+    assert_eq!(
+        report.status,
+        keiyaku_pdf::verify::Status::Valid,
+        "{report:?}"
+    );
+    assert_eq!(report.level, Some(keiyaku_pdf::verify::Level::BLTA));
+
+    let event = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/lambda/tests/fixtures/get-openapi.json"
+    ))
+    .unwrap();
+    let response = tower::ServiceExt::oneshot(
+        keiyaku_lambda::http::route_service(services, "openapi").unwrap(),
+        lambda_http::request::from_str(&event).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 200);
+    authority.stop().await;
+}

@@ -40,6 +40,9 @@ pub struct Config {
     pub request_timeout: std::time::Duration,
     /// How long an upload to an upload slot may take (20 MB over a slow line).
     pub upload_timeout: std::time::Duration,
+    /// Roots trusted besides the local CA's (on AWS, which has none: the roots of the
+    /// sealing certificate and of the TSA), for sealing and verification.
+    pub trust_anchors: Vec<keiyaku_pdf::verify::Certificate>,
 }
 
 impl Config {
@@ -60,6 +63,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             request_timeout: std::time::Duration::from_secs(60),
             upload_timeout: std::time::Duration::from_secs(600),
+            trust_anchors: Vec::new(),
         }
     }
 

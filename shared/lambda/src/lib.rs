@@ -1,8 +1,10 @@
 //! The AWS shape's runtime, under the function binaries of `functions/`: each function's
 //! configuration read from its environment at cold start ([`env`]), and API Gateway REST
 //! events served by the API's own router for the function's one route, responses streamed
-//! ([`http`]). The handlers, the error mapping and the middleware are the local server's.
+//! ([`http`]), on the AWS adapters composed from that environment ([`compose`]). The
+//! handlers, the error mapping and the middleware are the local server's.
 
+pub mod compose;
 pub mod env;
 pub mod http;
 

@@ -161,7 +161,7 @@ pub async fn create(
 /// first). A file the PDF check refused is reported now,
 /// and the slot is gone.
 pub async fn create_from_upload(
-    s: &(impl Items + Blobs + DataKeys + Stage + Time + Cpu + Authority),
+    s: &(impl Items + Blobs + DataKeys + Stage + Time + Cpu + Authority + Settings),
     caller: &Caller,
     upload_id: &str,
     title: Option<&str>,

@@ -200,7 +200,7 @@ async fn reuse(
 /// its SHA-256. The new revision is appended to `pdf` itself (a large buffer grows by
 /// remapping, not copying), and the file is hashed once, as it is sealed.
 async fn produce(
-    s: &(impl SealingPorts + Time + Authority),
+    s: &(impl SealingPorts + Time + Authority + Settings),
     mut pdf: Vec<u8>,
     what: &Step<'_>,
 ) -> Result<(Vec<u8>, Option<OffsetDateTime>, String)> {
@@ -234,7 +234,7 @@ async fn produce(
 
 /// When the file's newest document timestamp must be renewed, from the file itself.
 async fn renew_by(
-    s: &(impl Time + Cpu + Authority),
+    s: &(impl Time + Cpu + Authority + Settings),
     pdf: bytes::Bytes,
 ) -> Result<Option<OffsetDateTime>> {
     let report = crate::app::verification::report_on_own(s, pdf).await?;

@@ -189,7 +189,7 @@ struct Taken {
 /// read them at random; its verdict is kept for `create_from_upload`. A file the check
 /// refuses is not kept. The body may not exceed the declared size; a slot receives once.
 pub async fn receive_upload(
-    s: &(impl Items + Blobs + DataKeys + Time + Cpu + Authority),
+    s: &(impl Items + Blobs + DataKeys + Time + Cpu + Authority + Settings),
     caller: &Caller,
     id: &str,
     body: ByteStream,
@@ -295,7 +295,7 @@ pub async fn receive_upload(
 /// the slot (its size) is removed too, so the client can send it again; one that could not
 /// be handled now (a full pool) stays for the next call.
 pub(crate) async fn receive_staged(
-    s: &(impl Items + Blobs + DataKeys + Stage + Time + Cpu + Authority),
+    s: &(impl Items + Blobs + DataKeys + Stage + Time + Cpu + Authority + Settings),
     caller: &Caller,
     id: &str,
 ) -> Result<()> {
@@ -367,7 +367,7 @@ async fn record_received(
 /// Receives a verification upload: held in memory only, verified, and the report kept with
 /// the slot for `POST /verify`.
 async fn receive_for_verification(
-    s: &(impl Items + Time + Cpu + Authority),
+    s: &(impl Items + Time + Cpu + Authority + Settings),
     slot: UploadSlot,
     item: Item,
     mut body: ByteStream,
@@ -407,7 +407,7 @@ async fn receive_for_verification(
 
 /// The verification report of a verification upload.
 pub async fn verification_of_upload(
-    s: &(impl Items + Blobs + DataKeys + Stage + Time + Cpu + Authority),
+    s: &(impl Items + Blobs + DataKeys + Stage + Time + Cpu + Authority + Settings),
     caller: &Caller,
     upload_id: &str,
 ) -> Result<serde_json::Value> {

@@ -4,24 +4,31 @@
 use crate::domain::user::Caller;
 use crate::error::{Error, Result};
 use crate::ratelimit;
-use crate::services::needs::{Authority, Cpu, Items, Time};
+use crate::services::needs::{Authority, Cpu, Items, Settings, Time};
 
 /// Largest report kept or returned: beyond it the file holds more signatures than any
 /// contract does.
 const MAX_REPORT_BYTES: usize = 256 * 1024;
 
-/// The trust anchors: the local CA's root when this installation has one.
-pub(crate) fn anchors(s: &impl Authority) -> Result<Vec<keiyaku_pdf::verify::Certificate>> {
-    let Some(authority) = s.authority() else {
-        return Ok(Vec::new());
-    };
-    let pem = authority.root_pem().map_err(Error::internal)?;
-    keiyaku_pdf::verify::load_anchors(pem.as_bytes()).map_err(Error::internal)
+/// The trust anchors: the local CA's root when this installation has one, and the roots
+/// configured besides.
+pub(crate) fn anchors(
+    s: &(impl Authority + Settings),
+) -> Result<Vec<keiyaku_pdf::verify::Certificate>> {
+    let mut anchors = s.config().trust_anchors.clone();
+    if let Some(authority) = s.authority() {
+        let pem = authority.root_pem().map_err(Error::internal)?;
+        anchors.extend(keiyaku_pdf::verify::load_anchors(pem.as_bytes()).map_err(Error::internal)?);
+    }
+    Ok(anchors)
 }
 
 /// Verifies `pdf` on the CPU pool; the report as JSON (the schema of `keiyaku verify
 /// --json`). A file that cannot be read as a PDF is refused with the reader's code.
-pub async fn verify<B>(s: &(impl Time + Cpu + Authority), pdf: B) -> Result<serde_json::Value>
+pub async fn verify<B>(
+    s: &(impl Time + Cpu + Authority + Settings),
+    pdf: B,
+) -> Result<serde_json::Value>
 where
     B: AsRef<[u8]> + Send + 'static,
 {
@@ -48,7 +55,7 @@ where
 /// The report on a file this service sealed (checked before it is mailed or renewed): on
 /// the CPU pool, waiting its turn.
 pub(crate) async fn report_on_own<B>(
-    s: &(impl Time + Cpu + Authority),
+    s: &(impl Time + Cpu + Authority + Settings),
     pdf: B,
 ) -> Result<keiyaku_pdf::verify::Report>
 where
@@ -65,7 +72,7 @@ where
 /// [`verify`] for a file sent in the request itself: counted per account when the caller is
 /// signed in, else per client address.
 pub async fn verify_sent(
-    s: &(impl Items + Time + Cpu + Authority),
+    s: &(impl Items + Time + Cpu + Authority + Settings),
     pdf: bytes::Bytes,
     ip: std::net::IpAddr,
     caller: Option<&Caller>,
