@@ -1,6 +1,7 @@
 //! API Gateway REST proxy events (fixtures in the shape API Gateway sends, with the stage,
 //! CloudFront's headers and a spoofed `X-Forwarded-For`) parsed by `lambda_http` and
-//! answered by one route's service, on the local adapters.
+//! answered by one route's service, and task invocations as Step Functions and EventBridge
+//! Scheduler make them, on the local adapters.
 
 use std::sync::Arc;
 
@@ -104,5 +105,44 @@ async fn the_client_address_is_the_request_context_s() {
     assert_eq!(
         api_request(event("no-source-ip.json")).unwrap_err(),
         EventError::NoClientAddress
+    );
+}
+
+fn invocation(payload: Value) -> lambda_http::lambda_runtime::LambdaEvent<Value> {
+    lambda_http::lambda_runtime::LambdaEvent::new(payload, Default::default())
+}
+
+/// A task's failure reaches Step Functions as a function error whose `errorType` is what the
+/// machine matches, and whose message says what was wrong; a job runs.
+#[tokio::test]
+async fn tasks_fail_with_the_error_names_the_machine_matches() {
+    use keiyaku_lambda::task::{run_job, run_task};
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let services = services(&dir);
+    let ids = json!({ "team_id": "t1", "document_id": "d1", "send": 1 });
+    let e = run_task(&services, "next_step", invocation(ids.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type, "Keiyaku.NonRetryable");
+    assert!(e.error_message.contains("phase"), "{}", e.error_message);
+    let e = run_task(&services, "seal", invocation(json!("not an object")))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type, "Keiyaku.NonRetryable");
+    let mut payload = ids;
+    payload["phase"] = "approval".into();
+    let e = run_task(&services, "next_step", invocation(payload))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.error_type, "Keiyaku.NonRetryable",
+        "a document that does not exist will not appear by retrying"
+    );
+    assert_eq!(
+        run_job(&services, invocation(json!({ "job": "housekeeping" })))
+            .await
+            .unwrap(),
+        Value::Null
     );
 }

@@ -1,0 +1,6 @@
+//! `GET /api/v1/documents/{id}/file`.
+
+#[tokio::main]
+async fn main() -> Result<(), keiyaku_lambda::Error> {
+    keiyaku_lambda::route_main("get_document_file").await
+}

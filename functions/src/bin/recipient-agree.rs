@@ -1,0 +1,6 @@
+//! `POST /api/v1/r/agree`.
+
+#[tokio::main]
+async fn main() -> Result<(), keiyaku_lambda::Error> {
+    keiyaku_lambda::route_main("recipient_agree").await
+}

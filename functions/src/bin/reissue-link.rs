@@ -1,0 +1,6 @@
+//! `POST /api/v1/documents/{id}/recipients/{party_id}/reissue`.
+
+#[tokio::main]
+async fn main() -> Result<(), keiyaku_lambda::Error> {
+    keiyaku_lambda::route_main("reissue_link").await
+}

@@ -1,0 +1,6 @@
+//! The workflow task `expire` (`${ExpireFunctionArn}` in the state machine).
+
+#[tokio::main]
+async fn main() -> Result<(), keiyaku_lambda::Error> {
+    keiyaku_lambda::task_main("expire").await
+}

@@ -1,0 +1,6 @@
+//! `PATCH /api/v1/documents/{id}`.
+
+#[tokio::main]
+async fn main() -> Result<(), keiyaku_lambda::Error> {
+    keiyaku_lambda::route_main("update_document").await
+}

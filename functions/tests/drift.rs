@@ -1,0 +1,79 @@
+//! The functions and what they serve cannot drift apart: one binary for each route deployed
+//! to AWS and for each workflow task of `statemachines/tasks.json` (and one for scheduled
+//! jobs), each calling into `keiyaku-lambda` with its own name, none built as a test, and
+//! no binary left over.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use keiyaku_core::routes::{ROUTES, Shape};
+
+const DIR: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Each binary's name and its source.
+fn binaries() -> BTreeMap<String, String> {
+    std::fs::read_dir(Path::new(DIR).join("src/bin"))
+        .unwrap()
+        .map(|e| {
+            let path = e.unwrap().path();
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&path).unwrap())
+        })
+        .collect()
+}
+
+/// What each binary's `main` must call.
+fn expected() -> BTreeMap<String, String> {
+    let mut calls = BTreeMap::new();
+    for route in ROUTES.iter().filter(|r| r.shape == Shape::Both) {
+        calls.insert(
+            route.name.replace('_', "-"),
+            format!("keiyaku_lambda::route_main(\"{}\")", route.name),
+        );
+    }
+    let tasks: serde_json::Map<String, serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(DIR).join("../statemachines/tasks.json")).unwrap(),
+    )
+    .unwrap();
+    for entry in tasks.values() {
+        let handler = entry["handler"].as_str().unwrap();
+        calls.insert(
+            format!("task-{}", handler.replace('_', "-")),
+            format!("keiyaku_lambda::task_main(\"{handler}\")"),
+        );
+    }
+    calls.insert("jobs".into(), "keiyaku_lambda::jobs_main()".into());
+    calls
+}
+
+#[test]
+fn one_binary_per_route_and_task_each_calling_its_own() {
+    let binaries = binaries();
+    let expected = expected();
+    assert_eq!(
+        binaries.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>(),
+        "the binaries are the routes deployed to AWS, the tasks and the jobs"
+    );
+    for (name, call) in &expected {
+        assert!(
+            binaries[name].contains(&format!("{call}.await")),
+            "{name} calls {call}"
+        );
+        assert!(
+            binaries[name].lines().count() <= 8,
+            "{name}'s main stays a few lines"
+        );
+    }
+    // Every binary is declared, and none is built as a test target.
+    let manifest = std::fs::read_to_string(Path::new(DIR).join("Cargo.toml")).unwrap();
+    for name in expected.keys() {
+        let declared =
+            format!("[[bin]]\nname = \"{name}\"\npath = \"src/bin/{name}.rs\"\ntest = false\n");
+        assert!(
+            manifest.contains(&declared),
+            "{name} is declared with test = false"
+        );
+    }
+    assert_eq!(manifest.matches("[[bin]]").count(), expected.len());
+}
