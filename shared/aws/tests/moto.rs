@@ -636,7 +636,7 @@ async fn s3_staging_takes_what_a_presigned_post_sent() {
 #[tokio::test]
 async fn osaka_unwraps_macs_and_seals_with_the_replicas() {
     use keiyaku_aws::sealing::{create_sealing_key, sealing_csr};
-    use keiyaku_core::ports::Keys;
+    use keiyaku_core::ports::{Keys, SealingKey};
     let tokyo = aws_sdk_kms::Client::new(&connection().await);
     let url = std::env::var("KEIYAKU_MOTO_URL").unwrap();
     let osaka = aws_sdk_kms::Client::new(
@@ -721,5 +721,20 @@ async fn osaka_unwraps_macs_and_seals_with_the_replicas() {
     let sealing_in_osaka = KmsSealingKey::new(osaka, &sealing_key, &chain)
         .await
         .unwrap();
-    keiyaku_contract::sealing_key(Arc::new(sealing_in_osaka)).await;
+    let leaf = x509_cert::Certificate::load_pem_chain(chain.as_bytes()).unwrap()[0]
+        .tbs_certificate
+        .subject_public_key_info
+        .clone();
+    let key = {
+        use der::Encode;
+        use p256::pkcs8::DecodePublicKey;
+        p256::ecdsa::VerifyingKey::from_public_key_der(&leaf.to_der().unwrap()).unwrap()
+    };
+    let signature = sealing_in_osaka.sign(b"signed attributes").await.unwrap();
+    signature::Verifier::verify(
+        &key,
+        b"signed attributes",
+        &p256::ecdsa::DerSignature::from_bytes(&signature).unwrap(),
+    )
+    .expect("Osaka's replica signs under the sealing certificate's key");
 }
