@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Assertions on template.yaml beyond cfn-lint: that it is what infra/template.py writes, and
+that it keeps what the service promises and what the code needs.
+
+    template_checks.py          (run with the cfn-lint venv's python: it parses the template
+                                 with cfn-lint's own CloudFormation YAML decoder)
+
+- drift: the API events are exactly the route table's routes deployed to AWS; every `${…}`
+  of the state machine files has a DefinitionSubstitutions entry naming a task function's
+  ARN; each function's IAM actions are what infra/ports.json's ports grant, no `*` action;
+- a function that only reads or lists metadata cannot decrypt, sign or send mail;
+- every function logs to a declared log group kept 731 days; log groups, the table, the
+  buckets and the vault are retained when the stack goes;
+- `DisableExecuteApiEndpoint`, TLS 1.2 on the API's domain, TLS-only bucket policies, point
+  in time recovery and deletion protection on both replicas (Tokyo and Osaka), replication
+  of every object to Osaka with Replication Time Control.
+Exits 1 naming each failure.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from cfnlint.decode import decode
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "infra"))
+import template as generator  # noqa: E402
+
+failures: list[str] = []
+
+
+def check(ok: bool, what: str) -> None:
+    if not ok:
+        failures.append(what)
+
+
+def main() -> int:
+    generated = subprocess.run([sys.executable, str(ROOT / "infra/template.py"), "--check"], capture_output=True, text=True)
+    check(generated.returncode == 0, generated.stdout.strip() or "infra/template.py --check failed")
+
+    template, matches = decode(str(ROOT / "template.yaml"))
+    if template is None:
+        print(f"template.yaml does not parse: {matches}")
+        return 1
+    resources = template["Resources"]
+    functions = {k: v for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
+    ports = json.loads((ROOT / "infra/ports.json").read_text())
+
+    # Routes: the API events are the route table's routes deployed to AWS, once each.
+    events = sorted(
+        (e["Properties"]["Method"].upper(), e["Properties"]["Path"])
+        for f in functions.values()
+        for e in f["Properties"].get("Events", {}).values()
+        if e["Type"] == "Api"
+    )
+    table = sorted((method, path) for _, method, path in generator.routes())
+    check(events == table, f"API events differ from the route table: only in template {sorted(set(events) - set(table))}, only in the table {sorted(set(table) - set(events))}")
+
+    # The state machine's substitutions name task functions, and cover every placeholder.
+    machine = resources["ContractStateMachine"]["Properties"]
+    substitutions = machine["DefinitionSubstitutions"]
+    for asl in (ROOT / "statemachines").glob("*.asl.json"):
+        for key in set(re.findall(r"\$\{([A-Za-z0-9]+)\}", asl.read_text())):
+            check(key in substitutions, f"{asl.name}: ${{{key}}} has no DefinitionSubstitutions entry")
+    for key, value in substitutions.items():
+        target = value.get("Fn::GetAtt", [None])[0] if isinstance(value, dict) else None
+        check(target in functions and functions[target]["Metadata"]["BuildProperties"]["Binary"].startswith("task-"),
+              f"substitution {key} does not name a task function's ARN")
+
+    # Functions: log groups kept two years, and IAM equal to what their ports grant.
+    metadata_only = {"get_document", "list_documents", "update_document", "get_me", "list_tokens", "recipient_document",
+                     "list_executions", "get_execution", "login", "logout", "openapi"}
+    for logical, f in functions.items():
+        props = f["Properties"]
+        binary = f["Metadata"]["BuildProperties"]["Binary"]
+        check(f["Metadata"].get("BuildMethod") == "rust-cargolambda", f"{logical}: BuildMethod is not rust-cargolambda")
+        group = props.get("LoggingConfig", {}).get("LogGroup", {}).get("Ref")
+        check(group in resources and resources[group]["Type"] == "AWS::Logs::LogGroup", f"{logical}: no declared log group")
+        if group in resources:
+            check(resources[group]["Properties"].get("RetentionInDays") == 731, f"{group}: not kept 731 days")
+        name = binary.removeprefix("task-")
+        key = ("task:" + name.replace("-", "_")) if binary.startswith("task-") else ("jobs" if binary == "jobs" else binary.replace("-", "_"))
+        def listed(statements):
+            return {a for st in statements for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])}
+
+        actions = sorted(listed(props["Policies"][0]["Statement"]))
+        expected = sorted(listed([st for port in ports[key] for st in generator.PORT_POLICIES[port]] + generator.COLD_START))
+        check(actions == expected, f"{logical}: its actions {actions} are not those of its ports {ports[key]}")
+        check(not any("*" in a for a in actions), f"{logical}: a wildcard action")
+        if key in metadata_only:
+            unconditional_decrypt = any(
+                "kms:Decrypt" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]]) and "Condition" not in s
+                for s in props["Policies"][0]["Statement"]
+            )
+            check(not unconditional_decrypt, f"{logical} reads metadata only, yet may decrypt")
+            check(not any(a in actions for a in ("kms:Sign", "ses:SendEmail", "ses:SendRawEmail", "kms:Decrypt")),
+                  f"{logical} reads metadata only, yet may decrypt, sign or send mail")
+
+    # What is kept, and how it is reached.
+    for logical, r in resources.items():
+        if r["Type"] in ("AWS::Logs::LogGroup", "AWS::DynamoDB::GlobalTable", "AWS::S3::Bucket", "AWS::Backup::BackupVault"):
+            check(r.get("DeletionPolicy") == "Retain" and r.get("UpdateReplacePolicy") == "Retain", f"{logical}: not retained")
+    api = resources["Api"]["Properties"]
+    check(api.get("DisableExecuteApiEndpoint") is True, "Api: the execute-api endpoint is not disabled")
+    check(api.get("Domain", {}).get("SecurityPolicy") == "TLS_1_2", "Api: its domain is not TLS 1.2")
+    check("AccessLogSetting" in api and "MethodSettings" in api, "Api: no access logs or throttling")
+    for bucket in ("DocumentsBucket", "StagingBucket"):
+        statements = resources[f"{bucket}Policy"]["Properties"]["PolicyDocument"]["Statement"]
+        check(any(s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") is False for s in statements),
+              f"{bucket}: no TLS-only policy")
+    replicas = resources["Table"]["Properties"]["Replicas"]
+    check(any(r["Region"] == "ap-northeast-3" for r in replicas), "Table: no replica in Osaka")
+    for r in replicas:
+        check(r.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled") is True, f"Table {r['Region']}: no PITR")
+        check(r.get("DeletionProtectionEnabled") is True, f"Table {r['Region']}: no deletion protection")
+    rules = resources["DocumentsBucket"]["Properties"]["ReplicationConfiguration"]["Rules"]
+    check(any(r["Destination"].get("ReplicationTime", {}).get("Status") == "Enabled" and r["Filter"] == {"Prefix": ""} for r in rules),
+          "DocumentsBucket: not every object replicated to Osaka with Replication Time Control")
+
+    for f in failures:
+        print(f"template: {f}")
+    print(f"template checks: {len(functions)} functions, {len(events)} routes, {len(failures)} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
