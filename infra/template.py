@@ -117,6 +117,11 @@ def camel(name: str) -> str:
 # --- IAM: what each port may do -------------------------------------------------------------
 
 TABLE = [getatt("Table.Arn"), sub("${Table.Arn}/index/*")]
+# CloudFront's managed policies (fixed ids, the same in every account).
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 MACHINE = sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${AWS::StackName}-contract")
 
 
@@ -715,6 +720,125 @@ def template() -> dict:
         },
     }
 
+    # The front door: CloudFront serves the browser client from the web bucket (origin
+    # access control) and sends /api/* to the API's regional domain with the origin secret,
+    # which the functions check; its certificate and web ACL come from the edge stack.
+    resources["WebBucket"] = retained(
+        {
+            "Type": "AWS::S3::Bucket",
+            "Properties": {
+                "BucketEncryption": {
+                    "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+                },
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "IgnorePublicAcls": True,
+                    "RestrictPublicBuckets": True,
+                },
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                "VersioningConfiguration": {"Status": "Enabled"},
+            },
+        }
+    )
+    resources["WebBucketPolicy"] = {
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": {
+            "Bucket": ref("WebBucket"),
+            "PolicyDocument": {
+                "Statement": [
+                    {
+                        "Sid": "TlsOnly",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": [getatt("WebBucket.Arn"), sub("${WebBucket.Arn}/*")],
+                        "Condition": {"Bool": {"aws:SecureTransport": False}},
+                    },
+                    {
+                        "Sid": "CloudFrontReads",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "cloudfront.amazonaws.com"},
+                        "Action": "s3:GetObject",
+                        "Resource": sub("${WebBucket.Arn}/*"),
+                        "Condition": {
+                            "StringEquals": {
+                                "AWS:SourceArn": sub(
+                                    "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}"
+                                )
+                            }
+                        },
+                    },
+                ]
+            },
+        },
+    }
+    resources["WebOriginAccess"] = {
+        "Type": "AWS::CloudFront::OriginAccessControl",
+        "Properties": {
+            "OriginAccessControlConfig": {
+                "Name": sub("${AWS::StackName}-web"),
+                "OriginAccessControlOriginType": "s3",
+                "SigningBehavior": "always",
+                "SigningProtocol": "sigv4",
+            }
+        },
+    }
+    resources["Distribution"] = {
+        "Type": "AWS::CloudFront::Distribution",
+        "Properties": {
+            "DistributionConfig": {
+                "Enabled": True,
+                "Comment": sub("keiyaku ${AWS::StackName}"),
+                "Aliases": [ref("DomainName")],
+                "HttpVersion": "http2and3",
+                "DefaultRootObject": "index.html",
+                "WebACLId": ref("WebAclArn"),
+                "ViewerCertificate": {
+                    "AcmCertificateArn": ref("CloudFrontCertificateArn"),
+                    "SslSupportMethod": "sni-only",
+                    "MinimumProtocolVersion": "TLSv1.2_2021",
+                },
+                "Origins": [
+                    {
+                        "Id": "web",
+                        "DomainName": getatt("WebBucket.RegionalDomainName"),
+                        "OriginAccessControlId": getatt("WebOriginAccess.Id"),
+                        "S3OriginConfig": {"OriginAccessIdentity": ""},
+                    },
+                    {
+                        "Id": "api",
+                        "DomainName": ref("ApiDomainName"),
+                        "CustomOriginConfig": {
+                            "HTTPSPort": 443,
+                            "OriginProtocolPolicy": "https-only",
+                            "OriginSSLProtocols": ["TLSv1.2"],
+                            "OriginReadTimeout": 30,
+                        },
+                        "OriginCustomHeaders": [{"HeaderName": "X-Keiyaku-Origin", "HeaderValue": ref("OriginSecret")}],
+                    },
+                ],
+                "DefaultCacheBehavior": {
+                    "TargetOriginId": "web",
+                    "ViewerProtocolPolicy": "redirect-to-https",
+                    "Compress": True,
+                    "CachePolicyId": CACHING_OPTIMIZED,
+                    "ResponseHeadersPolicyId": SECURITY_HEADERS,
+                },
+                "CacheBehaviors": [
+                    {
+                        "PathPattern": "/api/*",
+                        "TargetOriginId": "api",
+                        "ViewerProtocolPolicy": "https-only",
+                        "AllowedMethods": ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
+                        "CachePolicyId": CACHING_DISABLED,
+                        "OriginRequestPolicyId": ALL_VIEWER_EXCEPT_HOST,
+                    }
+                ],
+            }
+        },
+    }
+
     environment = {
         "KEIYAKU_PUBLIC_URL": sub("https://${DomainName}"),
         "KEIYAKU_MAIL_FROM": ref("MailFromAddress"),
@@ -732,6 +856,7 @@ def template() -> dict:
         ),
         "KEIYAKU_SCHEDULER_ROLE_ARN": getatt("SchedulerRole.Arn"),
         "KEIYAKU_SES_CONFIGURATION_SET": ref("MailConfigurationSet"),
+        "KEIYAKU_ORIGIN_SECRET": ref("OriginSecret"),
     }
     # A function's environment cannot name the state machine, which names the functions
     # (a circle): its ARN is built from its name instead.
@@ -758,6 +883,14 @@ def template() -> dict:
         "MailDomain": {"Type": "String", "Description": "The SES-verified domain mail is sent from"},
         "MailFromAddress": {"Type": "String", "Description": "The sender, e.g. keiyaku <no-reply@keiyaku.example.jp>"},
         "AlarmEmail": {"Type": "String", "Description": "Where operations alarms are mailed"},
+        "CloudFrontCertificateArn": {"Type": "String", "Description": "Edge stack (us-east-1): the certificate of DomainName"},
+        "WebAclArn": {"Type": "String", "Description": "Edge stack (us-east-1): CloudFront's web ACL"},
+        "OriginSecret": {
+            "Type": "String",
+            "NoEcho": True,
+            "MinLength": 32,
+            "Description": "What CloudFront sends the API in X-Keiyaku-Origin; requests without it are refused",
+        },
     }
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
@@ -777,7 +910,8 @@ def template() -> dict:
         },
         "Resources": resources,
         "Outputs": {
-            "ApiDomain": {"Description": "CloudFront's origin for /api/*", "Value": ref("ApiDomainName")},
+            "DistributionDomain": {"Description": "Point DomainName here", "Value": getatt("Distribution.DomainName")},
+            "WebBucketName": {"Description": "Where the browser client's files go", "Value": ref("WebBucket")},
             "DocumentsBucketName": {"Value": ref("DocumentsBucket")},
             "StagingBucketName": {"Value": ref("StagingBucket")},
             "StateMachineArn": {"Value": ref("ContractStateMachine")},

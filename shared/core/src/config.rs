@@ -43,6 +43,9 @@ pub struct Config {
     /// Roots trusted besides the local CA's (on AWS, which has none: the roots of the
     /// sealing certificate and of the TSA), for sealing and verification.
     pub trust_anchors: Vec<keiyaku_pdf::verify::Certificate>,
+    /// On AWS, what CloudFront sends in `X-Keiyaku-Origin`: a request without it did not
+    /// come through the front door (and its WAF) and is refused.
+    pub origin_secret: Option<String>,
 }
 
 impl Config {
@@ -64,6 +67,7 @@ impl Config {
             request_timeout: std::time::Duration::from_secs(60),
             upload_timeout: std::time::Duration::from_secs(600),
             trust_anchors: Vec::new(),
+            origin_secret: None,
         }
     }
 

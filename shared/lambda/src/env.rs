@@ -53,7 +53,8 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
 
     /// The service's settings: `KEIYAKU_PUBLIC_URL` (required: the address written into
     /// mails), `KEIYAKU_MAX_DOCUMENT_MB` (the largest document, 20 by default) and
-    /// `KEIYAKU_MAIL_FROM` (the sender of mail, SES-verified).
+    /// `KEIYAKU_MAIL_FROM` (the sender of mail, SES-verified) and `KEIYAKU_ORIGIN_SECRET`
+    /// (what CloudFront sends in `X-Keiyaku-Origin`, at least 32 characters).
     pub fn config(&self) -> Result<Config, EnvError> {
         let url = self.required(
             "KEIYAKU_PUBLIC_URL",
@@ -80,6 +81,15 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         }
         if let Some(from) = self.optional("KEIYAKU_MAIL_FROM") {
             config.mail_from = from;
+        }
+        if let Some(secret) = self.optional("KEIYAKU_ORIGIN_SECRET") {
+            if secret.len() < 32 {
+                return Err(EnvError::Invalid {
+                    name: "KEIYAKU_ORIGIN_SECRET",
+                    why: "shorter than 32 characters".into(),
+                });
+            }
+            config.origin_secret = Some(secret);
         }
         Ok(config)
     }
@@ -110,6 +120,20 @@ mod tests {
         assert_eq!(config.public_url, "https://keiyaku.example.jp");
         assert_eq!(config.max_document_bytes, 30 << 20);
         assert_eq!(config.mail_from, "keiyaku <no-reply@keiyaku.example.jp>");
+        assert_eq!(config.origin_secret, None);
+        let e = env(&[
+            ("KEIYAKU_PUBLIC_URL", "https://keiyaku.example.jp"),
+            ("KEIYAKU_ORIGIN_SECRET", "short"),
+        ])
+        .config()
+        .unwrap_err();
+        assert!(matches!(
+            e,
+            EnvError::Invalid {
+                name: "KEIYAKU_ORIGIN_SECRET",
+                ..
+            }
+        ));
 
         let missing = env(&[]).config().unwrap_err();
         assert!(matches!(

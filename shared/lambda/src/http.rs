@@ -23,19 +23,45 @@ pub enum EventError {
     /// The path and query do not make a URI.
     #[error("the event's path is not a URI path: {0}")]
     BadPath(String),
+    /// The request did not come through CloudFront: it lacks the origin secret.
+    #[error("requests reach keiyaku through its own address only")]
+    NotThroughFrontDoor,
 }
 
 /// The API's request for an API Gateway REST event: the path API Gateway matched (not the
-/// one `lambda_http` prefixes with the stage), the body, and as the client address the
-/// request context's `sourceIp` — what API Gateway saw, never a header a client can set.
-pub fn api_request(event: lambda_http::Request) -> Result<axum::extract::Request, EventError> {
-    let client = match event.request_context_ref() {
-        Some(RequestContext::ApiGatewayV1(context)) => context
-            .identity
-            .source_ip
-            .as_deref()
-            .and_then(|ip| ip.parse::<IpAddr>().ok()),
-        _ => None,
+/// one `lambda_http` prefixes with the stage), the body, and the client address. Behind
+/// CloudFront (`origin_secret` set) the event must carry the secret CloudFront adds, and the
+/// client is CloudFront's `CloudFront-Viewer-Address`; otherwise it is the request
+/// context's `sourceIp`. Never `X-Forwarded-For`, which anyone can write.
+pub fn api_request(
+    event: lambda_http::Request,
+    origin_secret: Option<&str>,
+) -> Result<axum::extract::Request, EventError> {
+    let client = match origin_secret {
+        Some(secret) => {
+            use subtle::ConstantTimeEq;
+            let sent = event
+                .headers()
+                .get("x-keiyaku-origin")
+                .map(|v| v.as_bytes())
+                .unwrap_or_default();
+            if !bool::from(sent.ct_eq(secret.as_bytes())) {
+                return Err(EventError::NotThroughFrontDoor);
+            }
+            event
+                .headers()
+                .get("cloudfront-viewer-address")
+                .and_then(|v| v.to_str().ok())
+                .and_then(viewer_address)
+        }
+        None => match event.request_context_ref() {
+            Some(RequestContext::ApiGatewayV1(context)) => context
+                .identity
+                .source_ip
+                .as_deref()
+                .and_then(|ip| ip.parse::<IpAddr>().ok()),
+            _ => None,
+        },
     }
     .ok_or(EventError::NoClientAddress)?;
     let path = event.raw_http_path().to_owned();
@@ -62,15 +88,28 @@ pub fn api_request(event: lambda_http::Request) -> Result<axum::extract::Request
     Ok(axum::extract::Request::from_parts(parts, body))
 }
 
-/// What the function answers an event that is not a request of its route's kind.
+/// The address in CloudFront's `CloudFront-Viewer-Address` (`198.51.100.10:46532`, or an
+/// IPv6 address and the port after its last colon, without brackets).
+fn viewer_address(value: &str) -> Option<IpAddr> {
+    let (ip, port) = value.rsplit_once(':')?;
+    port.parse::<u16>().ok()?;
+    ip.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
+}
+
+/// What the function answers an event that is not a request it serves.
 fn refused(e: EventError) -> axum::response::Response {
     use axum::response::IntoResponse;
-    keiyaku_api::error::ApiError(keiyaku_core::Error::invalid(
-        "bad_event",
-        "event",
-        e.to_string(),
-    ))
-    .into_response()
+    let error = match e {
+        EventError::NotThroughFrontDoor => keiyaku_core::Error::Forbidden {
+            code: "not_through_front_door",
+            message: e.to_string(),
+        },
+        other => keiyaku_core::Error::invalid("bad_event", "event", other.to_string()),
+    };
+    keiyaku_api::error::ApiError(error).into_response()
 }
 
 /// The router of route `name` for events: each event becomes the API's request and gets
@@ -86,11 +125,13 @@ pub fn route_service(
         Future = impl Send,
     > + Clone,
 > {
+    let secret: Option<Arc<str>> = services.config.origin_secret.as_deref().map(Arc::from);
     let router = keiyaku_api::single_route(services, name)?;
     Some(tower::service_fn(move |event: lambda_http::Request| {
         let router = router.clone();
+        let secret = secret.clone();
         async move {
-            match api_request(event) {
+            match api_request(event, secret.as_deref()) {
                 Ok(request) => router.oneshot(request).await,
                 Err(e) => Ok(refused(e)),
             }
@@ -104,4 +145,29 @@ pub async fn serve_route(services: Arc<Services>, name: &str) -> Result<(), lamb
     let service = route_service(services, name)
         .ok_or_else(|| format!("the route table has no route named {name}"))?;
     lambda_http::run_with_streaming_response(service).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::viewer_address;
+
+    #[test]
+    fn viewer_addresses_are_read_with_their_port_cut_off() {
+        assert_eq!(
+            viewer_address("198.51.100.10:46532").unwrap().to_string(),
+            "198.51.100.10"
+        );
+        assert_eq!(
+            viewer_address("2001:db8:85a3::8a2e:370:7334:46532")
+                .unwrap()
+                .to_string(),
+            "2001:db8:85a3::8a2e:370:7334"
+        );
+        assert_eq!(
+            viewer_address("[2001:db8::1]:443").unwrap().to_string(),
+            "2001:db8::1"
+        );
+        assert_eq!(viewer_address("198.51.100.10"), None);
+        assert_eq!(viewer_address("not an address:80"), None);
+    }
 }

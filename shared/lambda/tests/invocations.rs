@@ -93,7 +93,7 @@ async fn other_routes_are_not_served_and_errors_keep_the_api_s_shape() {
 /// viewer header (both set by the fixture to another address); the query survives.
 #[tokio::test]
 async fn the_client_address_is_the_request_context_s() {
-    let request = api_request(event("get-documents-anonymous.json")).unwrap();
+    let request = api_request(event("get-documents-anonymous.json"), None).unwrap();
     assert_eq!(request.uri().path(), "/api/v1/documents");
     let query = request.uri().query().unwrap();
     assert!(query.contains("status=completed"), "{query}");
@@ -103,7 +103,7 @@ async fn the_client_address_is_the_request_context_s() {
         .unwrap();
     assert_eq!(addr.0.to_string(), "203.0.113.7");
     assert_eq!(
-        api_request(event("no-source-ip.json")).unwrap_err(),
+        api_request(event("no-source-ip.json"), None).unwrap_err(),
         EventError::NoClientAddress
     );
 }
@@ -144,5 +144,50 @@ async fn tasks_fail_with_the_error_names_the_machine_matches() {
             .await
             .unwrap(),
         Value::Null
+    );
+}
+
+const SECRET: &str = "front-door-secret-0123456789abcdef";
+
+/// Behind CloudFront, a request must carry the origin secret CloudFront adds (else 403 with
+/// the API's error body), and its client is CloudFront's viewer address — not API
+/// Gateway's `sourceIp` (CloudFront's edge), not `X-Forwarded-For`.
+#[tokio::test]
+async fn behind_cloudfront_the_secret_is_required_and_the_viewer_is_the_client() {
+    let request =
+        api_request(event("get-documents-through-cloudfront.json"), Some(SECRET)).unwrap();
+    let addr = request
+        .extensions()
+        .get::<keiyaku_api::extract::ClientAddr>()
+        .unwrap();
+    assert_eq!(addr.0.to_string(), "198.51.100.99");
+    for (fixture, secret) in [
+        (
+            "get-documents-through-cloudfront.json",
+            "another-secret-0123456789abcdefgh",
+        ),
+        ("get-openapi.json", SECRET),
+    ] {
+        assert_eq!(
+            api_request(event(fixture), Some(secret)).unwrap_err(),
+            EventError::NotThroughFrontDoor,
+            "{fixture}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut guarded = (*services(&dir)).clone();
+    guarded.config.origin_secret = Some(SECRET.into());
+    let (status, body) = answer(Arc::new(guarded.clone()), "openapi", "get-openapi.json").await;
+    assert_eq!(status, 403);
+    assert_eq!(body["error"]["code"], "not_through_front_door");
+    let (status, _) = answer(
+        Arc::new(guarded),
+        "list_documents",
+        "get-documents-through-cloudfront.json",
+    )
+    .await;
+    assert_eq!(
+        status, 401,
+        "through the front door, the route itself answers"
     );
 }
