@@ -246,7 +246,7 @@ def log_group(name) -> dict:
     )
 
 
-def function(logical: str, binary: str, description: str, ports: list[str], timeout: int, events=None) -> dict:
+def function(logical: str, binary: str, description: str, ports: list[str], timeout: int) -> dict:
     properties = {
         "Description": description,
         "CodeUri": ".",
@@ -254,8 +254,6 @@ def function(logical: str, binary: str, description: str, ports: list[str], time
         "Timeout": timeout,
         "Policies": policy(ports),
     }
-    if events:
-        properties["Events"] = events
     return {
         "Type": "AWS::Serverless::Function",
         "Metadata": {"BuildMethod": "rust-cargolambda", "BuildProperties": {"Binary": binary}},
@@ -527,24 +525,46 @@ def template() -> dict:
         "Properties": {"CloudWatchRoleArn": getatt("ApiGatewayLoggingRole.Arn")},
     }
 
-    # Route functions.
+    # Route functions, each the integration of its route: proxy integrations that stream
+    # (`responseTransferMode: STREAM` over Lambda's InvokeWithResponseStream), which is how
+    # every function answers (keiyaku-lambda serves streamed responses), so a document's
+    # file is never held whole and a response may pass 10 MB.
+    paths: dict = {}
     for name, method, path in routes():
         binary = name.replace("_", "-")
         logical = camel(name) + "Function"
         resources[f"{logical}Logs"] = log_group(sub(f"/aws/lambda/${{AWS::StackName}}-{binary}"))
-        resources[logical] = function(
-            logical,
-            binary,
-            f"{method} {path}",
-            ports[name],
-            29,
-            {
-                "Api": {
-                    "Type": "Api",
-                    "Properties": {"RestApiId": ref("Api"), "Path": path, "Method": method.lower()},
-                }
+        resources[logical] = function(logical, binary, f"{method} {path}", ports[name], 29)
+        resources[f"{logical}Permission"] = {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": ref(logical),
+                "Principal": "apigateway.amazonaws.com",
+                "SourceArn": sub(
+                    "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/*/"
+                    + method
+                    + re.sub(r"\{[^}]+\}", "*", path)
+                ),
             },
-        )
+        }
+        paths.setdefault(path, {})[method.lower()] = {
+            "x-amazon-apigateway-integration": {
+                "type": "aws_proxy",
+                "httpMethod": "POST",
+                "uri": sub(
+                    "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2021-11-15/functions/"
+                    f"${{{logical}.Arn}}/response-streaming-invocations"
+                ),
+                "responseTransferMode": "STREAM",
+                "passthroughBehavior": "when_no_match",
+            }
+        }
+    resources["Api"]["Properties"]["DefinitionBody"] = {
+        "openapi": "3.0.1",
+        "info": {"title": sub("${AWS::StackName}"), "version": "1"},
+        "paths": paths,
+    }
 
     # Task functions and the state machine.
     substitutions = {}

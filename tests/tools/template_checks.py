@@ -5,7 +5,7 @@ that it keeps what the service promises and what the code needs.
     template_checks.py          (run with the cfn-lint venv's python: it parses the template
                                  with cfn-lint's own CloudFormation YAML decoder)
 
-- drift: the API events are exactly the route table's routes deployed to AWS; every `${…}`
+- drift: the API's paths are exactly the route table's routes deployed to AWS; every `${…}`
   of the state machine files has a DefinitionSubstitutions entry naming a task function's
   ARN; each function's IAM actions are what infra/ports.json's ports grant, no `*` action;
 - a function that only reads or lists metadata cannot decrypt, sign or send mail;
@@ -51,13 +51,16 @@ def main() -> int:
     functions = {k: v for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
     ports = json.loads((ROOT / "infra/ports.json").read_text())
 
-    # Routes: the API events are the route table's routes deployed to AWS, once each.
-    events = sorted(
-        (e["Properties"]["Method"].upper(), e["Properties"]["Path"])
-        for f in functions.values()
-        for e in f["Properties"].get("Events", {}).values()
-        if e["Type"] == "Api"
-    )
+    # Routes: the API's paths are the route table's routes deployed to AWS, once each, each
+    # integrated with its own function by a streaming proxy integration.
+    paths = resources["Api"]["Properties"]["DefinitionBody"]["paths"]
+    events = sorted((method.upper(), path) for path, methods in paths.items() for method in methods)
+    for path, methods in paths.items():
+        for method, operation in methods.items():
+            integration = operation["x-amazon-apigateway-integration"]
+            check(integration.get("type") == "aws_proxy" and integration.get("responseTransferMode") == "STREAM"
+                  and "response-streaming-invocations" in json.dumps(integration["uri"], default=str),
+                  f"{method.upper()} {path}: not a streaming proxy integration")
     table = sorted((method, path) for _, method, path in generator.routes())
     check(events == table, f"API events differ from the route table: only in template {sorted(set(events) - set(table))}, only in the table {sorted(set(table) - set(events))}")
 
