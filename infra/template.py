@@ -176,8 +176,15 @@ PORT_POLICIES: dict[str, list[dict]] = {
         {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": ref("DataKeyArn")},
         {"Effect": "Allow", "Action": ["kms:GenerateMac"], "Resource": ref("MacKeyArn")},
     ],
+    # Sealing: the key signs; its chain and the TSA's roots are read at cold start, and the
+    # chain checked against the key's public key.
     "SealingPorts": [
-        {"Effect": "Allow", "Action": ["kms:Sign"], "Resource": ref("SealingKeyArn")},
+        {"Effect": "Allow", "Action": ["kms:GetPublicKey", "kms:Sign"], "Resource": ref("SealingKeyArn")},
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [sub("${DocumentsBucket.Arn}/sealing/chain.pem"), sub("${DocumentsBucket.Arn}/tsa/trust.pem")]},
+    ],
+    # What verification trusts: the sealing chain's root and the TSA's roots (public).
+    "Anchors": [
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": [sub("${DocumentsBucket.Arn}/sealing/chain.pem"), sub("${DocumentsBucket.Arn}/tsa/trust.pem")]},
     ],
     "Mail": [
         {
@@ -213,24 +220,20 @@ PORT_POLICIES: dict[str, list[dict]] = {
     ],
 }
 
-# Every function reads, once per cold start, what its composition checks: the sealing
-# chain and the TSA's roots (public certificates), the sealing key's public key, and the
-# TSA's credentials.
-COLD_START = [
-    {
-        "Effect": "Allow",
-        "Action": ["s3:GetObject"],
-        "Resource": [sub("${DocumentsBucket.Arn}/sealing/chain.pem"), sub("${DocumentsBucket.Arn}/tsa/trust.pem")],
-    },
-    {"Effect": "Allow", "Action": ["kms:GetPublicKey"], "Resource": ref("SealingKeyArn")},
-]
 TSA_SECRET = {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": ref("TsaSecretArn")}
 
 
 def policy(ports: list[str]) -> list[dict]:
+    """A function's policies: what its ports may do (and, for the one that seals, reading the
+    TSA's credentials when there are any). A function with no port has no policy of its own
+    (its role still writes its logs and traces, as SAM gives every function)."""
     statements = [s for port in ports for s in PORT_POLICIES[port]]
-    statements += COLD_START
-    return [{"Statement": statements}, {"Fn::If": ["HasTsaSecret", {"Statement": [TSA_SECRET]}, ref("AWS::NoValue")]}]
+    if not statements:
+        return []
+    policies = [{"Statement": statements}]
+    if "SealingPorts" in ports:
+        policies.append({"Fn::If": ["HasTsaSecret", {"Statement": [TSA_SECRET]}, ref("AWS::NoValue")]})
+    return policies
 
 
 # --- the template ---------------------------------------------------------------------------
@@ -252,8 +255,9 @@ def function(logical: str, binary: str, description: str, ports: list[str], time
         "CodeUri": ".",
         "LoggingConfig": {"LogFormat": "JSON", "LogGroup": ref(f"{logical}Logs")},
         "Timeout": timeout,
-        "Policies": policy(ports),
     }
+    if policy(ports):
+        properties["Policies"] = policy(ports)
     return {
         "Type": "AWS::Serverless::Function",
         "Metadata": {"BuildMethod": "rust-cargolambda", "BuildProperties": {"Binary": binary}},

@@ -77,3 +77,21 @@ fn one_binary_per_route_and_task_each_calling_its_own() {
     }
     assert_eq!(manifest.matches("[[bin]]").count(), expected.len());
 }
+
+/// Each function has its ports in `infra/ports.json` (what its composition holds and its
+/// IAM policy grants), and the table names no function that does not exist.
+#[test]
+fn every_function_has_its_ports_and_no_other_is_listed() {
+    let table: serde_json::Map<String, serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(DIR).join("../infra/ports.json")).unwrap(),
+    )
+    .unwrap();
+    let listed: Vec<String> = table
+        .keys()
+        .map(|k| k.replace("task:", "task-").replace('_', "-"))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let binaries: Vec<String> = expected().into_keys().collect();
+    assert_eq!(listed, binaries);
+}

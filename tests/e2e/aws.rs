@@ -173,10 +173,11 @@ async fn a_contract_completes_with_its_storage_on_dynamodb_s3_and_kms() {
 /// key in KMS with its chain read from S3 (certified from a request the KMS key signed, by
 /// the CA of a running keiyaku whose TSA stamps the seals), seals a file to long-term form
 /// that verifies against the roots the composition trusts; the function answers its route;
+/// a function holds only its own ports (one that reads metadata cannot sign or decrypt);
 /// and a missing or broken setting stops it at start, naming the variable.
 #[tokio::test]
 async fn a_function_composed_from_its_environment_seals_to_long_term_form() {
-    use keiyaku_core::services::needs::{SealingPorts, Settings, Time};
+    use keiyaku_core::services::needs::{DataKeys, SealingPorts, Settings, Time};
     use std::collections::HashMap;
     let authority = TestApp::spawn_with_public_tsa().await;
     let url = std::env::var("KEIYAKU_MOTO_URL").unwrap();
@@ -300,26 +301,39 @@ async fn a_function_composed_from_its_environment_seals_to_long_term_form() {
             "arn:aws:iam::123456789012:role/keiyaku-scheduler".to_owned(),
         ),
     ]);
-    let compose = |vars: HashMap<&'static str, String>| {
+    let compose = |vars: HashMap<&'static str, String>, function: &str| {
         let config = config.clone();
+        let ports = keiyaku_lambda::compose::ports_of(function);
         async move {
             let env = keiyaku_lambda::env::Env::new(move |name: &str| vars.get(name).cloned());
-            keiyaku_lambda::compose::services(&env, &config).await
+            keiyaku_lambda::compose::services(&env, &config, &ports?).await
         }
     };
+    assert!(keiyaku_lambda::compose::ports_of("no_such_function").is_err());
     let mut without_table = vars.clone();
     without_table.remove("KEIYAKU_TABLE");
-    let e = compose(without_table).await.err().unwrap();
+    let e = compose(without_table, "task:seal").await.err().unwrap();
     assert!(e.to_string().starts_with("KEIYAKU_TABLE is not set"), "{e}");
     let mut wrong_key = vars.clone();
     wrong_key.insert("KEIYAKU_SEALING_KEY", vars["KEIYAKU_DATA_KEY"].clone());
-    let e = compose(wrong_key).await.err().unwrap();
+    let e = compose(wrong_key.clone(), "task:seal").await.err().unwrap();
     assert!(e.to_string().starts_with("KEIYAKU_SEALING_KEY="), "{e}");
+    // A function that reads metadata holds neither the sealing key nor the data keys, so it
+    // neither needs nor checks their settings.
+    let mut reader_vars = wrong_key;
+    reader_vars.remove("KEIYAKU_DATA_KEY");
+    let reader = compose(reader_vars, "get_document").await.unwrap();
+    let refused = reader.sealing_key().sign(b"x").await.unwrap_err();
+    assert!(
+        refused.to_string().contains("holds no SealingPorts"),
+        "{refused}"
+    );
+    assert!(reader.keys().mac(b"x").await.is_err());
     vars.insert(
         "KEIYAKU_PUBLIC_URL",
         "https://keiyaku.example.jp/".to_owned(),
     );
-    let services = Arc::new(compose(vars).await.unwrap());
+    let services = Arc::new(compose(vars, "task:seal").await.unwrap());
 
     let anchors = services.config().trust_anchors.clone();
     let sealing = keiyaku_core::sealing::Sealing {

@@ -15,30 +15,34 @@ use std::sync::Arc;
 /// What stopped a function.
 pub type Error = lambda_http::Error;
 
-/// The adapters of this function, from its environment and its role (logging set up first,
-/// so a configuration error reaches CloudWatch).
-async fn services() -> Result<Arc<keiyaku_core::Services>, Error> {
+/// The adapters of function `name` (its ports as `infra/ports.json` lists them), from its
+/// environment and its role (logging set up first, so a configuration error reaches
+/// CloudWatch).
+async fn services(name: &str) -> Result<Arc<keiyaku_core::Services>, Error> {
     init_logging();
     let sdk = keiyaku_aws::sdk_config(&keiyaku_aws::Connection::default()).await;
-    let services = compose::services(&env::from_process(), &sdk)
-        .await
-        .inspect_err(|e| tracing::error!(error = %e, "the function is misconfigured"))?;
+    let composed = match compose::ports_of(name) {
+        Ok(ports) => compose::services(&env::from_process(), &sdk, &ports).await,
+        Err(e) => Err(e),
+    };
+    let services =
+        composed.inspect_err(|e| tracing::error!(error = %e, "the function is misconfigured"))?;
     Ok(Arc::new(services))
 }
 
 /// The `main` of the function of API route `name`.
 pub async fn route_main(name: &str) -> Result<(), Error> {
-    http::serve_route(services().await?, name).await
+    http::serve_route(services(name).await?, name).await
 }
 
 /// The `main` of the function of workflow handler `handler`.
 pub async fn task_main(handler: &'static str) -> Result<(), Error> {
-    task::serve_task(services().await?, handler).await
+    task::serve_task(services(&format!("task:{handler}")).await?, handler).await
 }
 
 /// The `main` of the function that runs scheduled jobs.
 pub async fn jobs_main() -> Result<(), Error> {
-    task::serve_jobs(services().await?).await
+    task::serve_jobs(services("jobs").await?).await
 }
 
 /// Logs as CloudWatch wants them: JSON when the function's logging config says so

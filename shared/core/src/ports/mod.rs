@@ -1,6 +1,7 @@
 //! The narrow traits the domain talks to. Each has a local adapter (`shared/local`) and an
 //! AWS adapter, and one contract test suite (`shared/contract`) that runs against both.
 
+mod absent;
 mod authority;
 mod blobs;
 mod items;
@@ -13,6 +14,7 @@ mod staging;
 mod tsa;
 mod workflow;
 
+pub use absent::Absent;
 pub use authority::{AuthorityError, CaLevel, LocalAuthority};
 pub use blobs::{BlobError, BlobStore, ByteStream, PutMode, check_blob_key};
 pub use items::{
