@@ -78,3 +78,24 @@ async fn unused_uploads_lose_their_file_and_expired_items_are_purged() {
     assert_eq!(expired_rows(&app), 0);
     app.stop().await;
 }
+
+/// A scheduled job that is not one (its JSON names no job) is dropped when it comes due,
+/// not retried every minute for ever; one that fails for a passing reason stays.
+#[tokio::test]
+async fn a_job_that_is_not_one_is_dropped_when_due() {
+    let app = TestApp::spawn().await;
+    let services = app.services();
+    let now = app.clock.now();
+    services
+        .scheduler
+        .schedule("not-a-job", now, json!({ "job": "no_such_job" }))
+        .await
+        .unwrap();
+    assert_eq!(app.count_items(&format!("{JOB}not-a-job")), 1);
+    app.fire_scheduled().await;
+    assert_eq!(
+        app.count_items(&format!("{JOB}not-a-job")),
+        0,
+        "dropped, not put back for another minute"
+    );
+}

@@ -139,6 +139,10 @@ async fn tasks_fail_with_the_error_names_the_machine_matches() {
         e.error_type, "Keiyaku.NonRetryable",
         "a document that does not exist will not appear by retrying"
     );
+    let e = run_job(&services, invocation(json!({ "job": "no_such_job" })))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type, "Keiyaku.NonRetryable", "{}", e.error_message);
     assert_eq!(
         run_job(&services, invocation(json!({ "job": "housekeeping" })))
             .await

@@ -116,6 +116,18 @@ impl TimerTable {
                         Err(e) => return Err(e),
                     }
                 }
+                // A job that does not parse never will: dropped, loudly.
+                Err(e @ keiyaku_core::Error::Invalid { .. }) => {
+                    tracing::error!(job = %name, error = %e, "scheduled job is not a job; dropped");
+                    match self
+                        .items
+                        .delete(&item.key, Condition::Version(item.version))
+                        .await
+                    {
+                        Ok(()) | Err(StoreError::ConditionFailed) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(job = %name, error = %e, "scheduled job failed; trying again in a minute");
                     let mut later = item.clone();

@@ -11,7 +11,10 @@ pub async fn run(
     s: &(impl Items + Blobs + DataKeys + Mail + Workflows + Schedule + Time + Settings),
     job: Value,
 ) -> Result<()> {
-    match serde_json::from_value(job).map_err(|e| Error::internal(format!("a job: {e}")))? {
+    // A job that does not parse will not parse on a retry either.
+    let job = serde_json::from_value(job)
+        .map_err(|e| Error::invalid("bad_job", "job", format!("not a job: {e}")))?;
+    match job {
         Job::ExpiryReminder { ids, days } => {
             crate::app::reminders::expiry_reminder(s, &ids, days).await
         }
