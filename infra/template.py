@@ -172,10 +172,11 @@ PORT_POLICIES: dict[str, list[dict]] = {
             "Condition": via("s3"),
         },
     ],
-    "DataKeys": [
-        {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": ref("DataKeyArn")},
-        {"Effect": "Allow", "Action": ["kms:GenerateMac"], "Resource": ref("MacKeyArn")},
-    ],
+    # Data keys: a new one to encrypt a file, unwrapping one to read a file in the clear —
+    # only the file routes and the tasks that need plaintext do —, and link MACs.
+    "Encrypt": [{"Effect": "Allow", "Action": ["kms:GenerateDataKey"], "Resource": ref("DataKeyArn")}],
+    "Decrypt": [{"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": ref("DataKeyArn")}],
+    "LinkMacs": [{"Effect": "Allow", "Action": ["kms:GenerateMac"], "Resource": ref("MacKeyArn")}],
     # Sealing: the key signs; its chain and the TSA's roots are read at cold start, and the
     # chain checked against the key's public key.
     "SealingPorts": [

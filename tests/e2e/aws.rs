@@ -177,7 +177,7 @@ async fn a_contract_completes_with_its_storage_on_dynamodb_s3_and_kms() {
 /// and a missing or broken setting stops it at start, naming the variable.
 #[tokio::test]
 async fn a_function_composed_from_its_environment_seals_to_long_term_form() {
-    use keiyaku_core::services::needs::{DataKeys, SealingPorts, Settings, Time};
+    use keiyaku_core::services::needs::{LinkMacs, SealingPorts, Settings, Time};
     use std::collections::HashMap;
     let authority = TestApp::spawn_with_public_tsa().await;
     let url = std::env::var("KEIYAKU_MOTO_URL").unwrap();
@@ -328,7 +328,7 @@ async fn a_function_composed_from_its_environment_seals_to_long_term_form() {
         refused.to_string().contains("holds no SealingPorts"),
         "{refused}"
     );
-    assert!(reader.keys().mac(b"x").await.is_err());
+    assert!(reader.link_macs().mac(b"x").await.is_err());
     vars.insert(
         "KEIYAKU_PUBLIC_URL",
         "https://keiyaku.example.jp/".to_owned(),

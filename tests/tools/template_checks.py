@@ -8,7 +8,8 @@ that it keeps what the service promises and what the code needs.
 - drift: the API's paths are exactly the route table's routes deployed to AWS; every `${…}`
   of the state machine files has a DefinitionSubstitutions entry naming a task function's
   ARN; each function's IAM actions are what infra/ports.json's ports grant, no `*` action;
-- a function that only reads or lists metadata cannot decrypt, sign or send mail;
+- only the file routes and the tasks that need plaintext may decrypt; a function that only
+  reads or lists metadata cannot decrypt, sign or send mail;
 - every function logs to a declared log group kept 731 days; log groups, the table, the
   buckets and the vault are retained when the stack goes;
 - `DisableExecuteApiEndpoint`, TLS 1.2 on the API's domain, TLS-only bucket policies, point
@@ -32,6 +33,10 @@ sys.path.insert(0, str(ROOT / "infra"))
 import template as generator  # noqa: E402
 
 failures: list[str] = []
+
+# Who may read a file in the clear: the file routes and the tasks that seal, extend or
+# attach it.
+PLAINTEXT = {"get_document_file", "recipient_file", "task:seal", "task:extend_lta", "task:complete"}
 
 
 def check(ok: bool, what: str) -> None:
@@ -96,6 +101,11 @@ def main() -> int:
         expected = sorted(listed([st for port in ports[key] for st in generator.PORT_POLICIES[port]]))
         check(actions == expected, f"{logical}: its actions {actions} are not those of its ports {ports[key]}")
         check(not any("*" in a for a in actions), f"{logical}: a wildcard action")
+        unconditional_decrypt = any(
+            "kms:Decrypt" in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]]) and "Condition" not in st
+            for st in statements
+        )
+        check(not unconditional_decrypt or key in PLAINTEXT, f"{logical} may decrypt files, but is not a file route or a task that needs plaintext")
         if key in metadata_only:
             unconditional_decrypt = any(
                 "kms:Decrypt" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]]) and "Condition" not in s

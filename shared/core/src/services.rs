@@ -82,10 +82,20 @@ pub mod needs {
         /// The staging area.
         fn staging(&self) -> &dyn Staging;
     }
-    /// Data keys and link MACs.
-    pub trait DataKeys {
-        /// The key service.
-        fn keys(&self) -> &dyn Keys;
+    /// New data keys, to encrypt a file (on AWS: `kms:GenerateDataKey`).
+    pub trait Encrypt {
+        /// The key service, to encrypt with.
+        fn encryption(&self) -> &dyn Keys;
+    }
+    /// Unwrapping data keys, to read a file in the clear (on AWS: `kms:Decrypt`).
+    pub trait Decrypt {
+        /// The key service, to decrypt with.
+        fn decryption(&self) -> &dyn Keys;
+    }
+    /// The MACs that derive recipient link tokens (on AWS: `kms:GenerateMac`).
+    pub trait LinkMacs {
+        /// The key service, for link MACs.
+        fn link_macs(&self) -> &dyn Keys;
     }
     /// What a seal is made with: the service's key, timestamps, revocation data.
     pub trait SealingPorts {
@@ -156,7 +166,9 @@ pub mod needs {
     need!(Items, items, &dyn ItemStore, |s| &*s.items);
     need!(Blobs, blobs, &dyn BlobStore, |s| &*s.blobs);
     need!(Stage, staging, &dyn Staging, |s| &*s.staging);
-    need!(DataKeys, keys, &dyn Keys, |s| &*s.keys);
+    need!(Encrypt, encryption, &dyn Keys, |s| &*s.keys);
+    need!(Decrypt, decryption, &dyn Keys, |s| &*s.keys);
+    need!(LinkMacs, link_macs, &dyn Keys, |s| &*s.keys);
     need!(Mail, mailer, &dyn Mailer, |s| &*s.mailer);
     need!(Workflows, workflow, &dyn Workflow, |s| &*s.workflow);
     need!(Schedule, scheduler, &dyn Scheduler, |s| &*s.scheduler);

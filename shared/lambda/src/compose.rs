@@ -84,11 +84,13 @@ pub async fn services<F: Fn(&str) -> Option<String>>(
     sdk: &SdkConfig,
     ports: &BTreeSet<String>,
 ) -> Result<Services, ComposeError> {
-    const KNOWN: [&str; 9] = [
+    const KNOWN: [&str; 11] = [
         "Items",
         "Blobs",
         "Stage",
-        "DataKeys",
+        "Encrypt",
+        "Decrypt",
+        "LinkMacs",
         "SealingPorts",
         "Anchors",
         "Mail",
@@ -142,16 +144,24 @@ pub async fn services<F: Fn(&str) -> Option<String>>(
     } else {
         Arc::new(Absent("Stage"))
     };
-    let keys: Arc<dyn keiyaku_core::ports::Keys> = if holds("DataKeys") {
-        Arc::new(KmsKeys::new(
-            kms.clone(),
-            env.required("KEIYAKU_DATA_KEY", "the KMS key that wraps data keys")?,
-            env.required("KEIYAKU_MAC_KEY", "the KMS HMAC key of link tokens")?,
-        ))
+    // One key service for the three uses; the role grants only the ones held (a function
+    // that only derives link MACs cannot decrypt), and only those settings are required.
+    let data_keys = holds("Encrypt") || holds("Decrypt");
+    let keys: Arc<dyn keiyaku_core::ports::Keys> = if data_keys || holds("LinkMacs") {
+        let data_key = if data_keys {
+            env.required("KEIYAKU_DATA_KEY", "the KMS key that wraps data keys")?
+        } else {
+            env.optional("KEIYAKU_DATA_KEY").unwrap_or_default()
+        };
+        let mac_key = if holds("LinkMacs") {
+            env.required("KEIYAKU_MAC_KEY", "the KMS HMAC key of link tokens")?
+        } else {
+            env.optional("KEIYAKU_MAC_KEY").unwrap_or_default()
+        };
+        Arc::new(KmsKeys::new(kms.clone(), data_key, mac_key))
     } else {
-        Arc::new(Absent("DataKeys"))
+        Arc::new(Absent("Keys"))
     };
-
     // Trusted: the root of the sealing chain and the TSA's roots.
     let mut sealing_chain = None;
     let mut tsa_anchors = Vec::new();

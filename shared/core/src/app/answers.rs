@@ -12,7 +12,7 @@ use crate::store::outbox::Pending;
 
 use crate::error::{Error, Result};
 use crate::ratelimit::{self, Limit};
-use crate::services::needs::{DataKeys, Items, Mail, Schedule, Settings, Time, Workflows};
+use crate::services::needs::{Items, LinkMacs, Mail, Schedule, Settings, Time, Workflows};
 
 /// Reminders a sender may send per document.
 const REMIND_PER_DOCUMENT: Limit = Limit {
@@ -168,7 +168,7 @@ pub async fn cancel(
 /// The sender reminds the party the document waits for (at most once an hour per party):
 /// the same request again, marked as a reminder.
 pub async fn remind(
-    s: &(impl Items + DataKeys + Mail + Time + Settings),
+    s: &(impl Items + Mail + Time + Settings + LinkMacs),
     caller: &Caller,
     id: &str,
 ) -> Result<()> {

@@ -13,7 +13,8 @@ use crate::domain::user::Caller;
 use crate::error::{Error, Result};
 use crate::ports::{Condition, Item, StoreError, Write};
 use crate::services::needs::{
-    Authority, Blobs, Cpu, DataKeys, Items, Mail, Schedule, SealingPorts, Settings, Time, Workflows,
+    Authority, Blobs, Cpu, Decrypt, Encrypt, Items, LinkMacs, Mail, Schedule, SealingPorts,
+    Settings, Time, Workflows,
 };
 use crate::store::documents::history_event_write;
 use crate::store::keys;
@@ -211,7 +212,7 @@ async fn record_answer_attempt(
 /// reports as `Keiyaku.Cancelled`; past the deadline nobody is asked, and the wait's own
 /// timeout (the seconds `next_step` gave) ends it.
 pub async fn record_wait(
-    s: &(impl Items + DataKeys + Mail + Workflows + Time + Settings),
+    s: &(impl Items + Mail + Workflows + Time + Settings + LinkMacs),
     ids: &Ids,
     phase: Phase,
     party: &str,
@@ -364,7 +365,7 @@ pub(crate) async fn mark(
 /// naming the act in `/Reason` (「送信」, 「山田 花子 様が同意」). Once per (send, step, party).
 /// After the send seal the document is with its recipients.
 pub async fn seal(
-    s: &(impl Items + Blobs + DataKeys + SealingPorts + Time + Settings + Cpu + Authority),
+    s: &(impl Items + Blobs + SealingPorts + Time + Settings + Cpu + Authority + Encrypt + Decrypt),
     ids: &Ids,
     party: Option<&str>,
 ) -> Result<()> {
@@ -393,7 +394,7 @@ pub async fn seal(
 
 /// `extend_lta`: long-term form of the sealed file, once.
 pub async fn extend_lta(
-    s: &(impl Items + Blobs + DataKeys + SealingPorts + Time + Settings + Cpu + Authority),
+    s: &(impl Items + Blobs + SealingPorts + Time + Settings + Cpu + Authority + Encrypt + Decrypt),
     ids: &Ids,
 ) -> Result<()> {
     unpark(s, ids).await?;
@@ -435,7 +436,7 @@ pub async fn end(
 /// `complete`: the file is in long-term form; the document is completed and every party
 /// (sender, approvers, recipients) mailed a summary with the sealed file.
 pub async fn complete(
-    s: &(impl Items + Blobs + DataKeys + Mail + Schedule + Time + Settings + Cpu + Authority),
+    s: &(impl Items + Blobs + Mail + Schedule + Time + Settings + Cpu + Authority + LinkMacs + Decrypt),
     ids: &Ids,
 ) -> Result<Status> {
     let doc = mark(s, ids, &[Status::InProgress], Status::Completed).await?;

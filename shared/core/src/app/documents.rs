@@ -16,7 +16,9 @@ use crate::envelope::{self, Binding};
 use crate::error::{Error, Result};
 use crate::ids::{DocumentId, TeamId, hash_token};
 use crate::ports::{ByteStream, Condition, Item, Key, PutMode, Query, StoreError, Write};
-use crate::services::needs::{Authority, Blobs, Cpu, DataKeys, Items, Settings, Stage, Time};
+use crate::services::needs::{
+    Authority, Blobs, Cpu, Decrypt, Encrypt, Items, Settings, Stage, Time,
+};
 use crate::store::audit::audit_write;
 use crate::store::keys;
 use crate::store::{from_item, to_json};
@@ -89,7 +91,7 @@ fn title_or_default(title: Option<&str>, filename: &str) -> Result<String> {
 /// Nothing is kept when anything fails. Returns the document and whether it was made now
 /// (false: an idempotent replay).
 pub async fn create(
-    s: &(impl Items + Blobs + DataKeys + Time + Settings + Cpu),
+    s: &(impl Items + Blobs + Time + Settings + Cpu + Encrypt),
     caller: &Caller,
     new: NewDocument,
 ) -> Result<(Document, bool)> {
@@ -129,8 +131,12 @@ pub async fn create(
         role: "original",
         version: 1,
     };
-    let sealed =
-        envelope::encrypt(s.keys(), &binding, envelope::seal_bytes_source(new.bytes)).await?;
+    let sealed = envelope::encrypt(
+        s.encryption(),
+        &binding,
+        envelope::seal_bytes_source(new.bytes),
+    )
+    .await?;
     s.blobs().put(&blob, sealed, PutMode::CreateOnly).await?;
     let doc = draft(
         caller,
@@ -161,7 +167,7 @@ pub async fn create(
 /// first). A file the PDF check refused is reported now,
 /// and the slot is gone.
 pub async fn create_from_upload(
-    s: &(impl Items + Blobs + DataKeys + Stage + Time + Cpu + Authority + Settings),
+    s: &(impl Items + Blobs + Stage + Time + Cpu + Authority + Settings + Encrypt),
     caller: &Caller,
     upload_id: &str,
     title: Option<&str>,
@@ -401,7 +407,7 @@ pub async fn history(s: &impl Items, doc: &Document) -> Result<Vec<HistoryEvent>
 /// before this returns, so a corrupt file fails before any byte is sent; later segments
 /// end the stream with an error at the first that fails.
 pub async fn open_file(
-    s: &(impl Items + Blobs + DataKeys),
+    s: &(impl Items + Blobs + Decrypt),
     caller: &Caller,
     id: &str,
 ) -> Result<(Document, ByteStream)> {

@@ -16,7 +16,7 @@ use crate::ids::{DocumentId, TeamId};
 use crate::ports::{BlobError, Condition, PutMode, StoreError, Write};
 use crate::sealing::Sealing;
 use crate::services::needs::{
-    Authority, Blobs, Cpu, DataKeys, Items, SealingPorts, Settings, Time,
+    Authority, Blobs, Cpu, Decrypt, Encrypt, Items, SealingPorts, Settings, Time,
 };
 use crate::store::documents::{file_binding, history_event_write};
 use crate::store::keys;
@@ -48,7 +48,7 @@ fn seal_error(e: SealError) -> Error {
 /// Seals the document's current file for `step` (`send`, `agreement:<party id>`) with
 /// `/Reason` `reason`. Done once per step: a second call finds the step recorded.
 pub async fn seal(
-    s: &(impl Items + Blobs + DataKeys + SealingPorts + Time + Settings + Cpu + Authority),
+    s: &(impl Items + Blobs + SealingPorts + Time + Settings + Cpu + Authority + Encrypt + Decrypt),
     team: &TeamId,
     id: &DocumentId,
     step: &str,
@@ -60,7 +60,7 @@ pub async fn seal(
 /// Extends the document's sealed file to long-term form and records by when its document
 /// timestamp must be renewed. Done once.
 pub async fn extend_long_term(
-    s: &(impl Items + Blobs + DataKeys + SealingPorts + Time + Settings + Cpu + Authority),
+    s: &(impl Items + Blobs + SealingPorts + Time + Settings + Cpu + Authority + Encrypt + Decrypt),
     team: &TeamId,
     id: &DocumentId,
 ) -> Result<()> {
@@ -68,7 +68,7 @@ pub async fn extend_long_term(
 }
 
 async fn apply(
-    s: &(impl Items + Blobs + DataKeys + SealingPorts + Time + Settings + Cpu + Authority),
+    s: &(impl Items + Blobs + SealingPorts + Time + Settings + Cpu + Authority + Encrypt + Decrypt),
     team: &TeamId,
     id: &DocumentId,
     step: &str,
@@ -117,7 +117,7 @@ async fn apply(
                 let (renewed, renewal, sha256) = produce(s, pdf, &what).await?;
                 let renewed = bytes::Bytes::from(renewed);
                 let body = envelope::seal_bytes_source(renewed.clone());
-                let encrypted = envelope::encrypt(s.keys(), &binding, body).await?;
+                let encrypted = envelope::encrypt(s.encryption(), &binding, body).await?;
                 match s.blobs().put(&blob, encrypted, PutMode::CreateOnly).await {
                     Ok(_) => (renewed, renewal, sha256),
                     // Another attempt got there first: its file is the one.
@@ -181,7 +181,7 @@ async fn apply(
 /// A version an earlier attempt stored, and (for long-term form) its renewal date, read
 /// from the file itself so the record is the same as that attempt's would have been.
 async fn reuse(
-    s: &(impl DataKeys + Time + Settings + Cpu + Authority),
+    s: &(impl Time + Settings + Cpu + Authority + Decrypt),
     binding: &envelope::Binding,
     blob: crate::ports::ByteStream,
     long_term: bool,

@@ -8,7 +8,9 @@ use crate::domain::answer::{Decision, Ending};
 use crate::domain::document::{Document, Ids, Phase, Status};
 use crate::domain::party::Recipient;
 use crate::error::{Error, Result};
-use crate::services::needs::{Authority, Blobs, Cpu, DataKeys, Items, Mail, Settings, Time};
+use crate::services::needs::{
+    Authority, Blobs, Cpu, Decrypt, Items, LinkMacs, Mail, Settings, Time,
+};
 use crate::store::links;
 use crate::store::users::sender;
 use crate::store::waits::OPS_PARTY;
@@ -17,7 +19,7 @@ use crate::store::waits::OPS_PARTY;
 /// come, or (`reminder` with a fresh Message-ID) the sender reminds them. The first mail of
 /// a generation has a fixed Message-ID, so a retried task sends it once.
 pub(crate) async fn issue_link(
-    s: &(impl Items + DataKeys + Mail + Time + Settings),
+    s: &(impl Items + Mail + Time + Settings + LinkMacs),
     doc: &Document,
     ids: &Ids,
     recipient: &Recipient,
@@ -57,7 +59,7 @@ pub(crate) async fn issue_link(
 
 /// Asks the party again, marked as a reminder, under `message_id`.
 pub(crate) async fn ask_again(
-    s: &(impl Items + DataKeys + Mail + Time + Settings),
+    s: &(impl Items + Mail + Time + Settings + LinkMacs),
     doc: &Document,
     phase: Phase,
     party: &str,
@@ -221,7 +223,7 @@ pub(crate) async fn tell_ending(
 /// Mails every party the completion summary with the sealed file (attached when it fits,
 /// else a link: a recipient's own link, the app for the others).
 pub(crate) async fn tell_completed(
-    s: &(impl Items + Blobs + DataKeys + Mail + Time + Settings + Cpu + Authority),
+    s: &(impl Items + Blobs + Mail + Time + Settings + Cpu + Authority + LinkMacs + Decrypt),
     doc: &Document,
     ids: &Ids,
 ) -> Result<()> {

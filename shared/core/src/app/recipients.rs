@@ -17,7 +17,9 @@ use crate::error::{Error, Result};
 use crate::ids::{Secret, hash_token};
 use crate::ports::{ByteStream, Condition, Item, StoreError};
 use crate::ratelimit::{self, Limit, address_subject};
-use crate::services::needs::{Blobs, DataKeys, Items, Mail, Schedule, Settings, Time, Workflows};
+use crate::services::needs::{
+    Blobs, Decrypt, Items, LinkMacs, Mail, Schedule, Settings, Time, Workflows,
+};
 use crate::store::keys;
 use crate::store::links::Link;
 
@@ -374,7 +376,7 @@ pub async fn view(s: &(impl Items + Time), caller: &RecipientCaller) -> Result<R
 
 /// The document's current file (after completion: the sealed file in long-term form).
 pub async fn open_file(
-    s: &(impl Items + Blobs + DataKeys),
+    s: &(impl Items + Blobs + Decrypt),
     caller: &RecipientCaller,
 ) -> Result<(Document, ByteStream)> {
     let (doc, _) = load(s, caller).await?;
@@ -423,7 +425,7 @@ const REISSUE_PER_DOCUMENT: Limit = Limit {
 /// sessions stop working, and a new link is mailed; at most five an hour for one party and
 /// twenty for the document.
 pub async fn reissue(
-    s: &(impl Items + DataKeys + Mail + Time + Settings),
+    s: &(impl Items + Mail + Time + Settings + LinkMacs),
     caller: &crate::domain::user::Caller,
     id: &str,
     party_id: &str,
@@ -448,7 +450,7 @@ pub async fn reissue(
 /// The sender revokes a recipient's link: it and its sessions stop working at once, and no
 /// new one is sent until the sender reissues it.
 pub async fn revoke(
-    s: &(impl Items + DataKeys + Time),
+    s: &(impl Items + Time + LinkMacs),
     caller: &crate::domain::user::Caller,
     id: &str,
     party_id: &str,
@@ -462,7 +464,7 @@ pub async fn revoke(
 /// The caller's document, its item and ids, and where `party_id` is among its recipients:
 /// one who was sent a link (of this generation or an earlier one).
 async fn linked_party(
-    s: &(impl Items + DataKeys),
+    s: &(impl Items + LinkMacs),
     caller: &crate::domain::user::Caller,
     id: &str,
     party_id: &str,

@@ -6,10 +6,10 @@
 
 use crate::domain::document::Ids;
 use crate::error::Result;
-use crate::services::needs::{DataKeys, Items, Mail, Settings, Time};
+use crate::services::needs::{Items, LinkMacs, Mail, Settings, Time};
 
 pub(crate) async fn expiry_reminder(
-    s: &(impl Items + DataKeys + Mail + Time + Settings),
+    s: &(impl Items + Mail + Time + Settings + LinkMacs),
     ids: &Ids,
     days: i64,
 ) -> Result<()> {

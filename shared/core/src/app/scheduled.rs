@@ -4,11 +4,11 @@ use serde_json::Value;
 
 use crate::app::jobs::Job;
 use crate::error::{Error, Result};
-use crate::services::needs::{Blobs, DataKeys, Items, Mail, Schedule, Settings, Time, Workflows};
+use crate::services::needs::{Blobs, Items, LinkMacs, Mail, Schedule, Settings, Time, Workflows};
 
 /// Runs a job the scheduler hands back.
 pub async fn run(
-    s: &(impl Items + Blobs + DataKeys + Mail + Workflows + Schedule + Time + Settings),
+    s: &(impl Items + Blobs + Mail + Workflows + Schedule + Time + Settings + LinkMacs),
     job: Value,
 ) -> Result<()> {
     // A job that does not parse will not parse on a retry either.

@@ -13,7 +13,8 @@ use crate::domain::document::Ids;
 use crate::domain::document::Phase;
 use crate::error::Error;
 use crate::services::needs::{
-    Authority, Blobs, Cpu, DataKeys, Items, Mail, Schedule, SealingPorts, Settings, Time, Workflows,
+    Authority, Blobs, Cpu, Decrypt, Encrypt, Items, LinkMacs, Mail, Schedule, SealingPorts,
+    Settings, Time, Workflows,
 };
 
 /// A handler's failure, as a Lambda function reports it (`errorType`, `errorMessage`).
@@ -68,7 +69,6 @@ pub async fn run(
     s: &(
          impl Items
          + Blobs
-         + DataKeys
          + SealingPorts
          + Mail
          + Workflows
@@ -77,6 +77,9 @@ pub async fn run(
          + Settings
          + Cpu
          + Authority
+         + LinkMacs
+         + Encrypt
+         + Decrypt
      ),
     handler: &str,
     payload: Value,

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::ids::{DocumentId, TeamId, UploadId, UserId};
 use crate::ports::{ByteStream, Condition, Item, PutMode, StoreError};
 use crate::services::needs::{
-    Authority, Blobs, Cpu, DataKeys, Items, Schedule, Settings, Stage, Time,
+    Authority, Blobs, Cpu, Encrypt, Items, Schedule, Settings, Stage, Time,
 };
 use crate::store::keys;
 use crate::store::{from_item, to_json};
@@ -189,7 +189,7 @@ struct Taken {
 /// read them at random; its verdict is kept for `create_from_upload`. A file the check
 /// refuses is not kept. The body may not exceed the declared size; a slot receives once.
 pub async fn receive_upload(
-    s: &(impl Items + Blobs + DataKeys + Time + Cpu + Authority + Settings),
+    s: &(impl Items + Blobs + Time + Cpu + Authority + Settings + Encrypt),
     caller: &Caller,
     id: &str,
     body: ByteStream,
@@ -233,7 +233,7 @@ pub async fn receive_upload(
         role: "original",
         version: 1,
     };
-    let sealed = envelope::encrypt(s.keys(), &binding, counted).await?;
+    let sealed = envelope::encrypt(s.encryption(), &binding, counted).await?;
     s.blobs()
         .put(&blob, sealed, PutMode::CreateOnly)
         .await
@@ -295,7 +295,7 @@ pub async fn receive_upload(
 /// the slot (its size) is removed too, so the client can send it again; one that could not
 /// be handled now (a full pool) stays for the next call.
 pub(crate) async fn receive_staged(
-    s: &(impl Items + Blobs + DataKeys + Stage + Time + Cpu + Authority + Settings),
+    s: &(impl Items + Blobs + Stage + Time + Cpu + Authority + Settings + Encrypt),
     caller: &Caller,
     id: &str,
 ) -> Result<()> {
@@ -407,7 +407,7 @@ async fn receive_for_verification(
 
 /// The verification report of a verification upload.
 pub async fn verification_of_upload(
-    s: &(impl Items + Blobs + DataKeys + Stage + Time + Cpu + Authority + Settings),
+    s: &(impl Items + Blobs + Stage + Time + Cpu + Authority + Settings + Encrypt),
     caller: &Caller,
     upload_id: &str,
 ) -> Result<serde_json::Value> {

@@ -13,7 +13,7 @@ use crate::envelope::{self, Binding};
 use crate::error::{Error, Result};
 use crate::ids::DocumentId;
 use crate::ports::{ByteStream, Condition, Item, StoreError, Write};
-use crate::services::needs::{Blobs, DataKeys, Items, Settings};
+use crate::services::needs::{Blobs, Decrypt, Items, Settings};
 use crate::store::audit::audit_write;
 use crate::store::keys;
 use crate::store::to_json;
@@ -116,13 +116,13 @@ pub(crate) fn history_event_write(
 /// The document's current file, decrypted as it streams; the first segment is checked
 /// before anything is sent.
 pub(crate) async fn stream_current(
-    s: &(impl Blobs + DataKeys),
+    s: &(impl Blobs + Decrypt),
     doc: &Document,
 ) -> Result<ByteStream> {
     let file = doc.current_file();
     let binding = file_binding(&doc.id, file);
     let blob = s.blobs().get(&file.blob).await?;
-    let mut plain = envelope::open_stream(s.keys(), &binding, blob).await?;
+    let mut plain = envelope::open_stream(s.decryption(), &binding, blob).await?;
     let first = match plain.next().await {
         Some(Ok(first)) => first,
         Some(Err(e)) => return Err(envelope::stream_error(e)),
@@ -145,7 +145,7 @@ pub(crate) async fn load(s: &impl Items, ids: &Ids) -> Result<(Document, crate::
 
 /// The whole plaintext of the document's current file.
 pub(crate) async fn read_current(
-    s: &(impl Blobs + DataKeys + Settings),
+    s: &(impl Blobs + Settings + Decrypt),
     doc: &Document,
 ) -> Result<Vec<u8>> {
     let file = doc.current_file();
@@ -159,11 +159,11 @@ pub(crate) async fn read_current(
 
 /// The whole plaintext of a stored file (at most the document limit plus room for seals).
 pub(crate) async fn read_all(
-    s: &(impl DataKeys + Settings),
+    s: &(impl Settings + Decrypt),
     binding: &envelope::Binding,
     blob: crate::ports::ByteStream,
 ) -> Result<Vec<u8>> {
-    let plain = envelope::open_stream(s.keys(), binding, blob).await?;
+    let plain = envelope::open_stream(s.decryption(), binding, blob).await?;
     let limit = usize::try_from(s.config().max_document_bytes).unwrap_or(usize::MAX) + (16 << 20);
     let mut out = Vec::new();
     let mut plain = plain;

@@ -9,7 +9,7 @@ use crate::domain::party::Recipient;
 use crate::error::{Error, Result};
 use crate::ids::hash_token;
 use crate::ports::{Condition, Item, StoreError};
-use crate::services::needs::{DataKeys, Items, Time};
+use crate::services::needs::{Items, LinkMacs, Time};
 use crate::store::keys;
 
 /// What a recipient link opens, with its access-code state.
@@ -37,13 +37,13 @@ pub(crate) struct Link {
 /// party, link generation), so a retried `record_wait` mails the same link and a reissue a
 /// new one; stored only hashed.
 pub(crate) async fn link_token(
-    s: &impl DataKeys,
+    s: &impl LinkMacs,
     ids: &Ids,
     party: &str,
     generation: u32,
 ) -> Result<String> {
     let mac = s
-        .keys()
+        .link_macs()
         .mac(
             format!(
                 "recipient-link\0{}\0{}\0{}\0{party}\0{generation}",
@@ -58,7 +58,7 @@ pub(crate) async fn link_token(
 /// Writes the recipient's link for their current generation (once: a retry must not reset
 /// its count of wrong codes) and returns its token.
 pub(crate) async fn create(
-    s: &(impl Items + DataKeys + Time),
+    s: &(impl Items + Time + LinkMacs),
     ids: &Ids,
     recipient: &Recipient,
 ) -> Result<String> {
