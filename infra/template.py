@@ -244,6 +244,27 @@ def retained(resource: dict) -> dict:
     return {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain", **resource}
 
 
+SSE_KMS = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": ref("StorageKeyArn")}
+
+
+def private_bucket(encryption: dict) -> dict:
+    """A bucket's properties that keep it private: encrypted by default (with a bucket key
+    when under KMS), no public access, no ACLs."""
+    rule: dict = {"ServerSideEncryptionByDefault": encryption}
+    if encryption["SSEAlgorithm"] == "aws:kms":
+        rule["BucketKeyEnabled"] = True
+    return {
+        "BucketEncryption": {"ServerSideEncryptionConfiguration": [rule]},
+        "PublicAccessBlockConfiguration": {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        },
+        "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+    }
+
+
 def log_group(name) -> dict:
     return retained(
         {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": name, "RetentionInDays": LOG_RETENTION_DAYS}}
@@ -315,24 +336,7 @@ def template() -> dict:
             "Type": "AWS::S3::Bucket",
             "Properties": {
                 "VersioningConfiguration": {"Status": "Enabled"},
-                "BucketEncryption": {
-                    "ServerSideEncryptionConfiguration": [
-                        {
-                            "ServerSideEncryptionByDefault": {
-                                "SSEAlgorithm": "aws:kms",
-                                "KMSMasterKeyID": ref("StorageKeyArn"),
-                            },
-                            "BucketKeyEnabled": True,
-                        }
-                    ]
-                },
-                "PublicAccessBlockConfiguration": {
-                    "BlockPublicAcls": True,
-                    "BlockPublicPolicy": True,
-                    "IgnorePublicAcls": True,
-                    "RestrictPublicBuckets": True,
-                },
-                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                **private_bucket(SSE_KMS),
                 "ReplicationConfiguration": {
                     "Role": getatt("ReplicationRole.Arn"),
                     "Rules": [
@@ -359,24 +363,7 @@ def template() -> dict:
         {
             "Type": "AWS::S3::Bucket",
             "Properties": {
-                "BucketEncryption": {
-                    "ServerSideEncryptionConfiguration": [
-                        {
-                            "ServerSideEncryptionByDefault": {
-                                "SSEAlgorithm": "aws:kms",
-                                "KMSMasterKeyID": ref("StorageKeyArn"),
-                            },
-                            "BucketKeyEnabled": True,
-                        }
-                    ]
-                },
-                "PublicAccessBlockConfiguration": {
-                    "BlockPublicAcls": True,
-                    "BlockPublicPolicy": True,
-                    "IgnorePublicAcls": True,
-                    "RestrictPublicBuckets": True,
-                },
-                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                **private_bucket(SSE_KMS),
                 "LifecycleConfiguration": {
                     "Rules": [
                         {
@@ -752,16 +739,7 @@ def template() -> dict:
         {
             "Type": "AWS::S3::Bucket",
             "Properties": {
-                "BucketEncryption": {
-                    "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
-                },
-                "PublicAccessBlockConfiguration": {
-                    "BlockPublicAcls": True,
-                    "BlockPublicPolicy": True,
-                    "IgnorePublicAcls": True,
-                    "RestrictPublicBuckets": True,
-                },
-                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                **private_bucket({"SSEAlgorithm": "AES256"}),
                 "VersioningConfiguration": {"Status": "Enabled"},
             },
         }

@@ -23,46 +23,86 @@ fn unique(what: &str) -> String {
     )
 }
 
-/// Fresh resources on moto, and the adapters over them; also the S3 client, to look.
-async fn storage_on_moto() -> (Storage, aws_sdk_s3::Client, String, String) {
-    let url = std::env::var("KEIYAKU_MOTO_URL")
-        .expect("KEIYAKU_MOTO_URL names a running moto_server (tests/run starts one on loopback)");
-    let config = sdk_config(&Connection {
-        endpoint: Some(url.clone()),
-        region: Some("ap-northeast-1".into()),
-        credentials: Some(("testing".into(), "testing".into())),
-    })
-    .await;
-    let dynamo = aws_sdk_dynamodb::Client::new(&config);
-    let table = unique("items");
-    create_table(&dynamo, &table).await.unwrap();
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
-    let (documents, staging) = (unique("documents"), unique("staging"));
-    for bucket in [&documents, &staging] {
-        create_bucket(&s3, bucket, "ap-northeast-1").await.unwrap();
+/// Fresh resources on moto: a table, the documents and staging buckets, the data and MAC
+/// keys, and the clients to look at them with.
+struct Moto {
+    url: String,
+    config: aws_config::SdkConfig,
+    s3: aws_sdk_s3::Client,
+    kms: aws_sdk_kms::Client,
+    table: String,
+    documents: String,
+    staging: String,
+    data_key: String,
+    mac_key: String,
+}
+
+impl Moto {
+    async fn new() -> Moto {
+        let url = std::env::var("KEIYAKU_MOTO_URL").expect(
+            "KEIYAKU_MOTO_URL names a running moto_server (tests/run starts one on loopback)",
+        );
+        let config = sdk_config(&Connection {
+            endpoint: Some(url.clone()),
+            region: Some("ap-northeast-1".into()),
+            credentials: Some(("testing".into(), "testing".into())),
+        })
+        .await;
+        let table = unique("items");
+        create_table(&aws_sdk_dynamodb::Client::new(&config), &table)
+            .await
+            .unwrap();
+        // moto serves buckets by path, not by virtual host.
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config)
+                .force_path_style(true)
+                .build(),
+        );
+        let (documents, staging) = (unique("documents"), unique("staging"));
+        for bucket in [&documents, &staging] {
+            create_bucket(&s3, bucket, "ap-northeast-1").await.unwrap();
+        }
+        let kms = aws_sdk_kms::Client::new(&config);
+        let (data_key, mac_key) = create_keys(&kms).await.unwrap();
+        Moto {
+            url,
+            config,
+            s3,
+            kms,
+            table,
+            documents,
+            staging,
+            data_key,
+            mac_key,
+        }
     }
-    let kms = aws_sdk_kms::Client::new(&config);
-    let (data_key, mac_key) = create_keys(&kms).await.unwrap();
-    let clock: Arc<dyn keiyaku_core::clock::Clock> = Arc::new(keiyaku_core::clock::SystemClock);
-    let storage = Storage {
-        items: Arc::new(DynamoItemStore::new(dynamo, table, clock)),
-        blobs: Arc::new(S3BlobStore::new(s3.clone(), documents.clone())),
-        keys: Arc::new(KmsKeys::new(kms, data_key, mac_key)),
-        staging: Arc::new(
-            S3Staging::new(
-                &config,
-                s3.clone(),
-                staging.clone(),
-                format!("{url}/{staging}"),
-            )
-            .unwrap(),
-        ),
-    };
-    (storage, s3, documents, staging)
+
+    /// The adapters over these resources, in place of a data dir's.
+    fn storage(&self) -> Storage {
+        let clock: Arc<dyn keiyaku_core::clock::Clock> = Arc::new(keiyaku_core::clock::SystemClock);
+        Storage {
+            items: Arc::new(DynamoItemStore::new(
+                aws_sdk_dynamodb::Client::new(&self.config),
+                self.table.clone(),
+                clock,
+            )),
+            blobs: Arc::new(S3BlobStore::new(self.s3.clone(), self.documents.clone())),
+            keys: Arc::new(KmsKeys::new(
+                self.kms.clone(),
+                self.data_key.clone(),
+                self.mac_key.clone(),
+            )),
+            staging: Arc::new(
+                S3Staging::new(
+                    &self.config,
+                    self.s3.clone(),
+                    self.staging.clone(),
+                    format!("{}/{}", self.url, self.staging),
+                )
+                .unwrap(),
+            ),
+        }
+    }
 }
 
 /// The keys of every object in `bucket`.
@@ -80,9 +120,10 @@ async fn objects(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn a_contract_completes_with_its_storage_on_dynamodb_s3_and_kms() {
-    let (storage, s3, documents, staging) = storage_on_moto().await;
+    let moto = Moto::new().await;
+    let (s3, documents, staging) = (&moto.s3, &moto.documents, &moto.staging);
     let app = TestApp::spawn_with_seams(Seams {
-        storage: Some(storage),
+        storage: Some(moto.storage()),
         ..Seams::default()
     })
     .await;
@@ -95,14 +136,14 @@ async fn a_contract_completes_with_its_storage_on_dynamodb_s3_and_kms() {
     let created: Value = created.json().await.unwrap();
     let id = created["id"].as_str().unwrap().to_owned();
     assert!(
-        objects(&s3, &staging).await.is_empty(),
+        objects(s3, staging).await.is_empty(),
         "the staged upload is removed once it is encrypted into the documents bucket"
     );
-    let stored = objects(&s3, &documents).await;
+    let stored = objects(s3, documents).await;
     assert_eq!(stored.len(), 1, "{stored:?}");
     let blob = s3
         .get_object()
-        .bucket(&documents)
+        .bucket(documents)
         .key(&stored[0])
         .send()
         .await
@@ -180,27 +221,17 @@ async fn a_function_composed_from_its_environment_seals_to_long_term_form() {
     use keiyaku_core::services::needs::{LinkMacs, SealingPorts, Settings, Time};
     use std::collections::HashMap;
     let authority = TestApp::spawn_with_public_tsa().await;
-    let url = std::env::var("KEIYAKU_MOTO_URL").unwrap();
-    let config = sdk_config(&Connection {
-        endpoint: Some(url.clone()),
-        region: Some("ap-northeast-1".into()),
-        credentials: Some(("testing".into(), "testing".into())),
-    })
-    .await;
-    let dynamo = aws_sdk_dynamodb::Client::new(&config);
-    let table = unique("fn-items");
-    create_table(&dynamo, &table).await.unwrap();
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
-    let (documents, staging) = (unique("fn-documents"), unique("fn-staging"));
-    for bucket in [&documents, &staging] {
-        create_bucket(&s3, bucket, "ap-northeast-1").await.unwrap();
-    }
-    let kms = aws_sdk_kms::Client::new(&config);
-    let (data_key, mac_key) = create_keys(&kms).await.unwrap();
+    let Moto {
+        url,
+        config,
+        s3,
+        kms,
+        table,
+        documents,
+        staging,
+        data_key,
+        mac_key,
+    } = Moto::new().await;
     let sealing_key = keiyaku_aws::sealing::create_sealing_key(&kms)
         .await
         .unwrap();

@@ -23,6 +23,25 @@ async fn connection() -> aws_config::SdkConfig {
     .await
 }
 
+/// An S3 client for moto, which serves buckets by path, not by virtual host.
+fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// A bucket no other run uses, and a client for it.
+async fn new_bucket(config: &aws_config::SdkConfig, what: &str) -> (aws_sdk_s3::Client, String) {
+    let client = s3_client(config);
+    let bucket = unique(what);
+    create_bucket(&client, &bucket, "ap-northeast-1")
+        .await
+        .unwrap();
+    (client, bucket)
+}
+
 /// A table name no other run uses.
 fn unique(what: &str) -> String {
     format!(
@@ -35,15 +54,7 @@ fn unique(what: &str) -> String {
 #[tokio::test]
 async fn s3_blob_store_keeps_the_contract() {
     let config = connection().await;
-    // moto serves buckets by path, not by virtual host.
-    let s3 = aws_sdk_s3::config::Builder::from(&config)
-        .force_path_style(true)
-        .build();
-    let client = aws_sdk_s3::Client::from_conf(s3);
-    let bucket = unique("blobs");
-    create_bucket(&client, &bucket, "ap-northeast-1")
-        .await
-        .unwrap();
+    let (client, bucket) = new_bucket(&config, "blobs").await;
     keiyaku_contract::blob_store(Arc::new(S3BlobStore::new(client, bucket))).await;
 }
 
@@ -72,14 +83,7 @@ async fn s3_puts_large_bodies_in_parts_whole_or_not_at_all() {
     use futures::StreamExt;
     use keiyaku_core::ports::{BlobError, BlobStore, PutMode};
     let config = connection().await;
-    let s3 = aws_sdk_s3::config::Builder::from(&config)
-        .force_path_style(true)
-        .build();
-    let client = aws_sdk_s3::Client::from_conf(s3);
-    let bucket = unique("parts");
-    create_bucket(&client, &bucket, "ap-northeast-1")
-        .await
-        .unwrap();
+    let (client, bucket) = new_bucket(&config, "parts").await;
     let store = S3BlobStore::new(client, bucket);
     let data: Vec<u8> = (0..(17u32 << 20)).map(|i| (i % 253) as u8).collect();
     let body = |data: Vec<u8>| {
@@ -208,13 +212,7 @@ async fn kms_sealing_key_seals_files_that_verify() {
     ]
     .concat();
 
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
-    let bucket = unique("sealing");
-    create_bucket(&s3, &bucket, "ap-northeast-1").await.unwrap();
+    let (s3, bucket) = new_bucket(&config, "sealing").await;
     s3.put_object()
         .bucket(&bucket)
         .key("sealing/chain.pem")
@@ -579,15 +577,7 @@ async fn s3_staging_takes_what_a_presigned_post_sent() {
     use futures::StreamExt;
     use keiyaku_core::ports::Staging;
     let config = connection().await;
-    let client = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
-    let bucket = unique("staging");
-    create_bucket(&client, &bucket, "ap-northeast-1")
-        .await
-        .unwrap();
+    let (client, bucket) = new_bucket(&config, "staging").await;
     let url = std::env::var("KEIYAKU_MOTO_URL").unwrap();
     let staging =
         keiyaku_aws::S3Staging::new(&config, client, bucket.clone(), format!("{url}/{bucket}"))
