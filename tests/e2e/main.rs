@@ -9,6 +9,7 @@ mod documents;
 mod drafts;
 mod edge;
 mod evidence;
+mod functions;
 mod guards;
 mod hostile;
 mod housekeeping;

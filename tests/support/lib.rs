@@ -2,6 +2,8 @@
 //! test moves, or the real binary as a separate process), an HTTP client that keeps the
 //! session, and readers for the maildir, the database and the blob folder.
 
+pub mod lambda;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

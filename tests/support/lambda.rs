@@ -1,0 +1,219 @@
+//! A stand-in for the Lambda Runtime API, so the function binaries of `functions/` run here
+//! as they run on Lambda: a process started with `AWS_LAMBDA_RUNTIME_API` pointing at this
+//! server polls it for events, and answers each — buffered, streamed
+//! (`Lambda-Runtime-Function-Response-Mode: streaming`: a JSON prelude, eight NUL bytes,
+//! then the body) or as a function error (`errorType`, `errorMessage`). Only what the
+//! runtime of `lambda_runtime` uses is served.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+/// What a function answered one invocation with.
+#[derive(Debug)]
+pub enum Answer {
+    /// A buffered answer: the payload as JSON.
+    Payload(Value),
+    /// A streamed HTTP answer: the prelude (status, headers) and the whole body.
+    Stream {
+        /// `{"statusCode": …, "headers": …, "cookies": …}`.
+        prelude: Value,
+        /// What followed the prelude.
+        body: Vec<u8>,
+    },
+    /// A function error.
+    Error {
+        /// `errorType`.
+        error_type: String,
+        /// `errorMessage`.
+        message: String,
+    },
+}
+
+/// An event and where its answer goes.
+type Invocation = (Value, oneshot::Sender<Answer>);
+
+#[derive(Default)]
+struct Inner {
+    waiting: HashMap<String, oneshot::Sender<Answer>>,
+    next_id: u64,
+}
+
+#[derive(Clone)]
+struct Runtime {
+    events: Arc<tokio::sync::Mutex<mpsc::Receiver<Invocation>>>,
+    inner: Arc<Mutex<Inner>>,
+}
+
+/// One function process behind its own Runtime API.
+pub struct LambdaFunction {
+    events: mpsc::Sender<Invocation>,
+    child: std::process::Child,
+    server: tokio::task::JoinHandle<()>,
+}
+
+/// The function binary `name` (built beside the test binaries by `cargo build --workspace`).
+pub fn function_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().and_then(|p| p.parent()).unwrap().join(name);
+    assert!(
+        bin.exists(),
+        "{bin:?} missing: build the workspace first (tests/run does)"
+    );
+    bin
+}
+
+async fn next(State(rt): State<Runtime>) -> Response {
+    let Some((event, answer)) = rt.events.lock().await.recv().await else {
+        // The test is over: no more events; the function waits here until it is killed.
+        return std::future::pending().await;
+    };
+    let id = {
+        let mut inner = rt.inner.lock().unwrap();
+        inner.next_id += 1;
+        let id = format!("req-{}", inner.next_id);
+        inner.waiting.insert(id.clone(), answer);
+        id
+    };
+    let deadline = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        + 60_000;
+    (
+        [
+            ("lambda-runtime-aws-request-id", id),
+            ("lambda-runtime-deadline-ms", deadline.to_string()),
+            (
+                "lambda-runtime-invoked-function-arn",
+                "arn:aws:lambda:ap-northeast-1:123456789012:function:keiyaku-test".into(),
+            ),
+            (
+                "lambda-runtime-trace-id",
+                "Root=1-00000000-000000000000000000000000".into(),
+            ),
+            ("content-type", "application/json".into()),
+        ],
+        event.to_string(),
+    )
+        .into_response()
+}
+
+fn take(rt: &Runtime, id: &str) -> Option<oneshot::Sender<Answer>> {
+    rt.inner.lock().unwrap().waiting.remove(id)
+}
+
+async fn response(
+    State(rt): State<Runtime>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let Some(sender) = take(&rt, &id) else {
+        return StatusCode::BAD_REQUEST;
+    };
+    let streaming = headers
+        .get("lambda-runtime-function-response-mode")
+        .is_some_and(|v| v == "streaming");
+    let answer = if streaming {
+        let split = body.windows(8).position(|w| w == [0u8; 8]);
+        match split {
+            Some(at) => Answer::Stream {
+                prelude: serde_json::from_slice(&body[..at]).unwrap_or(Value::Null),
+                body: body[at + 8..].to_vec(),
+            },
+            None => Answer::Error {
+                error_type: "Runtime.MalformedStream".into(),
+                message: "no prelude separator".into(),
+            },
+        }
+    } else {
+        Answer::Payload(serde_json::from_slice(&body).unwrap_or(Value::Null))
+    };
+    let _ = sender.send(answer);
+    StatusCode::ACCEPTED
+}
+
+async fn error(State(rt): State<Runtime>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    let Some(answer) = take(&rt, &id) else {
+        return StatusCode::BAD_REQUEST;
+    };
+    let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let _ = answer.send(Answer::Error {
+        error_type: value["errorType"].as_str().unwrap_or_default().to_owned(),
+        message: value["errorMessage"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    });
+    StatusCode::ACCEPTED
+}
+
+impl LambdaFunction {
+    /// Starts function binary `name` with `env` (its configuration), behind a Runtime API
+    /// of its own on loopback.
+    pub async fn start(name: &str, env: &[(&str, String)]) -> LambdaFunction {
+        let (events, receiver) = mpsc::channel(1);
+        let rt = Runtime {
+            events: Arc::new(tokio::sync::Mutex::new(receiver)),
+            inner: Arc::default(),
+        };
+        let app = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(response),
+            )
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+            .with_state(rt);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let child = std::process::Command::new(function_binary(name))
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_REGION", "ap-northeast-1")
+            .envs(env.iter().map(|(k, v)| (k.to_string(), v.clone())))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .unwrap();
+        LambdaFunction {
+            events,
+            child,
+            server,
+        }
+    }
+
+    /// Invokes the function with `event` and waits (at most a minute) for its answer.
+    pub async fn invoke(&self, event: Value) -> Answer {
+        let (tx, rx) = oneshot::channel();
+        self.events.send((event, tx)).await.unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(60), rx)
+            .await
+            .expect("the function answers within a minute")
+            .expect("the function answers")
+    }
+}
+
+impl Drop for LambdaFunction {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.server.abort();
+    }
+}
