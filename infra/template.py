@@ -499,6 +499,9 @@ def template() -> dict:
             },
         },
     }
+    # API Gateway writes its execution logs (LoggingLevel ERROR) to a group named after the
+    # API and stage, which it would otherwise create without expiry.
+    resources["ApiExecutionLogs"] = log_group(sub("API-Gateway-Execution-Logs_${Api}/api"))
     resources["ApiGatewayLoggingRole"] = {
         "Type": "AWS::IAM::Role",
         "Properties": {

@@ -115,6 +115,13 @@ def main() -> int:
             check(not any(a in actions for a in ("kms:Sign", "ses:SendEmail", "ses:SendRawEmail", "kms:Decrypt")),
                   f"{logical} reads metadata only, yet may decrypt, sign or send mail")
 
+    for logical, r in resources.items():
+        if r["Type"] == "AWS::Logs::LogGroup":
+            check(r["Properties"].get("RetentionInDays") == 731, f"{logical}: not kept 731 days")
+    check(any("API-Gateway-Execution-Logs_" in json.dumps(r["Properties"].get("LogGroupName"), default=str)
+              for r in resources.values() if r["Type"] == "AWS::Logs::LogGroup"),
+          "API Gateway's execution log group is not declared (it would never expire)")
+
     # What is kept, and how it is reached.
     for logical, r in resources.items():
         if r["Type"] in ("AWS::Logs::LogGroup", "AWS::DynamoDB::GlobalTable", "AWS::S3::Bucket", "AWS::Backup::BackupVault"):
