@@ -25,12 +25,12 @@ fn unique(what: &str) -> String {
 
 /// Fresh resources on moto: a table, the documents and staging buckets, the data and MAC
 /// keys, and the clients to look at them with.
-struct Moto {
-    url: String,
+pub(crate) struct Moto {
+    pub(crate) url: String,
     config: aws_config::SdkConfig,
     s3: aws_sdk_s3::Client,
     kms: aws_sdk_kms::Client,
-    table: String,
+    pub(crate) table: String,
     documents: String,
     staging: String,
     data_key: String,
@@ -38,7 +38,7 @@ struct Moto {
 }
 
 impl Moto {
-    async fn new() -> Moto {
+    pub(crate) async fn new() -> Moto {
         let url = std::env::var("KEIYAKU_MOTO_URL").expect(
             "KEIYAKU_MOTO_URL names a running moto_server (tests/run starts one on loopback)",
         );

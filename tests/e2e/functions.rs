@@ -3,7 +3,7 @@
 //! responses and workflow invocations with payloads or the errors the machine matches; a
 //! misconfigured one stops at start naming the variable.
 
-use keiyaku_tests::lambda::{Answer, LambdaFunction, function_binary};
+use keiyaku_tests::lambda::{Answer, ApiGateway, LambdaFunction, function_binary};
 use serde_json::{Value, json};
 
 fn fixture(name: &str) -> Value {
@@ -106,4 +106,75 @@ async fn a_misconfigured_function_stops_at_start_naming_the_variable() {
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("KEIYAKU_TABLE is not set"), "{said}");
     assert!(!said.contains("panicked"), "{said}");
+}
+
+/// Requests over HTTP through an API Gateway stand-in to the function processes of their
+/// routes, with their storage on moto: what a client of the AWS shape sees, answered by the
+/// same handlers as locally; a path no route has is answered as API Gateway does.
+#[tokio::test]
+async fn requests_reach_their_route_s_function_through_api_gateway() {
+    let moto = crate::aws::Moto::new().await;
+    let env = vec![
+        public_url(),
+        ("KEIYAKU_TABLE", moto.table.clone()),
+        ("AWS_ENDPOINT_URL", moto.url.clone()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+    ];
+    let mut functions = std::collections::HashMap::new();
+    for (route, binary) in [
+        ("openapi", "openapi"),
+        ("password_check", "password-check"),
+        ("get_me", "get-me"),
+    ] {
+        functions.insert(route, LambdaFunction::start(binary, &env).await);
+    }
+    let gateway = ApiGateway::start(functions).await;
+    let http = reqwest::Client::new();
+
+    let r = http
+        .get(format!("{}/api/v1/openapi.json", gateway.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let body: Value = r.json().await.unwrap();
+    assert!(body["paths"]["/api/v1/auth/password-check"].is_object());
+
+    let r = http
+        .post(format!("{}/api/v1/auth/password-check", gateway.url))
+        .header("origin", "https://keiyaku.example.jp")
+        .json(&json!({ "password": "password", "email": "hanako@example.jp" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["acceptable"], false, "{body}");
+
+    // A bearer token no session has: the function reads DynamoDB (moto) and refuses it.
+    let r = http
+        .get(format!("{}/api/v1/me", gateway.url))
+        .bearer_auth("no-such-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["error"]["code"].is_string(), "{body}");
+
+    let r = http
+        .get(format!("{}/api/v1/no-such-route", gateway.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["message"], "Missing Authentication Token");
 }

@@ -217,3 +217,186 @@ impl Drop for LambdaFunction {
         self.server.abort();
     }
 }
+
+/// API Gateway (a REST API) in front of function processes: each HTTP request becomes the
+/// REST proxy event of its route — matched by the route table, which `template.yaml`'s paths
+/// equal — for that route's function, and the function's streamed answer becomes the HTTP
+/// response. An unknown route is answered as API Gateway does (403, "Missing
+/// Authentication Token"); a function error as a 502.
+pub struct ApiGateway {
+    /// Where it listens (`http://127.0.0.1:<port>`).
+    pub url: String,
+    server: tokio::task::JoinHandle<()>,
+}
+
+type Functions = Arc<HashMap<&'static str, LambdaFunction>>;
+
+/// The route of `method` `path`, and the values of its path parameters.
+fn route_of(
+    method: &str,
+    path: &str,
+) -> Option<(
+    &'static keiyaku_core::routes::Route,
+    HashMap<String, String>,
+)> {
+    use keiyaku_core::routes::{ROUTES, Shape};
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    ROUTES
+        .iter()
+        .filter(|r| r.shape == Shape::Both && r.method == method)
+        .find_map(|route| {
+            let template: Vec<&str> = route.path.trim_start_matches('/').split('/').collect();
+            if template.len() != segments.len() {
+                return None;
+            }
+            let mut parameters = HashMap::new();
+            for (t, s) in template.iter().zip(&segments) {
+                match t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+                    Some(name) if !s.is_empty() => {
+                        parameters.insert(name.to_owned(), (*s).to_owned());
+                    }
+                    Some(_) => return None,
+                    None if t == s => {}
+                    None => return None,
+                }
+            }
+            Some((route, parameters))
+        })
+}
+
+async fn gateway(
+    State(functions): State<Functions>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    request: axum::extract::Request,
+) -> Response {
+    use base64::Engine;
+    let (parts, body) = request.into_parts();
+    let method = parts.method.as_str().to_owned();
+    let path = parts.uri.path().to_owned();
+    let Some((route, parameters)) = route_of(&method, &path) else {
+        return (
+            StatusCode::FORBIDDEN,
+            axum::Json(serde_json::json!({ "message": "Missing Authentication Token" })),
+        )
+            .into_response();
+    };
+    let Some(function) = functions.get(route.name) else {
+        return (
+            StatusCode::BAD_GATEWAY,
+            format!("no function for {}", route.name),
+        )
+            .into_response();
+    };
+    let body = axum::body::to_bytes(body, 10 << 20)
+        .await
+        .unwrap_or_default();
+    let mut headers = serde_json::Map::new();
+    let mut multi = serde_json::Map::new();
+    for (name, value) in &parts.headers {
+        let value = value.to_str().unwrap_or_default().to_owned();
+        headers.insert(name.to_string(), Value::String(value.clone()));
+        multi
+            .entry(name.to_string())
+            .or_insert_with(|| Value::Array(Vec::new()))
+            .as_array_mut()
+            .unwrap()
+            .push(Value::String(value));
+    }
+    let query: HashMap<String, String> = parts
+        .uri
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let text = std::str::from_utf8(&body).ok().filter(|_| {
+        parts
+            .headers
+            .get("content-type")
+            .is_none_or(|v| v != "application/pdf")
+    });
+    let event = serde_json::json!({
+        "resource": route.path,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": multi,
+        "queryStringParameters": if query.is_empty() { Value::Null } else { serde_json::json!(query) },
+        "multiValueQueryStringParameters": if query.is_empty() { Value::Null } else {
+            Value::Object(query.iter().map(|(k, v)| (k.clone(), serde_json::json!([v]))).collect())
+        },
+        "pathParameters": if parameters.is_empty() { Value::Null } else { serde_json::json!(parameters) },
+        "stageVariables": Value::Null,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "keiyakulocal",
+            "httpMethod": method,
+            "identity": { "sourceIp": peer.ip().to_string() },
+            "path": format!("/api{path}"),
+            "protocol": "HTTP/1.1",
+            "requestId": format!("gw-{}", REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)),
+            "resourcePath": route.path,
+            "stage": "api",
+        },
+        "body": match (&text, body.is_empty()) {
+            (_, true) => Value::Null,
+            (Some(text), false) => Value::String((*text).to_owned()),
+            (None, false) => Value::String(base64::engine::general_purpose::STANDARD.encode(&body)),
+        },
+        "isBase64Encoded": text.is_none() && !body.is_empty(),
+    });
+    match function.invoke(event).await {
+        Answer::Stream { prelude, body } => {
+            let status = prelude["statusCode"]
+                .as_u64()
+                .and_then(|s| StatusCode::from_u16(s as u16).ok());
+            let mut response = Response::new(axum::body::Body::from(body));
+            *response.status_mut() = status.unwrap_or(StatusCode::BAD_GATEWAY);
+            for (name, value) in prelude["headers"].as_object().into_iter().flatten() {
+                if let (Ok(name), Some(Ok(value))) = (
+                    axum::http::HeaderName::try_from(name.as_str()),
+                    value.as_str().map(axum::http::HeaderValue::from_str),
+                ) {
+                    response.headers_mut().append(name, value);
+                }
+            }
+            for cookie in prelude["cookies"].as_array().into_iter().flatten() {
+                if let Some(Ok(value)) = cookie.as_str().map(axum::http::HeaderValue::from_str) {
+                    response.headers_mut().append("set-cookie", value);
+                }
+            }
+            response
+        }
+        other => (StatusCode::BAD_GATEWAY, format!("{other:?}")).into_response(),
+    }
+}
+
+/// The gateway's request ids, one per request.
+static REQUESTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+impl ApiGateway {
+    /// Serves `functions` (by route name) on a loopback port.
+    pub async fn start(functions: HashMap<&'static str, LambdaFunction>) -> ApiGateway {
+        let app = Router::new()
+            .fallback(gateway)
+            .with_state(Arc::new(functions));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await;
+        });
+        ApiGateway { url, server }
+    }
+}
+
+impl Drop for ApiGateway {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
