@@ -8,7 +8,7 @@
 //!
 //! | variable | what it names |
 //! |---|---|
-//! | `KEIYAKU_PUBLIC_URL`, `KEIYAKU_MAIL_FROM`, `KEIYAKU_MAX_DOCUMENT_MB` | settings ([`Env::config`]) |
+//! | `KEIYAKU_PUBLIC_URL`, `KEIYAKU_MAIL_FROM`, `KEIYAKU_MAX_DOCUMENT_MB`, `KEIYAKU_ORIGIN_SECRET` | settings ([`Env::config`]) |
 //! | `KEIYAKU_TABLE` | the DynamoDB table |
 //! | `KEIYAKU_DOCUMENTS_BUCKET` | the documents bucket (also holds `sealing/chain.pem` and `tsa/trust.pem`) |
 //! | `KEIYAKU_STAGING_BUCKET`, `KEIYAKU_STAGING_URL` (optional) | the staging bucket and where browsers post to it |
@@ -19,6 +19,7 @@
 //! | `KEIYAKU_SES_CONFIGURATION_SET` (optional) | SES's configuration set |
 //! | `KEIYAKU_S3_FORCE_PATH_STYLE` (optional) | path-style S3 addressing (emulators) |
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
@@ -26,8 +27,6 @@ use keiyaku_aws::{
     DynamoItemStore, EventBridgeScheduler, KmsKeys, KmsSealingKey, S3BlobStore, S3Staging,
     SesMailer, StepFunctionsWorkflow,
 };
-use std::collections::BTreeSet;
-
 use keiyaku_core::Services;
 use keiyaku_core::clock::{Clock, SystemClock};
 use keiyaku_core::ports::Absent;
