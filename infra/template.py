@@ -265,6 +265,18 @@ def private_bucket(encryption: dict) -> dict:
     }
 
 
+def tls_only(bucket: str) -> dict:
+    """The bucket-policy statement refusing any request to `bucket` made without TLS."""
+    return {
+        "Sid": "TlsOnly",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [getatt(f"{bucket}.Arn"), sub(f"${{{bucket}.Arn}}/*")],
+        "Condition": {"Bool": {"aws:SecureTransport": False}},
+    }
+
+
 def log_group(name) -> dict:
     return retained(
         {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": name, "RetentionInDays": LOG_RETENTION_DAYS}}
@@ -394,14 +406,7 @@ def template() -> dict:
                 "Bucket": ref(bucket),
                 "PolicyDocument": {
                     "Statement": [
-                        {
-                            "Sid": "TlsOnly",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "s3:*",
-                            "Resource": [getatt(f"{bucket}.Arn"), sub(f"${{{bucket}.Arn}}/*")],
-                            "Condition": {"Bool": {"aws:SecureTransport": False}},
-                        },
+                        tls_only(bucket),
                         {
                             "Sid": "Tls12",
                             "Effect": "Deny",
@@ -753,14 +758,7 @@ def template() -> dict:
             "Bucket": ref("WebBucket"),
             "PolicyDocument": {
                 "Statement": [
-                    {
-                        "Sid": "TlsOnly",
-                        "Effect": "Deny",
-                        "Principal": "*",
-                        "Action": "s3:*",
-                        "Resource": [getatt("WebBucket.Arn"), sub("${WebBucket.Arn}/*")],
-                        "Condition": {"Bool": {"aws:SecureTransport": False}},
-                    },
+                    tls_only("WebBucket"),
                     {
                         "Sid": "CloudFrontReads",
                         "Effect": "Allow",
