@@ -321,22 +321,9 @@ async fn the_remote_tsa_client_checks_what_it_gets_and_seals_with_it() {
         anchors: &anchors,
         clock: app.clock.clone(),
     };
-    let (sealed, hash) = sealing
-        .seal(&pdf, keiyaku_pdf::seal::Level::BT, "送信")
-        .await
-        .unwrap();
     // Long-term form with the remote TSA, and the CRLs fetched from the CRL distribution
     // points the certificates name (this server's /ca routes): no local shortcut.
-    let long_term = sealing.extend_lta(&sealed, Some(&hash)).await.unwrap();
-    let report =
-        keiyaku_pdf::verify::verify(&long_term.pdf, &anchors, time::OffsetDateTime::now_utc())
-            .unwrap();
-    assert_eq!(
-        report.status,
-        keiyaku_pdf::verify::Status::Valid,
-        "{report:?}"
-    );
-    assert_eq!(report.level, Some(keiyaku_pdf::verify::Level::BLTA));
+    let sealed = keiyaku_tests::seal_to_long_term_form(&sealing, &pdf).await;
     assert!(sealed.starts_with(&pdf));
     keiyaku_pdf::inspect(&sealed).unwrap();
 

@@ -374,21 +374,7 @@ async fn a_function_composed_from_its_environment_seals_to_long_term_form() {
         anchors: &anchors,
         clock: services.clock().clone(),
     };
-    let pdf = keiyaku_pdf::sample::pdf_with_pages(1);
-    let (sealed, hash) = sealing
-        .seal(&pdf, keiyaku_pdf::seal::Level::BT, "送信")
-        .await
-        .unwrap();
-    let long_term = sealing.extend_lta(&sealed, Some(&hash)).await.unwrap();
-    let report =
-        keiyaku_pdf::verify::verify(&long_term.pdf, &anchors, time::OffsetDateTime::now_utc())
-            .unwrap();
-    assert_eq!(
-        report.status,
-        keiyaku_pdf::verify::Status::Valid,
-        "{report:?}"
-    );
-    assert_eq!(report.level, Some(keiyaku_pdf::verify::Level::BLTA));
+    keiyaku_tests::seal_to_long_term_form(&sealing, &keiyaku_pdf::sample::pdf_with_pages(1)).await;
 
     let event = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),

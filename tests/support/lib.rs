@@ -741,6 +741,34 @@ pub struct Account {
     pub verify_token: String,
 }
 
+/// Seals `pdf` at B-T through `sealing`, extends it to long-term form, and verifies the
+/// result against the sealing's anchors, which must find it valid at B-LTA; the B-T file.
+pub async fn seal_to_long_term_form(
+    sealing: &keiyaku_core::sealing::Sealing<'_>,
+    pdf: &[u8],
+) -> Vec<u8> {
+    let (sealed, hash) = sealing
+        .seal(pdf, keiyaku_pdf::seal::Level::BT, "送信")
+        .await
+        .unwrap();
+    // Long-term form: the DSS with every certificate and fresh CRLs, then a document
+    // timestamp.
+    let long_term = sealing.extend_lta(&sealed, Some(&hash)).await.unwrap();
+    let report = keiyaku_pdf::verify::verify(
+        &long_term.pdf,
+        sealing.anchors,
+        time::OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    assert_eq!(
+        report.status,
+        keiyaku_pdf::verify::Status::Valid,
+        "{report:?}"
+    );
+    assert_eq!(report.level, Some(keiyaku_pdf::verify::Level::BLTA));
+    sealed
+}
+
 /// Signs up `email` on the server at `url` whose data dir is `data_dir`, confirms the
 /// address from the mail, and logs in with a bearer token.
 pub async fn sign_up_and_log_in(url: &str, data_dir: &Path, email: &str) -> Account {

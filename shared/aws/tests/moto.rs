@@ -42,6 +42,80 @@ async fn new_bucket(config: &aws_config::SdkConfig, what: &str) -> (aws_sdk_s3::
     (client, bucket)
 }
 
+/// The chain (PEM, leaf first) of a certificate for the KMS key `key_id`, made the way the
+/// README tells an organisation's CA to: a request the key signs ([`sealing_csr`]),
+/// verified and certified by `openssl x509 -req` with the sealing purposes, here by the
+/// issuing CA of a local PKI made in `dir` (returned too: its root, its TSA).
+async fn certify(
+    kms: &aws_sdk_kms::Client,
+    key_id: &str,
+    dir: &std::path::Path,
+) -> (keiyaku_local::pki::LocalPki, String) {
+    use der::{EncodePem, pem::LineEnding};
+    use keiyaku_aws::sealing::sealing_csr;
+    let csr = sealing_csr(
+        kms,
+        key_id,
+        "CN=keiyaku Document Sealing,O=Example K.K.,C=JP",
+    )
+    .await
+    .unwrap();
+    let pki =
+        keiyaku_local::pki::LocalPki::open_or_create(&dir.join("pki"), "http://127.0.0.1:8080")
+            .unwrap();
+    let csr_pem = der::pem::encode_string("CERTIFICATE REQUEST", LineEnding::LF, &csr).unwrap();
+    std::fs::write(dir.join("kms.csr"), csr_pem).unwrap();
+    std::fs::write(
+        dir.join("sealing.ext"),
+        "keyUsage = critical, digitalSignature, nonRepudiation\n\
+         extendedKeyUsage = 1.3.6.1.5.5.7.3.36, emailProtection, 1.2.840.113583.1.1.5\n\
+         crlDistributionPoints = URI:http://127.0.0.1:8080/api/v1/ca/crl\n\
+         subjectKeyIdentifier = hash\n\
+         authorityKeyIdentifier = keyid\n",
+    )
+    .unwrap();
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // openssl checks the request's signature (made by KMS) before it certifies it.
+    openssl(&["req", "-in", "kms.csr", "-verify", "-noout"]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "kms.csr",
+        "-CA",
+        "pki/issuing.pem",
+        "-CAkey",
+        "pki/issuing.key",
+        "-set_serial",
+        "0x4b4d53",
+        "-days",
+        "1095",
+        "-sha256",
+        "-extfile",
+        "sealing.ext",
+        "-out",
+        "sealing.pem",
+    ]);
+    let chain = [
+        std::fs::read_to_string(dir.join("sealing.pem")).unwrap(),
+        pki.issuing.cert.to_pem(LineEnding::LF).unwrap(),
+        pki.root.cert.to_pem(LineEnding::LF).unwrap(),
+    ]
+    .concat();
+    (pki, chain)
+}
+
 /// A table name no other run uses.
 fn unique(what: &str) -> String {
     format!(
@@ -140,77 +214,17 @@ async fn s3_puts_large_bodies_in_parts_whole_or_not_at_all() {
 #[tokio::test]
 async fn kms_sealing_key_seals_files_that_verify() {
     use der::{EncodePem, pem::LineEnding};
-    use keiyaku_aws::sealing::{create_sealing_key, read_chain, sealing_csr};
+    use keiyaku_aws::sealing::{create_sealing_key, read_chain};
     use keiyaku_core::sealing::Sealing;
-    use keiyaku_local::pki::{LocalPki, LocalTsa};
+    use keiyaku_local::pki::LocalTsa;
     use keiyaku_local::revocation::LocalRevocation;
     use keiyaku_pdf::verify::{Status, verify};
-    use std::process::Command;
 
     let config = connection().await;
     let kms = aws_sdk_kms::Client::new(&config);
     let key_id = create_sealing_key(&kms).await.unwrap();
-    let csr = sealing_csr(
-        &kms,
-        &key_id,
-        "CN=keiyaku Document Sealing,O=Example K.K.,C=JP",
-    )
-    .await
-    .unwrap();
-
     let dir = tempfile::tempdir().unwrap();
-    let pki_dir = dir.path().join("pki");
-    let pki = LocalPki::open_or_create(&pki_dir, "http://127.0.0.1:8080").unwrap();
-    let csr_pem = der::pem::encode_string("CERTIFICATE REQUEST", LineEnding::LF, &csr).unwrap();
-    std::fs::write(dir.path().join("kms.csr"), csr_pem).unwrap();
-    std::fs::write(
-        dir.path().join("sealing.ext"),
-        "keyUsage = critical, digitalSignature, nonRepudiation\n\
-         extendedKeyUsage = 1.3.6.1.5.5.7.3.36, emailProtection, 1.2.840.113583.1.1.5\n\
-         crlDistributionPoints = URI:http://127.0.0.1:8080/api/v1/ca/crl\n\
-         subjectKeyIdentifier = hash\n\
-         authorityKeyIdentifier = keyid\n",
-    )
-    .unwrap();
-    let openssl = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    // openssl checks the request's signature (made by KMS) before it certifies it.
-    openssl(&["req", "-in", "kms.csr", "-verify", "-noout"]);
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "kms.csr",
-        "-CA",
-        "pki/issuing.pem",
-        "-CAkey",
-        "pki/issuing.key",
-        "-set_serial",
-        "0x4b4d53",
-        "-days",
-        "1095",
-        "-sha256",
-        "-extfile",
-        "sealing.ext",
-        "-out",
-        "sealing.pem",
-    ]);
-    let chain_pem = [
-        std::fs::read_to_string(dir.path().join("sealing.pem")).unwrap(),
-        pki.issuing.cert.to_pem(LineEnding::LF).unwrap(),
-        pki.root.cert.to_pem(LineEnding::LF).unwrap(),
-    ]
-    .concat();
+    let (pki, chain_pem) = certify(&kms, &key_id, dir.path()).await;
 
     let (s3, bucket) = new_bucket(&config, "sealing").await;
     s3.put_object()
@@ -625,7 +639,7 @@ async fn s3_staging_takes_what_a_presigned_post_sent() {
 /// keeping the key id without its region, which `keys.rs` tests.)
 #[tokio::test]
 async fn osaka_unwraps_macs_and_seals_with_the_replicas() {
-    use keiyaku_aws::sealing::{create_sealing_key, sealing_csr};
+    use keiyaku_aws::sealing::create_sealing_key;
     use keiyaku_core::ports::{Keys, SealingKey};
     let tokyo = aws_sdk_kms::Client::new(&connection().await);
     let url = std::env::var("KEIYAKU_MOTO_URL").unwrap();
@@ -660,51 +674,8 @@ async fn osaka_unwraps_macs_and_seals_with_the_replicas() {
 
     // A chain for the key (self-issued here: only the key's identity matters) is accepted
     // in both regions, and Osaka's signature verifies under it.
-    let csr = sealing_csr(&tokyo, &sealing_key, "CN=keiyaku Document Sealing")
-        .await
-        .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("kms.csr"),
-        der::pem::encode_string("CERTIFICATE REQUEST", der::pem::LineEnding::LF, &csr).unwrap(),
-    )
-    .unwrap();
-    let ca = keiyaku_local::pki::LocalPki::open_or_create(
-        &dir.path().join("pki"),
-        "http://127.0.0.1:8080",
-    )
-    .unwrap();
-    let out = std::process::Command::new("openssl")
-        .args([
-            "x509",
-            "-req",
-            "-in",
-            "kms.csr",
-            "-CA",
-            "pki/issuing.pem",
-            "-CAkey",
-            "pki/issuing.key",
-            "-set_serial",
-            "7",
-            "-days",
-            "30",
-            "-out",
-            "sealing.pem",
-        ])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let chain = [
-        std::fs::read_to_string(dir.path().join("sealing.pem")).unwrap(),
-        der::EncodePem::to_pem(&ca.issuing.cert, der::pem::LineEnding::LF).unwrap(),
-        der::EncodePem::to_pem(&ca.root.cert, der::pem::LineEnding::LF).unwrap(),
-    ]
-    .concat();
+    let (_, chain) = certify(&tokyo, &sealing_key, dir.path()).await;
     KmsSealingKey::new(tokyo, &sealing_key, &chain)
         .await
         .unwrap();
