@@ -672,8 +672,8 @@ async fn osaka_unwraps_macs_and_seals_with_the_replicas() {
         in_tokyo.mac(b"recipient link").await.unwrap()
     );
 
-    // A chain for the key (self-issued here: only the key's identity matters) is accepted
-    // in both regions, and Osaka's signature verifies under it.
+    // The key's certified chain is accepted in both regions, and Osaka's signature verifies
+    // under it.
     let dir = tempfile::tempdir().unwrap();
     let (_, chain) = certify(&tokyo, &sealing_key, dir.path()).await;
     KmsSealingKey::new(tokyo, &sealing_key, &chain)
