@@ -23,18 +23,27 @@ fn unique(what: &str) -> String {
     )
 }
 
+/// Brings a test clock that stands behind the real time up to it.
+pub(crate) fn keep_real_time(clock: &keiyaku_core::clock::ManualClock) {
+    use keiyaku_core::clock::Clock;
+    let behind = time::OffsetDateTime::now_utc() - clock.now();
+    if behind.is_positive() {
+        clock.advance(behind);
+    }
+}
+
 /// Fresh resources on moto: a table, the documents and staging buckets, the data and MAC
 /// keys, and the clients to look at them with.
 pub(crate) struct Moto {
     pub(crate) url: String,
-    config: aws_config::SdkConfig,
-    s3: aws_sdk_s3::Client,
-    kms: aws_sdk_kms::Client,
+    pub(crate) config: aws_config::SdkConfig,
+    pub(crate) s3: aws_sdk_s3::Client,
+    pub(crate) kms: aws_sdk_kms::Client,
     pub(crate) table: String,
-    documents: String,
-    staging: String,
-    data_key: String,
-    mac_key: String,
+    pub(crate) documents: String,
+    pub(crate) staging: String,
+    pub(crate) data_key: String,
+    pub(crate) mac_key: String,
 }
 
 impl Moto {
@@ -77,6 +86,85 @@ impl Moto {
         }
     }
 
+    /// A KMS sealing key certified by `authority`'s CA from a request the key signed (as
+    /// README "The sealing certificate on AWS" tells an organisation's CA to), with its
+    /// chain and the TSA's roots in the documents bucket where functions read them; its id.
+    pub(crate) async fn certified_sealing_key(&self, authority: &TestApp) -> String {
+        let (s3, kms, documents) = (&self.s3, &self.kms, &self.documents);
+        let sealing_key = keiyaku_aws::sealing::create_sealing_key(kms).await.unwrap();
+
+        // The sealing certificate, from a request the KMS key signed, by the running CA.
+        let csr =
+            keiyaku_aws::sealing::sealing_csr(kms, &sealing_key, "CN=keiyaku Sealing,O=Example")
+                .await
+                .unwrap();
+        let work = tempfile::tempdir().unwrap();
+        std::fs::write(
+            work.path().join("kms.csr"),
+            der::pem::encode_string("CERTIFICATE REQUEST", der::pem::LineEnding::LF, &csr).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(
+            work.path().join("sealing.ext"),
+            format!(
+                "keyUsage = critical, digitalSignature, nonRepudiation\n\
+                 extendedKeyUsage = 1.3.6.1.5.5.7.3.36, emailProtection\n\
+                 crlDistributionPoints = URI:{}/api/v1/ca/crl\n",
+                authority.url
+            ),
+        )
+        .unwrap();
+        let pki = authority.data_dir().join("pki");
+        let out = std::process::Command::new("openssl")
+            .args([
+                "x509",
+                "-req",
+                "-in",
+                "kms.csr",
+                "-days",
+                "30",
+                "-set_serial",
+                "11",
+            ])
+            .arg("-CA")
+            .arg(pki.join("issuing.pem"))
+            .arg("-CAkey")
+            .arg(pki.join("issuing.key"))
+            .args(["-extfile", "sealing.ext", "-out", "sealing.pem"])
+            .current_dir(work.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // openssl dates the certificate from the real now; the TSA's clock has stood still
+        // since its start, so it is brought to the real now (not past it: validators refuse
+        // a timestamp from the future until its time comes).
+        keep_real_time(&authority.clock);
+        let root = std::fs::read_to_string(pki.join("root.pem")).unwrap();
+        let chain = [
+            std::fs::read_to_string(work.path().join("sealing.pem")).unwrap(),
+            std::fs::read_to_string(pki.join("issuing.pem")).unwrap(),
+            root.clone(),
+        ]
+        .concat();
+        for (key, body) in [
+            (keiyaku_lambda::compose::SEALING_CHAIN, chain),
+            (keiyaku_lambda::compose::TSA_TRUST, root),
+        ] {
+            s3.put_object()
+                .bucket(documents)
+                .key(key)
+                .body(body.into_bytes().into())
+                .send()
+                .await
+                .unwrap();
+        }
+        sealing_key
+    }
+
     /// The adapters over these resources, in place of a data dir's.
     fn storage(&self) -> Storage {
         let clock: Arc<dyn keiyaku_core::clock::Clock> = Arc::new(keiyaku_core::clock::SystemClock);
@@ -106,7 +194,7 @@ impl Moto {
 }
 
 /// The keys of every object in `bucket`.
-async fn objects(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
+pub(crate) async fn objects(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
     s3.list_objects_v2()
         .bucket(bucket)
         .send()
@@ -221,88 +309,18 @@ async fn a_function_composed_from_its_environment_seals_to_long_term_form() {
     use keiyaku_core::services::needs::{LinkMacs, SealingPorts, Settings, Time};
     use std::collections::HashMap;
     let authority = TestApp::spawn_with_public_tsa().await;
+    let moto = Moto::new().await;
+    let sealing_key = moto.certified_sealing_key(&authority).await;
     let Moto {
         url,
         config,
-        s3,
-        kms,
         table,
         documents,
         staging,
         data_key,
         mac_key,
-    } = Moto::new().await;
-    let sealing_key = keiyaku_aws::sealing::create_sealing_key(&kms)
-        .await
-        .unwrap();
-
-    // The sealing certificate, from a request the KMS key signed, by the running CA.
-    let csr = keiyaku_aws::sealing::sealing_csr(&kms, &sealing_key, "CN=keiyaku Sealing,O=Example")
-        .await
-        .unwrap();
-    let work = tempfile::tempdir().unwrap();
-    std::fs::write(
-        work.path().join("kms.csr"),
-        der::pem::encode_string("CERTIFICATE REQUEST", der::pem::LineEnding::LF, &csr).unwrap(),
-    )
-    .unwrap();
-    std::fs::write(
-        work.path().join("sealing.ext"),
-        format!(
-            "keyUsage = critical, digitalSignature, nonRepudiation\n\
-             extendedKeyUsage = 1.3.6.1.5.5.7.3.36, emailProtection\n\
-             crlDistributionPoints = URI:{}/api/v1/ca/crl\n",
-            authority.url
-        ),
-    )
-    .unwrap();
-    let pki = authority.data_dir().join("pki");
-    let out = std::process::Command::new("openssl")
-        .args([
-            "x509",
-            "-req",
-            "-in",
-            "kms.csr",
-            "-days",
-            "30",
-            "-set_serial",
-            "11",
-        ])
-        .arg("-CA")
-        .arg(pki.join("issuing.pem"))
-        .arg("-CAkey")
-        .arg(pki.join("issuing.key"))
-        .args(["-extfile", "sealing.ext", "-out", "sealing.pem"])
-        .current_dir(work.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // openssl dates the certificate from the real now; the TSA's clock has stood still
-    // since its start, so it is moved past that.
-    authority.clock.advance(time::Duration::minutes(2));
-    let root = std::fs::read_to_string(pki.join("root.pem")).unwrap();
-    let chain = [
-        std::fs::read_to_string(work.path().join("sealing.pem")).unwrap(),
-        std::fs::read_to_string(pki.join("issuing.pem")).unwrap(),
-        root.clone(),
-    ]
-    .concat();
-    for (key, body) in [
-        (keiyaku_lambda::compose::SEALING_CHAIN, chain),
-        (keiyaku_lambda::compose::TSA_TRUST, root),
-    ] {
-        s3.put_object()
-            .bucket(&documents)
-            .key(key)
-            .body(body.into_bytes().into())
-            .send()
-            .await
-            .unwrap();
-    }
+        ..
+    } = moto;
 
     let mut vars: HashMap<&'static str, String> = HashMap::from([
         (

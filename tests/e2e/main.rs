@@ -3,6 +3,7 @@
 mod accounts;
 mod authority;
 mod aws;
+mod aws_shape;
 mod contract_tasks;
 mod crash;
 mod documents;

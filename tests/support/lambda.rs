@@ -218,6 +218,88 @@ impl Drop for LambdaFunction {
     }
 }
 
+/// The Lambda service's `Invoke` API (`POST /2015-03-31/functions/{name}/invocations`) in
+/// front of function processes, as Step Functions calls it: a payload answers 200 with the
+/// payload; a function error answers 200 with `X-Amz-Function-Error: Unhandled` and
+/// `{errorType, errorMessage}`; a function nobody added, 404 `ResourceNotFoundException`.
+pub struct LambdaService {
+    /// Where it listens (`http://127.0.0.1:<port>`).
+    pub url: String,
+    functions: Arc<Mutex<HashMap<String, Arc<LambdaFunction>>>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+type Registry = Arc<Mutex<HashMap<String, Arc<LambdaFunction>>>>;
+
+async fn invoke_api(
+    State(functions): State<Registry>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Response {
+    let function = functions.lock().unwrap().get(&name).cloned();
+    let Some(function) = function else {
+        return (
+            StatusCode::NOT_FOUND,
+            [("x-amzn-errortype", "ResourceNotFoundException")],
+            axum::Json(serde_json::json!({ "Type": "User", "Message": format!("Function not found: {name}") })),
+        )
+            .into_response();
+    };
+    let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    match function.invoke(event).await {
+        Answer::Payload(payload) => (StatusCode::OK, axum::Json(payload)).into_response(),
+        Answer::Error {
+            error_type,
+            message,
+        } => (
+            StatusCode::OK,
+            [("x-amz-function-error", "Unhandled")],
+            axum::Json(serde_json::json!({ "errorType": error_type, "errorMessage": message })),
+        )
+            .into_response(),
+        Answer::Stream { .. } => (
+            StatusCode::BAD_GATEWAY,
+            [("x-amzn-errortype", "ServiceException")],
+            "a streamed answer to a buffered invocation",
+        )
+            .into_response(),
+    }
+}
+
+impl LambdaService {
+    /// Serves no function yet (see [`LambdaService::add`]) on a loopback port.
+    pub async fn start() -> LambdaService {
+        let functions: Registry = Arc::default();
+        let app = Router::new()
+            .route("/2015-03-31/functions/{name}/invocations", post(invoke_api))
+            .with_state(functions.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        LambdaService {
+            url,
+            functions,
+            server,
+        }
+    }
+
+    /// Serves `function` under `name`.
+    pub fn add(&self, name: &str, function: LambdaFunction) {
+        self.functions
+            .lock()
+            .unwrap()
+            .insert(name.to_owned(), Arc::new(function));
+    }
+}
+
+impl Drop for LambdaService {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
 /// API Gateway (a REST API) in front of function processes: each HTTP request becomes the
 /// REST proxy event of its route — matched by the route table, which `template.yaml`'s paths
 /// equal — for that route's function, and the function's streamed answer becomes the HTTP

@@ -735,6 +735,61 @@ pub trait TokenProbe: Send + Sync {
     async fn waiting(&self, name: &str) -> String;
 }
 
+/// Handlers for the contract machine, for the executors that call handlers of ours (the
+/// local one, and the Step Functions stand-in behind the AWS adapter): they ask approver
+/// `a1` and record the wait's token for [`workflow`]'s checks.
+#[derive(Default)]
+pub struct WorkflowHarness {
+    tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    recorded: tokio::sync::Notify,
+}
+
+#[async_trait::async_trait]
+impl keiyaku_workflow::TaskHandlers for WorkflowHarness {
+    async fn invoke(
+        &self,
+        handler: &str,
+        payload: serde_json::Value,
+        token: Option<String>,
+    ) -> Result<serde_json::Value, keiyaku_workflow::TaskFailure> {
+        use serde_json::json;
+        Ok(match handler {
+            "next_step" => json!({ "kind": "approval", "party_id": "a1", "timeout_seconds": 3600 }),
+            "record_wait" => {
+                let doc = payload["document_id"].as_str().unwrap().to_owned();
+                self.tokens.lock().unwrap().insert(doc, token.unwrap());
+                self.recorded.notify_waiters();
+                json!({})
+            }
+            "notify" => json!({ "status": "rejected" }),
+            other => {
+                return Err(keiyaku_workflow::TaskFailure::new(
+                    "Keiyaku.NonRetryable",
+                    format!("not in this harness: {other}"),
+                ));
+            }
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenProbe for WorkflowHarness {
+    async fn waiting(&self, name: &str) -> String {
+        loop {
+            let notified = self.recorded.notified();
+            tokio::pin!(notified);
+            // Registered before looking, so a token recorded in between still wakes it.
+            notified.as_mut().enable();
+            if let Some(t) = self.tokens.lock().unwrap().get(name) {
+                return t.clone();
+            }
+            tokio::time::timeout(std::time::Duration::from_secs(10), notified)
+                .await
+                .expect("the wait records its token");
+        }
+    }
+}
+
 /// Every Workflow check, on the contract machine whose handlers the harness makes answer:
 /// `next_step` with an approval by `a1`, `record_wait` with an acknowledgement (recording
 /// the token for `tokens`), and `notify` with `{"status": "rejected"}`. Starting is

@@ -122,66 +122,13 @@ async fn the_timer_table_keeps_the_scheduler_contract() {
     keiyaku_contract::scheduler(Arc::new(table), &TimerProbe(store), now).await;
 }
 
-/// Handlers for the contract machine that ask approver `a1` and record the wait's token.
-#[derive(Default)]
-struct Approvals {
-    tokens: std::sync::Mutex<std::collections::HashMap<String, String>>,
-    recorded: tokio::sync::Notify,
-}
-
-#[async_trait::async_trait]
-impl keiyaku_workflow::TaskHandlers for Approvals {
-    async fn invoke(
-        &self,
-        handler: &str,
-        payload: serde_json::Value,
-        token: Option<String>,
-    ) -> Result<serde_json::Value, keiyaku_workflow::TaskFailure> {
-        use serde_json::json;
-        Ok(match handler {
-            "next_step" => json!({ "kind": "approval", "party_id": "a1", "timeout_seconds": 3600 }),
-            "record_wait" => {
-                let doc = payload["document_id"].as_str().unwrap().to_owned();
-                self.tokens.lock().unwrap().insert(doc, token.unwrap());
-                self.recorded.notify_waiters();
-                json!({})
-            }
-            "notify" => json!({ "status": "rejected" }),
-            other => {
-                return Err(keiyaku_workflow::TaskFailure::new(
-                    "Keiyaku.NonRetryable",
-                    format!("not in this harness: {other}"),
-                ));
-            }
-        })
-    }
-}
-
-#[async_trait::async_trait]
-impl keiyaku_contract::TokenProbe for Approvals {
-    async fn waiting(&self, name: &str) -> String {
-        loop {
-            let notified = self.recorded.notified();
-            tokio::pin!(notified);
-            // Registered before looking, so a token recorded in between still wakes it.
-            notified.as_mut().enable();
-            if let Some(t) = self.tokens.lock().unwrap().get(name) {
-                return t.clone();
-            }
-            tokio::time::timeout(std::time::Duration::from_secs(10), notified)
-                .await
-                .expect("the wait records its token");
-        }
-    }
-}
-
 #[tokio::test]
 async fn the_executor_keeps_the_workflow_contract() {
     let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
     let dir = tempfile::tempdir().unwrap();
     let store =
         Arc::new(SqliteItemStore::open(&dir.path().join("items.db"), clock.clone()).unwrap());
-    let handlers = Arc::new(Approvals::default());
+    let handlers = Arc::new(keiyaku_contract::WorkflowHarness::default());
     let runner = keiyaku_workflow::Runner::new(
         store,
         clock,

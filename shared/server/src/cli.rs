@@ -36,6 +36,26 @@ enum Command {
     /// Manage who may use the ops view.
     #[command(subcommand)]
     Operator(OperatorCommand),
+    /// Serve a stand-in for AWS Step Functions (the API the AWS shape uses) that runs the
+    /// contract machine, invoking its task functions through a local Lambda Invoke API.
+    StepFunctions(StepFunctionsArgs),
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct StepFunctionsArgs {
+    /// Address to listen on (loopback only).
+    #[arg(long, default_value = "127.0.0.1:8083")]
+    addr: SocketAddr,
+    /// Where executions are kept.
+    #[arg(long, default_value = "./keiyaku-step-functions")]
+    data_dir: PathBuf,
+    /// The Lambda Invoke API that runs the task functions, each named by its handler
+    /// (`seal`, `next_step`, …), e.g. http://127.0.0.1:9001.
+    #[arg(long)]
+    lambda_endpoint: String,
+    /// A folder with contract.asl.json and tasks.json to run instead of the built-in ones.
+    #[arg(long, env = "KEIYAKU_STATEMACHINES")]
+    statemachines: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -180,8 +200,30 @@ pub fn run() -> ExitCode {
         Some(Command::Operator(OperatorCommand::Grant { email, data_dir })) => {
             runtime.block_on(grant_operator(&email, data_dir))
         }
+        Some(Command::StepFunctions(args)) => runtime.block_on(step_functions(args)),
         None => runtime.block_on(serve(cli.serve)),
     }
+}
+
+async fn step_functions(args: StepFunctionsArgs) -> ExitCode {
+    let running = match server::step_functions::start(
+        args.addr,
+        &args.data_dir,
+        &args.lambda_endpoint,
+        args.statemachines,
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("keiyaku: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("keiyaku step-functions: listening on {}", running.url);
+    stopped().await;
+    running.stop().await;
+    ExitCode::SUCCESS
 }
 
 async fn seal(args: SealArgs) -> ExitCode {
@@ -378,26 +420,28 @@ async fn serve(args: ServeArgs) -> ExitCode {
         running.url,
         running.data_dir.display()
     );
-    let stop = async {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(t) => t,
-                    Err(_) => return ctrl_c.await.unwrap_or(()),
-                };
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
-            }
-        }
-        #[cfg(not(unix))]
-        ctrl_c.await.unwrap_or(());
-    };
-    stop.await;
+    stopped().await;
     running.stop().await;
     ExitCode::SUCCESS
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn stopped() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => return ctrl_c.await.unwrap_or(()),
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await.unwrap_or(());
 }
 
 async fn grant_operator(email: &str, data_dir: PathBuf) -> ExitCode {

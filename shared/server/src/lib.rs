@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod listen;
+pub mod step_functions;
 
 use std::net::SocketAddr;
 use std::os::unix::fs::DirBuilderExt;

@@ -176,6 +176,13 @@ impl Inner {
         Ok(id)
     }
 
+    /// The execution holding `name` under `machine`.
+    pub(crate) async fn named(&self, machine: &str, name: &str) -> Result<ExecutionId> {
+        let item = self.items.get(&layout::name_key(machine, name)).await?;
+        let item = item.ok_or_else(|| WorkflowError::ExecutionDoesNotExist(name.to_string()))?;
+        Ok(serde_json::from_value::<NameRecord>(item.body)?.execution)
+    }
+
     /// The execution already holding `name`, when a start with `input` may return it.
     pub(crate) async fn existing(
         &self,

@@ -330,6 +330,11 @@ impl Runner {
         }
     }
 
+    /// The execution that `machine` started under `name` (what an execution ARN names).
+    pub async fn execution_named(&self, machine: &str, name: &str) -> Result<ExecutionId> {
+        self.inner.named(machine, name).await
+    }
+
     /// `DescribeExecution`.
     pub async fn describe_execution(&self, id: &ExecutionId) -> Result<Description> {
         let (head, exec) = self.inner.read_snapshot(id).await?;

@@ -331,6 +331,11 @@ async fn a_contract_runs_task_wait_callback_and_choice_to_success() {
         Some(json!({"doc": "d1", "prep": {"ready": true}, "answer": {"decision": "agree"}}))
     );
     assert!(d.execution_arn.ends_with(":execution:contract:doc-1"));
+    assert_eq!(r.execution_named("contract", "doc-1").await.unwrap(), id);
+    assert!(matches!(
+        r.execution_named("contract", "doc-2").await,
+        Err(WorkflowError::ExecutionDoesNotExist(_))
+    ));
     assert_eq!(
         r.next_timer_due().await.unwrap(),
         None,
