@@ -3,7 +3,8 @@
 //! responses and workflow invocations with payloads or the errors the machine matches; a
 //! misconfigured one stops at start naming the variable.
 
-use keiyaku_tests::lambda::{Answer, ApiGateway, LambdaFunction, function_binary};
+use keiyaku_tests::lambda::{Answer, ApiGateway, LambdaFunction, LambdaService, function_binary};
+use keiyaku_workflow::TaskHandlers;
 use serde_json::{Value, json};
 
 fn fixture(name: &str) -> Value {
@@ -70,19 +71,26 @@ async fn a_task_function_fails_with_the_error_the_machine_matches() {
         ],
     )
     .await;
-    match task
-        .invoke(json!({ "team_id": "t1", "document_id": "d1", "send": 1 }))
+    // Through the Lambda Invoke API, as the Step Functions stand-in calls it: the function
+    // error arrives as the failure the machine's Retry/Catch match.
+    let lambda = LambdaService::start().await;
+    lambda.add("next_step", task);
+    let invoke = keiyaku_server::step_functions::LambdaInvoke::new(&lambda.url).unwrap();
+    let failure = invoke
+        .invoke(
+            "next_step",
+            json!({ "team_id": "t1", "document_id": "d1", "send": 1 }),
+            None,
+        )
         .await
-    {
-        Answer::Error {
-            error_type,
-            message,
-        } => {
-            assert_eq!(error_type, "Keiyaku.NonRetryable");
-            assert!(message.contains("phase"), "{message}");
-        }
-        other => panic!("not an error: {other:?}"),
-    }
+        .unwrap_err();
+    assert_eq!(failure.error, "Keiyaku.NonRetryable");
+    assert!(failure.cause.contains("phase"), "{}", failure.cause);
+    let missing = invoke.invoke("no_such_task", json!({}), None).await;
+    assert_eq!(
+        missing.unwrap_err().error,
+        "Lambda.ResourceNotFoundException"
+    );
 }
 
 #[tokio::test]

@@ -589,6 +589,30 @@ mod tests {
         assert_eq!(execution_of(machine).unwrap_err().code, "InvalidArn");
     }
 
+    #[tokio::test]
+    async fn it_listens_on_loopback_only_and_invokes_http_endpoints_only() {
+        let dir = std::env::temp_dir().join(format!("keiyaku-sfn-{}", std::process::id()));
+        let refused = start(
+            "0.0.0.0:0".parse().unwrap(),
+            &dir,
+            "http://127.0.0.1:9",
+            None,
+        )
+        .await
+        .err()
+        .unwrap();
+        assert!(refused.to_string().contains("loopback only"), "{refused}");
+        let refused = LambdaInvoke::new("file:///tmp").err().unwrap();
+        assert!(
+            refused.to_string().contains("not an http(s) URL"),
+            "{refused}"
+        );
+        assert!(
+            !dir.exists(),
+            "nothing is made before the address is accepted"
+        );
+    }
+
     #[test]
     fn page_sizes_follow_step_functions() {
         assert_eq!(max_results(&json!({})).unwrap(), 100);
