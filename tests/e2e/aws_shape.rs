@@ -7,18 +7,12 @@
 //! through the Lambda Invoke API. A contract goes from sign-up to a B-LTA file with nothing
 //! of the local shape in between.
 
-use std::collections::HashMap;
-use std::time::Duration;
-
 use keiyaku_core::ports::Workflow;
-use keiyaku_tests::lambda::{ApiGateway, LambdaFunction, LambdaService};
-use keiyaku_tests::{Client, Mail, PASSWORD, TestApp, parse_mail};
+use keiyaku_tests::aws_shape::{AwsShape, MACHINE_ARN, eventually, status_of};
 use serde_json::{Value, json};
 
-use crate::aws::Moto;
-
 /// The routes this life cycle takes.
-const ROUTES: [&str; 14] = [
+const ROUTES: [&str; 13] = [
     "signup",
     "verify_email",
     "login",
@@ -32,227 +26,14 @@ const ROUTES: [&str; 14] = [
     "recipient_document",
     "recipient_file",
     "recipient_agree",
-    "list_documents",
 ];
-
-const MACHINE_ARN: &str = "arn:aws:states:ap-northeast-1:123456789012:stateMachine:contract";
-
-/// Every message SES took from `domain`'s sender, read back from moto's
-/// `GET /moto-api/data.json`.
-async fn ses_mails(moto_url: &str, domain: &str) -> Vec<Mail> {
-    let http = reqwest::Client::new();
-    // moto's data.json reads every S3 object's restore status, which fails for another
-    // test's multipart upload part: held at its first status, it is only read.
-    let held = http
-        .post(format!("{moto_url}/moto-api/state-manager/set-transition"))
-        .json(&json!({
-            "model_name": "s3::keyrestore",
-            "transition": { "progression": "manual", "times": 1_000_000_000 }
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert!(held.status().is_success());
-    let from = format!("@{domain}>");
-    for _ in 0..150 {
-        let answer = http
-            .get(format!("{moto_url}/moto-api/data.json"))
-            .send()
-            .await
-            .unwrap();
-        // It also fails while another test's multipart upload changes what it reads.
-        if answer.status().is_success() {
-            let data: Value = answer.json().await.unwrap();
-            return data["ses"]["RawMessage"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|m| m["raw_data"].as_str())
-                .filter(|raw| raw.contains(&from))
-                .map(|raw| parse_mail(raw.as_bytes()))
-                .collect();
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("moto's data.json kept failing");
-}
-
-/// Waits (at most two minutes) until `check` finds what it looks for.
-async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Some(found) = check().await {
-            return found;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "waited two minutes for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-/// The newest mail to `to` whose text holds `marker`, once SES has it.
-async fn mail_to(moto_url: &str, domain: &str, to: &str, marker: &str) -> Mail {
-    eventually(&format!("a mail to {to} with {marker}"), async || {
-        ses_mails(moto_url, domain)
-            .await
-            .into_iter()
-            .rev()
-            .find(|m| m.to == to && m.text.contains(marker))
-    })
-    .await
-}
-
-/// Signs up through the gateway, confirms the address from the mail SES took, logs in.
-async fn account(gateway: &str, moto_url: &str, domain: &str, email: &str, name: &str) -> Client {
-    let http = reqwest::Client::new();
-    let r = http
-        .post(format!("{gateway}/api/v1/auth/signup"))
-        .json(&json!({ "email": email, "name": name, "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        r.status(),
-        202,
-        "sign-up of {email}: {}",
-        r.text().await.unwrap()
-    );
-    let token = mail_to(moto_url, domain, email, "/verify-email#")
-        .await
-        .link_token("/verify-email#");
-    let r = http
-        .post(format!("{gateway}/api/v1/auth/verify-email"))
-        .json(&json!({ "token": token }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "verification of {email}");
-    let r = http
-        .post(format!("{gateway}/api/v1/auth/login"))
-        .json(&json!({ "email": email, "password": PASSWORD, "mode": "token" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "login of {email}");
-    let body: Value = r.json().await.unwrap();
-    Client::with_token(gateway, body["token"].as_str().unwrap())
-}
-
-async fn status_of(sender: &Client, id: &str) -> Value {
-    sender
-        .get(&format!("/api/v1/documents/{id}"))
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["status"]
-        .clone()
-}
-
-/// Opens the recipient's mailed link (with `code`) through the gateway and agrees.
-async fn agree(gateway: &str, mail: &Mail, code: Option<&str>) {
-    let (status, view, recipient) =
-        Client::open_link(gateway, &mail.link_token("/r/#"), code).await;
-    assert_eq!(status, 200, "{view}");
-    assert_eq!(view["can_answer"], true, "{view}");
-    let recipient = recipient.unwrap();
-    let file = recipient.get("/api/v1/r/file").await;
-    assert_eq!(file.status(), 200);
-    assert!(file.bytes().await.unwrap().starts_with(b"%PDF-"));
-    let r = recipient.post_json("/api/v1/r/agree", json!({})).await;
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-}
 
 #[tokio::test]
 async fn a_contract_runs_its_whole_life_on_the_function_binaries_behind_the_aws_stand_ins() {
-    let authority = TestApp::spawn_with_public_tsa().await;
-    let moto = Moto::new().await;
-    let sealing_key = moto.certified_sealing_key(&authority).await;
-    // The TSA and the CA (in the test server) tell the real time, as the seals' own clocks do.
-    let clock = authority.clock.clone();
-    let ticking = tokio::spawn(async move {
-        loop {
-            crate::aws::keep_real_time(&clock);
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    });
-    let domain = format!("{}.example.jp", moto.table);
-    let config = moto.config.clone();
-    aws_sdk_sesv2::Client::new(&config)
-        .create_email_identity()
-        .email_identity(&domain)
-        .send()
-        .await
-        .unwrap();
-    let schedule_group = format!("{}-jobs", moto.table);
-    aws_sdk_scheduler::Client::new(&config)
-        .create_schedule_group()
-        .name(&schedule_group)
-        .send()
-        .await
-        .unwrap();
-
-    // Step Functions: the stand-in, its tasks invoking the task functions by handler name.
-    let lambda = LambdaService::start().await;
-    let work = tempfile::tempdir().unwrap();
-    let step_functions = keiyaku_server::step_functions::start(
-        "127.0.0.1:0".parse().unwrap(),
-        work.path(),
-        &lambda.url,
-        None,
-    )
-    .await
-    .unwrap();
-
-    let env: Vec<(&str, String)> = vec![
-        ("KEIYAKU_PUBLIC_URL", "https://keiyaku.example.jp".into()),
-        ("KEIYAKU_MAIL_FROM", format!("keiyaku <no-reply@{domain}>")),
-        ("KEIYAKU_TABLE", moto.table.clone()),
-        ("KEIYAKU_DOCUMENTS_BUCKET", moto.documents.clone()),
-        ("KEIYAKU_STAGING_BUCKET", moto.staging.clone()),
-        (
-            "KEIYAKU_STAGING_URL",
-            format!("{}/{}", moto.url, moto.staging),
-        ),
-        ("KEIYAKU_S3_FORCE_PATH_STYLE", "true".into()),
-        ("KEIYAKU_DATA_KEY", moto.data_key.clone()),
-        ("KEIYAKU_MAC_KEY", moto.mac_key.clone()),
-        ("KEIYAKU_SEALING_KEY", sealing_key),
-        ("KEIYAKU_TSA_URL", format!("{}/api/v1/tsa", authority.url)),
-        ("KEIYAKU_STATE_MACHINE_ARN", MACHINE_ARN.into()),
-        ("KEIYAKU_SCHEDULE_GROUP", schedule_group),
-        (
-            "KEIYAKU_SCHEDULER_TARGET_ARN",
-            "arn:aws:lambda:ap-northeast-1:123456789012:function:keiyaku-jobs".into(),
-        ),
-        (
-            "KEIYAKU_SCHEDULER_ROLE_ARN",
-            "arn:aws:iam::123456789012:role/keiyaku-scheduler".into(),
-        ),
-        ("AWS_ENDPOINT_URL", moto.url.clone()),
-        ("AWS_ENDPOINT_URL_SFN", step_functions.url.clone()),
-        ("AWS_ACCESS_KEY_ID", "testing".into()),
-        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-    ];
-    let handlers = keiyaku_workflow::substitutions().unwrap();
-    for arn in handlers.values() {
-        let handler = keiyaku_workflow::handler_name(arn);
-        let binary = format!("task-{}", handler.replace('_', "-"));
-        lambda.add(handler, LambdaFunction::start(&binary, &env).await);
-    }
-    let mut routes = HashMap::new();
-    for route in ROUTES {
-        routes.insert(
-            route,
-            LambdaFunction::start(&route.replace('_', "-"), &env).await,
-        );
-    }
-    let gateway = ApiGateway::start(routes).await;
-    let (url, moto_url) = (gateway.url.as_str(), moto.url.as_str());
-
-    let sender = account(url, moto_url, &domain, "taro@example.jp", "山田 太郎").await;
-    let boss = account(url, moto_url, &domain, "boss@example.jp", "承認 一郎").await;
+    let shape = AwsShape::start(&ROUTES).await;
+    let moto = &shape.moto;
+    let sender = shape.account("taro@example.jp", "山田 太郎").await;
+    let boss = shape.account("boss@example.jp", "承認 一郎").await;
 
     // Uploaded through the presigned POST to moto's staging bucket.
     let created = sender
@@ -281,13 +62,9 @@ async fn a_contract_runs_its_whole_life_on_the_function_binaries_behind_the_aws_
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
 
     // The approver is asked by mail (the record_wait task function, through SES).
-    mail_to(
-        moto_url,
-        &domain,
-        "boss@example.jp",
-        &format!("/documents/{id}"),
-    )
-    .await;
+    shape
+        .mail_to("boss@example.jp", &format!("/documents/{id}"))
+        .await;
     assert_eq!(status_of(&sender, &id).await, "awaiting_approval");
     let r = boss
         .post_json(&format!("/api/v1/documents/{id}/approve"), json!({}))
@@ -296,10 +73,10 @@ async fn a_contract_runs_its_whole_life_on_the_function_binaries_behind_the_aws_
 
     // Sealed when sent (the seal task: KMS signs, the TSA stamps), then each recipient in
     // order, through the link SES took.
-    let hanako = mail_to(moto_url, &domain, "hanako@example.jp", "/r/#").await;
-    agree(url, &hanako, None).await;
-    let jiro = mail_to(moto_url, &domain, "jiro@example.jp", "/r/#").await;
-    agree(url, &jiro, Some("1234")).await;
+    let hanako = shape.mail_to("hanako@example.jp", "/r/#").await;
+    shape.agree(&hanako, None).await;
+    let jiro = shape.mail_to("jiro@example.jp", "/r/#").await;
+    shape.agree(&jiro, Some("1234")).await;
 
     eventually("the document to complete", async || {
         (status_of(&sender, &id).await == "completed").then_some(())
@@ -323,7 +100,7 @@ async fn a_contract_runs_its_whole_life_on_the_function_binaries_behind_the_aws_
     );
 
     // The file in moto's S3 is encrypted; through its route it is B-LTA, valid.
-    let stored = crate::aws::objects(&moto.s3, &moto.documents).await;
+    let stored = keiyaku_tests::moto::objects(&moto.s3, &moto.documents).await;
     assert!(stored.iter().any(|k| k.contains(&id)), "{stored:?}");
     for key in stored.iter().filter(|k| k.contains(&id)) {
         let blob = moto
@@ -350,7 +127,7 @@ async fn a_contract_runs_its_whole_life_on_the_function_binaries_behind_the_aws_
         .bytes()
         .await
         .unwrap();
-    let root = std::fs::read(authority.data_dir().join("pki/root.pem")).unwrap();
+    let root = std::fs::read(shape.authority.data_dir().join("pki/root.pem")).unwrap();
     let anchors = keiyaku_pdf::verify::load_anchors(&root).unwrap();
     let report =
         keiyaku_pdf::verify::verify(&pdf, &anchors, time::OffsetDateTime::now_utc()).unwrap();
@@ -374,7 +151,7 @@ async fn a_contract_runs_its_whole_life_on_the_function_binaries_behind_the_aws_
     }
 
     // Each party got the completed file once, and no message went out twice.
-    let mails = ses_mails(moto_url, &domain).await;
+    let mails = shape.mails().await;
     let mut ids: Vec<&str> = mails.iter().map(|m| m.message_id.as_str()).collect();
     ids.sort_unstable();
     let count = ids.len();
@@ -398,8 +175,8 @@ async fn a_contract_runs_its_whole_life_on_the_function_binaries_behind_the_aws_
     // Functions API by the AWS shape's own adapter.
     let workflow = keiyaku_aws::StepFunctionsWorkflow::new(
         aws_sdk_sfn::Client::from_conf(
-            aws_sdk_sfn::config::Builder::from(&config)
-                .endpoint_url(&step_functions.url)
+            aws_sdk_sfn::config::Builder::from(&moto.config)
+                .endpoint_url(&shape.step_functions.url)
                 .build(),
         ),
         MACHINE_ARN.into(),
@@ -441,9 +218,7 @@ async fn a_contract_runs_its_whole_life_on_the_function_binaries_behind_the_aws_
         Err(keiyaku_core::ports::WorkflowError::NotFound)
     ));
 
-    step_functions.stop().await;
-    ticking.abort();
-    authority.stop().await;
+    shape.stop().await;
 }
 
 /// The Step Functions stand-in keeps the Workflow contract behind the AWS shape's adapter

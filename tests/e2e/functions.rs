@@ -121,7 +121,7 @@ async fn a_misconfigured_function_stops_at_start_naming_the_variable() {
 /// same handlers as locally; a path no route has is answered as API Gateway does.
 #[tokio::test]
 async fn requests_reach_their_route_s_function_through_api_gateway() {
-    let moto = crate::aws::Moto::new().await;
+    let moto = keiyaku_tests::moto::Moto::new().await;
     let env = vec![
         public_url(),
         ("KEIYAKU_TABLE", moto.table.clone()),

@@ -52,6 +52,9 @@ struct Inner {
 struct Runtime {
     events: Arc<tokio::sync::Mutex<mpsc::Receiver<Invocation>>>,
     inner: Arc<Mutex<Inner>>,
+    /// When the function first asked for work: the end of its start-up.
+    first_poll: Arc<std::sync::OnceLock<std::time::Instant>>,
+    polled: Arc<tokio::sync::Notify>,
 }
 
 /// One function process behind its own Runtime API.
@@ -59,12 +62,23 @@ pub struct LambdaFunction {
     events: mpsc::Sender<Invocation>,
     child: std::process::Child,
     server: tokio::task::JoinHandle<()>,
+    spawned: std::time::Instant,
+    first_poll: Arc<std::sync::OnceLock<std::time::Instant>>,
+    polled: Arc<tokio::sync::Notify>,
+    invocations: Mutex<Vec<std::time::Duration>>,
 }
 
 /// The function binary `name` (built beside the test binaries by `cargo build --workspace`).
 pub fn function_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().and_then(|p| p.parent()).unwrap().join(name);
+    let dir = exe.parent().unwrap();
+    // Test binaries live in target/debug/deps, other binaries in target/debug.
+    let dir = if dir.ends_with("deps") {
+        dir.parent().unwrap()
+    } else {
+        dir
+    };
+    let bin = dir.join(name);
     assert!(
         bin.exists(),
         "{bin:?} missing: build the workspace first (tests/run does)"
@@ -73,6 +87,9 @@ pub fn function_binary(name: &str) -> PathBuf {
 }
 
 async fn next(State(rt): State<Runtime>) -> Response {
+    if rt.first_poll.set(std::time::Instant::now()).is_ok() {
+        rt.polled.notify_waiters();
+    }
     let Some((event, answer)) = rt.events.lock().await.recv().await else {
         // The test is over: no more events; the function waits here until it is killed.
         return std::future::pending().await;
@@ -162,11 +179,23 @@ impl LambdaFunction {
     /// Starts function binary `name` with `env` (its configuration), behind a Runtime API
     /// of its own on loopback.
     pub async fn start(name: &str, env: &[(&str, String)]) -> LambdaFunction {
+        Self::start_binary(&function_binary(name), name, env).await
+    }
+
+    /// Starts the function binary at `path` as function `name`.
+    pub async fn start_binary(
+        path: &std::path::Path,
+        name: &str,
+        env: &[(&str, String)],
+    ) -> LambdaFunction {
         let (events, receiver) = mpsc::channel(1);
         let rt = Runtime {
             events: Arc::new(tokio::sync::Mutex::new(receiver)),
             inner: Arc::default(),
+            first_poll: Arc::default(),
+            polled: Arc::default(),
         };
+        let (first_poll, polled) = (rt.first_poll.clone(), rt.polled.clone());
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
             .route(
@@ -180,7 +209,8 @@ impl LambdaFunction {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        let child = std::process::Command::new(function_binary(name))
+        let spawned = std::time::Instant::now();
+        let child = std::process::Command::new(path)
             .env_clear()
             .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
@@ -196,17 +226,46 @@ impl LambdaFunction {
             events,
             child,
             server,
+            spawned,
+            first_poll,
+            polled,
+            invocations: Mutex::default(),
+        }
+    }
+
+    /// Its start-up: from the process's start to its first request for work (waits for it,
+    /// at most a minute).
+    pub async fn start_up(&self) -> std::time::Duration {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let polled = self.polled.notified();
+            tokio::pin!(polled);
+            polled.as_mut().enable();
+            if let Some(at) = self.first_poll.get() {
+                return *at - self.spawned;
+            }
+            tokio::time::timeout_at(deadline, polled)
+                .await
+                .expect("the function asks for work within a minute");
         }
     }
 
     /// Invokes the function with `event` and waits (at most a minute) for its answer.
     pub async fn invoke(&self, event: Value) -> Answer {
         let (tx, rx) = oneshot::channel();
+        let sent = std::time::Instant::now();
         self.events.send((event, tx)).await.unwrap();
-        tokio::time::timeout(std::time::Duration::from_secs(60), rx)
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(60), rx)
             .await
             .expect("the function answers within a minute")
-            .expect("the function answers")
+            .expect("the function answers");
+        self.invocations.lock().unwrap().push(sent.elapsed());
+        answer
+    }
+
+    /// How long each invocation so far took, from the event's handing over to the answer.
+    pub fn invocations(&self) -> Vec<std::time::Duration> {
+        self.invocations.lock().unwrap().clone()
     }
 }
 
@@ -285,6 +344,11 @@ impl LambdaService {
         }
     }
 
+    /// The function served under `name`.
+    pub fn function(&self, name: &str) -> Option<Arc<LambdaFunction>> {
+        self.functions.lock().unwrap().get(name).cloned()
+    }
+
     /// Serves `function` under `name`.
     pub fn add(&self, name: &str, function: LambdaFunction) {
         self.functions
@@ -308,6 +372,7 @@ impl Drop for LambdaService {
 pub struct ApiGateway {
     /// Where it listens (`http://127.0.0.1:<port>`).
     pub url: String,
+    functions: Functions,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -461,9 +526,10 @@ static REQUESTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::ne
 impl ApiGateway {
     /// Serves `functions` (by route name) on a loopback port.
     pub async fn start(functions: HashMap<&'static str, LambdaFunction>) -> ApiGateway {
+        let functions: Functions = Arc::new(functions);
         let app = Router::new()
             .fallback(gateway)
-            .with_state(Arc::new(functions));
+            .with_state(functions.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let server = tokio::spawn(async move {
@@ -473,7 +539,16 @@ impl ApiGateway {
             )
             .await;
         });
-        ApiGateway { url, server }
+        ApiGateway {
+            url,
+            functions,
+            server,
+        }
+    }
+
+    /// The function of route `route`.
+    pub fn function(&self, route: &str) -> Option<&LambdaFunction> {
+        self.functions.get(route)
     }
 }
 

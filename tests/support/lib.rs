@@ -2,7 +2,9 @@
 //! test moves, or the real binary as a separate process), an HTTP client that keeps the
 //! session, and readers for the maildir, the database and the blob folder.
 
+pub mod aws_shape;
 pub mod lambda;
+pub mod moto;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
