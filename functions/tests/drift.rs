@@ -1,7 +1,7 @@
 //! The functions and what they serve cannot drift apart: one binary for each route deployed
 //! to AWS and for each workflow task of `statemachines/tasks.json` (and one for scheduled
-//! jobs), each calling into `keiyaku-lambda` with its own name, none built as a test, and
-//! no binary left over.
+//! jobs), each calling into `keiyaku-lambda` with its own name and the ports
+//! `infra/ports.json` lists for it, none built as a test, and no binary left over.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -22,13 +22,38 @@ fn binaries() -> BTreeMap<String, String> {
         .collect()
 }
 
-/// What each binary's `main` must call.
+/// A port's constant in `keiyaku_lambda::compose::port` (`LinkMacs` → `LINK_MACS`).
+fn constant(port: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in port.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
+/// What each binary must call: its route's, task's or the jobs' function, holding the
+/// ports `infra/ports.json` lists for it (the table its IAM policy follows from).
 fn expected() -> BTreeMap<String, String> {
+    let ports: BTreeMap<String, Vec<String>> = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(DIR).join("../infra/ports.json")).unwrap(),
+    )
+    .unwrap();
+    let held = |function: &str| {
+        let names: Vec<String> = ports[function].iter().map(|p| constant(p)).collect();
+        format!("[{}]", names.join(", "))
+    };
     let mut calls = BTreeMap::new();
     for route in ROUTES.iter().filter(|r| r.shape == Shape::Both) {
         calls.insert(
             route.name.replace('_', "-"),
-            format!("keiyaku_lambda::route_main(\"{}\")", route.name),
+            format!(
+                "keiyaku_lambda::route_function!({}, {});",
+                route.name,
+                held(route.name)
+            ),
         );
     }
     let tasks: serde_json::Map<String, serde_json::Value> = serde_json::from_str(
@@ -39,10 +64,16 @@ fn expected() -> BTreeMap<String, String> {
         let handler = entry["handler"].as_str().unwrap();
         calls.insert(
             format!("task-{}", handler.replace('_', "-")),
-            format!("keiyaku_lambda::task_main(\"{handler}\")"),
+            format!(
+                "keiyaku_lambda::task_function!({handler}, {});",
+                held(&format!("task:{handler}"))
+            ),
         );
     }
-    calls.insert("jobs".into(), "keiyaku_lambda::jobs_main()".into());
+    calls.insert(
+        "jobs".into(),
+        format!("keiyaku_lambda::jobs_function!({});", held("jobs")),
+    );
     calls
 }
 
@@ -57,12 +88,12 @@ fn one_binary_per_route_and_task_each_calling_its_own() {
     );
     for (name, call) in &expected {
         assert!(
-            binaries[name].contains(&format!("{call}.await")),
+            binaries[name].contains(call.as_str()),
             "{name} calls {call}"
         );
         assert!(
-            binaries[name].lines().count() <= 8,
-            "{name}'s main stays a few lines"
+            binaries[name].lines().count() <= 4,
+            "{name} stays a doc line and its call"
         );
     }
     // Every binary is declared, and none is built as a test target.

@@ -160,7 +160,7 @@ async fn a_function_composed_from_its_environment_seals_to_long_term_form() {
         let ports = keiyaku_lambda::compose::ports_of(function);
         async move {
             let env = keiyaku_lambda::env::Env::new(move |name: &str| vars.get(name).cloned());
-            keiyaku_lambda::compose::services(&env, &config, &ports?).await
+            keiyaku_lambda::compose::services(&env, &config, ports?).await
         }
     };
     assert!(keiyaku_lambda::compose::ports_of("no_such_function").is_err());
@@ -205,7 +205,12 @@ async fn a_function_composed_from_its_environment_seals_to_long_term_form() {
     ))
     .unwrap();
     let response = tower::ServiceExt::oneshot(
-        keiyaku_lambda::http::route_service(services, "openapi").unwrap(),
+        keiyaku_lambda::http::route_service(
+            services,
+            "openapi",
+            keiyaku_api::route_handler!(openapi),
+        )
+        .unwrap(),
         lambda_http::request::from_str(&event).unwrap(),
     )
     .await

@@ -1,6 +1,3 @@
 //! `POST /api/v1/documents/{id}/approve`.
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::route_main("approve_document").await
-}
+keiyaku_lambda::route_function!(approve_document, [ITEMS, SCHEDULE, WORKFLOWS]);

@@ -1,6 +1,3 @@
 //! `POST /api/v1/documents/{id}/cancel`.
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::route_main("cancel_document").await
-}
+keiyaku_lambda::route_function!(cancel_document, [ITEMS, SCHEDULE, WORKFLOWS]);

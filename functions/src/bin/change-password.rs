@@ -1,6 +1,3 @@
 //! `POST /api/v1/auth/password`.
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::route_main("change_password").await
-}
+keiyaku_lambda::route_function!(change_password, [ITEMS]);

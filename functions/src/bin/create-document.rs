@@ -1,6 +1,3 @@
 //! `POST /api/v1/documents`.
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::route_main("create_document").await
-}
+keiyaku_lambda::route_function!(create_document, [BLOBS, ENCRYPT, ITEMS, STAGE]);

@@ -1,6 +1,3 @@
 //! `POST /api/v1/documents/uploads`.
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::route_main("create_upload").await
-}
+keiyaku_lambda::route_function!(create_upload, [ITEMS, SCHEDULE, STAGE]);

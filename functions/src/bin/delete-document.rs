@@ -1,6 +1,3 @@
 //! `DELETE /api/v1/documents/{id}`.
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::route_main("delete_document").await
-}
+keiyaku_lambda::route_function!(delete_document, [BLOBS, ITEMS]);

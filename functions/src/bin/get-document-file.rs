@@ -1,6 +1,3 @@
 //! `GET /api/v1/documents/{id}/file`.
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::route_main("get_document_file").await
-}
+keiyaku_lambda::route_function!(get_document_file, [BLOBS, DECRYPT, ITEMS]);

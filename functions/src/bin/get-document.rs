@@ -1,6 +1,3 @@
 //! `GET /api/v1/documents/{id}`.
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::route_main("get_document").await
-}
+keiyaku_lambda::route_function!(get_document, [ITEMS]);

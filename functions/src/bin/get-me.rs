@@ -1,6 +1,3 @@
 //! `GET /api/v1/me`.
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::route_main("get_me").await
-}
+keiyaku_lambda::route_function!(get_me, [ITEMS]);

@@ -1,6 +1,3 @@
 //! Scheduled jobs: what EventBridge Scheduler invokes at their time (reminders, clean-ups).
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::jobs_main().await
-}
+keiyaku_lambda::jobs_function!([BLOBS, ITEMS, LINK_MACS, MAIL, SCHEDULE, WORKFLOWS]);

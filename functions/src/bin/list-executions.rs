@@ -1,6 +1,3 @@
 //! `GET /api/v1/ops/executions`.
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::route_main("list_executions").await
-}
+keiyaku_lambda::route_function!(list_executions, [ITEMS, WORKFLOWS]);

@@ -1,6 +1,3 @@
 //! `GET /api/v1/me/tokens`.
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::route_main("list_tokens").await
-}
+keiyaku_lambda::route_function!(list_tokens, [ITEMS]);

@@ -1,6 +1,3 @@
 //! `POST /api/v1/r/agree`.
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::route_main("recipient_agree").await
-}
+keiyaku_lambda::route_function!(recipient_agree, [ITEMS, SCHEDULE, WORKFLOWS]);

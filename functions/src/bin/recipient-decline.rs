@@ -1,6 +1,3 @@
 //! `POST /api/v1/r/decline`.
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::route_main("recipient_decline").await
-}
+keiyaku_lambda::route_function!(recipient_decline, [ITEMS, SCHEDULE, WORKFLOWS]);

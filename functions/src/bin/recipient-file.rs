@@ -1,6 +1,3 @@
 //! `GET /api/v1/r/file`.
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::route_main("recipient_file").await
-}
+keiyaku_lambda::route_function!(recipient_file, [BLOBS, DECRYPT, ITEMS]);

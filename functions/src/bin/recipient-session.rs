@@ -1,6 +1,3 @@
 //! `POST /api/v1/r/session`.
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::route_main("recipient_session").await
-}
+keiyaku_lambda::route_function!(recipient_session, [ITEMS, MAIL]);

@@ -1,6 +1,3 @@
 //! `POST /api/v1/documents/{id}/recipients/{party_id}/reissue`.
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::route_main("reissue_link").await
-}
+keiyaku_lambda::route_function!(reissue_link, [ITEMS, LINK_MACS, MAIL]);

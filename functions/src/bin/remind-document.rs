@@ -1,6 +1,3 @@
 //! `POST /api/v1/documents/{id}/remind`.
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::route_main("remind_document").await
-}
+keiyaku_lambda::route_function!(remind_document, [ITEMS, LINK_MACS, MAIL]);

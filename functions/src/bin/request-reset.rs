@@ -1,6 +1,3 @@
 //! `POST /api/v1/auth/reset`.
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::route_main("request_reset").await
-}
+keiyaku_lambda::route_function!(request_reset, [ITEMS, MAIL]);

@@ -1,6 +1,3 @@
 //! `POST /api/v1/documents/{id}/recipients/{party_id}/revoke`.
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::route_main("revoke_link").await
-}
+keiyaku_lambda::route_function!(revoke_link, [ITEMS, LINK_MACS]);

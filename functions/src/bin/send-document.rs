@@ -1,6 +1,3 @@
 //! `POST /api/v1/documents/{id}/send`.
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::route_main("send_document").await
-}
+keiyaku_lambda::route_function!(send_document, [ITEMS, SCHEDULE, WORKFLOWS]);

@@ -1,6 +1,3 @@
 //! `POST /api/v1/auth/signup`.
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::route_main("signup").await
-}
+keiyaku_lambda::route_function!(signup, [ITEMS, MAIL]);

@@ -1,6 +1,3 @@
 //! The workflow task `complete` (`${CompleteFunctionArn}` in the state machine).
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::task_main("complete").await
-}
+keiyaku_lambda::task_function!(complete, [BLOBS, DECRYPT, ITEMS, LINK_MACS, MAIL, SCHEDULE]);

@@ -1,6 +1,3 @@
 //! The workflow task `expire` (`${ExpireFunctionArn}` in the state machine).
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::task_main("expire").await
-}
+keiyaku_lambda::task_function!(expire, [ITEMS, MAIL, SCHEDULE]);

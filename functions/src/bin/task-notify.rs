@@ -1,6 +1,3 @@
 //! The workflow task `notify` (`${NotifyFunctionArn}` in the state machine).
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::task_main("notify").await
-}
+keiyaku_lambda::task_function!(notify, [ITEMS, MAIL, SCHEDULE]);

@@ -1,6 +1,3 @@
 //! The workflow task `seal` (`${SealFunctionArn}` in the state machine).
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::task_main("seal").await
-}
+keiyaku_lambda::task_function!(seal, [BLOBS, DECRYPT, ENCRYPT, ITEMS, SEALING_PORTS]);

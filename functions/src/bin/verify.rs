@@ -1,6 +1,3 @@
 //! `POST /api/v1/verify`.
 
-#[tokio::main]
-async fn main() -> Result<(), keiyaku_lambda::Error> {
-    keiyaku_lambda::route_main("verify").await
-}
+keiyaku_lambda::route_function!(verify, [ANCHORS, BLOBS, ENCRYPT, ITEMS, STAGE]);

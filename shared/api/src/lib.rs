@@ -12,62 +12,200 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{MethodRouter, delete, get, patch, post, put};
+use axum::routing::MethodRouter;
 use keiyaku_core::routes::{ROUTES, Route, Shape};
 use keiyaku_core::{Error, Services};
 
 use crate::error::ApiError;
-use crate::handlers::{accounts, authority, contract, documents, ops, recipient, verification};
 
 /// What every handler gets.
 pub type AppState = Arc<Services>;
 
+/// The handler of route `$name` (its name in the route table) as a method router. The
+/// whole API's router and each Lambda function take their handlers from here; a function
+/// names its route at compile time, so only its own handler is linked into it.
+#[macro_export]
+macro_rules! route_handler {
+    (signup) => {
+        $crate::__routing::post($crate::handlers::accounts::signup)
+    };
+    (verify_email) => {
+        $crate::__routing::post($crate::handlers::accounts::verify_email)
+    };
+    (login) => {
+        $crate::__routing::post($crate::handlers::accounts::login)
+    };
+    (password_check) => {
+        $crate::__routing::post($crate::handlers::accounts::password_check)
+    };
+    (change_password) => {
+        $crate::__routing::post($crate::handlers::accounts::change_password)
+    };
+    (request_reset) => {
+        $crate::__routing::post($crate::handlers::accounts::request_reset)
+    };
+    (confirm_reset) => {
+        $crate::__routing::post($crate::handlers::accounts::confirm_reset)
+    };
+    (logout) => {
+        $crate::__routing::post($crate::handlers::accounts::logout)
+    };
+    (get_me) => {
+        $crate::__routing::get($crate::handlers::accounts::get_me)
+    };
+    (update_me) => {
+        $crate::__routing::patch($crate::handlers::accounts::update_me)
+    };
+    (list_tokens) => {
+        $crate::__routing::get($crate::handlers::accounts::list_tokens)
+    };
+    (revoke_token) => {
+        $crate::__routing::delete($crate::handlers::accounts::revoke_token)
+    };
+    (create_upload) => {
+        $crate::__routing::post($crate::handlers::documents::create_upload)
+    };
+    (receive_upload) => {
+        $crate::__routing::put($crate::handlers::documents::receive_upload)
+    };
+    (create_document) => {
+        $crate::__routing::post($crate::handlers::documents::create_document)
+    };
+    (list_documents) => {
+        $crate::__routing::get($crate::handlers::documents::list_documents)
+    };
+    (get_document) => {
+        $crate::__routing::get($crate::handlers::documents::get_document)
+    };
+    (update_document) => {
+        $crate::__routing::patch($crate::handlers::documents::update_document)
+    };
+    (delete_document) => {
+        $crate::__routing::delete($crate::handlers::documents::delete_document)
+    };
+    (get_document_file) => {
+        $crate::__routing::get($crate::handlers::documents::get_document_file)
+    };
+    (send_document) => {
+        $crate::__routing::post($crate::handlers::contract::send_document)
+    };
+    (approve_document) => {
+        $crate::__routing::post($crate::handlers::contract::approve_document)
+    };
+    (reject_document) => {
+        $crate::__routing::post($crate::handlers::contract::reject_document)
+    };
+    (cancel_document) => {
+        $crate::__routing::post($crate::handlers::contract::cancel_document)
+    };
+    (remind_document) => {
+        $crate::__routing::post($crate::handlers::contract::remind_document)
+    };
+    (reissue_link) => {
+        $crate::__routing::post($crate::handlers::contract::reissue_link)
+    };
+    (revoke_link) => {
+        $crate::__routing::post($crate::handlers::contract::revoke_link)
+    };
+    (recipient_session) => {
+        $crate::__routing::post($crate::handlers::recipient::open_session)
+    };
+    (recipient_document) => {
+        $crate::__routing::get($crate::handlers::recipient::document)
+    };
+    (recipient_file) => {
+        $crate::__routing::get($crate::handlers::recipient::file)
+    };
+    (recipient_agree) => {
+        $crate::__routing::post($crate::handlers::recipient::agree)
+    };
+    (recipient_decline) => {
+        $crate::__routing::post($crate::handlers::recipient::decline)
+    };
+    (list_executions) => {
+        $crate::__routing::get($crate::handlers::ops::list_executions)
+    };
+    (get_execution) => {
+        $crate::__routing::get($crate::handlers::ops::get_execution)
+    };
+    (retry_execution) => {
+        $crate::__routing::post($crate::handlers::ops::retry_execution)
+    };
+    (verify) => {
+        $crate::__routing::post($crate::handlers::verification::verify)
+    };
+    (openapi) => {
+        $crate::__routing::get($crate::openapi::openapi_json)
+    };
+    (ca_root_pem) => {
+        $crate::__routing::get($crate::handlers::authority::ca_root_pem)
+    };
+    (ca_root_cert) => {
+        $crate::__routing::get($crate::handlers::authority::ca_root_cert)
+    };
+    (ca_issuing_cert) => {
+        $crate::__routing::get($crate::handlers::authority::ca_issuing_cert)
+    };
+    (ca_root_crl) => {
+        $crate::__routing::get($crate::handlers::authority::ca_root_crl)
+    };
+    (ca_crl) => {
+        $crate::__routing::get($crate::handlers::authority::ca_crl)
+    };
+    (tsa) => {
+        $crate::__routing::post($crate::handlers::authority::tsa)
+    };
+}
+
+#[doc(hidden)]
+pub use axum::routing as __routing;
+
 /// The handler of a route in the table.
 pub fn method_router(route: &Route) -> Option<MethodRouter<AppState>> {
     Some(match route.name {
-        "signup" => post(accounts::signup),
-        "verify_email" => post(accounts::verify_email),
-        "login" => post(accounts::login),
-        "password_check" => post(accounts::password_check),
-        "change_password" => post(accounts::change_password),
-        "request_reset" => post(accounts::request_reset),
-        "confirm_reset" => post(accounts::confirm_reset),
-        "logout" => post(accounts::logout),
-        "get_me" => get(accounts::get_me),
-        "update_me" => patch(accounts::update_me),
-        "list_tokens" => get(accounts::list_tokens),
-        "revoke_token" => delete(accounts::revoke_token),
-        "create_upload" => post(documents::create_upload),
-        "receive_upload" => put(documents::receive_upload),
-        "create_document" => post(documents::create_document),
-        "list_documents" => get(documents::list_documents),
-        "get_document" => get(documents::get_document),
-        "update_document" => patch(documents::update_document),
-        "delete_document" => delete(documents::delete_document),
-        "get_document_file" => get(documents::get_document_file),
-        "send_document" => post(contract::send_document),
-        "approve_document" => post(contract::approve_document),
-        "reject_document" => post(contract::reject_document),
-        "cancel_document" => post(contract::cancel_document),
-        "remind_document" => post(contract::remind_document),
-        "reissue_link" => post(contract::reissue_link),
-        "revoke_link" => post(contract::revoke_link),
-        "recipient_session" => post(recipient::open_session),
-        "recipient_document" => get(recipient::document),
-        "recipient_file" => get(recipient::file),
-        "recipient_agree" => post(recipient::agree),
-        "recipient_decline" => post(recipient::decline),
-        "list_executions" => get(ops::list_executions),
-        "get_execution" => get(ops::get_execution),
-        "retry_execution" => post(ops::retry_execution),
-        "verify" => post(verification::verify),
-        "openapi" => get(openapi::openapi_json),
-        "ca_root_pem" => get(authority::ca_root_pem),
-        "ca_root_cert" => get(authority::ca_root_cert),
-        "ca_issuing_cert" => get(authority::ca_issuing_cert),
-        "ca_root_crl" => get(authority::ca_root_crl),
-        "ca_crl" => get(authority::ca_crl),
-        "tsa" => post(authority::tsa),
+        "signup" => route_handler!(signup),
+        "verify_email" => route_handler!(verify_email),
+        "login" => route_handler!(login),
+        "password_check" => route_handler!(password_check),
+        "change_password" => route_handler!(change_password),
+        "request_reset" => route_handler!(request_reset),
+        "confirm_reset" => route_handler!(confirm_reset),
+        "logout" => route_handler!(logout),
+        "get_me" => route_handler!(get_me),
+        "update_me" => route_handler!(update_me),
+        "list_tokens" => route_handler!(list_tokens),
+        "revoke_token" => route_handler!(revoke_token),
+        "create_upload" => route_handler!(create_upload),
+        "receive_upload" => route_handler!(receive_upload),
+        "create_document" => route_handler!(create_document),
+        "list_documents" => route_handler!(list_documents),
+        "get_document" => route_handler!(get_document),
+        "update_document" => route_handler!(update_document),
+        "delete_document" => route_handler!(delete_document),
+        "get_document_file" => route_handler!(get_document_file),
+        "send_document" => route_handler!(send_document),
+        "approve_document" => route_handler!(approve_document),
+        "reject_document" => route_handler!(reject_document),
+        "cancel_document" => route_handler!(cancel_document),
+        "remind_document" => route_handler!(remind_document),
+        "reissue_link" => route_handler!(reissue_link),
+        "revoke_link" => route_handler!(revoke_link),
+        "recipient_session" => route_handler!(recipient_session),
+        "recipient_document" => route_handler!(recipient_document),
+        "recipient_file" => route_handler!(recipient_file),
+        "recipient_agree" => route_handler!(recipient_agree),
+        "recipient_decline" => route_handler!(recipient_decline),
+        "list_executions" => route_handler!(list_executions),
+        "get_execution" => route_handler!(get_execution),
+        "retry_execution" => route_handler!(retry_execution),
+        "verify" => route_handler!(verify),
+        "openapi" => route_handler!(openapi),
+        "ca_root_pem" => route_handler!(ca_root_pem),
+        "ca_root_cert" => route_handler!(ca_root_cert),
+        "ca_issuing_cert" => route_handler!(ca_issuing_cert),
+        "ca_root_crl" => route_handler!(ca_root_crl),
+        "ca_crl" => route_handler!(ca_crl),
+        "tsa" => route_handler!(tsa),
         _ => return None,
     })
 }
@@ -76,23 +214,32 @@ pub fn method_router(route: &Route) -> Option<MethodRouter<AppState>> {
 pub fn router(services: Arc<Services>, local: bool) -> Router {
     routes(
         services,
-        ROUTES.iter().filter(|r| local || r.shape == Shape::Both),
+        ROUTES
+            .iter()
+            .filter(|r| local || r.shape == Shape::Both)
+            .filter_map(|r| Some((r.path, method_router(r)?))),
     )
 }
 
-/// The router of the one route named `name` (a Lambda function's), with the same layers as
-/// the whole API; `None` for a name the table does not have.
-pub fn single_route(services: Arc<Services>, name: &str) -> Option<Router> {
+/// The router of the one route named `name` (a Lambda function's) served by `handler`
+/// (`route_handler!(name)`), with the same layers as the whole API; `None` for a name the
+/// table does not have.
+pub fn single_route(
+    services: Arc<Services>,
+    name: &str,
+    handler: MethodRouter<AppState>,
+) -> Option<Router> {
     let route = ROUTES.iter().find(|r| r.name == name)?;
-    Some(routes(services, std::iter::once(route)))
+    Some(routes(services, [(route.path, handler)]))
 }
 
-fn routes<'a>(services: Arc<Services>, table: impl Iterator<Item = &'a Route>) -> Router {
+fn routes(
+    services: Arc<Services>,
+    table: impl IntoIterator<Item = (&'static str, MethodRouter<AppState>)>,
+) -> Router {
     let mut router = Router::new();
-    for route in table {
-        if let Some(handler) = method_router(route) {
-            router = router.route(route.path, handler);
-        }
+    for (path, handler) in table {
+        router = router.route(path, handler);
     }
     router
         .fallback(|| async { ApiError(Error::NotFound) })

@@ -117,6 +117,7 @@ fn refused(e: EventError) -> axum::response::Response {
 pub fn route_service(
     services: Arc<Services>,
     name: &str,
+    handler: axum::routing::MethodRouter<keiyaku_api::AppState>,
 ) -> Option<
     impl tower::Service<
         lambda_http::Request,
@@ -126,7 +127,7 @@ pub fn route_service(
     > + Clone,
 > {
     let secret: Option<Arc<str>> = services.config.origin_secret.as_deref().map(Arc::from);
-    let router = keiyaku_api::single_route(services, name)?;
+    let router = keiyaku_api::single_route(services, name, handler)?;
     Some(tower::service_fn(move |event: lambda_http::Request| {
         let router = router.clone();
         let secret = secret.clone();
@@ -141,8 +142,12 @@ pub fn route_service(
 
 /// Serves route `name` of the API to API Gateway until the Lambda runtime stops, streaming
 /// each response.
-pub async fn serve_route(services: Arc<Services>, name: &str) -> Result<(), lambda_http::Error> {
-    let service = route_service(services, name)
+pub async fn serve_route(
+    services: Arc<Services>,
+    name: &str,
+    handler: axum::routing::MethodRouter<keiyaku_api::AppState>,
+) -> Result<(), lambda_http::Error> {
+    let service = route_service(services, name, handler)
         .ok_or_else(|| format!("the route table has no route named {name}"))?;
     lambda_http::run_with_streaming_response(service).await
 }

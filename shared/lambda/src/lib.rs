@@ -15,14 +15,14 @@ use std::sync::Arc;
 /// What stopped a function.
 pub type Error = lambda_http::Error;
 
-/// The adapters of function `name` (its ports as `infra/ports.json` lists them), from its
-/// environment and its role (logging set up first, so a configuration error reaches
-/// CloudWatch).
-async fn services(name: &str) -> Result<Arc<keiyaku_core::Services>, Error> {
+/// The adapters of function `name`, holding the ports `PORTS` (which must be those
+/// `infra/ports.json` lists for it), from its environment and its role (logging set up
+/// first, so a configuration error reaches CloudWatch).
+async fn services<const PORTS: u16>(name: &str) -> Result<Arc<keiyaku_core::Services>, Error> {
     init_logging();
     let sdk = keiyaku_aws::sdk_config(&keiyaku_aws::Connection::default()).await;
-    let composed = match compose::ports_of(name) {
-        Ok(ports) => compose::services(&env::from_process(), &sdk, &ports).await,
+    let composed = match compose::check_held(name, PORTS) {
+        Ok(()) => compose::services_of::<PORTS, _>(&env::from_process(), &sdk).await,
         Err(e) => Err(e),
     };
     let services =
@@ -30,19 +30,78 @@ async fn services(name: &str) -> Result<Arc<keiyaku_core::Services>, Error> {
     Ok(Arc::new(services))
 }
 
-/// The `main` of the function of API route `name`.
-pub async fn route_main(name: &str) -> Result<(), Error> {
-    http::serve_route(services(name).await?, name).await
+/// The `main` of the function of API route `name`, served by `handler`
+/// (`keiyaku_api::route_handler!(name)`); see [`route_function!`].
+pub async fn route_main<const PORTS: u16>(
+    name: &str,
+    handler: axum::routing::MethodRouter<keiyaku_api::AppState>,
+) -> Result<(), Error> {
+    http::serve_route(services::<PORTS>(name).await?, name, handler).await
 }
 
-/// The `main` of the function of workflow handler `handler`.
-pub async fn task_main(handler: &'static str) -> Result<(), Error> {
-    task::serve_task(services(&format!("task:{handler}")).await?, handler).await
+/// The `main` of the function of workflow handler `handler`; see [`task_function!`].
+pub async fn task_main<const PORTS: u16>(handler: &'static str) -> Result<(), Error> {
+    task::serve_task(
+        services::<PORTS>(&format!("task:{handler}")).await?,
+        handler,
+    )
+    .await
 }
 
-/// The `main` of the function that runs scheduled jobs.
-pub async fn jobs_main() -> Result<(), Error> {
-    task::serve_jobs(services("jobs").await?).await
+/// The `main` of the function that runs scheduled jobs; see [`jobs_function!`].
+pub async fn jobs_main<const PORTS: u16>() -> Result<(), Error> {
+    task::serve_jobs(services::<PORTS>("jobs").await?).await
+}
+
+#[doc(hidden)]
+pub use keiyaku_api as __api;
+#[doc(hidden)]
+pub use tokio as __tokio;
+
+/// The `main` of API route `$route`'s function, holding the ports `[$port, …]` (names in
+/// [`compose::port`]): `route_function!(get_document, [ITEMS]);`.
+#[macro_export]
+macro_rules! route_function {
+    ($route:ident, [$($port:ident),*]) => {
+        fn main() -> Result<(), $crate::Error> {
+            $crate::__tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on($crate::route_main::<{ 0 $(| $crate::compose::port::$port)* }>(
+                    stringify!($route),
+                    $crate::__api::route_handler!($route),
+                ))
+        }
+    };
+}
+
+/// The `main` of workflow handler `$handler`'s function, holding the ports `[$port, …]`:
+/// `task_function!(seal, [ITEMS, BLOBS, …]);`.
+#[macro_export]
+macro_rules! task_function {
+    ($handler:ident, [$($port:ident),*]) => {
+        fn main() -> Result<(), $crate::Error> {
+            $crate::__tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on($crate::task_main::<{ 0 $(| $crate::compose::port::$port)* }>(
+                    stringify!($handler),
+                ))
+        }
+    };
+}
+
+/// The `main` of the scheduled jobs' function, holding the ports `[$port, …]`.
+#[macro_export]
+macro_rules! jobs_function {
+    ([$($port:ident),*]) => {
+        fn main() -> Result<(), $crate::Error> {
+            $crate::__tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on($crate::jobs_main::<{ 0 $(| $crate::compose::port::$port)* }>())
+        }
+    };
 }
 
 /// Logs as CloudWatch wants them: JSON when the function's logging config says so

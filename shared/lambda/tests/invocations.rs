@@ -41,7 +41,11 @@ fn services(dir: &tempfile::TempDir) -> Arc<Services> {
 }
 
 async fn answer(services: Arc<Services>, route: &str, fixture: &str) -> (u16, Value) {
-    let response = route_service(services, route)
+    let table = keiyaku_core::routes::ROUTES
+        .iter()
+        .find(|r| r.name == route);
+    let handler = keiyaku_api::method_router(table.unwrap()).unwrap();
+    let response = route_service(services, route, handler)
         .unwrap()
         .oneshot(event(fixture))
         .await
