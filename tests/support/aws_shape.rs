@@ -148,6 +148,16 @@ impl AwsShape {
         }
     }
 
+    /// Waits until every function process has asked for its first event.
+    pub async fn ready(&self) {
+        for function in self.gateway.functions() {
+            function.start_up().await;
+        }
+        for function in self.lambda.functions() {
+            function.start_up().await;
+        }
+    }
+
     /// Where clients reach the API (the gateway).
     pub fn url(&self) -> &str {
         &self.gateway.url

@@ -344,6 +344,12 @@ impl LambdaService {
         }
     }
 
+    /// Every function served.
+    pub fn functions(&self) -> impl Iterator<Item = Arc<LambdaFunction>> {
+        let all: Vec<_> = self.functions.lock().unwrap().values().cloned().collect();
+        all.into_iter()
+    }
+
     /// The function served under `name`.
     pub fn function(&self, name: &str) -> Option<Arc<LambdaFunction>> {
         self.functions.lock().unwrap().get(name).cloned()
@@ -544,6 +550,11 @@ impl ApiGateway {
             functions,
             server,
         }
+    }
+
+    /// Every route's function.
+    pub fn functions(&self) -> impl Iterator<Item = &LambdaFunction> {
+        self.functions.values()
     }
 
     /// The function of route `route`.

@@ -35,11 +35,25 @@ pub struct Connection {
     pub credentials: Option<(String, String)>,
 }
 
-/// The SDK configuration for `connection`, with an HTTPS client on rustls with ring.
+/// The roots AWS's endpoints chain to (Amazon Trust Services: Amazon Root CA 1–4, and the
+/// Starfield Services root that cross-signs them). Only these are trusted for AWS's APIs:
+/// reading and parsing the platform's whole store took most of a function's start-up.
+pub const AMAZON_ROOTS: &str = include_str!("amazon-roots.pem");
+
+/// The SDK configuration for `connection`, with an HTTPS client on rustls with ring that
+/// trusts [`AMAZON_ROOTS`].
 pub async fn sdk_config(connection: &Connection) -> aws_config::SdkConfig {
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    use aws_smithy_http_client::tls::{
+        Provider, TlsContext, TrustStore, rustls_provider::CryptoMode,
+    };
+    let trust = TrustStore::empty().with_pem_certificate(AMAZON_ROOTS.as_bytes());
+    let tls = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .expect("a trust store of PEM certificates is always accepted");
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .tls_context(tls)
         .build_https();
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http);
     if let Some(url) = &connection.endpoint {
@@ -52,4 +66,27 @@ pub async fn sdk_config(connection: &Connection) -> aws_config::SdkConfig {
         loader = loader.credentials_provider(Credentials::new(id, secret, None, None, "fixed"));
     }
     loader.load().await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_amazon_roots_are_five_self_issued_certificates() {
+        use der::DecodePem;
+        let pems: Vec<&str> = super::AMAZON_ROOTS
+            .split_inclusive("-----END CERTIFICATE-----\n")
+            .filter(|p| p.contains("BEGIN CERTIFICATE"))
+            .collect();
+        assert_eq!(pems.len(), 5);
+        for pem in pems {
+            let start = pem.find("-----BEGIN").unwrap();
+            let cert = x509_cert::Certificate::from_pem(&pem[start..]).unwrap();
+            let subject = cert.tbs_certificate.subject.to_string();
+            assert_eq!(subject, cert.tbs_certificate.issuer.to_string());
+            assert!(
+                subject.contains("O=Amazon") || subject.contains("O=Starfield"),
+                "{subject}"
+            );
+        }
+    }
 }
