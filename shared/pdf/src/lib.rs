@@ -6,6 +6,7 @@ mod crypto;
 mod error;
 mod lexer;
 mod reader;
+pub mod render;
 #[cfg(any(test, feature = "test-support"))]
 pub mod sample;
 pub mod seal;

@@ -32,6 +32,43 @@ pub fn pdf_with_pages(pages: u32) -> Vec<u8> {
     pdf.finish_table(4 + 2 * pages)
 }
 
+/// A one-page contract title in Japanese, 業務委託契約書, set in a CID font that is not
+/// embedded (Kozuka Mincho, Adobe-Japan1, `UniJIS-UCS2-H`): as Japanese word processors
+/// often write them, relying on the reader's own Japanese font and CMaps.
+pub fn japanese_pdf() -> Vec<u8> {
+    let mut pdf = Writer::new();
+    pdf.object(1, b"<< /Type /Catalog /Pages 2 0 R >>");
+    pdf.object(2, page_tree(1, |_| 4).as_bytes());
+    pdf.object(
+        3,
+        b"<< /Type /Font /Subtype /Type0 /BaseFont /KozMinPr6N-Regular \
+          /Encoding /UniJIS-UCS2-H /DescendantFonts [6 0 R] >>",
+    );
+    pdf.object(4, page_dict(5, "/Font << /F1 3 0 R >>").as_bytes());
+    let title: String = "業務委託契約書"
+        .encode_utf16()
+        .map(|u| format!("{u:04X}"))
+        .collect();
+    pdf.stream(
+        5,
+        "",
+        format!("BT /F1 36 Tf 72 680 Td <{title}> Tj ET").as_bytes(),
+    );
+    pdf.object(
+        6,
+        b"<< /Type /Font /Subtype /CIDFontType0 /BaseFont /KozMinPr6N-Regular \
+          /CIDSystemInfo << /Registry (Adobe) /Ordering (Japan1) /Supplement 6 >> \
+          /FontDescriptor 7 0 R /DW 1000 >>",
+    );
+    pdf.object(
+        7,
+        b"<< /Type /FontDescriptor /FontName /KozMinPr6N-Regular /Flags 6 \
+          /FontBBox [-437 -340 1147 1317] /ItalicAngle 0 /Ascent 1317 /Descent -349 \
+          /CapHeight 742 /StemV 80 >>",
+    );
+    pdf.finish_table(8)
+}
+
 /// A valid PDF 1.7 with `pages` pages whose dictionaries sit in a compressed object stream,
 /// indexed by a FlateDecode cross-reference stream with a PNG predictor (as Acrobat writes).
 pub fn pdf_with_xref_stream(pages: u32) -> Vec<u8> {
