@@ -43,6 +43,7 @@ const GUARDS: &[(&str, Guard)] = &[
     ("update_document", Guard::Session),
     ("delete_document", Guard::Session),
     ("get_document_file", Guard::Session),
+    ("get_document_page", Guard::Session),
     ("send_document", Guard::Session),
     ("approve_document", Guard::Session),
     ("reject_document", Guard::Session),
@@ -53,6 +54,7 @@ const GUARDS: &[(&str, Guard)] = &[
     ("recipient_session", Guard::Public),
     ("recipient_document", Guard::Recipient),
     ("recipient_file", Guard::Recipient),
+    ("recipient_page", Guard::Recipient),
     ("recipient_agree", Guard::Recipient),
     ("recipient_decline", Guard::Recipient),
     ("list_executions", Guard::Operator),
@@ -150,6 +152,7 @@ impl World {
         template
             .replace("{id}", document)
             .replace("{party_id}", "r1")
+            .replace("{n}", "1")
             .replace("{upload_id}", &self.upload)
             .replace("{token_id}", &self.token_id)
     }

@@ -15,6 +15,7 @@ mod guards;
 mod hostile;
 mod housekeeping;
 mod limits;
+mod pages;
 mod process;
 mod revocation;
 mod verify;

@@ -36,7 +36,7 @@ failures: list[str] = []
 
 # Who may read a file in the clear: the file routes and the tasks that seal, extend or
 # attach it.
-PLAINTEXT = {"get_document_file", "recipient_file", "task:seal", "task:extend_lta", "task:complete"}
+PLAINTEXT = {"get_document_file", "get_document_page", "recipient_file", "recipient_page", "task:seal", "task:extend_lta", "task:complete"}
 
 
 def check(ok: bool, what: str) -> None:

@@ -86,6 +86,9 @@ macro_rules! route_handler {
     (get_document_file) => {
         $crate::__routing::get($crate::handlers::documents::get_document_file)
     };
+    (get_document_page) => {
+        $crate::__routing::get($crate::handlers::documents::get_document_page)
+    };
     (send_document) => {
         $crate::__routing::post($crate::handlers::contract::send_document)
     };
@@ -115,6 +118,9 @@ macro_rules! route_handler {
     };
     (recipient_file) => {
         $crate::__routing::get($crate::handlers::recipient::file)
+    };
+    (recipient_page) => {
+        $crate::__routing::get($crate::handlers::recipient::page)
     };
     (recipient_agree) => {
         $crate::__routing::post($crate::handlers::recipient::agree)
@@ -183,6 +189,7 @@ pub fn method_router(route: &Route) -> Option<MethodRouter<AppState>> {
         "update_document" => route_handler!(update_document),
         "delete_document" => route_handler!(delete_document),
         "get_document_file" => route_handler!(get_document_file),
+        "get_document_page" => route_handler!(get_document_page),
         "send_document" => route_handler!(send_document),
         "approve_document" => route_handler!(approve_document),
         "reject_document" => route_handler!(reject_document),
@@ -193,6 +200,7 @@ pub fn method_router(route: &Route) -> Option<MethodRouter<AppState>> {
         "recipient_session" => route_handler!(recipient_session),
         "recipient_document" => route_handler!(recipient_document),
         "recipient_file" => route_handler!(recipient_file),
+        "recipient_page" => route_handler!(recipient_page),
         "recipient_agree" => route_handler!(recipient_agree),
         "recipient_decline" => route_handler!(recipient_decline),
         "list_executions" => route_handler!(list_executions),

@@ -46,6 +46,9 @@ pub struct Config {
     /// On AWS, what CloudFront sends in `X-Keiyaku-Origin`: a request without it did not
     /// come through the front door (and its WAF) and is refused.
     pub origin_secret: Option<String>,
+    /// The fonts pages are drawn with when a file relies on the reader's own (a Japanese
+    /// font for Japanese text): this machine's, by default.
+    pub fonts: keiyaku_pdf::render::Fonts,
 }
 
 impl Config {
@@ -68,6 +71,7 @@ impl Config {
             upload_timeout: std::time::Duration::from_secs(600),
             trust_anchors: Vec::new(),
             origin_secret: None,
+            fonts: keiyaku_pdf::render::Fonts::from_system(),
         }
     }
 

@@ -5,7 +5,7 @@
 //! font of the machine's: [`Fonts`] holds it. The file is untrusted: callers run this on
 //! the bounded CPU pool, and the image's size is capped here.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use hayro::hayro_interpret::InterpreterSettings;
 use hayro::hayro_interpret::font::{FontData, FontQuery};
@@ -47,10 +47,27 @@ pub enum RenderError {
 
 /// The fonts pages are drawn with when a file relies on the reader's own: a Japanese
 /// font (TrueType/OpenType, or one face of a collection) for CJK text; without it such
-/// text falls back to a Latin font and shows no Japanese glyphs.
-#[derive(Clone, Default)]
+/// text falls back to a Latin font and shows no Japanese glyphs. The machine's font is read
+/// when first needed, once, and shared by clones.
+#[derive(Clone)]
 pub struct Fonts {
-    japanese: Option<(FontData, u32)>,
+    japanese: Arc<OnceLock<Option<(FontData, u32)>>>,
+    from_system: bool,
+}
+
+impl std::fmt::Debug for Fonts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fonts")
+            .field("from_system", &self.from_system)
+            .field("japanese_loaded", &self.japanese.get().map(Option::is_some))
+            .finish()
+    }
+}
+
+impl Default for Fonts {
+    fn default() -> Fonts {
+        Fonts::none()
+    }
 }
 
 /// Where Japanese fonts are commonly installed (Debian's and Amazon Linux's packages).
@@ -64,32 +81,49 @@ pub const JAPANESE_FONT_PATHS: [&str; 4] = [
 impl Fonts {
     /// No font of the machine's: the standard fonts only.
     pub fn none() -> Fonts {
-        Fonts::default()
+        Fonts {
+            japanese: Arc::new(OnceLock::from(None)),
+            from_system: false,
+        }
     }
 
     /// The Japanese font in `data` (face `index` of a collection).
     pub fn with_japanese(data: Vec<u8>, index: u32) -> Fonts {
         Fonts {
-            japanese: Some((Arc::new(data), index)),
+            japanese: Arc::new(OnceLock::from(Some((Arc::new(data) as FontData, index)))),
+            from_system: false,
         }
     }
 
-    /// The first of [`JAPANESE_FONT_PATHS`] this machine has, if any.
+    /// The first of [`JAPANESE_FONT_PATHS`] this machine has, if any (read when first needed).
     pub fn from_system() -> Fonts {
-        JAPANESE_FONT_PATHS
-            .iter()
-            .find_map(|path| std::fs::read(path).ok())
-            .map(|data| Fonts::with_japanese(data, 0))
-            .unwrap_or_default()
+        Fonts {
+            japanese: Arc::new(OnceLock::new()),
+            from_system: true,
+        }
+    }
+
+    fn japanese(&self) -> Option<(FontData, u32)> {
+        self.japanese
+            .get_or_init(|| {
+                if !self.from_system {
+                    return None;
+                }
+                JAPANESE_FONT_PATHS
+                    .iter()
+                    .find_map(|path| std::fs::read(path).ok())
+                    .map(|data| (Arc::new(data) as FontData, 0))
+            })
+            .clone()
     }
 
     /// Whether a Japanese font is held.
     pub fn has_japanese(&self) -> bool {
-        self.japanese.is_some()
+        self.japanese().is_some()
     }
 
     fn interpreter_settings(&self) -> InterpreterSettings {
-        let japanese = self.japanese.clone();
+        let japanese = self.japanese();
         InterpreterSettings {
             font_resolver: Arc::new(move |query| match query {
                 FontQuery::Standard(font) => Some(font.get_font_data()),

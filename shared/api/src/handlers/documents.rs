@@ -336,6 +336,57 @@ pub struct FileParams {
     pub download: Option<String>,
 }
 
+/// The size of a page image.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PageParams {
+    /// Width of the image in pixels (its height follows the page); 1000 when not given.
+    #[param(minimum = 100, maximum = 2400)]
+    pub width: Option<u32>,
+}
+
+/// A page number from the path: a whole number (from 1).
+pub(crate) fn page_number(n: &str) -> Result<u32, ApiError> {
+    n.parse::<u32>().map_err(|_| {
+        ApiError(Error::invalid(
+            "page_number_invalid",
+            "n",
+            "the page number is a whole number, from 1",
+        ))
+    })
+}
+
+/// A page image as a response, kept by no cache.
+pub(crate) fn png_response(png: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "private, no-store"),
+        ],
+        png,
+    )
+        .into_response()
+}
+
+/// Page `n` of the document's current file as a PNG image, for browsers and phones that
+/// cannot show a PDF; drawn on request and stored nowhere.
+#[utoipa::path(get, path = "/api/v1/documents/{id}/pages/{n}", tag = "documents",
+    params(("id" = String, Path, description = "Document id"),
+           ("n" = u32, Path, minimum = 1, description = "Page number, from 1"), PageParams),
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The page", content_type = "image/png", body = Binary)))]
+pub async fn get_document_page(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    Path((id, n)): Path<(String, String)>,
+    QueryParams(p): QueryParams<PageParams>,
+) -> ApiResult<Response> {
+    let n = page_number(&n)?;
+    let png = keiyaku_core::app::pages::document_page(&s, &caller, &id, n, p.width).await?;
+    Ok(png_response(png))
+}
+
 fn rfc3339(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()

@@ -111,6 +111,23 @@ pub async fn file(
     ))
 }
 
+/// Page `n` of the document's current file as a PNG image (as for the sender).
+#[utoipa::path(get, path = "/api/v1/r/pages/{n}", tag = "recipient",
+    params(("n" = u32, Path, minimum = 1, description = "Page number, from 1"),
+           super::documents::PageParams),
+    security(("recipient" = [])),
+    responses((status = 200, description = "The page", content_type = "image/png", body = super::Binary)))]
+pub async fn page(
+    State(s): State<AppState>,
+    Recipient(caller): Recipient,
+    axum::extract::Path(n): axum::extract::Path<String>,
+    QueryParams(p): QueryParams<super::documents::PageParams>,
+) -> ApiResult<Response> {
+    let n = super::documents::page_number(&n)?;
+    let png = keiyaku_core::app::pages::recipient_page(&s, &caller, n, p.width).await?;
+    Ok(super::documents::png_response(png))
+}
+
 /// Agree to the document. The service seals the agreement; the next recipient, or the
 /// completion, follows.
 #[utoipa::path(post, path = "/api/v1/r/agree", tag = "recipient",

@@ -15,6 +15,7 @@ pub mod listing;
 pub mod mail;
 pub mod notify;
 pub mod ops;
+pub mod pages;
 pub mod parties;
 pub mod recipients;
 pub mod reminders;
