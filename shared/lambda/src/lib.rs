@@ -39,13 +39,10 @@ pub async fn route_main<const PORTS: u16>(
     http::serve_route(services::<PORTS>(name).await?, name, handler).await
 }
 
-/// The `main` of the function of workflow handler `handler`; see [`task_function!`].
-pub async fn task_main<const PORTS: u16>(handler: &'static str) -> Result<(), Error> {
-    task::serve_task(
-        services::<PORTS>(&format!("task:{handler}")).await?,
-        handler,
-    )
-    .await
+/// The `main` of the function of workflow handler `name`, run by `handler`
+/// (`task_handler!(name)`); see [`task_function!`].
+pub async fn task_main<const PORTS: u16>(name: &str, handler: task::Handler) -> Result<(), Error> {
+    task::serve_task(services::<PORTS>(&format!("task:{name}")).await?, handler).await
 }
 
 /// The `main` of the function that runs scheduled jobs; see [`jobs_function!`].
@@ -55,6 +52,10 @@ pub async fn jobs_main<const PORTS: u16>() -> Result<(), Error> {
 
 #[doc(hidden)]
 pub use keiyaku_api as __api;
+#[doc(hidden)]
+pub use keiyaku_core as __core;
+#[doc(hidden)]
+pub use serde_json as __json;
 #[doc(hidden)]
 pub use tokio as __tokio;
 
@@ -86,6 +87,7 @@ macro_rules! task_function {
                 .build()?
                 .block_on($crate::task_main::<{ 0 $(| $crate::compose::port::$port)* }>(
                     stringify!($handler),
+                    $crate::task_handler!($handler),
                 ))
         }
     };

@@ -19,16 +19,51 @@ fn diagnostic(e: keiyaku_core::app::tasks::TaskError) -> Diagnostic {
     }
 }
 
-/// Runs workflow handler `handler` (`next_step`, `seal`, … as `statemachines/tasks.json`
-/// names them) on one invocation's payload.
+/// A workflow handler as a task function runs it: one of `keiyaku_core::app::tasks`'
+/// handlers, named at compile time ([`crate::task_handler!`]) so that only it is linked.
+pub type Handler = for<'a> fn(
+    &'a Services,
+    Value,
+) -> std::pin::Pin<
+    Box<
+        dyn std::future::Future<Output = Result<Value, keiyaku_core::app::tasks::TaskError>>
+            + Send
+            + 'a,
+    >,
+>;
+
+/// The [`Handler`] of workflow handler `$handler` (`next_step`, `seal`, … as
+/// `statemachines/tasks.json` names them).
+#[macro_export]
+macro_rules! task_handler {
+    ($handler:ident) => {{
+        fn handler<'a>(
+            services: &'a $crate::__core::Services,
+            payload: $crate::__json::Value,
+        ) -> ::std::pin::Pin<
+            Box<
+                dyn ::std::future::Future<
+                        Output = Result<
+                            $crate::__json::Value,
+                            $crate::__core::app::tasks::TaskError,
+                        >,
+                    > + Send
+                    + 'a,
+            >,
+        > {
+            Box::pin($crate::__core::app::tasks::$handler(services, payload))
+        }
+        handler as $crate::task::Handler
+    }};
+}
+
+/// Runs a workflow handler on one invocation's payload.
 pub async fn run_task(
     services: &Arc<Services>,
-    handler: &str,
+    handler: Handler,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Diagnostic> {
-    keiyaku_core::app::tasks::run(services, handler, event.payload)
-        .await
-        .map_err(diagnostic)
+    handler(services, event.payload).await.map_err(diagnostic)
 }
 
 /// Runs one scheduled job (the input EventBridge Scheduler was given). A failed job is
@@ -46,7 +81,7 @@ pub async fn run_job(
 /// Serves workflow handler `handler` until the Lambda runtime stops.
 pub async fn serve_task(
     services: Arc<Services>,
-    handler: &'static str,
+    handler: Handler,
 ) -> Result<(), lambda_http::Error> {
     lambda_http::lambda_runtime::run(service_fn(move |event| {
         let services = services.clone();

@@ -125,20 +125,32 @@ async fn tasks_fail_with_the_error_names_the_machine_matches() {
     let dir = tempfile::tempdir().unwrap();
     let services = services(&dir);
     let ids = json!({ "team_id": "t1", "document_id": "d1", "send": 1 });
-    let e = run_task(&services, "next_step", invocation(ids.clone()))
-        .await
-        .unwrap_err();
+    let e = run_task(
+        &services,
+        keiyaku_lambda::task_handler!(next_step),
+        invocation(ids.clone()),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.error_type, "Keiyaku.NonRetryable");
     assert!(e.error_message.contains("phase"), "{}", e.error_message);
-    let e = run_task(&services, "seal", invocation(json!("not an object")))
-        .await
-        .unwrap_err();
+    let e = run_task(
+        &services,
+        keiyaku_lambda::task_handler!(seal),
+        invocation(json!("not an object")),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(e.error_type, "Keiyaku.NonRetryable");
     let mut payload = ids;
     payload["phase"] = "approval".into();
-    let e = run_task(&services, "next_step", invocation(payload))
-        .await
-        .unwrap_err();
+    let e = run_task(
+        &services,
+        keiyaku_lambda::task_handler!(next_step),
+        invocation(payload),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(
         e.error_type, "Keiyaku.NonRetryable",
         "a document that does not exist will not appear by retrying"

@@ -64,84 +64,136 @@ fn missing(field: &str) -> TaskError {
     }
 }
 
-/// Runs handler `handler` on `payload`; its result (the Lambda's `Payload`).
-pub async fn run(
-    s: &(
-         impl Items
-         + Blobs
-         + SealingPorts
-         + Mail
-         + Workflows
-         + Schedule
-         + Time
-         + Settings
-         + Cpu
-         + Authority
-         + LinkMacs
-         + Encrypt
-         + Decrypt
-     ),
-    handler: &str,
-    payload: Value,
-) -> Result<Value, TaskError> {
-    let p: Payload = serde_json::from_value(payload).map_err(|e| TaskError {
-        error: "Keiyaku.NonRetryable",
-        cause: format!("unreadable payload: {e}"),
-    })?;
-    let ids = &p.ids;
+/// Every port a task handler may use (each handler uses some of them).
+pub trait TaskPorts:
+    Items
+    + Blobs
+    + SealingPorts
+    + Mail
+    + Workflows
+    + Schedule
+    + Time
+    + Settings
+    + Cpu
+    + Authority
+    + LinkMacs
+    + Encrypt
+    + Decrypt
+{
+}
+
+impl<T> TaskPorts for T where
+    T: Items
+        + Blobs
+        + SealingPorts
+        + Mail
+        + Workflows
+        + Schedule
+        + Time
+        + Settings
+        + Cpu
+        + Authority
+        + LinkMacs
+        + Encrypt
+        + Decrypt
+{
+}
+
+/// Runs handler `handler` on `payload`; its result (the Lambda's `Payload`). A task
+/// function calls its own handler directly, so only that one is linked into it.
+pub async fn run(s: &impl TaskPorts, handler: &str, payload: Value) -> Result<Value, TaskError> {
     match handler {
-        "next_step" => {
-            let phase = p.phase.ok_or_else(|| missing("phase"))?;
-            let next = contract::next_step(s, ids, phase).await?;
-            serde_json::to_value(next).map_err(|e| Error::internal(e).into())
-        }
-        "record_wait" => {
-            let phase = p.kind.ok_or_else(|| missing("kind"))?;
-            let party = p.party_id.ok_or_else(|| missing("party_id"))?;
-            let token = p.task_token.ok_or_else(|| missing("task_token"))?;
-            contract::record_wait(s, ids, phase, &party, &token).await?;
-            Ok(json!({}))
-        }
-        "seal" => {
-            match p.step.as_deref() {
-                Some("send") => contract::seal(s, ids, None).await?,
-                Some("agreement") => {
-                    let party = p.party_id.ok_or_else(|| missing("party_id"))?;
-                    contract::seal(s, ids, Some(&party)).await?
-                }
-                _ => return Err(missing("step (send or agreement)")),
-            }
-            Ok(json!({}))
-        }
-        "extend_lta" => {
-            contract::extend_lta(s, ids).await?;
-            Ok(json!({}))
-        }
-        "complete" => {
-            let status = contract::complete(s, ids).await?;
-            Ok(json!({ "status": status.name() }))
-        }
-        "notify" => {
-            let ending = p.event.ok_or_else(|| missing("event"))?;
-            let status = contract::end(s, ids, ending).await?;
-            Ok(json!({ "status": status.name() }))
-        }
-        "expire" => {
-            let status = contract::end(s, ids, Ending::Expired).await?;
-            Ok(json!({ "status": status.name() }))
-        }
-        "seal_failed" => {
-            let token = p.task_token.ok_or_else(|| missing("task_token"))?;
-            let step = p.step.unwrap_or_default();
-            let error = p.error.unwrap_or_default();
-            contract::seal_failed(s, ids, &step, &error, &token).await?;
-            Ok(json!({}))
-        }
+        "next_step" => next_step(s, payload).await,
+        "record_wait" => record_wait(s, payload).await,
+        "seal" => seal(s, payload).await,
+        "extend_lta" => extend_lta(s, payload).await,
+        "complete" => complete(s, payload).await,
+        "notify" => notify(s, payload).await,
+        "expire" => expire(s, payload).await,
+        "seal_failed" => seal_failed(s, payload).await,
         other => Err(TaskError {
             error: "Keiyaku.NonRetryable",
             cause: format!("no task handler {other:?}"),
         }),
     }
+}
+
+fn parse(payload: Value) -> Result<Payload, TaskError> {
+    serde_json::from_value(payload).map_err(|e| TaskError {
+        error: "Keiyaku.NonRetryable",
+        cause: format!("unreadable payload: {e}"),
+    })
+}
+
+/// `next_step`: what comes next in a phase.
+pub async fn next_step(s: &impl TaskPorts, payload: Value) -> Result<Value, TaskError> {
+    let p = parse(payload)?;
+    let phase = p.phase.ok_or_else(|| missing("phase"))?;
+    let next = contract::next_step(s, &p.ids, phase).await?;
+    serde_json::to_value(next).map_err(|e| Error::internal(e).into())
+}
+
+/// `record_wait`: keeps the task token and asks the party.
+pub async fn record_wait(s: &impl TaskPorts, payload: Value) -> Result<Value, TaskError> {
+    let p = parse(payload)?;
+    let phase = p.kind.ok_or_else(|| missing("kind"))?;
+    let party = p.party_id.ok_or_else(|| missing("party_id"))?;
+    let token = p.task_token.ok_or_else(|| missing("task_token"))?;
+    contract::record_wait(s, &p.ids, phase, &party, &token).await?;
+    Ok(json!({}))
+}
+
+/// `seal`: the B-T seal of the send or of one party's agreement.
+pub async fn seal(s: &impl TaskPorts, payload: Value) -> Result<Value, TaskError> {
+    let p = parse(payload)?;
+    match p.step.as_deref() {
+        Some("send") => contract::seal(s, &p.ids, None).await?,
+        Some("agreement") => {
+            let party = p.party_id.ok_or_else(|| missing("party_id"))?;
+            contract::seal(s, &p.ids, Some(&party)).await?
+        }
+        _ => return Err(missing("step (send or agreement)")),
+    }
+    Ok(json!({}))
+}
+
+/// `extend_lta`: the fully agreed file to long-term form.
+pub async fn extend_lta(s: &impl TaskPorts, payload: Value) -> Result<Value, TaskError> {
+    let p = parse(payload)?;
+    contract::extend_lta(s, &p.ids).await?;
+    Ok(json!({}))
+}
+
+/// `complete`: stores the final file, marks the document completed, mails every party.
+pub async fn complete(s: &impl TaskPorts, payload: Value) -> Result<Value, TaskError> {
+    let p = parse(payload)?;
+    let status = contract::complete(s, &p.ids).await?;
+    Ok(json!({ "status": status.name() }))
+}
+
+/// `notify`: ends the document as rejected, declined or cancelled.
+pub async fn notify(s: &impl TaskPorts, payload: Value) -> Result<Value, TaskError> {
+    let p = parse(payload)?;
+    let ending = p.event.ok_or_else(|| missing("event"))?;
+    let status = contract::end(s, &p.ids, ending).await?;
+    Ok(json!({ "status": status.name() }))
+}
+
+/// `expire`: marks the document expired.
+pub async fn expire(s: &impl TaskPorts, payload: Value) -> Result<Value, TaskError> {
+    let p = parse(payload)?;
+    let status = contract::end(s, &p.ids, Ending::Expired).await?;
+    Ok(json!({ "status": status.name() }))
+}
+
+/// `seal_failed`: parks the document for the operators' retry.
+pub async fn seal_failed(s: &impl TaskPorts, payload: Value) -> Result<Value, TaskError> {
+    let p = parse(payload)?;
+    let token = p.task_token.ok_or_else(|| missing("task_token"))?;
+    let step = p.step.unwrap_or_default();
+    let error = p.error.unwrap_or_default();
+    contract::seal_failed(s, &p.ids, &step, &error, &token).await?;
+    Ok(json!({}))
 }
 
 #[cfg(test)]
