@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use keiyaku_server::Seams;
-use keiyaku_tests::moto::{Moto, objects};
+use keiyaku_tests::moto::{Moto, object, objects};
 use keiyaku_tests::{Client, TestApp};
 use serde_json::{Value, json};
 
@@ -34,18 +34,7 @@ async fn a_contract_completes_with_its_storage_on_dynamodb_s3_and_kms() {
     );
     let stored = objects(s3, documents).await;
     assert_eq!(stored.len(), 1, "{stored:?}");
-    let blob = s3
-        .get_object()
-        .bucket(documents)
-        .key(&stored[0])
-        .send()
-        .await
-        .unwrap()
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .into_bytes();
+    let blob = object(s3, documents, &stored[0]).await;
     assert!(
         !blob.windows(5).any(|w| w == b"%PDF-"),
         "the documents bucket holds the file encrypted"

@@ -103,19 +103,7 @@ async fn a_contract_runs_its_whole_life_on_the_function_binaries_behind_the_aws_
     let stored = keiyaku_tests::moto::objects(&moto.s3, &moto.documents).await;
     assert!(stored.iter().any(|k| k.contains(&id)), "{stored:?}");
     for key in stored.iter().filter(|k| k.contains(&id)) {
-        let blob = moto
-            .s3
-            .get_object()
-            .bucket(&moto.documents)
-            .key(key)
-            .send()
-            .await
-            .unwrap()
-            .body
-            .collect()
-            .await
-            .unwrap()
-            .into_bytes();
+        let blob = keiyaku_tests::moto::object(&moto.s3, &moto.documents, key).await;
         assert!(
             !blob.windows(5).any(|w| w == b"%PDF-"),
             "{key} in the clear"

@@ -213,3 +213,18 @@ pub async fn objects(s3: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
         .filter_map(|o| o.key().map(str::to_owned))
         .collect()
 }
+
+/// The content of object `key` in `bucket`.
+pub async fn object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> bytes::Bytes {
+    s3.get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes()
+}

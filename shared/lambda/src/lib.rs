@@ -56,8 +56,15 @@ pub use keiyaku_api as __api;
 pub use keiyaku_core as __core;
 #[doc(hidden)]
 pub use serde_json as __json;
+/// Runs a function's `main` future on a multi-threaded runtime (what the `*_function!`
+/// macros expand to).
 #[doc(hidden)]
-pub use tokio as __tokio;
+pub fn __run(main: impl std::future::Future<Output = Result<(), Error>>) -> Result<(), Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(main)
+}
 
 /// The `main` of API route `$route`'s function, holding the ports `[$port, …]` (names in
 /// [`compose::port`]): `route_function!(get_document, [ITEMS]);`.
@@ -65,13 +72,10 @@ pub use tokio as __tokio;
 macro_rules! route_function {
     ($route:ident, [$($port:ident),*]) => {
         fn main() -> Result<(), $crate::Error> {
-            $crate::__tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?
-                .block_on($crate::route_main::<{ 0 $(| $crate::compose::port::$port)* }>(
-                    stringify!($route),
-                    $crate::__api::route_handler!($route),
-                ))
+            $crate::__run($crate::route_main::<{ 0 $(| $crate::compose::port::$port)* }>(
+                stringify!($route),
+                $crate::__api::route_handler!($route),
+            ))
         }
     };
 }
@@ -82,13 +86,10 @@ macro_rules! route_function {
 macro_rules! task_function {
     ($handler:ident, [$($port:ident),*]) => {
         fn main() -> Result<(), $crate::Error> {
-            $crate::__tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?
-                .block_on($crate::task_main::<{ 0 $(| $crate::compose::port::$port)* }>(
-                    stringify!($handler),
-                    $crate::task_handler!($handler),
-                ))
+            $crate::__run($crate::task_main::<{ 0 $(| $crate::compose::port::$port)* }>(
+                stringify!($handler),
+                $crate::task_handler!($handler),
+            ))
         }
     };
 }
@@ -98,10 +99,7 @@ macro_rules! task_function {
 macro_rules! jobs_function {
     ([$($port:ident),*]) => {
         fn main() -> Result<(), $crate::Error> {
-            $crate::__tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?
-                .block_on($crate::jobs_main::<{ 0 $(| $crate::compose::port::$port)* }>())
+            $crate::__run($crate::jobs_main::<{ 0 $(| $crate::compose::port::$port)* }>())
         }
     };
 }

@@ -19,18 +19,18 @@ fn diagnostic(e: keiyaku_core::app::tasks::TaskError) -> Diagnostic {
     }
 }
 
-/// A workflow handler as a task function runs it: one of `keiyaku_core::app::tasks`'
-/// handlers, named at compile time ([`crate::task_handler!`]) so that only it is linked.
-pub type Handler = for<'a> fn(
-    &'a Services,
-    Value,
-) -> std::pin::Pin<
+/// What a [`Handler`] returns: the handler's work on one payload.
+pub type HandlerFuture<'a> = std::pin::Pin<
     Box<
         dyn std::future::Future<Output = Result<Value, keiyaku_core::app::tasks::TaskError>>
             + Send
             + 'a,
     >,
 >;
+
+/// A workflow handler as a task function runs it: one of `keiyaku_core::app::tasks`'
+/// handlers, named at compile time ([`crate::task_handler!`]) so that only it is linked.
+pub type Handler = for<'a> fn(&'a Services, Value) -> HandlerFuture<'a>;
 
 /// The [`Handler`] of workflow handler `$handler` (`next_step`, `seal`, … as
 /// `statemachines/tasks.json` names them).
@@ -40,17 +40,7 @@ macro_rules! task_handler {
         fn handler<'a>(
             services: &'a $crate::__core::Services,
             payload: $crate::__json::Value,
-        ) -> ::std::pin::Pin<
-            Box<
-                dyn ::std::future::Future<
-                        Output = Result<
-                            $crate::__json::Value,
-                            $crate::__core::app::tasks::TaskError,
-                        >,
-                    > + Send
-                    + 'a,
-            >,
-        > {
+        ) -> $crate::task::HandlerFuture<'a> {
             Box::pin($crate::__core::app::tasks::$handler(services, payload))
         }
         handler as $crate::task::Handler

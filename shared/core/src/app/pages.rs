@@ -48,16 +48,20 @@ fn checked_width(width: Option<u32>) -> Result<u32> {
     if (render::MIN_WIDTH..=render::MAX_WIDTH).contains(&width) {
         Ok(width)
     } else {
-        Err(Error::invalid(
-            "width_out_of_range",
-            "width",
-            format!(
-                "width must be from {} to {} pixels",
-                render::MIN_WIDTH,
-                render::MAX_WIDTH
-            ),
-        ))
+        Err(width_out_of_range())
     }
+}
+
+fn width_out_of_range() -> Error {
+    Error::invalid(
+        "width_out_of_range",
+        "width",
+        format!(
+            "width must be from {} to {} pixels",
+            render::MIN_WIDTH,
+            render::MAX_WIDTH
+        ),
+    )
 }
 
 async fn draw(
@@ -84,7 +88,7 @@ async fn draw(
         .await?;
     drawn.map_err(|e| match e {
         RenderError::NoSuchPage { .. } => Error::NotFound,
-        RenderError::Width => checked_width(Some(width)).err().unwrap_or(Error::NotFound),
+        RenderError::Width => width_out_of_range(),
         RenderError::TooLarge => Error::Unprocessable {
             code: "page_too_large".into(),
             message: "this page is too large to show as an image; download the PDF".into(),
