@@ -121,7 +121,19 @@ TABLE = [getatt("Table.Arn"), sub("${Table.Arn}/index/*")]
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
-SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+# The browser client's headers: the same table the local server sends (web/headers.json).
+WEB_HEADERS: dict[str, str] = json.loads((ROOT / "web/headers.json").read_text())
+# Paths whose last segment has no dot are the client's screens: CloudFront answers them with
+# index.html, as the local server does (no distribution-wide error pages, which would turn
+# the API's 404s into HTML 200s).
+SCREENS_FUNCTION = """function handler(event) {
+  var request = event.request;
+  if (request.uri.split('/').pop().indexOf('.') === -1) {
+    request.uri = '/index.html';
+  }
+  return request;
+}
+"""
 MACHINE = sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:${AWS::StackName}-contract")
 
 
@@ -788,6 +800,44 @@ def template() -> dict:
             }
         },
     }
+    # The headers of web/headers.json: the security headers CloudFront names, the others as
+    # custom headers; HSTS as on the API.
+    security = {
+        "ContentSecurityPolicy": {"ContentSecurityPolicy": WEB_HEADERS["Content-Security-Policy"], "Override": True},
+        "ContentTypeOptions": {"Override": True},
+        "FrameOptions": {"FrameOption": WEB_HEADERS["X-Frame-Options"], "Override": True},
+        "ReferrerPolicy": {"ReferrerPolicy": WEB_HEADERS["Referrer-Policy"], "Override": True},
+        "StrictTransportSecurity": {"AccessControlMaxAgeSec": 63072000, "IncludeSubdomains": True, "Override": True},
+    }
+    named = {"Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"}
+    if WEB_HEADERS["X-Content-Type-Options"] != "nosniff":
+        sys.exit("web/headers.json: CloudFront sends X-Content-Type-Options: nosniff only")
+    resources["WebHeaders"] = {
+        "Type": "AWS::CloudFront::ResponseHeadersPolicy",
+        "Properties": {
+            "ResponseHeadersPolicyConfig": {
+                "Name": sub("${AWS::StackName}-web"),
+                "Comment": "The browser client's headers (web/headers.json)",
+                "SecurityHeadersConfig": security,
+                "CustomHeadersConfig": {
+                    "Items": [
+                        {"Header": name, "Value": value, "Override": True}
+                        for name, value in WEB_HEADERS.items()
+                        if name not in named
+                    ]
+                },
+            }
+        },
+    }
+    resources["WebScreens"] = {
+        "Type": "AWS::CloudFront::Function",
+        "Properties": {
+            "Name": sub("${AWS::StackName}-web-screens"),
+            "AutoPublish": True,
+            "FunctionConfig": {"Comment": "Screen paths answer with index.html", "Runtime": "cloudfront-js-2.0"},
+            "FunctionCode": SCREENS_FUNCTION,
+        },
+    }
     resources["Distribution"] = {
         "Type": "AWS::CloudFront::Distribution",
         "Properties": {
@@ -827,7 +877,10 @@ def template() -> dict:
                     "ViewerProtocolPolicy": "redirect-to-https",
                     "Compress": True,
                     "CachePolicyId": CACHING_OPTIMIZED,
-                    "ResponseHeadersPolicyId": SECURITY_HEADERS,
+                    "ResponseHeadersPolicyId": ref("WebHeaders"),
+                    "FunctionAssociations": [
+                        {"EventType": "viewer-request", "FunctionARN": getatt("WebScreens.FunctionMetadata.FunctionARN")}
+                    ],
                 },
                 "CacheBehaviors": [
                     {

@@ -19,4 +19,5 @@ mod pages;
 mod process;
 mod revocation;
 mod verify;
+mod web;
 mod workflow;

@@ -44,6 +44,42 @@ def check(ok: bool, what: str) -> None:
         failures.append(what)
 
 
+def check_web(resources: dict) -> None:
+    """CloudFront answers the browser client's files with the headers the local server sends
+    (web/headers.json, which the e2e tests hold the local server to), rewrites the client's
+    screen paths to index.html as the local server does, and has no distribution-wide error
+    pages (they would turn the API's JSON 404s into HTML 200s)."""
+    config = resources["Distribution"]["Properties"]["DistributionConfig"]
+    default = config["DefaultCacheBehavior"]
+    check("CustomErrorResponses" not in config, "Distribution: distribution-wide error pages")
+    check(default.get("ResponseHeadersPolicyId") == {"Ref": "WebHeaders"}, "Distribution: the client is not sent with WebHeaders")
+    policy = resources["WebHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]
+    security = policy["SecurityHeadersConfig"]
+    sent = {
+        "Content-Security-Policy": security["ContentSecurityPolicy"]["ContentSecurityPolicy"],
+        "X-Content-Type-Options": "nosniff" if "ContentTypeOptions" in security else None,
+        "X-Frame-Options": security["FrameOptions"]["FrameOption"],
+        "Referrer-Policy": security["ReferrerPolicy"]["ReferrerPolicy"],
+    }
+    sent.update({h["Header"]: h["Value"] for h in policy.get("CustomHeadersConfig", {}).get("Items", [])})
+    overridden = all(v.get("Override") for k, v in security.items()) and all(
+        h.get("Override") for h in policy.get("CustomHeadersConfig", {}).get("Items", []))
+    headers = json.loads((ROOT / "web/headers.json").read_text())
+    check(sent == headers, f"WebHeaders differ from web/headers.json: {sent} != {headers}")
+    check(overridden, "WebHeaders: some header does not override the origin's")
+    # The viewer function, run by node on the paths the local server's tests use.
+    functions = default.get("FunctionAssociations", [])
+    check([f["EventType"] for f in functions] == ["viewer-request"], "Distribution: no viewer-request function for screens")
+    code = resources["WebScreens"]["Properties"]["FunctionCode"]
+    cases = {"/": "/index.html", "/verify-email": "/index.html", "/documents/abc123": "/index.html", "/r/": "/index.html",
+             "/assets/app.js": "/assets/app.js", "/assets/icon.svg": "/assets/icon.svg"}
+    script = code + f"\nconst cases = {json.dumps(list(cases))};\n" + \
+        "console.log(JSON.stringify(cases.map((uri) => handler({ request: { uri } }).uri)));\n"
+    run = subprocess.run(["node", "-e", script], capture_output=True, text=True)
+    check(run.returncode == 0 and json.loads(run.stdout or "null") == list(cases.values()),
+          f"WebScreens rewrites {list(cases)} to {run.stdout.strip() or run.stderr.strip()}, not {list(cases.values())}")
+
+
 def main() -> int:
     generated = subprocess.run([sys.executable, str(ROOT / "infra/template.py"), "--check"], capture_output=True, text=True)
     check(generated.returncode == 0, generated.stdout.strip() or "infra/template.py --check failed")
@@ -142,6 +178,8 @@ def main() -> int:
     rules = resources["DocumentsBucket"]["Properties"]["ReplicationConfiguration"]["Rules"]
     check(any(r["Destination"].get("ReplicationTime", {}).get("Status") == "Enabled" and r["Filter"] == {"Prefix": ""} for r in rules),
           "DocumentsBucket: not every object replicated to Osaka with Replication Time Control")
+
+    check_web(resources)
 
     for f in failures:
         print(f"template: {f}")

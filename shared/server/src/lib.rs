@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod listen;
 pub mod step_functions;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::os::unix::fs::DirBuilderExt;
@@ -334,9 +335,10 @@ pub fn open_services(
     Ok((services, runner, scheduler))
 }
 
-/// The whole local application: the API (every route, local ones included).
+/// The whole local application: the API (every route, local ones included) and the browser
+/// client on every other path.
 pub fn app(services: Arc<Services>) -> Router {
-    keiyaku_api::router(services, true)
+    keiyaku_api::router(services, true).merge(web::router())
 }
 
 /// Binds, opens the data dir and starts serving in the background.

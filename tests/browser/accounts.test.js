@@ -1,0 +1,203 @@
+// Accounts in the browser: sign-up with the password rules explained as typed, the
+// confirmation from the mailed link, login (wrong password, offline mid-form), the language
+// switch remembered on the account, password change with an expired session, reset by mail.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launch, open, ready, judgeScreen, mailedLink, PHONE } from './harness.js';
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const STRONG = 'violet-harbour-tunnel-42';
+const XSS = '<img src=x onerror="window.__xss=1">';
+
+// No Japanese on the page outside `allowed` (user data) and elements in another language.
+async function noJapanese(page, allowed = []) {
+  const text = await page.evaluate(() => {
+    const lang = document.documentElement.lang;
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const out = [];
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      if (el.closest('[lang]') && el.closest('[lang]').lang !== lang) continue;
+      if (el.closest('input, textarea, noscript')) continue;
+      out.push(n.textContent);
+    }
+    const attrs = [...document.querySelectorAll('[aria-label], [placeholder], [title]')].map((e) => [e.getAttribute('aria-label'), e.getAttribute('placeholder'), e.getAttribute('title')].join(' '));
+    return [...out, ...attrs, document.title].join('\n');
+  });
+  let rest = text;
+  for (const a of allowed) rest = rest.split(a).join('');
+  const found = rest.match(/[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]+/g);
+  assert.equal(found, null, `Japanese in English mode: ${found}`);
+}
+
+test('sign up, confirm from the mail, log in, switch to English, log out', async () => {
+  const w = await open(browser, server);
+  const { page } = w;
+  await page.goto(`${server.url}/signup`);
+  await ready(page);
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'ja');
+  await judgeScreen(page, 'signup');
+
+  // The rules follow the typing; the server's verdict comes when the field is left.
+  const name = `山田 花子 ${XSS}`;
+  await page.getByLabel('氏名').fill(name);
+  await page.getByLabel('メールアドレス').fill('ｈａｎａｋｏ＠ｅｘａｍｐｌｅ．ｊｐ ');
+  const password = page.getByLabel('パスワード', { exact: true });
+  await password.fill('hanako2026');
+  const personal = page.locator('.rules li', { hasText: 'メールアドレスや名前を含まない' });
+  assert.equal(await personal.getAttribute('data-met'), 'no');
+  await password.blur();
+  await page.getByText('メールアドレスや名前を含むパスワードは使えません。').waitFor();
+  assert.equal(await password.getAttribute('aria-invalid'), 'true');
+  await judgeScreen(page, 'signup-weak-password');
+  await password.fill(STRONG);
+  assert.equal(await personal.getAttribute('data-met'), 'yes');
+  await page.getByRole('button', { name: '登録する' }).click();
+  await page.getByRole('heading', { name: '確認メールを送りました' }).waitFor();
+  await page.getByText('hanako@example.jp に確認メールを送りました').waitFor();
+  await judgeScreen(page, 'signup-sent');
+
+  // The mailed link: its token leaves the address bar before anything else.
+  const link = await mailedLink(server.dataDir, 'hanako@example.jp', '/verify-email#');
+  await page.goto(link);
+  await page.getByText('メールアドレスを確認しました。').waitFor();
+  assert.equal(new URL(page.url()).hash, '');
+  await judgeScreen(page, 'verify-email');
+  await page.getByRole('link', { name: 'ログインへ' }).click();
+  await ready(page);
+
+  // A wrong password is said so, next to nothing typed lost.
+  await page.getByLabel('メールアドレス').fill('hanako@example.jp');
+  await page.getByLabel('パスワード', { exact: true }).fill('not-the-password-1');
+  w.expect('POST', '/api/v1/auth/login', 401);
+  await page.getByRole('button', { name: 'ログイン' }).click();
+  await page.getByText('メールアドレスまたはパスワードが正しくありません。').waitFor();
+  assert.equal(await page.getByLabel('メールアドレス').inputValue(), 'hanako@example.jp');
+  await judgeScreen(page, 'login-wrong-password');
+
+  // Offline mid-form: explained, and the form still holds everything.
+  await page.getByLabel('パスワード', { exact: true }).fill(STRONG);
+  await w.setOffline(true);
+  await page.getByRole('button', { name: 'ログイン' }).click();
+  await page.getByText('サーバーに接続できません。').waitFor();
+  assert.equal(await page.getByLabel('パスワード', { exact: true }).inputValue(), STRONG);
+  await w.setOffline(false);
+  await page.getByRole('button', { name: 'ログイン' }).click();
+  await page.getByRole('heading', { name: '文書' }).waitFor();
+  await ready(page);
+
+  // The name typed as markup is shown as text, and nothing ran.
+  await page.getByRole('link', { name: '設定' }).click();
+  await ready(page);
+  await page.getByText(name).waitFor();
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  assert.equal(await page.locator('main img').count(), 0);
+  await judgeScreen(page, 'settings');
+
+  // English: everything but user data, remembered on the account.
+  await page.getByRole('button', { name: 'English' }).click();
+  await page.getByRole('heading', { name: 'Settings' }).waitFor();
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+  await noJapanese(page, [name]);
+  await judgeScreen(page, 'settings');
+  await page.reload();
+  await page.getByRole('heading', { name: 'Settings' }).waitFor();
+  await ready(page);
+  await page.getByRole('link', { name: 'Documents' }).click();
+  await ready(page);
+  await noJapanese(page);
+  await judgeScreen(page, 'documents-empty');
+  // The account's language won over this browser's: a fresh browser logs in in English.
+  const fresh = await open(browser, server);
+  await fresh.page.goto(`${server.url}/login`);
+  await ready(fresh.page);
+  await fresh.page.getByLabel('メールアドレス').fill('hanako@example.jp');
+  await fresh.page.getByLabel('パスワード', { exact: true }).fill(STRONG);
+  await fresh.page.getByRole('button', { name: 'ログイン' }).click();
+  await fresh.page.getByRole('heading', { name: 'Documents' }).waitFor();
+  fresh.check();
+  await fresh.close();
+
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByRole('heading', { name: 'Log in' }).waitFor();
+  await ready(page);
+  await noJapanese(page);
+  await judgeScreen(page, 'login');
+  w.check();
+  await w.close();
+});
+
+test('password change with an expired session keeps what was typed; reset by mail', async () => {
+  const w = await open(browser, server, { viewport: PHONE });
+  const { page } = w;
+  await page.goto(`${server.url}/signup`);
+  await ready(page);
+  await page.getByLabel('氏名').fill('佐藤 一郎');
+  await page.getByLabel('メールアドレス').fill('ichiro@example.jp');
+  await page.getByLabel('パスワード', { exact: true }).fill(STRONG);
+  await page.getByRole('button', { name: '登録する' }).click();
+  await page.getByRole('heading', { name: '確認メールを送りました' }).waitFor();
+  await page.goto(await mailedLink(server.dataDir, 'ichiro@example.jp', '/verify-email#'));
+  await page.getByText('メールアドレスを確認しました。').waitFor();
+  // A link used twice, or a page opened without one, says so.
+  w.expect('POST', '/api/v1/auth/verify-email', 400);
+  await page.goto(await mailedLink(server.dataDir, 'ichiro@example.jp', '/verify-email#'));
+  await page.getByText('このリンクは無効か、有効期限が切れています。').waitFor();
+
+  await page.goto(`${server.url}/settings`);
+  await ready(page);
+  // Not logged in: sent to the login, then back.
+  await page.getByRole('heading', { name: 'ログイン' }).waitFor();
+  await page.getByLabel('メールアドレス').fill('ichiro@example.jp');
+  await page.getByLabel('パスワード', { exact: true }).fill(STRONG);
+  await page.getByRole('button', { name: 'ログイン' }).click();
+  await page.getByRole('heading', { name: '設定' }).waitFor();
+  await ready(page);
+
+  const next = 'lantern-meadow-copper-77';
+  await page.getByLabel('現在のパスワード').fill(STRONG);
+  await page.getByLabel('新しいパスワード', { exact: true }).fill(next);
+  // The session ends while the form is being filled in.
+  await w.context.clearCookies();
+  w.expect('POST', '/api/v1/auth/password', 401);
+  await page.getByRole('button', { name: '変更する' }).click();
+  await page.getByText('ログインの有効期限が切れました。').waitFor();
+  assert.equal(await page.getByLabel('新しいパスワード', { exact: true }).inputValue(), next);
+  await judgeScreen(page, 'settings-session-expired');
+
+  // Reset by mail.
+  await page.goto(`${server.url}/reset`);
+  await ready(page);
+  await page.getByLabel('メールアドレス').fill('ICHIRO@example.jp');
+  await page.getByRole('button', { name: '再設定メールを送る' }).click();
+  await page.getByRole('heading', { name: 'メールを確認してください' }).waitFor();
+  await page.goto(await mailedLink(server.dataDir, 'ichiro@example.jp', '/reset#'));
+  await ready(page);
+  assert.equal(new URL(page.url()).hash, '');
+  await page.getByLabel('新しいパスワード', { exact: true }).fill('aaaaaaaaaaaa');
+  w.expect('POST', '/api/v1/auth/reset/confirm', 400);
+  await page.getByRole('button', { name: 'パスワードを設定する' }).click();
+  await page.getByText('同じ文字の繰り返しや単純な並び').first().waitFor();
+  await judgeScreen(page, 'reset-weak');
+  await page.getByLabel('新しいパスワード', { exact: true }).fill(next);
+  await page.getByRole('button', { name: 'パスワードを設定する' }).click();
+  await page.getByRole('heading', { name: 'パスワードを変更しました' }).waitFor();
+  await page.getByRole('link', { name: 'ログインへ' }).click();
+  await ready(page);
+  await page.getByLabel('メールアドレス').fill('ichiro@example.jp');
+  await page.getByLabel('パスワード', { exact: true }).fill(next);
+  await page.getByRole('button', { name: 'ログイン' }).click();
+  await page.getByRole('heading', { name: '文書' }).waitFor();
+  w.check();
+  await w.close();
+});

@@ -1,0 +1,50 @@
+// The catalogues: both languages have the same keys, and every key the client names
+// literally (in the markup's data-i18n, `i18n: '…'`, `t('…')`, `setText(…, '…')`) is in them,
+// so no raw key is ever shown. Keys built at run time (`status.${s}`) are checked where the
+// browser tests meet them (a missing key is a console error, which fails those tests).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ja from '../../web/assets/i18n/ja.js';
+import en from '../../web/assets/i18n/en.js';
+
+const WEB = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web');
+
+function files(dir) {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? files(p) : [p];
+  });
+}
+
+test('both catalogues have the same keys, none empty', () => {
+  assert.deepEqual(Object.keys(en).sort(), Object.keys(ja).sort());
+  for (const [key, text] of [...Object.entries(ja), ...Object.entries(en)]) {
+    assert.ok(typeof text === 'string' && text.trim(), `${key} is empty`);
+  }
+  // Placeholders agree between the languages.
+  for (const key of Object.keys(ja)) {
+    const names = (s) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+    assert.deepEqual(names(en[key]), names(ja[key]), `placeholders of ${key}`);
+  }
+});
+
+test('every key the client names is in the catalogues', () => {
+  const named = new Set();
+  const patterns = [
+    /data-i18n(?:-[a-z-]+)?="([a-z_.0-9]+)"/g,
+    /\bi18n(?:-[a-z-]+)?'?: '([a-z_.0-9]+)'/g,
+    /\bt\('([a-z_.0-9]+)'/g,
+    /setText\([^,]+, '([a-z_.0-9]+)'/g,
+    /\? '([a-z_]+\.[a-z_.0-9]+)' : '([a-z_]+\.[a-z_.0-9]+)'/g,
+  ];
+  for (const file of files(WEB).filter((f) => /\.(js|html)$/.test(f) && !f.includes(`${join('assets', 'i18n')}`))) {
+    const source = readFileSync(file, 'utf8');
+    for (const re of patterns) for (const m of source.matchAll(re)) for (const k of m.slice(1)) if (k) named.add(k);
+  }
+  assert.ok(named.size > 50, `only ${named.size} keys found: the patterns no longer match the code`);
+  const missing = [...named].filter((k) => !(k in ja));
+  assert.deepEqual(missing, []);
+});

@@ -1,0 +1,239 @@
+// The browser tests' harness: keiyaku's debug binary on a free loopback port with a fresh
+// data dir, Debian's Chromium driven by playwright-core, and a page watcher that fails the
+// test on any page error, console error, CSP violation, failed request, 5xx, or 4xx the step
+// did not declare. Screenshots and axe-core's verdicts are written under
+// tests/.cache/browser (test artefacts).
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const ARTEFACTS = join(ROOT, 'tests', '.cache', 'browser');
+const KEIYAKU = process.env.KEIYAKU_BIN || join(ROOT, 'target', 'debug', 'keiyaku');
+const AXE = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 390, height: 844 };
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+// The local shape on loopback with a fresh data dir.
+export async function startServer(args = []) {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'keiyaku-browser-'));
+  const url = `http://127.0.0.1:${port}`;
+  const log = [];
+  const child = spawn(KEIYAKU, ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', dataDir, ...args], {
+    env: { ...process.env, KEIYAKU_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.on('data', (d) => log.push(String(d)));
+  child.stderr.on('data', (d) => log.push(String(d)));
+  for (let i = 0; i < 200; i += 1) {
+    try {
+      const r = await fetch(`${url}/api/v1/openapi.json`);
+      if (r.ok) break;
+    } catch {
+      // Not listening yet.
+    }
+    if (child.exitCode !== null) throw new Error(`keiyaku exited: ${log.join('')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    dataDir,
+    log,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r() : child.on('exit', r)));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+// A browser context (its own cookies) whose pages are watched. `expect(method, path, status)`
+// declares a 4xx the next steps may meet; anything else undeclared fails `check()`.
+export async function open(browser, server, { locale = 'ja-JP', viewport = DESKTOP, timezoneId = 'Asia/Tokyo', ...options } = {}) {
+  const context = await browser.newContext({ locale, viewport, timezoneId, ...options });
+  const problems = [];
+  const declared = [];
+  let offline = false;
+  const page = await context.newPage();
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    // Chromium reports every non-2xx fetch on the console: those are judged by status below.
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console error: ${m.text()}`);
+  });
+  page.on('requestfailed', (r) => {
+    const why = r.failure()?.errorText || '';
+    // A navigation away aborts what the old page was still loading.
+    if (why !== 'net::ERR_ABORTED' && !offline) problems.push(`request failed: ${r.method()} ${r.url()} ${why}`);
+  });
+  page.on('response', (r) => {
+    const status = r.status();
+    if (status < 400) return;
+    const path = new URL(r.url()).pathname;
+    const method = r.request().method();
+    const i = declared.findIndex((d) => d.status === status && d.method === method && (d.path instanceof RegExp ? d.path.test(path) : d.path === path));
+    if (status < 500 && i >= 0) {
+      if (!declared[i].sticky) declared.splice(i, 1);
+      return;
+    }
+    problems.push(`undeclared ${status}: ${method} ${path}`);
+  });
+  // Content-Security-Policy violations, as the page itself sees them.
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+  // Before any login, the page asks who it is: anonymous is a 401.
+  declared.push({ method: 'GET', path: '/api/v1/me', status: 401, sticky: true });
+  return {
+    context,
+    page,
+    server,
+    problems,
+    // Cuts the network (requests fail as they would on a train in a tunnel) or restores it.
+    async setOffline(on) {
+      offline = on;
+      await context.setOffline(on);
+    },
+    expect(method, path, status, sticky = false) {
+      declared.push({ method, path, status, sticky });
+    },
+    check() {
+      assert.deepEqual(problems, [], `problems on the page:\n${problems.join('\n')}`);
+    },
+    async close() {
+      await context.close();
+    },
+  };
+}
+
+// The shown screen is ready (the client marks performance 'ready' after each screen).
+export async function ready(page) {
+  await page.waitForFunction(() => performance.getEntriesByName('ready').length > 0 && !document.querySelector('[aria-busy="true"]'));
+  await page.evaluate(() => performance.clearMarks('ready'));
+}
+
+// axe-core on the page as it stands: no serious or critical violation.
+export async function accessible(page, label) {
+  await page.evaluate(AXE);
+  const result = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }));
+  });
+  const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad, [], `axe-core on ${label}: ${JSON.stringify(bad, null, 1)}`);
+}
+
+// A screenshot of the current screen, kept as a test artefact.
+export async function shot(page, name) {
+  mkdirSync(ARTEFACTS, { recursive: true });
+  const lang = await page.evaluate(() => document.documentElement.lang);
+  const { width, height } = page.viewportSize();
+  await page.screenshot({ path: join(ARTEFACTS, `${name}-${lang}-${width}x${height}.png`), fullPage: true });
+}
+
+// Every screen state worth seeing: judged by axe-core, then shot at both sizes (and in both
+// languages when `languages` is set), the viewport put back afterwards.
+export async function judgeScreen(page, name) {
+  await accessible(page, name);
+  const original = page.viewportSize();
+  for (const size of [DESKTOP, PHONE]) {
+    await page.setViewportSize(size);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `${name} scrolls sideways at ${size.width} px (${overflow} px)`);
+    await shot(page, name);
+  }
+  await page.setViewportSize(original);
+}
+
+// The mails in the data dir's maildir, oldest first: { to, subject, text }.
+export function mails(dataDir) {
+  const dir = join(dataDir, 'mail', 'new');
+  let names;
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .map((n) => ({ n, t: statSync(join(dir, n)).mtimeMs }))
+    .sort((a, b) => a.t - b.t || a.n.localeCompare(b.n))
+    .map(({ n }) => parseMail(readFileSync(join(dir, n), 'latin1')));
+}
+
+function splitMessage(raw) {
+  const at = raw.search(/\r?\n\r?\n/);
+  const head = raw.slice(0, at).replace(/\r?\n[ \t]+/g, ' ');
+  const body = raw.slice(at).replace(/^\r?\n\r?\n/, '');
+  const headers = {};
+  for (const line of head.split(/\r?\n/)) {
+    const i = line.indexOf(':');
+    if (i > 0) headers[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
+  }
+  return { headers, body };
+}
+
+function decodeBody(headers, body) {
+  const cte = (headers['content-transfer-encoding'] || '').toLowerCase();
+  if (cte === 'base64') return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+  if (cte === 'quoted-printable') {
+    const bytes = Buffer.from(body.replace(/=\r?\n/g, ''), 'latin1').toString('latin1').replace(/=([0-9A-F]{2})/gi, (_, h) => String.fromCharCode(parseInt(h, 16)));
+    return Buffer.from(bytes, 'latin1').toString('utf8');
+  }
+  return Buffer.from(body, 'latin1').toString('utf8');
+}
+
+function textOf(headers, body) {
+  const type = headers['content-type'] || 'text/plain';
+  const boundary = /boundary="?([^";]+)"?/i.exec(type);
+  if (type.toLowerCase().startsWith('multipart/') && boundary) {
+    const parts = body.split(`--${boundary[1]}`).slice(1, -1);
+    return parts
+      .map((p) => splitMessage(p.replace(/^\r?\n/, '')))
+      .map((p) => textOf(p.headers, p.body))
+      .filter(Boolean)
+      .join('\n');
+  }
+  return type.toLowerCase().startsWith('text/plain') ? decodeBody(headers, body) : '';
+}
+
+function parseMail(raw) {
+  const { headers, body } = splitMessage(raw);
+  return { to: headers.to, subject: headers.subject, text: textOf(headers, body) };
+}
+
+// The first link to `path` (and its fragment) in the newest mail to `to`, waiting for it.
+export async function mailedLink(dataDir, to, path) {
+  const re = new RegExp(`https?://[^\\s]+${path.replace(/[/.]/g, '\\$&')}[^\\s]*`);
+  for (let i = 0; i < 100; i += 1) {
+    const mail = mails(dataDir).filter((m) => m.to && m.to.includes(to)).reverse().find((m) => re.test(m.text));
+    if (mail) return re.exec(mail.text)[0];
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no mail to ${to} with a link to ${path}`);
+}

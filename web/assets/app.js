@@ -1,0 +1,143 @@
+// The browser client's entry: finds who is logged in, draws the menu, and shows the screen
+// of the current path. Screens are modules under screens/; each draws into <main>.
+import { h, replace, translate } from './dom.js';
+import { language, setLanguage } from './i18n.js';
+import { api } from './api.js';
+import { captureFragment, currentUser, loadUser, navigate, onUser, setLanguageSwitch, setRouter, setUser } from './state.js';
+import * as auth from './screens/auth.js';
+import * as documents from './screens/documents.js';
+import * as misc from './screens/misc.js';
+
+// [pattern, screen, who may see it]: 'user' needs a login (others are sent to it first).
+const ROUTES = [
+  ['/', misc.home, 'any'],
+  ['/login', auth.login, 'any'],
+  ['/signup', auth.signup, 'any'],
+  ['/verify-email', auth.verifyEmail, 'any'],
+  ['/reset', auth.reset, 'any'],
+  ['/settings', auth.settings, 'user'],
+  ['/documents', documents.list, 'user'],
+];
+
+function match(path) {
+  for (const [pattern, screen, who] of ROUTES) {
+    const names = [];
+    const re = new RegExp('^' + pattern.replace(/:(\w+)/g, (_, n) => (names.push(n), '([^/]+)')) + '/?$');
+    const m = path.match(re);
+    if (m) return { screen, who, params: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1])])) };
+  }
+  return { screen: misc.notFound, who: 'any', params: {} };
+}
+
+const main = document.getElementById('main');
+let generation = 0;
+
+async function route() {
+  generation += 1;
+  const mine = generation;
+  const { screen, who, params } = match(location.pathname);
+  if (who === 'user' && !currentUser()) {
+    const next = location.pathname + location.search;
+    return navigate(`/login?next=${encodeURIComponent(next)}`, { replace: true });
+  }
+  replace(main);
+  main.removeAttribute('aria-busy');
+  try {
+    await screen(main, params, () => mine === generation);
+  } catch (e) {
+    console.error(e);
+    replace(main, h('h1', { i18n: 'error.title', tabindex: '-1' }), h('p', { i18n: 'error.unexpected' }));
+  }
+  const heading = main.querySelector('h1');
+  if (heading) {
+    heading.setAttribute('tabindex', '-1');
+    document.title = `${heading.textContent} — keiyaku`;
+    if (document.readyState === 'complete' && route.moved) heading.focus();
+  }
+  route.moved = true;
+  performance.mark('ready');
+}
+
+function drawNav() {
+  const nav = document.getElementById('nav');
+  const user = currentUser();
+  const other = language() === 'ja' ? 'en' : 'ja';
+  const items = user
+    ? [
+        h('a', { href: '/documents', 'data-link': true, i18n: 'nav.documents' }),
+        h('a', { href: '/settings', 'data-link': true, i18n: 'nav.settings' }),
+        h('button', { type: 'button', class: 'link', i18n: 'nav.logout', onclick: logout }),
+      ]
+    : [h('a', { href: '/login', 'data-link': true, i18n: 'nav.login' })];
+  replace(
+    nav,
+    ...items,
+    h('button', { type: 'button', class: 'link', lang: other, i18n: 'nav.switch_language', onclick: () => switchLanguage(other) }),
+  );
+}
+
+async function switchLanguage(lang) {
+  setLanguage(lang);
+  translate(document.body);
+  drawNav();
+  const select = document.getElementById('language');
+  if (select) select.value = lang;
+  const heading = main.querySelector('h1');
+  if (heading) document.title = `${heading.textContent} — keiyaku`;
+  if (currentUser()) {
+    try {
+      setUser({ ...currentUser(), ...(await api('PATCH', '/me', { language: lang })), csrf_token: currentUser().csrf_token });
+    } catch (e) {
+      console.warn('the language could not be saved on the account', e.code);
+    }
+  }
+}
+
+async function logout() {
+  try {
+    await api('POST', '/auth/logout');
+  } catch (e) {
+    if (e.status !== 401) throw e;
+  }
+  setUser(null);
+  navigate('/login');
+}
+
+document.addEventListener('click', (e) => {
+  const a = e.target.closest && e.target.closest('a[data-link]');
+  if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  e.preventDefault();
+  navigate(a.getAttribute('href'));
+});
+window.addEventListener('popstate', () => route());
+// A mailed link opened in a tab already showing its path changes only the fragment.
+window.addEventListener('hashchange', () => {
+  captureFragment();
+  route();
+});
+
+onUser((user) => {
+  if (user && user.language && user.language !== language()) {
+    setLanguage(user.language);
+    translate(document.body);
+  }
+  drawNav();
+});
+setRouter(route);
+setLanguageSwitch(switchLanguage);
+
+async function start() {
+  captureFragment();
+  translate(document.body);
+  try {
+    await loadUser();
+  } catch (e) {
+    replace(main, h('h1', { i18n: 'error.title' }), h('p', { i18n: e.code === 'network' ? 'error.network' : 'error.server' }));
+    drawNav();
+    return;
+  }
+  drawNav();
+  await route();
+}
+
+start();

@@ -1,0 +1,229 @@
+// Accounts: sign-up (the password rules explained as the user types), the confirmation of
+// the address from the mailed link, login, password reset by mail, and the settings screen
+// (language, era, password change).
+import { h, setText, replace } from '../dom.js';
+import { api } from '../api.js';
+import { field, form, fieldError, clearErrors, normalized } from '../form.js';
+import { language } from '../i18n.js';
+import { japaneseEra, setJapaneseEra } from '../format.js';
+import { currentUser, navigate, setUser, switchLanguage, takeFragment } from '../state.js';
+
+const MIN = 10;
+const MAX = 256;
+
+// The rules the page can check itself, as the user types; the rest (dictionary words,
+// guessability) come from POST /auth/password-check when the field loses focus.
+const RULES = [
+  ['password.rule_length', (p) => [...p].length >= MIN && [...p].length <= MAX],
+  ['password.rule_repetitive', (p) => p.length > 0 && !repetitive([...p])],
+  ['password.rule_personal', (p, email, name) => p.length > 0 && !personal(p, email, name)],
+];
+
+function repetitive(chars) {
+  const n = chars.length;
+  for (let unit = 1; unit <= n / 2; unit += 1) {
+    if (n % unit === 0 && chars.every((c, i) => c === chars[i % unit])) return true;
+  }
+  if (n < 2) return false;
+  const step = (a, b) => {
+    const [x, y] = [parseInt(a, 10), parseInt(b, 10)];
+    if (!Number.isNaN(x) && !Number.isNaN(y) && /\d/.test(a) && /\d/.test(b)) {
+      const d = (((y - x) % 10) + 10) % 10;
+      return d === 1 ? 1 : d === 9 ? -1 : 0;
+    }
+    return b.codePointAt(0) - a.codePointAt(0);
+  };
+  const first = step(chars[0], chars[1]);
+  return Math.abs(first) === 1 && chars.every((c, i) => i === 0 || step(chars[i - 1], c) === first);
+}
+
+function personal(password, email, name) {
+  const lower = password.toLowerCase();
+  const parts = [];
+  const e = normalized(email || '').toLowerCase();
+  if (e.includes('@')) parts.push(e.slice(0, e.lastIndexOf('@')), e);
+  const n = (name || '').trim().toLowerCase();
+  if (n) parts.push(n.split(/\s+/).join(''), ...n.split(/\s+/), n);
+  return parts.filter((p) => [...p].length >= 3).some((p) => lower.includes(p));
+}
+
+// The rules list under a new-password field, kept current as the user types; the server's
+// verdict when the field is left. `context()` gives the e-mail and name to check against.
+function passwordRules(el, name, context) {
+  const input = el.querySelector(`[name="${name}"]`);
+  const items = RULES.map(([key]) => h('li', { i18n: key }));
+  const list = h('ul', { class: 'rules', 'aria-live': 'polite', 'i18n-aria-label': 'password.rules' }, items);
+  input.closest('.field').append(list);
+  const update = () => {
+    const { email, name: person } = context();
+    RULES.forEach(([, ok], i) => {
+      const met = ok(input.value, email, person);
+      items[i].classList.toggle('met', met);
+      items[i].dataset.met = met ? 'yes' : 'no';
+    });
+  };
+  input.addEventListener('input', update);
+  input.addEventListener('blur', async () => {
+    if (!input.value) return;
+    const { email, name: person } = context();
+    try {
+      const verdict = await api('POST', '/auth/password-check', { password: input.value, email: email || undefined, name: person || undefined });
+      const error = el.querySelector(`#${CSS.escape(input.id)}-error`);
+      if (verdict.acceptable) {
+        input.removeAttribute('aria-invalid');
+        setText(error, 'password.acceptable');
+      } else {
+        fieldError(el, name, `error.${verdict.code}`);
+      }
+    } catch (e) {
+      // Advice only: the submit gets the same verdict.
+      if (e.status !== 429 && e.code !== 'network') console.warn('password-check', e.code);
+    }
+  });
+  update();
+}
+
+export function signup(main) {
+  const f = form({
+    label: 'signup.title',
+    fields: [
+      field({ name: 'name', label: 'signup.name', autocomplete: 'name' }),
+      field({ name: 'email', label: 'signup.email', type: 'email', autocomplete: 'email', normalize: true, inputmode: 'email' }),
+      field({ name: 'password', label: 'signup.password', type: 'password', autocomplete: 'new-password', hint: 'password.hint' }),
+    ],
+    submit: 'signup.submit',
+    onSubmit: async (v) => {
+      await api('POST', '/auth/signup', { ...v, language: language() });
+      replace(main, h('h1', { i18n: 'signup.sent_title' }), h('p', { i18n: 'signup.sent', i18nArgs: { email: v.email } }));
+      main.querySelector('h1').focus();
+    },
+  });
+  passwordRules(f, 'password', () => ({ email: normalized(f.elements.email.value), name: f.elements.name.value }));
+  main.append(
+    h('h1', { i18n: 'signup.title' }),
+    f,
+    h('p', {}, h('a', { href: '/login', 'data-link': true, i18n: 'signup.have_account' })),
+  );
+}
+
+export async function verifyEmail(main) {
+  const token = takeFragment();
+  main.append(h('h1', { i18n: 'verify_email.title' }));
+  const status = h('p', { role: 'status', i18n: 'verify_email.checking' });
+  main.append(status);
+  if (!token) {
+    setText(status, 'verify_email.no_token');
+    return;
+  }
+  try {
+    await api('POST', '/auth/verify-email', { token });
+    setText(status, 'verify_email.done');
+    main.append(h('p', {}, h('a', { href: '/login', 'data-link': true, class: 'button primary', i18n: 'verify_email.login' })));
+  } catch (e) {
+    setText(status, e.code === 'network' ? 'error.network' : 'verify_email.failed');
+  }
+}
+
+export function login(main) {
+  const next = new URLSearchParams(location.search).get('next');
+  const f = form({
+    label: 'login.title',
+    fields: [
+      field({ name: 'email', label: 'login.email', type: 'email', autocomplete: 'username', normalize: true, inputmode: 'email' }),
+      field({ name: 'password', label: 'login.password', type: 'password', autocomplete: 'current-password' }),
+    ],
+    submit: 'login.submit',
+    onSubmit: async (v) => {
+      const done = await api('POST', '/auth/login', { email: v.email, password: v.password });
+      setUser(done.user);
+      // Only a path of ours: never a link to elsewhere.
+      navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/documents');
+    },
+  });
+  main.append(
+    h('h1', { i18n: 'login.title' }),
+    f,
+    h('p', {}, h('a', { href: '/reset', 'data-link': true, i18n: 'login.forgot' })),
+    h('p', {}, h('a', { href: '/signup', 'data-link': true, i18n: 'login.signup' })),
+  );
+}
+
+export function reset(main) {
+  const token = takeFragment();
+  if (!token) {
+    const f = form({
+      label: 'reset.title',
+      fields: [field({ name: 'email', label: 'reset.email', type: 'email', autocomplete: 'email', normalize: true, inputmode: 'email' })],
+      submit: 'reset.submit',
+      onSubmit: async (v) => {
+        await api('POST', '/auth/reset', { email: v.email });
+        replace(main, h('h1', { i18n: 'reset.sent_title' }), h('p', { i18n: 'reset.sent' }));
+        main.querySelector('h1').focus();
+      },
+    });
+    main.append(h('h1', { i18n: 'reset.title' }), h('p', { i18n: 'reset.intro' }), f);
+    return;
+  }
+  const f = form({
+    label: 'reset.new_title',
+    fields: [field({ name: 'new', label: 'reset.new', type: 'password', autocomplete: 'new-password', hint: 'password.hint' })],
+    submit: 'reset.confirm',
+    onSubmit: async (v) => {
+      await api('POST', '/auth/reset/confirm', { token, new: v.new });
+      replace(
+        main,
+        h('h1', { i18n: 'reset.done_title' }),
+        h('p', { i18n: 'reset.done' }),
+        h('p', {}, h('a', { href: '/login', 'data-link': true, class: 'button primary', i18n: 'reset.login' })),
+      );
+      main.querySelector('h1').focus();
+    },
+  });
+  passwordRules(f, 'new', () => ({}));
+  main.append(h('h1', { i18n: 'reset.new_title' }), f);
+}
+
+export function settings(main) {
+  const user = currentUser();
+  const languages = h(
+    'select',
+    { id: 'language', name: 'language' },
+    h('option', { value: 'ja', lang: 'ja' }, '日本語'),
+    h('option', { value: 'en', lang: 'en' }, 'English'),
+  );
+  languages.value = language();
+  languages.addEventListener('change', () => switchLanguage(languages.value));
+  const era = h('input', { type: 'checkbox', id: 'era', name: 'era' });
+  era.checked = japaneseEra();
+  era.addEventListener('change', () => setJapaneseEra(era.checked));
+  const done = h('p', { role: 'status', class: 'notice' });
+  const f = form({
+    label: 'settings.password',
+    fields: [
+      field({ name: 'current', label: 'settings.current', type: 'password', autocomplete: 'current-password' }),
+      field({ name: 'new', label: 'settings.new', type: 'password', autocomplete: 'new-password', hint: 'password.hint' }),
+    ],
+    submit: 'settings.change',
+    onSubmit: async (v, el) => {
+      await api('POST', '/auth/password', v);
+      el.reset();
+      clearErrors(el);
+      setText(done, 'settings.changed');
+    },
+  });
+  passwordRules(f, 'new', () => ({ email: user.email, name: user.name }));
+  main.append(
+    h('h1', { i18n: 'settings.title' }),
+    h('section', { 'aria-labelledby': 'settings-display' },
+      h('h2', { id: 'settings-display', i18n: 'settings.display' }),
+      h('div', { class: 'field' }, h('label', { for: 'language', i18n: 'settings.language' }), languages),
+      h('div', { class: 'field check' }, era, h('label', { for: 'era', i18n: 'settings.era' })),
+    ),
+    h('section', { 'aria-labelledby': 'settings-password' },
+      h('h2', { id: 'settings-password', i18n: 'settings.password' }),
+      f,
+      done,
+    ),
+    h('p', { class: 'muted', i18n: 'settings.account', i18nArgs: { name: user.name, email: user.email } }),
+  );
+}
