@@ -237,3 +237,47 @@ export async function mailedLink(dataDir, to, path) {
   }
   throw new Error(`no mail to ${to} with a link to ${path}`);
 }
+
+export const FIXTURE_PDF = join(ROOT, 'tests', 'fixtures', 'pdf', 'valid_table.pdf');
+export const KEIYAKU_BIN = KEIYAKU;
+
+// An account made over the API (signed up and confirmed from the maildir), for the parties a
+// test does not click through sign-up with.
+export async function account(server, email, name, password) {
+  const r = await fetch(`${server.url}/api/v1/auth/signup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, name, password }),
+  });
+  assert.equal(r.status, 202);
+  const link = await mailedLink(server.dataDir, email, '/verify-email#');
+  const token = link.slice(link.indexOf('#') + 1);
+  const v = await fetch(`${server.url}/api/v1/auth/verify-email`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token }),
+  });
+  assert.equal(v.status, 200);
+}
+
+// Logs in through the login screen.
+export async function logIn(page, server, email, password) {
+  await page.goto(`${server.url}/login`);
+  await ready(page);
+  await page.getByLabel('メールアドレス').fill(email);
+  await page.getByLabel('パスワード', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'ログイン' }).click();
+  await page.getByRole('heading', { name: '文書' }).waitFor();
+  await ready(page);
+}
+
+// Scrolls through every page of the document shown, to the end of the last.
+export async function readToTheEnd(page) {
+  const pages = page.locator('figure.page');
+  const n = await pages.count();
+  for (let i = 0; i < n; i += 1) {
+    await pages.nth(i).scrollIntoViewIfNeeded();
+    await pages.nth(i).locator('img').evaluate((img) => (img.complete && img.naturalWidth ? null : new Promise((r) => img.addEventListener('load', r, { once: true }))));
+  }
+  await pages.nth(n - 1).locator('figcaption').scrollIntoViewIfNeeded();
+}

@@ -55,6 +55,7 @@ const GUARDS: &[(&str, Guard)] = &[
     ("recipient_document", Guard::Recipient),
     ("recipient_file", Guard::Recipient),
     ("recipient_page", Guard::Recipient),
+    ("recipient_viewed", Guard::Recipient),
     ("recipient_agree", Guard::Recipient),
     ("recipient_decline", Guard::Recipient),
     ("list_executions", Guard::Operator),

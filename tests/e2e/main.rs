@@ -4,6 +4,7 @@ mod accounts;
 mod authority;
 mod aws;
 mod aws_shape;
+mod client_api;
 mod contract_tasks;
 mod crash;
 mod documents;

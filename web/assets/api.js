@@ -19,6 +19,11 @@ export function setCsrf(token) {
   csrf = token || null;
 }
 
+// For requests made without api() (an upload's XHR, for its progress events).
+export function csrfToken() {
+  return csrf;
+}
+
 // api('POST', '/auth/login', {…}) → the decoded answer (null for an empty one).
 export async function api(method, path, body, { headers = {}, raw = false } = {}) {
   const init = { method, headers: { ...headers }, credentials: 'same-origin', cache: 'no-store' };

@@ -6,6 +6,9 @@ import { api } from './api.js';
 import { captureFragment, currentUser, loadUser, navigate, onUser, setLanguageSwitch, setRouter, setUser } from './state.js';
 import * as auth from './screens/auth.js';
 import * as documents from './screens/documents.js';
+import * as draft from './screens/draft.js';
+import * as detail from './screens/detail.js';
+import * as recipient from './screens/recipient.js';
 import * as misc from './screens/misc.js';
 
 // [pattern, screen, who may see it]: 'user' needs a login (others are sent to it first).
@@ -17,6 +20,9 @@ const ROUTES = [
   ['/reset', auth.reset, 'any'],
   ['/settings', auth.settings, 'user'],
   ['/documents', documents.list, 'user'],
+  ['/documents/new', draft.newDocument, 'user'],
+  ['/documents/:id', detail.show, 'user'],
+  ['/r', recipient.recipient, 'any'],
 ];
 
 function match(path) {

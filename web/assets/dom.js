@@ -44,6 +44,11 @@ function append(el, children) {
   }
 }
 
+// Appends children (nested arrays flattened; null, undefined and false skipped).
+export function add(el, ...children) {
+  append(el, children);
+}
+
 // Replaces an element's children.
 export function replace(el, ...children) {
   el.replaceChildren();

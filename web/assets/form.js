@@ -38,10 +38,10 @@ export function field({ name, label, type = 'text', autocomplete, normalize = fa
 
 // A form: fields, a message area, a submit button. `onSubmit(values, form)` may throw an
 // ApiError, shown next to its field or above the button.
-export function form({ label, fields, submit, onSubmit, extra }) {
+export function form({ fields, submit, onSubmit, extra }) {
   const button = h('button', { type: 'submit', class: 'primary', i18n: submit });
   const message = h('div', { class: 'form-error', role: 'alert' });
-  const el = h('form', { novalidate: true, 'aria-label': null, 'i18n-aria-label': label }, fields, extra, message, h('div', { class: 'actions' }, button));
+  const el = h('form', { novalidate: true }, fields, extra, message, h('div', { class: 'actions' }, button));
   guardComposition(el);
   el.addEventListener('submit', async (event) => {
     event.preventDefault();

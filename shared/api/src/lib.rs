@@ -122,6 +122,9 @@ macro_rules! route_handler {
     (recipient_page) => {
         $crate::__routing::get($crate::handlers::recipient::page)
     };
+    (recipient_viewed) => {
+        $crate::__routing::post($crate::handlers::recipient::viewed)
+    };
     (recipient_agree) => {
         $crate::__routing::post($crate::handlers::recipient::agree)
     };
@@ -201,6 +204,7 @@ pub fn method_router(route: &Route) -> Option<MethodRouter<AppState>> {
         "recipient_document" => route_handler!(recipient_document),
         "recipient_file" => route_handler!(recipient_file),
         "recipient_page" => route_handler!(recipient_page),
+        "recipient_viewed" => route_handler!(recipient_viewed),
         "recipient_agree" => route_handler!(recipient_agree),
         "recipient_decline" => route_handler!(recipient_decline),
         "list_executions" => route_handler!(list_executions),
@@ -220,12 +224,19 @@ pub fn method_router(route: &Route) -> Option<MethodRouter<AppState>> {
 
 /// The API router for the routes of `shape` (the local server serves every route).
 pub fn router(services: Arc<Services>, local: bool) -> Router {
+    router_with(services, local, Router::new())
+}
+
+/// [`router`] with `site` beside the API under the same layers (the local shape's browser
+/// client: its answers carry their own security headers, which the layers keep).
+pub fn router_with(services: Arc<Services>, local: bool, site: Router<AppState>) -> Router {
     routes(
         services,
         ROUTES
             .iter()
             .filter(|r| local || r.shape == Shape::Both)
             .filter_map(|r| Some((r.path, method_router(r)?))),
+        site,
     )
 }
 
@@ -238,14 +249,15 @@ pub fn single_route(
     handler: MethodRouter<AppState>,
 ) -> Option<Router> {
     let route = ROUTES.iter().find(|r| r.name == name)?;
-    Some(routes(services, [(route.path, handler)]))
+    Some(routes(services, [(route.path, handler)], Router::new()))
 }
 
 fn routes(
     services: Arc<Services>,
     table: impl IntoIterator<Item = (&'static str, MethodRouter<AppState>)>,
+    site: Router<AppState>,
 ) -> Router {
-    let mut router = Router::new();
+    let mut router = site;
     for (path, handler) in table {
         router = router.route(path, handler);
     }

@@ -133,7 +133,8 @@ pub async fn check_origin(State(state): State<AppState>, req: Request, next: Nex
 }
 
 /// Security headers. File routes may be framed by our own pages (to show the PDF); nothing
-/// else may be framed at all.
+/// else may be framed at all. An answer that brings its own policy (the browser client's
+/// pages) keeps it.
 pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let framable = req
         .extensions()
@@ -146,10 +147,12 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
     } else {
         "default-src 'none'; frame-ancestors 'none'"
     };
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(csp),
-    );
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(csp),
+        );
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -26,7 +26,7 @@ use crate::handlers::{
         contract::send_document, contract::approve_document, contract::reject_document,
         contract::cancel_document, contract::remind_document, contract::reissue_link,
         contract::revoke_link,
-        recipient::open_session, recipient::document, recipient::file, recipient::page, recipient::agree,
+        recipient::open_session, recipient::document, recipient::file, recipient::page, recipient::viewed, recipient::agree,
         recipient::decline,
         ops::list_executions, ops::get_execution, ops::retry_execution,
         verification::verify, openapi_json,

@@ -88,6 +88,7 @@ pub const ROUTES: &[Route] = &[
     route("recipient_document", "GET", "/api/v1/r/document"),
     route("recipient_file", "GET", "/api/v1/r/file"),
     route("recipient_page", "GET", "/api/v1/r/pages/{n}"),
+    route("recipient_viewed", "POST", "/api/v1/r/viewed"),
     route("recipient_agree", "POST", "/api/v1/r/agree"),
     route("recipient_decline", "POST", "/api/v1/r/decline"),
     route("list_executions", "GET", "/api/v1/ops/executions"),

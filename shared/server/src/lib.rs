@@ -338,7 +338,7 @@ pub fn open_services(
 /// The whole local application: the API (every route, local ones included) and the browser
 /// client on every other path.
 pub fn app(services: Arc<Services>) -> Router {
-    keiyaku_api::router(services, true).merge(web::router())
+    keiyaku_api::router_with(services, true, web::router())
 }
 
 /// Binds, opens the data dir and starts serving in the background.

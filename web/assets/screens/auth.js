@@ -85,7 +85,6 @@ function passwordRules(el, name, context) {
 
 export function signup(main) {
   const f = form({
-    label: 'signup.title',
     fields: [
       field({ name: 'name', label: 'signup.name', autocomplete: 'name' }),
       field({ name: 'email', label: 'signup.email', type: 'email', autocomplete: 'email', normalize: true, inputmode: 'email' }),
@@ -127,7 +126,6 @@ export async function verifyEmail(main) {
 export function login(main) {
   const next = new URLSearchParams(location.search).get('next');
   const f = form({
-    label: 'login.title',
     fields: [
       field({ name: 'email', label: 'login.email', type: 'email', autocomplete: 'username', normalize: true, inputmode: 'email' }),
       field({ name: 'password', label: 'login.password', type: 'password', autocomplete: 'current-password' }),
@@ -152,7 +150,6 @@ export function reset(main) {
   const token = takeFragment();
   if (!token) {
     const f = form({
-      label: 'reset.title',
       fields: [field({ name: 'email', label: 'reset.email', type: 'email', autocomplete: 'email', normalize: true, inputmode: 'email' })],
       submit: 'reset.submit',
       onSubmit: async (v) => {
@@ -165,7 +162,6 @@ export function reset(main) {
     return;
   }
   const f = form({
-    label: 'reset.new_title',
     fields: [field({ name: 'new', label: 'reset.new', type: 'password', autocomplete: 'new-password', hint: 'password.hint' })],
     submit: 'reset.confirm',
     onSubmit: async (v) => {
@@ -198,7 +194,6 @@ export function settings(main) {
   era.addEventListener('change', () => setJapaneseEra(era.checked));
   const done = h('p', { role: 'status', class: 'notice' });
   const f = form({
-    label: 'settings.password',
     fields: [
       field({ name: 'current', label: 'settings.current', type: 'password', autocomplete: 'current-password' }),
       field({ name: 'new', label: 'settings.new', type: 'password', autocomplete: 'new-password', hint: 'password.hint' }),

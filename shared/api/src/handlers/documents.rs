@@ -11,7 +11,7 @@ use keiyaku_core::app::documents::{self, NewDocument};
 use keiyaku_core::app::listing::{self, ListQuery};
 use keiyaku_core::app::parties::{self, ApproverInput, DraftEdit, RecipientInput};
 use keiyaku_core::app::uploads::{self, UploadPurpose};
-use keiyaku_core::domain::document::{Document, Status};
+use keiyaku_core::domain::document::{Document, Status, StatusGroup};
 use keiyaku_core::domain::user::Caller;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
@@ -106,6 +106,38 @@ pub struct DocumentSummary {
     /// When it last changed.
     #[schema(format = DateTime)]
     pub updated_at: String,
+    /// The recipients, in the order they agree.
+    pub parties: Vec<PartyName>,
+}
+
+/// A party as a list names them.
+#[derive(Serialize, ToSchema)]
+pub struct PartyName {
+    /// Name.
+    pub name: String,
+    /// 会社名.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+}
+
+/// Who is looking at a document, and as what.
+#[derive(Serialize, ToSchema)]
+pub struct Viewer {
+    /// `sender`, or `approver`.
+    pub role: ViewerRole,
+    /// Which approver the viewer is (`a1`, …), when one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approver_id: Option<String>,
+}
+
+/// What the viewer is to the document.
+#[derive(Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ViewerRole {
+    /// Its sender.
+    Sender,
+    /// One of its approvers.
+    Approver,
 }
 
 /// A document with its details and history.
@@ -149,6 +181,8 @@ pub struct DocumentDetail {
     pub renew_by: Option<time::OffsetDateTime>,
     /// Everything that happened to it, oldest first.
     pub history: Vec<HistoryView>,
+    /// Who is looking at it, and as what.
+    pub viewer: Viewer,
 }
 
 /// Something that happened to a document.
@@ -314,6 +348,10 @@ pub struct ListParams {
     /// Only this status.
     #[param(inline)]
     pub status: Option<Status>,
+    /// Only this tab: `draft`, `open` (awaiting approval, in progress, seal failed),
+    /// `completed`, or `closed` (declined, rejected, cancelled, expired).
+    #[param(inline)]
+    pub group: Option<StatusGroup>,
     /// Only titles containing this.
     #[param(max_length = 200)]
     pub q: Option<String>,
@@ -402,6 +440,14 @@ fn summary(d: &Document) -> DocumentSummary {
         size: d.original.size,
         created_at: rfc3339(d.created_at),
         updated_at: rfc3339(d.updated_at),
+        parties: d
+            .recipients
+            .iter()
+            .map(|r| PartyName {
+                name: r.name.clone(),
+                company: r.company.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -460,6 +506,14 @@ pub(crate) async fn detail(
         renew_by: d.renew_by,
         summary: summary(&d),
         history,
+        viewer: Viewer {
+            role: if sender {
+                ViewerRole::Sender
+            } else {
+                ViewerRole::Approver
+            },
+            approver_id: documents::approver_of(&d, viewer).map(|a| a.id.clone()),
+        },
     })
 }
 
@@ -615,6 +669,7 @@ pub async fn list_documents(
         &caller,
         ListQuery {
             status: p.status,
+            group: p.group,
             q: p.q.as_deref(),
             cursor: p.cursor.as_deref().filter(|c| !c.is_empty()),
             limit: p.limit,

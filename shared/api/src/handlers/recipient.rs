@@ -128,6 +128,19 @@ pub async fn page(
     Ok(super::documents::png_response(png))
 }
 
+/// The recipient reached the last page (recorded once per send in the history); the page
+/// enables 同意 only then.
+#[utoipa::path(post, path = "/api/v1/r/viewed", tag = "recipient",
+    security(("recipient" = [])),
+    responses((status = 200, description = "Recorded", body = RecipientView)))]
+pub async fn viewed(
+    State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    Recipient(caller): Recipient,
+) -> ApiResult<Json<RecipientView>> {
+    Ok(Json(recipients::viewed(&s, &caller, ip).await?))
+}
+
 /// Agree to the document. The service seals the agreement; the next recipient, or the
 /// completion, follows.
 #[utoipa::path(post, path = "/api/v1/r/agree", tag = "recipient",

@@ -11,6 +11,7 @@ use crate::app::uploads::{
     UploadPurpose, Verdict, not_received, original_blob, slot, too_large, wrong_purpose,
 };
 use crate::domain::document::{Document, HistoryEvent, Status, StoredFile};
+use crate::domain::party::Approver;
 use crate::domain::user::Caller;
 use crate::envelope::{self, Binding};
 use crate::error::{Error, Result};
@@ -335,6 +336,12 @@ pub(crate) fn approver_address(caller: &Caller) -> Result<&Email> {
     } else {
         Err(Error::NotFound)
     }
+}
+
+/// Which of the document's approvers the caller is (by their confirmed address), if any.
+pub fn approver_of<'a>(doc: &'a Document, caller: &Caller) -> Option<&'a Approver> {
+    let email = approver_address(caller).ok()?;
+    doc.approvers.iter().find(|a| &a.email == email)
 }
 
 /// A document the caller may see: their own, or one they were named to approve.

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::app::documents::approver_address;
-use crate::domain::document::{Document, Status};
+use crate::domain::document::{Document, Status, StatusGroup};
 use crate::domain::user::Caller;
 use crate::error::{Error, Result};
 use crate::ids::{DocumentId, TeamId, UserId};
@@ -19,6 +19,8 @@ use crate::text;
 pub struct ListQuery<'a> {
     /// Only this status.
     pub status: Option<Status>,
+    /// Only the statuses of this tab.
+    pub group: Option<StatusGroup>,
     /// Only titles containing this (full/half width and case folded).
     pub q: Option<&'a str>,
     /// Where the previous page ended.
@@ -68,7 +70,9 @@ fn bad_cursor() -> Error {
 pub async fn list(s: &impl Items, caller: &Caller, q: ListQuery<'_>) -> Result<Listing> {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let status = q.status;
+    let wanted = |st: Status| {
+        q.status.is_none_or(|want| want == st) && q.group.is_none_or(|g| g.contains(st))
+    };
     let limit = q.limit.unwrap_or(50);
     if !(1..=100).contains(&limit) {
         return Err(Error::invalid(
@@ -102,7 +106,7 @@ pub async fn list(s: &impl Items, caller: &Caller, q: ListQuery<'_>) -> Result<L
     if let (ListRole::Sender, Some(n)) = (q.role, needle.as_deref())
         && crate::store::search::searchable(n)
     {
-        return search_own(s, caller, n, status, limit, after).await;
+        return search_own(s, caller, n, &wanted, limit, after).await;
     }
     let approver = match q.role {
         ListRole::Approver => match approver_address(caller) {
@@ -160,7 +164,7 @@ pub async fn list(s: &impl Items, caller: &Caller, q: ListQuery<'_>) -> Result<L
                     (doc, Some(item.key.sk.clone()))
                 }
             };
-            let keep = status.is_none_or(|st| doc.status == st)
+            let keep = wanted(doc.status)
                 && needle
                     .as_deref()
                     .is_none_or(|n| text::fold(&doc.title).contains(n));
@@ -246,7 +250,7 @@ async fn search_own(
     s: &impl Items,
     caller: &Caller,
     needle: &str,
-    status: Option<Status>,
+    wanted: &(dyn Fn(Status) -> bool + Sync),
     limit: usize,
     after: Option<String>,
 ) -> Result<Listing> {
@@ -266,7 +270,7 @@ async fn search_own(
         if let Some(item) = s.items().get(&keys::document(caller.team(), &id)).await? {
             let doc: Document = from_item(&item)?;
             if &doc.owner_id == caller.user_id()
-                && status.is_none_or(|st| doc.status == st)
+                && wanted(doc.status)
                 && text::fold(&doc.title).contains(needle)
             {
                 documents.push(doc);

@@ -333,6 +333,8 @@ pub struct RecipientView {
     pub you: PartyView,
     /// Whether this recipient can answer now.
     pub can_answer: bool,
+    /// Whether this recipient reached the last page of this send (`POST /r/viewed`).
+    pub viewed: bool,
     /// Every recipient in order, with their answers.
     pub recipients: Vec<PartyView>,
     /// How many seals the file carries so far.
@@ -358,6 +360,11 @@ pub async fn view(s: &(impl Items + Time), caller: &RecipientCaller) -> Result<R
     let can_answer = doc.status == Status::InProgress
         && you.answer.is_none()
         && doc.expires_at.is_some_and(|at| at > s.now());
+    let viewed = s
+        .items()
+        .get(&keys::viewed(&doc.team_id, &doc.id, caller.ids.send, &me.id))
+        .await?
+        .is_some();
     Ok(RecipientView {
         document_id: doc.id.to_string(),
         title: doc.title.clone(),
@@ -371,7 +378,41 @@ pub async fn view(s: &(impl Items + Time), caller: &RecipientCaller) -> Result<R
         seals: doc.seals.len(),
         you,
         can_answer,
+        viewed,
     })
+}
+
+/// The recipient reached the last page: recorded once per send in the document's history
+/// (the page enables 同意 only then). The view as it is afterwards.
+pub async fn viewed(
+    s: &(impl Items + Time),
+    caller: &RecipientCaller,
+    ip: IpAddr,
+) -> Result<RecipientView> {
+    let (doc, me) = load(s, caller).await?;
+    let marker = Item::new(
+        keys::viewed(&doc.team_id, &doc.id, caller.ids.send, &me.id),
+        serde_json::json!({ "at": s.now().unix_timestamp() }),
+    );
+    let writes = vec![
+        crate::ports::Write::Put {
+            item: marker,
+            condition: Condition::NotExists,
+        },
+        crate::store::documents::history_event_write(
+            s.now(),
+            &doc,
+            &me.id,
+            "recipient.viewed",
+            &ip.to_string(),
+        )?,
+    ];
+    match s.items().transact(writes).await {
+        // Already recorded: once is the record.
+        Ok(()) | Err(StoreError::ConditionFailed) => {}
+        Err(e) => return Err(e.into()),
+    }
+    view(s, caller).await
 }
 
 /// The document's current file (after completion: the sealed file in long-term form).

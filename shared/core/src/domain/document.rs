@@ -150,6 +150,34 @@ impl Status {
     }
 }
 
+/// The tabs a list of documents is cut into: 下書き, 確認待ち, 締結済み, and
+/// 却下・取消・期限切れ. Every status is in exactly one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusGroup {
+    /// Drafts.
+    Draft,
+    /// Out and waiting: for an approver, a recipient, or a seal to be retried.
+    Open,
+    /// Agreed by everyone.
+    Completed,
+    /// Ended without agreement: declined, rejected, cancelled or expired.
+    Closed,
+}
+
+impl StatusGroup {
+    /// Whether a document in `status` belongs here.
+    pub fn contains(self, status: Status) -> bool {
+        use Status::*;
+        match self {
+            StatusGroup::Draft => status == Draft,
+            StatusGroup::Open => matches!(status, AwaitingApproval | InProgress | SealFailed),
+            StatusGroup::Completed => status == Completed,
+            StatusGroup::Closed => matches!(status, Declined | Rejected | Cancelled | Expired),
+        }
+    }
+}
+
 /// One entry of a document's history.
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HistoryEvent {
@@ -197,6 +225,31 @@ pub enum Phase {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_status_is_in_exactly_one_group() {
+        use Status::*;
+        let groups = [
+            StatusGroup::Draft,
+            StatusGroup::Open,
+            StatusGroup::Completed,
+            StatusGroup::Closed,
+        ];
+        for status in [
+            Draft,
+            AwaitingApproval,
+            InProgress,
+            Completed,
+            Declined,
+            Rejected,
+            Cancelled,
+            Expired,
+            SealFailed,
+        ] {
+            let n = groups.iter().filter(|g| g.contains(status)).count();
+            assert_eq!(n, 1, "{status:?} is in {n} groups");
+        }
+    }
 
     #[test]
     fn status_names_are_the_api_spelling() {

@@ -172,6 +172,11 @@ pub fn pending(kind: &str, doc: &DocumentId, send: u32, party: Option<&str>) -> 
     Key::new(PENDING, sk)
 }
 
+/// That a recipient reached the last page of one send of a document.
+pub fn viewed(team: &TeamId, doc: &DocumentId, send: u32, party: &str) -> Key {
+    Key::new(team_pk(team), format!("VIEWED#{doc}#{send}#{party}"))
+}
+
 /// A recipient link by its token's hash.
 pub fn recipient_link(token_hash: &str) -> Key {
     Key::new(format!("RLINK#{token_hash}"), "RLINK")

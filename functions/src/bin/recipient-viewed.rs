@@ -1,0 +1,3 @@
+//! `POST /api/v1/r/viewed`.
+
+keiyaku_lambda::route_function!(recipient_viewed, [ITEMS]);
