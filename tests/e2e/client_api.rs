@@ -59,15 +59,15 @@ async fn lists_by_tab_name_parties_and_the_viewer() {
             .map(|d| d["id"].as_str().unwrap().to_owned())
             .collect()
     };
-    assert_eq!(ids(&tab(&sender, "draft").await), [kept.clone()]);
+    assert_eq!(ids(&tab(&sender, "draft").await), [kept.as_str()]);
     let open = tab(&sender, "open").await;
-    assert_eq!(ids(&open), [sent.clone()]);
+    assert_eq!(ids(&open), [sent.as_str()]);
     assert_eq!(
         open[0]["parties"],
         json!([{ "name": "山田 花子", "company": "株式会社サンプル" }, { "name": "佐藤 一郎" }])
     );
     assert!(tab(&sender, "completed").await.is_empty());
-    assert_eq!(ids(&tab(&sender, "closed").await), [cancelled.clone()]);
+    assert_eq!(ids(&tab(&sender, "closed").await), [cancelled.as_str()]);
     let r = sender.get("/api/v1/documents?group=finished").await;
     assert_eq!(r.status(), 400);
 
@@ -137,7 +137,10 @@ async fn reaching_the_last_page_is_recorded_once_per_send() {
     assert_eq!(viewed[0]["actor"], "r1");
     assert_eq!(viewed[0]["ip"], "127.0.0.1");
     // Without the recipient's cookie, nothing is recorded.
-    let r = app.anonymous().post_json("/api/v1/r/viewed", json!({})).await;
+    let r = app
+        .anonymous()
+        .post_json("/api/v1/r/viewed", json!({}))
+        .await;
     assert_eq!(r.status(), 401);
     assert_eq!(error_code(r).await, "unauthorized");
 }

@@ -362,7 +362,12 @@ pub async fn view(s: &(impl Items + Time), caller: &RecipientCaller) -> Result<R
         && doc.expires_at.is_some_and(|at| at > s.now());
     let viewed = s
         .items()
-        .get(&keys::viewed(&doc.team_id, &doc.id, caller.ids.send, &me.id))
+        .get(&keys::viewed(
+            &doc.team_id,
+            &doc.id,
+            caller.ids.send,
+            &me.id,
+        ))
         .await?
         .is_some();
     Ok(RecipientView {
