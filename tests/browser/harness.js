@@ -279,5 +279,18 @@ export async function readToTheEnd(page) {
     await pages.nth(i).scrollIntoViewIfNeeded();
     await pages.nth(i).locator('img').evaluate((img) => (img.complete && img.naturalWidth ? null : new Promise((r) => img.addEventListener('load', r, { once: true }))));
   }
-  await pages.nth(n - 1).locator('figcaption').scrollIntoViewIfNeeded();
+  await page.locator('.end-of-document').scrollIntoViewIfNeeded();
+}
+
+// Moves the focus with Tab (Shift+Tab when `back`) until it is on `locator`'s element: what a
+// keyboard-only user can reach. Fails when it is not reached in `max` presses.
+export async function tabTo(page, locator, { back = false, max = 80 } = {}) {
+  const target = await locator.elementHandle();
+  for (let i = 0; i < max; i += 1) {
+    if (await target.evaluate((el) => el === document.activeElement)) return;
+    await page.keyboard.press(back ? 'Shift+Tab' : 'Tab');
+    // Focus moves scroll pages into view; give the page a moment to react.
+    await page.waitForTimeout(20);
+  }
+  throw new Error(`not reachable by ${back ? 'Shift+' : ''}Tab: ${locator}`);
 }

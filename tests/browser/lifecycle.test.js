@@ -160,6 +160,29 @@ test('a contract from upload to the sealed file, by clicking', async () => {
   const report = JSON.parse(execFileSync(KEIYAKU_BIN, ['verify', file, '--json', '--trust', root], { encoding: 'utf8' }));
   assert.equal(report.signatures.length, 4, JSON.stringify(report));
 
+  // The verify page, open to anyone: the sealed file is valid, a copy changed inside what
+  // the first seal signed is not.
+  await page.getByRole('link', { name: '検証' }).click();
+  await ready(page);
+  await judgeScreen(page, 'verify');
+  await page.getByLabel('検証する PDF').setInputFiles(file);
+  await page.getByRole('button', { name: '検証する', exact: true }).click();
+  await page.getByText('有効: この PDF は署名の後に改ざんされていません。').waitFor();
+  await page.getByText('山田 花子 様が同意').first().waitFor();
+  assert.equal(await page.locator('ol.signatures > li').count(), 4);
+  await judgeScreen(page, 'verify-valid');
+  const sealed = readFileSync(file);
+  const at = sealed.indexOf('page 1');
+  assert.ok(at > 0, 'the fixture shows its page numbers uncompressed');
+  sealed.write('page 9', at, 'latin1');
+  const tampered = join(dir, 'tampered.pdf');
+  writeFileSync(tampered, sealed);
+  await page.getByLabel('検証する PDF').setInputFiles(tampered);
+  await page.getByRole('button', { name: '検証する', exact: true }).click();
+  await page.getByText('無効: この PDF は署名の後に変更されているか、署名が壊れています。').waitFor();
+  await page.getByText('署名した後に内容が変更されています。').first().waitFor();
+  await judgeScreen(page, 'verify-invalid');
+
   // The recipient's link keeps showing the sealed file.
   await i.page.reload();
   await i.page.getByText('すべての当事者が同意し、締結されました。').waitFor();

@@ -9,6 +9,8 @@ import * as documents from './screens/documents.js';
 import * as draft from './screens/draft.js';
 import * as detail from './screens/detail.js';
 import * as recipient from './screens/recipient.js';
+import * as verify from './screens/verify.js';
+import * as ops from './screens/ops.js';
 import * as misc from './screens/misc.js';
 
 // [pattern, screen, who may see it]: 'user' needs a login (others are sent to it first).
@@ -23,6 +25,9 @@ const ROUTES = [
   ['/documents/new', draft.newDocument, 'user'],
   ['/documents/:id', detail.show, 'user'],
   ['/r', recipient.recipient, 'any'],
+  ['/verify', verify.verify, 'any'],
+  ['/ops', ops.executions, 'any'],
+  ['/ops/executions/:id', ops.execution, 'any'],
 ];
 
 function match(path) {
@@ -71,10 +76,12 @@ function drawNav() {
   const items = user
     ? [
         h('a', { href: '/documents', 'data-link': true, i18n: 'nav.documents' }),
+        h('a', { href: '/verify', 'data-link': true, i18n: 'nav.verify' }),
+        user.operator && h('a', { href: '/ops', 'data-link': true, i18n: 'nav.ops' }),
         h('a', { href: '/settings', 'data-link': true, i18n: 'nav.settings' }),
         h('button', { type: 'button', class: 'link', i18n: 'nav.logout', onclick: logout }),
       ]
-    : [h('a', { href: '/login', 'data-link': true, i18n: 'nav.login' })];
+    : [h('a', { href: '/verify', 'data-link': true, i18n: 'nav.verify' }), h('a', { href: '/login', 'data-link': true, i18n: 'nav.login' })];
   replace(
     nav,
     ...items,

@@ -40,6 +40,10 @@ export function pageViewer({ count, url, onEnd }) {
     { rootMargin: '400px 0px' },
   );
   for (const p of pages) near.observe(p);
+  // The end of the document, after the last page: it takes focus too, so tabbing through
+  // the pages reaches it even when a page is taller than the screen.
+  const marker = h('p', { class: 'end-of-document', tabindex: '0', i18n: 'pages.end' });
+  list.append(marker);
   if (pages.length && onEnd) {
     const end = new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting)) {
@@ -47,7 +51,7 @@ export function pageViewer({ count, url, onEnd }) {
         onEnd();
       }
     });
-    end.observe(pages[pages.length - 1].querySelector('figcaption'));
+    end.observe(marker);
   }
   return list;
 }

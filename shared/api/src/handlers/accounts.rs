@@ -80,6 +80,8 @@ pub struct Me {
     pub role: String,
     /// Whether the address is confirmed.
     pub email_verified: bool,
+    /// Whether the account may use the ops view.
+    pub operator: bool,
     /// When the account was made.
     #[schema(format = DateTime)]
     pub created_at: String,
@@ -106,6 +108,7 @@ impl Me {
                 TeamRole::Member => "member".into(),
             },
             email_verified: user.email_verified,
+            operator: user.operator,
             created_at: rfc3339(user.created_at),
             csrf_token: csrf,
         }

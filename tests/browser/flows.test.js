@@ -1,0 +1,230 @@
+// The other ways a contract goes, in the browser: the whole flow by keyboard alone; markup
+// typed into every field a user fills is shown as text and never runs; a recipient
+// declines with a reason; the sender cancels; the ops view is there for operators and a
+// not-found page for everyone else.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { startServer, launch, open, ready, judgeScreen, mailedLink, account, logIn, readToTheEnd, tabTo, FIXTURE_PDF, KEIYAKU_BIN } from './harness.js';
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const PASSWORD = 'violet-harbour-tunnel-42';
+const XSS = (where) => `<img src=x onerror="window.__xss='${where}'">`;
+
+async function noScriptRan(page) {
+  assert.equal(await page.evaluate(() => window.__xss), undefined, 'markup typed by a user ran');
+  assert.equal(await page.locator('img[src="x"]').count(), 0, 'markup typed by a user became an element');
+}
+
+test('keyboard only: upload, parties, send; the recipient reads and agrees', async () => {
+  await account(server, 'kb@example.jp', '鍵盤 太郎', PASSWORD);
+  const s = await open(browser, server);
+  const { page } = s;
+  const k = page.keyboard;
+  await page.goto(`${server.url}/login`);
+  await ready(page);
+  await tabTo(page, page.getByLabel('メールアドレス'));
+  await k.type('kb@example.jp');
+  await k.press('Tab');
+  await k.type(PASSWORD);
+  await k.press('Enter');
+  await page.getByRole('heading', { name: '文書' }).waitFor();
+  await ready(page);
+
+  await tabTo(page, page.getByRole('link', { name: '新しい文書' }));
+  await k.press('Enter');
+  await ready(page);
+  await tabTo(page, page.getByLabel('PDF ファイル'));
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), k.press('Space')]);
+  await chooser.setFiles(FIXTURE_PDF);
+  await tabTo(page, page.getByLabel('タイトル'));
+  await k.press('Control+A');
+  await k.type('鍵盤で作った契約書');
+  await k.press('Enter');
+  await page.getByRole('heading', { name: '下書きの編集' }).waitFor();
+  await ready(page);
+  await tabTo(page, page.getByLabel('氏名').first());
+  await k.type('山田 花子');
+  await k.press('Tab');
+  await k.type('hanako.kb@example.jp');
+  // A second recipient, put first with the keyboard.
+  await tabTo(page, page.getByRole('button', { name: '受信者を追加' }));
+  await k.press('Enter');
+  await k.type('佐藤 一郎');
+  await k.press('Tab');
+  await k.type('ichiro.kb@example.jp');
+  await tabTo(page, page.locator('.parties-edit li').nth(1).getByRole('button', { name: '上へ移動' }));
+  await k.press('Enter');
+  assert.equal(await page.locator('.parties-edit li').first().getByLabel('氏名').inputValue(), '佐藤 一郎');
+  await tabTo(page, page.getByRole('button', { name: '内容を確認する' }));
+  await k.press('Enter');
+  await page.getByRole('heading', { name: '送信内容の確認' }).waitFor();
+  await tabTo(page, page.getByRole('button', { name: 'この内容で送信する' }));
+  await k.press('Enter');
+  await page.locator('.status-in_progress').first().waitFor();
+
+  const r = await open(browser, server);
+  await r.page.goto(await mailedLink(server.dataDir, 'ichiro.kb@example.jp', '/r/#'));
+  await r.page.getByRole('heading', { name: '鍵盤で作った契約書' }).waitFor();
+  await ready(r.page);
+  // Tabbing through the pages reads them; 同意 becomes reachable after the last.
+  await tabTo(r.page, r.page.getByRole('button', { name: '同意する' }));
+  await r.page.keyboard.press('Enter');
+  await r.page.getByRole('dialog').waitFor();
+  await tabTo(r.page, r.page.getByRole('dialog').getByRole('button', { name: '同意する' }), { back: true });
+  await r.page.keyboard.press('Enter');
+  await r.page.getByText('同意しました。ありがとうございました。').waitFor();
+  r.check();
+  await r.close();
+  s.check();
+  await s.close();
+});
+
+test('markup in every field stays text; a decline with a reason; a cancel', async () => {
+  await account(server, 'xss@example.jp', XSS('user name'), PASSWORD);
+  await account(server, 'xss-boss@example.jp', '承認 部長', PASSWORD);
+  const s = await open(browser, server);
+  const { page } = s;
+  await logIn(page, server, 'xss@example.jp', PASSWORD);
+  await noScriptRan(page);
+
+  const title = `契約書 ${XSS('title')}`;
+  await page.goto(`${server.url}/documents/new`);
+  await ready(page);
+  await page.getByLabel('PDF ファイル').setInputFiles(FIXTURE_PDF);
+  await page.getByLabel('タイトル').fill(title);
+  await page.getByRole('button', { name: 'アップロードして下書きを作る' }).click();
+  await page.getByRole('heading', { name: '下書きの編集' }).waitFor();
+  await ready(page);
+  await page.getByLabel('氏名').first().fill(`花子 ${XSS('recipient name')}`);
+  await page.getByLabel('メールアドレス').first().fill('hanako.xss@example.jp');
+  await page.getByLabel('会社名（任意）').first().fill(XSS('company'));
+  await page.getByLabel('部署（任意）').first().fill(XSS('department'));
+  await page.getByRole('button', { name: '承認者を追加' }).click();
+  await page.locator('.parties-edit').nth(1).getByLabel('メールアドレス').fill('xss-boss@example.jp');
+  await page.locator('.parties-edit').nth(1).getByLabel('氏名（任意）').fill(XSS('approver name'));
+  await page.getByLabel('メッセージ').fill(XSS('message'));
+  await page.getByRole('button', { name: '内容を確認する' }).click();
+  await page.getByRole('heading', { name: '送信内容の確認' }).waitFor();
+  await page.getByText(XSS('approver name'), { exact: false }).waitFor();
+  await page.getByText(XSS('message')).waitFor();
+  await noScriptRan(page);
+  // Sent without the approver: the review's back button, the approver removed.
+  await page.getByRole('button', { name: '戻って修正する' }).click();
+  await page.locator('.parties-edit').nth(1).getByRole('button', { name: '削除' }).click();
+  await page.getByRole('button', { name: '内容を確認する' }).click();
+  await page.getByRole('button', { name: 'この内容で送信する' }).click();
+  await page.locator('.status-in_progress').first().waitFor();
+  await ready(page);
+  await page.getByRole('heading', { name: title }).waitFor();
+  await noScriptRan(page);
+  const id = new URL(page.url()).pathname.split('/').pop();
+
+  // The recipient sees it all as text, and declines with markup as the reason.
+  const r = await open(browser, server);
+  await r.page.goto(await mailedLink(server.dataDir, 'hanako.xss@example.jp', '/r/#'));
+  await r.page.getByRole('heading', { name: title }).waitFor();
+  await ready(r.page);
+  await r.page.getByText(XSS('message')).waitFor();
+  await noScriptRan(r.page);
+  await r.page.getByRole('button', { name: '却下する' }).click();
+  await r.page.getByRole('dialog').getByRole('button', { name: '却下する' }).click();
+  await r.page.getByText('理由を入力してください。').waitFor();
+  await judgeScreen(r.page, 'recipient-decline-dialog');
+  await r.page.getByLabel('却下の理由').fill(XSS('reason'));
+  await r.page.getByRole('dialog').getByRole('button', { name: '却下する' }).click();
+  await r.page.getByText('却下しました。', { exact: true }).waitFor();
+  await noScriptRan(r.page);
+  r.check();
+  await r.close();
+
+  await page.goto(`${server.url}/documents/${id}`);
+  await ready(page);
+  await page.locator('.status-declined').first().waitFor();
+  await page.getByText(XSS('reason')).waitFor();
+  await noScriptRan(page);
+  await judgeScreen(page, 'detail-declined');
+  await page.goto(`${server.url}/documents?tab=closed`);
+  await ready(page);
+  await page.getByRole('link', { name: title }).waitFor();
+  await noScriptRan(page);
+
+  // A second document, cancelled by its sender; its link then says so.
+  await page.goto(`${server.url}/documents/new`);
+  await ready(page);
+  await page.getByLabel('PDF ファイル').setInputFiles(FIXTURE_PDF);
+  await page.getByLabel('タイトル').fill('取り消す契約書');
+  await page.getByRole('button', { name: 'アップロードして下書きを作る' }).click();
+  await page.getByRole('heading', { name: '下書きの編集' }).waitFor();
+  await page.getByLabel('氏名').first().fill('山田 花子');
+  await page.getByLabel('メールアドレス').first().fill('hanako.cancel@example.jp');
+  await page.getByRole('button', { name: '下書きを保存' }).click();
+  await page.getByText('下書きを保存しました。').waitFor();
+  // A draft keeps its parties.
+  await page.reload();
+  await ready(page);
+  assert.equal(await page.getByLabel('メールアドレス').first().inputValue(), 'hanako.cancel@example.jp');
+  await page.getByRole('button', { name: '内容を確認する' }).click();
+  await page.getByRole('button', { name: 'この内容で送信する' }).click();
+  await page.locator('.status-in_progress').first().waitFor();
+  await ready(page);
+  await page.getByRole('button', { name: '取り消す' }).click();
+  await judgeScreen(page, 'cancel-dialog');
+  await page.getByRole('dialog').getByRole('button', { name: '取り消す' }).click();
+  await page.getByText('文書を取り消しました。').waitFor();
+  await page.locator('.status-cancelled').first().waitFor();
+  const c = await open(browser, server);
+  c.expect('POST', '/api/v1/r/session', 410);
+  c.expect('POST', '/api/v1/r/session', 404);
+  await c.page.goto(await mailedLink(server.dataDir, 'hanako.cancel@example.jp', '/r/#'));
+  await c.page.getByRole('heading', { name: 'この文書を開けません' }).or(c.page.getByText('この文書は送信者により取り消されました。')).first().waitFor();
+  await judgeScreen(c.page, 'recipient-cancelled');
+  c.check();
+  await c.close();
+  s.check();
+  await s.close();
+});
+
+test('the ops view is there for operators, a not-found page for everyone else', async () => {
+  await account(server, 'ops@example.jp', '運用 担当', PASSWORD);
+  await account(server, 'member@example.jp', '一般 社員', PASSWORD);
+  execFileSync(KEIYAKU_BIN, ['operator', 'grant', 'ops@example.jp', '--data-dir', server.dataDir]);
+
+  const m = await open(browser, server);
+  await logIn(m.page, server, 'member@example.jp', PASSWORD);
+  assert.equal(await m.page.getByRole('link', { name: '運用' }).count(), 0);
+  m.expect('GET', '/api/v1/ops/executions', 404);
+  await m.page.goto(`${server.url}/ops`);
+  await m.page.getByRole('heading', { name: 'ページが見つかりません' }).waitFor();
+  m.check();
+  await m.close();
+  const anon = await open(browser, server);
+  await anon.page.goto(`${server.url}/ops`);
+  await anon.page.getByRole('heading', { name: 'ページが見つかりません' }).waitFor();
+  anon.check();
+  await anon.close();
+
+  const o = await open(browser, server);
+  await logIn(o.page, server, 'ops@example.jp', PASSWORD);
+  await o.page.getByRole('link', { name: '運用' }).click();
+  await o.page.getByRole('heading', { name: '運用: ワークフローの実行' }).waitFor();
+  await ready(o.page);
+  await judgeScreen(o.page, 'ops');
+  await o.page.locator('ul.documents a').first().click();
+  await o.page.getByRole('heading', { name: 'イベント履歴' }).waitFor();
+  await ready(o.page);
+  await o.page.getByText('ExecutionStarted').first().waitFor();
+  await judgeScreen(o.page, 'ops-execution');
+  o.check();
+  await o.close();
+});
