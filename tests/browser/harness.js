@@ -11,6 +11,8 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
+import english from '../../web/assets/i18n/en.js';
+import japanese from '../../web/assets/i18n/ja.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ARTEFACTS = join(ROOT, 'tests', '.cache', 'browser');
@@ -157,9 +159,40 @@ export async function shot(page, name) {
   await page.screenshot({ path: join(ARTEFACTS, `${name}-${lang}-${width}x${height}.png`), fullPage: true });
 }
 
-// Every screen state worth seeing: judged by axe-core, then shot at both sizes (and in both
-// languages when `languages` is set), the viewport put back afterwards.
-export async function judgeScreen(page, name) {
+// The page's own words (not user data, marked translate="no"; not what is in another
+// language, marked with its lang; not what was typed), as shown.
+async function ownWords(page) {
+  return page.evaluate(() => {
+    const lang = document.documentElement.lang;
+    const foreign = (el) => el.closest('[translate="no"], noscript, input, textarea, select') || (el.closest('[lang]') && el.closest('[lang]').lang !== lang);
+    const out = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) if (!foreign(n.parentElement)) out.push(n.textContent);
+    for (const el of document.querySelectorAll('[aria-label], [placeholder], [title]')) {
+      if (!foreign(el)) out.push(el.getAttribute('aria-label') || '', el.getAttribute('placeholder') || '', el.getAttribute('title') || '');
+    }
+    // The tab's title is the screen's heading, user data when the heading is.
+    const heading = document.querySelector('main h1');
+    if (!heading || !foreign(heading)) out.push(document.title.replace(/ — keiyaku$/, ''));
+    return { lang, text: out.join('\n') };
+  });
+}
+
+// English shows no Japanese outside user data; Japanese shows none of the English
+// catalogue's sentences.
+async function oneLanguage(page, name) {
+  const { lang, text } = await ownWords(page);
+  if (lang === 'en') {
+    const found = text.match(/[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]+/g);
+    assert.equal(found, null, `${name}: Japanese in English mode: ${found}`);
+  } else {
+    const found = Object.entries(english).filter(([k, v]) => v !== japanese[k] && v.length >= 10 && v.includes(' ') && text.includes(v.split('{')[0].trim() || v));
+    assert.deepEqual(found, [], `${name}: English in Japanese mode`);
+  }
+}
+
+async function judgeHere(page, name) {
+  await oneLanguage(page, name);
   await accessible(page, name);
   const original = page.viewportSize();
   for (const size of [DESKTOP, PHONE]) {
@@ -169,6 +202,21 @@ export async function judgeScreen(page, name) {
     await shot(page, name);
   }
   await page.setViewportSize(original);
+}
+
+// Every screen state worth seeing, in both languages (switched by the menu's button and
+// back; a state with a dialog open only in its own): judged by axe-core and for words of
+// the other language, then shot at both sizes.
+export async function judgeScreen(page, name) {
+  await judgeHere(page, name);
+  if (await page.locator('dialog[open]').count()) return;
+  const toggle = page.locator('#nav button[lang]');
+  const before = await page.evaluate(() => document.documentElement.lang);
+  for (const back of [false, true]) {
+    await toggle.click();
+    await page.waitForFunction(([l, b]) => (document.documentElement.lang === l) === b, [before, back]);
+    if (!back) await judgeHere(page, name);
+  }
 }
 
 // The mails in the data dir's maildir, oldest first: { to, subject, text }.

@@ -44,13 +44,17 @@ export function has(key) {
   return key in catalogues[current];
 }
 
+// The text of `key` in the current language with its `{name}` placeholders.
+export function template(key) {
+  const s = catalogues[current][key];
+  if (s !== undefined) return s;
+  console.error(`i18n: no "${key}" in the ${current} catalogue`);
+  return catalogues[current]['app.missing'];
+}
+
 // The text of `key` in the current language, `{name}` replaced from `args`.
 export function t(key, args) {
-  let s = catalogues[current][key];
-  if (s === undefined) {
-    console.error(`i18n: no "${key}" in the ${current} catalogue`);
-    s = catalogues[current]['app.missing'];
-  }
+  const s = template(key);
   return args ? s.replace(/\{(\w+)\}/g, (m, k) => (k in args ? String(args[k]) : m)) : s;
 }
 

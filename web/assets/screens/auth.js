@@ -1,7 +1,7 @@
 // Accounts: sign-up (the password rules explained as the user types), the confirmation of
 // the address from the mailed link, login, password reset by mail, and the settings screen
 // (language, era, password change).
-import { h, setText, replace } from '../dom.js';
+import { h, setText, replace, translate } from '../dom.js';
 import { api } from '../api.js';
 import { field, form, fieldError, clearErrors, normalized } from '../form.js';
 import { language } from '../i18n.js';
@@ -93,7 +93,7 @@ export function signup(main) {
     submit: 'signup.submit',
     onSubmit: async (v) => {
       await api('POST', '/auth/signup', { ...v, language: language() });
-      replace(main, h('h1', { i18n: 'signup.sent_title' }), h('p', { i18n: 'signup.sent', i18nArgs: { email: v.email } }));
+      replace(main, h('h1', { i18n: 'signup.sent_title' }), h('p', { i18n: 'signup.sent', i18nArgs: { email: v.email }, i18nUser: 'email' }));
       main.querySelector('h1').focus();
     },
   });
@@ -191,7 +191,10 @@ export function settings(main) {
   languages.addEventListener('change', () => switchLanguage(languages.value));
   const era = h('input', { type: 'checkbox', id: 'era', name: 'era' });
   era.checked = japaneseEra();
-  era.addEventListener('change', () => setJapaneseEra(era.checked));
+  era.addEventListener('change', () => {
+    setJapaneseEra(era.checked);
+    translate(document.body);
+  });
   const done = h('p', { role: 'status', class: 'notice' });
   const f = form({
     fields: [
@@ -219,6 +222,6 @@ export function settings(main) {
       f,
       done,
     ),
-    h('p', { class: 'muted', i18n: 'settings.account', i18nArgs: { name: user.name, email: user.email } }),
+    h('p', { class: 'muted', i18n: 'settings.account', i18nArgs: { name: user.name, email: user.email }, i18nUser: 'name,email' }),
   );
 }

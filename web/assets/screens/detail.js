@@ -2,9 +2,8 @@
 // else shows its pages, each party's state, the history as a timeline, the download of the
 // current PDF, and what the viewer can do now (cancel and remind for the sender; approve or
 // reject, once the last page was reached, for the approver whose turn it is).
-import { add, h, setText } from '../dom.js';
+import { add, h, setText, when } from '../dom.js';
 import { api } from '../api.js';
-import { dateTime } from '../format.js';
 import { has } from '../i18n.js';
 import { errorKey } from '../form.js';
 import { confirmDialog } from '../dialog.js';
@@ -124,11 +123,11 @@ function view(main, doc) {
         h(
           'li',
           {},
-          h('span', { class: 'who' }, [p.name || p.email, p.company, p.department].filter(Boolean).join(' / ')),
-          p.email && p.name ? h('span', { class: 'muted' }, ` <${p.email}>`) : null,
+          h('span', { class: 'who', translate: 'no' }, [p.name || p.email, p.company, p.department].filter(Boolean).join(' / ')),
+          p.email && p.name ? h('span', { class: 'muted', translate: 'no' }, ` <${p.email}>`) : null,
           h('span', { class: `state state-${p.answer ? p.answer.decision : 'none'}`, i18n: partyState(doc, p) }),
-          p.answer ? h('time', { datetime: p.answer.answered_at }, dateTime(p.answer.answered_at)) : null,
-          p.answer?.reason ? h('q', {}, p.answer.reason) : null,
+          p.answer ? when(p.answer.answered_at) : null,
+          p.answer?.reason ? h('q', { translate: 'no' }, p.answer.reason) : null,
           kind === 'recipients' && p.has_access_code ? h('span', { class: 'tag', i18n: 'review.access_code' }) : null,
         ),
       ),
@@ -137,13 +136,13 @@ function view(main, doc) {
   const actor = (a) => (a === doc.owner_id ? null : names[a]);
   add(
     main,
-    h('h1', {}, doc.title),
+    h('h1', { translate: 'no' }, doc.title),
     h('p', {}, h('span', { class: `status status-${doc.status}`, i18n: `status.${doc.status}` })),
     h('dl', { class: 'summary' },
-      h('dt', { i18n: 'review.file' }), h('dd', {}, doc.filename, ' · ', h('span', { i18n: 'draft.pages', i18nArgs: { n: doc.pages } })),
-      h('dt', { i18n: 'detail.updated' }), h('dd', {}, h('time', { datetime: doc.updated_at }, dateTime(doc.updated_at))),
-      doc.expires_at && [h('dt', { i18n: 'draft.expires_at' }), h('dd', {}, h('time', { datetime: doc.expires_at }, dateTime(doc.expires_at)))],
-      doc.message && [h('dt', { i18n: 'draft.message' }), h('dd', { class: 'pre' }, doc.message)],
+      h('dt', { i18n: 'review.file' }), h('dd', {}, h('span', { translate: 'no' }, doc.filename), ' · ', h('span', { i18n: 'draft.pages', i18nArgs: { n: doc.pages } })),
+      h('dt', { i18n: 'detail.updated' }), h('dd', {}, when(doc.updated_at)),
+      doc.expires_at && [h('dt', { i18n: 'draft.expires_at' }), h('dd', {}, when(doc.expires_at))],
+      doc.message && [h('dt', { i18n: 'draft.message' }), h('dd', { class: 'pre', translate: 'no' }, doc.message)],
     ),
     h('div', { class: 'actions' }, actions),
     notice,
@@ -158,7 +157,7 @@ function view(main, doc) {
       'ol',
       { class: 'timeline' },
       doc.history.map((e) =>
-        h('li', {}, h('time', { datetime: e.at }, dateTime(e.at)), ' ', h('span', { i18n: historyKey(e), i18nArgs: { who: actor(e.actor) || '' } }), e.ip && e.ip !== '-' ? h('span', { class: 'muted' }, ` (${e.ip})`) : null),
+        h('li', {}, when(e.at), ' ', h('span', { i18n: historyKey(e), i18nArgs: { who: actor(e.actor) || '' }, i18nUser: 'who' }), e.ip && e.ip !== '-' ? h('span', { class: 'muted' }, ` (${e.ip})`) : null),
       ),
     ),
     answerBar,

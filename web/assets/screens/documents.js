@@ -1,7 +1,6 @@
 // The sender's documents: tabs by status, a title search, paging.
-import { h, replace, setText } from '../dom.js';
+import { h, replace, setText, when } from '../dom.js';
 import { api } from '../api.js';
-import { dateTime } from '../format.js';
 import { errorKey, guardComposition, normalized } from '../form.js';
 
 export const TABS = ['draft', 'open', 'completed', 'closed'];
@@ -75,9 +74,9 @@ function row(d) {
   return h(
     'li',
     {},
-    h('a', { href: `/documents/${encodeURIComponent(d.id)}`, 'data-link': true, class: 'title' }, d.title),
+    h('a', { href: `/documents/${encodeURIComponent(d.id)}`, 'data-link': true, class: 'title', translate: 'no' }, d.title),
     h('span', { class: `status status-${d.status}`, i18n: `status.${d.status}` }),
-    parties && h('span', { class: 'parties' }, parties),
-    h('time', { datetime: d.updated_at }, dateTime(d.updated_at)),
+    parties && h('span', { class: 'parties', translate: 'no' }, parties),
+    when(d.updated_at),
   );
 }

@@ -2,9 +2,9 @@
 // upload slot, with a progress bar), then the parties in order (reordered by buttons, no
 // dragging needed), approvers, message and expiry, a review, and the sending. Every edit is
 // saved on the draft, so a draft keeps its parties.
-import { h, replace, setText } from '../dom.js';
+import { h, replace, setText, when } from '../dom.js';
 import { api, ApiError, csrfToken } from '../api.js';
-import { bytes, dateTime } from '../format.js';
+import { bytes } from '../format.js';
 import { field, form, guardComposition, normalized, showError, clearErrors, errorKey } from '../form.js';
 import { navigate } from '../state.js';
 import { confirmDialog } from '../dialog.js';
@@ -64,7 +64,7 @@ export function fileDrop({ name, label, hint, onFile }) {
   const choose = (file) => {
     if (!file) return;
     zone.file = file;
-    setText(chosen, 'new.chosen', { name: file.name, size: bytes(file.size) });
+    setText(chosen, 'new.chosen', { name: file.name, size: bytes(file.size) }, 'name');
     onFile?.(file);
   };
   input.addEventListener('change', () => choose(input.files[0]));
@@ -276,7 +276,7 @@ export function editor(main, doc) {
       });
     },
   });
-  main.append(h('h1', { i18n: 'draft.title' }), h('p', { class: 'muted' }, doc.filename, ' · ', h('span', { i18n: 'draft.pages', i18nArgs: { n: doc.pages } })), el, saved, h('div', { class: 'actions end' }, remove));
+  main.append(h('h1', { i18n: 'draft.title' }), h('p', { class: 'muted' }, h('span', { translate: 'no' }, doc.filename), ' · ', h('span', { i18n: 'draft.pages', i18nArgs: { n: doc.pages } })), el, saved, h('div', { class: 'actions end' }, remove));
 }
 
 // What will go out, in full, before it does.
@@ -298,17 +298,17 @@ function review(main, doc) {
     main,
     h('h1', { i18n: 'review.title', tabindex: '-1' }),
     h('dl', { class: 'summary' },
-      h('dt', { i18n: 'new.doc_title' }), h('dd', {}, doc.title),
-      h('dt', { i18n: 'review.file' }), h('dd', {}, doc.filename),
-      h('dt', { i18n: 'draft.expires_at' }), h('dd', {}, doc.expires_at ? dateTime(doc.expires_at) : h('span', { i18n: 'review.default_expiry' })),
-      h('dt', { i18n: 'draft.message' }), h('dd', { class: 'pre' }, doc.message || '—'),
+      h('dt', { i18n: 'new.doc_title' }), h('dd', { translate: 'no' }, doc.title),
+      h('dt', { i18n: 'review.file' }), h('dd', { translate: 'no' }, doc.filename),
+      h('dt', { i18n: 'draft.expires_at' }), h('dd', {}, doc.expires_at ? when(doc.expires_at) : h('span', { i18n: 'review.default_expiry' })),
+      h('dt', { i18n: 'draft.message' }), h('dd', { class: 'pre', translate: 'no' }, doc.message || '—'),
     ),
     h('h2', { i18n: 'draft.approvers' }),
     doc.approvers.length
-      ? h('ol', { class: 'people' }, doc.approvers.map((a) => h('li', {}, a.name ? `${a.name} <${a.email}>` : a.email)))
+      ? h('ol', { class: 'people' }, doc.approvers.map((a) => h('li', { translate: 'no' }, a.name ? `${a.name} <${a.email}>` : a.email)))
       : h('p', { class: 'muted', i18n: 'review.no_approvers' }),
     h('h2', { i18n: 'draft.recipients' }),
-    h('ol', { class: 'people' }, doc.recipients.map((r) => h('li', {}, [r.name, r.company, r.department].filter(Boolean).join(' / '), ` <${r.email}>`, r.has_access_code ? h('span', { class: 'tag', i18n: 'review.access_code' }) : null))),
+    h('ol', { class: 'people' }, doc.recipients.map((r) => h('li', {}, h('span', { translate: 'no' }, [r.name, r.company, r.department].filter(Boolean).join(' / '), ` <${r.email}>`), r.has_access_code ? h('span', { class: 'tag', i18n: 'review.access_code' }) : null))),
     error,
     h('div', { class: 'actions' }, send, back),
   );

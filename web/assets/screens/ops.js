@@ -2,9 +2,8 @@
 // (Step Functions' event names, as the console shows them on AWS), and re-driving a seal
 // that failed. Everyone else, signed in or not, gets the not-found page, as the API answers
 // them 404.
-import { add, h, replace, setText } from '../dom.js';
+import { add, h, replace, setText, when } from '../dom.js';
 import { api } from '../api.js';
-import { dateTime } from '../format.js';
 import { errorKey } from '../form.js';
 import { currentUser } from '../state.js';
 import { notFound } from './misc.js';
@@ -38,7 +37,7 @@ export function executions(main, _params, current) {
       if (!current()) return;
       for (const e of page.executions) {
         list.append(
-          h('li', {}, h('a', { href: `/ops/executions/${encodeURIComponent(e.id)}`, 'data-link': true, class: 'title' }, e.name), h('span', { class: `status exec-${e.status}` }, e.status), h('time', { datetime: e.start_date }, dateTime(e.start_date))),
+          h('li', {}, h('a', { href: `/ops/executions/${encodeURIComponent(e.id)}`, 'data-link': true, class: 'title' }, e.name), h('span', { class: `status exec-${e.status}` }, e.status), when(e.start_date)),
         );
       }
       replace(more, page.next_cursor ? h('button', { type: 'button', class: 'more', i18n: 'documents.more', onclick: () => load(page.next_cursor) }) : null);
@@ -93,8 +92,8 @@ function draw(main, e) {
     h('h1', {}, e.name),
     h('dl', { class: 'summary' },
       h('dt', { i18n: 'ops.status' }), h('dd', {}, h('span', { class: `status exec-${e.status}` }, e.status)),
-      h('dt', { i18n: 'ops.started' }), h('dd', {}, dateTime(e.start_date)),
-      e.stop_date && [h('dt', { i18n: 'ops.stopped' }), h('dd', {}, dateTime(e.stop_date))],
+      h('dt', { i18n: 'ops.started' }), h('dd', {}, when(e.start_date)),
+      e.stop_date && [h('dt', { i18n: 'ops.stopped' }), h('dd', {}, when(e.stop_date))],
       last && [h('dt', { i18n: 'ops.state' }), h('dd', {}, last)],
       e.error && [h('dt', { i18n: 'ops.error' }), h('dd', {}, e.error, e.cause ? ` — ${e.cause}` : '')],
     ),
@@ -106,7 +105,7 @@ function draw(main, e) {
     h('div', { class: 'table-wrap', tabindex: '0', 'i18n-aria-label': 'ops.events' },
       h('table', { class: 'events' },
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, '#'), h('th', { scope: 'col', i18n: 'ops.time' }), h('th', { scope: 'col', i18n: 'ops.type' }), h('th', { scope: 'col', i18n: 'ops.detail' }))),
-        h('tbody', {}, e.events.map((ev) => h('tr', {}, h('td', {}, String(ev.id)), h('td', {}, dateTime(ev.timestamp)), h('td', {}, ev.type), h('td', {}, detailOf(ev))))),
+        h('tbody', {}, e.events.map((ev) => h('tr', {}, h('td', {}, String(ev.id)), h('td', {}, when(ev.timestamp)), h('td', {}, ev.type), h('td', {}, detailOf(ev))))),
       ),
     ),
     h('p', {}, h('a', { href: '/ops', 'data-link': true, i18n: 'ops.back' })),

@@ -5,9 +5,8 @@
 // once the last page was on screen (POST /r/viewed records it in the history); 同意 and 却下
 // each ask for a confirmation. Expired, cancelled and suspended links get a page of their
 // own; an answered link shows the document's state, and the sealed file once completed.
-import { add, h, replace, setText } from '../dom.js';
+import { add, h, replace, setText, when } from '../dom.js';
 import { api } from '../api.js';
-import { dateTime } from '../format.js';
 import { errorKey, field, form } from '../form.js';
 import { confirmDialog } from '../dialog.js';
 import { pageViewer } from '../pages.js';
@@ -106,19 +105,19 @@ function render(main, v) {
   if (v.status === 'in_progress') state = mine ? `r.you_${mine}` : v.can_answer ? 'r.your_turn' : 'r.not_yet';
   add(
     main,
-    h('h1', {}, v.title),
-    h('p', { class: 'lead', i18n: 'r.from', i18nArgs: { sender: v.sender } }),
+    h('h1', { translate: 'no' }, v.title),
+    h('p', { class: 'lead', i18n: 'r.from', i18nArgs: { sender: v.sender }, i18nUser: 'sender' }),
     h('p', { class: `state-line status-${v.status}`, i18n: state }),
     status,
     error,
     h('dl', { class: 'summary' },
-      h('dt', { i18n: 'r.you' }), h('dd', {}, [v.you.name, v.you.company, v.you.department].filter(Boolean).join(' / ')),
-      v.expires_at && [h('dt', { i18n: 'draft.expires_at' }), h('dd', {}, h('time', { datetime: v.expires_at }, dateTime(v.expires_at)))],
-      v.message && [h('dt', { i18n: 'r.message' }), h('dd', { class: 'pre' }, v.message)],
+      h('dt', { i18n: 'r.you' }), h('dd', { translate: 'no' }, [v.you.name, v.you.company, v.you.department].filter(Boolean).join(' / ')),
+      v.expires_at && [h('dt', { i18n: 'draft.expires_at' }), h('dd', {}, when(v.expires_at))],
+      v.message && [h('dt', { i18n: 'r.message' }), h('dd', { class: 'pre', translate: 'no' }, v.message)],
     ),
     v.status === 'completed' ? h('p', {}, h('a', { class: 'button primary', href: '/api/v1/r/file?download=1', download: '', i18n: 'r.download_sealed' })) : null,
     h('h2', { i18n: 'draft.recipients' }),
-    h('ol', { class: 'people' }, v.recipients.map((p, i) => h('li', {}, h('span', { class: 'who' }, [p.name, p.company].filter(Boolean).join(' / ')), h('span', { class: `state state-${p.answer || 'none'}`, i18n: partyState(v, i) })))),
+    h('ol', { class: 'people' }, v.recipients.map((p, i) => h('li', {}, h('span', { class: 'who', translate: 'no' }, [p.name, p.company].filter(Boolean).join(' / ')), h('span', { class: `state state-${p.answer || 'none'}`, i18n: partyState(v, i) })))),
     ['completed', 'in_progress'].includes(v.status) || mine
       ? [h('h2', { i18n: 'detail.pages' }), pageViewer({ count: v.pages, url: (n, w) => `/api/v1/r/pages/${n}?width=${w}`, onEnd: () => bar?.enable() })]
       : null,

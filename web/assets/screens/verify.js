@@ -2,10 +2,9 @@
 // file itself up to 4 MB; signed in, larger files through an upload slot), and the report
 // is read out in plain words: whether the file is intact, who sealed it and when (by the
 // timestamps), whether anything changed since, and each problem found.
-import { add, h, replace, setText } from '../dom.js';
+import { add, h, replace, setText, when } from '../dom.js';
 import { api, ApiError } from '../api.js';
 import { has } from '../i18n.js';
-import { dateTime } from '../format.js';
 import { errorKey } from '../form.js';
 import { currentUser } from '../state.js';
 import { fileDrop, uploadFile } from './draft.js';
@@ -66,9 +65,9 @@ function show(el, r, name) {
       { class: `sig sig-${s.status}` },
       h('h3', {}, h('span', { i18n: kind, i18nArgs: { n: i + 1 } }), ' ', h('span', { class: `verdict verdict-${s.status}`, i18n: `verify.status_${s.status}` })),
       h('dl', { class: 'summary' },
-        s.kind === 'signature' && [h('dt', { i18n: 'verify.by' }), h('dd', {}, signer(s.signer) || '—')],
-        s.reason && [h('dt', { i18n: 'verify.reason' }), h('dd', {}, s.reason)],
-        [h('dt', { i18n: 'verify.when' }), h('dd', {}, time ? [h('time', { datetime: time }, dateTime(time)), ' ', h('span', { class: 'muted', i18n: 'verify.by_timestamp', i18nArgs: { tsa: signer(s.timestamp.tsa) || '—' } })] : h('span', { i18n: 'verify.no_timestamp' }))],
+        s.kind === 'signature' && [h('dt', { i18n: 'verify.by' }), h('dd', { translate: 'no' }, signer(s.signer) || '—')],
+        s.reason && [h('dt', { i18n: 'verify.reason' }), h('dd', { translate: 'no' }, s.reason)],
+        [h('dt', { i18n: 'verify.when' }), h('dd', {}, time ? [when(time), ' ', h('span', { class: 'muted', i18n: 'verify.by_timestamp', i18nArgs: { tsa: signer(s.timestamp.tsa) || '—' } })] : h('span', { i18n: 'verify.no_timestamp' }))],
         [h('dt', { i18n: 'verify.intact' }), h('dd', { i18n: s.intact && s.signature_valid ? 'verify.intact_yes' : 'verify.intact_no' })],
         [h('dt', { i18n: 'verify.since' }), h('dd', { i18n: `verify.changes_${s.later_changes}` })],
         [h('dt', { i18n: 'verify.trusted' }), h('dd', { i18n: s.trusted ? 'verify.trusted_yes' : 'verify.trusted_no' })],
@@ -79,7 +78,7 @@ function show(el, r, name) {
   add(
     el,
     h('h2', { tabindex: '-1', class: `verdict-head verdict-${r.status}`, i18n: `verify.overall_${r.status}` }),
-    h('p', { class: 'muted' }, name),
+    h('p', { class: 'muted', translate: 'no' }, name),
     r.level ? h('p', { i18n: 'verify.level', i18nArgs: { level: r.level } }) : null,
     problems(r.problems),
     items.length ? h('ol', { class: 'signatures' }, items) : null,
