@@ -67,6 +67,45 @@ export async function startServer(args = []) {
   };
 }
 
+// The server in-process with a test clock (the tests crate's keiyaku-clocked-server):
+// `advance(seconds)` moves its time, runs what fell due and waits for the workflow.
+export async function startClockedServer() {
+  const child = spawn(join(dirname(KEIYAKU), 'keiyaku-clocked-server'), [], {
+    env: { ...process.env, KEIYAKU_LOG: 'warn' },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = [];
+  const waiting = [];
+  let buffer = '';
+  child.stdout.on('data', (d) => {
+    buffer += String(d);
+    for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
+      const line = buffer.slice(0, i);
+      buffer = buffer.slice(i + 1);
+      if (waiting.length) waiting.shift()(line);
+      else lines.push(line);
+    }
+  });
+  const next = () => (lines.length ? Promise.resolve(lines.shift()) : new Promise((r) => waiting.push(r)));
+  const hello = JSON.parse(await next());
+  const ask = async (command) => {
+    child.stdin.write(`${command}\n`);
+    const answer = await next();
+    if (answer.startsWith('error')) throw new Error(answer);
+    return new Date(answer);
+  };
+  return {
+    url: hello.url,
+    dataDir: hello.data_dir,
+    now: () => ask('now'),
+    advance: (seconds) => ask(`advance ${Math.round(seconds)}`),
+    async stop() {
+      child.stdin.end();
+      await new Promise((r) => (child.exitCode !== null ? r() : child.on('exit', r)));
+    },
+  };
+}
+
 export async function launch() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',

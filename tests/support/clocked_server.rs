@@ -1,0 +1,55 @@
+//! A keiyaku server in-process with a test clock, for the browser tests that move time
+//! (expired links, dates around midnight UTC; the shipped binary has no clock hook). Prints
+//! `{"url":…,"data_dir":…,"now":…}` as its first line, then takes one command per line on
+//! stdin and answers each with one line: `advance SECONDS` moves the clock, runs what fell
+//! due (scheduled jobs and the workflow's timers) and waits for the workflow, then prints the new time; `now` prints the time. Ends
+//! with stdin. Part of the tests crate, never shipped.
+
+use keiyaku_core::clock::Clock;
+use keiyaku_tests::TestApp;
+use time::format_description::well_known::Rfc3339;
+
+fn now(app: &TestApp) -> String {
+    app.clock.now().format(&Rfc3339).unwrap_or_default()
+}
+
+#[tokio::main]
+async fn main() {
+    let app = TestApp::spawn().await;
+    let hello = serde_json::json!({
+        "url": app.url,
+        "data_dir": app.data_dir(),
+        "now": now(&app),
+    });
+    println!("{hello}");
+    // stdin is read on a thread of its own, so the server keeps answering meanwhile.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    while let Some(line) = rx.recv().await {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["advance", seconds] => match seconds.parse::<i64>() {
+                Ok(s) if s >= 0 => {
+                    app.clock.advance(time::Duration::seconds(s));
+                    app.fire_scheduled().await;
+                    if let Err(e) = app.runner().fire_due_timers().await {
+                        println!("error: the workflow's timers: {e}");
+                        continue;
+                    }
+                    app.settle().await;
+                    println!("{}", now(&app));
+                }
+                _ => println!("error: advance takes a whole number of seconds, not {seconds:?}"),
+            },
+            ["now"] => println!("{}", now(&app)),
+            _ => println!("error: unknown command {line:?} (advance SECONDS | now)"),
+        }
+    }
+    app.stop().await;
+}
