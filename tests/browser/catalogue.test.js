@@ -1,7 +1,9 @@
-// The catalogues: both languages have the same keys, and every key the client names
-// literally (in the markup's data-i18n, `i18n: '…'`, `t('…')`, `setText(…, '…')`) is in them,
-// so no raw key is ever shown. Keys built at run time (`status.${s}`) are checked where the
-// browser tests meet them (a missing key is a console error, which fails those tests).
+// The client's static parts. Its catalogues: both languages have the same keys, and every
+// key the client names literally (in the markup's data-i18n, `i18n: '…'`, `t('…')`,
+// `setText(…, '…')`) is in them, so no raw key is ever shown. Keys built at run time (`status.${s}`) are checked where the
+// browser tests meet them (a missing key is a console error, which fails those tests). Its
+// entry page: every module preloaded, so the import graph costs one round trip, not one per
+// level.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
@@ -56,4 +58,15 @@ test('every key the client names is in the catalogues', () => {
   assert.ok(named.size > 50, `only ${named.size} keys found: the patterns no longer match the code`);
   const missing = [...named].filter((k) => !(k in ja));
   assert.deepEqual(missing, []);
+});
+
+test('the page preloads every module but app.js, and nothing else', () => {
+  const index = readFileSync(join(WEB, 'index.html'), 'utf8');
+  const preloaded = [...index.matchAll(/<link rel="modulepreload" href="\/([^"]+)">/g)].map((m) => m[1]).sort();
+  const modules = files(join(WEB, 'assets'))
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => f.slice(WEB.length + 1))
+    .filter((f) => f !== 'assets/app.js')
+    .sort();
+  assert.deepEqual(preloaded, modules);
 });
