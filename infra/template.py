@@ -121,6 +121,14 @@ TABLE = [getatt("Table.Arn"), sub("${Table.Arn}/index/*")]
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+# Where browsers post uploads: on the client's own origin, passed to the staging bucket.
+UPLOAD_PATH = "/upload"
+STAGING_ROOT_FUNCTION = """function handler(event) {
+  var request = event.request;
+  request.uri = '/';
+  return request;
+}
+"""
 # The browser client's headers: the same table the local server sends (web/headers.json).
 WEB_HEADERS: dict[str, str] = json.loads((ROOT / "web/headers.json").read_text())
 # Paths whose last segment has no dot are the client's screens: CloudFront answers them with
@@ -293,6 +301,11 @@ def log_group(name) -> dict:
     return retained(
         {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": name, "RetentionInDays": LOG_RETENTION_DAYS}}
     )
+
+
+# The routes that draw pages as images: they carry the Japanese font layer, for PDFs whose
+# Japanese font is not embedded (Lambda's image has no fonts).
+DRAWS_PAGES = {"get_document_page", "recipient_page"}
 
 
 def function(logical: str, binary: str, description: str, ports: list[str], timeout: int) -> dict:
@@ -547,6 +560,8 @@ def template() -> dict:
         logical = camel(name) + "Function"
         resources[f"{logical}Logs"] = log_group(sub(f"/aws/lambda/${{AWS::StackName}}-{binary}"))
         resources[logical] = function(logical, binary, f"{method} {path}", ports[name], 29)
+        if name in DRAWS_PAGES:
+            resources[logical]["Properties"]["Layers"] = [ref("JapaneseFont")]
         resources[f"{logical}Permission"] = {
             "Type": "AWS::Lambda::Permission",
             "Properties": {
@@ -752,6 +767,17 @@ def template() -> dict:
         },
     }
 
+    resources["JapaneseFont"] = {
+        "Type": "AWS::Serverless::LayerVersion",
+        "Metadata": {"BuildMethod": "makefile"},
+        "Properties": {
+            "Description": "IPA Gothic under /opt/fonts, for pages whose Japanese font is not embedded",
+            "ContentUri": "infra/layers/japanese-font",
+            "LicenseInfo": "IPA Font License v1.0",
+            "RetentionPolicy": "Delete",
+        },
+    }
+
     # The front door: CloudFront serves the browser client from the web bucket (origin
     # access control) and sends /api/* to the API's regional domain with the origin secret,
     # which the functions check; its certificate and web ACL come from the edge stack.
@@ -838,6 +864,15 @@ def template() -> dict:
             "FunctionCode": SCREENS_FUNCTION,
         },
     }
+    resources["StagingRoot"] = {
+        "Type": "AWS::CloudFront::Function",
+        "Properties": {
+            "Name": sub("${AWS::StackName}-staging-root"),
+            "AutoPublish": True,
+            "FunctionConfig": {"Comment": "Uploads go to the staging bucket's root", "Runtime": "cloudfront-js-2.0"},
+            "FunctionCode": STAGING_ROOT_FUNCTION,
+        },
+    }
     resources["Distribution"] = {
         "Type": "AWS::CloudFront::Distribution",
         "Properties": {
@@ -859,6 +894,15 @@ def template() -> dict:
                         "DomainName": getatt("WebBucket.RegionalDomainName"),
                         "OriginAccessControlId": getatt("WebOriginAccess.Id"),
                         "S3OriginConfig": {"OriginAccessIdentity": ""},
+                    },
+                    {
+                        "Id": "staging",
+                        "DomainName": getatt("StagingBucket.RegionalDomainName"),
+                        "CustomOriginConfig": {
+                            "HTTPSPort": 443,
+                            "OriginProtocolPolicy": "https-only",
+                            "OriginSSLProtocols": ["TLSv1.2"],
+                        },
                     },
                     {
                         "Id": "api",
@@ -890,7 +934,21 @@ def template() -> dict:
                         "AllowedMethods": ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
                         "CachePolicyId": CACHING_DISABLED,
                         "OriginRequestPolicyId": ALL_VIEWER_EXCEPT_HOST,
-                    }
+                    },
+                    {
+                        # Uploads: the browser posts its presigned form here, on its own
+                        # origin (the client's CSP allows no other), and CloudFront passes it
+                        # to the staging bucket's root.
+                        "PathPattern": UPLOAD_PATH,
+                        "TargetOriginId": "staging",
+                        "ViewerProtocolPolicy": "https-only",
+                        "AllowedMethods": ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
+                        "CachePolicyId": CACHING_DISABLED,
+                        "OriginRequestPolicyId": ALL_VIEWER_EXCEPT_HOST,
+                        "FunctionAssociations": [
+                            {"EventType": "viewer-request", "FunctionARN": getatt("StagingRoot.FunctionMetadata.FunctionARN")}
+                        ],
+                    },
                 ],
             }
         },
@@ -902,6 +960,7 @@ def template() -> dict:
         "KEIYAKU_TABLE": ref("Table"),
         "KEIYAKU_DOCUMENTS_BUCKET": ref("DocumentsBucket"),
         "KEIYAKU_STAGING_BUCKET": ref("StagingBucket"),
+        "KEIYAKU_STAGING_URL": sub("https://${DomainName}" + UPLOAD_PATH),
         "KEIYAKU_DATA_KEY": ref("DataKeyArn"),
         "KEIYAKU_MAC_KEY": ref("MacKeyArn"),
         "KEIYAKU_SEALING_KEY": ref("SealingKeyArn"),

@@ -44,11 +44,12 @@ def check(ok: bool, what: str) -> None:
         failures.append(what)
 
 
-def check_web(resources: dict) -> None:
+def check_web(template: dict) -> None:
     """CloudFront answers the browser client's files with the headers the local server sends
     (web/headers.json, which the e2e tests hold the local server to), rewrites the client's
     screen paths to index.html as the local server does, and has no distribution-wide error
     pages (they would turn the API's JSON 404s into HTML 200s)."""
+    resources = template["Resources"]
     config = resources["Distribution"]["Properties"]["DistributionConfig"]
     default = config["DefaultCacheBehavior"]
     check("CustomErrorResponses" not in config, "Distribution: distribution-wide error pages")
@@ -78,6 +79,20 @@ def check_web(resources: dict) -> None:
     run = subprocess.run(["node", "-e", script], capture_output=True, text=True)
     check(run.returncode == 0 and json.loads(run.stdout or "null") == list(cases.values()),
           f"WebScreens rewrites {list(cases)} to {run.stdout.strip() or run.stderr.strip()}, not {list(cases.values())}")
+    # Uploads are posted on the client's own origin (its CSP's connect-src is 'self') and
+    # reach the staging bucket's root.
+    staging_url = template["Globals"]["Function"]["Environment"]["Variables"].get("KEIYAKU_STAGING_URL")
+    check(staging_url == {"Fn::Sub": "https://${DomainName}/upload"}, f"KEIYAKU_STAGING_URL is {staging_url}, not the client's origin")
+    behaviours = {b["PathPattern"]: b for b in config.get("CacheBehaviors", [])}
+    upload = behaviours.get("/upload", {})
+    origins = {o["Id"]: o for o in config["Origins"]}
+    check(upload.get("TargetOriginId") == "staging"
+          and "StagingBucket" in json.dumps(origins.get("staging", {}).get("DomainName")),
+          "Distribution: /upload does not reach the staging bucket")
+    script = resources["StagingRoot"]["Properties"]["FunctionCode"] + \
+        "\nconsole.log(handler({ request: { uri: '/upload' } }).uri);\n"
+    run = subprocess.run(["node", "-e", script], capture_output=True, text=True)
+    check(run.stdout.strip() == "/", f"StagingRoot rewrites /upload to {run.stdout.strip() or run.stderr.strip()}, not /")
 
 
 def main() -> int:
@@ -179,7 +194,17 @@ def main() -> int:
     check(any(r["Destination"].get("ReplicationTime", {}).get("Status") == "Enabled" and r["Filter"] == {"Prefix": ""} for r in rules),
           "DocumentsBucket: not every object replicated to Osaka with Replication Time Control")
 
-    check_web(resources)
+    check_web(template)
+
+    # The functions that draw pages carry the Japanese font, built by the layer's Makefile.
+    for logical, f in functions.items():
+        draws = f["Metadata"]["BuildProperties"]["Binary"] in ("get-document-page", "recipient-page")
+        check(("Layers" in f["Properties"]) == draws and (not draws or f["Properties"]["Layers"] == [{"Ref": "JapaneseFont"}]),
+              f"{logical}: the Japanese font layer {'missing' if draws else 'where no page is drawn'}")
+    layer = resources["JapaneseFont"]
+    makefile = ROOT / layer["Properties"]["ContentUri"] / "Makefile"
+    check(makefile.is_file() and "build-JapaneseFont:" in makefile.read_text() and "fonts/ipag.ttf" in makefile.read_text(),
+          "JapaneseFont: its Makefile does not build fonts/ipag.ttf as build-JapaneseFont")
 
     for f in failures:
         print(f"template: {f}")

@@ -71,8 +71,10 @@ impl Default for Fonts {
 }
 
 /// Where Japanese fonts are commonly installed (Debian's and Amazon Linux's packages).
-pub const JAPANESE_FONT_PATHS: [&str; 4] = [
+pub const JAPANESE_FONT_PATHS: [&str; 5] = [
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    // The Lambda layer of the page functions (infra/layers/japanese-font).
+    "/opt/fonts/ipag.ttf",
     "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf",
     "/usr/share/fonts/opentype/ipafont-mincho/ipam.ttf",
     "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
