@@ -1,25 +1,16 @@
 // Accounts in the browser: sign-up with the password rules explained as typed, the
 // confirmation from the mailed link, login (wrong password, offline mid-form), the language
 // switch remembered on the account, password change with an expired session, reset by mail.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, open, ready, judgeScreen, mailedLink, PHONE } from './harness.js';
+import { open, ready, judgeScreen, mailedLink, PHONE, serverAndBrowser, PASSWORD } from './harness.js';
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = serverAndBrowser();
 
-const STRONG = 'violet-harbour-tunnel-42';
 const XSS = '<img src=x onerror="window.__xss=1">';
 
 test('sign up, confirm from the mail, log in, switch to English, log out', async () => {
+  const { server, browser } = env;
   const w = await open(browser, server);
   const { page } = w;
   await page.goto(`${server.url}/signup`);
@@ -39,7 +30,7 @@ test('sign up, confirm from the mail, log in, switch to English, log out', async
   await page.getByText('メールアドレスや名前を含むパスワードは使えません。').waitFor();
   assert.equal(await password.getAttribute('aria-invalid'), 'true');
   await judgeScreen(page, 'signup-weak-password');
-  await password.fill(STRONG);
+  await password.fill(PASSWORD);
   assert.equal(await personal.getAttribute('data-met'), 'yes');
   await page.getByRole('button', { name: '登録する' }).click();
   await page.getByRole('heading', { name: '確認メールを送りました' }).waitFor();
@@ -65,11 +56,11 @@ test('sign up, confirm from the mail, log in, switch to English, log out', async
   await judgeScreen(page, 'login-wrong-password');
 
   // Offline mid-form: explained, and the form still holds everything.
-  await page.getByLabel('パスワード', { exact: true }).fill(STRONG);
+  await page.getByLabel('パスワード', { exact: true }).fill(PASSWORD);
   await w.setOffline(true);
   await page.getByRole('button', { name: 'ログイン' }).click();
   await page.getByText('サーバーに接続できません。').waitFor();
-  assert.equal(await page.getByLabel('パスワード', { exact: true }).inputValue(), STRONG);
+  assert.equal(await page.getByLabel('パスワード', { exact: true }).inputValue(), PASSWORD);
   await w.setOffline(false);
   await page.getByRole('button', { name: 'ログイン' }).click();
   await page.getByRole('heading', { name: '文書' }).waitFor();
@@ -99,7 +90,7 @@ test('sign up, confirm from the mail, log in, switch to English, log out', async
   await fresh.page.goto(`${server.url}/login`);
   await ready(fresh.page);
   await fresh.page.getByLabel('メールアドレス').fill('hanako@example.jp');
-  await fresh.page.getByLabel('パスワード', { exact: true }).fill(STRONG);
+  await fresh.page.getByLabel('パスワード', { exact: true }).fill(PASSWORD);
   await fresh.page.getByRole('button', { name: 'ログイン' }).click();
   await fresh.page.getByRole('heading', { name: 'Documents' }).waitFor();
   fresh.check();
@@ -114,13 +105,14 @@ test('sign up, confirm from the mail, log in, switch to English, log out', async
 });
 
 test('password change with an expired session keeps what was typed; reset by mail', async () => {
+  const { server, browser } = env;
   const w = await open(browser, server, { viewport: PHONE });
   const { page } = w;
   await page.goto(`${server.url}/signup`);
   await ready(page);
   await page.getByLabel('氏名').fill('佐藤 一郎');
   await page.getByLabel('メールアドレス').fill('ichiro@example.jp');
-  await page.getByLabel('パスワード', { exact: true }).fill(STRONG);
+  await page.getByLabel('パスワード', { exact: true }).fill(PASSWORD);
   await page.getByRole('button', { name: '登録する' }).click();
   await page.getByRole('heading', { name: '確認メールを送りました' }).waitFor();
   await page.goto(await mailedLink(server.dataDir, 'ichiro@example.jp', '/verify-email#'));
@@ -135,13 +127,13 @@ test('password change with an expired session keeps what was typed; reset by mai
   // Not logged in: sent to the login, then back.
   await page.getByRole('heading', { name: 'ログイン' }).waitFor();
   await page.getByLabel('メールアドレス').fill('ichiro@example.jp');
-  await page.getByLabel('パスワード', { exact: true }).fill(STRONG);
+  await page.getByLabel('パスワード', { exact: true }).fill(PASSWORD);
   await page.getByRole('button', { name: 'ログイン' }).click();
   await page.getByRole('heading', { name: '設定' }).waitFor();
   await ready(page);
 
   const next = 'lantern-meadow-copper-77';
-  await page.getByLabel('現在のパスワード').fill(STRONG);
+  await page.getByLabel('現在のパスワード').fill(PASSWORD);
   await page.getByLabel('新しいパスワード', { exact: true }).fill(next);
   // The session ends while the form is being filled in.
   await w.context.clearCookies();

@@ -2,23 +2,13 @@
 // typed into every field a user fills is shown as text and never runs; a recipient
 // declines with a reason; the sender cancels; the ops view is there for operators and a
 // not-found page for everyone else.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { startServer, launch, open, ready, judgeScreen, mailedLink, account, logIn, readToTheEnd, tabTo, FIXTURE_PDF, KEIYAKU_BIN } from './harness.js';
+import { open, ready, judgeScreen, mailedLink, account, logIn, readToTheEnd, tabTo, FIXTURE_PDF, KEIYAKU_BIN, serverAndBrowser, PASSWORD } from './harness.js';
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = serverAndBrowser();
 
-const PASSWORD = 'violet-harbour-tunnel-42';
 const XSS = (where) => `<img src=x onerror="window.__xss='${where}'">`;
 
 async function noScriptRan(page) {
@@ -27,6 +17,7 @@ async function noScriptRan(page) {
 }
 
 test('keyboard only: upload, parties, send; the recipient reads and agrees', async () => {
+  const { server, browser } = env;
   await account(server, 'kb@example.jp', '鍵盤 太郎', PASSWORD);
   const s = await open(browser, server);
   const { page } = s;
@@ -91,6 +82,7 @@ test('keyboard only: upload, parties, send; the recipient reads and agrees', asy
 });
 
 test('markup in every field stays text; a decline with a reason; a cancel', async () => {
+  const { server, browser } = env;
   await account(server, 'xss@example.jp', XSS('user name'), PASSWORD);
   await account(server, 'xss-boss@example.jp', '承認 部長', PASSWORD);
   const s = await open(browser, server);
@@ -196,6 +188,7 @@ test('markup in every field stays text; a decline with a reason; a cancel', asyn
 });
 
 test('the ops view is there for operators, a not-found page for everyone else', async () => {
+  const { server, browser } = env;
   await account(server, 'ops@example.jp', '運用 担当', PASSWORD);
   await account(server, 'member@example.jp', '一般 社員', PASSWORD);
   execFileSync(KEIYAKU_BIN, ['operator', 'grant', 'ops@example.jp', '--data-dir', server.dataDir]);

@@ -4,28 +4,19 @@
 // to the end; each recipient opens their link in a fresh browser (one at phone size), the
 // second after a wrong then a full-width access code, reads to the last page and agrees; the
 // sender sees it completed and downloads the sealed PDF, which `keiyaku verify` accepts.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, launch, open, ready, judgeScreen, mailedLink, account, logIn, readToTheEnd, FIXTURE_PDF, KEIYAKU_BIN, PHONE } from './harness.js';
+import { open, ready, judgeScreen, mailedLink, account, logIn, readToTheEnd, FIXTURE_PDF, KEIYAKU_BIN, PHONE, serverAndBrowser, PASSWORD } from './harness.js';
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = serverAndBrowser();
 
-const PASSWORD = 'violet-harbour-tunnel-42';
 
 test('a contract from upload to the sealed file, by clicking', async () => {
+  const { server, browser } = env;
   await account(server, 'boss@example.jp', '承認 部長', PASSWORD);
   const s = await open(browser, server);
   const { page } = s;

@@ -1,23 +1,13 @@
 // Time, with the server's clock moved (the tests crate's keiyaku-clocked-server): dates just
 // before and after midnight UTC read in each viewer's zone, and a link past its deadline
 // gets a page that says so.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startClockedServer, launch, open, ready, judgeScreen, mailedLink, account, logIn, FIXTURE_PDF } from './harness.js';
+import { open, ready, judgeScreen, mailedLink, account, logIn, FIXTURE_PDF, serverAndBrowser, PASSWORD, startClockedServer } from './harness.js';
 import { readFileSync } from 'node:fs';
 
-let server;
-let browser;
-before(async () => {
-  server = await startClockedServer();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const env = serverAndBrowser(startClockedServer);
 
-const PASSWORD = 'violet-harbour-tunnel-42';
 const WEEKDAYS = ['日', '月', '火', '水', '木', '金', '土'];
 
 // `at` as a viewer `offset` hours from UTC reads it, computed without Intl.
@@ -27,7 +17,7 @@ function expected(at, offset, zone) {
   return `${d.getUTCFullYear()}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}(${WEEKDAYS[d.getUTCDay()]}) ${p(d.getUTCHours())}:${p(d.getUTCMinutes())} ${zone}`;
 }
 
-async function token(email) {
+async function token(server, email) {
   const r = await fetch(`${server.url}/api/v1/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -37,7 +27,7 @@ async function token(email) {
   return (await r.json()).token;
 }
 
-async function upload(bearer, title) {
+async function upload(server, bearer, title) {
   const r = await fetch(`${server.url}/api/v1/documents?title=${encodeURIComponent(title)}&filename=c.pdf`, {
     method: 'POST',
     headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/pdf' },
@@ -48,14 +38,15 @@ async function upload(bearer, title) {
 }
 
 test('dates around midnight UTC read in the viewer\'s zone', async () => {
+  const { server, browser } = env;
   await account(server, 'midnight@example.jp', '深夜 太郎', PASSWORD);
-  const bearer = await token('midnight@example.jp');
+  const bearer = await token(server, 'midnight@example.jp');
   const now = await server.now();
   const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
   const before = await server.advance((midnight - 30_000 - now.getTime()) / 1000);
-  await upload(bearer, '深夜前の契約書');
+  await upload(server, bearer, '深夜前の契約書');
   const after = await server.advance(60);
-  await upload(bearer, '深夜後の契約書');
+  await upload(server, bearer, '深夜後の契約書');
   for (const [timezoneId, offset, zone] of [['Asia/Tokyo', 9, 'JST'], ['UTC', 0, 'UTC']]) {
     const w = await open(browser, server, { timezoneId });
     await logIn(w.page, server, 'midnight@example.jp', PASSWORD);
@@ -72,9 +63,10 @@ test('dates around midnight UTC read in the viewer\'s zone', async () => {
 });
 
 test('a link past its deadline says so', async () => {
+  const { server, browser } = env;
   await account(server, 'deadline@example.jp', '期限 太郎', PASSWORD);
-  const bearer = await token('deadline@example.jp');
-  const id = await upload(bearer, '期限のある契約書');
+  const bearer = await token(server, 'deadline@example.jp');
+  const id = await upload(server, bearer, '期限のある契約書');
   const now = await server.now();
   const r = await fetch(`${server.url}/api/v1/documents/${id}/send`, {
     method: 'POST',
