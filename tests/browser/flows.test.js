@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { open, ready, judgeScreen, mailedLink, account, logIn, readToTheEnd, tabTo, FIXTURE_PDF, KEIYAKU_BIN, serverAndBrowser, PASSWORD } from './harness.js';
+import { open, ready, judgeScreen, mailedLink, account, logIn, readToTheEnd, tabTo, FIXTURE_PDF, KEIYAKU_BIN, serverAndBrowser, PASSWORD, apiToken, apiCall, uploadPdf } from './harness.js';
 
 const env = serverAndBrowser();
 
@@ -220,4 +220,119 @@ test('the ops view is there for operators, a not-found page for everyone else', 
   await judgeScreen(o.page, 'ops-execution');
   o.check();
   await o.close();
+});
+
+test('lists page on; an approver has a tab of their own; dates in the Japanese era; ten wrong codes suspend a link', async () => {
+  const { server, browser } = env;
+  await account(server, 'lists@example.jp', '一覧 太郎', PASSWORD);
+  await account(server, 'lists-boss@example.jp', '一覧 部長', PASSWORD);
+  const bearer = await apiToken(server, 'lists@example.jp');
+  let id;
+  for (let i = 1; i <= 23; i += 1) id = await uploadPdf(server, bearer, `一覧の契約書 ${i}`);
+  await apiCall(server, bearer, 'POST', `/documents/${id}/send`, {
+    recipients: [{ name: '山田 花子', email: 'hanako.lists@example.jp', access_code: '1234' }],
+    approvers: ['lists-boss@example.jp'],
+  });
+
+  const s = await open(browser, server);
+  await logIn(s.page, server, 'lists@example.jp', PASSWORD);
+  await s.page.getByRole('link', { name: '下書き' }).click();
+  await ready(s.page);
+  assert.equal(await s.page.locator('ul.documents li').count(), 20);
+  await s.page.getByRole('button', { name: 'さらに表示' }).click();
+  await s.page.waitForFunction(() => document.querySelectorAll('ul.documents li').length === 22);
+  assert.equal(await s.page.getByRole('button', { name: 'さらに表示' }).count(), 0);
+  // A search typed full-width finds the half-width title.
+  await s.page.getByLabel('タイトルで検索').fill('契約書　２２');
+  await s.page.getByRole('button', { name: '検索', exact: true }).click();
+  await s.page.waitForFunction(() => document.querySelectorAll('ul.documents li').length === 1);
+  await s.page.getByRole('link', { name: '一覧の契約書 22' }).waitFor();
+  await s.page.getByRole('link', { name: '確認待ち' }).click();
+  await ready(s.page);
+  await s.page.getByRole('link', { name: '一覧の契約書 23' }).waitFor();
+  // The Japanese era, from the settings.
+  await s.page.getByRole('link', { name: '設定' }).click();
+  await ready(s.page);
+  await s.page.getByLabel('日付を和暦で表示する').check();
+  await s.page.getByRole('link', { name: '文書' }).click();
+  await ready(s.page);
+  await s.page.getByRole('link', { name: '確認待ち' }).click();
+  await ready(s.page);
+  assert.match(await s.page.locator('ul.documents time').first().textContent(), /^令和\d+\/\d{2}\/\d{2}\(.\) \d{2}:\d{2} JST$/);
+  await judgeScreen(s.page, 'documents-open-era');
+  s.check();
+  await s.close();
+
+  const b = await open(browser, server);
+  await logIn(b.page, server, 'lists-boss@example.jp', PASSWORD);
+  await b.page.getByRole('link', { name: '承認依頼' }).click();
+  await ready(b.page);
+  await b.page.getByRole('link', { name: '一覧の契約書 23' }).click();
+  await ready(b.page);
+  await b.page.getByRole('button', { name: '承認する' }).waitFor();
+  b.check();
+  await b.close();
+  const boss = await apiToken(server, 'lists-boss@example.jp');
+  await apiCall(server, boss, 'POST', `/documents/${id}/approve`);
+
+  // Ten wrong codes: the link is suspended, and its page says what to do.
+  const link = await mailedLink(server.dataDir, 'hanako.lists@example.jp', '/r/#');
+  const token = link.slice(link.indexOf('#') + 1);
+  for (let i = 0; i < 10; i += 1) {
+    const r = await fetch(`${server.url}/api/v1/r/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, code: '0000' }) });
+    // The tenth suspends the link at once.
+    assert.equal(r.status, i < 9 ? 401 : 403, `wrong code ${i + 1}`);
+  }
+  const r = await open(browser, server);
+  r.expect('POST', '/api/v1/r/session', 403);
+  await r.page.goto(link);
+  await r.page.getByText('アクセスコードの誤りが続いたため、このリンクは停止されました。').waitFor();
+  await judgeScreen(r.page, 'recipient-suspended');
+  r.check();
+  await r.close();
+});
+
+test('an upload cut off keeps the chosen file; the editor shows each refusal at its field', async () => {
+  const { server, browser } = env;
+  await account(server, 'editor@example.jp', '編集 太郎', PASSWORD);
+  const w = await open(browser, server);
+  const { page } = w;
+  await logIn(page, server, 'editor@example.jp', PASSWORD);
+  await page.goto(`${server.url}/documents/new`);
+  await ready(page);
+  await page.getByLabel('PDF ファイル').setInputFiles(FIXTURE_PDF);
+  await w.setOffline(true);
+  await page.getByRole('button', { name: 'アップロードして下書きを作る' }).click();
+  await page.getByText('サーバーに接続できません。').waitFor();
+  await page.getByText('選択中: valid_table.pdf').waitFor();
+  await judgeScreen(page, 'new-document-offline');
+  await w.setOffline(false);
+  await page.getByRole('button', { name: 'アップロードして下書きを作る' }).click();
+  await page.getByRole('heading', { name: '下書きの編集' }).waitFor();
+  await ready(page);
+
+  const first = page.locator('.parties-edit').first().locator('li').first();
+  await first.getByLabel('氏名').fill('山田 花子');
+  await first.getByLabel('メールアドレス').fill('not-an-address');
+  w.expect('PATCH', /^\/api\/v1\/documents\/[^/]+$/, 400);
+  await page.getByRole('button', { name: '内容を確認する' }).click();
+  const email = first.getByLabel('メールアドレス');
+  await page.waitForFunction(() => document.querySelector('[name="recipients[0].email"]').getAttribute('aria-invalid') === 'true');
+  await first.getByText('メールアドレスの形式が正しくありません。').waitFor();
+  assert.equal(await email.evaluate((el) => el === document.activeElement), true, 'the field in error takes the focus');
+  await judgeScreen(page, 'draft-field-error');
+  // The same person twice: the second row is the one named.
+  await email.fill('hanako@example.jp');
+  await page.getByRole('button', { name: '受信者を追加' }).click();
+  const second = page.locator('.parties-edit').first().locator('li').nth(1);
+  await second.getByLabel('氏名').fill('山田 花子');
+  await second.getByLabel('メールアドレス').fill('ＨＡＮＡＫＯ＠example.jp');
+  w.expect('PATCH', /^\/api\/v1\/documents\/[^/]+$/, 400);
+  await page.getByRole('button', { name: '内容を確認する' }).click();
+  await second.getByText('同じ受信者が 2 回指定されています。').waitFor();
+  await second.getByRole('button', { name: '削除' }).click();
+  await page.getByRole('button', { name: '内容を確認する' }).click();
+  await page.getByRole('heading', { name: '送信内容の確認' }).waitFor();
+  w.check();
+  await w.close();
 });

@@ -103,6 +103,7 @@ export async function startClockedServer() {
     dataDir: hello.data_dir,
     now: () => ask('now'),
     advance: (seconds) => ask(`advance ${Math.round(seconds)}`),
+    tsa: (state) => ask(`tsa ${state}`),
     async stop() {
       child.stdin.end();
       await new Promise((r) => (child.exitCode !== null ? r() : child.on('exit', r)));
@@ -365,6 +366,35 @@ export async function account(server, email, name, password) {
     body: JSON.stringify({ token }),
   });
   assert.equal(v.status, 200);
+}
+
+// A bearer token for `email` (login in token mode), for the API calls a test makes itself.
+export async function apiToken(server, email) {
+  const r = await fetch(`${server.url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password: PASSWORD, mode: 'token' }),
+  });
+  assert.equal(r.status, 200);
+  return (await r.json()).token;
+}
+
+// `path` of the API called with `bearer`; the decoded answer, after checking its status.
+export async function apiCall(server, bearer, method, path, body, status = 200) {
+  const pdf = Buffer.isBuffer(body);
+  const r = await fetch(`${server.url}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${bearer}`, 'content-type': pdf ? 'application/pdf' : 'application/json' },
+    body: pdf ? body : body === undefined ? undefined : JSON.stringify(body),
+  });
+  assert.equal(r.status, status, `${method} ${path}: ${await r.clone().text()}`);
+  return r.status === 204 ? null : r.json();
+}
+
+// A draft of the fixture PDF titled `title`; its id.
+export async function uploadPdf(server, bearer, title) {
+  const doc = await apiCall(server, bearer, 'POST', `/documents?title=${encodeURIComponent(title)}&filename=c.pdf`, readFileSync(FIXTURE_PDF), 201);
+  return doc.id;
 }
 
 // Logs in through the login screen.

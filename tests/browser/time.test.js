@@ -3,8 +3,8 @@
 // gets a page that says so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { open, ready, judgeScreen, mailedLink, account, logIn, FIXTURE_PDF, serverAndBrowser, PASSWORD, startClockedServer } from './harness.js';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { open, ready, judgeScreen, mailedLink, account, logIn, serverAndBrowser, PASSWORD, startClockedServer, apiToken, apiCall, uploadPdf, KEIYAKU_BIN } from './harness.js';
 
 const env = serverAndBrowser(startClockedServer);
 
@@ -17,36 +17,16 @@ function expected(at, offset, zone) {
   return `${d.getUTCFullYear()}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}(${WEEKDAYS[d.getUTCDay()]}) ${p(d.getUTCHours())}:${p(d.getUTCMinutes())} ${zone}`;
 }
 
-async function token(server, email) {
-  const r = await fetch(`${server.url}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email, password: PASSWORD, mode: 'token' }),
-  });
-  assert.equal(r.status, 200);
-  return (await r.json()).token;
-}
-
-async function upload(server, bearer, title) {
-  const r = await fetch(`${server.url}/api/v1/documents?title=${encodeURIComponent(title)}&filename=c.pdf`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/pdf' },
-    body: readFileSync(FIXTURE_PDF),
-  });
-  assert.equal(r.status, 201);
-  return (await r.json()).id;
-}
-
 test('dates around midnight UTC read in the viewer\'s zone', async () => {
   const { server, browser } = env;
   await account(server, 'midnight@example.jp', '深夜 太郎', PASSWORD);
-  const bearer = await token(server, 'midnight@example.jp');
+  const bearer = await apiToken(server, 'midnight@example.jp');
   const now = await server.now();
   const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
   const before = await server.advance((midnight - 30_000 - now.getTime()) / 1000);
-  await upload(server, bearer, '深夜前の契約書');
+  await uploadPdf(server, bearer, '深夜前の契約書');
   const after = await server.advance(60);
-  await upload(server, bearer, '深夜後の契約書');
+  await uploadPdf(server, bearer, '深夜後の契約書');
   for (const [timezoneId, offset, zone] of [['Asia/Tokyo', 9, 'JST'], ['UTC', 0, 'UTC']]) {
     const w = await open(browser, server, { timezoneId });
     await logIn(w.page, server, 'midnight@example.jp', PASSWORD);
@@ -65,18 +45,13 @@ test('dates around midnight UTC read in the viewer\'s zone', async () => {
 test('a link past its deadline says so', async () => {
   const { server, browser } = env;
   await account(server, 'deadline@example.jp', '期限 太郎', PASSWORD);
-  const bearer = await token(server, 'deadline@example.jp');
-  const id = await upload(server, bearer, '期限のある契約書');
+  const bearer = await apiToken(server, 'deadline@example.jp');
+  const id = await uploadPdf(server, bearer, '期限のある契約書');
   const now = await server.now();
-  const r = await fetch(`${server.url}/api/v1/documents/${id}/send`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      recipients: [{ name: '山田 花子', email: 'hanako.deadline@example.jp' }],
-      expires_at: new Date(now.getTime() + 2 * 3600 * 1000).toISOString(),
-    }),
+  await apiCall(server, bearer, 'POST', `/documents/${id}/send`, {
+    recipients: [{ name: '山田 花子', email: 'hanako.deadline@example.jp' }],
+    expires_at: new Date(now.getTime() + 2 * 3600 * 1000).toISOString(),
   });
-  assert.equal(r.status, 200);
   const link = await mailedLink(server.dataDir, 'hanako.deadline@example.jp', '/r/#');
   await server.advance(3 * 3600);
 
@@ -96,4 +71,35 @@ test('a link past its deadline says so', async () => {
   await s.page.locator('ul.documents li', { hasText: '期限のある契約書' }).getByText('期限切れ').waitFor();
   s.check();
   await s.close();
+});
+
+test('a seal that keeps failing parks, and an operator re-drives it from the ops view', async () => {
+  const { server, browser } = env;
+  await account(server, 'parked@example.jp', '保留 太郎', PASSWORD);
+  await account(server, 'operator@example.jp', '運用 花子', PASSWORD);
+  execFileSync(KEIYAKU_BIN, ['operator', 'grant', 'operator@example.jp', '--data-dir', server.dataDir]);
+  const bearer = await apiToken(server, 'parked@example.jp');
+  const id = await uploadPdf(server, bearer, '保留される契約書');
+  await server.tsa('broken');
+  await apiCall(server, bearer, 'POST', `/documents/${id}/send`, { recipients: [{ name: '山田 花子', email: 'hanako.parked@example.jp' }] });
+  // The machine retries the seal with backoff, then parks it.
+  for (let i = 0; i < 10; i += 1) await server.advance(61);
+  assert.equal((await apiCall(server, bearer, 'GET', `/documents/${id}`)).status, 'seal_failed');
+
+  const o = await open(browser, server);
+  await logIn(o.page, server, 'operator@example.jp', PASSWORD);
+  await o.page.goto(`${server.url}/ops?status=RUNNING`);
+  await ready(o.page);
+  await o.page.locator('ul.documents a').first().click();
+  await o.page.getByText('電子署名に失敗し、再実行を待っています。').waitFor();
+  await ready(o.page);
+  await judgeScreen(o.page, 'ops-parked');
+  await server.tsa('working');
+  await o.page.getByRole('button', { name: '失敗した手順を再実行' }).click();
+  await o.page.getByText('再実行しました。').waitFor();
+  await server.advance(0);
+  assert.equal((await apiCall(server, bearer, 'GET', `/documents/${id}`)).status, 'in_progress');
+  await mailedLink(server.dataDir, 'hanako.parked@example.jp', '/r/#');
+  o.check();
+  await o.close();
 });

@@ -6,7 +6,7 @@
 
 use keiyaku_core::clock::Clock;
 use keiyaku_local::scheduler::JOB;
-use keiyaku_tests::{Client, Mail, PASSWORD, TestApp, error_code, keiyaku_binary};
+use keiyaku_tests::{Client, FlakyTsa, Mail, PASSWORD, TestApp, error_code, keiyaku_binary};
 use serde_json::{Value, json};
 
 /// A draft with `recipients` (name, address, access code) and `approvers`, sent.
@@ -834,40 +834,12 @@ async fn the_party_is_reminded_three_days_and_one_day_before_the_deadline() {
     app.stop().await;
 }
 
-/// A TSA that fails while `broken` is set (as a remote one may for a while).
-struct FlakyTsa {
-    inner: std::sync::Arc<dyn keiyaku_core::ports::Tsa>,
-    broken: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-#[async_trait::async_trait]
-impl keiyaku_core::ports::Tsa for FlakyTsa {
-    async fn timestamp(&self, digest: &[u8; 32]) -> Result<Vec<u8>, keiyaku_core::ports::TsaError> {
-        if self.broken.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(keiyaku_core::ports::TsaError::Unavailable(
-                "connection refused".into(),
-            ));
-        }
-        self.inner.timestamp(digest).await
-    }
-}
-
 #[tokio::test]
 async fn a_seal_that_keeps_failing_parks_until_an_operator_retries_it() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
     let broken = Arc::new(AtomicBool::new(true));
-    let flag = broken.clone();
-    let app = TestApp::spawn_with_seams(keiyaku_server::Seams {
-        tsa: Some(Arc::new(move |inner| {
-            Arc::new(FlakyTsa {
-                inner,
-                broken: flag.clone(),
-            }) as Arc<dyn keiyaku_core::ports::Tsa>
-        })),
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::spawn_with_seams(FlakyTsa::seams(broken.clone())).await;
     let sender = app.user("sender@example.com", "送信 花子").await;
     let ops = app.user("ops@example.com", "運用 太郎").await;
     keiyaku_core::app::accounts::grant_operator(&app.services(), "ops@example.com")

@@ -1,12 +1,17 @@
-//! A keiyaku server in-process with a test clock, for the browser tests that move time
-//! (expired links, dates around midnight UTC; the shipped binary has no clock hook). Prints
+//! A keiyaku server in-process with a test clock and a TSA that can be broken, for the
+//! browser tests that move time or break sealing (expired links, dates around midnight UTC,
+//! a parked seal; the shipped binary has no such hooks). Prints
 //! `{"url":…,"data_dir":…,"now":…}` as its first line, then takes one command per line on
 //! stdin and answers each with one line: `advance SECONDS` moves the clock, runs what fell
-//! due (scheduled jobs and the workflow's timers) and waits for the workflow, then prints the new time; `now` prints the time. Ends
+//! due (scheduled jobs and the workflow's timers), waits for the workflow and prints the new
+//! time; `now` prints the time; `tsa broken` / `tsa working` break or mend the TSA. Ends
 //! with stdin. Part of the tests crate, never shipped.
 
 use keiyaku_core::clock::Clock;
-use keiyaku_tests::TestApp;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use keiyaku_tests::{FlakyTsa, TestApp};
 use time::format_description::well_known::Rfc3339;
 
 fn now(app: &TestApp) -> String {
@@ -15,7 +20,8 @@ fn now(app: &TestApp) -> String {
 
 #[tokio::main]
 async fn main() {
-    let app = TestApp::spawn().await;
+    let broken = Arc::new(AtomicBool::new(false));
+    let app = TestApp::spawn_with_seams(FlakyTsa::seams(broken.clone())).await;
     let hello = serde_json::json!({
         "url": app.url,
         "data_dir": app.data_dir(),
@@ -48,7 +54,13 @@ async fn main() {
                 _ => println!("error: advance takes a whole number of seconds, not {seconds:?}"),
             },
             ["now"] => println!("{}", now(&app)),
-            _ => println!("error: unknown command {line:?} (advance SECONDS | now)"),
+            ["tsa", state @ ("broken" | "working")] => {
+                broken.store(*state == "broken", Ordering::SeqCst);
+                println!("{}", now(&app));
+            }
+            _ => println!(
+                "error: unknown command {line:?} (advance SECONDS | now | tsa broken | tsa working)"
+            ),
         }
     }
     app.stop().await;

@@ -53,6 +53,39 @@ impl keiyaku_core::ports::Mailer for Recording {
     }
 }
 
+/// A TSA that fails while `broken` is set (as a remote one may for a while).
+pub struct FlakyTsa {
+    inner: Arc<dyn keiyaku_core::ports::Tsa>,
+    broken: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FlakyTsa {
+    /// Seams whose TSA fails while `broken` is set.
+    pub fn seams(broken: Arc<std::sync::atomic::AtomicBool>) -> server::Seams {
+        server::Seams {
+            tsa: Some(Arc::new(move |inner| {
+                Arc::new(FlakyTsa {
+                    inner,
+                    broken: broken.clone(),
+                }) as Arc<dyn keiyaku_core::ports::Tsa>
+            })),
+            ..Default::default()
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl keiyaku_core::ports::Tsa for FlakyTsa {
+    async fn timestamp(&self, digest: &[u8; 32]) -> Result<Vec<u8>, keiyaku_core::ports::TsaError> {
+        if self.broken.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(keiyaku_core::ports::TsaError::Unavailable(
+                "connection refused".into(),
+            ));
+        }
+        self.inner.timestamp(digest).await
+    }
+}
+
 impl TestApp {
     /// Starts a server with a fresh data dir.
     pub async fn spawn() -> TestApp {

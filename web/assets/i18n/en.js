@@ -105,6 +105,7 @@ export default {
   'documents.tab_open': 'Waiting',
   'documents.tab_completed': 'Completed',
   'documents.tab_closed': 'Declined, cancelled, expired',
+  'documents.tab_approvals': 'To approve',
   'documents.none': 'No documents here.',
   'documents.more': 'Show more',
 

@@ -105,6 +105,7 @@ export default {
   'documents.tab_open': '確認待ち',
   'documents.tab_completed': '締結済み',
   'documents.tab_closed': '却下・取消・期限切れ',
+  'documents.tab_approvals': '承認依頼',
   'documents.none': '該当する文書はありません。',
   'documents.more': 'さらに表示',
 

@@ -3,7 +3,8 @@ import { h, replace, setText, when } from '../dom.js';
 import { api } from '../api.js';
 import { errorKey, guardComposition, normalized } from '../form.js';
 
-export const TABS = ['draft', 'open', 'completed', 'closed'];
+// The status tabs, then the documents others asked the viewer to approve.
+export const TABS = ['draft', 'open', 'completed', 'closed', 'approvals'];
 
 export async function list(main, _params, current) {
   const query = new URLSearchParams(location.search);
@@ -31,7 +32,7 @@ export async function list(main, _params, current) {
 
   async function load(cursor) {
     const q = normalized(search.value);
-    const params = new URLSearchParams({ group: tab, limit: '20' });
+    const params = new URLSearchParams(tab === 'approvals' ? { role: 'approver', limit: '20' } : { group: tab, limit: '20' });
     if (q) params.set('q', q);
     if (cursor) params.set('cursor', cursor);
     results.setAttribute('aria-busy', 'true');
