@@ -172,3 +172,15 @@ test('password change with an expired session keeps what was typed; reset by mai
   w.check();
   await w.close();
 });
+
+test('a browser in English opens in English; in anything else, in Japanese', async () => {
+  const { server, browser } = env;
+  for (const [locale, lang, heading] of [['en-US', 'en', 'Log in'], ['ja-JP', 'ja', 'ログイン'], ['fr-FR', 'ja', 'ログイン']]) {
+    const w = await open(browser, server, { locale });
+    await w.page.goto(`${server.url}/login`);
+    await w.page.getByRole('heading', { name: heading }).waitFor();
+    assert.equal(await w.page.evaluate(() => document.documentElement.lang), lang, locale);
+    w.check();
+    await w.close();
+  }
+});

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { open, ready, judgeScreen, mailedLink, account, logIn, readToTheEnd, tabTo, FIXTURE_PDF, KEIYAKU_BIN, serverAndBrowser, PASSWORD, apiToken, apiCall, uploadPdf } from './harness.js';
 
 const env = serverAndBrowser();
@@ -16,19 +17,32 @@ async function noScriptRan(page) {
   assert.equal(await page.locator('img[src="x"]').count(), 0, 'markup typed by a user became an element');
 }
 
-test('keyboard only: upload, parties, send; the recipient reads and agrees', async () => {
+// Logs in on the login screen shown, by keyboard.
+async function keyboardLogIn(page, email) {
+  await tabTo(page, page.getByLabel('メールアドレス'));
+  await page.keyboard.type(email);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press('Enter');
+}
+
+// Confirms the dialog open on the page with its button named `name`, by keyboard.
+async function keyboardConfirm(page, name) {
+  await page.getByRole('dialog').waitFor();
+  await tabTo(page, page.getByRole('dialog').getByRole('button', { name }), { back: true });
+  await page.keyboard.press('Enter');
+}
+
+test('keyboard only: upload, parties, send; the approver approves; the recipient gives the code, reads and agrees', async () => {
   const { server, browser } = env;
   await account(server, 'kb@example.jp', '鍵盤 太郎', PASSWORD);
+  await account(server, 'kb-boss@example.jp', '鍵盤 部長', PASSWORD);
   const s = await open(browser, server);
   const { page } = s;
   const k = page.keyboard;
   await page.goto(`${server.url}/login`);
   await ready(page);
-  await tabTo(page, page.getByLabel('メールアドレス'));
-  await k.type('kb@example.jp');
-  await k.press('Tab');
-  await k.type(PASSWORD);
-  await k.press('Enter');
+  await keyboardLogIn(page, 'kb@example.jp');
   await page.getByRole('heading', { name: '文書' }).waitFor();
   await ready(page);
 
@@ -54,26 +68,51 @@ test('keyboard only: upload, parties, send; the recipient reads and agrees', asy
   await k.type('佐藤 一郎');
   await k.press('Tab');
   await k.type('ichiro.kb@example.jp');
+  // Company and department left empty; the access code typed full-width.
+  await tabTo(page, page.locator('.parties-edit li').nth(1).getByLabel('アクセスコード（任意）'));
+  await k.type('１２３４');
   await tabTo(page, page.locator('.parties-edit li').nth(1).getByRole('button', { name: '上へ移動' }));
   await k.press('Enter');
   assert.equal(await page.locator('.parties-edit li').first().getByLabel('氏名').inputValue(), '佐藤 一郎');
+  await tabTo(page, page.getByRole('button', { name: '承認者を追加' }));
+  await k.press('Enter');
+  await k.type('kb-boss@example.jp');
   await tabTo(page, page.getByRole('button', { name: '内容を確認する' }));
   await k.press('Enter');
   await page.getByRole('heading', { name: '送信内容の確認' }).waitFor();
   await tabTo(page, page.getByRole('button', { name: 'この内容で送信する' }));
   await k.press('Enter');
-  await page.locator('.status-in_progress').first().waitFor();
+  await page.locator('.status-awaiting_approval').first().waitFor();
+  const id = new URL(page.url()).pathname.split('/').pop();
+
+  // The approver, from the mailed link: logs in, tabs through the pages to 承認する.
+  const a = await open(browser, server);
+  await a.page.goto(await mailedLink(server.dataDir, 'kb-boss@example.jp', `/documents/${id}`));
+  await ready(a.page);
+  await keyboardLogIn(a.page, 'kb-boss@example.jp');
+  await a.page.getByRole('heading', { name: '鍵盤で作った契約書' }).waitFor();
+  await ready(a.page);
+  await tabTo(a.page, a.page.getByRole('button', { name: '承認する' }));
+  await a.page.keyboard.press('Enter');
+  await keyboardConfirm(a.page, '承認する');
+  await a.page.getByText('承認しました。').waitFor();
+  a.check();
+  await a.close();
 
   const r = await open(browser, server);
+  // Opened without its code first: the page asks for it.
+  r.expect('POST', '/api/v1/r/session', 401);
   await r.page.goto(await mailedLink(server.dataDir, 'ichiro.kb@example.jp', '/r/#'));
+  await r.page.getByRole('heading', { name: 'アクセスコードの入力' }).waitFor();
+  await tabTo(r.page, r.page.getByLabel('アクセスコード'));
+  await r.page.keyboard.type('１２３４');
+  await r.page.keyboard.press('Enter');
   await r.page.getByRole('heading', { name: '鍵盤で作った契約書' }).waitFor();
   await ready(r.page);
   // Tabbing through the pages reads them; 同意 becomes reachable after the last.
   await tabTo(r.page, r.page.getByRole('button', { name: '同意する' }));
   await r.page.keyboard.press('Enter');
-  await r.page.getByRole('dialog').waitFor();
-  await tabTo(r.page, r.page.getByRole('dialog').getByRole('button', { name: '同意する' }), { back: true });
-  await r.page.keyboard.press('Enter');
+  await keyboardConfirm(r.page, '同意する');
   await r.page.getByText('同意しました。ありがとうございました。').waitFor();
   r.check();
   await r.close();
@@ -121,6 +160,9 @@ test('markup in every field stays text; a decline with a reason; a cancel', asyn
   await page.getByRole('heading', { name: title }).waitFor();
   await noScriptRan(page);
   const id = new URL(page.url()).pathname.split('/').pop();
+  // A reminder to the recipient, who gets the same link again.
+  await page.getByRole('button', { name: '催促メールを送る' }).click();
+  await page.getByText('催促メールを送りました。').waitFor();
 
   // The recipient sees it all as text, and declines with markup as the reason.
   const r = await open(browser, server);
@@ -300,7 +342,17 @@ test('an upload cut off keeps the chosen file; the editor shows each refusal at 
   await logIn(page, server, 'editor@example.jp', PASSWORD);
   await page.goto(`${server.url}/documents/new`);
   await ready(page);
-  await page.getByLabel('PDF ファイル').setInputFiles(FIXTURE_PDF);
+  // Dropped on the zone, as from the desktop.
+  const dropped = await page.evaluateHandle((b64) => {
+    const transfer = new DataTransfer();
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    transfer.items.add(new File([bytes], 'valid_table.pdf', { type: 'application/pdf' }));
+    return transfer;
+  }, readFileSync(FIXTURE_PDF).toString('base64'));
+  await page.dispatchEvent('.drop', 'dragover', { dataTransfer: dropped });
+  await page.dispatchEvent('.drop', 'drop', { dataTransfer: dropped });
+  await page.getByText('選択中: valid_table.pdf').waitFor();
+  assert.equal(await page.getByLabel('タイトル').inputValue(), 'valid_table');
   await w.setOffline(true);
   await page.getByRole('button', { name: 'アップロードして下書きを作る' }).click();
   await page.getByText('サーバーに接続できません。').waitFor();

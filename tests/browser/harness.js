@@ -203,7 +203,7 @@ export async function ready(page) {
 export async function accessible(page, label) {
   await page.evaluate(AXE);
   const result = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    const r = await window.axe.run(document, { resultTypes: ['violations'], rules: { 'target-size': { enabled: true } } });
     return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }));
   });
   const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
