@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { open, ready, judgeScreen, mailedLink, account, logIn, readToTheEnd, tabTo, FIXTURE_PDF, KEIYAKU_BIN, serverAndBrowser, PASSWORD, apiToken, apiCall, uploadPdf } from './harness.js';
+import { open, ready, judgeScreen, mailedLink, account, logIn, tabTo, FIXTURE_PDF, KEIYAKU_BIN, serverAndBrowser, PASSWORD, apiToken, apiCall, uploadPdf } from './harness.js';
 
 const env = serverAndBrowser();
 

@@ -1,4 +1,4 @@
-// Dates and numbers through Intl, always with the time zone of the viewer
+// Dates and sizes through Intl, always with the time zone of the viewer
 // (2026/11/26(木) 13:53 JST); the Japanese era (令和) when the viewer chose it.
 import { language } from './i18n.js';
 
@@ -40,10 +40,6 @@ export function dateTime(iso, { timeZone } = {}) {
   const options = { ...OPTIONS, timeZone };
   if (ja && japaneseEra()) options.era = 'long';
   return new Intl.DateTimeFormat(locale, options).format(d);
-}
-
-export function number(n) {
-  return new Intl.NumberFormat(language() === 'ja' ? 'ja-JP' : 'en-GB').format(n);
 }
 
 // A byte count for people (1.2 MB).
