@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { open, ready, judgeScreen, mailedLink, account, logIn, tabTo, FIXTURE_PDF, KEIYAKU_BIN, serverAndBrowser, PASSWORD, apiToken, apiCall, uploadPdf } from './harness.js';
+import { open, ready, judgeScreen, mailedLink, account, logIn, readToTheEnd, tabTo, FIXTURE_PDF, KEIYAKU_BIN, serverAndBrowser, PASSWORD, apiToken, apiCall, uploadPdf } from './harness.js';
 
 const env = serverAndBrowser();
 
@@ -264,7 +264,7 @@ test('the ops view is there for operators, a not-found page for everyone else', 
   await o.close();
 });
 
-test('lists page on; an approver has a tab of their own; dates in the Japanese era; ten wrong codes suspend a link', async () => {
+test('lists page on; an approver has a tab of their own and rejects with a reason; dates in the Japanese era; ten wrong codes suspend a link', async () => {
   const { server, browser } = env;
   await account(server, 'lists@example.jp', '一覧 太郎', PASSWORD);
   await account(server, 'lists-boss@example.jp', '一覧 部長', PASSWORD);
@@ -305,15 +305,37 @@ test('lists page on; an approver has a tab of their own; dates in the Japanese e
   s.check();
   await s.close();
 
+  // The approver finds both in their tab, and rejects one with markup as the reason.
+  const rejected = await uploadPdf(server, bearer, '却下される契約書');
+  await apiCall(server, bearer, 'POST', `/documents/${rejected}/send`, {
+    recipients: [{ name: '山田 花子', email: 'hanako.lists@example.jp' }],
+    approvers: ['lists-boss@example.jp'],
+  });
   const b = await open(browser, server);
   await logIn(b.page, server, 'lists-boss@example.jp', PASSWORD);
   await b.page.getByRole('link', { name: '承認依頼' }).click();
   await ready(b.page);
-  await b.page.getByRole('link', { name: '一覧の契約書 23' }).click();
+  await b.page.getByRole('link', { name: '一覧の契約書 23' }).waitFor();
+  await b.page.getByRole('link', { name: '却下される契約書' }).click();
   await ready(b.page);
-  await b.page.getByRole('button', { name: '承認する' }).waitFor();
+  await readToTheEnd(b.page);
+  await b.page.getByRole('button', { name: '却下する' }).click();
+  await b.page.getByLabel('却下の理由').fill(XSS('reject reason'));
+  await judgeScreen(b.page, 'reject-dialog');
+  await b.page.getByRole('dialog').getByRole('button', { name: '却下する' }).click();
+  await b.page.getByText('却下しました。', { exact: true }).waitFor();
+  await noScriptRan(b.page);
   b.check();
   await b.close();
+  const seen = await open(browser, server);
+  await logIn(seen.page, server, 'lists@example.jp', PASSWORD);
+  await seen.page.goto(`${server.url}/documents/${rejected}`);
+  await ready(seen.page);
+  await seen.page.locator('.status-rejected').first().waitFor();
+  await seen.page.getByText(XSS('reject reason')).waitFor();
+  await noScriptRan(seen.page);
+  seen.check();
+  await seen.close();
   const boss = await apiToken(server, 'lists-boss@example.jp');
   await apiCall(server, boss, 'POST', `/documents/${id}/approve`);
 
@@ -342,26 +364,35 @@ test('an upload cut off keeps the chosen file; the editor shows each refusal at 
   await logIn(page, server, 'editor@example.jp', PASSWORD);
   await page.goto(`${server.url}/documents/new`);
   await ready(page);
-  // Dropped on the zone, as from the desktop.
-  const dropped = await page.evaluateHandle((b64) => {
-    const transfer = new DataTransfer();
-    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    transfer.items.add(new File([bytes], 'valid_table.pdf', { type: 'application/pdf' }));
-    return transfer;
-  }, readFileSync(FIXTURE_PDF).toString('base64'));
+  // Dropped on the zone, as from the desktop, under a file name that is markup.
+  const filename = `${XSS('file name')}.pdf`;
+  const dropped = await page.evaluateHandle(
+    ([b64, name]) => {
+      const transfer = new DataTransfer();
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      transfer.items.add(new File([bytes], name, { type: 'application/pdf' }));
+      return transfer;
+    },
+    [readFileSync(FIXTURE_PDF).toString('base64'), filename],
+  );
   await page.dispatchEvent('.drop', 'dragover', { dataTransfer: dropped });
   await page.dispatchEvent('.drop', 'drop', { dataTransfer: dropped });
-  await page.getByText('選択中: valid_table.pdf').waitFor();
-  assert.equal(await page.getByLabel('タイトル').inputValue(), 'valid_table');
+  await page.getByText(`選択中: ${filename}`).waitFor();
+  assert.equal(await page.getByLabel('タイトル').inputValue(), XSS('file name'));
+  await noScriptRan(page);
   await w.setOffline(true);
   await page.getByRole('button', { name: 'アップロードして下書きを作る' }).click();
   await page.getByText('サーバーに接続できません。').waitFor();
-  await page.getByText('選択中: valid_table.pdf').waitFor();
+  await page.getByText(`選択中: ${filename}`).waitFor();
   await judgeScreen(page, 'new-document-offline');
   await w.setOffline(false);
   await page.getByRole('button', { name: 'アップロードして下書きを作る' }).click();
   await page.getByRole('heading', { name: '下書きの編集' }).waitFor();
   await ready(page);
+  // The server keeps the name without the characters file systems refuse (< > : " | ? *).
+  const stored = filename.replace(/[<>:"|?*]/g, '');
+  await page.getByText(stored).waitFor();
+  await noScriptRan(page);
 
   const first = page.locator('.parties-edit').first().locator('li').first();
   await first.getByLabel('氏名').fill('山田 花子');
@@ -385,6 +416,8 @@ test('an upload cut off keeps the chosen file; the editor shows each refusal at 
   await second.getByRole('button', { name: '削除' }).click();
   await page.getByRole('button', { name: '内容を確認する' }).click();
   await page.getByRole('heading', { name: '送信内容の確認' }).waitFor();
+  await page.getByText(stored).waitFor();
+  await noScriptRan(page);
   w.check();
   await w.close();
 });
