@@ -6,4 +6,5 @@ pub mod answer;
 pub mod document;
 pub mod party;
 pub mod seal;
+pub mod two_factor;
 pub mod user;
