@@ -16,11 +16,9 @@ async fn draft(sender: &Client, title: &str) -> String {
 }
 
 async fn tab(sender: &Client, group: &str) -> Vec<Value> {
-    let r = sender
-        .get(&format!("/api/v1/documents?group={group}"))
+    let list = sender
+        .get_json(&format!("/api/v1/documents?group={group}"))
         .await;
-    assert_eq!(r.status(), 200);
-    let list: Value = r.json().await.unwrap();
     list["documents"].as_array().unwrap().clone()
 }
 
@@ -71,19 +69,9 @@ async fn lists_by_tab_name_parties_and_the_viewer() {
     let r = sender.get("/api/v1/documents?group=finished").await;
     assert_eq!(r.status(), 400);
 
-    let mine: Value = sender
-        .get(&format!("/api/v1/documents/{sent}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let mine = sender.get_json(&format!("/api/v1/documents/{sent}")).await;
     assert_eq!(mine["viewer"], json!({ "role": "sender" }));
-    let theirs: Value = boss
-        .get(&format!("/api/v1/documents/{sent}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let theirs = boss.get_json(&format!("/api/v1/documents/{sent}")).await;
     assert_eq!(
         theirs["viewer"],
         json!({ "role": "approver", "approver_id": "a1" })
@@ -114,19 +102,9 @@ async fn reaching_the_last_page_is_recorded_once_per_send() {
         let view: Value = r.json().await.unwrap();
         assert_eq!(view["viewed"], true);
     }
-    let again: Value = recipient
-        .get("/api/v1/r/document")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let again = recipient.get_json("/api/v1/r/document").await;
     assert_eq!(again["viewed"], true);
-    let doc: Value = sender
-        .get(&format!("/api/v1/documents/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let doc = sender.get_json(&format!("/api/v1/documents/{id}")).await;
     let viewed: Vec<&Value> = doc["history"]
         .as_array()
         .unwrap()

@@ -496,6 +496,13 @@ impl Client {
             .headers(headers)
     }
 
+    /// GET of a JSON answer that must be 200: its body.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let r = self.get(path).await;
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.json().await.expect("a JSON body")
+    }
+
     /// GET.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.request(reqwest::Method::GET, path)
