@@ -146,10 +146,15 @@ export async function open(browser, server, { locale = 'ja-JP', viewport = DESKT
     // Chromium reports every non-2xx fetch on the console: those are judged by status below.
     if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console error: ${m.text()}`);
   });
+  // Requests made while the test cut the network fail as they should, whenever they end.
+  const madeOffline = new WeakSet();
+  page.on('request', (r) => {
+    if (offline) madeOffline.add(r);
+  });
   page.on('requestfailed', (r) => {
     const why = r.failure()?.errorText || '';
     // A navigation away aborts what the old page was still loading.
-    if (why !== 'net::ERR_ABORTED' && !offline) problems.push(`request failed: ${r.method()} ${r.url()} ${why}`);
+    if (why !== 'net::ERR_ABORTED' && !offline && !madeOffline.has(r)) problems.push(`request failed: ${r.method()} ${r.url()} ${why}`);
   });
   page.on('response', (r) => {
     const status = r.status();
