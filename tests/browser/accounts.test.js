@@ -173,6 +173,18 @@ test('password change with an expired session keeps what was typed; reset by mai
   await w.close();
 });
 
+test('a mangled or unknown address gets the not-found page', async () => {
+  const { server, browser } = env;
+  const w = await open(browser, server);
+  for (const path of ['/documents/%E0%A4', '/no/such/screen']) {
+    await w.page.goto(`${server.url}${path}`);
+    await w.page.getByRole('heading', { name: 'ページが見つかりません' }).waitFor();
+  }
+  await judgeScreen(w.page, 'not-found');
+  w.check();
+  await w.close();
+});
+
 test('a browser in English opens in English; in anything else, in Japanese', async () => {
   const { server, browser } = env;
   for (const [locale, lang, heading] of [['en-US', 'en', 'Log in'], ['ja-JP', 'ja', 'ログイン'], ['fr-FR', 'ja', 'ログイン']]) {

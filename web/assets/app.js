@@ -2,7 +2,8 @@
 // of the current path. Screens are modules under screens/; each draws into <main>.
 import { h, replace, translate } from './dom.js';
 import { language, setLanguage } from './i18n.js';
-import { api } from './api.js';
+import { api, ApiError } from './api.js';
+import { errorKey } from './form.js';
 import { captureFragment, currentUser, loadUser, navigate, onUser, setLanguageSwitch, setRouter, setUser } from './state.js';
 import * as auth from './screens/auth.js';
 import * as documents from './screens/documents.js';
@@ -35,13 +36,21 @@ function match(path) {
     const names = [];
     const re = new RegExp('^' + pattern.replace(/:(\w+)/g, (_, n) => (names.push(n), '([^/]+)')) + '/?$');
     const m = path.match(re);
-    if (m) return { screen, who, params: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1])])) };
+    if (!m) continue;
+    try {
+      return { screen, who, params: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1])])) };
+    } catch {
+      // A malformed escape in the address (a mangled link): nothing of ours.
+      break;
+    }
   }
   return { screen: misc.notFound, who: 'any', params: {} };
 }
 
 const main = document.getElementById('main');
 let generation = 0;
+// The first screen keeps the page's natural focus; later ones move it to their heading.
+let first = true;
 
 async function route() {
   generation += 1;
@@ -56,16 +65,18 @@ async function route() {
   try {
     await screen(main, params, () => mine === generation);
   } catch (e) {
-    console.error(e);
-    replace(main, h('h1', { i18n: 'error.title', tabindex: '-1' }), h('p', { i18n: 'error.unexpected' }));
+    // A request the screen needed failed (the network, the server): said in words; anything
+    // else is a defect, reported on the console too.
+    if (!(e instanceof ApiError)) console.error(e);
+    replace(main, h('h1', { i18n: 'error.title', tabindex: '-1' }), h('p', { i18n: errorKey(e), i18nArgs: { status: e.status } }));
   }
   const heading = main.querySelector('h1');
   if (heading) {
     heading.setAttribute('tabindex', '-1');
     document.title = `${heading.textContent} — keiyaku`;
-    if (document.readyState === 'complete' && route.moved) heading.focus();
+    if (!first) heading.focus();
   }
-  route.moved = true;
+  first = false;
   performance.mark('ready');
 }
 
