@@ -324,6 +324,19 @@ def function(logical: str, binary: str, description: str, ports: list[str], time
     }
 
 
+def viewer_function(name: str, comment: str, code: str) -> dict:
+    """A CloudFront function (published with the stack) that a behaviour runs on viewer requests."""
+    return {
+        "Type": "AWS::CloudFront::Function",
+        "Properties": {
+            "Name": sub("${AWS::StackName}-" + name),
+            "AutoPublish": True,
+            "FunctionConfig": {"Comment": comment, "Runtime": "cloudfront-js-2.0"},
+            "FunctionCode": code,
+        },
+    }
+
+
 def template() -> dict:
     ports = json.loads((ROOT / "infra/ports.json").read_text())
     resources: dict = {}
@@ -855,24 +868,8 @@ def template() -> dict:
             }
         },
     }
-    resources["WebScreens"] = {
-        "Type": "AWS::CloudFront::Function",
-        "Properties": {
-            "Name": sub("${AWS::StackName}-web-screens"),
-            "AutoPublish": True,
-            "FunctionConfig": {"Comment": "Screen paths answer with index.html", "Runtime": "cloudfront-js-2.0"},
-            "FunctionCode": SCREENS_FUNCTION,
-        },
-    }
-    resources["StagingRoot"] = {
-        "Type": "AWS::CloudFront::Function",
-        "Properties": {
-            "Name": sub("${AWS::StackName}-staging-root"),
-            "AutoPublish": True,
-            "FunctionConfig": {"Comment": "Uploads go to the staging bucket's root", "Runtime": "cloudfront-js-2.0"},
-            "FunctionCode": STAGING_ROOT_FUNCTION,
-        },
-    }
+    resources["WebScreens"] = viewer_function("web-screens", "Screen paths answer with index.html", SCREENS_FUNCTION)
+    resources["StagingRoot"] = viewer_function("staging-root", "Uploads go to the staging bucket's root", STAGING_ROOT_FUNCTION)
     resources["Distribution"] = {
         "Type": "AWS::CloudFront::Distribution",
         "Properties": {

@@ -12,6 +12,18 @@ const env = serverAndBrowser();
 
 const XSS = (where) => `<img src=x onerror="window.__xss='${where}'">`;
 
+// The fixture uploaded through the new-document screen as a draft titled `title`, its
+// editor shown.
+async function newDraft(page, server, title) {
+  await page.goto(`${server.url}/documents/new`);
+  await ready(page);
+  await page.getByLabel('PDF ファイル').setInputFiles(FIXTURE_PDF);
+  await page.getByLabel('タイトル').fill(title);
+  await page.getByRole('button', { name: 'アップロードして下書きを作る' }).click();
+  await page.getByRole('heading', { name: '下書きの編集' }).waitFor();
+  await ready(page);
+}
+
 async function noScriptRan(page) {
   assert.equal(await page.evaluate(() => window.__xss), undefined, 'markup typed by a user ran');
   assert.equal(await page.locator('img[src="x"]').count(), 0, 'markup typed by a user became an element');
@@ -130,13 +142,7 @@ test('markup in every field stays text; a decline with a reason; a cancel', asyn
   await noScriptRan(page);
 
   const title = `契約書 ${XSS('title')}`;
-  await page.goto(`${server.url}/documents/new`);
-  await ready(page);
-  await page.getByLabel('PDF ファイル').setInputFiles(FIXTURE_PDF);
-  await page.getByLabel('タイトル').fill(title);
-  await page.getByRole('button', { name: 'アップロードして下書きを作る' }).click();
-  await page.getByRole('heading', { name: '下書きの編集' }).waitFor();
-  await ready(page);
+  await newDraft(page, server, title);
   await page.getByLabel('氏名').first().fill(`花子 ${XSS('recipient name')}`);
   await page.getByLabel('メールアドレス').first().fill('hanako.xss@example.jp');
   await page.getByLabel('会社名（任意）').first().fill(XSS('company'));
@@ -194,12 +200,7 @@ test('markup in every field stays text; a decline with a reason; a cancel', asyn
   await noScriptRan(page);
 
   // A second document, cancelled by its sender; its link then says so.
-  await page.goto(`${server.url}/documents/new`);
-  await ready(page);
-  await page.getByLabel('PDF ファイル').setInputFiles(FIXTURE_PDF);
-  await page.getByLabel('タイトル').fill('取り消す契約書');
-  await page.getByRole('button', { name: 'アップロードして下書きを作る' }).click();
-  await page.getByRole('heading', { name: '下書きの編集' }).waitFor();
+  await newDraft(page, server, '取り消す契約書');
   await page.getByLabel('氏名').first().fill('山田 花子');
   await page.getByLabel('メールアドレス').first().fill('hanako.cancel@example.jp');
   await page.getByRole('button', { name: '下書きを保存' }).click();

@@ -2,8 +2,8 @@
 // of the current path. Screens are modules under screens/; each draws into <main>.
 import { h, replace, translate } from './dom.js';
 import { language, setLanguage } from './i18n.js';
-import { api, ApiError } from './api.js';
-import { errorKey } from './form.js';
+import { api } from './api.js';
+import { sayError } from './form.js';
 import { captureFragment, currentUser, loadUser, navigate, onUser, setLanguageSwitch, setRouter, setUser } from './state.js';
 import * as auth from './screens/auth.js';
 import * as documents from './screens/documents.js';
@@ -65,10 +65,10 @@ async function route() {
   try {
     await screen(main, params, () => mine === generation);
   } catch (e) {
-    // A request the screen needed failed (the network, the server): said in words; anything
-    // else is a defect, reported on the console too.
-    if (!(e instanceof ApiError)) console.error(e);
-    replace(main, h('h1', { i18n: 'error.title', tabindex: '-1' }), h('p', { i18n: errorKey(e), i18nArgs: { status: e.status } }));
+    // A request the screen needed failed (the network, the server): said in words.
+    const said = h('p');
+    sayError(said, e);
+    replace(main, h('h1', { i18n: 'error.title', tabindex: '-1' }), said);
   }
   const heading = main.querySelector('h1');
   if (heading) {

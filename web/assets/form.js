@@ -83,25 +83,32 @@ export function values(el) {
   return out;
 }
 
+// Says in `el` what went wrong: by the API's code (its status for the words that need it);
+// anything but an API's answer is a defect, reported on the console too.
+export function sayError(el, e) {
+  if (!(e instanceof ApiError)) console.error(e);
+  setText(el, errorKey(e), e instanceof ApiError ? { status: e.status } : undefined);
+}
+
+// Marks `input` of form `el` as refused and says why under it.
+function refuse(el, input) {
+  input.setAttribute('aria-invalid', 'true');
+  return el.querySelector(`#${CSS.escape(input.id)}-error`);
+}
+
 // Says what went wrong: by the API's code, next to the field it names when the form has it.
 export function showError(el, e) {
-  const key = errorKey(e);
-  const args = e instanceof ApiError ? { status: e.status } : undefined;
-  if (!(e instanceof ApiError)) console.error(e);
   const input = e instanceof ApiError && e.field ? el.querySelector(`[name="${CSS.escape(e.field)}"]`) : null;
   if (input) {
-    input.setAttribute('aria-invalid', 'true');
-    setText(el.querySelector(`#${CSS.escape(input.id)}-error`), key, args);
+    sayError(refuse(el, input), e);
     input.focus();
   } else {
-    setText(el.querySelector('.form-error'), key, args);
+    sayError(el.querySelector('.form-error'), e);
   }
 }
 
 export function fieldError(el, name, key) {
-  const input = el.querySelector(`[name="${CSS.escape(name)}"]`);
-  input.setAttribute('aria-invalid', 'true');
-  setText(el.querySelector(`#${CSS.escape(input.id)}-error`), key);
+  setText(refuse(el, el.querySelector(`[name="${CSS.escape(name)}"]`)), key);
 }
 
 export function clearErrors(el) {

@@ -17,6 +17,7 @@ use std::io::Write;
 use std::sync::{Mutex, OnceLock};
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
@@ -75,7 +76,7 @@ async fn serve(method: Method, uri: Uri, request: HeaderMap) -> Response {
         let name = path.trim_start_matches('/');
         let screen = !name.rsplit('/').next().unwrap_or_default().contains('.');
         match Client::get(if screen { "index.html" } else { name }) {
-            Some(file) => file_response(&file, &request),
+            Some(file) => file_response(file, &request),
             None => (StatusCode::NOT_FOUND, "not found\n").into_response(),
         }
     };
@@ -86,7 +87,7 @@ async fn serve(method: Method, uri: Uri, request: HeaderMap) -> Response {
     response
 }
 
-fn file_response(file: &rust_embed::EmbeddedFile, request: &HeaderMap) -> Response {
+fn file_response(file: rust_embed::EmbeddedFile, request: &HeaderMap) -> Response {
     let hash = file.metadata.sha256_hash();
     let etag = format!("\"{}\"", hex_prefix(&hash));
     let mut h = HeaderMap::new();
@@ -96,7 +97,16 @@ fn file_response(file: &rust_embed::EmbeddedFile, request: &HeaderMap) -> Respon
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&content_type(file)) {
+    let mime = file.metadata.mimetype();
+    // Text is sent as UTF-8, and compressed.
+    let textual =
+        mime.starts_with("text/") || mime == "application/json" || mime == "image/svg+xml";
+    let content_type = if textual {
+        format!("{mime}; charset=utf-8")
+    } else {
+        mime.to_owned()
+    };
+    if let Ok(v) = HeaderValue::from_str(&content_type) {
         h.insert(header::CONTENT_TYPE, v);
     }
     let unchanged = request
@@ -106,7 +116,7 @@ fn file_response(file: &rust_embed::EmbeddedFile, request: &HeaderMap) -> Respon
     if unchanged {
         return (StatusCode::NOT_MODIFIED, h).into_response();
     }
-    let gzip = compressible(file)
+    let gzip = textual
         && request
             .get(header::ACCEPT_ENCODING)
             .and_then(|v| v.to_str().ok())
@@ -115,27 +125,18 @@ fn file_response(file: &rust_embed::EmbeddedFile, request: &HeaderMap) -> Respon
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         (h, gzipped(hash, &file.data)).into_response()
     } else {
-        (h, file.data.to_vec()).into_response()
+        // Embedded files are sent from the binary as they are, not copied.
+        let body = match file.data {
+            std::borrow::Cow::Borrowed(data) => Bytes::from_static(data),
+            std::borrow::Cow::Owned(data) => Bytes::from(data),
+        };
+        (h, body).into_response()
     }
-}
-
-fn content_type(file: &rust_embed::EmbeddedFile) -> String {
-    let mime = file.metadata.mimetype();
-    if mime.starts_with("text/") || mime == "application/json" || mime == "image/svg+xml" {
-        format!("{mime}; charset=utf-8")
-    } else {
-        mime.to_owned()
-    }
-}
-
-fn compressible(file: &rust_embed::EmbeddedFile) -> bool {
-    let mime = file.metadata.mimetype();
-    mime.starts_with("text/") || mime == "application/json" || mime == "image/svg+xml"
 }
 
 /// A file gzipped, once per content (by its hash).
-fn gzipped(hash: [u8; 32], data: &[u8]) -> Vec<u8> {
-    static CACHE: OnceLock<Mutex<HashMap<[u8; 32], Vec<u8>>>> = OnceLock::new();
+fn gzipped(hash: [u8; 32], data: &[u8]) -> Bytes {
+    static CACHE: OnceLock<Mutex<HashMap<[u8; 32], Bytes>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     if let Some(hit) = cache.lock().ok().and_then(|c| c.get(&hash).cloned()) {
         return hit;
@@ -143,7 +144,7 @@ fn gzipped(hash: [u8; 32], data: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     // Writing to a Vec cannot fail.
     let _ = encoder.write_all(data);
-    let out = encoder.finish().unwrap_or_default();
+    let out = Bytes::from(encoder.finish().unwrap_or_default());
     if let Ok(mut c) = cache.lock() {
         c.insert(hash, out.clone());
     }

@@ -5,7 +5,7 @@
 import { add, h, setText, when } from '../dom.js';
 import { api } from '../api.js';
 import { has } from '../i18n.js';
-import { errorKey } from '../form.js';
+import { sayError } from '../form.js';
 import { confirmDialog } from '../dialog.js';
 import { pageViewer } from '../pages.js';
 import { editor } from './draft.js';
@@ -57,7 +57,7 @@ function view(main, doc) {
     try {
       await f();
     } catch (e) {
-      setText(error, errorKey(e), { status: e.status });
+      sayError(error, e);
     }
   };
   const refresh = async (key) => {

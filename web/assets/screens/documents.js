@@ -1,7 +1,7 @@
 // The sender's documents: tabs by status, a title search, paging.
-import { h, replace, setText, when } from '../dom.js';
+import { h, replace, when } from '../dom.js';
 import { api } from '../api.js';
-import { errorKey, guardComposition, normalized } from '../form.js';
+import { guardComposition, normalized, sayError } from '../form.js';
 
 // The status tabs, then the documents others asked the viewer to approve.
 export const TABS = ['draft', 'open', 'completed', 'closed', 'approvals'];
@@ -42,7 +42,7 @@ export async function list(main, _params, current) {
       show(page, cursor);
     } catch (e) {
       const p = h('p', { class: 'form-error', role: 'alert' });
-      setText(p, errorKey(e), { status: e.status });
+      sayError(p, e);
       replace(results, p);
     } finally {
       results.removeAttribute('aria-busy');

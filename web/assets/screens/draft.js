@@ -5,7 +5,7 @@
 import { h, replace, setText, when } from '../dom.js';
 import { api, ApiError, csrfToken } from '../api.js';
 import { bytes } from '../format.js';
-import { field, form, guardComposition, normalized, showError, clearErrors, errorKey } from '../form.js';
+import { field, form, guardComposition, normalized, showError, clearErrors, sayError } from '../form.js';
 import { navigate } from '../state.js';
 import { confirmDialog } from '../dialog.js';
 
@@ -290,7 +290,7 @@ function review(main, doc) {
       await api('POST', `/documents/${encodeURIComponent(doc.id)}/send`);
       navigate(`/documents/${encodeURIComponent(doc.id)}`);
     } catch (e) {
-      setText(error, errorKey(e), { status: e.status });
+      sayError(error, e);
       send.disabled = false;
     }
   });

@@ -4,7 +4,7 @@
 // them 404.
 import { add, h, replace, setText, when } from '../dom.js';
 import { api } from '../api.js';
-import { errorKey } from '../form.js';
+import { sayError } from '../form.js';
 import { currentUser } from '../state.js';
 import { notFound } from './misc.js';
 
@@ -82,7 +82,7 @@ function draw(main, e) {
             draw(main, fresh);
             setText(main.querySelector('[role="status"]'), 'ops.retried');
           } catch (err) {
-            setText(error, errorKey(err), { status: err.status });
+            sayError(error, err);
           }
         },
       })

@@ -7,7 +7,7 @@
 // own; an answered link shows the document's state, and the sealed file once completed.
 import { add, h, replace, setText, when } from '../dom.js';
 import { api } from '../api.js';
-import { errorKey, field, form } from '../form.js';
+import { field, form, sayError } from '../form.js';
 import { confirmDialog } from '../dialog.js';
 import { pageViewer } from '../pages.js';
 import { takeFragment } from '../state.js';
@@ -77,7 +77,7 @@ function render(main, v) {
         setText(main.querySelector('[role="status"]'), key);
         main.querySelector('h1').focus();
       } catch (e) {
-        setText(error, errorKey(e), { status: e.status });
+        sayError(error, e);
       }
     };
     agree.addEventListener('click', async () => {
@@ -93,7 +93,7 @@ function render(main, v) {
         try {
           await api('POST', '/r/viewed');
         } catch (e) {
-          setText(error, errorKey(e), { status: e.status });
+          sayError(error, e);
           return;
         }
       }

@@ -2,10 +2,10 @@
 // file itself up to 4 MB; signed in, larger files through an upload slot), and the report
 // is read out in plain words: whether the file is intact, who sealed it and when (by the
 // timestamps), whether anything changed since, and each problem found.
-import { add, h, replace, setText, when } from '../dom.js';
+import { add, h, replace, when } from '../dom.js';
 import { api, ApiError } from '../api.js';
 import { has } from '../i18n.js';
-import { errorKey } from '../form.js';
+import { sayError } from '../form.js';
 import { currentUser } from '../state.js';
 import { fileDrop, uploadFile } from './draft.js';
 
@@ -36,7 +36,7 @@ export function verify(main) {
       show(result, report, file.name);
       result.querySelector('h2').focus();
     } catch (e) {
-      setText(error, errorKey(e), { status: e.status });
+      sayError(error, e);
     } finally {
       button.disabled = false;
       result.removeAttribute('aria-busy');
