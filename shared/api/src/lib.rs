@@ -35,6 +35,9 @@ macro_rules! route_handler {
     (login) => {
         $crate::__routing::post($crate::handlers::accounts::login)
     };
+    (login_second_factor) => {
+        $crate::__routing::post($crate::handlers::accounts::login_second_factor)
+    };
     (password_check) => {
         $crate::__routing::post($crate::handlers::accounts::password_check)
     };
@@ -61,6 +64,15 @@ macro_rules! route_handler {
     };
     (revoke_token) => {
         $crate::__routing::delete($crate::handlers::accounts::revoke_token)
+    };
+    (start_two_factor) => {
+        $crate::__routing::post($crate::handlers::two_factor::start_two_factor)
+    };
+    (confirm_two_factor) => {
+        $crate::__routing::post($crate::handlers::two_factor::confirm_two_factor)
+    };
+    (disable_two_factor) => {
+        $crate::__routing::post($crate::handlers::two_factor::disable_two_factor)
     };
     (create_upload) => {
         $crate::__routing::post($crate::handlers::documents::create_upload)
@@ -175,6 +187,7 @@ pub fn method_router(route: &Route) -> Option<MethodRouter<AppState>> {
         "signup" => route_handler!(signup),
         "verify_email" => route_handler!(verify_email),
         "login" => route_handler!(login),
+        "login_second_factor" => route_handler!(login_second_factor),
         "password_check" => route_handler!(password_check),
         "change_password" => route_handler!(change_password),
         "request_reset" => route_handler!(request_reset),
@@ -184,6 +197,9 @@ pub fn method_router(route: &Route) -> Option<MethodRouter<AppState>> {
         "update_me" => route_handler!(update_me),
         "list_tokens" => route_handler!(list_tokens),
         "revoke_token" => route_handler!(revoke_token),
+        "start_two_factor" => route_handler!(start_two_factor),
+        "confirm_two_factor" => route_handler!(confirm_two_factor),
+        "disable_two_factor" => route_handler!(disable_two_factor),
         "create_upload" => route_handler!(create_upload),
         "receive_upload" => route_handler!(receive_upload),
         "create_document" => route_handler!(create_document),

@@ -8,17 +8,20 @@ use utoipa::openapi::{RefOr, ResponseBuilder};
 
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::handlers::{
-    StatusMessage, accounts, authority, contract, documents, ops, recipient, verification,
+    StatusMessage, accounts, authority, contract, documents, ops, recipient, two_factor,
+    verification,
 };
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "keiyaku API", description = "keiyaku: electronic contracts sealed with PAdES signatures and RFC 3161 timestamps."),
     paths(
-        accounts::signup, accounts::verify_email, accounts::login, accounts::password_check,
+        accounts::signup, accounts::verify_email, accounts::login, accounts::login_second_factor,
+        accounts::password_check,
         accounts::change_password, accounts::request_reset, accounts::confirm_reset,
         accounts::logout, accounts::get_me, accounts::update_me,
         accounts::list_tokens, accounts::revoke_token,
+        two_factor::start_two_factor, two_factor::confirm_two_factor, two_factor::disable_two_factor,
         documents::create_upload, documents::receive_upload, documents::create_document,
         documents::list_documents, documents::get_document, documents::update_document, documents::delete_document,
         documents::get_document_file,

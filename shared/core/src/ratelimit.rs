@@ -49,6 +49,13 @@ pub const PASSWORD_CHANGE_PER_ACCOUNT: Limit = Limit {
     max: 10,
     window_secs: 15 * 60,
 };
+/// Second-factor codes per account (a login's second step, enrolment, disabling): six
+/// digits are guessed in a million tries, so a few a quarter-hour keep that out of reach.
+pub const SECOND_FACTOR_PER_ACCOUNT: Limit = Limit {
+    name: "second-factor",
+    max: 10,
+    window_secs: 15 * 60,
+};
 /// Login attempts per client address.
 pub const LOGIN_PER_ADDRESS: Limit = Limit {
     name: "login-address",

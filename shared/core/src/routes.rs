@@ -46,6 +46,11 @@ pub const ROUTES: &[Route] = &[
     route("signup", "POST", "/api/v1/auth/signup"),
     route("verify_email", "POST", "/api/v1/auth/verify-email"),
     route("login", "POST", "/api/v1/auth/login"),
+    route(
+        "login_second_factor",
+        "POST",
+        "/api/v1/auth/login/second-factor",
+    ),
     route("password_check", "POST", "/api/v1/auth/password-check"),
     route("change_password", "POST", "/api/v1/auth/password"),
     route("request_reset", "POST", "/api/v1/auth/reset"),
@@ -55,6 +60,17 @@ pub const ROUTES: &[Route] = &[
     route("update_me", "PATCH", "/api/v1/me"),
     route("list_tokens", "GET", "/api/v1/me/tokens"),
     route("revoke_token", "DELETE", "/api/v1/me/tokens/{token_id}"),
+    route("start_two_factor", "POST", "/api/v1/me/two-factor"),
+    route(
+        "confirm_two_factor",
+        "POST",
+        "/api/v1/me/two-factor/confirm",
+    ),
+    route(
+        "disable_two_factor",
+        "POST",
+        "/api/v1/me/two-factor/disable",
+    ),
     route("create_upload", "POST", "/api/v1/documents/uploads"),
     // On AWS the client posts to a presigned S3 URL instead.
     local("receive_upload", "PUT", "/api/v1/uploads/{upload_id}"),

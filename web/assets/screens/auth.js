@@ -1,9 +1,9 @@
 // Accounts: sign-up (the password rules explained as the user types), the confirmation of
 // the address from the mailed link, login, password reset by mail, and the settings screen
-// (language, era, password change).
+// (language, era, password change, two-factor login).
 import { h, setText, replace, translate } from '../dom.js';
 import { api } from '../api.js';
-import { field, form, fieldError, clearErrors, normalized } from '../form.js';
+import { field, form, fieldError, clearErrors, normalized, sayError } from '../form.js';
 import { language } from '../i18n.js';
 import { japaneseEra, setJapaneseEra } from '../format.js';
 import { currentUser, navigate, setUser, switchLanguage, takeFragment } from '../state.js';
@@ -133,17 +133,38 @@ export function login(main) {
     submit: 'login.submit',
     onSubmit: async (v) => {
       const done = await api('POST', '/auth/login', { email: v.email, password: v.password });
-      setUser(done.user);
-      // Only a path of ours: never a link to elsewhere.
-      navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/documents');
+      if (done.second_factor_required) secondFactor(main, done.login_token, finish);
+      else finish(done);
     },
   });
+  const finish = (done) => {
+    setUser(done.user);
+    // Only a path of ours: never a link to elsewhere.
+    navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/documents');
+  };
   main.append(
     h('h1', { i18n: 'login.title' }),
     f,
     h('p', {}, h('a', { href: '/reset', 'data-link': true, i18n: 'login.forgot' })),
     h('p', {}, h('a', { href: '/signup', 'data-link': true, i18n: 'login.signup' })),
   );
+}
+
+// The second step of a login to an account with two-factor login: the app's code or a
+// recovery code.
+function secondFactor(main, loginToken, finish) {
+  const f = form({
+    fields: [field({ name: 'code', label: 'login.code', autocomplete: 'one-time-code', normalize: true, hint: 'login.code_hint' })],
+    submit: 'login.verify',
+    onSubmit: async (v) => finish(await api('POST', '/auth/login/second-factor', { login_token: loginToken, code: v.code })),
+  });
+  replace(
+    main,
+    h('h1', { i18n: 'login.code_title', tabindex: '-1' }),
+    f,
+    h('p', {}, h('a', { href: '/login', 'data-link': true, i18n: 'login.start_over' })),
+  );
+  f.querySelector('input').focus();
 }
 
 export function reset(main) {
@@ -222,6 +243,82 @@ export function settings(main) {
       f,
       done,
     ),
+    twoFactor(user),
     h('p', { class: 'muted', i18n: 'settings.account', i18nArgs: { name: user.name, email: user.email }, i18nUser: 'name,email' }),
   );
+}
+
+// Two-factor login in the settings: enrolment (the QR code and the key for typing by hand,
+// confirmed by the app's first code, then the recovery codes shown once), or turning it off
+// with the password and a code.
+function twoFactor(user) {
+  const section = h('section', { 'aria-labelledby': 'settings-2fa' });
+  const heading = () => h('h2', { id: 'settings-2fa', i18n: 'two_factor.title', tabindex: '-1' });
+  const show = (...content) => {
+    replace(section, heading(), ...content);
+  };
+  const off = () => {
+    const start = h('button', { type: 'button', class: 'primary', i18n: 'two_factor.start' });
+    const error = h('p', { class: 'form-error', role: 'alert' });
+    start.addEventListener('click', async () => {
+      start.disabled = true;
+      try {
+        enrol(await api('POST', '/me/two-factor'));
+      } catch (e) {
+        sayError(error, e);
+        start.disabled = false;
+      }
+    });
+    show(h('p', { i18n: 'two_factor.off' }), h('p', { class: 'hint', i18n: 'two_factor.why' }), error, h('div', { class: 'actions' }, start));
+  };
+  const enrol = (started) => {
+    const confirm = form({
+      fields: [field({ name: 'code', label: 'two_factor.code', autocomplete: 'one-time-code', inputmode: 'numeric', normalize: true })],
+      submit: 'two_factor.confirm',
+      onSubmit: async (v) => recovery((await api('POST', '/me/two-factor/confirm', { code: v.code })).recovery_codes),
+    });
+    show(
+      h('ol', { class: 'steps' },
+        h('li', {}, h('p', { i18n: 'two_factor.scan' }), h('img', { src: started.qr_code, class: 'qr', width: '200', height: '200', 'i18n-alt': 'two_factor.qr_alt' })),
+        h('li', {}, h('p', { i18n: 'two_factor.by_hand' }), h('code', { class: 'secret', translate: 'no' }, started.secret)),
+        h('li', {}, h('p', { i18n: 'two_factor.enter' }), confirm),
+      ),
+    );
+    confirm.querySelector('input').focus();
+  };
+  const recovery = (codes) => {
+    user.two_factor = true;
+    const done = h('button', { type: 'button', class: 'primary', i18n: 'two_factor.saved' });
+    done.addEventListener('click', () => {
+      on();
+      section.querySelector('h2').focus();
+    });
+    show(
+      h('p', { role: 'status', class: 'notice', i18n: 'two_factor.enabled' }),
+      h('p', { i18n: 'two_factor.recovery_intro' }),
+      h('ol', { class: 'recovery', translate: 'no' }, codes.map((c) => h('li', {}, h('code', {}, c)))),
+      h('div', { class: 'actions' }, done),
+    );
+    section.querySelector('h2').focus();
+  };
+  const on = () => {
+    const disable = form({
+      fields: [
+        field({ name: 'password', label: 'two_factor.password', type: 'password', autocomplete: 'current-password' }),
+        field({ name: 'code', label: 'two_factor.code_or_recovery', autocomplete: 'one-time-code', normalize: true }),
+      ],
+      submit: 'two_factor.disable',
+      onSubmit: async (v) => {
+        await api('POST', '/me/two-factor/disable', v);
+        user.two_factor = false;
+        off();
+        section.prepend(h('p', { role: 'status', class: 'notice', i18n: 'two_factor.disabled' }));
+        section.querySelector('h2').focus();
+      },
+    });
+    show(h('p', { i18n: 'two_factor.on' }), disable);
+  };
+  if (user.two_factor) on();
+  else off();
+  return section;
 }

@@ -82,6 +82,8 @@ pub struct Me {
     pub email_verified: bool,
     /// Whether the account may use the ops view.
     pub operator: bool,
+    /// Whether logins ask for a second factor.
+    pub two_factor: bool,
     /// When the account was made.
     #[schema(format = DateTime)]
     pub created_at: String,
@@ -109,6 +111,7 @@ impl Me {
             },
             email_verified: user.email_verified,
             operator: user.operator,
+            two_factor: user.two_factor,
             created_at: rfc3339(user.created_at),
             csrf_token: csrf,
         }
@@ -123,6 +126,29 @@ pub struct LoginResponse {
     /// The bearer token (`mode: token` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+}
+
+/// A right password for an account with two-factor login: the login waits for its code.
+#[derive(Serialize, ToSchema)]
+pub struct SecondFactorChallenge {
+    /// Always true: send the code to `POST /api/v1/auth/login/second-factor`.
+    pub second_factor_required: bool,
+    /// Carries this login to its second step (five minutes, five wrong codes).
+    pub login_token: String,
+    /// When the login stops waiting (RFC 3339).
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+}
+
+/// The second step of a login.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecondFactorRequest {
+    /// The `login_token` of the first step.
+    pub login_token: String,
+    /// The six digits of the authenticator app, or one of the recovery codes.
+    #[schema(max_length = 64)]
+    pub code: String,
 }
 
 /// A password to check.
@@ -242,29 +268,60 @@ fn session_cookie(s: &AppState, value: &str, max_age: i64) -> Result<HeaderValue
 /// token (valid until 90 days unused) instead.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts", request_body = LoginRequest,
     responses((status = 200, description = "Logged in", body = LoginResponse,
-        headers(("set-cookie" = String, description = "The session cookie (cookie mode), and a device cookie the first time this browser logs in to the account")))))]
+        headers(("set-cookie" = String, description = "The session cookie (cookie mode), and a device cookie the first time this browser logs in to the account"))),
+        (status = 202, description = "The password is right and the account asks for a second factor", body = SecondFactorChallenge)))]
 pub async fn login(
     State(s): State<AppState>,
     ClientAddr(ip): ClientAddr,
     parts: axum::http::request::Parts,
     JsonBody(req): JsonBody<LoginRequest>,
 ) -> ApiResult<Response> {
-    let mode = req.mode.unwrap_or(LoginMode::Cookie);
-    let kind = match mode {
+    let kind = match req.mode.unwrap_or(LoginMode::Cookie) {
         LoginMode::Cookie => SessionKind::Browser,
         LoginMode::Token => SessionKind::Api,
     };
     let device_cookie = crate::extract::cookie_name(&s, DEVICE_COOKIE, true);
     let device = crate::extract::cookie(&parts, &device_cookie);
-    let done = accounts::login(&s, &req.email, &req.password, kind, ip, device.as_deref()).await?;
-    let mut response = if mode == LoginMode::Token {
+    match accounts::login(&s, &req.email, &req.password, kind, ip, device.as_deref()).await? {
+        accounts::LoginStep::Done(done) => logged_in(&s, *done),
+        accounts::LoginStep::SecondFactor(pending) => Ok((
+            StatusCode::ACCEPTED,
+            Json(SecondFactorChallenge {
+                second_factor_required: true,
+                login_token: pending.token,
+                expires_at: rfc3339(pending.expires_at),
+            }),
+        )
+            .into_response()),
+    }
+}
+
+/// The second step of a login to an account with two-factor login: the code of the
+/// authenticator app (each accepted once) or a recovery code (each usable once).
+#[utoipa::path(post, path = "/api/v1/auth/login/second-factor", tag = "accounts", request_body = SecondFactorRequest,
+    responses((status = 200, description = "Logged in, as by a login without a second factor", body = LoginResponse,
+        headers(("set-cookie" = String, description = "The session cookie (cookie mode), and a device cookie the first time this browser logs in to the account")))))]
+pub async fn login_second_factor(
+    State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    JsonBody(req): JsonBody<SecondFactorRequest>,
+) -> ApiResult<Response> {
+    let done = keiyaku_core::app::two_factor::login(&s, &req.login_token, &req.code, ip).await?;
+    logged_in(&s, done)
+}
+
+/// The answer to a login that opened a session: its cookie or bearer token, and a device
+/// cookie when this browser was new to the account.
+fn logged_in(s: &AppState, done: accounts::LoggedIn) -> ApiResult<Response> {
+    let device_cookie = crate::extract::cookie_name(s, DEVICE_COOKIE, true);
+    let mut response = if done.kind == SessionKind::Api {
         Json(LoginResponse {
             user: Me::new(&done.user, None),
             token: Some(done.token),
         })
         .into_response()
     } else {
-        let cookie = session_cookie(&s, &done.token, s.config.session_absolute.whole_seconds())?;
+        let cookie = session_cookie(s, &done.token, s.config.session_absolute.whole_seconds())?;
         let mut response = Json(LoginResponse {
             user: Me::new(&done.user, Some(done.csrf)),
             token: None,
@@ -277,7 +334,7 @@ pub async fn login(
     // from elsewhere do not lock it out.
     if let Some(token) = &done.device {
         let cookie = crate::extract::set_cookie(
-            &s,
+            s,
             &device_cookie,
             token,
             "/",

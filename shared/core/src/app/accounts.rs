@@ -33,6 +33,8 @@ struct Team {
 enum TokenPurpose {
     VerifyEmail,
     ResetPassword,
+    /// A login whose password was right, waiting for its second factor.
+    SecondFactor,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -44,7 +46,26 @@ struct OneTimeToken {
     /// moves the epoch on, and every reset link issued before stops working.
     #[serde(default)]
     epoch: u64,
+    /// What a pending login (`SecondFactor`) becomes once its code is right.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    login: Option<PendingLogin>,
 }
+
+/// The first step of a login that waits for its second factor.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct PendingLogin {
+    /// The session it opens.
+    kind: SessionKind,
+    /// The hash of the device cookie the first step came with, when it is the account's.
+    device: Option<String>,
+    /// Wrong codes given so far: the pending login ends after [`PENDING_ATTEMPTS`].
+    attempts: u32,
+}
+
+/// Wrong codes a pending login survives.
+const PENDING_ATTEMPTS: u32 = 5;
+/// Minutes a pending login waits for its code.
+const PENDING_MINUTES: i64 = 5;
 
 #[derive(Clone, Serialize, Deserialize)]
 struct Session {
@@ -153,6 +174,7 @@ pub async fn sign_up(
         role: TeamRole::Admin,
         session_epoch: 1,
         operator: false,
+        two_factor: false,
         created_at: now,
     };
     let team = Team {
@@ -221,6 +243,7 @@ fn token_item(
             team_id: user.team_id.clone(),
             user_id: user.id.clone(),
             epoch: user.session_epoch,
+            login: None,
         })?,
     );
     item.expires_at = Some(expires.unix_timestamp());
@@ -232,6 +255,14 @@ fn invalid_token() -> Error {
         "invalid_token",
         "token",
         "the link is invalid, already used or expired",
+    )
+}
+
+fn login_expired() -> Error {
+    Error::invalid(
+        "login_expired",
+        "login_token",
+        "the login waited too long for its code or had too many wrong ones: log in again",
     )
 }
 
@@ -268,7 +299,7 @@ async fn redeem(
     Ok((user, item, key))
 }
 
-async fn commit_user(
+pub(crate) async fn commit_user(
     s: &impl Items,
     mut writes: Vec<Write>,
     user: &User,
@@ -324,6 +355,8 @@ pub struct LoggedIn {
     pub csrf: String,
     /// The user.
     pub user: User,
+    /// How the session's token travels.
+    pub kind: SessionKind,
     /// A new device token, when the caller did not send a valid one for this account.
     pub device: Option<String>,
 }
@@ -344,7 +377,7 @@ pub async fn login(
     kind: SessionKind,
     ip: IpAddr,
     device: Option<&str>,
-) -> Result<LoggedIn> {
+) -> Result<LoginStep> {
     // Limits first, before any hashing, so a flood costs us nothing.
     ratelimit::hit(
         s.items(),
@@ -401,6 +434,142 @@ pub async fn login(
             message: "confirm your e-mail address first (see the mail we sent)".into(),
         });
     }
+    if user.two_factor {
+        return Ok(LoginStep::SecondFactor(
+            pending_login(s, &user, kind, known_device).await?,
+        ));
+    }
+    Ok(LoginStep::Done(Box::new(
+        open_session(s, user, kind, ip, known_device).await?,
+    )))
+}
+
+/// A login whose password was right, waiting for its second factor.
+pub struct PendingSecondFactor {
+    /// The token that carries the login to its second step (`POST /auth/login/second-factor`).
+    pub token: String,
+    /// When it stops waiting.
+    pub expires_at: OffsetDateTime,
+}
+
+/// What a right password leads to.
+pub enum LoginStep {
+    /// A session.
+    Done(Box<LoggedIn>),
+    /// The account asks for a second factor first.
+    SecondFactor(PendingSecondFactor),
+}
+
+async fn pending_login(
+    s: &(impl Items + Time),
+    user: &User,
+    kind: SessionKind,
+    device: Option<String>,
+) -> Result<PendingSecondFactor> {
+    let token = Secret::generate();
+    let expires_at = s.now() + Duration::minutes(PENDING_MINUTES);
+    let mut item = token_item(&token, TokenPurpose::SecondFactor, user, expires_at)?;
+    item.body = to_json(&OneTimeToken {
+        purpose: TokenPurpose::SecondFactor,
+        team_id: user.team_id.clone(),
+        user_id: user.id.clone(),
+        epoch: user.session_epoch,
+        login: Some(PendingLogin {
+            kind,
+            device,
+            attempts: 0,
+        }),
+    })?;
+    s.items().put(item, Condition::NotExists).await?;
+    Ok(PendingSecondFactor {
+        token: token.token,
+        expires_at,
+    })
+}
+
+/// The pending login of `raw` (a token from [`LoginStep::SecondFactor`]): its user, its
+/// record and item (to count a wrong code or consume it).
+pub(crate) async fn pending(
+    s: &(impl Items + Time),
+    raw: &str,
+) -> Result<(User, PendingLogin, Item)> {
+    if raw.is_empty() || raw.len() > 100 {
+        return Err(login_expired());
+    }
+    let item = s
+        .items()
+        .get(&keys::token(&hash_token(raw)))
+        .await?
+        .ok_or_else(login_expired)?;
+    let token: OneTimeToken = from_item(&item)?;
+    let (Some(login), TokenPurpose::SecondFactor) = (token.login, token.purpose) else {
+        return Err(login_expired());
+    };
+    let (user, _) = crate::store::users::load_user(s, &token.team_id, &token.user_id)
+        .await?
+        .ok_or_else(login_expired)?;
+    if token.epoch != user.session_epoch || !user.two_factor {
+        return Err(login_expired());
+    }
+    Ok((user, login, item))
+}
+
+/// Counts a wrong code against a pending login; the last allowed one ends it.
+pub(crate) async fn pending_refused(
+    s: &impl Items,
+    mut login: PendingLogin,
+    item: Item,
+) -> Result<()> {
+    login.attempts += 1;
+    // Losing a race to another attempt only means this one was not counted twice.
+    let outcome = if login.attempts >= PENDING_ATTEMPTS {
+        s.items()
+            .delete(&item.key, Condition::Version(item.version))
+            .await
+    } else {
+        let mut token: OneTimeToken = from_item(&item)?;
+        token.login = Some(login);
+        let mut counted = item.clone();
+        counted.body = to_json(&token)?;
+        counted.version += 1;
+        s.items()
+            .put(counted, Condition::Version(item.version))
+            .await
+    };
+    match outcome {
+        Ok(()) | Err(crate::ports::StoreError::ConditionFailed) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Ends a pending login whose code was right and opens its session.
+pub(crate) async fn pending_accepted(
+    s: &(impl Items + Time + Settings),
+    user: User,
+    login: PendingLogin,
+    item: Item,
+    ip: IpAddr,
+) -> Result<LoggedIn> {
+    // Consumed first, with a condition: one pending login opens one session.
+    s.items()
+        .delete(&item.key, Condition::Version(item.version))
+        .await
+        .map_err(|e| match e {
+            crate::ports::StoreError::ConditionFailed => login_expired(),
+            other => other.into(),
+        })?;
+    open_session(s, user, login.kind, ip, login.device).await
+}
+
+/// A new session of `kind` for `user` (whose credentials were checked), and a device
+/// cookie when the caller's device was not known to the account.
+async fn open_session(
+    s: &(impl Items + Time + Settings),
+    user: User,
+    kind: SessionKind,
+    ip: IpAddr,
+    known_device: Option<String>,
+) -> Result<LoggedIn> {
     let now = s.now();
     let token = Secret::generate();
     let csrf = Secret::generate().token;
@@ -440,12 +609,13 @@ pub async fn login(
     s.items().transact(writes).await?;
     let device = match known_device {
         Some(_) => None,
-        None => Some(remember_device(s, &email).await?),
+        None => Some(remember_device(s, &user.email).await?),
     };
     Ok(LoggedIn {
         token: token.token,
         csrf,
         user,
+        kind,
         device,
     })
 }

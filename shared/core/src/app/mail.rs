@@ -132,6 +132,46 @@ pub fn password_reset(
     )
 }
 
+/// Tells an account's owner that its two-factor login was turned on or off (so a change
+/// they did not make is noticed).
+pub fn two_factor_changed(
+    s: &(impl Time + Settings),
+    user: &crate::domain::user::User,
+    enabled: bool,
+) -> Result<OutgoingMail> {
+    let name = &user.name;
+    let link = format!("{}/settings", s.config().public_url);
+    let (ja, en, subject) = if enabled {
+        (
+            "2 段階認証を有効にしました。次回のログインから、認証アプリのコードもお尋ねします。",
+            "Two-factor login is now on: from your next login, we also ask for your app's code.",
+            "【keiyaku】2 段階認証を有効にしました / Two-factor login turned on",
+        )
+    } else {
+        (
+            "2 段階認証を無効にしました。ログインにはパスワードだけが必要になります。",
+            "Two-factor login is now off: logging in needs only your password.",
+            "【keiyaku】2 段階認証を無効にしました / Two-factor login turned off",
+        )
+    };
+    let body = format!(
+        "{name} 様\n\n\
+         {ja}\n\
+         お心当たりのない場合は、すぐにパスワードを変更し、設定を確認してください。\n\n\
+         {link}\n\n\
+         ----\n\
+         {en}\n\
+         If this was not you, change your password at once and check your settings.\n"
+    );
+    compose(
+        s,
+        user.email.as_str(),
+        subject,
+        &body,
+        &fresh_message_id(s.now()),
+    )
+}
+
 /// `【keiyaku】` or, for a reminder, `【keiyaku・リマインド】`.
 fn tag(reminder: bool) -> &'static str {
     if reminder {

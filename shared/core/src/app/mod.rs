@@ -21,5 +21,6 @@ pub mod recipients;
 pub mod reminders;
 pub mod scheduled;
 pub mod tasks;
+pub mod two_factor;
 pub mod uploads;
 pub mod verification;

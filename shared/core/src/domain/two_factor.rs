@@ -64,6 +64,19 @@ impl TotpSecret {
         TotpSecret(bytes)
     }
 
+    /// A secret as an app takes it in by hand (base32), e.g. from the enrolment answer.
+    pub fn from_base32(text: &str) -> Option<TotpSecret> {
+        totp_rs::Secret::Encoded(text.to_owned())
+            .to_bytes()
+            .ok()
+            .map(TotpSecret)
+    }
+
+    /// The code an app shows at `now`.
+    pub fn code_at(&self, now: OffsetDateTime) -> String {
+        self.code_at_step(u64::try_from(now.unix_timestamp()).unwrap_or(0) / STEP)
+    }
+
     /// The raw bytes, for storing (encrypted).
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
@@ -260,6 +273,8 @@ mod tests {
             "{url}"
         );
         assert!(url.contains(&format!("secret={}", a.base32())), "{url}");
+        assert_eq!(TotpSecret::from_base32(&a.base32()), Some(a.clone()));
+        assert_eq!(TotpSecret::from_base32("not base32!"), None);
         assert!(url.contains("issuer=keiyaku"), "{url}");
 
         let codes = recovery_codes(&mut rng);

@@ -33,6 +33,9 @@ pub struct User {
     /// Whether the account may use the ops view (`keiyaku operator grant`).
     #[serde(default)]
     pub operator: bool,
+    /// Whether logins ask for a second factor (TOTP or a recovery code).
+    #[serde(default)]
+    pub two_factor: bool,
     /// When it signed up.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

@@ -8,6 +8,7 @@
 //! |---|---|---|
 //! | `TEAM#<team>` | `TEAM` | the team |
 //! | `TEAM#<team>` | `USER#<user>` | an account |
+//! | `TEAM#<team>` | `TOTP#<user>` | an account's second factor (its secret encrypted) |
 //! | `TEAM#<team>` | `APITOKEN#<user>#<id>` | an API token's record, for listing and revoking |
 //! | `TEAM#<team>` | `AUDIT#<id>` | an audit-log entry |
 //! | `TEAM#<team>` | `DOC#<doc>` | a document (index: `OWNER#<user>` / `DOC#<doc>`) |
@@ -53,6 +54,11 @@ pub fn team(team: &TeamId) -> Key {
 /// An account of a team.
 pub fn user(team: &TeamId, user: &UserId) -> Key {
     Key::new(team_pk(team), format!("{USER}{user}"))
+}
+
+/// An account's second factor (TOTP secret, last step used, recovery-code hashes).
+pub fn two_factor(team: &TeamId, user: &UserId) -> Key {
+    Key::new(team_pk(team), format!("TOTP#{user}"))
 }
 
 /// The account an address belongs to.
