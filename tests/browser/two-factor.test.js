@@ -1,7 +1,8 @@
 // Two-factor login in the browser, on the server with a test clock (so codes are computed
 // for its time and the next step comes without waiting): enrolment from the settings with
 // the QR code, a wrong first code, the recovery codes; logins that ask for the code, one with
-// a recovery code; turning it off with password and code.
+// a recovery code; an API token for scripts, which needs it; turning it off with password
+// and code.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
@@ -47,6 +48,7 @@ test('enrol with the QR code, log in with a code and a recovery code, turn it of
   await page.getByRole('link', { name: '設定' }).click();
   await ready(page);
   await page.getByText('2 段階認証は無効です。').waitFor();
+  await page.getByText('API トークンを作成するには、先に 2 段階認証を有効にしてください。').waitFor();
 
   await page.getByRole('button', { name: '2 段階認証を設定する' }).click();
   const qr = page.getByRole('img', { name: '認証アプリ用の QR コード' });
@@ -70,6 +72,22 @@ test('enrol with the QR code, log in with a code and a recovery code, turn it of
   await judgeScreen(page, 'two-factor-recovery');
   await page.getByRole('button', { name: '保管しました' }).click();
   await page.getByText('2 段階認証は有効です。').waitFor();
+
+  // With two-factor login on, a named API token for a script: shown once, then revoked.
+  await page.getByLabel('トークンの名前（用途）').fill('請求バッチ');
+  await page.getByRole('button', { name: 'トークンを作成する' }).click();
+  await page.getByText('API トークンを作成しました。').waitFor();
+  const scriptToken = (await page.locator('section[aria-labelledby="settings-tokens"] code.secret').textContent()).trim();
+  const me = await fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${scriptToken}` } });
+  assert.equal(me.status, 200);
+  const row = page.locator('ul.tokens li', { hasText: '請求バッチ' });
+  await row.waitFor();
+  await judgeScreen(page, 'api-tokens');
+  await row.getByRole('button', { name: '無効にする' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: '無効にする' }).click();
+  await row.waitFor({ state: 'detached' });
+  const after = await fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${scriptToken}` } });
+  assert.equal(after.status, 401);
   await page.getByRole('button', { name: 'ログアウト' }).click();
   await page.getByRole('heading', { name: 'ログイン' }).waitFor();
 

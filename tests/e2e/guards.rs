@@ -35,6 +35,7 @@ const GUARDS: &[(&str, Guard)] = &[
     ("get_me", Guard::Session),
     ("update_me", Guard::Session),
     ("list_tokens", Guard::Session),
+    ("create_token", Guard::Session),
     ("revoke_token", Guard::Session),
     ("start_two_factor", Guard::Session),
     ("confirm_two_factor", Guard::Session),

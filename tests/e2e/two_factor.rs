@@ -290,3 +290,50 @@ async fn turning_it_off_needs_the_password_and_a_code() {
     assert_eq!(r.status(), 409);
     assert_eq!(error_code(r).await, "two_factor_off");
 }
+
+#[tokio::test]
+async fn scripts_get_named_tokens_made_by_a_user_with_two_factor_login() {
+    let app = TestApp::spawn().await;
+    let hanako = app.user("hanako@example.jp", "山田 花子").await;
+    let r = hanako
+        .post_json("/api/v1/me/tokens", json!({ "name": "請求バッチ" }))
+        .await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(error_code(r).await, "two_factor_required");
+
+    enrol(&app, &hanako).await;
+    let r = hanako
+        .post_json("/api/v1/me/tokens", json!({ "name": " " }))
+        .await;
+    assert_eq!(r.status(), 400);
+    let r = hanako
+        .post_json("/api/v1/me/tokens", json!({ "name": "請求バッチ" }))
+        .await;
+    assert_eq!(r.status(), 201);
+    let made: Value = r.json().await.unwrap();
+    assert_eq!(made["name"], "請求バッチ");
+    // The script's token works without a code, and is listed by name (never the token).
+    let script = Client::with_token(&app.url, made["token"].as_str().unwrap());
+    assert_eq!(
+        script.get_json("/api/v1/me").await["email"],
+        "hanako@example.jp"
+    );
+    let listed = hanako.get_json("/api/v1/me/tokens").await;
+    let row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == made["id"])
+        .unwrap()
+        .clone();
+    assert_eq!(row["name"], "請求バッチ");
+    assert!(row.get("token").is_none());
+    let r = hanako
+        .delete(&format!(
+            "/api/v1/me/tokens/{}",
+            made["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(script.get("/api/v1/me").await.status(), 401);
+}

@@ -62,6 +62,9 @@ macro_rules! route_handler {
     (list_tokens) => {
         $crate::__routing::get($crate::handlers::accounts::list_tokens)
     };
+    (create_token) => {
+        $crate::__routing::post($crate::handlers::accounts::create_token)
+    };
     (revoke_token) => {
         $crate::__routing::delete($crate::handlers::accounts::revoke_token)
     };
@@ -196,6 +199,7 @@ pub fn method_router(route: &Route) -> Option<MethodRouter<AppState>> {
         "get_me" => route_handler!(get_me),
         "update_me" => route_handler!(update_me),
         "list_tokens" => route_handler!(list_tokens),
+        "create_token" => route_handler!(create_token),
         "revoke_token" => route_handler!(revoke_token),
         "start_two_factor" => route_handler!(start_two_factor),
         "confirm_two_factor" => route_handler!(confirm_two_factor),

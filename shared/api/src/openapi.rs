@@ -20,7 +20,7 @@ use crate::handlers::{
         accounts::password_check,
         accounts::change_password, accounts::request_reset, accounts::confirm_reset,
         accounts::logout, accounts::get_me, accounts::update_me,
-        accounts::list_tokens, accounts::revoke_token,
+        accounts::list_tokens, accounts::create_token, accounts::revoke_token,
         two_factor::start_two_factor, two_factor::confirm_two_factor, two_factor::disable_two_factor,
         documents::create_upload, documents::receive_upload, documents::create_document,
         documents::list_documents, documents::get_document, documents::update_document, documents::delete_document,

@@ -59,6 +59,7 @@ pub const ROUTES: &[Route] = &[
     route("get_me", "GET", "/api/v1/me"),
     route("update_me", "PATCH", "/api/v1/me"),
     route("list_tokens", "GET", "/api/v1/me/tokens"),
+    route("create_token", "POST", "/api/v1/me/tokens"),
     route("revoke_token", "DELETE", "/api/v1/me/tokens/{token_id}"),
     route("start_two_factor", "POST", "/api/v1/me/two-factor"),
     route(

@@ -1,7 +1,8 @@
 // Accounts: sign-up (the password rules explained as the user types), the confirmation of
 // the address from the mailed link, login, password reset by mail, and the settings screen
-// (language, era, password change, two-factor login).
-import { h, setText, replace, translate } from '../dom.js';
+// (language, era, password change, two-factor login, API tokens for scripts).
+import { h, setText, replace, translate, when } from '../dom.js';
+import { confirmDialog } from '../dialog.js';
 import { api } from '../api.js';
 import { field, form, fieldError, clearErrors, normalized, sayError } from '../form.js';
 import { language } from '../i18n.js';
@@ -231,6 +232,7 @@ export function settings(main) {
     },
   });
   passwordRules(f, 'new', () => ({ email: user.email, name: user.name }));
+  const tokens = apiTokens(user);
   main.append(
     h('h1', { i18n: 'settings.title' }),
     h('section', { 'aria-labelledby': 'settings-display' },
@@ -243,7 +245,8 @@ export function settings(main) {
       f,
       done,
     ),
-    twoFactor(user),
+    twoFactor(user, tokens.render),
+    tokens.section,
     h('p', { class: 'muted', i18n: 'settings.account', i18nArgs: { name: user.name, email: user.email }, i18nUser: 'name,email' }),
   );
 }
@@ -251,7 +254,7 @@ export function settings(main) {
 // Two-factor login in the settings: enrolment (the QR code and the key for typing by hand,
 // confirmed by the app's first code, then the recovery codes shown once), or turning it off
 // with the password and a code.
-function twoFactor(user) {
+function twoFactor(user, onChange) {
   const section = h('section', { 'aria-labelledby': 'settings-2fa' });
   const heading = () => h('h2', { id: 'settings-2fa', i18n: 'two_factor.title', tabindex: '-1' });
   const show = (...content) => {
@@ -288,6 +291,7 @@ function twoFactor(user) {
   };
   const recovery = (codes) => {
     user.two_factor = true;
+    onChange();
     const done = h('button', { type: 'button', class: 'primary', i18n: 'two_factor.saved' });
     done.addEventListener('click', () => {
       on();
@@ -311,6 +315,7 @@ function twoFactor(user) {
       onSubmit: async (v) => {
         await api('POST', '/me/two-factor/disable', v);
         user.two_factor = false;
+        onChange();
         off();
         section.prepend(h('p', { role: 'status', class: 'notice', i18n: 'two_factor.disabled' }));
         section.querySelector('h2').focus();
@@ -321,4 +326,59 @@ function twoFactor(user) {
   if (user.two_factor) on();
   else off();
   return section;
+}
+
+// API tokens for scripts: listed by name (never the token), revoked behind a confirmation,
+// made (by users with two-factor login: a script cannot give a code) and shown once.
+function apiTokens(user) {
+  const section = h('section', { 'aria-labelledby': 'settings-tokens' });
+  const list = h('ul', { class: 'tokens' });
+  const error = h('p', { class: 'form-error', role: 'alert' });
+  const shown = h('div', { 'aria-live': 'polite' });
+  const load = async () => {
+    try {
+      const tokens = await api('GET', '/me/tokens');
+      replace(list, tokens.length ? tokens.map(row) : h('li', { i18n: 'tokens.none' }));
+    } catch (e) {
+      sayError(error, e);
+    }
+  };
+  const row = (t) => {
+    const revoke = h('button', { type: 'button', class: 'danger', i18n: 'tokens.revoke' });
+    revoke.addEventListener('click', async () => {
+      if (!(await confirmDialog({ title: 'tokens.revoke_title', body: 'tokens.revoke_body', confirm: 'tokens.revoke', danger: true }))) return;
+      try {
+        await api('DELETE', `/me/tokens/${encodeURIComponent(t.id)}`);
+        replace(shown);
+        await load();
+      } catch (e) {
+        sayError(error, e);
+      }
+    });
+    return h(
+      'li',
+      {},
+      t.name ? h('strong', { translate: 'no' }, t.name) : h('strong', { i18n: 'tokens.login' }),
+      h('span', { class: 'muted' }, h('span', { i18n: 'tokens.last_used' }), ' ', when(t.last_used), ' · ', h('span', { i18n: 'tokens.expires' }), ' ', when(t.expires_at)),
+      revoke,
+    );
+  };
+  const render = () => {
+    const create = user.two_factor
+      ? form({
+        fields: [field({ name: 'name', label: 'tokens.name' })],
+        submit: 'tokens.create',
+        onSubmit: async (v, el) => {
+          const made = await api('POST', '/me/tokens', { name: v.name });
+          el.reset();
+          replace(shown, h('p', { role: 'status', class: 'notice', i18n: 'tokens.made' }), h('p', { i18n: 'tokens.copy' }), h('code', { class: 'secret', translate: 'no' }, made.token));
+          await load();
+        },
+      })
+      : h('p', { class: 'hint', i18n: 'tokens.needs_two_factor' });
+    replace(section, h('h2', { id: 'settings-tokens', i18n: 'tokens.title' }), h('p', { i18n: 'tokens.intro' }), list, error, shown, create);
+  };
+  render();
+  load();
+  return { section, render };
 }

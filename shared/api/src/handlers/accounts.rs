@@ -422,6 +422,9 @@ pub async fn logout(State(s): State<AppState>, Authed(caller): Authed) -> ApiRes
 pub struct ApiTokenView {
     /// Its id, for `DELETE /api/v1/me/tokens/{token_id}`.
     pub id: String,
+    /// Its name (tokens made for scripts); absent for a token-mode login.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// When it was issued (RFC 3339).
     pub created_at: String,
     /// When it was last used (RFC 3339).
@@ -441,22 +444,59 @@ pub async fn list_tokens(
     State(s): State<AppState>,
     Authed(caller): Authed,
 ) -> ApiResult<Json<Vec<ApiTokenView>>> {
-    let rfc3339 = |t: time::OffsetDateTime| {
-        t.format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default()
-    };
     let tokens = accounts::list_api_tokens(&s, &caller).await?;
-    Ok(Json(
-        tokens
-            .into_iter()
-            .map(|t| ApiTokenView {
-                id: t.id,
-                created_at: rfc3339(t.created_at),
-                last_used: rfc3339(t.last_used),
-                expires_at: rfc3339(t.expires_at),
-                current: t.current,
-            })
-            .collect(),
+    Ok(Json(tokens.into_iter().map(ApiTokenView::new).collect()))
+}
+
+impl ApiTokenView {
+    fn new(t: accounts::ApiToken) -> Self {
+        ApiTokenView {
+            id: t.id,
+            name: t.name,
+            created_at: rfc3339(t.created_at),
+            last_used: rfc3339(t.last_used),
+            expires_at: rfc3339(t.expires_at),
+            current: t.current,
+        }
+    }
+}
+
+/// A new API token's name.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTokenRequest {
+    /// What it is for (e.g. the script that uses it).
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+}
+
+/// A new API token: the token itself is shown this once.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedToken {
+    /// The bearer token.
+    pub token: String,
+    /// The token as listed from now on.
+    #[serde(flatten)]
+    pub listed: ApiTokenView,
+}
+
+/// Make a named API token for a script: for users whose logins ask for a second factor (a
+/// script cannot give one), the only way around it.
+#[utoipa::path(post, path = "/api/v1/me/tokens", tag = "accounts", request_body = CreateTokenRequest,
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 201, description = "Made; the token is shown this once", body = CreatedToken)))]
+pub async fn create_token(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    JsonBody(req): JsonBody<CreateTokenRequest>,
+) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
+    let (listed, token) = accounts::create_api_token(&s, &caller, &req.name).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedToken {
+            token,
+            listed: ApiTokenView::new(listed),
+        }),
     ))
 }
 

@@ -89,6 +89,9 @@ struct ApiTokenRecord {
     id: String,
     /// Hash of the token: the key of its session.
     session_hash: String,
+    /// What its owner called it (tokens made for scripts); none for a token-mode login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
 }
 
 /// One of the caller's API tokens.
@@ -96,6 +99,8 @@ struct ApiTokenRecord {
 pub struct ApiToken {
     /// Its id (for `DELETE /me/tokens/{id}`).
     pub id: String,
+    /// Its name (tokens made for scripts); none for a token-mode login.
+    pub name: Option<String>,
     /// When it was issued.
     pub created_at: OffsetDateTime,
     /// When it was last used.
@@ -570,6 +575,53 @@ async fn open_session(
     ip: IpAddr,
     known_device: Option<String>,
 ) -> Result<LoggedIn> {
+    let NewSession {
+        token,
+        csrf,
+        mut writes,
+        ..
+    } = new_session(s, &user, kind, None)?;
+    writes.push(crate::store::audit::audit_write(
+        s.now(),
+        &user.team_id,
+        &user.id,
+        "account.logged_in",
+        ip,
+    )?);
+    s.items().transact(writes).await?;
+    let device = match known_device {
+        Some(_) => None,
+        None => Some(remember_device(s, &user.email).await?),
+    };
+    Ok(LoggedIn {
+        token: token.token,
+        csrf,
+        user,
+        kind,
+        device,
+    })
+}
+
+/// A session about to be stored.
+struct NewSession {
+    /// Its token.
+    token: Secret,
+    /// Its CSRF token.
+    csrf: String,
+    /// The id of its API token record (API sessions).
+    api_token_id: Option<String>,
+    /// The writes that store it.
+    writes: Vec<Write>,
+}
+
+/// A new session of `kind` for `user` (and, for an API token, the record that lists it,
+/// with its `name`), to be written in one transaction with what else the caller writes.
+fn new_session(
+    s: &(impl Time + Settings),
+    user: &User,
+    kind: SessionKind,
+    name: Option<String>,
+) -> Result<NewSession> {
     let now = s.now();
     let token = Secret::generate();
     let csrf = Secret::generate().token;
@@ -584,20 +636,20 @@ async fn open_session(
     };
     let mut item = Item::new(keys::session(&token.hash), to_json(&session)?);
     item.expires_at = Some(session_deadline(s, &session).unix_timestamp());
-    let mut writes = vec![
-        Write::Put {
-            item,
-            condition: Condition::NotExists,
-        },
-        crate::store::audit::audit_write(now, &user.team_id, &user.id, "account.logged_in", ip)?,
-    ];
+    let mut writes = vec![Write::Put {
+        item,
+        condition: Condition::NotExists,
+    }];
+    let mut api_token_id = None;
     if kind == SessionKind::Api {
         let id = crate::ids::new_id(now);
+        api_token_id = Some(id.clone());
         let mut record = Item::new(
             keys::api_token(&user.team_id, &user.id, &id),
             to_json(&ApiTokenRecord {
                 id,
                 session_hash: token.hash.clone(),
+                name,
             })?,
         );
         record.expires_at = Some((now + s.config().api_token_absolute).unix_timestamp());
@@ -606,18 +658,54 @@ async fn open_session(
             condition: Condition::NotExists,
         });
     }
-    s.items().transact(writes).await?;
-    let device = match known_device {
-        Some(_) => None,
-        None => Some(remember_device(s, &user.email).await?),
-    };
-    Ok(LoggedIn {
-        token: token.token,
+    Ok(NewSession {
+        token,
         csrf,
-        user,
-        kind,
-        device,
+        api_token_id,
+        writes,
     })
+}
+
+/// A named API token for scripts, made by a logged-in user whose logins ask for a second
+/// factor: the one way for a script around the code. Its token is shown once.
+pub async fn create_api_token(
+    s: &(impl Items + Time + Settings),
+    caller: &Caller,
+    name: &str,
+) -> Result<(ApiToken, String)> {
+    if !caller.user.two_factor {
+        return Err(Error::Forbidden {
+            code: "two_factor_required",
+            message: "turn on two-factor login before making API tokens".into(),
+        });
+    }
+    let name = text::line(name, "name", 100)?;
+    let NewSession {
+        token,
+        api_token_id,
+        mut writes,
+        ..
+    } = new_session(s, &caller.user, SessionKind::Api, Some(name.clone()))?;
+    writes.push(crate::store::audit::audit_write(
+        s.now(),
+        caller.team(),
+        caller.user_id(),
+        "account.api_token_created",
+        caller.ip,
+    )?);
+    s.items().transact(writes).await?;
+    let now = s.now();
+    Ok((
+        ApiToken {
+            id: api_token_id.unwrap_or_default(),
+            name: Some(name),
+            created_at: now,
+            last_used: now,
+            expires_at: now + s.config().api_token_idle.min(s.config().api_token_absolute),
+            current: false,
+        },
+        token.token,
+    ))
 }
 
 /// The hash of `token` when it is a device cookie of the account `email`.
@@ -692,6 +780,7 @@ pub async fn list_api_tokens(
         }
         out.push(ApiToken {
             id: record.id,
+            name: record.name,
             created_at: session.created_at,
             last_used: session.last_seen,
             expires_at,
