@@ -19,6 +19,7 @@ mod limits;
 mod pages;
 mod process;
 mod revocation;
+mod teams;
 mod two_factor;
 mod verify;
 mod web;

@@ -208,6 +208,23 @@ impl FromRequestParts<AppState> for Authed {
     }
 }
 
+/// An authenticated caller who may change things: every role but the read-only auditor
+/// (403 `read_only_role`).
+pub struct Writer(pub Caller);
+
+impl FromRequestParts<AppState> for Writer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Authed(caller) = Authed::from_request_parts(parts, state).await?;
+        caller.writer()?;
+        Ok(Writer(caller))
+    }
+}
+
 /// A non-negative whole number, also when written as `12.0` (JSON Schema counts that as an
 /// integer, so clients may send it).
 pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {

@@ -77,6 +77,27 @@ macro_rules! route_handler {
     (disable_two_factor) => {
         $crate::__routing::post($crate::handlers::two_factor::disable_two_factor)
     };
+    (accept_invitation) => {
+        $crate::__routing::post($crate::handlers::teams::accept_invitation)
+    };
+    (list_members) => {
+        $crate::__routing::get($crate::handlers::teams::list_members)
+    };
+    (change_member_role) => {
+        $crate::__routing::patch($crate::handlers::teams::change_member_role)
+    };
+    (remove_member) => {
+        $crate::__routing::delete($crate::handlers::teams::remove_member)
+    };
+    (list_invitations) => {
+        $crate::__routing::get($crate::handlers::teams::list_invitations)
+    };
+    (invite_member) => {
+        $crate::__routing::post($crate::handlers::teams::invite_member)
+    };
+    (withdraw_invitation) => {
+        $crate::__routing::delete($crate::handlers::teams::withdraw_invitation)
+    };
     (create_upload) => {
         $crate::__routing::post($crate::handlers::documents::create_upload)
     };
@@ -204,6 +225,13 @@ pub fn method_router(route: &Route) -> Option<MethodRouter<AppState>> {
         "start_two_factor" => route_handler!(start_two_factor),
         "confirm_two_factor" => route_handler!(confirm_two_factor),
         "disable_two_factor" => route_handler!(disable_two_factor),
+        "accept_invitation" => route_handler!(accept_invitation),
+        "list_members" => route_handler!(list_members),
+        "change_member_role" => route_handler!(change_member_role),
+        "remove_member" => route_handler!(remove_member),
+        "list_invitations" => route_handler!(list_invitations),
+        "invite_member" => route_handler!(invite_member),
+        "withdraw_invitation" => route_handler!(withdraw_invitation),
         "create_upload" => route_handler!(create_upload),
         "receive_upload" => route_handler!(receive_upload),
         "create_document" => route_handler!(create_document),

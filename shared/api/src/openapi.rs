@@ -8,7 +8,7 @@ use utoipa::openapi::{RefOr, ResponseBuilder};
 
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::handlers::{
-    StatusMessage, accounts, authority, contract, documents, ops, recipient, two_factor,
+    StatusMessage, accounts, authority, contract, documents, ops, recipient, teams, two_factor,
     verification,
 };
 
@@ -22,6 +22,8 @@ use crate::handlers::{
         accounts::logout, accounts::get_me, accounts::update_me,
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,
         two_factor::start_two_factor, two_factor::confirm_two_factor, two_factor::disable_two_factor,
+        teams::accept_invitation, teams::list_members, teams::change_member_role, teams::remove_member,
+        teams::list_invitations, teams::invite_member, teams::withdraw_invitation,
         documents::create_upload, documents::receive_upload, documents::create_document,
         documents::list_documents, documents::get_document, documents::update_document, documents::delete_document,
         documents::get_document_file,

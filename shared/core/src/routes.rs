@@ -72,6 +72,21 @@ pub const ROUTES: &[Route] = &[
         "POST",
         "/api/v1/me/two-factor/disable",
     ),
+    route("accept_invitation", "POST", "/api/v1/auth/invitation"),
+    route("list_members", "GET", "/api/v1/team/members"),
+    route(
+        "change_member_role",
+        "PATCH",
+        "/api/v1/team/members/{user_id}",
+    ),
+    route("remove_member", "DELETE", "/api/v1/team/members/{user_id}"),
+    route("list_invitations", "GET", "/api/v1/team/invitations"),
+    route("invite_member", "POST", "/api/v1/team/invitations"),
+    route(
+        "withdraw_invitation",
+        "DELETE",
+        "/api/v1/team/invitations/{invitation_id}",
+    ),
     route("create_upload", "POST", "/api/v1/documents/uploads"),
     // On AWS the client posts to a presigned S3 URL instead.
     local("receive_upload", "PUT", "/api/v1/uploads/{upload_id}"),

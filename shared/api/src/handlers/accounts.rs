@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keiyaku_core::app::accounts::{self, SignUp};
-use keiyaku_core::domain::user::{SessionKind, TeamRole, User};
+use keiyaku_core::domain::user::{SessionKind, User};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -76,7 +76,7 @@ pub struct Me {
     pub name: String,
     /// `ja` or `en`.
     pub language: String,
-    /// `admin` or `member`.
+    /// `admin`, `member` or `auditor`.
     pub role: String,
     /// Whether the address is confirmed.
     pub email_verified: bool,
@@ -105,10 +105,7 @@ impl Me {
             email: user.email.to_string(),
             name: user.name.clone(),
             language: user.language.clone(),
-            role: match user.role {
-                TeamRole::Admin => "admin".into(),
-                TeamRole::Member => "member".into(),
-            },
+            role: user.role.as_str().into(),
             email_verified: user.email_verified,
             operator: user.operator,
             two_factor: user.two_factor,

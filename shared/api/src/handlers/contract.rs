@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use super::documents::{DocumentDetail, UpdateDocumentRequest, detail, draft_edit};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Authed, JsonBody, MAX_JSON_BYTES, is_json, parse_json, read_limited};
+use crate::extract::{JsonBody, MAX_JSON_BYTES, Writer, is_json, parse_json, read_limited};
 
 /// An answer's reason.
 #[derive(Deserialize, ToSchema)]
@@ -33,7 +33,7 @@ pub struct ReasonRequest {
     responses((status = 200, description = "Sent", body = DocumentDetail)))]
 pub async fn send_document(
     State(s): State<AppState>,
-    Authed(caller): Authed,
+    Writer(caller): Writer,
     Path(id): Path<String>,
     req: Request,
 ) -> ApiResult<Json<DocumentDetail>> {
@@ -63,7 +63,7 @@ pub async fn send_document(
     responses((status = 200, description = "Approved", body = DocumentDetail)))]
 pub async fn approve_document(
     State(s): State<AppState>,
-    Authed(caller): Authed,
+    Writer(caller): Writer,
     Path(id): Path<String>,
 ) -> ApiResult<Json<DocumentDetail>> {
     let doc = answers::approve(&s, &caller, &id, Decision::Approved, None).await?;
@@ -78,7 +78,7 @@ pub async fn approve_document(
     responses((status = 200, description = "Rejected", body = DocumentDetail)))]
 pub async fn reject_document(
     State(s): State<AppState>,
-    Authed(caller): Authed,
+    Writer(caller): Writer,
     Path(id): Path<String>,
     JsonBody(req): JsonBody<ReasonRequest>,
 ) -> ApiResult<Json<DocumentDetail>> {
@@ -94,7 +94,7 @@ pub async fn reject_document(
     responses((status = 200, description = "Cancelled", body = DocumentDetail)))]
 pub async fn cancel_document(
     State(s): State<AppState>,
-    Authed(caller): Authed,
+    Writer(caller): Writer,
     Path(id): Path<String>,
 ) -> ApiResult<Json<DocumentDetail>> {
     let doc = answers::cancel(&s, &caller, &id).await?;
@@ -108,7 +108,7 @@ pub async fn cancel_document(
     responses((status = 204, description = "Reminded")))]
 pub async fn remind_document(
     State(s): State<AppState>,
-    Authed(caller): Authed,
+    Writer(caller): Writer,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     answers::remind(&s, &caller, &id).await?;
@@ -125,7 +125,7 @@ pub async fn remind_document(
     responses((status = 204, description = "Reissued")))]
 pub async fn reissue_link(
     State(s): State<AppState>,
-    Authed(caller): Authed,
+    Writer(caller): Writer,
     Path((id, party_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     recipients::reissue(&s, &caller, &id, &party_id).await?;
@@ -141,7 +141,7 @@ pub async fn reissue_link(
     responses((status = 204, description = "Revoked")))]
 pub async fn revoke_link(
     State(s): State<AppState>,
-    Authed(caller): Authed,
+    Writer(caller): Writer,
     Path((id, party_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     recipients::revoke(&s, &caller, &id, &party_id).await?;

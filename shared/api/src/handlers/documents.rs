@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::Binary;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Authed, JsonBody, QueryParams, is_json, parse_json, read_limited};
+use crate::extract::{Authed, JsonBody, QueryParams, Writer, is_json, parse_json, read_limited};
 
 /// Asks for an upload slot.
 #[derive(Deserialize, ToSchema)]
@@ -546,7 +546,7 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     responses((status = 201, description = "The slot", body = UploadSlot)))]
 pub async fn create_upload(
     State(s): State<AppState>,
-    Authed(caller): Authed,
+    Writer(caller): Writer,
     JsonBody(req): JsonBody<UploadRequest>,
 ) -> ApiResult<(StatusCode, Json<UploadSlot>)> {
     let slot = uploads::open_upload(
@@ -577,7 +577,7 @@ pub async fn create_upload(
     responses((status = 200, description = "Received", body = UploadReceived)))]
 pub async fn receive_upload(
     State(s): State<AppState>,
-    Authed(caller): Authed,
+    Writer(caller): Writer,
     Path(upload_id): Path<String>,
     req: Request,
 ) -> ApiResult<Json<UploadReceived>> {
@@ -601,7 +601,7 @@ pub async fn receive_upload(
     responses((status = 201, description = "The draft", body = DocumentDetail)))]
 pub async fn create_document(
     State(s): State<AppState>,
-    Authed(caller): Authed,
+    Writer(caller): Writer,
     QueryParams(query): QueryParams<DirectUploadQuery>,
     req: Request,
 ) -> ApiResult<Response> {
@@ -705,7 +705,7 @@ pub async fn get_document(
     responses((status = 200, description = "The edited draft", body = DocumentDetail)))]
 pub async fn update_document(
     State(s): State<AppState>,
-    Authed(caller): Authed,
+    Writer(caller): Writer,
     Path(id): Path<String>,
     JsonBody(req): JsonBody<UpdateDocumentRequest>,
 ) -> ApiResult<Json<DocumentDetail>> {
@@ -765,7 +765,7 @@ pub(crate) fn draft_edit(req: UpdateDocumentRequest) -> ApiResult<DraftEdit> {
     responses((status = 204, description = "Deleted")))]
 pub async fn delete_document(
     State(s): State<AppState>,
-    Authed(caller): Authed,
+    Writer(caller): Writer,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     documents::delete(&s, &caller, &id).await?;

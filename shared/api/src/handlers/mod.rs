@@ -6,6 +6,7 @@ pub mod contract;
 pub mod documents;
 pub mod ops;
 pub mod recipient;
+pub mod teams;
 pub mod two_factor;
 pub mod verification;
 

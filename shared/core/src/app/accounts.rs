@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
+use crate::domain::team::Team;
 use crate::domain::user::{Caller, SessionKind, TeamRole, User};
 use crate::error::{Error, Result};
 use crate::ids::{Secret, TeamId, UserId, hash_token};
@@ -19,14 +20,6 @@ use crate::store::users::EmailOwner;
 use crate::store::{from_item, to_json};
 use crate::text::{self, Email};
 use crate::{app::mail, password};
-
-#[derive(Serialize, Deserialize)]
-struct Team {
-    id: TeamId,
-    name: String,
-    #[serde(with = "time::serde::rfc3339")]
-    created_at: OffsetDateTime,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -179,6 +172,7 @@ pub async fn sign_up(
         role: TeamRole::Admin,
         session_epoch: 1,
         operator: false,
+        removed_at: None,
         two_factor: false,
         created_at: now,
     };
@@ -847,7 +841,7 @@ pub async fn authenticate(
     let (user, _) = crate::store::users::load_user(s, &session.team_id, &session.user_id)
         .await?
         .ok_or_else(expired)?;
-    if user.session_epoch != session.epoch {
+    if user.session_epoch != session.epoch || user.removed_at.is_some() {
         return Err(expired());
     }
     // Record activity at most once a minute.

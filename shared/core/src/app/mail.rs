@@ -172,6 +172,80 @@ pub fn two_factor_changed(
     )
 }
 
+/// An invitation to join a team, with its link (valid seven days).
+pub fn invitation(
+    s: &(impl Time + Settings),
+    to: &str,
+    inviter: &str,
+    team: &str,
+    token: &str,
+) -> Result<OutgoingMail> {
+    let link = format!("{}/invitation#{token}", s.config().public_url);
+    let body = format!(
+        "{inviter} 様から、keiyaku のチーム「{team}」に招待されました。\n\
+         次のリンクを開いて、お名前とパスワードを設定してください（7 日間有効）。\n\n\
+         {link}\n\n\
+         お心当たりのない場合は、このメールを破棄してください。\n\n\
+         ----\n\
+         {inviter} invited you to the keiyaku team \"{team}\".\n\
+         Open the link above to choose your name and password (valid for 7 days).\n\
+         If you did not expect this, ignore this mail.\n"
+    );
+    compose(
+        s,
+        to,
+        "【keiyaku】チームへの招待 / You are invited to a team",
+        &body,
+        &fresh_message_id(s.now()),
+    )
+}
+
+/// Tells `to` (an admin of the team, or the member concerned) that `member` joined the
+/// team, had their role changed or was removed (`change`: `joined`, `role_changed`,
+/// `removed`).
+pub fn membership_changed(
+    s: &(impl Time + Settings),
+    to: &crate::domain::user::User,
+    member: &crate::domain::user::User,
+    change: &str,
+) -> Result<OutgoingMail> {
+    let who = format!("{}（{}）", member.name, member.email);
+    let role = member.role.as_str();
+    let (ja, en) = match change {
+        "joined" => (
+            format!("{who} 様がチームに参加しました（役割: {role}）。"),
+            format!("{who} joined the team (role: {role})."),
+        ),
+        "role_changed" => (
+            format!("{who} 様の役割が {role} に変わりました。"),
+            format!("The role of {who} is now {role}."),
+        ),
+        _ => (
+            format!(
+                "{who} 様がチームから外されました。このアカウントではログインできなくなりました。"
+            ),
+            format!("{who} was removed from the team and can no longer log in with this account."),
+        ),
+    };
+    let name = &to.name;
+    let link = format!("{}/team", s.config().public_url);
+    let body = format!(
+        "{name} 様\n\n{ja}\n\
+         お心当たりのない場合は、チームの管理者にご確認ください。\n\n\
+         {link}\n\n\
+         ----\n\
+         {en}\n\
+         If this is unexpected, check with the team's admins.\n"
+    );
+    compose(
+        s,
+        to.email.as_str(),
+        "【keiyaku】チームのメンバーが変わりました / Team membership changed",
+        &body,
+        &fresh_message_id(s.now()),
+    )
+}
+
 /// `【keiyaku】` or, for a reminder, `【keiyaku・リマインド】`.
 fn tag(reminder: bool) -> &'static str {
     if reminder {

@@ -21,6 +21,7 @@ pub mod recipients;
 pub mod reminders;
 pub mod scheduled;
 pub mod tasks;
+pub mod teams;
 pub mod two_factor;
 pub mod uploads;
 pub mod verification;

@@ -6,5 +6,6 @@ pub mod answer;
 pub mod document;
 pub mod party;
 pub mod seal;
+pub mod team;
 pub mod two_factor;
 pub mod user;

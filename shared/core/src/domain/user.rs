@@ -33,6 +33,10 @@ pub struct User {
     /// Whether the account may use the ops view (`keiyaku operator grant`).
     #[serde(default)]
     pub operator: bool,
+    /// When an admin removed it from its team: it can no longer log in, and its address is
+    /// free again; the record stays, as its documents and history name it.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub removed_at: Option<OffsetDateTime>,
     /// Whether logins ask for a second factor (TOTP or a recovery code).
     #[serde(default)]
     pub two_factor: bool,
@@ -45,10 +49,33 @@ pub struct User {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TeamRole {
-    /// Manages the team.
+    /// Manages the team: members, roles, settings.
     Admin,
-    /// A member.
+    /// Sends documents and sees their own and those shared with them.
     Member,
+    /// Reads the team's audit log and documents; changes nothing.
+    Auditor,
+}
+
+impl TeamRole {
+    /// The role as the API names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TeamRole::Admin => "admin",
+            TeamRole::Member => "member",
+            TeamRole::Auditor => "auditor",
+        }
+    }
+
+    /// The role the API names `name`.
+    pub fn parse(name: &str) -> Option<TeamRole> {
+        match name {
+            "admin" => Some(TeamRole::Admin),
+            "member" => Some(TeamRole::Member),
+            "auditor" => Some(TeamRole::Auditor),
+            _ => None,
+        }
+    }
 }
 
 /// How a session's token travels.
@@ -85,5 +112,39 @@ impl Caller {
     /// The caller's user id.
     pub fn user_id(&self) -> &UserId {
         &self.user.id
+    }
+
+    /// The caller, if it may change things (every role but the read-only auditor).
+    pub fn writer(&self) -> Result<&Caller, crate::error::Error> {
+        match self.user.role {
+            TeamRole::Auditor => Err(crate::error::Error::Forbidden {
+                code: "read_only_role",
+                message: "an auditor reads, and changes nothing".into(),
+            }),
+            _ => Ok(self),
+        }
+    }
+}
+
+/// A caller who administers their team: only [`TeamAdmin::of`] makes one, so a use case
+/// that takes a `&TeamAdmin` cannot run for anyone else.
+#[derive(Debug)]
+pub struct TeamAdmin<'a>(&'a Caller);
+
+impl<'a> TeamAdmin<'a> {
+    /// The caller as their team's admin, or `Forbidden`.
+    pub fn of(caller: &'a Caller) -> Result<TeamAdmin<'a>, crate::error::Error> {
+        match caller.user.role {
+            TeamRole::Admin => Ok(TeamAdmin(caller)),
+            _ => Err(crate::error::Error::Forbidden {
+                code: "admin_only",
+                message: "only the team's admins may do this".into(),
+            }),
+        }
+    }
+
+    /// The admin as a caller.
+    pub fn caller(&self) -> &Caller {
+        self.0
     }
 }

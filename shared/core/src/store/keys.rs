@@ -8,6 +8,7 @@
 //! |---|---|---|
 //! | `TEAM#<team>` | `TEAM` | the team |
 //! | `TEAM#<team>` | `USER#<user>` | an account |
+//! | `TEAM#<team>` | `INVITE#<id>` | an invitation to join the team, until accepted or expired |
 //! | `TEAM#<team>` | `TOTP#<user>` | an account's second factor (its secret encrypted) |
 //! | `TEAM#<team>` | `APITOKEN#<user>#<id>` | an API token's record, for listing and revoking |
 //! | `TEAM#<team>` | `AUDIT#<id>` | an audit-log entry |
@@ -20,6 +21,7 @@
 //! | `TITLE#<team>#<gram>` | `<doc>` | a title search posting |
 //! | `APPROVER#<email>` | `DOC#<doc>` | a document waiting for an approver's answer |
 //! | `EMAIL#<email>` | `EMAIL` | an address's account (uniqueness) |
+//! | `INVITATION#<hash>` | `INVITATION` | an invitation's mailed token |
 //! | `TOKEN#<hash>` / `SESSION#<hash>` / `DEVICE#<hash>` | same word | one-time tokens, sessions, known devices |
 //! | `RLINK#<hash>` / `RSESSION#<hash>` | same word | recipient links and their sessions |
 //! | `PENDING` | `START#…` `ANSWER#…` `CANCEL#…` | the outbox of workflow calls |
@@ -54,6 +56,19 @@ pub fn team(team: &TeamId) -> Key {
 /// An account of a team.
 pub fn user(team: &TeamId, user: &UserId) -> Key {
     Key::new(team_pk(team), format!("{USER}{user}"))
+}
+
+/// Sort-key prefix of a team's invitations.
+pub const INVITE: &str = "INVITE#";
+
+/// An invitation to join `team`.
+pub fn invite(team: &TeamId, id: &str) -> Key {
+    Key::new(team_pk(team), format!("{INVITE}{id}"))
+}
+
+/// The invitation an invitation token (by its hash) opens.
+pub fn invitation_token(hash: &str) -> Key {
+    Key::new(format!("INVITATION#{hash}"), "INVITATION")
 }
 
 /// An account's second factor (TOTP secret, last step used, recovery-code hashes).

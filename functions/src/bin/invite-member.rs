@@ -1,0 +1,3 @@
+//! `POST /api/v1/team/invitations`.
+
+keiyaku_lambda::route_function!(invite_member, [ITEMS, MAIL]);

@@ -1,0 +1,233 @@
+//! Team routes: members and their roles, invitations by mail and their acceptance.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use keiyaku_core::app::teams;
+use keiyaku_core::domain::user::{TeamAdmin, User};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::StatusMessage;
+use crate::AppState;
+use crate::error::ApiResult;
+use crate::extract::{Authed, ClientAddr, JsonBody};
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// A member of the team.
+#[derive(Serialize, ToSchema)]
+pub struct MemberView {
+    /// User id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// E-mail address.
+    pub email: String,
+    /// `admin`, `member` or `auditor`.
+    pub role: String,
+    /// Whether their logins ask for a second factor.
+    pub two_factor: bool,
+    /// When they joined (RFC 3339).
+    #[schema(format = DateTime)]
+    pub joined_at: String,
+}
+
+impl MemberView {
+    fn new(user: &User) -> Self {
+        MemberView {
+            id: user.id.to_string(),
+            name: user.name.clone(),
+            email: user.email.to_string(),
+            role: user.role.as_str().to_owned(),
+            two_factor: user.two_factor,
+            joined_at: rfc3339(user.created_at),
+        }
+    }
+}
+
+/// A team role.
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Manages members and settings.
+    Admin,
+    /// Sends documents.
+    Member,
+    /// Reads the audit log and every document of the team; changes nothing.
+    Auditor,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Member => "member",
+            Role::Auditor => "auditor",
+        }
+    }
+}
+
+/// An invitation to send.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InviteRequest {
+    /// The address to invite (it must not have an account yet).
+    #[schema(format = Email, max_length = 254)]
+    pub email: String,
+    /// The role the new member gets.
+    pub role: Role,
+}
+
+/// An invitation waiting to be accepted.
+#[derive(Serialize, ToSchema)]
+pub struct InvitationView {
+    /// Its id.
+    pub id: String,
+    /// The invited address.
+    pub email: String,
+    /// The role the new member gets.
+    pub role: String,
+    /// When it was sent (RFC 3339).
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// When it stops working (RFC 3339).
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+}
+
+impl InvitationView {
+    fn new(i: &teams::Invitation) -> Self {
+        InvitationView {
+            id: i.id.clone(),
+            email: i.email.to_string(),
+            role: i.role.as_str().to_owned(),
+            created_at: rfc3339(i.created_at),
+            expires_at: rfc3339(i.expires_at),
+        }
+    }
+}
+
+/// Accepting an invitation.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptRequest {
+    /// The token from the mailed link (after `#`).
+    pub token: String,
+    /// Name as it should appear on contracts.
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+    /// Password (the same rules as at sign-up).
+    #[schema(min_length = 10, max_length = 256)]
+    pub password: String,
+}
+
+/// A role change.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleRequest {
+    /// The new role.
+    pub role: Role,
+}
+
+/// The members of the caller's team, in the order they joined.
+#[utoipa::path(get, path = "/api/v1/team/members", tag = "teams",
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The members", body = [MemberView])))]
+pub async fn list_members(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+) -> ApiResult<Json<Vec<MemberView>>> {
+    let members = teams::members(&s, &caller).await?;
+    Ok(Json(members.iter().map(MemberView::new).collect()))
+}
+
+/// Invite an address to the team (admins): a mail with a link valid seven days.
+#[utoipa::path(post, path = "/api/v1/team/invitations", tag = "teams", request_body = InviteRequest,
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 201, description = "Invited", body = InvitationView)))]
+pub async fn invite_member(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    JsonBody(req): JsonBody<InviteRequest>,
+) -> ApiResult<(StatusCode, Json<InvitationView>)> {
+    let admin = TeamAdmin::of(&caller)?;
+    let invitation = teams::invite(&s, &admin, &req.email, req.role.as_str()).await?;
+    Ok((StatusCode::CREATED, Json(InvitationView::new(&invitation))))
+}
+
+/// The team's invitations still waiting (admins).
+#[utoipa::path(get, path = "/api/v1/team/invitations", tag = "teams",
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The invitations", body = [InvitationView])))]
+pub async fn list_invitations(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+) -> ApiResult<Json<Vec<InvitationView>>> {
+    let admin = TeamAdmin::of(&caller)?;
+    let invitations = teams::invitations(&s, &admin).await?;
+    Ok(Json(invitations.iter().map(InvitationView::new).collect()))
+}
+
+/// Withdraw an invitation (admins): its link stops working.
+#[utoipa::path(delete, path = "/api/v1/team/invitations/{invitation_id}", tag = "teams",
+    params(("invitation_id" = String, Path, description = "The invitation's id", max_length = 64)),
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 204, description = "Withdrawn")))]
+pub async fn withdraw_invitation(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    Path(invitation_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let admin = TeamAdmin::of(&caller)?;
+    teams::withdraw_invitation(&s, &admin, &invitation_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Accept an invitation from its mailed link: an account with the invited address in the
+/// inviting team. Log in afterwards.
+#[utoipa::path(post, path = "/api/v1/auth/invitation", tag = "teams", request_body = AcceptRequest,
+    responses((status = 201, description = "The account is made", body = StatusMessage)))]
+pub async fn accept_invitation(
+    State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    JsonBody(req): JsonBody<AcceptRequest>,
+) -> ApiResult<(StatusCode, Json<StatusMessage>)> {
+    teams::accept(&s, &req.token, &req.name, &req.password, ip).await?;
+    Ok((StatusCode::CREATED, StatusMessage::new("joined")))
+}
+
+/// Change a member's role (admins). The team keeps at least one admin.
+#[utoipa::path(patch, path = "/api/v1/team/members/{user_id}", tag = "teams", request_body = RoleRequest,
+    params(("user_id" = String, Path, description = "The member's user id", max_length = 64)),
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The member", body = MemberView)))]
+pub async fn change_member_role(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    Path(user_id): Path<String>,
+    JsonBody(req): JsonBody<RoleRequest>,
+) -> ApiResult<Json<MemberView>> {
+    let admin = TeamAdmin::of(&caller)?;
+    let user = teams::change_role(&s, &admin, &user_id, req.role.as_str()).await?;
+    Ok(Json(MemberView::new(&user)))
+}
+
+/// Remove a member (admins): their sessions and API tokens end at once. The team keeps at
+/// least one admin.
+#[utoipa::path(delete, path = "/api/v1/team/members/{user_id}", tag = "teams",
+    params(("user_id" = String, Path, description = "The member's user id", max_length = 64)),
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 204, description = "Removed")))]
+pub async fn remove_member(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    Path(user_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let admin = TeamAdmin::of(&caller)?;
+    teams::remove(&s, &admin, &user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,486 @@
+//! Teams: their members and roles, invitations by mail (expiring, single use, bound to the
+//! invited address), role changes and removals by an admin. A team always keeps one admin:
+//! every change of membership writes the team's item with a condition on its version, so
+//! two changes at once cannot both pass the check. A removed member's record stays (their
+//! documents and history name them) but its sessions and tokens end at once and its
+//! address is free again. Admins and the member concerned are mailed about each change.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use crate::app::mail;
+use crate::domain::team::Team;
+use crate::domain::user::{Caller, TeamAdmin, TeamRole, User};
+use crate::error::{Error, Result};
+use crate::ids::{Secret, TeamId, UserId, hash_token};
+use crate::ports::{Condition, Item, Query, StoreError, Write};
+use crate::ratelimit::{self, address_subject};
+use crate::services::needs::{Items, Mail, Settings, Time};
+use crate::store::audit::audit_write;
+use crate::store::users::EmailOwner;
+use crate::store::{from_item, keys, to_json};
+use crate::text::{self, Email};
+use crate::{password, store};
+
+/// Days an invitation waits to be accepted.
+const INVITATION_DAYS: i64 = 7;
+
+/// An invitation as stored under its team.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Invitation {
+    /// Its id.
+    pub id: String,
+    /// The invited address: the account made from it has this one.
+    pub email: Email,
+    /// The role the new member gets.
+    pub role: TeamRole,
+    /// The admin who invited.
+    pub invited_by: UserId,
+    /// When it was sent.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it stops working.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// The hash of its mailed token.
+    token_hash: String,
+}
+
+/// What an invitation's token points to.
+#[derive(Serialize, Deserialize)]
+struct InvitationToken {
+    team_id: TeamId,
+    invitation_id: String,
+}
+
+async fn team(s: &impl Items, id: &TeamId) -> Result<(Team, Item)> {
+    let item = s
+        .items()
+        .get(&keys::team(id))
+        .await?
+        .ok_or_else(|| Error::internal("a member's team is gone"))?;
+    Ok((from_item(&item)?, item))
+}
+
+/// The team's members (removed ones left out), in the order they joined.
+pub async fn members(s: &impl Items, caller: &Caller) -> Result<Vec<User>> {
+    members_of(s, caller.team()).await
+}
+
+/// The team's invitations still waiting.
+pub async fn invitations(
+    s: &(impl Items + Time),
+    admin: &TeamAdmin<'_>,
+) -> Result<Vec<Invitation>> {
+    let page = s
+        .items()
+        .query(&Query {
+            pk: keys::team_pk(admin.caller().team()),
+            sk_prefix: keys::INVITE.to_owned(),
+            after: None,
+            descending: true,
+            limit: 1000,
+        })
+        .await?;
+    page.items
+        .iter()
+        .map(from_item::<Invitation>)
+        .filter(|i| i.as_ref().map_or(true, |i| i.expires_at > s.now()))
+        .collect()
+}
+
+fn role_of(raw: &str) -> Result<TeamRole> {
+    TeamRole::parse(raw).ok_or_else(|| {
+        Error::invalid(
+            "invalid_role",
+            "role",
+            "role must be \"admin\", \"member\" or \"auditor\"",
+        )
+    })
+}
+
+/// Invites `email` to the admin's team with `role`: a mail with a link valid seven days.
+/// An address that already has an account is refused (an account belongs to one team).
+pub async fn invite(
+    s: &(impl Items + Mail + Time + Settings),
+    admin: &TeamAdmin<'_>,
+    email: &str,
+    role: &str,
+) -> Result<Invitation> {
+    let caller = admin.caller();
+    let email = Email::parse(email, "email")?;
+    let role = role_of(role)?;
+    if s.items().get(&keys::email(&email)).await?.is_some() {
+        return Err(Error::conflict(
+            "address_has_account",
+            "this address already has a keiyaku account (an account belongs to one team)",
+        ));
+    }
+    let now = s.now();
+    let token = Secret::generate();
+    let invitation = Invitation {
+        id: crate::ids::new_id(now),
+        email: email.clone(),
+        role,
+        invited_by: caller.user_id().clone(),
+        created_at: now,
+        expires_at: now + Duration::days(INVITATION_DAYS),
+        token_hash: token.hash.clone(),
+    };
+    let mut record = Item::new(
+        keys::invite(caller.team(), &invitation.id),
+        to_json(&invitation)?,
+    );
+    record.expires_at = Some(invitation.expires_at.unix_timestamp());
+    let mut pointer = Item::new(
+        keys::invitation_token(&token.hash),
+        to_json(&InvitationToken {
+            team_id: caller.team().clone(),
+            invitation_id: invitation.id.clone(),
+        })?,
+    );
+    pointer.expires_at = record.expires_at;
+    let (team, _) = team(s, caller.team()).await?;
+    s.items()
+        .transact(vec![
+            Write::Put {
+                item: record,
+                condition: Condition::NotExists,
+            },
+            Write::Put {
+                item: pointer,
+                condition: Condition::NotExists,
+            },
+            audit_write(
+                now,
+                caller.team(),
+                caller.user_id(),
+                "team.member_invited",
+                caller.ip,
+            )?,
+        ])
+        .await?;
+    s.mailer()
+        .send(&mail::invitation(
+            s,
+            email.as_str(),
+            &caller.user.name,
+            &team.name,
+            &token.token,
+        )?)
+        .await?;
+    Ok(invitation)
+}
+
+/// Withdraws an invitation: its link stops working.
+pub async fn withdraw_invitation(
+    s: &(impl Items + Time),
+    admin: &TeamAdmin<'_>,
+    id: &str,
+) -> Result<()> {
+    let caller = admin.caller();
+    if !crate::ids::is_id(id) {
+        return Err(Error::NotFound);
+    }
+    let key = keys::invite(caller.team(), id);
+    let item = s.items().get(&key).await?.ok_or(Error::NotFound)?;
+    let invitation: Invitation = from_item(&item)?;
+    s.items()
+        .transact(vec![
+            Write::Delete {
+                key,
+                condition: Condition::Version(item.version),
+            },
+            Write::Delete {
+                key: keys::invitation_token(&invitation.token_hash),
+                condition: Condition::None,
+            },
+            audit_write(
+                s.now(),
+                caller.team(),
+                caller.user_id(),
+                "team.invitation_withdrawn",
+                caller.ip,
+            )?,
+        ])
+        .await?;
+    Ok(())
+}
+
+fn invalid_invitation() -> Error {
+    Error::invalid(
+        "invalid_token",
+        "token",
+        "the invitation is invalid, already used, withdrawn or expired",
+    )
+}
+
+/// Accepts an invitation from its mailed token: an account with the invited address (the
+/// link proves it), the name and password given, in the inviting team with its role.
+pub async fn accept(
+    s: &(impl Items + Mail + Time + Settings),
+    token: &str,
+    name: &str,
+    password_text: &str,
+    ip: IpAddr,
+) -> Result<User> {
+    ratelimit::hit(
+        s.items(),
+        s.now(),
+        ratelimit::TOKEN_PER_ADDRESS,
+        &address_subject(ip),
+    )
+    .await?;
+    if token.is_empty() || token.len() > 100 {
+        return Err(invalid_invitation());
+    }
+    let pointer_key = keys::invitation_token(&hash_token(token));
+    let pointer: InvitationToken = from_item(
+        &s.items()
+            .get(&pointer_key)
+            .await?
+            .ok_or_else(invalid_invitation)?,
+    )?;
+    let record_key = keys::invite(&pointer.team_id, &pointer.invitation_id);
+    let record = s
+        .items()
+        .get(&record_key)
+        .await?
+        .ok_or_else(invalid_invitation)?;
+    let invitation: Invitation = from_item(&record)?;
+    let name = text::line(name, "name", 100)?;
+    password::check(password_text, Some(invitation.email.as_str()), Some(&name))
+        .map_err(|w| w.into_error("password"))?;
+    let now = s.now();
+    let user = User {
+        id: UserId::new(now),
+        team_id: pointer.team_id.clone(),
+        email: invitation.email.clone(),
+        name,
+        password_hash: password::hash(password_text).await?,
+        email_verified: true,
+        language: "ja".into(),
+        role: invitation.role,
+        session_epoch: 1,
+        operator: false,
+        removed_at: None,
+        two_factor: false,
+        created_at: now,
+    };
+    let writes = vec![
+        Write::Delete {
+            key: pointer_key,
+            condition: Condition::Exists,
+        },
+        Write::Delete {
+            key: record_key,
+            condition: Condition::Version(record.version),
+        },
+        Write::Put {
+            item: Item::new(
+                keys::email(&user.email),
+                to_json(&EmailOwner {
+                    team_id: user.team_id.clone(),
+                    user_id: user.id.clone(),
+                })?,
+            ),
+            condition: Condition::NotExists,
+        },
+        Write::Put {
+            item: Item::new(keys::user(&user.team_id, &user.id), to_json(&user)?),
+            condition: Condition::NotExists,
+        },
+        audit_write(now, &user.team_id, &user.id, "team.member_joined", ip)?,
+    ];
+    s.items().transact(writes).await.map_err(|e| match e {
+        // Used a moment ago, or the address got an account meanwhile.
+        StoreError::ConditionFailed => invalid_invitation(),
+        other => other.into(),
+    })?;
+    tell_admins(s, &user, "joined").await?;
+    Ok(user)
+}
+
+/// The member `id` of the admin's team (not removed), with its item.
+async fn member(s: &impl Items, admin: &TeamAdmin<'_>, id: &str) -> Result<(User, Item)> {
+    let id = UserId::parse(id).ok_or(Error::NotFound)?;
+    store::users::load_user(s, admin.caller().team(), &id)
+        .await?
+        .filter(|(u, _)| u.removed_at.is_none())
+        .ok_or(Error::NotFound)
+}
+
+/// Whether the team keeps an admin once `changed` is no longer one.
+async fn another_admin_remains(
+    s: &impl Items,
+    admin: &TeamAdmin<'_>,
+    changed: &User,
+) -> Result<bool> {
+    Ok(members(s, admin.caller())
+        .await?
+        .iter()
+        .any(|u| u.role == TeamRole::Admin && u.id != changed.id))
+}
+
+fn last_admin() -> Error {
+    Error::conflict(
+        "last_admin",
+        "a team keeps at least one admin: make another member an admin first",
+    )
+}
+
+/// The writes that serialise a membership change on the team's item.
+fn team_guard(team: &Team, item: &Item) -> Result<Write> {
+    let mut bumped = item.clone();
+    bumped.body = to_json(team)?;
+    bumped.version += 1;
+    Ok(Write::Put {
+        item: bumped,
+        condition: Condition::Version(item.version),
+    })
+}
+
+fn membership_changed(e: StoreError) -> Error {
+    match e {
+        StoreError::ConditionFailed => {
+            Error::conflict("concurrent_change", "the team changed meanwhile; try again")
+        }
+        other => other.into(),
+    }
+}
+
+/// Gives member `id` the role `role`. The last admin stays one.
+pub async fn change_role(
+    s: &(impl Items + Mail + Time + Settings),
+    admin: &TeamAdmin<'_>,
+    id: &str,
+    role: &str,
+) -> Result<User> {
+    let caller = admin.caller();
+    let role = role_of(role)?;
+    let (team, team_item) = team(s, caller.team()).await?;
+    let (mut user, before) = member(s, admin, id).await?;
+    if user.role == role {
+        return Ok(user);
+    }
+    if user.role == TeamRole::Admin && !another_admin_remains(s, admin, &user).await? {
+        return Err(last_admin());
+    }
+    user.role = role;
+    let mut item = before.clone();
+    item.body = to_json(&user)?;
+    item.version += 1;
+    s.items()
+        .transact(vec![
+            team_guard(&team, &team_item)?,
+            Write::Put {
+                item,
+                condition: Condition::Version(before.version),
+            },
+            audit_write(
+                s.now(),
+                caller.team(),
+                caller.user_id(),
+                "team.role_changed",
+                caller.ip,
+            )?,
+        ])
+        .await
+        .map_err(membership_changed)?;
+    tell_admins(s, &user, "role_changed").await?;
+    Ok(user)
+}
+
+/// Removes member `id` from the team: its sessions and API tokens end at once and its
+/// address is free again. The last admin cannot be removed.
+pub async fn remove(
+    s: &(impl Items + Mail + Time + Settings),
+    admin: &TeamAdmin<'_>,
+    id: &str,
+) -> Result<()> {
+    let caller = admin.caller();
+    let (team, team_item) = team(s, caller.team()).await?;
+    let (mut user, before) = member(s, admin, id).await?;
+    if user.role == TeamRole::Admin && !another_admin_remains(s, admin, &user).await? {
+        return Err(last_admin());
+    }
+    user.removed_at = Some(s.now());
+    // A new epoch ends every session and API token the member holds.
+    user.session_epoch += 1;
+    let mut item = before.clone();
+    item.body = to_json(&user)?;
+    item.version += 1;
+    s.items()
+        .transact(vec![
+            team_guard(&team, &team_item)?,
+            Write::Put {
+                item,
+                condition: Condition::Version(before.version),
+            },
+            Write::Delete {
+                key: keys::email(&user.email),
+                condition: Condition::Exists,
+            },
+            audit_write(
+                s.now(),
+                caller.team(),
+                caller.user_id(),
+                "team.member_removed",
+                caller.ip,
+            )?,
+        ])
+        .await
+        .map_err(membership_changed)?;
+    tell_admins(s, &user, "removed").await?;
+    Ok(())
+}
+
+/// Mails the team's admins and the member concerned what changed (checklist No.47).
+async fn tell_admins(
+    s: &(impl Items + Mail + Time + Settings),
+    member: &User,
+    change: &str,
+) -> Result<()> {
+    let members = members_of(s, &member.team_id).await?;
+    let mut to: Vec<&User> = members
+        .iter()
+        .filter(|u| u.role == TeamRole::Admin && u.id != member.id)
+        .collect();
+    to.push(member);
+    for user in to {
+        s.mailer()
+            .send(&mail::membership_changed(s, user, member, change)?)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The members of team `team` (removed ones left out), in the order they joined.
+async fn members_of(s: &impl Items, team: &TeamId) -> Result<Vec<User>> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let page = s
+            .items()
+            .query(&Query {
+                pk: keys::team_pk(team),
+                sk_prefix: keys::USER.to_owned(),
+                after,
+                descending: false,
+                limit: 1000,
+            })
+            .await?;
+        for item in &page.items {
+            let user: User = from_item(item)?;
+            if user.removed_at.is_none() {
+                out.push(user);
+            }
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(out),
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! Teams over HTTP: invitations by mail (bound to the address, single use, withdrawn,
+//! expiring), roles, the last admin kept, a removed member's sessions and tokens ended at
+//! once, the auditor changing nothing, admins and the member mailed about each change.
+
+use keiyaku_tests::{Client, PASSWORD, TestApp, error_code};
+use serde_json::{Value, json};
+
+/// Invites `email` with `role` as `admin`; the invitation's token from the mail.
+async fn invite(app: &TestApp, admin: &Client, email: &str, role: &str) -> String {
+    let r = admin
+        .post_json(
+            "/api/v1/team/invitations",
+            json!({ "email": email, "role": role }),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "invitation of {email}");
+    app.last_mail_to(&email.to_lowercase())
+        .link_token("/invitation#")
+}
+
+async fn accept(app: &TestApp, token: &str, name: &str) -> reqwest::Response {
+    app.anonymous()
+        .post_json(
+            "/api/v1/auth/invitation",
+            json!({ "token": token, "name": name, "password": PASSWORD }),
+        )
+        .await
+}
+
+async fn login(app: &TestApp, email: &str) -> Client {
+    let r = app
+        .anonymous()
+        .post_json(
+            "/api/v1/auth/login",
+            json!({ "email": email, "password": PASSWORD, "mode": "token" }),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "login of {email}");
+    let body: Value = r.json().await.unwrap();
+    Client::with_token(&app.url, body["token"].as_str().unwrap())
+}
+
+/// The members' addresses and roles, as `GET /team/members` lists them.
+async fn roster(client: &Client) -> Vec<(String, String)> {
+    client
+        .get_json("/api/v1/team/members")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["email"].as_str().unwrap().to_owned(),
+                m["role"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_invitation_makes_a_member_of_the_team_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin@example.jp", "管理 太郎").await;
+    let token = invite(&app, &admin, "Jiro@Example.jp", "member").await;
+    let mail = app.last_mail_to("jiro@example.jp");
+    assert!(mail.text.contains("管理 太郎"), "{}", mail.text);
+    let waiting = admin.get_json("/api/v1/team/invitations").await;
+    assert_eq!(waiting[0]["email"], "jiro@example.jp");
+
+    // A wrong token, a weak password: nothing made.
+    assert_eq!(
+        error_code(accept(&app, "not-a-token", "次郎").await).await,
+        "invalid_token"
+    );
+    let r = app
+        .anonymous()
+        .post_json(
+            "/api/v1/auth/invitation",
+            json!({ "token": token, "name": "次郎", "password": "jiro12345" }),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+
+    let r = accept(&app, &token, "鈴木 次郎").await;
+    assert_eq!(r.status(), 201);
+    // Single use.
+    assert_eq!(
+        error_code(accept(&app, &token, "鈴木 次郎").await).await,
+        "invalid_token"
+    );
+    // The address was proved by the link: the new member logs in at once, in the team.
+    let jiro = login(&app, "jiro@example.jp").await;
+    let me = jiro.get_json("/api/v1/me").await;
+    let admin_me = admin.get_json("/api/v1/me").await;
+    assert_eq!(me["team_id"], admin_me["team_id"]);
+    assert_eq!(me["role"], "member");
+    assert_eq!(
+        roster(&admin).await,
+        vec![
+            ("admin@example.jp".to_owned(), "admin".to_owned()),
+            ("jiro@example.jp".to_owned(), "member".to_owned()),
+        ]
+    );
+    assert!(
+        admin
+            .get_json("/api/v1/team/invitations")
+            .await
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    // The admin is told.
+    let told = app.last_mail_to("admin@example.jp");
+    assert!(told.text.contains("jiro@example.jp"), "{}", told.text);
+
+    // Members cannot invite; an address with an account cannot be invited.
+    let r = jiro
+        .post_json(
+            "/api/v1/team/invitations",
+            json!({ "email": "x@example.jp", "role": "member" }),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(error_code(r).await, "admin_only");
+    let r = admin
+        .post_json(
+            "/api/v1/team/invitations",
+            json!({ "email": "jiro@example.jp", "role": "member" }),
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(error_code(r).await, "address_has_account");
+}
+
+#[tokio::test]
+async fn invitations_can_be_withdrawn_and_expire() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin@example.jp", "管理 太郎").await;
+    let withdrawn = invite(&app, &admin, "a@example.jp", "member").await;
+    let id = admin.get_json("/api/v1/team/invitations").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = admin
+        .delete(&format!("/api/v1/team/invitations/{id}"))
+        .await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        error_code(accept(&app, &withdrawn, "甲").await).await,
+        "invalid_token"
+    );
+    let late = invite(&app, &admin, "b@example.jp", "member").await;
+    app.clock.advance(time::Duration::days(8));
+    assert_eq!(
+        error_code(accept(&app, &late, "乙").await).await,
+        "invalid_token"
+    );
+}
+
+#[tokio::test]
+async fn roles_change_the_last_admin_stays_and_removal_ends_sessions_at_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin@example.jp", "管理 太郎").await;
+    let me = admin.get_json("/api/v1/me").await;
+    let admin_id = me["id"].as_str().unwrap().to_owned();
+    // The only admin can neither step down nor be removed.
+    let r = admin
+        .patch_json(
+            &format!("/api/v1/team/members/{admin_id}"),
+            json!({ "role": "member" }),
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(error_code(r).await, "last_admin");
+    let r = admin
+        .delete(&format!("/api/v1/team/members/{admin_id}"))
+        .await;
+    assert_eq!(error_code(r).await, "last_admin");
+
+    let token = invite(&app, &admin, "hanako@example.jp", "member").await;
+    assert_eq!(accept(&app, &token, "山田 花子").await.status(), 201);
+    let hanako = login(&app, "hanako@example.jp").await;
+    let hanako_id = hanako.get_json("/api/v1/me").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = admin
+        .patch_json(
+            &format!("/api/v1/team/members/{hanako_id}"),
+            json!({ "role": "admin" }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let mail = app.last_mail_to("hanako@example.jp");
+    assert!(
+        mail.subject.contains("チームのメンバー"),
+        "{}",
+        mail.subject
+    );
+    // Now the first admin may step down, and the second may remove them.
+    let r = admin
+        .patch_json(
+            &format!("/api/v1/team/members/{admin_id}"),
+            json!({ "role": "member" }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = hanako
+        .delete(&format!("/api/v1/team/members/{admin_id}"))
+        .await;
+    assert_eq!(r.status(), 204);
+    // The removed member's token ends at once; their address no longer logs in.
+    assert_eq!(admin.get("/api/v1/me").await.status(), 401);
+    let r = app
+        .anonymous()
+        .post_json(
+            "/api/v1/auth/login",
+            json!({ "email": "admin@example.jp", "password": PASSWORD, "mode": "token" }),
+        )
+        .await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        roster(&hanako).await,
+        vec![("hanako@example.jp".to_owned(), "admin".to_owned())]
+    );
+    // Another team's member is not found.
+    let other = app.user("other@example.jp", "他社 一郎").await;
+    let r = other
+        .delete(&format!("/api/v1/team/members/{hanako_id}"))
+        .await;
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn an_auditor_reads_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin@example.jp", "管理 太郎").await;
+    let token = invite(&app, &admin, "audit@example.jp", "auditor").await;
+    assert_eq!(accept(&app, &token, "監査 三郎").await.status(), 201);
+    let auditor = login(&app, "audit@example.jp").await;
+    assert_eq!(auditor.get_json("/api/v1/me").await["role"], "auditor");
+    assert_eq!(roster(&auditor).await.len(), 2);
+    let r = auditor
+        .upload_direct("契約書.pdf", keiyaku_pdf::sample::pdf_with_pages(1))
+        .await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(error_code(r).await, "read_only_role");
+    let r = auditor
+        .post_json(
+            "/api/v1/documents/uploads",
+            json!({ "filename": "a.pdf", "size": 1000 }),
+        )
+        .await;
+    assert_eq!(error_code(r).await, "read_only_role");
+    // Their own account is theirs to manage.
+    let r = auditor
+        .patch_json("/api/v1/me", json!({ "language": "en" }))
+        .await;
+    assert_eq!(r.status(), 200);
+}
