@@ -55,6 +55,7 @@ test('every key the client names is in the catalogues', () => {
   for (const d of ['agreed', 'declined']) named.add(`r.you_${d}`);
   for (const g of ['draft', 'open', 'completed', 'closed', 'approvals']) named.add(`documents.tab_${g}`);
   for (const k of ['recipients', 'approvers']) named.add(`draft.add_${k}`);
+  for (const r of ['admin', 'member', 'auditor']) named.add(`role.${r}`);
   assert.ok(named.size > 50, `only ${named.size} keys found: the patterns no longer match the code`);
   const missing = [...named].filter((k) => !(k in ja));
   assert.deepEqual(missing, []);

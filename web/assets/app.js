@@ -12,6 +12,7 @@ import * as detail from './screens/detail.js';
 import * as recipient from './screens/recipient.js';
 import * as verify from './screens/verify.js';
 import * as ops from './screens/ops.js';
+import * as team from './screens/team.js';
 import * as misc from './screens/misc.js';
 
 // [pattern, screen, who may see it]: 'user' needs a login (others are sent to it first).
@@ -21,7 +22,9 @@ const ROUTES = [
   ['/signup', auth.signup, 'any'],
   ['/verify-email', auth.verifyEmail, 'any'],
   ['/reset', auth.reset, 'any'],
+  ['/invitation', auth.invitation, 'any'],
   ['/settings', auth.settings, 'user'],
+  ['/team', team.team, 'user'],
   ['/documents', documents.list, 'user'],
   ['/documents/new', draft.newDocument, 'user'],
   ['/documents/:id', detail.show, 'user'],
@@ -89,6 +92,7 @@ function drawNav() {
         h('a', { href: '/documents', 'data-link': true, i18n: 'nav.documents' }),
         h('a', { href: '/verify', 'data-link': true, i18n: 'nav.verify' }),
         user.operator && h('a', { href: '/ops', 'data-link': true, i18n: 'nav.ops' }),
+        h('a', { href: '/team', 'data-link': true, i18n: 'nav.team' }),
         h('a', { href: '/settings', 'data-link': true, i18n: 'nav.settings' }),
         h('button', { type: 'button', class: 'link', i18n: 'nav.logout', onclick: logout }),
       ]

@@ -168,6 +168,35 @@ function secondFactor(main, loginToken, finish) {
   f.querySelector('input').focus();
 }
 
+// An invitation from its mailed link (the token from the fragment): the name and password
+// of the new member's account; the address is the invited one.
+export function invitation(main) {
+  const token = takeFragment();
+  if (!token) {
+    main.append(h('h1', { i18n: 'invitation.title' }), h('p', { i18n: 'invitation.no_token' }));
+    return;
+  }
+  const f = form({
+    fields: [
+      field({ name: 'name', label: 'signup.name', autocomplete: 'name' }),
+      field({ name: 'password', label: 'signup.password', type: 'password', autocomplete: 'new-password', hint: 'password.hint' }),
+    ],
+    submit: 'invitation.submit',
+    onSubmit: async (v) => {
+      await api('POST', '/auth/invitation', { token, name: v.name, password: v.password });
+      replace(
+        main,
+        h('h1', { i18n: 'invitation.done_title', tabindex: '-1' }),
+        h('p', { i18n: 'invitation.done' }),
+        h('p', {}, h('a', { href: '/login', 'data-link': true, class: 'button primary', i18n: 'invitation.login' })),
+      );
+      main.querySelector('h1').focus();
+    },
+  });
+  passwordRules(f, 'password', () => ({ name: f.querySelector('[name="name"]').value }));
+  main.append(h('h1', { i18n: 'invitation.title' }), h('p', { i18n: 'invitation.intro' }), f);
+}
+
 export function reset(main) {
   const token = takeFragment();
   if (!token) {

@@ -1,0 +1,63 @@
+// The team in the browser: an admin invites a member, who joins from the mailed link and
+// sees the team; the admin changes the member's role and removes them behind a
+// confirmation, which ends their session at once.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { open, ready, judgeScreen, mailedLink, account, logIn, serverAndBrowser, PASSWORD, PHONE } from './harness.js';
+
+const env = serverAndBrowser();
+
+test('invite, join from the mail, change the role, remove', async () => {
+  const { server, browser } = env;
+  await account(server, 'boss@example.jp', '管理 太郎', PASSWORD);
+  const w = await open(browser, server);
+  const { page } = w;
+  await logIn(page, server, 'boss@example.jp', PASSWORD);
+  await page.getByRole('link', { name: 'チーム' }).click();
+  await ready(page);
+  await page.getByRole('heading', { name: 'チーム', exact: true }).waitFor();
+  await page.getByLabel('招待するメールアドレス').fill('ｊｉｒｏ＠ｅｘａｍｐｌｅ．ｊｐ');
+  await page.getByRole('button', { name: '招待メールを送る' }).click();
+  await page.getByText('招待メールを送りました。').waitFor();
+  await page.locator('ul.members li', { hasText: 'jiro@example.jp' }).waitFor();
+  // The form is ready for the next invitation, with the usual role.
+  assert.equal(await page.getByLabel('役割', { exact: true }).last().inputValue(), 'member');
+  await judgeScreen(page, 'team-admin');
+
+  // The invited member joins from the mailed link, on a phone.
+  const joiner = await open(browser, server, { viewport: PHONE });
+  await joiner.page.goto(await mailedLink(server.dataDir, 'jiro@example.jp', '/invitation#'));
+  await ready(joiner.page);
+  assert.equal(new URL(joiner.page.url()).hash, '');
+  await judgeScreen(joiner.page, 'invitation');
+  await joiner.page.getByLabel('氏名').fill('鈴木 次郎');
+  await joiner.page.getByLabel('パスワード', { exact: true }).fill(PASSWORD);
+  await joiner.page.getByRole('button', { name: '参加する' }).click();
+  await joiner.page.getByRole('heading', { name: 'チームに参加しました' }).waitFor();
+  await logIn(joiner.page, server, 'jiro@example.jp', PASSWORD);
+  await joiner.page.getByRole('link', { name: 'チーム' }).click();
+  await ready(joiner.page);
+  await joiner.page.getByText('boss@example.jp').waitFor();
+  await judgeScreen(joiner.page, 'team-member');
+
+  // The admin sees the new member, changes the role, then removes them.
+  await page.reload();
+  await ready(page);
+  const row = page.locator('ul.members li', { hasText: 'jiro@example.jp' });
+  await row.getByRole('combobox').selectOption('auditor');
+  await page.getByText('役割を変更しました。').waitFor();
+  await row.getByRole('button', { name: 'チームから外す' }).click();
+  await judgeScreen(page, 'team-remove-dialog');
+  await page.getByRole('dialog').getByRole('button', { name: 'チームから外す' }).click();
+  await page.getByText('メンバーをチームから外しました。').waitFor();
+  await row.waitFor({ state: 'detached' });
+  w.check();
+  await w.close();
+
+  // The removed member's session ended: their next request is sent to the login.
+  joiner.expect('GET', '/api/v1/team/members', 401);
+  await joiner.page.reload();
+  await joiner.page.getByRole('heading', { name: 'ログイン' }).waitFor();
+  joiner.check();
+  await joiner.close();
+});
