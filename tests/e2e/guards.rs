@@ -41,6 +41,8 @@ const GUARDS: &[(&str, Guard)] = &[
     ("confirm_two_factor", Guard::Session),
     ("disable_two_factor", Guard::Session),
     ("accept_invitation", Guard::Public),
+    ("get_team", Guard::Session),
+    ("update_team", Guard::Session),
     ("list_members", Guard::Session),
     ("change_member_role", Guard::Session),
     ("remove_member", Guard::Session),

@@ -258,3 +258,127 @@ async fn an_auditor_reads_and_changes_nothing() {
         .await;
     assert_eq!(r.status(), 200);
 }
+
+#[tokio::test]
+async fn a_team_that_requires_two_factor_login_leads_members_to_enrol_first() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin@example.jp", "管理 太郎").await;
+    let token = invite(&app, &admin, "hanako@example.jp", "member").await;
+    assert_eq!(accept(&app, &token, "山田 花子").await.status(), 201);
+    let r = admin
+        .patch_json("/api/v1/team", json!({ "require_two_factor": true }))
+        .await;
+    assert_eq!(r.status(), 200);
+    let team: Value = r.json().await.unwrap();
+    assert_eq!(team["require_two_factor"], true);
+    let told = app.last_mail_to("admin@example.jp");
+    assert!(told.subject.contains("チームの設定"), "{}", told.subject);
+
+    let r = app
+        .anonymous()
+        .post_json(
+            "/api/v1/auth/login",
+            json!({ "email": "hanako@example.jp", "password": PASSWORD, "mode": "token" }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["user"]["must_enrol_two_factor"], true);
+    let hanako = Client::with_token(&app.url, body["token"].as_str().unwrap());
+    // Nothing but the account, enrolment and logout until enrolled.
+    let r = hanako.get("/api/v1/documents").await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(error_code(r).await, "two_factor_enrolment_required");
+    assert_eq!(
+        hanako.get_json("/api/v1/me").await["must_enrol_two_factor"],
+        true
+    );
+    let started: Value = hanako
+        .post_json("/api/v1/me/two-factor", json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let secret = keiyaku_core::domain::two_factor::TotpSecret::from_base32(
+        started["secret"].as_str().unwrap(),
+    )
+    .unwrap();
+    let r = hanako
+        .post_json(
+            "/api/v1/me/two-factor/confirm",
+            json!({ "code": secret.code_at(keiyaku_core::clock::Clock::now(&*app.clock)) }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(hanako.get("/api/v1/documents").await.status(), 200);
+}
+
+#[tokio::test]
+async fn an_allow_list_admits_only_its_networks_and_warns_before_locking_out() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin@example.jp", "管理 太郎").await;
+    let r = admin
+        .patch_json(
+            "/api/v1/team",
+            json!({ "allowed_networks": ["203.0.113.0/24", "not a network"] }),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_network");
+    assert_eq!(body["error"]["field"], "allowed_networks[1]");
+
+    // This request comes from 127.0.0.1: a list without it is refused unless confirmed.
+    let r = admin
+        .patch_json(
+            "/api/v1/team",
+            json!({ "allowed_networks": ["203.0.113.0/24", "2001:db8::/32"] }),
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(error_code(r).await, "would_lock_you_out");
+    let r = admin
+        .patch_json(
+            "/api/v1/team",
+            json!({ "allowed_networks": ["203.0.113.0/24", "127.0.0.1"] }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let team: Value = r.json().await.unwrap();
+    assert_eq!(
+        team["allowed_networks"],
+        json!(["203.0.113.0/24", "127.0.0.1/32"])
+    );
+    assert_eq!(team["client_address"], "127.0.0.1");
+    assert_eq!(admin.get("/api/v1/documents").await.status(), 200);
+
+    let r = admin
+        .patch_json(
+            "/api/v1/team",
+            json!({ "allowed_networks": ["203.0.113.0/24"], "confirm_lockout": true }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    // Shut out from here: the session, and a new login.
+    let r = admin.get("/api/v1/documents").await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(error_code(r).await, "address_not_allowed");
+    let r = app
+        .anonymous()
+        .post_json(
+            "/api/v1/auth/login",
+            json!({ "email": "admin@example.jp", "password": PASSWORD, "mode": "token" }),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(error_code(r).await, "address_not_allowed");
+    // A wrong password from here still says only that.
+    let r = app
+        .anonymous()
+        .post_json(
+            "/api/v1/auth/login",
+            json!({ "email": "admin@example.jp", "password": "wrong password 1", "mode": "token" }),
+        )
+        .await;
+    assert_eq!(r.status(), 401);
+}

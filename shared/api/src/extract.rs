@@ -204,8 +204,28 @@ impl FromRequestParts<AppState> for Authed {
                 }));
             }
         }
+        if caller.must_enrol_two_factor() && !reachable_before_enrolment(parts) {
+            return Err(ApiError(Error::Forbidden {
+                code: "two_factor_enrolment_required",
+                message: "your team requires two-factor login: turn it on first (POST /api/v1/me/two-factor)"
+                    .into(),
+            }));
+        }
         Ok(Authed(caller))
     }
+}
+
+/// Whether the request's route is one a member may reach before enrolling in two-factor
+/// login when their team requires it.
+fn reachable_before_enrolment(parts: &Parts) -> bool {
+    let Some(path) = parts.extensions.get::<axum::extract::MatchedPath>() else {
+        return false;
+    };
+    keiyaku_core::routes::ROUTES.iter().any(|r| {
+        r.path == path.as_str()
+            && r.method == parts.method.as_str()
+            && keiyaku_core::routes::BEFORE_ENROLMENT.contains(&r.name)
+    })
 }
 
 /// An authenticated caller who may change things: every role but the read-only auditor

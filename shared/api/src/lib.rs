@@ -80,6 +80,12 @@ macro_rules! route_handler {
     (accept_invitation) => {
         $crate::__routing::post($crate::handlers::teams::accept_invitation)
     };
+    (get_team) => {
+        $crate::__routing::get($crate::handlers::teams::get_team)
+    };
+    (update_team) => {
+        $crate::__routing::patch($crate::handlers::teams::update_team)
+    };
     (list_members) => {
         $crate::__routing::get($crate::handlers::teams::list_members)
     };
@@ -226,6 +232,8 @@ pub fn method_router(route: &Route) -> Option<MethodRouter<AppState>> {
         "confirm_two_factor" => route_handler!(confirm_two_factor),
         "disable_two_factor" => route_handler!(disable_two_factor),
         "accept_invitation" => route_handler!(accept_invitation),
+        "get_team" => route_handler!(get_team),
+        "update_team" => route_handler!(update_team),
         "list_members" => route_handler!(list_members),
         "change_member_role" => route_handler!(change_member_role),
         "remove_member" => route_handler!(remove_member),

@@ -41,6 +41,16 @@ const fn local(name: &'static str, method: &'static str, path: &'static str) -> 
     }
 }
 
+/// What a member whose team requires two-factor login may reach before enrolling: their
+/// own account, enrolment, logout.
+pub const BEFORE_ENROLMENT: &[&str] = &[
+    "get_me",
+    "update_me",
+    "logout",
+    "start_two_factor",
+    "confirm_two_factor",
+];
+
 /// Every route of the API.
 pub const ROUTES: &[Route] = &[
     route("signup", "POST", "/api/v1/auth/signup"),
@@ -73,6 +83,8 @@ pub const ROUTES: &[Route] = &[
         "/api/v1/me/two-factor/disable",
     ),
     route("accept_invitation", "POST", "/api/v1/auth/invitation"),
+    route("get_team", "GET", "/api/v1/team"),
+    route("update_team", "PATCH", "/api/v1/team"),
     route("list_members", "GET", "/api/v1/team/members"),
     route(
         "change_member_role",

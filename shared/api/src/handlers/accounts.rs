@@ -84,6 +84,9 @@ pub struct Me {
     pub operator: bool,
     /// Whether logins ask for a second factor.
     pub two_factor: bool,
+    /// The team requires two-factor login and this user has not enrolled yet: until they
+    /// have, only `/me`, enrolment and logout answer (403 `two_factor_enrolment_required`).
+    pub must_enrol_two_factor: bool,
     /// When the account was made.
     #[schema(format = DateTime)]
     pub created_at: String,
@@ -98,7 +101,7 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
 }
 
 impl Me {
-    fn new(user: &User, csrf: Option<String>) -> Self {
+    fn new(user: &User, csrf: Option<String>, must_enrol_two_factor: bool) -> Self {
         Me {
             id: user.id.to_string(),
             team_id: user.team_id.to_string(),
@@ -109,6 +112,7 @@ impl Me {
             email_verified: user.email_verified,
             operator: user.operator,
             two_factor: user.two_factor,
+            must_enrol_two_factor,
             created_at: rfc3339(user.created_at),
             csrf_token: csrf,
         }
@@ -313,14 +317,14 @@ fn logged_in(s: &AppState, done: accounts::LoggedIn) -> ApiResult<Response> {
     let device_cookie = crate::extract::cookie_name(s, DEVICE_COOKIE, true);
     let mut response = if done.kind == SessionKind::Api {
         Json(LoginResponse {
-            user: Me::new(&done.user, None),
+            user: Me::new(&done.user, None, done.must_enrol_two_factor),
             token: Some(done.token),
         })
         .into_response()
     } else {
         let cookie = session_cookie(s, &done.token, s.config.session_absolute.whole_seconds())?;
         let mut response = Json(LoginResponse {
-            user: Me::new(&done.user, Some(done.csrf)),
+            user: Me::new(&done.user, Some(done.csrf), done.must_enrol_two_factor),
             token: None,
         })
         .into_response();
@@ -517,7 +521,7 @@ pub async fn revoke_token(
     responses((status = 200, description = "The user", body = Me)))]
 pub async fn get_me(Authed(caller): Authed) -> Json<Me> {
     let csrf = (caller.kind == SessionKind::Browser).then(|| caller.csrf.clone());
-    Json(Me::new(&caller.user, csrf))
+    Json(Me::new(&caller.user, csrf, caller.must_enrol_two_factor()))
 }
 
 /// Change name or language.
@@ -537,5 +541,5 @@ pub async fn update_me(
     )
     .await?;
     let csrf = (caller.kind == SessionKind::Browser).then(|| caller.csrf.clone());
-    Ok(Json(Me::new(&user, csrf)))
+    Ok(Json(Me::new(&user, csrf, caller.must_enrol_two_factor())))
 }

@@ -231,3 +231,93 @@ pub async fn remove_member(
     teams::remove(&s, &admin, &user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// The caller's team and its security settings.
+#[derive(Serialize, ToSchema)]
+pub struct TeamView {
+    /// Team id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Whether members must log in with a second factor.
+    pub require_two_factor: bool,
+    /// The networks members may work from (CIDR); empty: anywhere.
+    pub allowed_networks: Vec<String>,
+    /// The address this request came from, as the allow-list sees it.
+    pub client_address: String,
+}
+
+impl TeamView {
+    fn new(
+        team: &keiyaku_core::domain::team::Team,
+        caller: &keiyaku_core::domain::user::Caller,
+    ) -> Self {
+        TeamView {
+            id: team.id.to_string(),
+            name: team.name.clone(),
+            require_two_factor: team.settings.require_two_factor,
+            allowed_networks: team
+                .settings
+                .allowed_networks
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            client_address: caller.ip.to_canonical().to_string(),
+        }
+    }
+}
+
+/// A change of the team's settings; what is left out stays as it is.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTeamRequest {
+    /// The team's name.
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: Option<String>,
+    /// Whether members must log in with a second factor.
+    pub require_two_factor: Option<bool>,
+    /// The networks members may work from: CIDRs or single addresses, IPv4 or IPv6; empty
+    /// for anywhere (at most 100).
+    #[schema(max_items = 100)]
+    pub allowed_networks: Option<Vec<String>>,
+    /// Save an allow-list that shuts out the address of this request (409
+    /// `would_lock_you_out` otherwise).
+    pub confirm_lockout: Option<bool>,
+}
+
+/// The caller's team and its security settings.
+#[utoipa::path(get, path = "/api/v1/team", tag = "teams",
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The team", body = TeamView)))]
+pub async fn get_team(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+) -> ApiResult<Json<TeamView>> {
+    let team = teams::team_of(&s, &caller).await?;
+    Ok(Json(TeamView::new(&team, &caller)))
+}
+
+/// Change the team's name and security settings (admins): two-factor login required of
+/// every member, the networks members may work from. Admins are mailed.
+#[utoipa::path(patch, path = "/api/v1/team", tag = "teams", request_body = UpdateTeamRequest,
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "The team", body = TeamView)))]
+pub async fn update_team(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    JsonBody(req): JsonBody<UpdateTeamRequest>,
+) -> ApiResult<Json<TeamView>> {
+    let admin = TeamAdmin::of(&caller)?;
+    let team = teams::update_settings(
+        &s,
+        &admin,
+        teams::SettingsChange {
+            name: req.name.as_deref(),
+            require_two_factor: req.require_two_factor,
+            allowed_networks: req.allowed_networks.as_deref(),
+            confirm_lockout: req.confirm_lockout.unwrap_or(false),
+        },
+    )
+    .await?;
+    Ok(Json(TeamView::new(&team, &caller)))
+}

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::domain::team::Team;
+use crate::domain::team::{Team, TeamSettings};
 use crate::domain::user::{Caller, SessionKind, TeamRole, User};
 use crate::error::{Error, Result};
 use crate::ids::{Secret, TeamId, UserId, hash_token};
@@ -180,6 +180,7 @@ pub async fn sign_up(
         id: user.team_id.clone(),
         name: name.clone(),
         created_at: now,
+        settings: Default::default(),
     };
     let token = Secret::generate();
     let writes = vec![
@@ -356,6 +357,8 @@ pub struct LoggedIn {
     pub user: User,
     /// How the session's token travels.
     pub kind: SessionKind,
+    /// The team requires two-factor login and this user has not enrolled yet.
+    pub must_enrol_two_factor: bool,
     /// A new device token, when the caller did not send a valid one for this account.
     pub device: Option<String>,
 }
@@ -432,6 +435,18 @@ pub async fn login(
             code: "email_not_verified",
             message: "confirm your e-mail address first (see the mail we sent)".into(),
         });
+    }
+    if !team_settings(s, &user.team_id).await?.admits(ip) {
+        s.items()
+            .transact(vec![crate::store::audit::audit_write(
+                s.now(),
+                &user.team_id,
+                &user.id,
+                "account.login_refused_address",
+                ip,
+            )?])
+            .await?;
+        return Err(address_not_allowed());
     }
     if user.two_factor {
         return Ok(LoginStep::SecondFactor(
@@ -549,6 +564,9 @@ pub(crate) async fn pending_accepted(
     item: Item,
     ip: IpAddr,
 ) -> Result<LoggedIn> {
+    if !team_settings(s, &user.team_id).await?.admits(ip) {
+        return Err(address_not_allowed());
+    }
     // Consumed first, with a condition: one pending login opens one session.
     s.items()
         .delete(&item.key, Condition::Version(item.version))
@@ -587,11 +605,14 @@ async fn open_session(
         Some(_) => None,
         None => Some(remember_device(s, &user.email).await?),
     };
+    let must_enrol_two_factor =
+        !user.two_factor && team_settings(s, &user.team_id).await?.require_two_factor;
     Ok(LoggedIn {
         token: token.token,
         csrf,
         user,
         kind,
+        must_enrol_two_factor,
         device,
     })
 }
@@ -700,6 +721,23 @@ pub async fn create_api_token(
         },
         token.token,
     ))
+}
+
+/// What team `team` requires of its members.
+pub(crate) async fn team_settings(s: &impl Items, team: &TeamId) -> Result<TeamSettings> {
+    let item = s
+        .items()
+        .get(&keys::team(team))
+        .await?
+        .ok_or_else(|| Error::internal("a member's team is gone"))?;
+    Ok(from_item::<Team>(&item)?.settings)
+}
+
+fn address_not_allowed() -> Error {
+    Error::Forbidden {
+        code: "address_not_allowed",
+        message: "your team allows its members to work only from its own networks".into(),
+    }
 }
 
 /// The hash of `token` when it is a device cookie of the account `email`.
@@ -844,6 +882,10 @@ pub async fn authenticate(
     if user.session_epoch != session.epoch || user.removed_at.is_some() {
         return Err(expired());
     }
+    let settings = team_settings(s, &user.team_id).await?;
+    if !settings.admits(ip) {
+        return Err(address_not_allowed());
+    }
     // Record activity at most once a minute.
     if now - session.last_seen > Duration::minutes(1) {
         session.last_seen = now;
@@ -863,6 +905,7 @@ pub async fn authenticate(
         csrf: session.csrf,
         ip,
         session_hash,
+        settings,
     })
 }
 

@@ -246,6 +246,50 @@ pub fn membership_changed(
     )
 }
 
+/// Tells an admin that `by` changed the team's security settings to `settings`.
+pub fn settings_changed(
+    s: &(impl Time + Settings),
+    to: &crate::domain::user::User,
+    by: &str,
+    settings: &crate::domain::team::TeamSettings,
+) -> Result<OutgoingMail> {
+    let name = &to.name;
+    let link = format!("{}/team", s.config().public_url);
+    let (ja_2fa, en_2fa) = if settings.require_two_factor {
+        ("必須", "required")
+    } else {
+        ("任意", "optional")
+    };
+    let networks = if settings.allowed_networks.is_empty() {
+        "-".to_owned()
+    } else {
+        settings
+            .allowed_networks
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let body = format!(
+        "{name} 様\n\n\
+         {by} 様がチームのセキュリティ設定を変更しました。\n\
+         2 段階認証: {ja_2fa}\n\
+         接続を許可するネットワーク: {networks}\n\n\
+         {link}\n\n\
+         ----\n\
+         {by} changed the team's security settings.\n\
+         Two-factor login: {en_2fa}\n\
+         Networks allowed: {networks}\n"
+    );
+    compose(
+        s,
+        to.email.as_str(),
+        "【keiyaku】チームの設定が変わりました / Team settings changed",
+        &body,
+        &fresh_message_id(s.now()),
+    )
+}
+
 /// `【keiyaku】` or, for a reminder, `【keiyaku・リマインド】`.
 fn tag(reminder: bool) -> &'static str {
     if reminder {

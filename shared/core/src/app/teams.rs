@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::app::mail;
-use crate::domain::team::Team;
+use crate::domain::team::{MAX_NETWORKS, Team, parse_network};
 use crate::domain::user::{Caller, TeamAdmin, TeamRole, User};
 use crate::error::{Error, Result};
 use crate::ids::{Secret, TeamId, UserId, hash_token};
@@ -483,4 +483,105 @@ async fn members_of(s: &impl Items, team: &TeamId) -> Result<Vec<User>> {
             None => return Ok(out),
         }
     }
+}
+
+/// The caller's team, with its settings.
+pub async fn team_of(s: &impl Items, caller: &Caller) -> Result<Team> {
+    Ok(team(s, caller.team()).await?.0)
+}
+
+/// A change of the team's settings; what is `None` stays as it is.
+pub struct SettingsChange<'a> {
+    /// The team's name.
+    pub name: Option<&'a str>,
+    /// Whether members must log in with a second factor.
+    pub require_two_factor: Option<bool>,
+    /// The networks members may work from (empty: anywhere), as admins write them.
+    pub allowed_networks: Option<&'a [String]>,
+    /// The admin knows the change shuts out the address they make it from.
+    pub confirm_lockout: bool,
+}
+
+/// Changes the team's settings (admins). An allow-list that would shut out the admin
+/// making the change is refused unless they confirm it; admins are mailed.
+pub async fn update_settings(
+    s: &(impl Items + Mail + Time + Settings),
+    admin: &TeamAdmin<'_>,
+    change: SettingsChange<'_>,
+) -> Result<Team> {
+    let caller = admin.caller();
+    let (mut team, item) = team(s, caller.team()).await?;
+    let before = team.settings.clone();
+    if let Some(name) = change.name {
+        team.name = text::line(name, "name", 100)?;
+    }
+    if let Some(required) = change.require_two_factor {
+        team.settings.require_two_factor = required;
+    }
+    if let Some(networks) = change.allowed_networks {
+        if networks.len() > MAX_NETWORKS {
+            return Err(Error::invalid(
+                "too_many_networks",
+                "allowed_networks",
+                format!("at most {MAX_NETWORKS} networks"),
+            ));
+        }
+        let mut parsed = Vec::new();
+        for (i, text) in networks.iter().enumerate() {
+            let net = parse_network(text).ok_or_else(|| Error::Invalid {
+                code: "invalid_network",
+                message: format!("{text:?} is not an address or a network in CIDR form"),
+                field: Some(format!("allowed_networks[{i}]").into()),
+            })?;
+            if !parsed.contains(&net) {
+                parsed.push(net);
+            }
+        }
+        team.settings.allowed_networks = parsed;
+    }
+    if !team.settings.admits(caller.ip) && !change.confirm_lockout {
+        return Err(Error::conflict(
+            "would_lock_you_out",
+            format!(
+                "the allow-list does not include your address {}: you could no longer work from here (confirm to save it anyway)",
+                caller.ip.to_canonical()
+            ),
+        ));
+    }
+    let mut bumped = item.clone();
+    bumped.body = to_json(&team)?;
+    bumped.version += 1;
+    s.items()
+        .transact(vec![
+            Write::Put {
+                item: bumped,
+                condition: Condition::Version(item.version),
+            },
+            audit_write(
+                s.now(),
+                caller.team(),
+                caller.user_id(),
+                "team.settings_changed",
+                caller.ip,
+            )?,
+        ])
+        .await
+        .map_err(membership_changed)?;
+    if team.settings != before {
+        for user in members_of(s, caller.team())
+            .await?
+            .iter()
+            .filter(|u| u.role == TeamRole::Admin)
+        {
+            s.mailer()
+                .send(&mail::settings_changed(
+                    s,
+                    user,
+                    &caller.user.name,
+                    &team.settings,
+                )?)
+                .await?;
+        }
+    }
+    Ok(team)
 }

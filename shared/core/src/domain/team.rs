@@ -1,6 +1,9 @@
 //! A team: the company (or person) whose members send documents together. Every item of
 //! its members and documents lives under it.
 
+use std::net::IpAddr;
+
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -18,4 +21,77 @@ pub struct Team {
     /// When it was made.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// What its admins require of its members.
+    #[serde(default)]
+    pub settings: TeamSettings,
+}
+
+/// Most networks an allow-list holds.
+pub const MAX_NETWORKS: usize = 100;
+
+/// The security settings of a team, set by its admins.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamSettings {
+    /// Members must log in with a second factor: those without one are led to enrol and
+    /// can do nothing else until they have.
+    #[serde(default)]
+    pub require_two_factor: bool,
+    /// When not empty, members' logins, sessions and API tokens work only from these
+    /// networks (recipients' links are not restricted: they are outsiders).
+    #[serde(default)]
+    pub allowed_networks: Vec<IpNet>,
+}
+
+impl TeamSettings {
+    /// Whether a member may work from `ip` (an IPv4 address mapped into IPv6 counts as
+    /// the IPv4 one).
+    pub fn admits(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.allowed_networks.is_empty() || self.allowed_networks.iter().any(|n| n.contains(&ip))
+    }
+}
+
+/// A network as an admin writes it: CIDR (`203.0.113.0/24`, `2001:db8::/32`) or a single
+/// address; the host bits are cleared.
+pub fn parse_network(text: &str) -> Option<IpNet> {
+    let text = text.trim();
+    let net = match text.parse::<IpNet>() {
+        Ok(net) => net,
+        Err(_) => IpNet::from(text.parse::<IpAddr>().ok()?.to_canonical()),
+    };
+    Some(net.trunc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_lists_admit_their_networks_in_both_families() {
+        let open = TeamSettings::default();
+        assert!(open.admits("198.51.100.7".parse().unwrap()));
+        let office = TeamSettings {
+            require_two_factor: false,
+            allowed_networks: vec![
+                parse_network("203.0.113.9/24").unwrap(),
+                parse_network("2001:db8:1::/48").unwrap(),
+                parse_network(" 198.51.100.7 ").unwrap(),
+            ],
+        };
+        assert_eq!(office.allowed_networks[0].to_string(), "203.0.113.0/24");
+        for ip in [
+            "203.0.113.200",
+            "::ffff:203.0.113.1",
+            "2001:db8:1:ffff::1",
+            "198.51.100.7",
+        ] {
+            assert!(office.admits(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["203.0.114.1", "2001:db8:2::1", "198.51.100.8", "::1"] {
+            assert!(!office.admits(ip.parse().unwrap()), "{ip}");
+        }
+        for bad in ["", "10.0.0.0/33", "example.jp", "10.0.0"] {
+            assert_eq!(parse_network(bad), None, "{bad}");
+        }
+    }
 }

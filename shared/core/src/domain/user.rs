@@ -102,6 +102,8 @@ pub struct Caller {
     pub ip: IpAddr,
     /// The hash of the session's token (the session this request is made in).
     pub(crate) session_hash: String,
+    /// What the caller's team requires of its members.
+    pub settings: crate::domain::team::TeamSettings,
 }
 
 impl Caller {
@@ -112,6 +114,12 @@ impl Caller {
     /// The caller's user id.
     pub fn user_id(&self) -> &UserId {
         &self.user.id
+    }
+
+    /// Whether the team requires two-factor login and the caller has not enrolled yet: until
+    /// they have, they can do nothing else.
+    pub fn must_enrol_two_factor(&self) -> bool {
+        self.settings.require_two_factor && !self.user.two_factor
     }
 
     /// The caller, if it may change things (every role but the read-only auditor).
