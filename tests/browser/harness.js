@@ -3,6 +3,7 @@
 // test on any page error, console error, CSP violation, failed request, 5xx, or 4xx the step
 // did not declare. Screenshots and axe-core's verdicts are written under
 // tests/.cache/browser (test artefacts).
+import { createHmac } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -435,4 +436,23 @@ export async function tabTo(page, locator, { back = false, max = 80 } = {}) {
     await page.waitForTimeout(20);
   }
   throw new Error(`not reachable by ${back ? 'Shift+' : ''}Tab: ${locator}`);
+}
+
+// RFC 4648 base32, as the key is shown for typing into an app.
+function base32(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const bits = [...text.replace(/=+$/, '')].map((c) => alphabet.indexOf(c).toString(2).padStart(5, '0')).join('');
+  const bytes = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
+  return Buffer.from(bytes);
+}
+
+// The code an authenticator app shows at `at` (RFC 6238: HMAC-SHA1, 30 s, six digits),
+// computed here independently of the server's implementation.
+export function totp(key, at) {
+  const message = Buffer.alloc(8);
+  message.writeBigUInt64BE(BigInt(Math.floor(at.getTime() / 30_000)));
+  const mac = createHmac('sha1', base32(key)).update(message).digest();
+  const offset = mac[19] & 15;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }

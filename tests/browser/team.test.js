@@ -1,9 +1,11 @@
 // The team in the browser: an admin invites a member, who joins from the mailed link and
-// sees the team; the admin changes the member's role and removes them behind a
-// confirmation, which ends their session at once.
+// sees the team; the admin requires two-factor login (the member is led to set it up) and
+// sets an allow-list (a list without the admin's own address asks first); the admin
+// changes the member's role and removes them behind a confirmation, which ends their
+// session at once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { open, ready, judgeScreen, mailedLink, account, logIn, serverAndBrowser, PASSWORD, PHONE } from './harness.js';
+import { open, ready, judgeScreen, mailedLink, account, logIn, serverAndBrowser, PASSWORD, PHONE, apiToken, apiCall, totp } from './harness.js';
 
 const env = serverAndBrowser();
 
@@ -40,9 +42,35 @@ test('invite, join from the mail, change the role, remove', async () => {
   await joiner.page.getByText('boss@example.jp').waitFor();
   await judgeScreen(joiner.page, 'team-member');
 
-  // The admin sees the new member, changes the role, then removes them.
+  // The admin requires two-factor login (having set it up first, over the API) and limits
+  // the networks: a list without this connection's address asks first.
+  const bearer = await apiToken(server, 'boss@example.jp');
+  const started = await apiCall(server, bearer, 'POST', '/me/two-factor');
+  await apiCall(server, bearer, 'POST', '/me/two-factor/confirm', { code: totp(started.secret, new Date()) });
   await page.reload();
   await ready(page);
+  await page.getByLabel('メンバー全員に 2 段階認証を必須にする').check();
+  await page.getByLabel('接続を許可するネットワーク（IP アドレス制限）').fill('203.0.113.0/24');
+  w.expect('PATCH', '/api/v1/team', 409);
+  await page.getByRole('button', { name: '設定を保存する' }).click();
+  await page.getByRole('dialog').getByText('あなた自身が使えなくなります').waitFor();
+  await judgeScreen(page, 'team-lockout-dialog');
+  await page.getByRole('dialog').getByRole('button', { name: 'やめる' }).click();
+  await page.getByLabel('接続を許可するネットワーク（IP アドレス制限）').fill('203.0.113.0/24\n１２７．０．０．１');
+  await page.getByRole('button', { name: '設定を保存する' }).click();
+  await page.getByText('設定を保存しました。').waitFor();
+
+  // The member is led to set up two-factor login, and nothing else opens until then.
+  await joiner.page.goto(`${server.url}/documents`);
+  await ready(joiner.page);
+  await joiner.page.getByText('チームの設定により、2 段階認証の設定が必要です。').waitFor();
+  assert.equal(new URL(joiner.page.url()).pathname, '/settings');
+  await judgeScreen(joiner.page, 'settings-enrol-required');
+
+  // The admin changes the member's role, then removes them.
+  await page.reload();
+  await ready(page);
+  assert.equal(await page.getByLabel('接続を許可するネットワーク（IP アドレス制限）').inputValue(), '203.0.113.0/24\n127.0.0.1/32');
   const row = page.locator('ul.members li', { hasText: 'jiro@example.jp' });
   await row.getByRole('combobox').selectOption('auditor');
   await page.getByText('役割を変更しました。').waitFor();

@@ -5,29 +5,9 @@
 // and code.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
-import { open, ready, judgeScreen, account, logIn, serverAndBrowser, PASSWORD, startClockedServer } from './harness.js';
+import { open, ready, judgeScreen, account, logIn, serverAndBrowser, PASSWORD, startClockedServer, totp } from './harness.js';
 
 const env = serverAndBrowser(startClockedServer);
-
-// RFC 4648 base32, as the key is shown for typing into an app.
-function base32(text) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  const bits = [...text.replace(/=+$/, '')].map((c) => alphabet.indexOf(c).toString(2).padStart(5, '0')).join('');
-  const bytes = [];
-  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
-  return Buffer.from(bytes);
-}
-
-// The code an authenticator app shows at `at` (RFC 6238: HMAC-SHA1, 30 s, six digits),
-// computed here independently of the server's implementation.
-function totp(key, at) {
-  const message = Buffer.alloc(8);
-  message.writeBigUInt64BE(BigInt(Math.floor(at.getTime() / 30_000)));
-  const mac = createHmac('sha1', base32(key)).update(message).digest();
-  const offset = mac[19] & 15;
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
-}
 
 async function loginUntilCode(page, server, email) {
   await page.goto(`${server.url}/login`);

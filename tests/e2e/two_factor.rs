@@ -9,7 +9,7 @@ use keiyaku_tests::{Client, PASSWORD, TestApp, error_code};
 use serde_json::{Value, json};
 
 /// Enrols `client`'s account; returns the secret and the recovery codes.
-async fn enrol(app: &TestApp, client: &Client) -> (TotpSecret, Vec<String>) {
+pub(crate) async fn enrol(app: &TestApp, client: &Client) -> (TotpSecret, Vec<String>) {
     let r = client.post_json("/api/v1/me/two-factor", json!({})).await;
     assert_eq!(r.status(), 200);
     let started: Value = r.json().await.unwrap();

@@ -63,6 +63,10 @@ async function route() {
     const next = location.pathname + location.search;
     return navigate(`/login?next=${encodeURIComponent(next)}`, { replace: true });
   }
+  // The team requires two-factor login: nothing else until it is set up.
+  if (who === 'user' && currentUser().must_enrol_two_factor && location.pathname !== '/settings') {
+    return navigate('/settings', { replace: true });
+  }
   replace(main);
   main.removeAttribute('aria-busy');
   try {

@@ -264,6 +264,7 @@ export function settings(main) {
   const tokens = apiTokens(user);
   main.append(
     h('h1', { i18n: 'settings.title' }),
+    user.must_enrol_two_factor && h('p', { class: 'notice', role: 'status', i18n: 'two_factor.required_by_team' }),
     h('section', { 'aria-labelledby': 'settings-display' },
       h('h2', { id: 'settings-display', i18n: 'settings.display' }),
       h('div', { class: 'field' }, h('label', { for: 'language', i18n: 'settings.language' }), languages),
@@ -320,6 +321,7 @@ function twoFactor(user, onChange) {
   };
   const recovery = (codes) => {
     user.two_factor = true;
+    user.must_enrol_two_factor = false;
     onChange();
     const done = h('button', { type: 'button', class: 'primary', i18n: 'two_factor.saved' });
     done.addEventListener('click', () => {
@@ -406,8 +408,9 @@ function apiTokens(user) {
       })
       : h('p', { class: 'hint', i18n: 'tokens.needs_two_factor' });
     replace(section, h('h2', { id: 'settings-tokens', i18n: 'tokens.title' }), h('p', { i18n: 'tokens.intro' }), list, error, shown, create);
+    // Before enrolment a team that requires it answers nothing else.
+    if (!user.must_enrol_two_factor) load();
   };
   render();
-  load();
   return { section, render };
 }

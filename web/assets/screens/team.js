@@ -69,6 +69,7 @@ export async function team(main, _params, current) {
   await load();
   main.append(h('h1', { i18n: 'team.title' }), notice, error, h('section', { 'aria-labelledby': 'team-members' }, h('h2', { id: 'team-members', i18n: 'team.members' }), members));
   if (!admin) return;
+  main.append(await security());
   const invite = form({
     fields: [field({ name: 'email', label: 'team.email', type: 'email', autocomplete: 'off', normalize: true, inputmode: 'email' }), rolePicker('role', 'member', 'team.role')],
     submit: 'team.invite',
@@ -83,4 +84,39 @@ export async function team(main, _params, current) {
     h('section', { 'aria-labelledby': 'team-invite' }, h('h2', { id: 'team-invite', i18n: 'team.invite_title' }), h('p', { class: 'hint', i18n: 'team.invite_hint' }), invite),
     h('section', { 'aria-labelledby': 'team-invitations' }, h('h2', { id: 'team-invitations', i18n: 'team.invitations' }), invitations),
   );
+}
+
+// The team's security settings (admins): two-factor login for every member, and the
+// networks members may work from (one per line), with a confirmation before a list that
+// leaves out the admin's own address.
+async function security() {
+  const team = await api('GET', '/team');
+  const section = h('section', { 'aria-labelledby': 'team-security' });
+  const notice = h('p', { role: 'status', class: 'notice' });
+  const required = h('input', { type: 'checkbox', id: 'require-2fa', name: 'require_two_factor' });
+  required.checked = team.require_two_factor;
+  const f = form({
+    fields: [
+      h('div', { class: 'field check' }, required, h('label', { for: 'require-2fa', i18n: 'team.require_two_factor' })),
+      field({ name: 'allowed_networks', label: 'team.networks', hint: 'team.networks_hint', multiline: true, required: false, value: team.allowed_networks.join('\n') }),
+      h('p', { class: 'hint', i18n: 'team.your_address', i18nArgs: { address: team.client_address }, i18nUser: 'address' }),
+    ],
+    submit: 'team.save',
+    onSubmit: async (v) => {
+      const body = {
+        require_two_factor: v.require_two_factor,
+        allowed_networks: v.allowed_networks.split(/[\n,]/).map((l) => l.normalize('NFKC').trim()).filter(Boolean),
+      };
+      try {
+        await api('PATCH', '/team', body);
+      } catch (e) {
+        if (e.code !== 'would_lock_you_out') throw e;
+        if (!(await confirmDialog({ title: 'team.lockout_title', body: 'team.lockout_body', bodyArgs: { address: team.client_address }, confirm: 'team.save_anyway', danger: true }))) return;
+        await api('PATCH', '/team', { ...body, confirm_lockout: true });
+      }
+      replace(notice, h('span', { i18n: 'team.saved' }));
+    },
+  });
+  replace(section, h('h2', { id: 'team-security', i18n: 'team.security' }), notice, f);
+  return section;
 }

@@ -516,6 +516,14 @@ pub async fn update_settings(
         team.name = text::line(name, "name", 100)?;
     }
     if let Some(required) = change.require_two_factor {
+        // Required of everyone, the admin too: they set it up first, or the change would
+        // shut them out of everything but enrolment.
+        if required && !caller.user.two_factor {
+            return Err(Error::conflict(
+                "two_factor_yourself_first",
+                "turn on two-factor login for your own account before requiring it of the team",
+            ));
+        }
         team.settings.require_two_factor = required;
     }
     if let Some(networks) = change.allowed_networks {
