@@ -244,11 +244,21 @@ PORT_POLICIES: dict[str, list[dict]] = {
 TSA_SECRET = {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": ref("TsaSecretArn")}
 
 
-def policy(ports: list[str]) -> list[dict]:
+# The routes that unwrap only second-factor secrets: their Decrypt is limited, by the
+# encryption context KMS checks, to the data keys of those secrets (never a document's).
+SECOND_FACTOR_ONLY = {"login_second_factor", "confirm_two_factor", "disable_two_factor"}
+SECOND_FACTOR_CONTEXT = {"StringLike": {"kms:EncryptionContext:keiyaku:owner": "totp-*"}}
+
+
+def policy(ports: list[str], binary: str = "") -> list[dict]:
     """A function's policies: what its ports may do (and, for the one that seals, reading the
     TSA's credentials when there are any). A function with no port has no policy of its own
     (its role still writes its logs and traces, as SAM gives every function)."""
     statements = [s for port in ports for s in PORT_POLICIES[port]]
+    if binary.replace("-", "_") in SECOND_FACTOR_ONLY:
+        statements = [
+            {**s, "Condition": SECOND_FACTOR_CONTEXT} if s["Action"] == ["kms:Decrypt"] else s for s in statements
+        ]
     if not statements:
         return []
     policies = [{"Statement": statements}]
@@ -315,8 +325,8 @@ def function(logical: str, binary: str, description: str, ports: list[str], time
         "LoggingConfig": {"LogFormat": "JSON", "LogGroup": ref(f"{logical}Logs")},
         "Timeout": timeout,
     }
-    if policy(ports):
-        properties["Policies"] = policy(ports)
+    if policy(ports, binary):
+        properties["Policies"] = policy(ports, binary)
     return {
         "Type": "AWS::Serverless::Function",
         "Metadata": {"BuildMethod": "rust-cargolambda", "BuildProperties": {"Binary": binary}},

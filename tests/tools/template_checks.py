@@ -157,6 +157,15 @@ def main() -> int:
             for st in statements
         )
         check(not unconditional_decrypt or key in PLAINTEXT, f"{logical} may decrypt files, but is not a file route or a task that needs plaintext")
+        if key in generator.SECOND_FACTOR_ONLY:
+            check(
+                all(
+                    st.get("Condition") == generator.SECOND_FACTOR_CONTEXT
+                    for st in statements
+                    if "kms:Decrypt" in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
+                ),
+                f"{logical}: decrypts more than second-factor secrets",
+            )
         if key in metadata_only:
             unconditional_decrypt = any(
                 "kms:Decrypt" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]]) and "Condition" not in s
