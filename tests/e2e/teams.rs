@@ -375,3 +375,41 @@ async fn an_allow_list_admits_only_its_networks_and_warns_before_locking_out() {
         .await;
     assert_eq!(r.status(), 401);
 }
+
+#[tokio::test]
+async fn admins_and_the_member_are_told_of_password_and_two_factor_changes() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin@example.jp", "管理 太郎").await;
+    let token = invite(&app, &admin, "hanako@example.jp", "member").await;
+    assert_eq!(accept(&app, &token, "山田 花子").await.status(), 201);
+    let hanako = login(&app, "hanako@example.jp").await;
+
+    let r = hanako
+        .post_json(
+            "/api/v1/auth/password",
+            json!({ "current": PASSWORD, "new": "sora-no-mukou 8 kitsune?" }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    for to in ["admin@example.jp", "hanako@example.jp"] {
+        let mail = app.last_mail_to(to);
+        assert!(
+            mail.subject.contains("パスワードが変更されました"),
+            "{to}: {}",
+            mail.subject
+        );
+        assert!(
+            mail.text.contains("hanako@example.jp"),
+            "{to}: {}",
+            mail.text
+        );
+    }
+    enrol(&app, &hanako).await;
+    let told = app.last_mail_to("admin@example.jp");
+    assert!(
+        told.subject.contains("2 段階認証を有効"),
+        "{}",
+        told.subject
+    );
+    assert!(told.text.contains("山田 花子"), "{}", told.text);
+}

@@ -1,3 +1,3 @@
 //! `POST /api/v1/auth/reset/confirm`.
 
-keiyaku_lambda::route_function!(confirm_reset, [ITEMS]);
+keiyaku_lambda::route_function!(confirm_reset, [ITEMS, MAIL]);

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
+use crate::app::teams::{self, MemberChange};
 use crate::domain::team::{Team, TeamSettings};
 use crate::domain::user::{Caller, SessionKind, TeamRole, User};
 use crate::error::{Error, Result};
@@ -964,9 +965,10 @@ pub async fn grant_operator(s: &(impl Items + Time), email: &str) -> Result<User
     Ok(user)
 }
 
-/// Changes the password (the current one is required) and revokes every other session.
+/// Changes the password (the current one is required) and revokes every other session; the
+/// member and the team's admins are mailed.
 pub async fn change_password(
-    s: &(impl Items + Time),
+    s: &(impl Items + Mail + Time + Settings),
     caller: &Caller,
     current: &str,
     new: &str,
@@ -1018,7 +1020,8 @@ pub async fn change_password(
             caller.ip,
         )?,
     ];
-    commit_user(s, writes, &user, &item).await
+    commit_user(s, writes, &user, &item).await?;
+    teams::tell(s, &user, MemberChange::PasswordChanged).await
 }
 
 /// Mails a reset link if the address has an account; answers the same either way.
@@ -1069,9 +1072,10 @@ pub async fn request_reset(
 }
 
 /// Sets a new password from a reset token (single use); every session is revoked. The
-/// mailed link also proves the address, so it counts as verified.
+/// mailed link also proves the address, so it counts as verified. The member and the
+/// team's admins are mailed.
 pub async fn confirm_reset(
-    s: &(impl Items + Time),
+    s: &(impl Items + Mail + Time + Settings),
     token: &str,
     new: &str,
     ip: IpAddr,
@@ -1082,7 +1086,8 @@ pub async fn confirm_reset(
     user.password_hash = password::hash(new).await?;
     user.session_epoch += 1;
     user.email_verified = true;
-    consume(s, &user, &before, token_key, "account.password_reset", ip).await
+    consume(s, &user, &before, token_key, "account.password_reset", ip).await?;
+    teams::tell(s, &user, MemberChange::PasswordChanged).await
 }
 
 /// Why a password would be refused (rate-limited; no account needed).

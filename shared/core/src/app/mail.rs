@@ -132,46 +132,6 @@ pub fn password_reset(
     )
 }
 
-/// Tells an account's owner that its two-factor login was turned on or off (so a change
-/// they did not make is noticed).
-pub fn two_factor_changed(
-    s: &(impl Time + Settings),
-    user: &crate::domain::user::User,
-    enabled: bool,
-) -> Result<OutgoingMail> {
-    let name = &user.name;
-    let link = format!("{}/settings", s.config().public_url);
-    let (ja, en, subject) = if enabled {
-        (
-            "2 段階認証を有効にしました。次回のログインから、認証アプリのコードもお尋ねします。",
-            "Two-factor login is now on: from your next login, we also ask for your app's code.",
-            "【keiyaku】2 段階認証を有効にしました / Two-factor login turned on",
-        )
-    } else {
-        (
-            "2 段階認証を無効にしました。ログインにはパスワードだけが必要になります。",
-            "Two-factor login is now off: logging in needs only your password.",
-            "【keiyaku】2 段階認証を無効にしました / Two-factor login turned off",
-        )
-    };
-    let body = format!(
-        "{name} 様\n\n\
-         {ja}\n\
-         お心当たりのない場合は、すぐにパスワードを変更し、設定を確認してください。\n\n\
-         {link}\n\n\
-         ----\n\
-         {en}\n\
-         If this was not you, change your password at once and check your settings.\n"
-    );
-    compose(
-        s,
-        user.email.as_str(),
-        subject,
-        &body,
-        &fresh_message_id(s.now()),
-    )
-}
-
 /// An invitation to join a team, with its link (valid seven days).
 pub fn invitation(
     s: &(impl Time + Settings),
@@ -200,47 +160,65 @@ pub fn invitation(
     )
 }
 
-/// Tells `to` (an admin of the team, or the member concerned) that `member` joined the
-/// team, had their role changed or was removed (`change`: `joined`, `role_changed`,
-/// `removed`).
-pub fn membership_changed(
+/// Tells `to` (an admin of the team, or the member concerned) what changed about
+/// `member`: so a change nobody asked for is noticed (checklist No.47).
+pub fn member_changed(
     s: &(impl Time + Settings),
     to: &crate::domain::user::User,
     member: &crate::domain::user::User,
-    change: &str,
+    change: crate::app::teams::MemberChange,
 ) -> Result<OutgoingMail> {
+    use crate::app::teams::MemberChange;
     let who = format!("{}（{}）", member.name, member.email);
     let role = member.role.as_str();
-    let (ja, en) = match change {
-        "joined" => (
+    let (ja, en, subject) = match change {
+        MemberChange::Joined => (
             format!("{who} 様がチームに参加しました（役割: {role}）。"),
             format!("{who} joined the team (role: {role})."),
+            "【keiyaku】チームのメンバーが変わりました / Team membership changed",
         ),
-        "role_changed" => (
+        MemberChange::RoleChanged => (
             format!("{who} 様の役割が {role} に変わりました。"),
             format!("The role of {who} is now {role}."),
+            "【keiyaku】チームのメンバーが変わりました / Team membership changed",
         ),
-        _ => (
+        MemberChange::Removed => (
             format!(
                 "{who} 様がチームから外されました。このアカウントではログインできなくなりました。"
             ),
             format!("{who} was removed from the team and can no longer log in with this account."),
+            "【keiyaku】チームのメンバーが変わりました / Team membership changed",
+        ),
+        MemberChange::PasswordChanged => (
+            format!("{who} 様のパスワードが変更されました。"),
+            format!("The password of {who} was changed."),
+            "【keiyaku】パスワードが変更されました / Password changed",
+        ),
+        MemberChange::TwoFactorOn => (
+            format!("{who} 様の 2 段階認証が有効になりました。"),
+            format!("Two-factor login of {who} is now on."),
+            "【keiyaku】2 段階認証を有効にしました / Two-factor login turned on",
+        ),
+        MemberChange::TwoFactorOff => (
+            format!("{who} 様の 2 段階認証が無効になりました。"),
+            format!("Two-factor login of {who} is now off."),
+            "【keiyaku】2 段階認証を無効にしました / Two-factor login turned off",
         ),
     };
     let name = &to.name;
     let link = format!("{}/team", s.config().public_url);
     let body = format!(
         "{name} 様\n\n{ja}\n\
-         お心当たりのない場合は、チームの管理者にご確認ください。\n\n\
+         お心当たりのない場合は、すぐにパスワードを変更し、チームの管理者にご確認ください。\n\n\
          {link}\n\n\
          ----\n\
          {en}\n\
-         If this is unexpected, check with the team's admins.\n"
+         If this is unexpected, change your password at once and check with the team's admins.\n"
     );
     compose(
         s,
         to.email.as_str(),
-        "【keiyaku】チームのメンバーが変わりました / Team membership changed",
+        subject,
         &body,
         &fresh_message_id(s.now()),
     )

@@ -299,7 +299,7 @@ pub async fn accept(
         StoreError::ConditionFailed => invalid_invitation(),
         other => other.into(),
     })?;
-    tell_admins(s, &user, "joined").await?;
+    tell(s, &user, MemberChange::Joined).await?;
     Ok(user)
 }
 
@@ -389,7 +389,7 @@ pub async fn change_role(
         ])
         .await
         .map_err(membership_changed)?;
-    tell_admins(s, &user, "role_changed").await?;
+    tell(s, &user, MemberChange::RoleChanged).await?;
     Ok(user)
 }
 
@@ -433,15 +433,32 @@ pub async fn remove(
         ])
         .await
         .map_err(membership_changed)?;
-    tell_admins(s, &user, "removed").await?;
+    tell(s, &user, MemberChange::Removed).await?;
     Ok(())
 }
 
+/// What changed about a member, as the team's admins and the member are told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberChange {
+    /// Joined by an invitation.
+    Joined,
+    /// Given another role.
+    RoleChanged,
+    /// Removed from the team.
+    Removed,
+    /// Their password was changed or reset.
+    PasswordChanged,
+    /// Their two-factor login was turned on.
+    TwoFactorOn,
+    /// Their two-factor login was turned off.
+    TwoFactorOff,
+}
+
 /// Mails the team's admins and the member concerned what changed (checklist No.47).
-async fn tell_admins(
+pub(crate) async fn tell(
     s: &(impl Items + Mail + Time + Settings),
     member: &User,
-    change: &str,
+    change: MemberChange,
 ) -> Result<()> {
     let members = members_of(s, &member.team_id).await?;
     let mut to: Vec<&User> = members
@@ -451,7 +468,7 @@ async fn tell_admins(
     to.push(member);
     for user in to {
         s.mailer()
-            .send(&mail::membership_changed(s, user, member, change)?)
+            .send(&mail::member_changed(s, user, member, change)?)
             .await?;
     }
     Ok(())

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::app::accounts::{self, LoggedIn};
-use crate::app::mail;
+use crate::app::teams::{self, MemberChange};
 use crate::domain::two_factor::{self, CodeRefusal, TotpSecret};
 use crate::domain::user::{Caller, User};
 use crate::envelope::{self, Binding};
@@ -251,9 +251,7 @@ pub async fn confirm(
         )?,
     ];
     accounts::commit_user(s, writes, &stored, &user_item).await?;
-    s.mailer()
-        .send(&mail::two_factor_changed(s, &stored, true)?)
-        .await?;
+    teams::tell(s, &stored, MemberChange::TwoFactorOn).await?;
     Ok(codes)
 }
 
@@ -300,9 +298,7 @@ pub async fn disable(
         )?,
     ];
     accounts::commit_user(s, writes, &stored, &user_item).await?;
-    s.mailer()
-        .send(&mail::two_factor_changed(s, &stored, false)?)
-        .await?;
+    teams::tell(s, &stored, MemberChange::TwoFactorOff).await?;
     Ok(())
 }
 
