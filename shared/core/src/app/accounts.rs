@@ -8,7 +8,8 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::app::teams::{self, MemberChange};
+use crate::app::teams;
+use crate::domain::team::MemberChange;
 use crate::domain::team::{Team, TeamSettings};
 use crate::domain::user::{Caller, SessionKind, TeamRole, User};
 use crate::error::{Error, Result};

@@ -166,9 +166,9 @@ pub fn member_changed(
     s: &(impl Time + Settings),
     to: &crate::domain::user::User,
     member: &crate::domain::user::User,
-    change: crate::app::teams::MemberChange,
+    change: crate::domain::team::MemberChange,
 ) -> Result<OutgoingMail> {
-    use crate::app::teams::MemberChange;
+    use crate::domain::team::MemberChange;
     let who = format!("{}（{}）", member.name, member.email);
     let role = member.role.as_str();
     let (ja, en, subject) = match change {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::app::mail;
-use crate::domain::team::{MAX_NETWORKS, Team, parse_network};
+use crate::domain::team::{MAX_NETWORKS, MemberChange, Team, parse_network};
 use crate::domain::user::{Caller, TeamAdmin, TeamRole, User};
 use crate::error::{Error, Result};
 use crate::ids::{Secret, TeamId, UserId, hash_token};
@@ -435,23 +435,6 @@ pub async fn remove(
         .map_err(membership_changed)?;
     tell(s, &user, MemberChange::Removed).await?;
     Ok(())
-}
-
-/// What changed about a member, as the team's admins and the member are told.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MemberChange {
-    /// Joined by an invitation.
-    Joined,
-    /// Given another role.
-    RoleChanged,
-    /// Removed from the team.
-    Removed,
-    /// Their password was changed or reset.
-    PasswordChanged,
-    /// Their two-factor login was turned on.
-    TwoFactorOn,
-    /// Their two-factor login was turned off.
-    TwoFactorOff,
 }
 
 /// Mails the team's admins and the member concerned what changed (checklist No.47).

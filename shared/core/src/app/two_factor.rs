@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::app::accounts::{self, LoggedIn};
-use crate::app::teams::{self, MemberChange};
+use crate::app::teams;
+use crate::domain::team::MemberChange;
 use crate::domain::two_factor::{self, CodeRefusal, TotpSecret};
 use crate::domain::user::{Caller, User};
 use crate::envelope::{self, Binding};

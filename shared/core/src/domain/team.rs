@@ -26,6 +26,23 @@ pub struct Team {
     pub settings: TeamSettings,
 }
 
+/// What changed about a member, as the team's admins and the member are told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberChange {
+    /// Joined by an invitation.
+    Joined,
+    /// Given another role.
+    RoleChanged,
+    /// Removed from the team.
+    Removed,
+    /// Their password was changed or reset.
+    PasswordChanged,
+    /// Their two-factor login was turned on.
+    TwoFactorOn,
+    /// Their two-factor login was turned off.
+    TwoFactorOff,
+}
+
 /// Most networks an allow-list holds.
 pub const MAX_NETWORKS: usize = 100;
 
