@@ -331,15 +331,36 @@ fn last_admin() -> Error {
     )
 }
 
-/// The writes that serialise a membership change on the team's item.
-fn team_guard(team: &Team, item: &Item) -> Result<Write> {
-    let mut bumped = item.clone();
-    bumped.body = to_json(team)?;
-    bumped.version += 1;
-    Ok(Write::Put {
-        item: bumped,
-        condition: Condition::Version(item.version),
-    })
+/// Stores the changed member `user` over its item `before`, with `extra` writes and the
+/// audit event `action`, in one transaction that also writes the team's item with a
+/// condition on its version: membership changes are serialised on it.
+async fn commit_member(
+    s: &(impl Items + Time),
+    caller: &Caller,
+    (team, team_item): (&Team, &Item),
+    (user, before): (&User, &Item),
+    extra: Vec<Write>,
+    action: &str,
+) -> Result<()> {
+    let mut guard = team_item.clone();
+    guard.body = to_json(team)?;
+    guard.version += 1;
+    let mut item = before.clone();
+    item.body = to_json(user)?;
+    item.version += 1;
+    let mut writes = vec![
+        Write::Put {
+            item: guard,
+            condition: Condition::Version(team_item.version),
+        },
+        Write::Put {
+            item,
+            condition: Condition::Version(before.version),
+        },
+        audit_write(s.now(), caller.team(), caller.user_id(), action, caller.ip)?,
+    ];
+    writes.extend(extra);
+    s.items().transact(writes).await.map_err(membership_changed)
 }
 
 fn membership_changed(e: StoreError) -> Error {
@@ -369,26 +390,15 @@ pub async fn change_role(
         return Err(last_admin());
     }
     user.role = role;
-    let mut item = before.clone();
-    item.body = to_json(&user)?;
-    item.version += 1;
-    s.items()
-        .transact(vec![
-            team_guard(&team, &team_item)?,
-            Write::Put {
-                item,
-                condition: Condition::Version(before.version),
-            },
-            audit_write(
-                s.now(),
-                caller.team(),
-                caller.user_id(),
-                "team.role_changed",
-                caller.ip,
-            )?,
-        ])
-        .await
-        .map_err(membership_changed)?;
+    commit_member(
+        s,
+        caller,
+        (&team, &team_item),
+        (&user, &before),
+        vec![],
+        "team.role_changed",
+    )
+    .await?;
     tell(s, &user, MemberChange::RoleChanged).await?;
     Ok(user)
 }
@@ -409,30 +419,19 @@ pub async fn remove(
     user.removed_at = Some(s.now());
     // A new epoch ends every session and API token the member holds.
     user.session_epoch += 1;
-    let mut item = before.clone();
-    item.body = to_json(&user)?;
-    item.version += 1;
-    s.items()
-        .transact(vec![
-            team_guard(&team, &team_item)?,
-            Write::Put {
-                item,
-                condition: Condition::Version(before.version),
-            },
-            Write::Delete {
-                key: keys::email(&user.email),
-                condition: Condition::Exists,
-            },
-            audit_write(
-                s.now(),
-                caller.team(),
-                caller.user_id(),
-                "team.member_removed",
-                caller.ip,
-            )?,
-        ])
-        .await
-        .map_err(membership_changed)?;
+    let free_address = Write::Delete {
+        key: keys::email(&user.email),
+        condition: Condition::Exists,
+    };
+    commit_member(
+        s,
+        caller,
+        (&team, &team_item),
+        (&user, &before),
+        vec![free_address],
+        "team.member_removed",
+    )
+    .await?;
     tell(s, &user, MemberChange::Removed).await?;
     Ok(())
 }

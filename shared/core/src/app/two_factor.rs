@@ -164,6 +164,17 @@ fn raced(e: StoreError) -> Error {
     }
 }
 
+/// Counts a code against the account's budget (slowed down beyond it, like passwords).
+async fn code_budget(s: &(impl Items + Time), user: &User) -> Result<()> {
+    ratelimit::hit(
+        s.items(),
+        s.now(),
+        ratelimit::SECOND_FACTOR_PER_ACCOUNT,
+        user.id.as_str(),
+    )
+    .await
+}
+
 /// Starts (or restarts) enrolment: a fresh secret, stored encrypted and unconfirmed.
 pub async fn start(s: &(impl Items + Encrypt + Time), caller: &Caller) -> Result<EnrolmentStarted> {
     let user = &caller.user;
@@ -213,13 +224,7 @@ pub async fn confirm(
     code: &str,
 ) -> Result<Vec<String>> {
     let user = &caller.user;
-    ratelimit::hit(
-        s.items(),
-        s.now(),
-        ratelimit::SECOND_FACTOR_PER_ACCOUNT,
-        user.id.as_str(),
-    )
-    .await?;
+    code_budget(s, user).await?;
     let (mut enrolment, before) = load(s, user)
         .await?
         .filter(|(e, _)| !e.confirmed)
@@ -264,13 +269,7 @@ pub async fn disable(
     code: &str,
 ) -> Result<()> {
     let user = &caller.user;
-    ratelimit::hit(
-        s.items(),
-        s.now(),
-        ratelimit::SECOND_FACTOR_PER_ACCOUNT,
-        user.id.as_str(),
-    )
-    .await?;
+    code_budget(s, user).await?;
     if password_text.len() > 4 * crate::password::MAX_LENGTH
         || !crate::password::verify(password_text, Some(&user.password_hash)).await?
     {
@@ -319,13 +318,7 @@ pub async fn login(
     )
     .await?;
     let (user, pending, pending_item) = accounts::pending(s, login_token).await?;
-    ratelimit::hit(
-        s.items(),
-        s.now(),
-        ratelimit::SECOND_FACTOR_PER_ACCOUNT,
-        user.id.as_str(),
-    )
-    .await?;
+    code_budget(s, &user).await?;
     let (enrolment, before) = match consume_code(s, &user, code).await {
         Ok(found) => found,
         Err(e @ Error::Invalid { .. }) => {
