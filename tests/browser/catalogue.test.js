@@ -53,7 +53,7 @@ test('every key the client names is in the catalogues', () => {
   for (const s of statuses) named.add(`status.${s}`).add(`r.status_${s}`).add(`history.became.${s}`);
   for (const d of ['agreed', 'declined', 'approved', 'rejected']) named.add(`party.${d}`);
   for (const d of ['agreed', 'declined']) named.add(`r.you_${d}`);
-  for (const g of ['draft', 'open', 'completed', 'closed', 'approvals']) named.add(`documents.tab_${g}`);
+  for (const g of ['draft', 'open', 'completed', 'closed', 'approvals', 'team']) named.add(`documents.tab_${g}`);
   for (const k of ['recipients', 'approvers']) named.add(`draft.add_${k}`);
   for (const r of ['admin', 'member', 'auditor']) named.add(`role.${r}`);
   assert.ok(named.size > 50, `only ${named.size} keys found: the patterns no longer match the code`);

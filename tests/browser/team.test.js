@@ -5,7 +5,7 @@
 // session at once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { open, ready, judgeScreen, mailedLink, account, logIn, serverAndBrowser, PASSWORD, PHONE, apiToken, apiCall, totp } from './harness.js';
+import { open, ready, judgeScreen, mailedLink, account, logIn, serverAndBrowser, PASSWORD, PHONE, apiToken, apiCall, totp, uploadPdf } from './harness.js';
 
 const env = serverAndBrowser();
 
@@ -88,4 +88,44 @@ test('invite, join from the mail, change the role, remove', async () => {
   await joiner.page.getByRole('heading', { name: 'ログイン' }).waitFor();
   joiner.check();
   await joiner.close();
+});
+
+test('the whole team\'s documents for its admin; a 親展 one shows only that it exists', async () => {
+  const { server, browser } = env;
+  await account(server, 'head@example.jp', '部長 一郎', PASSWORD);
+  const head = await apiToken(server, 'head@example.jp');
+  await apiCall(server, head, 'POST', '/team/invitations', { email: 'staff@example.jp', role: 'member' }, 201);
+  const link = await mailedLink(server.dataDir, 'staff@example.jp', '/invitation#');
+  await fetch(`${server.url}/api/v1/auth/invitation`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token: link.slice(link.indexOf('#') + 1), name: '担当 二郎', password: PASSWORD }),
+  });
+  const staff = await apiToken(server, 'staff@example.jp');
+  await uploadPdf(server, staff, '業務委託契約書');
+  const secret = await uploadPdf(server, staff, '役員報酬の合意書');
+
+  // The member marks one 親展 in the draft editor.
+  const m = await open(browser, server);
+  await logIn(m.page, server, 'staff@example.jp', PASSWORD);
+  await m.page.goto(`${server.url}/documents/${secret}`);
+  await ready(m.page);
+  await m.page.getByLabel('氏名').first().fill('取引 先子');
+  await m.page.getByLabel('メールアドレス').first().fill('partner@example.com');
+  await m.page.getByLabel('親展にする').check();
+  await m.page.getByRole('button', { name: '下書きを保存' }).click();
+  await m.page.getByText('下書きを保存しました。').waitFor();
+  m.check();
+  await m.close();
+
+  const w = await open(browser, server);
+  await logIn(w.page, server, 'head@example.jp', PASSWORD);
+  await w.page.getByRole('link', { name: 'チーム全体' }).click();
+  await ready(w.page);
+  await w.page.getByRole('link', { name: '業務委託契約書' }).waitFor();
+  await w.page.getByText('（親展の文書）').waitFor();
+  assert.equal(await w.page.getByText('役員報酬の合意書').count(), 0);
+  await judgeScreen(w.page, 'documents-team');
+  w.check();
+  await w.close();
 });

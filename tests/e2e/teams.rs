@@ -413,3 +413,91 @@ async fn admins_and_the_member_are_told_of_password_and_two_factor_changes() {
     );
     assert!(told.text.contains("山田 花子"), "{}", told.text);
 }
+
+#[tokio::test]
+async fn admins_and_auditors_read_the_team_s_documents_but_not_confidential_ones() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin@example.jp", "管理 太郎").await;
+    for (email, name, role) in [
+        ("hanako@example.jp", "山田 花子", "member"),
+        ("audit@example.jp", "監査 三郎", "auditor"),
+    ] {
+        let token = invite(&app, &admin, email, role).await;
+        assert_eq!(accept(&app, &token, name).await.status(), 201);
+    }
+    let hanako = login(&app, "hanako@example.jp").await;
+    let auditor = login(&app, "audit@example.jp").await;
+    let mut ids = Vec::new();
+    for (title, confidential) in [("業務委託契約書", false), ("役員報酬の合意書", true)]
+    {
+        let created: Value = hanako
+            .upload_direct("契約書.pdf", keiyaku_pdf::sample::pdf_with_pages(1))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let id = created["id"].as_str().unwrap().to_owned();
+        let r = hanako
+            .patch_json(
+                &format!("/api/v1/documents/{id}"),
+                json!({ "title": title, "confidential": confidential,
+                        "recipients": [{ "name": "取引 先子", "email": "partner@example.com" }] }),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        ids.push(id);
+    }
+    let (open, secret) = (&ids[0], &ids[1]);
+    for reader in [&admin, &auditor] {
+        let list = reader.get_json("/api/v1/documents?role=team").await;
+        let rows = list["documents"].as_array().unwrap();
+        assert_eq!(rows.len(), 2, "{list}");
+        let row = |id: &str| rows.iter().find(|d| d["id"] == id).unwrap().clone();
+        assert_eq!(row(open)["title"], "業務委託契約書");
+        // 親展: it exists, nothing of what it is.
+        assert_eq!(row(secret)["confidential"], true);
+        assert_eq!(row(secret)["title"], "");
+        assert_eq!(row(secret)["parties"], json!([]));
+        let detail = reader.get_json(&format!("/api/v1/documents/{open}")).await;
+        assert_eq!(detail["viewer"]["role"], "team");
+        assert_eq!(
+            reader
+                .get(&format!("/api/v1/documents/{open}/file"))
+                .await
+                .status(),
+            200
+        );
+        assert_eq!(
+            reader
+                .get(&format!("/api/v1/documents/{secret}"))
+                .await
+                .status(),
+            404
+        );
+        // Searching the team's titles finds nothing of a 親展 one.
+        let found = reader
+            .get_json("/api/v1/documents?role=team&q=%E5%BD%B9%E5%93%A1")
+            .await;
+        assert!(found["documents"].as_array().unwrap().is_empty(), "{found}");
+    }
+    // Reading is all: an admin does not edit a member's draft.
+    let r = admin
+        .patch_json(
+            &format!("/api/v1/documents/{open}"),
+            json!({ "title": "変更" }),
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    // Members list their own (the 親展 one with its title), not the team's.
+    let own = hanako.get_json("/api/v1/documents").await;
+    assert!(
+        own["documents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["title"] == "役員報酬の合意書")
+    );
+    let r = hanako.get("/api/v1/documents?role=team").await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(error_code(r).await, "team_readers_only");
+}

@@ -1252,3 +1252,44 @@ async fn a_large_contract_completes_with_a_link_instead_of_an_attachment() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_confidential_document_is_never_attached_to_mails() {
+    let app = TestApp::spawn().await;
+    let sender = app.user("sender@example.com", "送信 太郎").await;
+    let created: Value = sender
+        .upload_direct("親展.pdf", keiyaku_pdf::sample::pdf_with_pages(1))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let r = sender
+        .patch_json(
+            &format!("/api/v1/documents/{id}"),
+            json!({ "confidential": true, "recipients": [{ "name": "山田 花子", "email": "hanako@example.jp" }] }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = sender
+        .post_json(&format!("/api/v1/documents/{id}/send"), json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    app.settle().await;
+    agree_and_settle(&app, &link(&app, "hanako@example.jp"), None).await;
+    let doc = document(&sender, &id).await;
+    assert_eq!(doc["status"], "completed");
+    assert_eq!(doc["confidential"], true);
+    for party in ["sender@example.com", "hanako@example.jp"] {
+        let done: Vec<Mail> = mails_to(&app, party)
+            .into_iter()
+            .filter(|m| m.message_id.starts_with("completed-"))
+            .collect();
+        assert_eq!(done.len(), 1, "{party}");
+        assert!(done[0].attachments.is_empty(), "{party}: 親展, link only");
+        assert!(
+            done[0].text.contains(&app.url),
+            "{party}: the link is there"
+        );
+    }
+}

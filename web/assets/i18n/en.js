@@ -477,4 +477,13 @@ export default {
   'error.address_not_allowed': 'Your team allows its members to work only from its own networks. Connect from one of them.',
   'error.two_factor_enrolment_required': 'Your team requires two-factor login: set it up first.',
   'error.two_factor_yourself_first': 'Turn on two-factor login for your own account before requiring it of the team.',
+
+  'draft.confidential': 'Confidential (親展)',
+  'draft.confidential_hint': 'Only its sender, approvers and recipients see it; the team admins and auditors do not see even its title. The completion mail carries only the link, never the file.',
+  'documents.tab_team': 'Whole team',
+  'documents.confidential': 'Confidential',
+  'documents.confidential_hidden': '(confidential document)',
+  'review.yes': 'Yes',
+  'review.no': 'No',
+  'error.team_readers_only': 'Only the team admins and auditors see every document of the team.',
 };

@@ -477,4 +477,13 @@ export default {
   'error.address_not_allowed': 'チームの設定により、このネットワークからは利用できません。社内ネットワークなど、許可された場所から接続してください。',
   'error.two_factor_enrolment_required': 'チームの設定により、先に 2 段階認証を設定してください。',
   'error.two_factor_yourself_first': 'チームに必須にする前に、ご自身のアカウントで 2 段階認証を有効にしてください。',
+
+  'draft.confidential': '親展にする',
+  'draft.confidential_hint': '送信者・承認者・受信者だけが見られます。チームの管理者や監査担当には、件名も含めて表示されません。完了時のメールにファイルは添付されず、リンクだけが届きます。',
+  'documents.tab_team': 'チーム全体',
+  'documents.confidential': '親展',
+  'documents.confidential_hidden': '（親展の文書）',
+  'review.yes': 'はい',
+  'review.no': 'いいえ',
+  'error.team_readers_only': 'チーム全体の文書は、管理者と監査担当だけが見られます。',
 };

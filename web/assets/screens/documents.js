@@ -1,14 +1,17 @@
-// The sender's documents: tabs by status, a title search, paging.
+// The sender's documents: tabs by status, a title search, paging; for the team's admins and
+// auditors, every document of the team (親展 ones show only that they exist).
 import { h, replace, when } from '../dom.js';
 import { api } from '../api.js';
 import { guardComposition, normalized, sayError } from '../form.js';
+import { currentUser } from '../state.js';
 
 // The status tabs, then the documents others asked the viewer to approve.
 export const TABS = ['draft', 'open', 'completed', 'closed', 'approvals'];
 
 export async function list(main, _params, current) {
   const query = new URLSearchParams(location.search);
-  const tab = TABS.includes(query.get('tab')) ? query.get('tab') : 'open';
+  const shown = ['admin', 'auditor'].includes(currentUser().role) ? [...TABS, 'team'] : TABS;
+  const tab = shown.includes(query.get('tab')) ? query.get('tab') : 'open';
   const results = h('div', { class: 'results', 'aria-live': 'polite' });
   const search = h('input', { type: 'search', id: 'q', name: 'q', 'data-normalize': 'nfkc', enterkeyhint: 'search', value: query.get('q') || '' });
   const searchForm = h(
@@ -21,7 +24,7 @@ export async function list(main, _params, current) {
   const tabs = h(
     'nav',
     { class: 'tabs', 'i18n-aria-label': 'documents.tabs' },
-    TABS.map((name) => h('a', { href: `/documents?tab=${name}`, 'data-link': true, 'aria-current': name === tab ? 'page' : null, i18n: `documents.tab_${name}` })),
+    shown.map((name) => h('a', { href: `/documents?tab=${name}`, 'data-link': true, 'aria-current': name === tab ? 'page' : null, i18n: `documents.tab_${name}` })),
   );
   main.append(
     h('div', { class: 'heading' }, h('h1', { i18n: 'documents.title' }), h('a', { href: '/documents/new', 'data-link': true, class: 'button primary', i18n: 'documents.new' })),
@@ -32,7 +35,8 @@ export async function list(main, _params, current) {
 
   async function load(cursor) {
     const q = normalized(search.value);
-    const params = new URLSearchParams(tab === 'approvals' ? { role: 'approver', limit: '20' } : { group: tab, limit: '20' });
+    const role = { approvals: 'approver', team: 'team' }[tab];
+    const params = new URLSearchParams(role ? { role, limit: '20' } : { group: tab, limit: '20' });
     if (q) params.set('q', q);
     if (cursor) params.set('cursor', cursor);
     results.setAttribute('aria-busy', 'true');
@@ -72,10 +76,16 @@ export async function list(main, _params, current) {
 
 function row(d) {
   const parties = (d.parties || []).map((p) => p.name).join('、');
+  // A 親展 document of someone else's, in the team's list: that it exists, nothing more.
+  const hidden = d.confidential && !d.title;
   return h(
     'li',
     {},
-    h('a', { href: `/documents/${encodeURIComponent(d.id)}`, 'data-link': true, class: 'title', translate: 'no' }, d.title),
+    h('span', {},
+      hidden
+        ? h('span', { class: 'title muted', i18n: 'documents.confidential_hidden' })
+        : h('a', { href: `/documents/${encodeURIComponent(d.id)}`, 'data-link': true, class: 'title', translate: 'no' }, d.title),
+      d.confidential && h('span', { class: 'badge', i18n: 'documents.confidential' })),
     h('span', { class: `status status-${d.status}`, i18n: `status.${d.status}` }),
     parties && h('span', { class: 'parties', translate: 'no' }, parties),
     when(d.updated_at),

@@ -224,6 +224,7 @@ export function editor(main, doc) {
       recipients: rs,
       approvers: approvers.read(),
       message: f.message.value,
+      confidential: f.confidential.checked,
     };
     if (f.expires_at.value) out.expires_at = new Date(f.expires_at.value).toISOString();
     return out;
@@ -247,6 +248,10 @@ export function editor(main, doc) {
       h('h2', { i18n: 'draft.details' }),
       field({ name: 'message', label: 'draft.message', multiline: true, required: false, value: doc.message }),
       expiry,
+      h('div', { class: 'field check' },
+        h('input', { type: 'checkbox', id: 'confidential', name: 'confidential', checked: doc.confidential, 'aria-describedby': 'confidential-hint' }),
+        h('label', { for: 'confidential', i18n: 'draft.confidential' })),
+      h('p', { class: 'hint', id: 'confidential-hint', i18n: 'draft.confidential_hint' }),
     ],
     extra: h('div', { class: 'actions' }, h('button', { type: 'button', i18n: 'draft.save', onclick: () => run(async () => { await save(); setText(saved, 'draft.saved'); }) })),
     submit: 'draft.review',
@@ -302,6 +307,7 @@ function review(main, doc) {
       h('dt', { i18n: 'review.file' }), h('dd', { translate: 'no' }, doc.filename),
       h('dt', { i18n: 'draft.expires_at' }), h('dd', {}, doc.expires_at ? when(doc.expires_at) : h('span', { i18n: 'review.default_expiry' })),
       h('dt', { i18n: 'draft.message' }), h('dd', { class: 'pre', translate: 'no' }, doc.message || '—'),
+      h('dt', { i18n: 'documents.confidential' }), h('dd', { i18n: doc.confidential ? 'review.yes' : 'review.no' }),
     ),
     h('h2', { i18n: 'draft.approvers' }),
     doc.approvers.length

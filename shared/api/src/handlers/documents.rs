@@ -108,6 +108,9 @@ pub struct DocumentSummary {
     pub updated_at: String,
     /// The recipients, in the order they agree.
     pub parties: Vec<PartyName>,
+    /// 親展: only its sender, approvers and recipients see it; in the team's list its title
+    /// and parties are left empty for everyone else.
+    pub confidential: bool,
 }
 
 /// A party as a list names them.
@@ -138,6 +141,8 @@ pub enum ViewerRole {
     Sender,
     /// One of its approvers.
     Approver,
+    /// An admin or auditor of its team, reading it.
+    Team,
 }
 
 /// A document with its details and history.
@@ -329,6 +334,9 @@ pub struct UpdateDocumentRequest {
     /// The deadline for every answer: more than an hour ahead, at most 300 days.
     #[schema(format = DateTime)]
     pub expires_at: Option<String>,
+    /// 親展: only its sender, approvers and recipients see it, and its file is never
+    /// attached to mails.
+    pub confidential: Option<bool>,
 }
 
 /// A page of documents.
@@ -448,6 +456,7 @@ fn summary(d: &Document) -> DocumentSummary {
                 company: r.company.clone(),
             })
             .collect(),
+        confidential: d.confidential,
     }
 }
 
@@ -509,8 +518,10 @@ pub(crate) async fn detail(
         viewer: Viewer {
             role: if sender {
                 ViewerRole::Sender
-            } else {
+            } else if documents::approver_of(&d, viewer).is_some() {
                 ViewerRole::Approver
+            } else {
+                ViewerRole::Team
             },
             approver_id: documents::approver_of(&d, viewer).map(|a| a.id.clone()),
         },
@@ -754,6 +765,7 @@ pub(crate) fn draft_edit(req: UpdateDocumentRequest) -> ApiResult<DraftEdit> {
         }),
         message: req.message,
         expires_at,
+        confidential: req.confidential,
     };
     Ok(edit)
 }

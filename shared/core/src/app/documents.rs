@@ -12,7 +12,7 @@ use crate::app::uploads::{
 };
 use crate::domain::document::{Document, HistoryEvent, Status, StoredFile};
 use crate::domain::party::Approver;
-use crate::domain::user::Caller;
+use crate::domain::user::{Caller, TeamRole};
 use crate::envelope::{self, Binding};
 use crate::error::{Error, Result};
 use crate::ids::{DocumentId, TeamId, hash_token};
@@ -263,6 +263,7 @@ fn draft(
         recipients: Vec::new(),
         approvers: Vec::new(),
         message: None,
+        confidential: false,
         expires_at: None,
         answers: Vec::new(),
         send: 0,
@@ -344,12 +345,39 @@ pub fn approver_of<'a>(doc: &'a Document, caller: &Caller) -> Option<&'a Approve
     doc.approvers.iter().find(|a| &a.email == email)
 }
 
-/// A document the caller may see: their own, or one they were named to approve.
+/// A document the caller may see: their own, one they were named to approve, or — for the
+/// team's admins and auditors — any of their team's that is not 親展.
 pub async fn get(s: &impl Items, caller: &Caller, id: &str) -> Result<Document> {
     match load(s, caller, id).await {
-        Err(Error::NotFound) => as_approver(s, caller, id).await.map(|(d, _, _)| d),
+        Err(Error::NotFound) => match as_approver(s, caller, id).await {
+            Err(Error::NotFound) => as_team_reader(s, caller, id).await,
+            other => other.map(|(d, _, _)| d),
+        },
         other => other.map(|(d, _)| d),
     }
+}
+
+/// Whether the caller reads every document of their team (admins and auditors).
+pub fn reads_the_team(caller: &Caller) -> bool {
+    matches!(caller.user.role, TeamRole::Admin | TeamRole::Auditor)
+}
+
+/// A document of the caller's team, for its admins and auditors; never a 親展 one.
+async fn as_team_reader(s: &impl Items, caller: &Caller, id: &str) -> Result<Document> {
+    if !reads_the_team(caller) {
+        return Err(Error::NotFound);
+    }
+    let id = DocumentId::parse(id).ok_or(Error::NotFound)?;
+    let item = s
+        .items()
+        .get(&keys::document(caller.team(), &id))
+        .await?
+        .ok_or(Error::NotFound)?;
+    let doc: Document = from_item(&item)?;
+    if doc.confidential {
+        return Err(Error::NotFound);
+    }
+    Ok(doc)
 }
 
 /// A document the caller was named to approve: it, its item and the caller's party id.

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::app::documents::approver_address;
+use crate::app::documents::{approver_address, reads_the_team};
 use crate::domain::document::{Document, Status, StatusGroup};
 use crate::domain::user::Caller;
 use crate::error::{Error, Result};
@@ -40,6 +40,9 @@ pub enum ListRole {
     Sender,
     /// Documents of any team that name the caller as an approver.
     Approver,
+    /// Every document of the caller's team (admins and auditors): 親展 ones show only that
+    /// they exist.
+    Team,
 }
 
 /// A page of documents.
@@ -113,7 +116,14 @@ pub async fn list(s: &impl Items, caller: &Caller, q: ListQuery<'_>) -> Result<L
             Ok(email) => Some(email),
             Err(_) => return Ok(Listing::default()),
         },
-        ListRole::Sender => None,
+        ListRole::Team if !reads_the_team(caller) => {
+            return Err(Error::Forbidden {
+                code: "team_readers_only",
+                message: "only the team's admins and auditors list every document of the team"
+                    .into(),
+            });
+        }
+        ListRole::Sender | ListRole::Team => None,
     };
     let mut documents = Vec::new();
     // Filters apply after the key scan (as a DynamoDB FilterExpression would); scan a
@@ -124,6 +134,17 @@ pub async fn list(s: &impl Items, caller: &Caller, q: ListQuery<'_>) -> Result<L
                 s.items()
                     .query_index(&Query {
                         pk: keys::owner_index_pk(caller.user_id()),
+                        sk_prefix: keys::DOC.into(),
+                        after: after.clone(),
+                        descending: true,
+                        limit: 100,
+                    })
+                    .await?
+            }
+            ListRole::Team => {
+                s.items()
+                    .query(&Query {
+                        pk: keys::team_pk(caller.team()),
                         sk_prefix: keys::DOC.into(),
                         after: after.clone(),
                         descending: true,
@@ -148,6 +169,10 @@ pub async fn list(s: &impl Items, caller: &Caller, q: ListQuery<'_>) -> Result<L
         for item in &page.items {
             let (doc, last): (Document, Option<String>) = match q.role {
                 ListRole::Sender => (from_item(item)?, item.index.as_ref().map(|k| k.sk.clone())),
+                ListRole::Team => (
+                    as_team_sees_it(caller, from_item(item)?),
+                    Some(item.key.sk.clone()),
+                ),
                 ListRole::Approver => {
                     let team: TeamId = serde_json::from_value(item.body["team_id"].clone())
                         .map_err(Error::internal)?;
@@ -192,6 +217,20 @@ pub async fn list(s: &impl Items, caller: &Caller, q: ListQuery<'_>) -> Result<L
         documents,
         next_cursor: Some(cursor(caller, after.unwrap_or_default())?),
     })
+}
+
+/// A document as the team's admins and auditors see it in the team's list: a 親展 one of
+/// someone else's shows only that it exists (its status and dates), nothing of what it is.
+fn as_team_sees_it(caller: &Caller, mut doc: Document) -> Document {
+    let own = &doc.owner_id == caller.user_id();
+    if doc.confidential && !own && crate::app::documents::approver_of(&doc, caller).is_none() {
+        doc.title = String::new();
+        doc.filename = String::new();
+        doc.recipients.clear();
+        doc.approvers.clear();
+        doc.message = None;
+    }
+    doc
 }
 
 /// Copies of the document `id` of `team` under new ids, one per title, as if each had been

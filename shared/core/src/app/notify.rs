@@ -324,7 +324,8 @@ pub(crate) async fn tell_completed(
                 timestamps: &timestamps,
                 link: &link,
             },
-            Some((&doc.filename, &pdf)),
+            // A 親展 document's file never travels by mail: the link opens it.
+            (!doc.confidential).then_some((doc.filename.as_str(), &pdf[..])),
             &format!("completed-{}-{}-{}@keiyaku", doc.id, ids.send, a.party),
         )?;
         s.mailer().send(&mail).await?;

@@ -53,6 +53,8 @@ pub struct DraftEdit {
     pub message: Option<String>,
     /// The deadline for every answer.
     pub expires_at: Option<OffsetDateTime>,
+    /// 親展 (see [`crate::domain::document::Document::confidential`]).
+    pub confidential: Option<bool>,
 }
 
 /// A validation error at a path into a list (`recipients[2].email`).
@@ -188,6 +190,9 @@ pub async fn edit_draft(
     }
     if let Some(at) = edit.expires_at {
         doc.expires_at = Some(check_expiry(at, now)?);
+    }
+    if let Some(confidential) = edit.confidential {
+        doc.confidential = confidential;
     }
     doc.updated_at = now;
     if doc.title != before {

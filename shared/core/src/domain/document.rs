@@ -89,6 +89,10 @@ pub struct Document {
     /// The sender's message to the parties.
     #[serde(default)]
     pub message: Option<String>,
+    /// 親展: only its sender, approvers and recipients see it — the team's admins and
+    /// auditors see that it exists, not what it is — and its file is never attached to mails.
+    #[serde(default)]
+    pub confidential: bool,
     /// The deadline for every answer (set on send when the sender named none).
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
