@@ -15,7 +15,7 @@ test('invite, join from the mail, change the role, remove', async () => {
   const w = await open(browser, server);
   const { page } = w;
   await logIn(page, server, 'boss@example.jp', PASSWORD);
-  await page.getByRole('link', { name: 'チーム' }).click();
+  await page.getByRole('link', { name: 'チーム', exact: true }).click();
   await ready(page);
   await page.getByRole('heading', { name: 'チーム', exact: true }).waitFor();
   await page.getByLabel('招待するメールアドレス').fill('ｊｉｒｏ＠ｅｘａｍｐｌｅ．ｊｐ');
@@ -37,7 +37,7 @@ test('invite, join from the mail, change the role, remove', async () => {
   await joiner.page.getByRole('button', { name: '参加する' }).click();
   await joiner.page.getByRole('heading', { name: 'チームに参加しました' }).waitFor();
   await logIn(joiner.page, server, 'jiro@example.jp', PASSWORD);
-  await joiner.page.getByRole('link', { name: 'チーム' }).click();
+  await joiner.page.getByRole('link', { name: 'チーム', exact: true }).click();
   await ready(joiner.page);
   await joiner.page.getByText('boss@example.jp').waitFor();
   await judgeScreen(joiner.page, 'team-member');

@@ -478,7 +478,7 @@ export default {
   'error.two_factor_enrolment_required': 'Your team requires two-factor login: set it up first.',
   'error.two_factor_yourself_first': 'Turn on two-factor login for your own account before requiring it of the team.',
 
-  'draft.confidential': 'Confidential (親展)',
+  'draft.confidential': 'Confidential',
   'draft.confidential_hint': 'Only its sender, approvers and recipients see it; the team admins and auditors do not see even its title. The completion mail carries only the link, never the file.',
   'documents.tab_team': 'Whole team',
   'documents.confidential': 'Confidential',
