@@ -29,17 +29,11 @@ async fn accept(app: &TestApp, token: &str, name: &str) -> reqwest::Response {
         .await
 }
 
-async fn login(app: &TestApp, email: &str) -> Client {
-    let r = app
-        .anonymous()
-        .post_json(
-            "/api/v1/auth/login",
-            json!({ "email": email, "password": PASSWORD, "mode": "token" }),
-        )
-        .await;
-    assert_eq!(r.status(), 200, "login of {email}");
-    let body: Value = r.json().await.unwrap();
-    Client::with_token(&app.url, body["token"].as_str().unwrap())
+/// Invites `email` as `role`, accepts as `name` and logs the new member in.
+async fn join(app: &TestApp, admin: &Client, email: &str, name: &str, role: &str) -> Client {
+    let token = invite(app, admin, email, role).await;
+    assert_eq!(accept(app, &token, name).await.status(), 201, "{email}");
+    app.log_in(email).await
 }
 
 /// The members' addresses and roles, as `GET /team/members` lists them.
@@ -91,7 +85,7 @@ async fn an_invitation_makes_a_member_of_the_team_once() {
         "invalid_token"
     );
     // The address was proved by the link: the new member logs in at once, in the team.
-    let jiro = login(&app, "jiro@example.jp").await;
+    let jiro = app.log_in("jiro@example.jp").await;
     let me = jiro.get_json("/api/v1/me").await;
     let admin_me = admin.get_json("/api/v1/me").await;
     assert_eq!(me["team_id"], admin_me["team_id"]);
@@ -179,9 +173,7 @@ async fn roles_change_the_last_admin_stays_and_removal_ends_sessions_at_once() {
         .await;
     assert_eq!(error_code(r).await, "last_admin");
 
-    let token = invite(&app, &admin, "hanako@example.jp", "member").await;
-    assert_eq!(accept(&app, &token, "山田 花子").await.status(), 201);
-    let hanako = login(&app, "hanako@example.jp").await;
+    let hanako = join(&app, &admin, "hanako@example.jp", "山田 花子", "member").await;
     let hanako_id = hanako.get_json("/api/v1/me").await["id"]
         .as_str()
         .unwrap()
@@ -237,9 +229,7 @@ async fn roles_change_the_last_admin_stays_and_removal_ends_sessions_at_once() {
 async fn an_auditor_reads_and_changes_nothing() {
     let app = TestApp::spawn().await;
     let admin = app.user("admin@example.jp", "管理 太郎").await;
-    let token = invite(&app, &admin, "audit@example.jp", "auditor").await;
-    assert_eq!(accept(&app, &token, "監査 三郎").await.status(), 201);
-    let auditor = login(&app, "audit@example.jp").await;
+    let auditor = join(&app, &admin, "audit@example.jp", "監査 三郎", "auditor").await;
     assert_eq!(auditor.get_json("/api/v1/me").await["role"], "auditor");
     assert_eq!(roster(&auditor).await.len(), 2);
     let r = auditor
@@ -265,8 +255,7 @@ async fn an_auditor_reads_and_changes_nothing() {
 async fn a_team_that_requires_two_factor_login_leads_members_to_enrol_first() {
     let app = TestApp::spawn().await;
     let admin = app.user("admin@example.jp", "管理 太郎").await;
-    let token = invite(&app, &admin, "hanako@example.jp", "member").await;
-    assert_eq!(accept(&app, &token, "山田 花子").await.status(), 201);
+    join(&app, &admin, "hanako@example.jp", "山田 花子", "member").await;
     // The admin sets it up first, or would be shut out with everyone else.
     let r = admin
         .patch_json("/api/v1/team", json!({ "require_two_factor": true }))
@@ -380,9 +369,7 @@ async fn an_allow_list_admits_only_its_networks_and_warns_before_locking_out() {
 async fn admins_and_the_member_are_told_of_password_and_two_factor_changes() {
     let app = TestApp::spawn().await;
     let admin = app.user("admin@example.jp", "管理 太郎").await;
-    let token = invite(&app, &admin, "hanako@example.jp", "member").await;
-    assert_eq!(accept(&app, &token, "山田 花子").await.status(), 201);
-    let hanako = login(&app, "hanako@example.jp").await;
+    let hanako = join(&app, &admin, "hanako@example.jp", "山田 花子", "member").await;
 
     let r = hanako
         .post_json(
@@ -418,15 +405,8 @@ async fn admins_and_the_member_are_told_of_password_and_two_factor_changes() {
 async fn admins_and_auditors_read_the_team_s_documents_but_not_confidential_ones() {
     let app = TestApp::spawn().await;
     let admin = app.user("admin@example.jp", "管理 太郎").await;
-    for (email, name, role) in [
-        ("hanako@example.jp", "山田 花子", "member"),
-        ("audit@example.jp", "監査 三郎", "auditor"),
-    ] {
-        let token = invite(&app, &admin, email, role).await;
-        assert_eq!(accept(&app, &token, name).await.status(), 201);
-    }
-    let hanako = login(&app, "hanako@example.jp").await;
-    let auditor = login(&app, "audit@example.jp").await;
+    let hanako = join(&app, &admin, "hanako@example.jp", "山田 花子", "member").await;
+    let auditor = join(&app, &admin, "audit@example.jp", "監査 三郎", "auditor").await;
     let mut ids = Vec::new();
     for (title, confidential) in [("業務委託契約書", false), ("役員報酬の合意書", true)]
     {

@@ -88,14 +88,7 @@ async fn enrolment_shows_a_qr_code_once_and_is_confirmed_by_a_first_code() {
     assert_eq!(app.count_rows("body LIKE ?1", format!("%{base32}%")), 0);
 
     // Not on until confirmed: a login still needs only the password.
-    let r = app
-        .anonymous()
-        .post_json(
-            "/api/v1/auth/login",
-            json!({ "email": "hanako@example.jp", "password": PASSWORD, "mode": "token" }),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    app.log_in("hanako@example.jp").await;
 
     let secret = TotpSecret::from_base32(&base32).unwrap();
     let wrong = if secret.code_at(app.clock.now()) == "000000" {
@@ -273,14 +266,7 @@ async fn turning_it_off_needs_the_password_and_a_code() {
     );
     assert_eq!(app.count_items("TOTP#"), 0);
     // Off: the password alone logs in, and turning it off again is refused.
-    let r = app
-        .anonymous()
-        .post_json(
-            "/api/v1/auth/login",
-            json!({ "email": "hanako@example.jp", "password": PASSWORD, "mode": "token" }),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    app.log_in("hanako@example.jp").await;
     let r = hanako
         .post_json(
             "/api/v1/me/two-factor/disable",

@@ -246,7 +246,14 @@ impl TestApp {
             .post_json("/api/v1/auth/verify-email", json!({ "token": token }))
             .await;
         assert_eq!(r.status(), 200, "verification of {email}");
-        let r = anon
+        self.log_in(email).await
+    }
+
+    /// Logs the account `email` (password [`PASSWORD`], no second factor) in with a bearer
+    /// token.
+    pub async fn log_in(&self, email: &str) -> Client {
+        let r = self
+            .anonymous()
             .post_json(
                 "/api/v1/auth/login",
                 json!({ "email": email, "password": PASSWORD, "mode": "token" }),

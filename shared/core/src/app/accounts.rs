@@ -438,7 +438,8 @@ pub async fn login(
             message: "confirm your e-mail address first (see the mail we sent)".into(),
         });
     }
-    if !team_settings(s, &user.team_id).await?.admits(ip) {
+    let settings = teams::team(s, &user.team_id).await?.0.settings;
+    if !settings.admits(ip) {
         s.items()
             .transact(vec![crate::store::audit::audit_write(
                 s.now(),
@@ -456,7 +457,7 @@ pub async fn login(
         ));
     }
     Ok(LoginStep::Done(Box::new(
-        open_session(s, user, kind, ip, known_device).await?,
+        open_session(s, user, &settings, kind, ip, known_device).await?,
     )))
 }
 
@@ -566,7 +567,8 @@ pub(crate) async fn pending_accepted(
     item: Item,
     ip: IpAddr,
 ) -> Result<LoggedIn> {
-    if !team_settings(s, &user.team_id).await?.admits(ip) {
+    let settings = teams::team(s, &user.team_id).await?.0.settings;
+    if !settings.admits(ip) {
         return Err(address_not_allowed());
     }
     // Consumed first, with a condition: one pending login opens one session.
@@ -577,14 +579,15 @@ pub(crate) async fn pending_accepted(
             crate::ports::StoreError::ConditionFailed => login_expired(),
             other => other.into(),
         })?;
-    open_session(s, user, login.kind, ip, login.device).await
+    open_session(s, user, &settings, login.kind, ip, login.device).await
 }
 
-/// A new session of `kind` for `user` (whose credentials were checked), and a device
-/// cookie when the caller's device was not known to the account.
+/// A new session of `kind` for `user` (whose credentials were checked, under their team's
+/// `settings`), and a device cookie when the caller's device was not known to the account.
 async fn open_session(
     s: &(impl Items + Time + Settings),
     user: User,
+    settings: &TeamSettings,
     kind: SessionKind,
     ip: IpAddr,
     known_device: Option<String>,
@@ -607,8 +610,7 @@ async fn open_session(
         Some(_) => None,
         None => Some(remember_device(s, &user.email).await?),
     };
-    let must_enrol_two_factor =
-        !user.two_factor && team_settings(s, &user.team_id).await?.require_two_factor;
+    let must_enrol_two_factor = !user.two_factor && settings.require_two_factor;
     Ok(LoggedIn {
         token: token.token,
         csrf,
@@ -723,16 +725,6 @@ pub async fn create_api_token(
         },
         token.token,
     ))
-}
-
-/// What team `team` requires of its members.
-pub(crate) async fn team_settings(s: &impl Items, team: &TeamId) -> Result<TeamSettings> {
-    let item = s
-        .items()
-        .get(&keys::team(team))
-        .await?
-        .ok_or_else(|| Error::internal("a member's team is gone"))?;
-    Ok(from_item::<Team>(&item)?.settings)
 }
 
 fn address_not_allowed() -> Error {
@@ -884,7 +876,7 @@ pub async fn authenticate(
     if user.session_epoch != session.epoch || user.removed_at.is_some() {
         return Err(expired());
     }
-    let settings = team_settings(s, &user.team_id).await?;
+    let settings = teams::team(s, &user.team_id).await?.0.settings;
     if !settings.admits(ip) {
         return Err(address_not_allowed());
     }

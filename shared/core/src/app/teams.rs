@@ -55,7 +55,8 @@ struct InvitationToken {
     invitation_id: String,
 }
 
-async fn team(s: &impl Items, id: &TeamId) -> Result<(Team, Item)> {
+/// Team `id` and its item (for a conditional write back).
+pub(crate) async fn team(s: &impl Items, id: &TeamId) -> Result<(Team, Item)> {
     let item = s
         .items()
         .get(&keys::team(id))
