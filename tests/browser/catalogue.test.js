@@ -56,6 +56,8 @@ test('every key the client names is in the catalogues', () => {
   for (const g of ['draft', 'open', 'completed', 'closed', 'approvals', 'team']) named.add(`documents.tab_${g}`);
   for (const k of ['recipients', 'approvers']) named.add(`draft.add_${k}`);
   for (const r of ['admin', 'member', 'auditor']) named.add(`role.${r}`);
+  for (const k of ['none', 'any_of', 'in_order']) named.add(`team.approval_${k}`);
+  for (const k of ['any_of', 'in_order']) named.add(`draft.rule_${k}`);
   assert.ok(named.size > 50, `only ${named.size} keys found: the patterns no longer match the code`);
   const missing = [...named].filter((k) => !(k in ja));
   assert.deepEqual(missing, []);

@@ -9,6 +9,18 @@ import { open, ready, judgeScreen, mailedLink, account, logIn, serverAndBrowser,
 
 const env = serverAndBrowser();
 
+// Invites `email` as `role` with the admin's API token and accepts the mailed invitation.
+async function join(server, admin, email, name, role = 'member') {
+  await apiCall(server, admin, 'POST', '/team/invitations', { email, role }, 201);
+  const link = await mailedLink(server.dataDir, email, '/invitation#');
+  const r = await fetch(`${server.url}/api/v1/auth/invitation`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token: link.slice(link.indexOf('#') + 1), name, password: PASSWORD }),
+  });
+  assert.equal(r.status, 201);
+}
+
 test('invite, join from the mail, change the role, remove', async () => {
   const { server, browser } = env;
   await account(server, 'boss@example.jp', '管理 太郎', PASSWORD);
@@ -94,13 +106,7 @@ test('the whole team\'s documents for its admin; a 親展 one shows only that it
   const { server, browser } = env;
   await account(server, 'head@example.jp', '部長 一郎', PASSWORD);
   const head = await apiToken(server, 'head@example.jp');
-  await apiCall(server, head, 'POST', '/team/invitations', { email: 'staff@example.jp', role: 'member' }, 201);
-  const link = await mailedLink(server.dataDir, 'staff@example.jp', '/invitation#');
-  await fetch(`${server.url}/api/v1/auth/invitation`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ token: link.slice(link.indexOf('#') + 1), name: '担当 二郎', password: PASSWORD }),
-  });
+  await join(server, head, 'staff@example.jp', '担当 二郎');
   const staff = await apiToken(server, 'staff@example.jp');
   await uploadPdf(server, staff, '業務委託契約書');
   const secret = await uploadPdf(server, staff, '役員報酬の合意書');
@@ -128,4 +134,56 @@ test('the whole team\'s documents for its admin; a 親展 one shows only that it
   await judgeScreen(w.page, 'documents-team');
   w.check();
   await w.close();
+});
+
+test('an approval rule set by the admin, offered in the draft; a leaver\'s documents handed over', async () => {
+  const { server, browser } = env;
+  await account(server, 'chief@example.jp', '部長 一郎', PASSWORD);
+  const chief = await apiToken(server, 'chief@example.jp');
+  await join(server, chief, 'kacho@example.jp', '課長 三郎');
+  await join(server, chief, 'leaver@example.jp', '退職 四郎');
+  const leaver = await apiToken(server, 'leaver@example.jp');
+  const doc = await uploadPdf(server, leaver, '引き継ぐ契約書');
+
+  // The admin requires the approval of the section chief.
+  const w = await open(browser, server);
+  const { page } = w;
+  await logIn(page, server, 'chief@example.jp', PASSWORD);
+  await page.goto(`${server.url}/team`);
+  await ready(page);
+  await page.getByLabel('承認の方法').selectOption('any_of');
+  await page.getByLabel('課長 三郎 (kacho@example.jp)').check();
+  await page.getByRole('button', { name: '設定を保存する' }).click();
+  await page.getByText('設定を保存しました。').waitFor();
+  await judgeScreen(page, 'team-approval-rule');
+
+  // The leaver's draft editor says so and names the approver in one click.
+  const m = await open(browser, server);
+  await logIn(m.page, server, 'leaver@example.jp', PASSWORD);
+  await m.page.goto(`${server.url}/documents/${doc}`);
+  await ready(m.page);
+  await m.page.getByText('このチームでは、課長 三郎 のいずれか 1 人の承認が必要です。').waitFor();
+  await m.page.getByRole('button', { name: '課長 三郎 を承認者にする' }).click();
+  assert.equal(await m.page.locator('input[name="approvers[0].email"]').inputValue(), 'kacho@example.jp');
+  await judgeScreen(m.page, 'draft-approval-rule');
+  await m.page.getByLabel('氏名').first().fill('取引 先子');
+  await m.page.getByLabel('メールアドレス').first().fill('partner@example.com');
+  await m.page.getByRole('button', { name: '下書きを保存' }).click();
+  await m.page.getByText('下書きを保存しました。').waitFor();
+  m.check();
+  await m.close();
+
+  // The leaver is removed; their document goes to the section chief.
+  await page.reload();
+  await ready(page);
+  await page.locator('ul.members li', { hasText: 'leaver@example.jp' }).getByRole('button', { name: 'チームから外す' }).click();
+  await page.getByRole('dialog').getByLabel('書類の引き継ぎ先').selectOption({ label: '課長 三郎 (kacho@example.jp)' });
+  await judgeScreen(page, 'team-remove-hand-over');
+  await page.getByRole('dialog').getByRole('button', { name: 'チームから外す' }).click();
+  await page.getByText('メンバーをチームから外し、書類 1 件を引き継ぎました。').waitFor();
+  w.check();
+  await w.close();
+  const kacho = await apiToken(server, 'kacho@example.jp');
+  const list = await apiCall(server, kacho, 'GET', '/documents');
+  assert.deepEqual(list.documents.map((d) => d.title), ['引き継ぐ契約書']);
 });

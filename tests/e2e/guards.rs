@@ -46,6 +46,7 @@ const GUARDS: &[(&str, Guard)] = &[
     ("list_members", Guard::Session),
     ("change_member_role", Guard::Session),
     ("remove_member", Guard::Session),
+    ("hand_over_documents", Guard::Session),
     ("list_invitations", Guard::Session),
     ("invite_member", Guard::Session),
     ("withdraw_invitation", Guard::Session),

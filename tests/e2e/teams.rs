@@ -481,3 +481,293 @@ async fn admins_and_auditors_read_the_team_s_documents_but_not_confidential_ones
     assert_eq!(r.status(), 403);
     assert_eq!(error_code(r).await, "team_readers_only");
 }
+
+#[tokio::test]
+async fn an_admin_hands_a_leaving_member_s_documents_to_another_member() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin@example.jp", "管理 太郎").await;
+    let hanako = join(&app, &admin, "hanako@example.jp", "山田 花子", "member").await;
+    let jiro = join(&app, &admin, "jiro@example.jp", "鈴木 次郎", "member").await;
+    join(&app, &admin, "audit@example.jp", "監査 三郎", "auditor").await;
+    let ids = roster_ids(&admin).await;
+    let (hanako_id, jiro_id, auditor_id) = (
+        &ids["hanako@example.jp"],
+        &ids["jiro@example.jp"],
+        &ids["audit@example.jp"],
+    );
+    let created: Value = hanako
+        .upload_direct("契約書.pdf", keiyaku_pdf::sample::pdf_with_pages(1))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let draft = created["id"].as_str().unwrap().to_owned();
+    let sent: Value = hanako
+        .upload_direct("発注書.pdf", keiyaku_pdf::sample::pdf_with_pages(1))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let sent = sent["id"].as_str().unwrap().to_owned();
+    let r = hanako
+        .post_json(
+            &format!("/api/v1/documents/{sent}/send"),
+            json!({ "recipients": [{ "name": "取引 先子", "email": "partner@example.com" }] }),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    app.settle().await;
+    // More than one batch of writes (50 documents each).
+    let team: keiyaku_core::ids::TeamId =
+        serde_json::from_value(admin.get_json("/api/v1/me").await["team_id"].clone()).unwrap();
+    let titles: Vec<String> = (0..120).map(|n| format!("写し {n}")).collect();
+    keiyaku_core::app::listing::copies_for_benchmark(
+        &*app.services().items,
+        &team,
+        &keiyaku_core::ids::DocumentId(draft.clone()),
+        &titles,
+    )
+    .await
+    .unwrap();
+
+    let hand = |from: &str, to: &str| {
+        let (admin, from, to) = (&admin, from.to_owned(), to.to_owned());
+        async move {
+            admin
+                .post_json(
+                    &format!("/api/v1/team/members/{from}/hand-over"),
+                    json!({ "to": to }),
+                )
+                .await
+        }
+    };
+    // Only to an admin or a member of the team other than the owner; only by an admin.
+    for (to, code) in [
+        (auditor_id.as_str(), "invalid_receiver"),
+        (hanako_id.as_str(), "invalid_receiver"),
+        ("0000000000000000000000000000", "invalid_receiver"),
+    ] {
+        let r = hand(hanako_id, to).await;
+        assert_eq!(r.status(), 400, "{to}");
+        assert_eq!(error_code(r).await, code);
+    }
+    assert_eq!(
+        hand("0000000000000000000000000000", jiro_id).await.status(),
+        404
+    );
+    let r = jiro
+        .post_json(
+            &format!("/api/v1/team/members/{hanako_id}/hand-over"),
+            json!({ "to": jiro_id }),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(error_code(r).await, "admin_only");
+
+    // Removed first, handed over afterwards: the documents wait for it.
+    assert_eq!(
+        admin
+            .delete(&format!("/api/v1/team/members/{hanako_id}"))
+            .await
+            .status(),
+        204
+    );
+    let r = hand(hanako_id, jiro_id).await;
+    assert_eq!(r.status(), 200);
+    let done: Value = r.json().await.unwrap();
+    assert_eq!(done, json!({ "moved": 122, "remaining": false }));
+    let again: Value = hand(hanako_id, jiro_id).await.json().await.unwrap();
+    assert_eq!(again, json!({ "moved": 0, "remaining": false }));
+    let mail = app.last_mail_to("jiro@example.jp");
+    assert!(mail.text.contains("122"), "{}", mail.text);
+    assert!(mail.text.contains("山田 花子"), "{}", mail.text);
+
+    // The receiver is their sender now: lists them, edits the draft, follows the one sent.
+    let mut listed = 0;
+    let mut cursor = String::new();
+    loop {
+        let page = jiro
+            .get_json(&format!("/api/v1/documents?limit=100{cursor}"))
+            .await;
+        listed += page["documents"].as_array().unwrap().len();
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(listed, 122);
+    let r = jiro
+        .patch_json(
+            &format!("/api/v1/documents/{draft}"),
+            json!({ "title": "引き継いだ契約書" }),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let detail = jiro.get_json(&format!("/api/v1/documents/{sent}")).await;
+    assert_eq!(detail["viewer"]["role"], "sender");
+    assert_eq!(detail["status"], "in_progress");
+    assert!(
+        detail["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "document.handed_over"),
+        "{detail}"
+    );
+    let r = jiro
+        .post_json(&format!("/api/v1/documents/{sent}/remind"), json!({}))
+        .await;
+    assert_eq!(r.status(), 204, "{}", r.text().await.unwrap());
+}
+
+/// The members' ids by address.
+async fn roster_ids(client: &Client) -> std::collections::HashMap<String, String> {
+    client
+        .get_json("/api/v1/team/members")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["email"].as_str().unwrap().to_owned(),
+                m["id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_approval_rule_holds_back_documents_without_its_approvers() {
+    let app = TestApp::spawn().await;
+    let admin = app.user("admin@example.jp", "管理 太郎").await;
+    let kacho = join(&app, &admin, "kacho@example.jp", "課長 一郎", "member").await;
+    join(&app, &admin, "bucho@example.jp", "部長 二郎", "member").await;
+    let tanto = join(&app, &admin, "tanto@example.jp", "担当 三郎", "member").await;
+    join(&app, &admin, "audit@example.jp", "監査 四郎", "auditor").await;
+    let ids = roster_ids(&admin).await;
+    let id = |email: &str| ids[email].clone();
+    let rule = |kind: &str, approvers: Vec<String>| {
+        let admin = &admin;
+        let body = json!({ "approval": { "kind": kind, "approvers": approvers } });
+        async move { admin.patch_json("/api/v1/team", body).await }
+    };
+
+    // Only admins and members of the team, each once, one to ten.
+    for (approvers, code) in [
+        (vec![id("audit@example.jp")], "invalid_rule_approver"),
+        (
+            vec!["0000000000000000000000000000".into()],
+            "invalid_rule_approver",
+        ),
+        (
+            vec![id("kacho@example.jp"), id("kacho@example.jp")],
+            "invalid_rule_approver",
+        ),
+        (vec![], "invalid_approval_rule"),
+    ] {
+        let r = rule("any_of", approvers).await;
+        assert_eq!(r.status(), 400);
+        assert_eq!(error_code(r).await, code);
+    }
+    let r = kacho
+        .patch_json("/api/v1/team", json!({ "approval": { "kind": "none" } }))
+        .await;
+    assert_eq!(r.status(), 403);
+
+    let r = rule(
+        "any_of",
+        vec![id("kacho@example.jp"), id("bucho@example.jp")],
+    )
+    .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    assert!(
+        app.last_mail_to("admin@example.jp")
+            .text
+            .contains("課長 一郎、部長 二郎 のいずれか 1 人")
+    );
+    // Every member sees the rule (the draft editor offers its approvers).
+    let team = tanto.get_json("/api/v1/team").await;
+    assert_eq!(team["approval"]["kind"], "any_of");
+    assert_eq!(team["approval"]["approvers"][1]["name"], "部長 二郎");
+
+    let send = |client: &Client, approvers: Vec<&str>| {
+        let client = client.clone();
+        let approvers: Vec<String> = approvers.into_iter().map(str::to_owned).collect();
+        async move {
+            let created: Value = client
+                .upload_direct("契約書.pdf", keiyaku_pdf::sample::pdf_with_pages(1))
+                .await
+                .json()
+                .await
+                .unwrap();
+            let doc = created["id"].as_str().unwrap().to_owned();
+            client
+                .post_json(
+                    &format!("/api/v1/documents/{doc}/send"),
+                    json!({ "recipients": [{ "name": "取引 先子", "email": "partner@example.com" }],
+                            "approvers": approvers }),
+                )
+                .await
+        }
+    };
+    for approvers in [vec![], vec!["outsider@example.com"]] {
+        let r = send(&tanto, approvers).await;
+        assert_eq!(r.status(), 400);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "approval_required");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("kacho@example.jp")
+        );
+    }
+    let r = send(&tanto, vec!["bucho@example.jp"]).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let sent: Value = r.json().await.unwrap();
+    assert_eq!(sent["status"], "awaiting_approval");
+
+    // While the rule names them, they stay approvers.
+    let r = admin
+        .delete(&format!("/api/v1/team/members/{}", id("kacho@example.jp")))
+        .await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(error_code(r).await, "in_approval_rule");
+    let r = admin
+        .patch_json(
+            &format!("/api/v1/team/members/{}", id("kacho@example.jp")),
+            json!({ "role": "auditor" }),
+        )
+        .await;
+    assert_eq!(error_code(r).await, "in_approval_rule");
+
+    // In order: each, in the rule's order; others may approve too. The sender in the rule
+    // needs only the others.
+    let r = rule(
+        "in_order",
+        vec![id("kacho@example.jp"), id("bucho@example.jp")],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let r = send(&tanto, vec!["bucho@example.jp", "kacho@example.jp"]).await;
+    assert_eq!(error_code(r).await, "approval_required");
+    let r = send(
+        &tanto,
+        vec!["kacho@example.jp", "legal@example.com", "bucho@example.jp"],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(send(&kacho, vec!["bucho@example.jp"]).await.status(), 200);
+
+    // No rule: documents go out without approval.
+    assert_eq!(rule("none", vec![]).await.status(), 200);
+    assert_eq!(
+        tanto.get_json("/api/v1/team").await["approval"],
+        Value::Null
+    );
+    let r = send(&tanto, vec![]).await;
+    assert_eq!(r.status(), 200);
+    let sent: Value = r.json().await.unwrap();
+    assert_eq!(sent["status"], "in_progress");
+}

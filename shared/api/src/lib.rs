@@ -95,6 +95,9 @@ macro_rules! route_handler {
     (remove_member) => {
         $crate::__routing::delete($crate::handlers::teams::remove_member)
     };
+    (hand_over_documents) => {
+        $crate::__routing::post($crate::handlers::teams::hand_over_documents)
+    };
     (list_invitations) => {
         $crate::__routing::get($crate::handlers::teams::list_invitations)
     };
@@ -237,6 +240,7 @@ pub fn method_router(route: &Route) -> Option<MethodRouter<AppState>> {
         "list_members" => route_handler!(list_members),
         "change_member_role" => route_handler!(change_member_role),
         "remove_member" => route_handler!(remove_member),
+        "hand_over_documents" => route_handler!(hand_over_documents),
         "list_invitations" => route_handler!(list_invitations),
         "invite_member" => route_handler!(invite_member),
         "withdraw_invitation" => route_handler!(withdraw_invitation),

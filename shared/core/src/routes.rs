@@ -92,6 +92,11 @@ pub const ROUTES: &[Route] = &[
         "/api/v1/team/members/{user_id}",
     ),
     route("remove_member", "DELETE", "/api/v1/team/members/{user_id}"),
+    route(
+        "hand_over_documents",
+        "POST",
+        "/api/v1/team/members/{user_id}/hand-over",
+    ),
     route("list_invitations", "GET", "/api/v1/team/invitations"),
     route("invite_member", "POST", "/api/v1/team/invitations"),
     route(

@@ -6,7 +6,7 @@ import { h, replace, setText, when } from '../dom.js';
 import { api, ApiError, csrfToken } from '../api.js';
 import { bytes } from '../format.js';
 import { field, form, guardComposition, normalized, showError, clearErrors, sayError } from '../form.js';
-import { navigate } from '../state.js';
+import { currentUser, navigate } from '../state.js';
 import { confirmDialog } from '../dialog.js';
 
 const MAX_RECIPIENTS = 30;
@@ -166,12 +166,14 @@ function partyList({ kind, legend, max, fields: make, items }) {
     li.querySelector(by < 0 ? '.up' : '.down').focus();
     if (document.activeElement.disabled || document.activeElement === document.body) li.querySelector('input').focus();
   };
-  add.addEventListener('click', () => {
-    const li = row();
+  const append = (value) => {
+    if (list.children.length >= max) return;
+    const li = row(value);
     list.append(li);
     renumber();
-    li.querySelector('input').focus();
-  });
+    return li;
+  };
+  add.addEventListener('click', () => append()?.querySelector('input').focus());
   for (const item of items) list.append(row(item));
   renumber();
   const read = () =>
@@ -183,7 +185,7 @@ function partyList({ kind, legend, max, fields: make, items }) {
       }
       return out;
     });
-  return { list, add, read };
+  return { list, add, read, append };
 }
 
 function recipientFields(r) {
@@ -209,6 +211,28 @@ function localInput(iso) {
   const d = new Date(iso);
   const pad = (n) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+// The team's approval rule, when it has one: what it asks for, and buttons that name its
+// approvers (one of them for `any_of`, all in order for `in_order`; never the sender).
+function approvalRule(approvers) {
+  const box = h('div', { class: 'rule', hidden: true });
+  api('GET', '/team')
+    .then((team) => {
+      const rule = team.approval;
+      if (!rule) return;
+      const me = currentUser();
+      const others = rule.approvers.filter((a) => a.id !== me.id);
+      const name = (a) => { const have = approvers.read().map((x) => x.email); if (!have.includes(a.email)) approvers.append({ email: a.email, name: a.name }); };
+      const buttons =
+        rule.kind === 'any_of'
+          ? others.map((a) => h('button', { type: 'button', i18n: 'draft.rule_name_one', i18nArgs: { name: a.name }, i18nUser: 'name', onclick: () => name(a) }))
+          : [h('button', { type: 'button', i18n: 'draft.rule_name_all', onclick: () => others.forEach(name) })];
+      replace(box, h('p', { class: 'hint', i18n: `draft.rule_${rule.kind}`, i18nArgs: { names: others.map((a) => a.name).join('、') }, i18nUser: 'names' }), h('div', { class: 'actions' }, buttons));
+      box.hidden = false;
+    })
+    .catch(() => {});
+  return box;
 }
 
 export function editor(main, doc) {
@@ -243,6 +267,7 @@ export function editor(main, doc) {
       h('div', { class: 'actions' }, recipients.add),
       h('h2', { i18n: 'draft.approvers' }),
       h('p', { class: 'hint', i18n: 'draft.approvers_hint' }),
+      approvalRule(approvers),
       approvers.list,
       h('div', { class: 'actions' }, approvers.add),
       h('h2', { i18n: 'draft.details' }),

@@ -27,7 +27,7 @@ export async function team(main, _params, current) {
   const load = async () => {
     const [list, waiting] = await Promise.all([api('GET', '/team/members'), admin ? api('GET', '/team/invitations') : []]);
     if (!current()) return;
-    replace(members, list.map(memberRow));
+    replace(members, list.map((m) => memberRow(m, list)));
     replace(invitations, waiting.length ? waiting.map(invitationRow) : h('li', { i18n: 'team.no_invitations' }));
   };
   const act = async (work, done) => {
@@ -42,7 +42,32 @@ export async function team(main, _params, current) {
     }
   };
 
-  const memberRow = (m) => {
+  // Removes member `m`, first handing their documents to the member the admin chose (every
+  // document moves, a thousand per call) unless the admin keeps them with the leaver.
+  const removeMember = async (m, list) => {
+    const receivers = list.filter((r) => r.id !== m.id && r.role !== 'auditor');
+    const to = await confirmDialog({
+      title: 'team.remove_title',
+      body: 'team.remove_body',
+      bodyArgs: { name: m.name },
+      confirm: 'team.remove',
+      danger: true,
+      choice: { label: 'team.hand_over_to', value: me.id, options: [...receivers.map((r) => ({ value: r.id, text: `${r.name} (${r.email})` })), { value: 'keep', i18n: 'team.hand_over_none' }] },
+    });
+    if (!to) return;
+    act(async () => {
+      let moved = 0;
+      for (let more = to !== 'keep'; more; ) {
+        const done = await api('POST', `/team/members/${encodeURIComponent(m.id)}/hand-over`, { to });
+        moved += done.moved;
+        more = done.remaining;
+      }
+      await api('DELETE', `/team/members/${encodeURIComponent(m.id)}`);
+      replace(notice, h('span', moved ? { i18n: 'team.removed_handed_over', i18nArgs: { count: String(moved) } } : { i18n: 'team.removed' }));
+    });
+  };
+
+  const memberRow = (m, list) => {
     const info = [
       h('strong', { translate: 'no' }, m.name),
       h('span', { class: 'muted', translate: 'no' }, m.email),
@@ -53,10 +78,7 @@ export async function team(main, _params, current) {
     const select = picker.querySelector('select');
     select.addEventListener('change', () => act(() => api('PATCH', `/team/members/${encodeURIComponent(m.id)}`, { role: select.value }), 'team.role_changed'));
     const remove = h('button', { type: 'button', class: 'danger', i18n: 'team.remove' });
-    remove.addEventListener('click', async () => {
-      if (!(await confirmDialog({ title: 'team.remove_title', body: 'team.remove_body', bodyArgs: { name: m.name }, confirm: 'team.remove', danger: true }))) return;
-      act(() => api('DELETE', `/team/members/${encodeURIComponent(m.id)}`), 'team.removed');
-    });
+    remove.addEventListener('click', () => removeMember(m, list));
     return h('li', {}, info, picker, m.id === me.id ? null : remove);
   };
 
@@ -86,11 +108,54 @@ export async function team(main, _params, current) {
   );
 }
 
-// The team's security settings (admins): two-factor login for every member, and the
-// networks members may work from (one per line), with a confirmation before a list that
-// leaves out the admin's own address.
+// The approval rule's fields: how it counts (none, any one, each in order) and the members
+// it names, numbered in the order they were ticked (the order `in_order` asks them in).
+function approvalFields(team, members) {
+  const chosen = (team.approval?.approvers || []).map((a) => a.id);
+  const kind = h(
+    'select',
+    { id: 'approval-kind', name: 'approval_kind' },
+    ['none', 'any_of', 'in_order'].map((k) => h('option', { value: k, i18n: `team.approval_${k}`, selected: k === (team.approval?.kind || 'none') })),
+  );
+  const boxes = members
+    .filter((m) => m.role !== 'auditor')
+    .map((m) => {
+      const id = `approver-${m.id}`;
+      const box = h('input', { type: 'checkbox', id, value: m.id });
+      box.checked = chosen.includes(m.id);
+      const place = h('span', { class: 'muted', 'aria-hidden': 'true' });
+      box.addEventListener('change', () => {
+        const at = chosen.indexOf(m.id);
+        if (box.checked && at < 0) chosen.push(m.id);
+        if (!box.checked && at >= 0) chosen.splice(at, 1);
+        number();
+      });
+      return { m, place, row: h('div', { class: 'field check' }, box, h('label', { for: id, translate: 'no' }, `${m.name} (${m.email})`), place) };
+    });
+  const list = h('div', { class: 'approvers' }, boxes.map((b) => b.row));
+  const number = () => {
+    for (const b of boxes) b.place.textContent = kind.value === 'in_order' && chosen.includes(b.m.id) ? ` ${chosen.indexOf(b.m.id) + 1}` : '';
+    list.hidden = kind.value === 'none';
+  };
+  kind.addEventListener('change', number);
+  number();
+  const fieldset = h(
+    'fieldset',
+    {},
+    h('legend', { i18n: 'team.approval' }),
+    h('p', { class: 'hint', i18n: 'team.approval_hint' }),
+    h('div', { class: 'field' }, h('label', { for: 'approval-kind', i18n: 'team.approval_kind' }), kind),
+    list,
+  );
+  return { fieldset, read: () => ({ kind: kind.value, approvers: kind.value === 'none' ? [] : [...chosen] }) };
+}
+
+// The team's security settings (admins): two-factor login for every member, the networks
+// members may work from (one per line), with a confirmation before a list that leaves out
+// the admin's own address, and the approval every document needs before it is sent.
 async function security() {
-  const team = await api('GET', '/team');
+  const [team, members] = await Promise.all([api('GET', '/team'), api('GET', '/team/members')]);
+  const approval = approvalFields(team, members);
   const section = h('section', { 'aria-labelledby': 'team-security' });
   const notice = h('p', { role: 'status', class: 'notice' });
   const required = h('input', { type: 'checkbox', id: 'require-2fa', name: 'require_two_factor' });
@@ -100,12 +165,14 @@ async function security() {
       h('div', { class: 'field check' }, required, h('label', { for: 'require-2fa', i18n: 'team.require_two_factor' })),
       field({ name: 'allowed_networks', label: 'team.networks', hint: 'team.networks_hint', multiline: true, required: false, value: team.allowed_networks.join('\n') }),
       h('p', { class: 'hint', i18n: 'team.your_address', i18nArgs: { address: team.client_address }, i18nUser: 'address' }),
+      approval.fieldset,
     ],
     submit: 'team.save',
     onSubmit: async (v) => {
       const body = {
         require_two_factor: v.require_two_factor,
         allowed_networks: v.allowed_networks.split(/[\n,]/).map((l) => l.normalize('NFKC').trim()).filter(Boolean),
+        approval: approval.read(),
       };
       try {
         await api('PATCH', '/team', body);

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use keiyaku_core::app::teams;
+use keiyaku_core::domain::team::ApprovalKind;
 use keiyaku_core::domain::user::{TeamAdmin, User};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -232,6 +233,43 @@ pub async fn remove_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// To whom a member's documents go.
+#[derive(Deserialize, ToSchema)]
+pub struct HandOverRequest {
+    /// The receiving member's user id (an admin or a member, not an auditor).
+    #[schema(min_length = 1, max_length = 64)]
+    pub to: String,
+}
+
+/// What a hand-over did.
+#[derive(Serialize, ToSchema)]
+pub struct HandOverView {
+    /// Documents now owned by the receiver.
+    pub moved: usize,
+    /// Whether the member still owns documents: call again to move the rest.
+    pub remaining: bool,
+}
+
+/// Hand every document of a member (leaving, or already removed) to another member, who
+/// becomes their sender (admins). Moves at most 1,000 per call: repeat while `remaining`.
+#[utoipa::path(post, path = "/api/v1/team/members/{user_id}/hand-over", tag = "teams", request_body = HandOverRequest,
+    params(("user_id" = String, Path, description = "The user id of the member whose documents move", max_length = 64)),
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, description = "Handed over", body = HandOverView)))]
+pub async fn hand_over_documents(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    Path(user_id): Path<String>,
+    JsonBody(req): JsonBody<HandOverRequest>,
+) -> ApiResult<Json<HandOverView>> {
+    let admin = TeamAdmin::of(&caller)?;
+    let done = teams::hand_over(&s, &admin, &user_id, &req.to).await?;
+    Ok(Json(HandOverView {
+        moved: done.moved,
+        remaining: done.remaining,
+    }))
+}
+
 /// The caller's team and its security settings.
 #[derive(Serialize, ToSchema)]
 pub struct TeamView {
@@ -245,11 +283,48 @@ pub struct TeamView {
     pub allowed_networks: Vec<String>,
     /// The address this request came from, as the allow-list sees it.
     pub client_address: String,
+    /// The approval every document needs before it is sent, when the team has a rule.
+    pub approval: Option<ApprovalView>,
+}
+
+/// A team's approval rule (承認機能).
+#[derive(Serialize, ToSchema)]
+pub struct ApprovalView {
+    /// `any_of`: one of the approvers; `in_order`: each of them, in this order.
+    pub kind: String,
+    /// The members the rule names, in its order.
+    pub approvers: Vec<MemberView>,
+}
+
+/// How a team's rule counts its approvers; `none` turns the rule off.
+#[derive(Deserialize, ToSchema, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalKindRequest {
+    /// No approval required.
+    None,
+    /// One of the approvers.
+    AnyOf,
+    /// Each of the approvers, in order.
+    InOrder,
+}
+
+/// A team's approval rule as an admin sets it.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalRequest {
+    /// `none`, `any_of` or `in_order`.
+    pub kind: ApprovalKindRequest,
+    /// The user ids of the members it names (admins or members), in order; 1 to 10 unless
+    /// `kind` is `none`.
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    pub approvers: Vec<String>,
 }
 
 impl TeamView {
     fn new(
         team: &keiyaku_core::domain::team::Team,
+        approvers: &[User],
         caller: &keiyaku_core::domain::user::Caller,
     ) -> Self {
         TeamView {
@@ -263,6 +338,10 @@ impl TeamView {
                 .map(ToString::to_string)
                 .collect(),
             client_address: caller.ip.to_canonical().to_string(),
+            approval: team.settings.approval.as_ref().map(|rule| ApprovalView {
+                kind: rule.kind.as_str().to_owned(),
+                approvers: approvers.iter().map(MemberView::new).collect(),
+            }),
         }
     }
 }
@@ -280,6 +359,8 @@ pub struct UpdateTeamRequest {
     /// for anywhere (at most 100).
     #[schema(max_items = 100)]
     pub allowed_networks: Option<Vec<String>>,
+    /// The approval every document needs before it is sent.
+    pub approval: Option<ApprovalRequest>,
     /// Save an allow-list that shuts out the address of this request (409
     /// `would_lock_you_out` otherwise).
     pub confirm_lockout: Option<bool>,
@@ -294,11 +375,13 @@ pub async fn get_team(
     Authed(caller): Authed,
 ) -> ApiResult<Json<TeamView>> {
     let team = teams::team_of(&s, &caller).await?;
-    Ok(Json(TeamView::new(&team, &caller)))
+    let approvers = teams::rule_approvers(&s, &team).await?;
+    Ok(Json(TeamView::new(&team, &approvers, &caller)))
 }
 
 /// Change the team's name and security settings (admins): two-factor login required of
-/// every member, the networks members may work from. Admins are mailed.
+/// every member, the networks members may work from, the approval every document needs
+/// before it is sent. Admins are mailed.
 #[utoipa::path(patch, path = "/api/v1/team", tag = "teams", request_body = UpdateTeamRequest,
     security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "The team", body = TeamView)))]
@@ -315,9 +398,21 @@ pub async fn update_team(
             name: req.name.as_deref(),
             require_two_factor: req.require_two_factor,
             allowed_networks: req.allowed_networks.as_deref(),
+            approval: req.approval.as_ref().map(|rule| {
+                let kind = match rule.kind {
+                    ApprovalKindRequest::None => return None,
+                    ApprovalKindRequest::AnyOf => ApprovalKind::AnyOf,
+                    ApprovalKindRequest::InOrder => ApprovalKind::InOrder,
+                };
+                Some(teams::ApprovalChange {
+                    kind,
+                    approvers: &rule.approvers,
+                })
+            }),
             confirm_lockout: req.confirm_lockout.unwrap_or(false),
         },
     )
     .await?;
-    Ok(Json(TeamView::new(&team, &caller)))
+    let approvers = teams::rule_approvers(&s, &team).await?;
+    Ok(Json(TeamView::new(&team, &approvers, &caller)))
 }

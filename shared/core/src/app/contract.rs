@@ -272,6 +272,7 @@ pub async fn send(s: &(impl Items + Time), caller: &Caller, id: &str) -> Result<
             "name at least one recipient before sending",
         ));
     }
+    crate::app::teams::require_approval(s, caller, &doc).await?;
     let now = s.now();
     doc.expires_at = Some(match doc.expires_at {
         Some(at) => crate::domain::party::check_expiry(at, now)?,

@@ -230,8 +230,22 @@ pub fn settings_changed(
     to: &crate::domain::user::User,
     by: &str,
     settings: &crate::domain::team::TeamSettings,
+    approvers: &[String],
 ) -> Result<OutgoingMail> {
+    use crate::domain::team::ApprovalKind;
     let name = &to.name;
+    let names = approvers.join("、");
+    let (ja_rule, en_rule) = match settings.approval.as_ref().map(|r| r.kind) {
+        None => ("なし".to_owned(), "none".to_owned()),
+        Some(ApprovalKind::AnyOf) => (
+            format!("{names} のいずれか 1 人"),
+            format!("any one of {names}"),
+        ),
+        Some(ApprovalKind::InOrder) => (
+            format!("{names} の順に全員"),
+            format!("each of {names}, in this order"),
+        ),
+    };
     let link = format!("{}/team", s.config().public_url);
     let (ja_2fa, en_2fa) = if settings.require_two_factor {
         ("必須", "required")
@@ -252,17 +266,46 @@ pub fn settings_changed(
         "{name} 様\n\n\
          {by} 様がチームのセキュリティ設定を変更しました。\n\
          2 段階認証: {ja_2fa}\n\
-         接続を許可するネットワーク: {networks}\n\n\
+         接続を許可するネットワーク: {networks}\n\
+         送信前の承認: {ja_rule}\n\n\
          {link}\n\n\
          ----\n\
          {by} changed the team's security settings.\n\
          Two-factor login: {en_2fa}\n\
-         Networks allowed: {networks}\n"
+         Networks allowed: {networks}\n\
+         Approval before sending: {en_rule}\n"
     );
     compose(
         s,
         to.email.as_str(),
         "【keiyaku】チームの設定が変わりました / Team settings changed",
+        &body,
+        &fresh_message_id(s.now()),
+    )
+}
+
+/// Tells a member that the documents of another member were handed to them.
+pub fn documents_handed_over(
+    s: &(impl Time + Settings),
+    to: &crate::domain::user::User,
+    from: &crate::domain::user::User,
+    count: usize,
+) -> Result<OutgoingMail> {
+    let name = &to.name;
+    let giver = format!("{}（{}）", from.name, from.email);
+    let link = format!("{}/documents", s.config().public_url);
+    let body = format!(
+        "{name} 様\n\n\
+         {giver} 様の書類 {count} 件が、チームの管理者によってあなたに引き継がれました。\n\
+         これからは、あなたが送信者として下書きの編集や進行中の書類の対応を行えます。\n\n\
+         {link}\n\n\
+         ----\n\
+         A team admin handed {count} document(s) of {giver} to you: you are now their sender.\n"
+    );
+    compose(
+        s,
+        to.email.as_str(),
+        "【keiyaku】書類が引き継がれました / Documents handed to you",
         &body,
         &fresh_message_id(s.now()),
     )

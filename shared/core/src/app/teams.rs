@@ -11,7 +11,11 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::app::mail;
-use crate::domain::team::{MAX_NETWORKS, MemberChange, Team, parse_network};
+use crate::domain::document::Document;
+use crate::domain::party::MAX_APPROVERS;
+use crate::domain::team::{
+    ApprovalKind, ApprovalRule, MAX_NETWORKS, MemberChange, Team, approval_met, parse_network,
+};
 use crate::domain::user::{Caller, TeamAdmin, TeamRole, User};
 use crate::error::{Error, Result};
 use crate::ids::{Secret, TeamId, UserId, hash_token};
@@ -332,6 +336,18 @@ fn last_admin() -> Error {
     )
 }
 
+/// Refuses to take away from `user` the power to approve while the team's approval rule
+/// names them: the rule would wait for someone who can no longer answer.
+fn still_approves(team: &Team, user: &User) -> Result<()> {
+    match &team.settings.approval {
+        Some(rule) if rule.approvers.contains(&user.id) => Err(Error::conflict(
+            "in_approval_rule",
+            "the team's approval rule names this member: change the rule first",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Stores the changed member `user` over its item `before`, with `extra` writes and the
 /// audit event `action`, in one transaction that also writes the team's item with a
 /// condition on its version: membership changes are serialised on it.
@@ -390,6 +406,9 @@ pub async fn change_role(
     if user.role == TeamRole::Admin && !another_admin_remains(s, admin, &user).await? {
         return Err(last_admin());
     }
+    if role == TeamRole::Auditor {
+        still_approves(&team, &user)?;
+    }
     user.role = role;
     commit_member(
         s,
@@ -417,6 +436,7 @@ pub async fn remove(
     if user.role == TeamRole::Admin && !another_admin_remains(s, admin, &user).await? {
         return Err(last_admin());
     }
+    still_approves(&team, &user)?;
     user.removed_at = Some(s.now());
     // A new epoch ends every session and API token the member holds.
     user.session_epoch += 1;
@@ -498,8 +518,113 @@ pub struct SettingsChange<'a> {
     pub require_two_factor: Option<bool>,
     /// The networks members may work from (empty: anywhere), as admins write them.
     pub allowed_networks: Option<&'a [String]>,
+    /// The approval rule: `Some(None)` turns it off.
+    pub approval: Option<Option<ApprovalChange<'a>>>,
     /// The admin knows the change shuts out the address they make it from.
     pub confirm_lockout: bool,
+}
+
+/// An approval rule as an admin sets it.
+pub struct ApprovalChange<'a> {
+    /// Any one of them, or all in order.
+    pub kind: ApprovalKind,
+    /// The user ids of the members it names, in order.
+    pub approvers: &'a [String],
+}
+
+/// The members an approval rule names, checked: admins or members of the team (not
+/// auditors), each once, one to [`MAX_APPROVERS`].
+async fn approval_rule(
+    s: &impl Items,
+    team: &TeamId,
+    change: &ApprovalChange<'_>,
+) -> Result<ApprovalRule> {
+    if change.approvers.is_empty() || change.approvers.len() > MAX_APPROVERS {
+        return Err(Error::invalid(
+            "invalid_approval_rule",
+            "approval.approvers",
+            format!("an approval rule names 1 to {MAX_APPROVERS} members"),
+        ));
+    }
+    let mut approvers = Vec::new();
+    for (i, raw) in change.approvers.iter().enumerate() {
+        let refuse = |message: &str| Error::Invalid {
+            code: "invalid_rule_approver",
+            message: message.to_owned(),
+            field: Some(format!("approval.approvers[{i}]").into()),
+        };
+        let id = UserId::parse(raw).ok_or_else(|| refuse("not a member's id"))?;
+        let user = store::users::load_user(s, team, &id)
+            .await?
+            .map(|(u, _)| u)
+            .filter(|u| u.removed_at.is_none())
+            .ok_or_else(|| refuse("not a member of the team"))?;
+        if user.role == TeamRole::Auditor {
+            return Err(refuse("an auditor changes nothing, so cannot approve"));
+        }
+        if approvers.contains(&id) {
+            return Err(refuse("named twice"));
+        }
+        approvers.push(id);
+    }
+    Ok(ApprovalRule {
+        kind: change.kind,
+        approvers,
+    })
+}
+
+/// The members the team's approval rule names, in its order (removed ones left out).
+pub async fn rule_approvers(s: &impl Items, team: &Team) -> Result<Vec<User>> {
+    let mut out = Vec::new();
+    for id in team.settings.approval.iter().flat_map(|r| &r.approvers) {
+        if let Some((user, _)) = store::users::load_user(s, &team.id, id).await?
+            && user.removed_at.is_none()
+        {
+            out.push(user);
+        }
+    }
+    Ok(out)
+}
+
+/// Refuses to send a document that lacks the approvers the team's rule requires (the rule
+/// as read when the caller was authenticated, a moment ago).
+pub(crate) async fn require_approval(
+    s: &impl Items,
+    caller: &Caller,
+    doc: &Document,
+) -> Result<()> {
+    let Some(rule) = &caller.settings.approval else {
+        return Ok(());
+    };
+    let (team, _) = team(s, caller.team()).await?;
+    let required: Vec<User> = rule_approvers(s, &team)
+        .await?
+        .into_iter()
+        .filter(|u| u.role != TeamRole::Auditor)
+        .collect();
+    let emails: Vec<Email> = required.iter().map(|u| u.email.clone()).collect();
+    let named: Vec<Email> = doc.approvers.iter().map(|a| a.email.clone()).collect();
+    if approval_met(rule.kind, &emails, &caller.user.email, &named) {
+        return Ok(());
+    }
+    let who = required
+        .iter()
+        .filter(|u| u.id != caller.user.id)
+        .map(|u| format!("{} <{}>", u.name, u.email))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(Error::invalid(
+        "approval_required",
+        "approvers",
+        match rule.kind {
+            ApprovalKind::AnyOf => format!(
+                "the team requires approval by one of its approvers before sending: name one of {who}"
+            ),
+            ApprovalKind::InOrder => format!(
+                "the team requires approval by each of {who}, in this order, before sending: name them as approvers"
+            ),
+        },
+    ))
 }
 
 /// Changes the team's settings (admins). An allow-list that would shut out the admin
@@ -547,6 +672,12 @@ pub async fn update_settings(
         }
         team.settings.allowed_networks = parsed;
     }
+    if let Some(approval) = &change.approval {
+        team.settings.approval = match approval {
+            Some(rule) => Some(approval_rule(s, caller.team(), rule).await?),
+            None => None,
+        };
+    }
     if !team.settings.admits(caller.ip) && !change.confirm_lockout {
         return Err(Error::conflict(
             "would_lock_you_out",
@@ -576,6 +707,11 @@ pub async fn update_settings(
         .await
         .map_err(membership_changed)?;
     if team.settings != before {
+        let approvers: Vec<String> = rule_approvers(s, &team)
+            .await?
+            .iter()
+            .map(|u| u.name.clone())
+            .collect();
         for user in members_of(s, caller.team())
             .await?
             .iter()
@@ -587,9 +723,135 @@ pub async fn update_settings(
                     user,
                     &caller.user.name,
                     &team.settings,
+                    &approvers,
                 )?)
                 .await?;
         }
     }
     Ok(team)
+}
+
+/// What one hand-over call did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HandOver {
+    /// Documents now owned by the receiver.
+    pub moved: usize,
+    /// Whether the member still owns documents (call again to go on).
+    pub remaining: bool,
+}
+
+/// Most documents one call hands over, so that a request ends well within a gateway's
+/// time limit; the caller repeats until nothing remains.
+const HAND_OVER_PER_CALL: usize = 1000;
+/// Documents per transaction: each takes two writes (the document, its history event)
+/// and DynamoDB takes at most 100 per transaction.
+const HAND_OVER_BATCH: usize = 50;
+
+/// Hands every document member `from` owns (a member who is leaving, or was removed) to
+/// the active member `to`, who becomes their sender: drafts to edit, documents under way
+/// to follow, finished ones to keep. Each document is written with a condition on its
+/// version in batches of at most 100 writes, with a history event; the receiver is mailed.
+pub async fn hand_over(
+    s: &(impl Items + Mail + Time + Settings),
+    admin: &TeamAdmin<'_>,
+    from: &str,
+    to: &str,
+) -> Result<HandOver> {
+    let caller = admin.caller();
+    let from = UserId::parse(from).ok_or(Error::NotFound)?;
+    let (giver, _) = store::users::load_user(s, caller.team(), &from)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let not_a_receiver = |message: &str| Error::invalid("invalid_receiver", "to", message);
+    let to = UserId::parse(to).ok_or_else(|| not_a_receiver("to is not a member's id"))?;
+    if to == from {
+        return Err(not_a_receiver(
+            "hand the documents to another member than their owner",
+        ));
+    }
+    let receiver = store::users::load_user(s, caller.team(), &to)
+        .await?
+        .map(|(u, _)| u)
+        .filter(|u| u.removed_at.is_none())
+        .ok_or_else(|| not_a_receiver("to is not a member of the team"))?;
+    if receiver.role == TeamRole::Auditor {
+        return Err(not_a_receiver(
+            "an auditor changes nothing, so cannot send documents: choose an admin or a member",
+        ));
+    }
+    let now = s.now();
+    let mut moved = 0;
+    let mut after = None;
+    let remaining = loop {
+        let page = s
+            .items()
+            .query_index(&Query {
+                pk: keys::owner_index_pk(&from),
+                sk_prefix: keys::DOC.to_owned(),
+                after: after.clone(),
+                descending: false,
+                limit: HAND_OVER_BATCH,
+            })
+            .await?;
+        let mut writes = Vec::with_capacity(2 * page.items.len());
+        for indexed in &page.items {
+            // The index may lag (DynamoDB's is eventually consistent): read each document
+            // itself and write it over the version read.
+            let Some(item) = s.items().get(&indexed.key).await? else {
+                continue;
+            };
+            let mut doc: crate::domain::document::Document = from_item(&item)?;
+            if doc.owner_id != from {
+                continue;
+            }
+            doc.owner_id = to.clone();
+            doc.updated_at = now;
+            let mut changed = item.clone();
+            changed.body = to_json(&doc)?;
+            changed.index = Some(keys::owner_index(&to, &doc.id));
+            changed.version += 1;
+            writes.push(Write::Put {
+                item: changed,
+                condition: Condition::Version(item.version),
+            });
+            writes.push(store::documents::history_event_write(
+                now,
+                &doc,
+                caller.user_id().as_str(),
+                "document.handed_over",
+                &caller.ip.to_string(),
+            )?);
+        }
+        let count = writes.len() / 2;
+        if !writes.is_empty() {
+            s.items().transact(writes).await.map_err(|e| match e {
+                StoreError::ConditionFailed => Error::conflict(
+                    "concurrent_change",
+                    "a document changed meanwhile; hand over again to move the rest",
+                ),
+                other => other.into(),
+            })?;
+        }
+        moved += count;
+        match page.next {
+            None => break false,
+            Some(_) if moved >= HAND_OVER_PER_CALL => break true,
+            Some(next) => after = Some(next),
+        }
+    };
+    s.items()
+        .transact(vec![audit_write(
+            now,
+            caller.team(),
+            caller.user_id(),
+            "team.documents_handed_over",
+            caller.ip,
+        )?])
+        .await?;
+    if moved > 0 {
+        s.mailer()
+            .send(&mail::documents_handed_over(s, &receiver, &giver, moved)?)
+            .await?;
+    }
+    Ok(HandOver { moved, remaining })
 }

@@ -7,7 +7,8 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::ids::TeamId;
+use crate::ids::{TeamId, UserId};
+use crate::text::Email;
 
 /// A stored team. Its item's version also serialises changes to its membership (a role
 /// change or a removal writes it with a condition), so two admins demoting each other at
@@ -57,6 +58,63 @@ pub struct TeamSettings {
     /// networks (recipients' links are not restricted: they are outsiders).
     #[serde(default)]
     pub allowed_networks: Vec<IpNet>,
+    /// When set, no document goes out without the approval this rule asks for (承認機能).
+    #[serde(default)]
+    pub approval: Option<ApprovalRule>,
+}
+
+/// Whose approval every document of a team needs before it is sent: members of the team
+/// (admins or members; never auditors, who change nothing). While a member is named in
+/// the rule they can be neither removed nor made an auditor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalRule {
+    /// Any one of them, or all of them in order.
+    pub kind: ApprovalKind,
+    /// The members the rule names (at most [`crate::domain::party::MAX_APPROVERS`]).
+    pub approvers: Vec<UserId>,
+}
+
+/// How an approval rule counts its approvers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalKind {
+    /// One of the named group approves.
+    AnyOf,
+    /// Each of the named members approves, in this order.
+    InOrder,
+}
+
+impl ApprovalKind {
+    /// Its name in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalKind::AnyOf => "any_of",
+            ApprovalKind::InOrder => "in_order",
+        }
+    }
+}
+
+/// Whether a document whose sender is `sender` and whose approvers are `named` (in order)
+/// meets a rule of `kind` over the members whose addresses are `required` (in the rule's
+/// order). The sender never approves their own document: sending it is their part, so they
+/// drop out of the required ones — but an `any_of` group needs someone else in it.
+pub fn approval_met(
+    kind: ApprovalKind,
+    required: &[Email],
+    sender: &Email,
+    named: &[Email],
+) -> bool {
+    let mut required = required.iter().filter(|r| *r != sender).peekable();
+    match kind {
+        ApprovalKind::AnyOf => required.any(|r| named.contains(r)),
+        ApprovalKind::InOrder => {
+            if required.peek().is_none() {
+                return true;
+            }
+            let mut named = named.iter();
+            required.all(|r| named.any(|n| n == r))
+        }
+    }
 }
 
 impl TeamSettings {
@@ -83,12 +141,60 @@ pub fn parse_network(text: &str) -> Option<IpNet> {
 mod tests {
     use super::*;
 
+    fn emails(list: &[&str]) -> Vec<Email> {
+        list.iter().map(|e| Email::parse(e, "e").unwrap()).collect()
+    }
+
+    #[test]
+    fn approval_rules_count_their_members_and_never_the_sender() {
+        let group = emails(&["kacho@x.jp", "bucho@x.jp"]);
+        let sender = &emails(&["tanto@x.jp"])[0];
+        use ApprovalKind::*;
+        for (kind, named, met) in [
+            (AnyOf, vec!["bucho@x.jp"], true),
+            (AnyOf, vec!["other@y.jp", "kacho@x.jp"], true),
+            (AnyOf, vec!["other@y.jp"], false),
+            (AnyOf, vec![], false),
+            (InOrder, vec!["kacho@x.jp", "bucho@x.jp"], true),
+            // Others may approve too, before, between or after.
+            (
+                InOrder,
+                vec!["a@y.jp", "kacho@x.jp", "b@y.jp", "bucho@x.jp"],
+                true,
+            ),
+            (InOrder, vec!["bucho@x.jp", "kacho@x.jp"], false),
+            (InOrder, vec!["kacho@x.jp"], false),
+        ] {
+            assert_eq!(
+                approval_met(kind, &group, sender, &emails(&named)),
+                met,
+                "{kind:?} {named:?}"
+            );
+        }
+        // The sender in the rule: their part is sending it.
+        let bucho = &group[1];
+        assert!(approval_met(
+            InOrder,
+            &group,
+            bucho,
+            &emails(&["kacho@x.jp"])
+        ));
+        assert!(approval_met(AnyOf, &group, bucho, &emails(&["kacho@x.jp"])));
+        assert!(!approval_met(
+            AnyOf,
+            &group[1..],
+            bucho,
+            &emails(&["kacho@x.jp"])
+        ));
+    }
+
     #[test]
     fn allow_lists_admit_their_networks_in_both_families() {
         let open = TeamSettings::default();
         assert!(open.admits("198.51.100.7".parse().unwrap()));
         let office = TeamSettings {
             require_two_factor: false,
+            approval: None,
             allowed_networks: vec![
                 parse_network("203.0.113.9/24").unwrap(),
                 parse_network("2001:db8:1::/48").unwrap(),
