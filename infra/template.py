@@ -683,6 +683,28 @@ def template() -> dict:
         },
     }
 
+    # The audit log's upkeep on fixed schedules: chaining waiting events every ten minutes,
+    # expiring those past retention daily (locally the server schedules both itself).
+    for logical, rate, job in [
+        ("AuditChainSchedule", "rate(10 minutes)", {"job": "audit_upkeep"}),
+        ("AuditRetentionSchedule", "rate(1 day)", {"job": "audit_upkeep", "expire": True}),
+    ]:
+        resources[logical] = {
+            "Type": "AWS::Scheduler::Schedule",
+            "Properties": {
+                "GroupName": ref("JobSchedules"),
+                "ScheduleExpression": rate,
+                "FlexibleTimeWindow": {"Mode": "OFF"},
+                "Target": {
+                    "Arn": getatt("JobsFunction.Arn"),
+                    "RoleArn": getatt("SchedulerRole.Arn"),
+                    "Input": json.dumps(job),
+                    "DeadLetterConfig": {"Arn": getatt("JobsDeadLetters.Arn")},
+                    "RetryPolicy": {"MaximumRetryAttempts": 3},
+                },
+            },
+        }
+
     # Mail.
     resources["MailIdentity"] = {
         "Type": "AWS::SES::EmailIdentity",

@@ -30,7 +30,13 @@ async fn accept(app: &TestApp, token: &str, name: &str) -> reqwest::Response {
 }
 
 /// Invites `email` as `role`, accepts as `name` and logs the new member in.
-async fn join(app: &TestApp, admin: &Client, email: &str, name: &str, role: &str) -> Client {
+pub(crate) async fn join(
+    app: &TestApp,
+    admin: &Client,
+    email: &str,
+    name: &str,
+    role: &str,
+) -> Client {
     let token = invite(app, admin, email, role).await;
     assert_eq!(accept(app, &token, name).await.status(), 201, "{email}");
     app.log_in(email).await
@@ -621,7 +627,7 @@ async fn an_admin_hands_a_leaving_member_s_documents_to_another_member() {
 }
 
 /// The members' ids by address.
-async fn roster_ids(client: &Client) -> std::collections::HashMap<String, String> {
+pub(crate) async fn roster_ids(client: &Client) -> std::collections::HashMap<String, String> {
     client
         .get_json("/api/v1/team/members")
         .await

@@ -9,7 +9,7 @@ use axum::http::{Method, header};
 use http_body_util::BodyExt;
 use keiyaku_core::Error;
 use keiyaku_core::app::accounts;
-use keiyaku_core::domain::user::{Caller, SessionKind};
+use keiyaku_core::domain::user::{Caller, Client, SessionKind};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
@@ -43,6 +43,30 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
             "no client address on the request",
         )))
     }
+}
+
+/// Where the request comes from (address and User-Agent), for the audit log.
+pub struct ClientInfo(pub Client);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let ip = ClientAddr::from_request_parts(parts, state).await?.0;
+        Ok(ClientInfo(Client {
+            ip,
+            user_agent: user_agent(parts),
+        }))
+    }
+}
+
+/// The User-Agent the client sent, if it is text.
+fn user_agent(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// A JSON body (`application/json`, at most 64 KiB) parsed into `T`.
@@ -188,7 +212,8 @@ impl FromRequestParts<AppState> for Authed {
         let ip = ClientAddr::from_request_parts(parts, state).await?.0;
         let (token, kind) = session_token(parts, state)
             .ok_or_else(|| ApiError(Error::unauthorized("log in first")))?;
-        let caller = accounts::authenticate(state, &token, kind, ip).await?;
+        let mut caller = accounts::authenticate(state, &token, kind, ip).await?;
+        caller.user_agent = user_agent(parts);
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if kind == SessionKind::Browser && !safe {
             let sent = parts

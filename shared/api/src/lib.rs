@@ -98,6 +98,15 @@ macro_rules! route_handler {
     (hand_over_documents) => {
         $crate::__routing::post($crate::handlers::teams::hand_over_documents)
     };
+    (search_audit) => {
+        $crate::__routing::get($crate::handlers::audit::search_audit)
+    };
+    (export_audit) => {
+        $crate::__routing::get($crate::handlers::audit::export_audit)
+    };
+    (verify_audit) => {
+        $crate::__routing::get($crate::handlers::audit::verify_audit)
+    };
     (list_invitations) => {
         $crate::__routing::get($crate::handlers::teams::list_invitations)
     };
@@ -241,6 +250,9 @@ pub fn method_router(route: &Route) -> Option<MethodRouter<AppState>> {
         "change_member_role" => route_handler!(change_member_role),
         "remove_member" => route_handler!(remove_member),
         "hand_over_documents" => route_handler!(hand_over_documents),
+        "search_audit" => route_handler!(search_audit),
+        "export_audit" => route_handler!(export_audit),
+        "verify_audit" => route_handler!(verify_audit),
         "list_invitations" => route_handler!(list_invitations),
         "invite_member" => route_handler!(invite_member),
         "withdraw_invitation" => route_handler!(withdraw_invitation),

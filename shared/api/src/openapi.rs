@@ -8,8 +8,8 @@ use utoipa::openapi::{RefOr, ResponseBuilder};
 
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::handlers::{
-    StatusMessage, accounts, authority, contract, documents, ops, recipient, teams, two_factor,
-    verification,
+    StatusMessage, accounts, audit, authority, contract, documents, ops, recipient, teams,
+    two_factor, verification,
 };
 
 #[derive(OpenApi)]
@@ -23,6 +23,7 @@ use crate::handlers::{
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,
         two_factor::start_two_factor, two_factor::confirm_two_factor, two_factor::disable_two_factor,
         teams::accept_invitation, teams::get_team, teams::update_team, teams::list_members, teams::change_member_role, teams::remove_member, teams::hand_over_documents,
+        audit::search_audit, audit::export_audit, audit::verify_audit,
         teams::list_invitations, teams::invite_member, teams::withdraw_invitation,
         documents::create_upload, documents::receive_upload, documents::create_document,
         documents::list_documents, documents::get_document, documents::update_document, documents::delete_document,

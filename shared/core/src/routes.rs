@@ -97,6 +97,9 @@ pub const ROUTES: &[Route] = &[
         "POST",
         "/api/v1/team/members/{user_id}/hand-over",
     ),
+    route("search_audit", "GET", "/api/v1/team/audit"),
+    route("export_audit", "GET", "/api/v1/team/audit/export"),
+    route("verify_audit", "GET", "/api/v1/team/audit/verify"),
     route("list_invitations", "GET", "/api/v1/team/invitations"),
     route("invite_member", "POST", "/api/v1/team/invitations"),
     route(

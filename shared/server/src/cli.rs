@@ -36,6 +36,9 @@ enum Command {
     /// Manage who may use the ops view.
     #[command(subcommand)]
     Operator(OperatorCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Serve a stand-in for AWS Step Functions (the API the AWS shape uses) that runs the
     /// contract machine, invoking its task functions through a local Lambda Invoke API.
     StepFunctions(StepFunctionsArgs),
@@ -64,6 +67,17 @@ enum OperatorCommand {
     Grant {
         /// The account's e-mail address.
         email: String,
+        /// The data dir of the server.
+        #[arg(long, env = "KEIYAKU_DATA_DIR", default_value = "./keiyaku-data")]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Verify every team's audit chain (chaining what waits first): exit 0 when every chain
+    /// is intact, 1 naming the first broken link of each broken one.
+    Verify {
         /// The data dir of the server.
         #[arg(long, env = "KEIYAKU_DATA_DIR", default_value = "./keiyaku-data")]
         data_dir: PathBuf,
@@ -199,6 +213,9 @@ pub fn run() -> ExitCode {
         Some(Command::Verify(args)) => verify(&args),
         Some(Command::Operator(OperatorCommand::Grant { email, data_dir })) => {
             runtime.block_on(grant_operator(&email, data_dir))
+        }
+        Some(Command::Audit(AuditCommand::Verify { data_dir })) => {
+            runtime.block_on(verify_audit(data_dir))
         }
         Some(Command::StepFunctions(args)) => runtime.block_on(step_functions(args)),
         None => runtime.block_on(serve(cli.serve)),
@@ -444,7 +461,8 @@ async fn stopped() {
     ctrl_c.await.unwrap_or(());
 }
 
-async fn grant_operator(email: &str, data_dir: PathBuf) -> ExitCode {
+/// The services of a data dir, for a command run beside (or instead of) the server.
+fn offline_services(data_dir: PathBuf) -> Result<Arc<keiyaku_core::Services>, String> {
     let options = ServeOptions {
         addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         data_dir,
@@ -456,19 +474,71 @@ async fn grant_operator(email: &str, data_dir: PathBuf) -> ExitCode {
         trusted_proxies: Vec::new(),
         tls: None,
     };
-    let (services, _, _) = match server::open_services(
+    server::open_services(
         &options,
         "http://127.0.0.1:8080",
         Arc::new(SystemClock),
         &server::Seams::default(),
-    ) {
-        Ok(opened) => opened,
+    )
+    .map(|(services, _, _)| services)
+    .map_err(|e| e.to_string())
+}
+
+async fn verify_audit(data_dir: PathBuf) -> ExitCode {
+    let services = match offline_services(data_dir) {
+        Ok(services) => services,
         Err(e) => {
             eprintln!("keiyaku: {e}");
             return ExitCode::from(2);
         }
     };
-    match keiyaku_core::app::accounts::grant_operator(&services, email).await {
+    let teams = match keiyaku_core::app::audit::verify_all(&*services).await {
+        Ok(teams) => teams,
+        Err(e) => {
+            eprintln!("keiyaku: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut intact = true;
+    for (team, v) in &teams {
+        match &v.broken {
+            None => println!(
+                "team {team}: intact ({} events to #{}, {} waiting)",
+                v.checked, v.head_seq, v.unchained
+            ),
+            Some(b) => {
+                intact = false;
+                println!(
+                    "team {team}: BROKEN at #{} ({}{})",
+                    b.seq,
+                    b.reason,
+                    b.event_id
+                        .as_deref()
+                        .map(|id| format!(", event {id}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+    }
+    if teams.is_empty() {
+        println!("no audit chains yet");
+    }
+    if intact {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+async fn grant_operator(email: &str, data_dir: PathBuf) -> ExitCode {
+    let services = match offline_services(data_dir) {
+        Ok(services) => services,
+        Err(e) => {
+            eprintln!("keiyaku: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match keiyaku_core::app::accounts::grant_operator(&*services, email).await {
         Ok(user) => {
             println!("{} ({}) is an operator", user.email, user.name);
             ExitCode::SUCCESS

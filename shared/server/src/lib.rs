@@ -400,6 +400,9 @@ pub async fn start_with(
     if let Err(e) = keiyaku_core::app::jobs::schedule_sweep(&services).await {
         tracing::error!(error = %e, "housekeeping could not be scheduled");
     }
+    if let Err(e) = keiyaku_core::app::jobs::schedule_audit_upkeep(&services).await {
+        tracing::error!(error = %e, "the audit log's chaining could not be scheduled");
+    }
     let app = app(services.clone());
     let max_connections = seams
         .max_connections

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::{Language, StatusMessage};
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Authed, ClientAddr, JsonBody, SESSION_COOKIE};
+use crate::extract::{Authed, ClientAddr, ClientInfo, JsonBody, SESSION_COOKIE};
 
 /// Sign-up request.
 #[derive(Deserialize, ToSchema)]
@@ -273,7 +273,7 @@ fn session_cookie(s: &AppState, value: &str, max_age: i64) -> Result<HeaderValue
         (status = 202, description = "The password is right and the account asks for a second factor", body = SecondFactorChallenge)))]
 pub async fn login(
     State(s): State<AppState>,
-    ClientAddr(ip): ClientAddr,
+    ClientInfo(client): ClientInfo,
     parts: axum::http::request::Parts,
     JsonBody(req): JsonBody<LoginRequest>,
 ) -> ApiResult<Response> {
@@ -283,7 +283,16 @@ pub async fn login(
     };
     let device_cookie = crate::extract::cookie_name(&s, DEVICE_COOKIE, true);
     let device = crate::extract::cookie(&parts, &device_cookie);
-    match accounts::login(&s, &req.email, &req.password, kind, ip, device.as_deref()).await? {
+    match accounts::login(
+        &s,
+        &req.email,
+        &req.password,
+        kind,
+        &client,
+        device.as_deref(),
+    )
+    .await?
+    {
         accounts::LoginStep::Done(done) => logged_in(&s, *done),
         accounts::LoginStep::SecondFactor(pending) => Ok((
             StatusCode::ACCEPTED,
@@ -304,10 +313,11 @@ pub async fn login(
         headers(("set-cookie" = String, description = "The session cookie (cookie mode), and a device cookie the first time this browser logs in to the account")))))]
 pub async fn login_second_factor(
     State(s): State<AppState>,
-    ClientAddr(ip): ClientAddr,
+    ClientInfo(client): ClientInfo,
     JsonBody(req): JsonBody<SecondFactorRequest>,
 ) -> ApiResult<Response> {
-    let done = keiyaku_core::app::two_factor::login(&s, &req.login_token, &req.code, ip).await?;
+    let done =
+        keiyaku_core::app::two_factor::login(&s, &req.login_token, &req.code, &client).await?;
     logged_in(&s, done)
 }
 

@@ -705,6 +705,7 @@ pub async fn get_document(
     Path(id): Path<String>,
 ) -> ApiResult<Json<DocumentDetail>> {
     let doc = documents::get(&s, &caller, &id).await?;
+    documents::record_read(&s, &caller, &doc, "document.viewed").await?;
     Ok(Json(detail(&s, &caller, doc).await?))
 }
 
@@ -829,6 +830,11 @@ pub async fn get_document_file(
     QueryParams(p): QueryParams<FileParams>,
 ) -> ApiResult<Response> {
     let (doc, stream) = documents::open_file(&s, &caller, &id).await?;
+    let action = match p.download.as_deref() {
+        Some("1" | "true") => "document.downloaded",
+        _ => "document.file_viewed",
+    };
+    documents::record_read(&s, &caller, &doc, action).await?;
     Ok(pdf_response(&doc, stream, p.download.as_deref()))
 }
 

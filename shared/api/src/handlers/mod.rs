@@ -1,6 +1,7 @@
 //! Handlers: thin HTTP shells around the domain's use cases.
 
 pub mod accounts;
+pub mod audit;
 pub mod authority;
 pub mod contract;
 pub mod documents;

@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::app::teams;
+use crate::domain::audit::Outcome;
 use crate::domain::team::MemberChange;
 use crate::domain::team::{Team, TeamSettings};
-use crate::domain::user::{Caller, SessionKind, TeamRole, User};
+use crate::domain::user::{Caller, Client, SessionKind, TeamRole, User};
 use crate::error::{Error, Result};
 use crate::ids::{Secret, TeamId, UserId, hash_token};
 use crate::ports::{Condition, Item, Key, Write};
@@ -379,9 +380,11 @@ pub async fn login(
     email: &str,
     password_text: &str,
     kind: SessionKind,
-    ip: IpAddr,
+    client: &Client,
     device: Option<&str>,
 ) -> Result<LoginStep> {
+    let ip = client.ip;
+    let ua = client.user_agent.as_deref();
     // Limits first, before any hashing, so a flood costs us nothing.
     ratelimit::hit(
         s.items(),
@@ -420,12 +423,14 @@ pub async fn login(
         // The owner sees failed logins in the account's history.
         if let Some((user, _)) = &found {
             s.items()
-                .transact(vec![crate::store::audit::audit_write(
+                .transact(vec![crate::store::audit::account_event(
                     s.now(),
                     &user.team_id,
                     &user.id,
                     "account.login_failed",
+                    Outcome::Failure,
                     ip,
+                    ua,
                 )?])
                 .await?;
         }
@@ -441,12 +446,14 @@ pub async fn login(
     let settings = teams::team(s, &user.team_id).await?.0.settings;
     if !settings.admits(ip) {
         s.items()
-            .transact(vec![crate::store::audit::audit_write(
+            .transact(vec![crate::store::audit::account_event(
                 s.now(),
                 &user.team_id,
                 &user.id,
                 "account.login_refused_address",
+                Outcome::Failure,
                 ip,
+                ua,
             )?])
             .await?;
         return Err(address_not_allowed());
@@ -457,7 +464,7 @@ pub async fn login(
         ));
     }
     Ok(LoginStep::Done(Box::new(
-        open_session(s, user, &settings, kind, ip, known_device).await?,
+        open_session(s, user, &settings, kind, client, known_device).await?,
     )))
 }
 
@@ -565,10 +572,10 @@ pub(crate) async fn pending_accepted(
     user: User,
     login: PendingLogin,
     item: Item,
-    ip: IpAddr,
+    client: &Client,
 ) -> Result<LoggedIn> {
     let settings = teams::team(s, &user.team_id).await?.0.settings;
-    if !settings.admits(ip) {
+    if !settings.admits(client.ip) {
         return Err(address_not_allowed());
     }
     // Consumed first, with a condition: one pending login opens one session.
@@ -579,7 +586,7 @@ pub(crate) async fn pending_accepted(
             crate::ports::StoreError::ConditionFailed => login_expired(),
             other => other.into(),
         })?;
-    open_session(s, user, &settings, login.kind, ip, login.device).await
+    open_session(s, user, &settings, login.kind, client, login.device).await
 }
 
 /// A new session of `kind` for `user` (whose credentials were checked, under their team's
@@ -589,7 +596,7 @@ async fn open_session(
     user: User,
     settings: &TeamSettings,
     kind: SessionKind,
-    ip: IpAddr,
+    client: &Client,
     known_device: Option<String>,
 ) -> Result<LoggedIn> {
     let NewSession {
@@ -598,12 +605,14 @@ async fn open_session(
         mut writes,
         ..
     } = new_session(s, &user, kind, None)?;
-    writes.push(crate::store::audit::audit_write(
+    writes.push(crate::store::audit::account_event(
         s.now(),
         &user.team_id,
         &user.id,
         "account.logged_in",
-        ip,
+        Outcome::Success,
+        client.ip,
+        client.user_agent.as_deref(),
     )?);
     s.items().transact(writes).await?;
     let device = match known_device {
@@ -705,12 +714,11 @@ pub async fn create_api_token(
         mut writes,
         ..
     } = new_session(s, &caller.user, SessionKind::Api, Some(name.clone()))?;
-    writes.push(crate::store::audit::audit_write(
+    writes.push(crate::store::audit::caller_event(
         s.now(),
-        caller.team(),
-        caller.user_id(),
+        caller,
         "account.api_token_created",
-        caller.ip,
+        api_token_id.as_ref().map(|id| format!("token:{id}")),
     )?);
     s.items().transact(writes).await?;
     let now = s.now();
@@ -834,12 +842,11 @@ pub async fn revoke_api_token(s: &(impl Items + Time), caller: &Caller, id: &str
                 key,
                 condition: Condition::None,
             },
-            crate::store::audit::audit_write(
+            crate::store::audit::caller_event(
                 s.now(),
-                caller.team(),
-                caller.user_id(),
+                caller,
                 "account.api_token_revoked",
-                caller.ip,
+                Some(format!("token:{id}")),
             )?,
         ])
         .await?;
@@ -900,6 +907,7 @@ pub async fn authenticate(
         ip,
         session_hash,
         settings,
+        user_agent: None,
     })
 }
 
@@ -940,19 +948,14 @@ pub async fn grant_operator(s: &(impl Items + Time), email: &str) -> Result<User
         .ok_or(Error::NotFound)?;
     if !user.operator {
         user.operator = true;
-        let audit = Write::Put {
-            item: Item::new(
-                keys::audit(&user.team_id, &crate::ids::new_id(s.now())),
-                serde_json::json!({
-                    "at": s.now().format(&time::format_description::well_known::Rfc3339).map_err(Error::internal)?,
-                    "actor": "keiyaku operator grant",
-                    "action": "user.operator_granted",
-                    "ip": "-",
-                    "user": user.id,
-                }),
-            ),
-            condition: Condition::NotExists,
-        };
+        let audit = crate::store::audit::outsider_event(
+            s.now(),
+            &user.team_id,
+            "keiyaku operator grant".into(),
+            "user.operator_granted",
+            Some(format!("user:{}", user.id)),
+            "-",
+        )?;
         commit_user(s, vec![audit], &user, &item).await?;
     }
     Ok(user)

@@ -212,12 +212,11 @@ pub async fn remind(
                 "document.reminded",
                 &caller.ip.to_string(),
             )?,
-            crate::store::audit::audit_write(
+            crate::store::audit::caller_event(
                 now,
-                caller.team(),
-                caller.user_id(),
+                caller,
                 "document.reminded",
-                caller.ip,
+                Some(format!("document:{}", doc.id)),
             )?,
         ])
         .await?;

@@ -172,6 +172,22 @@ async fn record_answer_attempt(
                 condition: Condition::Version(item.version),
             },
             history_event_write(now, &doc, party, action, ip)?,
+            crate::store::audit::outsider_event(
+                now,
+                &doc.team_id,
+                format!(
+                    "{}:{}:{party}",
+                    if matches!(decision, Decision::Approved | Decision::Rejected) {
+                        "approver"
+                    } else {
+                        "recipient"
+                    },
+                    doc.id
+                ),
+                action,
+                Some(format!("document:{}", doc.id)),
+                ip,
+            )?,
             Pending::Answer {
                 ids: ids.clone(),
                 party_id: party.to_owned(),

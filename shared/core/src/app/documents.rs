@@ -20,7 +20,6 @@ use crate::ports::{ByteStream, Condition, Item, Key, PutMode, Query, StoreError,
 use crate::services::needs::{
     Authority, Blobs, Cpu, Decrypt, Encrypt, Items, Settings, Stage, Time,
 };
-use crate::store::audit::audit_write;
 use crate::store::keys;
 use crate::store::{from_item, to_json};
 use crate::text::{self, Email};
@@ -290,12 +289,11 @@ fn draft_writes(
             condition: Condition::NotExists,
         },
         crate::store::documents::history_write(now, doc, caller, "document.created")?,
-        audit_write(
+        crate::store::audit::caller_event(
             now,
-            caller.team(),
-            caller.user_id(),
+            caller,
             "document.created",
-            caller.ip,
+            Some(format!("document:{}", doc.id)),
         )?,
     ];
     if let Some(key) = key {
@@ -355,6 +353,26 @@ pub async fn get(s: &impl Items, caller: &Caller, id: &str) -> Result<Document> 
         },
         other => other.map(|(d, _)| d),
     }
+}
+
+/// Records in the audit log of the document's team that the caller read it: `viewed` (its
+/// details), `file_viewed` or `downloaded` (its file).
+pub async fn record_read(
+    s: &(impl Items + Time),
+    caller: &Caller,
+    doc: &Document,
+    action: &str,
+) -> Result<()> {
+    s.items()
+        .transact(vec![crate::store::audit::reader_event(
+            s.now(),
+            &doc.team_id,
+            caller,
+            action,
+            format!("document:{}", doc.id),
+        )?])
+        .await?;
+    Ok(())
 }
 
 /// Whether the caller reads every document of their team (admins and auditors).
@@ -466,12 +484,11 @@ pub async fn delete(s: &(impl Items + Blobs + Time), caller: &Caller, id: &str) 
                 key: item.key.clone(),
                 condition: Condition::Version(item.version),
             },
-            audit_write(
+            crate::store::audit::caller_event(
                 s.now(),
-                caller.team(),
-                caller.user_id(),
+                caller,
                 "document.deleted",
-                caller.ip,
+                Some(format!("document:{}", doc.id)),
             )?,
         ])
         .await

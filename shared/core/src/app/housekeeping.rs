@@ -1,4 +1,5 @@
-//! Housekeeping through the Scheduler port: what is dead is also removed. Expired items
+//! Housekeeping through the Scheduler port: what is dead is also removed (audit events two
+//! years after they happened, from the start of their chain). Expired items
 //! (sessions, tokens, counters, device records, upload slots) are already absent to every
 //! read; a daily job purges them from the store (DynamoDB's TTL does this by itself). An
 //! upload slot that was never used leaves an encrypted file: each slot schedules, when it
@@ -16,6 +17,8 @@ const SWEEP_LIMIT: usize = 100_000;
 pub(crate) async fn sweep(s: &(impl Items + Schedule + Time)) -> Result<()> {
     let removed = s.items().purge_expired(SWEEP_LIMIT).await?;
     tracing::info!(removed, "housekeeping: expired items purged");
+    let expired = crate::app::audit::expire_all(s).await?;
+    tracing::info!(expired, "housekeeping: audit events past retention removed");
     crate::app::jobs::schedule_next_sweep(s).await
 }
 

@@ -30,6 +30,36 @@ pub enum Job {
     Housekeeping,
     /// Remove what an upload slot left if it was never used.
     AbandonedUpload(AbandonedUpload),
+    /// Chain the audit events that wait (every few minutes), and with `expire` remove
+    /// those past retention; with `repeat` it schedules its next run itself (the local
+    /// shape: on AWS fixed schedules in the template run it).
+    AuditUpkeep {
+        /// Also expire events past retention.
+        #[serde(default)]
+        expire: bool,
+        /// Schedule the next run.
+        #[serde(default)]
+        repeat: bool,
+    },
+}
+
+/// The audit upkeep's job name (scheduling again replaces it).
+const AUDIT_UPKEEP: &str = "audit-upkeep";
+
+/// How often waiting audit events are chained.
+const AUDIT_UPKEEP_EVERY: Duration = Duration::minutes(10);
+
+/// Schedules the next chaining of audit events, which then schedules itself.
+pub async fn schedule_audit_upkeep(s: &(impl Schedule + Time)) -> Result<()> {
+    let job = serde_json::to_value(Job::AuditUpkeep {
+        expire: false,
+        repeat: true,
+    })
+    .map_err(Error::internal)?;
+    s.scheduler()
+        .schedule(AUDIT_UPKEEP, s.now() + AUDIT_UPKEEP_EVERY, job)
+        .await?;
+    Ok(())
 }
 
 /// The reconciler's job name: one at a time, however many follow-ups failed.

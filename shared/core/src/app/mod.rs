@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod answers;
+pub mod audit;
 pub mod contract;
 pub mod documents;
 pub mod evidence;

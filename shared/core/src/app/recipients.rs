@@ -121,7 +121,22 @@ pub async fn open_session(
         serde_json::to_value(&caller).map_err(Error::internal)?,
     );
     session.expires_at = Some(caller.expires_at.unix_timestamp());
-    s.items().put(session, Condition::NotExists).await?;
+    s.items()
+        .transact(vec![
+            crate::ports::Write::Put {
+                item: session,
+                condition: Condition::NotExists,
+            },
+            crate::store::audit::outsider_event(
+                s.now(),
+                &doc.team_id,
+                format!("recipient:{}:{}", doc.id, caller.party_id),
+                "recipient.link_opened",
+                Some(format!("document:{}", doc.id)),
+                &ip.to_canonical().to_string(),
+            )?,
+        ])
+        .await?;
     Ok((secret.token, caller))
 }
 

@@ -30,5 +30,18 @@ pub async fn run(
         Job::AbandonedUpload(upload) => {
             crate::app::housekeeping::abandoned_upload(s, &upload).await
         }
+        Job::AuditUpkeep { expire, repeat } => {
+            let chained = crate::app::audit::chain_all(s).await?;
+            let expired = if expire {
+                crate::app::audit::expire_all(s).await?
+            } else {
+                0
+            };
+            tracing::info!(chained, expired, "audit log kept");
+            if repeat {
+                crate::app::jobs::schedule_audit_upkeep(s).await?;
+            }
+            Ok(())
+        }
     }
 }

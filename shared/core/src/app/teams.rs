@@ -158,12 +158,11 @@ pub async fn invite(
                 item: pointer,
                 condition: Condition::NotExists,
             },
-            audit_write(
+            crate::store::audit::caller_event(
                 now,
-                caller.team(),
-                caller.user_id(),
+                caller,
                 "team.member_invited",
-                caller.ip,
+                Some(format!("invitation:{}", invitation.id)),
             )?,
         ])
         .await?;
@@ -202,12 +201,11 @@ pub async fn withdraw_invitation(
                 key: keys::invitation_token(&invitation.token_hash),
                 condition: Condition::None,
             },
-            audit_write(
+            crate::store::audit::caller_event(
                 s.now(),
-                caller.team(),
-                caller.user_id(),
+                caller,
                 "team.invitation_withdrawn",
-                caller.ip,
+                Some(format!("invitation:{id}")),
             )?,
         ])
         .await?;
@@ -374,7 +372,12 @@ async fn commit_member(
             item,
             condition: Condition::Version(before.version),
         },
-        audit_write(s.now(), caller.team(), caller.user_id(), action, caller.ip)?,
+        crate::store::audit::caller_event(
+            s.now(),
+            caller,
+            action,
+            Some(format!("user:{}", user.id)),
+        )?,
     ];
     writes.extend(extra);
     s.items().transact(writes).await.map_err(membership_changed)
@@ -696,12 +699,11 @@ pub async fn update_settings(
                 item: bumped,
                 condition: Condition::Version(item.version),
             },
-            audit_write(
+            crate::store::audit::caller_event(
                 s.now(),
-                caller.team(),
-                caller.user_id(),
+                caller,
                 "team.settings_changed",
-                caller.ip,
+                Some("team".into()),
             )?,
         ])
         .await
@@ -840,12 +842,11 @@ pub async fn hand_over(
         }
     };
     s.items()
-        .transact(vec![audit_write(
+        .transact(vec![crate::store::audit::caller_event(
             now,
-            caller.team(),
-            caller.user_id(),
+            caller,
             "team.documents_handed_over",
-            caller.ip,
+            Some(format!("user:{from}")),
         )?])
         .await?;
     if moved > 0 {

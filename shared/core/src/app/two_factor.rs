@@ -5,8 +5,6 @@
 //! the unused recovery codes' hashes are written back with a condition on the item's
 //! version, so each code is accepted once even when two requests race.
 
-use std::net::IpAddr;
-
 use base64::Engine;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -14,9 +12,10 @@ use time::OffsetDateTime;
 
 use crate::app::accounts::{self, LoggedIn};
 use crate::app::teams;
+use crate::domain::audit::Outcome;
 use crate::domain::team::MemberChange;
 use crate::domain::two_factor::{self, CodeRefusal, TotpSecret};
-use crate::domain::user::{Caller, User};
+use crate::domain::user::{Caller, Client, User};
 use crate::envelope::{self, Binding};
 use crate::error::{Error, Result};
 use crate::ports::{Condition, Item, Keys, StoreError, Write};
@@ -308,8 +307,9 @@ pub async fn login(
     s: &(impl Items + Decrypt + Time + Settings),
     login_token: &str,
     code: &str,
-    ip: IpAddr,
+    client: &Client,
 ) -> Result<LoggedIn> {
+    let ip = client.ip;
     ratelimit::hit(
         s.items(),
         s.now(),
@@ -323,12 +323,14 @@ pub async fn login(
         Ok(found) => found,
         Err(e @ Error::Invalid { .. }) => {
             s.items()
-                .transact(vec![audit_write(
+                .transact(vec![crate::store::audit::account_event(
                     s.now(),
                     &user.team_id,
                     &user.id,
                     "account.second_factor_failed",
+                    Outcome::Failure,
                     ip,
+                    client.user_agent.as_deref(),
                 )?])
                 .await?;
             accounts::pending_refused(s, pending, pending_item).await?;
@@ -340,5 +342,5 @@ pub async fn login(
         .transact(vec![write_back(&enrolment, &before)?])
         .await
         .map_err(raced)?;
-    accounts::pending_accepted(s, user, pending, pending_item, ip).await
+    accounts::pending_accepted(s, user, pending, pending_item, client).await
 }

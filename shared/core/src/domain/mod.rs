@@ -3,6 +3,7 @@
 //! them.
 
 pub mod answer;
+pub mod audit;
 pub mod document;
 pub mod party;
 pub mod seal;

@@ -88,6 +88,15 @@ pub enum SessionKind {
     Api,
 }
 
+/// Where a request comes from, as the audit log records it.
+#[derive(Clone, Debug)]
+pub struct Client {
+    /// The client address (as the edge's trusted-proxy rules determine it).
+    pub ip: IpAddr,
+    /// The User-Agent it sent.
+    pub user_agent: Option<String>,
+}
+
 /// An authenticated caller: only authentication (`accounts::authenticate`) makes one, so a use case that takes a
 /// `&Caller` cannot run for an anonymous request.
 #[derive(Clone, Debug)]
@@ -104,6 +113,8 @@ pub struct Caller {
     pub(crate) session_hash: String,
     /// What the caller's team requires of its members.
     pub settings: crate::domain::team::TeamSettings,
+    /// The client's User-Agent, for the audit log.
+    pub user_agent: Option<String>,
 }
 
 impl Caller {

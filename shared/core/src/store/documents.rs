@@ -14,7 +14,6 @@ use crate::error::{Error, Result};
 use crate::ids::DocumentId;
 use crate::ports::{ByteStream, Condition, Item, StoreError, Write};
 use crate::services::needs::{Blobs, Decrypt, Items, Settings};
-use crate::store::audit::audit_write;
 use crate::store::keys;
 use crate::store::to_json;
 
@@ -78,7 +77,12 @@ pub(crate) async fn commit_change_with(
             condition: Condition::Version(item.version),
         },
         history_write(now, doc, caller, action)?,
-        audit_write(now, caller.team(), caller.user_id(), action, caller.ip)?,
+        crate::store::audit::caller_event(
+            now,
+            caller,
+            action,
+            Some(format!("document:{}", doc.id)),
+        )?,
     ];
     writes.extend(extra);
     s.items().transact(writes).await.map_err(|e| match e {

@@ -11,7 +11,8 @@
 //! | `TEAM#<team>` | `INVITE#<id>` | an invitation to join the team, until accepted or expired |
 //! | `TEAM#<team>` | `TOTP#<user>` | an account's second factor (its secret encrypted) |
 //! | `TEAM#<team>` | `APITOKEN#<user>#<id>` | an API token's record, for listing and revoking |
-//! | `TEAM#<team>` | `AUDIT#<id>` | an audit-log entry |
+//! | `TEAM#<team>` | `AUDIT#<id>` | an audit-log event (index, until chained: `AUDITPENDING` / `<team>#<id>`) |
+//! | `TEAM#<team>` | `AUDITHEAD` | where the team's audit chain stands (index: `AUDITHEADS` / `<team>`) |
 //! | `TEAM#<team>` | `DOC#<doc>` | a document (index: `OWNER#<user>` / `DOC#<doc>`) |
 //! | `TEAM#<team>` | `HIST#<doc>#<id>` | a document's history event |
 //! | `TEAM#<team>` | `UPLOAD#<upload>` | an upload slot |
@@ -110,6 +111,32 @@ pub fn device(hash: &str) -> Key {
 pub fn audit(team: &TeamId, id: &str) -> Key {
     Key::new(team_pk(team), format!("{AUDIT}{id}"))
 }
+
+/// Where an audit event waits for the chaining job (in the index).
+pub fn audit_pending(team: &TeamId, id: &str) -> Key {
+    Key::new(AUDIT_PENDING, format!("{}{id}", audit_pending_prefix(team)))
+}
+
+/// The index partition of audit events not chained yet, of every team.
+pub const AUDIT_PENDING: &str = "AUDITPENDING";
+
+/// The sort-key prefix of a team's events waiting to be chained.
+pub fn audit_pending_prefix(team: &TeamId) -> String {
+    format!("{team}#")
+}
+
+/// Where a team's audit chain stands.
+pub fn audit_head(team: &TeamId) -> Key {
+    Key::new(team_pk(team), "AUDITHEAD")
+}
+
+/// The index entry of a team's chain head, so that retention finds every team's log.
+pub fn audit_head_index(team: &TeamId) -> Key {
+    Key::new(AUDIT_HEADS, team.to_string())
+}
+
+/// The index partition of every team's chain head.
+pub const AUDIT_HEADS: &str = "AUDITHEADS";
 
 /// A document.
 pub fn document(team: &TeamId, id: &DocumentId) -> Key {

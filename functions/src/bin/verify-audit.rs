@@ -1,0 +1,3 @@
+//! `GET /api/v1/team/audit/verify`.
+
+keiyaku_lambda::route_function!(verify_audit, [ITEMS]);
