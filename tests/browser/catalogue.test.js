@@ -58,6 +58,10 @@ test('every key the client names is in the catalogues', () => {
   for (const r of ['admin', 'member', 'auditor']) named.add(`role.${r}`);
   for (const k of ['none', 'any_of', 'in_order']) named.add(`team.approval_${k}`);
   for (const k of ['any_of', 'in_order']) named.add(`draft.rule_${k}`);
+  for (const k of ['account', 'team', 'document', 'recipient', 'approver', 'audit']) named.add(`audit.kind.${k}`);
+  for (const k of ['success', 'failure']) named.add(`audit.outcome.${k}`);
+  for (const k of ['edited', 'missing', 'moved', 'cut']) named.add(`audit.broken.${k}`);
+  for (const k of ['time', 'actor', 'action', 'target', 'outcome', 'ip', 'seq']) named.add(`audit.col.${k}`);
   assert.ok(named.size > 50, `only ${named.size} keys found: the patterns no longer match the code`);
   const missing = [...named].filter((k) => !(k in ja));
   assert.deepEqual(missing, []);

@@ -187,3 +187,55 @@ test('an approval rule set by the admin, offered in the draft; a leaver\'s docum
   const list = await apiCall(server, kacho, 'GET', '/documents');
   assert.deepEqual(list.documents.map((d) => d.title), ['引き継ぐ契約書']);
 });
+
+test('the audit log: search, the CSV, the tamper check; admins and auditors only', async () => {
+  const { server, browser } = env;
+  await account(server, 'kansa@example.jp', '監査 太郎', PASSWORD);
+  const admin = await apiToken(server, 'kansa@example.jp');
+  await join(server, admin, 'plain@example.jp', '一般 花子');
+  // A failed login to show.
+  const r = await fetch(`${server.url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'user-agent': 'AuditTest/1.0' },
+    body: JSON.stringify({ email: 'plain@example.jp', password: 'not the password 1' }),
+  });
+  assert.equal(r.status, 401);
+
+  const w = await open(browser, server);
+  const { page } = w;
+  await logIn(page, server, 'kansa@example.jp', PASSWORD);
+  await page.getByRole('link', { name: '監査ログ' }).click();
+  await ready(page);
+  await page.getByRole('heading', { name: '監査ログ', exact: true }).waitFor();
+  await page.getByRole('cell', { name: 'ログイン失敗' }).waitFor();
+  await judgeScreen(page, 'audit');
+
+  // Only the team's acts, by kind.
+  await page.getByLabel('操作の種類').selectOption('team.');
+  await page.getByRole('button', { name: '検索する' }).click();
+  await page.getByRole('cell', { name: 'メンバー参加' }).waitFor();
+  assert.equal(await page.getByRole('cell', { name: 'ログイン失敗' }).count(), 0);
+
+  // The CSV of the same search, as Excel in Japan needs it.
+  const href = await page.getByRole('link', { name: 'CSV をダウンロード' }).getAttribute('href');
+  assert.match(href, /action=team\./);
+  const csv = await page.evaluate(async (url) => {
+    const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+    return { bom: Array.from(bytes.slice(0, 3)), text: new TextDecoder().decode(bytes) };
+  }, href);
+  assert.deepEqual(csv.bom, [0xef, 0xbb, 0xbf]);
+  assert.match(csv.text, /日時（日本時間）,操作者ID/);
+  assert.match(csv.text, /team\.member_joined/);
+
+  await page.getByRole('button', { name: '検証する' }).click();
+  await page.getByText(/改ざんはありません/).waitFor();
+  w.check();
+  await w.close();
+
+  // A member sees no audit log.
+  const m = await open(browser, server);
+  await logIn(m.page, server, 'plain@example.jp', PASSWORD);
+  assert.equal(await m.page.getByRole('link', { name: '監査ログ' }).count(), 0);
+  m.check();
+  await m.close();
+});

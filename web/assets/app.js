@@ -13,6 +13,7 @@ import * as recipient from './screens/recipient.js';
 import * as verify from './screens/verify.js';
 import * as ops from './screens/ops.js';
 import * as team from './screens/team.js';
+import * as audit from './screens/audit.js';
 import * as misc from './screens/misc.js';
 
 // [pattern, screen, who may see it]: 'user' needs a login (others are sent to it first).
@@ -25,6 +26,7 @@ const ROUTES = [
   ['/invitation', auth.invitation, 'any'],
   ['/settings', auth.settings, 'user'],
   ['/team', team.team, 'user'],
+  ['/audit', audit.audit, 'user'],
   ['/documents', documents.list, 'user'],
   ['/documents/new', draft.newDocument, 'user'],
   ['/documents/:id', detail.show, 'user'],
@@ -97,6 +99,7 @@ function drawNav() {
         h('a', { href: '/verify', 'data-link': true, i18n: 'nav.verify' }),
         user.operator && h('a', { href: '/ops', 'data-link': true, i18n: 'nav.ops' }),
         h('a', { href: '/team', 'data-link': true, i18n: 'nav.team' }),
+        (user.role === 'admin' || user.role === 'auditor') && h('a', { href: '/audit', 'data-link': true, i18n: 'nav.audit' }),
         h('a', { href: '/settings', 'data-link': true, i18n: 'nav.settings' }),
         h('button', { type: 'button', class: 'link', i18n: 'nav.logout', onclick: logout }),
       ]
