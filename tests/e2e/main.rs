@@ -17,6 +17,7 @@ mod guards;
 mod hostile;
 mod housekeeping;
 mod limits;
+mod matrix;
 mod pages;
 mod process;
 mod revocation;

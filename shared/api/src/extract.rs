@@ -270,6 +270,40 @@ impl FromRequestParts<AppState> for Writer {
     }
 }
 
+/// An authenticated admin of their team (403 `admin_only` for anyone else), checked before
+/// the request's body is read: a caller who may not act learns nothing about its input.
+pub struct AdminCaller(pub Caller);
+
+impl FromRequestParts<AppState> for AdminCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Authed(caller) = Authed::from_request_parts(parts, state).await?;
+        keiyaku_core::domain::user::TeamAdmin::of(&caller)?;
+        Ok(AdminCaller(caller))
+    }
+}
+
+/// An authenticated reader of the team's audit log: an admin or an auditor (403
+/// `audit_readers_only` for anyone else).
+pub struct AuditCaller(pub Caller);
+
+impl FromRequestParts<AppState> for AuditCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Authed(caller) = Authed::from_request_parts(parts, state).await?;
+        keiyaku_core::app::audit::AuditReader::of(&caller)?;
+        Ok(AuditCaller(caller))
+    }
+}
+
 /// A non-negative whole number, also when written as `12.0` (JSON Schema counts that as an
 /// integer, so clients may send it).
 pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {

@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::error::ApiResult;
-use crate::extract::{Authed, QueryParams};
+use crate::extract::{AuditCaller, QueryParams};
 
 /// What to look for in the audit log.
 #[derive(Deserialize, IntoParams)]
@@ -149,7 +149,7 @@ fn view(e: AuditEvent, name: Option<String>) -> AuditEventView {
     responses((status = 200, description = "A page of events", body = AuditPageView)))]
 pub async fn search_audit(
     State(s): State<AppState>,
-    Authed(caller): Authed,
+    AuditCaller(caller): AuditCaller,
     QueryParams(p): QueryParams<AuditParams>,
 ) -> ApiResult<Json<AuditPageView>> {
     let reader = AuditReader::of(&caller)?;
@@ -175,7 +175,7 @@ pub async fn search_audit(
     responses((status = 200, description = "The events as CSV", content_type = "text/csv", body = String)))]
 pub async fn export_audit(
     State(s): State<AppState>,
-    Authed(caller): Authed,
+    AuditCaller(caller): AuditCaller,
     QueryParams(p): QueryParams<AuditParams>,
 ) -> ApiResult<Response> {
     let reader = AuditReader::of(&caller)?;
@@ -229,7 +229,7 @@ pub struct VerificationView {
     responses((status = 200, description = "The verification", body = VerificationView)))]
 pub async fn verify_audit(
     State(s): State<AppState>,
-    Authed(caller): Authed,
+    AuditCaller(caller): AuditCaller,
 ) -> ApiResult<Json<VerificationView>> {
     let reader = AuditReader::of(&caller)?;
     let v = audit::verify_team(&s, &reader).await?;

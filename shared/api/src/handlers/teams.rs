@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::StatusMessage;
 use crate::AppState;
 use crate::error::ApiResult;
-use crate::extract::{Authed, ClientAddr, JsonBody};
+use crate::extract::{AdminCaller, Authed, ClientAddr, JsonBody};
 
 fn rfc3339(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
@@ -152,7 +152,7 @@ pub async fn list_members(
     responses((status = 201, description = "Invited", body = InvitationView)))]
 pub async fn invite_member(
     State(s): State<AppState>,
-    Authed(caller): Authed,
+    AdminCaller(caller): AdminCaller,
     JsonBody(req): JsonBody<InviteRequest>,
 ) -> ApiResult<(StatusCode, Json<InvitationView>)> {
     let admin = TeamAdmin::of(&caller)?;
@@ -166,7 +166,7 @@ pub async fn invite_member(
     responses((status = 200, description = "The invitations", body = [InvitationView])))]
 pub async fn list_invitations(
     State(s): State<AppState>,
-    Authed(caller): Authed,
+    AdminCaller(caller): AdminCaller,
 ) -> ApiResult<Json<Vec<InvitationView>>> {
     let admin = TeamAdmin::of(&caller)?;
     let invitations = teams::invitations(&s, &admin).await?;
@@ -180,7 +180,7 @@ pub async fn list_invitations(
     responses((status = 204, description = "Withdrawn")))]
 pub async fn withdraw_invitation(
     State(s): State<AppState>,
-    Authed(caller): Authed,
+    AdminCaller(caller): AdminCaller,
     Path(invitation_id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let admin = TeamAdmin::of(&caller)?;
@@ -208,7 +208,7 @@ pub async fn accept_invitation(
     responses((status = 200, description = "The member", body = MemberView)))]
 pub async fn change_member_role(
     State(s): State<AppState>,
-    Authed(caller): Authed,
+    AdminCaller(caller): AdminCaller,
     Path(user_id): Path<String>,
     JsonBody(req): JsonBody<RoleRequest>,
 ) -> ApiResult<Json<MemberView>> {
@@ -225,7 +225,7 @@ pub async fn change_member_role(
     responses((status = 204, description = "Removed")))]
 pub async fn remove_member(
     State(s): State<AppState>,
-    Authed(caller): Authed,
+    AdminCaller(caller): AdminCaller,
     Path(user_id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let admin = TeamAdmin::of(&caller)?;
@@ -258,7 +258,7 @@ pub struct HandOverView {
     responses((status = 200, description = "Handed over", body = HandOverView)))]
 pub async fn hand_over_documents(
     State(s): State<AppState>,
-    Authed(caller): Authed,
+    AdminCaller(caller): AdminCaller,
     Path(user_id): Path<String>,
     JsonBody(req): JsonBody<HandOverRequest>,
 ) -> ApiResult<Json<HandOverView>> {
@@ -387,7 +387,7 @@ pub async fn get_team(
     responses((status = 200, description = "The team", body = TeamView)))]
 pub async fn update_team(
     State(s): State<AppState>,
-    Authed(caller): Authed,
+    AdminCaller(caller): AdminCaller,
     JsonBody(req): JsonBody<UpdateTeamRequest>,
 ) -> ApiResult<Json<TeamView>> {
     let admin = TeamAdmin::of(&caller)?;
