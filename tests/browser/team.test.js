@@ -239,3 +239,50 @@ test('the audit log: search, the CSV, the tamper check; admins and auditors only
   m.check();
   await m.close();
 });
+
+test('registration restriction: a claimed domain signs up only by invitation', async () => {
+  const { server, browser } = env;
+  await account(server, 'soumu@claim.co.jp', '総務 一郎', PASSWORD);
+  const w = await open(browser, server);
+  const { page } = w;
+  await logIn(page, server, 'soumu@claim.co.jp', PASSWORD);
+  await page.goto(`${server.url}/team`);
+  await ready(page);
+  // The admin's own address proves the domain at once.
+  await page.getByLabel('メールドメイン', { exact: true }).fill('ｃｌａｉｍ．ｃｏ．ｊｐ');
+  assert.equal(await page.getByLabel('確認メールの送信先').inputValue(), 'soumu@claim.co.jp');
+  await page.getByRole('button', { name: 'ドメインを登録する' }).click();
+  await page.getByText('メールドメインを登録しました。').waitFor();
+  const domains = page.getByRole('region', { name: 'アカウント登録制限' });
+  await domains.getByText('claim.co.jp', { exact: true }).waitFor();
+  // Another, proved by a mail to someone there.
+  await page.getByLabel('メールドメイン', { exact: true }).fill('branch.claim.jp');
+  await page.getByLabel('確認メールの送信先').fill('it@branch.claim.jp');
+  await page.getByRole('button', { name: 'ドメインを登録する' }).click();
+  await page.getByText('it@branch.claim.jp に確認メールを送りました。').waitFor();
+  await judgeScreen(page, 'team-domains');
+  w.check();
+  await w.close();
+
+  const it = await open(browser, server, { viewport: PHONE });
+  await it.page.goto(await mailedLink(server.dataDir, 'it@branch.claim.jp', '/domain#'));
+  await ready(it.page);
+  await it.page.getByText('branch.claim.jp をチームのメールドメインとして登録しました。').waitFor();
+  await judgeScreen(it.page, 'domain-confirmed');
+  it.check();
+  await it.close();
+
+  // Someone at the domain who tries to sign up is told to ask for an invitation.
+  const s = await open(browser, server);
+  await s.page.goto(`${server.url}/signup`);
+  await ready(s.page);
+  await s.page.getByLabel('氏名').fill('新人 花子');
+  await s.page.getByLabel('メールアドレス').fill('shinjin@claim.co.jp');
+  await s.page.getByLabel('パスワード', { exact: true }).fill(PASSWORD);
+  s.expect('POST', '/api/v1/auth/signup', 403);
+  await s.page.getByRole('button', { name: '登録する' }).click();
+  await s.page.getByText('そのチームの管理者に招待を依頼してください。', { exact: false }).waitFor();
+  await judgeScreen(s.page, 'signup-restricted');
+  s.check();
+  await s.close();
+});

@@ -9,6 +9,7 @@ mod client_api;
 mod contract_tasks;
 mod crash;
 mod documents;
+mod domains;
 mod drafts;
 mod edge;
 mod evidence;

@@ -69,6 +69,9 @@ const ACCESS: &[(&str, Access)] = &[
     ("change_member_role", Access::Admin),
     ("remove_member", Access::Admin),
     ("hand_over_documents", Access::Admin),
+    ("claim_domain", Access::Admin),
+    ("release_domain", Access::Admin),
+    ("confirm_domain", Access::Public),
     ("search_audit", Access::Reader),
     ("export_audit", Access::Reader),
     ("verify_audit", Access::Reader),
@@ -356,6 +359,7 @@ impl World {
             .replace("{user_id}", "0000000000000000000000000000")
             .replace("{invitation_id}", "0000000000000000000000000000")
             .replace("{token_id}", "0000000000000000000000000000")
+            .replace("{domain}", "unclaimed.example.org")
     }
 
     /// What the owner sees, to compare before and after the refusals.

@@ -24,6 +24,7 @@ const ROUTES = [
   ['/verify-email', auth.verifyEmail, 'any'],
   ['/reset', auth.reset, 'any'],
   ['/invitation', auth.invitation, 'any'],
+  ['/domain', auth.confirmDomain, 'any'],
   ['/settings', auth.settings, 'user'],
   ['/team', team.team, 'user'],
   ['/audit', audit.audit, 'user'],

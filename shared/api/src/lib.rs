@@ -98,6 +98,15 @@ macro_rules! route_handler {
     (hand_over_documents) => {
         $crate::__routing::post($crate::handlers::teams::hand_over_documents)
     };
+    (claim_domain) => {
+        $crate::__routing::post($crate::handlers::teams::claim_domain)
+    };
+    (release_domain) => {
+        $crate::__routing::delete($crate::handlers::teams::release_domain)
+    };
+    (confirm_domain) => {
+        $crate::__routing::post($crate::handlers::teams::confirm_domain)
+    };
     (search_audit) => {
         $crate::__routing::get($crate::handlers::audit::search_audit)
     };
@@ -250,6 +259,9 @@ pub fn method_router(route: &Route) -> Option<MethodRouter<AppState>> {
         "change_member_role" => route_handler!(change_member_role),
         "remove_member" => route_handler!(remove_member),
         "hand_over_documents" => route_handler!(hand_over_documents),
+        "claim_domain" => route_handler!(claim_domain),
+        "release_domain" => route_handler!(release_domain),
+        "confirm_domain" => route_handler!(confirm_domain),
         "search_audit" => route_handler!(search_audit),
         "export_audit" => route_handler!(export_audit),
         "verify_audit" => route_handler!(verify_audit),

@@ -22,7 +22,7 @@ use crate::handlers::{
         accounts::logout, accounts::get_me, accounts::update_me,
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,
         two_factor::start_two_factor, two_factor::confirm_two_factor, two_factor::disable_two_factor,
-        teams::accept_invitation, teams::get_team, teams::update_team, teams::list_members, teams::change_member_role, teams::remove_member, teams::hand_over_documents,
+        teams::accept_invitation, teams::get_team, teams::update_team, teams::list_members, teams::change_member_role, teams::remove_member, teams::hand_over_documents, teams::claim_domain, teams::release_domain, teams::confirm_domain,
         audit::search_audit, audit::export_audit, audit::verify_audit,
         teams::list_invitations, teams::invite_member, teams::withdraw_invitation,
         documents::create_upload, documents::receive_upload, documents::create_document,

@@ -62,6 +62,11 @@ impl Email {
         &self.0
     }
 
+    /// The part after the `@`.
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map(|(_, d)| d).unwrap_or_default()
+    }
+
     /// The part before the `@`.
     pub fn local_part(&self) -> &str {
         self.0.rsplit_once('@').map(|(l, _)| l).unwrap_or(&self.0)

@@ -124,6 +124,24 @@ export async function verifyEmail(main) {
   }
 }
 
+// The proof of a domain claim, from the link mailed to an address at the domain.
+export async function confirmDomain(main) {
+  const token = takeFragment();
+  main.append(h('h1', { i18n: 'domain.title' }));
+  const status = h('p', { role: 'status', i18n: 'verify_email.checking' });
+  main.append(status);
+  if (!token) {
+    setText(status, 'domain.no_token');
+    return;
+  }
+  try {
+    const done = await api('POST', '/auth/domain', { token });
+    setText(status, 'domain.done', { domain: done.domain }, 'domain');
+  } catch (e) {
+    setText(status, e.code === 'network' ? 'error.network' : 'domain.failed');
+  }
+}
+
 export function login(main) {
   const next = new URLSearchParams(location.search).get('next');
   const f = form({

@@ -91,7 +91,7 @@ export async function team(main, _params, current) {
   await load();
   main.append(h('h1', { i18n: 'team.title' }), notice, error, h('section', { 'aria-labelledby': 'team-members' }, h('h2', { id: 'team-members', i18n: 'team.members' }), members));
   if (!admin) return;
-  main.append(await security());
+  main.append(await security(), await domains(me));
   const invite = form({
     fields: [field({ name: 'email', label: 'team.email', type: 'email', autocomplete: 'off', normalize: true, inputmode: 'email' }), rolePicker('role', 'member', 'team.role')],
     submit: 'team.invite',
@@ -106,6 +106,55 @@ export async function team(main, _params, current) {
     h('section', { 'aria-labelledby': 'team-invite' }, h('h2', { id: 'team-invite', i18n: 'team.invite_title' }), h('p', { class: 'hint', i18n: 'team.invite_hint' }), invite),
     h('section', { 'aria-labelledby': 'team-invitations' }, h('h2', { id: 'team-invitations', i18n: 'team.invitations' }), invitations),
   );
+}
+
+// Registration restriction (admins): the mail domains the team claimed, each released
+// behind a confirmation, and a claim proved by a mail to an address at the domain (at once
+// with the admin's own address there).
+async function domains(me) {
+  const section = h('section', { 'aria-labelledby': 'team-domains' });
+  const notice = h('p', { role: 'status', class: 'notice' });
+  const list = h('ul', { class: 'members' });
+  const error = h('p', { class: 'form-error', role: 'alert' });
+  const load = async () => {
+    const team = await api('GET', '/team');
+    replace(
+      list,
+      team.domains.length
+        ? team.domains.map((d) => {
+            const release = h('button', { type: 'button', class: 'danger', i18n: 'team.domain_release' });
+            release.addEventListener('click', async () => {
+              if (!(await confirmDialog({ title: 'team.domain_release_title', body: 'team.domain_release_body', bodyArgs: { domain: d.domain }, confirm: 'team.domain_release', danger: true }))) return;
+              error.textContent = '';
+              try {
+                await api('DELETE', `/team/domains/${encodeURIComponent(d.domain)}`);
+                replace(notice, h('span', { i18n: 'team.domain_released' }));
+                await load();
+              } catch (e) {
+                sayError(error, e);
+              }
+            });
+            return h('li', {}, h('strong', { translate: 'no' }, d.domain), h('span', { class: 'muted' }, h('span', { i18n: 'team.domain_since' }), ' ', when(d.claimed_at)), release);
+          })
+        : h('li', { i18n: 'team.no_domains' }),
+    );
+  };
+  const claim = form({
+    fields: [
+      field({ name: 'domain', label: 'team.domain', hint: 'team.domain_hint', autocomplete: 'off', normalize: true, inputmode: 'url' }),
+      field({ name: 'email', label: 'team.domain_email', hint: 'team.domain_email_hint', type: 'email', autocomplete: 'off', normalize: true, inputmode: 'email', value: me.email }),
+    ],
+    submit: 'team.domain_claim',
+    onSubmit: async (v, el) => {
+      const done = await api('POST', '/team/domains', { domain: v.domain, email: v.email });
+      replace(notice, h('span', { i18n: done.status === 'claimed' ? 'team.domain_claimed' : 'team.domain_mailed', i18nArgs: { email: v.email }, i18nUser: 'email' }));
+      el.reset();
+      await load();
+    },
+  });
+  await load();
+  replace(section, h('h2', { id: 'team-domains', i18n: 'team.domains' }), h('p', { class: 'hint', i18n: 'team.domains_hint' }), notice, error, list, claim);
+  return section;
 }
 
 // The approval rule's fields: how it counts (none, any one, each in order) and the members

@@ -38,7 +38,7 @@ pub struct AuditParams {
     #[param(max_length = 200)]
     pub target: Option<String>,
     /// From a previous page's `next_cursor` (search only).
-    #[param(max_length = 64)]
+    #[param(pattern = "^[0-9a-f]{28}$")]
     pub cursor: Option<String>,
     /// Page size, 1 to 500 (default 100; search only).
     #[param(minimum = 1, maximum = 500)]

@@ -285,6 +285,20 @@ pub struct TeamView {
     pub client_address: String,
     /// The approval every document needs before it is sent, when the team has a rule.
     pub approval: Option<ApprovalView>,
+    /// The mail domains the team claimed: addresses there sign up only by its invitation.
+    pub domains: Vec<DomainView>,
+}
+
+/// A mail domain the team claimed.
+#[derive(Serialize, ToSchema)]
+pub struct DomainView {
+    /// The domain.
+    pub domain: String,
+    /// When the claim was proved (RFC 3339).
+    #[schema(format = DateTime)]
+    pub claimed_at: String,
+    /// The address whose mail proved it.
+    pub proved_by: String,
 }
 
 /// A team's approval rule (承認機能).
@@ -342,6 +356,15 @@ impl TeamView {
                 kind: rule.kind.as_str().to_owned(),
                 approvers: approvers.iter().map(MemberView::new).collect(),
             }),
+            domains: team
+                .domains
+                .iter()
+                .map(|d| DomainView {
+                    domain: d.domain.clone(),
+                    claimed_at: rfc3339(d.claimed_at),
+                    proved_by: d.proved_by.to_string(),
+                })
+                .collect(),
         }
     }
 }
@@ -364,6 +387,86 @@ pub struct UpdateTeamRequest {
     /// Save an allow-list that shuts out the address of this request (409
     /// `would_lock_you_out` otherwise).
     pub confirm_lockout: Option<bool>,
+}
+
+/// A mail domain to claim, and the address at it that receives the proof.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimRequest {
+    /// The domain (`example.co.jp`).
+    #[schema(min_length = 1, max_length = 253)]
+    pub domain: String,
+    /// An address at the domain; the admin's own confirmed address there proves it at once.
+    #[schema(format = Email, max_length = 254)]
+    pub email: String,
+}
+
+/// Claim a mail domain for the team (admins, アカウント登録制限): proved by a mail to an
+/// address there (202), or at once by the admin's own confirmed address there (201). Then
+/// addresses at the domain sign up only by the team's invitation.
+#[utoipa::path(post, path = "/api/v1/team/domains", tag = "teams", request_body = ClaimRequest,
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 201, description = "Claimed", body = StatusMessage),
+        (status = 202, description = "The proof was mailed to the address", body = StatusMessage)))]
+pub async fn claim_domain(
+    State(s): State<AppState>,
+    AdminCaller(caller): AdminCaller,
+    JsonBody(req): JsonBody<ClaimRequest>,
+) -> ApiResult<(StatusCode, Json<StatusMessage>)> {
+    let admin = TeamAdmin::of(&caller)?;
+    Ok(
+        match keiyaku_core::app::domains::claim(&s, &admin, &req.domain, &req.email).await? {
+            keiyaku_core::app::domains::Claim::Claimed => {
+                (StatusCode::CREATED, StatusMessage::new("claimed"))
+            }
+            keiyaku_core::app::domains::Claim::MailSent => (
+                StatusCode::ACCEPTED,
+                StatusMessage::new("confirmation_sent"),
+            ),
+        },
+    )
+}
+
+/// Give up a claimed mail domain (admins): sign-ups from it are open again.
+#[utoipa::path(delete, path = "/api/v1/team/domains/{domain}", tag = "teams",
+    params(("domain" = String, Path, description = "The domain", max_length = 253)),
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 204, description = "Released")))]
+pub async fn release_domain(
+    State(s): State<AppState>,
+    AdminCaller(caller): AdminCaller,
+    Path(domain): Path<String>,
+) -> ApiResult<StatusCode> {
+    let admin = TeamAdmin::of(&caller)?;
+    keiyaku_core::app::domains::release(&s, &admin, &domain).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The token of a mailed link.
+#[derive(Deserialize, ToSchema)]
+pub struct DomainConfirmRequest {
+    /// From the link's fragment.
+    #[schema(min_length = 1, max_length = 100)]
+    pub token: String,
+}
+
+/// A confirmed domain.
+#[derive(Serialize, ToSchema)]
+pub struct DomainConfirmed {
+    /// The domain now claimed.
+    pub domain: String,
+}
+
+/// Confirm a domain claim from the link mailed to an address at the domain.
+#[utoipa::path(post, path = "/api/v1/auth/domain", tag = "teams", request_body = DomainConfirmRequest,
+    responses((status = 200, description = "The domain is claimed", body = DomainConfirmed)))]
+pub async fn confirm_domain(
+    State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    JsonBody(req): JsonBody<DomainConfirmRequest>,
+) -> ApiResult<Json<DomainConfirmed>> {
+    let domain = keiyaku_core::app::domains::confirm(&s, &req.token, ip).await?;
+    Ok(Json(DomainConfirmed { domain }))
 }
 
 /// The caller's team and its security settings.
@@ -391,6 +494,18 @@ pub async fn update_team(
     JsonBody(req): JsonBody<UpdateTeamRequest>,
 ) -> ApiResult<Json<TeamView>> {
     let admin = TeamAdmin::of(&caller)?;
+    if req
+        .approval
+        .as_ref()
+        .is_some_and(|rule| rule.approvers.len() > keiyaku_core::domain::party::MAX_APPROVERS)
+    {
+        return Err(keiyaku_core::Error::invalid(
+            "invalid_approval_rule",
+            "approval.approvers",
+            "an approval rule names at most 10 members",
+        )
+        .into());
+    }
     let team = teams::update_settings(
         &s,
         &admin,

@@ -156,6 +156,7 @@ pub async fn sign_up(
         &address_subject(ip),
     )
     .await?;
+    crate::app::domains::refuse_claimed(s, &email).await?;
 
     if s.items().get(&keys::email(&email)).await?.is_some() {
         s.mailer()
@@ -184,6 +185,7 @@ pub async fn sign_up(
         name: name.clone(),
         created_at: now,
         settings: Default::default(),
+        domains: Vec::new(),
     };
     let token = Secret::generate();
     let writes = vec![

@@ -284,6 +284,66 @@ pub fn settings_changed(
     )
 }
 
+/// The proof of a domain claim: a link for someone at the domain to open.
+pub fn domain_claim(
+    s: &(impl Time + Settings),
+    to: &str,
+    admin: &str,
+    team: &str,
+    domain: &str,
+    token: &str,
+) -> Result<OutgoingMail> {
+    let link = format!("{}/domain#{token}", s.config().public_url);
+    let body = format!(
+        "{admin} 様（keiyaku のチーム「{team}」の管理者）が、メールドメイン {domain} をチームのものとして登録しようとしています。\n\
+         登録すると、{domain} のアドレスでは、このチームの招待を受けた場合にしか keiyaku のアカウントを作れなくなります。\n\
+         このドメインが確かに貴社のものであれば、次のリンクを開いて確認してください（24 時間有効）。\n\n\
+         {link}\n\n\
+         お心当たりのない場合は、このメールを破棄してください。\n\n\
+         ----\n\
+         {admin}, an admin of the keiyaku team \"{team}\", asks to claim the mail domain {domain} for the team.\n\
+         Once claimed, addresses at {domain} can make keiyaku accounts only by the team's invitation.\n\
+         If the domain is indeed your organisation's, open the link above to confirm (valid 24 hours).\n\
+         If you did not expect this, ignore this mail.\n"
+    );
+    compose(
+        s,
+        to,
+        "【keiyaku】メールドメインの確認 / Confirm a mail domain",
+        &body,
+        &fresh_message_id(s.now()),
+    )
+}
+
+/// Tells an admin which mail domains the team holds now.
+pub fn domains_changed(
+    s: &(impl Time + Settings),
+    to: &crate::domain::user::User,
+    domains: &[&str],
+) -> Result<OutgoingMail> {
+    let name = &to.name;
+    let list = if domains.is_empty() {
+        "-".to_owned()
+    } else {
+        domains.join(", ")
+    };
+    let link = format!("{}/team", s.config().public_url);
+    let body = format!(
+        "{name} 様\n\n\
+         チームのアカウント登録制限が変わりました。登録済みのメールドメイン: {list}\n\n\
+         {link}\n\n\
+         ----\n\
+         The team's registration restriction changed. Domains claimed: {list}\n"
+    );
+    compose(
+        s,
+        to.email.as_str(),
+        "【keiyaku】チームの設定が変わりました / Team settings changed",
+        &body,
+        &fresh_message_id(s.now()),
+    )
+}
+
 /// Tells a member that the documents of another member were handed to them.
 pub fn documents_handed_over(
     s: &(impl Time + Settings),

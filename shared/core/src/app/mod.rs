@@ -8,6 +8,7 @@ pub mod answers;
 pub mod audit;
 pub mod contract;
 pub mod documents;
+pub mod domains;
 pub mod evidence;
 pub mod followups;
 pub mod housekeeping;

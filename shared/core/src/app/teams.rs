@@ -480,6 +480,15 @@ pub(crate) async fn tell(
     Ok(())
 }
 
+/// The admins of team `team`.
+pub(crate) async fn admins_of(s: &impl Items, team: &TeamId) -> Result<Vec<User>> {
+    Ok(members_of(s, team)
+        .await?
+        .into_iter()
+        .filter(|u| u.role == TeamRole::Admin)
+        .collect())
+}
+
 /// The members of team `team` (removed ones left out), in the order they joined.
 async fn members_of(s: &impl Items, team: &TeamId) -> Result<Vec<User>> {
     let mut out = Vec::new();

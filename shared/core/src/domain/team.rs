@@ -25,7 +25,56 @@ pub struct Team {
     /// What its admins require of its members.
     #[serde(default)]
     pub settings: TeamSettings,
+    /// The mail domains it claimed (アカウント登録制限).
+    #[serde(default)]
+    pub domains: Vec<ClaimedDomain>,
 }
+
+/// A mail domain a team proved it holds: nobody with an address there signs up outside
+/// the team; they ask its admins for an invitation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimedDomain {
+    /// The domain (lower case).
+    pub domain: String,
+    /// When the claim was proved.
+    #[serde(with = "time::serde::rfc3339")]
+    pub claimed_at: OffsetDateTime,
+    /// The address at the domain whose mail proved it.
+    pub proved_by: Email,
+}
+
+/// Domains of mail services anyone can sign up to: no team may claim them.
+pub const PUBLIC_MAIL_DOMAINS: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "yahoo.co.jp",
+    "yahoo.com",
+    "ymail.ne.jp",
+    "outlook.com",
+    "outlook.jp",
+    "hotmail.com",
+    "hotmail.co.jp",
+    "live.jp",
+    "live.com",
+    "msn.com",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "aol.com",
+    "proton.me",
+    "protonmail.com",
+    "gmx.com",
+    "mail.com",
+    "docomo.ne.jp",
+    "ezweb.ne.jp",
+    "au.com",
+    "softbank.ne.jp",
+    "i.softbank.jp",
+    "ybb.ne.jp",
+    "nifty.com",
+    "ocn.ne.jp",
+    "example.com",
+];
 
 /// What changed about a member, as the team's admins and the member are told.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

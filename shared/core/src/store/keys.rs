@@ -22,6 +22,8 @@
 //! | `TITLE#<team>#<gram>` | `<doc>` | a title search posting |
 //! | `APPROVER#<email>` | `DOC#<doc>` | a document waiting for an approver's answer |
 //! | `EMAIL#<email>` | `EMAIL` | an address's account (uniqueness) |
+//! | `DOMAIN#<domain>` | `DOMAIN` | the team that claimed a mail domain (uniqueness) |
+//! | `DOMAINCLAIM#<hash>` | `DOMAINCLAIM` | a domain claim waiting for its mailed proof |
 //! | `INVITATION#<hash>` | `INVITATION` | an invitation's mailed token |
 //! | `TOKEN#<hash>` / `SESSION#<hash>` / `DEVICE#<hash>` | same word | one-time tokens, sessions, known devices |
 //! | `RLINK#<hash>` / `RSESSION#<hash>` | same word | recipient links and their sessions |
@@ -80,6 +82,16 @@ pub fn two_factor(team: &TeamId, user: &UserId) -> Key {
 /// The account an address belongs to.
 pub fn email(email: &Email) -> Key {
     Key::new(format!("EMAIL#{email}"), "EMAIL")
+}
+
+/// The team that claimed a mail domain.
+pub fn claimed_domain(domain: &str) -> Key {
+    Key::new(format!("DOMAIN#{domain}"), "DOMAIN")
+}
+
+/// A domain claim waiting for the mailed proof, by its token's hash.
+pub fn domain_claim(hash: &str) -> Key {
+    Key::new(format!("DOMAINCLAIM#{hash}"), "DOMAINCLAIM")
 }
 
 /// A one-time token (address confirmation, password reset) by its hash.
