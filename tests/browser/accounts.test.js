@@ -3,7 +3,7 @@
 // switch remembered on the account, password change with an expired session, reset by mail.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { open, ready, judgeScreen, mailedLink, PHONE, serverAndBrowser, PASSWORD } from './harness.js';
+import { open, ready, judgeScreen, mailedLink, PHONE, serverAndBrowser, PASSWORD, account, logIn } from './harness.js';
 
 const env = serverAndBrowser();
 
@@ -195,4 +195,28 @@ test('a browser in English opens in English; in anything else, in Japanese', asy
     w.check();
     await w.close();
   }
+});
+
+test('the address changes when the link mailed to the new one is opened', async () => {
+  const { server, browser } = env;
+  await account(server, 'moving@example.jp', '転居 太郎', PASSWORD);
+  const w = await open(browser, server);
+  const { page } = w;
+  await logIn(page, server, 'moving@example.jp', PASSWORD);
+  await page.goto(`${server.url}/settings`);
+  await ready(page);
+  await page.getByLabel('新しいメールアドレス').fill('ｍｏｖｅｄ＠ｅｘａｍｐｌｅ．ｊｐ');
+  await page.getByLabel('パスワード（本人確認のため）').fill(PASSWORD);
+  await page.getByRole('button', { name: 'メールアドレスを変更する' }).click();
+  await page.getByText('moved@example.jp に確認メールを送りました。').waitFor();
+  await judgeScreen(page, 'settings-email');
+  await page.goto(await mailedLink(server.dataDir, 'moved@example.jp', '/address#'));
+  await ready(page);
+  await page.getByText('メールアドレスを moved@example.jp に変更しました。').waitFor();
+  await judgeScreen(page, 'address-changed');
+  await page.goto(`${server.url}/settings`);
+  await ready(page);
+  await page.getByText('現在のアドレス: moved@example.jp').waitFor();
+  w.check();
+  await w.close();
 });

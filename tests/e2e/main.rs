@@ -1,6 +1,7 @@
 //! End to end over HTTP: each test starts its own server (port 0, fresh data dir).
 
 mod accounts;
+mod address;
 mod audit;
 mod authority;
 mod aws;

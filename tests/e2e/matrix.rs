@@ -69,6 +69,8 @@ const ACCESS: &[(&str, Access)] = &[
     ("change_member_role", Access::Admin),
     ("remove_member", Access::Admin),
     ("hand_over_documents", Access::Admin),
+    ("change_email", Access::Account),
+    ("confirm_email_change", Access::Public),
     ("claim_domain", Access::Admin),
     ("release_domain", Access::Admin),
     ("confirm_domain", Access::Public),

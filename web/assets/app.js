@@ -25,6 +25,7 @@ const ROUTES = [
   ['/reset', auth.reset, 'any'],
   ['/invitation', auth.invitation, 'any'],
   ['/domain', auth.confirmDomain, 'any'],
+  ['/address', auth.confirmAddress, 'any'],
   ['/settings', auth.settings, 'user'],
   ['/team', team.team, 'user'],
   ['/audit', audit.audit, 'user'],

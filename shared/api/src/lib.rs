@@ -98,6 +98,12 @@ macro_rules! route_handler {
     (hand_over_documents) => {
         $crate::__routing::post($crate::handlers::teams::hand_over_documents)
     };
+    (change_email) => {
+        $crate::__routing::post($crate::handlers::accounts::change_email)
+    };
+    (confirm_email_change) => {
+        $crate::__routing::post($crate::handlers::accounts::confirm_email_change)
+    };
     (claim_domain) => {
         $crate::__routing::post($crate::handlers::teams::claim_domain)
     };
@@ -259,6 +265,8 @@ pub fn method_router(route: &Route) -> Option<MethodRouter<AppState>> {
         "change_member_role" => route_handler!(change_member_role),
         "remove_member" => route_handler!(remove_member),
         "hand_over_documents" => route_handler!(hand_over_documents),
+        "change_email" => route_handler!(change_email),
+        "confirm_email_change" => route_handler!(confirm_email_change),
         "claim_domain" => route_handler!(claim_domain),
         "release_domain" => route_handler!(release_domain),
         "confirm_domain" => route_handler!(confirm_domain),

@@ -97,6 +97,8 @@ pub const ROUTES: &[Route] = &[
         "POST",
         "/api/v1/team/members/{user_id}/hand-over",
     ),
+    route("change_email", "POST", "/api/v1/me/email"),
+    route("confirm_email_change", "POST", "/api/v1/auth/address"),
     route("claim_domain", "POST", "/api/v1/team/domains"),
     route("release_domain", "DELETE", "/api/v1/team/domains/{domain}"),
     route("confirm_domain", "POST", "/api/v1/auth/domain"),

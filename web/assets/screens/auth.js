@@ -124,6 +124,25 @@ export async function verifyEmail(main) {
   }
 }
 
+// The end of an address change, from the link mailed to the new address.
+export async function confirmAddress(main) {
+  const token = takeFragment();
+  main.append(h('h1', { i18n: 'address.title' }));
+  const status = h('p', { role: 'status', i18n: 'verify_email.checking' });
+  main.append(status);
+  if (!token) {
+    setText(status, 'domain.no_token');
+    return;
+  }
+  try {
+    const done = await api('POST', '/auth/address', { token });
+    setText(status, 'address.done', { email: done.email }, 'email');
+    if (currentUser()) setUser({ ...currentUser(), email: done.email });
+  } catch (e) {
+    setText(status, e.code === 'network' ? 'error.network' : 'address.failed');
+  }
+}
+
 // The proof of a domain claim, from the link mailed to an address at the domain.
 export async function confirmDomain(main) {
   const token = takeFragment();
@@ -280,9 +299,23 @@ export function settings(main) {
   });
   passwordRules(f, 'new', () => ({ email: user.email, name: user.name }));
   const tokens = apiTokens(user);
+  // The address: changed when the link mailed to the new one is opened.
+  const addressDone = h('p', { role: 'status', class: 'notice' });
+  const address = form({
+    fields: [
+      field({ name: 'email', label: 'settings.new_email', type: 'email', autocomplete: 'email', normalize: true, inputmode: 'email' }),
+      field({ name: 'password', label: 'settings.email_password', type: 'password', autocomplete: 'current-password' }),
+    ],
+    submit: 'settings.change_email',
+    onSubmit: async (v, el) => {
+      await api('POST', '/me/email', v);
+      el.reset();
+      setText(addressDone, 'settings.email_mailed', { email: v.email }, 'email');
+    },
+  });
   main.append(
     h('h1', { i18n: 'settings.title' }),
-    user.must_enrol_two_factor && h('p', { class: 'notice', role: 'status', i18n: 'two_factor.required_by_team' }),
+    user.must_enrol_two_factor ? h('p', { class: 'notice', role: 'status', i18n: 'two_factor.required_by_team' }) : '',
     h('section', { 'aria-labelledby': 'settings-display' },
       h('h2', { id: 'settings-display', i18n: 'settings.display' }),
       h('div', { class: 'field' }, h('label', { for: 'language', i18n: 'settings.language' }), languages),
@@ -292,6 +325,12 @@ export function settings(main) {
       h('h2', { id: 'settings-password', i18n: 'settings.password' }),
       f,
       done,
+    ),
+    h('section', { 'aria-labelledby': 'settings-email' },
+      h('h2', { id: 'settings-email', i18n: 'settings.email' }),
+      h('p', { class: 'hint', i18n: 'settings.email_now', i18nArgs: { email: user.email }, i18nUser: 'email' }),
+      address,
+      addressDone,
     ),
     twoFactor(user, tokens.render),
     tokens.section,

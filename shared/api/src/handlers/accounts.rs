@@ -393,6 +393,64 @@ pub async fn change_password(
     Ok(StatusMessage::new("password_changed"))
 }
 
+/// A new address for the account, with the password.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeEmailRequest {
+    /// The new address.
+    #[schema(format = Email, max_length = 254)]
+    pub email: String,
+    /// The account's password.
+    #[schema(min_length = 1, max_length = 1024)]
+    pub password: String,
+}
+
+/// Change the account's address: a link goes to the new address (the change is made when
+/// it is opened) and a notice to the current one.
+#[utoipa::path(post, path = "/api/v1/me/email", tag = "accounts", request_body = ChangeEmailRequest,
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 202, description = "The link is on its way to the new address", body = StatusMessage)))]
+pub async fn change_email(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    JsonBody(req): JsonBody<ChangeEmailRequest>,
+) -> ApiResult<(StatusCode, Json<StatusMessage>)> {
+    keiyaku_core::app::address::request(&s, &caller, &req.email, &req.password).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        StatusMessage::new("confirmation_sent"),
+    ))
+}
+
+/// The token of the link mailed to a new address.
+#[derive(Deserialize, ToSchema)]
+pub struct ConfirmEmailRequest {
+    /// From the link's fragment.
+    #[schema(min_length = 1, max_length = 100)]
+    pub token: String,
+}
+
+/// The account's address after the change.
+#[derive(Serialize, ToSchema)]
+pub struct EmailChanged {
+    /// The new address.
+    pub email: String,
+}
+
+/// Finish an address change from the link mailed to the new address.
+#[utoipa::path(post, path = "/api/v1/auth/address", tag = "accounts", request_body = ConfirmEmailRequest,
+    responses((status = 200, description = "The address is changed", body = EmailChanged)))]
+pub async fn confirm_email_change(
+    State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    JsonBody(req): JsonBody<ConfirmEmailRequest>,
+) -> ApiResult<Json<EmailChanged>> {
+    let user = keiyaku_core::app::address::confirm(&s, &req.token, ip).await?;
+    Ok(Json(EmailChanged {
+        email: user.email.to_string(),
+    }))
+}
+
 /// Mail a password-reset link (answers the same for unknown addresses).
 #[utoipa::path(post, path = "/api/v1/auth/reset", tag = "accounts", request_body = ResetRequest,
     responses((status = 202, description = "A mail is on its way if the account exists", body = StatusMessage)))]

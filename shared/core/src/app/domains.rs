@@ -53,20 +53,30 @@ pub enum Claim {
 
 /// Refuses a sign-up with an address at a domain some team claimed.
 pub(crate) async fn refuse_claimed(s: &impl Items, email: &Email) -> Result<()> {
-    if s.items()
-        .get(&keys::claimed_domain(email.domain()))
-        .await?
-        .is_some()
-    {
-        return Err(Error::Forbidden {
-            code: "registration_restricted",
-            message: format!(
-                "addresses at {} join keiyaku through their organisation's team: ask its admin for an invitation",
-                email.domain()
-            ),
-        });
+    refuse_claimed_by_others(s, email, None).await
+}
+
+/// Refuses an address at a domain a team other than `own` claimed (a member of the team
+/// that claimed it may move to it).
+pub(crate) async fn refuse_claimed_by_others(
+    s: &impl Items,
+    email: &Email,
+    own: Option<&TeamId>,
+) -> Result<()> {
+    let Some(item) = s.items().get(&keys::claimed_domain(email.domain())).await? else {
+        return Ok(());
+    };
+    let owner: DomainOwner = from_item(&item)?;
+    if Some(&owner.team_id) == own {
+        return Ok(());
     }
-    Ok(())
+    Err(Error::Forbidden {
+        code: "registration_restricted",
+        message: format!(
+            "addresses at {} join keiyaku through their organisation's team: ask its admin for an invitation",
+            email.domain()
+        ),
+    })
 }
 
 /// A domain as an admin types it (`Example.CO.jp`, `@example.co.jp`), checked as the part

@@ -104,6 +104,59 @@ pub fn already_registered(s: &(impl Time + Settings), to: &str) -> Result<Outgoi
     )
 }
 
+/// The link that proves a new address is the account holder's.
+pub fn address_change(
+    s: &(impl Time + Settings),
+    to: &str,
+    name: &str,
+    token: &str,
+) -> Result<OutgoingMail> {
+    let link = format!("{}/address#{token}", s.config().public_url);
+    let body = format!(
+        "{name} 様\n\n\
+         keiyaku のアカウントのメールアドレスをこのアドレスに変更する手続きが行われました。\n\
+         次のリンクを開くと変更が完了します（24 時間有効）。\n\n\
+         {link}\n\n\
+         お心当たりのない場合は、このメールを破棄してください。\n\n\
+         ----\n\
+         Someone asked to change the address of a keiyaku account to this one.\n\
+         Open the link above to finish the change (valid 24 hours). If it was not you, ignore this mail.\n"
+    );
+    compose(
+        s,
+        to,
+        "【keiyaku】メールアドレスの確認 / Confirm your new address",
+        &body,
+        &fresh_message_id(s.now()),
+    )
+}
+
+/// Tells the address an account has now that a change to another was asked for.
+pub fn address_change_asked(
+    s: &(impl Time + Settings),
+    to: &str,
+    name: &str,
+    new: &str,
+) -> Result<OutgoingMail> {
+    let body = format!(
+        "{name} 様\n\n\
+         keiyaku のアカウントのメールアドレスを {new} に変更する手続きが行われました。\n\
+         新しいアドレスに届いたリンクが開かれると、変更が完了します。\n\
+         お心当たりのない場合は、すぐにパスワードを変更し、チームの管理者にご確認ください。\n\n\
+         ----\n\
+         Someone asked to change the address of your keiyaku account to {new}. The change is made\n\
+         when the link mailed there is opened. If it was not you, change your password at once\n\
+         and check with your team's admins.\n"
+    );
+    compose(
+        s,
+        to,
+        "【keiyaku】メールアドレス変更の手続き / Address change asked",
+        &body,
+        &fresh_message_id(s.now()),
+    )
+}
+
 /// The password-reset mail.
 pub fn password_reset(
     s: &(impl Time + Settings),
@@ -203,6 +256,14 @@ pub fn member_changed(
             format!("{who} 様の 2 段階認証が無効になりました。"),
             format!("Two-factor login of {who} is now off."),
             "【keiyaku】2 段階認証を無効にしました / Two-factor login turned off",
+        ),
+        MemberChange::AddressChanged => (
+            format!(
+                "{} 様のメールアドレスが {} に変わりました。",
+                member.name, member.email
+            ),
+            format!("The address of {} is now {}.", member.name, member.email),
+            "【keiyaku】メールアドレスが変わりました / Address changed",
         ),
     };
     let name = &to.name;

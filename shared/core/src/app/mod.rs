@@ -4,6 +4,7 @@
 //! `jobs` for what is scheduled), which the use cases call and which call none of them.
 
 pub mod accounts;
+pub mod address;
 pub mod answers;
 pub mod audit;
 pub mod contract;

@@ -91,6 +91,8 @@ pub enum MemberChange {
     TwoFactorOn,
     /// Their two-factor login was turned off.
     TwoFactorOff,
+    /// Their address changed (to the one the member record now has).
+    AddressChanged,
 }
 
 /// Most networks an allow-list holds.

@@ -24,6 +24,7 @@
 //! | `EMAIL#<email>` | `EMAIL` | an address's account (uniqueness) |
 //! | `DOMAIN#<domain>` | `DOMAIN` | the team that claimed a mail domain (uniqueness) |
 //! | `DOMAINCLAIM#<hash>` | `DOMAINCLAIM` | a domain claim waiting for its mailed proof |
+//! | `ADDRESS#<hash>` | `ADDRESS` | an address change waiting for its mailed proof |
 //! | `INVITATION#<hash>` | `INVITATION` | an invitation's mailed token |
 //! | `TOKEN#<hash>` / `SESSION#<hash>` / `DEVICE#<hash>` | same word | one-time tokens, sessions, known devices |
 //! | `RLINK#<hash>` / `RSESSION#<hash>` | same word | recipient links and their sessions |
@@ -92,6 +93,11 @@ pub fn claimed_domain(domain: &str) -> Key {
 /// A domain claim waiting for the mailed proof, by its token's hash.
 pub fn domain_claim(hash: &str) -> Key {
     Key::new(format!("DOMAINCLAIM#{hash}"), "DOMAINCLAIM")
+}
+
+/// An address change waiting for the mailed proof, by its token's hash.
+pub fn address_change(hash: &str) -> Key {
+    Key::new(format!("ADDRESS#{hash}"), "ADDRESS")
 }
 
 /// A one-time token (address confirmation, password reset) by its hash.
