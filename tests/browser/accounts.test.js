@@ -138,7 +138,7 @@ test('password change with an expired session keeps what was typed; reset by mai
   // The session ends while the form is being filled in.
   await w.context.clearCookies();
   w.expect('POST', '/api/v1/auth/password', 401);
-  await page.getByRole('button', { name: '変更する' }).click();
+  await page.getByRole('button', { name: 'パスワードを変更する' }).click();
   await page.getByText('ログインの有効期限が切れました。').waitFor();
   assert.equal(await page.getByLabel('新しいパスワード', { exact: true }).inputValue(), next);
   // Switching the language cannot be saved on the account without a session either.

@@ -92,7 +92,7 @@ export default {
   'settings.password': 'Change your password',
   'settings.current': 'Current password',
   'settings.new': 'New password',
-  'settings.change': 'Change',
+  'settings.change': 'Change the password',
   'settings.changed': 'Your password was changed.',
   'settings.account': 'Logged in as {name} ({email})',
 

@@ -92,7 +92,7 @@ export default {
   'settings.password': 'パスワードの変更',
   'settings.current': '現在のパスワード',
   'settings.new': '新しいパスワード',
-  'settings.change': '変更する',
+  'settings.change': 'パスワードを変更する',
   'settings.changed': 'パスワードを変更しました。',
   'settings.account': 'ログイン中のアカウント: {name}（{email}）',
 

@@ -13,10 +13,10 @@ use crate::app::{domains, mail, teams};
 use crate::domain::team::MemberChange;
 use crate::domain::user::{Caller, User};
 use crate::error::{Error, Result};
-use crate::ids::{Secret, TeamId, UserId, hash_token};
+use crate::ids::{Secret, TeamId, UserId};
 use crate::password;
 use crate::ports::{Condition, Item, StoreError, Write};
-use crate::ratelimit::{self, address_subject};
+use crate::ratelimit;
 use crate::services::needs::{Items, Mail, Settings, Time};
 use crate::store::users::EmailOwner;
 use crate::store::{from_item, keys, to_json};
@@ -135,18 +135,8 @@ pub async fn confirm(
     token: &str,
     ip: IpAddr,
 ) -> Result<User> {
-    ratelimit::hit(
-        s.items(),
-        s.now(),
-        ratelimit::TOKEN_PER_ADDRESS,
-        &address_subject(ip),
-    )
-    .await?;
-    if token.is_empty() || token.len() > 100 {
-        return Err(invalid_link());
-    }
-    let key = keys::address_change(&hash_token(token));
-    let pending_item = s.items().get(&key).await?.ok_or_else(invalid_link)?;
+    let (key, pending_item) =
+        crate::app::mailed::find(s, token, ip, keys::address_change, invalid_link).await?;
     let pending: PendingChange = from_item(&pending_item)?;
     let (mut user, before) = crate::store::users::load_user(s, &pending.team_id, &pending.user_id)
         .await?

@@ -148,36 +148,18 @@ pub async fn chain(s: &impl Items, team: &TeamId) -> Result<u64> {
     Ok(chained)
 }
 
-/// The teams with events waiting to be chained, or with a chain (for retention).
+/// The teams with events waiting to be chained, or with a chain (for retention): from the
+/// sort keys of an index partition.
 async fn teams_in(s: &impl Items, pk: &str, team_of: fn(&str) -> &str) -> Result<Vec<TeamId>> {
     let mut teams: Vec<TeamId> = Vec::new();
-    let mut after = None;
-    loop {
-        let page = s
-            .items()
-            .query_index(&Query {
-                pk: pk.to_owned(),
-                sk_prefix: String::new(),
-                after,
-                descending: false,
-                limit: 1000,
-            })
-            .await?;
-        for item in &page.items {
-            let sk = item.index.as_ref().map_or("", |k| k.sk.as_str());
-            let team = TeamId(team_of(sk).to_owned());
-            if teams.last() != Some(&team) {
-                teams.push(team);
-            }
-        }
-        match page.next {
-            Some(next) => after = Some(next),
-            None => {
-                teams.dedup();
-                return Ok(teams);
-            }
+    for item in crate::store::all_items(s, pk, "", true).await? {
+        let sk = item.index.as_ref().map_or("", |k| k.sk.as_str());
+        let team = TeamId(team_of(sk).to_owned());
+        if teams.last() != Some(&team) {
+            teams.push(team);
         }
     }
+    Ok(teams)
 }
 
 /// Chains the waiting events of every team (the scheduled job); how many it linked.
@@ -472,27 +454,12 @@ pub async fn search(
 /// The names and addresses of the team's accounts (removed ones too: old events name them).
 pub async fn people(s: &impl Items, reader: &AuditReader<'_>) -> Result<HashMap<String, User>> {
     let mut out = HashMap::new();
-    let mut after = None;
-    loop {
-        let page = s
-            .items()
-            .query(&Query {
-                pk: keys::team_pk(reader.0.team()),
-                sk_prefix: keys::USER.to_owned(),
-                after,
-                descending: false,
-                limit: 1000,
-            })
-            .await?;
-        for item in &page.items {
-            let user: User = from_item(item)?;
-            out.insert(user.id.to_string(), user);
-        }
-        match page.next {
-            Some(next) => after = Some(next),
-            None => return Ok(out),
-        }
+    let pk = keys::team_pk(reader.0.team());
+    for item in crate::store::all_items(s, &pk, keys::USER, false).await? {
+        let user: User = from_item(&item)?;
+        out.insert(user.id.to_string(), user);
     }
+    Ok(out)
 }
 
 /// Japan's time: the CSV is read by people in Japan, in Excel.

@@ -14,7 +14,7 @@ use crate::app::{mail, teams};
 use crate::domain::team::{ClaimedDomain, PUBLIC_MAIL_DOMAINS, Team};
 use crate::domain::user::{Caller, TeamAdmin};
 use crate::error::{Error, Result};
-use crate::ids::{Secret, TeamId, UserId, hash_token};
+use crate::ids::{Secret, TeamId, UserId};
 use crate::ports::{Condition, Item, StoreError, Write};
 use crate::ratelimit::{self, address_subject};
 use crate::services::needs::{Items, Mail, Settings, Time};
@@ -208,18 +208,8 @@ pub async fn confirm(
     token: &str,
     ip: IpAddr,
 ) -> Result<String> {
-    ratelimit::hit(
-        s.items(),
-        s.now(),
-        ratelimit::TOKEN_PER_ADDRESS,
-        &address_subject(ip),
-    )
-    .await?;
-    if token.is_empty() || token.len() > 100 {
-        return Err(invalid_claim());
-    }
-    let key = keys::domain_claim(&hash_token(token));
-    let item = s.items().get(&key).await?.ok_or_else(invalid_claim)?;
+    let (key, item) =
+        crate::app::mailed::find(s, token, ip, keys::domain_claim, invalid_claim).await?;
     let pending: PendingClaim = from_item(&item)?;
     claimed_elsewhere(s, &pending.domain, &pending.team_id).await?;
     prove(s, &pending, ip).await?;

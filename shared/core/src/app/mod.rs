@@ -16,6 +16,7 @@ pub mod housekeeping;
 pub mod jobs;
 pub mod listing;
 pub mod mail;
+pub mod mailed;
 pub mod notify;
 pub mod ops;
 pub mod pages;

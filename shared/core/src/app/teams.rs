@@ -18,9 +18,8 @@ use crate::domain::team::{
 };
 use crate::domain::user::{Caller, TeamAdmin, TeamRole, User};
 use crate::error::{Error, Result};
-use crate::ids::{Secret, TeamId, UserId, hash_token};
+use crate::ids::{Secret, TeamId, UserId};
 use crate::ports::{Condition, Item, Query, StoreError, Write};
-use crate::ratelimit::{self, address_subject};
 use crate::services::needs::{Items, Mail, Settings, Time};
 use crate::store::audit::audit_write;
 use crate::store::users::EmailOwner;
@@ -229,23 +228,9 @@ pub async fn accept(
     password_text: &str,
     ip: IpAddr,
 ) -> Result<User> {
-    ratelimit::hit(
-        s.items(),
-        s.now(),
-        ratelimit::TOKEN_PER_ADDRESS,
-        &address_subject(ip),
-    )
-    .await?;
-    if token.is_empty() || token.len() > 100 {
-        return Err(invalid_invitation());
-    }
-    let pointer_key = keys::invitation_token(&hash_token(token));
-    let pointer: InvitationToken = from_item(
-        &s.items()
-            .get(&pointer_key)
-            .await?
-            .ok_or_else(invalid_invitation)?,
-    )?;
+    let (pointer_key, pointer) =
+        crate::app::mailed::find(s, token, ip, keys::invitation_token, invalid_invitation).await?;
+    let pointer: InvitationToken = from_item(&pointer)?;
     let record_key = keys::invite(&pointer.team_id, &pointer.invitation_id);
     let record = s
         .items()
@@ -492,29 +477,13 @@ pub(crate) async fn admins_of(s: &impl Items, team: &TeamId) -> Result<Vec<User>
 /// The members of team `team` (removed ones left out), in the order they joined.
 async fn members_of(s: &impl Items, team: &TeamId) -> Result<Vec<User>> {
     let mut out = Vec::new();
-    let mut after = None;
-    loop {
-        let page = s
-            .items()
-            .query(&Query {
-                pk: keys::team_pk(team),
-                sk_prefix: keys::USER.to_owned(),
-                after,
-                descending: false,
-                limit: 1000,
-            })
-            .await?;
-        for item in &page.items {
-            let user: User = from_item(item)?;
-            if user.removed_at.is_none() {
-                out.push(user);
-            }
-        }
-        match page.next {
-            Some(next) => after = Some(next),
-            None => return Ok(out),
+    for item in store::all_items(s, &keys::team_pk(team), keys::USER, false).await? {
+        let user: User = from_item(&item)?;
+        if user.removed_at.is_none() {
+            out.push(user);
         }
     }
+    Ok(out)
 }
 
 /// The caller's team, with its settings.

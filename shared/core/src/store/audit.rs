@@ -67,20 +67,7 @@ pub fn caller_event(
     action: &str,
     target: Option<String>,
 ) -> Result<Write> {
-    event_write(
-        caller.team(),
-        &AuditEvent::new(
-            caller.team(),
-            crate::ids::new_id(now),
-            now,
-            caller.user_id().to_string(),
-            action,
-            target,
-            Outcome::Success,
-            caller.ip.to_canonical().to_string(),
-            caller.user_agent.clone(),
-        ),
-    )
+    event_in(now, caller.team(), caller, action, target)
 }
 
 /// An event of a member reading a document of `team` (their own team's, or another's
@@ -92,6 +79,16 @@ pub fn reader_event(
     action: &str,
     target: String,
 ) -> Result<Write> {
+    event_in(now, team, caller, action, Some(target))
+}
+
+fn event_in(
+    now: OffsetDateTime,
+    team: &TeamId,
+    caller: &Caller,
+    action: &str,
+    target: Option<String>,
+) -> Result<Write> {
     event_write(
         team,
         &AuditEvent::new(
@@ -100,7 +97,7 @@ pub fn reader_event(
             now,
             caller.user_id().to_string(),
             action,
-            Some(target),
+            target,
             Outcome::Success,
             caller.ip.to_canonical().to_string(),
             caller.user_agent.clone(),
