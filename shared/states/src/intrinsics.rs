@@ -247,6 +247,10 @@ pub fn eval(call: &Call, scope: &dyn Scope, rng: &mut Rng) -> Result<Value, Fail
         "States.Format" => format(call, v),
         "States.StringToJson" => {
             let s = string(name, &v[0])?;
+            // An empty or blank string is null on AWS (recorded executions).
+            if s.trim().is_empty() {
+                return Ok(Value::Null);
+            }
             serde_json::from_str(s).map_err(|e| fail(format!("{name}: {e}")))
         }
         "States.JsonToString" => Ok(Value::String(v[0].to_string())),
@@ -357,7 +361,7 @@ pub fn eval(call: &Call, scope: &dyn Scope, rng: &mut Rng) -> Result<Value, Fail
             Ok(Value::Object(out))
         }
         "States.MathRandom" => {
-            let (lo, hi) = (integer(name, &v[0])?, integer(name, &v[1])?);
+            let (lo, hi) = (rounded(name, &v[0])?, rounded(name, &v[1])?);
             if hi <= lo {
                 return Err(fail(format!(
                     "{name}: the end must be greater than the start"
@@ -374,7 +378,7 @@ pub fn eval(call: &Call, scope: &dyn Scope, rng: &mut Rng) -> Result<Value, Fail
             Ok(Value::from(lo + (r % span) as i64))
         }
         "States.MathAdd" => {
-            let (a, b) = (integer(name, &v[0])?, integer(name, &v[1])?);
+            let (a, b) = (rounded(name, &v[0])?, rounded(name, &v[1])?);
             Ok(Value::from(a + b))
         }
         "States.StringSplit" => {
@@ -414,17 +418,7 @@ fn format(call: &Call, v: &[Value]) -> Result<Value, Failure> {
                     .get(next)
                     .ok_or_else(|| fail("States.Format: more placeholders than arguments"))?;
                 next += 1;
-                match arg {
-                    Value::String(s) => out.push_str(s),
-                    Value::Number(_) | Value::Bool(_) | Value::Null => {
-                        out.push_str(&arg.to_string())
-                    }
-                    _ => {
-                        return Err(fail(
-                            "States.Format: arguments must be strings, numbers, booleans or null",
-                        ));
-                    }
-                }
+                out.push_str(&java_text(arg));
             }
             _ => out.push(c),
         }
@@ -435,6 +429,35 @@ fn format(call: &Call, v: &[Value]) -> Result<Value, Failure> {
         ));
     }
     Ok(Value::String(out))
+}
+
+/// A value as Step Functions' Java runtime prints it into `States.Format`: strings bare,
+/// objects as maps (`{Arg1=1, Arg2=[]}`), arrays as lists (`[a, b]`).
+fn java_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(java_text).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::Object(map) => {
+            let entries: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{k}={}", java_text(v)))
+                .collect();
+            format!("{{{}}}", entries.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// A number rounded half up, as AWS's math intrinsics take non-integers (1.5 → 2,
+/// −1.5 → −1, −0.5 → 0: Java's `Math.round`).
+fn rounded(name: &str, v: &Value) -> Result<i64, Failure> {
+    match v.as_f64() {
+        Some(f) if f.is_finite() && f.abs() < 9.0e15 => Ok((f + 0.5).floor() as i64),
+        _ => Err(fail(format!("{name}: expected a number, got {v}"))),
+    }
 }
 
 fn string<'a>(name: &str, v: &'a Value) -> Result<&'a str, Failure> {
@@ -609,6 +632,49 @@ mod tests {
             )
             .unwrap(),
             json!(["This", "is", "a", "test", "string"])
+        );
+    }
+
+    // Behaviour recorded on AWS (issue 14: executions replayed from a public project's
+    // snapshot tests), where it differs from a strict reading of the guide.
+    #[test]
+    fn recorded_on_aws() {
+        for (a, b, sum) in [
+            (1.49, 1.5, 3),
+            (-1.5, 0.0, -1),
+            (-0.5, 0.0, 0),
+            (2.0, 3.0, 5),
+        ] {
+            assert_eq!(
+                run("States.MathAdd($.a, $.b)", json!({"a": a, "b": b})).unwrap(),
+                json!(sum),
+                "{a} + {b}"
+            );
+        }
+        let r = run("States.MathRandom(12.5, 44.51)", json!({}))
+            .unwrap()
+            .as_i64()
+            .unwrap();
+        assert!((13..45).contains(&r), "{r}");
+        assert_eq!(
+            run(
+                "States.Format('{} and {}', $.o, $.a)",
+                json!({"o": {"Arg1": 1, "Arg2": []}, "a": ["x", {"k": null}]})
+            )
+            .unwrap(),
+            json!("{Arg1=1, Arg2=[]} and [x, {k=null}]")
+        );
+        for blank in ["", " "] {
+            assert_eq!(
+                run("States.StringToJson($.s)", json!({ "s": blank })).unwrap(),
+                Value::Null
+            );
+        }
+        assert_eq!(
+            run("States.MathAdd($.a, 1)", json!({"a": "1"}))
+                .unwrap_err()
+                .error,
+            INTRINSIC_FAILURE
         );
     }
 

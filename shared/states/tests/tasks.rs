@@ -287,6 +287,32 @@ fn wait_states_set_timers_for_each_form() {
     }
 }
 
+/// As recorded on AWS (issue 14): a timestamp without its `T` and a delay over 2³¹ − 1
+/// seconds are run-time failures, not waits (a literal `Seconds` that large is refused at
+/// load already).
+#[test]
+fn wait_states_refuse_what_aws_refuses_at_run_time() {
+    for (fields, input) in [
+        (
+            json!({"TimestampPath": "$.t"}),
+            json!({"t": "2016-12-05 21:29:29Z"}),
+        ),
+        (
+            json!({"SecondsPath": "$.s"}),
+            json!({"s": 2_147_483_648u64}),
+        ),
+    ] {
+        let mut wait = json!({"Type": "Wait", "End": true});
+        for (k, v) in fields.as_object().unwrap() {
+            wait[k] = v.clone();
+        }
+        let def = json!({"StartAt": "W", "States": {"W": wait}});
+        let run = Run::start(&def.to_string(), input);
+        assert_eq!(run.exec.status(), Status::Failed, "{fields}");
+        assert_eq!(run.exec.error(), Some("States.Runtime"), "{fields}");
+    }
+}
+
 /// A machine with every kind of pause: task, retry backoff, wait, parallel and map.
 fn long_machine() -> String {
     json!({

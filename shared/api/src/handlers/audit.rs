@@ -46,7 +46,7 @@ pub struct AuditParams {
 }
 
 fn time_param(value: Option<&str>, field: &'static str) -> ApiResult<Option<OffsetDateTime>> {
-    match value.filter(|v| !v.is_empty()) {
+    match value {
         None => Ok(None),
         Some(v) => OffsetDateTime::parse(v, &Rfc3339).map(Some).map_err(|_| {
             Error::invalid(

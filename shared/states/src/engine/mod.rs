@@ -1117,11 +1117,18 @@ fn context_builder<'a>(
     }
 }
 
+/// Longest delay a Wait state's `SecondsPath` may give, in seconds (AWS fails the
+/// execution beyond it; a literal `Seconds` is limited at load).
+const MAX_WAIT_SECONDS: u64 = (1 << 31) - 1;
+
 fn wait_until(w: &WaitSpec, input: &Value, now: OffsetDateTime) -> Result<OffsetDateTime, Failure> {
     Ok(match w {
         WaitSpec::Seconds(s) => now + Duration::seconds(*s as i64),
         WaitSpec::Timestamp(t) => *t,
         WaitSpec::SecondsPath(p) => match p.read(input).and_then(|v| v.as_u64()) {
+            Some(s) if s > MAX_WAIT_SECONDS => {
+                return Err(runtime("Wait state delay is too long.".to_owned()));
+            }
             Some(s) => now + Duration::seconds(s as i64),
             None => {
                 return Err(runtime(format!(
@@ -1134,6 +1141,8 @@ fn wait_until(w: &WaitSpec, input: &Value, now: OffsetDateTime) -> Result<Offset
             .read(input)
             .as_ref()
             .and_then(Value::as_str)
+            // AWS wants the `T` that RFC 3339 lets a space stand for.
+            .filter(|s| s.as_bytes().get(10) == Some(&b'T'))
             .map(|s| OffsetDateTime::parse(s, &Rfc3339))
         {
             Some(Ok(t)) => t,
