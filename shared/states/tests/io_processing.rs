@@ -171,7 +171,6 @@ fn context_object_fields() {
         "start.$": "$$.Execution.StartTime",
         "state.$": "$$.State.Name",
         "entered.$": "$$.State.EnteredTime",
-        "retries.$": "$$.State.RetryCount",
         "machine.$": "$$.StateMachine.Name"
     }}));
     let run = Run::start(&def, json!({"k": "v"}));
@@ -184,10 +183,15 @@ fn context_object_fields() {
             "start": "2024-04-01T09:00:00.000Z",
             "state": "P",
             "entered": "2024-04-01T09:00:00.000Z",
-            "retries": 0,
             "machine": "keiyaku"
         })
     );
+    // Only Task states have a retry count (as recorded on AWS, issue 14): a Pass state
+    // that reads it fails as reading any missing path does.
+    let def = one_pass(json!({"Parameters": {"retries.$": "$$.State.RetryCount"}}));
+    let run = Run::start(&def, json!({}));
+    assert_eq!(run.exec.status(), Status::Failed);
+    assert_eq!(run.exec.error(), Some("States.Runtime"));
 }
 
 #[test]

@@ -18,7 +18,7 @@ use crate::AppState;
 use crate::error::ApiResult;
 use crate::extract::{AuditCaller, QueryParams};
 
-/// What to look for in the audit log.
+/// What to look for in the audit log, and where a page starts.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
@@ -37,12 +37,33 @@ pub struct AuditParams {
     /// Only this target (`document:<id>`, `user:<id>`, `team`).
     #[param(max_length = 200)]
     pub target: Option<String>,
-    /// From a previous page's `next_cursor` (search only).
+    /// From a previous page's `next_cursor`.
     #[param(pattern = "^[0-9a-f]{28}$")]
     pub cursor: Option<String>,
-    /// Page size, 1 to 500 (default 100; search only).
+    /// Page size, 1 to 500 (default 100).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
+}
+
+/// What to export from the audit log (all of it that matches, newest first).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// From this time (RFC 3339, inclusive).
+    #[param(format = DateTime)]
+    pub from: Option<String>,
+    /// Until this time (RFC 3339, exclusive).
+    #[param(format = DateTime)]
+    pub to: Option<String>,
+    /// Only this actor: a user id, or `recipient:<document>:<party>`.
+    #[param(max_length = 200)]
+    pub actor: Option<String>,
+    /// Only actions starting with this (`account.`, `document.sent`).
+    #[param(max_length = 200)]
+    pub action: Option<String>,
+    /// Only this target (`document:<id>`, `user:<id>`, `team`).
+    #[param(max_length = 200)]
+    pub target: Option<String>,
 }
 
 fn time_param(value: Option<&str>, field: &'static str) -> ApiResult<Option<OffsetDateTime>> {
@@ -59,9 +80,22 @@ fn time_param(value: Option<&str>, field: &'static str) -> ApiResult<Option<Offs
     }
 }
 
-/// A text parameter, empty counting as absent.
+/// A text filter, empty counting as absent.
 fn text(v: &Option<String>) -> Option<&str> {
     v.as_deref().filter(|v| !v.is_empty())
+}
+
+impl ExportParams {
+    fn query(&self) -> ApiResult<AuditQuery<'_>> {
+        Ok(AuditQuery {
+            from: time_param(self.from.as_deref(), "from")?,
+            to: time_param(self.to.as_deref(), "to")?,
+            actor: text(&self.actor),
+            action: text(&self.action),
+            target: text(&self.target),
+            ..Default::default()
+        })
+    }
 }
 
 impl AuditParams {
@@ -72,7 +106,7 @@ impl AuditParams {
             actor: text(&self.actor),
             action: text(&self.action),
             target: text(&self.target),
-            cursor: text(&self.cursor),
+            cursor: self.cursor.as_deref(),
             limit: self.limit,
         })
     }
@@ -170,13 +204,13 @@ pub async fn search_audit(
 
 /// Export the team's audit log as CSV (admins and auditors): UTF-8 with a BOM, so Excel
 /// opens the Japanese; times in JST; streamed for any range, newest first.
-#[utoipa::path(get, path = "/api/v1/team/audit/export", tag = "audit", params(AuditParams),
+#[utoipa::path(get, path = "/api/v1/team/audit/export", tag = "audit", params(ExportParams),
     security(("bearer" = []), ("cookie" = [])),
     responses((status = 200, description = "The events as CSV", content_type = "text/csv", body = String)))]
 pub async fn export_audit(
     State(s): State<AppState>,
     AuditCaller(caller): AuditCaller,
-    QueryParams(p): QueryParams<AuditParams>,
+    QueryParams(p): QueryParams<ExportParams>,
 ) -> ApiResult<Response> {
     let reader = AuditReader::of(&caller)?;
     let japanese = caller.user.language != "en";

@@ -310,6 +310,10 @@ enum FrameStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Active {
     name: String,
+    /// Whether it is a Task state: only those have `$$.State.RetryCount` (as on AWS).
+    /// Executions kept from before this field read as tasks, so a waiting task keeps it.
+    #[serde(default = "yes")]
+    task: bool,
     #[serde(with = "time::serde::rfc3339")]
     entered: OffsetDateTime,
     input: Value,
@@ -1078,7 +1082,12 @@ fn enter(frame: &mut Frame, machine: &Machine, name: &str, input: Value, cx: &mu
         input,
         retries: vec![0; st.retry.len()],
         step: Step::Ready,
+        task: matches!(st.kind, Kind::Task(_)),
     });
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn context_builder<'a>(
@@ -1099,14 +1108,16 @@ fn context_builder<'a>(
             },
             "State": {
                 "EnteredTime": format_timestamp(active.entered),
-                "Name": active.name,
-                "RetryCount": active.retries.iter().sum::<u64>()
+                "Name": active.name
             },
             "StateMachine": {
                 "Id": meta.state_machine_arn,
                 "Name": meta.state_machine_arn.rsplit(':').next().unwrap_or_default()
             }
         });
+        if active.task {
+            c["State"]["RetryCount"] = json!(active.retries.iter().sum::<u64>());
+        }
         if let Some(t) = token {
             c["Task"] = json!({"Token": t});
         }
