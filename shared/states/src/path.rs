@@ -533,10 +533,12 @@ fn parse_one(p: &str) -> Result<Segment, String> {
             .strip_prefix(q)
             .and_then(|b| b.strip_suffix(q))
             .ok_or_else(|| format!("bad quoted name {p}"))?;
+        // A backslash escapes only the quote that encloses the name; anywhere else it is
+        // part of the name, as AWS reads it (`$['Test\""Name"']`, issue 14).
         let mut name = String::new();
-        let mut chars = body.chars();
+        let mut chars = body.chars().peekable();
         while let Some(c) = chars.next() {
-            if c == '\\' {
+            if c == '\\' && chars.peek() == Some(&q) {
                 name.extend(chars.next());
             } else {
                 name.push(c);
@@ -591,6 +593,14 @@ mod tests {
         assert_eq!(read("$..id", &doc), Some(json!([1, 2])));
         assert_eq!(read("$.missing", &doc), None);
         assert_eq!(read("$.xs[*].nope", &doc), Some(json!([])));
+    }
+
+    // As recorded on AWS (issue 14): a backslash that escapes nothing is part of the key.
+    #[test]
+    fn a_backslash_in_a_bracketed_key_is_literal_unless_it_escapes_the_quote() {
+        let doc = json!({"Test\\\"\"Name\"": 1, "it's": 2});
+        assert_eq!(read(r#"$['Test\""Name"']"#, &doc), Some(json!(1)));
+        assert_eq!(read(r"$['it\'s']", &doc), Some(json!(2)));
     }
 
     #[test]
