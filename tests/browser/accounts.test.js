@@ -32,6 +32,9 @@ test('sign up, confirm from the mail, log in, switch to English, log out', async
   await judgeScreen(page, 'signup-weak-password');
   await password.fill(PASSWORD);
   assert.equal(await personal.getAttribute('data-met'), 'yes');
+  // The server's yes is said in the colour of good news, not of a refusal.
+  await password.blur();
+  await page.locator('.field-error.ok', { hasText: 'このパスワードは使えます。' }).waitFor();
   await page.getByRole('button', { name: '登録する' }).click();
   await page.getByRole('heading', { name: '確認メールを送りました' }).waitFor();
   await page.getByText('hanako@example.jp に確認メールを送りました').waitFor();

@@ -93,7 +93,9 @@ export function sayError(el, e) {
 // Marks `input` of form `el` as refused and says why under it.
 function refuse(el, input) {
   input.setAttribute('aria-invalid', 'true');
-  return el.querySelector(`#${CSS.escape(input.id)}-error`);
+  const said = el.querySelector(`#${CSS.escape(input.id)}-error`);
+  said.classList.remove('ok');
+  return said;
 }
 
 // Says what went wrong: by the API's code, next to the field it names when the form has it.

@@ -72,6 +72,8 @@ function passwordRules(el, name, context) {
       const error = el.querySelector(`#${CSS.escape(input.id)}-error`);
       if (verdict.acceptable) {
         input.removeAttribute('aria-invalid');
+        // Good news, said where a refusal would be, in the colour of good news.
+        error.classList.add('ok');
         setText(error, 'password.acceptable');
       } else {
         fieldError(el, name, `error.${verdict.code}`);
