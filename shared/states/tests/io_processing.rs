@@ -248,10 +248,12 @@ fn missing_parameter_path_is_an_uncatchable_runtime_error_as_on_aws() {
     let run = Run::start(&with_recovery(task), json!({}));
     assert_eq!(run.exec.status(), Status::Failed);
     assert_eq!(run.exec.error(), Some("States.Runtime"));
+    // AWS's words, its prefix naming the state and its entered event included (the
+    // recorded history cited at `parameter_path_failure`).
     assert_eq!(
         run.exec.cause(),
         Some(
-            "The JSONPath '$.JobName' specified for the field 'JobName.$' could not be found in the input '{}'"
+            "An error occurred while executing the state 'S' (entered at the event id #2). The JSONPath '$.JobName' specified for the field 'JobName.$' could not be found in the input '{}'"
         )
     );
     assert!(run.tasks.is_empty(), "no task was invoked");

@@ -314,6 +314,9 @@ struct Active {
     /// Executions kept from before this field read as tasks, so a waiting task keeps it.
     #[serde(default = "yes")]
     task: bool,
+    /// The id of its `…StateEntered` event (AWS names it in run-time failures' causes).
+    #[serde(default)]
+    entered_event: u64,
     #[serde(with = "time::serde::rfc3339")]
     entered: OffsetDateTime,
     input: Value,
@@ -502,7 +505,8 @@ fn eval_template(t: &Template, sc: &Sc<'_>, rng: &mut Rng) -> Result<Value, Fail
 /// (localstack/localstack#12318, #11951, PR #12094); floci-io/floci#2521 reports the same of
 /// AWS and Step Functions Local. The documented name is kept in `errors::KNOWN` so
 /// definitions that list it in `ErrorEquals` still parse (as on AWS); it is never raised.
-/// Our cause omits AWS's "An error occurred while executing the state …" prefix.
+/// The "An error occurred while executing the state …" prefix is added where the state
+/// fails (`located`).
 fn parameter_path_failure(p: &Path, field: Option<&str>, input: &Value) -> Failure {
     let field = field.map(|k| format!(" specified for the field '{k}.$'"));
     runtime(format!(
@@ -1071,7 +1075,7 @@ fn state<'m>(machine: &'m Machine, frame: &Frame) -> (&'m State, String) {
 
 fn enter(frame: &mut Frame, machine: &Machine, name: &str, input: Value, cx: &mut Cx<'_>) {
     let st = &machine.states[name];
-    cx.emit(
+    let entered_event = cx.emit(
         &mut frame.last_event,
         EventType::entered(&st.kind),
         json!({"name": name, "input": payload_string(&input), "inputDetails": {"truncated": false}}),
@@ -1083,6 +1087,7 @@ fn enter(frame: &mut Frame, machine: &Machine, name: &str, input: Value, cx: &mu
         retries: vec![0; st.retry.len()],
         step: Step::Ready,
         task: matches!(st.kind, Kind::Task(_)),
+        entered_event,
     });
 }
 
@@ -1329,7 +1334,21 @@ fn on_error(frame: &mut Frame, machine: &Machine, f: Failure, cx: &mut Cx<'_>) -
         };
         return exit(frame, st, output, cx, &Transition::Next(c.next.clone()));
     }
-    Outcome::Fail(f)
+    Outcome::Fail(located(f, frame.active.as_ref().expect("active")))
+}
+
+/// What AWS puts before the cause of a run-time failure: the state it happened in. A
+/// failure that comes up from a branch or an iteration keeps the innermost state's words.
+const RUNTIME_PREFIX: &str = "An error occurred while executing the state";
+
+fn located(mut f: Failure, active: &Active) -> Failure {
+    if f.error == errors::RUNTIME && !f.cause.starts_with(RUNTIME_PREFIX) {
+        f.cause = format!(
+            "{RUNTIME_PREFIX} '{}' (entered at the event id #{}). {}",
+            active.name, active.entered_event, f.cause
+        );
+    }
+    f
 }
 
 fn task_matches(t: &TaskWait, r: &TaskRef) -> bool {
