@@ -63,13 +63,7 @@ async fn the_audit_log_records_searches_exports_and_proves_itself() {
         .unwrap();
     assert_eq!(r.status(), 401);
     // A document made, read by the admin (details and download).
-    let created: Value = member
-        .upload_direct("契約書.pdf", keiyaku_pdf::sample::pdf_with_pages(1))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let doc = created["id"].as_str().unwrap().to_owned();
+    let doc = member.sample_draft("契約書.pdf").await;
     admin.get_json(&format!("/api/v1/documents/{doc}")).await;
     let r = admin
         .get(&format!("/api/v1/documents/{doc}/file?download=1"))

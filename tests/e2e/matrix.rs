@@ -326,13 +326,7 @@ async fn world() -> World {
 
 /// A draft of `owner` for a partner, with these approvers.
 async fn document(owner: &Client, approvers: &[&str]) -> String {
-    let d: Value = owner
-        .upload_direct("契約書.pdf", keiyaku_pdf::sample::pdf_with_pages(1))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = d["id"].as_str().unwrap().to_owned();
+    let id = owner.sample_draft("契約書.pdf").await;
     let r = owner
         .patch_json(
             &format!("/api/v1/documents/{id}"),

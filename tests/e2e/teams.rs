@@ -42,8 +42,8 @@ pub(crate) async fn join(
     app.log_in(email).await
 }
 
-/// The members' addresses and roles, as `GET /team/members` lists them.
-async fn roster(client: &Client) -> Vec<(String, String)> {
+/// The members as `GET /team/members` lists them: `field` of each by address.
+async fn members_by_address(client: &Client, field: &str) -> Vec<(String, String)> {
     client
         .get_json("/api/v1/team/members")
         .await
@@ -53,10 +53,15 @@ async fn roster(client: &Client) -> Vec<(String, String)> {
         .map(|m| {
             (
                 m["email"].as_str().unwrap().to_owned(),
-                m["role"].as_str().unwrap().to_owned(),
+                m[field].as_str().unwrap().to_owned(),
             )
         })
         .collect()
+}
+
+/// The members' addresses and roles, in the order they joined.
+async fn roster(client: &Client) -> Vec<(String, String)> {
+    members_by_address(client, "role").await
 }
 
 #[tokio::test]
@@ -416,13 +421,7 @@ async fn admins_and_auditors_read_the_team_s_documents_but_not_confidential_ones
     let mut ids = Vec::new();
     for (title, confidential) in [("業務委託契約書", false), ("役員報酬の合意書", true)]
     {
-        let created: Value = hanako
-            .upload_direct("契約書.pdf", keiyaku_pdf::sample::pdf_with_pages(1))
-            .await
-            .json()
-            .await
-            .unwrap();
-        let id = created["id"].as_str().unwrap().to_owned();
+        let id = hanako.sample_draft("契約書.pdf").await;
         let r = hanako
             .patch_json(
                 &format!("/api/v1/documents/{id}"),
@@ -501,20 +500,8 @@ async fn an_admin_hands_a_leaving_member_s_documents_to_another_member() {
         &ids["jiro@example.jp"],
         &ids["audit@example.jp"],
     );
-    let created: Value = hanako
-        .upload_direct("契約書.pdf", keiyaku_pdf::sample::pdf_with_pages(1))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let draft = created["id"].as_str().unwrap().to_owned();
-    let sent: Value = hanako
-        .upload_direct("発注書.pdf", keiyaku_pdf::sample::pdf_with_pages(1))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let sent = sent["id"].as_str().unwrap().to_owned();
+    let draft = hanako.sample_draft("契約書.pdf").await;
+    let sent = hanako.sample_draft("発注書.pdf").await;
     let r = hanako
         .post_json(
             &format!("/api/v1/documents/{sent}/send"),
@@ -628,19 +615,7 @@ async fn an_admin_hands_a_leaving_member_s_documents_to_another_member() {
 
 /// The members' ids by address.
 pub(crate) async fn roster_ids(client: &Client) -> std::collections::HashMap<String, String> {
-    client
-        .get_json("/api/v1/team/members")
-        .await
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                m["email"].as_str().unwrap().to_owned(),
-                m["id"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
+    members_by_address(client, "id").await.into_iter().collect()
 }
 
 #[tokio::test]
@@ -701,13 +676,7 @@ async fn an_approval_rule_holds_back_documents_without_its_approvers() {
         let client = client.clone();
         let approvers: Vec<String> = approvers.into_iter().map(str::to_owned).collect();
         async move {
-            let created: Value = client
-                .upload_direct("契約書.pdf", keiyaku_pdf::sample::pdf_with_pages(1))
-                .await
-                .json()
-                .await
-                .unwrap();
-            let doc = created["id"].as_str().unwrap().to_owned();
+            let doc = client.sample_draft("契約書.pdf").await;
             client
                 .post_json(
                     &format!("/api/v1/documents/{doc}/send"),

@@ -624,6 +624,16 @@ impl Client {
             .unwrap()
     }
 
+    /// A draft of a one-page sample PDF named `filename`, made in one call: its id.
+    pub async fn sample_draft(&self, filename: &str) -> String {
+        let r = self
+            .upload_direct(filename, keiyaku_pdf::sample::pdf_with_pages(1))
+            .await;
+        assert_eq!(r.status(), 201, "upload of {filename}");
+        let created: Value = r.json().await.unwrap();
+        created["id"].as_str().unwrap().to_owned()
+    }
+
     /// Sends a PDF in one call (`POST /documents`).
     pub async fn upload_direct(&self, filename: &str, pdf: Vec<u8>) -> reqwest::Response {
         self.request(reqwest::Method::POST, "/api/v1/documents")

@@ -108,59 +108,60 @@ export function signup(main) {
   );
 }
 
-export async function verifyEmail(main) {
+// A page a mailed link opens: the token from the fragment goes to `path`; `done` says what
+// came of it (and may add to the page), `failed` why not, `noToken` when the link was cut.
+async function redeemLink(main, { title, path, noToken, done, failed }) {
   const token = takeFragment();
-  main.append(h('h1', { i18n: 'verify_email.title' }));
+  main.append(h('h1', { i18n: title }));
   const status = h('p', { role: 'status', i18n: 'verify_email.checking' });
   main.append(status);
   if (!token) {
-    setText(status, 'verify_email.no_token');
+    setText(status, noToken);
     return;
   }
   try {
-    await api('POST', '/auth/verify-email', { token });
-    setText(status, 'verify_email.done');
-    main.append(h('p', {}, h('a', { href: '/login', 'data-link': true, class: 'button primary', i18n: 'verify_email.login' })));
+    done(status, await api('POST', path, { token }));
   } catch (e) {
-    setText(status, e.code === 'network' ? 'error.network' : 'verify_email.failed');
+    setText(status, e.code === 'network' ? 'error.network' : failed);
   }
+}
+
+export function verifyEmail(main) {
+  return redeemLink(main, {
+    title: 'verify_email.title',
+    path: '/auth/verify-email',
+    noToken: 'verify_email.no_token',
+    failed: 'verify_email.failed',
+    done: (status) => {
+      setText(status, 'verify_email.done');
+      main.append(h('p', {}, h('a', { href: '/login', 'data-link': true, class: 'button primary', i18n: 'verify_email.login' })));
+    },
+  });
 }
 
 // The end of an address change, from the link mailed to the new address.
-export async function confirmAddress(main) {
-  const token = takeFragment();
-  main.append(h('h1', { i18n: 'address.title' }));
-  const status = h('p', { role: 'status', i18n: 'verify_email.checking' });
-  main.append(status);
-  if (!token) {
-    setText(status, 'domain.no_token');
-    return;
-  }
-  try {
-    const done = await api('POST', '/auth/address', { token });
-    setText(status, 'address.done', { email: done.email }, 'email');
-    if (currentUser()) setUser({ ...currentUser(), email: done.email });
-  } catch (e) {
-    setText(status, e.code === 'network' ? 'error.network' : 'address.failed');
-  }
+export function confirmAddress(main) {
+  return redeemLink(main, {
+    title: 'address.title',
+    path: '/auth/address',
+    noToken: 'domain.no_token',
+    failed: 'address.failed',
+    done: (status, result) => {
+      setText(status, 'address.done', { email: result.email }, 'email');
+      if (currentUser()) setUser({ ...currentUser(), email: result.email });
+    },
+  });
 }
 
 // The proof of a domain claim, from the link mailed to an address at the domain.
-export async function confirmDomain(main) {
-  const token = takeFragment();
-  main.append(h('h1', { i18n: 'domain.title' }));
-  const status = h('p', { role: 'status', i18n: 'verify_email.checking' });
-  main.append(status);
-  if (!token) {
-    setText(status, 'domain.no_token');
-    return;
-  }
-  try {
-    const done = await api('POST', '/auth/domain', { token });
-    setText(status, 'domain.done', { domain: done.domain }, 'domain');
-  } catch (e) {
-    setText(status, e.code === 'network' ? 'error.network' : 'domain.failed');
-  }
+export function confirmDomain(main) {
+  return redeemLink(main, {
+    title: 'domain.title',
+    path: '/auth/domain',
+    noToken: 'domain.no_token',
+    failed: 'domain.failed',
+    done: (status, result) => setText(status, 'domain.done', { domain: result.domain }, 'domain'),
+  });
 }
 
 export function login(main) {

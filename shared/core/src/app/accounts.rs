@@ -19,7 +19,6 @@ use crate::ports::{Condition, Item, Key, Write};
 use crate::ratelimit::{self, address_subject};
 use crate::services::needs::{Items, Mail, Settings, Time};
 use crate::store::keys;
-use crate::store::users::EmailOwner;
 use crate::store::{from_item, to_json};
 use crate::text::{self, Email};
 use crate::{app::mail, password};
@@ -189,16 +188,7 @@ pub async fn sign_up(
     };
     let token = Secret::generate();
     let writes = vec![
-        Write::Put {
-            item: Item::new(
-                keys::email(&email),
-                to_json(&EmailOwner {
-                    team_id: user.team_id.clone(),
-                    user_id: user.id.clone(),
-                })?,
-            ),
-            condition: Condition::NotExists,
-        },
+        crate::store::users::claim_address(&user)?,
         Write::Put {
             item: Item::new(keys::team(&team.id), to_json(&team)?),
             condition: Condition::NotExists,

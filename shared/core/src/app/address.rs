@@ -7,18 +7,16 @@
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
-use time::Duration;
 
 use crate::app::{domains, mail, teams};
 use crate::domain::team::MemberChange;
 use crate::domain::user::{Caller, User};
 use crate::error::{Error, Result};
-use crate::ids::{Secret, TeamId, UserId};
+use crate::ids::{TeamId, UserId};
 use crate::password;
-use crate::ports::{Condition, Item, StoreError, Write};
+use crate::ports::{Condition, StoreError, Write};
 use crate::ratelimit;
 use crate::services::needs::{Items, Mail, Settings, Time};
-use crate::store::users::EmailOwner;
 use crate::store::{from_item, keys, to_json};
 use crate::text::Email;
 
@@ -77,37 +75,26 @@ pub async fn request(
             .await?;
         return Ok(());
     }
-    let token = Secret::generate();
-    let mut item = Item::new(
-        keys::address_change(&token.hash),
+    let token = crate::app::mailed::issue(
+        s,
+        caller,
+        keys::address_change,
         to_json(&PendingChange {
             team_id: user.team_id.clone(),
             user_id: user.id.clone(),
             email: email.clone(),
             epoch: user.session_epoch,
         })?,
-    );
-    item.expires_at = Some((s.now() + Duration::hours(CHANGE_HOURS)).unix_timestamp());
-    s.items()
-        .transact(vec![
-            Write::Put {
-                item,
-                condition: Condition::NotExists,
-            },
-            crate::store::audit::caller_event(
-                s.now(),
-                caller,
-                "account.address_change_asked",
-                Some(format!("user:{}", user.id)),
-            )?,
-        ])
-        .await?;
+        CHANGE_HOURS,
+        ("account.address_change_asked", format!("user:{}", user.id)),
+    )
+    .await?;
     s.mailer()
         .send(&mail::address_change(
             s,
             email.as_str(),
             &user.name,
-            &token.token,
+            &token,
         )?)
         .await?;
     s.mailer()
@@ -157,16 +144,7 @@ pub async fn confirm(
                 key: keys::email(&old),
                 condition: Condition::Exists,
             },
-            Write::Put {
-                item: Item::new(
-                    keys::email(&user.email),
-                    to_json(&EmailOwner {
-                        team_id: user.team_id.clone(),
-                        user_id: user.id.clone(),
-                    })?,
-                ),
-                condition: Condition::NotExists,
-            },
+            crate::store::users::claim_address(&user)?,
             Write::Put {
                 item,
                 condition: Condition::Version(before.version),

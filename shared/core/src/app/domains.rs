@@ -8,13 +8,12 @@
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
-use time::Duration;
 
 use crate::app::{mail, teams};
 use crate::domain::team::{ClaimedDomain, PUBLIC_MAIL_DOMAINS, Team};
 use crate::domain::user::{Caller, TeamAdmin};
 use crate::error::{Error, Result};
-use crate::ids::{Secret, TeamId, UserId};
+use crate::ids::{TeamId, UserId};
 use crate::ports::{Condition, Item, StoreError, Write};
 use crate::ratelimit::{self, address_subject};
 use crate::services::needs::{Items, Mail, Settings, Time};
@@ -150,23 +149,18 @@ pub async fn claim(
         prove(s, &pending, caller.ip).await?;
         return Ok(Claim::Claimed);
     }
-    let token = Secret::generate();
-    let mut item = Item::new(keys::domain_claim(&token.hash), to_json(&pending)?);
-    item.expires_at = Some((s.now() + Duration::hours(CLAIM_HOURS)).unix_timestamp());
-    s.items()
-        .transact(vec![
-            Write::Put {
-                item,
-                condition: Condition::NotExists,
-            },
-            crate::store::audit::caller_event(
-                s.now(),
-                caller,
-                "team.domain_claim_started",
-                Some(format!("domain:{}", pending.domain)),
-            )?,
-        ])
-        .await?;
+    let token = crate::app::mailed::issue(
+        s,
+        caller,
+        keys::domain_claim,
+        to_json(&pending)?,
+        CLAIM_HOURS,
+        (
+            "team.domain_claim_started",
+            format!("domain:{}", pending.domain),
+        ),
+    )
+    .await?;
     s.mailer()
         .send(&mail::domain_claim(
             s,
@@ -174,7 +168,7 @@ pub async fn claim(
             &caller.user.name,
             &team.name,
             &pending.domain,
-            &token.token,
+            &token,
         )?)
         .await?;
     Ok(Claim::MailSent)

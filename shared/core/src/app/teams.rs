@@ -22,7 +22,6 @@ use crate::ids::{Secret, TeamId, UserId};
 use crate::ports::{Condition, Item, Query, StoreError, Write};
 use crate::services::needs::{Items, Mail, Settings, Time};
 use crate::store::audit::audit_write;
-use crate::store::users::EmailOwner;
 use crate::store::{from_item, keys, to_json};
 use crate::text::{self, Email};
 use crate::{password, store};
@@ -266,16 +265,7 @@ pub async fn accept(
             key: record_key,
             condition: Condition::Version(record.version),
         },
-        Write::Put {
-            item: Item::new(
-                keys::email(&user.email),
-                to_json(&EmailOwner {
-                    team_id: user.team_id.clone(),
-                    user_id: user.id.clone(),
-                })?,
-            ),
-            condition: Condition::NotExists,
-        },
+        crate::store::users::claim_address(&user)?,
         Write::Put {
             item: Item::new(keys::user(&user.team_id, &user.id), to_json(&user)?),
             condition: Condition::NotExists,

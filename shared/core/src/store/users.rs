@@ -40,6 +40,21 @@ pub(crate) async fn sender(s: &impl Items, doc: &Document) -> Result<crate::doma
         .ok_or_else(|| Error::internal("the sender's account is gone"))
 }
 
+/// The write that makes `user`'s address theirs: its uniqueness item, which must not exist
+/// yet (written in the same transaction as the account).
+pub(crate) fn claim_address(user: &User) -> Result<crate::ports::Write> {
+    Ok(crate::ports::Write::Put {
+        item: Item::new(
+            keys::email(&user.email),
+            crate::store::to_json(&EmailOwner {
+                team_id: user.team_id.clone(),
+                user_id: user.id.clone(),
+            })?,
+        ),
+        condition: crate::ports::Condition::NotExists,
+    })
+}
+
 /// The account an address belongs to (the uniqueness item of an address).
 #[derive(Serialize, Deserialize)]
 pub(crate) struct EmailOwner {
