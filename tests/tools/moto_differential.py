@@ -9,7 +9,7 @@ answering from the queue of /moto-api/static/lambda-simple/response, no Docker).
 case (CASES_DIR/*.json: a definition, an input, the Lambda results in order and, for
 `.waitForTaskToken` tasks, the callbacks) it runs the machine on moto and on keiyaku's
 engine (`run_case`, an example of keiyaku-states) and compares the status, the output (or
-the error), and the sequence of history events (type, and the state's name for
+the error and its cause), and the sequence of history events (type, and the state's name for
 StateEntered/StateExited; as a multiset where the case says its Parallel branches
 interleave). Where the two differ and AWS's documentation decides for
 keiyaku, the case lists the difference in "known_differences" with the reason; such a
@@ -76,11 +76,21 @@ def resolved(case: dict, fn_arn: str, root: Path) -> dict:
     return case
 
 
+def moto_result(r: str | dict) -> str:
+    """A queued Lambda result as moto's `lambda-simple` backend takes it: JSON text, or for
+    `{"oversized": true}` a response over Lambda's 6 MB limit, which moto (as Lambda) turns
+    into the function error `Function.ResponseSizeTooLarge` — the one way to make its
+    Docker-less Lambda fail."""
+    if isinstance(r, dict) and r.get("oversized"):
+        return json.dumps("x" * 6_000_000)
+    return r
+
+
 def run_on_moto(clients, url: str, role: str, name: str, case: dict) -> dict:
     sfn = clients["stepfunctions"]
     if case.get("lambda"):
         assert post(f"{url}/moto-api/static/lambda-simple/response",
-                    {"results": case["lambda"], "region": REGION}) == 201
+                    {"results": [moto_result(r) for r in case["lambda"]], "region": REGION}) == 201
     definition = json.dumps(case["definition"])
     machine = sfn.create_state_machine(name=name, definition=definition, roleArn=role)["stateMachineArn"]
     execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps(case["input"]))["executionArn"]
@@ -106,6 +116,7 @@ def run_on_moto(clients, url: str, role: str, name: str, case: dict) -> dict:
         "status": d["status"],
         "output": json.loads(d["output"]) if d.get("output") else None,
         "error": d.get("error"),
+        "cause": d.get("cause"),
         "events": summary(events),
     }
 
@@ -116,11 +127,12 @@ def run_on_keiyaku(binary: str, case: dict, scratch: Path) -> dict:
     out = subprocess.run([binary, str(path)], capture_output=True, text=True, check=True).stdout
     r = json.loads(out)
     if "refused" in r:
-        return {"status": "REFUSED", "output": None, "error": r["refused"], "events": []}
+        return {"status": "REFUSED", "output": None, "error": r["refused"], "cause": None, "events": []}
     return {
         "status": r["status"],
         "output": r["output"],
         "error": r["error"],
+        "cause": r["cause"],
         "events": summary(r["events"]),
     }
 
@@ -164,7 +176,7 @@ def main() -> int:
                 # the same events in any order agree.
                 theirs["events"], ours["events"] = sorted(theirs["events"]), sorted(ours["events"])
             problems = []
-            for field in ("status", "output", "error", "events"):
+            for field in ("status", "output", "error", "cause", "events"):
                 differs = theirs[field] != ours[field]
                 if differs and field not in known:
                     problems.append(f"{field}: moto {theirs[field]!r}\n          keiyaku {ours[field]!r}")

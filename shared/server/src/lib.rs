@@ -152,14 +152,12 @@ impl TaskHandlers for ContractTasks {
         payload: serde_json::Value,
         _token: Option<String>,
     ) -> Result<serde_json::Value, TaskFailure> {
-        let services = self
-            .services
-            .get()
-            .and_then(Weak::upgrade)
-            .ok_or_else(|| TaskFailure::new("Keiyaku.Retryable", "the server is stopping"))?;
+        let services = self.services.get().and_then(Weak::upgrade).ok_or_else(|| {
+            TaskFailure::function_error("Keiyaku.Retryable", "the server is stopping")
+        })?;
         keiyaku_core::app::tasks::run(&services, handler, payload)
             .await
-            .map_err(|e| TaskFailure::new(e.error, e.cause))
+            .map_err(|e| TaskFailure::function_error(e.error, e.cause))
     }
 }
 

@@ -108,12 +108,13 @@ impl TaskHandlers for LambdaInvoke {
         let value: Value = if body.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&body).unwrap_or_else(|_| Value::String(text.into_owned()))
+            serde_json::from_slice(&body).unwrap_or_else(|_| Value::String(text.to_string()))
         };
         if function_error {
+            // As Step Functions does: the error is the payload's `errorType`, the cause the
+            // payload itself, as the function returned it.
             let error = value["errorType"].as_str().unwrap_or("Lambda.Unknown");
-            let cause = value["errorMessage"].as_str().unwrap_or_default();
-            return Err(TaskFailure::new(error, cause));
+            return Err(TaskFailure::new(error, text));
         }
         Ok(value)
     }
@@ -611,6 +612,38 @@ mod tests {
             !dir.exists(),
             "nothing is made before the address is accepted"
         );
+    }
+
+    /// A function error fails the task as Step Functions records it: the payload's
+    /// `errorType` is the error and the payload, as the function returned it, the cause; a
+    /// call the Lambda service refuses is `Lambda.<its error>`.
+    #[tokio::test]
+    async fn function_errors_fail_the_task_as_step_functions_records_them() {
+        const PAYLOAD: &str =
+            r#"{"errorMessage": "boom", "errorType": "ValueError", "stackTrace": []}"#;
+        let app = Router::new()
+            .route(
+                "/2015-03-31/functions/fails/invocations",
+                axum::routing::post(|| async {
+                    let mut headers = HeaderMap::new();
+                    headers.insert("x-amz-function-error", "Unhandled".parse().unwrap());
+                    (headers, PAYLOAD)
+                }),
+            )
+            .route(
+                "/2015-03-31/functions/works/invocations",
+                axum::routing::post(|| async { r#"{"ok": true}"# }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let lambda = LambdaInvoke::new(&endpoint).unwrap();
+        let failed = lambda.invoke("fails", json!({}), None).await.unwrap_err();
+        assert_eq!(failed, TaskFailure::new("ValueError", PAYLOAD));
+        let ok = lambda.invoke("works", json!({}), None).await.unwrap();
+        assert_eq!(ok, json!({ "ok": true }));
+        let missing = lambda.invoke("absent", json!({}), None).await.unwrap_err();
+        assert_eq!(missing.error, "Lambda.ResourceNotFoundException");
     }
 
     #[test]

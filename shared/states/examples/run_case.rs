@@ -3,6 +3,10 @@
 //! output (or error and cause) and history events as JSON. Each Lambda task gets the next
 //! of the case's `lambda` results (JSON text, as queued for moto's `lambda-simple` backend;
 //! once they run out, moto's default `"Simple Lambda happy path OK"`); timers fire at once.
+//! A result `{"oversized": true}` is a function whose response is over Lambda's 6 MB limit:
+//! Lambda answers it with the function error `Function.ResponseSizeTooLarge`, and Step
+//! Functions fails the task with the `errorType` as the error and the error payload, as
+//! the function returned it, as the cause.
 
 use std::collections::VecDeque;
 
@@ -30,6 +34,35 @@ fn take(
     }
 }
 
+/// What the function answers to one invocation.
+enum Answer {
+    /// Its result.
+    Output(Value),
+    /// A function error: the `errorType`, and the error payload as Lambda returns it.
+    FunctionError { error: String, payload: String },
+}
+
+impl Answer {
+    fn from_case(r: &Value) -> Answer {
+        if r["oversized"] == json!(true) {
+            // Lambda's own answer (and moto's) to a response over 6,291,556 bytes; Step
+            // Functions passes the payload on compact, as the runtime serialized it.
+            let payload = json!({
+                "errorMessage": "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
+                "errorType": "Function.ResponseSizeTooLarge",
+            });
+            return Answer::FunctionError {
+                error: "Function.ResponseSizeTooLarge".into(),
+                payload: payload.to_string(),
+            };
+        }
+        let text = r
+            .as_str()
+            .expect("lambda results are JSON text or {\"oversized\": true}");
+        Answer::Output(serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.into())))
+    }
+}
+
 fn main() {
     let path = std::env::args().nth(1).expect("usage: run_case CASE.json");
     let case: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("readable"))
@@ -44,16 +77,9 @@ fn main() {
             return;
         }
     };
-    let mut results: VecDeque<Value> = case["lambda"]
+    let mut results: VecDeque<Answer> = case["lambda"]
         .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|r| {
-                    let text = r.as_str().expect("lambda results are JSON text");
-                    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.into()))
-                })
-                .collect()
-        })
+        .map(|a| a.iter().map(Answer::from_case).collect())
         .unwrap_or_default();
     let mut callbacks: VecDeque<Value> = case["callbacks"]
         .as_array()
@@ -69,9 +95,24 @@ fn main() {
     take(effects, &mut tasks, &mut timers);
     while exec.status() == keiyaku_states::Status::Running {
         let input = if let Some(inv) = tasks.pop_front() {
-            let output = results
+            let answer = results
                 .pop_front()
-                .unwrap_or_else(|| json!("Simple Lambda happy path OK"));
+                .unwrap_or_else(|| Answer::Output(json!("Simple Lambda happy path OK")));
+            let output = match answer {
+                Answer::Output(v) => v,
+                Answer::FunctionError { error, payload } => {
+                    let failed = Input::TaskFailed {
+                        task: TaskRef::Id(inv.task),
+                        error,
+                        cause: payload,
+                    };
+                    let effects = exec
+                        .handle(&def, failed, now, &mut tokens)
+                        .expect("handled");
+                    take(effects, &mut tasks, &mut timers);
+                    continue;
+                }
+            };
             match inv.token {
                 // `.waitForTaskToken`: the invocation is acknowledged, then the next of
                 // the case's callbacks completes the task by its token.

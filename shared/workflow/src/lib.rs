@@ -96,8 +96,8 @@ pub struct Machine {
     pub definition: Definition,
 }
 
-/// A handler's failure: what a Lambda function's error reports (`errorType`, message), and
-/// what `Retry`/`Catch` match on.
+/// A task's failure as Step Functions records it: the error `Retry`/`Catch` match on, and
+/// the cause.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskFailure {
     /// The error name, e.g. `Keiyaku.Retryable`.
@@ -107,11 +107,27 @@ pub struct TaskFailure {
 }
 
 impl TaskFailure {
-    /// A failure from its two parts.
+    /// A failure from its two parts, the cause as Step Functions shows it.
     pub fn new(error: impl Into<String>, cause: impl Into<String>) -> TaskFailure {
         TaskFailure {
             error: error.into(),
             cause: cause.into(),
+        }
+    }
+
+    /// A Lambda function error (`errorType`, `errorMessage`). On AWS the cause is the error
+    /// payload the function returned, which for our functions is what the Rust runtime
+    /// posts: `{"errorType":…,"errorMessage":…}`, compact, in that order. A handler run in
+    /// process reports the same text, so executions read alike in both shapes.
+    pub fn function_error(
+        error_type: impl Into<String>,
+        message: impl Into<String>,
+    ) -> TaskFailure {
+        let error = error_type.into();
+        let cause = serde_json::json!({ "errorType": error, "errorMessage": message.into() });
+        TaskFailure {
+            cause: cause.to_string(),
+            error,
         }
     }
 }
