@@ -112,9 +112,18 @@ impl TaskHandlers for LambdaInvoke {
         };
         if function_error {
             // As Step Functions does: the error is the payload's `errorType`, the cause the
-            // payload itself, as the function returned it.
-            let error = value["errorType"].as_str().unwrap_or("Lambda.Unknown");
-            return Err(TaskFailure::new(error, text));
+            // payload itself, as the function returned it; a payload without an
+            // `errorType` (a function that timed out, on older runtimes) is
+            // `Lambda.Unknown` with AWS's words around it.
+            return Err(match value["errorType"].as_str() {
+                Some(error) => TaskFailure::new(error, text),
+                None => TaskFailure::new(
+                    "Lambda.Unknown",
+                    format!(
+                        "The cause could not be determined because Lambda did not return an error type. Returned payload: {text}"
+                    ),
+                ),
+            });
         }
         Ok(value)
     }
@@ -621,6 +630,8 @@ mod tests {
     async fn function_errors_fail_the_task_as_step_functions_records_them() {
         const PAYLOAD: &str =
             r#"{"errorMessage": "boom", "errorType": "ValueError", "stackTrace": []}"#;
+        const TIMED_OUT: &str =
+            r#"{"errorMessage":"2024-11-26T00:36:39.604Z 5b1c Task timed out after 3.00 seconds"}"#;
         let app = Router::new()
             .route(
                 "/2015-03-31/functions/fails/invocations",
@@ -628,6 +639,14 @@ mod tests {
                     let mut headers = HeaderMap::new();
                     headers.insert("x-amz-function-error", "Unhandled".parse().unwrap());
                     (headers, PAYLOAD)
+                }),
+            )
+            .route(
+                "/2015-03-31/functions/times-out/invocations",
+                axum::routing::post(|| async {
+                    let mut headers = HeaderMap::new();
+                    headers.insert("x-amz-function-error", "Unhandled".parse().unwrap());
+                    (headers, TIMED_OUT)
                 }),
             )
             .route(
@@ -640,6 +659,20 @@ mod tests {
         let lambda = LambdaInvoke::new(&endpoint).unwrap();
         let failed = lambda.invoke("fails", json!({}), None).await.unwrap_err();
         assert_eq!(failed, TaskFailure::new("ValueError", PAYLOAD));
+        // As reported of AWS (no errorType in the payload).
+        let unknown = lambda
+            .invoke("times-out", json!({}), None)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            unknown,
+            TaskFailure::new(
+                "Lambda.Unknown",
+                format!(
+                    "The cause could not be determined because Lambda did not return an error type. Returned payload: {TIMED_OUT}"
+                )
+            )
+        );
         let ok = lambda.invoke("works", json!({}), None).await.unwrap();
         assert_eq!(ok, json!({ "ok": true }));
         let missing = lambda.invoke("absent", json!({}), None).await.unwrap_err();

@@ -987,6 +987,11 @@ fn check_task_parameters(
     if !p.contains_key("FunctionName") && !p.contains_key("FunctionName.$") {
         return err(&here, "FunctionName is required");
     }
+    if let Some(v) = p.get("LogType")
+        && !matches!(v.as_str(), Some("None" | "Tail"))
+    {
+        return err(&child(&here, "LogType"), "must be \"None\" or \"Tail\"");
+    }
     if t.integration == Integration::LambdaInvokeWaitForTaskToken
         && !params.is_some_and(Template::mentions_task_token)
     {

@@ -209,6 +209,44 @@ impl Path {
         Some(Value::Array(current.into_iter().cloned().collect()))
     }
 
+    /// Why this path names nothing in `doc`, in the words of Jayway JsonPath, which AWS
+    /// quotes after "Invalid path '<path>' : ": a missing last property or index gives
+    /// "No results for path: $['a']['b']", a property missing on the way "Missing property in
+    /// path $['a']" (both recorded on AWS). A property asked of something that is not an
+    /// object gives Jayway's "Expected to find an object with property …" (AWS's text here is
+    /// unrecorded, so the Java class names Jayway would add are left out).
+    pub fn not_found(&self, doc: &Value) -> String {
+        let full: String = self.segments.iter().map(jayway_step).collect();
+        let mut cur = Some(doc);
+        let mut walked = String::from("$");
+        for (i, seg) in self.segments.iter().enumerate() {
+            let last = i + 1 == self.segments.len();
+            let here = cur;
+            cur = match (seg, here) {
+                (Segment::Field(name), Some(Value::Object(o))) => match o.get(name) {
+                    Some(v) => Some(v),
+                    None if last => None,
+                    None => {
+                        return format!("Missing property in path {walked}{}", jayway_step(seg));
+                    }
+                },
+                (Segment::Field(_), Some(other)) => {
+                    return format!(
+                        "Expected to find an object with property {} in path {walked} but found '{}'.",
+                        jayway_step(seg),
+                        json_type(other)
+                    );
+                }
+                (Segment::Index(i), Some(Value::Array(a))) => {
+                    normalize(*i, a.len()).and_then(|at| a.get(at))
+                }
+                _ => None,
+            };
+            walked.push_str(&jayway_step(seg));
+        }
+        format!("No results for path: ${full}")
+    }
+
     /// Writes `value` at this reference path inside `doc`, creating missing objects on the
     /// way as `ResultPath` does. Fails when an existing node on the way is not an object (or
     /// an array for an index), which AWS reports as `States.ResultPathMatchFailure`.
@@ -249,6 +287,27 @@ impl Path {
         }
         *cur = value;
         Ok(())
+    }
+}
+
+/// One step as Jayway prints a compiled path: `['name']`, `[0]`.
+fn jayway_step(seg: &Segment) -> String {
+    match seg {
+        Segment::Field(name) => format!("['{name}']"),
+        Segment::Index(i) => format!("[{i}]"),
+        _ => String::new(),
+    }
+}
+
+/// A JSON value's kind, for messages.
+pub(crate) fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
     }
 }
 
@@ -601,6 +660,33 @@ mod tests {
         let doc = json!({"Test\\\"\"Name\"": 1, "it's": 2});
         assert_eq!(read(r#"$['Test\""Name"']"#, &doc), Some(json!(1)));
         assert_eq!(read(r"$['it\'s']", &doc), Some(json!(2)));
+    }
+
+    // AWS quotes Jayway's words after "Invalid path '…' : " (recorded: LocalStack's
+    // test_invalid_jsonpath and test_catch_states_runtime snapshots, taken on AWS).
+    #[test]
+    fn a_path_that_names_nothing_says_why_as_jayway_does() {
+        let not_found = |p: &str, doc: Value| Path::parse(p).unwrap().not_found(&doc);
+        assert_eq!(
+            not_found("$.NoSuchInputPath", json!({"int-literal": 0})),
+            "No results for path: $['NoSuchInputPath']"
+        );
+        assert_eq!(
+            not_found("$.no.such.result.path", json!({})),
+            "Missing property in path $['no']"
+        );
+        assert_eq!(
+            not_found("$.a.b", json!({"a": {}})),
+            "No results for path: $['a']['b']"
+        );
+        assert_eq!(
+            not_found("$.a[5].b", json!({"a": [1]})),
+            "No results for path: $['a'][5]['b']"
+        );
+        assert_eq!(
+            not_found("$.a.b", json!({"a": "text"})),
+            "Expected to find an object with property ['b'] in path $['a'] but found 'string'."
+        );
     }
 
     #[test]

@@ -160,7 +160,7 @@ pub const RESOURCES: &[&str] = &[
     "arn:aws:states:::lambda:invoke.waitForTaskToken",
 ];
 /// `Parameters` fields of the `lambda:invoke` integrations.
-pub const LAMBDA_PARAMETERS: &[&str] = &["FunctionName", "Payload", "Qualifier"];
+pub const LAMBDA_PARAMETERS: &[&str] = &["FunctionName", "Payload", "Qualifier", "LogType"];
 
 /// Every operator name including the `...Path` forms.
 pub fn choice_operator_names() -> Vec<String> {

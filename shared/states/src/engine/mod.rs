@@ -345,6 +345,9 @@ struct TaskWait {
     invocation: Invocation,
     timeout: Option<Timer>,
     heartbeat: Option<(Timer, u64)>,
+    /// `lambda:invoke` with `LogType: Tail`: the result carries `LogResult`.
+    #[serde(default)]
+    log_tail: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -456,6 +459,17 @@ fn data_limit(what: &str) -> Failure {
     )
 }
 
+/// A result over the payload limit, in AWS's words (recorded): `who` is the state's name, or
+/// for a task's result `lambda` (through `lambda:invoke`) or the function's ARN.
+fn result_too_big(who: &str) -> Failure {
+    Failure::new(
+        errors::DATA_LIMIT_EXCEEDED,
+        format!(
+            "The state/task '{who}' returned a result with a size exceeding the maximum number of bytes service limit."
+        ),
+    )
+}
+
 fn runtime(msg: impl Into<String>) -> Failure {
     Failure::new(errors::RUNTIME, msg)
 }
@@ -507,8 +521,11 @@ fn eval_template(t: &Template, sc: &Sc<'_>, rng: &mut Rng) -> Result<Value, Fail
 /// definitions that list it in `ErrorEquals` still parse (as on AWS); it is never raised.
 /// The "An error occurred while executing the state …" prefix is added where the state
 /// fails (`located`).
-fn parameter_path_failure(p: &Path, field: Option<&str>, input: &Value) -> Failure {
-    let field = field.map(|k| format!(" specified for the field '{k}.$'"));
+/// `field` is the field as AWS names it: `JobName.$` in a template, `ErrorPath` or
+/// `CausePath` in a Fail state (recorded: "The JSONPath '$.ErrorX' specified for the field
+/// 'ErrorPath' could not be found in the input '…'").
+pub(super) fn parameter_path_failure(p: &Path, field: Option<&str>, input: &Value) -> Failure {
+    let field = field.map(|k| format!(" specified for the field '{k}'"));
     runtime(format!(
         "The JSONPath '{}'{} could not be found in the input '{}'",
         p.as_str(),
@@ -538,31 +555,57 @@ fn eval_field(
                 .map(|i| eval_field(i, None, sc, rng))
                 .collect::<Result<_, _>>()?,
         ),
-        Template::Path(p) => sc
-            .read(p)
-            .ok_or_else(|| parameter_path_failure(p, field, sc.input))?,
+        Template::Path(p) => sc.read(p).ok_or_else(|| {
+            parameter_path_failure(p, field.map(|k| format!("{k}.$")).as_deref(), sc.input)
+        })?,
         Template::Call(c) => intrinsics::eval(c, sc, rng)?,
     })
 }
 
 /// `InputPath` / `OutputPath` over `v`, or over the context object when the path reads `$$`
 /// (the Developer Guide allows it in both).
-fn apply_data_path(
-    p: &DataPath,
-    v: &Value,
-    field: &str,
-    context: &dyn Fn() -> Value,
-) -> Result<Value, Failure> {
+fn apply_data_path(p: &DataPath, v: &Value, context: &dyn Fn() -> Value) -> Result<Value, Failure> {
     match p {
         DataPath::Null => Ok(json!({})),
-        DataPath::Path(p) => read_input_or_context(p, v, context).ok_or_else(|| {
-            runtime(format!(
-                "Invalid path '{}' in {field}: the input '{}' has no such field",
-                p.as_str(),
-                payload_string(v)
-            ))
+        DataPath::Path(p) => read_input_or_context(p, v, context).ok_or_else(|| match p.root {
+            Root::Context => invalid_path(p, &context()),
+            Root::Input => invalid_path(p, v),
         }),
     }
+}
+
+/// AWS's cause for a path (`InputPath`, `OutputPath`, `TimeoutSecondsPath`, …) that names
+/// nothing in `doc`, the document it reads: "Invalid path '$.x' : No results for path:
+/// $['x']" (recorded), Jayway's words after the path as written.
+fn invalid_path(p: &Path, doc: &Value) -> Failure {
+    runtime(format!(
+        "Invalid path '{}' : {}",
+        p.as_str(),
+        p.not_found(doc)
+    ))
+}
+
+/// A value as AWS quotes it in a run-time cause: a string's text, anything else as JSON.
+fn quoted_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The whole number a `*Path` field (`MaxConcurrencyPath`, `TimeoutSecondsPath`,
+/// `HeartbeatSecondsPath`) names in `input`, or AWS's cause when it names none (recorded
+/// for `MaxConcurrencyPath`: "The MaxConcurrencyPath field refers to value \"NoNumber\"
+/// which is not a valid integer: $.MaxConcurrencyValue").
+fn integer_at(p: &Path, input: &Value, field: &str) -> Result<i64, Failure> {
+    let v = p.read(input).ok_or_else(|| invalid_path(p, input))?;
+    v.as_i64().ok_or_else(|| {
+        runtime(format!(
+            "The {field} field refers to value \"{}\" which is not a valid integer: {}",
+            quoted_value(&v),
+            p.as_str()
+        ))
+    })
 }
 
 /// `p` read from `input`, or from the context object when it starts with `$$`.
@@ -573,34 +616,80 @@ fn read_input_or_context(p: &Path, input: &Value, context: &dyn Fn() -> Value) -
     }
 }
 
-fn lambda_response(payload: Value, rng: &mut Rng) -> Value {
-    // Step Functions hands `lambda:invoke` results to ResultSelector/ResultPath in the shape
-    // of Lambda's Invoke response, with the handler's output under `Payload` (hence the
-    // common `OutputPath: $.Payload`). Plain function ARNs and task-token callbacks give the
-    // output as it is. Header values here are representative, not byte-for-byte AWS's.
+/// What `lambda:invoke` gives ResultSelector/ResultPath: Lambda's Invoke response, the
+/// handler's output under `Payload` (hence the common `OutputPath: $.Payload`), with the
+/// headers as AWS records them (LocalStack's `test_invoke`, AWS, 2025): the list-valued
+/// `AllHttpHeaders` in the order the service sends them and the `HttpHeaders` sorted
+/// without regard to case. `Content-Length` is the length of the function's response (our
+/// handlers answer compact JSON), `Date` is now, the request and trace ids are fresh (a
+/// trace id as X-Ray writes one). With `LogType: Tail` the log's tail comes back as
+/// `LogResult` (base64) and `X-Amz-Log-Result`: for an in-process handler, the platform's
+/// START and END lines, as it writes no log lines of its own. Plain function ARNs and
+/// task-token callbacks give the output as it is.
+fn lambda_response(payload: Value, now: OffsetDateTime, log_tail: bool, rng: &mut Rng) -> Value {
     let request_id = rng.uuid();
     let len = payload.to_string().len().to_string();
-    json!({
-        "ExecutedVersion": "$LATEST",
-        "Payload": payload,
-        "SdkHttpMetadata": {
-            "AllHttpHeaders": {
-                "Content-Length": [len],
-                "Content-Type": ["application/json"],
-                "X-Amz-Executed-Version": ["$LATEST"],
-                "x-amzn-RequestId": [request_id],
-            },
-            "HttpHeaders": {
-                "Content-Length": len,
-                "Content-Type": "application/json",
-                "X-Amz-Executed-Version": "$LATEST",
-                "x-amzn-RequestId": request_id,
-            },
+    let date = http_date(now);
+    let trace = format!(
+        "Root=1-{:08x}-{:024x};Parent={:016x};Sampled=0",
+        now.unix_timestamp(),
+        u128::from(rng.next_u64()) << 32 | u128::from(rng.next_u64() as u32),
+        rng.next_u64()
+    );
+    let log = log_tail.then(|| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            "START RequestId: {request_id} Version: $LATEST\nEND RequestId: {request_id}\n"
+        ))
+    });
+    let mut all = Map::new();
+    if let Some(l) = &log {
+        all.insert("X-Amz-Log-Result".into(), json!([l]));
+    }
+    for (name, value) in [
+        ("X-Amz-Executed-Version", "$LATEST"),
+        ("x-amzn-Remapped-Content-Length", "0"),
+        ("Connection", "keep-alive"),
+        ("x-amzn-RequestId", &request_id),
+        ("Content-Length", &len),
+        ("Date", &date),
+        ("X-Amzn-Trace-Id", &trace),
+        ("Content-Type", "application/json"),
+    ] {
+        all.insert(name.into(), json!([value]));
+    }
+    let mut headers: Vec<(String, Value)> =
+        all.iter().map(|(k, v)| (k.clone(), v[0].clone())).collect();
+    headers.sort_by_key(|(k, _)| k.to_ascii_lowercase());
+    let mut out = Map::new();
+    out.insert("ExecutedVersion".into(), json!("$LATEST"));
+    if let Some(l) = log {
+        out.insert("LogResult".into(), json!(l));
+    }
+    out.insert("Payload".into(), payload);
+    out.insert(
+        "SdkHttpMetadata".into(),
+        json!({
+            "AllHttpHeaders": all,
+            "HttpHeaders": Map::from_iter(headers),
             "HttpStatusCode": 200
-        },
-        "SdkResponseMetadata": { "RequestId": request_id },
-        "StatusCode": 200
-    })
+        }),
+    );
+    out.insert(
+        "SdkResponseMetadata".into(),
+        json!({ "RequestId": request_id }),
+    );
+    out.insert("StatusCode".into(), json!(200));
+    Value::Object(out)
+}
+
+/// An HTTP date (RFC 9110's IMF-fixdate): `Thu, 05 Feb 2026 20:02:22 GMT`.
+fn http_date(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    t.format(&format).unwrap_or_default()
 }
 
 fn resource_names(i: Integration) -> (&'static str, &'static str) {
@@ -795,20 +884,15 @@ impl Execution {
             Input::TimerFired { timer } if deadline.as_ref().is_some_and(|d| d.id == *timer) => {
                 *deadline = None;
                 abort(root, &def.machine, &mut cx);
-                let cause = "The execution ran longer than its TimeoutSeconds.".to_string();
                 cx.emit(
                     &mut root.last_event,
                     EventType::ExecutionTimedOut,
-                    json!({"error": errors::TIMEOUT, "cause": cause}),
+                    json!({"error": errors::TIMEOUT}),
                 );
                 let effects = cx.effects;
-                self.end(
-                    Status::TimedOut,
-                    None,
-                    Some(errors::TIMEOUT.into()),
-                    Some(cause),
-                    now,
-                );
+                // DescribeExecution of a timed-out execution has no error or cause on AWS
+                // (recorded: LocalStack's test_timeouts.py::TestTimeouts::test_global_timeout).
+                self.end(Status::TimedOut, None, None, None, now);
                 return Ok(self.finished_effects(effects));
             }
             _ => {}
@@ -907,17 +991,15 @@ impl Execution {
                 Some((Status::Succeeded, Some(out.clone()), None, None))
             }
             FrameStatus::Failed(f) => {
-                cx.emit(
-                    &mut root.last_event,
-                    EventType::ExecutionFailed,
-                    json!({"error": f.error, "cause": f.cause}),
-                );
-                Some((
-                    Status::Failed,
-                    None,
-                    Some(f.error.clone()),
-                    Some(f.cause.clone()),
-                ))
+                // An empty cause (a timeout, a Fail state without one) is left out, as AWS
+                // leaves it out of the event and of DescribeExecution (recorded).
+                let cause = (!f.cause.is_empty()).then(|| f.cause.clone());
+                let mut details = json!({"error": f.error});
+                if let Some(c) = &cause {
+                    details["cause"] = json!(c);
+                }
+                cx.emit(&mut root.last_event, EventType::ExecutionFailed, details);
+                Some((Status::Failed, None, Some(f.error.clone()), cause))
             }
             FrameStatus::Aborted => Some((Status::Aborted, None, None, None)),
         };
@@ -1137,38 +1219,60 @@ fn context_builder<'a>(
 /// execution beyond it; a literal `Seconds` is limited at load).
 const MAX_WAIT_SECONDS: u64 = (1 << 31) - 1;
 
+/// When a Wait state ends. The causes of a bad `SecondsPath` or `TimestampPath` are AWS's
+/// (recorded): "The SecondsPath parameter references a negative value: $.w == -1", "… cannot
+/// be parsed as a long value: $.w == 1.5", "The TimestampPath parameter does not reference a
+/// valid ISO-8601 extended offset date-time format string: $.t == 2016-12-05T21:29:29"; for a
+/// path that names nothing, "… does not reference an input value: $.w" (unrecorded; the
+/// wording other emulators use).
 fn wait_until(w: &WaitSpec, input: &Value, now: OffsetDateTime) -> Result<OffsetDateTime, Failure> {
+    let read = |p: &Path, field: &str| {
+        p.read(input).ok_or_else(|| {
+            runtime(format!(
+                "The {field} parameter does not reference an input value: {}",
+                p.as_str()
+            ))
+        })
+    };
     Ok(match w {
         WaitSpec::Seconds(s) => now + Duration::seconds(*s as i64),
         WaitSpec::Timestamp(t) => *t,
-        WaitSpec::SecondsPath(p) => match p.read(input).and_then(|v| v.as_u64()) {
-            Some(s) if s > MAX_WAIT_SECONDS => {
-                return Err(runtime("Wait state delay is too long.".to_owned()));
+        WaitSpec::SecondsPath(p) => {
+            let v = read(p, "SecondsPath")?;
+            let said = |what: &str| {
+                runtime(format!(
+                    "The SecondsPath parameter {what}: {} == {}",
+                    p.as_str(),
+                    quoted_value(&v)
+                ))
+            };
+            match v.as_i64() {
+                None => return Err(said("cannot be parsed as a long value")),
+                Some(s) if s < 0 => return Err(said("references a negative value")),
+                Some(s) if s as u64 > MAX_WAIT_SECONDS => {
+                    return Err(runtime("Wait state delay is too long.".to_owned()));
+                }
+                Some(s) => now + Duration::seconds(s),
             }
-            Some(s) => now + Duration::seconds(s as i64),
-            None => {
-                return Err(runtime(format!(
-                    "SecondsPath '{}' does not name a non-negative integer",
-                    p.as_str()
-                )));
+        }
+        WaitSpec::TimestampPath(p) => {
+            let v = read(p, "TimestampPath")?;
+            match v
+                .as_str()
+                // AWS wants the `T` that RFC 3339 lets a space stand for.
+                .filter(|s| s.as_bytes().get(10) == Some(&b'T'))
+                .map(|s| OffsetDateTime::parse(s, &Rfc3339))
+            {
+                Some(Ok(t)) => t,
+                _ => {
+                    return Err(runtime(format!(
+                        "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {}",
+                        p.as_str(),
+                        quoted_value(&v)
+                    )));
+                }
             }
-        },
-        WaitSpec::TimestampPath(p) => match p
-            .read(input)
-            .as_ref()
-            .and_then(Value::as_str)
-            // AWS wants the `T` that RFC 3339 lets a space stand for.
-            .filter(|s| s.as_bytes().get(10) == Some(&b'T'))
-            .map(|s| OffsetDateTime::parse(s, &Rfc3339))
-        {
-            Some(Ok(t)) => t,
-            _ => {
-                return Err(runtime(format!(
-                    "TimestampPath '{}' does not name an RFC 3339 timestamp",
-                    p.as_str()
-                )));
-            }
-        },
+        }
     })
 }
 
@@ -1182,24 +1286,29 @@ fn exit_with_output(
 ) -> Outcome {
     let output = {
         let build = context_builder(cx.meta, frame.active.as_ref().expect("active"), None, None);
-        apply_data_path(&st.output_path, &effective, "OutputPath", &build)
+        apply_data_path(&st.output_path, &effective, &build)
     };
     let output = match output {
         Ok(v) => v,
         Err(f) => return Outcome::Error(f),
     };
     if too_big(&output) {
-        return Outcome::Error(data_limit("state output"));
+        return Outcome::Error(result_too_big(&st_name(frame)));
     }
     exit(frame, st, output, cx, &to)
 }
 
-fn exit(frame: &mut Frame, st: &State, output: Value, cx: &mut Cx<'_>, to: &Transition) -> Outcome {
-    let name = frame
+/// The name of the frame's active state.
+fn st_name(frame: &Frame) -> String {
+    frame
         .active
         .as_ref()
         .map(|a| a.name.clone())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn exit(frame: &mut Frame, st: &State, output: Value, cx: &mut Cx<'_>, to: &Transition) -> Outcome {
+    let name = st_name(frame);
     if let Some(kind) = EventType::exited(&st.kind) {
         cx.emit(
             &mut frame.last_event,
@@ -1253,14 +1362,14 @@ fn finish(frame: &mut Frame, st: &State, result: Value, cx: &mut Cx<'_>) -> Outc
     };
     let output = {
         let build = context_builder(cx.meta, frame.active.as_ref().expect("active"), None, None);
-        apply_data_path(&st.output_path, &combined, "OutputPath", &build)
+        apply_data_path(&st.output_path, &combined, &build)
     };
     let output = match output {
         Ok(v) => v,
         Err(f) => return Outcome::Error(f),
     };
     if too_big(&output) {
-        return Outcome::Error(data_limit("state output"));
+        return Outcome::Error(result_too_big(&st_name(frame)));
     }
     exit(frame, st, output, cx, &st.transition)
 }
@@ -1378,7 +1487,7 @@ fn deliver(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>, input: &Input)
                 let effective = {
                     let active = frame.active.as_ref().expect("active");
                     let build = context_builder(cx.meta, active, None, None);
-                    apply_data_path(&st.input_path, &active.input, "InputPath", &build)
+                    apply_data_path(&st.input_path, &active.input, &build)
                 };
                 match effective {
                     Ok(eff) => {
@@ -1467,7 +1576,10 @@ fn deliver_task(
         Input::TaskSucceeded { task, output } if task_matches(t, task) => {
             stop_timers(t, cx);
             if too_big(output) {
-                let f = data_limit("task result");
+                let f = result_too_big(match t.invocation.integration {
+                    Integration::LambdaFunction => &t.invocation.function,
+                    _ => rtype,
+                });
                 let (kind, details) = task_result_event(
                     t.invocation.integration,
                     TaskOutcome::Failed,
@@ -1477,7 +1589,9 @@ fn deliver_task(
                 return Some(TaskEvent::Done(Err(f)));
             }
             let result = match t.invocation.integration {
-                Integration::LambdaInvoke => lambda_response(output.clone(), &mut cx.counters.rng),
+                Integration::LambdaInvoke => {
+                    lambda_response(output.clone(), cx.now, t.log_tail, &mut cx.counters.rng)
+                }
                 _ => output.clone(),
             };
             let (kind, details) = task_result_event(
@@ -1490,16 +1604,22 @@ fn deliver_task(
         }
         Input::TaskFailed { task, error, cause } if task_matches(t, task) => {
             stop_timers(t, cx);
+            // Through `lambda:invoke` AWS re-serialises a function's error payload compactly;
+            // a plain function ARN passes it on as the function wrote it (both recorded).
+            let cause = match (
+                t.invocation.integration,
+                serde_json::from_str::<Value>(cause),
+            ) {
+                (Integration::LambdaFunction, _) | (_, Err(_)) => cause.clone(),
+                (_, Ok(payload)) => payload.to_string(),
+            };
             let (kind, details) = task_result_event(
                 t.invocation.integration,
                 TaskOutcome::Failed,
                 json!({"resourceType": rtype, "resource": rname, "error": error, "cause": cause}),
             );
             cx.emit(prev, kind, details);
-            Some(TaskEvent::Done(Err(Failure::new(
-                error.clone(),
-                cause.clone(),
-            ))))
+            Some(TaskEvent::Done(Err(Failure::new(error.clone(), cause))))
         }
         Input::TimerFired { timer } => {
             let which = if t.timeout.is_some_and(|x| x.id == *timer) {
@@ -1513,18 +1633,15 @@ fn deliver_task(
             cx.effects.push(Effect::CancelTask {
                 task: t.invocation.task,
             });
-            let cause = if which == errors::TIMEOUT {
-                "The task ran longer than its TimeoutSeconds."
-            } else {
-                "The task sent no heartbeat within its HeartbeatSeconds."
-            };
+            // AWS gives a timeout no cause: the events have none, and a Catch sees
+            // `"Cause": ""` (recorded).
             let (kind, details) = task_result_event(
                 t.invocation.integration,
                 TaskOutcome::TimedOut,
-                json!({"resourceType": rtype, "resource": rname, "error": which, "cause": cause}),
+                json!({"resourceType": rtype, "resource": rname, "error": which}),
             );
             cx.emit(prev, kind, details);
-            Some(TaskEvent::Done(Err(Failure::new(which, cause))))
+            Some(TaskEvent::Done(Err(Failure::new(which, ""))))
         }
         _ => None,
     }

@@ -3,14 +3,16 @@
 use super::{
     Active, Cx, Effect, Frame, FrameStatus, Invocation, MapRun, Outcome, Sc, Step, TaskId,
     TaskWait, apply_data_path, context_builder, data_limit, drive, enter, eval_rule, eval_template,
-    exit_with_output, finish, map_progress, parallel_progress, payload_string,
-    read_input_or_context, resource_names, runtime, state, too_big, wait_until,
+    exit_with_output, finish, integer_at, invalid_path, map_progress, parallel_progress,
+    parameter_path_failure, payload_string, read_input_or_context, resource_names, runtime, state,
+    too_big, wait_until,
 };
 use crate::definition::{ChoiceSpec, FailSpec, MapSpec, TaskSpec};
 use crate::definition::{Integration, Kind, Machine, Seconds, State, Text, Transition, WaitSpec};
 use crate::errors::Failure;
 use crate::history::EventType;
 use crate::intrinsics::Scope;
+use crate::path::Root;
 use crate::{errors, intrinsics, tokens};
 use serde_json::{Value, json};
 use std::cell::OnceCell;
@@ -28,7 +30,7 @@ pub(super) fn step(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) -> Out
         Kind::Fail(_) => active.input.clone(),
         _ => {
             let build = context_builder(cx.meta, active, None, None);
-            match apply_data_path(&st.input_path, &active.input, "InputPath", &build) {
+            match apply_data_path(&st.input_path, &active.input, &build) {
                 Ok(v) => v,
                 Err(f) => return Outcome::Error(f),
             }
@@ -38,11 +40,11 @@ pub(super) fn step(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) -> Out
         Kind::Pass => pass(frame, st, effective, cx),
         Kind::Choice(c) => choice(frame, st, c, &name, effective, cx),
         Kind::Succeed => exit_with_output(frame, st, effective, cx, Transition::End),
-        Kind::Fail(f) => fail(frame, f, &name, effective, cx),
+        Kind::Fail(f) => fail(frame, f, effective, cx),
         Kind::Wait(w) => wait(frame, w, effective, cx),
         Kind::Task(spec) => task(frame, st, spec, &name, effective, cx),
         Kind::Parallel(branches) => parallel(frame, machine, st, branches, effective, cx),
-        Kind::Map(m) => map(frame, machine, m, &name, effective, cx),
+        Kind::Map(m) => map(frame, machine, m, effective, cx),
     }
 }
 
@@ -124,7 +126,7 @@ fn choice(
 }
 
 /// A Fail state: its error and cause (fixed, from a path or from an intrinsic).
-fn fail(frame: &mut Frame, f: &FailSpec, name: &str, effective: Value, cx: &mut Cx<'_>) -> Outcome {
+fn fail(frame: &mut Frame, f: &FailSpec, effective: Value, cx: &mut Cx<'_>) -> Outcome {
     let active = frame.active.as_mut().expect("a Ready state");
     let build = context_builder(cx.meta, active, None, None);
     let sc = Sc {
@@ -133,18 +135,20 @@ fn fail(frame: &mut Frame, f: &FailSpec, name: &str, effective: Value, cx: &mut 
         ctx: OnceCell::new(),
     };
     let mut rng = cx.counters.rng;
-    let mut text = |t: &Option<Text>| -> Result<String, Failure> {
+    let mut text = |t: &Option<Text>, field: &str| -> Result<String, Failure> {
         Ok(match t {
             None => String::new(),
             Some(Text::Fixed(s)) => s.clone(),
             Some(Text::Path(p)) => match sc.read(p) {
                 Some(Value::String(s)) => s,
-                _ => {
+                Some(other) => {
                     return Err(runtime(format!(
-                        "The path '{}' in state '{name}' does not name a string",
-                        p.as_str()
+                        "The JSONPath '{}' specified for the field '{field}' names {}, not a string",
+                        p.as_str(),
+                        crate::path::json_type(&other)
                     )));
                 }
+                None => return Err(parameter_path_failure(p, Some(field), &effective)),
             },
             Some(Text::Call(call)) => match intrinsics::eval(call, &sc, &mut rng)? {
                 Value::String(s) => s,
@@ -152,12 +156,13 @@ fn fail(frame: &mut Frame, f: &FailSpec, name: &str, effective: Value, cx: &mut 
             },
         })
     };
-    let failure = match (text(&f.error), text(&f.cause)) {
-        (Ok(e), Ok(c)) => Failure::new(e, c),
-        (Err(x), _) | (_, Err(x)) => x,
-    };
+    let failure = text(&f.error, "ErrorPath").and_then(|e| Ok((e, text(&f.cause, "CausePath")?)));
     cx.counters.rng = rng;
-    Outcome::Fail(failure)
+    match failure {
+        Ok((error, cause)) => Outcome::Fail(Failure::new(error, cause)),
+        // The Fail state could not say what failed: that is the run-time failure.
+        Err(f) => Outcome::Error(f),
+    }
 }
 
 /// A Wait state: a timer until its time.
@@ -207,14 +212,17 @@ fn task(
             }
         },
     };
+    // Lambda's `LogType`: `Tail` returns the log's tail; anything else (`None`) does not.
+    let log_tail = spec.integration == Integration::LambdaInvoke
+        && parameters.get("LogType").and_then(Value::as_str) == Some("Tail");
     let seconds = |s: &Option<Seconds>, what: &str| -> Result<Option<u64>, Failure> {
         match s {
             None => Ok(None),
             Some(Seconds::Fixed(n)) => Ok(Some(*n)),
-            Some(Seconds::Path(p)) => match p.read(&effective).and_then(|v| v.as_u64()) {
-                Some(n) if n > 0 => Ok(Some(n)),
-                _ => Err(runtime(format!(
-                    "{what} '{}' of state '{name}' does not name a positive integer",
+            Some(Seconds::Path(p)) => match integer_at(p, &effective, what)? {
+                n if n > 0 => Ok(Some(n as u64)),
+                n => Err(runtime(format!(
+                    "{what} {} must be positive: {n}",
                     p.as_str()
                 ))),
             },
@@ -286,6 +294,7 @@ fn task(
         invocation,
         timeout,
         heartbeat,
+        log_tail,
     }));
     Outcome::Blocked
 }
@@ -330,7 +339,6 @@ fn map(
     frame: &mut Frame,
     machine: &Machine,
     m: &MapSpec,
-    name: &str,
     effective: Value,
     cx: &mut Cx<'_>,
 ) -> Outcome {
@@ -341,23 +349,34 @@ fn map(
     };
     let items = match items {
         Some(Value::Array(a)) => a,
-        _ => {
+        Some(other) => {
             return Outcome::Error(runtime(format!(
-                "ItemsPath '{}' of state '{name}' does not name an array",
-                m.items_path.as_str()
+                "ItemsPath {} names {}, not an array",
+                m.items_path.as_str(),
+                crate::path::json_type(&other)
             )));
+        }
+        None => {
+            let build = context_builder(cx.meta, active, None, None);
+            let doc = match m.items_path.root {
+                Root::Context => build(),
+                Root::Input => effective,
+            };
+            return Outcome::Error(invalid_path(&m.items_path, &doc));
         }
     };
     let limit = match &m.max_concurrency {
         Seconds::Fixed(n) => *n as usize,
-        Seconds::Path(p) => match p.read(&effective).and_then(|v| v.as_u64()) {
-            Some(n) => n as usize,
-            None => {
+        // A negative value stalls the execution on AWS (recorded); we fail instead.
+        Seconds::Path(p) => match integer_at(p, &effective, "MaxConcurrencyPath") {
+            Ok(n) if n >= 0 => n as usize,
+            Ok(n) => {
                 return Outcome::Error(runtime(format!(
-                    "MaxConcurrencyPath '{}' does not name an integer",
+                    "MaxConcurrencyPath {} must not be negative: {n}",
                     p.as_str()
                 )));
             }
+            Err(f) => return Outcome::Error(f),
         },
     };
     let mut inputs = Vec::with_capacity(items.len());
