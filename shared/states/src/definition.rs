@@ -72,6 +72,9 @@ pub struct State {
     pub retry: Vec<Retrier>,
     /// `Catch`.
     pub catch: Vec<Catcher>,
+    /// `Assign`: the variables the state sets when it ends, a template whose top-level
+    /// keys name them.
+    pub assign: Option<Template>,
 }
 
 /// The kind of a state.
@@ -194,6 +197,8 @@ pub struct Catcher {
     pub next: String,
     /// `ResultPath` (default `$`) for the `{Error, Cause}` object.
     pub result_path: ResultPath,
+    /// `Assign`, over the `{Error, Cause}` object.
+    pub assign: Option<Template>,
 }
 
 /// Which service a Task calls and how.
@@ -232,10 +237,21 @@ pub struct TaskSpec {
 /// A Choice state's rules.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChoiceSpec {
-    /// The top-level rules, each with its `Next`.
-    pub choices: Vec<(Rule, String)>,
+    /// The top-level rules, each with its `Next` and `Assign`.
+    pub choices: Vec<Choice>,
     /// `Default`.
     pub default: Option<String>,
+}
+
+/// A top-level Choice rule: its condition, where it leads and what it assigns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Choice {
+    /// The condition.
+    pub rule: Rule,
+    /// `Next`.
+    pub next: String,
+    /// `Assign`, over the state's input, after the state's own.
+    pub assign: Option<Template>,
 }
 
 /// A Choice rule.
@@ -555,11 +571,20 @@ fn result_path(o: &Map<String, Value>, at: &str) -> Result<ResultPath, Definitio
         None => Ok(ResultPath::At(Path::parse("$").expect("'$' parses"))),
         Some(_) => {
             let p = opt_path(o, at, "ResultPath", true)?.expect("present");
-            if p.root == crate::path::Root::Context {
-                return err(
-                    &child(at, "ResultPath"),
-                    "cannot write into the context object",
-                );
+            match p.root {
+                crate::path::Root::Input => {}
+                crate::path::Root::Context => {
+                    return err(
+                        &child(at, "ResultPath"),
+                        "cannot write into the context object",
+                    );
+                }
+                crate::path::Root::Variable(_) => {
+                    return err(
+                        &child(at, "ResultPath"),
+                        "cannot write into a variable (use Assign)",
+                    );
+                }
             }
             Ok(ResultPath::At(p))
         }
@@ -702,7 +727,7 @@ fn targets<'a>(s: &'a State, at: &str) -> Vec<(&'a str, String)> {
         out.push((n.as_str(), child(at, "Next")));
     }
     if let Kind::Choice(c) = &s.kind {
-        for (i, (_, n)) in c.choices.iter().enumerate() {
+        for (i, Choice { next: n, .. }) in c.choices.iter().enumerate() {
             out.push((n.as_str(), format!("{at}.Choices[{i}].Next")));
         }
         if let Some(d) = &c.default {
@@ -816,7 +841,34 @@ fn parse_state(v: &Value, at: &str) -> Result<State, DefinitionError> {
         retry,
         catch,
         kind,
+        assign: assign(o, at)?,
     })
+}
+
+/// A state's, Catcher's or Choice rule's `Assign`: an object whose keys name variables (a
+/// letter or `_`, then letters, digits and `_`; `states` is reserved for JSONata), each
+/// value a literal or, for `name.$`, a path or intrinsic function, as in `Parameters`.
+fn assign(o: &Map<String, Value>, at: &str) -> Result<Option<Template>, DefinitionError> {
+    let here = child(at, "Assign");
+    let Some(v) = o.get("Assign") else {
+        return Ok(None);
+    };
+    let Value::Object(fields) = v else {
+        return err(&here, "must be an object");
+    };
+    for k in fields.keys() {
+        let name = k.strip_suffix(".$").unwrap_or(k);
+        if crate::path::variable_name(name) != name {
+            return err(
+                &child(&here, k),
+                "a variable's name is a letter or '_', then letters, digits and '_'",
+            );
+        }
+        if name == "states" {
+            return err(&child(&here, k), "the variable name 'states' is reserved");
+        }
+    }
+    template(v, &here).map(Some)
 }
 
 fn error_equals(o: &Map<String, Value>, at: &str) -> Result<Vec<String>, DefinitionError> {
@@ -901,6 +953,7 @@ fn parse_catcher(v: &Value, at: &str) -> Result<Catcher, DefinitionError> {
         error_equals: error_equals(o, at)?,
         next: req_str(o, at, "Next")?.to_string(),
         result_path: result_path(o, at)?,
+        assign: assign(o, at)?,
     })
 }
 
@@ -1016,7 +1069,11 @@ fn parse_choice(o: &Map<String, Value>, at: &str) -> Result<ChoiceSpec, Definiti
         let here = format!("{cat}[{i}]");
         let co = obj(c, &here)?;
         let next = req_str(co, &here, "Next")?.to_string();
-        choices.push((parse_rule(co, &here)?, next));
+        choices.push(Choice {
+            rule: parse_rule(co, &here)?,
+            next,
+            assign: assign(co, &here)?,
+        });
     }
     let default = opt_str(o, at, "Default")?.map(str::to_string);
     Ok(ChoiceSpec { choices, default })
@@ -1046,8 +1103,13 @@ fn parse_rule(o: &Map<String, Value>, at: &str) -> Result<Rule, DefinitionError>
     let here = child(at, key);
     let nested = |v: &Value, h: &str| -> Result<Rule, DefinitionError> {
         let no = obj(v, h)?;
-        if no.contains_key("Next") {
-            return err(&child(h, "Next"), "only top-level Choice rules have Next");
+        for key in ["Next", "Assign"] {
+            if no.contains_key(key) {
+                return err(
+                    &child(h, key),
+                    format!("only top-level Choice rules have {key}"),
+                );
+            }
         }
         parse_rule(no, h)
     };

@@ -11,13 +11,16 @@
 
 use serde_json::{Map, Value};
 
-/// Which document a path reads: the state's input (`$`) or the context object (`$$`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which document a path reads: the state's input (`$`), the context object (`$$`) or a
+/// workflow variable (`$name`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Root {
     /// `$`: the data being processed.
     Input,
     /// `$$`: the context object.
     Context,
+    /// `$name`: the variable `name` (a letter or `_`, then letters, digits and `_`).
+    Variable(String),
 }
 
 /// One step of a path.
@@ -144,7 +147,10 @@ impl Path {
         let (root, rest) = if let Some(rest) = text.strip_prefix("$$") {
             (Root::Context, rest)
         } else if let Some(rest) = text.strip_prefix('$') {
-            (Root::Input, rest)
+            match variable_name(rest) {
+                "" => (Root::Input, rest),
+                name => (Root::Variable(name.to_owned()), &rest[name.len()..]),
+            }
         } else {
             return Err(PathError(format!("path {text:?} must start with '$'")));
         };
@@ -288,6 +294,22 @@ impl Path {
         *cur = value;
         Ok(())
     }
+}
+
+/// The variable name at the start of `text` (empty when there is none): a letter or `_`,
+/// then letters, digits and `_`.
+pub fn variable_name(text: &str) -> &str {
+    let starts = text
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    if !starts {
+        return "";
+    }
+    let end = text
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(text.len());
+    &text[..end]
 }
 
 /// One step as Jayway prints a compiled path: `['name']`, `[0]`.

@@ -16,6 +16,7 @@ pub const BRANCH: &[&str] = &["Comment", "StartAt", "States", "ProcessorConfig"]
 pub const PASS: &[&str] = &[
     "Type",
     "Comment",
+    "Assign",
     "Next",
     "End",
     "InputPath",
@@ -28,6 +29,7 @@ pub const PASS: &[&str] = &[
 pub const TASK: &[&str] = &[
     "Type",
     "Comment",
+    "Assign",
     "Next",
     "End",
     "InputPath",
@@ -47,6 +49,7 @@ pub const TASK: &[&str] = &[
 pub const CHOICE: &[&str] = &[
     "Type",
     "Comment",
+    "Assign",
     "InputPath",
     "OutputPath",
     "Choices",
@@ -56,6 +59,7 @@ pub const CHOICE: &[&str] = &[
 pub const WAIT: &[&str] = &[
     "Type",
     "Comment",
+    "Assign",
     "Next",
     "End",
     "InputPath",
@@ -80,6 +84,7 @@ pub const FAIL: &[&str] = &[
 pub const PARALLEL: &[&str] = &[
     "Type",
     "Comment",
+    "Assign",
     "Next",
     "End",
     "InputPath",
@@ -95,6 +100,7 @@ pub const PARALLEL: &[&str] = &[
 pub const MAP: &[&str] = &[
     "Type",
     "Comment",
+    "Assign",
     "Next",
     "End",
     "InputPath",
@@ -122,7 +128,7 @@ pub const RETRIER: &[&str] = &[
     "JitterStrategy",
 ];
 /// Fields of a Catcher.
-pub const CATCHER: &[&str] = &["Comment", "ErrorEquals", "Next", "ResultPath"];
+pub const CATCHER: &[&str] = &["Comment", "ErrorEquals", "Next", "ResultPath", "Assign"];
 /// Fields of a Map `ProcessorConfig` (only `Mode: INLINE`).
 pub const PROCESSOR_CONFIG: &[&str] = &["Mode"];
 /// Choice comparison operators; each except `StringMatches` and the `Is*` tests also has a
@@ -153,7 +159,7 @@ pub const CHOICE_OPERATORS: &[&str] = &[
     "IsTimestamp",
 ];
 /// Fields of a Choice rule besides the operators.
-pub const CHOICE_RULE: &[&str] = &["Variable", "Next", "Comment", "And", "Or", "Not"];
+pub const CHOICE_RULE: &[&str] = &["Variable", "Next", "Comment", "Assign", "And", "Or", "Not"];
 /// Task resources (besides plain Lambda function ARNs and unresolved `${Name}` placeholders).
 pub const RESOURCES: &[&str] = &[
     "arn:aws:states:::lambda:invoke",
@@ -208,7 +214,9 @@ pub fn tables() -> Vec<(&'static str, Vec<String>)> {
 /// Why a well-known AWS field is refused, for a clearer message than "not supported".
 pub fn refusal_hint(field: &str) -> Option<&'static str> {
     Some(match field {
-        "Assign" => "variables (Assign) are not supported",
+        "Assign" => {
+            "Assign is not allowed here (Succeed and Fail states, Retriers and nested Choice rules assign no variables)"
+        }
         "Arguments" | "Output" => "JSONata fields are not supported (JSONPath only)",
         "QueryLanguage" => "QueryLanguage JSONata is not supported (JSONPath only)",
         "Credentials" => "cross-account Credentials are not supported",

@@ -37,17 +37,32 @@ fn unknown_fields_are_named_by_path() {
 }
 
 #[test]
-fn jsonata_assign_and_distributed_map_are_refused_by_name() {
+fn jsonata_and_distributed_map_are_refused_by_name() {
     let (path, msg) = refused(
         json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}),
     );
     assert_eq!(path, "$.QueryLanguage");
     assert!(msg.contains("JSONata"));
-    let (path, msg) = refused(
-        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Assign": {"x": 1}, "End": true}}}),
-    );
+    // Variables are assigned where AWS allows it, with names it allows.
+    let (path, msg) =
+        refused(json!({"StartAt": "A", "States": {"A": {"Type": "Succeed", "Assign": {"x": 1}}}}));
     assert_eq!(path, "$.States.A.Assign");
     assert!(msg.contains("Assign"));
+    for (name, at, why) in [
+        ("states", ".states", "reserved"),
+        ("1st", ".1st", "letter"),
+        ("a-b.$", "['a-b.$']", "letter"),
+    ] {
+        let (path, msg) = refused(
+            json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Assign": {name: "$.x"}, "End": true}}}),
+        );
+        assert_eq!(path, format!("$.States.A.Assign{at}"));
+        assert!(msg.contains(why), "{msg}");
+    }
+    let (path, _) = refused(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "ResultPath": "$x", "End": true}}}),
+    );
+    assert_eq!(path, "$.States.A.ResultPath");
     let (path, msg) = refused(with_task(json!({"Arguments": {}})));
     assert_eq!(path, "$.States.Send.Arguments");
     assert!(msg.contains("JSONata"));

@@ -18,6 +18,7 @@ mod step;
 use step::step;
 
 use std::cell::OnceCell;
+use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -296,6 +297,22 @@ struct Frame {
     status: FrameStatus,
     active: Option<Active>,
     last_event: u64,
+    /// The variables its states assigned (`Assign`); a branch or iteration also reads those
+    /// of the scopes around it, which it cannot change.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    vars: Map<String, Value>,
+}
+
+impl Frame {
+    /// A frame that has not entered a state yet.
+    fn new(last_event: u64) -> Frame {
+        Frame {
+            status: FrameStatus::Running,
+            active: None,
+            last_event,
+            vars: Map::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -381,6 +398,24 @@ struct Cx<'a> {
     meta: &'a Meta,
     effects: Vec<Effect>,
     overflow: bool,
+    /// The variables the frame being run sees: its own over those of the scopes around it.
+    vars: Rc<Map<String, Value>>,
+}
+
+impl Cx<'_> {
+    /// Runs `f` on a branch or iteration `child` with the variables it sees (ours and its
+    /// own), then restores ours.
+    fn within<R>(&mut self, child: &mut Frame, f: impl FnOnce(&mut Self, &mut Frame) -> R) -> R {
+        let ours = self.vars.clone();
+        if !child.vars.is_empty() {
+            let mut seen = (*ours).clone();
+            seen.extend(child.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+            self.vars = Rc::new(seen);
+        }
+        let r = f(self, child);
+        self.vars = ours;
+        r
+    }
 }
 
 impl Cx<'_> {
@@ -478,20 +513,69 @@ fn payload_string(v: &Value) -> String {
     v.to_string()
 }
 
-/// Reads `$` paths from a document and `$$` paths from the context object, built only when
-/// a path asks for it.
+/// What a state's paths read: `$` its input, `$$` the context object (built only when a
+/// path asks for it), `$name` the variables in scope.
 struct Sc<'a> {
     input: &'a Value,
     build: &'a dyn Fn() -> Value,
     ctx: OnceCell<Value>,
+    vars: &'a Map<String, Value>,
+}
+
+impl<'a> Sc<'a> {
+    fn new(input: &'a Value, build: &'a dyn Fn() -> Value, vars: &'a Map<String, Value>) -> Self {
+        Sc {
+            input,
+            build,
+            ctx: OnceCell::new(),
+            vars,
+        }
+    }
+
+    /// The document `path` reads (`None` for a variable never assigned).
+    fn doc(&self, path: &Path) -> Option<&Value> {
+        match &path.root {
+            Root::Input => Some(self.input),
+            Root::Context => Some(self.ctx.get_or_init(self.build)),
+            Root::Variable(name) => self.vars.get(name),
+        }
+    }
+
+    /// AWS's cause for a path (`InputPath`, `OutputPath`, `ItemsPath`,
+    /// `TimeoutSecondsPath`, …) that names nothing: "Invalid path '$.x' : No results for
+    /// path: $['x']" (recorded), Jayway's words after the path as written.
+    fn invalid_path(&self, p: &Path) -> Failure {
+        let why = match (self.doc(p), &p.root) {
+            (Some(doc), _) => p.not_found(doc),
+            (None, Root::Variable(name)) => format!("No variable named '{name}' is in scope"),
+            (None, _) => "No results".to_owned(),
+        };
+        runtime(format!("Invalid path '{}' : {why}", p.as_str()))
+    }
+
+    /// The whole number a `*Path` field (`MaxConcurrencyPath`, `TimeoutSecondsPath`,
+    /// `HeartbeatSecondsPath`) names, or AWS's cause when it names none (recorded for
+    /// `MaxConcurrencyPath`: "The MaxConcurrencyPath field refers to value \"NoNumber\"
+    /// which is not a valid integer: $.MaxConcurrencyValue").
+    fn integer_at(&self, p: &Path, field: &str) -> Result<i64, Failure> {
+        let v = self.read(p).ok_or_else(|| self.invalid_path(p))?;
+        // A number held as a string ("1") will do, as on AWS (recorded).
+        let whole = v
+            .as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()));
+        whole.ok_or_else(|| {
+            runtime(format!(
+                "The {field} field refers to value \"{}\" which is not a valid integer: {}",
+                quoted_value(&v),
+                p.as_str()
+            ))
+        })
+    }
 }
 
 impl Scope for Sc<'_> {
     fn read(&self, path: &Path) -> Option<Value> {
-        match path.root {
-            Root::Input => path.read(self.input),
-            Root::Context => path.read(self.ctx.get_or_init(self.build)),
-        }
+        path.read(self.doc(path)?)
     }
 }
 
@@ -562,27 +646,13 @@ fn eval_field(
     })
 }
 
-/// `InputPath` / `OutputPath` over `v`, or over the context object when the path reads `$$`
-/// (the Developer Guide allows it in both).
-fn apply_data_path(p: &DataPath, v: &Value, context: &dyn Fn() -> Value) -> Result<Value, Failure> {
+/// `InputPath` / `OutputPath` over the scope's input (or the context object, or a
+/// variable, as the path says).
+fn apply_data_path(p: &DataPath, sc: &Sc<'_>) -> Result<Value, Failure> {
     match p {
         DataPath::Null => Ok(json!({})),
-        DataPath::Path(p) => read_input_or_context(p, v, context).ok_or_else(|| match p.root {
-            Root::Context => invalid_path(p, &context()),
-            Root::Input => invalid_path(p, v),
-        }),
+        DataPath::Path(p) => sc.read(p).ok_or_else(|| sc.invalid_path(p)),
     }
-}
-
-/// AWS's cause for a path (`InputPath`, `OutputPath`, `TimeoutSecondsPath`, …) that names
-/// nothing in `doc`, the document it reads: "Invalid path '$.x' : No results for path:
-/// $['x']" (recorded), Jayway's words after the path as written.
-fn invalid_path(p: &Path, doc: &Value) -> Failure {
-    runtime(format!(
-        "Invalid path '{}' : {}",
-        p.as_str(),
-        p.not_found(doc)
-    ))
 }
 
 /// A value as AWS quotes it in a run-time cause: a string's text, anything else as JSON.
@@ -590,29 +660,6 @@ fn quoted_value(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
-    }
-}
-
-/// The whole number a `*Path` field (`MaxConcurrencyPath`, `TimeoutSecondsPath`,
-/// `HeartbeatSecondsPath`) names in `input`, or AWS's cause when it names none (recorded
-/// for `MaxConcurrencyPath`: "The MaxConcurrencyPath field refers to value \"NoNumber\"
-/// which is not a valid integer: $.MaxConcurrencyValue").
-fn integer_at(p: &Path, input: &Value, field: &str) -> Result<i64, Failure> {
-    let v = p.read(input).ok_or_else(|| invalid_path(p, input))?;
-    v.as_i64().ok_or_else(|| {
-        runtime(format!(
-            "The {field} field refers to value \"{}\" which is not a valid integer: {}",
-            quoted_value(&v),
-            p.as_str()
-        ))
-    })
-}
-
-/// `p` read from `input`, or from the context object when it starts with `$$`.
-fn read_input_or_context(p: &Path, input: &Value, context: &dyn Fn() -> Value) -> Option<Value> {
-    match p.root {
-        Root::Context => p.read(&context()),
-        Root::Input => p.read(input),
     }
 }
 
@@ -781,11 +828,7 @@ impl Execution {
             cause: None,
             events: 0,
             history: Vec::new(),
-            root: Frame {
-                status: FrameStatus::Running,
-                active: None,
-                last_event: 0,
-            },
+            root: Frame::new(0),
             counters: Counters {
                 rng: Rng::new(start.seed),
                 next_task: 0,
@@ -811,6 +854,7 @@ impl Execution {
             meta,
             effects: Vec::new(),
             overflow: false,
+            vars: Rc::new(root.vars.clone()),
         };
         let input = cx.meta.input.clone();
         cx.emit(
@@ -868,6 +912,7 @@ impl Execution {
             meta,
             effects: Vec::new(),
             overflow: false,
+            vars: Rc::new(root.vars.clone()),
         };
         match &input {
             Input::Stop { error, cause } => {
@@ -935,6 +980,7 @@ impl Execution {
                 meta,
                 effects,
                 overflow: false,
+                vars: Rc::new(root.vars.clone()),
             };
             abort_frame_tasks(root, &mut cx);
             if let Some(t) = deadline.take() {
@@ -979,6 +1025,7 @@ impl Execution {
             meta,
             effects,
             overflow: false,
+            vars: Rc::new(root.vars.clone()),
         };
         let ended = match &status {
             FrameStatus::Running => None,
@@ -1225,9 +1272,9 @@ const MAX_WAIT_SECONDS: u64 = (1 << 31) - 1;
 /// valid ISO-8601 extended offset date-time format string: $.t == 2016-12-05T21:29:29"; for a
 /// path that names nothing, "… does not reference an input value: $.w" (unrecorded; the
 /// wording other emulators use).
-fn wait_until(w: &WaitSpec, input: &Value, now: OffsetDateTime) -> Result<OffsetDateTime, Failure> {
+fn wait_until(w: &WaitSpec, sc: &Sc<'_>, now: OffsetDateTime) -> Result<OffsetDateTime, Failure> {
     let read = |p: &Path, field: &str| {
-        p.read(input).ok_or_else(|| {
+        sc.read(p).ok_or_else(|| {
             runtime(format!(
                 "The {field} parameter does not reference an input value: {}",
                 p.as_str()
@@ -1276,26 +1323,69 @@ fn wait_until(w: &WaitSpec, input: &Value, now: OffsetDateTime) -> Result<Offset
     })
 }
 
-/// Choice and Succeed (and Wait when its timer fires): OutputPath over the effective input.
+/// Evaluates template `t` over `input` for the frame's active state, with the variables in
+/// scope (a state's own assignments take effect when it ends) and the execution's
+/// generator; `token` and `item` add `$$.Task.Token` and `$$.Map.Item`.
+fn evaluate(
+    t: &Template,
+    input: &Value,
+    active: &Active,
+    cx: &mut Cx<'_>,
+    token: Option<&str>,
+    item: Option<(usize, &Value)>,
+) -> Result<Value, Failure> {
+    let build = context_builder(cx.meta, active, token, item);
+    let vars = cx.vars.clone();
+    let sc = Sc::new(input, &build, &vars);
+    let mut rng = cx.counters.rng;
+    let v = eval_template(t, &sc, &mut rng);
+    cx.counters.rng = rng;
+    v
+}
+
+/// Runs `f` with the paths of the frame's active state reading `input`.
+fn reading<R>(input: &Value, active: &Active, cx: &Cx<'_>, f: impl FnOnce(&Sc<'_>) -> R) -> R {
+    let build = context_builder(cx.meta, active, None, None);
+    f(&Sc::new(input, &build, &cx.vars))
+}
+
+/// What an `Assign` sets, evaluated over `doc` (what `$` is there: a state's result, a
+/// Choice or Wait state's input, a Catcher's error output).
+fn assigned(
+    t: Option<&Template>,
+    doc: &Value,
+    active: &Active,
+    cx: &mut Cx<'_>,
+) -> Result<Map<String, Value>, Failure> {
+    match t {
+        None => Ok(Map::new()),
+        Some(t) => match evaluate(t, doc, active, cx, None, None)? {
+            Value::Object(vars) => Ok(vars),
+            _ => Ok(Map::new()),
+        },
+    }
+}
+
+/// Choice, Succeed and Wait: OutputPath over the effective input, then the assignments.
 fn exit_with_output(
     frame: &mut Frame,
     st: &State,
     effective: Value,
     cx: &mut Cx<'_>,
     to: Transition,
+    assign: Map<String, Value>,
 ) -> Outcome {
-    let output = {
-        let build = context_builder(cx.meta, frame.active.as_ref().expect("active"), None, None);
-        apply_data_path(&st.output_path, &effective, &build)
-    };
-    let output = match output {
+    let active = frame.active.as_ref().expect("active");
+    let output = match reading(&effective, active, cx, |sc| {
+        apply_data_path(&st.output_path, sc)
+    }) {
         Ok(v) => v,
         Err(f) => return Outcome::Error(f),
     };
     if too_big(&output) {
         return Outcome::Error(result_too_big(&st_name(frame)));
     }
-    exit(frame, st, output, cx, &to)
+    exit(frame, st, output, cx, &to, assign)
 }
 
 /// The name of the frame's active state.
@@ -1307,14 +1397,52 @@ fn st_name(frame: &Frame) -> String {
         .unwrap_or_default()
 }
 
-fn exit(frame: &mut Frame, st: &State, output: Value, cx: &mut Cx<'_>, to: &Transition) -> Outcome {
+/// Ends the active state with `output`: its assignments take effect (logged with the exit
+/// event as AWS logs them, each value as JSON text) and the frame moves on.
+fn exit(
+    frame: &mut Frame,
+    st: &State,
+    output: Value,
+    cx: &mut Cx<'_>,
+    to: &Transition,
+    assign: Map<String, Value>,
+) -> Outcome {
     let name = st_name(frame);
+    if let Some(outer) = assign
+        .keys()
+        .find(|k| cx.vars.contains_key(*k) && !frame.vars.contains_key(*k))
+    {
+        return Outcome::Error(runtime(format!(
+            "The variable '{outer}' belongs to an outer scope: a Parallel branch or Map iteration cannot assign it."
+        )));
+    }
+    if serde_json::to_vec(&assign).map_or(true, |b| b.len() > MAX_PAYLOAD_BYTES) {
+        return Outcome::Error(Failure::new(
+            errors::DATA_LIMIT_EXCEEDED,
+            format!(
+                "The variables assigned by state '{name}' exceed the maximum number of bytes service limit."
+            ),
+        ));
+    }
     if let Some(kind) = EventType::exited(&st.kind) {
-        cx.emit(
-            &mut frame.last_event,
-            kind,
-            json!({"name": name, "output": payload_string(&output), "outputDetails": {"truncated": false}}),
-        );
+        let mut details = json!({"name": name, "output": payload_string(&output), "outputDetails": {"truncated": false}});
+        if !assign.is_empty() {
+            let logged: Map<String, Value> = assign
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(payload_string(v))))
+                .collect();
+            details["assignedVariables"] = Value::Object(logged);
+            details["assignedVariablesDetails"] = json!({"truncated": false});
+        }
+        cx.emit(&mut frame.last_event, kind, details);
+    }
+    if !assign.is_empty() {
+        let mut seen = (*cx.vars).clone();
+        for (k, v) in assign {
+            seen.insert(k.clone(), v.clone());
+            frame.vars.insert(k, v);
+        }
+        cx.vars = Rc::new(seen);
     }
     match to {
         Transition::Next(n) => Outcome::Next(n.clone(), output),
@@ -1322,26 +1450,20 @@ fn exit(frame: &mut Frame, st: &State, output: Value, cx: &mut Cx<'_>, to: &Tran
     }
 }
 
-/// Pass, Task, Parallel and Map: ResultSelector, ResultPath and OutputPath over the result.
+/// Pass, Task, Parallel and Map: `Assign` over the result, then ResultSelector, ResultPath
+/// and OutputPath (which still read the variables as they were), then the assignments.
 fn finish(frame: &mut Frame, st: &State, result: Value, cx: &mut Cx<'_>) -> Outcome {
     let active = frame.active.as_ref().expect("active");
+    let assign = match assigned(st.assign.as_ref(), &result, active, cx) {
+        Ok(a) => a,
+        Err(f) => return Outcome::Error(f),
+    };
     let selected = match &st.result_selector {
         None => result,
-        Some(t) => {
-            let build = context_builder(cx.meta, active, None, None);
-            let sc = Sc {
-                input: &result,
-                build: &build,
-                ctx: OnceCell::new(),
-            };
-            let mut rng = cx.counters.rng;
-            let v = eval_template(t, &sc, &mut rng);
-            cx.counters.rng = rng;
-            match v {
-                Ok(v) => v,
-                Err(f) => return Outcome::Error(f),
-            }
-        }
+        Some(t) => match evaluate(t, &result, active, cx, None, None) {
+            Ok(v) => v,
+            Err(f) => return Outcome::Error(f),
+        },
     };
     let combined = match &st.result_path {
         ResultPath::Discard => active.input.clone(),
@@ -1360,18 +1482,16 @@ fn finish(frame: &mut Frame, st: &State, result: Value, cx: &mut Cx<'_>) -> Outc
             doc
         }
     };
-    let output = {
-        let build = context_builder(cx.meta, frame.active.as_ref().expect("active"), None, None);
-        apply_data_path(&st.output_path, &combined, &build)
-    };
-    let output = match output {
+    let output = match reading(&combined, active, cx, |sc| {
+        apply_data_path(&st.output_path, sc)
+    }) {
         Ok(v) => v,
         Err(f) => return Outcome::Error(f),
     };
     if too_big(&output) {
         return Outcome::Error(result_too_big(&st_name(frame)));
     }
-    exit(frame, st, output, cx, &st.transition)
+    exit(frame, st, output, cx, &st.transition, assign)
 }
 
 /// Carries outcomes to their end: enters next states, applies Retry/Catch, ends the frame.
@@ -1431,6 +1551,11 @@ fn on_error(frame: &mut Frame, machine: &Machine, f: Failure, cx: &mut Cx<'_>) -
     if let Some(c) = st.catch.iter().find(|c| matches(&c.error_equals)) {
         let active = frame.active.as_ref().expect("active");
         let err_obj = json!({"Error": f.error, "Cause": f.cause});
+        // A caught state assigns what its Catcher assigns, not what the state would have.
+        let assign = match assigned(c.assign.as_ref(), &err_obj, active, cx) {
+            Ok(a) => a,
+            Err(f) => return Outcome::Fail(located(f, active)),
+        };
         let output = match &c.result_path {
             ResultPath::Discard => active.input.clone(),
             ResultPath::At(p) => {
@@ -1441,7 +1566,14 @@ fn on_error(frame: &mut Frame, machine: &Machine, f: Failure, cx: &mut Cx<'_>) -
                 doc
             }
         };
-        return exit(frame, st, output, cx, &Transition::Next(c.next.clone()));
+        return exit(
+            frame,
+            st,
+            output,
+            cx,
+            &Transition::Next(c.next.clone()),
+            assign,
+        );
     }
     Outcome::Fail(located(f, frame.active.as_ref().expect("active")))
 }
@@ -1484,15 +1616,16 @@ fn deliver(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>, input: &Input)
         },
         Step::Wait(t) => match input {
             Input::TimerFired { timer } if *timer == t.id => {
-                let effective = {
-                    let active = frame.active.as_ref().expect("active");
-                    let build = context_builder(cx.meta, active, None, None);
-                    apply_data_path(&st.input_path, &active.input, &build)
-                };
-                match effective {
-                    Ok(eff) => {
+                let active = frame.active.as_ref().expect("active");
+                let effective = reading(&active.input, active, cx, |sc| {
+                    apply_data_path(&st.input_path, sc)
+                });
+                let assign =
+                    effective.and_then(|e| Ok((assigned(st.assign.as_ref(), &e, active, cx)?, e)));
+                match assign {
+                    Ok((assign, eff)) => {
                         let to = st.transition.clone();
-                        exit_with_output(frame, st, eff, cx, to)
+                        exit_with_output(frame, st, eff, cx, to, assign)
                     }
                     Err(f) => Outcome::Error(f),
                 }
@@ -1512,7 +1645,7 @@ fn deliver(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>, input: &Input)
             if !branches
                 .iter_mut()
                 .zip(defs)
-                .any(|(b, d)| deliver(b, d, cx, input))
+                .any(|(b, d)| cx.within(b, |cx, b| deliver(b, d, cx, input)))
             {
                 return false;
             }
@@ -1525,7 +1658,7 @@ fn deliver(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>, input: &Input)
             if !run
                 .frames
                 .iter_mut()
-                .any(|b| deliver(b, &spec.processor, cx, input))
+                .any(|b| cx.within(b, |cx, b| deliver(b, &spec.processor, cx, input)))
             {
                 return false;
             }
@@ -1784,15 +1917,13 @@ fn map_progress(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) -> Outcom
             EventType::MapIterationStarted,
             json!({"name": name, "index": i}),
         );
-        let mut f = Frame {
-            status: FrameStatus::Running,
-            active: None,
-            last_event: started,
-        };
+        let mut f = Frame::new(started);
         let p = &spec.processor;
-        enter(&mut f, p, &p.start_at, item, cx);
-        let o = step(&mut f, p, cx);
-        drive(&mut f, p, cx, o);
+        cx.within(&mut f, |cx, f| {
+            enter(f, p, &p.start_at, item, cx);
+            let o = step(f, p, cx);
+            drive(f, p, cx, o);
+        });
         let active = frame.active.as_mut().expect("active");
         let Step::Map(run) = &mut active.step else {
             return Outcome::Blocked;

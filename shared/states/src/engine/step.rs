@@ -1,21 +1,18 @@
 //! One step of a state: its effective input, then what each kind of state does with it.
 
 use super::{
-    Active, Cx, Effect, Frame, FrameStatus, Invocation, MapRun, Outcome, Sc, Step, TaskId,
-    TaskWait, apply_data_path, context_builder, data_limit, drive, enter, eval_rule, eval_template,
-    exit_with_output, finish, integer_at, invalid_path, map_progress, parallel_progress,
-    parameter_path_failure, payload_string, read_input_or_context, resource_names, runtime, state,
-    too_big, wait_until,
+    Active, Cx, Effect, Frame, Invocation, MapRun, Outcome, Sc, Step, TaskId, TaskWait,
+    apply_data_path, assigned, context_builder, data_limit, drive, enter, eval_rule, evaluate,
+    exit_with_output, finish, map_progress, parallel_progress, parameter_path_failure,
+    payload_string, reading, resource_names, runtime, state, too_big, wait_until,
 };
 use crate::definition::{ChoiceSpec, FailSpec, MapSpec, TaskSpec};
 use crate::definition::{Integration, Kind, Machine, Seconds, State, Text, Transition, WaitSpec};
 use crate::errors::Failure;
 use crate::history::EventType;
 use crate::intrinsics::Scope;
-use crate::path::Root;
 use crate::{errors, intrinsics, tokens};
-use serde_json::{Value, json};
-use std::cell::OnceCell;
+use serde_json::{Map, Value, json};
 use time::Duration;
 
 /// Runs the frame's Ready state as far as it goes without outside help.
@@ -28,18 +25,17 @@ pub(super) fn step(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) -> Out
     // Fail has no InputPath; everything else sees the input through it.
     let effective = match &st.kind {
         Kind::Fail(_) => active.input.clone(),
-        _ => {
-            let build = context_builder(cx.meta, active, None, None);
-            match apply_data_path(&st.input_path, &active.input, &build) {
-                Ok(v) => v,
-                Err(f) => return Outcome::Error(f),
-            }
-        }
+        _ => match reading(&active.input, active, cx, |sc| {
+            apply_data_path(&st.input_path, sc)
+        }) {
+            Ok(v) => v,
+            Err(f) => return Outcome::Error(f),
+        },
     };
     match &st.kind {
         Kind::Pass => pass(frame, st, effective, cx),
         Kind::Choice(c) => choice(frame, st, c, &name, effective, cx),
-        Kind::Succeed => exit_with_output(frame, st, effective, cx, Transition::End),
+        Kind::Succeed => exit_with_output(frame, st, effective, cx, Transition::End, Map::new()),
         Kind::Fail(f) => fail(frame, f, effective, cx),
         Kind::Wait(w) => wait(frame, w, effective, cx),
         Kind::Task(spec) => task(frame, st, spec, &name, effective, cx),
@@ -59,18 +55,7 @@ fn parameters(
 ) -> Result<Value, Failure> {
     match &st.parameters {
         None => Ok(effective.clone()),
-        Some(t) => {
-            let build = context_builder(cx.meta, active, token, None);
-            let sc = Sc {
-                input: effective,
-                build: &build,
-                ctx: OnceCell::new(),
-            };
-            let mut rng = cx.counters.rng;
-            let v = eval_template(t, &sc, &mut rng);
-            cx.counters.rng = rng;
-            v
-        }
+        Some(t) => evaluate(t, effective, active, cx, token, None),
     }
 }
 
@@ -96,44 +81,49 @@ fn choice(
     effective: Value,
     cx: &mut Cx<'_>,
 ) -> Outcome {
-    let active = frame.active.as_mut().expect("a Ready state");
-    let mut target = None;
-    {
-        let build = context_builder(cx.meta, active, None, None);
-        let sc = Sc {
-            input: &effective,
-            build: &build,
-            ctx: OnceCell::new(),
-        };
-        for (rule, next) in &c.choices {
-            match eval_rule(rule, &sc) {
-                Ok(true) => {
-                    target = Some(next.clone());
-                    break;
-                }
-                Ok(false) => {}
-                Err(f) => return Outcome::Error(f),
+    let active = frame.active.as_ref().expect("a Ready state");
+    let matched = reading(&effective, active, cx, |sc| -> Result<_, Failure> {
+        for choice in &c.choices {
+            if eval_rule(&choice.rule, sc)? {
+                return Ok(Some(choice));
             }
         }
-    }
-    let Some(target) = target.or_else(|| c.default.clone()) else {
+        Ok(None)
+    });
+    let matched = match matched {
+        Ok(m) => m,
+        Err(f) => return Outcome::Error(f),
+    };
+    let Some(target) = matched
+        .map(|m| m.next.clone())
+        .or_else(|| c.default.clone())
+    else {
         return Outcome::Error(Failure::new(
             errors::NO_CHOICE_MATCHED,
             format!("No Choice rule of state '{name}' matched and there is no Default."),
         ));
     };
-    exit_with_output(frame, st, effective, cx, Transition::Next(target))
+    // The state's Assign applies whichever way it goes, the matching rule's after it
+    // (the Developer Guide, Choice state).
+    let mut assign = match assigned(st.assign.as_ref(), &effective, active, cx) {
+        Ok(a) => a,
+        Err(f) => return Outcome::Error(f),
+    };
+    if let Some(m) = matched {
+        match assigned(m.assign.as_ref(), &effective, active, cx) {
+            Ok(more) => assign.extend(more),
+            Err(f) => return Outcome::Error(f),
+        }
+    }
+    exit_with_output(frame, st, effective, cx, Transition::Next(target), assign)
 }
 
 /// A Fail state: its error and cause (fixed, from a path or from an intrinsic).
 fn fail(frame: &mut Frame, f: &FailSpec, effective: Value, cx: &mut Cx<'_>) -> Outcome {
-    let active = frame.active.as_mut().expect("a Ready state");
+    let active = frame.active.as_ref().expect("a Ready state");
     let build = context_builder(cx.meta, active, None, None);
-    let sc = Sc {
-        input: &effective,
-        build: &build,
-        ctx: OnceCell::new(),
-    };
+    let vars = cx.vars.clone();
+    let sc = Sc::new(&effective, &build, &vars);
     let mut rng = cx.counters.rng;
     let mut text = |t: &Option<Text>, field: &str| -> Result<String, Failure> {
         Ok(match t {
@@ -168,7 +158,7 @@ fn fail(frame: &mut Frame, f: &FailSpec, effective: Value, cx: &mut Cx<'_>) -> O
 /// A Wait state: a timer until its time.
 fn wait(frame: &mut Frame, w: &WaitSpec, effective: Value, cx: &mut Cx<'_>) -> Outcome {
     let active = frame.active.as_mut().expect("a Ready state");
-    let at = match wait_until(w, &effective, cx.now) {
+    let at = match reading(&effective, active, cx, |sc| wait_until(w, sc, cx.now)) {
         Ok(at) => at,
         Err(f) => return Outcome::Error(f),
     };
@@ -215,25 +205,28 @@ fn task(
     // Lambda's `LogType`: `Tail` returns the log's tail; anything else (`None`) does not.
     let log_tail = spec.integration == Integration::LambdaInvoke
         && parameters.get("LogType").and_then(Value::as_str) == Some("Tail");
-    let seconds = |s: &Option<Seconds>, what: &str| -> Result<Option<u64>, Failure> {
-        match s {
-            None => Ok(None),
-            Some(Seconds::Fixed(n)) => Ok(Some(*n)),
-            Some(Seconds::Path(p)) => match integer_at(p, &effective, what)? {
-                n if n > 0 => Ok(Some(n as u64)),
-                n => Err(runtime(format!(
-                    "{what} {} must be positive: {n}",
-                    p.as_str()
-                ))),
-            },
-        }
-    };
-    let (timeout, heartbeat) = match (
-        seconds(&spec.timeout, "TimeoutSecondsPath"),
-        seconds(&spec.heartbeat, "HeartbeatSecondsPath"),
-    ) {
-        (Ok(t), Ok(h)) => (t, h),
-        (Err(f), _) | (_, Err(f)) => return Outcome::Error(f),
+    let times = reading(&effective, active, cx, |sc| {
+        let seconds = |s: &Option<Seconds>, what: &str| -> Result<Option<u64>, Failure> {
+            match s {
+                None => Ok(None),
+                Some(Seconds::Fixed(n)) => Ok(Some(*n)),
+                Some(Seconds::Path(p)) => match sc.integer_at(p, what)? {
+                    n if n > 0 => Ok(Some(n as u64)),
+                    n => Err(runtime(format!(
+                        "{what} {} must be positive: {n}",
+                        p.as_str()
+                    ))),
+                },
+            }
+        };
+        Ok((
+            seconds(&spec.timeout, "TimeoutSecondsPath")?,
+            seconds(&spec.heartbeat, "HeartbeatSecondsPath")?,
+        ))
+    });
+    let (timeout, heartbeat) = match times {
+        Ok(t) => t,
+        Err(f) => return Outcome::Error(f),
     };
     cx.counters.next_task += 1;
     let task = TaskId(cx.counters.next_task);
@@ -320,14 +313,12 @@ fn parallel(
     );
     let mut frames = Vec::with_capacity(branches.len());
     for b in branches {
-        let mut f = Frame {
-            status: FrameStatus::Running,
-            active: None,
-            last_event: started,
-        };
-        enter(&mut f, b, &b.start_at, input.clone(), cx);
-        let o = step(&mut f, b, cx);
-        drive(&mut f, b, cx, o);
+        let mut f = Frame::new(started);
+        cx.within(&mut f, |cx, f| {
+            enter(f, b, &b.start_at, input.clone(), cx);
+            let o = step(f, b, cx);
+            drive(f, b, cx, o);
+        });
         frames.push(f);
     }
     frame.active.as_mut().expect("active").step = Step::Parallel(frames);
@@ -343,61 +334,45 @@ fn map(
     cx: &mut Cx<'_>,
 ) -> Outcome {
     let active = frame.active.as_mut().expect("a Ready state");
-    let items = {
-        let build = context_builder(cx.meta, active, None, None);
-        read_input_or_context(&m.items_path, &effective, &build)
-    };
-    let items = match items {
-        Some(Value::Array(a)) => a,
-        Some(other) => {
-            return Outcome::Error(runtime(format!(
-                "ItemsPath {} names {}, not an array",
-                m.items_path.as_str(),
-                crate::path::json_type(&other)
-            )));
-        }
-        None => {
-            let build = context_builder(cx.meta, active, None, None);
-            let doc = match m.items_path.root {
-                Root::Context => build(),
-                Root::Input => effective,
-            };
-            return Outcome::Error(invalid_path(&m.items_path, &doc));
-        }
-    };
-    let limit = match &m.max_concurrency {
-        Seconds::Fixed(n) => *n as usize,
-        // A negative value stalls the execution on AWS (recorded); we fail instead.
-        Seconds::Path(p) => match integer_at(p, &effective, "MaxConcurrencyPath") {
-            Ok(n) if n >= 0 => n as usize,
-            Ok(n) => {
-                return Outcome::Error(runtime(format!(
-                    "MaxConcurrencyPath {} must not be negative: {n}",
-                    p.as_str()
+    let setup = reading(&effective, active, cx, |sc| -> Result<_, Failure> {
+        let items = match sc.read(&m.items_path) {
+            Some(Value::Array(a)) => a,
+            Some(other) => {
+                return Err(runtime(format!(
+                    "ItemsPath {} names {}, not an array",
+                    m.items_path.as_str(),
+                    crate::path::json_type(&other)
                 )));
             }
-            Err(f) => return Outcome::Error(f),
-        },
+            None => return Err(sc.invalid_path(&m.items_path)),
+        };
+        let limit = match &m.max_concurrency {
+            Seconds::Fixed(n) => *n as usize,
+            // A negative value stalls the execution on AWS (recorded); we fail instead.
+            Seconds::Path(p) => match sc.integer_at(p, "MaxConcurrencyPath")? {
+                n if n >= 0 => n as usize,
+                n => {
+                    return Err(runtime(format!(
+                        "MaxConcurrencyPath {} must not be negative: {n}",
+                        p.as_str()
+                    )));
+                }
+            },
+        };
+        Ok((items, limit))
+    });
+    let (items, limit) = match setup {
+        Ok(s) => s,
+        Err(f) => return Outcome::Error(f),
     };
     let mut inputs = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let v = match &m.item_selector {
             None => item.clone(),
-            Some(t) => {
-                let build = context_builder(cx.meta, active, None, Some((i, item)));
-                let sc = Sc {
-                    input: &effective,
-                    build: &build,
-                    ctx: OnceCell::new(),
-                };
-                let mut rng = cx.counters.rng;
-                let v = eval_template(t, &sc, &mut rng);
-                cx.counters.rng = rng;
-                match v {
-                    Ok(v) => v,
-                    Err(f) => return Outcome::Error(f),
-                }
-            }
+            Some(t) => match evaluate(t, &effective, active, cx, None, Some((i, item))) {
+                Ok(v) => v,
+                Err(f) => return Outcome::Error(f),
+            },
         };
         inputs.push(v);
     }
