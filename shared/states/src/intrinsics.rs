@@ -332,19 +332,10 @@ pub fn eval(call: &Call, scope: &dyn Scope, rng: &mut Rng) -> Result<Value, Fail
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            let digest = match string(name, &v[1])? {
-                "SHA-1" => hex::encode(Sha1::digest(data.as_bytes())),
-                "SHA-256" => hex::encode(Sha256::digest(data.as_bytes())),
-                "SHA-384" => hex::encode(Sha384::digest(data.as_bytes())),
-                "SHA-512" => hex::encode(Sha512::digest(data.as_bytes())),
-                "MD5" => hex::encode(md5::Md5::digest(data.as_bytes())),
-                other => {
-                    return Err(fail(format!(
-                        "{name}: algorithm {other:?} is not supported"
-                    )));
-                }
-            };
-            Ok(Value::String(digest))
+            let algorithm = string(name, &v[1])?;
+            hash(&data, algorithm)
+                .map(Value::String)
+                .ok_or_else(|| fail(format!("{name}: algorithm {algorithm:?} is not supported")))
         }
         "States.JsonMerge" => {
             let (a, b) = (object(name, &v[0])?, object(name, &v[1])?);
@@ -483,6 +474,20 @@ fn integer(name: &str, v: &Value) -> Result<i64, Failure> {
         Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(f as i64),
         _ => Err(fail(format!("{name}: expected an integer, got {v}"))),
     }
+}
+
+/// `data`'s digest in hex by `algorithm` (`MD5`, `SHA-1`, `SHA-256`, `SHA-384`, `SHA-512`),
+/// as `States.Hash` and JSONata's `$hash` give it.
+pub(crate) fn hash(data: &str, algorithm: &str) -> Option<String> {
+    let data = data.as_bytes();
+    Some(match algorithm {
+        "SHA-1" => hex::encode(Sha1::digest(data)),
+        "SHA-256" => hex::encode(Sha256::digest(data)),
+        "SHA-384" => hex::encode(Sha384::digest(data)),
+        "SHA-512" => hex::encode(Sha512::digest(data)),
+        "MD5" => hex::encode(md5::Md5::digest(data)),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub mod engine;
 pub mod errors;
 pub mod history;
 pub mod intrinsics;
+pub mod jsonata;
 pub mod path;
 pub mod rng;
 pub mod supported;
