@@ -2,9 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Matches any error except the terminal `States.DataLimitExceeded` and `States.Runtime`.
+/// Matches any error except `States.Runtime`.
 pub const ALL: &str = "States.ALL";
-/// A task failed; as a matcher, any error except `States.Timeout` (AWS documents it so).
+/// A task failed; as a matcher, any error except `States.Timeout` (AWS documents it so)
+/// and `States.QueryEvaluationError` (as measured).
 pub const TASK_FAILED: &str = "States.TaskFailed";
 /// A task ran longer than `TimeoutSeconds`, or the execution ran past its `TimeoutSeconds`.
 pub const TIMEOUT: &str = "States.Timeout";
@@ -28,8 +29,10 @@ pub const INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
 pub const EXCEED_TOLERATED_FAILURE_THRESHOLD: &str = "States.ExceedToleratedFailureThreshold";
 /// A Distributed Map's ItemReader failed (never raised: ItemReader is refused at parse time).
 pub const ITEM_READER_FAILED: &str = "States.ItemReaderFailed";
-/// A payload exceeded 256 KiB; terminal: only a matcher that names it catches it.
+/// A payload exceeded 256 KiB.
 pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
+/// A JSONata expression failed: it gave nothing, a value of the wrong type, or an error.
+pub const QUERY_EVALUATION_ERROR: &str = "States.QueryEvaluationError";
 /// An error the execution cannot process (e.g. `InputPath` naming a missing field); never
 /// retried or caught, it always fails the execution.
 pub const RUNTIME: &str = "States.Runtime";
@@ -49,6 +52,7 @@ pub const KNOWN: &[&str] = &[
     EXCEED_TOLERATED_FAILURE_THRESHOLD,
     ITEM_READER_FAILED,
     DATA_LIMIT_EXCEEDED,
+    QUERY_EVALUATION_ERROR,
     RUNTIME,
 ];
 
@@ -59,6 +63,9 @@ pub struct Failure {
     pub error: String,
     /// The cause text (for Lambda errors, a JSON string).
     pub cause: String,
+    /// For a JSONata expression that failed, the field it is in (`Output/result`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
 
 impl Failure {
@@ -67,6 +74,7 @@ impl Failure {
         Failure {
             error: error.into(),
             cause: cause.into(),
+            location: None,
         }
     }
 }
@@ -88,7 +96,7 @@ pub fn matches(pattern: &str, error: &str) -> bool {
         // "acts as a wildcard that matches any known error name except for States.Timeout"
         // (Developer Guide, error names). We read "Timeout" literally: a heartbeat timeout
         // is matched by TaskFailed. Unverified against AWS.
-        TASK_FAILED => error != TIMEOUT,
+        TASK_FAILED => error != TIMEOUT && error != QUERY_EVALUATION_ERROR,
         _ => false,
     }
 }
@@ -107,6 +115,8 @@ mod tests {
         assert!(!matches(RUNTIME, RUNTIME));
         assert!(matches(TASK_FAILED, "Lambda.Unknown"));
         assert!(!matches(TASK_FAILED, TIMEOUT));
+        assert!(!matches(TASK_FAILED, QUERY_EVALUATION_ERROR));
+        assert!(matches(ALL, QUERY_EVALUATION_ERROR));
         assert!(!matches("A", "B"));
     }
 }

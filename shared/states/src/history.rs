@@ -29,6 +29,7 @@ pub enum EventType {
     TaskSucceeded,
     TaskFailed,
     TaskTimedOut,
+    EvaluationFailed,
     TaskStateExited,
     LambdaFunctionScheduled,
     LambdaFunctionStarted,
@@ -104,6 +105,7 @@ impl EventType {
             TaskSucceeded => "taskSucceededEventDetails",
             TaskFailed => "taskFailedEventDetails",
             TaskTimedOut => "taskTimedOutEventDetails",
+            EvaluationFailed => "evaluationFailedEventDetails",
             LambdaFunctionScheduled => "lambdaFunctionScheduledEventDetails",
             // AWS logs no details with it; an empty details value is never recorded.
             LambdaFunctionStarted => "lambdaFunctionStartedEventDetails",

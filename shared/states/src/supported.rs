@@ -16,6 +16,7 @@ pub const BRANCH: &[&str] = &["Comment", "StartAt", "States", "ProcessorConfig"]
 pub const PASS: &[&str] = &[
     "Type",
     "Comment",
+    "QueryLanguage",
     "Assign",
     "Next",
     "End",
@@ -29,6 +30,7 @@ pub const PASS: &[&str] = &[
 pub const TASK: &[&str] = &[
     "Type",
     "Comment",
+    "QueryLanguage",
     "Assign",
     "Next",
     "End",
@@ -49,6 +51,7 @@ pub const TASK: &[&str] = &[
 pub const CHOICE: &[&str] = &[
     "Type",
     "Comment",
+    "QueryLanguage",
     "Assign",
     "InputPath",
     "OutputPath",
@@ -59,6 +62,7 @@ pub const CHOICE: &[&str] = &[
 pub const WAIT: &[&str] = &[
     "Type",
     "Comment",
+    "QueryLanguage",
     "Assign",
     "Next",
     "End",
@@ -70,11 +74,18 @@ pub const WAIT: &[&str] = &[
     "TimestampPath",
 ];
 /// Fields of a Succeed state.
-pub const SUCCEED: &[&str] = &["Type", "Comment", "InputPath", "OutputPath"];
+pub const SUCCEED: &[&str] = &[
+    "Type",
+    "Comment",
+    "QueryLanguage",
+    "InputPath",
+    "OutputPath",
+];
 /// Fields of a Fail state.
 pub const FAIL: &[&str] = &[
     "Type",
     "Comment",
+    "QueryLanguage",
     "Error",
     "ErrorPath",
     "Cause",
@@ -84,6 +95,7 @@ pub const FAIL: &[&str] = &[
 pub const PARALLEL: &[&str] = &[
     "Type",
     "Comment",
+    "QueryLanguage",
     "Assign",
     "Next",
     "End",
@@ -100,6 +112,7 @@ pub const PARALLEL: &[&str] = &[
 pub const MAP: &[&str] = &[
     "Type",
     "Comment",
+    "QueryLanguage",
     "Assign",
     "Next",
     "End",
@@ -117,6 +130,121 @@ pub const MAP: &[&str] = &[
     "ItemProcessor",
     "Iterator",
 ];
+/// Fields of a JSONata Pass state.
+pub const PASS_JSONATA: &[&str] = &[
+    "Type",
+    "Comment",
+    "QueryLanguage",
+    "Assign",
+    "Next",
+    "End",
+    "Output",
+];
+/// Fields of a JSONata Task state.
+pub const TASK_JSONATA: &[&str] = &[
+    "Type",
+    "Comment",
+    "QueryLanguage",
+    "Assign",
+    "Next",
+    "End",
+    "Arguments",
+    "Output",
+    "Retry",
+    "Catch",
+    "Resource",
+    "TimeoutSeconds",
+    "HeartbeatSeconds",
+];
+/// Fields of a JSONata Choice state.
+pub const CHOICE_JSONATA: &[&str] = &[
+    "Type",
+    "Comment",
+    "QueryLanguage",
+    "Assign",
+    "Output",
+    "Choices",
+    "Default",
+];
+/// Fields of a JSONata Wait state.
+pub const WAIT_JSONATA: &[&str] = &[
+    "Type",
+    "Comment",
+    "QueryLanguage",
+    "Assign",
+    "Next",
+    "End",
+    "Output",
+    "Seconds",
+    "Timestamp",
+];
+/// Fields of a JSONata Succeed state.
+pub const SUCCEED_JSONATA: &[&str] = &["Type", "Comment", "QueryLanguage", "Output"];
+/// Fields of a JSONata Fail state.
+pub const FAIL_JSONATA: &[&str] = &["Type", "Comment", "QueryLanguage", "Error", "Cause"];
+/// Fields of a JSONata Parallel state.
+pub const PARALLEL_JSONATA: &[&str] = &[
+    "Type",
+    "Comment",
+    "QueryLanguage",
+    "Assign",
+    "Next",
+    "End",
+    "Arguments",
+    "Output",
+    "Retry",
+    "Catch",
+    "Branches",
+];
+/// Fields of a JSONata Map state (inline mode).
+pub const MAP_JSONATA: &[&str] = &[
+    "Type",
+    "Comment",
+    "QueryLanguage",
+    "Assign",
+    "Next",
+    "End",
+    "Output",
+    "Items",
+    "ItemSelector",
+    "Retry",
+    "Catch",
+    "MaxConcurrency",
+    "ItemProcessor",
+    "Iterator",
+];
+/// Fields of a JSONata Catcher.
+pub const CATCHER_JSONATA: &[&str] = &["Comment", "ErrorEquals", "Next", "Output", "Assign"];
+/// Fields of a JSONata Choice rule.
+pub const CHOICE_RULE_JSONATA: &[&str] = &["Condition", "Next", "Comment", "Output", "Assign"];
+
+/// The fields of a state of type `ty` in `language` (`None`: no such type).
+pub fn state_fields(
+    ty: &str,
+    language: crate::definition::QueryLanguage,
+) -> Option<&'static [&'static str]> {
+    use crate::definition::QueryLanguage::{JsonPath, Jsonata};
+    Some(match (ty, language) {
+        ("Pass", JsonPath) => PASS,
+        ("Task", JsonPath) => TASK,
+        ("Choice", JsonPath) => CHOICE,
+        ("Wait", JsonPath) => WAIT,
+        ("Succeed", JsonPath) => SUCCEED,
+        ("Fail", JsonPath) => FAIL,
+        ("Parallel", JsonPath) => PARALLEL,
+        ("Map", JsonPath) => MAP,
+        ("Pass", Jsonata) => PASS_JSONATA,
+        ("Task", Jsonata) => TASK_JSONATA,
+        ("Choice", Jsonata) => CHOICE_JSONATA,
+        ("Wait", Jsonata) => WAIT_JSONATA,
+        ("Succeed", Jsonata) => SUCCEED_JSONATA,
+        ("Fail", Jsonata) => FAIL_JSONATA,
+        ("Parallel", Jsonata) => PARALLEL_JSONATA,
+        ("Map", Jsonata) => MAP_JSONATA,
+        _ => return None,
+    })
+}
+
 /// Fields of a Retrier.
 pub const RETRIER: &[&str] = &[
     "Comment",
@@ -199,10 +327,20 @@ pub fn tables() -> Vec<(&'static str, Vec<String>)> {
         ("Fail", own(FAIL)),
         ("Parallel", own(PARALLEL)),
         ("Map", own(MAP)),
+        ("Pass (JSONata)", own(PASS_JSONATA)),
+        ("Task (JSONata)", own(TASK_JSONATA)),
+        ("Choice (JSONata)", own(CHOICE_JSONATA)),
+        ("Wait (JSONata)", own(WAIT_JSONATA)),
+        ("Succeed (JSONata)", own(SUCCEED_JSONATA)),
+        ("Fail (JSONata)", own(FAIL_JSONATA)),
+        ("Parallel (JSONata)", own(PARALLEL_JSONATA)),
+        ("Map (JSONata)", own(MAP_JSONATA)),
         ("Retrier", own(RETRIER)),
         ("Catcher", own(CATCHER)),
+        ("Catcher (JSONata)", own(CATCHER_JSONATA)),
         ("ProcessorConfig", own(PROCESSOR_CONFIG)),
         ("Choice rule", own(CHOICE_RULE)),
+        ("Choice rule (JSONata)", own(CHOICE_RULE_JSONATA)),
         ("Choice operators", choice_operator_names()),
         ("Task resources", own(RESOURCES)),
         ("lambda:invoke Parameters", own(LAMBDA_PARAMETERS)),
@@ -217,8 +355,6 @@ pub fn refusal_hint(field: &str) -> Option<&'static str> {
         "Assign" => {
             "Assign is not allowed here (Succeed and Fail states, Retriers and nested Choice rules assign no variables)"
         }
-        "Arguments" | "Output" => "JSONata fields are not supported (JSONPath only)",
-        "QueryLanguage" => "QueryLanguage JSONata is not supported (JSONPath only)",
         "Credentials" => "cross-account Credentials are not supported",
         "ItemReader"
         | "ItemBatcher"

@@ -37,12 +37,33 @@ fn unknown_fields_are_named_by_path() {
 }
 
 #[test]
-fn jsonata_and_distributed_map_are_refused_by_name() {
-    let (path, msg) = refused(
-        json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}),
+fn distributed_map_and_fields_of_the_other_language_are_refused_by_name() {
+    // A JSONata machine cannot have a JSONPath state (recorded: LocalStack's
+    // test_sfn_api_validation, INVALID_DOWNGRADE_QUERY_LANGUAGE).
+    let (path, msg) = refused(json!({"QueryLanguage": "JSONata", "StartAt": "Pass",
+        "States": {"Pass": {"Type": "Pass", "End": true, "QueryLanguage": "JSONPath"}}}));
+    assert_eq!(path, "$.States.Pass");
+    assert_eq!(
+        msg,
+        "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine"
     );
-    assert_eq!(path, "$.QueryLanguage");
-    assert!(msg.contains("JSONata"));
+    let (path, msg) = refused(json!({"QueryLanguage": "JSONata", "StartAt": "A",
+        "States": {"A": {"Type": "Pass", "InputPath": "$.x", "End": true}}}));
+    assert_eq!(path, "$.States.A.InputPath");
+    assert_eq!(
+        msg,
+        "The QueryLanguage is set to 'JSONata', but field 'InputPath' is only supported for the 'JSONPath' QueryLanguage"
+    );
+    let (path, msg) = refused(with_task(json!({"Output": {}})));
+    assert_eq!(path, "$.States.Send.Output");
+    assert!(
+        msg.contains("only supported for the 'JSONata' QueryLanguage"),
+        "{msg}"
+    );
+    let (path, msg) = refused(json!({"QueryLanguage": "JSONata", "StartAt": "A",
+        "States": {"A": {"Type": "Pass", "Output": {"a": ["{% 1 + %}"]}, "End": true}}}));
+    assert_eq!(path, "$.States.A.Output.a[0]");
+    assert!(msg.starts_with("INVALID_JSONATA_EXPRESSION"), "{msg}");
     // Variables are assigned where AWS allows it, with names it allows.
     let (path, msg) =
         refused(json!({"StartAt": "A", "States": {"A": {"Type": "Succeed", "Assign": {"x": 1}}}}));

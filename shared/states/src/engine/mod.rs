@@ -26,12 +26,13 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
 use crate::definition::{
-    DataPath, Definition, Integration, Kind, Machine, ResultPath, Rule, State, Template,
-    Transition, WaitSpec,
+    DataPath, Definition, Integration, Kind, Machine, QueryLanguage, ResultPath, Rule, State,
+    Template, Transition, WaitSpec,
 };
 use crate::errors::{self, Failure};
 use crate::history::{EventType, HistoryEvent, MAX_EVENTS};
 use crate::intrinsics::{self, Scope};
+use crate::jsonata::{self, Expr};
 use crate::path::{Path, Root};
 use crate::rng::Rng;
 use crate::tokens::TokenSource;
@@ -334,6 +335,9 @@ struct Active {
     /// The id of its `…StateEntered` event (AWS names it in run-time failures' causes).
     #[serde(default)]
     entered_event: u64,
+    /// The event it was entered after (an `EvaluationFailed` event follows it, as on AWS).
+    #[serde(default)]
+    entered_after: u64,
     #[serde(with = "time::serde::rfc3339")]
     entered: OffsetDateTime,
     input: Value,
@@ -520,16 +524,59 @@ struct Sc<'a> {
     build: &'a dyn Fn() -> Value,
     ctx: OnceCell<Value>,
     vars: &'a Map<String, Value>,
+    /// What JSONata expressions see as `$states` besides the context object.
+    states: States<'a>,
+}
+
+/// `$states` of a JSONata expression: the state's input, and its result or error output
+/// where the field sees one; and the time `$now()` gives.
+#[derive(Clone, Copy)]
+struct States<'a> {
+    input: &'a Value,
+    result: Option<&'a Value>,
+    error_output: Option<&'a Value>,
+    now: OffsetDateTime,
 }
 
 impl<'a> Sc<'a> {
-    fn new(input: &'a Value, build: &'a dyn Fn() -> Value, vars: &'a Map<String, Value>) -> Self {
+    fn new(
+        input: &'a Value,
+        build: &'a dyn Fn() -> Value,
+        vars: &'a Map<String, Value>,
+        states: States<'a>,
+    ) -> Self {
         Sc {
             input,
             build,
             ctx: OnceCell::new(),
             vars,
+            states,
         }
+    }
+
+    /// Evaluates a JSONata expression in `loc`, as AWS words its failures.
+    fn jsonata(&self, e: &Expr, loc: &Loc<'_>, rng: &mut Rng) -> Result<Value, Failure> {
+        let mut states = Map::new();
+        states.insert("input".into(), self.states.input.clone());
+        states.insert("context".into(), self.ctx.get_or_init(self.build).clone());
+        if let Some(r) = self.states.result {
+            states.insert("result".into(), r.clone());
+        }
+        if let Some(x) = self.states.error_output {
+            states.insert("errorOutput".into(), x.clone());
+        }
+        let env = jsonata::Env {
+            states: Value::Object(states),
+            vars: self.vars,
+            now_millis: (self.states.now.unix_timestamp_nanos() / 1_000_000) as i64,
+            seed: rng.next_u64(),
+        };
+        jsonata::evaluate(e, &env).map_err(|p| match p {
+            jsonata::Problem::Undefined => query_error(e, loc, "returned nothing (undefined)."),
+            jsonata::Problem::Raised(why) => {
+                query_error(e, loc, &format!("threw an error during evaluation. {why}"))
+            }
+        })
     }
 
     /// The document `path` reads (`None` for a variable never assigned).
@@ -579,8 +626,98 @@ impl Scope for Sc<'_> {
     }
 }
 
-fn eval_template(t: &Template, sc: &Sc<'_>, rng: &mut Rng) -> Result<Value, Failure> {
-    eval_field(t, None, sc, rng)
+/// Where in a state a value is, as AWS names it in JSONata failures: `Output/result`,
+/// `Arguments/list[0]`, `Choices[1]/Condition`.
+#[derive(Clone, Copy)]
+enum Loc<'a> {
+    Root(&'a str),
+    Field(&'a Loc<'a>, &'a str),
+    Index(&'a Loc<'a>, usize),
+}
+
+impl Loc<'_> {
+    fn render(&self) -> String {
+        match self {
+            Loc::Root(r) => (*r).to_owned(),
+            Loc::Field(up, k) => format!("{}/{k}", up.render()),
+            Loc::Index(up, i) => format!("{}[{i}]", up.render()),
+        }
+    }
+
+    /// The innermost field's name (what a JSONPath `.$` failure names).
+    fn field(&self) -> Option<&str> {
+        match self {
+            Loc::Field(_, k) => Some(k),
+            _ => None,
+        }
+    }
+}
+
+/// A JSONata expression's failure: `States.QueryEvaluationError`, "The JSONata expression
+/// '<expr>' specified for the field '<location>' <what>" (AWS's words, recorded).
+fn query_error(e: &Expr, loc: &Loc<'_>, what: &str) -> Failure {
+    let location = loc.render();
+    Failure {
+        error: errors::QUERY_EVALUATION_ERROR.into(),
+        cause: format!(
+            "The JSONata expression '{}' specified for the field '{location}' {what}",
+            e.source()
+        ),
+        location: Some(location),
+    }
+}
+
+/// A JSONata field whose value must be of one kind: `expected` names it, as AWS does
+/// ("Expected 'array', but was 'number' for value: 1", recorded for `Items`).
+fn typed(
+    t: &Template,
+    root: &str,
+    sc: &Sc<'_>,
+    rng: &mut Rng,
+    expected: &str,
+    fits: impl Fn(&Value) -> bool,
+) -> Result<Value, Failure> {
+    let loc = Loc::Root(root);
+    let v = eval_field(t, &loc, sc, rng)?;
+    match t {
+        Template::Jsonata(e) if !fits(&v) => Err(query_error(
+            e,
+            &loc,
+            &format!(
+                "returned an unexpected result type. Expected '{expected}', but was '{}' for value: {}",
+                jsonata::type_name(&v),
+                payload_string(&v)
+            ),
+        )),
+        _ => Ok(v),
+    }
+}
+
+/// A JSONata field that takes a whole number from `min` to 99999999 (`Seconds`,
+/// `TimeoutSeconds`, `HeartbeatSeconds`, `MaxConcurrency`). AWS's words for a number out of
+/// range are unrecorded; these name the range.
+fn whole(t: &Template, root: &str, sc: &Sc<'_>, rng: &mut Rng, min: i64) -> Result<i64, Failure> {
+    let v = typed(t, root, sc, rng, "number", Value::is_number)?;
+    match v.as_f64() {
+        Some(n) if n.fract() == 0.0 && n >= min as f64 && n <= 99_999_999.0 => Ok(n as i64),
+        _ => match t {
+            Template::Jsonata(e) => Err(query_error(
+                e,
+                &Loc::Root(root),
+                &format!(
+                    "returned a value out of range: {} (a whole number from {min} to 99999999)",
+                    payload_string(&v)
+                ),
+            )),
+            _ => Err(runtime(format!(
+                "{root} must be a whole number from {min} to 99999999"
+            ))),
+        },
+    }
+}
+
+fn eval_template(t: &Template, root: &str, sc: &Sc<'_>, rng: &mut Rng) -> Result<Value, Failure> {
+    eval_field(t, &Loc::Root(root), sc, rng)
 }
 
 /// A `.$` path in `Parameters`, `ItemSelector` or `ResultSelector` that names nothing.
@@ -618,31 +755,29 @@ pub(super) fn parameter_path_failure(p: &Path, field: Option<&str>, input: &Valu
     ))
 }
 
-fn eval_field(
-    t: &Template,
-    field: Option<&str>,
-    sc: &Sc<'_>,
-    rng: &mut Rng,
-) -> Result<Value, Failure> {
+fn eval_field(t: &Template, loc: &Loc<'_>, sc: &Sc<'_>, rng: &mut Rng) -> Result<Value, Failure> {
     Ok(match t {
         Template::Literal(v) => v.clone(),
         Template::Object(fields) => {
             let mut out = Map::new();
             for (k, f) in fields {
-                out.insert(k.clone(), eval_field(f, Some(k), sc, rng)?);
+                out.insert(k.clone(), eval_field(f, &Loc::Field(loc, k), sc, rng)?);
             }
             Value::Object(out)
         }
         Template::Array(items) => Value::Array(
             items
                 .iter()
-                .map(|i| eval_field(i, None, sc, rng))
+                .enumerate()
+                .map(|(i, x)| eval_field(x, &Loc::Index(loc, i), sc, rng))
                 .collect::<Result<_, _>>()?,
         ),
         Template::Path(p) => sc.read(p).ok_or_else(|| {
-            parameter_path_failure(p, field.map(|k| format!("{k}.$")).as_deref(), sc.input)
+            let field = loc.field().map(|k| format!("{k}.$"));
+            parameter_path_failure(p, field.as_deref(), sc.input)
         })?,
         Template::Call(c) => intrinsics::eval(c, sc, rng)?,
+        Template::Jsonata(e) => sc.jsonata(e, loc, rng)?,
     })
 }
 
@@ -857,8 +992,10 @@ impl Execution {
             vars: Rc::new(root.vars.clone()),
         };
         let input = cx.meta.input.clone();
+        // AWS links the first state's entry to no event (previousEventId 0), not to
+        // ExecutionStarted (recorded).
         cx.emit(
-            &mut root.last_event,
+            &mut 0,
             EventType::ExecutionStarted,
             json!({
                 "input": payload_string(&input),
@@ -1038,15 +1175,24 @@ impl Execution {
                 Some((Status::Succeeded, Some(out.clone()), None, None))
             }
             FrameStatus::Failed(f) => {
-                // An empty cause (a timeout, a Fail state without one) is left out, as AWS
-                // leaves it out of the event and of DescribeExecution (recorded).
+                // An empty error or cause (a timeout's cause, a Fail state without one) is
+                // left out, as AWS leaves it out of the event and of DescribeExecution
+                // (recorded).
+                let error = (!f.error.is_empty()).then(|| f.error.clone());
                 let cause = (!f.cause.is_empty()).then(|| f.cause.clone());
-                let mut details = json!({"error": f.error});
-                if let Some(c) = &cause {
-                    details["cause"] = json!(c);
+                let mut details = Map::new();
+                if let Some(e) = &error {
+                    details.insert("error".into(), json!(e));
                 }
-                cx.emit(&mut root.last_event, EventType::ExecutionFailed, details);
-                Some((Status::Failed, None, Some(f.error.clone()), cause))
+                if let Some(c) = &cause {
+                    details.insert("cause".into(), json!(c));
+                }
+                cx.emit(
+                    &mut root.last_event,
+                    EventType::ExecutionFailed,
+                    Value::Object(details),
+                );
+                Some((Status::Failed, None, error, cause))
             }
             FrameStatus::Aborted => Some((Status::Aborted, None, None, None)),
         };
@@ -1204,6 +1350,7 @@ fn state<'m>(machine: &'m Machine, frame: &Frame) -> (&'m State, String) {
 
 fn enter(frame: &mut Frame, machine: &Machine, name: &str, input: Value, cx: &mut Cx<'_>) {
     let st = &machine.states[name];
+    let entered_after = frame.last_event;
     let entered_event = cx.emit(
         &mut frame.last_event,
         EventType::entered(&st.kind),
@@ -1217,6 +1364,7 @@ fn enter(frame: &mut Frame, machine: &Machine, name: &str, input: Value, cx: &mu
         step: Step::Ready,
         task: matches!(st.kind, Kind::Task(_)),
         entered_event,
+        entered_after,
     });
 }
 
@@ -1272,7 +1420,12 @@ const MAX_WAIT_SECONDS: u64 = (1 << 31) - 1;
 /// valid ISO-8601 extended offset date-time format string: $.t == 2016-12-05T21:29:29"; for a
 /// path that names nothing, "… does not reference an input value: $.w" (unrecorded; the
 /// wording other emulators use).
-fn wait_until(w: &WaitSpec, sc: &Sc<'_>, now: OffsetDateTime) -> Result<OffsetDateTime, Failure> {
+fn wait_until(
+    w: &WaitSpec,
+    sc: &Sc<'_>,
+    rng: &mut Rng,
+    now: OffsetDateTime,
+) -> Result<OffsetDateTime, Failure> {
     let read = |p: &Path, field: &str| {
         sc.read(p).ok_or_else(|| {
             runtime(format!(
@@ -1302,6 +1455,27 @@ fn wait_until(w: &WaitSpec, sc: &Sc<'_>, now: OffsetDateTime) -> Result<OffsetDa
                 Some(s) => now + Duration::seconds(s),
             }
         }
+        WaitSpec::SecondsExpr(e) => {
+            let t = Template::Jsonata(e.clone());
+            now + Duration::seconds(whole(&t, "Seconds", sc, rng, 0)?)
+        }
+        WaitSpec::TimestampExpr(e) => {
+            let t = Template::Jsonata(e.clone());
+            let v = typed(&t, "Timestamp", sc, rng, "string", Value::is_string)?;
+            let s = v.as_str().unwrap_or_default();
+            match OffsetDateTime::parse(s, &Rfc3339) {
+                Ok(at) if s.as_bytes().get(10) == Some(&b'T') => at,
+                _ => {
+                    return Err(query_error(
+                        e,
+                        &Loc::Root("Timestamp"),
+                        &format!(
+                            "returned a string that is not an ISO-8601 extended offset date-time: {s}"
+                        ),
+                    ));
+                }
+            }
+        }
         WaitSpec::TimestampPath(p) => {
             let v = read(p, "TimestampPath")?;
             match v
@@ -1323,62 +1497,116 @@ fn wait_until(w: &WaitSpec, sc: &Sc<'_>, now: OffsetDateTime) -> Result<OffsetDa
     })
 }
 
-/// Evaluates template `t` over `input` for the frame's active state, with the variables in
-/// scope (a state's own assignments take effect when it ends) and the execution's
-/// generator; `token` and `item` add `$$.Task.Token` and `$$.Map.Item`.
+/// Which field a template fills, and what its expressions see besides the state's input:
+/// `$$.Task.Token`, `$$.Map.Item`, and for JSONata `$states.result` / `$states.errorOutput`.
+#[derive(Default, Clone, Copy)]
+struct Field<'a> {
+    /// The field's name, as JSONata failures give its location (`Output`, `Arguments`).
+    root: &'a str,
+    token: Option<&'a str>,
+    item: Option<(usize, &'a Value)>,
+    result: Option<&'a Value>,
+    error_output: Option<&'a Value>,
+}
+
+impl<'a> Field<'a> {
+    fn named(root: &'a str) -> Self {
+        Field {
+            root,
+            ..Field::default()
+        }
+    }
+}
+
+/// Runs `run` with the paths and expressions of the frame's active state reading `input`,
+/// the variables in scope (a state's own assignments take effect when it ends), and the
+/// execution's generator.
+fn evaluating<R>(
+    input: &Value,
+    active: &Active,
+    cx: &mut Cx<'_>,
+    field: Field<'_>,
+    run: impl FnOnce(&Sc<'_>, &mut Rng) -> R,
+) -> R {
+    let build = context_builder(cx.meta, active, field.token, field.item);
+    let vars = cx.vars.clone();
+    let states = States {
+        input: &active.input,
+        result: field.result,
+        error_output: field.error_output,
+        now: cx.now,
+    };
+    let sc = Sc::new(input, &build, &vars, states);
+    let mut rng = cx.counters.rng;
+    let r = run(&sc, &mut rng);
+    cx.counters.rng = rng;
+    r
+}
+
+/// Evaluates template `t` over `input` as field `field` of the frame's active state.
 fn evaluate(
     t: &Template,
     input: &Value,
     active: &Active,
     cx: &mut Cx<'_>,
-    token: Option<&str>,
-    item: Option<(usize, &Value)>,
+    field: Field<'_>,
 ) -> Result<Value, Failure> {
-    let build = context_builder(cx.meta, active, token, item);
-    let vars = cx.vars.clone();
-    let sc = Sc::new(input, &build, &vars);
-    let mut rng = cx.counters.rng;
-    let v = eval_template(t, &sc, &mut rng);
-    cx.counters.rng = rng;
-    v
+    evaluating(input, active, cx, field, |sc, rng| {
+        eval_template(t, field.root, sc, rng)
+    })
 }
 
 /// Runs `f` with the paths of the frame's active state reading `input`.
 fn reading<R>(input: &Value, active: &Active, cx: &Cx<'_>, f: impl FnOnce(&Sc<'_>) -> R) -> R {
     let build = context_builder(cx.meta, active, None, None);
-    f(&Sc::new(input, &build, &cx.vars))
+    let states = States {
+        input: &active.input,
+        result: None,
+        error_output: None,
+        now: cx.now,
+    };
+    f(&Sc::new(input, &build, &cx.vars, states))
 }
 
-/// What an `Assign` sets, evaluated over `doc` (what `$` is there: a state's result, a
-/// Choice or Wait state's input, a Catcher's error output).
+/// What an `Assign` sets, evaluated over `doc` (what `$` is there in JSONPath: a state's
+/// result, a Choice or Wait state's input, a Catcher's error output); `field` names where it
+/// is and what JSONata's `$states` holds.
 fn assigned(
     t: Option<&Template>,
     doc: &Value,
     active: &Active,
     cx: &mut Cx<'_>,
+    field: Field<'_>,
 ) -> Result<Map<String, Value>, Failure> {
     match t {
         None => Ok(Map::new()),
-        Some(t) => match evaluate(t, doc, active, cx, None, None)? {
+        Some(t) => match evaluate(t, doc, active, cx, field)? {
             Value::Object(vars) => Ok(vars),
             _ => Ok(Map::new()),
         },
     }
 }
 
-/// Choice, Succeed and Wait: OutputPath over the effective input, then the assignments.
+/// Choice, Succeed and Wait: OutputPath over the effective input (JSONata: `output`, the
+/// state's or its matching rule's `Output`, else the input), then the assignments.
 fn exit_with_output(
     frame: &mut Frame,
     st: &State,
     effective: Value,
     cx: &mut Cx<'_>,
-    to: Transition,
-    assign: Map<String, Value>,
+    (to, output, assign): (Transition, Option<&Template>, Map<String, Value>),
 ) -> Outcome {
     let active = frame.active.as_ref().expect("active");
-    let output = match reading(&effective, active, cx, |sc| {
-        apply_data_path(&st.output_path, sc)
-    }) {
+    let output = match (st.language, output) {
+        (QueryLanguage::Jsonata, Some(t)) => {
+            evaluate(t, &effective, active, cx, Field::named("Output"))
+        }
+        (QueryLanguage::Jsonata, None) => Ok(effective),
+        (QueryLanguage::JsonPath, _) => reading(&effective, active, cx, |sc| {
+            apply_data_path(&st.output_path, sc)
+        }),
+    };
+    let output = match output {
         Ok(v) => v,
         Err(f) => return Outcome::Error(f),
     };
@@ -1451,16 +1679,50 @@ fn exit(
 }
 
 /// Pass, Task, Parallel and Map: `Assign` over the result, then ResultSelector, ResultPath
-/// and OutputPath (which still read the variables as they were), then the assignments.
+/// and OutputPath (which still read the variables as they were), then the assignments. In
+/// JSONata, `Assign` and `Output` both see `$states.result` (a Task's, Parallel's or Map's)
+/// and the variables as they were; without `Output` a Pass state passes its input on and
+/// the others their result.
 fn finish(frame: &mut Frame, st: &State, result: Value, cx: &mut Cx<'_>) -> Outcome {
     let active = frame.active.as_ref().expect("active");
-    let assign = match assigned(st.assign.as_ref(), &result, active, cx) {
+    if st.language == QueryLanguage::Jsonata {
+        let produced = (!matches!(st.kind, Kind::Pass)).then_some(&result);
+        let field = |root| Field {
+            root,
+            result: produced,
+            ..Field::default()
+        };
+        let input = active.input.clone();
+        let assign = match assigned(st.assign.as_ref(), &input, active, cx, field("Assign")) {
+            Ok(a) => a,
+            Err(f) => return Outcome::Error(f),
+        };
+        let output = match &st.output {
+            Some(t) => match evaluate(t, &input, active, cx, field("Output")) {
+                Ok(v) => v,
+                Err(f) => return Outcome::Error(f),
+            },
+            None if produced.is_some() => result,
+            None => input,
+        };
+        if too_big(&output) {
+            return Outcome::Error(result_too_big(&st_name(frame)));
+        }
+        return exit(frame, st, output, cx, &st.transition, assign);
+    }
+    let assign = match assigned(
+        st.assign.as_ref(),
+        &result,
+        active,
+        cx,
+        Field::named("Assign"),
+    ) {
         Ok(a) => a,
         Err(f) => return Outcome::Error(f),
     };
     let selected = match &st.result_selector {
         None => result,
-        Some(t) => match evaluate(t, &result, active, cx, None, None) {
+        Some(t) => match evaluate(t, &result, active, cx, Field::named("ResultSelector")) {
             Ok(v) => v,
             Err(f) => return Outcome::Error(f),
         },
@@ -1525,6 +1787,11 @@ fn drive(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>, mut outcome: Out
 
 fn on_error(frame: &mut Frame, machine: &Machine, f: Failure, cx: &mut Cx<'_>) -> Outcome {
     let (st, _) = state(machine, frame);
+    let f = if f.error == errors::QUERY_EVALUATION_ERROR && !f.cause.starts_with(RUNTIME_PREFIX) {
+        evaluation_failed(frame, st, f, cx)
+    } else {
+        f
+    };
     let matches = |list: &[String]| list.iter().any(|p| errors::matches(p, &f.error));
     // The first retrier that matches decides; once its attempts are spent, Catch decides.
     if let Some(i) = st.retry.iter().position(|r| matches(&r.error_equals)) {
@@ -1548,34 +1815,114 @@ fn on_error(frame: &mut Frame, machine: &Machine, f: Failure, cx: &mut Cx<'_>) -
             return Outcome::Blocked;
         }
     }
-    if let Some(c) = st.catch.iter().find(|c| matches(&c.error_equals)) {
+    if let Some((i, c)) = st
+        .catch
+        .iter()
+        .enumerate()
+        .find(|(_, c)| matches(&c.error_equals))
+    {
         let active = frame.active.as_ref().expect("active");
         let err_obj = json!({"Error": f.error, "Cause": f.cause});
-        // A caught state assigns what its Catcher assigns, not what the state would have.
-        let assign = match assigned(c.assign.as_ref(), &err_obj, active, cx) {
-            Ok(a) => a,
-            Err(f) => return Outcome::Fail(located(f, active)),
+        let caught = match st.language {
+            QueryLanguage::JsonPath => caught_jsonpath(c, &err_obj, active, cx),
+            QueryLanguage::Jsonata => caught_jsonata(c, i, &err_obj, active, cx),
         };
-        let output = match &c.result_path {
-            ResultPath::Discard => active.input.clone(),
-            ResultPath::At(p) => {
-                let mut doc = active.input.clone();
-                if let Err(why) = p.write(&mut doc, err_obj) {
-                    return Outcome::Fail(Failure::new(errors::RESULT_PATH_MATCH_FAILURE, why));
-                }
-                doc
+        return match caught {
+            Ok((output, assign)) => exit(
+                frame,
+                st,
+                output,
+                cx,
+                &Transition::Next(c.next.clone()),
+                assign,
+            ),
+            // A Catcher that cannot say what it catches fails the state; nothing catches it.
+            Err(f) if f.error == errors::QUERY_EVALUATION_ERROR => {
+                Outcome::Fail(evaluation_failed(frame, st, f, cx))
             }
+            Err(f) => Outcome::Fail(located(f, frame.active.as_ref().expect("active"))),
         };
-        return exit(
-            frame,
-            st,
-            output,
-            cx,
-            &Transition::Next(c.next.clone()),
-            assign,
-        );
     }
     Outcome::Fail(located(f, frame.active.as_ref().expect("active")))
+}
+
+/// A JSONPath Catcher: its `Assign` over the error output, which its `ResultPath` puts in
+/// the state's input. A caught state assigns what its Catcher assigns, not what it would have.
+fn caught_jsonpath(
+    c: &crate::definition::Catcher,
+    err_obj: &Value,
+    active: &Active,
+    cx: &mut Cx<'_>,
+) -> Result<(Value, Map<String, Value>), Failure> {
+    let assign = assigned(
+        c.assign.as_ref(),
+        err_obj,
+        active,
+        cx,
+        Field::named("Assign"),
+    )?;
+    let output = match &c.result_path {
+        ResultPath::Discard => active.input.clone(),
+        ResultPath::At(p) => {
+            let mut doc = active.input.clone();
+            p.write(&mut doc, err_obj.clone())
+                .map_err(|why| Failure::new(errors::RESULT_PATH_MATCH_FAILURE, why))?;
+            doc
+        }
+    };
+    Ok((output, assign))
+}
+
+/// A JSONata Catcher: its `Assign` and `Output` see `$states.errorOutput`; without `Output`
+/// the state's output is the error output (recorded).
+fn caught_jsonata(
+    c: &crate::definition::Catcher,
+    i: usize,
+    err_obj: &Value,
+    active: &Active,
+    cx: &mut Cx<'_>,
+) -> Result<(Value, Map<String, Value>), Failure> {
+    let (assign_at, output_at) = (format!("Catch[{i}]/Assign"), format!("Catch[{i}]/Output"));
+    let field = |root| Field {
+        root,
+        error_output: Some(err_obj),
+        ..Field::default()
+    };
+    let input = active.input.clone();
+    let assign = assigned(c.assign.as_ref(), &input, active, cx, field(&assign_at))?;
+    let output = match &c.output {
+        Some(t) => evaluate(t, &input, active, cx, field(&output_at))?,
+        None => err_obj.clone(),
+    };
+    Ok((output, assign))
+}
+
+/// Logs a JSONata failure as AWS does: an `EvaluationFailed` event (following the event the
+/// state was entered after, as recorded) naming the state and the field, then a Map that
+/// never started its iterations logs `MapStateFailed`. Returns the failure with its cause
+/// located.
+fn evaluation_failed(frame: &mut Frame, st: &State, f: Failure, cx: &mut Cx<'_>) -> Failure {
+    let active = frame.active.as_ref().expect("active");
+    let f = located(f, active);
+    let mut details = json!({"error": f.error, "cause": f.cause, "state": active.name});
+    if let Some(l) = &f.location {
+        details["location"] = json!(l);
+    }
+    let mut prev = active.entered_after;
+    cx.emit(&mut prev, EventType::EvaluationFailed, details);
+    frame.last_event = prev;
+    let before_iterations = f.location.as_deref().is_none_or(|l| {
+        ["Items", "ItemSelector", "MaxConcurrency"]
+            .contains(&l.split(['/', '[']).next().unwrap_or(l))
+    });
+    if matches!(st.kind, Kind::Map(_)) && before_iterations {
+        cx.emit(
+            &mut frame.last_event,
+            EventType::MapStateFailed,
+            Value::Null,
+        );
+    }
+    f
 }
 
 /// What AWS puts before the cause of a run-time failure: the state it happened in. A
@@ -1583,7 +1930,8 @@ fn on_error(frame: &mut Frame, machine: &Machine, f: Failure, cx: &mut Cx<'_>) -
 const RUNTIME_PREFIX: &str = "An error occurred while executing the state";
 
 fn located(mut f: Failure, active: &Active) -> Failure {
-    if f.error == errors::RUNTIME && !f.cause.starts_with(RUNTIME_PREFIX) {
+    let worded = [errors::RUNTIME, errors::QUERY_EVALUATION_ERROR];
+    if worded.contains(&f.error.as_str()) && !f.cause.starts_with(RUNTIME_PREFIX) {
         f.cause = format!(
             "{RUNTIME_PREFIX} '{}' (entered at the event id #{}). {}",
             active.name, active.entered_event, f.cause
@@ -1617,15 +1965,20 @@ fn deliver(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>, input: &Input)
         Step::Wait(t) => match input {
             Input::TimerFired { timer } if *timer == t.id => {
                 let active = frame.active.as_ref().expect("active");
-                let effective = reading(&active.input, active, cx, |sc| {
-                    apply_data_path(&st.input_path, sc)
+                let effective = match st.language {
+                    QueryLanguage::Jsonata => Ok(active.input.clone()),
+                    QueryLanguage::JsonPath => reading(&active.input, active, cx, |sc| {
+                        apply_data_path(&st.input_path, sc)
+                    }),
+                };
+                let assign = effective.and_then(|e| {
+                    let a = assigned(st.assign.as_ref(), &e, active, cx, Field::named("Assign"))?;
+                    Ok((a, e))
                 });
-                let assign =
-                    effective.and_then(|e| Ok((assigned(st.assign.as_ref(), &e, active, cx)?, e)));
                 match assign {
                     Ok((assign, eff)) => {
                         let to = st.transition.clone();
-                        exit_with_output(frame, st, eff, cx, to, assign)
+                        exit_with_output(frame, st, eff, cx, (to, st.output.as_ref(), assign))
                     }
                     Err(f) => Outcome::Error(f),
                 }
@@ -2001,6 +2354,10 @@ fn abort_frame_tasks(frame: &mut Frame, cx: &mut Cx<'_>) {
 
 fn eval_rule(rule: &Rule, sc: &Sc<'_>) -> Result<bool, Failure> {
     match rule {
+        // Conditions belong to JSONata states, which `step::choice` evaluates itself; a
+        // literal one needs nothing.
+        Rule::Condition(Template::Literal(v)) => Ok(v == &json!(true)),
+        Rule::Condition(_) => Err(runtime("a JSONata Condition in a JSONPath Choice state")),
         Rule::And(rs) => {
             for r in rs {
                 if !eval_rule(r, sc)? {

@@ -1,13 +1,16 @@
 //! One step of a state: its effective input, then what each kind of state does with it.
 
 use super::{
-    Active, Cx, Effect, Frame, Invocation, MapRun, Outcome, Sc, Step, TaskId, TaskWait,
-    apply_data_path, assigned, context_builder, data_limit, drive, enter, eval_rule, evaluate,
+    Active, Cx, Effect, Field, Frame, Invocation, MapRun, Outcome, Step, TaskId, TaskWait,
+    apply_data_path, assigned, data_limit, drive, enter, eval_rule, evaluate, evaluating,
     exit_with_output, finish, map_progress, parallel_progress, parameter_path_failure,
-    payload_string, reading, resource_names, runtime, state, too_big, wait_until,
+    payload_string, reading, resource_names, runtime, state, too_big, typed, wait_until, whole,
 };
-use crate::definition::{ChoiceSpec, FailSpec, MapSpec, TaskSpec};
-use crate::definition::{Integration, Kind, Machine, Seconds, State, Text, Transition, WaitSpec};
+use crate::definition::QueryLanguage;
+use crate::definition::{ChoiceSpec, FailSpec, MapSpec, Rule, TaskSpec};
+use crate::definition::{
+    Integration, Kind, Machine, Seconds, State, Template, Text, Transition, WaitSpec,
+};
 use crate::errors::Failure;
 use crate::history::EventType;
 use crate::intrinsics::Scope;
@@ -22,9 +25,9 @@ pub(super) fn step(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) -> Out
     if too_big(&active.input) {
         return Outcome::Error(data_limit("state input"));
     }
-    // Fail has no InputPath; everything else sees the input through it.
-    let effective = match &st.kind {
-        Kind::Fail(_) => active.input.clone(),
+    // Fail has no InputPath, nor has JSONata; everything else sees the input through it.
+    let effective = match (&st.kind, st.language) {
+        (Kind::Fail(_), _) | (_, QueryLanguage::Jsonata) => active.input.clone(),
         _ => match reading(&active.input, active, cx, |sc| {
             apply_data_path(&st.input_path, sc)
         }) {
@@ -35,17 +38,23 @@ pub(super) fn step(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) -> Out
     match &st.kind {
         Kind::Pass => pass(frame, st, effective, cx),
         Kind::Choice(c) => choice(frame, st, c, &name, effective, cx),
-        Kind::Succeed => exit_with_output(frame, st, effective, cx, Transition::End, Map::new()),
+        Kind::Succeed => exit_with_output(
+            frame,
+            st,
+            effective,
+            cx,
+            (Transition::End, st.output.as_ref(), Map::new()),
+        ),
         Kind::Fail(f) => fail(frame, f, effective, cx),
         Kind::Wait(w) => wait(frame, w, effective, cx),
         Kind::Task(spec) => task(frame, st, spec, &name, effective, cx),
         Kind::Parallel(branches) => parallel(frame, machine, st, branches, effective, cx),
-        Kind::Map(m) => map(frame, machine, m, effective, cx),
+        Kind::Map(m) => map(frame, machine, (st, m), effective, cx),
     }
 }
 
-/// The state's Parameters evaluated over its effective input (the input itself without
-/// them); `token` is the task token of a callback task.
+/// The state's Parameters (JSONata: Arguments) evaluated over its effective input (the
+/// input itself without them); `token` is the task token of a callback task.
 fn parameters(
     st: &State,
     effective: &Value,
@@ -53,9 +62,22 @@ fn parameters(
     cx: &mut Cx<'_>,
     token: Option<&str>,
 ) -> Result<Value, Failure> {
+    let root = match st.language {
+        QueryLanguage::JsonPath => "Parameters",
+        QueryLanguage::Jsonata => "Arguments",
+    };
     match &st.parameters {
         None => Ok(effective.clone()),
-        Some(t) => evaluate(t, effective, active, cx, token, None),
+        Some(t) => evaluate(
+            t,
+            effective,
+            active,
+            cx,
+            Field {
+                token,
+                ..Field::named(root)
+            },
+        ),
     }
 }
 
@@ -82,14 +104,30 @@ fn choice(
     cx: &mut Cx<'_>,
 ) -> Outcome {
     let active = frame.active.as_ref().expect("a Ready state");
-    let matched = reading(&effective, active, cx, |sc| -> Result<_, Failure> {
-        for choice in &c.choices {
-            if eval_rule(&choice.rule, sc)? {
-                return Ok(Some(choice));
+    let matched = match st.language {
+        QueryLanguage::JsonPath => reading(&effective, active, cx, |sc| -> Result<_, Failure> {
+            for choice in &c.choices {
+                if eval_rule(&choice.rule, sc)? {
+                    return Ok(Some(choice));
+                }
             }
+            Ok(None)
+        }),
+        QueryLanguage::Jsonata => {
+            evaluating(&effective, active, cx, Field::default(), |sc, rng| {
+                for (i, choice) in c.choices.iter().enumerate() {
+                    let Rule::Condition(t) = &choice.rule else {
+                        continue;
+                    };
+                    let at = format!("Choices[{i}]/Condition");
+                    if typed(t, &at, sc, rng, "boolean", Value::is_boolean)? == json!(true) {
+                        return Ok(Some(choice));
+                    }
+                }
+                Ok(None)
+            })
         }
-        Ok(None)
-    });
+    };
     let matched = match matched {
         Ok(m) => m,
         Err(f) => return Outcome::Error(f),
@@ -104,50 +142,77 @@ fn choice(
         ));
     };
     // The state's Assign applies whichever way it goes, the matching rule's after it
-    // (the Developer Guide, Choice state).
-    let mut assign = match assigned(st.assign.as_ref(), &effective, active, cx) {
+    // (the Developer Guide, Choice state). A JSONata state's Output is its matching rule's,
+    // or on the Default way its own (recorded).
+    let mut assign = match assigned(
+        st.assign.as_ref(),
+        &effective,
+        active,
+        cx,
+        Field::named("Assign"),
+    ) {
         Ok(a) => a,
         Err(f) => return Outcome::Error(f),
     };
+    let mut output = st.output.as_ref();
     if let Some(m) = matched {
-        match assigned(m.assign.as_ref(), &effective, active, cx) {
+        let i = c
+            .choices
+            .iter()
+            .position(|x| std::ptr::eq(x, m))
+            .unwrap_or(0);
+        let at = format!("Choices[{i}]/Assign");
+        match assigned(m.assign.as_ref(), &effective, active, cx, Field::named(&at)) {
             Ok(more) => assign.extend(more),
             Err(f) => return Outcome::Error(f),
         }
+        output = m.output.as_ref();
     }
-    exit_with_output(frame, st, effective, cx, Transition::Next(target), assign)
+    exit_with_output(
+        frame,
+        st,
+        effective,
+        cx,
+        (Transition::Next(target), output, assign),
+    )
 }
 
 /// A Fail state: its error and cause (fixed, from a path or from an intrinsic).
 fn fail(frame: &mut Frame, f: &FailSpec, effective: Value, cx: &mut Cx<'_>) -> Outcome {
     let active = frame.active.as_ref().expect("a Ready state");
-    let build = context_builder(cx.meta, active, None, None);
-    let vars = cx.vars.clone();
-    let sc = Sc::new(&effective, &build, &vars);
-    let mut rng = cx.counters.rng;
-    let mut text = |t: &Option<Text>, field: &str| -> Result<String, Failure> {
-        Ok(match t {
-            None => String::new(),
-            Some(Text::Fixed(s)) => s.clone(),
-            Some(Text::Path(p)) => match sc.read(p) {
-                Some(Value::String(s)) => s,
-                Some(other) => {
-                    return Err(runtime(format!(
-                        "The JSONPath '{}' specified for the field '{field}' names {}, not a string",
-                        p.as_str(),
-                        crate::path::json_type(&other)
-                    )));
+    let failure = evaluating(&effective, active, cx, Field::default(), |sc, rng| {
+        let mut text = |t: &Option<Text>, field: &str| -> Result<String, Failure> {
+            Ok(match t {
+                None => String::new(),
+                Some(Text::Fixed(s)) => s.clone(),
+                Some(Text::Path(p)) => match sc.read(p) {
+                    Some(Value::String(s)) => s,
+                    Some(other) => {
+                        return Err(runtime(format!(
+                            "The JSONPath '{}' specified for the field '{field}' names {}, not a string",
+                            p.as_str(),
+                            crate::path::json_type(&other)
+                        )));
+                    }
+                    None => return Err(parameter_path_failure(p, Some(field), &effective)),
+                },
+                Some(Text::Call(call)) => match intrinsics::eval(call, sc, rng)? {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                },
+                Some(Text::Expr(e)) => {
+                    let t = Template::Jsonata(e.clone());
+                    let root = field.trim_end_matches("Path");
+                    match typed(&t, root, sc, rng, "string", Value::is_string)? {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    }
                 }
-                None => return Err(parameter_path_failure(p, Some(field), &effective)),
-            },
-            Some(Text::Call(call)) => match intrinsics::eval(call, &sc, &mut rng)? {
-                Value::String(s) => s,
-                other => other.to_string(),
-            },
-        })
-    };
-    let failure = text(&f.error, "ErrorPath").and_then(|e| Ok((e, text(&f.cause, "CausePath")?)));
-    cx.counters.rng = rng;
+            })
+        };
+        let error = text(&f.error, "ErrorPath")?;
+        Ok((error, text(&f.cause, "CausePath")?))
+    });
     match failure {
         Ok((error, cause)) => Outcome::Fail(Failure::new(error, cause)),
         // The Fail state could not say what failed: that is the run-time failure.
@@ -157,13 +222,16 @@ fn fail(frame: &mut Frame, f: &FailSpec, effective: Value, cx: &mut Cx<'_>) -> O
 
 /// A Wait state: a timer until its time.
 fn wait(frame: &mut Frame, w: &WaitSpec, effective: Value, cx: &mut Cx<'_>) -> Outcome {
-    let active = frame.active.as_mut().expect("a Ready state");
-    let at = match reading(&effective, active, cx, |sc| wait_until(w, sc, cx.now)) {
+    let active = frame.active.as_ref().expect("a Ready state");
+    let now = cx.now;
+    let at = match evaluating(&effective, active, cx, Field::default(), |sc, rng| {
+        wait_until(w, sc, rng, now)
+    }) {
         Ok(at) => at,
         Err(f) => return Outcome::Error(f),
     };
     let t = cx.timer(at);
-    active.step = Step::Wait(t);
+    frame.active.as_mut().expect("active").step = Step::Wait(t);
     Outcome::Blocked
 }
 
@@ -205,8 +273,8 @@ fn task(
     // Lambda's `LogType`: `Tail` returns the log's tail; anything else (`None`) does not.
     let log_tail = spec.integration == Integration::LambdaInvoke
         && parameters.get("LogType").and_then(Value::as_str) == Some("Tail");
-    let times = reading(&effective, active, cx, |sc| {
-        let seconds = |s: &Option<Seconds>, what: &str| -> Result<Option<u64>, Failure> {
+    let times = evaluating(&effective, active, cx, Field::default(), |sc, rng| {
+        let mut seconds = |s: &Option<Seconds>, what: &str| -> Result<Option<u64>, Failure> {
             match s {
                 None => Ok(None),
                 Some(Seconds::Fixed(n)) => Ok(Some(*n)),
@@ -217,6 +285,10 @@ fn task(
                         p.as_str()
                     ))),
                 },
+                Some(Seconds::Expr(e)) => {
+                    let t = Template::Jsonata(e.clone());
+                    whole(&t, what.trim_end_matches("Path"), sc, rng, 1).map(|n| Some(n as u64))
+                }
             }
         };
         Ok((
@@ -329,22 +401,41 @@ fn parallel(
 fn map(
     frame: &mut Frame,
     machine: &Machine,
-    m: &MapSpec,
+    (st, m): (&State, &MapSpec),
     effective: Value,
     cx: &mut Cx<'_>,
 ) -> Outcome {
-    let active = frame.active.as_mut().expect("a Ready state");
-    let setup = reading(&effective, active, cx, |sc| -> Result<_, Failure> {
-        let items = match sc.read(&m.items_path) {
-            Some(Value::Array(a)) => a,
-            Some(other) => {
+    let active = frame.active.as_ref().expect("a Ready state");
+    let jsonata = st.language == QueryLanguage::Jsonata;
+    let setup = evaluating(&effective, active, cx, Field::default(), |sc, rng| {
+        let items = match (jsonata, &m.items) {
+            (true, Some(t)) => typed(t, "Items", sc, rng, "array", Value::is_array)?,
+            (true, None) => effective.clone(),
+            (false, _) => sc
+                .read(&m.items_path)
+                .ok_or_else(|| sc.invalid_path(&m.items_path))?,
+        };
+        let items = match items {
+            Value::Array(a) => a,
+            // AWS's words for a JSONata Map without Items over something else (recorded).
+            other if jsonata => {
+                let mut f = Failure::new(
+                    errors::QUERY_EVALUATION_ERROR,
+                    format!(
+                        "Map state input must be an array but was: {}",
+                        payload_string(&other)
+                    ),
+                );
+                f.location = None;
+                return Err(f);
+            }
+            other => {
                 return Err(runtime(format!(
                     "ItemsPath {} names {}, not an array",
                     m.items_path.as_str(),
                     crate::path::json_type(&other)
                 )));
             }
-            None => return Err(sc.invalid_path(&m.items_path)),
         };
         let limit = match &m.max_concurrency {
             Seconds::Fixed(n) => *n as usize,
@@ -358,6 +449,9 @@ fn map(
                     )));
                 }
             },
+            Seconds::Expr(e) => {
+                whole(&Template::Jsonata(e.clone()), "MaxConcurrency", sc, rng, 0)? as usize
+            }
         };
         Ok((items, limit))
     });
@@ -369,10 +463,16 @@ fn map(
     for (i, item) in items.iter().enumerate() {
         let v = match &m.item_selector {
             None => item.clone(),
-            Some(t) => match evaluate(t, &effective, active, cx, None, Some((i, item))) {
-                Ok(v) => v,
-                Err(f) => return Outcome::Error(f),
-            },
+            Some(t) => {
+                let field = Field {
+                    item: Some((i, item)),
+                    ..Field::named("ItemSelector")
+                };
+                match evaluate(t, &effective, active, cx, field) {
+                    Ok(v) => v,
+                    Err(f) => return Outcome::Error(f),
+                }
+            }
         };
         inputs.push(v);
     }
@@ -381,7 +481,7 @@ fn map(
         EventType::MapStateStarted,
         json!({"length": inputs.len()}),
     );
-    active.step = Step::Map(MapRun {
+    frame.active.as_mut().expect("active").step = Step::Map(MapRun {
         items: inputs,
         frames: Vec::new(),
         reported: Vec::new(),

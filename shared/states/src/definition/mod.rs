@@ -9,8 +9,11 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::intrinsics::{self, Call};
+use crate::jsonata::Expr;
 use crate::path::Path;
 use crate::supported;
+
+mod jsonata;
 
 /// A refused definition: where (a JSON path such as `$.States.Send.Retry[0].Foo`) and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,11 +57,16 @@ pub struct Machine {
 pub struct State {
     /// What kind of state and its own fields.
     pub kind: Kind,
+    /// The language of its expressions.
+    pub language: QueryLanguage,
+    /// A JSONata state's `Output` (its output when given).
+    pub output: Option<Template>,
     /// `InputPath` (`$` by default; `null` gives `{}`).
     pub input_path: DataPath,
     /// `OutputPath` (`$` by default; `null` gives `{}`).
     pub output_path: DataPath,
-    /// `Parameters` (for Map: the legacy name of `ItemSelector`).
+    /// `Parameters` (for Map: the legacy name of `ItemSelector`), or a JSONata state's
+    /// `Arguments`.
     pub parameters: Option<Template>,
     /// `ResultSelector`.
     pub result_selector: Option<Template>,
@@ -75,6 +83,26 @@ pub struct State {
     /// `Assign`: the variables the state sets when it ends, a template whose top-level
     /// keys name them.
     pub assign: Option<Template>,
+}
+
+/// The language a state's expressions are written in (`QueryLanguage`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueryLanguage {
+    /// JSONPath (the default): paths, `.$` fields and intrinsic functions.
+    #[default]
+    JsonPath,
+    /// JSONata: `{% … %}` expressions, `Arguments` and `Output`.
+    Jsonata,
+}
+
+impl QueryLanguage {
+    /// The other one.
+    pub fn other(self) -> QueryLanguage {
+        match self {
+            QueryLanguage::JsonPath => QueryLanguage::Jsonata,
+            QueryLanguage::Jsonata => QueryLanguage::JsonPath,
+        }
+    }
 }
 
 /// The kind of a state.
@@ -156,6 +184,8 @@ pub enum Template {
     Path(Path),
     /// A `key.$` field's intrinsic call.
     Call(Call),
+    /// A `{% … %}` string of a JSONata state.
+    Jsonata(Expr),
 }
 
 impl Template {
@@ -167,6 +197,7 @@ impl Template {
             Template::Array(items) => items.iter().any(Template::mentions_task_token),
             Template::Path(p) => p.as_str().starts_with("$$.Task.Token"),
             Template::Call(c) => format!("{c:?}").contains("$$.Task.Token"),
+            Template::Jsonata(e) => e.source().contains("$states.context.Task.Token"),
         }
     }
 }
@@ -199,6 +230,8 @@ pub struct Catcher {
     pub result_path: ResultPath,
     /// `Assign`, over the `{Error, Cause}` object.
     pub assign: Option<Template>,
+    /// A JSONata Catcher's `Output` (default: the `{Error, Cause}` object).
+    pub output: Option<Template>,
 }
 
 /// Which service a Task calls and how.
@@ -219,6 +252,8 @@ pub enum Seconds {
     Fixed(u64),
     /// A reference path to a positive integer.
     Path(Path),
+    /// A JSONata expression.
+    Expr(Expr),
 }
 
 /// A Task's own fields.
@@ -252,11 +287,15 @@ pub struct Choice {
     pub next: String,
     /// `Assign`, over the state's input, after the state's own.
     pub assign: Option<Template>,
+    /// A JSONata rule's `Output` (in place of the state's).
+    pub output: Option<Template>,
 }
 
 /// A Choice rule.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rule {
+    /// A JSONata rule's `Condition`: `true`, `false` or an expression giving one.
+    Condition(Template),
     /// `And`.
     And(Vec<Rule>),
     /// `Or`.
@@ -294,6 +333,10 @@ pub enum WaitSpec {
     Timestamp(OffsetDateTime),
     /// `TimestampPath`.
     TimestampPath(Path),
+    /// A JSONata `Seconds`.
+    SecondsExpr(Expr),
+    /// A JSONata `Timestamp`.
+    TimestampExpr(Expr),
 }
 
 /// A string written inline or read from the input.
@@ -305,6 +348,8 @@ pub enum Text {
     Path(Path),
     /// An intrinsic call.
     Call(Call),
+    /// A JSONata expression.
+    Expr(Expr),
 }
 
 /// A Fail state's fields.
@@ -321,6 +366,8 @@ pub struct FailSpec {
 pub struct MapSpec {
     /// `ItemsPath` (default `$`).
     pub items_path: Path,
+    /// A JSONata state's `Items` (default: its input).
+    pub items: Option<Template>,
     /// `ItemSelector` (or the legacy `Parameters`).
     pub item_selector: Option<Template>,
     /// `ItemProcessor` (or the legacy `Iterator`).
@@ -348,14 +395,7 @@ impl Definition {
         })?;
         substitute(&mut doc, substitutions);
         let top = obj(&doc, "$")?;
-        if let Some(q) = top.get("QueryLanguage")
-            && q != "JSONPath"
-        {
-            return err(
-                "$.QueryLanguage",
-                format!("QueryLanguage {q} is not supported: only JSONPath (JSONata is refused)"),
-            );
-        }
+        let language = query_language(top, "$", QueryLanguage::JsonPath)?;
         check_fields(top, "$", supported::TOP_LEVEL, "the top level")?;
         let timeout_seconds = opt_uint(top, "$", "TimeoutSeconds", 1)?;
         if let Some(v) = top.get("Version")
@@ -363,7 +403,7 @@ impl Definition {
         {
             return err("$.Version", "must be a string");
         }
-        let machine = parse_machine(top, "$", false)?;
+        let machine = parse_machine(top, "$", false, language)?;
         unique_names(&machine, "$", &mut BTreeMap::new())?;
         Ok(Definition {
             timeout_seconds,
@@ -655,10 +695,37 @@ fn opt_template(
     o.get(key).map(|v| template(v, &child(at, key))).transpose()
 }
 
+/// A `QueryLanguage` field (absent: `inherited`). A machine in JSONata cannot have a state
+/// in JSONPath (recorded on AWS); the other way round is allowed.
+fn query_language(
+    o: &Map<String, Value>,
+    at: &str,
+    inherited: QueryLanguage,
+) -> Result<QueryLanguage, DefinitionError> {
+    match o.get("QueryLanguage") {
+        None => Ok(inherited),
+        Some(v) if v == "JSONata" => Ok(QueryLanguage::Jsonata),
+        Some(v) if v == "JSONPath" => match inherited {
+            QueryLanguage::JsonPath => Ok(QueryLanguage::JsonPath),
+            QueryLanguage::Jsonata => err(
+                at,
+                "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
+            ),
+        },
+        Some(other) => err(
+            &child(at, "QueryLanguage"),
+            format!("must be \"JSONPath\" or \"JSONata\", not {other}"),
+        ),
+    }
+}
+
+/// `top` is the machine's language, which every state without its own takes (also in
+/// branches and Map processors).
 fn parse_machine(
     o: &Map<String, Value>,
     at: &str,
     branch: bool,
+    top: QueryLanguage,
 ) -> Result<Machine, DefinitionError> {
     if branch {
         check_fields(o, at, supported::BRANCH, "a branch")?;
@@ -678,7 +745,7 @@ fn parse_machine(
         if name.chars().count() > 80 {
             return err(&here, "state names are limited to 80 characters");
         }
-        states.insert(name.clone(), parse_state(sv, &here)?);
+        states.insert(name.clone(), parse_state(sv, &here, top)?);
     }
     if !states.contains_key(&start_at) {
         return err(
@@ -740,31 +807,20 @@ fn targets<'a>(s: &'a State, at: &str) -> Vec<(&'a str, String)> {
     out
 }
 
-fn parse_state(v: &Value, at: &str) -> Result<State, DefinitionError> {
+fn parse_state(v: &Value, at: &str, top: QueryLanguage) -> Result<State, DefinitionError> {
     let o = obj(v, at)?;
     let ty = req_str(o, at, "Type")?;
-    let allowed = match ty {
-        "Pass" => supported::PASS,
-        "Task" => supported::TASK,
-        "Choice" => supported::CHOICE,
-        "Wait" => supported::WAIT,
-        "Succeed" => supported::SUCCEED,
-        "Fail" => supported::FAIL,
-        "Parallel" => supported::PARALLEL,
-        "Map" => supported::MAP,
-        other => {
-            return err(
-                &child(at, "Type"),
-                format!("state type {other:?} is not supported"),
-            );
-        }
-    };
-    if let Some(q) = o.get("QueryLanguage") {
+    let language = query_language(o, at, top)?;
+    let (Some(allowed), Some(other)) = (
+        supported::state_fields(ty, language),
+        supported::state_fields(ty, language.other()),
+    ) else {
         return err(
-            &child(at, "QueryLanguage"),
-            format!("QueryLanguage {q} is not supported: only JSONPath (JSONata is refused)"),
+            &child(at, "Type"),
+            format!("state type {ty:?} is not supported"),
         );
-    }
+    };
+    language_fields(o, at, allowed, other, language)?;
     check_fields(o, at, allowed, &format!("a {ty} state"))?;
 
     let transition = match ty {
@@ -792,7 +848,7 @@ fn parse_state(v: &Value, at: &str) -> Result<State, DefinitionError> {
         Some(Value::Array(a)) => a
             .iter()
             .enumerate()
-            .map(|(i, c)| parse_catcher(c, &format!("{at}.Catch[{i}]")))
+            .map(|(i, c)| parse_catcher(c, &format!("{at}.Catch[{i}]"), language))
             .collect::<Result<_, _>>()?,
         Some(_) => return err(&child(at, "Catch"), "must be an array"),
     };
@@ -800,11 +856,11 @@ fn parse_state(v: &Value, at: &str) -> Result<State, DefinitionError> {
 
     let kind = match ty {
         "Pass" => Kind::Pass,
-        "Task" => Kind::Task(parse_task(o, at)?),
-        "Choice" => Kind::Choice(parse_choice(o, at)?),
-        "Wait" => Kind::Wait(parse_wait(o, at)?),
+        "Task" => Kind::Task(parse_task(o, at, language)?),
+        "Choice" => Kind::Choice(parse_choice(o, at, language)?),
+        "Wait" => Kind::Wait(parse_wait(o, at, language)?),
         "Succeed" => Kind::Succeed,
-        "Fail" => Kind::Fail(parse_fail(o, at)?),
+        "Fail" => Kind::Fail(parse_fail(o, at, language)?),
         "Parallel" => {
             let bat = child(at, "Branches");
             let Some(Value::Array(bs)) = o.get("Branches") else {
@@ -816,21 +872,23 @@ fn parse_state(v: &Value, at: &str) -> Result<State, DefinitionError> {
             let mut branches = Vec::new();
             for (i, b) in bs.iter().enumerate() {
                 let here = format!("{bat}[{i}]");
-                branches.push(parse_machine(obj(b, &here)?, &here, true)?);
+                branches.push(parse_machine(obj(b, &here)?, &here, true, top)?);
             }
             Kind::Parallel(branches)
         }
-        _ => Kind::Map(parse_map(o, at)?),
+        _ => Kind::Map(parse_map(o, at, top, language)?),
     };
-    let parameters = if matches!(kind, Kind::Map(_)) {
-        None
-    } else {
-        opt_template(o, at, "Parameters")?
+    let parameters = match (&kind, language) {
+        (Kind::Map(_), _) => None,
+        (_, QueryLanguage::JsonPath) => opt_template(o, at, "Parameters")?,
+        (_, QueryLanguage::Jsonata) => opt_value(o, at, "Arguments", language)?,
     };
     if let Kind::Task(t) = &kind {
-        check_task_parameters(t, parameters.as_ref(), o, at)?;
+        check_task_parameters(t, parameters.as_ref(), o, at, language)?;
     }
     Ok(State {
+        language,
+        output: opt_value(o, at, "Output", language)?,
         input_path: data_path(o, at, "InputPath")?,
         output_path: data_path(o, at, "OutputPath")?,
         parameters,
@@ -841,14 +899,67 @@ fn parse_state(v: &Value, at: &str) -> Result<State, DefinitionError> {
         retry,
         catch,
         kind,
-        assign: assign(o, at)?,
+        assign: assign(o, at, language)?,
     })
+}
+
+/// A field of a state in the other language gets AWS's words for it.
+fn language_fields(
+    o: &Map<String, Value>,
+    at: &str,
+    allowed: &[&str],
+    other: &[&str],
+    language: QueryLanguage,
+) -> Result<(), DefinitionError> {
+    let Some(key) = o
+        .keys()
+        .find(|k| !allowed.contains(&k.as_str()) && other.contains(&k.as_str()))
+    else {
+        return Ok(());
+    };
+    let (this, that) = match language {
+        QueryLanguage::JsonPath => ("JSONPath", "JSONata"),
+        QueryLanguage::Jsonata => ("JSONata", "JSONPath"),
+    };
+    err(
+        &child(at, key),
+        format!(
+            "The QueryLanguage is set to '{this}', but field '{key}' is only supported for the '{that}' QueryLanguage"
+        ),
+    )
+}
+
+/// A value in the state's language: a payload template (JSONPath) or a JSONata value.
+fn value_template(
+    v: &Value,
+    at: &str,
+    language: QueryLanguage,
+) -> Result<Template, DefinitionError> {
+    match language {
+        QueryLanguage::JsonPath => template(v, at),
+        QueryLanguage::Jsonata => jsonata::template(v, at),
+    }
+}
+
+fn opt_value(
+    o: &Map<String, Value>,
+    at: &str,
+    key: &str,
+    language: QueryLanguage,
+) -> Result<Option<Template>, DefinitionError> {
+    o.get(key)
+        .map(|v| value_template(v, &child(at, key), language))
+        .transpose()
 }
 
 /// A state's, Catcher's or Choice rule's `Assign`: an object whose keys name variables (a
 /// letter or `_`, then letters, digits and `_`; `states` is reserved for JSONata), each
 /// value a literal or, for `name.$`, a path or intrinsic function, as in `Parameters`.
-fn assign(o: &Map<String, Value>, at: &str) -> Result<Option<Template>, DefinitionError> {
+fn assign(
+    o: &Map<String, Value>,
+    at: &str,
+    language: QueryLanguage,
+) -> Result<Option<Template>, DefinitionError> {
     let here = child(at, "Assign");
     let Some(v) = o.get("Assign") else {
         return Ok(None);
@@ -868,7 +979,7 @@ fn assign(o: &Map<String, Value>, at: &str) -> Result<Option<Template>, Definiti
             return err(&child(&here, k), "the variable name 'states' is reserved");
         }
     }
-    template(v, &here).map(Some)
+    value_template(v, &here, language).map(Some)
 }
 
 fn error_equals(o: &Map<String, Value>, at: &str) -> Result<Vec<String>, DefinitionError> {
@@ -946,14 +1057,20 @@ fn parse_retrier(v: &Value, at: &str) -> Result<Retrier, DefinitionError> {
     })
 }
 
-fn parse_catcher(v: &Value, at: &str) -> Result<Catcher, DefinitionError> {
+fn parse_catcher(v: &Value, at: &str, language: QueryLanguage) -> Result<Catcher, DefinitionError> {
     let o = obj(v, at)?;
-    check_fields(o, at, supported::CATCHER, "a Catcher")?;
+    let (allowed, other) = match language {
+        QueryLanguage::JsonPath => (supported::CATCHER, supported::CATCHER_JSONATA),
+        QueryLanguage::Jsonata => (supported::CATCHER_JSONATA, supported::CATCHER),
+    };
+    language_fields(o, at, allowed, other, language)?;
+    check_fields(o, at, allowed, "a Catcher")?;
     Ok(Catcher {
         error_equals: error_equals(o, at)?,
         next: req_str(o, at, "Next")?.to_string(),
         result_path: result_path(o, at)?,
-        assign: assign(o, at)?,
+        assign: assign(o, at, language)?,
+        output: opt_value(o, at, "Output", language)?,
     })
 }
 
@@ -962,7 +1079,14 @@ fn seconds(
     at: &str,
     key: &str,
     min: u64,
+    language: QueryLanguage,
 ) -> Result<Option<Seconds>, DefinitionError> {
+    if language == QueryLanguage::Jsonata
+        && let Some(Value::String(s)) = o.get(key)
+        && let Some(e) = jsonata::expr(s, &child(at, key))?
+    {
+        return Ok(Some(Seconds::Expr(e)));
+    }
     let path_key = format!("{key}Path");
     match (o.contains_key(key), o.contains_key(&path_key)) {
         (true, true) => err(at, format!("has both {key} and {path_key}")),
@@ -972,7 +1096,11 @@ fn seconds(
     }
 }
 
-fn parse_task(o: &Map<String, Value>, at: &str) -> Result<TaskSpec, DefinitionError> {
+fn parse_task(
+    o: &Map<String, Value>,
+    at: &str,
+    language: QueryLanguage,
+) -> Result<TaskSpec, DefinitionError> {
     let resource = req_str(o, at, "Resource")?.to_string();
     let integration = match resource.as_str() {
         "arn:aws:states:::lambda:invoke" => Integration::LambdaInvoke,
@@ -994,8 +1122,8 @@ fn parse_task(o: &Map<String, Value>, at: &str) -> Result<TaskSpec, DefinitionEr
             );
         }
     };
-    let timeout = seconds(o, at, "TimeoutSeconds", 1)?;
-    let heartbeat = seconds(o, at, "HeartbeatSeconds", 1)?;
+    let timeout = seconds(o, at, "TimeoutSeconds", 1, language)?;
+    let heartbeat = seconds(o, at, "HeartbeatSeconds", 1, language)?;
     if let (Some(Seconds::Fixed(t)), Some(Seconds::Fixed(h))) = (&timeout, &heartbeat)
         && h >= t
     {
@@ -1017,46 +1145,63 @@ fn check_task_parameters(
     params: Option<&Template>,
     o: &Map<String, Value>,
     at: &str,
+    language: QueryLanguage,
 ) -> Result<(), DefinitionError> {
     if t.integration == Integration::LambdaFunction {
         return Ok(());
     }
-    let here = child(at, "Parameters");
-    let Some(Value::Object(p)) = o.get("Parameters") else {
-        return err(
-            at,
-            "Parameters with FunctionName is required for lambda:invoke",
-        );
+    let (key, token) = match language {
+        QueryLanguage::JsonPath => ("Parameters", "$$.Task.Token"),
+        QueryLanguage::Jsonata => ("Arguments", "$states.context.Task.Token"),
     };
-    for k in p.keys() {
-        let base = k.strip_suffix(".$").unwrap_or(k);
-        if !supported::LAMBDA_PARAMETERS.contains(&base) {
+    let here = child(at, key);
+    match o.get(key) {
+        Some(Value::Object(p)) => {
+            for k in p.keys() {
+                let base = k.strip_suffix(".$").unwrap_or(k);
+                if !supported::LAMBDA_PARAMETERS.contains(&base) {
+                    return err(
+                        &child(&here, k),
+                        format!("lambda:invoke parameter {base} is not supported"),
+                    );
+                }
+            }
+            if !p.contains_key("FunctionName") && !p.contains_key("FunctionName.$") {
+                return err(&here, "FunctionName is required");
+            }
+            if let Some(v) = p.get("LogType") {
+                let expression = language == QueryLanguage::Jsonata
+                    && v.as_str().is_some_and(|s| s.starts_with("{%"));
+                if !expression && !matches!(v.as_str(), Some("None" | "Tail")) {
+                    return err(&child(&here, "LogType"), "must be \"None\" or \"Tail\"");
+                }
+            }
+        }
+        // A JSONata `Arguments` may be one expression giving the whole object.
+        Some(Value::String(_)) if matches!(params, Some(Template::Jsonata(_))) => {}
+        _ => {
             return err(
-                &child(&here, k),
-                format!("lambda:invoke parameter {base} is not supported"),
+                at,
+                format!("{key} with FunctionName is required for lambda:invoke"),
             );
         }
-    }
-    if !p.contains_key("FunctionName") && !p.contains_key("FunctionName.$") {
-        return err(&here, "FunctionName is required");
-    }
-    if let Some(v) = p.get("LogType")
-        && !matches!(v.as_str(), Some("None" | "Tail"))
-    {
-        return err(&child(&here, "LogType"), "must be \"None\" or \"Tail\"");
     }
     if t.integration == Integration::LambdaInvokeWaitForTaskToken
         && !params.is_some_and(Template::mentions_task_token)
     {
         return err(
             &here,
-            "a .waitForTaskToken task must pass $$.Task.Token in its Parameters",
+            format!("a .waitForTaskToken task must pass {token} in its {key}"),
         );
     }
     Ok(())
 }
 
-fn parse_choice(o: &Map<String, Value>, at: &str) -> Result<ChoiceSpec, DefinitionError> {
+fn parse_choice(
+    o: &Map<String, Value>,
+    at: &str,
+    language: QueryLanguage,
+) -> Result<ChoiceSpec, DefinitionError> {
     let cat = child(at, "Choices");
     let Some(Value::Array(cs)) = o.get("Choices") else {
         return err(at, "Choices is required and must be an array");
@@ -1069,14 +1214,41 @@ fn parse_choice(o: &Map<String, Value>, at: &str) -> Result<ChoiceSpec, Definiti
         let here = format!("{cat}[{i}]");
         let co = obj(c, &here)?;
         let next = req_str(co, &here, "Next")?.to_string();
+        let rule = match language {
+            QueryLanguage::JsonPath => parse_rule(co, &here)?,
+            QueryLanguage::Jsonata => condition(co, &here)?,
+        };
         choices.push(Choice {
-            rule: parse_rule(co, &here)?,
+            rule,
             next,
-            assign: assign(co, &here)?,
+            assign: assign(co, &here, language)?,
+            output: opt_value(co, &here, "Output", language)?,
         });
     }
     let default = opt_str(o, at, "Default")?.map(str::to_string);
     Ok(ChoiceSpec { choices, default })
+}
+
+/// A JSONata Choice rule's `Condition`: `true`, `false`, or an expression that must give one.
+fn condition(o: &Map<String, Value>, at: &str) -> Result<Rule, DefinitionError> {
+    language_fields(
+        o,
+        at,
+        supported::CHOICE_RULE_JSONATA,
+        supported::CHOICE_RULE,
+        QueryLanguage::Jsonata,
+    )?;
+    check_fields(o, at, supported::CHOICE_RULE_JSONATA, "a Choice rule")?;
+    let here = child(at, "Condition");
+    match o.get("Condition") {
+        Some(v @ Value::Bool(_)) => Ok(Rule::Condition(Template::Literal(v.clone()))),
+        Some(Value::String(s)) => match jsonata::expr(s, &here)? {
+            Some(e) => Ok(Rule::Condition(Template::Jsonata(e))),
+            None => err(&here, "must be true, false or a JSONata expression"),
+        },
+        Some(_) => err(&here, "must be true, false or a JSONata expression"),
+        None => err(at, "Condition is required"),
+    }
 }
 
 fn parse_rule(o: &Map<String, Value>, at: &str) -> Result<Rule, DefinitionError> {
@@ -1181,7 +1353,11 @@ fn parse_rule(o: &Map<String, Value>, at: &str) -> Result<Rule, DefinitionError>
     }
 }
 
-fn parse_wait(o: &Map<String, Value>, at: &str) -> Result<WaitSpec, DefinitionError> {
+fn parse_wait(
+    o: &Map<String, Value>,
+    at: &str,
+    language: QueryLanguage,
+) -> Result<WaitSpec, DefinitionError> {
     let keys = ["Seconds", "SecondsPath", "Timestamp", "TimestampPath"];
     let given: Vec<&str> = keys
         .iter()
@@ -1193,6 +1369,15 @@ fn parse_wait(o: &Map<String, Value>, at: &str) -> Result<WaitSpec, DefinitionEr
             at,
             "a Wait state needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath",
         );
+    }
+    if language == QueryLanguage::Jsonata
+        && let Some(Value::String(s)) = o.get(given[0])
+        && let Some(e) = jsonata::expr(s, &child(at, given[0]))?
+    {
+        return Ok(match given[0] {
+            "Seconds" => WaitSpec::SecondsExpr(e),
+            _ => WaitSpec::TimestampExpr(e),
+        });
     }
     Ok(match given[0] {
         "Seconds" => WaitSpec::Seconds(opt_uint(o, at, "Seconds", 0)?.expect("present")),
@@ -1210,7 +1395,18 @@ fn parse_wait(o: &Map<String, Value>, at: &str) -> Result<WaitSpec, DefinitionEr
     })
 }
 
-fn text(o: &Map<String, Value>, at: &str, key: &str) -> Result<Option<Text>, DefinitionError> {
+fn text(
+    o: &Map<String, Value>,
+    at: &str,
+    key: &str,
+    language: QueryLanguage,
+) -> Result<Option<Text>, DefinitionError> {
+    if language == QueryLanguage::Jsonata
+        && let Some(Value::String(s)) = o.get(key)
+        && let Some(e) = jsonata::expr(s, &child(at, key))?
+    {
+        return Ok(Some(Text::Expr(e)));
+    }
     let path_key = format!("{key}Path");
     match (opt_str(o, at, key)?, opt_str(o, at, &path_key)?) {
         (Some(_), Some(_)) => err(at, format!("has both {key} and {path_key}")),
@@ -1237,14 +1433,23 @@ fn text(o: &Map<String, Value>, at: &str, key: &str) -> Result<Option<Text>, Def
     }
 }
 
-fn parse_fail(o: &Map<String, Value>, at: &str) -> Result<FailSpec, DefinitionError> {
+fn parse_fail(
+    o: &Map<String, Value>,
+    at: &str,
+    language: QueryLanguage,
+) -> Result<FailSpec, DefinitionError> {
     Ok(FailSpec {
-        error: text(o, at, "Error")?,
-        cause: text(o, at, "Cause")?,
+        error: text(o, at, "Error", language)?,
+        cause: text(o, at, "Cause", language)?,
     })
 }
 
-fn parse_map(o: &Map<String, Value>, at: &str) -> Result<MapSpec, DefinitionError> {
+fn parse_map(
+    o: &Map<String, Value>,
+    at: &str,
+    top: QueryLanguage,
+    language: QueryLanguage,
+) -> Result<MapSpec, DefinitionError> {
     let (pkey, proc_v) = match (o.get("ItemProcessor"), o.get("Iterator")) {
         (Some(_), Some(_)) => return err(at, "has both ItemProcessor and Iterator"),
         (Some(p), None) => ("ItemProcessor", p),
@@ -1266,17 +1471,19 @@ fn parse_map(o: &Map<String, Value>, at: &str) -> Result<MapSpec, DefinitionErro
             );
         }
     }
-    let processor = Box::new(parse_machine(po, &pat, true)?);
+    let processor = Box::new(parse_machine(po, &pat, true, top)?);
     let item_selector = match (o.get("ItemSelector"), o.get("Parameters")) {
         (Some(_), Some(_)) => return err(at, "has both ItemSelector and Parameters"),
-        (Some(v), None) => Some(template(v, &child(at, "ItemSelector"))?),
+        (Some(v), None) => Some(value_template(v, &child(at, "ItemSelector"), language)?),
         (None, Some(v)) => Some(template(v, &child(at, "Parameters"))?),
         (None, None) => None,
     };
     let items_path = opt_path(o, at, "ItemsPath", true)?
         .unwrap_or_else(|| Path::parse("$").expect("'$' parses"));
-    let max_concurrency = seconds(o, at, "MaxConcurrency", 0)?.unwrap_or(Seconds::Fixed(0));
+    let max_concurrency =
+        seconds(o, at, "MaxConcurrency", 0, language)?.unwrap_or(Seconds::Fixed(0));
     Ok(MapSpec {
+        items: opt_value(o, at, "Items", language)?,
         items_path,
         item_selector,
         processor,
