@@ -185,21 +185,28 @@ pub(crate) struct NameRecord {
 /// Cuts `text` into pieces whose JSON-escaped size stays within the budget. Never empty:
 /// an empty text is one empty piece, so every record has a first chunk.
 pub(crate) fn split(text: &str) -> Vec<&str> {
+    // Byte by byte (a snapshot is rewritten at every step of a large Map, so this is hot): a
+    // multi-byte character costs its bytes, and a cut moves back to a character boundary.
+    let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut start = 0;
     let mut cost = 0;
-    for (i, c) in text.char_indices() {
+    for (i, &b) in bytes.iter().enumerate() {
         // Quotes and backslashes double when escaped; control characters (which serde_json
         // never leaves raw, but be safe) become \u00XX.
-        let n = match c {
-            '"' | '\\' => 2,
-            c if c.is_control() => 6,
-            c => c.len_utf8(),
+        let n = match b {
+            b'"' | b'\\' => 2,
+            0..=0x1f | 0x7f => 6,
+            _ => 1,
         };
         if cost + n > CHUNK_BUDGET {
-            out.push(&text[start..i]);
-            start = i;
-            cost = 0;
+            let mut cut = i;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            out.push(&text[start..cut]);
+            cost = bytes[cut..i].len();
+            start = cut;
         }
         cost += n;
     }
