@@ -28,8 +28,8 @@ pub mod tokens;
 
 pub use definition::{Definition, DefinitionError, Integration};
 pub use engine::{
-    Effect, Execution, HandleError, Input, Invocation, MAX_PAYLOAD_BYTES, Start, StartError,
-    Status, TaskId, TaskRef, Timer, TimerId,
+    ChildEvent, Effect, Execution, HandleError, Input, Invocation, MAX_PAYLOAD_BYTES, Start,
+    StartError, Status, TaskId, TaskRef, Timer, TimerId,
 };
 pub use errors::Failure;
 pub use history::{EventType, HistoryEvent};

@@ -129,6 +129,12 @@ pub const MAP: &[&str] = &[
     "MaxConcurrencyPath",
     "ItemProcessor",
     "Iterator",
+    "Label",
+    "ToleratedFailureCount",
+    "ToleratedFailureCountPath",
+    "ToleratedFailurePercentage",
+    "ToleratedFailurePercentagePath",
+    "ItemBatcher",
 ];
 /// Fields of a JSONata Pass state.
 pub const PASS_JSONATA: &[&str] = &[
@@ -212,6 +218,10 @@ pub const MAP_JSONATA: &[&str] = &[
     "MaxConcurrency",
     "ItemProcessor",
     "Iterator",
+    "Label",
+    "ToleratedFailureCount",
+    "ToleratedFailurePercentage",
+    "ItemBatcher",
 ];
 /// Fields of a JSONata Catcher.
 pub const CATCHER_JSONATA: &[&str] = &["Comment", "ErrorEquals", "Next", "Output", "Assign"];
@@ -257,8 +267,16 @@ pub const RETRIER: &[&str] = &[
 ];
 /// Fields of a Catcher.
 pub const CATCHER: &[&str] = &["Comment", "ErrorEquals", "Next", "ResultPath", "Assign"];
-/// Fields of a Map `ProcessorConfig` (only `Mode: INLINE`).
-pub const PROCESSOR_CONFIG: &[&str] = &["Mode"];
+/// Fields of a Map `ProcessorConfig`.
+pub const PROCESSOR_CONFIG: &[&str] = &["Mode", "ExecutionType"];
+/// Fields of a Distributed Map's `ItemBatcher`.
+pub const ITEM_BATCHER: &[&str] = &[
+    "MaxItemsPerBatch",
+    "MaxItemsPerBatchPath",
+    "MaxInputBytesPerBatch",
+    "MaxInputBytesPerBatchPath",
+    "BatchInput",
+];
 /// Choice comparison operators; each except `StringMatches` and the `Is*` tests also has a
 /// `...Path` form comparing with another path.
 pub const CHOICE_OPERATORS: &[&str] = &[
@@ -339,6 +357,7 @@ pub fn tables() -> Vec<(&'static str, Vec<String>)> {
         ("Catcher", own(CATCHER)),
         ("Catcher (JSONata)", own(CATCHER_JSONATA)),
         ("ProcessorConfig", own(PROCESSOR_CONFIG)),
+        ("ItemBatcher", own(ITEM_BATCHER)),
         ("Choice rule", own(CHOICE_RULE)),
         ("Choice rule (JSONata)", own(CHOICE_RULE_JSONATA)),
         ("Choice operators", choice_operator_names()),
@@ -356,15 +375,8 @@ pub fn refusal_hint(field: &str) -> Option<&'static str> {
             "Assign is not allowed here (Succeed and Fail states, Retriers and nested Choice rules assign no variables)"
         }
         "Credentials" => "cross-account Credentials are not supported",
-        "ItemReader"
-        | "ItemBatcher"
-        | "ResultWriter"
-        | "Label"
-        | "ToleratedFailureCount"
-        | "ToleratedFailurePercentage"
-        | "ToleratedFailureCountPath"
-        | "ToleratedFailurePercentagePath" => {
-            "Distributed Map fields are not supported (inline Map only)"
+        "ItemReader" | "ResultWriter" => {
+            "a Distributed Map's ItemReader and ResultWriter (S3) are not supported: its items come from its input"
         }
         _ => return None,
     })

@@ -92,12 +92,27 @@ fn distributed_map_and_fields_of_the_other_language_are_refused_by_name() {
     }}}));
     assert_eq!(path, "$.States.M.ItemReader");
     assert!(msg.contains("Distributed"));
-    let (path, _) = refused(json!({"StartAt": "M", "States": {"M": {
+    // A DISTRIBUTED Map needs its ExecutionType; its own fields belong to it alone.
+    let (path, msg) = refused(json!({"StartAt": "M", "States": {"M": {
         "Type": "Map",
         "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
         "End": true
     }}}));
-    assert_eq!(path, "$.States.M.ItemProcessor.ProcessorConfig.Mode");
+    assert_eq!(path, "$.States.M.ItemProcessor.ProcessorConfig");
+    assert!(msg.contains("ExecutionType"), "{msg}");
+    let (path, _) = refused(json!({"StartAt": "M", "States": {"M": {
+        "Type": "Map", "ToleratedFailureCount": 1,
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+        "End": true
+    }}}));
+    assert_eq!(path, "$.States.M.ToleratedFailureCount");
+    let (path, _) = refused(json!({"StartAt": "M", "States": {"M": {
+        "Type": "Map", "Label": "has space",
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+        "End": true
+    }}}));
+    assert_eq!(path, "$.States.M.Label");
 }
 
 #[test]

@@ -374,6 +374,43 @@ pub struct MapSpec {
     pub processor: Box<Machine>,
     /// `MaxConcurrency` / `MaxConcurrencyPath` (0: no limit).
     pub max_concurrency: Seconds,
+    /// `ProcessorConfig.Mode: DISTRIBUTED`: each item (or batch) runs as a child execution.
+    pub distributed: Option<Box<Distributed>>,
+}
+
+/// A Distributed Map's own fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Distributed {
+    /// `Label` (a UUID when absent, as AWS makes one).
+    pub label: Option<String>,
+    /// `ToleratedFailureCount` / `…Path`: how many children may fail.
+    pub tolerated_count: Option<Seconds>,
+    /// `ToleratedFailurePercentage` / `…Path`: what share of the items may fail.
+    pub tolerated_percentage: Option<Percentage>,
+    /// `ItemBatcher`.
+    pub batcher: Option<Batcher>,
+}
+
+/// A percentage written inline, read from the input, or given by a JSONata expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Percentage {
+    /// A literal from 0 to 100.
+    Fixed(f64),
+    /// A reference path.
+    Path(Path),
+    /// A JSONata expression.
+    Expr(Expr),
+}
+
+/// A Distributed Map's `ItemBatcher`: children get `{"Items": [...], "BatchInput": ...}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batcher {
+    /// `MaxItemsPerBatch` / `…Path`.
+    pub max_items: Option<Seconds>,
+    /// `MaxInputBytesPerBatch` / `…Path` (at most 256 KiB).
+    pub max_bytes: Option<Seconds>,
+    /// `BatchInput`, evaluated over the Map's input.
+    pub batch_input: Option<Template>,
 }
 
 impl Definition {
@@ -1444,6 +1481,82 @@ fn parse_fail(
     })
 }
 
+/// A Distributed Map's fields: `Label`, the tolerated failures and `ItemBatcher`.
+fn distributed(
+    o: &Map<String, Value>,
+    at: &str,
+    language: QueryLanguage,
+) -> Result<Distributed, DefinitionError> {
+    let label = opt_str(o, at, "Label")?;
+    if let Some(l) = label {
+        // The Developer Guide: at most 40 characters, none of whitespace, brackets,
+        // wildcards, special characters or control characters.
+        let bad =
+            |c: char| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c);
+        if l.is_empty() || l.chars().count() > 40 || l.chars().any(bad) {
+            return err(
+                &child(at, "Label"),
+                "a Label is 1 to 40 characters, without spaces, brackets, wildcards or special characters",
+            );
+        }
+    }
+    let tolerated_percentage = if language == QueryLanguage::Jsonata
+        && let Some(Value::String(s)) = o.get("ToleratedFailurePercentage")
+        && let Some(e) = jsonata::expr(s, &child(at, "ToleratedFailurePercentage"))?
+    {
+        Some(Percentage::Expr(e))
+    } else {
+        match (
+            o.get("ToleratedFailurePercentage"),
+            opt_path(o, at, "ToleratedFailurePercentagePath", true)?,
+        ) {
+            (Some(_), Some(_)) => {
+                return err(
+                    at,
+                    "has both ToleratedFailurePercentage and ToleratedFailurePercentagePath",
+                );
+            }
+            (Some(v), None) => match v.as_f64() {
+                Some(p) if (0.0..=100.0).contains(&p) => Some(Percentage::Fixed(p)),
+                _ => {
+                    return err(
+                        &child(at, "ToleratedFailurePercentage"),
+                        "must be a number from 0 to 100",
+                    );
+                }
+            },
+            (None, Some(p)) => Some(Percentage::Path(p)),
+            (None, None) => None,
+        }
+    };
+    let batcher = match o.get("ItemBatcher") {
+        None => None,
+        Some(b) => {
+            let bat = child(at, "ItemBatcher");
+            let bo = obj(b, &bat)?;
+            check_fields(bo, &bat, supported::ITEM_BATCHER, "ItemBatcher")?;
+            let batcher = Batcher {
+                max_items: seconds(bo, &bat, "MaxItemsPerBatch", 1, language)?,
+                max_bytes: seconds(bo, &bat, "MaxInputBytesPerBatch", 1, language)?,
+                batch_input: opt_value(bo, &bat, "BatchInput", language)?,
+            };
+            if batcher.max_items.is_none() && batcher.max_bytes.is_none() {
+                return err(
+                    &bat,
+                    "needs MaxItemsPerBatch or MaxInputBytesPerBatch (or their Path forms)",
+                );
+            }
+            Some(batcher)
+        }
+    };
+    Ok(Distributed {
+        label: label.map(str::to_owned),
+        tolerated_count: seconds(o, at, "ToleratedFailureCount", 0, language)?,
+        tolerated_percentage,
+        batcher,
+    })
+}
+
 fn parse_map(
     o: &Map<String, Value>,
     at: &str,
@@ -1458,19 +1571,59 @@ fn parse_map(
     };
     let pat = child(at, pkey);
     let po = obj(proc_v, &pat)?;
+    let mut mode_distributed = false;
     if let Some(cfg) = po.get("ProcessorConfig") {
         let cat = child(&pat, "ProcessorConfig");
         let co = obj(cfg, &cat)?;
         check_fields(co, &cat, supported::PROCESSOR_CONFIG, "ProcessorConfig")?;
-        if let Some(m) = co.get("Mode")
-            && m != "INLINE"
-        {
-            return err(
-                &child(&cat, "Mode"),
-                format!("Mode {m} is not supported (INLINE only)"),
-            );
+        match co.get("Mode").and_then(Value::as_str) {
+            None | Some("INLINE") => {}
+            Some("DISTRIBUTED") => mode_distributed = true,
+            Some(other) => {
+                return err(
+                    &child(&cat, "Mode"),
+                    format!("must be INLINE or DISTRIBUTED, not {other:?}"),
+                );
+            }
+        }
+        match (
+            mode_distributed,
+            co.get("ExecutionType").and_then(Value::as_str),
+        ) {
+            (true, Some("STANDARD" | "EXPRESS")) | (false, None) => {}
+            (true, _) => {
+                return err(
+                    &cat,
+                    "a DISTRIBUTED Map needs ExecutionType STANDARD or EXPRESS",
+                );
+            }
+            (false, Some(_)) => {
+                return err(
+                    &child(&cat, "ExecutionType"),
+                    "only a DISTRIBUTED Map has an ExecutionType",
+                );
+            }
         }
     }
+    let distributed = if mode_distributed {
+        Some(Box::new(distributed(o, at, language)?))
+    } else {
+        let only = [
+            "Label",
+            "ToleratedFailureCount",
+            "ToleratedFailureCountPath",
+            "ToleratedFailurePercentage",
+            "ToleratedFailurePercentagePath",
+            "ItemBatcher",
+        ];
+        if let Some(k) = only.iter().find(|k| o.contains_key(**k)) {
+            return err(
+                &child(at, k),
+                format!("{k} belongs to a DISTRIBUTED Map (ProcessorConfig.Mode)"),
+            );
+        }
+        None
+    };
     let processor = Box::new(parse_machine(po, &pat, true, top)?);
     let item_selector = match (o.get("ItemSelector"), o.get("Parameters")) {
         (Some(_), Some(_)) => return err(at, "has both ItemSelector and Parameters"),
@@ -1483,6 +1636,7 @@ fn parse_map(
     let max_concurrency =
         seconds(o, at, "MaxConcurrency", 0, language)?.unwrap_or(Seconds::Fixed(0));
     Ok(MapSpec {
+        distributed,
         items: opt_value(o, at, "Items", language)?,
         items_path,
         item_selector,

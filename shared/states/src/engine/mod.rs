@@ -13,6 +13,7 @@
 //! snapshot's size does not grow with the history and a resumed execution continues the
 //! event ids without reading the events back.
 
+mod distributed;
 mod step;
 
 use step::step;
@@ -287,6 +288,10 @@ pub struct Execution {
     /// taken; never serialized.
     #[serde(skip)]
     history: Vec<HistoryEvent>,
+    /// The events of Distributed Map children recorded since the last take; never
+    /// serialized.
+    #[serde(skip)]
+    child_history: Vec<ChildEvent>,
     root: Frame,
     counters: Counters,
     deadline: Option<Timer>,
@@ -373,7 +378,7 @@ struct TaskWait {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct MapRun {
-    /// Each iteration's input (after ItemSelector).
+    /// Each iteration's input (after ItemSelector; for a Distributed Map, each child's).
     items: Vec<Value>,
     /// Started iterations, in index order.
     frames: Vec<Frame>,
@@ -381,6 +386,49 @@ struct MapRun {
     reported: Vec<bool>,
     /// At most this many run at once (0: no limit).
     limit: usize,
+    /// A Distributed Map's run: its iterations are child executions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    run: Option<Box<DistributedRun>>,
+}
+
+/// A Distributed Map's Map Run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct DistributedRun {
+    arn: String,
+    /// The children's state machine: `…:stateMachine:<machine>/<label>`.
+    machine_arn: String,
+    /// Each started child, in item order.
+    children: Vec<Child>,
+    /// How many items the run has (batched, a child has several).
+    items: usize,
+    /// Items per child.
+    per_child: Vec<usize>,
+    tolerated_count: Option<u64>,
+    tolerated_percentage: Option<f64>,
+}
+
+/// A child execution of a Distributed Map.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Child {
+    name: String,
+    arn: String,
+    /// Its own history's event counter.
+    events: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    started: OffsetDateTime,
+}
+
+/// An event of a Distributed Map's child execution, which has its own history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChildEvent {
+    /// The Map Run that started the child.
+    pub map_run: String,
+    /// The child execution's ARN.
+    pub execution: String,
+    /// The child execution's name.
+    pub name: String,
+    /// The event.
+    pub event: HistoryEvent,
 }
 
 enum Outcome {
@@ -404,6 +452,8 @@ struct Cx<'a> {
     overflow: bool,
     /// The variables the frame being run sees: its own over those of the scopes around it.
     vars: Rc<Map<String, Value>>,
+    /// Events of Distributed Map children recorded in this call.
+    children: &'a mut Vec<ChildEvent>,
 }
 
 impl Cx<'_> {
@@ -963,6 +1013,7 @@ impl Execution {
             cause: None,
             events: 0,
             history: Vec::new(),
+            child_history: Vec::new(),
             root: Frame::new(0),
             counters: Counters {
                 rng: Rng::new(start.seed),
@@ -975,6 +1026,7 @@ impl Execution {
             meta,
             events,
             history,
+            child_history,
             counters,
             root,
             deadline,
@@ -990,6 +1042,7 @@ impl Execution {
             effects: Vec::new(),
             overflow: false,
             vars: Rc::new(root.vars.clone()),
+            children: child_history,
         };
         let input = cx.meta.input.clone();
         // AWS links the first state's entry to no event (previousEventId 0), not to
@@ -1035,6 +1088,7 @@ impl Execution {
             meta,
             events,
             history,
+            child_history,
             counters,
             root,
             deadline,
@@ -1050,6 +1104,7 @@ impl Execution {
             effects: Vec::new(),
             overflow: false,
             vars: Rc::new(root.vars.clone()),
+            children: child_history,
         };
         match &input {
             Input::Stop { error, cause } => {
@@ -1103,6 +1158,7 @@ impl Execution {
                 meta,
                 events,
                 history,
+                child_history,
                 counters,
                 root,
                 deadline,
@@ -1118,6 +1174,7 @@ impl Execution {
                 effects,
                 overflow: false,
                 vars: Rc::new(root.vars.clone()),
+                children: child_history,
             };
             abort_frame_tasks(root, &mut cx);
             if let Some(t) = deadline.take() {
@@ -1148,6 +1205,7 @@ impl Execution {
             meta,
             events,
             history,
+            child_history,
             counters,
             root,
             deadline,
@@ -1163,6 +1221,7 @@ impl Execution {
             effects,
             overflow: false,
             vars: Rc::new(root.vars.clone()),
+            children: child_history,
         };
         let ended = match &status {
             FrameStatus::Running => None,
@@ -1293,6 +1352,13 @@ impl Execution {
     /// end at [`Execution::event_count`].
     pub fn take_history(&mut self) -> Vec<HistoryEvent> {
         std::mem::take(&mut self.history)
+    }
+
+    /// Takes the events of Distributed Map child executions recorded since the last take,
+    /// oldest first (each child's own ids are consecutive from 1), for the driver to store
+    /// as the children's histories.
+    pub fn take_child_history(&mut self) -> Vec<ChildEvent> {
+        std::mem::take(&mut self.child_history)
     }
 
     /// How many history events this execution has issued (the id of the last one), whether
@@ -2008,11 +2074,14 @@ fn deliver(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>, input: &Input)
             let Kind::Map(spec) = &st.kind else {
                 return false;
             };
-            if !run
-                .frames
-                .iter_mut()
-                .any(|b| cx.within(b, |cx, b| deliver(b, &spec.processor, cx, input)))
-            {
+            let delivered = if run.run.is_some() {
+                distributed::deliver(run, &spec.processor, cx, input)
+            } else {
+                run.frames
+                    .iter_mut()
+                    .any(|b| cx.within(b, |cx, b| deliver(b, &spec.processor, cx, input)))
+            };
+            if !delivered {
                 return false;
             }
             map_progress(frame, machine, cx)
@@ -2186,6 +2255,13 @@ fn parallel_progress(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) -> O
 }
 
 fn map_progress(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) -> Outcome {
+    if let Some(Active {
+        step: Step::Map(MapRun { run: Some(_), .. }),
+        ..
+    }) = &frame.active
+    {
+        return distributed::progress(frame, machine, cx);
+    }
     let (st, name) = state(machine, frame);
     let Kind::Map(spec) = &st.kind else {
         return Outcome::Blocked;
@@ -2298,6 +2374,15 @@ fn abort(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) {
                 cx.emit(
                     &mut frame.last_event,
                     EventType::ParallelStateAborted,
+                    Value::Null,
+                );
+            }
+            (Step::Map(run), Kind::Map(spec)) if run.run.is_some() => {
+                distributed::abort_children(run, &spec.processor, cx);
+                cx.emit(&mut frame.last_event, EventType::MapRunAborted, Value::Null);
+                cx.emit(
+                    &mut frame.last_event,
+                    EventType::MapStateAborted,
                     Value::Null,
                 );
             }

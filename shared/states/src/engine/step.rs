@@ -481,11 +481,29 @@ fn map(
         EventType::MapStateStarted,
         json!({"length": inputs.len()}),
     );
+    let run = match &m.distributed {
+        None => None,
+        Some(d) => {
+            let active = frame.active.as_ref().expect("active");
+            match super::distributed::start(d, &effective, &mut inputs, active, cx) {
+                Ok(run) => {
+                    cx.emit(
+                        &mut frame.last_event,
+                        EventType::MapRunStarted,
+                        json!({"mapRunArn": run.arn}),
+                    );
+                    Some(run)
+                }
+                Err(f) => return Outcome::Error(f),
+            }
+        }
+    };
     frame.active.as_mut().expect("active").step = Step::Map(MapRun {
         items: inputs,
         frames: Vec::new(),
         reported: Vec::new(),
         limit,
+        run,
     });
     map_progress(frame, machine, cx)
 }

@@ -1,0 +1,515 @@
+//! Distributed Map states (`ProcessorConfig.Mode: DISTRIBUTED`): a Map Run whose iterations
+//! are child executions, each with its own history (numbered from 1) and its own context
+//! object, as Step Functions runs them. The parent logs `MapRunStarted` and
+//! `MapRunSucceeded` or `MapRunFailed` instead of one event per iteration (recorded on AWS);
+//! the children's events reach the driver through [`Execution::take_child_history`].
+//!
+//! [`Execution::take_child_history`]: super::Execution::take_child_history
+
+use std::rc::Rc;
+
+use serde_json::{Map, Value, json};
+
+use super::{
+    Active, Child, ChildEvent, Cx, DistributedRun, Field, Frame, FrameStatus, MapRun, Meta,
+    Outcome, Step, abort, drive, enter, evaluate, evaluating, finish, payload_string, quoted_value,
+    runtime, state, step, typed, whole,
+};
+use crate::definition::{Distributed, Kind, Machine, Percentage, Seconds, Template};
+use crate::errors::{self, Failure};
+use crate::history::EventType;
+use crate::intrinsics::Scope;
+
+/// AWS's cause when a Map Run fails more than it tolerates.
+const THRESHOLD_EXCEEDED: &str = "The specified tolerated failure threshold was exceeded";
+
+/// Runs `f` in child execution `child` of Map Run `run`: its events go to its own history,
+/// numbered by its own counter; its context object is its own (`$$.Execution` is the
+/// child); it sees no workflow variables ("Distributed Map states cannot currently reference
+/// variables in outer scopes", the Developer Guide).
+fn in_child<R>(
+    cx: &mut Cx<'_>,
+    run: (&str, &str),
+    child: &mut Child,
+    input: &Value,
+    f: impl FnOnce(&mut Cx<'_>) -> R,
+) -> R {
+    let (map_run, machine_arn) = run;
+    let meta = Meta {
+        execution_arn: child.arn.clone(),
+        name: child.name.clone(),
+        state_machine_arn: machine_arn.to_owned(),
+        input: input.clone(),
+        start_date: child.started,
+    };
+    let mut history = Vec::new();
+    let (r, effects) = {
+        let mut inner = Cx {
+            now: cx.now,
+            events: &mut child.events,
+            history: &mut history,
+            tokens: &mut *cx.tokens,
+            counters: &mut *cx.counters,
+            meta: &meta,
+            effects: Vec::new(),
+            overflow: false,
+            vars: Rc::new(Map::new()),
+            children: &mut *cx.children,
+        };
+        let r = f(&mut inner);
+        (r, inner.effects)
+    };
+    cx.effects.extend(effects);
+    cx.children
+        .extend(history.into_iter().map(|event| ChildEvent {
+            map_run: map_run.to_owned(),
+            execution: child.arn.clone(),
+            name: child.name.clone(),
+            event,
+        }));
+    r
+}
+
+/// Checks the run's tolerated failures (after `MapStateStarted`, as AWS does, in its words),
+/// batches `inputs` when the Map has an ItemBatcher, and names the Map Run.
+pub(super) fn start(
+    d: &Distributed,
+    effective: &Value,
+    inputs: &mut Vec<Value>,
+    active: &Active,
+    cx: &mut Cx<'_>,
+) -> Result<Box<DistributedRun>, Failure> {
+    let items = inputs.len();
+    let (tolerated_count, tolerated_percentage, batch) = evaluating(
+        effective,
+        active,
+        cx,
+        Field::default(),
+        |sc, rng| {
+            let count = match &d.tolerated_count {
+                None => None,
+                Some(Seconds::Fixed(n)) => Some(*n),
+                Some(Seconds::Path(p)) => match sc.integer_at(p, "ToleratedFailureCountPath")? {
+                    n if n >= 0 => Some(n as u64),
+                    _ => return Err(runtime("ToleratedFailureCount cannot be negative.")),
+                },
+                Some(Seconds::Expr(e)) => Some(whole(
+                    &Template::Jsonata(e.clone()),
+                    "ToleratedFailureCount",
+                    sc,
+                    rng,
+                    0,
+                )? as u64),
+            };
+            let percentage = match &d.tolerated_percentage {
+                None => None,
+                Some(Percentage::Fixed(p)) => Some(*p),
+                Some(Percentage::Path(p)) => {
+                    let v = sc.read(p).ok_or_else(|| sc.invalid_path(p))?;
+                    let n = v
+                        .as_f64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                        .ok_or_else(|| {
+                            runtime(format!(
+                                "The ToleratedFailurePercentagePath field refers to value \"{}\" which is not a valid float: {}",
+                                quoted_value(&v),
+                                p.as_str()
+                            ))
+                        })?;
+                    Some(n)
+                }
+                Some(Percentage::Expr(e)) => {
+                    let t = Template::Jsonata(e.clone());
+                    let v = typed(
+                        &t,
+                        "ToleratedFailurePercentage",
+                        sc,
+                        rng,
+                        "number",
+                        Value::is_number,
+                    )?;
+                    v.as_f64()
+                }
+            };
+            if percentage.is_some_and(|p| !(0.0..=100.0).contains(&p)) {
+                return Err(runtime(
+                    "ToleratedFailurePercentage must be between 0 and 100.",
+                ));
+            }
+            let batch = match &d.batcher {
+                None => None,
+                Some(b) => {
+                    let mut limit = |s: &Option<Seconds>,
+                                     field: &str|
+                     -> Result<Option<u64>, Failure> {
+                        Ok(match s {
+                            None => None,
+                            Some(Seconds::Fixed(n)) => Some(*n),
+                            Some(Seconds::Path(p)) => Some(sc.integer_at(p, field)?.max(1) as u64),
+                            Some(Seconds::Expr(e)) => Some(whole(
+                                &Template::Jsonata(e.clone()),
+                                field.trim_end_matches("Path"),
+                                sc,
+                                rng,
+                                1,
+                            )? as u64),
+                        })
+                    };
+                    let max_items = limit(&b.max_items, "MaxItemsPerBatchPath")?;
+                    let max_bytes = limit(&b.max_bytes, "MaxInputBytesPerBatchPath")?;
+                    Some((max_items, max_bytes))
+                }
+            };
+            Ok((count, percentage, batch))
+        },
+    )?;
+    let batch_input = match d.batcher.as_ref().and_then(|b| b.batch_input.as_ref()) {
+        Some(t) => Some(evaluate(
+            t,
+            effective,
+            active,
+            cx,
+            Field::named("BatchInput"),
+        )?),
+        None => None,
+    };
+    let mut per_child = vec![1; items];
+    if let Some((max_items, max_bytes)) = batch {
+        let (batches, sizes) = batched(std::mem::take(inputs), max_items, max_bytes, batch_input);
+        *inputs = batches;
+        per_child = sizes;
+    }
+    let label = d.label.clone().unwrap_or_else(|| cx.counters.rng.uuid());
+    let run_id = cx.counters.rng.uuid();
+    let machine = &cx.meta.state_machine_arn;
+    let arn = format!(
+        "{}/{label}:{run_id}",
+        machine.replacen(":stateMachine:", ":mapRun:", 1)
+    );
+    Ok(Box::new(DistributedRun {
+        arn,
+        machine_arn: format!("{machine}/{label}"),
+        children: Vec::new(),
+        items,
+        per_child,
+        tolerated_count,
+        tolerated_percentage,
+    }))
+}
+
+/// Groups items into children's inputs, `{"BatchInput": …, "Items": [...]}`, each holding at
+/// most `max_items` items and `max_bytes` bytes of items (256 KiB when not given, as AWS
+/// fills a batch up to its payload limit); the item count of each.
+fn batched(
+    items: Vec<Value>,
+    max_items: Option<u64>,
+    max_bytes: Option<u64>,
+    batch_input: Option<Value>,
+) -> (Vec<Value>, Vec<usize>) {
+    let max_items = max_items.unwrap_or(u64::MAX) as usize;
+    let max_bytes = max_bytes.unwrap_or(super::MAX_PAYLOAD_BYTES as u64) as usize;
+    let mut batches: Vec<Vec<Value>> = Vec::new();
+    let mut bytes = 0;
+    for item in items {
+        let size = payload_string(&item).len() + 1;
+        match batches.last_mut() {
+            Some(b) if b.len() < max_items && bytes + size <= max_bytes => {
+                bytes += size;
+                b.push(item);
+            }
+            _ => {
+                bytes = size;
+                batches.push(vec![item]);
+            }
+        }
+    }
+    let sizes = batches.iter().map(Vec::len).collect();
+    let inputs = batches
+        .into_iter()
+        .map(|items| {
+            let mut input = Map::new();
+            if let Some(b) = &batch_input {
+                input.insert("BatchInput".into(), b.clone());
+            }
+            input.insert("Items".into(), Value::Array(items));
+            Value::Object(input)
+        })
+        .collect();
+    (inputs, sizes)
+}
+
+/// Hands `input` to the child that waits for it; false when none does.
+pub(super) fn deliver(
+    mr: &mut MapRun,
+    processor: &Machine,
+    cx: &mut Cx<'_>,
+    input: &super::Input,
+) -> bool {
+    let MapRun {
+        items, frames, run, ..
+    } = mr;
+    let Some(run) = run.as_mut() else {
+        return false;
+    };
+    let DistributedRun {
+        arn,
+        machine_arn,
+        children,
+        ..
+    } = &mut **run;
+    frames.iter_mut().enumerate().any(|(i, f)| {
+        f.status == FrameStatus::Running
+            && in_child(cx, (arn, machine_arn), &mut children[i], &items[i], |cx| {
+                super::deliver(f, processor, cx, input)
+            })
+    })
+}
+
+/// Stops every running child, each logging `ExecutionAborted` in its own history.
+pub(super) fn abort_children(mr: &mut MapRun, processor: &Machine, cx: &mut Cx<'_>) {
+    let MapRun {
+        items,
+        frames,
+        reported,
+        run,
+        ..
+    } = mr;
+    let Some(run) = run.as_mut() else {
+        return;
+    };
+    let DistributedRun {
+        arn,
+        machine_arn,
+        children,
+        ..
+    } = &mut **run;
+    for (i, f) in frames.iter_mut().enumerate() {
+        if f.status == FrameStatus::Running {
+            in_child(cx, (arn, machine_arn), &mut children[i], &items[i], |cx| {
+                abort(f, processor, cx);
+                cx.emit(&mut f.last_event, EventType::ExecutionAborted, Value::Null);
+            });
+            reported[i] = true;
+        }
+    }
+}
+
+/// Whether `failed` items break the run's tolerance: more than `ToleratedFailureCount`, or
+/// a larger share than `ToleratedFailurePercentage`; with neither, any failure does.
+fn exceeded(run: &DistributedRun, failed: usize) -> bool {
+    if failed == 0 {
+        return false;
+    }
+    let by_count = run.tolerated_count.map(|n| failed as u64 > n);
+    let by_share = run
+        .tolerated_percentage
+        .map(|p| failed as f64 * 100.0 / run.items.max(1) as f64 > p);
+    match (by_count, by_share) {
+        (None, None) => true,
+        (a, b) => a.unwrap_or(false) || b.unwrap_or(false),
+    }
+}
+
+/// The Map Run's progress: children that ended are logged in their own histories; the run
+/// fails once its tolerance is broken, succeeds when every child has ended, and otherwise
+/// starts children up to its concurrency.
+pub(super) fn progress(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) -> Outcome {
+    let (st, _) = state(machine, frame);
+    let Kind::Map(spec) = &st.kind else {
+        return Outcome::Blocked;
+    };
+    let processor = &spec.processor;
+    loop {
+        let active = frame.active.as_mut().expect("active");
+        let Step::Map(mr) = &mut active.step else {
+            return Outcome::Blocked;
+        };
+        match look(mr, cx) {
+            Look::Blocked => return Outcome::Blocked,
+            Look::Exceeded => {
+                abort_children(mr, processor, cx);
+                let f = Failure::new(
+                    errors::EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                    THRESHOLD_EXCEEDED,
+                );
+                cx.emit(
+                    &mut frame.last_event,
+                    EventType::MapRunFailed,
+                    json!({"error": f.error, "cause": f.cause}),
+                );
+                cx.emit(
+                    &mut frame.last_event,
+                    EventType::MapStateFailed,
+                    Value::Null,
+                );
+                frame.active.as_mut().expect("active").step = Step::Ready;
+                return Outcome::Error(f);
+            }
+            Look::Done(results) => {
+                cx.emit(
+                    &mut frame.last_event,
+                    EventType::MapRunSucceeded,
+                    Value::Null,
+                );
+                cx.emit(
+                    &mut frame.last_event,
+                    EventType::MapStateSucceeded,
+                    Value::Null,
+                );
+                frame.active.as_mut().expect("active").step = Step::Ready;
+                return finish(frame, st, Value::Array(results), cx);
+            }
+            Look::Start => start_child(mr, processor, cx),
+        }
+    }
+}
+
+/// What a Map Run does next.
+enum Look {
+    Blocked,
+    Exceeded,
+    Done(Vec<Value>),
+    Start,
+}
+
+/// Logs the ends of children that ended since the last look, and decides.
+fn look(mr: &mut MapRun, cx: &mut Cx<'_>) -> Look {
+    let MapRun {
+        items,
+        frames,
+        reported,
+        limit,
+        run,
+    } = mr;
+    let Some(run) = run.as_mut() else {
+        return Look::Blocked;
+    };
+    let DistributedRun {
+        arn,
+        machine_arn,
+        children,
+        ..
+    } = &mut **run;
+    for (i, f) in frames.iter_mut().enumerate() {
+        if reported[i] || f.status == FrameStatus::Running {
+            continue;
+        }
+        reported[i] = true;
+        let (kind, details) = match &f.status {
+            FrameStatus::Succeeded(v) => (
+                EventType::ExecutionSucceeded,
+                json!({"output": payload_string(v), "outputDetails": {"truncated": false}}),
+            ),
+            FrameStatus::Failed(x) => {
+                let mut d = Map::new();
+                if !x.error.is_empty() {
+                    d.insert("error".into(), json!(x.error));
+                }
+                if !x.cause.is_empty() {
+                    d.insert("cause".into(), json!(x.cause));
+                }
+                (EventType::ExecutionFailed, Value::Object(d))
+            }
+            _ => (EventType::ExecutionAborted, Value::Null),
+        };
+        in_child(cx, (arn, machine_arn), &mut children[i], &items[i], |cx| {
+            cx.emit(&mut f.last_event, kind, details);
+        });
+    }
+    let failed: usize = frames
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| matches!(f.status, FrameStatus::Failed(_)))
+        .map(|(i, _)| run.per_child[i])
+        .sum();
+    if exceeded(run, failed) {
+        return Look::Exceeded;
+    }
+    let done = frames
+        .iter()
+        .filter(|f| f.status != FrameStatus::Running)
+        .count();
+    if done == items.len() {
+        let results = frames
+            .iter()
+            .enumerate()
+            .map(|(i, f)| match &f.status {
+                FrameStatus::Succeeded(v) => v.clone(),
+                // A failure within the tolerance: the child's record, as the Developer Guide
+                // says its result is returned (unrecorded on AWS).
+                FrameStatus::Failed(x) => json!({
+                    "Error": x.error,
+                    "Cause": x.cause,
+                    "ExecutionArn": run.children[i].arn,
+                    "Input": payload_string(&items[i]),
+                    "Name": run.children[i].name,
+                    "StateMachineArn": run.machine_arn,
+                    "Status": "FAILED",
+                }),
+                _ => Value::Null,
+            })
+            .collect();
+        return Look::Done(results);
+    }
+    let running = frames.len() - done;
+    // No MaxConcurrency (or 0): 10,000 children at a time, AWS's own limit.
+    let cap = if *limit == 0 { 10_000 } else { *limit };
+    if frames.len() == items.len() || running >= cap {
+        Look::Blocked
+    } else {
+        Look::Start
+    }
+}
+
+/// Starts the next child: `ExecutionStarted` in its own history, then its first state.
+fn start_child(mr: &mut MapRun, processor: &Machine, cx: &mut Cx<'_>) {
+    let MapRun {
+        items,
+        frames,
+        reported,
+        run,
+        ..
+    } = mr;
+    let Some(run) = run.as_mut() else {
+        return;
+    };
+    let i = frames.len();
+    let name = cx.counters.rng.uuid();
+    let label = run.machine_arn.rsplit('/').next().unwrap_or_default();
+    let arn = format!(
+        "{}/{label}:{name}",
+        cx.meta
+            .state_machine_arn
+            .replacen(":stateMachine:", ":execution:", 1)
+    );
+    run.children.push(Child {
+        name,
+        arn,
+        events: 0,
+        started: cx.now,
+    });
+    let mut f = Frame::new(0);
+    let DistributedRun {
+        arn,
+        machine_arn,
+        children,
+        ..
+    } = &mut **run;
+    let input = items[i].clone();
+    in_child(cx, (arn, machine_arn), &mut children[i], &input, |cx| {
+        cx.emit(
+            &mut 0,
+            EventType::ExecutionStarted,
+            json!({
+                "input": payload_string(&input),
+                "inputDetails": {"truncated": false},
+                "roleArn": "arn:aws:iam::000000000000:role/keiyaku-local"
+            }),
+        );
+        enter(&mut f, processor, &processor.start_at, input.clone(), cx);
+        let o = step(&mut f, processor, cx);
+        drive(&mut f, processor, cx, o);
+    });
+    frames.push(f);
+    reported.push(false);
+}
