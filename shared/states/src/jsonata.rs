@@ -108,18 +108,6 @@ pub fn evaluate(e: &Expr, env: &Env<'_>) -> Result<Value, Problem> {
     }
 }
 
-/// JSONata's name for the kind of a JSON value (`$type`), as AWS's causes use it.
-pub fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
 /// An error raised by one of our functions: JSONata's `D3137`, whose text is the message
 /// (what `$error()` raises).
 fn raised(message: impl Into<String>) -> jlens_core::Error {

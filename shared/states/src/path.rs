@@ -321,7 +321,7 @@ fn jayway_step(seg: &Segment) -> String {
     }
 }
 
-/// A JSON value's kind, for messages.
+/// A JSON value's kind, for messages: JSONata's `$type` names, which AWS's causes use.
 pub(crate) fn json_type(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",

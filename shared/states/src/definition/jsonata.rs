@@ -28,14 +28,7 @@ pub(super) fn template(v: &Value, at: &str) -> Result<Template, DefinitionError>
             for (k, x) in o {
                 fields.push((k.clone(), template(x, &child(at, k))?));
             }
-            if fields
-                .iter()
-                .all(|(_, t)| matches!(t, Template::Literal(_)))
-            {
-                Template::Literal(v.clone())
-            } else {
-                Template::Object(fields)
-            }
+            Template::object(fields, v)
         }
         Value::Array(items) => {
             let ts = items
@@ -43,11 +36,7 @@ pub(super) fn template(v: &Value, at: &str) -> Result<Template, DefinitionError>
                 .enumerate()
                 .map(|(i, x)| template(x, &format!("{at}[{i}]")))
                 .collect::<Result<Vec<_>, _>>()?;
-            if ts.iter().all(|t| matches!(t, Template::Literal(_))) {
-                Template::Literal(v.clone())
-            } else {
-                Template::Array(ts)
-            }
+            Template::array(ts, v)
         }
         other => Template::Literal(other.clone()),
     })

@@ -189,6 +189,27 @@ pub enum Template {
 }
 
 impl Template {
+    /// The object `v` whose fields are `fields`: `v` itself when nothing in it is evaluated.
+    pub(crate) fn object(fields: Vec<(String, Template)>, v: &Value) -> Template {
+        if fields
+            .iter()
+            .all(|(_, t)| matches!(t, Template::Literal(_)))
+        {
+            Template::Literal(v.clone())
+        } else {
+            Template::Object(fields)
+        }
+    }
+
+    /// The array `v` whose items are `items`: `v` itself when nothing in it is evaluated.
+    pub(crate) fn array(items: Vec<Template>, v: &Value) -> Template {
+        if items.iter().all(|t| matches!(t, Template::Literal(_))) {
+            Template::Literal(v.clone())
+        } else {
+            Template::Array(items)
+        }
+    }
+
     /// Whether the template reads `$$.Task.Token` (a waitForTaskToken task must pass it on).
     pub fn mentions_task_token(&self) -> bool {
         match self {
@@ -698,14 +719,7 @@ pub(crate) fn template(v: &Value, at: &str) -> Result<Template, DefinitionError>
                     fields.push((k.clone(), template(x, &here)?));
                 }
             }
-            if fields
-                .iter()
-                .all(|(_, t)| matches!(t, Template::Literal(_)))
-            {
-                Template::Literal(v.clone())
-            } else {
-                Template::Object(fields)
-            }
+            Template::object(fields, v)
         }
         Value::Array(items) => {
             let ts = items
@@ -713,11 +727,7 @@ pub(crate) fn template(v: &Value, at: &str) -> Result<Template, DefinitionError>
                 .enumerate()
                 .map(|(i, x)| template(x, &format!("{at}[{i}]")))
                 .collect::<Result<Vec<_>, _>>()?;
-            if ts.iter().all(|t| matches!(t, Template::Literal(_))) {
-                Template::Literal(v.clone())
-            } else {
-                Template::Array(ts)
-            }
+            Template::array(ts, v)
         }
         other => Template::Literal(other.clone()),
     };

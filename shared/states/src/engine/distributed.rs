@@ -20,6 +20,13 @@ use crate::errors::{self, Failure};
 use crate::history::EventType;
 use crate::intrinsics::Scope;
 
+impl DistributedRun {
+    /// The run's names and child `i`, as [`in_child`] takes them.
+    fn child(&mut self, i: usize) -> ((&str, &str), &mut Child) {
+        ((&self.arn, &self.machine_arn), &mut self.children[i])
+    }
+}
+
 /// AWS's cause when a Map Run fails more than it tolerates.
 const THRESHOLD_EXCEEDED: &str = "The specified tolerated failure threshold was exceeded";
 
@@ -251,17 +258,14 @@ pub(super) fn deliver(
     let Some(run) = run.as_mut() else {
         return false;
     };
-    let DistributedRun {
-        arn,
-        machine_arn,
-        children,
-        ..
-    } = &mut **run;
     frames.iter_mut().enumerate().any(|(i, f)| {
-        f.status == FrameStatus::Running
-            && in_child(cx, (arn, machine_arn), &mut children[i], &items[i], |cx| {
-                super::deliver(f, processor, cx, input)
-            })
+        if f.status != FrameStatus::Running {
+            return false;
+        }
+        let (names, child) = run.child(i);
+        in_child(cx, names, child, &items[i], |cx| {
+            super::deliver(f, processor, cx, input)
+        })
     })
 }
 
@@ -277,15 +281,10 @@ pub(super) fn abort_children(mr: &mut MapRun, processor: &Machine, cx: &mut Cx<'
     let Some(run) = run.as_mut() else {
         return;
     };
-    let DistributedRun {
-        arn,
-        machine_arn,
-        children,
-        ..
-    } = &mut **run;
     for (i, f) in frames.iter_mut().enumerate() {
         if f.status == FrameStatus::Running {
-            in_child(cx, (arn, machine_arn), &mut children[i], &items[i], |cx| {
+            let (names, child) = run.child(i);
+            in_child(cx, names, child, &items[i], |cx| {
                 abort(f, processor, cx);
                 cx.emit(&mut f.last_event, EventType::ExecutionAborted, Value::Null);
             });
@@ -384,12 +383,6 @@ fn look(mr: &mut MapRun, cx: &mut Cx<'_>) -> Look {
     let Some(run) = run.as_mut() else {
         return Look::Blocked;
     };
-    let DistributedRun {
-        arn,
-        machine_arn,
-        children,
-        ..
-    } = &mut **run;
     for (i, f) in frames.iter_mut().enumerate() {
         if reported[i] || f.status == FrameStatus::Running {
             continue;
@@ -412,7 +405,8 @@ fn look(mr: &mut MapRun, cx: &mut Cx<'_>) -> Look {
             }
             _ => (EventType::ExecutionAborted, Value::Null),
         };
-        in_child(cx, (arn, machine_arn), &mut children[i], &items[i], |cx| {
+        let (names, child) = run.child(i);
+        in_child(cx, names, child, &items[i], |cx| {
             cx.emit(&mut f.last_event, kind, details);
         });
     }
@@ -489,14 +483,9 @@ fn start_child(mr: &mut MapRun, processor: &Machine, cx: &mut Cx<'_>) {
         started: cx.now,
     });
     let mut f = Frame::new(0);
-    let DistributedRun {
-        arn,
-        machine_arn,
-        children,
-        ..
-    } = &mut **run;
     let input = items[i].clone();
-    in_child(cx, (arn, machine_arn), &mut children[i], &input, |cx| {
+    let (names, child) = run.child(i);
+    in_child(cx, names, child, &input, |cx| {
         cx.emit(
             &mut 0,
             EventType::ExecutionStarted,

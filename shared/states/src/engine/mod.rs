@@ -735,7 +735,7 @@ fn typed(
             &loc,
             &format!(
                 "returned an unexpected result type. Expected '{expected}', but was '{}' for value: {}",
-                jsonata::type_name(&v),
+                crate::path::json_type(&v),
                 payload_string(&v)
             ),
         )),
