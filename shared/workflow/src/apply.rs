@@ -128,6 +128,7 @@ impl Inner {
             })?;
         let id = ExecutionId::random();
         let events = exec.take_history();
+        let children = exec.take_child_history();
         let mut live = Live {
             exec,
             version: 0,
@@ -136,6 +137,7 @@ impl Inner {
             parts: 0,
             submitted: BTreeSet::new(),
         };
+        self.store_children(&id, machine, &children).await?;
         let (mut writes, parts) = self.writes(&id, &live, &Before::nothing(), &events, now)?;
         writes.push(Write::Put {
             item: Item::new(
@@ -240,8 +242,13 @@ impl Inner {
                 .handle(def, input.clone(), now, &mut os_token)
                 .map_err(ApplyError::Refused)?;
             let events = live.exec.take_history();
-            if effects.is_empty() && events.is_empty() {
+            let children = live.exec.take_child_history();
+            if effects.is_empty() && events.is_empty() && children.is_empty() {
                 return Ok(false);
+            }
+            if let Err(e) = self.store_children(id, &live.machine, &children).await {
+                *guard = None;
+                return Err(ApplyError::Failed(e));
             }
             if let Input::TaskSubmitted {
                 task: TaskRef::Id(t),
@@ -376,23 +383,7 @@ impl Inner {
             exec.event_count(),
             "the new events are exactly those since the last commit"
         );
-        if let Some(first) = new_events.first() {
-            let text = serde_json::to_string(new_events)?;
-            let pieces = layout::split(&text);
-            for (n, piece) in pieces.iter().enumerate() {
-                writes.push(Write::Put {
-                    item: Item::new(
-                        layout::events_key(id, first.id, n),
-                        serde_json::to_value(Chunk {
-                            chunk: n,
-                            chunks: pieces.len(),
-                            data: piece.to_string(),
-                        })?,
-                    ),
-                    condition: Condition::NotExists,
-                });
-            }
-        }
+        writes.extend(event_record(id, new_events, Condition::NotExists)?);
 
         // Timers.
         let timers = pending_timers(exec);
@@ -561,4 +552,35 @@ impl Inner {
             }
         });
     }
+}
+
+/// The writes of one events record: `events` (consecutive, of execution `id`) cut into
+/// chunks under the first one's id.
+pub(crate) fn event_record(
+    id: &ExecutionId,
+    events: &[HistoryEvent],
+    condition: Condition,
+) -> Result<Vec<Write>> {
+    let Some(first) = events.first() else {
+        return Ok(Vec::new());
+    };
+    let text = serde_json::to_string(events)?;
+    let pieces = layout::split(&text);
+    pieces
+        .iter()
+        .enumerate()
+        .map(|(n, piece)| {
+            Ok(Write::Put {
+                item: Item::new(
+                    layout::events_key(id, first.id, n),
+                    serde_json::to_value(Chunk {
+                        chunk: n,
+                        chunks: pieces.len(),
+                        data: piece.to_string(),
+                    })?,
+                ),
+                condition: condition.clone(),
+            })
+        })
+        .collect()
 }

@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 
 mod apply;
+mod children;
 mod error;
 mod failpoint;
 mod layout;
@@ -43,6 +44,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
+pub use children::MapRunChild;
 pub use error::WorkflowError;
 pub use failpoint::{FAILPOINT_EXIT_CODE, FAILPOINTS, failpoint};
 pub use port::{CONTRACT, contract_machine, substitutions};
@@ -353,7 +355,18 @@ impl Runner {
 
     /// `DescribeExecution`.
     pub async fn describe_execution(&self, id: &ExecutionId) -> Result<Description> {
-        let (head, exec) = self.inner.read_snapshot(id).await?;
+        let (head, exec) = match self.inner.read_snapshot(id).await {
+            Ok(found) => found,
+            // A Distributed Map's child is described from its own records.
+            Err(WorkflowError::ExecutionDoesNotExist(e)) => {
+                return self
+                    .inner
+                    .describe_child(id)
+                    .await?
+                    .ok_or(WorkflowError::ExecutionDoesNotExist(e));
+            }
+            Err(e) => return Err(e),
+        };
         Ok(Description {
             summary: summary(id, &head.machine, &exec),
             execution_arn: exec.execution_arn().to_string(),
@@ -392,6 +405,12 @@ impl Runner {
             executions,
             next: page.next,
         })
+    }
+
+    /// The child executions of Distributed Map Run `arn` (`ListExecutions` with a
+    /// `mapRunArn`), by name; each can be described and its history read.
+    pub async fn map_run(&self, arn: &str) -> Result<Vec<MapRunChild>> {
+        self.inner.map_run(arn).await
     }
 
     /// `GetExecutionHistory`: events oldest first, `limit` (1 to 1000) per page, from after

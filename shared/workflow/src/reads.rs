@@ -149,8 +149,17 @@ impl Inner {
             None => 0,
             Some(c) => c.parse().map_err(|_| WorkflowError::InvalidToken)?,
         };
-        let (head, _) = self.read_head(id).await?;
-        let total = head.events as u64;
+        // A Distributed Map's child has no head: its history is read to its end.
+        let (total, child) = match self.read_head(id).await {
+            Ok((head, _)) => (head.events as u64, false),
+            Err(WorkflowError::ExecutionDoesNotExist(e)) => {
+                if !self.is_child(id).await? {
+                    return Err(WorkflowError::ExecutionDoesNotExist(e));
+                }
+                (u64::MAX, true)
+            }
+            Err(e) => return Err(e),
+        };
         if after_event >= total {
             return Ok(HistoryPage {
                 events: Vec::new(),
@@ -196,9 +205,14 @@ impl Inner {
             return Err(e.into());
         }
         let last = events.last().map(|e| e.id).unwrap_or(total);
+        let more = if child {
+            events.len() == limit
+        } else {
+            last < total
+        };
         Ok(HistoryPage {
             events,
-            next: (last < total).then(|| last.to_string()),
+            next: more.then(|| last.to_string()),
         })
     }
 }

@@ -1279,3 +1279,106 @@ async fn an_execution_without_a_recorded_hash_still_runs() {
     assert_eq!(events.len(), 19);
     assert_consecutive(&events);
 }
+
+/// A Distributed Map's children are stored as executions of their own: each described
+/// (input, output or error), its history read, all listed by their Map Run; their tasks run
+/// through the parent.
+#[tokio::test]
+async fn a_distributed_map_s_children_are_stored_as_executions() {
+    struct Work;
+    #[async_trait]
+    impl TaskHandlers for Work {
+        async fn invoke(
+            &self,
+            _handler: &str,
+            payload: Value,
+            _token: Option<String>,
+        ) -> Result<Value, TaskFailure> {
+            if payload == json!(3) {
+                return Err(TaskFailure::function_error("Item.Bad", "three"));
+            }
+            Ok(json!({ "done": payload }))
+        }
+    }
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = Arc::new(MemoryItemStore::new(clock.clone()));
+    let definition = Definition::parse(
+        &json!({"StartAt": "Each", "States": {"Each": {
+            "Type": "Map", "ItemsPath": "$.items", "ToleratedFailureCount": 1, "MaxConcurrency": 2,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Work", "States": {"Work": {"Type": "Task",
+                    "Resource": "arn:aws:lambda:ap-northeast-1:111111111111:function:work", "End": true}}},
+            "End": true}}})
+        .to_string(),
+    )
+    .unwrap();
+    let r = Runner::new(
+        store,
+        clock,
+        Arc::new(Work),
+        vec![Machine {
+            name: "fanout".into(),
+            definition,
+        }],
+    );
+    let id = r
+        .start_execution("fanout", "f1", json!({"items": [1, 2, 3]}))
+        .await
+        .unwrap();
+    for _ in 0..500 {
+        r.idle().await;
+        if status(&r, &id).await != Status::Running {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let parent = r.describe_execution(&id).await.unwrap();
+    assert_eq!(parent.summary.status, Status::Succeeded);
+    assert_eq!(parent.output.as_ref().unwrap()[0], json!({"done": 1}));
+    let events = all_events(&r, &id).await;
+    let map_run = events
+        .iter()
+        .find(|e| e.kind == EventType::MapRunStarted)
+        .and_then(|e| e.detail_str("mapRunArn"))
+        .unwrap()
+        .to_owned();
+    let children = r.map_run(&map_run).await.unwrap();
+    assert_eq!(children.len(), 3);
+    let mut statuses: Vec<Status> = children.iter().map(|c| c.status).collect();
+    statuses.sort_by_key(|s| format!("{s:?}"));
+    assert_eq!(
+        statuses,
+        [Status::Failed, Status::Succeeded, Status::Succeeded]
+    );
+    for child in &children {
+        let d = r.describe_execution(&child.id).await.unwrap();
+        assert_eq!(d.summary.name, child.name);
+        assert!(
+            d.execution_arn.contains(":execution:"),
+            "{}",
+            d.execution_arn
+        );
+        let history = all_events(&r, &child.id).await;
+        assert_eq!(history.first().unwrap().kind, EventType::ExecutionStarted);
+        assert_eq!(
+            history.iter().map(|e| e.id).collect::<Vec<_>>(),
+            (1..=history.len() as u64).collect::<Vec<_>>()
+        );
+        match d.summary.status {
+            Status::Succeeded => {
+                assert_eq!(d.output, Some(json!({"done": d.input})));
+                assert_eq!(history.last().unwrap().kind, EventType::ExecutionSucceeded);
+            }
+            _ => {
+                assert_eq!(d.input, json!(3));
+                assert_eq!(d.error.as_deref(), Some("Item.Bad"));
+                assert_eq!(history.last().unwrap().kind, EventType::ExecutionFailed);
+            }
+        }
+    }
+    assert!(matches!(
+        r.describe_execution(&ExecutionId::new(format!("{id}-nobody")))
+            .await,
+        Err(WorkflowError::ExecutionDoesNotExist(_))
+    ));
+}
