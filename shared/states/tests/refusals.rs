@@ -64,6 +64,23 @@ fn distributed_map_and_fields_of_the_other_language_are_refused_by_name() {
         "States": {"A": {"Type": "Pass", "Output": {"a": ["{% 1 + %}"]}, "End": true}}}));
     assert_eq!(path, "$.States.A.Output.a[0]");
     assert!(msg.starts_with("INVALID_JSONATA_EXPRESSION"), "{msg}");
+    // `$states.result` only where there is one, `$states.errorOutput` only in a Catcher, no
+    // input document at an expression's top level (the Developer Guide; the words measured
+    // on AWS by another emulator).
+    let (path, msg) = refused(json!({"QueryLanguage": "JSONata", "StartAt": "A",
+        "States": {"A": {"Type": "Pass", "Output": "{% $states.errorOutput %}", "End": true}}}));
+    assert_eq!(path, "$.States.A.Output");
+    assert_eq!(
+        msg,
+        "UNSUPPORTED_JSONATA_EXPRESSION: Field '$states.errorOutput' does not exist."
+    );
+    let (path, _) = refused(json!({"QueryLanguage": "JSONata", "StartAt": "A",
+        "States": {"A": {"Type": "Pass", "Assign": {"r": "{% $states.result %}"}, "End": true}}}));
+    assert_eq!(path, "$.States.A.Assign.r");
+    let (path, msg) = refused(json!({"QueryLanguage": "JSONata", "StartAt": "A",
+        "States": {"A": {"Type": "Pass", "Output": "{% phone %}", "End": true}}}));
+    assert_eq!(path, "$.States.A.Output");
+    assert!(msg.starts_with("UNSUPPORTED_JSONATA_EXPRESSION"), "{msg}");
     // Variables are assigned where AWS allows it, with names it allows.
     let (path, msg) =
         refused(json!({"StartAt": "A", "States": {"A": {"Type": "Succeed", "Assign": {"x": 1}}}}));

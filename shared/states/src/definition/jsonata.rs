@@ -41,3 +41,44 @@ pub(super) fn template(v: &Value, at: &str) -> Result<Template, DefinitionError>
         other => Template::Literal(other.clone()),
     })
 }
+
+/// Refuses `$states.result` where the field has no result and `$states.errorOutput` outside
+/// a Catcher, as AWS does when the machine is created (the Developer Guide; the words are
+/// another emulator's measurement).
+pub(super) fn check_states(
+    t: Option<&Template>,
+    at: &str,
+    result: bool,
+    error_output: bool,
+) -> Result<(), DefinitionError> {
+    let Some(t) = t else {
+        return Ok(());
+    };
+    match t {
+        Template::Jsonata(e) => {
+            for field in e.states_fields().unwrap_or_default() {
+                let allowed = match field.as_str() {
+                    "result" => result,
+                    "errorOutput" => error_output,
+                    _ => true,
+                };
+                if !allowed {
+                    return Err(DefinitionError {
+                        path: at.to_owned(),
+                        message: format!(
+                            "UNSUPPORTED_JSONATA_EXPRESSION: Field '$states.{field}' does not exist."
+                        ),
+                    });
+                }
+            }
+            Ok(())
+        }
+        Template::Object(fields) => fields
+            .iter()
+            .try_for_each(|(k, t)| check_states(Some(t), &child(at, k), result, error_output)),
+        Template::Array(items) => items.iter().enumerate().try_for_each(|(i, t)| {
+            check_states(Some(t), &format!("{at}[{i}]"), result, error_output)
+        }),
+        _ => Ok(()),
+    }
+}

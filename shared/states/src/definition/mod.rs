@@ -933,9 +933,29 @@ fn parse_state(v: &Value, at: &str, top: QueryLanguage) -> Result<State, Definit
     if let Kind::Task(t) = &kind {
         check_task_parameters(t, parameters.as_ref(), o, at, language)?;
     }
+    let output = opt_value(o, at, "Output", language)?;
+    let assign = assign(o, at, language)?;
+    if language == QueryLanguage::Jsonata {
+        let produced = matches!(kind, Kind::Task(_) | Kind::Parallel(_) | Kind::Map(_));
+        jsonata::check_states(parameters.as_ref(), &child(at, "Arguments"), false, false)?;
+        jsonata::check_states(output.as_ref(), &child(at, "Output"), produced, false)?;
+        jsonata::check_states(assign.as_ref(), &child(at, "Assign"), produced, false)?;
+        for (i, c) in catch.iter().enumerate() {
+            let here = format!("{at}.Catch[{i}]");
+            jsonata::check_states(c.output.as_ref(), &child(&here, "Output"), false, true)?;
+            jsonata::check_states(c.assign.as_ref(), &child(&here, "Assign"), false, true)?;
+        }
+        if let Kind::Choice(c) = &kind {
+            for (i, rule) in c.choices.iter().enumerate() {
+                let here = format!("{at}.Choices[{i}]");
+                jsonata::check_states(rule.output.as_ref(), &child(&here, "Output"), false, false)?;
+                jsonata::check_states(rule.assign.as_ref(), &child(&here, "Assign"), false, false)?;
+            }
+        }
+    }
     Ok(State {
         language,
-        output: opt_value(o, at, "Output", language)?,
+        output,
         input_path: data_path(o, at, "InputPath")?,
         output_path: data_path(o, at, "OutputPath")?,
         parameters,
@@ -946,7 +966,7 @@ fn parse_state(v: &Value, at: &str, top: QueryLanguage) -> Result<State, Definit
         retry,
         catch,
         kind,
-        assign: assign(o, at, language)?,
+        assign,
     })
 }
 
