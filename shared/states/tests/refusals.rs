@@ -130,6 +130,20 @@ fn distributed_map_and_fields_of_the_other_language_are_refused_by_name() {
         "End": true
     }}}));
     assert_eq!(path, "$.States.M.Label");
+    let map = |label: &str, next: Value| {
+        let mut m = json!({"Type": "Map", "Label": label,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": format!("P{label}{}", next.is_null()), "States": {format!("P{label}{}", next.is_null()): {"Type": "Pass", "End": true}}}});
+        match next {
+            Value::Null => m["End"] = json!(true),
+            n => m["Next"] = n,
+        }
+        m
+    };
+    let (path, msg) = refused(json!({"StartAt": "A", "States": {
+        "A": map("same", json!("B")), "B": map("same", Value::Null)}}));
+    assert_eq!(path, "$.States.B.Label");
+    assert!(msg.contains("unique"), "{msg}");
 }
 
 #[test]

@@ -504,7 +504,21 @@ fn unique_names(
                     unique_names(branch, &format!("{here}.Branches[{i}]"), seen)?;
                 }
             }
-            Kind::Map(map) => unique_names(&map.processor, &format!("{here}.ItemProcessor"), seen)?,
+            Kind::Map(map) => {
+                // A Distributed Map's Label is unique in the definition too (the Developer
+                // Guide), in the same namespace as nothing else: keyed apart from names.
+                if let Some(label) = map.distributed.as_ref().and_then(|d| d.label.as_ref())
+                    && let Some(first) = seen.insert(format!("\u{0}label:{label}"), here.clone())
+                {
+                    return err(
+                        &child(&here, "Label"),
+                        format!(
+                            "Label {label:?} is already used at {first}: labels must be unique in the state machine"
+                        ),
+                    );
+                }
+                unique_names(&map.processor, &format!("{here}.ItemProcessor"), seen)?
+            }
             _ => {}
         }
     }
