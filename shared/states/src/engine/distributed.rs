@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use super::{
     Active, Child, ChildEvent, Cx, DistributedRun, Field, Frame, FrameStatus, MapRun, Meta,
     Outcome, Step, abort, drive, enter, evaluate, evaluating, finish, payload_string, quoted_value,
-    runtime, state, step, typed, whole,
+    runtime, state, step, typed,
 };
 use crate::definition::{Distributed, Kind, Machine, Percentage, Seconds, Template};
 use crate::errors::{self, Failure};
@@ -95,18 +95,10 @@ pub(super) fn start(
         |sc, rng| {
             let count = match &d.tolerated_count {
                 None => None,
-                Some(Seconds::Fixed(n)) => Some(*n),
-                Some(Seconds::Path(p)) => match sc.integer_at(p, "ToleratedFailureCountPath")? {
+                Some(s) => match sc.whole_number(s, "ToleratedFailureCountPath", rng, 0)? {
                     n if n >= 0 => Some(n as u64),
                     _ => return Err(runtime("ToleratedFailureCount cannot be negative.")),
                 },
-                Some(Seconds::Expr(e)) => Some(whole(
-                    &Template::Jsonata(e.clone()),
-                    "ToleratedFailureCount",
-                    sc,
-                    rng,
-                    0,
-                )? as u64),
             };
             let percentage = match &d.tolerated_percentage {
                 None => None,
@@ -146,21 +138,11 @@ pub(super) fn start(
             let batch = match &d.batcher {
                 None => None,
                 Some(b) => {
-                    let mut limit = |s: &Option<Seconds>,
-                                     field: &str|
-                     -> Result<Option<u64>, Failure> {
-                        Ok(match s {
-                            None => None,
-                            Some(Seconds::Fixed(n)) => Some(*n),
-                            Some(Seconds::Path(p)) => Some(sc.integer_at(p, field)?.max(1) as u64),
-                            Some(Seconds::Expr(e)) => Some(whole(
-                                &Template::Jsonata(e.clone()),
-                                field.trim_end_matches("Path"),
-                                sc,
-                                rng,
-                                1,
-                            )? as u64),
-                        })
+                    let mut limit = |s: &Option<Seconds>, field: &str| match s {
+                        None => Ok(None),
+                        Some(s) => sc
+                            .whole_number(s, field, rng, 1)
+                            .map(|n| Some(n.max(1) as u64)),
                     };
                     let max_items = limit(&b.max_items, "MaxItemsPerBatchPath")?;
                     let max_bytes = limit(&b.max_bytes, "MaxInputBytesPerBatchPath")?;

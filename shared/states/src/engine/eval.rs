@@ -3,6 +3,7 @@
 //! `$states`), templates and their failures in AWS's words, Choice rules, Wait times.
 
 use super::*;
+use crate::definition::Seconds;
 
 /// What a state's paths read: `$` its input, `$$` the context object (built only when a
 /// path asks for it), `$name` the variables in scope.
@@ -91,6 +92,29 @@ impl<'a> Sc<'a> {
     /// `HeartbeatSecondsPath`) names, or AWS's cause when it names none (recorded for
     /// `MaxConcurrencyPath`: "The MaxConcurrencyPath field refers to value \"NoNumber\"
     /// which is not a valid integer: $.MaxConcurrencyValue").
+    /// A whole-number field (`TimeoutSeconds`, `MaxConcurrency`, `ToleratedFailureCount`,
+    /// `MaxItemsPerBatch`, …): its literal, its `…Path` form's value (`path_field` names that
+    /// form, in AWS's words), or its JSONata expression's (which must be `min` or more).
+    pub(super) fn whole_number(
+        &self,
+        s: &Seconds,
+        path_field: &str,
+        rng: &mut Rng,
+        min: i64,
+    ) -> Result<i64, Failure> {
+        match s {
+            Seconds::Fixed(n) => Ok(*n as i64),
+            Seconds::Path(p) => self.integer_at(p, path_field),
+            Seconds::Expr(e) => whole(
+                &Template::Jsonata(e.clone()),
+                path_field.trim_end_matches("Path"),
+                self,
+                rng,
+                min,
+            ),
+        }
+    }
+
     pub(super) fn integer_at(&self, p: &Path, field: &str) -> Result<i64, Failure> {
         let v = self.read(p).ok_or_else(|| self.invalid_path(p))?;
         // A number held as a string ("1") will do, as on AWS (recorded).

@@ -4,7 +4,7 @@ use super::{
     Active, Cx, Effect, Field, Frame, Invocation, MapRun, Outcome, Step, TaskId, TaskWait,
     apply_data_path, assigned, data_limit, drive, enter, eval_rule, evaluate, evaluating,
     exit_with_output, finish, map_progress, parallel_progress, parameter_path_failure,
-    payload_string, reading, resource_names, runtime, state, too_big, typed, wait_until, whole,
+    payload_string, reading, resource_names, runtime, state, too_big, typed, wait_until,
 };
 use crate::definition::QueryLanguage;
 use crate::definition::{ChoiceSpec, FailSpec, MapSpec, Rule, TaskSpec};
@@ -275,20 +275,12 @@ fn task(
         && parameters.get("LogType").and_then(Value::as_str) == Some("Tail");
     let times = evaluating(&effective, active, cx, Field::default(), |sc, rng| {
         let mut seconds = |s: &Option<Seconds>, what: &str| -> Result<Option<u64>, Failure> {
-            match s {
-                None => Ok(None),
-                Some(Seconds::Fixed(n)) => Ok(Some(*n)),
-                Some(Seconds::Path(p)) => match sc.integer_at(p, what)? {
-                    n if n > 0 => Ok(Some(n as u64)),
-                    n => Err(runtime(format!(
-                        "{what} {} must be positive: {n}",
-                        p.as_str()
-                    ))),
-                },
-                Some(Seconds::Expr(e)) => {
-                    let t = Template::Jsonata(e.clone());
-                    whole(&t, what.trim_end_matches("Path"), sc, rng, 1).map(|n| Some(n as u64))
-                }
+            let Some(s) = s else {
+                return Ok(None);
+            };
+            match sc.whole_number(s, what, rng, 1)? {
+                n if n > 0 => Ok(Some(n as u64)),
+                n => Err(runtime(format!("{what} must give a positive number: {n}"))),
             }
         };
         Ok((
@@ -437,20 +429,13 @@ fn map(
                 )));
             }
         };
-        let limit = match &m.max_concurrency {
-            Seconds::Fixed(n) => *n as usize,
-            // A negative value stalls the execution on AWS (recorded); we fail instead.
-            Seconds::Path(p) => match sc.integer_at(p, "MaxConcurrencyPath")? {
-                n if n >= 0 => n as usize,
-                n => {
-                    return Err(runtime(format!(
-                        "MaxConcurrencyPath {} must not be negative: {n}",
-                        p.as_str()
-                    )));
-                }
-            },
-            Seconds::Expr(e) => {
-                whole(&Template::Jsonata(e.clone()), "MaxConcurrency", sc, rng, 0)? as usize
+        // A negative value stalls the execution on AWS (recorded); we fail instead.
+        let limit = match sc.whole_number(&m.max_concurrency, "MaxConcurrencyPath", rng, 0)? {
+            n if n >= 0 => n as usize,
+            n => {
+                return Err(runtime(format!(
+                    "MaxConcurrencyPath must not give a negative number: {n}"
+                )));
             }
         };
         Ok((items, limit))
