@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Validates every statemachines/*.asl.json with the npm package asl-validator (the external
-# judge of our state machines; keiyaku-states' own parser is checked by
-# shared/states/tests/contract_definition.rs). Installs the pinned validator into
+# Validates every statemachines/*.asl.json and tests/fixtures/asl-valid/*.asl.json with the
+# npm package asl-validator (the external judge of our state machines; keiyaku-states' own
+# parser is checked by shared/states/tests/contract_definition.rs and refusals.rs). Installs the pinned validator into
 # tests/.cache/npm when it is missing. Exits non-zero when any definition is invalid.
 #
 # The definitions keep their ${...} DefinitionSubstitutions placeholders: they sit only in
@@ -20,7 +20,9 @@ if [ ! -x "$BIN" ] || [ "$("$BIN" --version 2>/dev/null)" != "$VERSION" ]; then
 fi
 
 shopt -s nullglob
-files=(statemachines/*.asl.json)
+# Ours, and the fixtures of what the engine runs beyond them (JSONata, variables, a
+# Distributed Map), which keiyaku-states must parse too (shared/states/tests/refusals.rs).
+files=(statemachines/*.asl.json tests/fixtures/asl-valid/*.asl.json)
 if [ ${#files[@]} -eq 0 ]; then
   echo "asl_validate: no statemachines/*.asl.json found" >&2
   exit 1

@@ -304,3 +304,23 @@ fn a_state_name_used_twice_anywhere_in_the_machine_is_refused() {
         .is_ok()
     );
 }
+
+/// What asl-validator accepts of the newer language (tests/fixtures/asl-valid, validated by
+/// tests/tools/asl_validate.sh), keiyaku-states parses.
+#[test]
+fn what_asl_validator_accepts_of_jsonata_variables_and_distributed_maps_parses() {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/asl-valid"
+    );
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).expect("tests/fixtures/asl-valid exists") {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        if let Err(e) = Definition::parse(&text) {
+            panic!("{}: {} {}", path.display(), e.path, e.message);
+        }
+        seen += 1;
+    }
+    assert!(seen >= 3, "the fixtures are there");
+}
