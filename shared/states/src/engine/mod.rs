@@ -2,16 +2,18 @@
 //! [`Input`]s (task results, fired timers, stop requests) with the current time and performs
 //! the [`Effect`]s it returns (invoke a task, set or cancel a timer, report the end). The
 //! engine reads no clock and does no I/O. Its randomness comes from two places: the
-//! execution's own seeded generator (jitter, `States.UUID`, `States.MathRandom`), and the
+//! execution's own seeded generator (jitter, `States.UUID`, `States.MathRandom`, JSONata's
+//! `$random` and `$uuid`, the names of Map Runs and their children), and the
 //! [`TokenSource`] the driver passes to each call for task tokens, which must be secret (see
 //! [`crate::tokens`]). The driver can persist the value after each call and resume it after
 //! a restart, and tests replay exactly with a deterministic token source.
 //!
 //! The history is not part of the serialized value: the execution keeps only a counter of
 //! the event ids it has issued. The events a call records are held in memory until the
-//! driver takes them with [`Execution::take_history`] and stores them elsewhere, so a
-//! snapshot's size does not grow with the history and a resumed execution continues the
-//! event ids without reading the events back.
+//! driver takes them with [`Execution::take_history`] (a Distributed Map's children's, with
+//! [`Execution::take_child_history`]) and stores them elsewhere, so a snapshot's size does
+//! not grow with the history and a resumed execution continues the event ids without reading
+//! the events back.
 
 mod distributed;
 mod eval;
