@@ -216,10 +216,10 @@ impl Path {
     }
 
     /// Why this path names nothing in `doc`, in the words of Jayway JsonPath, which AWS
-    /// quotes after "Invalid path '<path>' : ": a missing last property or index gives
-    /// "No results for path: $['a']['b']", a property missing on the way "Missing property in
-    /// path $['a']" (both recorded on AWS). A property asked of something that is not an
-    /// object gives Jayway's "Expected to find an object with property …" (AWS's text here is
+    /// quotes after `Invalid path '<path>' : `: a missing last property or index gives
+    /// `No results for path: $['a']['b']`, a property missing on the way `Missing property in
+    /// path $['a']` (both recorded on AWS). A property asked of something that is not an
+    /// object gives Jayway's `Expected to find an object with property …` (AWS's text here is
     /// unrecorded, so the Java class names Jayway would add are left out).
     pub fn not_found(&self, doc: &Value) -> String {
         let full: String = self.segments.iter().map(jayway_step).collect();
