@@ -228,33 +228,6 @@ pub const CATCHER_JSONATA: &[&str] = &["Comment", "ErrorEquals", "Next", "Output
 /// Fields of a JSONata Choice rule.
 pub const CHOICE_RULE_JSONATA: &[&str] = &["Condition", "Next", "Comment", "Output", "Assign"];
 
-/// The fields of a state of type `ty` in `language` (`None`: no such type).
-pub fn state_fields(
-    ty: &str,
-    language: crate::definition::QueryLanguage,
-) -> Option<&'static [&'static str]> {
-    use crate::definition::QueryLanguage::{JsonPath, Jsonata};
-    Some(match (ty, language) {
-        ("Pass", JsonPath) => PASS,
-        ("Task", JsonPath) => TASK,
-        ("Choice", JsonPath) => CHOICE,
-        ("Wait", JsonPath) => WAIT,
-        ("Succeed", JsonPath) => SUCCEED,
-        ("Fail", JsonPath) => FAIL,
-        ("Parallel", JsonPath) => PARALLEL,
-        ("Map", JsonPath) => MAP,
-        ("Pass", Jsonata) => PASS_JSONATA,
-        ("Task", Jsonata) => TASK_JSONATA,
-        ("Choice", Jsonata) => CHOICE_JSONATA,
-        ("Wait", Jsonata) => WAIT_JSONATA,
-        ("Succeed", Jsonata) => SUCCEED_JSONATA,
-        ("Fail", Jsonata) => FAIL_JSONATA,
-        ("Parallel", Jsonata) => PARALLEL_JSONATA,
-        ("Map", Jsonata) => MAP_JSONATA,
-        _ => return None,
-    })
-}
-
 /// Fields of a Retrier.
 pub const RETRIER: &[&str] = &[
     "Comment",

@@ -868,13 +868,38 @@ fn targets<'a>(s: &'a State, at: &str) -> Vec<(&'a str, String)> {
     out
 }
 
+/// The fields of a state of type `ty` in `language` (`None`: no such type).
+fn state_fields(ty: &str, language: QueryLanguage) -> Option<&'static [&'static str]> {
+    use QueryLanguage::{JsonPath, Jsonata};
+    use supported::*;
+    Some(match (ty, language) {
+        ("Pass", JsonPath) => PASS,
+        ("Task", JsonPath) => TASK,
+        ("Choice", JsonPath) => CHOICE,
+        ("Wait", JsonPath) => WAIT,
+        ("Succeed", JsonPath) => SUCCEED,
+        ("Fail", JsonPath) => FAIL,
+        ("Parallel", JsonPath) => PARALLEL,
+        ("Map", JsonPath) => MAP,
+        ("Pass", Jsonata) => PASS_JSONATA,
+        ("Task", Jsonata) => TASK_JSONATA,
+        ("Choice", Jsonata) => CHOICE_JSONATA,
+        ("Wait", Jsonata) => WAIT_JSONATA,
+        ("Succeed", Jsonata) => SUCCEED_JSONATA,
+        ("Fail", Jsonata) => FAIL_JSONATA,
+        ("Parallel", Jsonata) => PARALLEL_JSONATA,
+        ("Map", Jsonata) => MAP_JSONATA,
+        _ => return None,
+    })
+}
+
 fn parse_state(v: &Value, at: &str, top: QueryLanguage) -> Result<State, DefinitionError> {
     let o = obj(v, at)?;
     let ty = req_str(o, at, "Type")?;
     let language = query_language(o, at, top)?;
     let (Some(allowed), Some(other)) = (
-        supported::state_fields(ty, language),
-        supported::state_fields(ty, language.other()),
+        state_fields(ty, language),
+        state_fields(ty, language.other()),
     ) else {
         return err(
             &child(at, "Type"),

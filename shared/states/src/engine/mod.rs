@@ -542,7 +542,7 @@ pub fn format_timestamp(t: OffsetDateTime) -> String {
     )
 }
 
-fn too_big(v: &Value) -> bool {
+fn too_big(v: &impl Serialize) -> bool {
     serde_json::to_vec(v)
         .map(|b| b.len() > MAX_PAYLOAD_BYTES)
         .unwrap_or(true)
@@ -1106,7 +1106,7 @@ fn exit(
             "The variable '{outer}' belongs to an outer scope: a Parallel branch or Map iteration cannot assign it."
         )));
     }
-    if serde_json::to_vec(&assign).map_or(true, |b| b.len() > MAX_PAYLOAD_BYTES) {
+    if too_big(&assign) {
         return Outcome::Error(Failure::new(
             errors::DATA_LIMIT_EXCEEDED,
             format!(
@@ -1154,18 +1154,18 @@ fn finish(frame: &mut Frame, st: &State, result: Value, cx: &mut Cx<'_>) -> Outc
             result: produced,
             ..Field::default()
         };
-        let input = active.input.clone();
-        let assign = match assigned(st.assign.as_ref(), &input, active, cx, field("Assign")) {
+        let input = &active.input;
+        let assign = match assigned(st.assign.as_ref(), input, active, cx, field("Assign")) {
             Ok(a) => a,
             Err(f) => return Outcome::Error(f),
         };
         let output = match &st.output {
-            Some(t) => match evaluate(t, &input, active, cx, field("Output")) {
+            Some(t) => match evaluate(t, input, active, cx, field("Output")) {
                 Ok(v) => v,
                 Err(f) => return Outcome::Error(f),
             },
             None if produced.is_some() => result,
-            None => input,
+            None => input.clone(),
         };
         if too_big(&output) {
             return Outcome::Error(result_too_big(&st_name(frame)));
@@ -1350,10 +1350,10 @@ fn caught_jsonata(
         error_output: Some(err_obj),
         ..Field::default()
     };
-    let input = active.input.clone();
-    let assign = assigned(c.assign.as_ref(), &input, active, cx, field(&assign_at))?;
+    let input = &active.input;
+    let assign = assigned(c.assign.as_ref(), input, active, cx, field(&assign_at))?;
     let output = match &c.output {
-        Some(t) => evaluate(t, &input, active, cx, field(&output_at))?,
+        Some(t) => evaluate(t, input, active, cx, field(&output_at))?,
         None => err_obj.clone(),
     };
     Ok((output, assign))

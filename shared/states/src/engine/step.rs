@@ -411,15 +411,14 @@ fn map(
             Value::Array(a) => a,
             // AWS's words for a JSONata Map without Items over something else (recorded).
             other if jsonata => {
-                let mut f = Failure::new(
+                // No field is named: the event has no location (recorded).
+                return Err(Failure::new(
                     errors::QUERY_EVALUATION_ERROR,
                     format!(
                         "Map state input must be an array but was: {}",
                         payload_string(&other)
                     ),
-                );
-                f.location = None;
-                return Err(f);
+                ));
             }
             other => {
                 return Err(runtime(format!(
