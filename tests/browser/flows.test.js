@@ -1,11 +1,12 @@
 // The other ways a contract goes, in the browser: the whole flow by keyboard alone; markup
 // typed into every field a user fills is shown as text and never runs; a recipient
-// declines with a reason; the sender cancels; the ops view is there for operators and a
-// not-found page for everyone else.
+// declines with a reason; the sender cancels; the ops view is there for operators (with a
+// Distributed Map's child executions) and a not-found page for everyone else.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { open, ready, judgeScreen, mailedLink, account, logIn, readToTheEnd, tabTo, FIXTURE_PDF, KEIYAKU_BIN, serverAndBrowser, PASSWORD, apiToken, apiCall, uploadPdf } from './harness.js';
 
 const env = serverAndBrowser();
@@ -261,6 +262,24 @@ test('the ops view is there for operators, a not-found page for everyone else', 
   await ready(o.page);
   await o.page.getByText('ExecutionStarted').first().waitFor();
   await judgeScreen(o.page, 'ops-execution');
+
+  // A Distributed Map's run: its execution lists the run's children, each of which opens
+  // like any execution.
+  execFileSync(join(dirname(KEIYAKU_BIN), 'keiyaku-seed-map-run'), [server.dataDir, 'map-run-demo']);
+  await o.page.getByRole('link', { name: '実行の一覧へ' }).click();
+  await o.page.getByRole('link', { name: 'map-run-demo' }).click();
+  await o.page.getByRole('heading', { name: 'Map Run（分散マップの子実行）' }).waitFor();
+  await ready(o.page);
+  await o.page.getByText('MapRunSucceeded').waitFor();
+  const children = o.page.locator('section.map-run li');
+  assert.equal(await children.count(), 3);
+  assert.equal(await children.filter({ hasText: 'SUCCEEDED' }).count(), 2);
+  await judgeScreen(o.page, 'ops-map-run');
+  await children.filter({ hasText: 'FAILED' }).getByRole('link').click();
+  await o.page.getByText('ExecutionFailed').waitFor();
+  await ready(o.page);
+  await o.page.getByText('Item.Refused').first().waitFor();
+  assert.equal(await o.page.locator('section.map-run').count(), 0);
   o.check();
   await o.close();
 });

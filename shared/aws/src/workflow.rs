@@ -1,7 +1,9 @@
 //! The Workflow port on Step Functions: the contract machine that SAM deployed from
 //! `statemachines/contract.asl.json`. An execution's id is its name (`doc-<id>-<n>`,
 //! unique within the machine), so the ops view's URLs carry no ARN; the ARN is derived from
-//! the machine's. Histories are returned in the shape of `GetExecutionHistory`'s JSON, the
+//! the machine's. A Distributed Map's child execution (ARN
+//! `…:execution:<machine>/<label or map run id>:<name>`) has the id `<label>:<name>`: names
+//! and labels cannot hold `:` or `/`, so the two kinds of ids never meet. Histories are returned in the shape of `GetExecutionHistory`'s JSON, the
 //! shape the local executor writes, so the ops view reads both alike.
 
 use async_trait::async_trait;
@@ -9,7 +11,8 @@ use aws_sdk_sfn::Client;
 use aws_sdk_sfn::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sfn::types::{ExecutionListItem, ExecutionStatus, HistoryEvent};
 use keiyaku_core::ports::{
-    ExecutionDetail, ExecutionList, ExecutionSummary, Workflow, WorkflowError,
+    ExecutionDetail, ExecutionList, ExecutionSummary, MAP_RUN_CHILDREN, MapRun, Workflow,
+    WorkflowError,
 };
 use serde_json::{Map, Value, json};
 
@@ -75,19 +78,34 @@ impl StepFunctionsWorkflow {
         }
     }
 
-    /// The ARN of this machine's execution `name`.
-    fn execution_arn(&self, name: &str) -> String {
-        format!(
-            "{}:{name}",
-            self.machine_arn
-                .replacen(":stateMachine:", ":execution:", 1)
-        )
+    /// The ARN of this machine's execution `id` (see the module's doc for children's ids).
+    fn execution_arn(&self, id: &str) -> String {
+        let prefix = self
+            .machine_arn
+            .replacen(":stateMachine:", ":execution:", 1);
+        if id.contains(':') {
+            format!("{prefix}/{id}")
+        } else {
+            format!("{prefix}:{id}")
+        }
+    }
+}
+
+/// The id of the execution `arn` names: its name, or for a Map Run's child
+/// `<label>:<name>`.
+fn execution_id(arn: &str) -> Option<&str> {
+    let (_, rest) = arn.split_once(":execution:")?;
+    match rest.split_once('/') {
+        Some((_, child)) => Some(child),
+        None => rest.split_once(':').map(|(_, name)| name),
     }
 }
 
 fn summary(e: &ExecutionListItem) -> ExecutionSummary {
     ExecutionSummary {
-        id: e.name().to_owned(),
+        id: execution_id(e.execution_arn())
+            .unwrap_or(e.name())
+            .to_owned(),
         name: e.name().to_owned(),
         status: e.status().as_str().to_owned(),
         start_date: rfc3339(e.start_date()),
@@ -163,6 +181,13 @@ fn details(e: &HistoryEvent) -> Option<(&'static str, Value)> {
         put("error", s(x.error()));
         put("cause", s(x.cause()));
         "taskFailedEventDetails"
+    } else if let Some(x) = e.map_run_started_event_details() {
+        put("mapRunArn", s(x.map_run_arn()));
+        "mapRunStartedEventDetails"
+    } else if let Some(x) = e.map_run_failed_event_details() {
+        put("error", s(x.error()));
+        put("cause", s(x.cause()));
+        "mapRunFailedEventDetails"
     } else if let Some(x) = e.task_timed_out_event_details() {
         put("resourceType", s(Some(x.resource_type())));
         put("resource", s(Some(x.resource())));
@@ -281,9 +306,29 @@ impl Workflow for StepFunctionsWorkflow {
             .send()
             .await
             .map_err(read_error)?;
+        let mut map_runs = Vec::new();
+        for arn in history
+            .events()
+            .iter()
+            .filter_map(|e| e.map_run_started_event_details()?.map_run_arn())
+        {
+            // One page: the ops view lists the first 1,000 children.
+            let children = self
+                .client
+                .list_executions()
+                .map_run_arn(arn)
+                .max_results(MAP_RUN_CHILDREN as i32)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            map_runs.push(MapRun {
+                map_run_arn: arn.to_owned(),
+                executions: children.executions().iter().map(summary).collect(),
+            });
+        }
         Ok(ExecutionDetail {
             summary: ExecutionSummary {
-                id: d.name().unwrap_or(id).to_owned(),
+                id: id.to_owned(),
                 name: d.name().unwrap_or(id).to_owned(),
                 status: d.status().as_str().to_owned(),
                 start_date: rfc3339(d.start_date()),
@@ -294,6 +339,7 @@ impl Workflow for StepFunctionsWorkflow {
             error: d.error().map(str::to_owned),
             cause: d.cause().map(str::to_owned),
             events: history.events().iter().map(event_json).collect(),
+            map_runs,
         })
     }
 }
@@ -315,4 +361,32 @@ pub async fn create_state_machine(
         .await
         .map_err(unavailable)?;
     Ok(out.state_machine_arn().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn children_s_ids_name_their_arns_and_back() {
+        let config = aws_sdk_sfn::Config::builder()
+            .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
+            .build();
+        let w = StepFunctionsWorkflow::new(
+            Client::from_conf(config),
+            "arn:aws:states:ap-northeast-1:123456789012:stateMachine:keiyaku-contract".into(),
+        );
+        let prefix = "arn:aws:states:ap-northeast-1:123456789012:execution:keiyaku-contract";
+        for (id, arn) in [
+            ("doc-1-1", format!("{prefix}:doc-1-1")),
+            (
+                "fanout:1c5a6b2e-0d1f-4c53-9b2a-6f0e7d8c9b10",
+                format!("{prefix}/fanout:1c5a6b2e-0d1f-4c53-9b2a-6f0e7d8c9b10"),
+            ),
+        ] {
+            assert_eq!(w.execution_arn(id), arn);
+            assert_eq!(execution_id(&arn), Some(id));
+        }
+        assert_eq!(execution_id("arn:aws:states:r:1:stateMachine:m"), None);
+    }
 }

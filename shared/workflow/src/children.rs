@@ -78,6 +78,12 @@ pub struct MapRunChild {
     pub name: String,
     /// Its status.
     pub status: Status,
+    /// When it started.
+    #[serde(with = "time::serde::rfc3339")]
+    pub start_date: OffsetDateTime,
+    /// When it ended.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub stop_date: Option<OffsetDateTime>,
 }
 
 fn parsed(text: Option<&str>) -> Value {
@@ -130,6 +136,17 @@ fn writes(parent: &ExecutionId, machine: &str, events: &[ChildEvent]) -> Result<
                 EventType::ExecutionAborted => (Status::Aborted, Some((None, None, None))),
                 _ => continue,
             };
+            let line = MapRunChild {
+                id: id.clone(),
+                name: name.to_owned(),
+                status,
+                start_date: e.started,
+                stop_date: ended.is_some().then_some(e.event.timestamp),
+            };
+            writes.push(Write::Put {
+                item: Item::new(run_key(&e.map_run, name), serde_json::to_value(line)?),
+                condition: Condition::None,
+            });
             if let Some((output, error, cause)) = ended {
                 let end = Ended {
                     status,
@@ -143,15 +160,6 @@ fn writes(parent: &ExecutionId, machine: &str, events: &[ChildEvent]) -> Result<
                     condition: Condition::None,
                 });
             }
-            let line = MapRunChild {
-                id: id.clone(),
-                name: name.to_owned(),
-                status,
-            };
-            writes.push(Write::Put {
-                item: Item::new(run_key(&e.map_run, name), serde_json::to_value(line)?),
-                condition: Condition::None,
-            });
         }
     }
     Ok(writes)

@@ -9,14 +9,14 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use keiyaku_core::ports::{
-    ExecutionDetail, ExecutionList, ExecutionSummary as PortSummary, Workflow,
-    WorkflowError as PortError,
+    ExecutionDetail, ExecutionList, ExecutionSummary as PortSummary, MAP_RUN_CHILDREN, MapRun,
+    Workflow, WorkflowError as PortError,
 };
-use keiyaku_states::{Definition, DefinitionError, Status};
+use keiyaku_states::{Definition, DefinitionError, EventType, Status};
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 
-use crate::{ExecutionId, ExecutionSummary, Machine, Runner, WorkflowError, layout};
+use crate::{ExecutionId, ExecutionSummary, Machine, MapRunChild, Runner, WorkflowError, layout};
 
 /// The contract machine's name.
 pub const CONTRACT: &str = "contract";
@@ -99,6 +99,16 @@ fn port_summary(s: &ExecutionSummary) -> PortSummary {
     }
 }
 
+fn child_summary(c: &MapRunChild) -> PortSummary {
+    PortSummary {
+        id: c.id.to_string(),
+        name: c.name.clone(),
+        status: layout::status_name(c.status).to_owned(),
+        start_date: rfc3339(c.start_date),
+        stop_date: c.stop_date.map(rfc3339),
+    }
+}
+
 fn parse_status(name: &str) -> Option<Status> {
     [
         Status::Running,
@@ -156,6 +166,24 @@ impl Workflow for Runner {
         let id = ExecutionId::new(id);
         let d = self.describe_execution(&id).await.map_err(port_error)?;
         let history = self.history(&id, None, 1000).await.map_err(port_error)?;
+        let mut map_runs = Vec::new();
+        for e in &history.events {
+            let Some(arn) = e
+                .detail_str("mapRunArn")
+                .filter(|_| e.kind == EventType::MapRunStarted)
+            else {
+                continue;
+            };
+            let children = self.map_run(arn).await.map_err(port_error)?;
+            map_runs.push(MapRun {
+                map_run_arn: arn.to_owned(),
+                executions: children
+                    .iter()
+                    .take(MAP_RUN_CHILDREN)
+                    .map(child_summary)
+                    .collect(),
+            });
+        }
         Ok(ExecutionDetail {
             summary: port_summary(&d.summary),
             input: d.input,
@@ -167,6 +195,7 @@ impl Workflow for Runner {
                 .iter()
                 .filter_map(|e| serde_json::to_value(e).ok())
                 .collect(),
+            map_runs,
         })
     }
 }

@@ -1353,6 +1353,12 @@ async fn a_distributed_map_s_children_are_stored_as_executions() {
     for child in &children {
         let d = r.describe_execution(&child.id).await.unwrap();
         assert_eq!(d.summary.name, child.name);
+        assert_eq!(
+            (child.start_date, child.stop_date),
+            (d.summary.start_date, d.summary.stop_date),
+            "the listing tells the child's dates as its description does"
+        );
+        assert!(child.stop_date.is_some());
         assert!(
             d.execution_arn.contains(":execution:"),
             "{}",
@@ -1381,4 +1387,30 @@ async fn a_distributed_map_s_children_are_stored_as_executions() {
             .await,
         Err(WorkflowError::ExecutionDoesNotExist(_))
     ));
+
+    // The ops view's port: the parent's detail lists its Map Run's children, each of
+    // which it can open.
+    let port: &dyn keiyaku_core::ports::Workflow = &r;
+    let detail = port.describe(id.as_str()).await.unwrap();
+    assert_eq!(detail.map_runs.len(), 1);
+    assert_eq!(detail.map_runs[0].map_run_arn, map_run);
+    let listed: Vec<(String, String)> = detail.map_runs[0]
+        .executions
+        .iter()
+        .map(|e| (e.id.clone(), e.status.clone()))
+        .collect();
+    let expected: Vec<(String, String)> = children
+        .iter()
+        .map(|c| (c.id.to_string(), layout::status_name(c.status).to_owned()))
+        .collect();
+    assert_eq!(listed, expected);
+    let failed = detail.map_runs[0]
+        .executions
+        .iter()
+        .find(|e| e.status == "FAILED")
+        .unwrap();
+    let child = port.describe(&failed.id).await.unwrap();
+    assert_eq!(child.error.as_deref(), Some("Item.Bad"));
+    assert_eq!(child.events[0]["type"], "ExecutionStarted");
+    assert!(child.map_runs.is_empty());
 }

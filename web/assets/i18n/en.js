@@ -379,6 +379,7 @@ export default {
   'ops.type': 'Type',
   'ops.detail': 'Detail',
   'ops.back': 'All executions',
+  'ops.mapRun': 'Map Run: the child executions of a Distributed Map',
   'error.not_seal_failed': 'This execution is not waiting for a retry.',
 
   'login.code_title': 'Two-factor login',

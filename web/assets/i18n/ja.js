@@ -379,6 +379,7 @@ export default {
   'ops.type': '種類',
   'ops.detail': '詳細',
   'ops.back': '実行の一覧へ',
+  'ops.mapRun': 'Map Run（分散マップの子実行）',
   'error.not_seal_failed': 'この実行は再実行を待っていません。',
 
   'login.code_title': '2 段階認証',

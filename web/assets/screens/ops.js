@@ -1,6 +1,6 @@
 // The operators' view: the workflow's executions by status, one execution's event history
-// (Step Functions' event names, as the console shows them on AWS), and re-driving a seal
-// that failed. Everyone else, signed in or not, gets the not-found page, as the API answers
+// (Step Functions' event names, as the console shows them on AWS) with the child executions
+// of its Distributed Maps' runs, and re-driving a seal that failed. Everyone else, signed in or not, gets the not-found page, as the API answers
 // them 404.
 import { add, h, replace, setText, when } from '../dom.js';
 import { api } from '../api.js';
@@ -35,11 +35,7 @@ export function executions(main, _params, current) {
       if (cursor) q.set('cursor', cursor);
       const page = await api('GET', `/ops/executions?${q}`);
       if (!current()) return;
-      for (const e of page.executions) {
-        list.append(
-          h('li', {}, h('a', { href: `/ops/executions/${encodeURIComponent(e.id)}`, 'data-link': true, class: 'title' }, e.name), h('span', { class: `status exec-${e.status}` }, e.status), when(e.start_date)),
-        );
-      }
+      for (const e of page.executions) list.append(executionItem(e));
       replace(more, page.next_cursor ? h('button', { type: 'button', class: 'more', i18n: 'documents.more', onclick: () => load(page.next_cursor) }) : null);
       if (!list.children.length) replace(more, h('p', { class: 'muted', i18n: 'ops.none' }));
     };
@@ -108,8 +104,23 @@ function draw(main, e) {
         h('tbody', {}, e.events.map((ev) => h('tr', {}, h('td', {}, String(ev.id)), h('td', {}, when(ev.timestamp)), h('td', {}, ev.type), h('td', {}, detailOf(ev))))),
       ),
     ),
+    (e.map_runs || []).map(mapRun),
     h('p', {}, h('a', { href: '/ops', 'data-link': true, i18n: 'ops.back' })),
   );
+}
+
+// A Distributed Map's run: its ARN and its child executions, each opened like any other.
+function mapRun(run) {
+  return h('section', { class: 'map-run' },
+    h('h2', { i18n: 'ops.mapRun' }),
+    h('p', {}, h('code', {}, run.map_run_arn)),
+    h('ul', { class: 'documents' }, run.executions.map(executionItem)),
+  );
+}
+
+// One execution in a list: its name (a link to it), its status and when it started.
+function executionItem(e) {
+  return h('li', {}, h('a', { href: `/ops/executions/${encodeURIComponent(e.id)}`, 'data-link': true, class: 'title' }, e.name), h('span', { class: `status exec-${e.status}` }, e.status), when(e.start_date));
 }
 
 // The one line worth reading of an event: the state it names, or its error.
@@ -119,6 +130,7 @@ function detailOf(ev) {
     if (value.name) return value.name;
     if (value.error) return `${value.error}${value.cause ? ` — ${String(value.cause).slice(0, 200)}` : ''}`;
     if (value.resource) return value.resource;
+    if (value.mapRunArn) return value.mapRunArn;
   }
   return '';
 }

@@ -60,12 +60,23 @@ pub async fn list(
 /// One execution with its history, task tokens hidden (whatever the adapter).
 pub async fn describe(s: &impl Workflows, caller: &Caller, id: &str) -> Result<ExecutionDetail> {
     operator(caller)?;
-    if id.is_empty() || id.len() > 100 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    if !could_be_execution_id(id) {
         return Err(Error::NotFound);
     }
     let mut detail = s.workflow().describe(id).await?;
     detail.events = detail.events.into_iter().map(hide_task_tokens).collect();
     Ok(detail)
+}
+
+/// Whether `id` could name an execution: the local shape's ids (hex, and a Map Run's child
+/// `<parent>-<uuid>`) and Step Functions' (a name such as `doc-<id>-<n>`, or a child's
+/// `<label>:<name>`) are made of letters, digits, `-`, `_` and `:`; a name has at most 80
+/// characters, a label 40.
+fn could_be_execution_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':'))
 }
 
 /// An event as the ops view shows it: task tokens (which complete a party's wait) hidden
@@ -160,6 +171,21 @@ pub async fn retry_seal(s: &(impl Items + Workflows), ids: &Ids) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn execution_ids_of_both_shapes_are_taken_and_nothing_else() {
+        for id in [
+            "6a1a190f1abc5d004d63e9ed467f30fc",
+            "6a1a190f1abc5d004d63e9ed467f30fc-8cedb2be-d879-4c77-b91f-903224ff5a9f",
+            "doc-01JEXAMPLE-2",
+            "fanout:8cedb2be-d879-4c77-b91f-903224ff5a9f",
+        ] {
+            assert!(could_be_execution_id(id), "{id}");
+        }
+        for id in ["", "a/b", "../x", "a b", "a%2Fb", &"a".repeat(129)] {
+            assert!(!could_be_execution_id(id), "{id}");
+        }
+    }
 
     #[test]
     fn the_ops_view_never_shows_a_task_token() {

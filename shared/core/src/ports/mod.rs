@@ -28,4 +28,7 @@ pub use revocation::{Revocation, RevocationError};
 pub use scheduler::{Scheduler, SchedulerError, check_job_name};
 pub use staging::{Staging, StagingError, UploadTarget};
 pub use tsa::{TokenSize, Tsa, TsaError};
-pub use workflow::{ExecutionDetail, ExecutionList, ExecutionSummary, Workflow, WorkflowError};
+pub use workflow::{
+    ExecutionDetail, ExecutionList, ExecutionSummary, MAP_RUN_CHILDREN, MapRun, Workflow,
+    WorkflowError,
+};

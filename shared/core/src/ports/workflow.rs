@@ -28,7 +28,8 @@ pub enum WorkflowError {
 pub struct ExecutionSummary {
     /// The execution's id (what `/ops/executions/{id}` takes).
     pub id: String,
-    /// Its name, `doc-<document id>-<send number>`.
+    /// Its name: `doc-<document id>-<send number>` for a document's execution, a UUID for a
+    /// Map Run's child.
     pub name: String,
     /// `RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`.
     pub status: String,
@@ -69,7 +70,24 @@ pub struct ExecutionDetail {
     /// The events in Step Functions' shape (`GetExecutionHistory`), oldest first (at most
     /// the first 1,000).
     pub events: Vec<Value>,
+    /// The Map Runs its Distributed Map states started (named by `MapRunStarted` events),
+    /// each with its child executions.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub map_runs: Vec<MapRun>,
 }
+
+/// A Distributed Map's run: its child executions, one per item or batch.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct MapRun {
+    /// The Map Run's ARN.
+    pub map_run_arn: String,
+    /// Its child executions (at most the first 1,000), each readable through
+    /// `/ops/executions/{id}`.
+    pub executions: Vec<ExecutionSummary>,
+}
+
+/// How many of a Map Run's children the ops view lists (one page of `ListExecutions`).
+pub const MAP_RUN_CHILDREN: usize = 1000;
 
 /// Runs the contract state machine.
 #[async_trait]

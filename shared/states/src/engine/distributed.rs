@@ -72,6 +72,7 @@ fn in_child<R>(
             map_run: map_run.to_owned(),
             execution: child.arn.clone(),
             name: child.name.clone(),
+            started: child.started,
             event,
         }));
     r

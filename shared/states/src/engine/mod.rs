@@ -434,6 +434,8 @@ pub struct ChildEvent {
     pub execution: String,
     /// The child execution's name.
     pub name: String,
+    /// When the child execution started.
+    pub started: OffsetDateTime,
     /// The event.
     pub event: HistoryEvent,
 }
