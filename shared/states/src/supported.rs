@@ -135,6 +135,7 @@ pub const MAP: &[&str] = &[
     "ToleratedFailurePercentage",
     "ToleratedFailurePercentagePath",
     "ItemBatcher",
+    "ItemReader",
 ];
 /// Fields of a JSONata Pass state.
 pub const PASS_JSONATA: &[&str] = &[
@@ -222,6 +223,7 @@ pub const MAP_JSONATA: &[&str] = &[
     "ToleratedFailureCount",
     "ToleratedFailurePercentage",
     "ItemBatcher",
+    "ItemReader",
 ];
 /// Fields of a JSONata Catcher.
 pub const CATCHER_JSONATA: &[&str] = &["Comment", "ErrorEquals", "Next", "Output", "Assign"];
@@ -249,6 +251,27 @@ pub const ITEM_BATCHER: &[&str] = &[
     "MaxInputBytesPerBatch",
     "MaxInputBytesPerBatchPath",
     "BatchInput",
+];
+/// Fields of a Distributed Map's `ItemReader`.
+pub const ITEM_READER: &[&str] = &["Resource", "ReaderConfig", "Parameters"];
+/// Fields of a JSONata Distributed Map's `ItemReader`.
+pub const ITEM_READER_JSONATA: &[&str] = &["Resource", "ReaderConfig", "Arguments"];
+/// Fields of an ItemReader's `ReaderConfig`.
+pub const READER_CONFIG: &[&str] = &[
+    "InputType",
+    "CSVHeaderLocation",
+    "CSVHeaders",
+    "CSVDelimiter",
+    "MaxItems",
+    "MaxItemsPath",
+];
+/// Fields of a JSONata ItemReader's `ReaderConfig`.
+pub const READER_CONFIG_JSONATA: &[&str] = &[
+    "InputType",
+    "CSVHeaderLocation",
+    "CSVHeaders",
+    "CSVDelimiter",
+    "MaxItems",
 ];
 /// Choice comparison operators; each except `StringMatches` and the `Is*` tests also has a
 /// `...Path` form comparing with another path.
@@ -331,6 +354,10 @@ pub fn tables() -> Vec<(&'static str, Vec<String>)> {
         ("Catcher (JSONata)", own(CATCHER_JSONATA)),
         ("ProcessorConfig", own(PROCESSOR_CONFIG)),
         ("ItemBatcher", own(ITEM_BATCHER)),
+        ("ItemReader", own(ITEM_READER)),
+        ("ItemReader (JSONata)", own(ITEM_READER_JSONATA)),
+        ("ReaderConfig", own(READER_CONFIG)),
+        ("ReaderConfig (JSONata)", own(READER_CONFIG_JSONATA)),
         ("Choice rule", own(CHOICE_RULE)),
         ("Choice rule (JSONata)", own(CHOICE_RULE_JSONATA)),
         ("Choice operators", choice_operator_names()),
@@ -348,9 +375,10 @@ pub fn refusal_hint(field: &str) -> Option<&'static str> {
             "Assign is not allowed here (Succeed and Fail states, Retriers and nested Choice rules assign no variables)"
         }
         "Credentials" => "cross-account Credentials are not supported",
-        "ItemReader" | "ResultWriter" => {
-            "a Distributed Map's ItemReader and ResultWriter (S3) are not supported: its items come from its input"
+        "ResultWriter" => {
+            "a Distributed Map's ResultWriter (S3) is not supported: its results are its output"
         }
+        "ItemsPointer" => "ItemsPointer is not supported: the JSON object must be the array of items",
         _ => return None,
     })
 }

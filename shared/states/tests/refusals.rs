@@ -108,7 +108,76 @@ fn distributed_map_and_fields_of_the_other_language_are_refused_by_name() {
         "Type": "Map", "ItemReader": {}, "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true
     }}}));
     assert_eq!(path, "$.States.M.ItemReader");
-    assert!(msg.contains("Distributed"));
+    assert!(msg.contains("DISTRIBUTED"), "{msg}");
+    // An ItemReader reads one object with s3:getObject, as JSON, JSON Lines or CSV.
+    let distributed = |reader: serde_json::Value, extra: serde_json::Value| {
+        let mut map = json!({"Type": "Map", "ItemReader": reader,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+            "End": true});
+        map.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        refused(json!({"StartAt": "M", "States": {"M": map}}))
+    };
+    let get = |config: serde_json::Value| {
+        json!({"Resource": "arn:aws:states:::s3:getObject",
+            "Parameters": {"Bucket": "b", "Key": "k"}, "ReaderConfig": config})
+    };
+    for (reader, extra, at, why) in [
+        (
+            json!({"Resource": "arn:aws:states:::s3:listObjectsV2", "Parameters": {"Bucket": "b"}}),
+            json!({}),
+            "$.States.M.ItemReader.Resource",
+            "listObjectsV2",
+        ),
+        (
+            get(json!({"InputType": "PARQUET"})),
+            json!({}),
+            "$.States.M.ItemReader.ReaderConfig.InputType",
+            "PARQUET",
+        ),
+        (
+            get(json!({"InputType": "JSON", "ItemsPointer": "/items"})),
+            json!({}),
+            "$.States.M.ItemReader.ReaderConfig.ItemsPointer",
+            "ItemsPointer",
+        ),
+        (
+            get(json!({"InputType": "JSON", "MaxItems": 100_000_001})),
+            json!({}),
+            "$.States.M.ItemReader.ReaderConfig.MaxItems",
+            "100000000",
+        ),
+        (
+            get(json!({"InputType": "CSV"})),
+            json!({}),
+            "$.States.M.ItemReader.ReaderConfig",
+            "CSVHeaderLocation",
+        ),
+        (
+            get(json!({"InputType": "JSON", "CSVDelimiter": "PIPE"})),
+            json!({}),
+            "$.States.M.ItemReader.ReaderConfig.CSVDelimiter",
+            "CSV",
+        ),
+        (
+            get(json!({"InputType": "JSON"})),
+            json!({"ItemsPath": "$.items"}),
+            "$.States.M.ItemsPath",
+            "ItemReader",
+        ),
+        (
+            get(json!({"InputType": "JSON"})),
+            json!({"ResultWriter": {"Resource": "arn:aws:states:::s3:putObject"}}),
+            "$.States.M.ResultWriter",
+            "ResultWriter",
+        ),
+    ] {
+        let (path, msg) = distributed(reader, extra);
+        assert_eq!(path, at, "{msg}");
+        assert!(msg.contains(why), "{msg}");
+    }
     // A DISTRIBUTED Map needs its ExecutionType; its own fields belong to it alone.
     let (path, msg) = refused(json!({"StartAt": "M", "States": {"M": {
         "Type": "Map",

@@ -76,7 +76,142 @@ fn distributed(
         tolerated_count: seconds(o, at, "ToleratedFailureCount", 0, language)?,
         tolerated_percentage,
         batcher,
+        reader: item_reader(o, at, language)?,
     })
+}
+
+/// A Distributed Map's `ItemReader` (S3 `getObject` of a JSON, JSON Lines or CSV object).
+fn item_reader(
+    o: &Map<String, Value>,
+    at: &str,
+    language: QueryLanguage,
+) -> Result<Option<ItemReader>, DefinitionError> {
+    let Some(r) = o.get("ItemReader") else {
+        return Ok(None);
+    };
+    let rat = child(at, "ItemReader");
+    let ro = obj(r, &rat)?;
+    let (allowed, args_key) = match language {
+        QueryLanguage::JsonPath => (supported::ITEM_READER, "Parameters"),
+        QueryLanguage::Jsonata => (supported::ITEM_READER_JSONATA, "Arguments"),
+    };
+    check_fields(ro, &rat, allowed, "ItemReader")?;
+    // Where the items come from is the reader's business: a path or expression choosing
+    // them as well has no recorded meaning, so it is refused rather than guessed.
+    for k in ["ItemsPath", "Items"] {
+        if o.contains_key(k) {
+            return err(
+                &child(at, k),
+                format!("{k} is not supported together with an ItemReader"),
+            );
+        }
+    }
+    match req_str(ro, &rat, "Resource")? {
+        "arn:aws:states:::s3:getObject" => {}
+        "arn:aws:states:::s3:listObjectsV2" => {
+            return err(
+                &child(&rat, "Resource"),
+                "s3:listObjectsV2 is not supported: the blob store it would list has no listing; read a JSON, JSON Lines or CSV object with s3:getObject",
+            );
+        }
+        other => {
+            return err(
+                &child(&rat, "Resource"),
+                format!("an ItemReader reads with arn:aws:states:::s3:getObject, not {other:?}"),
+            );
+        }
+    }
+    let arguments = match ro.get(args_key) {
+        Some(v) => value_template(v, &child(&rat, args_key), language)?,
+        None => return err(&rat, format!("{args_key} (Bucket and Key) is required")),
+    };
+    let cat = child(&rat, "ReaderConfig");
+    let co = match ro.get("ReaderConfig") {
+        Some(c) => obj(c, &cat)?,
+        None => return err(&rat, "ReaderConfig (InputType) is required"),
+    };
+    let config_fields = match language {
+        QueryLanguage::JsonPath => supported::READER_CONFIG,
+        QueryLanguage::Jsonata => supported::READER_CONFIG_JSONATA,
+    };
+    check_fields(co, &cat, config_fields, "ReaderConfig")?;
+    let csv_only = ["CSVHeaderLocation", "CSVHeaders", "CSVDelimiter"];
+    let input_type = match req_str(co, &cat, "InputType")? {
+        "JSON" => InputType::Json,
+        "JSONL" => InputType::Jsonl,
+        "CSV" => {
+            let headers = match opt_str(co, &cat, "CSVHeaderLocation")? {
+                Some("FIRST_ROW") if !co.contains_key("CSVHeaders") => None,
+                Some("GIVEN") => {
+                    let hat = child(&cat, "CSVHeaders");
+                    let headers: Option<Vec<String>> = co
+                        .get("CSVHeaders")
+                        .and_then(Value::as_array)
+                        .and_then(|a| a.iter().map(|h| h.as_str().map(str::to_owned)).collect());
+                    match headers {
+                        Some(h) if !h.is_empty() => Some(h),
+                        _ => return err(&hat, "GIVEN headers are a non-empty array of strings"),
+                    }
+                }
+                Some("FIRST_ROW") => {
+                    return err(
+                        &child(&cat, "CSVHeaders"),
+                        "CSVHeaders belongs to CSVHeaderLocation GIVEN",
+                    );
+                }
+                _ => return err(&cat, "CSVHeaderLocation is FIRST_ROW or GIVEN"),
+            };
+            let delimiter = match opt_str(co, &cat, "CSVDelimiter")? {
+                None | Some("COMMA") => b',',
+                Some("PIPE") => b'|',
+                Some("SEMICOLON") => b';',
+                Some("SPACE") => b' ',
+                Some("TAB") => b'\t',
+                Some(other) => {
+                    return err(
+                        &child(&cat, "CSVDelimiter"),
+                        format!("must be COMMA, PIPE, SEMICOLON, SPACE or TAB, not {other:?}"),
+                    );
+                }
+            };
+            InputType::Csv { headers, delimiter }
+        }
+        t @ ("PARQUET" | "MANIFEST") => {
+            return err(
+                &child(&cat, "InputType"),
+                format!("InputType {t} is not supported: JSON, JSONL or CSV"),
+            );
+        }
+        other => {
+            return err(
+                &child(&cat, "InputType"),
+                format!("must be CSV, JSON, JSONL, PARQUET or MANIFEST, not {other:?}"),
+            );
+        }
+    };
+    if !matches!(input_type, InputType::Csv { .. })
+        && let Some(k) = csv_only.iter().find(|k| co.contains_key(**k))
+    {
+        return err(&child(&cat, k), format!("{k} belongs to InputType CSV"));
+    }
+    // MaxItems reaches 100,000,000 (recorded), past the 99,999,999 of other counts.
+    let max_items = match co.get("MaxItems") {
+        Some(v) if v.is_number() && !co.contains_key("MaxItemsPath") => match v.as_u64() {
+            Some(n) if n <= MAX_ITEMS => Some(Seconds::Fixed(n)),
+            _ => {
+                return err(
+                    &child(&cat, "MaxItems"),
+                    format!("must be an integer from 0 to {MAX_ITEMS}"),
+                );
+            }
+        },
+        _ => seconds(co, &cat, "MaxItems", 0, language)?,
+    };
+    Ok(Some(ItemReader {
+        arguments,
+        input_type,
+        max_items,
+    }))
 }
 
 pub(super) fn parse_map(
@@ -137,6 +272,7 @@ pub(super) fn parse_map(
             "ToleratedFailurePercentage",
             "ToleratedFailurePercentagePath",
             "ItemBatcher",
+            "ItemReader",
         ];
         if let Some(k) = only.iter().find(|k| o.contains_key(**k)) {
             return err(

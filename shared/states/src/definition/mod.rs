@@ -269,6 +269,9 @@ pub enum Integration {
     LambdaInvokeWaitForTaskToken,
     /// A plain function ARN (or an unresolved `${Name}`): the handler's output is the result.
     LambdaFunction,
+    /// `arn:aws:states:::s3:getObject`, as a Distributed Map's ItemReader calls it: the
+    /// payload is `{"Bucket", "Key"}`; report the object's text as a string.
+    S3GetObject,
 }
 
 /// A seconds value written inline or read from the input.
@@ -415,7 +418,40 @@ pub struct Distributed {
     pub tolerated_percentage: Option<Percentage>,
     /// `ItemBatcher`.
     pub batcher: Option<Batcher>,
+    /// `ItemReader`: the items come from an object instead of the state's input.
+    pub reader: Option<ItemReader>,
 }
+
+/// A Distributed Map's `ItemReader`: its items are read from an object (S3 `getObject`),
+/// which the driver fetches as a task of the `S3GetObject` integration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemReader {
+    /// `Parameters` (JSONPath) or `Arguments` (JSONata): the `Bucket` and `Key` to read.
+    pub arguments: Template,
+    /// How the object's text becomes items (`ReaderConfig.InputType`).
+    pub input_type: InputType,
+    /// `ReaderConfig.MaxItems` / `MaxItemsPath` (0 or absent: every item).
+    pub max_items: Option<Seconds>,
+}
+
+/// How an ItemReader's object becomes items.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InputType {
+    /// A JSON array, each element an item.
+    Json,
+    /// JSON Lines: each non-empty line a JSON value.
+    Jsonl,
+    /// CSV: each row an object of strings under the headers.
+    Csv {
+        /// `CSVHeaderLocation: GIVEN`'s `CSVHeaders`; `None` when the first row holds them.
+        headers: Option<Vec<String>>,
+        /// `CSVDelimiter`'s byte (`,` by default).
+        delimiter: u8,
+    },
+}
+
+/// The most items an ItemReader gives (MaxItems' upper bound).
+pub const MAX_ITEMS: u64 = 100_000_000;
 
 /// A percentage written inline, read from the input, or given by a JSONata expression.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,6 +8,7 @@
 
 use std::rc::Rc;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::{
@@ -15,7 +16,9 @@ use super::{
     Outcome, Step, abort, drive, enter, evaluate, evaluating, finish, payload_string, quoted_value,
     runtime, state, step, typed,
 };
-use crate::definition::{Distributed, Kind, Machine, Percentage, Seconds, Template};
+use crate::definition::{
+    Distributed, Kind, Machine, Percentage, QueryLanguage, Seconds, Template,
+};
 use crate::errors::{self, Failure};
 use crate::history::EventType;
 use crate::intrinsics::Scope;
@@ -78,16 +81,22 @@ fn in_child<R>(
     r
 }
 
+/// How a Map Run groups its items into children's inputs (its `ItemBatcher`, evaluated).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct Batching {
+    max_items: Option<u64>,
+    max_bytes: Option<u64>,
+    batch_input: Option<Value>,
+}
+
 /// Checks the run's tolerated failures (after `MapStateStarted`, as AWS does, in its words),
-/// batches `inputs` when the Map has an ItemBatcher, and names the Map Run.
+/// evaluates its ItemBatcher and names the Map Run; [`fill`] gives it its items.
 pub(super) fn start(
     d: &Distributed,
     effective: &Value,
-    inputs: &mut Vec<Value>,
     active: &Active,
     cx: &mut Cx<'_>,
-) -> Result<Box<DistributedRun>, Failure> {
-    let items = inputs.len();
+) -> Result<(Box<DistributedRun>, Option<Batching>), Failure> {
     let (tolerated_count, tolerated_percentage, batch) = evaluating(
         effective,
         active,
@@ -153,22 +162,26 @@ pub(super) fn start(
             Ok((count, percentage, batch))
         },
     )?;
-    let batch_input = match d.batcher.as_ref().and_then(|b| b.batch_input.as_ref()) {
-        Some(t) => Some(evaluate(
-            t,
-            effective,
-            active,
-            cx,
-            Field::named("BatchInput"),
-        )?),
+    let batching = match batch {
         None => None,
+        Some((max_items, max_bytes)) => {
+            let batch_input = match d.batcher.as_ref().and_then(|b| b.batch_input.as_ref()) {
+                Some(t) => Some(evaluate(
+                    t,
+                    effective,
+                    active,
+                    cx,
+                    Field::named("BatchInput"),
+                )?),
+                None => None,
+            };
+            Some(Batching {
+                max_items,
+                max_bytes,
+                batch_input,
+            })
+        }
     };
-    let mut per_child = vec![1; items];
-    if let Some((max_items, max_bytes)) = batch {
-        let (batches, sizes) = batched(std::mem::take(inputs), max_items, max_bytes, batch_input);
-        *inputs = batches;
-        per_child = sizes;
-    }
     let label = d.label.clone().unwrap_or_else(|| cx.counters.rng.uuid());
     let run_id = cx.counters.rng.uuid();
     let machine = &cx.meta.state_machine_arn;
@@ -176,15 +189,34 @@ pub(super) fn start(
         "{}/{label}:{run_id}",
         machine.replacen(":stateMachine:", ":mapRun:", 1)
     );
-    Ok(Box::new(DistributedRun {
+    let run = Box::new(DistributedRun {
         arn,
         machine_arn: format!("{machine}/{label}"),
         children: Vec::new(),
-        items,
-        per_child,
+        items: 0,
+        per_child: Vec::new(),
         tolerated_count,
         tolerated_percentage,
-    }))
+        started_event: 0,
+    });
+    Ok((run, batching))
+}
+
+/// Gives the run its items: `inputs` become the children's inputs (batched when the Map has
+/// an ItemBatcher).
+pub(super) fn fill(run: &mut DistributedRun, inputs: &mut Vec<Value>, batching: Option<Batching>) {
+    run.items = inputs.len();
+    run.per_child = vec![1; inputs.len()];
+    if let Some(b) = batching {
+        let (batches, sizes) = batched(
+            std::mem::take(inputs),
+            b.max_items,
+            b.max_bytes,
+            b.batch_input,
+        );
+        *inputs = batches;
+        run.per_child = sizes;
+    }
 }
 
 /// Groups items into children's inputs, `{"BatchInput": …, "Items": [...]}`, each holding at
@@ -328,7 +360,8 @@ pub(super) fn progress(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) ->
                 return Outcome::Error(f);
             }
             Look::Done(results) => {
-                cx.emit(
+                let started = mr.run.as_ref().map_or(0, |r| r.started_event);
+                let succeeded = cx.emit(
                     &mut frame.last_event,
                     EventType::MapRunSucceeded,
                     Value::Null,
@@ -338,6 +371,12 @@ pub(super) fn progress(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) ->
                     EventType::MapStateSucceeded,
                     Value::Null,
                 );
+                // The state's exit follows the run's end, not MapStateSucceeded; in a
+                // JSONata state, the run's start (both recorded).
+                frame.last_event = match st.language {
+                    QueryLanguage::JsonPath => succeeded,
+                    QueryLanguage::Jsonata => started,
+                };
                 frame.active.as_mut().expect("active").step = Step::Ready;
                 return finish(frame, st, Value::Array(results), cx);
             }

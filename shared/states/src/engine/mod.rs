@@ -17,6 +17,7 @@
 
 mod distributed;
 mod eval;
+mod reader;
 mod step;
 mod task;
 
@@ -371,6 +372,8 @@ enum Step {
     Parallel(Vec<Frame>),
     /// A Map state's iterations.
     Map(MapRun),
+    /// A Distributed Map's ItemReader, reading the object that holds its items.
+    Reading(Box<reader::Reading>),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -412,6 +415,9 @@ struct DistributedRun {
     per_child: Vec<usize>,
     tolerated_count: Option<u64>,
     tolerated_percentage: Option<f64>,
+    /// The id of its `MapRunStarted` event.
+    #[serde(default)]
+    started_event: u64,
 }
 
 /// A child execution of a Distributed Map.
@@ -983,10 +989,10 @@ impl Execution {
     /// Every task out now, so a restarted driver can re-run or keep waiting for them.
     pub fn pending_tasks(&self) -> Vec<Invocation> {
         let mut out = Vec::new();
-        walk(&self.root, &mut |step| {
-            if let Step::Task(t) = step {
-                out.push(t.invocation.clone());
-            }
+        walk(&self.root, &mut |step| match step {
+            Step::Task(t) => out.push(t.invocation.clone()),
+            Step::Reading(r) => out.push(r.invocation.clone()),
+            _ => {}
         });
         out
     }
@@ -1461,6 +1467,18 @@ fn deliver(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>, input: &Input)
             }
             parallel_progress(frame, machine, cx)
         }
+        Step::Reading(r) => match input {
+            Input::TaskSucceeded {
+                task: TaskRef::Id(t),
+                output,
+            } if *t == r.invocation.task => reader::done(frame, machine, cx, Ok(output)),
+            Input::TaskFailed {
+                task: TaskRef::Id(t),
+                cause,
+                ..
+            } if *t == r.invocation.task => reader::done(frame, machine, cx, Err(cause)),
+            _ => return false,
+        },
         Step::Map(run) => {
             let Kind::Map(spec) = &st.kind else {
                 return false;
@@ -1683,6 +1701,17 @@ fn abort(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) {
                     Value::Null,
                 );
             }
+            (Step::Reading(r), _) => {
+                cx.effects.push(Effect::CancelTask {
+                    task: r.invocation.task,
+                });
+                cx.emit(&mut frame.last_event, EventType::MapRunAborted, Value::Null);
+                cx.emit(
+                    &mut frame.last_event,
+                    EventType::MapStateAborted,
+                    Value::Null,
+                );
+            }
             _ => abort_frame_tasks(frame, cx),
         }
     }
@@ -1712,6 +1741,9 @@ fn abort_frame_tasks(frame: &mut Frame, cx: &mut Cx<'_>) {
             }
             Step::Parallel(bs) => bs.iter_mut().for_each(|b| abort_frame_tasks(b, cx)),
             Step::Map(run) => run.frames.iter_mut().for_each(|b| abort_frame_tasks(b, cx)),
+            Step::Reading(r) => cx.effects.push(Effect::CancelTask {
+                task: r.invocation.task,
+            }),
             Step::Ready => {}
         }
     }

@@ -389,6 +389,28 @@ fn parallel(
     parallel_progress(frame, machine, cx)
 }
 
+/// Each item's iteration input: the item, or what the Map's ItemSelector makes of it.
+pub(super) fn selected(
+    m: &MapSpec,
+    items: Vec<Value>,
+    effective: &Value,
+    active: &Active,
+    cx: &mut Cx<'_>,
+) -> Result<Vec<Value>, Failure> {
+    let Some(t) = &m.item_selector else {
+        return Ok(items);
+    };
+    let mut inputs = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let field = Field {
+            item: Some((i, item)),
+            ..Field::named("ItemSelector")
+        };
+        inputs.push(evaluate(t, effective, active, cx, field)?);
+    }
+    Ok(inputs)
+}
+
 /// A Map state: the items, their selectors, and as many iterations as its concurrency allows.
 fn map(
     frame: &mut Frame,
@@ -399,8 +421,11 @@ fn map(
 ) -> Outcome {
     let active = frame.active.as_ref().expect("a Ready state");
     let jsonata = st.language == QueryLanguage::Jsonata;
+    let reader = m.distributed.as_ref().and_then(|d| d.reader.as_ref());
     let setup = evaluating(&effective, active, cx, Field::default(), |sc, rng| {
         let items = match (jsonata, &m.items) {
+            // An ItemReader's items come later, from the object it reads.
+            _ if reader.is_some() => Value::Array(Vec::new()),
             (true, Some(t)) => typed(t, "Items", sc, rng, "array", Value::is_array)?,
             (true, None) => effective.clone(),
             (false, _) => sc
@@ -443,39 +468,30 @@ fn map(
         Ok(s) => s,
         Err(f) => return Outcome::Error(f),
     };
-    let mut inputs = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let v = match &m.item_selector {
-            None => item.clone(),
-            Some(t) => {
-                let field = Field {
-                    item: Some((i, item)),
-                    ..Field::named("ItemSelector")
-                };
-                match evaluate(t, &effective, active, cx, field) {
-                    Ok(v) => v,
-                    Err(f) => return Outcome::Error(f),
-                }
-            }
-        };
-        inputs.push(v);
-    }
+    let mut inputs = match selected(m, items, &effective, active, cx) {
+        Ok(inputs) => inputs,
+        Err(f) => return Outcome::Error(f),
+    };
     cx.emit(
         &mut frame.last_event,
         EventType::MapStateStarted,
         json!({"length": inputs.len()}),
     );
+    if let (Some(d), Some(r)) = (&m.distributed, reader) {
+        return super::reader::request(frame, st, (d, r), effective, limit, cx);
+    }
     let run = match &m.distributed {
         None => None,
         Some(d) => {
             let active = frame.active.as_ref().expect("active");
-            match super::distributed::start(d, &effective, &mut inputs, active, cx) {
-                Ok(run) => {
-                    cx.emit(
+            match super::distributed::start(d, &effective, active, cx) {
+                Ok((mut run, batching)) => {
+                    run.started_event = cx.emit(
                         &mut frame.last_event,
                         EventType::MapRunStarted,
                         json!({"mapRunArn": run.arn}),
                     );
+                    super::distributed::fill(&mut run, &mut inputs, batching);
                     Some(run)
                 }
                 Err(f) => return Outcome::Error(f),

@@ -89,6 +89,7 @@ pub(super) fn resource_names(i: Integration) -> (&'static str, &'static str) {
         Integration::LambdaInvoke => ("lambda", "invoke"),
         Integration::LambdaInvokeWaitForTaskToken => ("lambda", "invoke.waitForTaskToken"),
         Integration::LambdaFunction => ("lambda", "function"),
+        Integration::S3GetObject => ("s3", "getObject"),
     }
 }
 
