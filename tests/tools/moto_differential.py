@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import socket
 import subprocess
@@ -88,6 +89,12 @@ def moto_result(r: str | dict) -> str:
 
 def run_on_moto(clients, url: str, role: str, name: str, case: dict) -> dict:
     sfn = clients["stepfunctions"]
+    # The objects a Distributed Map's ItemReader reads, put into moto's S3 (which its
+    # executor reads through the server's own port: MOTO_PORT).
+    for at, text in case.get("objects", {}).items():
+        bucket, key = at.split("/", 1)
+        clients["s3"].create_bucket(Bucket=bucket)
+        clients["s3"].put_object(Bucket=bucket, Key=key, Body=text.encode())
     if case.get("lambda"):
         assert post(f"{url}/moto-api/static/lambda-simple/response",
                     {"results": [moto_result(r) for r in case["lambda"]], "region": REGION}) == 201
@@ -143,7 +150,8 @@ def main() -> int:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     moto = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "MOTO_PORT": str(port)})
     try:
         for _ in range(200):
             try:
@@ -155,7 +163,7 @@ def main() -> int:
              {"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}})
         kw = dict(endpoint_url=url, region_name=REGION, aws_access_key_id="differential",
                   aws_secret_access_key="differential")
-        clients = {n: boto3.client(n, **kw) for n in ("iam", "lambda", "stepfunctions")}
+        clients = {n: boto3.client(n, **kw) for n in ("iam", "lambda", "s3", "stepfunctions")}
         role = clients["iam"].create_role(RoleName="differential", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         code = io.BytesIO()
         with zipfile.ZipFile(code, "w") as z:

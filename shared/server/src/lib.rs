@@ -238,7 +238,17 @@ pub fn open_services(
         clock.clone(),
     ));
     let tasks = Arc::new(ContractTasks::default());
-    let runner = Runner::new(items.clone(), clock.clone(), tasks.clone(), vec![machine]);
+    // The objects Distributed Maps' ItemReaders read: bucket `b`, key `k` is
+    // `<data-dir>/buckets/b/k` (the shipped contract machine reads none; one loaded with
+    // `--statemachines` may).
+    let buckets = FolderBlobStore::open(&dir.join("buckets")).map_err(|e| err("buckets", &e))?;
+    let runner = Runner::reading_objects(
+        items.clone(),
+        clock.clone(),
+        tasks.clone(),
+        vec![machine],
+        Some(Arc::new(buckets)),
+    );
     let (blobs, keys): (
         Arc<dyn keiyaku_core::ports::BlobStore>,
         Arc<dyn keiyaku_core::ports::Keys>,

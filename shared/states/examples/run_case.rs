@@ -6,12 +6,14 @@
 //! A result `{"oversized": true}` is a function whose response is over Lambda's 6 MB limit:
 //! Lambda answers it with the function error `Function.ResponseSizeTooLarge`, and Step
 //! Functions fails the task with the `errorType` as the error and the error payload, as
-//! the function returned it, as the cause.
+//! the function returned it, as the cause. A Distributed Map's ItemReader reads the case's
+//! `objects` (`{"bucket/key": "text"}`), as moto's executor reads them from its S3.
 
 use std::collections::VecDeque;
 
 use keiyaku_states::{
-    Definition, Effect, Execution, Input, Invocation, SeededTokens, Start, TaskRef, TimerId,
+    Definition, Effect, Execution, Input, Integration, Invocation, SeededTokens, Start, TaskRef,
+    TimerId,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -91,6 +93,28 @@ fn main() {
     take(effects, &mut tasks, &mut timers);
     while exec.status() == keiyaku_states::Status::Running {
         let input = if let Some(inv) = tasks.pop_front() {
+            if inv.integration == Integration::S3GetObject {
+                let task = TaskRef::Id(inv.task);
+                let at = format!(
+                    "{}/{}",
+                    inv.payload["Bucket"].as_str().unwrap_or_default(),
+                    inv.payload["Key"].as_str().unwrap_or_default()
+                );
+                let input = match case["objects"][&at].as_str() {
+                    Some(text) => Input::TaskSucceeded {
+                        task,
+                        output: Value::String(text.to_owned()),
+                    },
+                    None => Input::TaskFailed {
+                        task,
+                        error: "S3.NoSuchKeyException".into(),
+                        cause: format!("no object {at} in the case"),
+                    },
+                };
+                let effects = exec.handle(&def, input, now, &mut tokens).expect("handled");
+                take(effects, &mut tasks, &mut timers);
+                continue;
+            }
             let answer = results
                 .pop_front()
                 .unwrap_or_else(|| Answer::Output(json!("Simple Lambda happy path OK")));

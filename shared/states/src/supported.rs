@@ -378,7 +378,9 @@ pub fn refusal_hint(field: &str) -> Option<&'static str> {
         "ResultWriter" => {
             "a Distributed Map's ResultWriter (S3) is not supported: its results are its output"
         }
-        "ItemsPointer" => "ItemsPointer is not supported: the JSON object must be the array of items",
+        "ItemsPointer" => {
+            "ItemsPointer is not supported: the JSON object must be the array of items"
+        }
         _ => return None,
     })
 }

@@ -68,7 +68,8 @@ const SUCCEEDED: [&str; 8] = [
     "ExecutionSucceeded",
 ];
 
-const CSV_BODY: &str = "Value1,Value2,Value3\nValue4,Value5,Value6\n,,,\ntrue,1,'HelloWorld'\nNull,None,\n   \n";
+const CSV_BODY: &str =
+    "Value1,Value2,Value3\nValue4,Value5,Value6\n,,,\ntrue,1,'HelloWorld'\nNull,None,\n   \n";
 
 fn csv_given(headers: &[&str]) -> Value {
     json!({"InputType": "CSV", "CSVHeaderLocation": "GIVEN", "CSVHeaders": headers})
@@ -121,7 +122,16 @@ fn a_json_array_s_elements_are_the_items() {
         .collect();
     assert_eq!(
         shape,
-        [(1, 0), (2, 0), (3, 2), (4, 3), (5, 4), (6, 5), (7, 5), (8, 7)]
+        [
+            (1, 0),
+            (2, 0),
+            (3, 2),
+            (4, 3),
+            (5, 4),
+            (6, 5),
+            (7, 5),
+            (8, 7)
+        ]
     );
     // The length is 0: the items are not known when the state starts.
     assert_eq!(run.exec.history()[2].details(), Some(&json!({"length": 0})));
@@ -201,8 +211,7 @@ fn csv_keys_come_in_aws_s_order() {
 
 const FOUR_ROWS: &str = "Col1,Col2\nValue1,Value2\nValue3,Value4\nValue5,Value6\nValue7,Value8\n";
 const ALL_ROWS: &str = r#"[{"Col1":"Value1","Col2":"Value2"},{"Col1":"Value3","Col2":"Value4"},{"Col1":"Value5","Col2":"Value6"},{"Col1":"Value7","Col2":"Value8"}]"#;
-const TWO_ROWS: &str =
-    r#"[{"Col1":"Value1","Col2":"Value2"},{"Col1":"Value3","Col2":"Value4"}]"#;
+const TWO_ROWS: &str = r#"[{"Col1":"Value1","Col2":"Value2"},{"Col1":"Value3","Col2":"Value4"}]"#;
 
 // test_map_item_reader_csv_max_items[0|2|100000000]: 0 is every item; the header row does
 // not count.
@@ -211,7 +220,11 @@ fn max_items_limits_the_rows() {
     for (max, expected) in [(0, ALL_ROWS), (2, TWO_ROWS), (100_000_000, ALL_ROWS)] {
         let mut config = csv_first_row();
         config["MaxItems"] = json!(max);
-        assert_eq!(output(&read(config, "file.csv", FOUR_ROWS)), expected, "{max}");
+        assert_eq!(
+            output(&read(config, "file.csv", FOUR_ROWS)),
+            expected,
+            "{max}"
+        );
     }
 }
 
@@ -325,10 +338,17 @@ fn json_lines_are_items() {
         "{\"a\": 1}\n\n[2]\n\"three\"\n",
     );
     assert_eq!(output(&run), r#"[{"a":1},[2],"three"]"#);
-    let run = read(json!({"InputType": "JSONL"}), "file.jsonl", "{\"a\": 1}\nnope\n");
+    let run = read(
+        json!({"InputType": "JSONL"}),
+        "file.jsonl",
+        "{\"a\": 1}\nnope\n",
+    );
     assert_eq!(run.exec.error(), Some("States.ItemReaderFailed"));
     assert!(
-        run.exec.cause().unwrap().starts_with("Line 2 of the object is not JSON"),
+        run.exec
+            .cause()
+            .unwrap()
+            .starts_with("Line 2 of the object is not JSON"),
         "{:?}",
         run.exec.cause()
     );
@@ -347,8 +367,7 @@ fn a_failed_read_fails_the_reader_and_selectors_shape_what_is_read() {
 
     let mut def = machine(json!({"InputType": "CSV", "CSVHeaderLocation": "GIVEN",
         "CSVHeaders": ["name", "qty"], "CSVDelimiter": "SEMICOLON"}));
-    def["States"]["MapState"]["ItemSelector"] =
-        json!({"item.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index", "bucket.$": "$.Bucket"});
+    def["States"]["MapState"]["ItemSelector"] = json!({"item.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index", "bucket.$": "$.Bucket"});
     let run = run_with(
         &def,
         json!({"Bucket": BUCKET, "Key": "file.csv"}),

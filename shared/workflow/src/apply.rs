@@ -9,8 +9,8 @@ use std::sync::atomic::Ordering;
 
 use keiyaku_core::ports::{Condition, Item, StoreError, Write};
 use keiyaku_states::{
-    Execution, HandleError, HistoryEvent, Input, Invocation, Start, StartError, Status, TaskId,
-    TaskRef, TimerId,
+    Execution, HandleError, HistoryEvent, Input, Integration, Invocation, Start, StartError,
+    Status, TaskId, TaskRef, TimerId,
 };
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -514,17 +514,21 @@ impl Inner {
             tracing::debug!(execution = %id, task = inv.task.0, %handler, again, "invoking task");
             let handlers = inner.handlers.clone();
             let (payload, token) = (inv.payload.clone(), inv.token.clone());
-            // The call runs in a task of its own so a panicking handler is a task failure
-            // (as a crashed Lambda is), not a lost result.
-            let result =
-                tokio::spawn(async move { handlers.invoke(&handler, payload, token).await })
+            let result = match inv.integration {
+                Integration::S3GetObject => {
+                    crate::buckets::get_object(inner.objects.as_deref(), &payload).await
+                }
+                // The call runs in a task of its own so a panicking handler is a task
+                // failure (as a crashed Lambda is), not a lost result.
+                _ => tokio::spawn(async move { handlers.invoke(&handler, payload, token).await })
                     .await
                     .unwrap_or_else(|e| {
                         Err(TaskFailure::new(
                             "Lambda.Unknown",
                             format!("the handler did not finish: {e}"),
                         ))
-                    });
+                    }),
+            };
             if inner.fp("workflow.invoked_before_persist").is_err() {
                 return;
             }

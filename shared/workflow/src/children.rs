@@ -102,6 +102,9 @@ fn writes(parent: &ExecutionId, machine: &str, events: &[ChildEvent]) -> Result<
         let id = child_id(parent, name);
         let history: Vec<_> = events.iter().map(|e| e.event.clone()).collect();
         writes.extend(event_record(&id, &history, Condition::None)?);
+        // One line in the Map Run's listing, as the child stands after this step (it may
+        // start and end in the same one).
+        let mut line: Option<MapRunChild> = None;
         for e in &events {
             let detail = |field: &str| e.event.detail_str(field);
             let (status, ended) = match e.event.kind {
@@ -136,16 +139,12 @@ fn writes(parent: &ExecutionId, machine: &str, events: &[ChildEvent]) -> Result<
                 EventType::ExecutionAborted => (Status::Aborted, Some((None, None, None))),
                 _ => continue,
             };
-            let line = MapRunChild {
+            line = Some(MapRunChild {
                 id: id.clone(),
                 name: name.to_owned(),
                 status,
                 start_date: e.started,
                 stop_date: ended.is_some().then_some(e.event.timestamp),
-            };
-            writes.push(Write::Put {
-                item: Item::new(run_key(&e.map_run, name), serde_json::to_value(line)?),
-                condition: Condition::None,
             });
             if let Some((output, error, cause)) = ended {
                 let end = Ended {
@@ -160,6 +159,12 @@ fn writes(parent: &ExecutionId, machine: &str, events: &[ChildEvent]) -> Result<
                     condition: Condition::None,
                 });
             }
+        }
+        if let (Some(line), Some(e)) = (line, events.first()) {
+            writes.push(Write::Put {
+                item: Item::new(run_key(&e.map_run, name), serde_json::to_value(line)?),
+                condition: Condition::None,
+            });
         }
     }
     Ok(writes)

@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 
 mod apply;
+mod buckets;
 mod children;
 mod error;
 mod failpoint;
@@ -36,7 +37,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use keiyaku_core::clock::Clock;
-use keiyaku_core::ports::{ItemStore, Query};
+use keiyaku_core::ports::{BlobStore, ItemStore, Query};
 use keiyaku_states::{Definition, HistoryEvent, Input, Status, TOKEN_BYTES};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -44,6 +45,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
+pub use buckets::MAX_OBJECT_BYTES;
 pub use children::MapRunChild;
 pub use error::WorkflowError;
 pub use failpoint::{FAILPOINT_EXIT_CODE, FAILPOINTS, failpoint};
@@ -231,6 +233,8 @@ struct Inner {
     items: Arc<dyn ItemStore>,
     clock: Arc<dyn Clock>,
     handlers: Arc<dyn TaskHandlers>,
+    /// Where ItemReaders read their objects, if anywhere.
+    objects: Option<Arc<dyn BlobStore>>,
     machines: HashMap<String, Definition>,
     /// One lock per execution; its content is the cached execution, `None` when it must be
     /// (re)loaded. Entries are small and stay for the process's life.
@@ -276,11 +280,24 @@ impl Runner {
         handlers: Arc<dyn TaskHandlers>,
         machines: Vec<Machine>,
     ) -> Runner {
+        Runner::reading_objects(items, clock, handlers, machines, None)
+    }
+
+    /// As [`Runner::new`], with the store Distributed Maps' ItemReaders read their objects
+    /// from (bucket `b`, key `k` is blob `b/k`).
+    pub fn reading_objects(
+        items: Arc<dyn ItemStore>,
+        clock: Arc<dyn Clock>,
+        handlers: Arc<dyn TaskHandlers>,
+        machines: Vec<Machine>,
+        objects: Option<Arc<dyn BlobStore>>,
+    ) -> Runner {
         Runner {
             inner: Arc::new(Inner {
                 items,
                 clock,
                 handlers,
+                objects,
                 machines: machines
                     .into_iter()
                     .map(|m| (m.name, m.definition))

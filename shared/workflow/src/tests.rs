@@ -1414,3 +1414,112 @@ async fn a_distributed_map_s_children_are_stored_as_executions() {
     assert_eq!(child.events[0]["type"], "ExecutionStarted");
     assert!(child.map_runs.is_empty());
 }
+
+/// Objects in memory, for the ItemReader's reads.
+struct Objects(BTreeMap<String, Vec<u8>>);
+
+#[async_trait]
+impl keiyaku_core::ports::BlobStore for Objects {
+    async fn put(
+        &self,
+        _key: &str,
+        _body: keiyaku_core::ports::ByteStream,
+        _mode: keiyaku_core::ports::PutMode,
+    ) -> Result<u64, keiyaku_core::ports::BlobError> {
+        Err(keiyaku_core::ports::BlobError::Unavailable(
+            "read-only".into(),
+        ))
+    }
+
+    async fn get(
+        &self,
+        key: &str,
+    ) -> Result<keiyaku_core::ports::ByteStream, keiyaku_core::ports::BlobError> {
+        let body = self
+            .0
+            .get(key)
+            .cloned()
+            .ok_or(keiyaku_core::ports::BlobError::NotFound)?;
+        // In two chunks, as a store streams it.
+        let (a, b) = body.split_at(body.len() / 2);
+        let chunks = vec![
+            Ok(bytes::Bytes::copy_from_slice(a)),
+            Ok(bytes::Bytes::copy_from_slice(b)),
+        ];
+        Ok(Box::pin(futures::stream::iter(chunks)))
+    }
+
+    async fn delete(&self, _key: &str) -> Result<(), keiyaku_core::ports::BlobError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_item_reader_reads_its_object_through_the_blob_store() {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = Arc::new(MemoryItemStore::new(clock.clone()));
+    let objects = Objects(BTreeMap::from([
+        (
+            "data/rows.csv".to_owned(),
+            b"name,qty\npen,2\nink,5\n".to_vec(),
+        ),
+        (
+            "data/huge.json".to_owned(),
+            vec![b' '; crate::MAX_OBJECT_BYTES + 1],
+        ),
+    ]));
+    let definition = Definition::parse(
+        &json!({"StartAt": "Each", "States": {"Each": {
+            "Type": "Map",
+            "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},
+                "Parameters": {"Bucket": "data", "Key.$": "$.key"}},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+            "End": true}}})
+        .to_string(),
+    )
+    .unwrap();
+    let r = Runner::reading_objects(
+        store,
+        clock,
+        Arc::new(Script::default()),
+        vec![Machine {
+            name: "reader".into(),
+            definition,
+        }],
+        Some(Arc::new(objects)),
+    );
+    let run = |name: &'static str, key: &'static str| {
+        let r = r.clone();
+        async move {
+            let id = r
+                .start_execution("reader", name, json!({ "key": key }))
+                .await
+                .unwrap();
+            for _ in 0..500 {
+                r.idle().await;
+                if status(&r, &id).await != Status::Running {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+            r.describe_execution(&id).await.unwrap()
+        }
+    };
+    // Its children start and end within one step: each is listed once.
+    let d = run("rows", "rows.csv").await;
+    assert_eq!(
+        d.output,
+        Some(json!([{"name": "pen", "qty": "2"}, {"name": "ink", "qty": "5"}]))
+    );
+    let d = run("missing", "none.csv").await;
+    assert_eq!(d.error.as_deref(), Some("States.ItemReaderFailed"));
+    assert_eq!(
+        d.cause.as_deref(),
+        Some("The specified key does not exist. (Bucket: data, Key: none.csv)")
+    );
+    let d = run("huge", "huge.json").await;
+    assert_eq!(d.error.as_deref(), Some("States.ItemReaderFailed"));
+    assert!(d.cause.unwrap().contains("larger than"));
+}

@@ -16,9 +16,7 @@ use super::{
     Outcome, Step, abort, drive, enter, evaluate, evaluating, finish, payload_string, quoted_value,
     runtime, state, step, typed,
 };
-use crate::definition::{
-    Distributed, Kind, Machine, Percentage, QueryLanguage, Seconds, Template,
-};
+use crate::definition::{Distributed, Kind, Machine, Percentage, QueryLanguage, Seconds, Template};
 use crate::errors::{self, Failure};
 use crate::history::EventType;
 use crate::intrinsics::Scope;

@@ -10,12 +10,11 @@ use serde_json::{Map, Value, json};
 use super::distributed::{self, Batching};
 use super::step::selected;
 use super::{
-    Cx, DistributedRun, Effect, Field, Frame, Invocation, MapRun, Outcome, Step, TaskId,
-    evaluate, evaluating, map_progress, state,
+    Cx, DistributedRun, Effect, Field, Frame, Invocation, MapRun, Outcome, Step, TaskId, evaluate,
+    evaluating, map_progress, state,
 };
 use crate::definition::{
-    Distributed, InputType, Integration, ItemReader, Kind, MAX_ITEMS, Machine, QueryLanguage,
-    State,
+    Distributed, InputType, Integration, ItemReader, Kind, MAX_ITEMS, Machine, QueryLanguage, State,
 };
 use crate::errors::{self, Failure};
 use crate::history::EventType;
@@ -62,8 +61,13 @@ pub(super) fn request(
         QueryLanguage::JsonPath => "ItemReader/Parameters",
         QueryLanguage::Jsonata => "ItemReader/Arguments",
     };
-    let arguments = match evaluate(&reader.arguments, &effective, active, cx, Field::named(field))
-    {
+    let arguments = match evaluate(
+        &reader.arguments,
+        &effective,
+        active,
+        cx,
+        Field::named(field),
+    ) {
         Ok(v) => v,
         Err(f) => return Outcome::Error(f),
     };
@@ -280,7 +284,8 @@ mod tests {
 
     #[test]
     fn csv_rows_are_padded_cut_and_kept_as_written() {
-        let text = "Col1,Col2,Col3\nValue1,Value2,Value3\n,,,\ntrue,1,'HelloWorld'\nNull,None,\n   \n";
+        let text =
+            "Col1,Col2,Col3\nValue1,Value2,Value3\n,,,\ntrue,1,'HelloWorld'\nNull,None,\n   \n";
         let items = items_of(
             text,
             &InputType::Csv {
