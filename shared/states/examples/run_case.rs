@@ -93,6 +93,17 @@ fn main() {
     take(effects, &mut tasks, &mut timers);
     while exec.status() == keiyaku_states::Status::Running {
         let input = if let Some(inv) = tasks.pop_front() {
+            if inv.integration == Integration::S3PutObject {
+                // A ResultWriter's objects: written, not compared (their keys hold the Map
+                // Run's random id).
+                let input = Input::TaskSucceeded {
+                    task: TaskRef::Id(inv.task),
+                    output: json!({}),
+                };
+                let effects = exec.handle(&def, input, now, &mut tokens).expect("handled");
+                take(effects, &mut tasks, &mut timers);
+                continue;
+            }
             if inv.integration == Integration::S3GetObject {
                 let task = TaskRef::Id(inv.task);
                 let at = format!(

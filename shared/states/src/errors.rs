@@ -27,8 +27,10 @@ pub const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
 pub const INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
 /// A Map state's failures exceeded its tolerated threshold.
 pub const EXCEED_TOLERATED_FAILURE_THRESHOLD: &str = "States.ExceedToleratedFailureThreshold";
-/// A Distributed Map's ItemReader failed (never raised: ItemReader is refused at parse time).
+/// A Distributed Map's ItemReader failed: its object could not be read or gave no items.
 pub const ITEM_READER_FAILED: &str = "States.ItemReaderFailed";
+/// A Distributed Map's ResultWriter could not write its results.
+pub const RESULT_WRITER_FAILED: &str = "States.ResultWriterFailed";
 /// A payload exceeded 256 KiB.
 pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
 /// A JSONata expression failed: it gave nothing, a value of the wrong type, or an error.
@@ -51,6 +53,7 @@ pub const KNOWN: &[&str] = &[
     INTRINSIC_FAILURE,
     EXCEED_TOLERATED_FAILURE_THRESHOLD,
     ITEM_READER_FAILED,
+    RESULT_WRITER_FAILED,
     DATA_LIMIT_EXCEEDED,
     QUERY_EVALUATION_ERROR,
     RUNTIME,

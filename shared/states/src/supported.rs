@@ -136,6 +136,7 @@ pub const MAP: &[&str] = &[
     "ToleratedFailurePercentagePath",
     "ItemBatcher",
     "ItemReader",
+    "ResultWriter",
 ];
 /// Fields of a JSONata Pass state.
 pub const PASS_JSONATA: &[&str] = &[
@@ -224,6 +225,7 @@ pub const MAP_JSONATA: &[&str] = &[
     "ToleratedFailurePercentage",
     "ItemBatcher",
     "ItemReader",
+    "ResultWriter",
 ];
 /// Fields of a JSONata Catcher.
 pub const CATCHER_JSONATA: &[&str] = &["Comment", "ErrorEquals", "Next", "Output", "Assign"];
@@ -256,6 +258,10 @@ pub const ITEM_BATCHER: &[&str] = &[
 pub const ITEM_READER: &[&str] = &["Resource", "ReaderConfig", "Parameters"];
 /// Fields of a JSONata Distributed Map's `ItemReader`.
 pub const ITEM_READER_JSONATA: &[&str] = &["Resource", "ReaderConfig", "Arguments"];
+/// Fields of a Distributed Map's `ResultWriter`.
+pub const RESULT_WRITER: &[&str] = &["Resource", "Parameters"];
+/// Fields of a JSONata Distributed Map's `ResultWriter`.
+pub const RESULT_WRITER_JSONATA: &[&str] = &["Resource", "Arguments"];
 /// Fields of an ItemReader's `ReaderConfig`.
 pub const READER_CONFIG: &[&str] = &[
     "InputType",
@@ -358,6 +364,8 @@ pub fn tables() -> Vec<(&'static str, Vec<String>)> {
         ("ItemReader (JSONata)", own(ITEM_READER_JSONATA)),
         ("ReaderConfig", own(READER_CONFIG)),
         ("ReaderConfig (JSONata)", own(READER_CONFIG_JSONATA)),
+        ("ResultWriter", own(RESULT_WRITER)),
+        ("ResultWriter (JSONata)", own(RESULT_WRITER_JSONATA)),
         ("Choice rule", own(CHOICE_RULE)),
         ("Choice rule (JSONata)", own(CHOICE_RULE_JSONATA)),
         ("Choice operators", choice_operator_names()),
@@ -375,8 +383,8 @@ pub fn refusal_hint(field: &str) -> Option<&'static str> {
             "Assign is not allowed here (Succeed and Fail states, Retriers and nested Choice rules assign no variables)"
         }
         "Credentials" => "cross-account Credentials are not supported",
-        "ResultWriter" => {
-            "a Distributed Map's ResultWriter (S3) is not supported: its results are its output"
+        "WriterConfig" => {
+            "a ResultWriter's WriterConfig is not supported: results are written whole (Transformation NONE), as JSON"
         }
         "ItemsPointer" => {
             "ItemsPointer is not supported: the JSON object must be the array of items"

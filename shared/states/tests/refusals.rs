@@ -169,9 +169,17 @@ fn distributed_map_and_fields_of_the_other_language_are_refused_by_name() {
         ),
         (
             get(json!({"InputType": "JSON"})),
-            json!({"ResultWriter": {"Resource": "arn:aws:states:::s3:putObject"}}),
-            "$.States.M.ResultWriter",
-            "ResultWriter",
+            json!({"ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                "Parameters": {"Bucket": "b", "Prefix": "p"}, "WriterConfig": {"OutputType": "JSONL"}}}),
+            "$.States.M.ResultWriter.WriterConfig",
+            "WriterConfig",
+        ),
+        (
+            get(json!({"InputType": "JSON"})),
+            json!({"ResultWriter": {"Resource": "arn:aws:states:::s3:getObject",
+                "Parameters": {"Bucket": "b", "Prefix": "p"}}}),
+            "$.States.M.ResultWriter.Resource",
+            "putObject",
         ),
     ] {
         let (path, msg) = distributed(reader, extra);

@@ -518,6 +518,9 @@ impl Inner {
                 Integration::S3GetObject => {
                     crate::buckets::get_object(inner.objects.as_deref(), &payload).await
                 }
+                Integration::S3PutObject => {
+                    crate::buckets::put_object(inner.objects.as_deref(), &payload).await
+                }
                 // The call runs in a task of its own so a panicking handler is a task
                 // failure (as a crashed Lambda is), not a lost result.
                 _ => tokio::spawn(async move { handlers.invoke(&handler, payload, token).await })

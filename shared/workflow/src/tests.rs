@@ -1415,20 +1415,39 @@ async fn a_distributed_map_s_children_are_stored_as_executions() {
     assert!(child.map_runs.is_empty());
 }
 
-/// Objects in memory, for the ItemReader's reads.
-struct Objects(BTreeMap<String, Vec<u8>>);
+/// Objects in memory, for ItemReaders and ResultWriters.
+#[derive(Default)]
+struct Objects(Mutex<BTreeMap<String, Vec<u8>>>);
+
+impl Objects {
+    fn with(objects: &[(&str, Vec<u8>)]) -> Objects {
+        let o = Objects::default();
+        for (k, v) in objects {
+            o.0.lock().unwrap().insert(k.to_string(), v.clone());
+        }
+        o
+    }
+}
 
 #[async_trait]
 impl keiyaku_core::ports::BlobStore for Objects {
     async fn put(
         &self,
-        _key: &str,
-        _body: keiyaku_core::ports::ByteStream,
+        key: &str,
+        body: keiyaku_core::ports::ByteStream,
         _mode: keiyaku_core::ports::PutMode,
     ) -> Result<u64, keiyaku_core::ports::BlobError> {
-        Err(keiyaku_core::ports::BlobError::Unavailable(
-            "read-only".into(),
-        ))
+        use futures::TryStreamExt;
+        // As every adapter does.
+        keiyaku_core::ports::check_blob_key(key)?;
+        let chunks: Vec<bytes::Bytes> = body
+            .try_collect()
+            .await
+            .map_err(keiyaku_core::ports::BlobError::from_body)?;
+        let body = chunks.concat();
+        let len = body.len() as u64;
+        self.0.lock().unwrap().insert(key.to_owned(), body);
+        Ok(len)
     }
 
     async fn get(
@@ -1437,6 +1456,8 @@ impl keiyaku_core::ports::BlobStore for Objects {
     ) -> Result<keiyaku_core::ports::ByteStream, keiyaku_core::ports::BlobError> {
         let body = self
             .0
+            .lock()
+            .unwrap()
             .get(key)
             .cloned()
             .ok_or(keiyaku_core::ports::BlobError::NotFound)?;
@@ -1454,20 +1475,27 @@ impl keiyaku_core::ports::BlobStore for Objects {
     }
 }
 
+/// Runs `machine`'s execution `name` on `input` until it ends.
+async fn run_to_end(r: &Runner, machine: &str, name: &str, input: Value) -> Description {
+    let id = r.start_execution(machine, name, input).await.unwrap();
+    for _ in 0..500 {
+        r.idle().await;
+        if status(r, &id).await != Status::Running {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    r.describe_execution(&id).await.unwrap()
+}
+
 #[tokio::test]
 async fn an_item_reader_reads_its_object_through_the_blob_store() {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = Arc::new(MemoryItemStore::new(clock.clone()));
-    let objects = Objects(BTreeMap::from([
-        (
-            "data/rows.csv".to_owned(),
-            b"name,qty\npen,2\nink,5\n".to_vec(),
-        ),
-        (
-            "data/huge.json".to_owned(),
-            vec![b' '; crate::MAX_OBJECT_BYTES + 1],
-        ),
-    ]));
+    let objects = Objects::with(&[
+        ("data/rows.csv", b"name,qty\npen,2\nink,5\n".to_vec()),
+        ("data/huge.json", vec![b' '; crate::MAX_OBJECT_BYTES + 1]),
+    ]);
     let definition = Definition::parse(
         &json!({"StartAt": "Each", "States": {"Each": {
             "Type": "Map",
@@ -1492,20 +1520,7 @@ async fn an_item_reader_reads_its_object_through_the_blob_store() {
     );
     let run = |name: &'static str, key: &'static str| {
         let r = r.clone();
-        async move {
-            let id = r
-                .start_execution("reader", name, json!({ "key": key }))
-                .await
-                .unwrap();
-            for _ in 0..500 {
-                r.idle().await;
-                if status(&r, &id).await != Status::Running {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-            }
-            r.describe_execution(&id).await.unwrap()
-        }
+        async move { run_to_end(&r, "reader", name, json!({ "key": key })).await }
     };
     // Its children start and end within one step: each is listed once.
     let d = run("rows", "rows.csv").await;
@@ -1522,4 +1537,69 @@ async fn an_item_reader_reads_its_object_through_the_blob_store() {
     let d = run("huge", "huge.json").await;
     assert_eq!(d.error.as_deref(), Some("States.ItemReaderFailed"));
     assert!(d.cause.unwrap().contains("larger than"));
+}
+
+#[tokio::test]
+async fn a_result_writer_writes_through_the_blob_store() {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let objects = Arc::new(Objects::default());
+    let definition = Definition::parse(
+        &json!({"StartAt": "Each", "States": {"Each": {
+            "Type": "Map", "ItemsPath": "$.items",
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+            "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                "Parameters": {"Bucket": "results", "Prefix.$": "$.prefix"}},
+            "End": true}}})
+        .to_string(),
+    )
+    .unwrap();
+    let r = Runner::reading_objects(
+        Arc::new(MemoryItemStore::new(clock.clone())),
+        clock,
+        Arc::new(Script::default()),
+        vec![Machine {
+            name: "writer".into(),
+            definition,
+        }],
+        Some(objects.clone()),
+    );
+    let d = run_to_end(
+        &r,
+        "writer",
+        "w1",
+        json!({"prefix": "runs", "items": [1, 2]}),
+    )
+    .await;
+    let output = d.output.expect("succeeded");
+    let manifest = output["ResultWriterDetails"]["Key"].as_str().unwrap();
+    assert!(manifest.starts_with("runs/") && manifest.ends_with("/manifest.json"));
+    let stored = objects.0.lock().unwrap().clone();
+    let read = |key: &str| -> Value {
+        serde_json::from_slice(&stored[&format!("results/{key}")]).expect("stored JSON")
+    };
+    let manifest = read(manifest);
+    assert_eq!(manifest["MapRunArn"], output["MapRunArn"]);
+    let results = manifest["ResultFiles"]["SUCCEEDED"][0]["Key"]
+        .as_str()
+        .unwrap();
+    let records = read(results);
+    let outputs: Vec<&Value> = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["Output"])
+        .collect();
+    assert_eq!(outputs, [&json!("1"), &json!("2")]);
+
+    // A prefix no store can hold fails the writer, in words that say why.
+    let d = run_to_end(
+        &r,
+        "writer",
+        "w2",
+        json!({"prefix": "no such/../place", "items": [1]}),
+    )
+    .await;
+    assert_eq!(d.error.as_deref(), Some("States.ResultWriterFailed"));
+    assert!(d.cause.unwrap().contains("cannot be stored here"));
 }

@@ -77,7 +77,41 @@ fn distributed(
         tolerated_percentage,
         batcher,
         reader: item_reader(o, at, language)?,
+        writer: result_writer(o, at, language)?,
     })
+}
+
+/// A Distributed Map's `ResultWriter` (S3 `putObject` under a `Bucket` and `Prefix`).
+fn result_writer(
+    o: &Map<String, Value>,
+    at: &str,
+    language: QueryLanguage,
+) -> Result<Option<ResultWriter>, DefinitionError> {
+    let Some(w) = o.get("ResultWriter") else {
+        return Ok(None);
+    };
+    let wat = child(at, "ResultWriter");
+    let wo = obj(w, &wat)?;
+    let (allowed, args_key) = match language {
+        QueryLanguage::JsonPath => (supported::RESULT_WRITER, "Parameters"),
+        QueryLanguage::Jsonata => (supported::RESULT_WRITER_JSONATA, "Arguments"),
+    };
+    check_fields(wo, &wat, allowed, "ResultWriter")?;
+    match req_str(wo, &wat, "Resource")? {
+        "arn:aws:states:::s3:putObject" => {}
+        other => {
+            return err(
+                &child(&wat, "Resource"),
+                format!("a ResultWriter writes with arn:aws:states:::s3:putObject, not {other:?}"),
+            );
+        }
+    }
+    match wo.get(args_key) {
+        Some(v) => Ok(Some(ResultWriter {
+            arguments: value_template(v, &child(&wat, args_key), language)?,
+        })),
+        None => err(&wat, format!("{args_key} (Bucket and Prefix) is required")),
+    }
 }
 
 /// A Distributed Map's `ItemReader` (S3 `getObject` of a JSON, JSON Lines or CSV object).
@@ -273,6 +307,7 @@ pub(super) fn parse_map(
             "ToleratedFailurePercentagePath",
             "ItemBatcher",
             "ItemReader",
+            "ResultWriter",
         ];
         if let Some(k) = only.iter().find(|k| o.contains_key(**k)) {
             return err(

@@ -272,6 +272,9 @@ pub enum Integration {
     /// `arn:aws:states:::s3:getObject`, as a Distributed Map's ItemReader calls it: the
     /// payload is `{"Bucket", "Key"}`; report the object's text as a string.
     S3GetObject,
+    /// `arn:aws:states:::s3:putObject`, as a Distributed Map's ResultWriter calls it: the
+    /// payload is `{"Bucket", "Key", "Body"}`, the body a text to store.
+    S3PutObject,
 }
 
 /// A seconds value written inline or read from the input.
@@ -420,6 +423,18 @@ pub struct Distributed {
     pub batcher: Option<Batcher>,
     /// `ItemReader`: the items come from an object instead of the state's input.
     pub reader: Option<ItemReader>,
+    /// `ResultWriter`: the children's results go to objects, and the Map's result says
+    /// where.
+    pub writer: Option<ResultWriter>,
+}
+
+/// A Distributed Map's `ResultWriter`: the children's results are written (S3 `putObject`,
+/// a task of the `S3PutObject` integration) as `<Prefix>/<map run id>/SUCCEEDED_0.json`,
+/// `FAILED_0.json` and `manifest.json`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultWriter {
+    /// `Parameters` (JSONPath) or `Arguments` (JSONata): the `Bucket` and `Prefix`.
+    pub arguments: Template,
 }
 
 /// A Distributed Map's `ItemReader`: its items are read from an object (S3 `getObject`),

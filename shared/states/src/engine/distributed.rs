@@ -11,12 +11,15 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::writer::Destination;
 use super::{
     Active, Child, ChildEvent, Cx, DistributedRun, Field, Frame, FrameStatus, MapRun, Meta,
     Outcome, Step, abort, drive, enter, evaluate, evaluating, finish, payload_string, quoted_value,
     runtime, state, step, typed,
 };
-use crate::definition::{Distributed, Kind, Machine, Percentage, QueryLanguage, Seconds, Template};
+use crate::definition::{
+    Distributed, Kind, Machine, Percentage, QueryLanguage, ResultWriter, Seconds, State, Template,
+};
 use crate::errors::{self, Failure};
 use crate::history::EventType;
 use crate::intrinsics::Scope;
@@ -180,6 +183,10 @@ pub(super) fn start(
             })
         }
     };
+    let destination = match &d.writer {
+        None => None,
+        Some(w) => Some(destination(w, effective, active, cx)?),
+    };
     let label = d.label.clone().unwrap_or_else(|| cx.counters.rng.uuid());
     let run_id = cx.counters.rng.uuid();
     let machine = &cx.meta.state_machine_arn;
@@ -196,8 +203,34 @@ pub(super) fn start(
         tolerated_count,
         tolerated_percentage,
         started_event: 0,
+        destination,
     });
     Ok((run, batching))
+}
+
+/// Where a ResultWriter writes: its `Bucket` and `Prefix` (strings; no Prefix is none).
+fn destination(
+    w: &ResultWriter,
+    effective: &Value,
+    active: &Active,
+    cx: &mut Cx<'_>,
+) -> Result<Destination, Failure> {
+    let field = "ResultWriter";
+    let v = evaluate(&w.arguments, effective, active, cx, Field::named(field))?;
+    match (&v["Bucket"], &v["Prefix"]) {
+        (Value::String(bucket), Value::String(prefix)) => Ok(Destination {
+            bucket: bucket.clone(),
+            prefix: prefix.clone(),
+        }),
+        (Value::String(bucket), Value::Null) => Ok(Destination {
+            bucket: bucket.clone(),
+            prefix: String::new(),
+        }),
+        _ => Err(runtime(format!(
+            "The ResultWriter names its destination by a Bucket and a Prefix, both strings: {}",
+            payload_string(&v)
+        ))),
+    }
 }
 
 /// Gives the run its items: `inputs` become the children's inputs (batched when the Map has
@@ -358,29 +391,41 @@ pub(super) fn progress(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) ->
                 return Outcome::Error(f);
             }
             Look::Done(results) => {
-                let started = mr.run.as_ref().map_or(0, |r| r.started_event);
-                let succeeded = cx.emit(
-                    &mut frame.last_event,
-                    EventType::MapRunSucceeded,
-                    Value::Null,
-                );
-                cx.emit(
-                    &mut frame.last_event,
-                    EventType::MapStateSucceeded,
-                    Value::Null,
-                );
-                // The state's exit follows the run's end, not MapStateSucceeded; in a
-                // JSONata state, the run's start (both recorded).
-                frame.last_event = match st.language {
-                    QueryLanguage::JsonPath => succeeded,
-                    QueryLanguage::Jsonata => started,
+                let Step::Map(mr) = std::mem::replace(&mut active.step, Step::Ready) else {
+                    return Outcome::Blocked;
                 };
-                frame.active.as_mut().expect("active").step = Step::Ready;
+                let Some(run) = &mr.run else {
+                    return Outcome::Blocked;
+                };
+                if let Some(dest) = &run.destination {
+                    return super::writer::start(frame, &mr, dest, cx);
+                }
+                run_succeeded(frame, st, run.started_event, cx);
                 return finish(frame, st, Value::Array(results), cx);
             }
             Look::Start => start_child(mr, processor, cx),
         }
     }
+}
+
+/// The run succeeded: `MapRunSucceeded` and `MapStateSucceeded`. The state's exit then
+/// follows the run's end, not `MapStateSucceeded`; in a JSONata state, the run's start
+/// (`started`), both as recorded.
+pub(super) fn run_succeeded(frame: &mut Frame, st: &State, started: u64, cx: &mut Cx<'_>) {
+    let succeeded = cx.emit(
+        &mut frame.last_event,
+        EventType::MapRunSucceeded,
+        Value::Null,
+    );
+    cx.emit(
+        &mut frame.last_event,
+        EventType::MapStateSucceeded,
+        Value::Null,
+    );
+    frame.last_event = match st.language {
+        QueryLanguage::JsonPath => succeeded,
+        QueryLanguage::Jsonata => started,
+    };
 }
 
 /// What a Map Run does next.
@@ -426,6 +471,7 @@ fn look(mr: &mut MapRun, cx: &mut Cx<'_>) -> Look {
             _ => (EventType::ExecutionAborted, Value::Null),
         };
         let (names, child) = run.child(i);
+        child.stopped = Some(cx.now);
         in_child(cx, names, child, &items[i], |cx| {
             cx.emit(&mut f.last_event, kind, details);
         });
@@ -501,6 +547,7 @@ fn start_child(mr: &mut MapRun, processor: &Machine, cx: &mut Cx<'_>) {
         arn,
         events: 0,
         started: cx.now,
+        stopped: None,
     });
     let mut f = Frame::new(0);
     let input = items[i].clone();

@@ -20,6 +20,7 @@ mod eval;
 mod reader;
 mod step;
 mod task;
+mod writer;
 
 use eval::*;
 use task::*;
@@ -374,6 +375,8 @@ enum Step {
     Map(MapRun),
     /// A Distributed Map's ItemReader, reading the object that holds its items.
     Reading(Box<reader::Reading>),
+    /// A Distributed Map's ResultWriter, writing its children's results.
+    Writing(Box<writer::Writing>),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -418,6 +421,9 @@ struct DistributedRun {
     /// The id of its `MapRunStarted` event.
     #[serde(default)]
     started_event: u64,
+    /// Where its ResultWriter writes the children's results.
+    #[serde(default)]
+    destination: Option<writer::Destination>,
 }
 
 /// A child execution of a Distributed Map.
@@ -429,6 +435,9 @@ struct Child {
     events: u64,
     #[serde(with = "time::serde::rfc3339")]
     started: OffsetDateTime,
+    /// When it ended.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    stopped: Option<OffsetDateTime>,
 }
 
 /// An event of a Distributed Map's child execution, which has its own history.
@@ -992,6 +1001,7 @@ impl Execution {
         walk(&self.root, &mut |step| match step {
             Step::Task(t) => out.push(t.invocation.clone()),
             Step::Reading(r) => out.push(r.invocation.clone()),
+            Step::Writing(w) => out.extend(w.pending.iter().cloned()),
             _ => {}
         });
         out
@@ -1479,6 +1489,18 @@ fn deliver(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>, input: &Input)
             } if *t == r.invocation.task => reader::done(frame, machine, cx, Err(cause)),
             _ => return false,
         },
+        Step::Writing(w) => match input {
+            Input::TaskSucceeded {
+                task: TaskRef::Id(t),
+                ..
+            } if w.waits_for(*t) => writer::written(frame, machine, cx, *t, None),
+            Input::TaskFailed {
+                task: TaskRef::Id(t),
+                cause,
+                ..
+            } if w.waits_for(*t) => writer::written(frame, machine, cx, *t, Some(cause)),
+            _ => return false,
+        },
         Step::Map(run) => {
             let Kind::Map(spec) = &st.kind else {
                 return false;
@@ -1701,10 +1723,10 @@ fn abort(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) {
                     Value::Null,
                 );
             }
-            (Step::Reading(r), _) => {
-                cx.effects.push(Effect::CancelTask {
-                    task: r.invocation.task,
-                });
+            (step @ (Step::Reading(_) | Step::Writing(_)), _) => {
+                for task in s3_tasks(step) {
+                    cx.effects.push(Effect::CancelTask { task });
+                }
                 cx.emit(&mut frame.last_event, EventType::MapRunAborted, Value::Null);
                 cx.emit(
                     &mut frame.last_event,
@@ -1717,6 +1739,15 @@ fn abort(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) {
     }
     frame.active = None;
     frame.status = FrameStatus::Aborted;
+}
+
+/// The reads or writes a Distributed Map's ItemReader or ResultWriter has out.
+fn s3_tasks(step: &Step) -> Vec<TaskId> {
+    match step {
+        Step::Reading(r) => vec![r.invocation.task],
+        Step::Writing(w) => w.pending.iter().map(|i| i.task).collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Cancels every task and timer of a frame tree without logging events (used when the
@@ -1741,9 +1772,11 @@ fn abort_frame_tasks(frame: &mut Frame, cx: &mut Cx<'_>) {
             }
             Step::Parallel(bs) => bs.iter_mut().for_each(|b| abort_frame_tasks(b, cx)),
             Step::Map(run) => run.frames.iter_mut().for_each(|b| abort_frame_tasks(b, cx)),
-            Step::Reading(r) => cx.effects.push(Effect::CancelTask {
-                task: r.invocation.task,
-            }),
+            step @ (Step::Reading(_) | Step::Writing(_)) => {
+                for task in s3_tasks(step) {
+                    cx.effects.push(Effect::CancelTask { task });
+                }
+            }
             Step::Ready => {}
         }
     }
