@@ -36,6 +36,9 @@ pub(crate) struct Live {
     pub(crate) submitted: BTreeSet<u64>,
 }
 
+/// What the engine made of one input: taken, or refused.
+type Outcome = std::result::Result<(), HandleError>;
+
 /// What was pending before an input, to tell what the input added and removed.
 pub(crate) struct Before {
     pub(crate) timers: BTreeMap<TimerId, OffsetDateTime>,
@@ -213,49 +216,110 @@ impl Inner {
         id: &ExecutionId,
         input: Input,
     ) -> Result<bool, ApplyError> {
+        let (mut outcomes, changed) = self.apply_all(id, vec![input], false).await?;
+        match outcomes.pop() {
+            Some(Err(e)) => Err(ApplyError::Refused(e)),
+            _ => Ok(changed),
+        }
+    }
+
+    /// A task's result: queued for its execution, then applied with every other result
+    /// queued meanwhile in one commit (when many tasks end at once, as a Map's iterations
+    /// do, one commit takes them all instead of one each).
+    pub(crate) async fn deliver_result(self: &Arc<Self>, id: &ExecutionId, input: Input) {
+        self.results
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(id.clone())
+            .or_default()
+            .push(input);
+        match self.apply_all(id, Vec::new(), true).await {
+            Ok((outcomes, _)) => {
+                for e in outcomes.into_iter().filter_map(Result::err) {
+                    // Stopped, timed out or answered meanwhile: the result is not wanted.
+                    tracing::debug!(execution = %id, error = %e, "task result dropped");
+                }
+            }
+            Err(ApplyError::Failed(WorkflowError::Stopped)) => {}
+            Err(ApplyError::Failed(e)) => {
+                // The tasks stay pending; recovery at the next start invokes them again.
+                tracing::warn!(execution = %id, error = %e, "task results not recorded");
+            }
+            Err(ApplyError::Refused(e)) => {
+                tracing::debug!(execution = %id, error = %e, "task results dropped");
+            }
+        }
+    }
+
+    /// Applies `inputs` (and, with `queued`, every task result queued for the execution
+    /// when its lock is taken) in order, and commits once. Returns each input's outcome
+    /// (the engine may refuse one, whose task is no longer pending, and take the others)
+    /// and whether anything changed.
+    async fn apply_all(
+        self: &Arc<Self>,
+        id: &ExecutionId,
+        mut inputs: Vec<Input>,
+        queued: bool,
+    ) -> Result<(Vec<Outcome>, bool), ApplyError> {
         for _ in 0..MAX_ATTEMPTS {
             self.alive()?;
             let slot = self.slot(id);
             let mut guard = slot.lock().await;
+            if queued {
+                let mut waiting = self.results.lock().unwrap_or_else(|e| e.into_inner());
+                inputs.extend(waiting.remove(id).unwrap_or_default());
+            }
+            if inputs.is_empty() {
+                // Another delivery took this result with its own.
+                return Ok((Vec::new(), false));
+            }
             if guard.is_none() {
                 *guard = Some(self.load(id).await?);
             }
             let Some(live) = guard.as_mut() else {
                 continue;
             };
-            // A re-invoked `.waitForTaskToken` task is acknowledged again; its
-            // TaskSubmitted is recorded once.
-            if let Input::TaskSubmitted {
-                task: TaskRef::Id(t),
-                ..
-            } = &input
-                && live.submitted.contains(&t.0)
-            {
-                return Ok(false);
-            }
             let def = self.definition(&live.machine)?;
             check_definition(id, live, def)?;
             let before = Before::of(live);
             let now = self.clock.now();
-            let effects = live
-                .exec
-                .handle(def, input.clone(), now, &mut os_token)
-                .map_err(ApplyError::Refused)?;
+            let mut outcomes = Vec::with_capacity(inputs.len());
+            let mut effects = Vec::new();
+            for input in &inputs {
+                // A re-invoked `.waitForTaskToken` task is acknowledged again; its
+                // TaskSubmitted is recorded once.
+                if let Input::TaskSubmitted {
+                    task: TaskRef::Id(t),
+                    ..
+                } = input
+                    && live.submitted.contains(&t.0)
+                {
+                    outcomes.push(Ok(()));
+                    continue;
+                }
+                match live.exec.handle(def, input.clone(), now, &mut os_token) {
+                    Ok(e) => {
+                        effects.extend(e);
+                        if let Input::TaskSubmitted {
+                            task: TaskRef::Id(t),
+                            ..
+                        } = input
+                        {
+                            live.submitted.insert(t.0);
+                        }
+                        outcomes.push(Ok(()));
+                    }
+                    Err(e) => outcomes.push(Err(e)),
+                }
+            }
             let events = live.exec.take_history();
             let children = live.exec.take_child_history();
             if effects.is_empty() && events.is_empty() && children.is_empty() {
-                return Ok(false);
+                return Ok((outcomes, false));
             }
             if let Err(e) = self.store_children(id, &live.machine, &children).await {
                 *guard = None;
                 return Err(ApplyError::Failed(e));
-            }
-            if let Input::TaskSubmitted {
-                task: TaskRef::Id(t),
-                ..
-            } = &input
-            {
-                live.submitted.insert(t.0);
             }
             let after = pending_tasks(&live.exec);
             live.submitted.retain(|t| after.contains_key(&TaskId(*t)));
@@ -312,7 +376,7 @@ impl Inner {
             if new_timer {
                 self.wake.notify_one();
             }
-            return Ok(true);
+            return Ok((outcomes, true));
         }
         Err(WorkflowError::Conflict.into())
     }
@@ -545,18 +609,7 @@ impl Inner {
                     cause: f.cause,
                 },
             };
-            match inner.apply(&id, input).await {
-                Ok(_) => {}
-                // Stopped, timed out or answered meanwhile: the result is not wanted.
-                Err(ApplyError::Refused(e)) => {
-                    tracing::debug!(execution = %id, task = inv.task.0, error = %e, "task result dropped");
-                }
-                Err(ApplyError::Failed(WorkflowError::Stopped)) => {}
-                Err(ApplyError::Failed(e)) => {
-                    // The task stays pending; recovery at the next start invokes it again.
-                    tracing::warn!(execution = %id, task = inv.task.0, error = %e, "task result not recorded");
-                }
-            }
+            inner.deliver_result(&id, input).await;
         });
     }
 }

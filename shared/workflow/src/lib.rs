@@ -239,6 +239,8 @@ struct Inner {
     /// One lock per execution; its content is the cached execution, `None` when it must be
     /// (re)loaded. Entries are small and stay for the process's life.
     slots: Mutex<HashMap<ExecutionId, Slot>>,
+    /// Task results waiting for their execution's lock, applied together.
+    results: Mutex<HashMap<ExecutionId, Vec<Input>>>,
     /// Wakes the timer loop: a timer was set, or recovery ran.
     wake: Notify,
     /// Handler calls in flight, and its signal for [`Runner::idle`].
@@ -303,6 +305,7 @@ impl Runner {
                     .map(|m| (m.name, m.definition))
                     .collect(),
                 slots: Mutex::new(HashMap::new()),
+                results: Mutex::new(HashMap::new()),
                 wake: Notify::new(),
                 in_flight: AtomicUsize::new(0),
                 idle: Notify::new(),
