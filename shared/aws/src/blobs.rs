@@ -11,7 +11,10 @@ use aws_sdk_s3::primitives::ByteStream as S3Body;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
-use keiyaku_core::ports::{BlobError, BlobStore, ByteStream, PutMode, check_blob_key};
+use keiyaku_core::ports::{
+    BlobError, BlobInfo, BlobStore, ByteStream, MAX_LISTED, PutMode, check_blob_key,
+    check_blob_prefix,
+};
 
 /// The size of a multipart upload's parts (S3 wants at least 5 MiB but for the last).
 const PART_BYTES: usize = 8 << 20;
@@ -200,6 +203,44 @@ impl BlobStore for S3BlobStore {
             .await
             .map_err(blob_error)?;
         Ok(())
+    }
+
+    async fn list(&self, prefix: &str, limit: usize) -> Result<Vec<BlobInfo>, BlobError> {
+        check_blob_prefix(prefix)?;
+        let limit = limit.min(MAX_LISTED);
+        let mut out = Vec::new();
+        let mut token = None;
+        // S3 answers 1,000 keys a page, in key order.
+        while out.len() < limit {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_continuation_token(token.take())
+                .max_keys((limit - out.len()).min(1000) as i32)
+                .send()
+                .await
+                .map_err(blob_error)?;
+            for o in page.contents() {
+                let modified = o
+                    .last_modified()
+                    .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t.secs()).ok())
+                    .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+                out.push(BlobInfo {
+                    key: o.key().unwrap_or_default().to_owned(),
+                    size: o.size().unwrap_or_default().max(0) as u64,
+                    last_modified: modified,
+                    etag: o.e_tag().unwrap_or_default().to_owned(),
+                });
+            }
+            match page.next_continuation_token() {
+                Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        out.truncate(limit);
+        Ok(out)
     }
 }
 

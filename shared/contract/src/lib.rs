@@ -550,6 +550,50 @@ pub async fn blob_store(s: Arc<dyn BlobStore>) {
             "delete {hostile:?}"
         );
     }
+
+    // A listing: the keys under a prefix in key order, with sizes and S3's entity tags.
+    let dir = format!("contract/{}", unique("list").replace('#', "-"));
+    let bodies = [("b.csv", "b,c\n"), ("a.json", "[1, 2]"), ("sub/c.txt", "c")];
+    for (name, text) in bodies {
+        s.put(
+            &format!("{dir}/{name}"),
+            body(vec![text.as_bytes().to_vec()]),
+            PutMode::Overwrite,
+        )
+        .await
+        .unwrap();
+    }
+    let listed = s.list(&format!("{dir}/"), 10).await.unwrap();
+    let keys: Vec<String> = listed.iter().map(|b| b.key.clone()).collect();
+    assert_eq!(
+        keys,
+        ["a.json", "b.csv", "sub/c.txt"].map(|n| format!("{dir}/{n}"))
+    );
+    assert_eq!(listed[0].size, 6);
+    // MD5("[1, 2]"), as S3 tags a blob put whole.
+    assert_eq!(listed[0].etag, "\"04cd0e0151f352e7fd414d694a604136\"");
+    let since = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+    assert!(listed.iter().all(|b| b.last_modified > since));
+    let some = s.list(&format!("{dir}/"), 2).await.unwrap();
+    assert_eq!(some, listed[..2]);
+    let part = s.list(&format!("{dir}/s"), 10).await.unwrap();
+    assert_eq!(part, listed[2..]);
+    assert!(
+        s.list(&format!("{dir}-none/"), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    for hostile in ["../", "contract/../x", "/etc", "contract//x", "contract/ x"] {
+        assert!(
+            matches!(s.list(hostile, 10).await, Err(BlobError::InvalidKey(_))),
+            "list {hostile:?}"
+        );
+    }
+    for (name, _) in bodies {
+        s.delete(&format!("{dir}/{name}")).await.unwrap();
+    }
+    assert!(s.list(&format!("{dir}/"), 10).await.unwrap().is_empty());
     passed("blob_store");
 }
 

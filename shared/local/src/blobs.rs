@@ -6,7 +6,11 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use futures::StreamExt;
-use keiyaku_core::ports::{BlobError, BlobStore, ByteStream, PutMode, check_blob_key};
+use keiyaku_core::ports::{
+    BlobError, BlobInfo, BlobStore, ByteStream, MAX_LISTED, PutMode, check_blob_key,
+    check_blob_prefix,
+};
+use md5::{Digest, Md5};
 use rand::RngCore;
 use tokio::io::AsyncWriteExt;
 
@@ -122,4 +126,66 @@ impl BlobStore for FolderBlobStore {
             Err(e) => Err(unavailable(e)),
         }
     }
+
+    async fn list(&self, prefix: &str, limit: usize) -> Result<Vec<BlobInfo>, BlobError> {
+        check_blob_prefix(prefix)?;
+        let objects = self.root.join("objects");
+        let prefix = prefix.to_owned();
+        tokio::task::spawn_blocking(move || list_folder(&objects, &prefix, limit.min(MAX_LISTED)))
+            .await
+            .map_err(unavailable)?
+    }
+}
+
+/// The blobs under `objects` whose keys start with `prefix`, in key order, at most `limit`;
+/// each file's MD5 is its entity tag, as S3 gives a blob put whole.
+fn list_folder(objects: &Path, prefix: &str, limit: usize) -> Result<Vec<BlobInfo>, BlobError> {
+    // Only the folder the prefix's last `/` names can hold its keys.
+    let dir = prefix.rsplit_once('/').map_or("", |(d, _)| d);
+    let mut keys = Vec::new();
+    let mut pending = vec![(objects.join(dir), dir.to_owned())];
+    while let Some((path, key)) = pending.pop() {
+        let entries = match std::fs::read_dir(&path) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(unavailable(e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(unavailable)?;
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            let child = if key.is_empty() {
+                name
+            } else {
+                format!("{key}/{name}")
+            };
+            let kind = entry.file_type().map_err(unavailable)?;
+            if kind.is_dir() {
+                pending.push((entry.path(), child));
+            } else if kind.is_file() && child.starts_with(prefix) && check_blob_key(&child).is_ok()
+            {
+                keys.push((child, entry.path()));
+            }
+        }
+    }
+    keys.sort();
+    keys.truncate(limit);
+    keys.into_iter()
+        .map(|(key, path)| {
+            let mut file = std::fs::File::open(&path).map_err(unavailable)?;
+            let modified = file
+                .metadata()
+                .and_then(|m| m.modified())
+                .map_err(unavailable)?;
+            let mut md5 = Md5::new();
+            let size = std::io::copy(&mut file, &mut md5).map_err(unavailable)?;
+            Ok(BlobInfo {
+                key,
+                size,
+                last_modified: time::OffsetDateTime::from(modified),
+                etag: format!("\"{}\"", hex::encode(md5.finalize())),
+            })
+        })
+        .collect()
 }

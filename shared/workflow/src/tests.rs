@@ -1473,6 +1473,26 @@ impl keiyaku_core::ports::BlobStore for Objects {
     async fn delete(&self, _key: &str) -> Result<(), keiyaku_core::ports::BlobError> {
         Ok(())
     }
+
+    async fn list(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<keiyaku_core::ports::BlobInfo>, keiyaku_core::ports::BlobError> {
+        keiyaku_core::ports::check_blob_prefix(prefix)?;
+        let objects = self.0.lock().unwrap();
+        Ok(objects
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .take(limit)
+            .map(|(k, v)| keiyaku_core::ports::BlobInfo {
+                key: k.clone(),
+                size: v.len() as u64,
+                last_modified: OffsetDateTime::UNIX_EPOCH + Duration::seconds(v.len() as i64),
+                etag: format!("\"{}\"", v.len()),
+            })
+            .collect())
+    }
 }
 
 /// Runs `machine`'s execution `name` on `input` until it ends.

@@ -10,8 +10,8 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use super::{
-    BlobError, BlobStore, ByteStream, Condition, DataKey, ExecutionDetail, ExecutionList, Item,
-    ItemStore, Key, KeyError, Keys, MailError, Mailer, OutgoingMail, Page, PutMode, Query,
+    BlobError, BlobInfo, BlobStore, ByteStream, Condition, DataKey, ExecutionDetail, ExecutionList,
+    Item, ItemStore, Key, KeyError, Keys, MailError, Mailer, OutgoingMail, Page, PutMode, Query,
     Revocation, RevocationError, Scheduler, SchedulerError, SealingKey, Staging, StagingError,
     StoreError, Tsa, TsaError, UploadTarget, Workflow, WorkflowError, Write,
 };
@@ -66,6 +66,9 @@ impl BlobStore for Absent {
         Err(BlobError::Unavailable(self.why()))
     }
     async fn delete(&self, _: &str) -> Result<(), BlobError> {
+        Err(BlobError::Unavailable(self.why()))
+    }
+    async fn list(&self, _: &str, _: usize) -> Result<Vec<BlobInfo>, BlobError> {
         Err(BlobError::Unavailable(self.why()))
     }
 }

@@ -72,6 +72,45 @@ impl BlobError {
     }
 }
 
+/// One blob as a listing tells it (S3's `ListObjectsV2` entry).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlobInfo {
+    /// Its key.
+    pub key: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When it was last written.
+    pub last_modified: time::OffsetDateTime,
+    /// Its entity tag as S3 gives it: for a blob put whole, the MD5 of its bytes in hex,
+    /// between double quotes.
+    pub etag: String,
+}
+
+/// The most blobs one listing returns.
+pub const MAX_LISTED: usize = 100_000;
+
+/// Refuses a prefix that no key could start with under [`check_blob_key`]'s rule: the
+/// characters of keys, no `.` or `..` segment, no empty segment but a last one (`a/` is
+/// fine), at most 1,024 bytes.
+pub fn check_blob_prefix(prefix: &str) -> Result<(), BlobError> {
+    let segments: Vec<&str> = prefix.split('/').collect();
+    let last = segments.len() - 1;
+    let ok = prefix.len() <= 1024
+        && segments.iter().enumerate().all(|(i, seg)| {
+            (i == last || !seg.is_empty())
+                && *seg != "."
+                && *seg != ".."
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(BlobError::InvalidKey(prefix.to_owned()))
+    }
+}
+
 /// Storage of opaque (already encrypted) objects.
 #[async_trait]
 pub trait BlobStore: Send + Sync {
@@ -82,4 +121,7 @@ pub trait BlobStore: Send + Sync {
     async fn get(&self, key: &str) -> Result<ByteStream, BlobError>;
     /// Deletes the blob at `key`; deleting a missing blob is fine.
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
+    /// The blobs whose keys start with `prefix` (see [`check_blob_prefix`]), in key order,
+    /// at most `limit` (up to [`MAX_LISTED`]).
+    async fn list(&self, prefix: &str, limit: usize) -> Result<Vec<BlobInfo>, BlobError>;
 }

@@ -16,7 +16,10 @@ mod workflow;
 
 pub use absent::Absent;
 pub use authority::{AuthorityError, CaLevel, LocalAuthority};
-pub use blobs::{BlobError, BlobStore, ByteStream, PutMode, check_blob_key};
+pub use blobs::{
+    BlobError, BlobInfo, BlobStore, ByteStream, MAX_LISTED, PutMode, check_blob_key,
+    check_blob_prefix,
+};
 pub use items::{
     Condition, Item, ItemStore, Key, MAX_ITEM_BYTES, MAX_TRANSACTION_ITEMS, Page, Query,
     StoreError, Write, check_size, check_transaction,
