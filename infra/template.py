@@ -221,12 +221,20 @@ PORT_POLICIES: dict[str, list[dict]] = {
     # policies cannot refer to it.
     "Workflows": [
         {"Effect": "Allow", "Action": ["states:ListExecutions", "states:SendTaskFailure", "states:SendTaskSuccess", "states:StartExecution"], "Resource": MACHINE},
+        # Its executions, and the child executions of its Distributed Maps' runs (the ops
+        # view lists a run's children: ListExecutions by mapRunArn).
         {
             "Effect": "Allow",
             "Action": ["states:DescribeExecution", "states:GetExecutionHistory"],
-            "Resource": sub(
-                "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${AWS::StackName}-contract:*"
-            ),
+            "Resource": [
+                sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${AWS::StackName}-contract:*"),
+                sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${AWS::StackName}-contract/*"),
+            ],
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["states:ListExecutions"],
+            "Resource": sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:mapRun:${AWS::StackName}-contract/*"),
         },
     ],
     "Schedule": [

@@ -238,11 +238,11 @@ pub fn open_services(
         clock.clone(),
     ));
     let tasks = Arc::new(ContractTasks::default());
-    // The objects Distributed Maps' ItemReaders read: bucket `b`, key `k` is
-    // `<data-dir>/buckets/b/k` (the shipped contract machine reads none; one loaded with
-    // `--statemachines` may).
+    // The objects Distributed Maps' ItemReaders read and their ResultWriters write: bucket
+    // `b`, key `k` is `<data-dir>/buckets/objects/b/k` (the shipped contract machine has
+    // none; one loaded with `--statemachines` may).
     let buckets = FolderBlobStore::open(&dir.join("buckets")).map_err(|e| err("buckets", &e))?;
-    let runner = Runner::reading_objects(
+    let runner = Runner::with_objects(
         items.clone(),
         clock.clone(),
         tasks.clone(),

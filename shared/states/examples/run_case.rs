@@ -6,8 +6,9 @@
 //! A result `{"oversized": true}` is a function whose response is over Lambda's 6 MB limit:
 //! Lambda answers it with the function error `Function.ResponseSizeTooLarge`, and Step
 //! Functions fails the task with the `errorType` as the error and the error payload, as
-//! the function returned it, as the cause. A Distributed Map's ItemReader reads the case's
-//! `objects` (`{"bucket/key": "text"}`), as moto's executor reads them from its S3.
+//! the function returned it, as the cause. A Distributed Map's ItemReader reads or lists
+//! the case's `objects` (`{"bucket/key": "text"}`), as moto's executor reads them from its
+//! S3; a ResultWriter's objects are taken and not compared.
 
 use std::collections::VecDeque;
 
@@ -99,6 +100,40 @@ fn main() {
                 let input = Input::TaskSucceeded {
                     task: TaskRef::Id(inv.task),
                     output: json!({}),
+                };
+                let effects = exec.handle(&def, input, now, &mut tokens).expect("handled");
+                take(effects, &mut tasks, &mut timers);
+                continue;
+            }
+            if inv.integration == Integration::S3ListObjectsV2 {
+                // The case's objects under the prefix, as moto's S3 lists them (ItemSelectors
+                // pick the fields both can agree on: the entity tags and dates differ).
+                let under = format!(
+                    "{}/{}",
+                    inv.payload["Bucket"].as_str().unwrap_or_default(),
+                    inv.payload["Prefix"].as_str().unwrap_or_default()
+                );
+                let objects = case["objects"].as_object().cloned().unwrap_or_default();
+                let mut keys: Vec<(&String, &Value)> = objects
+                    .iter()
+                    .filter(|(k, _)| k.starts_with(&under))
+                    .collect();
+                keys.sort_by_key(|(k, _)| k.as_str());
+                let listing = keys
+                    .into_iter()
+                    .map(|(k, text)| {
+                        json!({
+                            "Etag": "\"\"",
+                            "Key": k.split_once('/').map_or(k.as_str(), |(_, key)| key),
+                            "LastModified": 0,
+                            "Size": text.as_str().map_or(0, str::len),
+                            "StorageClass": "STANDARD",
+                        })
+                    })
+                    .collect();
+                let input = Input::TaskSucceeded {
+                    task: TaskRef::Id(inv.task),
+                    output: Value::Array(listing),
                 };
                 let effects = exec.handle(&def, input, now, &mut tokens).expect("handled");
                 take(effects, &mut tasks, &mut timers);

@@ -27,7 +27,8 @@ pub const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
 pub const INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
 /// A Map state's failures exceeded its tolerated threshold.
 pub const EXCEED_TOLERATED_FAILURE_THRESHOLD: &str = "States.ExceedToleratedFailureThreshold";
-/// A Distributed Map's ItemReader failed: its object could not be read or gave no items.
+/// A Distributed Map's ItemReader failed: its object could not be read, or is not what its
+/// `InputType` says.
 pub const ITEM_READER_FAILED: &str = "States.ItemReaderFailed";
 /// A Distributed Map's ResultWriter could not write its results.
 pub const RESULT_WRITER_FAILED: &str = "States.ResultWriterFailed";

@@ -407,3 +407,28 @@ fn a_stop_while_reading_aborts_the_run() {
         ]
     );
 }
+
+// test_map_item_reader_base_list_objects_v2: each object under the prefix is an item (the
+// items' shape is the driver's: Etag, Key, LastModified, Size, StorageClass).
+#[test]
+fn a_listing_s_objects_are_the_items() {
+    let def = json!({"StartAt": "MapState", "States": {"MapState": {
+        "Type": "Map", "MaxConcurrency": 1,
+        "ItemReader": {"Resource": "arn:aws:states:::s3:listObjectsV2",
+            "ReaderConfig": {"MaxItems": 2},
+            "Parameters": {"Bucket.$": "$.Bucket"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "PassItem", "States": {"PassItem": {"Type": "Pass", "End": true}}},
+        "End": true}}});
+    let listing: Vec<Value> = (0..3)
+        .map(|i| json!({"Etag": format!("\"{i}\""), "Key": format!("file_{i}.txt"), "LastModified": 1_700_000_000, "Size": 12, "StorageClass": "STANDARD"}))
+        .collect();
+    let mut run = Run::start(&def.to_string(), json!({"Bucket": BUCKET}));
+    let read = run.task();
+    assert_eq!(read.integration, Integration::S3ListObjectsV2);
+    assert_eq!(read.resource, "arn:aws:states:::s3:listObjectsV2");
+    assert_eq!(read.payload, json!({"Bucket": BUCKET}));
+    run.succeed(Value::Array(listing.clone()));
+    assert_eq!(run.output(), Value::Array(listing[..2].to_vec()));
+    assert_eq!(run.event_types(), SUCCEEDED);
+}

@@ -126,7 +126,14 @@ fn distributed_map_and_fields_of_the_other_language_are_refused_by_name() {
     };
     for (reader, extra, at, why) in [
         (
-            json!({"Resource": "arn:aws:states:::s3:listObjectsV2", "Parameters": {"Bucket": "b"}}),
+            json!({"Resource": "arn:aws:states:::s3:listObjectsV2", "Parameters": {"Bucket": "b"},
+                "ReaderConfig": {"InputType": "CSV"}}),
+            json!({}),
+            "$.States.M.ItemReader.ReaderConfig.InputType",
+            "getObject",
+        ),
+        (
+            json!({"Resource": "arn:aws:states:::s3:headObject", "Parameters": {"Bucket": "b"}}),
             json!({}),
             "$.States.M.ItemReader.Resource",
             "listObjectsV2",

@@ -37,7 +37,11 @@ pub(crate) struct Live {
 }
 
 /// What the engine made of one input: taken, or refused.
-type Outcome = std::result::Result<(), HandleError>;
+type InputOutcome = std::result::Result<(), HandleError>;
+
+/// The most task results one commit takes (each may close a token and clear timers, and
+/// a commit is one transaction of at most 100 writes).
+pub(crate) const MAX_BATCH: usize = 16;
 
 /// What was pending before an input, to tell what the input added and removed.
 pub(crate) struct Before {
@@ -87,7 +91,7 @@ pub(crate) fn pending_tasks(exec: &Execution) -> BTreeMap<TaskId, Invocation> {
 /// Why [`Inner::apply`] did not apply an input.
 pub(crate) enum ApplyError {
     /// The engine refused it (the task is no longer pending, the execution has ended).
-    Refused(HandleError),
+    Refused,
     /// Something failed.
     Failed(WorkflowError),
 }
@@ -218,7 +222,7 @@ impl Inner {
     ) -> Result<bool, ApplyError> {
         let (mut outcomes, changed) = self.apply_all(id, vec![input], false).await?;
         match outcomes.pop() {
-            Some(Err(e)) => Err(ApplyError::Refused(e)),
+            Some(Err(_)) => Err(ApplyError::Refused),
             _ => Ok(changed),
         }
     }
@@ -227,7 +231,7 @@ impl Inner {
     /// queued meanwhile in one commit (when many tasks end at once, as a Map's iterations
     /// do, one commit takes them all instead of one each).
     pub(crate) async fn deliver_result(self: &Arc<Self>, id: &ExecutionId, input: Input) {
-        self.results
+        self.queued_results
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .entry(id.clone())
@@ -240,13 +244,10 @@ impl Inner {
                     tracing::debug!(execution = %id, error = %e, "task result dropped");
                 }
             }
-            Err(ApplyError::Failed(WorkflowError::Stopped)) => {}
-            Err(ApplyError::Failed(e)) => {
+            Err(WorkflowError::Stopped) => {}
+            Err(e) => {
                 // The tasks stay pending; recovery at the next start invokes them again.
                 tracing::warn!(execution = %id, error = %e, "task results not recorded");
-            }
-            Err(ApplyError::Refused(e)) => {
-                tracing::debug!(execution = %id, error = %e, "task results dropped");
             }
         }
     }
@@ -260,14 +261,27 @@ impl Inner {
         id: &ExecutionId,
         mut inputs: Vec<Input>,
         queued: bool,
-    ) -> Result<(Vec<Outcome>, bool), ApplyError> {
+    ) -> Result<(Vec<InputOutcome>, bool), WorkflowError> {
         for _ in 0..MAX_ATTEMPTS {
             self.alive()?;
             let slot = self.slot(id);
             let mut guard = slot.lock().await;
             if queued {
-                let mut waiting = self.results.lock().unwrap_or_else(|e| e.into_inner());
-                inputs.extend(waiting.remove(id).unwrap_or_default());
+                let mut waiting = self
+                    .queued_results
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                #[cfg(not(test))]
+                let most = MAX_BATCH;
+                #[cfg(test)]
+                let most = self.batch_limit.load(Ordering::SeqCst);
+                if let Some(queue) = waiting.get_mut(id) {
+                    let n = queue.len().min(most.saturating_sub(inputs.len()));
+                    inputs.extend(queue.drain(..n));
+                    if queue.is_empty() {
+                        waiting.remove(id);
+                    }
+                }
             }
             if inputs.is_empty() {
                 // Another delivery took this result with its own.
@@ -319,22 +333,41 @@ impl Inner {
             }
             if let Err(e) = self.store_children(id, &live.machine, &children).await {
                 *guard = None;
-                return Err(ApplyError::Failed(e));
+                return Err(e);
             }
             let after = pending_tasks(&live.exec);
             live.submitted.retain(|t| after.contains_key(&TaskId(*t)));
             let written = self.writes(id, live, &before, &events, now);
+            #[cfg(not(test))]
+            let most_writes = keiyaku_core::ports::MAX_TRANSACTION_ITEMS;
+            #[cfg(test)]
+            let most_writes = self.batch_writes.load(Ordering::SeqCst);
+            if let Ok((writes, _)) = &written
+                && writes.len() > most_writes
+                && inputs.len() > 1
+            {
+                // Too much for one transaction: the later half waits for the next commit
+                // (its own delivery is still waiting for the lock and takes it then).
+                let later = inputs.split_off(inputs.len() / 2);
+                let mut waiting = self
+                    .queued_results
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                waiting.entry(id.clone()).or_default().splice(0..0, later);
+                *guard = None;
+                continue;
+            }
             let committed = match written {
                 Ok((writes, parts)) => match self.alive() {
                     Ok(()) => self.items.transact(writes).await.map(|()| parts),
                     Err(e) => {
                         *guard = None;
-                        return Err(e.into());
+                        return Err(e);
                     }
                 },
                 Err(e) => {
                     *guard = None;
-                    return Err(e.into());
+                    return Err(e);
                 }
             };
             let parts = match committed {
@@ -354,6 +387,8 @@ impl Inner {
             };
             live.version += 1;
             live.parts = parts;
+            #[cfg(test)]
+            self.commits.fetch_add(1, Ordering::SeqCst);
             let added: Vec<Invocation> = after
                 .into_iter()
                 .filter(|(t, _)| !before.tasks.contains_key(t))
@@ -378,7 +413,7 @@ impl Inner {
             }
             return Ok((outcomes, true));
         }
-        Err(WorkflowError::Conflict.into())
+        Err(WorkflowError::Conflict)
     }
 
     /// Everything a commit writes: the snapshot (head and parts), the new events, timers
@@ -552,7 +587,7 @@ impl Inner {
         {
             Ok(_) => Ok(()),
             // Answered, timed out or stopped meanwhile (the engine compares the token).
-            Err(ApplyError::Refused(_)) => Err(WorkflowError::TaskTimedOut),
+            Err(ApplyError::Refused) => Err(WorkflowError::TaskTimedOut),
             Err(ApplyError::Failed(WorkflowError::ExecutionDoesNotExist(_))) => {
                 Err(WorkflowError::TaskDoesNotExist)
             }
@@ -581,6 +616,9 @@ impl Inner {
             let result = match inv.integration {
                 Integration::S3GetObject => {
                     crate::buckets::get_object(inner.objects.as_deref(), &payload).await
+                }
+                Integration::S3ListObjectsV2 => {
+                    crate::buckets::list_objects(inner.objects.as_deref(), &payload).await
                 }
                 Integration::S3PutObject => {
                     crate::buckets::put_object(inner.objects.as_deref(), &payload).await

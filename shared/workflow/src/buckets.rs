@@ -1,17 +1,17 @@
-//! The objects a Distributed Map's ItemReader reads (`s3:getObject`) and its ResultWriter
-//! writes (`s3:putObject`), through the core's BlobStore port: bucket `b`, key `k` is the
+//! The objects a Distributed Map's ItemReader reads (`s3:getObject`) or lists
+//! (`s3:listObjectsV2`) and its ResultWriter writes (`s3:putObject`), through the core's BlobStore port: bucket `b`, key `k` is the
 //! blob `b/k` (locally a folder of the data dir; on AWS Step Functions reaches S3 itself).
 //! Objects are read whole, as text, up to [`MAX_OBJECT_BYTES`]: their items go into the
 //! execution's snapshot.
 
 use futures::TryStreamExt;
-use keiyaku_core::ports::{BlobError, BlobStore, PutMode};
+use keiyaku_core::ports::{BlobError, BlobStore, MAX_LISTED, PutMode};
 use serde_json::Value;
 
 use crate::TaskFailure;
 
 /// The largest object an ItemReader reads here.
-pub const MAX_OBJECT_BYTES: usize = 8 << 20;
+pub(crate) const MAX_OBJECT_BYTES: usize = 8 << 20;
 
 /// S3's error for a key that names nothing, as a service integration names it.
 const NO_SUCH_KEY: &str = "S3.NoSuchKeyException";
@@ -22,15 +22,77 @@ fn refuse<T>(cause: String) -> Result<T, TaskFailure> {
     Err(TaskFailure::new(INVALID_REQUEST, cause))
 }
 
+/// The bucket a request names, by S3's rules for names (3 to 63 lowercase letters, digits,
+/// dots and hyphens, starting and ending with a letter or digit), so that no bucket and key
+/// can name another's blob.
+fn bucket(request: &Value) -> Result<&str, TaskFailure> {
+    let Some(name) = request["Bucket"].as_str() else {
+        return refuse(format!(
+            "The Bucket must be a string: {}",
+            request["Bucket"]
+        ));
+    };
+    let edge = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    let ok = (3..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && edge(name.as_bytes().first())
+        && edge(name.as_bytes().last());
+    if ok {
+        Ok(name)
+    } else {
+        refuse(format!("The specified bucket is not valid: {name}"))
+    }
+}
+
 /// The bucket and key a request names.
 fn object(request: &Value) -> Result<(&str, &str), TaskFailure> {
-    match (request["Bucket"].as_str(), request["Key"].as_str()) {
-        (Some(bucket), Some(key)) => Ok((bucket, key)),
-        _ => refuse(format!(
-            "An object is named by a Bucket and a Key, both strings: {}",
-            serde_json::json!({"Bucket": request["Bucket"], "Key": request["Key"]})
-        )),
+    let bucket = bucket(request)?;
+    match request["Key"].as_str() {
+        Some(key) => Ok((bucket, key)),
+        None => refuse(format!("The Key must be a string: {}", request["Key"])),
     }
+}
+
+/// Lists the objects under `{"Bucket", "Prefix"}` as an ItemReader's items: `Etag`, `Key`,
+/// `LastModified` (seconds since the epoch) and `Size`, in key order, as the Developer
+/// Guide's example shows them (unrecorded), with `StorageClass` `STANDARD`.
+pub(crate) async fn list_objects(
+    blobs: Option<&dyn BlobStore>,
+    request: &Value,
+) -> Result<Value, TaskFailure> {
+    let bucket = bucket(request)?;
+    let prefix = match &request["Prefix"] {
+        Value::Null => "",
+        Value::String(p) => p,
+        other => return refuse(format!("The Prefix must be a string: {other}")),
+    };
+    let Some(blobs) = blobs else {
+        return refuse("This executor has no store of objects to list".into());
+    };
+    let listed = match blobs.list(&format!("{bucket}/{prefix}"), MAX_LISTED).await {
+        Ok(listed) => listed,
+        Err(BlobError::InvalidKey(_)) => {
+            return refuse(format!(
+                "The prefix {prefix} cannot name objects here: segments of letters, digits, '.', '_' and '-'"
+            ));
+        }
+        Err(e) => return Err(TaskFailure::new("S3.S3Exception", e.to_string())),
+    };
+    let items = listed
+        .into_iter()
+        .map(|b| {
+            serde_json::json!({
+                "Etag": b.etag,
+                "Key": b.key.strip_prefix(&format!("{bucket}/")).unwrap_or(&b.key),
+                "LastModified": b.last_modified.unix_timestamp(),
+                "Size": b.size,
+                "StorageClass": "STANDARD",
+            })
+        })
+        .collect();
+    Ok(Value::Array(items))
 }
 
 /// Writes `{"Body"}` as the object `{"Bucket", "Key"}` names, replacing what was there.

@@ -78,11 +78,11 @@ pub struct MapRunChild {
     pub name: String,
     /// Its status.
     pub status: Status,
-    /// When it started.
-    #[serde(with = "time::serde::rfc3339")]
-    pub start_date: OffsetDateTime,
+    /// When it started (unknown for lines stored before dates were kept).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub start_date: Option<OffsetDateTime>,
     /// When it ended.
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(default, with = "time::serde::rfc3339::option")]
     pub stop_date: Option<OffsetDateTime>,
 }
 
@@ -143,7 +143,7 @@ fn writes(parent: &ExecutionId, machine: &str, events: &[ChildEvent]) -> Result<
                 id: id.clone(),
                 name: name.to_owned(),
                 status,
-                start_date: e.started,
+                start_date: Some(e.started),
                 stop_date: ended.is_some().then_some(e.event.timestamp),
             });
             if let Some((output, error, cause)) = ended {
@@ -220,11 +220,11 @@ impl Inner {
         }))
     }
 
-    /// The children of Map Run `arn`, by name.
-    pub(crate) async fn map_run(&self, arn: &str) -> Result<Vec<MapRunChild>> {
+    /// The children of Map Run `arn`, by name, at most `limit`.
+    pub(crate) async fn map_run(&self, arn: &str, limit: usize) -> Result<Vec<MapRunChild>> {
         let mut out = Vec::new();
         let mut after = None;
-        loop {
+        while out.len() < limit {
             let page = self
                 .items
                 .query(&Query {
@@ -232,7 +232,7 @@ impl Inner {
                     sk_prefix: String::new(),
                     after: after.take(),
                     descending: false,
-                    limit: PAGE,
+                    limit: PAGE.min(limit - out.len()),
                 })
                 .await?;
             for item in page.items {
@@ -240,8 +240,10 @@ impl Inner {
             }
             match page.next {
                 Some(n) => after = Some(n),
-                None => return Ok(out),
+                None => break,
             }
         }
+        out.truncate(limit);
+        Ok(out)
     }
 }

@@ -45,7 +45,6 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
-pub use buckets::MAX_OBJECT_BYTES;
 pub use children::MapRunChild;
 pub use error::WorkflowError;
 pub use failpoint::{FAILPOINT_EXIT_CODE, FAILPOINTS, failpoint};
@@ -233,14 +232,14 @@ struct Inner {
     items: Arc<dyn ItemStore>,
     clock: Arc<dyn Clock>,
     handlers: Arc<dyn TaskHandlers>,
-    /// Where ItemReaders read their objects, if anywhere.
+    /// Where ItemReaders and ResultWriters find and put their objects, if anywhere.
     objects: Option<Arc<dyn BlobStore>>,
     machines: HashMap<String, Definition>,
     /// One lock per execution; its content is the cached execution, `None` when it must be
     /// (re)loaded. Entries are small and stay for the process's life.
     slots: Mutex<HashMap<ExecutionId, Slot>>,
     /// Task results waiting for their execution's lock, applied together.
-    results: Mutex<HashMap<ExecutionId, Vec<Input>>>,
+    queued_results: Mutex<HashMap<ExecutionId, Vec<Input>>>,
     /// Wakes the timer loop: a timer was set, or recovery ran.
     wake: Notify,
     /// Handler calls in flight, and its signal for [`Runner::idle`].
@@ -254,6 +253,15 @@ struct Inner {
     /// Test probe: commits refused by the version condition.
     #[cfg(test)]
     lost_races: AtomicUsize,
+    /// Test probe: commits of applied inputs.
+    #[cfg(test)]
+    commits: AtomicUsize,
+    /// Test hook: the most task results one commit takes.
+    #[cfg(test)]
+    batch_limit: AtomicUsize,
+    /// Test hook: the most writes one commit of several results may have.
+    #[cfg(test)]
+    batch_writes: AtomicUsize,
 }
 
 /// Decrements the in-flight count when a handler call's task ends, however it ends.
@@ -282,12 +290,12 @@ impl Runner {
         handlers: Arc<dyn TaskHandlers>,
         machines: Vec<Machine>,
     ) -> Runner {
-        Runner::reading_objects(items, clock, handlers, machines, None)
+        Runner::with_objects(items, clock, handlers, machines, None)
     }
 
-    /// As [`Runner::new`], with the store Distributed Maps' ItemReaders read their objects
-    /// from (bucket `b`, key `k` is blob `b/k`).
-    pub fn reading_objects(
+    /// As [`Runner::new`], with the store of the objects Distributed Maps' ItemReaders read
+    /// and list and their ResultWriters write (bucket `b`, key `k` is blob `b/k`).
+    pub fn with_objects(
         items: Arc<dyn ItemStore>,
         clock: Arc<dyn Clock>,
         handlers: Arc<dyn TaskHandlers>,
@@ -305,7 +313,7 @@ impl Runner {
                     .map(|m| (m.name, m.definition))
                     .collect(),
                 slots: Mutex::new(HashMap::new()),
-                results: Mutex::new(HashMap::new()),
+                queued_results: Mutex::new(HashMap::new()),
                 wake: Notify::new(),
                 in_flight: AtomicUsize::new(0),
                 idle: Notify::new(),
@@ -314,6 +322,12 @@ impl Runner {
                 crash_at: Mutex::new(None),
                 #[cfg(test)]
                 lost_races: AtomicUsize::new(0),
+                #[cfg(test)]
+                commits: AtomicUsize::new(0),
+                #[cfg(test)]
+                batch_limit: AtomicUsize::new(apply::MAX_BATCH),
+                #[cfg(test)]
+                batch_writes: AtomicUsize::new(keiyaku_core::ports::MAX_TRANSACTION_ITEMS),
             }),
         }
     }
@@ -363,7 +377,7 @@ impl Runner {
         cause: Option<String>,
     ) -> Result<()> {
         match self.inner.apply(id, Input::Stop { error, cause }).await {
-            Ok(_) | Err(ApplyError::Refused(_)) => Ok(()),
+            Ok(_) | Err(ApplyError::Refused) => Ok(()),
             Err(ApplyError::Failed(e)) => Err(e),
         }
     }
@@ -428,9 +442,9 @@ impl Runner {
     }
 
     /// The child executions of Distributed Map Run `arn` (`ListExecutions` with a
-    /// `mapRunArn`), by name; each can be described and its history read.
-    pub async fn map_run(&self, arn: &str) -> Result<Vec<MapRunChild>> {
-        self.inner.map_run(arn).await
+    /// `mapRunArn`), by name, at most `limit`; each can be described and its history read.
+    pub async fn map_run(&self, arn: &str, limit: usize) -> Result<Vec<MapRunChild>> {
+        self.inner.map_run(arn, limit).await
     }
 
     /// `GetExecutionHistory`: events oldest first, `limit` (1 to 1000) per page, from after

@@ -104,7 +104,7 @@ fn child_summary(c: &MapRunChild) -> PortSummary {
         id: c.id.to_string(),
         name: c.name.clone(),
         status: layout::status_name(c.status).to_owned(),
-        start_date: rfc3339(c.start_date),
+        start_date: c.start_date.map(rfc3339).unwrap_or_default(),
         stop_date: c.stop_date.map(rfc3339),
     }
 }
@@ -174,14 +174,13 @@ impl Workflow for Runner {
             else {
                 continue;
             };
-            let children = self.map_run(arn).await.map_err(port_error)?;
+            let children = self
+                .map_run(arn, MAP_RUN_CHILDREN)
+                .await
+                .map_err(port_error)?;
             map_runs.push(MapRun {
                 map_run_arn: arn.to_owned(),
-                executions: children
-                    .iter()
-                    .take(MAP_RUN_CHILDREN)
-                    .map(child_summary)
-                    .collect(),
+                executions: children.iter().map(child_summary).collect(),
             });
         }
         Ok(ExecutionDetail {

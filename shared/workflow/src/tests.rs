@@ -1342,8 +1342,14 @@ async fn a_distributed_map_s_children_are_stored_as_executions() {
         .and_then(|e| e.detail_str("mapRunArn"))
         .unwrap()
         .to_owned();
-    let children = r.map_run(&map_run).await.unwrap();
+    let children = r.map_run(&map_run, 1000).await.unwrap();
     assert_eq!(children.len(), 3);
+    assert_eq!(r.map_run(&map_run, 2).await.unwrap(), children[..2]);
+    // A line stored before the dates were kept still reads.
+    let old: MapRunChild =
+        serde_json::from_value(json!({"id": "x", "name": "n", "status": Status::Succeeded}))
+            .unwrap();
+    assert_eq!((old.start_date, old.stop_date), (None, None));
     let mut statuses: Vec<Status> = children.iter().map(|c| c.status).collect();
     statuses.sort_by_key(|s| format!("{s:?}"));
     assert_eq!(
@@ -1355,7 +1361,7 @@ async fn a_distributed_map_s_children_are_stored_as_executions() {
         assert_eq!(d.summary.name, child.name);
         assert_eq!(
             (child.start_date, child.stop_date),
-            (d.summary.start_date, d.summary.stop_date),
+            (Some(d.summary.start_date), d.summary.stop_date),
             "the listing tells the child's dates as its description does"
         );
         assert!(child.stop_date.is_some());
@@ -1514,7 +1520,10 @@ async fn an_item_reader_reads_its_object_through_the_blob_store() {
     let store = Arc::new(MemoryItemStore::new(clock.clone()));
     let objects = Objects::with(&[
         ("data/rows.csv", b"name,qty\npen,2\nink,5\n".to_vec()),
-        ("data/huge.json", vec![b' '; crate::MAX_OBJECT_BYTES + 1]),
+        (
+            "data/huge.json",
+            vec![b' '; crate::buckets::MAX_OBJECT_BYTES + 1],
+        ),
     ]);
     let definition = Definition::parse(
         &json!({"StartAt": "Each", "States": {"Each": {
@@ -1528,7 +1537,7 @@ async fn an_item_reader_reads_its_object_through_the_blob_store() {
         .to_string(),
     )
     .unwrap();
-    let r = Runner::reading_objects(
+    let r = Runner::with_objects(
         store,
         clock,
         Arc::new(Script::default()),
@@ -1574,7 +1583,7 @@ async fn a_result_writer_writes_through_the_blob_store() {
         .to_string(),
     )
     .unwrap();
-    let r = Runner::reading_objects(
+    let r = Runner::with_objects(
         Arc::new(MemoryItemStore::new(clock.clone())),
         clock,
         Arc::new(Script::default()),
@@ -1622,4 +1631,134 @@ async fn a_result_writer_writes_through_the_blob_store() {
     .await;
     assert_eq!(d.error.as_deref(), Some("States.ResultWriterFailed"));
     assert!(d.cause.unwrap().contains("cannot be stored here"));
+}
+
+/// Answers every task only once the test opens the gate.
+struct Gated(Arc<tokio::sync::Semaphore>);
+
+#[async_trait]
+impl TaskHandlers for Gated {
+    async fn invoke(
+        &self,
+        _handler: &str,
+        payload: Value,
+        _token: Option<String>,
+    ) -> Result<Value, TaskFailure> {
+        self.0.acquire().await.expect("open").forget();
+        Ok(json!({ "done": payload }))
+    }
+}
+
+#[tokio::test]
+async fn results_that_arrive_together_are_committed_together_within_a_transaction() {
+    const ITEMS: usize = 40;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let definition = Definition::parse(
+        &json!({"StartAt": "Each", "States": {"Each": {
+            "Type": "Map",
+            "ItemProcessor": {"StartAt": "Work", "States": {"Work": {"Type": "Task",
+                "Resource": "arn:aws:lambda:local:000000000000:function:work",
+                "TimeoutSeconds": 300, "End": true}}},
+            "End": true}}})
+        .to_string(),
+    )
+    .unwrap();
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let r = Runner::new(
+        Arc::new(MemoryItemStore::new(clock.clone())),
+        clock,
+        Arc::new(Gated(gate.clone())),
+        vec![Machine {
+            name: "gated".into(),
+            definition,
+        }],
+    );
+    // Every result waits for the execution while the test holds it; a commit may then take
+    // them all, but not more writes than 30 (each result clears its timeout's timer).
+    r.inner.batch_limit.store(1000, Ordering::SeqCst);
+    r.inner.batch_writes.store(30, Ordering::SeqCst);
+    let items: Vec<usize> = (0..ITEMS).collect();
+    let id = r
+        .start_execution("gated", "g1", json!(items))
+        .await
+        .unwrap();
+    let slot = r.inner.slot(&id);
+    let held = slot.lock().await;
+    gate.add_permits(ITEMS);
+    for _ in 0..2000 {
+        let queued = r
+            .inner
+            .queued_results
+            .lock()
+            .unwrap()
+            .get(&id)
+            .map_or(0, Vec::len);
+        if queued == ITEMS {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    drop(held);
+    for _ in 0..500 {
+        r.idle().await;
+        if status(&r, &id).await != Status::Running {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let d = r.describe_execution(&id).await.unwrap();
+    let expected: Vec<Value> = (0..ITEMS).map(|i| json!({ "done": i })).collect();
+    assert_eq!(d.output, Some(Value::Array(expected)));
+    // Forty results in one batch were too many writes: half went in one commit, the rest
+    // in the next, taken by the next delivery waiting for the execution.
+    assert_eq!(r.inner.commits.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_listing_reader_lists_the_blob_store_under_its_prefix() {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let objects = Objects::with(&[
+        ("data/in/b.txt", b"bb".to_vec()),
+        ("data/in/a.txt", b"a".to_vec()),
+        ("data/out/c.txt", b"ccc".to_vec()),
+        ("other/in/d.txt", b"d".to_vec()),
+    ]);
+    let definition = Definition::parse(
+        &json!({"StartAt": "Each", "States": {"Each": {
+            "Type": "Map",
+            "ItemReader": {"Resource": "arn:aws:states:::s3:listObjectsV2",
+                "Parameters": {"Bucket.$": "$.bucket", "Prefix": "in/"}},
+            "ItemSelector": {"key.$": "$$.Map.Item.Value.Key", "size.$": "$$.Map.Item.Value.Size",
+                "class.$": "$$.Map.Item.Value.StorageClass"},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+            "End": true}}})
+        .to_string(),
+    )
+    .unwrap();
+    let r = Runner::with_objects(
+        Arc::new(MemoryItemStore::new(clock.clone())),
+        clock,
+        Arc::new(Script::default()),
+        vec![Machine {
+            name: "lister".into(),
+            definition,
+        }],
+        Some(Arc::new(objects)),
+    );
+    let d = run_to_end(&r, "lister", "l1", json!({"bucket": "data"})).await;
+    assert_eq!(
+        d.output,
+        Some(json!([
+            {"key": "in/a.txt", "size": 1, "class": "STANDARD"},
+            {"key": "in/b.txt", "size": 2, "class": "STANDARD"}
+        ]))
+    );
+    // A bucket name S3 would refuse (here: one that would reach into another bucket).
+    let d = run_to_end(&r, "lister", "l2", json!({"bucket": "data/in"})).await;
+    assert_eq!(d.error.as_deref(), Some("States.ItemReaderFailed"));
+    assert_eq!(
+        d.cause.as_deref(),
+        Some("The specified bucket is not valid: data/in")
+    );
 }

@@ -62,7 +62,7 @@ impl Inner {
                 self.fp("workflow.timer_fired_before_persist")?;
                 match self.apply(&id, Input::TimerFired { timer }).await {
                     Ok(true) => fired += 1,
-                    Ok(false) | Err(ApplyError::Refused(_)) => {}
+                    Ok(false) | Err(ApplyError::Refused) => {}
                     Err(ApplyError::Failed(WorkflowError::ExecutionDoesNotExist(_))) => {}
                     Err(ApplyError::Failed(
                         e @ (WorkflowError::StateMachineDoesNotExist(_)

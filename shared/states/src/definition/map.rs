@@ -140,28 +140,28 @@ fn item_reader(
             );
         }
     }
-    match req_str(ro, &rat, "Resource")? {
-        "arn:aws:states:::s3:getObject" => {}
-        "arn:aws:states:::s3:listObjectsV2" => {
-            return err(
-                &child(&rat, "Resource"),
-                "s3:listObjectsV2 is not supported: the blob store it would list has no listing; read a JSON, JSON Lines or CSV object with s3:getObject",
-            );
-        }
+    let listing = match req_str(ro, &rat, "Resource")? {
+        "arn:aws:states:::s3:getObject" => false,
+        "arn:aws:states:::s3:listObjectsV2" => true,
         other => {
             return err(
                 &child(&rat, "Resource"),
-                format!("an ItemReader reads with arn:aws:states:::s3:getObject, not {other:?}"),
+                format!(
+                    "an ItemReader reads with arn:aws:states:::s3:getObject or lists with arn:aws:states:::s3:listObjectsV2, not {other:?}"
+                ),
             );
         }
-    }
+    };
     let arguments = match ro.get(args_key) {
         Some(v) => value_template(v, &child(&rat, args_key), language)?,
         None => return err(&rat, format!("{args_key} (Bucket and Key) is required")),
     };
     let cat = child(&rat, "ReaderConfig");
+    let empty = Map::new();
     let co = match ro.get("ReaderConfig") {
         Some(c) => obj(c, &cat)?,
+        // A listing needs no configuration.
+        None if listing => &empty,
         None => return err(&rat, "ReaderConfig (InputType) is required"),
     };
     let config_fields = match language {
@@ -169,65 +169,23 @@ fn item_reader(
         QueryLanguage::Jsonata => supported::READER_CONFIG_JSONATA,
     };
     check_fields(co, &cat, config_fields, "ReaderConfig")?;
-    let csv_only = ["CSVHeaderLocation", "CSVHeaders", "CSVDelimiter"];
-    let input_type = match req_str(co, &cat, "InputType")? {
-        "JSON" => InputType::Json,
-        "JSONL" => InputType::Jsonl,
-        "CSV" => {
-            let headers = match opt_str(co, &cat, "CSVHeaderLocation")? {
-                Some("FIRST_ROW") if !co.contains_key("CSVHeaders") => None,
-                Some("GIVEN") => {
-                    let hat = child(&cat, "CSVHeaders");
-                    let headers: Option<Vec<String>> = co
-                        .get("CSVHeaders")
-                        .and_then(Value::as_array)
-                        .and_then(|a| a.iter().map(|h| h.as_str().map(str::to_owned)).collect());
-                    match headers {
-                        Some(h) if !h.is_empty() => Some(h),
-                        _ => return err(&hat, "GIVEN headers are a non-empty array of strings"),
-                    }
-                }
-                Some("FIRST_ROW") => {
-                    return err(
-                        &child(&cat, "CSVHeaders"),
-                        "CSVHeaders belongs to CSVHeaderLocation GIVEN",
-                    );
-                }
-                _ => return err(&cat, "CSVHeaderLocation is FIRST_ROW or GIVEN"),
-            };
-            let delimiter = match opt_str(co, &cat, "CSVDelimiter")? {
-                None | Some("COMMA") => b',',
-                Some("PIPE") => b'|',
-                Some("SEMICOLON") => b';',
-                Some("SPACE") => b' ',
-                Some("TAB") => b'\t',
-                Some(other) => {
-                    return err(
-                        &child(&cat, "CSVDelimiter"),
-                        format!("must be COMMA, PIPE, SEMICOLON, SPACE or TAB, not {other:?}"),
-                    );
-                }
-            };
-            InputType::Csv { headers, delimiter }
-        }
-        t @ ("PARQUET" | "MANIFEST") => {
+    let source = if listing {
+        let object_only = [
+            "InputType",
+            "CSVHeaderLocation",
+            "CSVHeaders",
+            "CSVDelimiter",
+        ];
+        if let Some(k) = object_only.iter().find(|k| co.contains_key(**k)) {
             return err(
-                &child(&cat, "InputType"),
-                format!("InputType {t} is not supported: JSON, JSONL or CSV"),
+                &child(&cat, k),
+                format!("{k} belongs to an ItemReader that reads an object (s3:getObject)"),
             );
         }
-        other => {
-            return err(
-                &child(&cat, "InputType"),
-                format!("must be CSV, JSON, JSONL, PARQUET or MANIFEST, not {other:?}"),
-            );
-        }
+        ItemSource::Listing
+    } else {
+        ItemSource::Object(input_type(co, &cat)?)
     };
-    if !matches!(input_type, InputType::Csv { .. })
-        && let Some(k) = csv_only.iter().find(|k| co.contains_key(**k))
-    {
-        return err(&child(&cat, k), format!("{k} belongs to InputType CSV"));
-    }
     // MaxItems reaches 100,000,000 (recorded), past the 99,999,999 of other counts.
     let max_items = match co.get("MaxItems") {
         Some(v) if v.is_number() && !co.contains_key("MaxItemsPath") => match v.as_u64() {
@@ -243,9 +201,74 @@ fn item_reader(
     };
     Ok(Some(ItemReader {
         arguments,
-        input_type,
+        source,
         max_items,
     }))
+}
+
+/// How a `ReaderConfig` reads its object's text: `InputType` and, for CSV, the headers and
+/// the delimiter.
+fn input_type(co: &Map<String, Value>, cat: &str) -> Result<InputType, DefinitionError> {
+    let csv_only = ["CSVHeaderLocation", "CSVHeaders", "CSVDelimiter"];
+    let input_type = match req_str(co, cat, "InputType")? {
+        "JSON" => InputType::Json,
+        "JSONL" => InputType::Jsonl,
+        "CSV" => {
+            let headers = match opt_str(co, cat, "CSVHeaderLocation")? {
+                Some("FIRST_ROW") if !co.contains_key("CSVHeaders") => None,
+                Some("GIVEN") => {
+                    let hat = child(cat, "CSVHeaders");
+                    let headers: Option<Vec<String>> = co
+                        .get("CSVHeaders")
+                        .and_then(Value::as_array)
+                        .and_then(|a| a.iter().map(|h| h.as_str().map(str::to_owned)).collect());
+                    match headers {
+                        Some(h) if !h.is_empty() => Some(h),
+                        _ => return err(&hat, "GIVEN headers are a non-empty array of strings"),
+                    }
+                }
+                Some("FIRST_ROW") => {
+                    return err(
+                        &child(cat, "CSVHeaders"),
+                        "CSVHeaders belongs to CSVHeaderLocation GIVEN",
+                    );
+                }
+                _ => return err(cat, "CSVHeaderLocation is FIRST_ROW or GIVEN"),
+            };
+            let delimiter = match opt_str(co, cat, "CSVDelimiter")? {
+                None | Some("COMMA") => b',',
+                Some("PIPE") => b'|',
+                Some("SEMICOLON") => b';',
+                Some("SPACE") => b' ',
+                Some("TAB") => b'\t',
+                Some(other) => {
+                    return err(
+                        &child(cat, "CSVDelimiter"),
+                        format!("must be COMMA, PIPE, SEMICOLON, SPACE or TAB, not {other:?}"),
+                    );
+                }
+            };
+            InputType::Csv { headers, delimiter }
+        }
+        t @ ("PARQUET" | "MANIFEST") => {
+            return err(
+                &child(cat, "InputType"),
+                format!("InputType {t} is not supported: JSON, JSONL or CSV"),
+            );
+        }
+        other => {
+            return err(
+                &child(cat, "InputType"),
+                format!("must be CSV, JSON, JSONL, PARQUET or MANIFEST, not {other:?}"),
+            );
+        }
+    };
+    if !matches!(input_type, InputType::Csv { .. })
+        && let Some(k) = csv_only.iter().find(|k| co.contains_key(**k))
+    {
+        return err(&child(cat, k), format!("{k} belongs to InputType CSV"));
+    }
+    Ok(input_type)
 }
 
 pub(super) fn parse_map(

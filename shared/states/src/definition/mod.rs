@@ -272,6 +272,10 @@ pub enum Integration {
     /// `arn:aws:states:::s3:getObject`, as a Distributed Map's ItemReader calls it: the
     /// payload is `{"Bucket", "Key"}`; report the object's text as a string.
     S3GetObject,
+    /// `arn:aws:states:::s3:listObjectsV2`, as a Distributed Map's ItemReader calls it: the
+    /// payload is `{"Bucket", "Prefix"}`; report the objects as an array of
+    /// `{"Etag", "Key", "LastModified", "Size", "StorageClass"}`.
+    S3ListObjectsV2,
     /// `arn:aws:states:::s3:putObject`, as a Distributed Map's ResultWriter calls it: the
     /// payload is `{"Bucket", "Key", "Body"}`, the body a text to store.
     S3PutObject,
@@ -437,16 +441,27 @@ pub struct ResultWriter {
     pub arguments: Template,
 }
 
-/// A Distributed Map's `ItemReader`: its items are read from an object (S3 `getObject`),
-/// which the driver fetches as a task of the `S3GetObject` integration.
+/// A Distributed Map's `ItemReader`: its items are read from an object (S3 `getObject`) or
+/// are the objects under a prefix (S3 `listObjectsV2`), which the driver fetches as a task
+/// of the `S3GetObject` or `S3ListObjectsV2` integration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemReader {
-    /// `Parameters` (JSONPath) or `Arguments` (JSONata): the `Bucket` and `Key` to read.
+    /// `Parameters` (JSONPath) or `Arguments` (JSONata): the `Bucket`, and the `Key` to
+    /// read or the `Prefix` to list.
     pub arguments: Template,
-    /// How the object's text becomes items (`ReaderConfig.InputType`).
-    pub input_type: InputType,
+    /// Where the items come from.
+    pub source: ItemSource,
     /// `ReaderConfig.MaxItems` / `MaxItemsPath` (0 or absent: every item).
     pub max_items: Option<Seconds>,
+}
+
+/// Where an ItemReader's items come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ItemSource {
+    /// `s3:getObject`: the items one object holds, read as its `ReaderConfig.InputType` says.
+    Object(InputType),
+    /// `s3:listObjectsV2`: each object under the prefix is an item.
+    Listing,
 }
 
 /// How an ItemReader's object becomes items.

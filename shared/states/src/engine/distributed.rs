@@ -13,12 +13,13 @@ use serde_json::{Map, Value, json};
 
 use super::writer::Destination;
 use super::{
-    Active, Child, ChildEvent, Cx, DistributedRun, Field, Frame, FrameStatus, MapRun, Meta,
-    Outcome, Step, abort, drive, enter, evaluate, evaluating, finish, payload_string, quoted_value,
-    runtime, state, step, typed,
+    Active, Child, ChildEvent, Cx, DistributedRun, Effect, Field, Frame, FrameStatus, Invocation,
+    MapRun, Meta, Outcome, Step, TaskId, abort, drive, enter, evaluate, evaluating, finish,
+    payload_string, quoted_value, resource_names, runtime, state, step, typed,
 };
 use crate::definition::{
-    Distributed, Kind, Machine, Percentage, QueryLanguage, ResultWriter, Seconds, State, Template,
+    Distributed, Integration, Kind, Machine, Percentage, QueryLanguage, ResultWriter, Seconds,
+    State, Template,
 };
 use crate::errors::{self, Failure};
 use crate::history::EventType;
@@ -91,7 +92,8 @@ pub(super) struct Batching {
 }
 
 /// Checks the run's tolerated failures (after `MapStateStarted`, as AWS does, in its words),
-/// evaluates its ItemBatcher and names the Map Run; [`fill`] gives it its items.
+/// evaluates its ItemBatcher and its ResultWriter's destination, and names the Map Run;
+/// [`fill`] gives it its items.
 pub(super) fn start(
     d: &Distributed,
     effective: &Value,
@@ -202,7 +204,7 @@ pub(super) fn start(
         per_child: Vec::new(),
         tolerated_count,
         tolerated_percentage,
-        started_event: 0,
+        started_event: None,
         destination,
     });
     Ok((run, batching))
@@ -377,29 +379,19 @@ pub(super) fn progress(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) ->
                     errors::EXCEED_TOLERATED_FAILURE_THRESHOLD,
                     THRESHOLD_EXCEEDED,
                 );
-                cx.emit(
-                    &mut frame.last_event,
-                    EventType::MapRunFailed,
-                    json!({"error": f.error, "cause": f.cause}),
-                );
-                cx.emit(
-                    &mut frame.last_event,
-                    EventType::MapStateFailed,
-                    Value::Null,
-                );
-                frame.active.as_mut().expect("active").step = Step::Ready;
-                return Outcome::Error(f);
+                return run_failed(frame, cx, f);
             }
             Look::Done(results) => {
-                let Step::Map(mr) = std::mem::replace(&mut active.step, Step::Ready) else {
+                let Some(run) = mr.run.take() else {
                     return Outcome::Blocked;
                 };
-                let Some(run) = &mr.run else {
-                    return Outcome::Blocked;
-                };
-                if let Some(dest) = &run.destination {
-                    return super::writer::start(frame, &mr, dest, cx);
+                if let Some(dest) = run.destination.clone() {
+                    let Step::Map(mr) = std::mem::replace(&mut active.step, Step::Ready) else {
+                        return Outcome::Blocked;
+                    };
+                    return super::writer::start(frame, mr, *run, dest, cx);
                 }
+                active.step = Step::Ready;
                 run_succeeded(frame, st, run.started_event, cx);
                 return finish(frame, st, Value::Array(results), cx);
             }
@@ -411,7 +403,7 @@ pub(super) fn progress(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) ->
 /// The run succeeded: `MapRunSucceeded` and `MapStateSucceeded`. The state's exit then
 /// follows the run's end, not `MapStateSucceeded`; in a JSONata state, the run's start
 /// (`started`), both as recorded.
-pub(super) fn run_succeeded(frame: &mut Frame, st: &State, started: u64, cx: &mut Cx<'_>) {
+pub(super) fn run_succeeded(frame: &mut Frame, st: &State, started: Option<u64>, cx: &mut Cx<'_>) {
     let succeeded = cx.emit(
         &mut frame.last_event,
         EventType::MapRunSucceeded,
@@ -422,10 +414,48 @@ pub(super) fn run_succeeded(frame: &mut Frame, st: &State, started: u64, cx: &mu
         EventType::MapStateSucceeded,
         Value::Null,
     );
-    frame.last_event = match st.language {
-        QueryLanguage::JsonPath => succeeded,
-        QueryLanguage::Jsonata => started,
+    frame.last_event = match (st.language, started) {
+        (QueryLanguage::Jsonata, Some(started)) => started,
+        _ => succeeded,
     };
+}
+
+/// The run failed with `f`: `MapRunFailed` and `MapStateFailed`, and the state's error.
+pub(super) fn run_failed(frame: &mut Frame, cx: &mut Cx<'_>, f: Failure) -> Outcome {
+    cx.emit(
+        &mut frame.last_event,
+        EventType::MapRunFailed,
+        json!({"error": f.error, "cause": f.cause}),
+    );
+    cx.emit(
+        &mut frame.last_event,
+        EventType::MapStateFailed,
+        Value::Null,
+    );
+    frame.active.as_mut().expect("active").step = Step::Ready;
+    Outcome::Error(f)
+}
+
+/// An ItemReader's or ResultWriter's S3 call, as a task the driver runs.
+pub(super) fn s3_task(
+    cx: &mut Cx<'_>,
+    state: &str,
+    integration: Integration,
+    payload: Value,
+) -> Invocation {
+    cx.counters.next_task += 1;
+    let (_, action) = resource_names(integration);
+    let invocation = Invocation {
+        task: TaskId(cx.counters.next_task),
+        state: state.to_owned(),
+        resource: format!("arn:aws:states:::s3:{action}"),
+        integration,
+        function: String::new(),
+        payload,
+        token: None,
+    };
+    cx.effects.push(Effect::InvokeTask(invocation.clone()));
+    invocation
 }
 
 /// What a Map Run does next.

@@ -418,9 +418,9 @@ struct DistributedRun {
     per_child: Vec<usize>,
     tolerated_count: Option<u64>,
     tolerated_percentage: Option<f64>,
-    /// The id of its `MapRunStarted` event.
+    /// The id of its `MapRunStarted` event (unknown for runs stored before it was kept).
     #[serde(default)]
-    started_event: u64,
+    started_event: Option<u64>,
     /// Where its ResultWriter writes the children's results.
     #[serde(default)]
     destination: Option<writer::Destination>,

@@ -1,20 +1,22 @@
 //! A Distributed Map's ItemReader: the Map Run starts, the driver reads the object (an
-//! `S3GetObject` task), and its text becomes the items — a JSON array, JSON Lines, or CSV
-//! rows. As recorded on AWS: `MapStateStarted` has length 0, no task events are logged for
-//! the read, and a reader failure is `MapRunFailed` with `States.ItemReaderFailed`, then
+//! `S3GetObject` task) whose text becomes the items — a JSON array, JSON Lines, or CSV rows
+//! — or lists the objects under a prefix (an `S3ListObjectsV2` task), each an item. As
+//! recorded on AWS: `MapStateStarted` has length 0, no task events are logged for the read,
+//! and a reader failure is `MapRunFailed` with `States.ItemReaderFailed`, then
 //! `MapStateFailed`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::distributed::{self, Batching};
+use super::distributed::{self, Batching, run_failed, s3_task};
 use super::step::selected;
 use super::{
-    Cx, DistributedRun, Effect, Field, Frame, Invocation, MapRun, Outcome, Step, TaskId, evaluate,
-    evaluating, map_progress, state,
+    Cx, DistributedRun, Field, Frame, Invocation, MapRun, Outcome, Step, evaluate, evaluating,
+    map_progress, state,
 };
 use crate::definition::{
-    Distributed, InputType, Integration, ItemReader, Kind, MAX_ITEMS, Machine, QueryLanguage, State,
+    Distributed, InputType, Integration, ItemReader, ItemSource, Kind, MAX_ITEMS, Machine,
+    QueryLanguage, State,
 };
 use crate::errors::{self, Failure};
 use crate::history::EventType;
@@ -75,25 +77,24 @@ pub(super) fn request(
         Ok(r) => r,
         Err(f) => return Outcome::Error(f),
     };
-    run.started_event = cx.emit(
+    run.started_event = Some(cx.emit(
         &mut frame.last_event,
         EventType::MapRunStarted,
         json!({"mapRunArn": run.arn}),
-    );
+    ));
     if max_items < 0 {
-        return failed(frame, cx, "field MaxItems must be positive".into());
+        let f = Failure::new(
+            errors::ITEM_READER_FAILED,
+            "field MaxItems must be positive",
+        );
+        return run_failed(frame, cx, f);
     }
-    cx.counters.next_task += 1;
-    let invocation = Invocation {
-        task: TaskId(cx.counters.next_task),
-        state: frame.active.as_ref().expect("active").name.clone(),
-        resource: "arn:aws:states:::s3:getObject".into(),
-        integration: Integration::S3GetObject,
-        function: String::new(),
-        payload: arguments,
-        token: None,
+    let integration = match reader.source {
+        ItemSource::Object(_) => Integration::S3GetObject,
+        ItemSource::Listing => Integration::S3ListObjectsV2,
     };
-    cx.effects.push(Effect::InvokeTask(invocation.clone()));
+    let state = frame.active.as_ref().expect("active").name.clone();
+    let invocation = s3_task(cx, &state, integration, arguments);
     frame.active.as_mut().expect("active").step = Step::Reading(Box::new(Reading {
         invocation,
         run,
@@ -106,8 +107,9 @@ pub(super) fn request(
     Outcome::Blocked
 }
 
-/// The read ended: with the object's text the Map Run gets its items and starts its
-/// children; a failed read (or an object that gives no items) fails the run.
+/// The read ended: with the object's text (or the listing) the Map Run gets its items and
+/// starts its children; a failed read, or an object that is not what its InputType says,
+/// fails the run.
 pub(super) fn done(
     frame: &mut Frame,
     machine: &Machine,
@@ -118,7 +120,13 @@ pub(super) fn done(
     let Kind::Map(spec) = &st.kind else {
         return Outcome::Blocked;
     };
+    let Some(reader) = spec.distributed.as_ref().and_then(|d| d.reader.as_ref()) else {
+        return Outcome::Blocked;
+    };
     let active = frame.active.as_mut().expect("active");
+    if !matches!(active.step, Step::Reading(_)) {
+        return Outcome::Blocked;
+    }
     let Step::Reading(reading) = std::mem::replace(&mut active.step, Step::Ready) else {
         return Outcome::Blocked;
     };
@@ -130,19 +138,17 @@ pub(super) fn done(
         effective,
         ..
     } = *reading;
-    let input_type = spec
-        .distributed
-        .as_ref()
-        .and_then(|d| d.reader.as_ref())
-        .map(|r| &r.input_type);
-    let items = match (result, input_type) {
+    let items = match (result, &reader.source) {
         (Err(cause), _) => Err(cause.to_owned()),
-        (Ok(Value::String(text)), Some(t)) => items_of(text, t),
-        (Ok(_), _) => Err("the object read is not text".to_owned()),
+        (Ok(Value::String(text)), ItemSource::Object(t)) => items_of(text, t),
+        (Ok(Value::Array(objects)), ItemSource::Listing) => Ok(objects.clone()),
+        (Ok(_), _) => Err("The store answered with something else than was asked for".to_owned()),
     };
     let mut items = match items {
         Ok(items) => items,
-        Err(cause) => return failed(frame, cx, cause),
+        Err(cause) => {
+            return run_failed(frame, cx, Failure::new(errors::ITEM_READER_FAILED, cause));
+        }
     };
     if max_items > 0 {
         items.truncate(max_items as usize);
@@ -150,7 +156,8 @@ pub(super) fn done(
     let active = frame.active.as_ref().expect("active");
     let mut inputs = match selected(spec, items, &effective, active, cx) {
         Ok(inputs) => inputs,
-        Err(f) => return Outcome::Error(f),
+        // The run has started: it fails with the state.
+        Err(f) => return run_failed(frame, cx, f),
     };
     distributed::fill(&mut run, &mut inputs, batching);
     frame.active.as_mut().expect("active").step = Step::Map(MapRun {
@@ -161,23 +168,6 @@ pub(super) fn done(
         run: Some(run),
     });
     map_progress(frame, machine, cx)
-}
-
-/// The reader failed: `MapRunFailed` and `MapStateFailed` with `States.ItemReaderFailed`.
-fn failed(frame: &mut Frame, cx: &mut Cx<'_>, cause: String) -> Outcome {
-    let f = Failure::new(errors::ITEM_READER_FAILED, cause);
-    cx.emit(
-        &mut frame.last_event,
-        EventType::MapRunFailed,
-        json!({"error": f.error, "cause": f.cause}),
-    );
-    cx.emit(
-        &mut frame.last_event,
-        EventType::MapStateFailed,
-        Value::Null,
-    );
-    frame.active.as_mut().expect("active").step = Step::Ready;
-    Outcome::Error(f)
 }
 
 /// The items an object's text holds, or the cause of the reader's failure.
@@ -239,25 +229,38 @@ fn csv_items(text: &str, given: Option<&[String]>, delimiter: u8) -> Result<Vec<
     Ok(items)
 }
 
-/// The order in which a `java.util.HashMap` holding `keys` (inserted in order) iterates
-/// them: by bucket, then by insertion. The table starts at 16 buckets and doubles whenever
-/// it is more than three quarters full; a key's bucket is its `String.hashCode` (over
-/// UTF-16 code units) spread as `h ^ (h >>> 16)`, masked by the table size. (A bucket of
-/// eight or more keys in a table of 64 or more becomes a tree, ordered otherwise; no CSV
-/// header row comes near.)
+/// The order in which a `java.util.HashMap` holding `keys` (distinct, inserted in order)
+/// iterates them: by bucket, then by insertion. A key's bucket is its `String.hashCode`
+/// (over UTF-16 code units) spread as `h ^ (h >>> 16)`, masked by the table's size. The
+/// table starts at 16 buckets and doubles when it is more than three quarters full, or
+/// when a ninth key joins one bucket while it has fewer than 64 (where a larger table would
+/// turn that bucket into a tree, whose order this does not follow).
 fn java_hash_map_order(keys: &[String]) -> Vec<usize> {
+    let hashes: Vec<usize> = keys
+        .iter()
+        .map(|k| {
+            let h = k
+                .encode_utf16()
+                .fold(0u32, |h, c| h.wrapping_mul(31).wrapping_add(u32::from(c)));
+            (h ^ (h >> 16)) as usize
+        })
+        .collect();
     let mut buckets = 16usize;
-    while keys.len() > buckets * 3 / 4 {
-        buckets *= 2;
+    for i in 0..hashes.len() {
+        let bucket = hashes[i] & (buckets - 1);
+        let sharing = hashes[..i]
+            .iter()
+            .filter(|h| *h & (buckets - 1) == bucket)
+            .count();
+        if sharing >= 8 && buckets < 64 {
+            buckets *= 2;
+        }
+        if i + 1 > buckets * 3 / 4 {
+            buckets *= 2;
+        }
     }
-    let bucket = |k: &str| {
-        let h = k
-            .encode_utf16()
-            .fold(0u32, |h, c| h.wrapping_mul(31).wrapping_add(u32::from(c)));
-        (h ^ (h >> 16)) as usize & (buckets - 1)
-    };
     let mut order: Vec<usize> = (0..keys.len()).collect();
-    order.sort_by_key(|&i| (bucket(&keys[i]), i));
+    order.sort_by_key(|&i| (hashes[i] & (buckets - 1), i));
     order
 }
 
@@ -280,6 +283,31 @@ mod tests {
         assert_eq!(keys(&["H1", "H2", "H3"]), ["H1", "H2", "H3"]);
         assert_eq!(keys(&["0", "True", "{}"]), ["0", "{}", "True"]);
         assert_eq!(keys(&["H1", ""]), ["", "H1"]);
+        // "a" (97) and "q" (113) share a bucket of 16, not of 32: thirteen keys outgrow 16.
+        let many: Vec<String> = "abcdefghijklq".chars().map(String::from).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(
+            keys(&many),
+            [
+                "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "q"
+            ]
+        );
+        let twelve = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "q"];
+        assert_eq!(
+            keys(&twelve),
+            ["a", "q", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"]
+        );
+        // Nine keys in one of 16 buckets: the table doubles, as Java's does before it would
+        // make a tree. ("A", "Q", "a", "q", … differ by 16: one bucket of 16, two of 32.)
+        let crowd = [
+            "A", "Q", "a", "q", "\u{81}", "\u{91}", "\u{a1}", "\u{b1}", "\u{c1}",
+        ];
+        assert_eq!(
+            keys(&crowd),
+            [
+                "A", "a", "\u{81}", "\u{a1}", "\u{c1}", "Q", "q", "\u{91}", "\u{b1}"
+            ]
+        );
     }
 
     #[test]

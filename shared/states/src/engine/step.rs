@@ -486,11 +486,11 @@ fn map(
             let active = frame.active.as_ref().expect("active");
             match super::distributed::start(d, &effective, active, cx) {
                 Ok((mut run, batching)) => {
-                    run.started_event = cx.emit(
+                    run.started_event = Some(cx.emit(
                         &mut frame.last_event,
                         EventType::MapRunStarted,
                         json!({"mapRunArn": run.arn}),
-                    );
+                    ));
                     super::distributed::fill(&mut run, &mut inputs, batching);
                     Some(run)
                 }

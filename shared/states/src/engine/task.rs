@@ -90,6 +90,7 @@ pub(super) fn resource_names(i: Integration) -> (&'static str, &'static str) {
         Integration::LambdaInvokeWaitForTaskToken => ("lambda", "invoke.waitForTaskToken"),
         Integration::LambdaFunction => ("lambda", "function"),
         Integration::S3GetObject => ("s3", "getObject"),
+        Integration::S3ListObjectsV2 => ("s3", "listObjectsV2"),
         Integration::S3PutObject => ("s3", "putObject"),
     }
 }

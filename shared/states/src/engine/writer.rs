@@ -4,22 +4,21 @@
 //! says where: `{"MapRunArn", "ResultWriterDetails": {"Bucket", "Key"}}` (recorded on AWS,
 //! LocalStack's test_map_state_result_writer, 2024). The records and the manifest follow the
 //! Developer Guide's examples (unrecorded): each child's `ExecutionArn`, `Input`, `Name`,
-//! `Output` (or `Error` and `Cause`), dates and status; a write that fails fails the run
-//! with `States.ResultWriterFailed`.
+//! `Output` (or `Error` and `Cause`), dates and status; the manifest is written after the
+//! files it lists; a write that fails fails the run with `States.ResultWriterFailed`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::distributed::run_succeeded;
+use super::distributed::{run_failed, run_succeeded, s3_task};
 use super::{
-    Cx, Effect, Frame, FrameStatus, Invocation, MapRun, Outcome, Step, TaskId, finish,
-    payload_string, state,
+    Cx, DistributedRun, Effect, Frame, FrameStatus, Invocation, MapRun, Outcome, Step, TaskId,
+    finish, payload_string, state,
 };
-use crate::definition::{Integration, Kind, Machine};
+use crate::definition::{Integration, Machine};
 use crate::errors::{self, Failure};
-use crate::history::EventType;
 
 /// Where a ResultWriter writes: its `Bucket` and `Prefix`, evaluated when the run starts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,10 +32,13 @@ pub(super) struct Destination {
 pub(super) struct Writing {
     /// The writes still out.
     pub(super) pending: Vec<Invocation>,
-    /// The Map's result once they are done.
+    /// The manifest's write, made once the result files are written (so it never names a
+    /// file that is not there).
+    manifest: Option<Value>,
+    /// The Map's result once every write is done.
     output: Value,
     /// The id of the run's `MapRunStarted`.
-    started_event: u64,
+    started_event: Option<u64>,
 }
 
 impl Writing {
@@ -45,6 +47,10 @@ impl Writing {
         self.pending.iter().any(|i| i.task == task)
     }
 }
+
+/// The largest results file written: the files wait in the execution's snapshot until
+/// they are written.
+const MAX_RESULTS_BYTES: usize = 8 << 20;
 
 /// A time as the records have it: RFC 3339 in UTC with milliseconds.
 fn date(t: OffsetDateTime) -> String {
@@ -55,16 +61,8 @@ fn date(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
-/// Every child has ended: writes their records and the manifest, then waits for the writes.
-pub(super) fn start(
-    frame: &mut Frame,
-    mr: &MapRun,
-    dest: &Destination,
-    cx: &mut Cx<'_>,
-) -> Outcome {
-    let Some(run) = &mr.run else {
-        return Outcome::Blocked;
-    };
+/// Each ended child's record, successes and failures apart.
+fn records(mr: &MapRun, run: &DistributedRun, now: OffsetDateTime) -> (Vec<Value>, Vec<Value>) {
     let (mut succeeded, mut failed) = (Vec::new(), Vec::new());
     for ((f, child), input) in mr.frames.iter().zip(&run.children).zip(&mr.items) {
         let mut record = json!({
@@ -73,45 +71,64 @@ pub(super) fn start(
             "InputDetails": {"Included": true},
             "Name": child.name,
         });
-        match &f.status {
+        let status = match &f.status {
             FrameStatus::Succeeded(v) => {
                 record["Output"] = json!(payload_string(v));
                 record["OutputDetails"] = json!({"Included": true});
+                "SUCCEEDED"
             }
             FrameStatus::Failed(x) => {
                 record["Error"] = json!(x.error);
                 record["Cause"] = json!(x.cause);
+                "FAILED"
             }
             _ => continue,
-        }
+        };
         record["StartDate"] = json!(date(child.started));
         record["StateMachineArn"] = json!(run.machine_arn);
-        let status = match f.status {
-            FrameStatus::Succeeded(_) => "SUCCEEDED",
-            _ => "FAILED",
-        };
         record["Status"] = json!(status);
-        record["StopDate"] = json!(date(child.stopped.unwrap_or(cx.now)));
-        match f.status {
-            FrameStatus::Succeeded(_) => succeeded.push(record),
+        record["StopDate"] = json!(date(child.stopped.unwrap_or(now)));
+        match status {
+            "SUCCEEDED" => succeeded.push(record),
             _ => failed.push(record),
         }
     }
+    (succeeded, failed)
+}
+
+/// Every child has ended: writes their records, then the manifest, and waits for the writes.
+pub(super) fn start(
+    frame: &mut Frame,
+    mr: MapRun,
+    run: DistributedRun,
+    dest: Destination,
+    cx: &mut Cx<'_>,
+) -> Outcome {
+    let (succeeded, failed) = records(&mr, &run, cx.now);
     let run_id = run.arn.rsplit(':').next().unwrap_or_default();
     let dir = match dest.prefix.trim_end_matches('/') {
         "" => run_id.to_owned(),
         prefix => format!("{prefix}/{run_id}"),
     };
-    let mut files = Vec::new();
+    let state = frame.active.as_ref().expect("active").name.clone();
     let mut listed = json!({"FAILED": [], "PENDING": [], "SUCCEEDED": []});
+    let mut pending = Vec::new();
     for (status, records) in [("SUCCEEDED", succeeded), ("FAILED", failed)] {
         if records.is_empty() {
             continue;
         }
         let key = format!("{dir}/{status}_0.json");
         let body = Value::Array(records).to_string();
+        if body.len() > MAX_RESULTS_BYTES {
+            let cause = format!(
+                "The results file {key} would hold {} bytes, more than the {MAX_RESULTS_BYTES} this engine writes",
+                body.len()
+            );
+            return run_failed(frame, cx, Failure::new(errors::RESULT_WRITER_FAILED, cause));
+        }
         listed[status] = json!([{"Key": key, "Size": body.len()}]);
-        files.push((key, body));
+        let payload = json!({"Bucket": dest.bucket, "Key": key, "Body": body});
+        pending.push(s3_task(cx, &state, Integration::S3PutObject, payload));
     }
     let manifest_key = format!("{dir}/manifest.json");
     let manifest = json!({
@@ -119,40 +136,33 @@ pub(super) fn start(
         "MapRunArn": run.arn,
         "ResultFiles": listed,
     });
-    files.push((manifest_key.clone(), manifest.to_string()));
-    let state = frame.active.as_ref().expect("active").name.clone();
-    let pending = files
-        .into_iter()
-        .map(|(key, body)| {
-            cx.counters.next_task += 1;
-            let invocation = Invocation {
-                task: TaskId(cx.counters.next_task),
-                state: state.clone(),
-                resource: "arn:aws:states:::s3:putObject".into(),
-                integration: Integration::S3PutObject,
-                function: String::new(),
-                payload: json!({"Bucket": dest.bucket, "Key": key, "Body": body}),
-                token: None,
-            };
-            cx.effects.push(Effect::InvokeTask(invocation.clone()));
-            invocation
-        })
-        .collect();
+    let manifest =
+        json!({"Bucket": dest.bucket, "Key": manifest_key, "Body": manifest.to_string()});
     let output = json!({
         "MapRunArn": run.arn,
         "ResultWriterDetails": {"Bucket": dest.bucket, "Key": manifest_key},
     });
-    let started_event = run.started_event;
-    frame.active.as_mut().expect("active").step = Step::Writing(Box::new(Writing {
+    let mut writing = Writing {
         pending,
+        manifest: Some(manifest),
         output,
-        started_event,
-    }));
+        started_event: run.started_event,
+    };
+    if writing.pending.is_empty() {
+        writing.pending.push(s3_task(
+            cx,
+            &state,
+            Integration::S3PutObject,
+            writing.manifest.take().unwrap_or_default(),
+        ));
+    }
+    frame.active.as_mut().expect("active").step = Step::Writing(Box::new(writing));
     Outcome::Blocked
 }
 
-/// Write `task` ended (`failure` holds the cause when it failed): the run succeeds once every
-/// write is done, and fails at the first that fails.
+/// Write `task` ended (`failure` holds the cause when it failed): the manifest follows the
+/// result files; the run succeeds once it is written, and fails at the first write that
+/// fails.
 pub(super) fn written(
     frame: &mut Frame,
     machine: &Machine,
@@ -161,10 +171,8 @@ pub(super) fn written(
     failure: Option<&str>,
 ) -> Outcome {
     let (st, _) = state(machine, frame);
-    if !matches!(st.kind, Kind::Map(_)) {
-        return Outcome::Blocked;
-    }
     let active = frame.active.as_mut().expect("active");
+    let name = active.name.clone();
     let Step::Writing(w) = &mut active.step else {
         return Outcome::Blocked;
     };
@@ -173,21 +181,15 @@ pub(super) fn written(
         for i in w.pending.drain(..) {
             cx.effects.push(Effect::CancelTask { task: i.task });
         }
-        active.step = Step::Ready;
         let f = Failure::new(errors::RESULT_WRITER_FAILED, cause);
-        cx.emit(
-            &mut frame.last_event,
-            EventType::MapRunFailed,
-            json!({"error": f.error, "cause": f.cause}),
-        );
-        cx.emit(
-            &mut frame.last_event,
-            EventType::MapStateFailed,
-            Value::Null,
-        );
-        return Outcome::Error(f);
+        return run_failed(frame, cx, f);
     }
     if !w.pending.is_empty() {
+        return Outcome::Blocked;
+    }
+    if let Some(manifest) = w.manifest.take() {
+        w.pending
+            .push(s3_task(cx, &name, Integration::S3PutObject, manifest));
         return Outcome::Blocked;
     }
     let (output, started) = (std::mem::take(&mut w.output), w.started_event);
