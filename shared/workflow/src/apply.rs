@@ -36,6 +36,21 @@ pub(crate) struct Live {
     pub(crate) submitted: BTreeSet<u64>,
 }
 
+/// What one step writes: the execution's own records (`main`: snapshot, events, listing),
+/// the timers and tokens it opened (`ahead`), and those that ended (`behind`).
+pub(crate) struct StepWrites {
+    pub(crate) main: Vec<Write>,
+    ahead: Vec<Write>,
+    behind: Vec<Write>,
+}
+
+impl StepWrites {
+    /// How many writes in all.
+    pub(crate) fn len(&self) -> usize {
+        self.main.len() + self.ahead.len() + self.behind.len()
+    }
+}
+
 /// What the engine made of one input: taken, or refused.
 type InputOutcome = std::result::Result<(), HandleError>;
 
@@ -146,7 +161,7 @@ impl Inner {
         };
         self.store_children(&id, machine, &children).await?;
         let (mut writes, parts) = self.writes(&id, &live, &Before::nothing(), &events, now)?;
-        writes.push(Write::Put {
+        writes.main.push(Write::Put {
             item: Item::new(
                 layout::name_key(machine, name),
                 serde_json::to_value(NameRecord {
@@ -157,7 +172,7 @@ impl Inner {
             condition: Condition::NotExists,
         });
         self.alive()?;
-        match self.items.transact(writes).await {
+        match self.commit(writes).await {
             Ok(()) => {}
             Err(StoreError::ConditionFailed) => {
                 // Another start of the same name won the race: same rule as above.
@@ -359,7 +374,7 @@ impl Inner {
             }
             let committed = match written {
                 Ok((writes, parts)) => match self.alive() {
-                    Ok(()) => self.items.transact(writes).await.map(|()| parts),
+                    Ok(()) => self.commit(writes).await.map(|()| parts),
                     Err(e) => {
                         *guard = None;
                         return Err(e);
@@ -426,9 +441,10 @@ impl Inner {
         before: &Before,
         new_events: &[HistoryEvent],
         now: OffsetDateTime,
-    ) -> Result<(Vec<Write>, usize)> {
+    ) -> Result<(StepWrites, usize)> {
         let exec = &live.exec;
         let mut writes = Vec::new();
+        let (mut ahead, mut behind) = (Vec::new(), Vec::new());
 
         // The snapshot: the engine leaves the history out of it (it keeps only the event
         // counter), so its size does not grow with the events, which are items of their own.
@@ -488,7 +504,7 @@ impl Inner {
         let timers = pending_timers(exec);
         for (t, at) in &before.timers {
             if !timers.contains_key(t) {
-                writes.push(Write::Delete {
+                behind.push(Write::Delete {
                     key: layout::timer_key(*at, id, *t),
                     condition: Condition::None,
                 });
@@ -496,7 +512,7 @@ impl Inner {
         }
         for (t, at) in &timers {
             if !before.timers.contains_key(t) {
-                writes.push(Write::Put {
+                ahead.push(Write::Put {
                     item: layout::timer_item(*at, id, *t),
                     condition: Condition::None,
                 });
@@ -521,7 +537,7 @@ impl Inner {
         };
         for (t, inv) in &before.tasks {
             if let (false, Some(token)) = (tasks.contains_key(t), &inv.token) {
-                writes.push(Write::Put {
+                behind.push(Write::Put {
                     item: token_item(inv, token, true)?,
                     condition: Condition::None,
                 });
@@ -529,7 +545,7 @@ impl Inner {
         }
         for (t, inv) in &tasks {
             if let (false, Some(token)) = (before.tasks.contains_key(t), &inv.token) {
-                writes.push(Write::Put {
+                ahead.push(Write::Put {
                     item: token_item(inv, token, false)?,
                     condition: Condition::None,
                 });
@@ -558,7 +574,41 @@ impl Inner {
                 condition: Condition::None,
             });
         }
-        Ok((writes, pieces.len()))
+        let step = StepWrites {
+            main: writes,
+            ahead,
+            behind,
+        };
+        Ok((step, pieces.len()))
+    }
+
+    /// Commits a step: in one transaction when it fits in one. When it does not (a Map that
+    /// starts or ends many timed tasks at once), the new timers and tokens are written first
+    /// in transactions of their own, then the execution's own records, then what ended is
+    /// removed: a timer or token the execution does not hold is harmless (the engine ignores
+    /// the timer when it fires, and refuses the token).
+    pub(crate) async fn commit(&self, step: StepWrites) -> Result<(), StoreError> {
+        const MOST: usize = keiyaku_core::ports::MAX_TRANSACTION_ITEMS;
+        let StepWrites {
+            mut main,
+            ahead,
+            behind,
+        } = step;
+        if main.len() + ahead.len() + behind.len() <= MOST {
+            main.extend(ahead);
+            main.extend(behind);
+            return self.items.transact(main).await;
+        }
+        for chunk in ahead.chunks(MOST) {
+            self.items.transact(chunk.to_vec()).await?;
+        }
+        self.items.transact(main).await?;
+        for chunk in behind.chunks(MOST) {
+            if let Err(e) = self.items.transact(chunk.to_vec()).await {
+                tracing::warn!(error = %e, "ended timers and tokens not removed (harmless)");
+            }
+        }
+        Ok(())
     }
 
     /// Looks up a task token and applies the callback's input to its execution.

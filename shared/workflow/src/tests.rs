@@ -1762,3 +1762,56 @@ async fn a_listing_reader_lists_the_blob_store_under_its_prefix() {
         Some("The specified bucket is not valid: data/in")
     );
 }
+
+#[tokio::test]
+async fn a_step_that_starts_more_timers_than_a_transaction_holds_commits() {
+    const ITEMS: usize = 120;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let definition = Definition::parse(
+        &json!({"StartAt": "Each", "States": {"Each": {
+            "Type": "Map",
+            "ItemProcessor": {"StartAt": "Work", "States": {"Work": {"Type": "Task",
+                "Resource": "arn:aws:lambda:local:000000000000:function:work",
+                "TimeoutSeconds": 300, "End": true}}},
+            "End": true}}})
+        .to_string(),
+    )
+    .unwrap();
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let store = Arc::new(MemoryItemStore::new(clock.clone()));
+    let r = Runner::new(
+        store.clone(),
+        clock,
+        Arc::new(Gated(gate.clone())),
+        vec![Machine {
+            name: "wide".into(),
+            definition,
+        }],
+    );
+    // The first step starts 120 tasks, each with its timeout's timer: more writes than one
+    // transaction takes.
+    let items: Vec<usize> = (0..ITEMS).collect();
+    let id = r.start_execution("wide", "w1", json!(items)).await.unwrap();
+    let timers = store
+        .query(&Query {
+            pk: layout::TIMER_PK.into(),
+            sk_prefix: String::new(),
+            after: None,
+            descending: false,
+            limit: 1000,
+        })
+        .await
+        .unwrap();
+    assert_eq!(timers.items.len(), ITEMS, "every timer is stored");
+    gate.add_permits(ITEMS);
+    for _ in 0..1000 {
+        r.idle().await;
+        if status(&r, &id).await != Status::Running {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let d = r.describe_execution(&id).await.unwrap();
+    let expected: Vec<Value> = (0..ITEMS).map(|i| json!({ "done": i })).collect();
+    assert_eq!(d.output, Some(Value::Array(expected)));
+}
