@@ -1501,23 +1501,44 @@ impl keiyaku_core::ports::BlobStore for Objects {
     }
 }
 
-/// Runs `machine`'s execution `name` on `input` until it ends.
-async fn run_to_end(r: &Runner, machine: &str, name: &str, input: Value) -> Description {
-    let id = r.start_execution(machine, name, input).await.unwrap();
-    for _ in 0..500 {
+/// Waits until execution `id` ends (or a generous guard passes), and describes it.
+async fn when_ended(r: &Runner, id: &ExecutionId) -> Description {
+    for _ in 0..1000 {
         r.idle().await;
-        if status(r, &id).await != Status::Running {
+        if status(r, id).await != Status::Running {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
-    r.describe_execution(&id).await.unwrap()
+    r.describe_execution(id).await.unwrap()
+}
+
+/// Runs `machine`'s execution `name` on `input` until it ends.
+async fn run_to_end(r: &Runner, machine: &str, name: &str, input: Value) -> Description {
+    let id = r.start_execution(machine, name, input).await.unwrap();
+    when_ended(r, &id).await
+}
+
+/// A runner in memory with one machine, `name`, of `definition`, and its store.
+fn one_machine(
+    name: &str,
+    definition: Value,
+    handlers: Arc<dyn TaskHandlers>,
+    objects: Option<Arc<dyn keiyaku_core::ports::BlobStore>>,
+) -> (Runner, Arc<MemoryItemStore>) {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = Arc::new(MemoryItemStore::new(clock.clone()));
+    let definition = Definition::parse(&definition.to_string()).unwrap();
+    let machine = Machine {
+        name: name.into(),
+        definition,
+    };
+    let r = Runner::with_objects(store.clone(), clock, handlers, vec![machine], objects);
+    (r, store)
 }
 
 #[tokio::test]
 async fn an_item_reader_reads_its_object_through_the_blob_store() {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = Arc::new(MemoryItemStore::new(clock.clone()));
     let objects = Objects::with(&[
         ("data/rows.csv", b"name,qty\npen,2\nink,5\n".to_vec()),
         (
@@ -1525,26 +1546,17 @@ async fn an_item_reader_reads_its_object_through_the_blob_store() {
             vec![b' '; crate::buckets::MAX_OBJECT_BYTES + 1],
         ),
     ]);
-    let definition = Definition::parse(
-        &json!({"StartAt": "Each", "States": {"Each": {
+    let (r, _) = one_machine(
+        "reader",
+        json!({"StartAt": "Each", "States": {"Each": {
             "Type": "Map",
             "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
                 "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},
                 "Parameters": {"Bucket": "data", "Key.$": "$.key"}},
             "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
                 "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
-            "End": true}}})
-        .to_string(),
-    )
-    .unwrap();
-    let r = Runner::with_objects(
-        store,
-        clock,
+            "End": true}}}),
         Arc::new(Script::default()),
-        vec![Machine {
-            name: "reader".into(),
-            definition,
-        }],
         Some(Arc::new(objects)),
     );
     let run = |name: &'static str, key: &'static str| {
@@ -1570,27 +1582,17 @@ async fn an_item_reader_reads_its_object_through_the_blob_store() {
 
 #[tokio::test]
 async fn a_result_writer_writes_through_the_blob_store() {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let objects = Arc::new(Objects::default());
-    let definition = Definition::parse(
-        &json!({"StartAt": "Each", "States": {"Each": {
+    let (r, _) = one_machine(
+        "writer",
+        json!({"StartAt": "Each", "States": {"Each": {
             "Type": "Map", "ItemsPath": "$.items",
             "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
                 "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
             "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
                 "Parameters": {"Bucket": "results", "Prefix.$": "$.prefix"}},
-            "End": true}}})
-        .to_string(),
-    )
-    .unwrap();
-    let r = Runner::with_objects(
-        Arc::new(MemoryItemStore::new(clock.clone())),
-        clock,
+            "End": true}}}),
         Arc::new(Script::default()),
-        vec![Machine {
-            name: "writer".into(),
-            definition,
-        }],
         Some(objects.clone()),
     );
     let d = run_to_end(
@@ -1633,6 +1635,45 @@ async fn a_result_writer_writes_through_the_blob_store() {
     assert!(d.cause.unwrap().contains("cannot be stored here"));
 }
 
+#[tokio::test]
+async fn a_listing_reader_lists_the_blob_store_under_its_prefix() {
+    let objects = Objects::with(&[
+        ("data/in/b.txt", b"bb".to_vec()),
+        ("data/in/a.txt", b"a".to_vec()),
+        ("data/out/c.txt", b"ccc".to_vec()),
+        ("other/in/d.txt", b"d".to_vec()),
+    ]);
+    let (r, _) = one_machine(
+        "lister",
+        json!({"StartAt": "Each", "States": {"Each": {
+            "Type": "Map",
+            "ItemReader": {"Resource": "arn:aws:states:::s3:listObjectsV2",
+                "Parameters": {"Bucket.$": "$.bucket", "Prefix": "in/"}},
+            "ItemSelector": {"key.$": "$$.Map.Item.Value.Key", "size.$": "$$.Map.Item.Value.Size",
+                "class.$": "$$.Map.Item.Value.StorageClass"},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+            "End": true}}}),
+        Arc::new(Script::default()),
+        Some(Arc::new(objects)),
+    );
+    let d = run_to_end(&r, "lister", "l1", json!({"bucket": "data"})).await;
+    assert_eq!(
+        d.output,
+        Some(json!([
+            {"key": "in/a.txt", "size": 1, "class": "STANDARD"},
+            {"key": "in/b.txt", "size": 2, "class": "STANDARD"}
+        ]))
+    );
+    // A bucket name S3 would refuse (here: one that would reach into another bucket).
+    let d = run_to_end(&r, "lister", "l2", json!({"bucket": "data/in"})).await;
+    assert_eq!(d.error.as_deref(), Some("States.ItemReaderFailed"));
+    assert_eq!(
+        d.cause.as_deref(),
+        Some("The specified bucket is not valid: data/in")
+    );
+}
+
 /// Answers every task only once the test opens the gate.
 struct Gated(Arc<tokio::sync::Semaphore>);
 
@@ -1649,30 +1690,32 @@ impl TaskHandlers for Gated {
     }
 }
 
-#[tokio::test]
-async fn results_that_arrive_together_are_committed_together_within_a_transaction() {
-    const ITEMS: usize = 40;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let definition = Definition::parse(
-        &json!({"StartAt": "Each", "States": {"Each": {
+/// A Map of `items` tasks that each time out after five minutes, all at once, answered by
+/// `Gated` handlers behind the returned gate.
+fn timed_tasks(name: &str) -> (Runner, Arc<MemoryItemStore>, Arc<tokio::sync::Semaphore>) {
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let (r, store) = one_machine(
+        name,
+        json!({"StartAt": "Each", "States": {"Each": {
             "Type": "Map",
             "ItemProcessor": {"StartAt": "Work", "States": {"Work": {"Type": "Task",
                 "Resource": "arn:aws:lambda:local:000000000000:function:work",
                 "TimeoutSeconds": 300, "End": true}}},
-            "End": true}}})
-        .to_string(),
-    )
-    .unwrap();
-    let gate = Arc::new(tokio::sync::Semaphore::new(0));
-    let r = Runner::new(
-        Arc::new(MemoryItemStore::new(clock.clone())),
-        clock,
+            "End": true}}}),
         Arc::new(Gated(gate.clone())),
-        vec![Machine {
-            name: "gated".into(),
-            definition,
-        }],
+        None,
     );
+    (r, store, gate)
+}
+
+fn done_items(n: usize) -> Option<Value> {
+    Some(Value::Array((0..n).map(|i| json!({ "done": i })).collect()))
+}
+
+#[tokio::test]
+async fn results_that_arrive_together_are_committed_together_within_a_transaction() {
+    const ITEMS: usize = 40;
+    let (r, _, gate) = timed_tasks("gated");
     // Every result waits for the execution while the test holds it; a commit may then take
     // them all, but not more writes than 30 (each result clears its timeout's timer).
     r.inner.batch_limit.store(1000, Ordering::SeqCst);
@@ -1699,95 +1742,16 @@ async fn results_that_arrive_together_are_committed_together_within_a_transactio
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
     drop(held);
-    for _ in 0..500 {
-        r.idle().await;
-        if status(&r, &id).await != Status::Running {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-    }
-    let d = r.describe_execution(&id).await.unwrap();
-    let expected: Vec<Value> = (0..ITEMS).map(|i| json!({ "done": i })).collect();
-    assert_eq!(d.output, Some(Value::Array(expected)));
+    assert_eq!(when_ended(&r, &id).await.output, done_items(ITEMS));
     // Forty results in one batch were too many writes: half went in one commit, the rest
     // in the next, taken by the next delivery waiting for the execution.
     assert_eq!(r.inner.commits.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
-async fn a_listing_reader_lists_the_blob_store_under_its_prefix() {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let objects = Objects::with(&[
-        ("data/in/b.txt", b"bb".to_vec()),
-        ("data/in/a.txt", b"a".to_vec()),
-        ("data/out/c.txt", b"ccc".to_vec()),
-        ("other/in/d.txt", b"d".to_vec()),
-    ]);
-    let definition = Definition::parse(
-        &json!({"StartAt": "Each", "States": {"Each": {
-            "Type": "Map",
-            "ItemReader": {"Resource": "arn:aws:states:::s3:listObjectsV2",
-                "Parameters": {"Bucket.$": "$.bucket", "Prefix": "in/"}},
-            "ItemSelector": {"key.$": "$$.Map.Item.Value.Key", "size.$": "$$.Map.Item.Value.Size",
-                "class.$": "$$.Map.Item.Value.StorageClass"},
-            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
-            "End": true}}})
-        .to_string(),
-    )
-    .unwrap();
-    let r = Runner::with_objects(
-        Arc::new(MemoryItemStore::new(clock.clone())),
-        clock,
-        Arc::new(Script::default()),
-        vec![Machine {
-            name: "lister".into(),
-            definition,
-        }],
-        Some(Arc::new(objects)),
-    );
-    let d = run_to_end(&r, "lister", "l1", json!({"bucket": "data"})).await;
-    assert_eq!(
-        d.output,
-        Some(json!([
-            {"key": "in/a.txt", "size": 1, "class": "STANDARD"},
-            {"key": "in/b.txt", "size": 2, "class": "STANDARD"}
-        ]))
-    );
-    // A bucket name S3 would refuse (here: one that would reach into another bucket).
-    let d = run_to_end(&r, "lister", "l2", json!({"bucket": "data/in"})).await;
-    assert_eq!(d.error.as_deref(), Some("States.ItemReaderFailed"));
-    assert_eq!(
-        d.cause.as_deref(),
-        Some("The specified bucket is not valid: data/in")
-    );
-}
-
-#[tokio::test]
 async fn a_step_that_starts_more_timers_than_a_transaction_holds_commits() {
     const ITEMS: usize = 120;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let definition = Definition::parse(
-        &json!({"StartAt": "Each", "States": {"Each": {
-            "Type": "Map",
-            "ItemProcessor": {"StartAt": "Work", "States": {"Work": {"Type": "Task",
-                "Resource": "arn:aws:lambda:local:000000000000:function:work",
-                "TimeoutSeconds": 300, "End": true}}},
-            "End": true}}})
-        .to_string(),
-    )
-    .unwrap();
-    let gate = Arc::new(tokio::sync::Semaphore::new(0));
-    let store = Arc::new(MemoryItemStore::new(clock.clone()));
-    let r = Runner::new(
-        store.clone(),
-        clock,
-        Arc::new(Gated(gate.clone())),
-        vec![Machine {
-            name: "wide".into(),
-            definition,
-        }],
-    );
+    let (r, store, gate) = timed_tasks("wide");
     // The first step starts 120 tasks, each with its timeout's timer: more writes than one
     // transaction takes.
     let items: Vec<usize> = (0..ITEMS).collect();
@@ -1804,14 +1768,5 @@ async fn a_step_that_starts_more_timers_than_a_transaction_holds_commits() {
         .unwrap();
     assert_eq!(timers.items.len(), ITEMS, "every timer is stored");
     gate.add_permits(ITEMS);
-    for _ in 0..1000 {
-        r.idle().await;
-        if status(&r, &id).await != Status::Running {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-    }
-    let d = r.describe_execution(&id).await.unwrap();
-    let expected: Vec<Value> = (0..ITEMS).map(|i| json!({ "done": i })).collect();
-    assert_eq!(d.output, Some(Value::Array(expected)));
+    assert_eq!(when_ended(&r, &id).await.output, done_items(ITEMS));
 }

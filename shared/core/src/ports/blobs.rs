@@ -37,19 +37,20 @@ pub enum BlobError {
     Unavailable(String),
 }
 
+/// One `/`-separated segment of a key: `[A-Za-z0-9._-]`, not empty, `.` or `..`.
+fn key_segment(seg: &str) -> bool {
+    !seg.is_empty()
+        && seg != "."
+        && seg != ".."
+        && seg
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
 /// Refuses a key that is not `/`-separated segments of `[A-Za-z0-9._-]` (none empty, `.`
 /// or `..`): every adapter checks it, so no key can name a path outside the store.
 pub fn check_blob_key(key: &str) -> Result<(), BlobError> {
-    let ok = !key.is_empty()
-        && key.len() <= 1024
-        && key.split('/').all(|seg| {
-            !seg.is_empty()
-                && seg != "."
-                && seg != ".."
-                && seg
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-        });
+    let ok = !key.is_empty() && key.len() <= 1024 && key.split('/').all(key_segment);
     if ok {
         Ok(())
     } else {
@@ -93,17 +94,11 @@ pub const MAX_LISTED: usize = 100_000;
 /// characters of keys, no `.` or `..` segment, no empty segment but a last one (`a/` is
 /// fine), at most 1,024 bytes.
 pub fn check_blob_prefix(prefix: &str) -> Result<(), BlobError> {
-    let segments: Vec<&str> = prefix.split('/').collect();
-    let last = segments.len() - 1;
+    // Every segment but the last is whole; the last may be empty or the start of one.
+    let (whole, last) = prefix.rsplit_once('/').unwrap_or(("", prefix));
     let ok = prefix.len() <= 1024
-        && segments.iter().enumerate().all(|(i, seg)| {
-            (i == last || !seg.is_empty())
-                && *seg != "."
-                && *seg != ".."
-                && seg
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-        });
+        && ((whole.is_empty() && !prefix.starts_with('/')) || whole.split('/').all(key_segment))
+        && (last.is_empty() || key_segment(last));
     if ok {
         Ok(())
     } else {
