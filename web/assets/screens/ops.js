@@ -118,9 +118,10 @@ function mapRun(run) {
   );
 }
 
-// One execution in a list: its name (a link to it), its status and when it started.
+// One execution in a list: its name (a link to it), its status and when it started (a Map
+// Run's child recorded before dates were kept has none).
 function executionItem(e) {
-  return h('li', {}, h('a', { href: `/ops/executions/${encodeURIComponent(e.id)}`, 'data-link': true, class: 'title' }, e.name), h('span', { class: `status exec-${e.status}` }, e.status), when(e.start_date));
+  return h('li', {}, h('a', { href: `/ops/executions/${encodeURIComponent(e.id)}`, 'data-link': true, class: 'title' }, e.name), h('span', { class: `status exec-${e.status}` }, e.status), e.start_date ? when(e.start_date) : null);
 }
 
 // The one line worth reading of an event: the state it names, or its error.
