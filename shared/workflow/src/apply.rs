@@ -242,9 +242,9 @@ impl Inner {
         }
     }
 
-    /// A task's result: queued for its execution, then applied with every other result
+    /// A task's result: queued for its execution, then applied with the other results
     /// queued meanwhile in one commit (when many tasks end at once, as a Map's iterations
-    /// do, one commit takes them all instead of one each).
+    /// do, a commit takes up to [`MAX_BATCH`] of them instead of one each).
     pub(crate) async fn deliver_result(self: &Arc<Self>, id: &ExecutionId, input: Input) {
         self.queued_results
             .lock()
