@@ -25,6 +25,36 @@ use crate::errors::{self, Failure};
 use crate::history::EventType;
 use crate::intrinsics::Scope;
 
+/// A Distributed Map's iterations, each part borrowed on its own: the children's inputs,
+/// their frames, whether each one's end is logged, the concurrency, and the run.
+struct Children<'a> {
+    items: &'a [Value],
+    frames: &'a mut Vec<Frame>,
+    reported: &'a mut Vec<bool>,
+    limit: usize,
+    run: &'a mut DistributedRun,
+}
+
+impl MapRun {
+    /// Its parts, when it is a Distributed Map's.
+    fn children(&mut self) -> Option<Children<'_>> {
+        let MapRun {
+            items,
+            frames,
+            reported,
+            limit,
+            run,
+        } = self;
+        Some(Children {
+            items,
+            frames,
+            reported,
+            limit: *limit,
+            run: run.as_mut()?,
+        })
+    }
+}
+
 impl DistributedRun {
     /// The run's names and child `i`, as [`in_child`] takes them.
     fn child(&mut self, i: usize) -> ((&str, &str), &mut Child) {
@@ -300,10 +330,10 @@ pub(super) fn deliver(
     cx: &mut Cx<'_>,
     input: &super::Input,
 ) -> bool {
-    let MapRun {
+    let Some(Children {
         items, frames, run, ..
-    } = mr;
-    let Some(run) = run.as_mut() else {
+    }) = mr.children()
+    else {
         return false;
     };
     frames.iter_mut().enumerate().any(|(i, f)| {
@@ -319,14 +349,14 @@ pub(super) fn deliver(
 
 /// Stops every running child, each logging `ExecutionAborted` in its own history.
 pub(super) fn abort_children(mr: &mut MapRun, processor: &Machine, cx: &mut Cx<'_>) {
-    let MapRun {
+    let Some(Children {
         items,
         frames,
         reported,
         run,
         ..
-    } = mr;
-    let Some(run) = run.as_mut() else {
+    }) = mr.children()
+    else {
         return;
     };
     for (i, f) in frames.iter_mut().enumerate() {
@@ -468,14 +498,14 @@ enum Look {
 
 /// Logs the ends of children that ended since the last look, and decides.
 fn look(mr: &mut MapRun, cx: &mut Cx<'_>) -> Look {
-    let MapRun {
+    let Some(Children {
         items,
         frames,
         reported,
         limit,
         run,
-    } = mr;
-    let Some(run) = run.as_mut() else {
+    }) = mr.children()
+    else {
         return Look::Blocked;
     };
     for (i, f) in frames.iter_mut().enumerate() {
@@ -543,7 +573,7 @@ fn look(mr: &mut MapRun, cx: &mut Cx<'_>) -> Look {
     }
     let running = frames.len() - done;
     // No MaxConcurrency (or 0): 10,000 children at a time, AWS's own limit.
-    let cap = if *limit == 0 { 10_000 } else { *limit };
+    let cap = if limit == 0 { 10_000 } else { limit };
     if frames.len() == items.len() || running >= cap {
         Look::Blocked
     } else {
@@ -553,14 +583,14 @@ fn look(mr: &mut MapRun, cx: &mut Cx<'_>) -> Look {
 
 /// Starts the next child: `ExecutionStarted` in its own history, then its first state.
 fn start_child(mr: &mut MapRun, processor: &Machine, cx: &mut Cx<'_>) {
-    let MapRun {
+    let Some(Children {
         items,
         frames,
         reported,
         run,
         ..
-    } = mr;
-    let Some(run) = run.as_mut() else {
+    }) = mr.children()
+    else {
         return;
     };
     let i = frames.len();

@@ -144,22 +144,25 @@ pub(super) fn parallel_progress(frame: &mut Frame, machine: &Machine, cx: &mut C
         .iter()
         .all(|b| matches!(b.status, FrameStatus::Succeeded(_)))
     {
-        let results = branches
-            .iter()
-            .map(|b| match &b.status {
-                FrameStatus::Succeeded(v) => v.clone(),
-                _ => Value::Null,
-            })
-            .collect();
+        let results = results(branches);
         active.step = Step::Ready;
         cx.emit(
             &mut frame.last_event,
             EventType::ParallelStateSucceeded,
             Value::Null,
         );
-        return finish(frame, st, Value::Array(results), cx);
+        return finish(frame, st, results, cx);
     }
     Outcome::Blocked
+}
+
+/// The branches' or iterations' results in order (`null` for one that did not succeed).
+fn results(frames: &[Frame]) -> Value {
+    let each = frames.iter().map(|f| match &f.status {
+        FrameStatus::Succeeded(v) => v.clone(),
+        _ => Value::Null,
+    });
+    Value::Array(each.collect())
 }
 
 pub(super) fn map_progress(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>) -> Outcome {
@@ -227,21 +230,14 @@ pub(super) fn map_progress(frame: &mut Frame, machine: &Machine, cx: &mut Cx<'_>
             .filter(|f| !matches!(f.status, FrameStatus::Running))
             .count();
         if done == run.items.len() {
-            let results = run
-                .frames
-                .iter()
-                .map(|f| match &f.status {
-                    FrameStatus::Succeeded(v) => v.clone(),
-                    _ => Value::Null,
-                })
-                .collect();
+            let results = results(&run.frames);
             active.step = Step::Ready;
             cx.emit(
                 &mut frame.last_event,
                 EventType::MapStateSucceeded,
                 Value::Null,
             );
-            return finish(frame, st, Value::Array(results), cx);
+            return finish(frame, st, results, cx);
         }
         let running = run.frames.len() - done;
         if run.frames.len() == run.items.len() || (run.limit > 0 && running >= run.limit) {
